@@ -1,0 +1,45 @@
+"""The one op registry shared by the eager (`dynamic`) and static (`staticgraph`) modes.
+
+Public op functions dispatch on argument type (see :mod:`.core`): the same call computes eagerly
+on ``dynamic`` tensors, adds a node to a ``staticgraph`` graph, or runs numpy on plain arrays.
+"""
+
+from .core import (
+    DEFAULT_FLOAT,
+    REGISTRY,
+    AVal,
+    Op,
+    aval_of,
+    bind,
+    broadcast_shapes,
+    eval_numpy,
+    frontend_of,
+    params_key,
+    register,
+    result_type,
+    sum_to_shape,
+)
+from .elementwise import (
+    abs, add, cast, clamp, cos, div, eq, exp, ge, gt, le, log, logical_and, logical_not,
+    logical_or, lt, maximum, minimum, mul, ne, neg, pow, reciprocal, relu, sigmoid, sign, sin,
+    sqrt, square, sub, tanh, where,
+)
+from .nn import cross_entropy, log_softmax, matmul, mse_loss, nll_loss, softmax
+from .reductions import amax, amin, argmax, argmin, logsumexp, mean, size, sum
+from .shapes import (
+    broadcast_like, broadcast_to, cat, expand_dims, getitem, ones_like, permute, reshape,
+    reshape_like, setitem, squeeze, stack, sum_to_like, transpose, unsqueeze, zeros_like,
+)
+
+__all__ = [
+    "DEFAULT_FLOAT", "REGISTRY", "AVal", "Op", "aval_of", "bind", "broadcast_shapes",
+    "eval_numpy", "frontend_of", "params_key", "register", "result_type", "sum_to_shape",
+    "abs", "add", "cast", "clamp", "cos", "div", "eq", "exp", "ge", "gt", "le", "log",
+    "logical_and", "logical_not", "logical_or", "lt", "maximum", "minimum", "mul", "ne", "neg",
+    "pow", "reciprocal", "relu", "sigmoid", "sign", "sin", "sqrt", "square", "sub", "tanh",
+    "where", "cross_entropy", "log_softmax", "matmul", "mse_loss", "nll_loss", "softmax",
+    "amax", "amin", "argmax", "argmin", "logsumexp", "mean", "size", "sum", "broadcast_like",
+    "broadcast_to", "cat", "expand_dims", "getitem", "ones_like", "permute", "reshape",
+    "reshape_like", "setitem", "squeeze", "stack", "sum_to_like", "transpose", "unsqueeze",
+    "zeros_like",
+]

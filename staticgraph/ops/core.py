@@ -1,0 +1,309 @@
+"""The op record, the dispatcher and the type/shape rules shared by every op.
+
+An op is defined once, as an :class:`Op` record. Public op functions (``ops.mul``, ``ops.sum``,
+...) call :func:`bind`, which looks at the argument types:
+
+* if any argument is a *frontend* value (a ``dynamic.Tensor``, a ``staticgraph`` graph tensor),
+  the frontend with the highest ``priority`` handles the call (eager execution and taping, or
+  adding a node to a graph);
+* otherwise the op's numpy kernel runs on the arrays directly.
+
+Because VJP rules are written with the same public op functions, one rule computes gradients
+eagerly on tensors and builds symbolic gradient nodes in a graph.
+
+A frontend is any object with ``priority: int`` and ``apply(op, args, params)``; a value type
+opts in with a class attribute ``__sg_frontend__`` pointing at it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+Shape = tuple  # tuple[int | None, ...]; ``None`` is an unknown dimension (static graphs only)
+
+DEFAULT_FLOAT = np.dtype(np.float32)
+BOOL, INT64, FLOAT32, FLOAT64 = (np.dtype(t) for t in (np.bool_, np.int64, np.float32, np.float64))
+
+
+@dataclass(frozen=True, eq=False)
+class Op:
+    """One primitive: everything both modes and the compiler need to know about it.
+
+    * ``impl(*arrays, **params) -> ndarray``: the numpy kernel (inputs already cast by the caller
+      to :meth:`compute_dtype`).
+    * ``infer(*avals, **params) -> (shape, dtype)``: the shape/dtype rule on abstract values
+      (:class:`AVal`); unknown dims are ``None``. Raises ``ValueError`` for incompatible inputs.
+    * ``vjp(g, out, *inputs, **params) -> tuple``: one cotangent per input (``None`` where there
+      is none), written with public op functions. Only inputs listed in ``saves`` (and ``out`` if
+      ``"out"`` is listed) may be read for their *values*; the others may be shape-only stand-ins.
+      The walker, not the rule, un-broadcasts and accumulates.
+    * ``scalar``: for elementwise ops, a Python-expression template over ``{0}``, ``{1}``... used by
+      fused code generation; names like ``sg_exp`` come from the backend's scalar library.
+    * ``grad_name``: PyTorch's ``grad_fn`` class name, or a function ``(args, params) -> name``.
+    """
+
+    name: str
+    impl: Callable[..., Any]
+    infer: Callable[..., tuple]
+    vjp: Callable[..., tuple] | None = None
+    kind: str = "other"  # elementwise | reduce | shape | matmul | index | nn | creation | other
+    scalar: str | None = None  # template: '{0}', '{1}' inputs, '{p[name]}' params
+    grad_name: str | Callable[..., str] = ""
+    saves: tuple = ()
+    nin: int | None = 1  # None: variadic
+    dtype_rule: str = "promote"  # promote | float | bool | keep (see elementwise_infer)
+    tf_name: str = ""  # TF1 node-name stem, e.g. "MatMul"
+
+    @property
+    def differentiable(self) -> bool:
+        return self.vjp is not None
+
+    def backward_name(self, args: Sequence[Any], params: dict) -> str:
+        gn = self.grad_name
+        return gn(args, params) if callable(gn) else (gn or _camel(self.name) + "Backward0")
+
+    def __repr__(self) -> str:
+        return f"Op({self.name})"
+
+
+def _camel(name: str) -> str:
+    return "".join(p.capitalize() for p in name.split("_"))
+
+
+REGISTRY: dict[str, Op] = {}
+
+
+def register(op: Op) -> Op:
+    """Add ``op`` to the registry (names are unique)."""
+    if op.name in REGISTRY:
+        raise ValueError(f"op {op.name!r} registered twice")
+    REGISTRY[op.name] = op
+    return op
+
+
+# ----------------------------------------------------------------------------------- dispatch
+def frontend_of(args: Sequence[Any]):
+    """The highest-priority frontend among ``args`` (``None`` when all are plain values)."""
+    fe = None
+    for a in args:
+        f = getattr(type(a), "__sg_frontend__", None)
+        if f is not None and (fe is None or f.priority > fe.priority):
+            fe = f
+    return fe
+
+
+def bind(op: Op, *args: Any, **params: Any) -> Any:
+    """Apply ``op``: via the arguments' frontend if any, else the numpy kernel."""
+    fe = frontend_of(args)
+    if fe is not None:
+        return fe.apply(op, args, params)
+    return eval_numpy(op, args, params)
+
+
+def eval_numpy(op: Op, args: Sequence[Any], params: dict) -> np.ndarray:
+    """Run ``op``'s kernel on plain values (arrays, numpy or Python scalars)."""
+    avals = [aval_of(a) for a in args]
+    shape, dtype = op.infer(*avals, **params)
+    cdt = compute_dtype(op, avals, dtype)
+    arrays = [to_array(a, cdt) for a in args]
+    out = op.impl(*arrays, **params)
+    out = np.asarray(out)
+    if out.dtype != dtype:
+        out = out.astype(dtype)
+    return out
+
+
+def to_array(a: Any, dtype: np.dtype | None) -> Any:
+    """A kernel argument: arrays keep their dtype unless ``dtype`` (elementwise compute) is set."""
+    if isinstance(a, (bool, int, float)):
+        return np.asarray(a, dtype=dtype if dtype is not None else None)
+    if dtype is not None and isinstance(a, np.ndarray) and a.dtype != dtype:
+        return a.astype(dtype)
+    return a
+
+
+def compute_dtype(op: Op, avals: Sequence[AVal], out_dtype: np.dtype) -> np.dtype | None:
+    """The dtype elementwise inputs are cast to before the kernel runs (None: no cast)."""
+    if op.kind != "elementwise" or op.dtype_rule in ("where", "keep"):
+        return None
+    if op.dtype_rule == "bool":  # comparisons compute in the promoted input type
+        return result_type(*avals)
+    return out_dtype
+
+
+# ------------------------------------------------------------------------------ abstract values
+@dataclass(frozen=True)
+class AVal:
+    """An abstract value: shape (``None`` dims allowed), dtype, and whether it is a *weak* Python
+    scalar (which, as in PyTorch, does not raise the category's precision)."""
+
+    shape: Shape
+    dtype: np.dtype
+    weak: bool = False
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+
+def aval_of(x: Any) -> AVal:
+    """The abstract value of a concrete or frontend value."""
+    if isinstance(x, AVal):
+        return x
+    if isinstance(x, bool):
+        return AVal((), BOOL, True)
+    if isinstance(x, int):
+        return AVal((), INT64, True)
+    if isinstance(x, float):
+        return AVal((), DEFAULT_FLOAT, True)
+    av = getattr(x, "aval", None)
+    if av is not None:
+        return av
+    a = np.asarray(x)
+    return AVal(a.shape, a.dtype)
+
+
+def _category(dt: np.dtype) -> int:
+    return 0 if dt == BOOL else (1 if dt.kind in "iu" else 2)
+
+
+def _promote(a: np.dtype | None, b: np.dtype | None) -> np.dtype | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return np.promote_types(a, b)
+
+
+def _combine(higher: np.dtype | None, lower: np.dtype | None) -> np.dtype | None:
+    """PyTorch's ``combine_categories``: the lower-priority group only matters when it is of a
+    higher category (bool < int < float)."""
+    if higher is None:
+        return lower
+    if lower is None:
+        return higher
+    if _category(higher) == 2:
+        return higher
+    if higher == BOOL or _category(lower) > _category(higher):
+        return _promote(higher, lower) if _category(lower) != 2 else lower
+    return higher
+
+
+def result_type(*xs: Any) -> np.dtype:
+    """PyTorch's type promotion over tensors, 0-d tensors and (weak) Python scalars."""
+    dim = zero = wrapped = None
+    for x in xs:
+        av = aval_of(x)
+        if av.weak:
+            wrapped = _promote(wrapped, av.dtype)
+        elif av.ndim == 0:
+            zero = _promote(zero, av.dtype)
+        else:
+            dim = _promote(dim, av.dtype)
+    out = _combine(dim, _combine(zero, wrapped))
+    return out if out is not None else DEFAULT_FLOAT
+
+
+def to_float(dt: np.dtype) -> np.dtype:
+    """Integer and bool types become the default float (``int_tensor.exp()`` is float32)."""
+    return dt if dt.kind == "f" else DEFAULT_FLOAT
+
+
+# ------------------------------------------------------------------------------------- shapes
+def broadcast_shapes(*shapes: Shape) -> Shape:
+    """NumPy broadcasting, with ``None`` (unknown) dims. Raises ``ValueError`` in PyTorch's words."""
+    if len(shapes) == 1:
+        return tuple(shapes[0])
+    nd = max(len(s) for s in shapes)
+    out = []
+    for i in range(-nd, 0):
+        dim = 1
+        for s in shapes:
+            d = s[i] if -i <= len(s) else 1
+            if d == 1:
+                continue
+            if dim == 1:
+                dim = d
+            elif d is None:
+                continue
+            elif dim is None:
+                dim = d
+            elif d != dim:
+                sizes = [s[i] if -i <= len(s) else 1 for s in shapes]
+                raise ValueError(
+                    f"The size of tensor a ({sizes[0]}) must match the size of tensor b "
+                    f"({sizes[1]}) at non-singleton dimension {nd + i}"
+                )
+        out.append(dim)
+    return tuple(out)
+
+
+def normalize_dims(dims: int | Sequence[int] | None, ndim: int) -> tuple[int, ...]:
+    """Reduction dims as a sorted tuple of non-negative ints (``None``: all dims)."""
+    if dims is None:
+        return tuple(range(ndim))
+    if isinstance(dims, (int, np.integer)):
+        dims = (int(dims),)
+    out = []
+    for d in dims:
+        d = int(d)
+        if not -max(ndim, 1) <= d < max(ndim, 1):
+            raise IndexError(
+                f"Dimension out of range (expected to be in range of [{-max(ndim, 1)}, "
+                f"{max(ndim, 1) - 1}], but got {d})"
+            )
+        out.append(d % ndim if ndim else 0)
+    return tuple(sorted(set(out)))
+
+
+def reduced_shape(shape: Shape, dims: tuple[int, ...], keepdim: bool) -> Shape:
+    if keepdim:
+        return tuple(1 if i in dims else d for i, d in enumerate(shape))
+    return tuple(d for i, d in enumerate(shape) if i not in dims)
+
+
+def numel(shape: Shape) -> int | None:
+    n = 1
+    for d in shape:
+        if d is None:
+            return None
+        n *= d
+    return n
+
+
+def sum_to_shape(a: np.ndarray, shape: Shape) -> np.ndarray:
+    """Sum ``a`` down to ``shape`` (the inverse of broadcasting): the un-broadcast step."""
+    shape = tuple(shape)
+    if a.shape == shape:
+        return a
+    lead = a.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        i + lead for i, d in enumerate(shape) if d == 1 and a.shape[i + lead] != 1
+    )
+    out = a.sum(axis=axes, keepdims=True) if axes else a
+    if lead:
+        out = out.reshape(out.shape[lead:])
+    return out.reshape(shape)
+
+
+def params_key(params: dict) -> tuple:
+    """A hashable, order-independent key for op parameters (arrays by value) for CSE/caching."""
+    return tuple(sorted((k, _freeze(v)) for k, v in params.items()))
+
+
+def _freeze(v: Any) -> Any:
+    if isinstance(v, np.ndarray):
+        return ("ndarray", v.dtype.str, v.shape, v.tobytes())
+    if isinstance(v, slice):
+        return ("slice", v.start, v.stop, v.step)
+    if isinstance(v, (list, tuple)):
+        return tuple(_freeze(x) for x in v)
+    if isinstance(v, np.dtype):
+        return ("dtype", v.str)
+    if v is Ellipsis:
+        return ("Ellipsis",)
+    return v

@@ -1,0 +1,227 @@
+"""Elementwise ops: one record each (kernel, scalar form for fusion, VJP, PyTorch grad_fn name).
+
+Scalar forms use names from the backend's scalar library (``sg_exp``, ``sg_tanh``...) so the CPU and
+CUDA renderers share them. Every VJP returns one cotangent per input, un-broadcast by the walker.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .core import (
+    BOOL,
+    AVal,
+    Op,
+    bind,
+    broadcast_shapes,
+    register,
+    result_type,
+    to_float,
+)
+
+
+def elementwise_infer(rule: str):
+    """Shape: broadcast of all inputs. Dtype: ``promote`` (PyTorch promotion), ``float`` (promoted,
+    ints become float32), ``bool`` (comparisons)."""
+
+    def infer(*avals: AVal, **params: Any) -> tuple:
+        shape = broadcast_shapes(*(a.shape for a in avals))
+        if rule == "bool":
+            return shape, BOOL
+        dt = result_type(*avals)
+        return shape, (to_float(dt) if rule == "float" else dt)
+
+    return infer
+
+
+def _ew(name, impl, scalar, vjp=None, *, nin=1, saves=(), dtype_rule="promote", grad_name="",
+        tf_name="") -> Op:
+    return register(Op(name=name, impl=impl, infer=elementwise_infer(dtype_rule), vjp=vjp,
+                       kind="elementwise", scalar=scalar, grad_name=grad_name, saves=saves,
+                       nin=nin, dtype_rule=dtype_rule, tf_name=tf_name))
+
+
+# --------------------------------------------------------------------------- public functions
+def add(x, y): return bind(ADD, x, y)
+def sub(x, y): return bind(SUB, x, y)
+def mul(x, y): return bind(MUL, x, y)
+def div(x, y): return bind(DIV, x, y)
+def pow(x, y): return bind(POW, x, y)  # noqa: A001 - the op's name
+def maximum(x, y): return bind(MAXIMUM, x, y)
+def minimum(x, y): return bind(MINIMUM, x, y)
+def neg(x): return bind(NEG, x)
+def exp(x): return bind(EXP, x)
+def log(x): return bind(LOG, x)
+def sqrt(x): return bind(SQRT, x)
+def sin(x): return bind(SIN, x)
+def cos(x): return bind(COS, x)
+def tanh(x): return bind(TANH, x)
+def sigmoid(x): return bind(SIGMOID, x)
+def relu(x): return bind(RELU, x)
+def abs(x): return bind(ABS, x)  # noqa: A001
+def sign(x): return bind(SIGN, x)
+def square(x): return bind(SQUARE, x)
+def reciprocal(x): return bind(RECIPROCAL, x)
+def where(cond, x, y): return bind(WHERE, cond, x, y)
+def eq(x, y): return bind(EQ, x, y)
+def ne(x, y): return bind(NE, x, y)
+def lt(x, y): return bind(LT, x, y)
+def le(x, y): return bind(LE, x, y)
+def gt(x, y): return bind(GT, x, y)
+def ge(x, y): return bind(GE, x, y)
+def logical_not(x): return bind(LOGICAL_NOT, x)
+def logical_and(x, y): return bind(LOGICAL_AND, x, y)
+def logical_or(x, y): return bind(LOGICAL_OR, x, y)
+
+
+def clamp(x, min=None, max=None):  # noqa: A002 - PyTorch's argument names
+    """Clamp into ``[min, max]`` (either bound may be None)."""
+    if min is None and max is None:
+        raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    lo = -np.inf if min is None else float(min)
+    hi = np.inf if max is None else float(max)
+    return bind(CLAMP, x, min=lo, max=hi)
+
+
+def cast(x, dtype):
+    """Convert to ``dtype`` (a numpy dtype or anything ``np.dtype`` accepts)."""
+    return bind(CAST, x, dtype=np.dtype(dtype))
+
+
+def _pow_name(args, params) -> str:
+    base_is_tensor = not isinstance(args[0], (int, float))
+    exp_is_tensor = not isinstance(args[1], (int, float))
+    return "PowBackward1" if base_is_tensor and exp_is_tensor else (
+        "PowBackward0" if base_is_tensor else "PowBackward2")
+
+
+def _pow_vjp(g, out, x, y):
+    if isinstance(y, (int, float)):
+        gx = mul(g, 0.0) if y == 0 else mul(g, mul(pow(x, y - 1), y))
+    else:
+        gx = mul(g, mul(y, pow(x, sub(y, 1))))
+    gy = None
+    if not isinstance(y, (int, float)):
+        # d/dy x**y = x**y * log(x); defined as 0 where x == 0 and y >= 0 (as PyTorch does)
+        safe = where(logical_and(eq(x, 0), ge(y, 0)), 1, x)
+        gy = mul(g, mul(out, log(safe)))
+    return gx, gy
+
+
+def _max_min_vjp(pick_x_when):
+    """maximum/minimum: the gradient goes to the winner; ties split it in half (PyTorch)."""
+
+    def vjp(g, out, x, y):
+        half = mul(g, 0.5)
+        gx = where(eq(x, y), half, where(pick_x_when(x, y), g, 0.0))
+        gy = where(eq(x, y), half, where(pick_x_when(x, y), 0.0, g))
+        return gx, gy
+
+    return vjp
+
+
+# ----------------------------------------------------------------------------------- records
+ADD = _ew("add", np.add, "({0} + {1})", lambda g, out, x, y: (g, g), nin=2,
+          grad_name="AddBackward0", tf_name="Add")
+SUB = _ew("sub", np.subtract, "({0} - {1})", lambda g, out, x, y: (g, neg(g)), nin=2,
+          grad_name=lambda a, p: "RsubBackward1" if isinstance(a[0], (int, float)) else
+          "SubBackward0", tf_name="Sub")
+MUL = _ew("mul", np.multiply, "({0} * {1})", lambda g, out, x, y: (mul(g, y), mul(g, x)), nin=2,
+          saves=(0, 1), grad_name="MulBackward0", tf_name="Mul")
+DIV = _ew("div", np.true_divide, "({0} / {1})",
+          lambda g, out, x, y: (div(g, y), neg(div(mul(g, x), mul(y, y)))), nin=2, saves=(0, 1),
+          dtype_rule="float", grad_name="DivBackward0", tf_name="RealDiv")
+POW = _ew("pow", np.power, "sg_pow({0}, {1})", _pow_vjp, nin=2, saves=(0, 1, "out"),
+          grad_name=_pow_name, tf_name="Pow")
+MAXIMUM = _ew("maximum", np.maximum, "sg_max({0}, {1})", _max_min_vjp(gt), nin=2, saves=(0, 1),
+              grad_name="MaximumBackward0", tf_name="Maximum")
+MINIMUM = _ew("minimum", np.minimum, "sg_min({0}, {1})", _max_min_vjp(lt), nin=2, saves=(0, 1),
+              grad_name="MinimumBackward0", tf_name="Minimum")
+NEG = _ew("neg", np.negative, "(-{0})", lambda g, out, x: (neg(g),), grad_name="NegBackward0",
+          tf_name="Neg")
+EXP = _ew("exp", np.exp, "sg_exp({0})", lambda g, out, x: (mul(g, out),), saves=("out",),
+          dtype_rule="float", grad_name="ExpBackward0", tf_name="Exp")
+LOG = _ew("log", np.log, "sg_log({0})", lambda g, out, x: (div(g, x),), saves=(0,),
+          dtype_rule="float", grad_name="LogBackward0", tf_name="Log")
+SQRT = _ew("sqrt", np.sqrt, "sg_sqrt({0})", lambda g, out, x: (div(g, mul(out, 2)),),
+           saves=("out",), dtype_rule="float", grad_name="SqrtBackward0", tf_name="Sqrt")
+SIN = _ew("sin", np.sin, "sg_sin({0})", lambda g, out, x: (mul(g, cos(x)),), saves=(0,),
+          dtype_rule="float", grad_name="SinBackward0", tf_name="Sin")
+COS = _ew("cos", np.cos, "sg_cos({0})", lambda g, out, x: (neg(mul(g, sin(x))),), saves=(0,),
+          dtype_rule="float", grad_name="CosBackward0", tf_name="Cos")
+TANH = _ew("tanh", np.tanh, "sg_tanh({0})",
+           lambda g, out, x: (mul(g, sub(1, mul(out, out))),), saves=("out",),
+           dtype_rule="float", grad_name="TanhBackward0", tf_name="Tanh")
+
+
+def _sigmoid_impl(x: np.ndarray) -> np.ndarray:
+    """Stable logistic: never overflows exp for large |x|."""
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+
+
+SIGMOID = _ew("sigmoid", _sigmoid_impl, "sg_sigmoid({0})",
+              lambda g, out, x: (mul(g, mul(out, sub(1, out))),), saves=("out",),
+              dtype_rule="float", grad_name="SigmoidBackward0", tf_name="Sigmoid")
+RELU = _ew("relu", lambda x: np.where(x > 0, x, np.zeros_like(x)) if x.dtype != BOOL else x,
+           "sg_relu({0})", lambda g, out, x: (where(gt(out, 0), g, 0.0),), saves=("out",),
+           grad_name="ReluBackward0", tf_name="Relu")
+ABS = _ew("abs", np.abs, "sg_abs({0})", lambda g, out, x: (mul(g, sign(x)),), saves=(0,),
+          grad_name="AbsBackward0", tf_name="Abs")
+SIGN = _ew("sign", np.sign, "sg_sign({0})", lambda g, out, x: (mul(g, 0),),
+           grad_name="SignBackward0", tf_name="Sign")
+SQUARE = _ew("square", np.square, "({0} * {0})", lambda g, out, x: (mul(g, mul(x, 2)),),
+             saves=(0,), grad_name="PowBackward0", tf_name="Square")
+RECIPROCAL = _ew("reciprocal", np.reciprocal, "(1.0 / {0})",
+                 lambda g, out, x: (neg(mul(g, mul(out, out))),), saves=("out",),
+                 dtype_rule="float", grad_name="ReciprocalBackward0", tf_name="Reciprocal")
+CLAMP = _ew("clamp", lambda x, min, max: np.clip(x, min, max),
+            "sg_clamp({0}, {p[min]}, {p[max]})",
+            lambda g, out, x, min, max: (where(logical_and(ge(x, min), le(x, max)), g, 0.0),),
+            saves=(0,), grad_name="ClampBackward1", tf_name="ClipByValue")
+
+
+def _where_infer(c: AVal, x: AVal, y: AVal) -> tuple:
+    return broadcast_shapes(c.shape, x.shape, y.shape), result_type(x, y)
+
+
+WHERE = register(Op(
+    name="where", impl=lambda c, x, y: np.where(c, x, y), infer=_where_infer,
+    vjp=lambda g, out, c, x, y: (None, where(c, g, 0.0), where(c, 0.0, g)),
+    kind="elementwise", scalar="({1} if {0} else {2})", grad_name="WhereBackward0", saves=(0,),
+    nin=3, dtype_rule="where", tf_name="Select"))
+EQ = _ew("eq", np.equal, "({0} == {1})", nin=2, dtype_rule="bool", tf_name="Equal")
+NE = _ew("ne", np.not_equal, "({0} != {1})", nin=2, dtype_rule="bool", tf_name="NotEqual")
+LT = _ew("lt", np.less, "({0} < {1})", nin=2, dtype_rule="bool", tf_name="Less")
+LE = _ew("le", np.less_equal, "({0} <= {1})", nin=2, dtype_rule="bool", tf_name="LessEqual")
+GT = _ew("gt", np.greater, "({0} > {1})", nin=2, dtype_rule="bool", tf_name="Greater")
+GE = _ew("ge", np.greater_equal, "({0} >= {1})", nin=2, dtype_rule="bool", tf_name="GreaterEqual")
+LOGICAL_NOT = _ew("logical_not", np.logical_not, "(not {0})", dtype_rule="bool",
+                  tf_name="LogicalNot")
+LOGICAL_AND = _ew("logical_and", np.logical_and, "({0} and {1})", nin=2, dtype_rule="bool",
+                  tf_name="LogicalAnd")
+LOGICAL_OR = _ew("logical_or", np.logical_or, "({0} or {1})", nin=2, dtype_rule="bool",
+                 tf_name="LogicalOr")
+
+
+def _cast_infer(x: AVal, dtype: np.dtype) -> tuple:
+    return x.shape, np.dtype(dtype)
+
+
+def _cast_vjp(g, out, x, dtype):
+    return (cast(g, aval_dtype(x)),)
+
+
+def aval_dtype(x) -> np.dtype:
+    """The dtype of any value (tensor, array, scalar)."""
+    from .core import aval_of
+
+    return aval_of(x).dtype
+
+
+CAST = register(Op(
+    name="cast", impl=lambda x, dtype: x.astype(dtype), infer=_cast_infer, vjp=_cast_vjp,
+    kind="elementwise", scalar="sg_cast_{p[dtype]}({0})", grad_name="ToCopyBackward0",
+    dtype_rule="keep", tf_name="Cast"))

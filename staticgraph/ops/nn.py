@@ -1,0 +1,228 @@
+"""Matrix product and neural-network ops: matmul, softmax, log_softmax, nll_loss, mse_loss.
+
+``cross_entropy`` is the composite ``nll_loss(log_softmax(x))`` exactly as in PyTorch (so its
+``grad_fn`` is ``NllLossBackward0``); the compiler fuses the pair into one kernel.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .core import INT64, AVal, Op, aval_of, bind, broadcast_shapes, normalize_dims, register, \
+    result_type
+from .elementwise import exp, mul, sub
+from .reductions import size, sum
+from .shapes import broadcast_like, expand_dims, squeeze, transpose
+
+
+# --------------------------------------------------------------------------------- matmul
+def matmul(a, b):
+    return bind(MATMUL, a, b)
+
+
+def _matmul_infer(a: AVal, b: AVal) -> tuple:
+    if a.ndim == 0 or b.ndim == 0:
+        raise ValueError("both arguments to matmul need to be at least 1D, but they are "
+                         f"{a.ndim}D and {b.ndim}D")
+    sa = (1,) + a.shape if a.ndim == 1 else a.shape
+    sb = b.shape + (1,) if b.ndim == 1 else b.shape
+    k1, k2 = sa[-1], sb[-2]
+    if k1 is not None and k2 is not None and k1 != k2:
+        raise ValueError(f"mat1 and mat2 shapes cannot be multiplied ({_fmt(a.shape)} and "
+                         f"{_fmt(b.shape)})")
+    batch = broadcast_shapes(sa[:-2], sb[:-2])
+    shape = batch + (sa[-2], sb[-1])
+    if a.ndim == 1:
+        shape = shape[:-2] + shape[-1:]
+    if b.ndim == 1:
+        shape = shape[:-1]
+    if a.dtype != b.dtype:
+        raise ValueError(f"expected m1 and m2 to have the same dtype, but got: {a.dtype.name} != "
+                         f"{b.dtype.name}")
+    return shape, result_type(a, b)
+
+
+def _fmt(shape) -> str:
+    return "x".join("?" if d is None else str(d) for d in shape) if len(shape) != 1 else \
+        f"1x{shape[0]}"
+
+
+def _matmul_vjp(g, out, a, b):
+    na, nb = aval_of(a).ndim, aval_of(b).ndim
+    if na == 1 and nb == 1:
+        return mul(g, b), mul(g, a)
+    if na == 1:  # (k,) @ (..., k, m) -> (..., m)
+        ga = squeeze(matmul(expand_dims(g, (-2,)), transpose(b)), -2)
+        gb = mul(expand_dims(a, (-1,)), expand_dims(g, (-2,)))
+        return ga, gb
+    if nb == 1:  # (..., n, k) @ (k,) -> (..., n)
+        ga = mul(expand_dims(g, (-1,)), b)
+        gb = squeeze(matmul(transpose(a), expand_dims(g, (-1,))), -1)
+        return ga, gb
+    return matmul(g, transpose(b)), matmul(transpose(a), g)
+
+
+def _matmul_name(args, params) -> str:
+    na, nb = aval_of(args[0]).ndim, aval_of(args[1]).ndim
+    if na == 1 and nb == 1:
+        return "DotBackward0"
+    if na == 2 and nb == 1:
+        return "MvBackward0"
+    if na == 2 and nb == 2:
+        return "MmBackward0"
+    if na == 3 and nb == 3:
+        return "BmmBackward0"
+    return "UnsafeViewBackward0"
+
+
+MATMUL = register(Op(name="matmul", impl=np.matmul, infer=_matmul_infer, vjp=_matmul_vjp,
+                     kind="matmul", grad_name=_matmul_name, saves=(0, 1), nin=2,
+                     tf_name="MatMul"))
+
+
+# -------------------------------------------------------------------------- softmax family
+def softmax(x, dim=-1):
+    return bind(SOFTMAX, x, dim=normalize_dims(dim, aval_of(x).ndim)[0])
+
+
+def log_softmax(x, dim=-1):
+    return bind(LOG_SOFTMAX, x, dim=normalize_dims(dim, aval_of(x).ndim)[0])
+
+
+def _softmax_impl(x, dim):
+    m = np.max(x, axis=dim, keepdims=True) if x.size else 0
+    e = np.exp(x - np.where(np.isfinite(m), m, 0))
+    return e / np.sum(e, axis=dim, keepdims=True)
+
+
+def _log_softmax_impl(x, dim):
+    m = np.max(x, axis=dim, keepdims=True) if x.size else 0
+    z = x - np.where(np.isfinite(m), m, 0)
+    return z - np.log(np.sum(np.exp(z), axis=dim, keepdims=True))
+
+
+def _float_same(x: AVal, dim) -> tuple:
+    if x.dtype.kind != "f":
+        raise ValueError(f"softmax expects a floating point input, got {x.dtype.name}")
+    return x.shape, x.dtype
+
+
+def _softmax_vjp(g, out, x, dim):
+    return (mul(out, sub(g, sum(mul(g, out), dim, keepdim=True))),)
+
+
+def _log_softmax_vjp(g, out, x, dim):
+    return (sub(g, mul(exp(out), sum(g, dim, keepdim=True))),)
+
+
+SOFTMAX = register(Op(name="softmax", impl=_softmax_impl, infer=_float_same, vjp=_softmax_vjp,
+                      kind="nn", grad_name="SoftmaxBackward0", saves=("out",),
+                      tf_name="Softmax"))
+LOG_SOFTMAX = register(Op(name="log_softmax", impl=_log_softmax_impl, infer=_float_same,
+                          vjp=_log_softmax_vjp, kind="nn", grad_name="LogSoftmaxBackward0",
+                          saves=("out",), tf_name="LogSoftmax"))
+
+
+# --------------------------------------------------------------------------------- losses
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+def nll_loss(logp, target, reduction="mean"):
+    """Negative log-likelihood of integer class ``target`` (N,) under log-probs ``logp`` (N, C)."""
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    return bind(NLL_LOSS, logp, target, reduction=reduction)
+
+
+def cross_entropy(logits, target, reduction="mean"):
+    """Softmax cross-entropy from integer labels, numerically stable (log-sum-exp inside)."""
+    return nll_loss(log_softmax(logits, 1 if aval_of(logits).ndim > 1 else 0), target, reduction)
+
+
+def mse_loss(a, b, reduction="mean"):
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    return bind(MSE_LOSS, a, b, reduction=reduction)
+
+
+def _nll_infer(logp: AVal, target: AVal, reduction) -> tuple:
+    if target.dtype.kind not in "iu":
+        raise ValueError(f"expected scalar type Long but found {target.dtype.name}")
+    if logp.ndim not in (1, 2) or target.ndim != logp.ndim - 1:
+        raise ValueError(f"nll_loss expects input (N, C) and target (N,), got {logp.shape} and "
+                         f"{target.shape}")
+    n0, n1 = (logp.shape[0] if logp.ndim == 2 else None), (target.shape[0] if target.ndim else None)
+    if logp.ndim == 2 and n0 is not None and n1 is not None and n0 != n1:
+        raise ValueError(f"Expected input batch_size ({n0}) to match target batch_size ({n1}).")
+    return (target.shape if reduction == "none" else ()), logp.dtype
+
+
+def _pick(logp, target):
+    if logp.ndim == 1:
+        return logp[target]
+    if target.size and (target.min() < 0 or target.max() >= logp.shape[1]):
+        raise IndexError(f"Target {int(target.max() if target.max() >= logp.shape[1] else target.min())}"
+                         f" is out of bounds.")
+    return logp[np.arange(logp.shape[0]), target]
+
+
+def _nll_impl(logp, target, reduction):
+    picked = -_pick(logp, target)
+    if reduction == "none":
+        return picked
+    return picked.sum() if reduction == "sum" else picked.mean()
+
+
+def _nll_vjp(g, out, logp, target, reduction):
+    return bind(NLL_LOSS_GRAD, g, logp, target, reduction=reduction), None
+
+
+def _nll_grad_impl(g, ref, target, reduction):
+    """d loss / d logp: ``-g`` (divided by N for the mean) at each row's target column."""
+    out = np.zeros(ref.shape, ref.dtype)
+    scale = -np.asarray(g, ref.dtype)
+    if reduction == "mean":
+        scale = scale / max(target.size, 1)
+    if ref.ndim == 1:
+        out[target] = scale
+    else:
+        out[np.arange(ref.shape[0]), target] = scale
+    return out
+
+
+NLL_LOSS = register(Op(name="nll_loss", impl=_nll_impl, infer=_nll_infer, vjp=_nll_vjp,
+                       kind="nn", grad_name="NllLossBackward0", saves=(1,), nin=2,
+                       tf_name="NllLoss"))
+NLL_LOSS_GRAD = register(Op(
+    name="nll_loss_grad", impl=_nll_grad_impl,
+    infer=lambda g, ref, target, reduction: (ref.shape, ref.dtype),
+    vjp=lambda gg, out, g, ref, target, reduction: (nll_loss(gg, target, reduction), None, None),
+    kind="nn", grad_name="NllLossBackwardBackward0", saves=(2,), nin=3,
+    tf_name="NllLossGrad"))
+
+
+def _mse_impl(a, b, reduction):
+    d = np.square(a - b)
+    return d if reduction == "none" else (d.sum() if reduction == "sum" else d.mean())
+
+
+def _mse_infer(a: AVal, b: AVal, reduction) -> tuple:
+    shape = broadcast_shapes(a.shape, b.shape)
+    return (shape if reduction == "none" else ()), result_type(a, b)
+
+
+def _mse_vjp(g, out, a, b, reduction):
+    d = sub(a, b)
+    grad = mul(mul(broadcast_like(g, d), d), 2.0)
+    if reduction == "mean":
+        from .elementwise import div
+
+        grad = div(grad, size(d))
+    return grad, mul(grad, -1.0)
+
+
+MSE_LOSS = register(Op(name="mse_loss", impl=_mse_impl, infer=_mse_infer, vjp=_mse_vjp,
+                       kind="nn", grad_name="MseLossBackward0", saves=(0, 1), nin=2,
+                       tf_name="MSE"))
+
+__all__ = ["matmul", "softmax", "log_softmax", "nll_loss", "cross_entropy", "mse_loss"]

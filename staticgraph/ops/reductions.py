@@ -1,0 +1,169 @@
+"""Reductions: sum, mean, max, min, logsumexp, argmax, argmin, and ``size`` (element count).
+
+Parameters are normalised before binding (``dim`` a sorted tuple of non-negative axes) so equal
+calls produce equal records, which CSE and the compile cache rely on.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .core import (
+    INT64,
+    AVal,
+    Op,
+    aval_of,
+    bind,
+    normalize_dims,
+    reduced_shape,
+    register,
+    to_float,
+)
+from .elementwise import cast, div, eq, exp, mul, sub
+from .shapes import broadcast_like, expand_dims
+
+
+def _dims(x, dim) -> tuple[int, ...]:
+    return normalize_dims(dim, aval_of(x).ndim)
+
+
+def sum(x, dim=None, keepdim=False):  # noqa: A001 - PyTorch's name
+    return bind(SUM, x, dim=_dims(x, dim), keepdim=bool(keepdim), full=dim is None)
+
+
+def mean(x, dim=None, keepdim=False):
+    return bind(MEAN, x, dim=_dims(x, dim), keepdim=bool(keepdim), full=dim is None)
+
+
+def amax(x, dim=None, keepdim=False):
+    return bind(MAX, x, dim=_dims(x, dim), keepdim=bool(keepdim), full=dim is None)
+
+
+def amin(x, dim=None, keepdim=False):
+    return bind(MIN, x, dim=_dims(x, dim), keepdim=bool(keepdim), full=dim is None)
+
+
+def logsumexp(x, dim=None, keepdim=False):
+    return bind(LOGSUMEXP, x, dim=_dims(x, dim), keepdim=bool(keepdim), full=dim is None)
+
+
+def argmax(x, dim=None, keepdim=False):
+    return bind(ARGMAX, x, dim=None if dim is None else _dims(x, dim)[0], keepdim=bool(keepdim))
+
+
+def argmin(x, dim=None, keepdim=False):
+    return bind(ARGMIN, x, dim=None if dim is None else _dims(x, dim)[0], keepdim=bool(keepdim))
+
+
+def size(x, dim=None, dtype=None):
+    """Number of elements of ``x`` over ``dim`` as a 0-d array (of ``x``'s float type by default).
+    A node, not a Python int, so it stays symbolic for unknown static dims."""
+    dt = np.dtype(dtype) if dtype is not None else to_float(aval_of(x).dtype)
+    return bind(SIZE, x, dim=_dims(x, dim), dtype=dt)
+
+
+def _unreduce(g, x, dim, keepdim):
+    """Broadcast a reduced cotangent back to ``x``'s shape."""
+    if not keepdim and dim:
+        g = expand_dims(g, dim)
+    return broadcast_like(g, x)
+
+
+def _reduce_infer(kind: str):
+    def infer(x: AVal, dim, keepdim, full) -> tuple:
+        shape = reduced_shape(x.shape, dim, keepdim)
+        dt = x.dtype
+        if kind == "sum" and dt.kind in "biu":
+            dt = INT64
+        if kind == "mean" and dt.kind != "f":
+            raise ValueError(
+                "mean(): could not infer output dtype. Input dtype must be either a floating "
+                f"point or complex dtype. Got: {dt.name}")
+        if kind == "lse":
+            dt = to_float(dt)
+        return shape, dt
+
+    return infer
+
+
+def _sum_vjp(g, out, x, dim, keepdim, full):
+    return (_unreduce(g, x, dim, keepdim),)
+
+
+def _mean_vjp(g, out, x, dim, keepdim, full):
+    return (div(_unreduce(g, x, dim, keepdim), size(x, dim)),)
+
+
+def _extreme_vjp(g, out, x, dim, keepdim, full):
+    """Ties share the gradient evenly (PyTorch's ``amax``/``max()`` rule)."""
+    mask = cast(eq(x, _unreduce(out, x, dim, keepdim)), aval_of(g).dtype)
+    count = sum(mask, dim, keepdim=True)
+    return (div(mul(mask, _unreduce(g, x, dim, keepdim)), broadcast_like(count, x)),)
+
+
+def _lse_impl(x, dim, keepdim, full):
+    m = np.max(x, axis=dim, keepdims=True) if x.size else np.zeros((1,) * x.ndim, x.dtype)
+    m = np.where(np.isfinite(m), m, 0)
+    out = np.log(np.sum(np.exp(x - m), axis=dim, keepdims=True)) + m
+    return out if keepdim else np.squeeze(out, axis=dim)
+
+
+def _lse_vjp(g, out, x, dim, keepdim, full):
+    return (mul(_unreduce(g, x, dim, keepdim), exp(sub(x, _unreduce(out, x, dim, keepdim)))),)
+
+
+def _red(name, impl, kind, vjp, grad_name, tf_name, saves=()):
+    return register(Op(name=name, impl=impl, infer=_reduce_infer(kind), vjp=vjp, kind="reduce",
+                       grad_name=grad_name, saves=saves, tf_name=tf_name))
+
+
+def _name(full_name: str, dim_name: str):
+    return lambda args, p: full_name if p["full"] else dim_name
+
+
+SUM = _red("sum", lambda x, dim, keepdim, full: np.sum(x, axis=dim, keepdims=keepdim), "sum",
+           _sum_vjp, _name("SumBackward0", "SumBackward1"), "Sum")
+MEAN = _red("mean", lambda x, dim, keepdim, full: np.mean(x, axis=dim, keepdims=keepdim),
+            "mean", _mean_vjp, _name("MeanBackward0", "MeanBackward1"), "Mean")
+MAX = _red("max", lambda x, dim, keepdim, full: np.max(x, axis=dim, keepdims=keepdim), "max",
+           _extreme_vjp, _name("MaxBackward1", "AmaxBackward0"), "Max", saves=(0, "out"))
+MIN = _red("min", lambda x, dim, keepdim, full: np.min(x, axis=dim, keepdims=keepdim), "min",
+           _extreme_vjp, _name("MinBackward1", "AminBackward0"), "Min", saves=(0, "out"))
+LOGSUMEXP = _red("logsumexp", _lse_impl, "lse", _lse_vjp, "LogsumexpBackward0", "LogSumExp",
+                 saves=(0, "out"))
+
+
+def _arg_infer(x: AVal, dim, keepdim) -> tuple:
+    if dim is None:
+        return ((1,) * x.ndim if keepdim else ()), INT64
+    return reduced_shape(x.shape, (dim,), keepdim), INT64
+
+
+def _arg_impl(fn):
+    def impl(x, dim, keepdim):
+        if dim is None:
+            r = np.asarray(fn(x.reshape(-1)))
+            return r.reshape((1,) * x.ndim) if keepdim else r
+        return fn(x, axis=dim, keepdims=keepdim)
+
+    return impl
+
+
+ARGMAX = register(Op(name="argmax", impl=_arg_impl(np.argmax), infer=_arg_infer, kind="reduce",
+                     tf_name="ArgMax"))
+ARGMIN = register(Op(name="argmin", impl=_arg_impl(np.argmin), infer=_arg_infer, kind="reduce",
+                     tf_name="ArgMin"))
+
+
+def _size_impl(x, dim, dtype):
+    n = 1
+    for d in dim:
+        n *= x.shape[d]
+    return np.asarray(n, dtype=dtype)
+
+
+SIZE = register(Op(name="size", impl=_size_impl,
+                   infer=lambda x, dim, dtype: ((), np.dtype(dtype)), kind="shape",
+                   tf_name="Size"))
+
+__all__ = ["sum", "mean", "amax", "amin", "logsumexp", "argmax", "argmin", "size"]

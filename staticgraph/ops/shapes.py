@@ -1,0 +1,335 @@
+"""Shape ops: reshape, permute, expand/squeeze, broadcasting, concatenation, indexing.
+
+The ``*_like`` ops take a reference tensor whose *shape* (never its values) gives the target. VJP
+rules use them so one rule works for concrete shapes (eager) and unknown ``None`` dims (static
+graphs): ``sum_to_like(g, x)`` is the walker's un-broadcast step.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .core import (
+    AVal,
+    Op,
+    aval_of,
+    bind,
+    broadcast_shapes,
+    normalize_dims,
+    numel,
+    register,
+    result_type,
+    sum_to_shape,
+)
+
+
+def _ndim(x) -> int:
+    return aval_of(x).ndim
+
+
+# --------------------------------------------------------------------------- public functions
+def reshape(x, shape):
+    shape = tuple(int(d) for d in (shape if isinstance(shape, (tuple, list)) else (shape,)))
+    return bind(RESHAPE, x, shape=shape)
+
+
+def reshape_like(x, ref): return bind(RESHAPE_LIKE, x, ref)
+def broadcast_like(x, ref): return bind(BROADCAST_LIKE, x, ref)
+def sum_to_like(x, ref): return bind(SUM_TO_LIKE, x, ref)
+def zeros_like(x): return bind(ZEROS_LIKE, x)
+def ones_like(x): return bind(ONES_LIKE, x)
+
+
+def broadcast_to(x, shape):
+    return bind(BROADCAST_TO, x, shape=tuple(int(d) for d in shape))
+
+
+def permute(x, perm):
+    nd = _ndim(x)
+    perm = tuple(int(p) % nd for p in perm) if nd else ()
+    if sorted(perm) != list(range(nd)):
+        raise ValueError(f"permute(): dims {perm} are not a permutation of {nd} dims")
+    return bind(PERMUTE, x, perm=perm)
+
+
+def transpose(x, dim0=-2, dim1=-1):
+    """Swap two dims (PyTorch's ``transpose``); ``t`` of a 2-D tensor is ``transpose(x, 0, 1)``."""
+    nd = _ndim(x)
+    if nd < 2:
+        return x
+    perm = list(range(nd))
+    a, b = normalize_dims(dim0, nd)[0], normalize_dims(dim1, nd)[0]
+    perm[a], perm[b] = perm[b], perm[a]
+    return bind(PERMUTE, x, perm=tuple(perm))
+
+
+def expand_dims(x, dims):
+    """Insert size-1 axes at ``dims`` (positions in the output)."""
+    nd = _ndim(x) + (len(dims) if isinstance(dims, (tuple, list)) else 1)
+    return bind(EXPAND_DIMS, x, dims=normalize_dims(dims, nd))
+
+
+def unsqueeze(x, dim): return expand_dims(x, (dim,))
+
+
+def squeeze(x, dim=None):
+    """Drop size-1 axes (all of them, or those in ``dim`` that have size 1)."""
+    av = aval_of(x)
+    dims = tuple(i for i, d in enumerate(av.shape) if d == 1) if dim is None else tuple(
+        i for i in normalize_dims(dim, av.ndim) if av.shape[i] in (1, None))
+    return bind(SQUEEZE, x, dims=dims, all=dim is None)
+
+
+def cat(xs, dim=0):
+    xs = list(xs)
+    if not xs:
+        raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
+    return bind(CAT, *xs, dim=normalize_dims(dim, _ndim(xs[0]))[0])
+
+
+def stack(xs, dim=0):
+    xs = list(xs)
+    if not xs:
+        raise RuntimeError("stack expects a non-empty TensorList")
+    return bind(STACK, *xs, dim=normalize_dims(dim, _ndim(xs[0]) + 1)[0])
+
+
+def getitem(x, index):
+    """``x[index]`` with ints, slices, None, Ellipsis, bool masks and integer arrays (as numpy
+    arrays: frontends convert tensor indices before binding)."""
+    return bind(GETITEM, x, index=_norm_index(index))
+
+
+def setitem(x, value, index):
+    """Functional ``x[index] = value``: a new array."""
+    return bind(SETITEM, x, value, index=_norm_index(index))
+
+
+def _norm_index(index: Any) -> tuple:
+    if not isinstance(index, tuple):
+        index = (index,)
+    out = []
+    for i in index:
+        if isinstance(i, (list, np.ndarray)) or (hasattr(i, "__array__") and not np.isscalar(i)):
+            i = np.asarray(i)
+            if i.dtype.kind not in "biu":
+                raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
+        elif isinstance(i, (np.integer,)):
+            i = int(i)
+        out.append(i)
+    return tuple(out)
+
+
+# ----------------------------------------------------------------------------------- records
+def _reshape_infer(x: AVal, shape) -> tuple:
+    if sum(1 for d in shape if d == -1) > 1:
+        raise ValueError("only one dimension can be inferred")
+    n = numel(x.shape)
+    known = numel(tuple(d for d in shape if d != -1))
+    if -1 in shape:
+        fill = None if n is None else (n // known if known else 0)
+        if n is not None and known and n % known:
+            raise ValueError(f"shape '{list(shape)}' is invalid for input of size {n}")
+        return tuple(fill if d == -1 else d for d in shape), x.dtype
+    if n is not None and n != known:
+        raise ValueError(f"shape '{list(shape)}' is invalid for input of size {n}")
+    return tuple(shape), x.dtype
+
+
+def _like_infer(x: AVal, ref: AVal) -> tuple:
+    return ref.shape, x.dtype
+
+
+def _broadcast_to_infer(x: AVal, shape) -> tuple:
+    out = broadcast_shapes(x.shape, shape)
+    if len(shape) < x.ndim or tuple(out) != tuple(shape) and None not in out:
+        raise ValueError(f"cannot broadcast shape {x.shape} to {tuple(shape)}")
+    return tuple(shape), x.dtype
+
+
+def _op(name, impl, infer, vjp=None, *, grad_name="", saves=(), nin=1, kind="shape", tf=""):
+    return register(Op(name=name, impl=impl, infer=infer, vjp=vjp, kind=kind,
+                       grad_name=grad_name, saves=saves, nin=nin, tf_name=tf))
+
+
+RESHAPE = _op("reshape", lambda x, shape: np.reshape(x, shape), _reshape_infer,
+              lambda g, out, x, shape: (reshape_like(g, x),), grad_name="ViewBackward0",
+              tf="Reshape")
+RESHAPE_LIKE = _op("reshape_like", lambda x, ref: np.reshape(x, ref.shape), _like_infer,
+                   lambda g, out, x, ref: (reshape_like(g, x), None), nin=2,
+                   grad_name="ViewBackward0", tf="Reshape")
+BROADCAST_TO = _op("broadcast_to", lambda x, shape: np.broadcast_to(x, shape),
+                   _broadcast_to_infer, lambda g, out, x, shape: (sum_to_like(g, x),),
+                   grad_name="ExpandBackward0", tf="BroadcastTo")
+BROADCAST_LIKE = _op("broadcast_like", lambda x, ref: np.broadcast_to(x, ref.shape),
+                     lambda x, ref: (broadcast_shapes(x.shape, ref.shape), x.dtype),
+                     lambda g, out, x, ref: (sum_to_like(g, x), None), nin=2,
+                     grad_name="ExpandBackward0", tf="BroadcastTo")
+SUM_TO_LIKE = _op("sum_to_like", lambda x, ref: sum_to_shape(x, ref.shape), _like_infer,
+                  lambda g, out, x, ref: (broadcast_like(g, x), None), nin=2,
+                  grad_name="SumBackward1", tf="Sum")
+ZEROS_LIKE = _op("zeros_like", lambda x: np.zeros(x.shape, x.dtype), lambda x: (x.shape, x.dtype),
+                 kind="creation", tf="ZerosLike")
+ONES_LIKE = _op("ones_like", lambda x: np.ones(x.shape, x.dtype), lambda x: (x.shape, x.dtype),
+                kind="creation", tf="OnesLike")
+
+
+def _inverse(perm):
+    return tuple(int(i) for i in np.argsort(perm))
+
+
+PERMUTE = _op("permute", lambda x, perm: np.transpose(x, perm),
+              lambda x, perm: (tuple(x.shape[p] for p in perm), x.dtype),
+              lambda g, out, x, perm: (bind(PERMUTE, g, perm=_inverse(perm)),),
+              grad_name=lambda a, p: "TransposeBackward0" if sum(
+                  i != j for i, j in enumerate(p["perm"])) == 2 else "PermuteBackward0",
+              tf="Transpose")
+
+
+def _expand_dims_infer(x: AVal, dims) -> tuple:
+    shape = list(x.shape)
+    for d in dims:
+        shape.insert(d, 1)
+    return tuple(shape), x.dtype
+
+
+EXPAND_DIMS = _op("expand_dims", lambda x, dims: np.expand_dims(x, dims), _expand_dims_infer,
+                  lambda g, out, x, dims: (reshape_like(g, x),), grad_name="UnsqueezeBackward0",
+                  tf="ExpandDims")
+
+
+def _squeeze_infer(x: AVal, dims, all) -> tuple:  # noqa: A002
+    return tuple(d for i, d in enumerate(x.shape) if i not in dims), x.dtype
+
+
+SQUEEZE = _op("squeeze", lambda x, dims, all: np.reshape(
+    x, tuple(d for i, d in enumerate(x.shape) if i not in dims)), _squeeze_infer,
+    lambda g, out, x, dims, all: (reshape_like(g, x),),
+    grad_name=lambda a, p: "SqueezeBackward0" if p["all"] else "SqueezeBackward1", tf="Squeeze")
+
+
+def _cat_infer(*xs: AVal, dim) -> tuple:
+    first = xs[0]
+    total: int | None = 0
+    for k, x in enumerate(xs):
+        if x.ndim != first.ndim:
+            raise ValueError(f"Tensors must have same number of dimensions: got {first.ndim} "
+                             f"and {x.ndim}")
+        for i, (a, b) in enumerate(zip(first.shape, x.shape)):
+            if i != dim and a is not None and b is not None and a != b:
+                raise ValueError(f"Sizes of tensors must match except in dimension {dim}. "
+                                 f"Expected size {a} but got size {b} for tensor number {k} in "
+                                 "the list.")
+        total = None if total is None or x.shape[dim] is None else total + x.shape[dim]
+    shape = tuple(total if i == dim else d for i, d in enumerate(first.shape))
+    return shape, result_type(*xs)
+
+
+def _cat_vjp(g, out, *xs, dim):
+    return tuple(bind(CAT_SLICE, g, *xs, index=i, dim=dim) for i in range(len(xs)))
+
+
+def _cat_slice_impl(g, *refs, index, dim):
+    start = int(np.sum([r.shape[dim] for r in refs[:index]], dtype=np.int64))
+    sl = [slice(None)] * g.ndim
+    sl[dim] = slice(start, start + refs[index].shape[dim])
+    return g[tuple(sl)]
+
+
+def _cat_slice_vjp(gg, out, g, *refs, index, dim):
+    parts = [gg if i == index else zeros_like(r) for i, r in enumerate(refs)]
+    return (cat(parts, dim),) + (None,) * len(refs)
+
+
+CAT = _op("cat", lambda *xs, dim: np.concatenate(xs, axis=dim), _cat_infer, _cat_vjp, nin=None,
+          grad_name="CatBackward0", tf="ConcatV2")
+CAT_SLICE = _op("cat_slice", _cat_slice_impl,
+                lambda g, *refs, index, dim: (refs[index].shape, g.dtype), _cat_slice_vjp,
+                nin=None, grad_name="SliceBackward0", tf="Slice")
+
+
+def _stack_infer(*xs: AVal, dim) -> tuple:
+    for k, x in enumerate(xs):
+        if x.shape != xs[0].shape and None not in x.shape + xs[0].shape:
+            raise ValueError(f"stack expects each tensor to be equal size, but got "
+                             f"{list(xs[0].shape)} at entry 0 and {list(x.shape)} at entry {k}")
+    shape = list(xs[0].shape)
+    shape.insert(dim, len(xs))
+    return tuple(shape), result_type(*xs)
+
+
+STACK = _op("stack", lambda *xs, dim: np.stack(xs, axis=dim), _stack_infer,
+            lambda g, out, *xs, dim: tuple(
+                getitem(g, (slice(None),) * dim + (i,)) for i in range(len(xs))),
+            nin=None, grad_name="StackBackward0", tf="Pack")
+
+
+# ---------------------------------------------------------------------------------- indexing
+def _index_infer(x: AVal, index) -> tuple:
+    """Shape of ``x[index]``: computed by numpy on a zero-stride stand-in when ``x`` is known."""
+    if None in x.shape:
+        return _symbolic_index_shape(x.shape, index), x.dtype
+    probe = np.broadcast_to(np.zeros((), x.dtype), x.shape)
+    try:
+        return probe[index].shape, x.dtype
+    except IndexError as e:
+        raise IndexError(str(e)) from None
+
+
+def _symbolic_index_shape(shape, index) -> tuple:
+    out, i = [], 0
+    n_real = sum(1 for k in index if k is not None and k is not Ellipsis)
+    for k in index:
+        if k is None:
+            out.append(1)
+        elif k is Ellipsis:
+            for _ in range(len(shape) - n_real):
+                out.append(shape[i])
+                i += 1
+        elif isinstance(k, int):
+            i += 1
+        elif isinstance(k, slice):
+            d = shape[i]
+            out.append(None if d is None else len(range(*k.indices(d))))
+            i += 1
+        else:
+            out.append(None)
+            i += np.asarray(k).ndim if np.asarray(k).dtype == bool else 1
+    return tuple(out) + tuple(shape[i:])
+
+
+def _index_name(args, params) -> str:
+    idx = params["index"]
+    if any(isinstance(k, np.ndarray) for k in idx):
+        return "IndexBackward0"
+    last = [k for k in idx if k is not Ellipsis]
+    if last and last[-1] is None:
+        return "UnsqueezeBackward0"
+    if last and isinstance(last[-1], int):
+        return "SelectBackward0"
+    return "SliceBackward0"
+
+
+def _scatter_impl(g, ref, index):
+    out = np.zeros(ref.shape, g.dtype)
+    np.add.at(out, index, g)
+    return out
+
+
+def _setitem_impl(x, value, index):
+    out = np.array(x, copy=True)
+    out[index] = value
+    return out
+
+
+GETITEM = _op("getitem", lambda x, index: x[index], _index_infer,
+              lambda g, out, x, index: (bind(INDEX_GRAD, g, x, index=index),),
+              grad_name=_index_name, tf="StridedSlice", kind="index")
+INDEX_GRAD = _op("index_grad", _scatter_impl, lambda g, ref, index: (ref.shape, g.dtype),
+                 lambda gg, out, g, ref, index: (getitem(gg, index), None), nin=2,
+                 grad_name="IndexPutBackward0", tf="ScatterNd", kind="index")
+SETITEM = _op("setitem", _setitem_impl, lambda x, v, index: (x.shape, x.dtype),
+              lambda g, out, x, v, index: (setitem(g, 0.0, index), getitem(g, index)), nin=2,
+              grad_name="CopySlices", tf="TensorScatterUpdate", kind="index")
