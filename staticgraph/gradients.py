@@ -1,0 +1,199 @@
+"""Symbolic reverse mode: ``gradients(ys, xs)`` adds gradient nodes to the graph.
+
+The walker visits the ops between ``xs`` and ``ys`` in reverse creation order and calls each
+registry op's own VJP rule (``op.op_def.vjp``) on graph tensors, so the rules build ordinary
+graph nodes: one rule set for the eager and the static mode. Only the walker's duties live here:
+un-broadcasting (``sum_to_like``), accumulation, and the special kinds (Identity passes through,
+StopGradient/Const/Placeholder/Variable/Assign stop, integer tensors get no gradient).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from . import ops
+from .graph.core import Graph, Operation, Tensor
+from .graph.frontend import as_graph_tensor, convert, graph_of
+
+# Ops whose VJP already returns cotangents of exactly each input's shape (no un-broadcast).
+_EXACT = {"cat", "stack", "nll_loss", "nll_loss_grad", "cat_slice", "index_grad",
+          "reshape_like", "broadcast_like", "sum_to_like"}
+_PASS_THROUGH = ("Identity",)
+
+
+def _as_list(x: Any) -> tuple[list, bool]:
+    if isinstance(x, (list, tuple)):
+        return list(x), True
+    return [x], False
+
+
+def _is_float(t: Tensor) -> bool:
+    return t.dtype.is_floating
+
+
+def _needs_unbroadcast(op: Operation, g: Tensor, x: Tensor) -> bool:
+    if op.type in _EXACT or len(op.inputs) == 1:
+        return False
+    gs, xs = g.aval.shape, x.aval.shape
+    return not (gs == xs and None not in xs)
+
+
+def _between(ys: list[Tensor], xs: list[Tensor], stops: set[Tensor]) -> set[Operation]:
+    """Ops on a path from some x to some y (data edges only)."""
+    graph = ys[0].graph
+    order = graph._ops
+    reach: set[Tensor] = set(xs)
+    fwd: set[Operation] = set()
+    lo = min((t.op._id for t in xs), default=len(order))
+    for op in order[lo:]:
+        if any(t in reach and t not in stops for t in op.inputs):
+            fwd.add(op)
+            reach.update(op.outputs)
+    back: set[Operation] = set()
+    stack = [y.op for y in ys]
+    while stack:
+        op = stack.pop()
+        if op in back:
+            continue
+        back.add(op)
+        stack.extend(t.op for t in op.inputs if t not in stops)
+    return fwd & back
+
+
+def _accumulate(parts: list[Tensor]) -> Tensor:
+    out = parts[0]
+    for p in parts[1:]:
+        out = ops.add(out, p)
+    return out
+
+
+def _vjp_args(op: Operation) -> list[Any]:
+    """Inputs for the rule: a 0-d float/int ``Const`` of an elementwise op is passed as a Python
+    scalar, so rules such as ``pow``'s pick their constant-exponent form."""
+    out = []
+    for t in op.inputs:
+        if (op.op_def is not None and op.op_def.kind == "elementwise" and t.op.type == "Const"
+                and t.aval.shape == () and t.dtype.np_dtype.kind in "if"):
+            v = t.op.params["value"][()]
+            out.append(float(v) if t.dtype.is_floating else int(v))
+        else:
+            out.append(t)
+    return out
+
+
+def gradients(ys: Any, xs: Any, grad_ys: Any = None, name: str = "gradients",
+              stop_gradients: Any = None, colocate_gradients_with_ops: bool = False,
+              gate_gradients: bool = False, aggregation_method: Any = None) -> list:
+    """Symbolic d(sum ys)/d(xs) as new graph nodes; ``None`` where an x does not reach ys."""
+    ys_l, _ = _as_list(ys)
+    xs_l, _ = _as_list(xs)
+    ys_t = [_tensor(y, "ys") for y in ys_l]
+    xs_t = [_tensor(x, "xs") for x in xs_l]
+    graph = ys_t[0].graph
+    for t in ys_t + xs_t:
+        if t.graph is not graph:
+            raise ValueError(f"{t.name} is not from the same graph as {ys_t[0].name}")
+    stops = {_tensor(s, "stop_gradients") for s in _as_list(stop_gradients)[0]} \
+        if stop_gradients is not None else set()
+    gys = _as_list(grad_ys)[0] if grad_ys is not None else [None] * len(ys_t)
+    if len(gys) != len(ys_t):
+        raise ValueError(f"Passed {len(gys)} grad_ys for {len(ys_t)} ys")
+    between = _between(ys_t, xs_t, stops)
+    grads: dict[Tensor, list[Tensor]] = {}
+    with graph.name_scope(name):
+        for y, gy in zip(ys_t, gys, strict=False):
+            if not _is_float(y):
+                continue
+            if gy is None:
+                gy = ops.ones_like(y)
+            else:
+                gy = convert(gy, graph, y.dtype, "grad_ys")
+            grads.setdefault(y, []).append(gy)
+        for op in sorted(between, key=lambda o: o._id, reverse=True):
+            _backprop_op(graph, op, grads, between, stops, set(xs_t))
+    out = []
+    for x in xs_t:
+        parts = grads.get(x)
+        if not parts or not _is_float(x):
+            out.append(None)
+        elif len(parts) == 1:
+            out.append(parts[0])
+        else:
+            with graph.name_scope(name + "/"):
+                out.append(_accumulate(parts))
+    return out
+
+
+def _backprop_op(graph: Graph, op: Operation, grads: dict[Tensor, list[Tensor]],
+                 between: set[Operation], stops: set[Tensor], wanted: set[Tensor]) -> None:
+    if not op.outputs:
+        return
+    out = op.outputs[0]
+    parts = grads.get(out)
+    if not parts or out in stops or not _is_float(out):
+        return
+    if len(parts) > 1:
+        grads[out] = [_accumulate(parts)]
+    g = grads[out][0]
+    with graph.name_scope(f"{op.name}_grad"):
+        if op.type in _PASS_THROUGH:
+            in_grads: Sequence[Any] = (g,)
+        elif op.op_def is None or op.op_def.vjp is None:
+            return  # StopGradient, Const, Placeholder, VariableV2, Assign*, argmax...
+        else:
+            in_grads = op.op_def.vjp(g, out, *_vjp_args(op), **op.params)
+        for x, gx in zip(op.inputs, in_grads, strict=False):
+            if gx is None or x in stops or not _is_float(x) or (
+                    x.op not in between and x not in wanted):
+                continue
+            gx = as_graph_tensor(gx) if as_graph_tensor(gx) is not None else convert(
+                gx, graph, x.dtype)
+            if _needs_unbroadcast(op, gx, x):
+                gx = ops.sum_to_like(gx, x)
+            if gx.dtype != x.dtype:
+                gx = ops.cast(gx, x.dtype.np_dtype)
+            grads.setdefault(x, []).append(gx)
+
+
+def _tensor(x: Any, what: str) -> Tensor:
+    t = as_graph_tensor(x)
+    if t is None:
+        raise TypeError(f"{what} must be graph Tensors or Variables, got {x!r}")
+    return t
+
+
+def hessians(ys: Any, xs: Any, name: str = "hessians", gate_gradients: bool = False,
+             colocate_gradients_with_ops: bool = False, aggregation_method: Any = None) -> list:
+    """Hessian of ``sum(ys)`` w.r.t. each x, shape ``x.shape + x.shape`` (x fully defined)."""
+    ys_l, _ = _as_list(ys)
+    total = ys_l[0] if len(ys_l) == 1 else ops.add(*ys_l[:2])
+    for y in ys_l[2:]:
+        total = ops.add(total, y)
+    from .graph.math_ops import reduce_sum
+
+    total = reduce_sum(total)
+    out = []
+    for x in _as_list(xs)[0]:
+        xt = _tensor(x, "xs")
+        if not xt.shape.is_fully_defined():
+            raise ValueError(f"hessians needs a fully defined shape for {xt.name}, got "
+                             f"{xt.shape}")
+        (g,) = gradients(total, [xt], name=name)
+        if g is None:
+            out.append(None)
+            continue
+        n = int(np.prod(xt.shape.as_list(), dtype=np.int64))
+        flat = ops.reshape(g, (-1,))
+        rows = []
+        for j in range(n):
+            (r,) = gradients(ops.getitem(flat, j), [xt], name=name)
+            rows.append(ops.reshape(r, (-1,)) if r is not None else ops.zeros_like(flat))
+        h = ops.stack(rows, 0)
+        out.append(ops.reshape(h, tuple(xt.shape.as_list()) * 2))
+    return out
+
+
+__all__ = ["gradients", "hessians", "graph_of"]

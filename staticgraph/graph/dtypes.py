@@ -1,0 +1,114 @@
+"""TF1-style dtype objects (``tf.float32`` ...) wrapping numpy dtypes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+
+class DType:
+    """A graph element type. Compares equal to itself, its numpy dtype and its name."""
+
+    __slots__ = ("_np",)
+
+    def __init__(self, np_dtype: Any) -> None:
+        self._np = np.dtype(np_dtype)
+
+    @property
+    def name(self) -> str:
+        return "bool" if self._np == np.bool_ else self._np.name
+
+    @property
+    def as_numpy_dtype(self) -> type:
+        """The numpy scalar type (``np.float32``), as in TF."""
+        return self._np.type
+
+    @property
+    def np_dtype(self) -> np.dtype:
+        return self._np
+
+    @property
+    def base_dtype(self) -> DType:
+        return self
+
+    @property
+    def is_floating(self) -> bool:
+        return self._np.kind == "f"
+
+    @property
+    def is_integer(self) -> bool:
+        return self._np.kind in "iu"
+
+    @property
+    def is_bool(self) -> bool:
+        return self._np.kind == "b"
+
+    @property
+    def size(self) -> int:
+        return self._np.itemsize
+
+    @property
+    def min(self) -> Any:
+        return np.finfo(self._np).min if self.is_floating else np.iinfo(self._np).min
+
+    @property
+    def max(self) -> Any:
+        return np.finfo(self._np).max if self.is_floating else np.iinfo(self._np).max
+
+    @property
+    def tf_type_name(self) -> str:
+        """The name TF uses in kernel messages (``float`` for float32, ``double`` ...)."""
+        return {"float32": "float", "float64": "double"}.get(self.name, self.name)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, DType):
+            return self._np == other._np
+        try:
+            return self._np == as_dtype(other)._np
+        except (TypeError, ValueError):
+            return False
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    def __hash__(self) -> int:
+        return hash(self._np)
+
+    def __repr__(self) -> str:
+        return f"<dtype: '{self.name}'>"
+
+    __str__ = __repr__
+
+
+float16 = half = DType(np.float16)
+float32 = DType(np.float32)
+float64 = double = DType(np.float64)
+int8 = DType(np.int8)
+int16 = DType(np.int16)
+int32 = DType(np.int32)
+int64 = DType(np.int64)
+uint8 = DType(np.uint8)
+bool = DType(np.bool_)  # noqa: A001 - TF's name
+
+_ALL = {d.name: d for d in (float16, float32, float64, int8, int16, int32, int64, uint8, bool)}
+_ALL.update({"float": float32, "double": float64, "half": float16})
+
+
+def as_dtype(x: Any) -> DType:
+    """Convert a DType, numpy dtype/type, or name to a :class:`DType`."""
+    if isinstance(x, DType):
+        return x
+    if isinstance(x, str) and x in _ALL:
+        return _ALL[x]
+    if x is float:
+        return float32
+    if x is int:
+        return int32
+    try:
+        dt = np.dtype(x)
+    except TypeError:
+        raise TypeError(f"Cannot convert value {x!r} to a staticgraph DType.") from None
+    if dt.name not in _ALL and dt != np.bool_:
+        raise TypeError(f"Cannot convert value {x!r} to a staticgraph DType.")
+    return _ALL["bool" if dt == np.bool_ else dt.name]

@@ -1,0 +1,32 @@
+"""TF1's run-time error classes (``tf.errors.InvalidArgumentError`` ...)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class OpError(Exception):
+    """A failure while running a graph; ``op`` is the node at fault (when known)."""
+
+    def __init__(self, node_def: Any = None, op: Any = None, message: str = "") -> None:
+        super().__init__(message)
+        self.node_def = node_def
+        self.op = op
+        self.message = message
+
+
+class InvalidArgumentError(OpError, ValueError):
+    """Bad data at run time: missing feed, size mismatch, out-of-range label..."""
+
+
+class FailedPreconditionError(OpError, RuntimeError):
+    """State not ready, e.g. reading an uninitialized variable."""
+
+
+class InternalError(OpError, RuntimeError):
+    pass
+
+
+def node_context(op: Any) -> str:
+    """The ``[[node x (defined at file:line) ]]`` suffix TF adds to run-time messages."""
+    return f"\n\t [[node {op.name} (defined at {op.site}) ]]"

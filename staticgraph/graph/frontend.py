@@ -1,0 +1,206 @@
+"""The graph frontend: registry ops applied to graph tensors add nodes (with build-time shape and
+dtype inference), and Python/numpy values become ``Const`` nodes with TF1's typing rules."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+from ..ops.core import AVal, Op
+from .core import Graph, Tensor, get_default_graph
+from .dtypes import DType, as_dtype
+
+_PY_DEFAULTS = {"f": np.float32, "i": np.int32, "u": np.int32, "b": np.bool_}
+_INPUT_NAMES = {"matmul": ("a", "b"), "where": ("condition", "t", "e")}
+
+
+class _Pending(threading.local):
+    def __init__(self) -> None:
+        self.names: list[str | None] = []
+
+
+_PENDING = _Pending()
+
+
+@contextlib.contextmanager
+def node_name(name: str | None) -> Iterator[None]:
+    """The next registry-op node created in this block gets the stem ``name``."""
+    _PENDING.names.append(name)
+    try:
+        yield
+    finally:
+        _PENDING.names.pop()
+
+
+def _take_pending() -> str | None:
+    if _PENDING.names and _PENDING.names[-1] is not None:
+        name, _PENDING.names[-1] = _PENDING.names[-1], None
+        return name
+    return None
+
+
+def graph_of(args: Sequence[Any]) -> Graph:
+    """The one graph all graph values in ``args`` belong to (the default graph if none)."""
+    g = None
+    for a in args:
+        t = as_graph_tensor(a)
+        if t is None:
+            continue
+        if g is None:
+            g = t.graph
+        elif t.graph is not g:
+            raise ValueError(f"Tensor {t.name} must be from the same graph as the other inputs "
+                             "of the op being created.")
+    return g if g is not None else get_default_graph()
+
+
+def as_graph_tensor(x: Any) -> Tensor | None:
+    if isinstance(x, Tensor):
+        return x
+    f = getattr(x, "_as_graph_tensor", None)
+    return f() if f is not None else None
+
+
+def _python_array(value: Any, dtype: DType | None, param: str, op_type: str) -> np.ndarray:
+    """A Python scalar/list as an array of ``dtype`` (TF: no float -> int conversion)."""
+    arr = np.asarray(value)
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"Failed to convert object of type {type(value).__name__} to Tensor. "
+                        f"Contents: {value!r}.")
+    if dtype is None:
+        return arr.astype(_PY_DEFAULTS[arr.dtype.kind])
+    if dtype.is_integer and arr.dtype.kind == "f":
+        raise TypeError(f"Expected {dtype.name} passed to parameter '{param}' of op '{op_type}'"
+                        f", got {value!r} of type '{type(value).__name__}' instead.")
+    return arr.astype(dtype.np_dtype)
+
+
+def constant_array(value: Any, dtype: Any = None, param: str = "value",
+                   op_type: str = "Const") -> np.ndarray:
+    """``value`` converted like ``tf.constant(value, dtype)``."""
+    dt = None if dtype is None else as_dtype(dtype)
+    if isinstance(value, (np.ndarray, np.generic)):
+        arr = np.asarray(value)
+        if dt is not None:
+            return arr.astype(dt.np_dtype)
+        as_dtype(arr.dtype)  # raises for unsupported dtypes
+        return arr
+    return _python_array(value, dt, param, op_type)
+
+
+def make_const(graph: Graph, arr: np.ndarray, name: str | None = None) -> Tensor:
+    arr = np.array(arr, copy=True)
+    arr.setflags(write=False)
+    op = graph.create_op("Const", (), {"value": arr}, (AVal(arr.shape, arr.dtype),),
+                         name or "Const")
+    return op.outputs[0]
+
+
+def convert(x: Any, graph: Graph, dtype: DType | None = None, param: str = "x",
+            op_type: str = "Const") -> Tensor:
+    """A graph tensor for ``x``: graph values pass through, others become ``Const`` nodes."""
+    t = as_graph_tensor(x)
+    if t is not None:
+        return t
+    return make_const(graph, constant_array(x, dtype, param, op_type))
+
+
+def dtype_group(op: Op, n: int) -> tuple[int, ...]:
+    """Inputs that TF requires to share one dtype (the rest are free, e.g. shape references)."""
+    if op.name == "where":
+        return (1, 2)
+    if op.kind == "elementwise" and n >= 2:
+        return tuple(range(n))
+    if op.name in ("matmul", "mse_loss", "setitem"):
+        return (0, 1)
+    if op.name in ("cat", "stack"):
+        return tuple(range(n))
+    return ()
+
+
+def _fmt_shape(shape: tuple) -> str:
+    return "[" + ",".join("?" if d is None else str(d) for d in shape) + "]"
+
+
+def _dims_message(op: Op, avals: Sequence[AVal], fallback: str) -> str:
+    """TF's "Dimensions must be equal, but are 3 and 4" where the two clashing dims are known."""
+    if op.name == "matmul" and all(a.ndim >= 1 for a in avals):
+        k1 = avals[0].shape[-1]
+        k2 = avals[1].shape[-2] if avals[1].ndim >= 2 else avals[1].shape[0]
+        if k1 is not None and k2 is not None and k1 != k2:
+            return f"Dimensions must be equal, but are {k1} and {k2}"
+    if op.kind == "elementwise" and len(avals) >= 2:
+        nd = max(a.ndim for a in avals)
+        for i in range(-nd, 0):
+            dims = {a.shape[i] for a in avals if -i <= a.ndim} - {1, None}
+            if len(dims) > 1:
+                a, b = sorted(dims)
+                return f"Dimensions must be equal, but are {a} and {b}"
+    return fallback
+
+
+class GraphFrontend:
+    """Adds a node for each registry op applied to graph tensors (``__sg_frontend__``)."""
+
+    priority = 20
+
+    def apply(self, op: Op, args: Sequence[Any], params: dict) -> Tensor:
+        graph = graph_of(args)
+        stem = _take_pending() or op.tf_name or op.name
+        names = _INPUT_NAMES.get(op.name, ("x", "y", "z"))
+        group = dtype_group(op, len(args))
+        op_type = op.tf_name or op.name
+        gdt = self._group_dtype(op, args, group, names, op_type)
+        inputs = []
+        for i, a in enumerate(args):
+            param = names[i] if i < len(names) else f"input_{i}"
+            inputs.append(convert(a, graph, gdt if i in group else None, param, op_type))
+        if op.name == "where" and inputs[0].dtype != np.bool_:
+            raise TypeError(f"Input 'condition' of 'Select' Op has type {inputs[0].dtype.name} "
+                            "that does not match expected type of bool.")
+        avals = [t.aval for t in inputs]
+        try:
+            shape, dtype = op.infer(*avals, **params)
+        except ValueError as e:
+            node = graph.unique_name(stem, mark_as_used=False)
+            shapes = ", ".join(_fmt_shape(a.shape) for a in avals)
+            named = ", ".join(f"'{t.name}' {_fmt_shape(t.aval.shape)}" for t in inputs)
+            msg = _dims_message(op, avals, str(e))
+            raise ValueError(f"{msg} for '{node}' (op: '{op_type}') with input shapes: {shapes}"
+                             f" (inputs: {named}). {e}") from None
+        out = AVal(tuple(shape), np.dtype(dtype))
+        return graph.create_op(op.name, inputs, params, (out,), stem, op_def=op).outputs[0]
+
+    @staticmethod
+    def _group_dtype(op: Op, args: Sequence[Any], group: tuple, names: Sequence[str],
+                     op_type: str) -> DType | None:
+        first: tuple[int, DType] | None = None
+        for i in group:
+            t = as_graph_tensor(args[i])
+            if t is None:
+                continue
+            if first is None:
+                first = (i, t.dtype)
+            elif t.dtype != first[1]:
+                pi = names[i] if i < len(names) else f"input_{i}"
+                p0 = names[first[0]] if first[0] < len(names) else f"input_{first[0]}"
+                if op.name in ("cat", "stack"):
+                    raise TypeError(f"Tensors in list passed to 'values' of '{op_type}' Op have "
+                                    f"types that don't all match: {first[1].name} and "
+                                    f"{t.dtype.name}.")
+                raise TypeError(f"Input '{pi}' of '{op_type}' Op has type {t.dtype.name} that "
+                                f"does not match type {first[1].name} of argument '{p0}'.")
+        if first is not None:
+            return first[1]
+        for i in group:  # no graph tensor in the group: the first numpy array decides
+            if isinstance(args[i], (np.ndarray, np.generic)):
+                return as_dtype(np.asarray(args[i]).dtype)
+        return None
+
+
+FRONTEND = GraphFrontend()
+Tensor.__sg_frontend__ = FRONTEND  # type: ignore[attr-defined]

@@ -1,0 +1,439 @@
+"""TF1 op functions (``tf.add``, ``tf.reduce_sum`` ...) mapped onto the shared registry.
+
+Every function adds registry nodes through :mod:`.frontend`; only TF1 conventions live here
+(argument names, integer division to float64, integer ``reduce_sum``/``reduce_mean``, ``argmax``
+defaulting to axis 0, ``transpose`` with a ``perm``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from .. import ops
+from .core import Tensor, get_default_graph
+from .dtypes import as_dtype
+from .frontend import as_graph_tensor, constant_array, convert, graph_of, make_const, node_name
+
+
+def _t(x: Any, dtype: Any = None) -> Tensor:
+    """A graph tensor for ``x`` in the default graph (or ``x``'s graph)."""
+    return convert(x, graph_of([x]), None if dtype is None else as_dtype(dtype))
+
+
+def _named(name: str | None, default: str, fn: Any, *args: Any, **kw: Any) -> Tensor:
+    with node_name(name or default):
+        return fn(*args, **kw)
+
+
+def _pair(x: Any, y: Any) -> tuple[Any, Any]:
+    """Make at least one operand a graph tensor (TF builds consts for ``tf.add(1, 2)``)."""
+    if as_graph_tensor(x) is None and as_graph_tensor(y) is None:
+        x = _t(x)
+    return x, y
+
+
+# ---------------------------------------------------------------------------------- creation
+def constant(value: Any, dtype: Any = None, shape: Any = None, name: str = "Const") -> Tensor:
+    """A ``Const`` node; ``shape`` broadcasts/reshapes a scalar or flat value as TF does."""
+    arr = constant_array(value, dtype)
+    if shape is not None:
+        shape = tuple(int(d) for d in shape)
+        arr = np.broadcast_to(arr, shape) if arr.size == 1 else arr.reshape(shape)
+    return make_const(get_default_graph(), arr, name)
+
+
+def placeholder(dtype: Any, shape: Any = None, name: str | None = None) -> Tensor:
+    """An input fed at run time; ``None`` dims are unknown until fed."""
+    from ..ops.core import AVal
+    from .tensor_shape import as_shape
+
+    if shape is None:
+        raise ValueError("staticgraph placeholders need a known rank: pass shape=[None, ...] "
+                         f"(placeholder {name or 'Placeholder'!r})")
+    dt = as_dtype(dtype)
+    dims = as_shape(shape).as_tuple()
+    op = get_default_graph().create_op(
+        "Placeholder", (), {"dtype": dt.np_dtype, "shape": dims},
+        (AVal(dims, dt.np_dtype),), name or "Placeholder")
+    return op.outputs[0]
+
+
+def zeros(shape: Any, dtype: Any = "float32", name: str = "zeros") -> Tensor:
+    return constant(np.zeros(tuple(int(d) for d in _as_list(shape)), as_dtype(dtype).np_dtype),
+                    name=name)
+
+
+def ones(shape: Any, dtype: Any = "float32", name: str = "ones") -> Tensor:
+    return constant(np.ones(tuple(int(d) for d in _as_list(shape)), as_dtype(dtype).np_dtype),
+                    name=name)
+
+
+def fill(dims: Any, value: Any, name: str = "Fill") -> Tensor:
+    arr = constant_array(value)
+    return constant(np.full(tuple(int(d) for d in _as_list(dims)), arr, arr.dtype), name=name)
+
+
+def _as_list(shape: Any) -> list:
+    if isinstance(shape, (int, np.integer)):
+        return [int(shape)]
+    return list(getattr(shape, "as_list", lambda: shape)())
+
+
+def zeros_like(tensor: Any, dtype: Any = None, name: str | None = None) -> Tensor:
+    out = _named(name, "zeros_like", ops.zeros_like, _t(tensor))
+    return out if dtype is None else cast(out, dtype)
+
+
+def ones_like(tensor: Any, dtype: Any = None, name: str | None = None) -> Tensor:
+    out = _named(name, "ones_like", ops.ones_like, _t(tensor))
+    return out if dtype is None else cast(out, dtype)
+
+
+def range(start: Any, limit: Any = None, delta: Any = 1, dtype: Any = None,  # noqa: A001
+          name: str = "range") -> Tensor:
+    if limit is None:
+        start, limit = 0, start
+    arr = np.arange(start, limit, delta)
+    dt = as_dtype(dtype) if dtype is not None else (
+        as_dtype(np.float32) if arr.dtype.kind == "f" else as_dtype(np.int32))
+    return constant(arr.astype(dt.np_dtype), name=name)
+
+
+def linspace(start: float, stop: float, num: int, name: str = "linspace") -> Tensor:
+    return constant(np.linspace(start, stop, num, dtype=np.float32), name=name)
+
+
+def eye(num_rows: int, num_columns: int | None = None, dtype: Any = "float32",
+        name: str = "eye") -> Tensor:
+    return constant(np.eye(num_rows, num_columns, dtype=as_dtype(dtype).np_dtype), name=name)
+
+
+# -------------------------------------------------------------------------------- arithmetic
+def add(x: Any, y: Any, name: str | None = None) -> Tensor:
+    return _named(name, "Add", ops.add, *_pair(x, y))
+
+
+def subtract(x: Any, y: Any, name: str | None = None) -> Tensor:
+    return _named(name, "Sub", ops.sub, *_pair(x, y))
+
+
+def multiply(x: Any, y: Any, name: str | None = None) -> Tensor:
+    return _named(name, "Mul", ops.mul, *_pair(x, y))
+
+
+def divide(x: Any, y: Any, name: str | None = None) -> Tensor:
+    """True division; integer inputs divide in float64 as in TF (``truediv``)."""
+    x, y = _pair(x, y)
+    tx = as_graph_tensor(x) if as_graph_tensor(x) is not None else as_graph_tensor(y)
+    if tx.dtype.is_integer:
+        fdt = np.float32 if tx.dtype.size <= 2 else np.float64
+        x = cast(x, fdt) if as_graph_tensor(x) is not None else x
+        y = cast(y, fdt) if as_graph_tensor(y) is not None else y
+    return _named(name, "truediv", ops.div, x, y)
+
+
+truediv = divide
+realdiv = divide
+div = divide
+
+
+def negative(x: Any, name: str | None = None) -> Tensor:
+    return _named(name, "Neg", ops.neg, _t(x))
+
+
+def pow(x: Any, y: Any, name: str | None = None) -> Tensor:  # noqa: A001
+    return _named(name, "Pow", ops.pow, *_pair(x, y))
+
+
+def _unary(reg_fn: Any, default: str) -> Any:
+    def f(x: Any, name: str | None = None) -> Tensor:
+        return _named(name, default, reg_fn, _t(x))
+
+    f.__name__ = default.lower()
+    f.__doc__ = f"TF1 ``{default}`` (registry op ``{reg_fn.__name__}``)."
+    return f
+
+
+square = _unary(ops.square, "Square")
+sqrt = _unary(ops.sqrt, "Sqrt")
+exp = _unary(ops.exp, "Exp")
+log = _unary(ops.log, "Log")
+abs = _unary(ops.abs, "Abs")  # noqa: A001
+sign = _unary(ops.sign, "Sign")
+sin = _unary(ops.sin, "Sin")
+cos = _unary(ops.cos, "Cos")
+tanh = _unary(ops.tanh, "Tanh")
+sigmoid = _unary(ops.sigmoid, "Sigmoid")
+reciprocal = _unary(ops.reciprocal, "Reciprocal")
+logical_not = _unary(ops.logical_not, "LogicalNot")
+
+
+def rsqrt(x: Any, name: str | None = None) -> Tensor:
+    return _named(name, "Rsqrt", ops.reciprocal, sqrt(x))
+
+
+def _binary(reg_fn: Any, default: str) -> Any:
+    def f(x: Any, y: Any, name: str | None = None) -> Tensor:
+        return _named(name, default, reg_fn, *_pair(x, y))
+
+    f.__name__ = default
+    f.__doc__ = f"TF1 ``{default}`` (registry op ``{reg_fn.__name__}``)."
+    return f
+
+
+maximum = _binary(ops.maximum, "Maximum")
+minimum = _binary(ops.minimum, "Minimum")
+equal = _binary(ops.eq, "Equal")
+not_equal = _binary(ops.ne, "NotEqual")
+less = _binary(ops.lt, "Less")
+less_equal = _binary(ops.le, "LessEqual")
+greater = _binary(ops.gt, "Greater")
+greater_equal = _binary(ops.ge, "GreaterEqual")
+logical_and = _binary(ops.logical_and, "LogicalAnd")
+logical_or = _binary(ops.logical_or, "LogicalOr")
+
+
+def squared_difference(x: Any, y: Any, name: str | None = None) -> Tensor:
+    return _named(name, "SquaredDifference", ops.square, subtract(x, y))
+
+
+def add_n(inputs: Sequence[Any], name: str | None = None) -> Tensor:
+    """Sum of a list of same-shape tensors (a chain of ``add`` nodes)."""
+    inputs = list(inputs)
+    if not inputs:
+        raise ValueError("inputs must be a list of at least one Tensor with the same dtype and "
+                         "shape")
+    out = _t(inputs[0])
+    for i, x in enumerate(inputs[1:]):
+        out = _named(name if i == len(inputs) - 2 else None, "AddN", ops.add, out, x)
+    return out if len(inputs) > 1 else identity(out, name=name)
+
+
+def where(condition: Any, x: Any = None, y: Any = None, name: str | None = None) -> Tensor:
+    if x is None or y is None:
+        raise NotImplementedError("tf.where(condition) without x and y returns data-dependent "
+                                  "shapes, which staticgraph does not support; pass x and y.")
+    return _named(name, "Select", ops.where, _t(condition), x, y)
+
+
+def clip_by_value(t: Any, clip_value_min: Any, clip_value_max: Any,
+                  name: str | None = None) -> Tensor:
+    t = _t(t)
+    if as_graph_tensor(clip_value_min) is None and as_graph_tensor(clip_value_max) is None:
+        return _named(name, "clip_by_value", ops.clamp, t, float(clip_value_min),
+                      float(clip_value_max))
+    return minimum(maximum(t, clip_value_min), clip_value_max, name=name or "clip_by_value")
+
+
+def cast(x: Any, dtype: Any, name: str | None = None) -> Tensor:
+    dt = as_dtype(dtype)
+    x = _t(x)
+    if x.dtype == dt:
+        return x
+    return _named(name, "Cast", ops.cast, x, dt.np_dtype)
+
+
+def to_float(x: Any, name: str = "ToFloat") -> Tensor:
+    return cast(x, np.float32, name)
+
+
+def to_int32(x: Any, name: str = "ToInt32") -> Tensor:
+    return cast(x, np.int32, name)
+
+
+def matmul(a: Any, b: Any, transpose_a: bool = False, transpose_b: bool = False,
+           name: str | None = None) -> Tensor:
+    a, b = _t(a), _t(b)
+    if transpose_a:
+        a = ops.transpose(a)
+    if transpose_b:
+        b = ops.transpose(b)
+    return _named(name, "MatMul", ops.matmul, a, b)
+
+
+# -------------------------------------------------------------------------------- reductions
+def _axis(axis: Any, reduction_indices: Any) -> Any:
+    axis = reduction_indices if axis is None else axis
+    if isinstance(axis, (list, tuple)):
+        return tuple(int(a) for a in axis)
+    return None if axis is None else int(axis)
+
+
+def _keep(keepdims: Any, keep_dims: Any) -> bool:
+    return bool(keep_dims if keepdims is None and keep_dims is not None else keepdims)
+
+
+def reduce_sum(input_tensor: Any, axis: Any = None, keepdims: Any = None, name: str | None = None,
+               reduction_indices: Any = None, keep_dims: Any = None) -> Tensor:
+    x = _t(input_tensor)
+    out = _named(name, "Sum", ops.sum, x, _axis(axis, reduction_indices),
+                 _keep(keepdims, keep_dims))
+    return cast(out, x.dtype) if out.dtype != x.dtype and not x.dtype.is_bool else out
+
+
+def reduce_mean(input_tensor: Any, axis: Any = None, keepdims: Any = None,
+                name: str | None = None, reduction_indices: Any = None,
+                keep_dims: Any = None) -> Tensor:
+    """Mean; integer tensors give TF's integer mean (truncated), via float64."""
+    x = _t(input_tensor)
+    ax, kd = _axis(axis, reduction_indices), _keep(keepdims, keep_dims)
+    if x.dtype.is_floating:
+        return _named(name, "Mean", ops.mean, x, ax, kd)
+    m = ops.mean(cast(x, np.float64), ax, kd)
+    return cast(m, x.dtype, name=name or "Mean")
+
+
+def reduce_max(input_tensor: Any, axis: Any = None, keepdims: Any = None,
+               name: str | None = None, reduction_indices: Any = None,
+               keep_dims: Any = None) -> Tensor:
+    return _named(name, "Max", ops.amax, _t(input_tensor), _axis(axis, reduction_indices),
+                  _keep(keepdims, keep_dims))
+
+
+def reduce_min(input_tensor: Any, axis: Any = None, keepdims: Any = None,
+               name: str | None = None, reduction_indices: Any = None,
+               keep_dims: Any = None) -> Tensor:
+    return _named(name, "Min", ops.amin, _t(input_tensor), _axis(axis, reduction_indices),
+                  _keep(keepdims, keep_dims))
+
+
+def reduce_logsumexp(input_tensor: Any, axis: Any = None, keepdims: Any = None,
+                     name: str | None = None, reduction_indices: Any = None,
+                     keep_dims: Any = None) -> Tensor:
+    return _named(name, "ReduceLogSumExp", ops.logsumexp, _t(input_tensor),
+                  _axis(axis, reduction_indices), _keep(keepdims, keep_dims))
+
+
+def reduce_any(input_tensor: Any, axis: Any = None, keepdims: Any = None,
+               name: str | None = None) -> Tensor:
+    m = ops.amax(cast(input_tensor, np.int32), _axis(axis, None), _keep(keepdims, None))
+    return cast(m, np.bool_, name=name or "Any")
+
+
+def reduce_all(input_tensor: Any, axis: Any = None, keepdims: Any = None,
+               name: str | None = None) -> Tensor:
+    m = ops.amin(cast(input_tensor, np.int32), _axis(axis, None), _keep(keepdims, None))
+    return cast(m, np.bool_, name=name or "All")
+
+
+def _arg(fn: Any, default: str) -> Any:
+    def f(input: Any, axis: Any = None, name: str | None = None, dimension: Any = None,  # noqa: A002
+          output_type: Any = "int64") -> Tensor:
+        axis = dimension if axis is None else axis
+        out = _named(name, default, fn, _t(input), 0 if axis is None else int(axis))
+        return cast(out, output_type)
+
+    f.__name__ = default.lower()
+    f.__doc__ = f"TF1 ``{default}``: index along ``axis`` (default 0), as ``output_type``."
+    return f
+
+
+argmax = _arg(ops.argmax, "ArgMax")
+argmin = _arg(ops.argmin, "ArgMin")
+
+
+# ------------------------------------------------------------------------------------ shapes
+def reshape(tensor: Any, shape: Any, name: str | None = None) -> Tensor:
+    if as_graph_tensor(shape) is not None:
+        raise NotImplementedError("reshape to a shape given as a graph tensor is not supported; "
+                                  "pass a list of ints (with at most one -1).")
+    return _named(name, "Reshape", ops.reshape, _t(tensor), [int(d) for d in _as_list(shape)])
+
+
+def transpose(a: Any, perm: Sequence[int] | None = None, name: str | None = None) -> Tensor:
+    """TF semantics: output dim ``i`` is input dim ``perm[i]`` (default: reversed)."""
+    a = _t(a)
+    perm = tuple(reversed(range(a.ndim))) if perm is None else tuple(int(p) for p in perm)
+    if len(perm) != a.ndim:
+        raise ValueError(f"Dimension must be {a.ndim} but is {len(perm)} for 'transpose' "
+                         f"with input shapes: {a.shape.tf_list_str()}, [{len(perm)}].")
+    return _named(name, "transpose", ops.permute, a, perm)
+
+
+def concat(values: Sequence[Any], axis: int, name: str = "concat") -> Tensor:
+    vals = list(values)
+    g = graph_of(vals)
+    ts = [convert(v, g) for v in vals]
+    if len(ts) == 1:
+        return identity(ts[0], name=name)
+    return _named(name, "concat", ops.cat, ts, axis)
+
+
+def stack(values: Sequence[Any], axis: int = 0, name: str = "stack") -> Tensor:
+    vals = list(values)
+    g = graph_of(vals)
+    return _named(name, "stack", ops.stack, [convert(v, g) for v in vals], axis)
+
+
+def squeeze(input: Any, axis: Any = None, name: str | None = None,  # noqa: A002
+            squeeze_dims: Any = None) -> Tensor:
+    x = _t(input)
+    axis = squeeze_dims if axis is None else axis
+    if axis is not None:
+        axes = [axis] if isinstance(axis, (int, np.integer)) else list(axis)
+        for a in axes:
+            d = x.aval.shape[int(a)]
+            if d is not None and d != 1:
+                raise ValueError(f"Can not squeeze dim[{int(a) % x.ndim}], expected a dimension "
+                                 f"of 1, got {d} for 'Squeeze' with input shapes: "
+                                 f"{x.shape.tf_list_str()}.")
+        axis = tuple(int(a) for a in axes)
+    return _named(name, "Squeeze", ops.squeeze, x, axis)
+
+
+def expand_dims(input: Any, axis: int, name: str | None = None) -> Tensor:  # noqa: A002
+    return _named(name, "ExpandDims", ops.expand_dims, _t(input), int(axis))
+
+
+def identity(input: Any, name: str | None = None) -> Tensor:  # noqa: A002
+    """A pass-through node (reads a variable at this point when given one)."""
+    x = _t(input)
+    op = x.graph.create_op("Identity", (x,), {}, (x.aval,), name or "Identity")
+    return op.outputs[0]
+
+
+def stop_gradient(input: Any, name: str | None = None) -> Tensor:  # noqa: A002
+    x = _t(input)
+    op = x.graph.create_op("StopGradient", (x,), {}, (x.aval,), name or "StopGradient")
+    return op.outputs[0]
+
+
+def one_hot(indices: Any, depth: int, on_value: Any = 1.0, off_value: Any = 0.0,
+            axis: int = -1, dtype: Any = "float32", name: str | None = None) -> Tensor:
+    idx = _t(indices)
+    classes = constant(np.arange(depth, dtype=idx.dtype.np_dtype), name="one_hot/depth")
+    hit = equal(expand_dims(idx, axis), classes if axis == -1 else reshape(
+        classes, [depth] + [1] * (idx.ndim - axis)))
+    dt = as_dtype(dtype)
+    return where(hit, constant(on_value, dt), constant(off_value, dt), name=name or "one_hot")
+
+
+def getitem(x: Any, index: Any) -> Tensor:
+    """``x[index]`` with ints, slices, ``None``, ``...`` and numpy index arrays."""
+    return _named(None, "strided_slice", ops.getitem, _t(x), index)
+
+
+def shape(input: Any, name: str = "Shape", out_type: Any = "int32") -> Tensor:  # noqa: A002
+    """The shape as a constant (only when it is fully known at build time)."""
+    x = _t(input)
+    if not x.shape.is_fully_defined():
+        raise NotImplementedError(f"tf.shape of {x.name} with unknown dims {x.shape} is not "
+                                  "supported: staticgraph shapes are static.")
+    return constant(np.array(x.shape.as_list(), as_dtype(out_type).np_dtype), name=name)
+
+
+def size(input: Any, name: str = "Size", out_type: Any = "int32") -> Tensor:  # noqa: A002
+    return _named(name, "Size", ops.size, _t(input), None, as_dtype(out_type).np_dtype)
+
+
+def rank(input: Any, name: str = "Rank") -> Tensor:  # noqa: A002
+    return constant(np.int32(_t(input).ndim), name=name)
+
+
+__all__ = [n for n in dir() if not n.startswith("_") and n not in (
+    "annotations", "Any", "Sequence", "np", "ops", "Tensor", "DType", "get_default_graph",
+    "as_graph_tensor", "convert", "graph_of", "make_const", "node_name", "constant_array",
+    "as_dtype")]

@@ -1,0 +1,280 @@
+"""``Session``: feeds data into a graph and fetches results through a pluggable executor.
+
+The Session validates feeds and fetches, checks for missing feeds and uninitialized variables,
+and owns the variables' values (:class:`VariableStore`); the executor (``EXECUTORS[name]()``)
+only evaluates (notes CONTRACT: ``run(graph, fetches, targets, feeds, state)``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any, Protocol
+
+import numpy as np
+
+from .executor import ReferenceExecutor, needed_ops, uninitialized_message
+from .graph.core import Graph, Operation, Tensor, get_default_graph
+from .graph.errors import InvalidArgumentError, node_context
+
+
+class Executor(Protocol):
+    def run(self, graph: Graph, fetches: list[Tensor], targets: list[Operation],
+            feeds: dict[Tensor, np.ndarray], state: VariableStore) -> list[np.ndarray]: ...
+
+
+EXECUTORS: dict[str, Callable[[], Executor]] = {"reference": ReferenceExecutor}
+
+
+def default_executor_name() -> str:
+    """``"numba"`` once ``staticgraph.compiler`` registers it, else ``"reference"``."""
+    if "numba" not in EXECUTORS:
+        try:
+            import staticgraph.compiler  # noqa: F401 - registers "numba" in EXECUTORS
+        except ImportError:
+            pass
+    return "numba" if "numba" in EXECUTORS else "reference"
+
+
+class VariableStore:
+    """Variable -> ndarray for one session. Executors write only through :meth:`commit`."""
+
+    def __init__(self) -> None:
+        self._values: dict[Any, np.ndarray] = {}
+
+    def __contains__(self, var: Any) -> bool:
+        return var in self._values
+
+    def __getitem__(self, var: Any) -> np.ndarray:
+        return self._values[var]
+
+    def get(self, var: Any, default: Any = None) -> Any:
+        return self._values.get(var, default)
+
+    def items(self) -> Any:
+        return self._values.items()
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def commit(self, updates: dict[Any, np.ndarray]) -> None:
+        """Apply all of a run's updates at once (called at the end of a successful run)."""
+        self._values.update(updates)
+
+
+# ---------------------------------------------------------------------------- default session
+class _SessionStack(threading.local):
+    def __init__(self) -> None:
+        self.stack: list[Session] = []
+
+
+_DEFAULT = _SessionStack()
+
+
+def get_default_session() -> Session | None:
+    return _DEFAULT.stack[-1] if _DEFAULT.stack else None
+
+
+def _session_for(session: Session | None, graph: Graph) -> Session:
+    sess = session or get_default_session()
+    if sess is None:
+        raise ValueError("Cannot evaluate tensor using `eval()`: No default session is "
+                         "registered. Use `with sess.as_default()` or pass an explicit session "
+                         "to `eval(session=sess)`")
+    if sess.graph is not graph:
+        raise ValueError("Cannot use the given session to evaluate tensor: the tensor's graph "
+                         "is different from the session's graph.")
+    return sess
+
+
+# ------------------------------------------------------------------------------ fetch mapping
+def _flatten(fetches: Any, graph: Graph, leaves: list) -> Callable[[list], Any]:
+    """Collect fetch leaves; return a function rebuilding the structure from their values."""
+    if fetches is None:
+        raise TypeError(f"Fetch argument {fetches!r} has invalid type {type(fetches)}")
+    if isinstance(fetches, dict):
+        keys = list(fetches)
+        subs = [_flatten(fetches[k], graph, leaves) for k in keys]
+        return lambda vals: type(fetches)(zip(keys, (s(vals) for s in subs), strict=False)) \
+            if type(fetches) is not dict else {k: s(vals) for k, s in zip(keys, subs, strict=False)}
+    if isinstance(fetches, (list, tuple)):
+        subs = [_flatten(f, graph, leaves) for f in fetches]
+        if hasattr(fetches, "_fields"):  # namedtuple
+            return lambda vals: type(fetches)(*(s(vals) for s in subs))
+        return lambda vals: type(fetches)(s(vals) for s in subs)
+    try:
+        el = graph.as_graph_element(fetches)
+    except (TypeError, ValueError, KeyError) as e:
+        raise type(e)(f"Fetch argument {fetches!r} cannot be interpreted as a Tensor. ({e})"
+                      ) from None
+    i = len(leaves)
+    leaves.append(el)
+    return lambda vals: vals[i]
+
+
+def _to_output(arr: np.ndarray) -> Any:
+    if arr.ndim == 0:
+        return arr[()]  # a numpy scalar of the tensor's dtype, as TF1 returns
+    return arr if arr.flags.writeable else arr.copy()
+
+
+# ------------------------------------------------------------------------------------- feeds
+def _safe_cast(arr: np.ndarray, target: np.dtype) -> np.ndarray | None:
+    """``arr`` as ``target`` when no value changes beyond float rounding, else ``None``."""
+    if arr.dtype == target:
+        return arr
+    if target.kind == "f":
+        return arr.astype(target) if arr.dtype.kind in "biuf" else None
+    if arr.dtype.kind not in "biuf":
+        return None
+    if target.kind == "b":
+        ok = np.isin(arr, (0, 1)).all() if arr.size else True
+        return arr.astype(target) if ok else None
+    info = np.iinfo(target)
+    if arr.size == 0:
+        return arr.astype(target)
+    if arr.dtype.kind == "f" and not (np.isfinite(arr).all() and (arr == np.round(arr)).all()):
+        return None
+    if arr.min() < info.min or arr.max() > info.max:
+        return None
+    return arr.astype(target)
+
+
+def _feed_value(t: Tensor, value: Any) -> np.ndarray:
+    if isinstance(value, Tensor) or hasattr(value, "_as_graph_tensor"):
+        raise TypeError("The value of a feed cannot be a graph Tensor object. Acceptable feed "
+                        "values include Python scalars, lists, and numpy ndarrays.")
+    arr = np.asarray(value)
+    want = t.dtype.np_dtype
+    cast = _safe_cast(arr, want)
+    if cast is None:
+        raise TypeError(f"Cannot feed value of dtype {arr.dtype} for Tensor '{t.name}' of dtype "
+                        f"{t.dtype.name}: the values cannot be cast safely.")
+    if not t.shape.is_compatible_with(cast.shape):
+        raise ValueError(f"Cannot feed value of shape {cast.shape} for Tensor '{t.name}', which "
+                         f"has shape '{t.shape}'")
+    return cast
+
+
+def _resolve_feed_key(graph: Graph, key: Any) -> Tensor:
+    try:
+        el = graph.as_graph_element(key)
+    except (TypeError, ValueError, KeyError) as e:
+        raise TypeError(f"Cannot interpret feed_dict key as Tensor: {e}") from None
+    if not isinstance(el, Tensor):
+        raise TypeError(f"Cannot interpret feed_dict key as Tensor: {key!r} is an Operation, "
+                        "not a Tensor.")
+    return el
+
+
+class Session:
+    """Runs a graph (the default graph unless given). ``executor``: a name in ``EXECUTORS``."""
+
+    def __init__(self, target: str = "", graph: Graph | None = None, config: Any = None,
+                 executor: str | None = None) -> None:
+        self.graph = graph if graph is not None else get_default_graph()
+        name = executor or default_executor_name()
+        if name not in EXECUTORS:
+            raise ValueError(f"Unknown executor {name!r}; available: {sorted(EXECUTORS)}")
+        self.executor_name = name
+        self._executor = EXECUTORS[name]()
+        self._state = VariableStore()
+        self._closed = False
+        self._interactive = False
+        self._ctx: list[Any] = []
+
+    # ------------------------------------------------------------------ lifecycle
+    def close(self) -> None:
+        self._closed = True
+
+    def __enter__(self) -> Session:
+        ctx = self.as_default()
+        ctx.__enter__()
+        self._ctx.append(ctx)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._ctx.pop().__exit__(*exc)
+        self.close()
+
+    @contextlib.contextmanager
+    def as_default(self) -> Iterator[Session]:
+        _DEFAULT.stack.append(self)
+        try:
+            with self.graph.as_default():
+                yield self
+        finally:
+            _DEFAULT.stack.remove(self)
+
+    # ------------------------------------------------------------------------ run
+    def run(self, fetches: Any, feed_dict: dict | None = None, options: Any = None,
+            run_metadata: Any = None) -> Any:
+        """Evaluate ``fetches`` (a node, op, name, or nested list/tuple/dict of them)."""
+        if self._closed:
+            raise RuntimeError("Attempted to use a closed Session.")
+        leaves: list[Tensor | Operation] = []
+        rebuild = _flatten(fetches, self.graph, leaves)
+        feeds = {}
+        for key, value in (feed_dict or {}).items():
+            t = _resolve_feed_key(self.graph, key)
+            feeds[t] = _feed_value(t, value)
+        tensors = list(dict.fromkeys(el for el in leaves if isinstance(el, Tensor)))
+        targets = list(dict.fromkeys(el for el in leaves if isinstance(el, Operation)))
+        self._precheck(tensors, targets, feeds)
+        results = self._executor.run(self.graph, tensors, targets, feeds, self._state)
+        by_tensor = dict(zip(tensors, results, strict=False))
+        vals = [None if isinstance(el, Operation) else _to_output(np.asarray(by_tensor[el]))
+                for el in leaves]
+        return rebuild(vals)
+
+    def _precheck(self, tensors: list[Tensor], targets: list[Operation],
+                  feeds: dict[Tensor, np.ndarray]) -> None:
+        """Missing feeds and reads of never-assigned uninitialized variables, before running."""
+        order = needed_ops(tensors, targets, feeds)
+        assigned = {op.inputs[0].op.params["variable"] for op in order if op.type == "Assign"}
+        for op in order:
+            if op.type == "Placeholder":
+                t = op.outputs[0]
+                raise InvalidArgumentError(
+                    None, op, f"You must feed a value for placeholder tensor '{op.name}' with "
+                    f"dtype {t.dtype.tf_type_name} and shape {t.shape.tf_list_str()}" +
+                    node_context(op))
+        reads = [(t, op) for op in order for i, t in enumerate(op.inputs)
+                 if t.op.type == "VariableV2" and t not in feeds
+                 and not (i == 0 and op.type == "Assign")]
+        reads += [(t, t.op) for t in tensors if t.op.type == "VariableV2" and t not in feeds]
+        for t, consumer in reads:
+            var = t.op.params["variable"]
+            if var not in self._state and var not in assigned:
+                from .graph.errors import FailedPreconditionError
+
+                raise FailedPreconditionError(None, consumer,
+                                              uninitialized_message(var, consumer))
+
+    def make_callable(self, fetches: Any, feed_list: list | None = None) -> Callable[..., Any]:
+        """A function running ``fetches`` with positional feeds for ``feed_list``."""
+        feed_list = list(feed_list or [])
+
+        def call(*args: Any) -> Any:
+            return self.run(fetches, dict(zip(feed_list, args, strict=False)))
+
+        return call
+
+    def list_devices(self) -> list:
+        return []
+
+
+class InteractiveSession(Session):
+    """A Session installed as the default on creation (for ``t.eval()`` in notebooks)."""
+
+    def __init__(self, target: str = "", graph: Graph | None = None, config: Any = None,
+                 executor: str | None = None) -> None:
+        super().__init__(target, graph, config, executor)
+        self._interactive = True
+        _DEFAULT.stack.append(self)
+
+    def close(self) -> None:
+        super().close()
+        if self in _DEFAULT.stack:
+            _DEFAULT.stack.remove(self)

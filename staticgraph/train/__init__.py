@@ -1,0 +1,49 @@
+"""``tf.train``: optimizers and global-step helpers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..graph.core import get_default_graph
+from ..variables import Variable
+from .optimizers import AdamOptimizer, GradientDescentOptimizer, MomentumOptimizer, Optimizer
+
+GLOBAL_STEP = "global_step"
+
+
+def get_global_step(graph: Any = None) -> Variable | None:
+    g = graph or get_default_graph()
+    steps = g.get_collection(GLOBAL_STEP)
+    return steps[0] if steps else None
+
+
+def create_global_step(graph: Any = None) -> Variable:
+    g = graph or get_default_graph()
+    if get_global_step(g) is not None:
+        raise ValueError("\"global_step\" already exists.")
+    with g.as_default(), g.name_scope(None):
+        return Variable(np.int64(0), trainable=False, name="global_step",
+                        collections=["variables", GLOBAL_STEP])
+
+
+def get_or_create_global_step(graph: Any = None) -> Variable:
+    return get_global_step(graph) or create_global_step(graph)
+
+
+def exponential_decay(learning_rate: Any, global_step: Any, decay_steps: Any, decay_rate: Any,
+                      staircase: bool = False, name: str | None = None) -> Any:
+    """``lr * decay_rate ** (global_step / decay_steps)`` (floored when ``staircase``)."""
+    from .. import ops
+    from ..graph.math_ops import cast
+
+    p = ops.div(cast(global_step, np.float32), float(decay_steps))
+    if staircase:
+        p = cast(cast(p, np.int64), np.float32)
+    return ops.mul(float(learning_rate), ops.pow(float(decay_rate), p))
+
+
+__all__ = ["Optimizer", "GradientDescentOptimizer", "MomentumOptimizer", "AdamOptimizer",
+           "get_global_step", "create_global_step", "get_or_create_global_step",
+           "exponential_decay"]
