@@ -1,0 +1,153 @@
+"""TF1-API modes: ``static`` (``staticgraph``, default executor: the numba compiler),
+``static-reference`` (``staticgraph``, ``Session(executor="reference")``) and the ``tf1`` peer
+(``tensorflow.compat.v1``).
+
+All three run the same builder, written as TF1 user code: ``tf.placeholder``, ``tf.Variable``,
+``tf.gradients``, ``tf.train.GradientDescentOptimizer(lr).minimize``, ``tf.Session().run``.
+The graph is built once; only the data-dependent loop (``dyn`` kind) must rebuild it, because its
+structure comes from the data: each call builds a graph for that example's length and runs it.
+"""
+
+from __future__ import annotations
+
+import itertools
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+
+from ..oracle import example_values, train_outputs
+from ..workloads import Problem, Workload
+from . import Bench, Unavailable
+
+_tf: Any = None
+_session_kwargs: dict[str, Any] = {}
+
+
+def setup(mode: str, threads: int) -> dict:
+    """Import the TF1 API for ``mode`` and choose the Session options (executor, threads)."""
+    global _tf
+    info: dict[str, Any] = {"threads": threads}
+    if mode == "tf1":
+        try:
+            import tensorflow as tf_root
+            import tensorflow.compat.v1 as tf
+        except Exception as e:
+            raise Unavailable(f"cannot import tensorflow: {type(e).__name__}: {e}") from None
+        tf.disable_v2_behavior()
+        _session_kwargs["config"] = tf.ConfigProto(intra_op_parallelism_threads=threads,
+                                                   inter_op_parallelism_threads=threads)
+        info["version"] = tf_root.__version__
+    else:
+        try:
+            import staticgraph as tf
+        except Exception as e:
+            raise Unavailable(f"cannot import staticgraph: {type(e).__name__}: {e}") from None
+        for attr in ("placeholder", "Variable", "gradients", "Session", "train", "Graph"):
+            if not hasattr(tf, attr):
+                raise Unavailable(f"staticgraph has no tf.{attr} yet")
+        info["version"] = getattr(tf, "__version__", "?")
+        if mode == "static-reference":
+            _session_kwargs["executor"] = "reference"
+            info["executor"] = "reference"
+        else:
+            info["executor"] = _default_executor()
+            if info["executor"] == "reference":
+                info["notes"] = "compiler not available yet: Session() runs the reference executor"
+    _tf = tf
+    return info
+
+
+def _default_executor() -> str:
+    try:
+        from staticgraph.session import default_executor_name
+
+        return default_executor_name()
+    except Exception as e:  # report, do not fail: the Session decides anyway
+        return f"unknown ({type(e).__name__})"
+
+
+def ops(tf: Any) -> SimpleNamespace:
+    """The workloads' op vocabulary on the TF1 API."""
+
+    def softmax_ce(logits: Any, labels: Any) -> Any:
+        return tf.reduce_mean(
+            tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits))
+
+    return SimpleNamespace(tanh=tf.tanh, sigmoid=tf.sigmoid, exp=tf.exp, relu=tf.nn.relu,
+                           sum=tf.reduce_sum, mean=tf.reduce_mean, matmul=tf.matmul,
+                           softmax_ce=softmax_ce)
+
+
+def _placeholder(tf: Any, name: str, a: np.ndarray) -> Any:
+    dtype = tf.int64 if a.dtype == np.int64 else tf.float32
+    return tf.placeholder(dtype, shape=a.shape, name=name)
+
+
+def build(mode: str, wl: Workload, problem: Problem) -> Bench:
+    """Build the graph once (per example for ``dyn``) and return the Session.run calls."""
+    tf = _tf
+    F = ops(tf)
+    vals = problem.values
+    if wl.kind == "dyn":
+        return _build_dyn(tf, F, wl, problem)
+    graph = tf.Graph()
+    with graph.as_default():
+        ph = {n: _placeholder(tf, n, vals[n]) for n in problem.inputs}
+        var = {n: tf.Variable(vals[n], name=n) for n in problem.params}
+        v = {**ph, **var}
+        feed = {ph[n]: vals[n] for n in problem.inputs}
+        out = wl.forward(F, v)
+        if wl.kind == "grad":
+            grads = tf.gradients(out, [v[n] for n in problem.wrt])
+            names = ["y"] + ["d_" + n for n in problem.wrt]
+            fetches = [out, *grads]
+        elif wl.kind == "grad2":
+            (g,) = tf.gradients(out, [v[problem.wrt[0]]])
+            names, fetches = ["dd_x"], tf.gradients(tf.reduce_sum(g), [v[problem.wrt[0]]])
+        elif wl.kind == "train":
+            train_op = tf.train.GradientDescentOptimizer(problem.lr).minimize(out)
+        else:
+            raise ValueError(f"unknown workload kind {wl.kind!r}")
+        init = tf.global_variables_initializer()
+    sess = tf.Session(graph=graph, **_session_kwargs)
+    sess.run(init)
+
+    if wl.kind in ("grad", "grad2"):
+        return Bench(lambda: sess.run(fetches, feed_dict=feed),
+                     lambda: dict(zip(names, sess.run(fetches, feed_dict=feed), strict=True)))
+
+    def train() -> None:
+        for _ in range(problem.steps):
+            sess.run(train_op, feed_dict=feed)
+
+    def step() -> None:
+        if problem.reset:
+            sess.run(init)
+        train()
+
+    def check() -> dict:
+        sess.run(init)
+        train()
+        final = dict(zip(problem.params, sess.run([var[n] for n in problem.params]), strict=True))
+        return train_outputs(problem, final, sess.run(out, feed_dict=feed))
+
+    return Bench(step, check)
+
+
+def _build_dyn(tf: Any, F: Any, wl: Workload, problem: Problem) -> Bench:
+    """The loop length comes from the data, so the graph is built for each example."""
+    counter = itertools.count()
+
+    def run_example(index: int) -> dict:
+        v, length = example_values(problem, index)
+        graph = tf.Graph()
+        with graph.as_default():
+            ph = {n: _placeholder(tf, n, v[n]) for n in (*problem.inputs, *problem.params, "xs")}
+            loss = wl.forward(F, ph, length)
+            grads = tf.gradients(loss, [ph[n] for n in problem.wrt])
+        with tf.Session(graph=graph, **_session_kwargs) as sess:
+            res = sess.run([loss, *grads], feed_dict={ph[n]: v[n] for n in ph})
+        return dict(zip(["loss"] + ["d_" + n for n in problem.wrt], res, strict=True))
+
+    return Bench(lambda: run_example(next(counter)), lambda: run_example(0))
