@@ -103,7 +103,7 @@ def gradients(ys: Any, xs: Any, grad_ys: Any = None, name: str = "gradients",
         raise ValueError(f"Passed {len(gys)} grad_ys for {len(ys_t)} ys")
     between = _between(ys_t, xs_t, stops)
     grads: dict[Tensor, list[Tensor]] = {}
-    with graph.name_scope(name):
+    with graph.name_scope(name) as scope:
         for y, gy in zip(ys_t, gys, strict=False):
             if not _is_float(y):
                 continue
@@ -122,7 +122,7 @@ def gradients(ys: Any, xs: Any, grad_ys: Any = None, name: str = "gradients",
         elif len(parts) == 1:
             out.append(parts[0])
         else:
-            with graph.name_scope(name + "/"):
+            with graph.name_scope(scope):
                 out.append(_accumulate(parts))
     return out
 

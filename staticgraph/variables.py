@@ -61,6 +61,17 @@ class Variable(_OperatorMixin):
         for k in keys:
             graph.add_to_collection(k, self)
 
+    @classmethod
+    def _from_graph(cls, op: Operation, initializer: Operation, trainable: bool) -> Variable:
+        """Rebuild a Variable around existing nodes (graph import)."""
+        var = cls.__new__(cls)
+        var.graph, var.trainable, var.op = op.graph, trainable, op
+        var._tensor = op.outputs[0]
+        var.initializer = initializer
+        var.initial_value = initializer.inputs[1]
+        op.params["variable"] = var
+        return var
+
     # ------------------------------------------------------------------ views
     def _as_graph_tensor(self) -> Tensor:
         return self._tensor

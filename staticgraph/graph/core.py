@@ -303,8 +303,11 @@ class Graph:
         if name.endswith("/"):  # TF: a trailing slash is an absolute, already-unique name
             full = name[:-1]
             self._names_in_use.setdefault(full.lower(), 1)
+        elif unique:
+            full = self.unique_name(name)
         else:
-            full = self.unique_name(name) if unique else name
+            full = name
+            self._names_in_use.setdefault(full.lower(), 1)
         if full in self._by_name:
             raise ValueError(f"Duplicate node name in graph: '{full}'")
         producers = {t.op for t in inputs}
