@@ -1,0 +1,24 @@
+"""The graph compiler: passes, fusion, numba code generation, and ``NumbaExecutor``.
+
+Importing this package registers ``"numba"`` in ``staticgraph.session.EXECUTORS``. See
+docs/compiler.md for the pipeline and a worked example.
+"""
+
+from __future__ import annotations
+
+from .executor import NumbaExecutor, compile_plan
+from .explain import explain
+from .passes import PIPELINE
+
+__all__ = ["NumbaExecutor", "compile_plan", "explain", "PIPELINE"]
+
+
+def _register() -> None:
+    try:
+        from .. import session
+    except ImportError:  # the static API is not there: nothing to register with
+        return
+    session.EXECUTORS.setdefault("numba", NumbaExecutor)
+
+
+_register()

@@ -1,0 +1,134 @@
+"""``NumbaExecutor``: the Executor protocol of CONTRACT.md on top of the compiler.
+
+Per run: one tuple key (fetches, targets, feed dtypes and shapes) -> a bound :class:`Instance`,
+variables read from the store, the generated driver called, updates committed once at the end.
+A miss on that key looks up the size-independent plan key (fetch/targets, feed dtypes, ranks and
+size-1 patterns): a batch-size change binds new buffers but never recompiles. Anything the
+compiler cannot handle raises at plan time and that key falls back to the reference executor
+(logged), so every graph runs.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import numpy as np
+
+from ..graph.errors import FailedPreconditionError, InvalidArgumentError, OpError
+from . import jit
+from .codegen import Plan, build_plan
+from .fusion import fuse
+from .lower import lower
+from .memory import plan_memory
+from .passes import Context, optimize
+
+
+class NumbaExecutor:
+    """Compiles each (fetches, feed signature) once and runs it as generated numba code."""
+
+    name = "numba"
+
+    def __init__(self) -> None:
+        self._fast: dict = {}
+        self._plans: dict = {}
+        self._lock = threading.RLock()
+        self.compiles = 0  # plans built (each logged with its reason)
+        self._reference = None
+
+    # ------------------------------------------------------------------------------- run
+    def run(self, graph: Any, fetches: list, targets: list, feeds: dict, state: Any) -> list:
+        fk = (graph, graph.version, tuple(fetches), tuple(targets),
+              tuple((t, a.dtype, a.shape) for t, a in feeds.items()))
+        try:
+            inst = self._fast.get(fk)
+        except TypeError:  # an unhashable feed value (not an ndarray): take the slow path
+            inst = None
+        if inst is None:
+            inst = self._bind(graph, fetches, targets, feeds, fk)
+        if inst == "reference":
+            return self._ref().run(graph, fetches, targets, feeds, state)
+        prog = inst.plan.prog
+        try:
+            V = [state[v] for v, _ in prog.variables]
+        except KeyError:
+            for v, _ in prog.variables:
+                if v not in state:
+                    msg = f"Attempting to use uninitialized value {v.op.name}"
+                    raise FailedPreconditionError(None, v.op, msg) from None
+            raise
+        F = list(feeds.values())
+        try:
+            outs, upds = inst.run(F, V)
+        except OpError:
+            raise
+        except Exception as e:
+            raise InvalidArgumentError(None, None, f"{type(e).__name__}: {e}") from e
+        if upds:
+            state.commit({v: u for (v, _), u in zip(prog.updates, upds)})
+        return list(outs)
+
+    def _ref(self) -> Any:
+        if self._reference is None:
+            from ..executor import ReferenceExecutor
+
+            self._reference = ReferenceExecutor()
+        return self._reference
+
+    def _bind(self, graph: Any, fetches: list, targets: list, feeds: dict, fk: tuple) -> Any:
+        for t, a in list(feeds.items()):
+            if type(a) is not np.ndarray:
+                feeds[t] = np.asarray(a)
+        pk = (graph, graph.version, tuple(fetches), tuple(targets),
+              tuple((t, a.dtype, tuple(d == 1 for d in a.shape)) for t, a in feeds.items()))
+        with self._lock:
+            plan = self._plans.get(pk)
+            if plan is None:
+                reason = "first run of these fetches/feed signature"
+                if any(k[:4] == pk[:4] for k in self._plans):
+                    reason = "new feed dtypes/ranks/size-1 pattern"
+                plan = self._compile(graph, fetches, targets, feeds, reason)
+                self._plans[pk] = plan
+            if plan == "reference":
+                inst = "reference"
+            else:
+                inst = plan.instance(tuple(a.shape for a in feeds.values()))
+            try:
+                self._fast[fk] = inst
+            except TypeError:
+                pass
+            return inst
+
+    def _compile(self, graph: Any, fetches: list, targets: list, feeds: dict,
+                 reason: str) -> Plan | str:
+        t0 = time.perf_counter()
+        try:
+            plan = compile_plan(fetches, targets, feeds, reason, t0)
+        except Exception as e:  # unsupported graph: the reference executor still runs it
+            jit.note("cannot compile (%s: %s): using the reference executor for this key",
+                     type(e).__name__, e)
+            return "reference"
+        self.compiles += 1
+        jit.note("plan for %d fetch(es), %d target(s): %d kernel(s), compile %.3fs (%s)",
+                 len(fetches), len(targets), len(plan.kernel_list), plan.compile_seconds, reason)
+        return plan
+
+    def plan_for(self, graph: Any, fetches: list, targets: list, feeds: dict) -> Plan | str:
+        fk = (graph, graph.version, tuple(fetches), tuple(targets),
+              tuple((t, a.dtype, a.shape) for t, a in feeds.items()))
+        inst = self._fast.get(fk) or self._bind(graph, fetches, targets, feeds, fk)
+        return inst if inst == "reference" else inst.plan
+
+
+def compile_plan(fetches: list, targets: list, feeds: dict, reason: str = "explicit",
+                 t0: float | None = None) -> Plan:
+    """Lower, optimize, fuse, plan memory and compile: the whole pipeline for one key."""
+    t0 = time.perf_counter() if t0 is None else t0
+    prog = lower(fetches, targets, list(feeds))
+    trace: list = [("lowered", 0, prog.text())]
+    ctx = Context([tuple(1 if d == 1 else 0 for d in np.shape(a)) for a in feeds.values()])
+    optimize(prog, ctx, trace)
+    steps = fuse(prog)
+    mem = plan_memory(prog, steps)
+    return build_plan(prog, steps, mem, reason, trace, t0)

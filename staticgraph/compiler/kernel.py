@@ -1,0 +1,172 @@
+"""The backend-neutral fused-kernel description, and template rendering shared by all backends.
+
+A :class:`Kernel` is a loop nest over an iteration space of rank ``rank``. Each input is an array
+indexed by a pattern (loop dim or ``None`` = broadcast/size-1 dim); scalars (rank 0) are read once.
+The body is a list of :class:`Stmt` (``var = expr``), each rendered from one registry ``scalar``
+template with ``sg_*`` library calls, so the CPU and CUDA renderers emit identical statement
+text and only bind ``sg_*`` to different libraries. Results leave the loop either as
+elementwise :class:`Output` stores (full iteration shape) or as :class:`Reduction` accumulations
+(sum/max/min over a set of loop dims, with an optional mean scale). Row-wise kernels (softmax,
+log-softmax, softmax-cross-entropy forward/backward) are :class:`RowKernel` records with
+per-backend bodies built from the same scalar library.
+
+Example (``relu(x @ w + b)`` epilogue, ``b`` broadcast over rows)::
+
+    Kernel(name="k1", rank=2,
+           inputs=[Input("a0", float32, (0, 1)), Input("a1", float32, (1,))],
+           stmts=[Stmt("v0", "(a0_ + a1_)"), Stmt("v1", "sg_relu(v0)")],
+           outputs=[Output("o0", "v1", float32, (0, 1))])
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+Pattern = tuple  # per array dim: the loop dim it follows, or None (size 1, broadcast)
+
+
+@dataclass(frozen=True)
+class Input:
+    name: str
+    dtype: np.dtype
+    pattern: Pattern  # len == the array's rank
+
+    @property
+    def is_scalar(self) -> bool:
+        return all(p is None for p in self.pattern)
+
+
+@dataclass(frozen=True)
+class Stmt:
+    var: str
+    expr: str
+    dtype: np.dtype
+
+
+@dataclass(frozen=True)
+class Output:
+    name: str
+    var: str
+    dtype: np.dtype
+    pattern: Pattern
+
+
+@dataclass(frozen=True)
+class Reduction:
+    """``name[pattern] = op over reduced loop dims of var`` (``mean`` scales by 1/count)."""
+
+    name: str
+    var: str
+    op: str  # sum | max | min | mean
+    dtype: np.dtype
+    pattern: Pattern  # output array index: kept loop dims (None for keepdim size-1 dims)
+    reduced: tuple[int, ...]  # loop dims summed over
+
+
+@dataclass
+class Kernel:
+    name: str
+    rank: int
+    inputs: list[Input]
+    stmts: list[Stmt]
+    outputs: list[Output] = field(default_factory=list)
+    reductions: list[Reduction] = field(default_factory=list)
+    consts: dict[str, tuple[float, np.dtype]] = field(default_factory=dict)
+    extents: tuple = ()  # per loop dim: (array name, axis) giving its size, or None (size 1)
+    doc: str = ""  # the subgraph it computes, for explain()
+
+    @property
+    def reduced_dims(self) -> tuple[int, ...]:
+        return self.reductions[0].reduced if self.reductions else ()
+
+    def signature(self) -> tuple:
+        """A structural key: equal signatures render to identical source."""
+        return ("K", self.rank, tuple((i.dtype.str, i.pattern) for i in self.inputs),
+                tuple((s.var, s.expr, s.dtype.str) for s in self.stmts),
+                tuple((o.var, o.dtype.str, o.pattern) for o in self.outputs),
+                tuple((r.var, r.op, r.dtype.str, r.pattern, r.reduced) for r in self.reductions),
+                tuple(sorted((k, float(v), d.str) for k, (v, d) in self.consts.items())),
+                self.extents)
+
+    def params(self) -> list[str]:
+        return [i.name for i in self.inputs] + [o.name for o in self.outputs] + \
+            [r.name for r in self.reductions]
+
+
+@dataclass
+class RowKernel:
+    """A row-wise kernel over the last axis of a 2-D array (rows independent).
+
+    kinds: ``softmax`` (x -> p), ``log_softmax`` (x -> lp), ``ce_fwd`` (x, target -> lp, loss),
+    ``ce_bwd`` (g, lp, target -> dx = scale*g*(exp(lp) - onehot)). ``reduction`` is the loss's.
+    """
+
+    name: str
+    kind: str
+    dtype: np.dtype
+    reduction: str = "mean"
+    doc: str = ""
+
+    def signature(self) -> tuple:
+        return ("R", self.kind, self.dtype.str, self.reduction)
+
+
+# ------------------------------------------------------------------------ template rendering
+_FLOAT_LIT = re.compile(r"(?<![{\w.])(\d+\.\d*)(?![\w}])")
+
+
+class ConstPool:
+    """Typed constants of one kernel: ``c3 = np.float32(0.5)`` so no literal promotes a float32
+    computation to float64."""
+
+    def __init__(self) -> None:
+        self.consts: dict[str, tuple[float, np.dtype]] = {}
+        self._index: dict[tuple, str] = {}
+
+    def get(self, value: float, dtype: np.dtype) -> str:
+        dtype = np.dtype(dtype)
+        key = (repr(float(value)) if dtype.kind == "f" else repr(value), dtype.str)
+        if key not in self._index:
+            name = f"c{len(self._index)}"
+            self._index[key] = name
+            self.consts[name] = (value, dtype)
+        return self._index[key]
+
+
+class _Params:
+    def __init__(self, params: dict, pool: ConstPool, dtype: np.dtype) -> None:
+        self.params, self.pool, self.dtype = params, pool, dtype
+
+    def __getitem__(self, key: str) -> str:
+        v = self.params[key]
+        if isinstance(v, np.dtype) or isinstance(v, type):
+            return np.dtype(v).name
+        if isinstance(v, (int, float, np.number)) and not isinstance(v, bool):
+            return self.pool.get(v, self.dtype)
+        raise TypeError(f"cannot render parameter {key}={v!r} into a scalar template")
+
+
+def render_template(template: str, args: list[str], params: dict, dtype: np.dtype,
+                    pool: ConstPool) -> str:
+    """Fill a registry ``scalar`` template: ``{i}`` -> argument variables, ``{p[k]}`` -> typed
+    constants, float literals -> constants of the compute ``dtype``."""
+    dtype = np.dtype(dtype)
+    if dtype.kind == "f":
+        template = _FLOAT_LIT.sub(lambda m: pool.get(float(m.group(1)), dtype), template)
+    return template.format(*args, p=_Params(params, pool, dtype))
+
+
+def const_literal(value: float, dtype: np.dtype) -> str:
+    """Source text creating a typed constant (``np.float32(0.5)``; ``inf``/``nan`` spelled)."""
+    dtype = np.dtype(dtype)
+    if dtype == np.bool_:
+        return "True" if value else "False"
+    if dtype.kind == "f":
+        v = float(value)
+        txt = "np.inf" if v == np.inf else "-np.inf" if v == -np.inf else \
+            "np.nan" if v != v else repr(v)
+        return f"np.{dtype.name}({txt})"
+    return f"np.{dtype.name}({int(value)})"

@@ -1,0 +1,38 @@
+"""The pass pipeline: one explicit, named, ordered list. Each pass is ``run(prog, ctx) -> int``
+(the number of rewrites it made) and is a small module whose docstring shows before => after."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ..ir import Program
+from . import algebraic, const_fold, cse, dce, prune, shapes, stable
+
+PIPELINE: list[tuple[str, Callable]] = [
+    ("prune", prune.run),
+    ("shape_specialization", shapes.run),
+    ("constant_folding", const_fold.run),
+    ("cse", cse.run),
+    ("algebraic_simplification", algebraic.run),
+    ("stable_rewrites", stable.run),
+    ("constant_folding_2", const_fold.run),
+    ("cse_2", cse.run),
+    ("algebraic_simplification_2", algebraic.run),
+    ("dce", dce.run),
+]
+
+
+class Context:
+    """What passes may know beyond the graph: the feed signature (ranks, size-1 dims)."""
+
+    def __init__(self, feed_patterns: list[tuple]) -> None:
+        self.feed_patterns = feed_patterns
+
+
+def optimize(prog: Program, ctx: Context, trace: list | None = None) -> Program:
+    """Run :data:`PIPELINE`; ``trace`` (if given) receives ``(pass name, rewrites, listing)``."""
+    for name, fn in PIPELINE:
+        n = fn(prog, ctx)
+        if trace is not None:
+            trace.append((name, n, prog.text()))
+    return prog

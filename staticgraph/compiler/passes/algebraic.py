@@ -1,0 +1,95 @@
+"""Algebraic simplification, only where exact for NaN/Inf (numpy semantics):
+
+* ``x*1``, ``1*x``, ``x/1``, ``x+0``, ``0+x``, ``x-0`` -> ``x`` (when shape and dtype match);
+  ``x*0`` and ``x-x`` -> zeros only for integer/bool ``x`` (``inf*0`` and ``inf-inf`` are NaN);
+* ``neg(neg x)`` -> ``x``; ``log(exp x)`` -> ``x``; ``pow(x, 1)`` -> ``x``; ``pow(x, 2)`` ->
+  ``square(x)`` (numpy's own fast path);
+* ``permute(permute(x))`` -> one permute, or ``x`` if the composition is the identity;
+  ``reshape(reshape(x))`` -> one reshape; reshape/reshape_like to the same shape -> ``x``;
+* ``sum_to_like``/``broadcast_like``/``broadcast_to``/``reshape_like`` that are identities
+  once shapes are known (``shape_specialization`` makes equal batch dims provably equal).
+
+before: g1 = sum_to_like(mul(g, 1), x)  (g, x: (N0, 10))   =>   after: g1 = g
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..ir import Node, Program, const_node, make
+
+
+def _is_const(n: Node, v: float) -> bool:
+    if n.op in ("ones_like", "zeros_like"):
+        return v == (1 if n.op == "ones_like" else 0)
+    c = n.const_value()
+    return c is not None and c.size >= 1 and bool(np.all(c == v))
+
+
+def _same(n: Node, x: Node) -> bool:
+    return tuple(n.shape) == tuple(x.shape) and n.dtype == x.dtype and \
+        all(d is not None for d in n.shape)
+
+
+def simplify(n: Node) -> Node | None:
+    op, ins = n.op, n.inputs
+    if op in ("mul", "add", "sub", "div") and len(ins) == 2:
+        a, b = ins
+        unit = {"mul": 1, "div": 1, "add": 0, "sub": 0}[op]
+        if _is_const(b, unit) and _same(n, a):
+            return a
+        if op in ("mul", "add") and _is_const(a, unit) and _same(n, b):
+            return b
+        if n.dtype.kind in "biu" and is_static(n.shape):
+            if op == "mul" and (_is_const(a, 0) or _is_const(b, 0)):
+                return const_node(np.zeros(n.shape, n.dtype), n.dtype)
+            if op == "sub" and a is b:
+                return const_node(np.zeros(n.shape, n.dtype), n.dtype)
+    if op == "neg" and ins[0].op == "neg":
+        return ins[0].inputs[0] if _same(n, ins[0].inputs[0]) else None
+    if op == "log" and ins[0].op == "exp" and _same(n, ins[0].inputs[0]):
+        return ins[0].inputs[0]
+    if op == "pow" and _same(n, ins[0]):
+        if _is_const(ins[1], 1) and ins[1].const_value().size == 1:
+            return ins[0]
+        if _is_const(ins[1], 2) and ins[1].const_value().size == 1:
+            return make("square", [ins[0]], name=n.name)
+    if op == "permute":
+        perm = n.params["perm"]
+        if list(perm) == list(range(len(perm))):
+            return ins[0]
+        if ins[0].op == "permute":
+            inner = ins[0].params["perm"]
+            comp = tuple(inner[p] for p in perm)
+            if list(comp) == list(range(len(comp))):
+                return ins[0].inputs[0]
+            return make("permute", [ins[0].inputs[0]], {"perm": comp}, name=n.name)
+    if op in ("reshape", "reshape_like", "squeeze", "expand_dims"):
+        src = ins[0]
+        if op == "reshape" and src.op == "reshape":
+            return Node("reshape", [src.inputs[0]], dict(n.params), n.shape, n.dtype, n.name)
+        if _same(n, src):
+            return src
+    if op in ("sum_to_like", "broadcast_like", "broadcast_to") and _same(n, ins[0]):
+        return ins[0]
+    return None
+
+
+def is_static(shape: tuple) -> bool:
+    return all(isinstance(d, int) for d in shape)
+
+
+def run(prog: Program, ctx: object) -> int:
+    count = 0
+    for _ in range(4):  # to a fixed point (rewrites expose rewrites)
+        mapping: dict[int, Node] = {}
+        for n in prog.nodes:
+            n.inputs = [mapping.get(i.id, i) for i in n.inputs]
+            r = simplify(n)
+            if r is not None and r is not n:
+                mapping[n.id] = r
+        if not mapping:
+            break
+        count += len(mapping)
+        prog.replace(mapping)
+    return count

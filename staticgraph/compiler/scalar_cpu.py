@@ -1,0 +1,391 @@
+"""The CPU scalar library: the ``sg_*`` functions named by the registry's ``scalar`` templates.
+
+Each name is a plain Python function (numpy semantics, used when a template is evaluated outside
+numba) with a numba ``@overload`` that picks a dtype-specific implementation, so a rendered
+statement such as ``sg_exp(v3)`` compiles to float32 code for float32 operands (no silent
+promotion to float64, which would halve the SIMD width).
+
+Why not ``math.exp``: numba here has no SVML, so libm calls block loop vectorization. ``exp`` is a
+Cody-Waite range reduction (``x = n*ln2 + r``), a polynomial in ``r`` (Cephes' ``expf`` / ``exp``
+coefficients) and ``2**n`` built by an int->float bitcast (:func:`_i32_as_f32`). ``2**n`` is
+applied as two factors ``2**(n>>1) * 2**(n - (n>>1))`` so that overflow to +inf and gradual
+underflow into denormals come out of ordinary IEEE arithmetic, with no branch. ``log`` (float32)
+splits the exponent with a bitcast; ``tanh`` and ``sigmoid`` are built on ``exp``.
+
+Special values follow numpy: NaN in -> NaN out, ``exp(+inf)=inf``, ``exp(-inf)=0``,
+``log(0)=-inf``, ``log(x<0)=NaN``, ``relu(NaN)=0`` (the registry's ``where(x > 0, x, 0)``),
+``maximum``/``minimum``/``clip`` propagate NaN. Library functions are compiled with fast-math
+flags ``{"contract", "nsz", "arcp"}`` only: ``reassoc`` would let LLVM undo the Cody-Waite split
+and ``nnan``/``ninf`` would break the special-value semantics. Accuracy (float32 and float64, whole
+range incl. denormals): see ``tests/compiler/test_scalar_ulp.py`` for the measured bounds.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from llvmlite import ir
+from numba import njit, types
+from numba.extending import intrinsic, overload
+
+LIB_FASTMATH = frozenset({"contract", "nsz", "arcp"})
+_JIT = {"fastmath": set(LIB_FASTMATH), "error_model": "numpy"}
+
+F32, F64 = np.float32, np.float64
+
+
+# ------------------------------------------------------------------------------- bitcasts
+def _bitcast(src, dst, lty):
+    """An intrinsic reinterpreting the bits of ``src`` as ``dst``; wider integers (numba widens
+    int32 arithmetic to int64) are truncated to ``src``'s width first."""
+
+    @intrinsic
+    def cast(typingctx, x):
+        if x != src and not (isinstance(src, types.Integer) and isinstance(x, types.Integer)):
+            return None
+
+        def codegen(context, builder, signature, args):
+            v = args[0]
+            if isinstance(src, types.Integer) and x.bitwidth != src.bitwidth:
+                v = builder.trunc(v, ir.IntType(src.bitwidth)) if x.bitwidth > src.bitwidth \
+                    else builder.sext(v, ir.IntType(src.bitwidth))
+            return builder.bitcast(v, lty)
+
+        return dst(x), codegen
+
+    return cast
+
+
+_i32_as_f32 = _bitcast(types.int32, types.float32, ir.FloatType())
+_f32_as_i32 = _bitcast(types.float32, types.int32, ir.IntType(32))
+_i64_as_f64 = _bitcast(types.int64, types.float64, ir.DoubleType())
+
+
+# ------------------------------------------------------------------------------------ exp
+_E32 = dict(hi=F32(89.0), lo=F32(-104.0), log2e=F32(1.44269504088896341), half=F32(0.5),
+            c1=F32(0.693359375), c2=F32(-2.12194440e-4), p0=F32(1.9875691500e-4),
+            p1=F32(1.3981999507e-3), p2=F32(8.3334519073e-3), p3=F32(4.1665795894e-2),
+            p4=F32(1.6666665459e-1), p5=F32(5.0000001201e-1), one=F32(1.0))
+
+
+@njit(**_JIT)
+def _exp_f32(x):
+    k = _E32_T
+    xc = x if x < k[0] else k[0]
+    xc = xc if xc > k[1] else k[1]
+    n = np.floor(xc * k[2] + k[3])
+    r = xc - n * k[4]
+    r = r - n * k[5]
+    z = r * r
+    p = (((((k[6] * r + k[7]) * r + k[8]) * r + k[9]) * r + k[10]) * r + k[11]) * z + r + k[12]
+    ni = np.int32(n)
+    n1 = ni >> np.int32(1)
+    n2 = ni - n1
+    s1 = _i32_as_f32((n1 + np.int32(127)) << np.int32(23))
+    s2 = _i32_as_f32((n2 + np.int32(127)) << np.int32(23))
+    y = p * s1 * s2
+    return y if x == x else x
+
+
+_E32_T = tuple(_E32[k] for k in ("hi", "lo", "log2e", "half", "c1", "c2", "p0", "p1", "p2", "p3",
+                                 "p4", "p5", "one"))
+
+_E64_T = (F64(710.0), F64(-746.0), F64(1.4426950408889634073599), F64(0.5),
+          F64(6.93145751953125e-1), F64(1.42860682030941723212e-6),
+          F64(1.26177193074810590878e-4), F64(3.02994407707441961300e-2),
+          F64(9.99999999999999999910e-1), F64(3.00198505138664455042e-6),
+          F64(2.52448340349684104192e-3), F64(2.27265548208155028766e-1),
+          F64(2.00000000000000000009e0), F64(1.0), F64(2.0))
+
+
+@njit(**_JIT)
+def _exp_f64(x):
+    k = _E64_T
+    xc = x if x < k[0] else k[0]
+    xc = xc if xc > k[1] else k[1]
+    n = np.floor(xc * k[2] + k[3])
+    r = xc - n * k[4]
+    r = r - n * k[5]
+    xx = r * r
+    px = r * ((k[6] * xx + k[7]) * xx + k[8])
+    q = ((k[9] * xx + k[10]) * xx + k[11]) * xx + k[12]
+    e = k[13] + k[14] * (px / (q - px))
+    ni = np.int64(n)
+    n1 = ni >> np.int64(1)
+    n2 = ni - n1
+    s1 = _i64_as_f64((n1 + np.int64(1023)) << np.int64(52))
+    s2 = _i64_as_f64((n2 + np.int64(1023)) << np.int64(52))
+    y = e * s1 * s2
+    return y if x == x else x
+
+
+# ------------------------------------------------------------------------------------ log
+_L32_T = (F32(1.17549435e-38), F32(8388608.0), F32(0.707106781186547524), F32(1.0),
+          F32(7.0376836292e-2), F32(-1.1514610310e-1), F32(1.1676998740e-1),
+          F32(-1.2420140846e-1), F32(1.4249322787e-1), F32(-1.6668057665e-1),
+          F32(2.0000714765e-1), F32(-2.4999993993e-1), F32(3.3333331174e-1),
+          F32(-2.12194440e-4), F32(-0.5), F32(0.693359375), F32(np.inf), F32(np.nan), F32(0.0))
+
+
+@njit(**_JIT)
+def _log_f32(x):
+    k = _L32_T
+    sub = x < k[0]
+    xs = x * k[1] if sub else x
+    bits = _f32_as_i32(xs)
+    e = ((bits >> np.int32(23)) & np.int32(0xFF)) - np.int32(126)
+    e = e - np.int32(23) if sub else e
+    m = _i32_as_f32((bits & np.int32(0x807FFFFF)) | np.int32(0x3F000000))
+    small = m < k[2]
+    e = e - np.int32(1) if small else e
+    m = (m + m - k[3]) if small else (m - k[3])
+    fe = np.float32(e)
+    z = m * m
+    y = ((((((((k[4] * m + k[5]) * m + k[6]) * m + k[7]) * m + k[8]) * m + k[9]) * m + k[10])
+          * m + k[11]) * m + k[12]) * m * z
+    y = y + k[13] * fe
+    y = y + k[14] * z
+    r = m + y
+    r = r + k[15] * fe
+    r = r if x < k[16] else x
+    r = -k[16] if x == k[18] else r
+    return k[17] if x < k[18] else r
+
+
+# ------------------------------------------------------------------------------ tanh, sigmoid
+_T32_T = (F32(0.625), F32(-5.70498872745e-3), F32(2.06390887954e-2), F32(-5.37397155531e-2),
+          F32(1.33314422036e-1), F32(-3.33332819422e-1), F32(1.0), F32(2.0), F32(0.0))
+
+
+@njit(**_JIT)
+def _tanh_f32(x):
+    k = _T32_T
+    a = abs(x)
+    z = x * x
+    small = ((((k[1] * z + k[2]) * z + k[3]) * z + k[4]) * z + k[5]) * z * x + x
+    e = _exp_f32(k[7] * a)
+    big = k[6] - k[7] / (e + k[6])
+    big = big if x >= k[8] else -big
+    return small if a < k[0] else big
+
+
+def _make_sigmoid(expf, one):
+    def sigmoid(x):
+        e = expf(-abs(x))
+        d = one + e
+        return one / d if x >= 0 else e / d
+    return njit(**_JIT)(sigmoid)
+
+
+_sigmoid_f32 = _make_sigmoid(_exp_f32, F32(1.0))
+_sigmoid_f64 = _make_sigmoid(_exp_f64, F64(1.0))
+
+
+@njit(**_JIT)
+def _tanh_f64(x):
+    return math.tanh(x)
+
+
+@njit(**_JIT)
+def _log_f64(x):
+    return math.log(x) if x > 0.0 else (-np.inf if x == 0.0 else (x if x != x else np.nan))
+
+
+# --------------------------------------------------------------------- public names + overloads
+def _isf(t, bits: int) -> bool:
+    return isinstance(t, types.Float) and t.bitwidth == bits
+
+
+def sg_exp(x):
+    return np.exp(x)
+
+
+def sg_log(x):
+    return np.log(x)
+
+
+def sg_tanh(x):
+    return np.tanh(x)
+
+
+def sg_sigmoid(x):
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
+def _unary_float(pyfunc, f32impl, f64impl, generic=None):
+    """Register an overload of ``pyfunc`` choosing the float32/float64 implementation; integer
+    and bool inputs compute in float64 (they only reach here in unfused corner cases)."""
+
+    @overload(pyfunc, jit_options=_JIT)
+    def ov(x):
+        if _isf(x, 32):
+            return lambda x: f32impl(x)
+        if _isf(x, 64):
+            return lambda x: f64impl(x)
+        if isinstance(x, (types.Integer, types.Boolean)):
+            return lambda x: f64impl(np.float64(x))
+        return None
+
+    return ov
+
+
+_unary_float(sg_exp, _exp_f32, _exp_f64)
+_unary_float(sg_log, _log_f32, _log_f64)
+_unary_float(sg_tanh, _tanh_f32, _tanh_f64)
+_unary_float(sg_sigmoid, _sigmoid_f32, _sigmoid_f64)
+
+
+def sg_sqrt(x):
+    return np.sqrt(x)
+
+
+def sg_sin(x):
+    return np.sin(x)
+
+
+def sg_cos(x):
+    return np.cos(x)
+
+
+for _py, _m in ((sg_sqrt, math.sqrt), (sg_sin, math.sin), (sg_cos, math.cos)):
+    def _reg(py=_py, m=_m):
+        @overload(py, jit_options=_JIT)
+        def ov(x):
+            if isinstance(x, types.Float):
+                if m is math.sqrt:  # llvm.sqrt: NaN for x < 0 (no exception), vectorizes
+                    return lambda x: np.sqrt(x)
+                return lambda x: m(x) if x - x == x - x else x - x  # +-inf/NaN -> NaN
+            if isinstance(x, (types.Integer, types.Boolean)):
+                return lambda x: m(np.float64(x))
+            return None
+    _reg()
+
+
+def sg_relu(x):
+    return np.where(x > 0, x, 0)
+
+
+def sg_abs(x):
+    return np.abs(x)
+
+
+def sg_sign(x):
+    return np.sign(x)
+
+
+def sg_max(x, y):
+    return np.maximum(x, y)
+
+
+def sg_min(x, y):
+    return np.minimum(x, y)
+
+
+def sg_clamp(x, lo, hi):
+    return np.clip(x, lo, hi)
+
+
+def sg_pow(x, y):
+    return np.power(x, y)
+
+
+def _zero_one(t):
+    """Typed 0 and 1 of numba type ``t`` (closure constants keep their dtype)."""
+    if isinstance(t, types.Boolean):
+        return False, True
+    dt = np.dtype(str(t))
+    return dt.type(0), dt.type(1)
+
+
+@overload(sg_relu, jit_options=_JIT)
+def _ov_relu(x):
+    zero, _ = _zero_one(x)
+    return lambda x: x if x > zero else zero
+
+
+@overload(sg_abs, jit_options=_JIT)
+def _ov_abs(x):
+    return lambda x: abs(x)
+
+
+@overload(sg_sign, jit_options=_JIT)
+def _ov_sign(x):
+    zero, one = _zero_one(x)
+    if isinstance(x, types.Boolean):
+        return lambda x: x
+    return lambda x: one if x > zero else (-one if x < zero else (zero if x == zero else x))
+
+
+@overload(sg_max, jit_options=_JIT)
+def _ov_max(x, y):
+    return lambda x, y: x if (x >= y or x != x) else y
+
+
+@overload(sg_min, jit_options=_JIT)
+def _ov_min(x, y):
+    return lambda x, y: x if (x <= y or x != x) else y
+
+
+@overload(sg_clamp, jit_options=_JIT)
+def _ov_clamp(x, lo, hi):
+    def impl(x, lo, hi):
+        r = lo if x < lo else x
+        return hi if r > hi else r
+    return impl
+
+
+@overload(sg_pow, jit_options=_JIT)
+def _ov_pow(x, y):
+    if isinstance(x, types.Float) or isinstance(y, types.Float):
+        return lambda x, y: x ** y
+    if isinstance(x, types.Integer) and isinstance(y, types.Integer):
+        def ipow(x, y):
+            r = x - x + 1
+            b = x
+            e = y
+            while e > 0:
+                if e & 1:
+                    r = r * b
+                b = b * b
+                e = e >> 1
+            return r
+        return ipow
+    return None
+
+
+# ------------------------------------------------------------------------------------ casts
+CAST_DTYPES = ("float32", "float64", "int8", "int16", "int32", "int64", "uint8", "bool")
+CASTS: dict = {}
+
+
+def _make_cast(name: str):
+    dt = np.dtype(name)
+
+    def cast(x):
+        return np.asarray(x).astype(dt)
+
+    cast.__name__ = f"sg_cast_{name}"
+    target = dt.type
+
+    @overload(cast, jit_options=_JIT)
+    def ov(x):
+        if name == "bool":
+            return lambda x: x != 0
+        return lambda x: target(x)
+
+    return cast
+
+
+for _n in CAST_DTYPES:
+    CASTS[f"sg_cast_{_n}"] = _make_cast(_n)
+globals().update(CASTS)
+
+NAMESPACE: dict = {
+    "sg_exp": sg_exp, "sg_log": sg_log, "sg_tanh": sg_tanh, "sg_sigmoid": sg_sigmoid,
+    "sg_sqrt": sg_sqrt, "sg_sin": sg_sin, "sg_cos": sg_cos, "sg_relu": sg_relu,
+    "sg_abs": sg_abs, "sg_sign": sg_sign, "sg_max": sg_max, "sg_min": sg_min,
+    "sg_clamp": sg_clamp, "sg_pow": sg_pow, **CASTS,
+}
+"""Every scalar-library name, for the namespace generated CPU kernels are executed in."""
