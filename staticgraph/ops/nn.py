@@ -70,8 +70,8 @@ def _matmul_name(args, params) -> str:
         return "MvBackward0"
     if na == 2 and nb == 2:
         return "MmBackward0"
-    if na == 3 and nb == 3:
-        return "BmmBackward0"
+    if na == 1 and nb == 2:
+        return "SqueezeBackward4"
     return "UnsafeViewBackward0"
 
 

@@ -69,6 +69,10 @@ def _unreduce(g, x, dim, keepdim):
     return broadcast_like(g, x)
 
 
+_TORCH_NAMES = {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char",
+                "uint8": "Byte", "bool": "Bool"}
+
+
 def _reduce_infer(kind: str):
     def infer(x: AVal, dim, keepdim, full) -> tuple:
         shape = reduced_shape(x.shape, dim, keepdim)
@@ -78,7 +82,7 @@ def _reduce_infer(kind: str):
         if kind == "mean" and dt.kind != "f":
             raise ValueError(
                 "mean(): could not infer output dtype. Input dtype must be either a floating "
-                f"point or complex dtype. Got: {dt.name}")
+                f"point or complex dtype. Got: {_TORCH_NAMES.get(dt.name, dt.name)}")
         if kind == "lse":
             dt = to_float(dt)
         return shape, dt

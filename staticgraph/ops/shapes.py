@@ -274,8 +274,8 @@ def _index_infer(x: AVal, index) -> tuple:
     probe = np.broadcast_to(np.zeros((), x.dtype), x.shape)
     try:
         return probe[index].shape, x.dtype
-    except IndexError as e:
-        raise IndexError(str(e)) from None
+    except IndexError as e:  # PyTorch's wording: "dimension", not "axis"
+        raise IndexError(str(e).replace(" axis ", " dimension ")) from None
 
 
 def _symbolic_index_shape(shape, index) -> tuple:

@@ -1,0 +1,87 @@
+# ruff: noqa: F401 - the package namespace re-exports PyTorch's names
+"""``dynamic``: define-by-run autograd with PyTorch's names and behaviour.
+
+Write ``import dynamic as torch`` and use tensors, ``requires_grad``, ``backward()``,
+``autograd.grad``, hooks, ``no_grad``, custom ``autograd.Function``, ``nn`` and ``optim``. Every
+op runs through the shared registry in ``staticgraph.ops`` (same kernels and VJP rules as the
+static graph mode). See ``docs/eager.md``.
+"""
+
+from __future__ import annotations
+
+from . import _functional, autograd, nn, optim, utils, viz  # noqa: E402, I001
+from ._creation import (
+    arange,
+    as_tensor,
+    empty,
+    empty_like,
+    eye,
+    from_numpy,
+    full,
+    full_like,
+    linspace,
+    ones,
+    ones_like,
+    rand,
+    rand_like,
+    randint,
+    randn,
+    randn_like,
+    randperm,
+    tensor,
+    zeros,
+    zeros_like,
+)
+from ._dtypes import (
+    Size,
+    bool,
+    double,
+    dtype,
+    float,
+    float16,
+    float32,
+    float64,
+    half,
+    int,
+    int8,
+    int16,
+    int32,
+    int64,
+    long,
+    short,
+    uint8,
+)
+from ._format import set_printoptions
+from ._functional import (
+    allclose,
+    bmm,
+    cat,
+    concat,
+    concatenate,
+    equal,
+    get_default_dtype,
+    is_floating_point,
+    is_tensor,
+    isfinite,
+    isnan,
+    outer,
+    set_default_dtype,
+    stack,
+    where,
+)
+from ._random import Generator, default_generator, manual_seed, seed
+from ._tensor import Tensor
+from .autograd.grad_mode import (
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    no_grad,
+    set_grad_enabled,
+)
+
+for _n in _functional._NAMES:
+    globals()[_n] = getattr(_functional, _n)
+del _n
+
+
+__version__ = "0.1.0"

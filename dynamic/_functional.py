@@ -1,0 +1,92 @@
+"""Module-level functions (``torch.exp(x)``, ``torch.cat([...])``...): the Tensor methods."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from staticgraph import ops
+
+from ._methods import renamed
+from ._tensor import Tensor, make, to_tensor
+
+
+def _method(name: str) -> Any:
+    def fn(input: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: A002 - PyTorch's name
+        return getattr(to_tensor(input), name)(*args, **kwargs)
+
+    fn.__name__ = name
+    fn.__doc__ = f"``torch.{name}(input, ...)``: same as ``input.{name}(...)``."
+    return fn
+
+
+_NAMES = ("add sub mul div pow exp log sqrt sin cos tanh sigmoid relu abs neg square sign "
+          "reciprocal clamp clip clamp_min clamp_max maximum minimum eq ne lt le gt ge sum mean "
+          "max min amax amin argmax argmin logsumexp var std matmul mm dot t transpose permute "
+          "reshape flatten unsqueeze squeeze softmax log_softmax numel clone detach "
+          "broadcast_to all any logical_not multiply divide true_divide subtract").split()
+globals().update({n: _method(n) for n in _NAMES})
+
+
+def where(condition: Any, input: Any, other: Any) -> Tensor:  # noqa: A002
+    return ops.where(to_tensor(condition), input, other)
+
+
+def cat(tensors: Any, dim: int = 0) -> Tensor:
+    return ops.cat([to_tensor(t) for t in tensors], dim)
+
+
+concat = concatenate = cat
+
+
+def stack(tensors: Any, dim: int = 0) -> Tensor:
+    return ops.stack([to_tensor(t) for t in tensors], dim)
+
+
+def bmm(a: Tensor, b: Tensor) -> Tensor:
+    if a.dim() != 3 or b.dim() != 3:
+        raise RuntimeError("batch1 must be a 3D tensor")
+    return renamed(ops.matmul(a, b), "BmmBackward0")
+
+
+def outer(a: Tensor, b: Tensor) -> Tensor:
+    return ops.mul(ops.unsqueeze(a, 1), ops.unsqueeze(b, 0))
+
+
+def allclose(a: Any, b: Any, rtol: float = 1e-05, atol: float = 1e-08,
+             equal_nan: bool = False) -> bool:
+    return bool(np.allclose(np.asarray(a), np.asarray(b), rtol, atol, equal_nan))
+
+
+def equal(a: Tensor, b: Tensor) -> bool:
+    return a.equal(b)
+
+
+def is_tensor(x: Any) -> bool:
+    return isinstance(x, Tensor)
+
+
+def is_floating_point(x: Tensor) -> bool:
+    return x.is_floating_point()
+
+
+def isfinite(x: Tensor) -> Tensor:
+    return make(np.isfinite(x._data))
+
+
+def isnan(x: Tensor) -> Tensor:
+    return make(np.isnan(x._data))
+
+
+def get_default_dtype() -> Any:
+    from . import _dtypes
+
+    return _dtypes.float32
+
+
+def set_default_dtype(d: Any) -> None:
+    from . import _dtypes
+
+    if d is not _dtypes.float32:
+        raise NotImplementedError("only float32 is supported as the default dtype")

@@ -1,0 +1,140 @@
+"""In-place ops: write a result into a tensor's storage and rebase its history.
+
+An in-place op is computed out of place (so the usual node is recorded), then written into the
+tensor's storage; the version counter (shared by views) is bumped, and the tensor takes the new
+node as its ``grad_fn``. For a view, the base's history becomes a ``CopySlices`` node that
+scatters the new view value into the old base, as in PyTorch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from staticgraph import ops
+from staticgraph.ops import bind
+
+from . import _dtypes
+from .autograd.grad_mode import GRAD_ENABLED
+from .autograd.graph import node_class
+
+LEAF_MSG = "a leaf Variable that requires grad is being used in an in-place operation."
+VIEW_LEAF_MSG = ("a view of a leaf Variable that requires grad is being used in an in-place "
+                 "operation.")
+
+
+def check_inplace(t: Any) -> None:
+    """PyTorch's checks before any in-place write (only while grad mode is on)."""
+    if not GRAD_ENABLED[0]:
+        return
+    if t._requires_grad and t._grad_fn is None:
+        raise RuntimeError(LEAF_MSG)
+    base = t._base
+    if base is not None and base._requires_grad and base._grad_fn is None:
+        raise RuntimeError(VIEW_LEAF_MSG)
+
+
+def _type_name(dt: np.dtype) -> str:
+    return _dtypes.from_numpy_dtype(dt)._legacy[:-len("Tensor")]
+
+
+def inplace(t: Any, compute: Callable[[], Any], grad_name: str | None = None) -> Any:
+    """Run ``compute()`` (the out-of-place result) and make it ``t``'s new value and history."""
+    from ._tensor import make
+
+    check_inplace(t)
+    r = compute()
+    data = r._data
+    if data.shape != t._data.shape:
+        raise RuntimeError(f"output with shape {list(t._data.shape)} doesn't match the broadcast "
+                           f"shape {list(data.shape)}")
+    if data.dtype != t._data.dtype:
+        if not np.can_cast(data.dtype, t._data.dtype, "same_kind"):
+            raise RuntimeError(f"result type {_type_name(data.dtype)} can't be cast to the "
+                               f"desired output type {_type_name(t._data.dtype)}")
+        r = ops.cast(r, t._data.dtype) if r._requires_grad else make(data.astype(t._data.dtype))
+        data = r._data
+    node = r._grad_fn if r._requires_grad else None
+    if node is not None:
+        if grad_name is not None:
+            node.__class__ = node_class(grad_name)
+        _protect_saved(node, t)
+    try:
+        np.copyto(t._data, data, casting="unsafe")
+    except ValueError as e:  # read-only storage (an expanded tensor)
+        raise RuntimeError(
+            "unsupported operation: more than one element of the written-to tensor refers to a "
+            f"single memory location. Please clone() the tensor before performing the operation. "
+            f"({e})") from None
+    t._vc[0] += 1
+    if node is None:
+        return t
+    if getattr(node, "_out", None) is not None:  # the saved output now lives in t's storage
+        node._out, node._out_ver, node._out_saved = t._data, t._vc, t._vc[0]
+    if t._base is not None and t._view:
+        _rebase_view(t, r)
+    else:
+        _set_history(t, node, r._output_nr)
+    return t
+
+
+def _protect_saved(node: Any, t: Any) -> None:
+    """The new node saved ``t`` itself: keep a snapshot of its old value (PyTorch saves the
+    original ``self``) so the write below does not invalidate it."""
+    stored = getattr(node, "_stored", None)
+    if not stored or not node._saved_ver:
+        return
+    from ._tensor import make
+
+    alias = None
+    for i, a in enumerate(stored):
+        if a is t:
+            if alias is None:
+                alias = make(t._data.copy(), t._requires_grad, t._grad_fn, t._output_nr,
+                             [t._vc[0]])
+            stored[i] = alias
+
+
+def _set_history(t: Any, node: Any, nr: int) -> None:
+    old = t._grad_fn
+    if t._retains_grad and old is not None and old._retain:
+        ref = old._retain.pop(t._output_nr, None)
+        if ref is not None:
+            if node._retain is None:
+                node._retain = {}
+            node._retain[nr] = ref
+    t._grad_fn = node
+    t._output_nr = nr
+    t._requires_grad = True
+
+
+def _rebase_view(view: Any, new_value: Any) -> None:
+    """``view`` (of ``base``) now holds ``new_value``: give ``base`` a CopySlices history and
+    ``view`` the view of that new history."""
+    base = view._base
+    new_base = _scatter(base, list(view._view), new_value)
+    _set_history(base, new_base._grad_fn, new_base._output_nr)
+    base._grad_fn.__class__ = node_class("CopySlices")
+    v = base
+    for op, params in view._view:
+        v = bind(op, v, **params)
+    _set_history(view, v._grad_fn, v._output_nr)
+
+
+def _scatter(base: Any, chain: list, value: Any) -> Any:
+    """The base tensor after writing ``value`` through the chain of view ops (differentiable)."""
+    if not chain:
+        return value
+    (op, params), rest = chain[0], chain[1:]
+    inner = bind(op, base, **params)
+    inner_new = _scatter(inner, rest, value)
+    name = op.name
+    if name == "getitem":
+        return ops.setitem(base, inner_new, params["index"])
+    if name == "permute":
+        return bind(op, inner_new, perm=tuple(int(i) for i in np.argsort(params["perm"])))
+    if name in ("reshape", "expand_dims", "squeeze", "reshape_like"):
+        return ops.reshape_like(inner_new, base)
+    raise RuntimeError(f"in-place write through a {name} view is not supported")

@@ -1,0 +1,503 @@
+"""The eager ``Tensor``, and the frontend that runs registry ops on it and records the graph.
+
+``staticgraph.ops.bind`` finds ``Tensor.__sg_frontend__`` and calls :func:`apply`: the op runs at
+once on the wrapped numpy arrays; when grad mode is on and an input requires grad, an ``OpNode``
+(named like PyTorch's ``grad_fn``) is attached to the result. This is the eager hot path: it does
+only what must happen per op (the shape/dtype rule is cached per op and input signature).
+"""
+
+from __future__ import annotations
+
+import warnings
+import weakref
+from typing import Any
+
+import numpy as np
+
+from staticgraph.ops import AVal, Op
+from staticgraph.ops.core import compute_dtype
+
+from . import _dtypes
+from ._methods import TensorMethods
+from .autograd.grad_mode import GRAD_ENABLED
+from .autograd.graph import NONE_EDGE, SEQ, AccumulateGrad, _add_hook, node_class
+
+_new = object.__new__
+_ndarray = np.ndarray
+_SCALARS = (bool, int, float)
+_WEAK = {bool: AVal((), np.dtype(np.bool_), True), int: AVal((), np.dtype(np.int64), True),
+         float: AVal((), np.dtype(np.float32), True)}
+_VIEW_KINDS = ("shape", "index")
+_INFER: dict = {}  # (op, input signature, params) -> (shape, dtype, compute dtype)
+_CLASS: dict = {}  # op -> grad_fn class when the op's name does not depend on its arguments
+
+
+class Frontend:
+    """Runs ops eagerly on ``Tensor`` arguments (see module docstring)."""
+
+    priority = 10
+
+    @staticmethod
+    def apply(op: Op, args: tuple, params: dict) -> Tensor:
+        return apply(op, args, params)
+
+
+def _infer(op: Op, args: tuple, params: dict) -> tuple:
+    avals = []
+    for a in args:
+        if isinstance(a, Tensor):
+            avals.append(a.aval)
+        elif type(a) in _WEAK:
+            avals.append(_WEAK[type(a)])
+        else:
+            a = np.asarray(a)
+            avals.append(AVal(a.shape, a.dtype))
+    try:
+        shape, dt = op.infer(*avals, **params)
+    except ValueError as e:
+        raise RuntimeError(str(e)) from None
+    return shape, dt, compute_dtype(op, avals, dt)
+
+
+def apply(op: Op, args: tuple, params: dict) -> Tensor:
+    """Run ``op`` now; record a backward node when needed."""
+    arrays = []
+    key: list = [op]
+    rg = False
+    for a in args:
+        if isinstance(a, Tensor):
+            d = a._data
+            arrays.append(d)
+            key.append(d.shape)
+            key.append(d.dtype)
+            if a._requires_grad:
+                rg = True
+        elif type(a) in _SCALARS:
+            arrays.append(a)
+            key.append(type(a))
+        else:
+            if isinstance(a, _SCALARS):  # numpy float64/bool_ subclasses
+                a = float(a) if isinstance(a, float) else int(a)
+                key.append(type(a))
+            else:
+                a = np.asarray(a)
+                key.append(a.shape)
+                key.append(a.dtype)
+            arrays.append(a)
+    if params:
+        key.append(tuple(params.items()))
+    try:
+        key = tuple(key)
+        hit = _INFER.get(key)
+        if hit is None:
+            hit = _INFER[key] = _infer(op, args, params)
+            if len(_INFER) > 20000:
+                _INFER.clear()
+    except TypeError:  # unhashable params (slices, index arrays)
+        hit = _infer(op, args, params)
+    dt, cdt = hit[1], hit[2]
+    for i, x in enumerate(arrays):
+        if type(x) is not _ndarray:
+            arrays[i] = np.asarray(x, cdt)
+        elif cdt is not None and x.dtype != cdt:
+            arrays[i] = x.astype(cdt)
+    out = op.impl(*arrays, **params)
+    if type(out) is not _ndarray:
+        out = np.asarray(out)
+    if out.dtype != dt:
+        out = out.astype(dt)
+    t = _new(Tensor)
+    t._data = out
+    t._aval = t._grad = t._acc = t._hooks = t._grad_fn = None
+    t._output_nr = 0
+    t._retains_grad = False
+    a0 = args[0] if args else None
+    if op.kind in _VIEW_KINDS and out.base is not None and isinstance(a0, Tensor) \
+            and np.may_share_memory(out, a0._data):
+        t._vc = a0._vc
+        t._base = a0._base if a0._base is not None else a0
+        t._view = (a0._view or ()) + ((op, params),)
+    else:
+        t._vc = [0]
+        t._base = t._view = None
+    if rg and GRAD_ENABLED[0] and op.vjp is not None:
+        _record(op, args, params, t)
+    else:
+        t._requires_grad = False
+    return t
+
+
+def _record(op: Op, args: tuple, params: dict, t: Tensor) -> None:
+    cls = _CLASS.get(op)
+    if cls is None:
+        cls = node_class(op.backward_name(args, params))
+        if not callable(op.grad_name):
+            _CLASS[op] = cls
+    node = _new(cls)
+    saves = op.saves
+    edges = []
+    stored = []
+    versions = None
+    for i, a in enumerate(args):
+        if isinstance(a, Tensor):
+            if a._requires_grad:
+                fn = a._grad_fn
+                edges.append((fn, a._output_nr) if fn is not None else (a._accumulator(), 0))
+            else:
+                edges.append(NONE_EDGE)
+            if i in saves:
+                stored.append(a)
+                if versions is None:
+                    versions = []
+                versions.append((i, a._vc[0]))
+            else:
+                stored.append(a.aval)
+        else:
+            edges.append(NONE_EDGE)
+            stored.append(a)
+    node._next = edges
+    node._seq = next(SEQ)
+    node._freed = False
+    node._tensor_hooks = node._retain = node._hooks = node._prehooks = None
+    node._op = op
+    node._params = params
+    node._stored = stored
+    node._saved_ver = versions
+    if "out" in saves:
+        node._out = t._data
+        node._out_ver = t._vc
+        node._out_saved = t._vc[0]
+    else:
+        node._out = None
+    t._requires_grad = True
+    t._grad_fn = node
+
+
+def make(data: np.ndarray, requires_grad: bool = False, grad_fn: Any = None, output_nr: int = 0,
+         version: list | None = None, cls: type | None = None) -> Tensor:
+    """Wrap an ndarray (no copy)."""
+    t = _new(cls or Tensor)
+    t._data = data
+    t._aval = t._grad = t._acc = t._hooks = t._base = t._view = None
+    t._requires_grad = requires_grad
+    t._grad_fn = grad_fn
+    t._output_nr = output_nr
+    t._retains_grad = False
+    t._vc = [0] if version is None else version
+    return t
+
+
+_STANDINS: dict = {}
+
+
+def standin(aval: AVal) -> Tensor:
+    """A zero-cost, shape-only tensor for an input whose values backward never reads."""
+    t = _STANDINS.get(aval)
+    if t is None:
+        t = make(np.broadcast_to(np.zeros((), aval.dtype), aval.shape))
+        if len(_STANDINS) < 10000:
+            _STANDINS[aval] = t
+    return t
+
+
+def shape_dtype(a: Any) -> tuple:
+    if isinstance(a, Tensor):
+        return a._data.shape, a._data.dtype
+    if isinstance(a, AVal):
+        return a.shape, a.dtype
+    a = np.asarray(a)
+    return a.shape, a.dtype
+
+
+def sum_to(g: Tensor, shape: tuple, dt: Any, create_graph: bool) -> Tensor:
+    """Un-broadcast a gradient (the engine's job, not the rules')."""
+    from staticgraph import ops
+    from staticgraph.ops import sum_to_shape
+
+    if create_graph:
+        return ops.sum_to_like(g, standin(AVal(tuple(shape), np.dtype(dt))))
+    return make(np.asarray(sum_to_shape(g._data, shape)))
+
+
+def cast(g: Tensor, dt: Any, create_graph: bool) -> Tensor:
+    from staticgraph import ops
+
+    if create_graph:
+        return ops.cast(g, dt)
+    return make(g._data.astype(dt))
+
+
+def to_tensor(x: Any, dtype: Any = None) -> Tensor:
+    """``x`` as a Tensor (tensors pass through; Python scalars use PyTorch's default types)."""
+    if isinstance(x, Tensor):
+        return x
+    return make(_as_array(x, dtype))
+
+
+def _as_array(data: Any, dtype: Any = None) -> np.ndarray:
+    if dtype is not None:
+        return np.array(_unwrap(data), dtype=_dtypes.to_numpy_dtype(dtype))
+    a = np.array(_unwrap(data))
+    if a.dtype == np.float64 and not isinstance(data, np.ndarray):
+        a = a.astype(np.float32)  # Python floats are float32 by default
+    elif a.dtype.kind == "i" and not isinstance(data, np.ndarray):
+        a = a.astype(np.int64)
+    if a.dtype == object or a.dtype.kind in "USc":
+        raise TypeError(f"can't convert {type(data).__name__} to a tensor")
+    return a
+
+
+def _unwrap(data: Any) -> Any:
+    if isinstance(data, Tensor):
+        return data._data
+    if isinstance(data, (list, tuple)):
+        return [_unwrap(d) for d in data]
+    return data
+
+
+class Tensor(TensorMethods):
+    """A multi-dimensional array with PyTorch's autograd behaviour (``import dynamic as torch``)."""
+
+    __slots__ = ("_data", "_requires_grad", "_grad_fn", "_output_nr", "_grad", "_vc",
+                 "_base", "_view", "_aval", "_acc", "_hooks", "_retains_grad", "__weakref__")
+    __sg_frontend__ = Frontend()
+    __array_priority__ = 1000  # numpy defers ``ndarray + Tensor`` to our reflected operators
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Tensor:
+        """``torch.Tensor([1, 2])`` (float32 data) or ``torch.Tensor(2, 3)`` (zeros, that size)."""
+        if args and all(isinstance(a, int) for a in args):
+            return make(np.zeros(args, np.float32), cls=cls)
+        if not args:
+            return make(np.zeros((0,), np.float32), cls=cls)
+        return make(_as_array(args[0], _dtypes.float32), cls=cls)
+
+    # -------------------------------------------------------------------------- properties
+    @property
+    def aval(self) -> AVal:
+        av = self._aval
+        if av is None:
+            d = self._data
+            av = self._aval = AVal(d.shape, d.dtype)
+        return av
+
+    @property
+    def shape(self) -> _dtypes.Size:
+        return _dtypes.Size(self._data.shape)
+
+    def size(self, dim: int | None = None) -> Any:
+        if dim is None:
+            return _dtypes.Size(self._data.shape)
+        return self._data.shape[dim]
+
+    def dim(self) -> int:
+        return self._data.ndim
+
+    @property
+    def ndim(self) -> int:
+        return self._data.ndim
+
+    def numel(self) -> int:
+        return int(self._data.size)
+
+    nelement = numel
+
+    @property
+    def dtype(self) -> _dtypes.dtype:
+        return _dtypes.from_numpy_dtype(self._data.dtype)
+
+    @property
+    def device(self) -> str:
+        return _CPU
+
+    @property
+    def is_cuda(self) -> bool:
+        return False
+
+    def is_floating_point(self) -> bool:
+        return self._data.dtype.kind == "f"
+
+    @property
+    def requires_grad(self) -> bool:
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value: bool) -> None:
+        self.requires_grad_(value)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        if self._grad_fn is not None:
+            if not requires_grad:
+                raise RuntimeError(
+                    "you can only change requires_grad flags of leaf variables. If you want to "
+                    "use a computed variable in a subgraph that doesn't require differentiation "
+                    "use var_no_grad = var.detach().")
+            return self
+        if requires_grad and self._data.dtype.kind != "f":
+            raise RuntimeError("only Tensors of floating point dtype can require gradients")
+        self._requires_grad = bool(requires_grad)
+        return self
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._grad_fn is None
+
+    @property
+    def grad_fn(self) -> Any:
+        return self._grad_fn
+
+    @property
+    def grad(self) -> Tensor | None:
+        if self._grad_fn is not None and not self._retains_grad:
+            warnings.warn(
+                "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its "
+                ".grad attribute won't be populated during autograd.backward(). If you indeed "
+                "want the .grad field to be populated for a non-leaf Tensor, use .retain_grad() "
+                "on the non-leaf Tensor.", UserWarning, stacklevel=2)
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: Tensor | None) -> None:
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of "
+                                f"type {type(value).__name__}")
+            if value._data.shape != self._data.shape:
+                raise RuntimeError("assigned grad has data of a different size")
+        self._grad = value
+
+    @property
+    def data(self) -> Tensor:
+        """The same storage, untracked (no grad, its own version counter)."""
+        return make(self._data)
+
+    @data.setter
+    def data(self, value: Tensor) -> None:
+        self._data = value._data if isinstance(value, Tensor) else np.asarray(value)
+        self._aval = None
+
+    @property
+    def retains_grad(self) -> bool:
+        return self._retains_grad
+
+    @property
+    def _version(self) -> int:
+        """How many in-place writes this storage has seen (shared by views and ``detach()``)."""
+        return self._vc[0]
+
+    # ---------------------------------------------------------------------- autograd API
+    def _accumulator(self) -> AccumulateGrad:
+        r = self._acc
+        acc = r() if r is not None else None
+        if acc is None:
+            acc = AccumulateGrad(self)
+            self._acc = weakref.ref(acc)
+        return acc
+
+    def detach(self) -> Tensor:
+        """Same storage and version counter, no history."""
+        return make(self._data, version=self._vc)
+
+    def detach_(self) -> Tensor:
+        self._grad_fn = None
+        self._requires_grad = False
+        return self
+
+    def retain_grad(self) -> None:
+        """Keep ``.grad`` for this non-leaf tensor after backward."""
+        if not self._requires_grad:
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+        if self._grad_fn is None or self._retains_grad:
+            return
+        self._retains_grad = True
+        fn = self._grad_fn
+        if fn._retain is None:
+            fn._retain = {}
+        fn._retain[self._output_nr] = weakref.ref(self)
+
+    def register_hook(self, hook: Any) -> Any:
+        """``hook(grad)`` runs when this tensor's gradient is computed; a non-None return value
+        replaces the gradient. Returns a handle with ``remove()``."""
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        fn = self._grad_fn
+        if fn is None:
+            return _add_hook(self, "_hooks", hook)
+        if fn._tensor_hooks is None:
+            fn._tensor_hooks = {}
+        return _add_hook_nr(fn._tensor_hooks, self._output_nr, hook)
+
+    def backward(self, gradient: Any = None, retain_graph: bool | None = None,
+                 create_graph: bool = False, inputs: Any = None) -> None:
+        from .autograd.engine import backward
+
+        backward([self], None if gradient is None else [gradient], retain_graph, create_graph,
+                 inputs=inputs)
+
+    # --------------------------------------------------------------------- conversions
+    def item(self) -> Any:
+        if self._data.size != 1:
+            raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted to "
+                               "Scalar")
+        return self._data.reshape(()).item()
+
+    def tolist(self) -> Any:
+        return self._data.tolist()
+
+    def numpy(self, force: bool = False) -> np.ndarray:
+        if self._requires_grad and not force:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use "
+                               "tensor.detach().numpy() instead.")
+        return self._data
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        return self._data if dtype is None else self._data.astype(dtype)
+
+    def __repr__(self) -> str:
+        from ._format import tensor_repr
+
+        return tensor_repr(self)
+
+    def __str__(self) -> str:
+        return self.__repr__()
+
+    __hash__ = object.__hash__
+
+    def __deepcopy__(self, memo: dict) -> Tensor:
+        if self._grad_fn is not None:
+            raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) "
+                               "support the deepcopy protocol at the moment.")
+        t = make(self._data.copy(), self._requires_grad, cls=type(self))
+        if self._grad is not None:
+            t._grad = make(self._grad._data.copy())
+        memo[id(self)] = t
+        return t
+
+    def __reduce_ex__(self, proto: int) -> Any:
+        return (_rebuild, (type(self), self._data, self._requires_grad))
+
+
+def _rebuild(cls: type, data: np.ndarray, requires_grad: bool) -> Tensor:
+    return make(data, requires_grad, cls=cls)
+
+
+def _add_hook_nr(table: dict, nr: int, hook: Any) -> Any:
+    d = table.get(nr)
+    if d is None:
+        d = table[nr] = {}
+    from .autograd.graph import RemovableHandle
+
+    h = RemovableHandle(d)
+    d[h.id] = hook
+    return h
+
+
+class _Device(str):
+    @property
+    def type(self) -> str:
+        return "cpu"
+
+    def __repr__(self) -> str:
+        return "device(type='cpu')"
+
+
+_CPU = _Device("cpu")

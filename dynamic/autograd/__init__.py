@@ -1,0 +1,35 @@
+"""``dynamic.autograd``: the engine entry points, custom functions and checks (PyTorch names)."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+from . import graph
+from .engine import backward, grad
+from .function import Function, FunctionCtx, once_differentiable
+from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck
+
+
+def set_detect_anomaly(mode: bool, check_nan: bool = True) -> contextlib.AbstractContextManager:
+    """Accepted for compatibility; anomaly detection is not implemented (no-op)."""
+    return contextlib.nullcontext()
+
+
+def detect_anomaly(check_nan: bool = True) -> contextlib.AbstractContextManager:
+    return contextlib.nullcontext()
+
+
+def __getattr__(name: str) -> Any:
+    if name == "Variable":
+        from .._tensor import Tensor
+
+        return Tensor
+    raise AttributeError(name)
+
+
+__all__ = ["Function", "FunctionCtx", "GradcheckError", "backward", "detect_anomaly",
+           "enable_grad", "grad", "gradcheck", "gradgradcheck", "graph", "inference_mode",
+           "is_grad_enabled", "no_grad", "once_differentiable", "set_detect_anomaly",
+           "set_grad_enabled"]

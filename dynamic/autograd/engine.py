@@ -1,0 +1,295 @@
+"""The backward engine: ``Tensor.backward``, ``autograd.backward`` and ``autograd.grad``.
+
+Nodes run in dependency order (ties broken newest-first, as PyTorch does), only those on a path
+to a target (a leaf's ``AccumulateGrad``, or the requested ``inputs``). Gradients reaching a
+node are summed per output; each node's ``_apply`` runs its VJP rule and un-broadcasts. New
+``.grad`` values are assigned only after the whole pass succeeded, so a failing backward leaves
+every existing ``.grad`` as it was.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from .grad_mode import GRAD_ENABLED
+from .graph import AccumulateGrad, Node
+
+
+def _tensors(x: Any) -> list:
+    from .._tensor import Tensor
+
+    if isinstance(x, Tensor):
+        return [x]
+    return list(x)
+
+
+def _make_grads(outputs: list, grads: Sequence | None) -> list:
+    from .._dtypes import Size
+    from .._tensor import Tensor, make
+
+    if grads is None:
+        grads = [None] * len(outputs)
+    grads = _tensors(grads) if isinstance(grads, Tensor) else list(grads)
+    if len(grads) != len(outputs):
+        raise RuntimeError("grad can be implicitly created only for scalar outputs"
+                           if not grads else
+                           f"got {len(grads)} tensors and {len(outputs)} gradients")
+    out = []
+    for i, (o, g) in enumerate(zip(outputs, grads, strict=False)):
+        if g is None:
+            if o._requires_grad:
+                if o._data.size != 1:
+                    raise RuntimeError("grad can be implicitly created only for scalar outputs")
+                if o._data.dtype.kind != "f":
+                    raise RuntimeError("grad can be implicitly created only for real scalar "
+                                       f"outputs but got {o.dtype}")
+                g = make(np.ones(o._data.shape, o._data.dtype))
+        else:
+            if not isinstance(g, Tensor):
+                g = make(np.asarray(g, o._data.dtype))
+            if g._data.shape != o._data.shape:
+                raise RuntimeError(
+                    f"Mismatch in shape: grad_output[{i}] has a shape of "
+                    f"{Size(g._data.shape)!r} and output[{i}] has a shape of "
+                    f"{Size(o._data.shape)!r}.")
+        out.append(g)
+    return out
+
+
+def _edge(t: Any) -> tuple:
+    return (t._grad_fn, t._output_nr) if t._grad_fn is not None else (t._accumulator(), 0)
+
+
+def backward(tensors: Any, grad_tensors: Any = None, retain_graph: bool | None = None,
+             create_graph: bool = False, grad_variables: Any = None,
+             inputs: Any = None) -> None:
+    """Accumulate d(tensors)/d(leaves) into the leaves' ``.grad`` (or only into ``inputs``)."""
+    outputs = _tensors(tensors)
+    grads = _make_grads(outputs, grad_tensors if grad_tensors is not None else grad_variables)
+    if retain_graph is None:
+        retain_graph = create_graph
+    if inputs is not None:
+        inputs = _tensors(inputs)
+        if not inputs:
+            raise RuntimeError("'inputs' argument to backward() cannot be empty.")
+        for x in inputs:
+            if not x._requires_grad:
+                raise RuntimeError("One of the differentiated Tensors does not require grad")
+    run_engine(outputs, grads, retain_graph, create_graph, inputs, accumulate=True)
+
+
+def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool | None = None,
+         create_graph: bool = False, only_inputs: bool = True, allow_unused: bool | None = None,
+         is_grads_batched: bool = False, materialize_grads: bool = False) -> tuple:
+    """The gradients of ``outputs`` with respect to ``inputs`` (``.grad`` fields untouched)."""
+    from .. import _creation
+
+    if materialize_grads and allow_unused is False:
+        raise ValueError("Expected allow_unused to be True or not passed when materialize_grads="
+                         "True, but got: allow_unused=False.")
+    if allow_unused is None:
+        allow_unused = materialize_grads
+    outs = _tensors(outputs)
+    ins = _tensors(inputs)
+    for x in ins:
+        if not x._requires_grad:
+            raise RuntimeError("One of the differentiated Tensors does not require grad")
+    grads = _make_grads(outs, grad_outputs)
+    if retain_graph is None:
+        retain_graph = create_graph
+    res = run_engine(outs, grads, retain_graph, create_graph, ins, accumulate=False)
+    for i, r in enumerate(res):
+        if r is None:
+            if materialize_grads:
+                res[i] = _creation.zeros_like(ins[i])
+            elif not allow_unused:
+                raise RuntimeError(
+                    f"The differentiated Tensor at index {i} appears to not have been used in the "
+                    "graph. Set allow_unused=True if this is the desired behavior.")
+    return tuple(res)
+
+
+def _add(a: Any, b: Any, create_graph: bool) -> Any:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    if create_graph:
+        return a + b
+    from .._tensor import make
+
+    return make(np.add(a._data, b._data))
+
+
+def _call_hooks(hooks: dict | None, g: Any) -> Any:
+    if hooks:
+        for fn in list(hooks.values()):
+            r = fn(g)
+            if r is not None:
+                g = r
+    return g
+
+
+def _needed(roots: list, is_target: Any) -> dict:
+    """node -> whether it is a target or leads to one (iterative post-order DFS)."""
+    needed: dict = {}
+    active: set = set()
+    stack = [(n, False) for n in roots]
+    while stack:
+        node, done = stack.pop()
+        if done:
+            active.discard(node)
+            needed[node] = is_target(node) or any(
+                needed.get(c, False) for c, _ in node._next if c is not None)
+            continue
+        if node in needed or node in active:
+            continue
+        active.add(node)
+        stack.append((node, True))
+        for c, _ in node._next:
+            if c is not None and c not in needed and c not in active:
+                stack.append((c, False))
+    return needed
+
+
+def run_engine(outputs: list, grads: list, retain_graph: bool, create_graph: bool,
+               inputs: list | None, accumulate: bool) -> list:
+    """Run the backward pass; returns the gradients captured at ``inputs`` (if given)."""
+    roots: dict = {}
+    for i, (t, g) in enumerate(zip(outputs, grads, strict=False)):
+        if not t._requires_grad:
+            raise RuntimeError(f"element {i} of tensors does not require grad and does not have "
+                               "a grad_fn")
+        node, nr = _edge(t)
+        buf = roots.setdefault(node, [None] * node._n_outputs())
+        buf[nr] = _add(buf[nr], g, create_graph)
+    capture: dict = {}
+    if inputs is not None:
+        for j, x in enumerate(inputs):
+            node, nr = _edge(x)
+            capture.setdefault(node, []).append((nr, j))
+        is_target = capture.__contains__
+    else:
+        def is_target(n: Node) -> bool:
+            return type(n) is AccumulateGrad
+
+    needed = _needed(list(roots), is_target)
+    deps: dict = {}
+    for node, ok in needed.items():
+        if ok:
+            for c, _ in node._next:
+                if c is not None and needed.get(c):
+                    deps[c] = deps.get(c, 0) + 1
+    buffers = roots
+    heap = [(-n._seq, n) for n in roots if deps.get(n, 0) == 0 and needed.get(n)]
+    heapq.heapify(heap)
+    captured: list = [None] * (len(inputs) if inputs is not None else 0)
+    pending: list = []  # (tensor, grad) assigned to .grad after success
+    prev = GRAD_ENABLED[0]
+    GRAD_ENABLED[0] = create_graph
+    try:
+        while heap:
+            _, node = heapq.heappop(heap)
+            buf = buffers.pop(node, None) or [None] * node._n_outputs()
+            _execute(node, buf, capture, captured, inputs, pending, accumulate, create_graph,
+                     retain_graph, needed, deps, buffers, heap)
+    finally:
+        GRAD_ENABLED[0] = prev
+    _assign(pending, create_graph)
+    return captured
+
+
+def _execute(node: Node, buf: list, capture: dict, captured: list, inputs: list | None,
+             pending: list, accumulate: bool, create_graph: bool, retain_graph: bool,
+             needed: dict, deps: dict, buffers: dict, heap: list) -> None:
+    if type(node) is AccumulateGrad:
+        var = node.variable
+        g = _call_hooks(var._hooks, buf[0])
+        if node in capture:
+            for _, j in capture[node]:
+                captured[j] = g
+        if accumulate and g is not None and (inputs is None or node in capture):
+            pending.append((var, g))
+        return
+    th, ret = node._tensor_hooks, node._retain
+    if th or ret:
+        for nr in range(len(buf)):
+            if buf[nr] is None:
+                continue
+            if th and nr in th:
+                buf[nr] = _call_hooks(th[nr], buf[nr])
+            if ret and nr in ret:
+                t = ret[nr]()
+                if t is not None:
+                    pending.append((t, buf[nr]))
+    if node in capture:
+        for nr, j in capture[node]:
+            captured[j] = buf[nr]
+            if accumulate and buf[nr] is not None:
+                pending.append((inputs[j], buf[nr]))
+    edges = node._next
+    if not any(needed.get(c, False) for c, _ in edges if c is not None):
+        return
+    if all(g is None for g in buf):
+        out = [None] * len(edges)
+    else:
+        if node._prehooks:
+            for fn in list(node._prehooks.values()):
+                r = fn(tuple(buf))
+                if r is not None:
+                    buf = list(r)
+        out = node._apply(buf, create_graph)
+        if node._hooks:
+            for fn in list(node._hooks.values()):
+                r = fn(tuple(out), tuple(buf))
+                if r is not None:
+                    out = list(r)
+        if not retain_graph:
+            node._release()
+    for (c, nr), g in zip(edges, out, strict=False):
+        if c is None or not needed.get(c, False):
+            continue
+        if g is not None:
+            b = buffers.get(c)
+            if b is None:
+                b = buffers[c] = [None] * c._n_outputs()
+            b[nr] = _add(b[nr], g, create_graph)
+        d = deps[c] - 1
+        deps[c] = d
+        if d == 0:
+            heapq.heappush(heap, (-c._seq, c))
+
+
+def _copy(g: Any) -> Any:
+    """A differentiable copy for a new ``.grad`` under create_graph (PyTorch's CopyBackwards)."""
+    from .._methods import CLONE, renamed
+    from .._tensor import apply
+
+    prev = GRAD_ENABLED[0]
+    GRAD_ENABLED[0] = True
+    try:
+        return renamed(apply(CLONE, (g,), {}), "CopyBackwards")
+    finally:
+        GRAD_ENABLED[0] = prev
+
+
+def _assign(pending: list, create_graph: bool) -> None:
+    from .._tensor import make
+
+    for t, g in pending:
+        old = t._grad
+        if create_graph:
+            t._grad = _copy(g) if old is None else old + g
+        elif old is None:
+            t._grad = make(np.array(g._data, copy=True))
+        else:
+            d = old._data
+            if d.flags.writeable and d.shape == g._data.shape:
+                np.add(d, g._data, out=d, casting="unsafe")
+                old._vc[0] += 1
+            else:
+                t._grad = make(np.add(d, g._data))

@@ -1,0 +1,249 @@
+"""Backward-graph nodes: ``grad_fn`` objects with PyTorch's class names.
+
+Each recorded op creates an :class:`OpNode` whose class is a cached, dynamically created subclass
+named after PyTorch's ``grad_fn`` (``MulBackward0``...), so ``type(y.grad_fn).__name__`` and
+``y.grad_fn.name()`` match. A node keeps the op record, its params, the inputs the VJP rule may read
+(``op.saves``) with their version counters, shape-only markers for the others, and one edge per
+input (``next_functions``): ``(AccumulateGrad, 0)`` for leaves, ``(None, 0)`` without grad.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from staticgraph.ops import AVal
+
+SEQ = itertools.count()
+NONE_EDGE = (None, 0)
+FREED_MSG = (
+    "Trying to backward through the graph a second time (or directly access saved tensors after "
+    "they have already been freed). Saved intermediate values of the graph are freed when you call "
+    ".backward() or autograd.grad(). Specify retain_graph=True if you need to backward through the "
+    "graph a second time or if you need to access saved tensors after calling backward.")
+_HINT = ("Hint: enable anomaly detection to find the operation that failed to compute its "
+         "gradient, with torch.autograd.set_detect_anomaly(True, check_nan=False).")
+_new = object.__new__
+_T = None  # the dynamic._tensor module, imported lazily (it imports this module)
+
+
+def _tensor_mod():
+    global _T
+    if _T is None:
+        from .. import _tensor as t
+
+        _T = t
+    return _T
+
+
+class RemovableHandle:
+    """Returned by ``register_hook``; ``remove()`` unregisters the hook."""
+
+    _ids = itertools.count()
+
+    def __init__(self, registry: dict) -> None:
+        self.id = next(self._ids)
+        self._registry = registry
+
+    def remove(self) -> None:
+        self._registry.pop(self.id, None)
+
+    def __enter__(self) -> RemovableHandle:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.remove()
+
+
+class Node:
+    """A backward function. Subclasses implement ``_apply(grads, create_graph) -> grads``."""
+
+    __slots__ = ("_next", "_seq", "_freed", "_tensor_hooks", "_retain", "_hooks", "_prehooks",
+                 "metadata_", "__weakref__")
+
+    def name(self) -> str:
+        return type(self).__name__
+
+    @property
+    def next_functions(self) -> tuple:
+        return tuple(self._next)
+
+    @property
+    def metadata(self) -> dict:
+        try:
+            return self.metadata_
+        except AttributeError:
+            self.metadata_ = {}
+            return self.metadata_
+
+    def register_hook(self, fn: Callable) -> RemovableHandle:
+        """``fn(grad_inputs, grad_outputs)`` runs after this node computed its gradients."""
+        return _add_hook(self, "_hooks", fn)
+
+    def register_prehook(self, fn: Callable) -> RemovableHandle:
+        """``fn(grad_outputs)`` runs before this node; may return replacement gradients."""
+        return _add_hook(self, "_prehooks", fn)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} object at {hex(id(self))}>"
+
+    def _n_outputs(self) -> int:
+        return 1
+
+    def _has_saved(self) -> bool:
+        return False
+
+    def _release(self) -> None:
+        """Free saved values (after a backward without ``retain_graph``)."""
+
+
+def _add_hook(obj: Any, attr: str, fn: Callable) -> RemovableHandle:
+    d = getattr(obj, attr, None)
+    if d is None:
+        d = {}
+        setattr(obj, attr, d)
+    h = RemovableHandle(d)
+    d[h.id] = fn
+    return h
+
+
+def init_node(node: Node, edges: list) -> None:
+    node._next = edges
+    node._seq = next(SEQ)
+    node._freed = False
+    node._tensor_hooks = node._retain = node._hooks = node._prehooks = None
+
+
+def stripped(name: str) -> str:
+    return re.sub(r"Backward\d*$", "", name)
+
+
+def describe(t: Any) -> str:
+    """``[torch.FloatTensor [3]]`` as in PyTorch's version-counter message."""
+    from .._dtypes import from_numpy_dtype
+
+    dims = ", ".join(str(d) for d in t._data.shape)
+    return f"[torch.{from_numpy_dtype(t._data.dtype)._legacy} [{dims}]]"
+
+
+def version_error(t: Any, cur: int, saved: int, producer: str | None) -> RuntimeError:
+    which = f", which is output 0 of {stripped(producer)}," if producer else ""
+    return RuntimeError(
+        "one of the variables needed for gradient computation has been modified by an inplace "
+        f"operation: {describe(t)}{which} is at version {cur}; expected version {saved} instead. "
+        + _HINT)
+
+
+class OpNode(Node):
+    """The backward of one registry op: runs ``op.vjp`` with the saved inputs."""
+
+    def name(self) -> str:
+        n = type(self).__name__
+        return "torch::autograd::" + n if n in _QUALIFIED else n
+
+    __slots__ = ("_op", "_params", "_stored", "_saved_ver", "_out", "_out_ver", "_out_saved")
+
+    def _has_saved(self) -> bool:
+        return bool(self._op.saves)
+
+    def _release(self) -> None:
+        if self._op.saves:
+            self._freed = True
+            self._stored = None
+            self._out = None
+
+    def _saved_tensors(self) -> list:
+        """The tensors/arrays this node keeps alive for backward (for tests and ``make_dot``)."""
+        if self._stored is None:
+            return []
+        T = _tensor_mod()
+        out = [a for a in self._stored if isinstance(a, T.Tensor)]
+        if self._out is not None:
+            out.append(self._out)
+        return out
+
+    def _unpack(self, create_graph: bool) -> tuple:
+        T = _tensor_mod()
+        args = []
+        for a in self._stored:
+            if isinstance(a, AVal):
+                a = T.standin(a)
+            args.append(a)
+        for i, ver in self._saved_ver or ():
+            t = args[i]
+            if t._vc[0] != ver:
+                fn = t._grad_fn
+                raise version_error(t, t._vc[0], ver, None if fn is None else fn.name())
+        return tuple(args)
+
+    def _output(self, g: Any, create_graph: bool) -> Any:
+        T = _tensor_mod()
+        if self._out is None:
+            return T.standin(AVal(g._data.shape, g._data.dtype))
+        cur = self._out_ver[0]
+        if cur != self._out_saved:
+            t = T.make(self._out)
+            raise version_error(t, cur, self._out_saved, self.name())
+        if create_graph:
+            return T.make(self._out, True, self, 0, self._out_ver)
+        return T.make(self._out, False, None, 0, self._out_ver)
+
+    def _apply(self, grads: list, create_graph: bool) -> list:
+        if self._freed:
+            raise RuntimeError(FREED_MSG)
+        g = grads[0]
+        args = self._unpack(create_graph)
+        out = self._output(g, create_graph)
+        res = self._op.vjp(g, out, *args, **self._params)
+        return fit_grads(self._next, res, args, create_graph)
+
+
+def fit_grads(edges: list, res: Any, args: Any, create_graph: bool) -> list:
+    """Un-broadcast each cotangent to its input's shape and cast it to the input's dtype."""
+    T = _tensor_mod()
+    out = []
+    for (fn, _), r, a in zip(edges, res, args, strict=False):
+        if fn is None or r is None:
+            out.append(None)
+            continue
+        shape, dt = T.shape_dtype(a)
+        if not isinstance(r, T.Tensor):
+            r = T.make(np.array(np.broadcast_to(np.asarray(r, dt), shape)))
+        if r._data.shape != shape:
+            r = T.sum_to(r, shape, dt, create_graph)
+        if r._data.dtype != dt:
+            r = T.cast(r, dt, create_graph)
+        out.append(r)
+    return out
+
+
+_NODE_CLASSES: dict[str, type] = {}
+
+
+def node_class(name: str) -> type:
+    """The (cached) ``OpNode`` subclass called ``name``."""
+    cls = _NODE_CLASSES.get(name)
+    if cls is None:
+        cls = type(name, (OpNode,), {"__slots__": (), "__module__": "torch.autograd"})
+        _NODE_CLASSES[name] = cls
+    return cls
+
+
+_QUALIFIED = ("CopySlices", "CopyBackwards")
+
+
+class AccumulateGrad(Node):
+    """The sink for a leaf tensor: the engine adds the incoming gradient to ``variable.grad``."""
+
+    __slots__ = ("variable",)
+
+    def __init__(self, variable: Any) -> None:
+        init_node(self, [])
+        self.variable = variable
+
+    def name(self) -> str:
+        return "torch::autograd::AccumulateGrad"

@@ -1,0 +1,5 @@
+"""``dynamic.utils``: ``checkpoint``."""
+
+from . import checkpoint
+
+__all__ = ["checkpoint"]
