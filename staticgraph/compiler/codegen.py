@@ -14,6 +14,7 @@ serial/parallel kernel choice) and is cached per shape signature.
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import time
@@ -32,7 +33,8 @@ from .memory import MemoryPlan
 from .passes.shapes import Sym
 from .render_cpu import can_parallelize, render
 
-PARALLEL_MIN = 1 << 18  # elements: below this, thread start-up costs more than it saves
+PARALLEL_MIN = int(os.environ.get("STATICGRAPH_PARALLEL_MIN", 1 << 20))
+"""Elements: below this a kernel runs serially (thread start-up costs more than it saves)."""
 
 
 def _arr_t(dtype: np.dtype, ndim: int) -> types.Array:
