@@ -67,8 +67,10 @@ def table(results: list[dict], modes: Sequence[str], workloads: Sequence[Any],
                        for i, (h, w) in enumerate(zip(head, widths, strict=True))),
              "  ".join("-" * w for w in widths)]
     for row in rows:
-        lines.append("  ".join(c.rjust(w) if i >= 2 and len(row) == len(head) else c.ljust(w)
-                               for i, (c, w) in enumerate(zip(row, widths, strict=True))).rstrip())
+        right = len(row) == len(head)  # numbers right-aligned; a status message runs on
+        cells = zip(row, widths[:len(row)], strict=True)
+        lines.append("  ".join(c.rjust(w) if i >= 2 and right else c.ljust(w)
+                               for i, (c, w) in enumerate(cells)).rstrip())
     return "\n".join(lines)
 
 

@@ -184,7 +184,7 @@ def _linreg_make(size: int | None) -> Problem:
 def _mlp_make(size: int | None) -> Problem:
     n = int(size or 256)
     rng = _rng()
-    vals = {"X": _f32(rng.normal(size=(n, 784))),
+    vals = {"X": _f32(rng.normal(0, 0.25, (n, 784))),
             "labels": rng.integers(0, 10, size=n).astype(np.int64),
             "W1": _f32(rng.normal(0, np.sqrt(2 / 784), (784, 512))), "b1": np.zeros(512, F32),
             "W2": _f32(rng.normal(0, np.sqrt(1 / 512), (512, 10))), "b2": np.zeros(10, F32)}
