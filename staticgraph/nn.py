@@ -103,7 +103,7 @@ def softmax_cross_entropy_with_logits(_sentinel: Any = None, labels: Any = None,
                                       logits: Any = None, dim: int = -1,
                                       name: str | None = None, axis: Any = None) -> Tensor:
     """TF1's deprecated form: like ``_v2`` but no gradient flows into ``labels``."""
-    from .graph.math_ops import stop_gradient
+    from .graph.array_ops import stop_gradient
 
     labels, logits = _labels_logits(_sentinel, labels, logits,
                                     "softmax_cross_entropy_with_logits")

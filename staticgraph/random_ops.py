@@ -10,9 +10,9 @@ from typing import Any
 
 import numpy as np
 
+from .graph.array_ops import constant
 from .graph.core import Tensor, get_default_graph
 from .graph.dtypes import as_dtype
-from .graph.math_ops import constant
 
 _COUNTER = [0]
 

@@ -103,12 +103,12 @@ class Variable(_OperatorMixin):
         return self._tensor
 
     def read_value(self) -> Tensor:
-        from .graph.math_ops import identity
+        from .graph.array_ops import identity
 
         return identity(self._tensor, name="read")
 
     def initialized_value(self) -> Tensor:
-        from .graph.math_ops import identity
+        from .graph.array_ops import identity
 
         with self.graph.control_dependencies([self.initializer]):
             return identity(self._tensor)
@@ -204,7 +204,7 @@ def group(*inputs: Any, name: str | None = None) -> Operation:
 def tuple_(tensors: Sequence[Any], name: str | None = None,
            control_inputs: Sequence[Any] | None = None) -> list:
     """TF's ``tf.tuple``: identities of ``tensors`` that wait for all of them."""
-    from .graph.math_ops import identity
+    from .graph.array_ops import identity
 
     gate = group(list(tensors) + list(control_inputs or ()))
     with gate.graph.control_dependencies([gate]):

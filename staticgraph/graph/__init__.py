@@ -1,6 +1,6 @@
 """The symbolic graph data model (Graph, Operation, Tensor), dtypes, shapes and TF1 op functions."""
 
-from . import dtypes, errors, math_ops
+from . import array_ops, dtypes, errors, math_ops
 from .core import (
     SPECIAL_KINDS,
     Graph,
@@ -18,4 +18,4 @@ from .tensor_shape import Dimension, TensorShape, as_shape
 __all__ = ["SPECIAL_KINDS", "Graph", "Operation", "Tensor", "control_dependencies",
            "get_default_graph", "name_scope", "reset_default_graph", "DType", "as_dtype",
            "FRONTEND", "GraphFrontend", "convert", "Dimension", "TensorShape", "as_shape",
-           "dtypes", "errors", "math_ops"]
+           "array_ops", "dtypes", "errors", "math_ops"]

@@ -103,7 +103,10 @@ class _OperatorMixin:
     def __or__(self, o: Any) -> Tensor: return self._m().logical_or(self, o)
     def __ror__(self, o: Any) -> Tensor: return self._m().logical_or(o, self)
     def __invert__(self) -> Tensor: return self._m().logical_not(self)
-    def __getitem__(self, index: Any) -> Tensor: return self._m().getitem(self, index)
+    def __getitem__(self, index: Any) -> Tensor:
+        from .array_ops import getitem
+
+        return getitem(self, index)
 
     def __bool__(self) -> bool:
         raise TypeError("Using a graph Tensor as a Python `bool` is not allowed. Use "

@@ -2,7 +2,7 @@
 
 Every function adds registry nodes through :mod:`.frontend`; only TF1 conventions live here
 (argument names, integer division to float64, integer ``reduce_sum``/``reduce_mean``, ``argmax``
-defaulting to axis 0, ``transpose`` with a ``perm``).
+defaulting to axis 0). Creation and shape ops are in :mod:`.array_ops`.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from typing import Any
 import numpy as np
 
 from .. import ops
-from .core import Tensor, get_default_graph
+from .core import Tensor
 from .dtypes import as_dtype
-from .frontend import as_graph_tensor, constant_array, convert, graph_of, make_const, node_name
+from .frontend import as_graph_tensor, convert, graph_of, node_name
 
 
 def _t(x: Any, dtype: Any = None) -> Tensor:
@@ -35,53 +35,6 @@ def _pair(x: Any, y: Any) -> tuple[Any, Any]:
     return x, y
 
 
-# ---------------------------------------------------------------------------------- creation
-def constant(value: Any, dtype: Any = None, shape: Any = None, name: str = "Const") -> Tensor:
-    """A ``Const`` node; ``shape`` broadcasts/reshapes a scalar or flat value as TF does."""
-    arr = constant_array(value, dtype)
-    if shape is not None:
-        shape = tuple(int(d) for d in shape)
-        arr = np.broadcast_to(arr, shape) if arr.size == 1 else arr.reshape(shape)
-    return make_const(get_default_graph(), arr, name)
-
-
-def placeholder(dtype: Any, shape: Any = None, name: str | None = None) -> Tensor:
-    """An input fed at run time; ``None`` dims are unknown until fed."""
-    from ..ops.core import AVal
-    from .tensor_shape import as_shape
-
-    if shape is None:
-        raise ValueError("staticgraph placeholders need a known rank: pass shape=[None, ...] "
-                         f"(placeholder {name or 'Placeholder'!r})")
-    dt = as_dtype(dtype)
-    dims = as_shape(shape).as_tuple()
-    op = get_default_graph().create_op(
-        "Placeholder", (), {"dtype": dt.np_dtype, "shape": dims},
-        (AVal(dims, dt.np_dtype),), name or "Placeholder")
-    return op.outputs[0]
-
-
-def zeros(shape: Any, dtype: Any = "float32", name: str = "zeros") -> Tensor:
-    return constant(np.zeros(tuple(int(d) for d in _as_list(shape)), as_dtype(dtype).np_dtype),
-                    name=name)
-
-
-def ones(shape: Any, dtype: Any = "float32", name: str = "ones") -> Tensor:
-    return constant(np.ones(tuple(int(d) for d in _as_list(shape)), as_dtype(dtype).np_dtype),
-                    name=name)
-
-
-def fill(dims: Any, value: Any, name: str = "Fill") -> Tensor:
-    arr = constant_array(value)
-    return constant(np.full(tuple(int(d) for d in _as_list(dims)), arr, arr.dtype), name=name)
-
-
-def _as_list(shape: Any) -> list:
-    if isinstance(shape, (int, np.integer)):
-        return [int(shape)]
-    return list(getattr(shape, "as_list", lambda: shape)())
-
-
 def zeros_like(tensor: Any, dtype: Any = None, name: str | None = None) -> Tensor:
     out = _named(name, "zeros_like", ops.zeros_like, _t(tensor))
     return out if dtype is None else cast(out, dtype)
@@ -90,25 +43,6 @@ def zeros_like(tensor: Any, dtype: Any = None, name: str | None = None) -> Tenso
 def ones_like(tensor: Any, dtype: Any = None, name: str | None = None) -> Tensor:
     out = _named(name, "ones_like", ops.ones_like, _t(tensor))
     return out if dtype is None else cast(out, dtype)
-
-
-def range(start: Any, limit: Any = None, delta: Any = 1, dtype: Any = None,  # noqa: A001
-          name: str = "range") -> Tensor:
-    if limit is None:
-        start, limit = 0, start
-    arr = np.arange(start, limit, delta)
-    dt = as_dtype(dtype) if dtype is not None else (
-        as_dtype(np.float32) if arr.dtype.kind == "f" else as_dtype(np.int32))
-    return constant(arr.astype(dt.np_dtype), name=name)
-
-
-def linspace(start: float, stop: float, num: int, name: str = "linspace") -> Tensor:
-    return constant(np.linspace(start, stop, num, dtype=np.float32), name=name)
-
-
-def eye(num_rows: int, num_columns: int | None = None, dtype: Any = "float32",
-        name: str = "eye") -> Tensor:
-    return constant(np.eye(num_rows, num_columns, dtype=as_dtype(dtype).np_dtype), name=name)
 
 
 # -------------------------------------------------------------------------------- arithmetic
@@ -209,7 +143,11 @@ def add_n(inputs: Sequence[Any], name: str | None = None) -> Tensor:
     out = _t(inputs[0])
     for i, x in enumerate(inputs[1:]):
         out = _named(name if i == len(inputs) - 2 else None, "AddN", ops.add, out, x)
-    return out if len(inputs) > 1 else identity(out, name=name)
+    if len(inputs) > 1:
+        return out
+    from .array_ops import identity
+
+    return identity(out, name=name)
 
 
 def where(condition: Any, x: Any = None, y: Any = None, name: str | None = None) -> Tensor:
@@ -333,107 +271,3 @@ def _arg(fn: Any, default: str) -> Any:
 
 argmax = _arg(ops.argmax, "ArgMax")
 argmin = _arg(ops.argmin, "ArgMin")
-
-
-# ------------------------------------------------------------------------------------ shapes
-def reshape(tensor: Any, shape: Any, name: str | None = None) -> Tensor:
-    if as_graph_tensor(shape) is not None:
-        raise NotImplementedError("reshape to a shape given as a graph tensor is not supported; "
-                                  "pass a list of ints (with at most one -1).")
-    return _named(name, "Reshape", ops.reshape, _t(tensor), [int(d) for d in _as_list(shape)])
-
-
-def transpose(a: Any, perm: Sequence[int] | None = None, name: str | None = None) -> Tensor:
-    """TF semantics: output dim ``i`` is input dim ``perm[i]`` (default: reversed)."""
-    a = _t(a)
-    perm = tuple(reversed(range(a.ndim))) if perm is None else tuple(int(p) for p in perm)
-    if len(perm) != a.ndim:
-        raise ValueError(f"Dimension must be {a.ndim} but is {len(perm)} for 'transpose' "
-                         f"with input shapes: {a.shape.tf_list_str()}, [{len(perm)}].")
-    return _named(name, "transpose", ops.permute, a, perm)
-
-
-def concat(values: Sequence[Any], axis: int, name: str = "concat") -> Tensor:
-    vals = list(values)
-    g = graph_of(vals)
-    ts = [convert(v, g) for v in vals]
-    if len(ts) == 1:
-        return identity(ts[0], name=name)
-    return _named(name, "concat", ops.cat, ts, axis)
-
-
-def stack(values: Sequence[Any], axis: int = 0, name: str = "stack") -> Tensor:
-    vals = list(values)
-    g = graph_of(vals)
-    return _named(name, "stack", ops.stack, [convert(v, g) for v in vals], axis)
-
-
-def squeeze(input: Any, axis: Any = None, name: str | None = None,  # noqa: A002
-            squeeze_dims: Any = None) -> Tensor:
-    x = _t(input)
-    axis = squeeze_dims if axis is None else axis
-    if axis is not None:
-        axes = [axis] if isinstance(axis, (int, np.integer)) else list(axis)
-        for a in axes:
-            d = x.aval.shape[int(a)]
-            if d is not None and d != 1:
-                raise ValueError(f"Can not squeeze dim[{int(a) % x.ndim}], expected a dimension "
-                                 f"of 1, got {d} for 'Squeeze' with input shapes: "
-                                 f"{x.shape.tf_list_str()}.")
-        axis = tuple(int(a) for a in axes)
-    return _named(name, "Squeeze", ops.squeeze, x, axis)
-
-
-def expand_dims(input: Any, axis: int, name: str | None = None) -> Tensor:  # noqa: A002
-    return _named(name, "ExpandDims", ops.expand_dims, _t(input), int(axis))
-
-
-def identity(input: Any, name: str | None = None) -> Tensor:  # noqa: A002
-    """A pass-through node (reads a variable at this point when given one)."""
-    x = _t(input)
-    op = x.graph.create_op("Identity", (x,), {}, (x.aval,), name or "Identity")
-    return op.outputs[0]
-
-
-def stop_gradient(input: Any, name: str | None = None) -> Tensor:  # noqa: A002
-    x = _t(input)
-    op = x.graph.create_op("StopGradient", (x,), {}, (x.aval,), name or "StopGradient")
-    return op.outputs[0]
-
-
-def one_hot(indices: Any, depth: int, on_value: Any = 1.0, off_value: Any = 0.0,
-            axis: int = -1, dtype: Any = "float32", name: str | None = None) -> Tensor:
-    idx = _t(indices)
-    classes = constant(np.arange(depth, dtype=idx.dtype.np_dtype), name="one_hot/depth")
-    hit = equal(expand_dims(idx, axis), classes if axis == -1 else reshape(
-        classes, [depth] + [1] * (idx.ndim - axis)))
-    dt = as_dtype(dtype)
-    return where(hit, constant(on_value, dt), constant(off_value, dt), name=name or "one_hot")
-
-
-def getitem(x: Any, index: Any) -> Tensor:
-    """``x[index]`` with ints, slices, ``None``, ``...`` and numpy index arrays."""
-    return _named(None, "strided_slice", ops.getitem, _t(x), index)
-
-
-def shape(input: Any, name: str = "Shape", out_type: Any = "int32") -> Tensor:  # noqa: A002
-    """The shape as a constant (only when it is fully known at build time)."""
-    x = _t(input)
-    if not x.shape.is_fully_defined():
-        raise NotImplementedError(f"tf.shape of {x.name} with unknown dims {x.shape} is not "
-                                  "supported: staticgraph shapes are static.")
-    return constant(np.array(x.shape.as_list(), as_dtype(out_type).np_dtype), name=name)
-
-
-def size(input: Any, name: str = "Size", out_type: Any = "int32") -> Tensor:  # noqa: A002
-    return _named(name, "Size", ops.size, _t(input), None, as_dtype(out_type).np_dtype)
-
-
-def rank(input: Any, name: str = "Rank") -> Tensor:  # noqa: A002
-    return constant(np.int32(_t(input).ndim), name=name)
-
-
-__all__ = [n for n in dir() if not n.startswith("_") and n not in (
-    "annotations", "Any", "Sequence", "np", "ops", "Tensor", "DType", "get_default_graph",
-    "as_graph_tensor", "convert", "graph_of", "make_const", "node_name", "constant_array",
-    "as_dtype")]
