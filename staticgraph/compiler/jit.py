@@ -90,6 +90,7 @@ def load(body: str, names: list[str], parallel: dict[str, bool] | None = None) -
             os.replace(tmp, path)
         spec = importlib.util.spec_from_file_location(f"sg_kernels_{h}", path)
         mod = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = mod  # numba's cache pickles references by module name
         spec.loader.exec_module(mod)
         mod.__sg_path__ = path
         mod.__sg_hash__ = h
@@ -138,6 +139,7 @@ def compile_sig(mod: object, name: str, sig: tuple, reason: str) -> object:
 def _reload(mod: object) -> object:
     spec = importlib.util.spec_from_file_location(mod.__name__ + "_r", mod.__sg_path__)
     m = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = m
     spec.loader.exec_module(m)
     m.__sg_path__, m.__sg_hash__ = mod.__sg_path__, mod.__sg_hash__
     with _LOCK:

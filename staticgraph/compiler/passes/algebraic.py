@@ -66,6 +66,11 @@ def simplify(n: Node) -> Node | None:
             return make("permute", [ins[0].inputs[0]], {"perm": comp}, name=n.name)
     if op in ("reshape", "reshape_like", "squeeze", "expand_dims"):
         src = ins[0]
+        if op == "reshape":
+            tgt = tuple(n.params["shape"])
+            if len(tgt) == src.ndim and tgt.count(-1) <= 1 and n.dtype == src.dtype and \
+                    all(t == -1 or t == d for t, d in zip(tgt, src.shape)):
+                return src
         if op == "reshape" and src.op == "reshape":
             return Node("reshape", [src.inputs[0]], dict(n.params), n.shape, n.dtype, n.name)
         if _same(n, src):
