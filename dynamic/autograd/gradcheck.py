@@ -10,7 +10,6 @@ from typing import Any
 import numpy as np
 
 from .engine import grad
-from .grad_mode import no_grad
 
 
 class GradcheckError(RuntimeError):
@@ -32,15 +31,14 @@ def _numerical(func: Callable, inputs: tuple, i: int, eps: float) -> list:
     x = inputs[i]
     flat = x._data.reshape(-1)
     cols: list = []
-    with no_grad():
-        for k in range(flat.size):
-            orig = flat[k]
-            flat[k] = orig + eps
-            plus = [o._data.astype(np.float64).reshape(-1) for o in _diff_outputs(func, inputs)]
-            flat[k] = orig - eps
-            minus = [o._data.astype(np.float64).reshape(-1) for o in _diff_outputs(func, inputs)]
-            flat[k] = orig
-            cols.append([(p - m) / (2 * eps) for p, m in zip(plus, minus, strict=False)])
+    for k in range(flat.size):  # grad mode stays on: gradgradcheck's func calls autograd.grad
+        orig = flat[k]
+        flat[k] = orig + eps
+        plus = [o._data.astype(np.float64).reshape(-1) for o in _diff_outputs(func, inputs)]
+        flat[k] = orig - eps
+        minus = [o._data.astype(np.float64).reshape(-1) for o in _diff_outputs(func, inputs)]
+        flat[k] = orig
+        cols.append([(p - m) / (2 * eps) for p, m in zip(plus, minus, strict=False)])
     n_out = len(cols[0]) if cols else 0
     return [np.stack([c[j] for c in cols]) if cols else None for j in range(n_out)]
 

@@ -145,6 +145,15 @@ class OpNode(Node):
         n = type(self).__name__
         return "torch::autograd::" + n if n in _QUALIFIED else n
 
+    @property
+    def next_functions(self) -> tuple:
+        n = type(self).__name__  # a Python-number exponent/base is not an input in PyTorch
+        if n == "PowBackward0":
+            return (self._next[0],)
+        if n == "PowBackward2":
+            return (self._next[1],)
+        return tuple(self._next)
+
     __slots__ = ("_op", "_params", "_stored", "_saved_ver", "_out", "_out_ver", "_out_saved")
 
     def _has_saved(self) -> bool:
