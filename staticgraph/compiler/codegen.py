@@ -66,9 +66,9 @@ def kernel_sig(step: Step) -> tuple:
         return tuple(_arr_t(n.dtype, n.ndim) for n in _row_args(step))
     arrs = [(i.dtype, len(i.pattern)) for i in k.inputs]
     outs = {n.id: n for n in step.outputs}
-    for o, n in zip(k.outputs, step.outputs):
+    for o, n in zip(k.outputs, step.outputs, strict=False):
         arrs.append((o.dtype, n.ndim))
-    for r, n in zip(k.reductions, step.outputs[len(k.outputs):]):
+    for r, n in zip(k.reductions, step.outputs[len(k.outputs):], strict=False):
         arrs.append((r.dtype, n.ndim))
     del outs
     return tuple(_arr_t(d, nd) for d, nd in arrs)
@@ -143,6 +143,8 @@ class Driver:
                 lines.append(f"    np.dot({a}, {b}, out=t{n.id})  # {n.name}")
             elif s.kind == "view":
                 n = s.nodes[0]
+                if n.op == "permute" and n.ndim == 2 and n.id not in self._escaping():
+                    continue  # a transposed matmul operand: rendered as ``x.T`` at the dot
                 x = ref(n.inputs[0])
                 name[n.id] = f"t{n.id}"
                 lines.append(f"    t{n.id} = {self._view(n, x, ref)}")
@@ -162,6 +164,9 @@ class Driver:
         ns = {"np": np}
         exec(compile(self.source, "<staticgraph driver>", "exec"), ns)
         self.fn = ns["run"]
+
+    def _escaping(self) -> set:
+        return {o.id for o in self.prog.outputs} | {n.id for _, n in self.prog.updates}
 
     def _operand(self, n: Node, ref) -> str:
         s = next((s for s in self.steps if n in s.outputs), None)

@@ -66,7 +66,7 @@ class NumbaExecutor:
         except Exception as e:
             raise InvalidArgumentError(None, None, f"{type(e).__name__}: {e}") from e
         if upds:
-            state.commit({v: u for (v, _), u in zip(prog.updates, upds)})
+            state.commit({v: u for (v, _), u in zip(prog.updates, upds, strict=True)})
         return list(outs)
 
     def _ref(self) -> Any:

@@ -49,7 +49,7 @@ def report(plan: Any, feed_shapes: tuple, passes: bool = True) -> str:
     out.append("== driver ==\n" + plan.driver.source)
     inst = plan.instance(feed_shapes)
     out.append("== buffer plan ==")
-    for sl, (shape, dt) in enumerate(plan.mem.slots):
+    for sl, (_shape, dt) in enumerate(plan.mem.slots):
         users = [f"%{nid}" for nid, s in plan.mem.slot_of.items() if s == sl]
         kind = "escape pool" if sl in plan.mem.escape else "intermediate"
         b = inst.buffers[sl]

@@ -294,7 +294,7 @@ def _finish(g: _Group, cons: dict, escapes: set) -> Step:
 
 def _mark_epilogues(steps: list[Step]) -> None:
     """An elementwise kernel right after a matmul that consumes its product is its epilogue."""
-    for a, b in zip(steps, steps[1:]):
+    for a, b in zip(steps, steps[1:], strict=False):
         if a.kind == "dot" and b.kind == "kernel" and a.nodes[0] in b.inputs and \
                 not b.kernel.reductions:
             b.epilogue_of = a

@@ -28,7 +28,7 @@ def test_algebraic_rewrites_fire_and_preserve_values():
     with g.as_default():
         x = sg.placeholder(sg.float32, [None, 3], name="x")
         a = (x * 1.0 + 0.0) - 0.0
-        b = -(-a)
+        b = -(-a)  # noqa: B002 - neg(neg x), on purpose
         c = sg.log(sg.exp(b))
         d = ops.permute(ops.permute(c, (1, 0)), (1, 0))
         e = ops.reshape(ops.reshape(d, (-1,)), (-1, 3))

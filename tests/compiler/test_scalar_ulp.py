@@ -126,7 +126,7 @@ def test_selection_functions_match_numpy_exactly(dt) -> None:
     k(x, y, o)
     ref = [np.where(x > 0, x, 0), np.abs(x), np.sign(x), np.maximum(x, y), np.minimum(x, y),
            np.clip(x, -0.5, 0.5)]
-    for row, r in zip(o, ref):
+    for row, r in zip(o, ref, strict=True):
         np.testing.assert_array_equal(row, r.astype(dt))
         assert np.array_equal(np.signbit(row), np.signbit(r.astype(dt)))
 

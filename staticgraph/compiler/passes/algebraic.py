@@ -69,7 +69,7 @@ def simplify(n: Node) -> Node | None:
         if op == "reshape":
             tgt = tuple(n.params["shape"])
             if len(tgt) == src.ndim and tgt.count(-1) <= 1 and n.dtype == src.dtype and \
-                    all(t == -1 or t == d for t, d in zip(tgt, src.shape)):
+                    all(t == -1 or t == d for t, d in zip(tgt, src.shape, strict=True)):
                 return src
         if op == "reshape" and src.op == "reshape":
             return Node("reshape", [src.inputs[0]], dict(n.params), n.shape, n.dtype, n.name)

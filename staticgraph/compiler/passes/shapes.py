@@ -92,7 +92,7 @@ def _assign_symbols(prog: Program, ctx) -> int:
     for f in prog.feeds:
         pat = ctx.feed_patterns[f.params["index"]]
         shape = tuple(1 if p == 1 else (d if d is not None else Sym(f"N{f.params['index']}_{a}"))
-                      for a, (d, p) in enumerate(zip(f.shape, pat)))
+                      for a, (d, p) in enumerate(zip(f.shape, pat, strict=True)))
         if shape != f.shape:
             f.shape = shape
             changed += 1
