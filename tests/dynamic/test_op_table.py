@@ -184,14 +184,14 @@ def test_second_derivative(name, fn, ref, specs, smooth):
 
     xs, gs = grads(arrays, True)
     vs = [torch.tensor(R.standard_normal(a.shape)) for a in arrays]
-    s = sum((g * v).sum() for g, v in zip(gs, vs))
+    s = sum((g * v).sum() for g, v in zip(gs, vs, strict=False))
     if not s.requires_grad:  # linear in every input: the second derivative is zero
         return
     hv = torch.autograd.grad(s, xs, allow_unused=True, materialize_grads=True)
 
     def s_of(*arrs):
         _, g2 = grads(list(arrs), False)
-        return np.asarray(sum(float((g * v).sum()) for g, v in zip(g2, vs)))
+        return np.asarray(sum(float((g * v).sum()) for g, v in zip(g2, vs, strict=False)))
 
     for i in range(len(arrays)):
         num = _numeric_grad(s_of, [a.copy() for a in arrays], i, 1.0, eps=1e-5)
