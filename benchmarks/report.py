@@ -23,6 +23,13 @@ def fmt_time(s: float | None) -> str:
     return f"{s} s"
 
 
+def fmt_ratio(r: float | None) -> str:
+    """A ratio with about 3 significant digits (``-`` when unknown)."""
+    if not r:
+        return "-"
+    return f"{r:.2f}x" if r < 10 else (f"{r:.1f}x" if r < 100 else f"{r:.0f}x")
+
+
 def add_ratios(results: list[dict], baseline: str) -> None:
     """Per-step stats and ``ratio`` = median / the baseline mode's median (same workload)."""
     base = {r["workload"]: r["median_s"] for r in results
@@ -58,7 +65,7 @@ def table(results: list[dict], modes: Sequence[str], workloads: Sequence[Any],
             ratio = r.get("ratio")
             rows.append((name, m, fmt_time(r["per_step_median_s"]), fmt_time(r["per_step_min_s"]),
                          fmt_time(r["per_step_max_s"]), fmt_time(r["first_call_s"]),
-                         f"{r['extra_mb']:.1f}", f"{ratio:.2f}x" if ratio else "-"))
+                         f"{r['extra_mb']:.1f}", fmt_ratio(ratio)))
     full = [row for row in rows if len(row) == len(head)]
     widths = [max([len(head[i])] + [len(row[i]) for row in full]) for i in range(len(head))]
     widths[0] = max([widths[0]] + [len(row[0]) for row in rows])
@@ -79,7 +86,7 @@ def matrix(results: list[dict], modes: Sequence[str], workloads: Sequence[Any],
     """A compact workload x mode grid: ratios to the baseline, or per-step medians when the
     baseline did not run (``-``: not run)."""
     by = {(r["workload"], r["mode"]): r for r in results}
-    shown = [m for m in modes if any(by.get((w.name, m), {}).get("status") == "ok"
+    shown = [m for m in modes if any((w.name, m) in by and not by[(w.name, m)].get("mode_skipped")
                                      for w in workloads)]
     if not shown:
         return ""
@@ -97,7 +104,7 @@ def matrix(results: list[dict], modes: Sequence[str], workloads: Sequence[Any],
             if r.get("status") != "ok":
                 cell = r.get("status", "-")
             elif use_ratio:
-                cell = f"{r['ratio']:.2f}x" if r.get("ratio") else "n/a"
+                cell = fmt_ratio(r["ratio"]) if r.get("ratio") else "n/a"
             else:
                 cell = fmt_time(r["per_step_median_s"])
             cells.append(cell[:w].rjust(w))

@@ -123,7 +123,7 @@ def run_workload(mode_name: str, module, cfg: dict, item: dict) -> dict:
         res["first_call_s"] = time.perf_counter() - t0
         if bench.notes:
             res["notes"] = bench.notes
-        problems = oracle.compare(bench.check(), want, wl.rtol)
+        problems = oracle.compare(bench.check(), want, wl.rtol, oracle.scales(wl, problem))
         if problems:
             res.update(status="mismatch", reason="; ".join(problems))
             return res

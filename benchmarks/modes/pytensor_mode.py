@@ -30,7 +30,7 @@ def setup(mode: str, threads: int) -> dict:
     pytensor.config.floatX = "float32"
     _pt, _pytensor = pt, pytensor
     return {"version": pytensor.__version__, "threads": threads,
-            "notes": f"linker: {pytensor.config.mode}"}
+            "notes": f"mode {pytensor.config.mode}, linker {pytensor.config.linker}"}
 
 
 def ops(pt: Any) -> SimpleNamespace:
