@@ -45,6 +45,17 @@ def test_measure_stops_at_the_budget_after_min_repeat() -> None:
     assert len(res["samples_s"]) == 3
 
 
+def test_measure_gives_a_call_slower_than_the_budget_one_sample() -> None:
+    b = Counting()
+    res = runner.measure(b, repeat=5, warmup=1, min_sample_s=0.0, budget_s=0.5, min_repeat=3,
+                         estimate_s=2.0)
+    assert b.calls == 1 and len(res["samples_s"]) == 1
+    b = Counting()  # without warm-up the first call's time calibrates: no extra call
+    res = runner.measure(b, repeat=2, warmup=0, min_sample_s=0.0, budget_s=9.0, min_repeat=2,
+                         estimate_s=1e-3)
+    assert b.calls == 2 and res["number"] == 1
+
+
 def test_run_workload_reports_stats_and_memory() -> None:
     res = runner.run_workload("numpy", numpy_mode, CFG, {"workload": "seed", "size": None})
     assert res["status"] == "ok" and res["check"] == "ok"
