@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import types
 
 import numpy as np
@@ -47,9 +48,10 @@ def test_measure_stops_at_the_budget_after_min_repeat() -> None:
 
 def test_measure_gives_a_call_slower_than_the_budget_one_sample() -> None:
     b = Counting()
-    res = runner.measure(b, repeat=5, warmup=1, min_sample_s=0.0, budget_s=0.5, min_repeat=3,
+    b.step = lambda: (time.sleep(0.03), Counting.step(b))  # type: ignore[method-assign]
+    res = runner.measure(b, repeat=5, warmup=1, min_sample_s=0.0, budget_s=0.02, min_repeat=3,
                          estimate_s=2.0)
-    assert b.calls == 1 and len(res["samples_s"]) == 1
+    assert b.calls == 1 and len(res["samples_s"]) == 1 and res["samples_s"][0] >= 0.03
     b = Counting()  # without warm-up the first call's time calibrates: no extra call
     res = runner.measure(b, repeat=2, warmup=0, min_sample_s=0.0, budget_s=9.0, min_repeat=2,
                          estimate_s=1e-3)
