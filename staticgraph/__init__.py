@@ -114,6 +114,8 @@ from .graph.math_ops import (
     zeros_like,
 )
 from .graph.tensor_shape import Dimension, TensorShape
+from .layers import dense as _dense
+from .layers import losses
 from .random_ops import (
     random_normal,
     random_uniform,
@@ -121,6 +123,19 @@ from .random_ops import (
     truncated_normal,
 )
 from .session import EXECUTORS, InteractiveSession, Session, get_default_session
+from .variable_scope import (
+    AUTO_REUSE,
+    constant_initializer,
+    get_variable,
+    get_variable_scope,
+    glorot_uniform_initializer,
+    ones_initializer,
+    random_normal_initializer,
+    random_uniform_initializer,
+    truncated_normal_initializer,
+    variable_scope,
+    zeros_initializer,
+)
 from .variables import (
     Variable,
     assign,
@@ -183,6 +198,11 @@ def add_to_collection(name: str, value: object) -> None:
     get_default_graph().add_to_collection(name, value)
 
 
+layers = _types.SimpleNamespace(dense=_dense)
+initializers = _types.SimpleNamespace(
+    zeros=zeros_initializer, ones=ones_initializer, constant=constant_initializer,
+    random_normal=random_normal_initializer, random_uniform=random_uniform_initializer,
+    truncated_normal=truncated_normal_initializer, glorot_uniform=glorot_uniform_initializer)
 compat = _types.SimpleNamespace(v1=_sys.modules[__name__])
 random = _types.SimpleNamespace(normal=random_normal, uniform=random_uniform,
                                 truncated_normal=truncated_normal, set_seed=set_random_seed,

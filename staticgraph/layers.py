@@ -1,0 +1,56 @@
+"""``tf.layers.dense`` and ``tf.losses`` (TF1's mean reductions over the per-example losses)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import nn
+from .graph.array_ops import reshape
+from .graph.math_ops import _t, add, matmul, multiply, reduce_mean, squared_difference
+from .variable_scope import get_variable, variable_scope, zeros_initializer
+
+
+def dense(inputs: Any, units: int, activation: Any = None, use_bias: bool = True,
+          kernel_initializer: Any = None, bias_initializer: Any = None, trainable: bool = True,
+          name: str | None = None, reuse: Any = None, **_: Any) -> Any:
+    """``activation(inputs @ kernel + bias)`` with variables ``<name>/kernel``, ``<name>/bias``."""
+    x = _t(inputs)
+    n_in = x.shape.as_list()[-1]
+    if n_in is None:
+        raise ValueError("The last dimension of the inputs to `Dense` should be defined. "
+                         "Found `None`.")
+    with variable_scope(name, default_name="dense", reuse=reuse):
+        kernel = get_variable("kernel", [n_in, units], dtype=x.dtype,
+                              initializer=kernel_initializer, trainable=trainable)
+        y = matmul(x, kernel) if x.ndim == 2 else reshape(
+            matmul(reshape(x, [-1, n_in]), kernel), [-1] + x.shape.as_list()[1:-1] + [units])
+        if use_bias:
+            bias = get_variable("bias", [units], dtype=x.dtype,
+                                initializer=bias_initializer or zeros_initializer(),
+                                trainable=trainable)
+            y = add(y, bias, name="BiasAdd")
+        return activation(y) if activation is not None else y
+
+
+class _Losses:
+    """``tf.losses``: the mean of weighted per-example losses (``weights`` a scalar)."""
+
+    @staticmethod
+    def mean_squared_error(labels: Any, predictions: Any, weights: Any = 1.0, **_: Any) -> Any:
+        p = _t(predictions)
+        return multiply(reduce_mean(squared_difference(p, _t(labels, p.dtype))), weights)
+
+    @staticmethod
+    def sparse_softmax_cross_entropy(labels: Any, logits: Any, weights: Any = 1.0,
+                                     **_: Any) -> Any:
+        per = nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
+        return multiply(reduce_mean(per), weights)
+
+    @staticmethod
+    def softmax_cross_entropy(onehot_labels: Any, logits: Any, weights: Any = 1.0,
+                              **_: Any) -> Any:
+        per = nn.softmax_cross_entropy_with_logits_v2(labels=onehot_labels, logits=logits)
+        return multiply(reduce_mean(per), weights)
+
+
+losses = _Losses()
