@@ -8,6 +8,7 @@ only evaluates (notes CONTRACT: ``run(graph, fetches, targets, feeds, state)``).
 from __future__ import annotations
 
 import contextlib
+import operator
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol
@@ -157,6 +158,48 @@ def _feed_value(t: Tensor, value: Any) -> np.ndarray:
     return cast
 
 
+def _feed_spec(t: Tensor) -> tuple:
+    """What a feed value for ``t`` is checked against: (tensor, numpy dtype, declared shape)."""
+    return t, t.dtype.np_dtype, t.aval.shape
+
+
+def _check_feed(spec: tuple, value: Any) -> np.ndarray:
+    """A validated feed value: arrays of the right dtype and shape pass without copies."""
+    t, dtype, shape = spec
+    arr = value if type(value) is np.ndarray else np.asarray(value)
+    if arr.dtype == dtype and len(arr.shape) == len(shape) and all(
+            d is None or d == s for d, s in zip(shape, arr.shape)):
+        return arr
+    return _feed_value(t, value)  # the general path: safe casts and the error messages
+
+
+class _RunPlan:
+    """The cached, fetch- and feed-key-dependent part of a ``Session.run``."""
+
+    __slots__ = ("version", "tensors", "targets", "feed_specs", "leaf_pos", "rebuild")
+
+    def __init__(self, version: int, tensors: list, targets: list, feed_specs: list,
+                 leaf_pos: list, rebuild: Callable[[list], Any]) -> None:
+        self.version, self.tensors, self.targets = version, tensors, targets
+        self.feed_specs, self.leaf_pos, self.rebuild = feed_specs, leaf_pos, rebuild
+
+
+def _fetch_key(fetches: Any) -> Any:
+    """A hashable key for a fetch structure, or None when it has no cheap key."""
+    t = type(fetches)
+    if t is Tensor or t is Operation or t is str:
+        return fetches
+    if t is list or t is tuple:
+        if all(type(f) is Tensor or type(f) is Operation for f in fetches):
+            return (t, tuple(fetches))  # the common flat case, without recursion
+        parts = tuple(_fetch_key(f) for f in fetches)
+        return None if None in parts else (t, parts)
+    if t is dict:
+        parts = tuple((k, _fetch_key(v)) for k, v in fetches.items())
+        return None if any(p[1] is None for p in parts) else (t, parts)
+    return None
+
+
 def _resolve_feed_key(graph: Graph, key: Any) -> Tensor:
     try:
         el = graph.as_graph_element(key)
@@ -176,6 +219,8 @@ class Session:
         self.graph = graph if graph is not None else get_default_graph()
         name = executor or default_executor_name()
         if name not in EXECUTORS:
+            default_executor_name()  # importing the compiler registers "numba"
+        if name not in EXECUTORS:
             raise ValueError(f"Unknown executor {name!r}; available: {sorted(EXECUTORS)}")
         self.executor_name = name
         self._executor = EXECUTORS[name]()
@@ -183,6 +228,7 @@ class Session:
         self._closed = False
         self._interactive = False
         self._ctx: list[Any] = []
+        self._plans: dict[Any, _RunPlan] = {}
 
     # ------------------------------------------------------------------ lifecycle
     def close(self) -> None:
@@ -210,23 +256,48 @@ class Session:
     # ------------------------------------------------------------------------ run
     def run(self, fetches: Any, feed_dict: dict | None = None, options: Any = None,
             run_metadata: Any = None) -> Any:
-        """Evaluate ``fetches`` (a node, op, name, or nested list/tuple/dict of them)."""
+        """Evaluate ``fetches`` (a node, op, name, or nested list/tuple/dict of them).
+
+        Everything that depends only on the fetch structure and the set of fed tensors (fetch
+        flattening, feed-key resolution, the missing-feed and uninitialized-variable checks) is
+        done once and cached per graph version; a repeated call only validates the feed values
+        and dispatches to the executor.
+        """
         if self._closed:
             raise RuntimeError("Attempted to use a closed Session.")
+        feed_dict = feed_dict or {}
+        key = _fetch_key(fetches)
+        plan = None
+        if key is not None:
+            key = (key, tuple(feed_dict))
+            plan = self._plans.get(key)
+        if plan is None or plan.version != self.graph.version:
+            plan = self._make_plan(fetches, feed_dict)
+            if key is not None:
+                self._plans[key] = plan
+        feeds = {spec[0]: _check_feed(spec, value)
+                 for spec, value in zip(plan.feed_specs, feed_dict.values(), strict=True)}
+        results = self._executor.run(self.graph, plan.tensors, plan.targets, feeds, self._state)
+        vals = [None if i < 0 else _to_output(results[i]) for i in plan.leaf_pos]
+        return plan.rebuild(vals)
+
+    def _make_plan(self, fetches: Any, feed_dict: dict) -> _RunPlan:
+        """Resolve fetches and feed keys and run the prechecks (the slow, cached part of run)."""
         leaves: list[Tensor | Operation] = []
         rebuild = _flatten(fetches, self.graph, leaves)
-        feeds = {}
-        for key, value in (feed_dict or {}).items():
-            t = _resolve_feed_key(self.graph, key)
-            feeds[t] = _feed_value(t, value)
+        specs = [_feed_spec(_resolve_feed_key(self.graph, k)) for k in feed_dict]
+        feeds = {spec[0]: _check_feed(spec, v)
+                 for spec, v in zip(specs, feed_dict.values(), strict=True)}
         tensors = list(dict.fromkeys(el for el in leaves if isinstance(el, Tensor)))
         targets = list(dict.fromkeys(el for el in leaves if isinstance(el, Operation)))
-        self._precheck(tensors, targets, feeds)
-        results = self._executor.run(self.graph, tensors, targets, feeds, self._state)
-        by_tensor = dict(zip(tensors, results, strict=False))
-        vals = [None if isinstance(el, Operation) else _to_output(np.asarray(by_tensor[el]))
-                for el in leaves]
-        return rebuild(vals)
+        self._precheck(tensors, targets, feeds)  # initialized variables never become uninitialized
+        pos = {t: i for i, t in enumerate(tensors)}
+        leaf_pos = [pos[el] if isinstance(el, Tensor) else -1 for el in leaves]
+        if type(fetches) is list and len(leaves) == len(fetches):  # flat list: no rebuild walk
+            rebuild = list
+        elif isinstance(fetches, (Tensor, Operation, str)):
+            rebuild = operator.itemgetter(0)
+        return _RunPlan(self.graph.version, tensors, targets, specs, leaf_pos, rebuild)
 
     def _precheck(self, tensors: list[Tensor], targets: list[Operation],
                   feeds: dict[Tensor, np.ndarray]) -> None:
