@@ -168,7 +168,7 @@ def _check_feed(spec: tuple, value: Any) -> np.ndarray:
     t, dtype, shape = spec
     arr = value if type(value) is np.ndarray else np.asarray(value)
     if arr.dtype == dtype and len(arr.shape) == len(shape) and all(
-            d is None or d == s for d, s in zip(shape, arr.shape)):
+            d is None or d == s for d, s in zip(shape, arr.shape, strict=True)):
         return arr
     return _feed_value(t, value)  # the general path: safe casts and the error messages
 
