@@ -30,7 +30,8 @@ def setup(mode: str, threads: int) -> dict:
     pytensor.config.floatX = "float32"
     _pt, _pytensor = pt, pytensor
     return {"version": pytensor.__version__, "threads": threads,
-            "notes": f"mode {pytensor.config.mode}, linker {pytensor.config.linker}"}
+            "notes": f"linker {pytensor.config.linker}, C++ compiler "
+                     f"{pytensor.config.cxx or 'none (Python fallback)'}"}
 
 
 def ops(pt: Any) -> SimpleNamespace:

@@ -37,8 +37,8 @@ def setup(mode: str, threads: int) -> dict:
     info: dict[str, Any] = {"version": getattr(_torch, "__version__", "?")}
     if hasattr(_torch, "set_num_threads"):
         _torch.set_num_threads(threads)
-    if hasattr(_torch, "get_num_threads"):
-        info["threads"] = _torch.get_num_threads()
+    # dynamic computes with numpy: its BLAS threads are the ones the environment pins
+    info["threads"] = _torch.get_num_threads() if hasattr(_torch, "get_num_threads") else threads
     if mode == "torch-compile":
         if not hasattr(_torch, "compile"):
             raise Unavailable("this torch has no torch.compile")
