@@ -272,7 +272,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.csv:
         report.write_csv(args.csv, results)
     if args.plot:
-        report.plot(args.plot, results, args.modes, args.workloads, args.baseline)
+        title = f"sgbench: {doc['machine']['cpu']}, {cfg['threads']} thread(s)" + (
+            ", --quick" if quick else "")
+        report.plot(args.plot, results, args.modes, args.workloads, args.baseline, title)
     out = sys.stderr if args.json == "-" else sys.stdout
     print(_header(doc), file=out)
     print(report.table(results, args.modes, args.workloads, args.baseline), file=out)

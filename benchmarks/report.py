@@ -142,7 +142,7 @@ def check_plot_available() -> None:
 
 
 def plot(path: str, results: list[dict], modes: Sequence[str], workloads: Sequence[Any],
-         baseline: str) -> None:
+         baseline: str, title: str = "sgbench") -> None:
     """A grouped bar chart of time / baseline per workload (log scale; lower is faster)."""
     import matplotlib
 
@@ -166,7 +166,7 @@ def plot(path: str, results: list[dict], modes: Sequence[str], workloads: Sequen
     ax.set_xticks(range(len(workloads)), [w.name for w in workloads], rotation=20)
     ax.set_ylabel(f"median time / {baseline} (lower is faster)")
     ax.legend(fontsize="small", ncol=2)
-    ax.set_title("sgbench")
+    ax.set_title(title)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -20,7 +20,8 @@ PLUGINS = "tests.benchmarks.plugin_modes"
 
 
 def sgbench(*args: str, plugins: bool = False, timeout: float = 300) -> subprocess.CompletedProcess:
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    path = os.environ.get("PYTHONPATH")
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + (os.pathsep + path if path else ""))
     env.pop("SGBENCH_PLUGINS", None)
     if plugins:
         env["SGBENCH_PLUGINS"] = PLUGINS
@@ -136,6 +137,15 @@ def test_plot_needs_matplotlib_or_draws_a_png(tmp_path: Path) -> None:
         return
     assert proc.returncode == 0, proc.stderr
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_json_to_stdout_moves_the_table_to_stderr() -> None:
+    proc = sgbench("--quick", "-m", "numpy", "-w", "seed", "--json", "-")
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert [(r["mode"], r["workload"], r["status"]) for r in doc["results"]] == [
+        ("numpy", "seed", "ok")]
+    assert "workload  mode" in proc.stderr
 
 
 def test_list_via_the_console_script() -> None:
