@@ -54,7 +54,9 @@ def memory_mb() -> tuple[float, float]:
     if peak is None:
         import resource
 
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kB on Linux
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kB (bytes on macOS)
+        if sys.platform == "darwin":
+            peak //= 1024
         cur = cur or peak
     return (cur or 0) / 1024.0, peak / 1024.0
 
