@@ -53,6 +53,11 @@ from ._dtypes import (
 )
 from ._format import set_printoptions
 from ._functional import (
+    BoolTensor,
+    DoubleTensor,
+    FloatTensor,
+    IntTensor,
+    LongTensor,
     allclose,
     bmm,
     cat,
@@ -64,6 +69,7 @@ from ._functional import (
     is_tensor,
     isfinite,
     isnan,
+    logspace,
     outer,
     set_default_dtype,
     stack,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from typing import Any
 
 import numpy as np
@@ -25,11 +26,17 @@ _NAMES = ("add sub mul div pow exp log sqrt sin cos tanh sigmoid relu abs neg sq
           "reciprocal clamp clip clamp_min clamp_max maximum minimum eq ne lt le gt ge sum mean "
           "max min amax amin argmax argmin logsumexp var std matmul mm dot t transpose permute "
           "reshape flatten unsqueeze squeeze softmax log_softmax numel clone detach "
-          "broadcast_to all any logical_not multiply divide true_divide subtract").split()
+          "broadcast_to all any logical_not multiply divide true_divide subtract prod cumsum norm "
+          "rsqrt log1p expm1 log2 log10 tan floor ceil round trunc masked_fill gather scatter_add "
+          "index_select flip roll split chunk tril triu diag trace sort argsort topk unique "
+          "nonzero erf").split()
 globals().update({n: _method(n) for n in _NAMES})
 
 
-def where(condition: Any, input: Any, other: Any) -> Tensor:  # noqa: A002
+def where(condition: Any, input: Any = None, other: Any = None) -> Any:  # noqa: A002
+    """``where(c, x, y)`` picks elementwise; ``where(c)`` is ``c.nonzero(as_tuple=True)``."""
+    if input is None and other is None:
+        return to_tensor(condition).nonzero(as_tuple=True)
     return ops.where(to_tensor(condition), input, other)
 
 
@@ -77,6 +84,39 @@ def isfinite(x: Tensor) -> Tensor:
 
 def isnan(x: Tensor) -> Tensor:
     return make(np.isnan(x._data))
+
+
+def logspace(start: float, end: float, steps: int, base: float = 10.0, dtype: Any = None,
+             requires_grad: bool = False, device: Any = None) -> Tensor:
+    from ._creation import _finish
+
+    return _finish(np.logspace(start, end, steps, base=base).astype(_dtype(dtype)), requires_grad)
+
+
+def _dtype(dtype: Any) -> np.dtype:
+    from . import _dtypes
+
+    return np.dtype(np.float32) if dtype is None else _dtypes.to_numpy_dtype(dtype)
+
+
+def _legacy(dtype_name: str) -> Any:
+    """``torch.FloatTensor([1, 2])``: the old typed constructors."""
+    from . import _dtypes
+    from ._creation import tensor, zeros
+
+    dt = getattr(_dtypes, dtype_name)
+
+    def ctor(*args: Any) -> Tensor:
+        if args and builtins.all(isinstance(a, int) for a in args):
+            return zeros(*args, dtype=dt)
+        return tensor(args[0] if args else [], dtype=dt)
+
+    ctor.__name__ = dt._legacy
+    return ctor
+
+
+FloatTensor, DoubleTensor, LongTensor, IntTensor, BoolTensor = (
+    _legacy(n) for n in ("float32", "float64", "int64", "int32", "bool"))
 
 
 def get_default_dtype() -> Any:

@@ -20,6 +20,8 @@ from . import _dtypes
 from .autograd.grad_mode import GRAD_ENABLED
 from .autograd.graph import node_class
 
+__all__ = ["InplaceMethods", "check_inplace", "inplace"]
+
 LEAF_MSG = "a leaf Variable that requires grad is being used in an in-place operation."
 VIEW_LEAF_MSG = ("a view of a leaf Variable that requires grad is being used in an in-place "
                  "operation.")
@@ -138,3 +140,91 @@ def _scatter(base: Any, chain: list, value: Any) -> Any:
     if name in ("reshape", "expand_dims", "squeeze", "reshape_like"):
         return ops.reshape_like(inner_new, base)
     raise RuntimeError(f"in-place write through a {name} view is not supported")
+
+
+class InplaceMethods:
+    """``add_``, ``zero_``, ``copy_``, ``+=``... and the ``new_*`` constructors (mixed into
+    ``Tensor``)."""
+
+    __slots__ = ()
+
+    def __iadd__(self, o): return self.add_(o)
+    def __isub__(self, o): return self.sub_(o)
+    def __imul__(self, o): return self.mul_(o)
+    def __itruediv__(self, o): return self.div_(o)
+
+    # --------------------------------------------------------------------------- in-place
+    def add_(self, other, alpha=1): return inplace(self, lambda: self.add(other, alpha))
+    def sub_(self, other, alpha=1): return inplace(self, lambda: self.sub(other, alpha))
+    def mul_(self, other): return inplace(self, lambda: ops.mul(self, other))
+    def div_(self, other): return inplace(self, lambda: ops.div(self, other))
+    def pow_(self, other): return inplace(self, lambda: ops.pow(self, other))
+    def neg_(self): return inplace(self, lambda: ops.neg(self))
+    def exp_(self): return inplace(self, lambda: ops.exp(self))
+    def sqrt_(self): return inplace(self, lambda: ops.sqrt(self))
+    def relu_(self): return inplace(self, lambda: ops.relu(self))
+
+    def clamp_(self, min=None, max=None):  # noqa: A002
+        return inplace(self, lambda: ops.clamp(self, min, max))
+
+    def sigmoid_(self): return inplace(self, lambda: ops.sigmoid(self))
+    def tanh_(self): return inplace(self, lambda: ops.tanh(self))
+    def abs_(self): return inplace(self, lambda: ops.abs(self))
+
+    def masked_fill_(self, mask, value):
+        return inplace(self, lambda: self.masked_fill(mask, value), "MaskedFillBackward0")
+
+    def zero_(self): return self._overwrite(0, "ZeroBackward0")
+    def fill_(self, value): return self._overwrite(value, "FillBackward0")
+
+    def copy_(self, src, non_blocking=False):
+        return self._overwrite(src, "CopyBackwards")
+
+    def _overwrite(self, value, name):
+        """Replace every element (gradient: zero for the old value, through to ``value``)."""
+        from ._tensor import Tensor, make
+
+        if isinstance(value, Tensor):
+            if value._data.dtype != self._data.dtype:
+                value = ops.cast(value, self._data.dtype)
+        else:
+            value = make(np.asarray(value).astype(self._data.dtype))
+        if not (GRAD_ENABLED[0] and (self._requires_grad or value._requires_grad)):
+            check_inplace(self)
+            np.copyto(self._data, np.broadcast_to(value._data, self._data.shape))
+            self._vc[0] += 1
+            return self
+        keep = np.zeros((), bool)
+        return inplace(self, lambda: ops.where(keep, self, value), name)
+
+    def uniform_(self, a=0.0, b=1.0, generator=None):
+        from ._random import generator_of
+
+        vals = generator_of(generator).uniform(a, b, self._data.shape)
+        return self._overwrite_data(vals)
+
+    def normal_(self, mean=0.0, std=1.0, generator=None):
+        from ._random import generator_of
+
+        vals = generator_of(generator).normal(mean, std, self._data.shape)
+        return self._overwrite_data(vals)
+
+    def _overwrite_data(self, vals):
+        from ._tensor import make
+
+        return self._overwrite(make(np.asarray(vals, self._data.dtype)), "FillBackward0")
+
+    def new_zeros(self, *size, dtype=None, requires_grad=False):
+        from ._creation import zeros
+
+        return zeros(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+    def new_ones(self, *size, dtype=None, requires_grad=False):
+        from ._creation import ones
+
+        return ones(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+    def new_tensor(self, data, dtype=None, requires_grad=False):
+        from ._creation import tensor
+
+        return tensor(data, dtype=dtype or self.dtype, requires_grad=requires_grad)

@@ -266,7 +266,7 @@ def _execute(node: Node, buf: list, capture: dict, captured: list, inputs: list 
 
 def _copy(g: Any) -> Any:
     """A differentiable copy for a new ``.grad`` under create_graph (PyTorch's CopyBackwards)."""
-    from .._methods import CLONE, renamed
+    from .._local_ops import CLONE, renamed
     from .._tensor import apply
 
     prev = GRAD_ENABLED[0]

@@ -165,6 +165,37 @@ class OpNode(Node):
             self._stored = None
             self._out = None
 
+    def _saved(self, i: int) -> Any:
+        if self._freed:
+            raise RuntimeError(FREED_MSG)
+        stored = self._stored
+        if i >= len(stored) or i not in self._op.saves:
+            raise AttributeError(f"'{type(self).__name__}' object has no saved input {i}")
+        return stored[i]
+
+    @property
+    def _saved_self(self) -> Any:
+        """The saved first input (PyTorch's ``grad_fn._saved_self``)."""
+        return self._saved(0)
+
+    @property
+    def _saved_other(self) -> Any:
+        return self._saved(1)
+
+    @property
+    def _saved_exponent(self) -> Any:
+        return self._saved(1)
+
+    @property
+    def _saved_result(self) -> Any:
+        """The saved output (a tensor equal to, but not the same object as, the result)."""
+        if self._freed:
+            raise RuntimeError(FREED_MSG)
+        if self._out is None:
+            raise AttributeError(f"'{type(self).__name__}' object has no attribute "
+                                 "'_saved_result'")
+        return _tensor_mod().make(self._out, version=self._out_ver)
+
     def _saved_tensors(self) -> list:
         """The tensors/arrays this node keeps alive for backward (for tests and ``make_dot``)."""
         if self._stored is None:

@@ -1,16 +1,15 @@
 """``dynamic.nn``: a minimal PyTorch-compatible module system."""
 
 from . import functional, init
+from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
 from .modules import (
-    CrossEntropyLoss,
     Flatten,
     Identity,
+    LeakyReLU,
     Linear,
     LogSoftmax,
     Module,
     ModuleList,
-    MSELoss,
-    NLLLoss,
     Parameter,
     ReLU,
     Sequential,
@@ -19,6 +18,6 @@ from .modules import (
     Tanh,
 )
 
-__all__ = ["CrossEntropyLoss", "Flatten", "Identity", "Linear", "LogSoftmax", "MSELoss",
-           "Module", "ModuleList", "NLLLoss", "Parameter", "ReLU", "Sequential", "Sigmoid",
-           "Softmax", "Tanh", "functional", "init"]
+__all__ = ["BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "Flatten", "Identity", "L1Loss",
+           "LeakyReLU", "Linear", "LogSoftmax", "MSELoss", "Module", "ModuleList", "NLLLoss",
+           "Parameter", "ReLU", "Sequential", "Sigmoid", "Softmax", "Tanh", "functional", "init"]

@@ -81,3 +81,81 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         return y
     y = ops.add(y, bias)
     return renamed(y, "AddmmBackward0") if input.dim() == 2 else y
+
+
+def _reduce(loss: Tensor, reduction: str, name: str) -> Tensor:
+    if reduction == "mean":
+        return renamed(ops.mean(loss), name)
+    if reduction == "sum":
+        return renamed(ops.sum(loss), name)
+    if reduction == "none":
+        return renamed(loss, name)
+    raise ValueError(f"{reduction} is not a valid value for reduction")
+
+
+def binary_cross_entropy(input: Tensor, target: Tensor, weight: Any = None,  # noqa: A002
+                         reduction: str = "mean") -> Tensor:
+    """``-(y log p + (1 - y) log(1 - p))``, each log clamped at -100 as PyTorch does."""
+    target = to_tensor(target)
+    if tuple(target.shape) != tuple(input.shape):
+        raise ValueError(f"Using a target size ({target.shape}) that is different to the input "
+                         f"size ({input.shape}) is deprecated. Please ensure they have the same "
+                         "size.")
+    lp = ops.clamp(ops.log(input), -100.0, None)
+    lq = ops.clamp(ops.log(ops.sub(1, input)), -100.0, None)
+    loss = ops.neg(ops.add(ops.mul(target, lp), ops.mul(ops.sub(1, target), lq)))
+    if weight is not None:
+        loss = ops.mul(loss, weight)
+    return _reduce(loss, reduction, "BinaryCrossEntropyBackward0")
+
+
+def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Any = None,  # noqa: A002
+                                     reduction: str = "mean", pos_weight: Any = None) -> Tensor:
+    """Stable ``BCE(sigmoid(x), y)``: ``max(x, 0) - x y + log(1 + exp(-|x|))``."""
+    _unsupported(pos_weight=(pos_weight, None))
+    target = to_tensor(target)
+    if tuple(target.shape) != tuple(input.shape):
+        raise ValueError(f"Target size ({target.shape}) must be the same as input size "
+                         f"({input.shape})")
+    soft = ops.log(ops.add(ops.exp(ops.neg(ops.abs(input))), 1))
+    loss = ops.add(ops.sub(ops.relu(input), ops.mul(input, target)), soft)
+    if weight is not None:
+        loss = ops.mul(loss, weight)
+    return _reduce(loss, reduction, "BinaryCrossEntropyWithLogitsBackward0")
+
+
+def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:  # noqa: A002
+    loss = ops.abs(ops.sub(input, target))
+    return ops.mean(loss) if reduction == "mean" else (
+        ops.sum(loss) if reduction == "sum" else loss)
+
+
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:  # noqa: A002
+    out = ops.where(ops.gt(input, 0), input, ops.mul(input, negative_slope))
+    return renamed(out, "LeakyReluBackward0")
+
+
+def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
+    """int64 one-hot rows (``num_classes=-1``: one more than the largest label)."""
+    import numpy as np
+
+    from .._tensor import make
+
+    labels = to_tensor(tensor)._data
+    n = int(labels.max()) + 1 if num_classes == -1 else num_classes
+    return make((labels[..., None] == np.arange(n)).astype(np.int64))
+
+
+def gelu(input: Tensor, approximate: str = "none") -> Tensor:  # noqa: A002
+    """``x * Phi(x)`` (exact, with erf) or the tanh approximation."""
+    import math
+
+    from .._local_ops import ERF
+
+    if approximate == "tanh":
+        inner = ops.mul(ops.add(input, ops.mul(ops.mul(ops.mul(input, input), input), 0.044715)),
+                        math.sqrt(2 / math.pi))
+        out = ops.mul(ops.mul(input, 0.5), ops.add(ops.tanh(inner), 1))
+    else:
+        out = ops.mul(ops.mul(input, 0.5), ops.add(ops.bind(ERF, ops.mul(input, 0.5 ** 0.5)), 1))
+    return renamed(out, "GeluBackward0")

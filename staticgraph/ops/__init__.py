@@ -25,10 +25,11 @@ from .elementwise import (
     sqrt, square, sub, tanh, where,
 )
 from .nn import cross_entropy, log_softmax, matmul, mse_loss, nll_loss, softmax
-from .reductions import amax, amin, argmax, argmin, logsumexp, mean, size, sum
+from .reductions import amax, amin, argmax, argmin, cumsum, logsumexp, mean, prod, size, sum
 from .shapes import (
-    broadcast_like, broadcast_to, cat, expand_dims, getitem, ones_like, permute, reshape,
-    reshape_like, setitem, squeeze, stack, sum_to_like, transpose, unsqueeze, zeros_like,
+    broadcast_like, broadcast_to, cat, expand_dims, gather, getitem, ones_like, permute, reshape,
+    reshape_like, scatter_add, setitem, squeeze, stack, sum_to_like, transpose, unsqueeze,
+    zeros_like,
 )
 
 __all__ = [
@@ -41,5 +42,5 @@ __all__ = [
     "amax", "amin", "argmax", "argmin", "logsumexp", "mean", "size", "sum", "broadcast_like",
     "broadcast_to", "cat", "expand_dims", "getitem", "ones_like", "permute", "reshape",
     "reshape_like", "setitem", "squeeze", "stack", "sum_to_like", "transpose", "unsqueeze",
-    "zeros_like",
+    "zeros_like", "gather", "scatter_add", "prod", "cumsum",
 ]

@@ -176,6 +176,9 @@ def _promote(a: np.dtype | None, b: np.dtype | None) -> np.dtype | None:
         return b
     if b is None:
         return a
+    ca, cb = _category(a), _category(b)
+    if ca != cb:  # PyTorch: the higher category wins (int64 + float32 -> float32, not float64)
+        return a if ca > cb else b
     return np.promote_types(a, b)
 
 

@@ -171,3 +171,48 @@ SIZE = register(Op(name="size", impl=_size_impl,
                    tf_name="Size"))
 
 __all__ = ["sum", "mean", "amax", "amin", "logsumexp", "argmax", "argmin", "size"]
+
+
+# ------------------------------------------------------------------------- prod / cumsum
+def prod(x, dim=None, keepdim=False):
+    """Product of elements (all, or along one ``dim``); integer inputs give int64."""
+    return bind(PROD, x, dim=_dims(x, dim), keepdim=bool(keepdim), full=dim is None)
+
+
+def cumsum(x, dim, reverse=False):
+    """Running sum along ``dim`` (``reverse``: from the end; it is cumsum's own VJP)."""
+    return bind(CUMSUM, x, dim=_dims(x, dim)[0], reverse=bool(reverse))
+
+
+def _prod_vjp(g, out, x, dim, keepdim, full):
+    """Exact with zeros: d/dx_i = product of the others (one zero: only at the zero)."""
+    from .elementwise import where
+
+    zero = eq(x, 0)
+    safe = where(zero, 1, x)
+    p = bind(PROD, safe, dim=dim, keepdim=True, full=full)
+    zeros = sum(cast(zero, aval_of(p).dtype), dim, keepdim=True)
+    at_zero = where(eq(zeros, 1), p, 0.0)
+    elsewhere = where(eq(zeros, 0), div(p, safe), 0.0)
+    return (mul(_unreduce(g, x, dim, keepdim), where(zero, at_zero, elsewhere)),)
+
+
+def _cumsum_impl(x, dim, reverse):
+    if x.dtype.kind in "bui":
+        x = x.astype(np.int64)
+    if not reverse:
+        return np.cumsum(x, axis=dim)
+    return np.flip(np.cumsum(np.flip(x, dim), axis=dim), dim)
+
+
+def _cumsum_infer(x: AVal, dim, reverse) -> tuple:
+    return x.shape, (INT64 if x.dtype.kind in "bui" else x.dtype)
+
+
+PROD = _red("prod", lambda x, dim, keepdim, full: np.prod(x, axis=dim, keepdims=keepdim), "sum",
+            _prod_vjp, _name("ProdBackward0", "ProdBackward1"), "Prod", saves=(0,))
+CUMSUM = register(Op(name="cumsum", impl=_cumsum_impl, infer=_cumsum_infer,
+                     vjp=lambda g, out, x, dim, reverse: (cumsum(g, dim, not reverse),),
+                     kind="reduce", grad_name="CumsumBackward0", tf_name="Cumsum"))
+
+__all__ += ["prod", "cumsum"]

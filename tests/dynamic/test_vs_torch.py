@@ -13,6 +13,7 @@ import pytest
 import dynamic
 
 from .torch_programs import PROGS
+from .tutorial_programs import PROGS as TUTORIAL_PROGS
 
 real_torch = pytest.importorskip("torch")
 
@@ -28,9 +29,12 @@ def _run(mod, src: str) -> str:
     return re.sub(r"0x[0-9a-f]+", "0x", buf.getvalue())
 
 
-@pytest.mark.parametrize("name", sorted(PROGS))
+ALL_PROGS = {**PROGS, **{f"tutorial_{k}": v for k, v in TUTORIAL_PROGS.items()}}
+
+
+@pytest.mark.parametrize("name", sorted(ALL_PROGS))
 def test_same_output_as_pytorch(name):
-    expected = _run(real_torch, PROGS[name])
-    got = _run(dynamic, PROGS[name])
+    expected = _run(real_torch, ALL_PROGS[name])
+    got = _run(dynamic, ALL_PROGS[name])
     assert "CRASH" not in expected, expected
     assert got.splitlines() == expected.splitlines()

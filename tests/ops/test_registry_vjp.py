@@ -78,6 +78,14 @@ CASES = [
     ("nll_loss", [anyv(4, 3), LABELS], {"reduction": "mean"}),
     ("nll_loss", [anyv(4, 3), LABELS], {"reduction": "none"}),
     ("mse_loss", [anyv(2, 3), anyv(3)], {"reduction": "mean"}),
+    ("gather", [anyv(3, 4), np.array([[0, 3, 3], [1, 1, 0]])], {"dim": 1}),
+    ("scatter_add", [anyv(3, 4), anyv(2, 3), np.array([[0, 2, 2], [1, 0, 2]])], {"dim": 0}),
+    ("prod", [anyv(3, 4)], {"dim": (1,), "keepdim": False, "full": False}),
+    ("prod", [np.array([[1.5, 0.0, -2.0], [0.0, 3.0, 0.0]])],
+     {"dim": (1,), "keepdim": True, "full": False}),
+    ("prod", [anyv(2, 3)], {"dim": (0, 1), "keepdim": False, "full": True}),
+    ("cumsum", [anyv(3, 4)], {"dim": 1, "reverse": False}),
+    ("cumsum", [anyv(4, 2)], {"dim": 0, "reverse": True}),
 ]
 
 
@@ -131,6 +139,10 @@ def test_promotion_follows_pytorch():
     assert ops.result_type(np.zeros(3, bool), 2) == np.int64
     assert ops.result_type(np.zeros(3, np.float32), np.zeros(3, np.float64)) == np.float64
     assert ops.div(np.arange(3), 2).dtype == np.float32
+    # across categories the higher one wins, whatever the widths (not numpy's float64)
+    assert ops.result_type(np.zeros(3, np.int64), np.zeros(3, np.float32)) == np.float32
+    assert ops.result_type(np.zeros(3, np.int32), np.zeros(3, np.float16)) == np.float16
+    assert ops.result_type(np.zeros(3, np.uint8), np.zeros(3, np.int8)) == np.int16
 
 
 def test_broadcast_error_names_sizes_and_dim():

@@ -1,0 +1,261 @@
+"""Shapes, views, indexing, sorting and dtype casts of ``Tensor`` (over the op registry).
+
+Ops PyTorch implements as one primitive but the registry builds from several (``repeat``,
+``flip``, ``index_select``...) are renamed to PyTorch's ``grad_fn`` after they ran.
+"""
+
+from __future__ import annotations
+
+import builtins
+
+import numpy as np
+
+from staticgraph import ops
+
+from . import _dtypes
+from ._inplace import VIEW_LEAF_MSG, inplace
+from ._local_ops import CLONE, ReturnSort, ReturnTopk, index_arg, renamed, shape_arg
+from .autograd.grad_mode import GRAD_ENABLED
+
+
+class ShapeMethods:
+    """Shape, indexing and cast methods (mixed into ``Tensor``)."""
+
+    __slots__ = ()
+
+    # ---------------------------------------------------------------------------- shapes
+    def reshape(self, *shape): return ops.reshape(self, shape_arg(shape))
+    def view(self, *shape): return ops.reshape(self, shape_arg(shape))
+    def view_as(self, other): return ops.reshape(self, tuple(other.shape))
+    def reshape_as(self, other): return ops.reshape(self, tuple(other.shape))
+
+    def expand(self, *sizes):
+        sizes = shape_arg(sizes)
+        cur = (1,) * (len(sizes) - self.dim()) + tuple(self._data.shape)
+        new = tuple(c if s == -1 else s for s, c in zip(sizes, cur, strict=False))
+        return ops.broadcast_to(self, new)
+
+    def expand_as(self, other): return ops.broadcast_to(self, tuple(other.shape))
+    def broadcast_to(self, shape): return ops.broadcast_to(self, shape_arg((shape,)))
+
+    def t(self):
+        if self.dim() > 2:
+            raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is "
+                               f"{self.dim()}D")
+        return renamed(ops.transpose(self, 0, 1), "TBackward0") if self.dim() == 2 else self
+
+    @property
+    def T(self):  # noqa: N802
+        return self.permute(*range(self.dim() - 1, -1, -1)) if self.dim() >= 2 else self
+
+    @property
+    def mT(self):  # noqa: N802
+        return ops.transpose(self, -2, -1)
+
+    def transpose(self, dim0, dim1):
+        return renamed(ops.transpose(self, dim0, dim1), "TransposeBackward0") \
+            if self.dim() >= 2 else self
+
+    def permute(self, *dims): return renamed(ops.permute(self, shape_arg(dims)),
+                                             "PermuteBackward0")
+    def unsqueeze(self, dim): return ops.unsqueeze(self, dim)
+    def squeeze(self, dim=None): return ops.squeeze(self, dim)
+
+    def flatten(self, start_dim=0, end_dim=-1):
+        nd = self.dim()
+        if nd == 0:
+            return ops.reshape(self, (1,))
+        s, e = start_dim % nd, end_dim % nd
+        if s == e:
+            return self  # PyTorch returns the tensor itself (no new node)
+        shape = tuple(self._data.shape)
+        return ops.reshape(self, shape[:s] + (-1,) + shape[e + 1:])
+
+    def contiguous(self, *a, **k): return self
+    def cpu(self): return self
+    def is_contiguous(self, *a, **k): return True
+
+
+    def repeat(self, *sizes):
+        """Tile: ``x.repeat(2, 1)`` stacks two copies along dim 0 (``RepeatBackward0``)."""
+        reps = shape_arg(sizes)
+        if len(reps) < self.dim():
+            raise RuntimeError("Number of dimensions of repeat dims can not be smaller than "
+                               "number of dimensions of tensor")
+        shape = (1,) * (len(reps) - self.dim()) + tuple(self._data.shape)
+        inter = tuple(x for r, s in zip(reps, shape, strict=True) for x in (1, s))
+        big = tuple(x for r, s in zip(reps, shape, strict=True) for x in (r, s))
+        out = ops.reshape(ops.broadcast_to(ops.reshape(self, inter), big),
+                          tuple(r * s for r, s in zip(reps, shape, strict=True)))
+        return renamed(out, "RepeatBackward0")
+
+    def gather(self, dim, index):
+        return ops.gather(self, index, dim)
+
+    def scatter_add(self, dim, index, src):
+        return ops.scatter_add(self, src, index, dim)
+
+    def index_select(self, dim, index):
+        idx = (slice(None),) * (dim % builtins.max(self.dim(), 1)) + (index._data,)
+        return renamed(ops.getitem(self, idx), "IndexSelectBackward0")
+
+    def flip(self, *dims):
+        dims = {d % self.dim() for d in shape_arg(dims)}
+        idx = tuple(slice(None, None, -1) if i in dims else slice(None) for i in range(self.dim()))
+        return renamed(ops.getitem(self, idx + (Ellipsis,)), "FlipBackward0")
+
+    def roll(self, shifts, dims=None):
+        if dims is None:
+            return renamed(self.flatten().roll(shifts, 0).view(self.shape), "RollBackward0")
+        shifts = (shifts,) if isinstance(shifts, int) else tuple(shifts)
+        dims = (dims,) if isinstance(dims, int) else tuple(dims)
+        out = self
+        for s, d in zip(shifts, dims, strict=True):
+            n = self._data.shape[d]
+            perm = np.roll(np.arange(n), s)
+            out = ops.getitem(out, (slice(None),) * (d % self.dim()) + (perm,))
+        return renamed(out, "RollBackward0")
+
+    def split(self, split_size, dim=0):
+        n = self._data.shape[dim]
+        sizes = [split_size] * (n // split_size) + ([n % split_size] if n % split_size else []) \
+            if isinstance(split_size, int) else list(split_size)
+        out, start, pre = [], 0, (slice(None),) * (dim % self.dim())
+        for s in sizes:
+            out.append(renamed(ops.getitem(self, pre + (slice(start, start + s), Ellipsis)),
+                               "SplitBackward0"))
+            start += s
+        return tuple(out)
+
+    def chunk(self, chunks, dim=0):
+        n = self._data.shape[dim]
+        return self.split(-(-n // chunks), dim)
+
+    def tril(self, diagonal=0):
+        keep = np.tril(np.ones(self._data.shape[-2:], bool), diagonal)
+        return renamed(ops.where(keep, self, 0), "TrilBackward0")
+
+    def triu(self, diagonal=0):
+        keep = np.triu(np.ones(self._data.shape[-2:], bool), diagonal)
+        return renamed(ops.where(keep, self, 0), "TriuBackward0")
+
+    def diag(self, diagonal=0):
+        if self.dim() == 1:
+            n = self._data.shape[0] + builtins.abs(diagonal)
+            rows = np.arange(self._data.shape[0]) + builtins.max(-diagonal, 0)
+            cols = np.arange(self._data.shape[0]) + builtins.max(diagonal, 0)
+            from ._creation import zeros
+
+            base = zeros(n, n, dtype=self.dtype)
+            return renamed(ops.setitem(base, self, (rows, cols)), "DiagEmbedBackward0")
+        # sic: PyTorch names diag()'s node "DiagonalBackward0_copy"
+        return renamed(ops.getitem(self, self._diag_index(diagonal)), "DiagonalBackward0_copy")
+
+    def _diag_index(self, k):
+        r, c = self._data.shape
+        n = builtins.max(0, builtins.min(r - builtins.max(-k, 0), c - builtins.max(k, 0)))
+        return (np.arange(n) + builtins.max(-k, 0), np.arange(n) + builtins.max(k, 0))
+
+    def trace(self):
+        return renamed(ops.sum(ops.getitem(self, self._diag_index(0))), "TraceBackward0")
+
+    def sort(self, dim=-1, descending=False):
+        idx = np.argsort(-self._data if descending else self._data, axis=dim, kind="stable")
+        from ._tensor import make
+
+        i = make(idx.astype(np.int64))
+        return ReturnSort(renamed(ops.gather(self, i, dim), "SortBackward0"), i)
+
+    def argsort(self, dim=-1, descending=False):
+        return self.sort(dim, descending).indices
+
+    def topk(self, k, dim=-1, largest=True, sorted=True):  # noqa: A002
+        v, i = self.sort(dim, descending=largest)
+        sl = (slice(None),) * (dim % self.dim()) + (slice(0, k), Ellipsis)
+        idx = i[sl]
+        return ReturnTopk(renamed(ops.gather(self, idx, dim), "TopkBackward0"), idx)
+
+    def unique(self, sorted=True, return_counts=False):  # noqa: A002
+        from ._tensor import make
+
+        vals, counts = np.unique(self._data, return_counts=True)
+        return (make(vals), make(counts.astype(np.int64))) if return_counts else make(vals)
+
+    def nonzero(self, as_tuple=False):
+        from ._tensor import make
+
+        nz = np.nonzero(self._data)
+        if as_tuple:
+            return tuple(make(a.astype(np.int64)) for a in nz)
+        return make(np.stack(nz, axis=1).astype(np.int64).reshape(-1, self.dim()))
+
+    # ----------------------------------------------------------------------------- casts
+    def to(self, *args, **kwargs):
+        from ._tensor import Tensor
+
+        dt = kwargs.get("dtype")
+        for a in args:
+            if isinstance(a, _dtypes.dtype):
+                dt = a
+            elif isinstance(a, Tensor):
+                dt = a.dtype
+        if dt is None or _dtypes.to_numpy_dtype(dt) == self._data.dtype:
+            return self.clone() if kwargs.get("copy") else self
+        return ops.cast(self, _dtypes.to_numpy_dtype(dt))
+
+    def type(self, dtype=None):
+        if dtype is None:
+            return f"torch.{self.dtype._legacy}"
+        return self.to(dtype)
+
+    def float(self): return self.to(_dtypes.float32)
+    def double(self): return self.to(_dtypes.float64)
+    def half(self): return self.to(_dtypes.float16)
+    def long(self): return self.to(_dtypes.int64)
+    def int(self): return self.to(_dtypes.int32)
+    def bool(self): return self.to(_dtypes.bool)
+    def clone(self, *a, **k): return ops.bind(CLONE, self)
+    def type_as(self, other): return self.to(other.dtype)
+
+    # -------------------------------------------------------------------------- indexing
+    def __getitem__(self, idx): return ops.getitem(self, index_arg(idx))
+
+    def __setitem__(self, idx, value):
+        from ._tensor import Tensor
+
+        idx = index_arg(idx)
+        base = self._base
+        needs = GRAD_ENABLED[0] and (self._requires_grad or (
+            isinstance(value, Tensor) and value._requires_grad) or (
+            base is not None and base._requires_grad))
+        if not needs:
+            v = value._data if isinstance(value, Tensor) else value
+            self._data[idx] = v
+            self._vc[0] += 1
+            return
+        if self._requires_grad and self._grad_fn is None and Ellipsis in idx:
+            raise RuntimeError(VIEW_LEAF_MSG)  # PyTorch writes through a view of the leaf
+        inplace(self, lambda: ops.setitem(self, value, idx))
+
+    def __len__(self):
+        if self.dim() == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self._data.shape[0]
+
+    def __iter__(self):
+        if self.dim() == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self._data.shape[0]))
+
+    def __bool__(self):
+        if self._data.size != 1:
+            raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
+        return builtins.bool(self._data.reshape(()))
+
+    def __float__(self): return builtins.float(self.item())
+    def __int__(self): return builtins.int(self.item())
+
+    def __index__(self):
+        if self._data.dtype.kind not in "iub" or self._data.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return builtins.int(self.item())
