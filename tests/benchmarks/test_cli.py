@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import importlib.util
 import json
 import os
 import shutil
@@ -157,9 +158,13 @@ def test_list_via_the_console_script() -> None:
         assert f"  {name} " in proc.stdout, name
 
 
-def test_torch_peer_agrees_with_numpy(tmp_path: Path) -> None:
-    pytest.importorskip("torch")
+@pytest.mark.parametrize("mode, package", [("torch", "torch"), ("tf1", "tensorflow")])
+def test_peer_running_the_same_builder_agrees_with_numpy(mode: str, package: str,
+                                                         tmp_path: Path) -> None:
+    """``torch`` runs the ``dynamic`` builder, ``tf1`` the ``static`` one: both must agree."""
+    if importlib.util.find_spec(package) is None:  # not imported here: that is the child's job
+        pytest.skip(f"{package} is not installed")
     out = tmp_path / "r.json"
-    proc = sgbench("--quick", "-m", "torch", "-w", "seed,mlp-step,dyn-loop", "--json", str(out))
+    proc = sgbench("--quick", "-m", mode, "-w", "seed,mlp-step,dyn-loop", "--json", str(out))
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert {r["status"] for r in json.loads(out.read_text())["results"]} == {"ok"}
