@@ -14,8 +14,6 @@ serial/parallel kernel choice) and is cached per shape signature.
 
 from __future__ import annotations
 
-import os
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -27,14 +25,12 @@ from numba.np.numpy_support import from_dtype
 from ..ops.core import REGISTRY, eval_numpy
 from . import jit
 from .fusion import Step
+from .instance import PARALLEL_MIN, Instance  # noqa: F401 - re-exported
 from .ir import Node, Program
 from .kernel import Kernel, RowKernel
 from .memory import MemoryPlan
-from .passes.shapes import Sym
+from .njit_driver import NjitDriverSource, Unsupported
 from .render_cpu import can_parallelize, render
-
-PARALLEL_MIN = int(os.environ.get("STATICGRAPH_PARALLEL_MIN", 1 << 20))
-"""Elements: below this a kernel runs serially (thread start-up costs more than it saves)."""
 
 
 def _arr_t(dtype: np.dtype, ndim: int) -> types.Array:
@@ -43,14 +39,28 @@ def _arr_t(dtype: np.dtype, ndim: int) -> types.Array:
 
 @dataclass
 class CompiledKernel:
+    """A kernel's module (loaded, not yet compiled): the serial variant compiles on first use
+    by the Python driver; the single driver compiles it as part of its own compilation."""
+
     step: Step
     source: str
     module: object
-    serial: object
     parallel_ok: bool
     sig: tuple
+    reason: str = ""
+    _serial: object = None
     _par: object = None
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def hash(self) -> str:
+        return self.module.__sg_hash__
+
+    def serial(self) -> object:
+        with self.lock:
+            if self._serial is None:
+                self._serial = jit.compile_sig(self.module, "kernel", self.sig, self.reason)
+        return self._serial
 
     def parallel(self) -> object:
         with self.lock:
@@ -90,9 +100,7 @@ def compile_step(step: Step, reason: str) -> CompiledKernel:
         body += "\n\n" + render(k, "kernel_par", parallel=True)
         names.append("kernel_par")
     mod = jit.load(body, names, {"kernel_par": True})
-    sig = kernel_sig(step)
-    disp = jit.compile_sig(mod, "kernel", sig, reason)
-    return CompiledKernel(step, body, mod, disp, par, sig)
+    return CompiledKernel(step, body, mod, par, kernel_sig(step), reason)
 
 
 class Driver:
@@ -205,86 +213,6 @@ def make_fallback(op, params: dict, dtype: np.dtype, name: str):
     return f
 
 
-class Instance:
-    """A plan bound to concrete feed shapes: buffers and kernel variants."""
-
-    def __init__(self, plan: Plan, feed_shapes: tuple) -> None:
-        self.plan = plan
-        d = plan.driver
-        env: dict[int, int] = {}
-        for f in plan.prog.feeds:
-            for ax, dim in enumerate(f.shape):
-                if isinstance(dim, Sym):
-                    env[id(dim)] = feed_shapes[f.params["index"]][ax]
-
-        def concrete(shape: tuple) -> tuple:
-            return tuple(env[id(x)] if isinstance(x, Sym) else int(x) for x in shape)
-
-        self.buffers: list[np.ndarray] = []
-        self.pools: dict[int, list[np.ndarray]] = {}
-        self.peak_bytes = 0
-        for sl, (shape, dt) in enumerate(plan.mem.slots):
-            buf = np.empty(concrete(shape), dt)
-            self.buffers.append(buf)
-            if sl in plan.mem.escape:
-                self.pools[sl] = [buf]
-            else:
-                self.peak_bytes += buf.nbytes
-        self.kernels = []
-        for ck in plan.kernel_list:
-            fn = ck.serial
-            if ck.parallel_ok:
-                k = ck.step.kernel
-                size = 1
-                for ax in range(k.rank):
-                    ext = k.extents[ax]
-                    size *= self._extent(ext, k, ck.step, concrete)
-                if size >= PARALLEL_MIN:
-                    fn = ck.parallel()
-            self.kernels.append(fn)
-        self.fallbacks = [make_fallback(*f) for f in d.fallbacks]
-        self.consts = d.consts
-        probe = self.buffers
-        self._base = sys.getrefcount(probe[0]) if probe else 0
-        self.lock = threading.Lock()
-
-    @staticmethod
-    def _extent(ext, k: Kernel, step: Step, concrete) -> int:
-        if ext is None:
-            return 1
-        if ext[0] == "const":
-            return int(ext[1])
-        names = [i.name for i in k.inputs] + [o.name for o in k.outputs]
-        nodes = list(step.inputs) + list(step.outputs)
-        n = nodes[names.index(ext[0])]
-        return concrete(n.shape)[ext[1]]
-
-    def refresh_escapes(self) -> None:
-        """Give each escaping slot a buffer nobody outside holds (else a fresh one)."""
-        B = self.buffers
-        for sl, pool in self.pools.items():
-            cur = B[sl]
-            # references: B, pool, ``cur``, getrefcount's argument
-            if sys.getrefcount(cur) <= 4:
-                continue
-            for cand in pool:
-                if cand is not cur and sys.getrefcount(cand) <= 3:
-                    B[sl] = cand
-                    break
-            else:
-                new = np.empty_like(cur)
-                if len(pool) >= 4:  # the caller keeps results: stop tracking this one
-                    pool.remove(cur)
-                pool.append(new)
-                B[sl] = new
-
-    def run(self, feeds: list, variables: list) -> tuple:
-        with self.lock:
-            self.refresh_escapes()
-            return self.plan.driver.fn(feeds, variables, self.consts, self.buffers,
-                                       self.kernels, self.fallbacks)
-
-
 @dataclass
 class Plan:
     prog: Program
@@ -294,7 +222,26 @@ class Plan:
     driver: Driver
     compile_seconds: float
     trace: list
+    njit_src: NjitDriverSource | None = None
+    reason: str = ""
     instances: dict = field(default_factory=dict)
+    _njit: object = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def njit_dispatcher(self, sig: tuple) -> object:
+        """The single driver compiled (or loaded from disk) for ``sig``; no other signature
+        compiles later (a mismatching call raises ``TypeError``, see the executor)."""
+        with self._lock:
+            if self._njit is None:
+                src = self.njit_src
+                pre = {k: ck.module.kernel for k, ck in src.kernel_globals.items()}
+                mod = jit.load_source(src.module_text(), pre)
+                t0 = time.perf_counter()
+                disp = jit.compile_sig(mod, "driver", sig, self.reason)
+                disp.disable_compile()
+                self.compile_seconds += time.perf_counter() - t0
+                self._njit = disp
+        return self._njit
 
     def instance(self, feed_shapes: tuple) -> Instance:
         inst = self.instances.get(feed_shapes)
@@ -312,4 +259,9 @@ def build_plan(prog: Program, steps: list[Step], mem: MemoryPlan, reason: str,
             compiled[si] = compile_step(s, reason)
     driver = Driver(prog, steps, mem, compiled)
     klist = [compiled[si] for si in sorted(compiled)]
-    return Plan(prog, steps, mem, klist, driver, time.perf_counter() - t0, trace)
+    try:
+        nsrc = NjitDriverSource(prog, steps, mem, compiled)
+    except Unsupported as e:
+        jit.note("no single driver for this plan (%s)", e)
+        nsrc = None
+    return Plan(prog, steps, mem, klist, driver, time.perf_counter() - t0, trace, nsrc, reason)

@@ -33,41 +33,30 @@ class NumbaExecutor:
     def __init__(self) -> None:
         self._fast: dict = {}
         self._plans: dict = {}
+        self._runners: dict = {}
         self._lock = threading.RLock()
         self.compiles = 0  # plans built (each logged with its reason)
         self._reference = None
 
     # ------------------------------------------------------------------------------- run
     def run(self, graph: Any, fetches: list, targets: list, feeds: dict, state: Any) -> list:
-        fk = (graph, graph.version, tuple(fetches), tuple(targets),
-              tuple((t, a.dtype, a.shape) for t, a in feeds.items()))
-        try:
-            inst = self._fast.get(fk)
-        except TypeError:  # an unhashable feed value (not an ndarray): take the slow path
-            inst = None
-        if inst is None:
-            inst = self._bind(graph, fetches, targets, feeds, fk)
-        if inst == "reference":
-            return self._ref().run(graph, fetches, targets, feeds, state)
-        prog = inst.plan.prog
-        try:
-            V = [state[v] for v, _ in prog.variables]
-        except KeyError:
-            for v, _ in prog.variables:
-                if v not in state:
-                    msg = f"Attempting to use uninitialized value {v.op.name}"
-                    raise FailedPreconditionError(None, v.op, msg) from None
-            raise
-        F = list(feeds.values())
-        try:
-            outs, upds = inst.run(F, V)
-        except OpError:
-            raise
-        except Exception as e:
-            raise InvalidArgumentError(None, None, f"{type(e).__name__}: {e}") from e
-        if upds:
-            state.commit({v: u for (v, _), u in zip(prog.updates, upds, strict=True)})
-        return list(outs)
+        key = (graph, graph.version, tuple(fetches), tuple(targets), tuple(feeds))
+        r = self._runners.get(key)
+        if r is None:
+            r = self.prepare(graph, fetches, targets, list(feeds))
+        return r(list(feeds.values()), state)
+
+    def prepare(self, graph: Any, fetches: list, targets: list, feed_keys: list) -> Runner:
+        """A callable ``runner(feed_values, state) -> results`` for these fetches, targets and
+        feed tensors (in this order): the per-run path with the key work done once. A
+        Session may keep it and call it directly (its own fast path)."""
+        key = (graph, graph.version, tuple(fetches), tuple(targets), tuple(feed_keys))
+        with self._lock:
+            r = self._runners.get(key)
+            if r is None:
+                r = Runner(self, graph, list(fetches), list(targets), list(feed_keys))
+                self._runners[key] = r
+        return r
 
     def _ref(self) -> Any:
         if self._reference is None:
@@ -132,3 +121,90 @@ def compile_plan(fetches: list, targets: list, feeds: dict, reason: str = "expli
     steps = fuse(prog)
     mem = plan_memory(prog, steps)
     return build_plan(prog, steps, mem, reason, trace, t0)
+
+
+class Runner:
+    """The per-run path for one (graph, fetches, targets, feed tensors): feed shapes and
+    dtypes -> a bound instance's generated ``call`` (one dict lookup), run it, map errors."""
+
+    def __init__(self, ex: NumbaExecutor, graph: Any, fetches: list, targets: list,
+                 feed_keys: list) -> None:
+        self.ex, self.graph, self.fetches, self.targets = ex, graph, fetches, targets
+        self.feed_keys = feed_keys
+        self.calls: dict = {}
+        n = len(feed_keys)
+        sig = "".join(f"F[{i}].shape, F[{i}].dtype, " for i in range(n))
+        ns: dict = {}
+        exec(f"def sig(F):\n    return ({sig})\n", ns)
+        self.sig = ns["sig"]
+        self.prog = None
+
+    def __call__(self, F: list, state: Any) -> list:
+        try:
+            call = self.calls.get(self.sig(F))
+        except (AttributeError, TypeError):  # a feed that is not an ndarray
+            call = None
+        if call is None:
+            call = self._bind(F)
+        if call is _REF:
+            return self.ex._ref().run(self.graph, self.fetches, self.targets,
+                                      dict(zip(self.feed_keys, F, strict=True)), state)
+        S = getattr(state, "_values", state)
+        try:
+            return call(F, S, state.commit)
+        except KeyError:
+            self._uninitialized(state)
+            raise
+        except TypeError as e:
+            if "No matching definition" not in str(e) and "no matching definition" not in \
+                    str(e).lower():
+                raise InvalidArgumentError(None, None, f"{type(e).__name__}: {e}") from e
+            # an argument of another layout (non-contiguous, read-only): normalize and retry
+            F2 = [np.require(a, requirements=("C", "W")) for a in F]
+            S2 = _Contiguous(S)
+            try:
+                return call(F2, S2, state.commit)
+            except OpError:
+                raise
+            except Exception as e2:
+                raise InvalidArgumentError(None, None, f"{type(e2).__name__}: {e2}") from e2
+        except OpError:
+            raise
+        except Exception as e:
+            raise InvalidArgumentError(None, None, f"{type(e).__name__}: {e}") from e
+
+    def _bind(self, F: list) -> Any:
+        F[:] = [a if type(a) is np.ndarray else np.asarray(a) for a in F]
+        feeds = dict(zip(self.feed_keys, F, strict=True))
+        fk = (self.graph, self.graph.version, tuple(self.fetches), tuple(self.targets),
+              tuple((t, a.dtype, a.shape) for t, a in feeds.items()))
+        inst = self.ex._fast.get(fk) or self.ex._bind(self.graph, self.fetches, self.targets,
+                                                      feeds, fk)
+        if inst == "reference":
+            call = _REF
+        else:
+            call = inst.call
+            self.prog = inst.plan.prog
+        self.calls[self.sig(F)] = call
+        return call
+
+    def _uninitialized(self, state: Any) -> None:
+        if self.prog is None:
+            return
+        for v, _ in self.prog.variables:
+            if v not in state:
+                msg = f"Attempting to use uninitialized value {v.op.name}"
+                raise FailedPreconditionError(None, v.op, msg) from None
+
+
+_REF = object()  # a key the compiler cannot handle: the reference executor runs it
+
+
+class _Contiguous:
+    """A read view of the variable values as C-contiguous, writeable arrays."""
+
+    def __init__(self, S: Any) -> None:
+        self.S = S
+
+    def __getitem__(self, v: Any) -> np.ndarray:
+        return np.require(self.S[v], requirements=("C", "W"))

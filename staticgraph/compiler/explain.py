@@ -46,14 +46,20 @@ def report(plan: Any, feed_shapes: tuple, passes: bool = True) -> str:
     out.append(f"== kernels: {len(plan.kernel_list)} ==")
     for ck in plan.kernel_list:
         out.append(f"-- {ck.step.describe()}\n{ck.source}")
-    out.append("== driver ==\n" + plan.driver.source)
     inst = plan.instance(feed_shapes)
+    if inst.small:
+        out.append("== driver (single njit function, one dispatch per run) ==\n" +
+                   plan.njit_src.source)
+    else:
+        out.append("== driver ==\n" + plan.driver.source)
+    out.append("== per-run entry (generated Python) ==\n" + inst.call_source)
     out.append("== buffer plan ==")
     for sl, (_shape, dt) in enumerate(plan.mem.slots):
         users = [f"%{nid}" for nid, s in plan.mem.slot_of.items() if s == sl]
         kind = "escape pool" if sl in plan.mem.escape else "intermediate"
-        b = inst.buffers[sl]
-        out.append(f"slot {sl}: {b.shape} {np.dtype(dt).name} ({b.nbytes} B, {kind}) <- "
+        shape = inst.slot_shapes[sl]
+        nbytes = int(np.prod(shape)) * np.dtype(dt).itemsize
+        out.append(f"slot {sl}: {shape} {np.dtype(dt).name} ({nbytes} B, {kind}) <- "
                    f"{', '.join(users)}")
     out.append(f"in-place reuses: {plan.mem.inplace}")
     out.append(f"peak intermediate bytes: {inst.peak_bytes}")

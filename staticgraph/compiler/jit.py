@@ -65,7 +65,13 @@ def module_source(body: str, names: list[str], parallel: dict[str, bool]) -> str
 
 def load(body: str, names: list[str], parallel: dict[str, bool] | None = None) -> object:
     """The module holding ``names`` (njit dispatchers) compiled from ``body``."""
-    src = module_source(body, names, parallel or {})
+    return load_source(module_source(body, names, parallel or {}))
+
+
+def load_source(src: str, preset: dict | None = None) -> object:
+    """Write ``src`` to the cache directory (content-hashed name) and import it. ``preset``:
+    module globals bound before the module runs (the single driver's kernel dispatchers; the
+    source names their content hashes, so a changed kernel is a different module)."""
     h = hashlib.sha256((VERSION_TAG + src).encode()).hexdigest()[:24]
     with _LOCK:
         mod = _LOADED.get(h)
@@ -90,6 +96,8 @@ def load(body: str, names: list[str], parallel: dict[str, bool] | None = None) -
             os.replace(tmp, path)
         spec = importlib.util.spec_from_file_location(f"sg_kernels_{h}", path)
         mod = importlib.util.module_from_spec(spec)
+        mod.__dict__.update(preset or {})
+        mod.__sg_preset__ = preset or {}
         sys.modules[spec.name] = mod  # numba's cache pickles references by module name
         spec.loader.exec_module(mod)
         mod.__sg_path__ = path
@@ -137,8 +145,12 @@ def compile_sig(mod: object, name: str, sig: tuple, reason: str) -> object:
 
 
 def _reload(mod: object) -> object:
-    spec = importlib.util.spec_from_file_location(mod.__name__ + "_r", mod.__sg_path__)
+    # the same module name: numba's cache data refers to functions by module name, and a
+    # renamed module would make every later process fail to load (and rebuild) this entry
+    spec = importlib.util.spec_from_file_location(mod.__name__, mod.__sg_path__)
     m = importlib.util.module_from_spec(spec)
+    m.__dict__.update(mod.__sg_preset__)
+    m.__sg_preset__ = mod.__sg_preset__
     sys.modules[spec.name] = m
     spec.loader.exec_module(m)
     m.__sg_path__, m.__sg_hash__ = mod.__sg_path__, mod.__sg_hash__

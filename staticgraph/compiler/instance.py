@@ -1,0 +1,231 @@
+"""A plan bound to concrete feed shapes (:class:`Instance`), and its per-run entry point.
+
+Binding allocates every buffer once (intermediate slots, escape pools) and chooses how the plan
+runs at these sizes: the single compiled driver of :mod:`.njit_driver` (small plans: one native
+call per run) or the Python driver (BLAS ``np.dot`` and ``prange`` kernels where sizes pay).
+
+``Instance.call(F, S, commit)`` is generated Python, unrolled for the plan: ``F`` the feed arrays
+in feed order, ``S`` a mapping variable -> value, ``commit`` the store's commit. It does no dict
+or list work beyond reading the variables and committing the updates::
+
+    def call(F, S, commit):
+        with lock:
+            e0 = E[0]
+            if rc(e0) > 4: e0 = fresh(0)     # the caller still holds last run's result
+            r = drv(F[0], S[V0], e0, B)
+        commit({U0: e0})
+        return [e0]
+
+Results are never overwritten under the caller: an escape buffer is reused only when its
+reference count shows that only the instance holds it (list, pool, local, argument = 4).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+
+import numpy as np
+from numba import typeof
+
+from . import jit
+from .kernel import Kernel
+from .njit_driver import SMALL_DOT
+from .passes.shapes import Sym
+
+PARALLEL_MIN = int(os.environ.get("STATICGRAPH_PARALLEL_MIN", 1 << 20))
+"""Elements: below this a kernel runs serially (thread start-up costs more than it saves)."""
+SINGLE_MIN_STEPS = int(os.environ.get("STATICGRAPH_SINGLE_DRIVER_MIN_STEPS", 2))
+"""Plans with fewer kernel/matmul steps than this run the Python driver (one dispatch anyway)."""
+
+
+class Instance:
+    """A plan bound to concrete feed shapes: buffers, the driver choice, the entry point."""
+
+    def __init__(self, plan, feed_shapes: tuple) -> None:
+        self.plan = plan
+        env: dict[int, int] = {}
+        for f in plan.prog.feeds:
+            for ax, dim in enumerate(f.shape):
+                if isinstance(dim, Sym):
+                    env[id(dim)] = feed_shapes[f.params["index"]][ax]
+
+        def concrete(shape: tuple) -> tuple:
+            return tuple(env[id(x)] if isinstance(x, Sym) else int(x) for x in shape)
+
+        self._concrete = concrete
+        self.slot_shapes = [concrete(shape) for shape, _ in plan.mem.slots]
+        self.buffers: list[np.ndarray | None] = []
+        self.pools: dict[int, list[np.ndarray]] = {}
+        self.peak_bytes = 0
+        for sl, (shape, dt) in enumerate(plan.mem.slots):
+            buf = np.empty(concrete(shape), dt)
+            self.buffers.append(buf)
+            if sl in plan.mem.escape:
+                self.pools[sl] = [buf]
+            else:
+                self.peak_bytes += buf.nbytes
+        self.lock = threading.Lock()
+        self.small = plan.njit_src is not None and self._fits_single_driver()
+        self.call = None
+        if self.small:
+            try:
+                self.call = self._small_call()
+            except Exception as e:  # typing failed: the Python driver runs this plan
+                jit.note("single driver unavailable (%s: %s): using the Python driver",
+                         type(e).__name__, str(e)[:200])
+                plan.njit_src = None
+                self.small = False
+        if self.call is None:
+            self.call = self._python_call()
+
+    # ------------------------------------------------------------------ driver choice
+    def _fits_single_driver(self) -> bool:
+        if sum(s.kind in ("kernel", "row", "dot") for s in self.plan.steps) < SINGLE_MIN_STEPS:
+            return False  # nothing to save: one dispatch either way, and no driver to compile
+        for s in self.plan.steps:
+            if s.kind == "dot":
+                n = s.nodes[0]
+                m, nn = self._concrete(n.shape)
+                if m * nn * self._concrete(n.inputs[0].shape)[1] > SMALL_DOT:
+                    return False
+        return not any(ck.parallel_ok and self._size(ck) >= PARALLEL_MIN
+                       for ck in self.plan.kernel_list)
+
+    def _size(self, ck) -> int:
+        k = ck.step.kernel
+        size = 1
+        for ax in range(k.rank):
+            size *= self._extent(k.extents[ax], k, ck.step)
+        return size
+
+    def _extent(self, ext, k: Kernel, step) -> int:
+        if ext is None:
+            return 1
+        if ext[0] == "const":
+            return int(ext[1])
+        names = [i.name for i in k.inputs] + [o.name for o in k.outputs]
+        nodes = list(step.inputs) + list(step.outputs)
+        return self._concrete(nodes[names.index(ext[0])].shape)[ext[1]]
+
+    # ------------------------------------------------------------------ entry points
+    def _fresh_fn(self, E: list, pools: list) -> object:
+        rc = sys.getrefcount
+
+        def fresh(j: int) -> np.ndarray:
+            pool, cur = pools[j], E[j]
+            for cand in pool:
+                if cand is not cur and rc(cand) <= 3:  # pool, ``cand``, the argument
+                    E[j] = cand
+                    return cand
+            new = np.empty_like(cur)
+            if len(pool) >= 4:  # the caller keeps results: stop tracking this one
+                pool.remove(cur)
+            pool.append(new)
+            E[j] = new
+            return new
+
+        return fresh
+
+    def _small_call(self) -> object:
+        plan = self.plan
+        src = plan.njit_src
+        E = [self.buffers[sl] for sl in src.escapes]
+        pools = [self.pools[sl] for sl in src.escapes]
+        for sl in src.escapes:  # held by ``E`` and the pool only (the refcount baseline)
+            self.buffers[sl] = None
+        B = tuple(src.consts) + tuple(self.buffers[sl] for sl in src.bslots)
+        prog = plan.prog
+        ns = {"lock": self.lock, "E": E, "B": B, "rc": sys.getrefcount,
+              "fresh": self._fresh_fn(E, pools)}
+        args = [f"F[{i}]" for i in src.feeds]
+        sig = [typeof(np.empty((0,) * len(f.shape), f.dtype)) for f in
+               sorted(prog.feeds, key=lambda f: f.params["index"])]
+        for j, (v, node) in enumerate(prog.variables):
+            ns[f"V{j}"] = v
+            args.append(f"S[V{j}]")
+            sig.append(typeof(np.empty((0,) * node.ndim, node.dtype)))
+        lines = ["def call(F, S, commit):", "    with lock:"]
+        for j in range(len(E)):
+            lines += [f"        e{j} = E[{j}]", f"        if rc(e{j}) > 4:",
+                      f"            e{j} = fresh({j})"]
+            args.append(f"e{j}")
+            sig.append(typeof(E[j]))
+        args.append("B")
+        sig.append(typeof(B))
+        ns["drv"] = plan.njit_dispatcher(tuple(sig))
+        lines.append(f"        r = drv({', '.join(args)})")
+        vals = [f"e{i}" if w == "e" else f"F[{i}]" if w == "f" else f"r[{i}]"
+                for w, i in src.returns]
+        no = len(prog.outputs)
+        if prog.updates:
+            for j, (v, _) in enumerate(prog.updates):
+                ns[f"U{j}"] = v
+            lines.append("    commit({" + ", ".join(f"U{j}: {vals[no + j]}" for j in
+                                                    range(len(prog.updates))) + "})")
+        lines.append("    return [" + "".join(x + ", " for x in vals[:no]) + "]")
+        self.call_source = "\n".join(lines) + "\n"
+        exec(compile(self.call_source, "<staticgraph call>", "exec"), ns)
+        return ns["call"]
+
+    def _python_call(self) -> object:
+        plan = self.plan
+        d = plan.driver
+        kernels = []
+        for ck in plan.kernel_list:
+            fn = ck.serial()
+            if ck.parallel_ok and self._size(ck) >= PARALLEL_MIN:
+                fn = ck.parallel()
+            kernels.append(fn)
+        from .codegen import make_fallback
+
+        fallbacks = [make_fallback(*f) for f in d.fallbacks]
+        prog = plan.prog
+        ns = {"lock": self.lock, "rc": sys.getrefcount, "fn": d.fn, "C": d.consts,
+              "B": self.buffers, "K": kernels, "X": fallbacks,
+              "fresh": self._fresh_fn(self.buffers, self.pools)}
+        for j, (v, _) in enumerate(prog.variables):
+            ns[f"V{j}"] = v
+        for j, (v, _) in enumerate(prog.updates):
+            ns[f"U{j}"] = v
+        lines = ["def call(F, S, commit):",
+                 "    V = [" + "".join(f"S[V{j}], " for j in range(len(prog.variables))) + "]",
+                 "    with lock:"]
+        for sl in sorted(self.pools):  # B, the pool, the local, the argument: 4 references
+            lines += [f"        b = B[{sl}]", "        if rc(b) > 4:", f"            fresh({sl})"]
+        lines += ["        b = None", "        outs, upds = fn(F, V, C, B, K, X)"]
+        if prog.updates:
+            lines.append("    commit({" + ", ".join(f"U{j}: upds[{j}]" for j in
+                                                    range(len(prog.updates))) + "})")
+        lines.append("    return list(outs)")
+        self.call_source = "\n".join(lines) + "\n"
+        exec(compile(self.call_source, "<staticgraph call>", "exec"), ns)
+        return ns["call"]
+
+    def refresh_escapes(self) -> None:
+        """Give each escaping slot a buffer nobody outside holds (else a fresh one)."""
+        B = self.buffers
+        for sl, pool in self.pools.items():
+            cur = B[sl]
+            # references: B, pool, ``cur``, getrefcount's argument
+            if sys.getrefcount(cur) <= 4:
+                continue
+            for cand in pool:
+                if cand is not cur and sys.getrefcount(cand) <= 3:
+                    B[sl] = cand
+                    break
+            else:
+                new = np.empty_like(cur)
+                if len(pool) >= 4:  # the caller keeps results: stop tracking this one
+                    pool.remove(cur)
+                pool.append(new)
+                B[sl] = new
+
+    def run(self, feeds: list, variables: list) -> tuple:
+        """Run with variable values given positionally (explain, tests): (outputs, updates)."""
+        prog = self.plan.prog
+        S = {v: x for (v, _), x in zip(prog.variables, variables, strict=True)}
+        got: dict = {}
+        outs = self.call(list(feeds), S, got.update)
+        return tuple(outs), tuple(got[v] for v, _ in prog.updates)
