@@ -71,6 +71,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
             wl_mod.WORKLOADS.values())
         args.modes = [modes_mod.get(n).name for n in _split(args.mode)] or list(modes_mod.MODES)
         args.sizes = _parse_sizes(args.size, args.workloads)
+        modes_mod.get(args.baseline)
     except ValueError as e:
         p.error(str(e))
     return args
@@ -278,6 +279,8 @@ def main(argv: list[str] | None = None) -> int:
     out = sys.stderr if args.json == "-" else sys.stdout
     print(_header(doc), file=out)
     print(report.table(results, args.modes, args.workloads, args.baseline), file=out)
+    if args.baseline not in args.modes:
+        log(f"sgbench: the baseline mode {args.baseline!r} was not run: no ratios")
     grid = report.matrix(results, args.modes, args.workloads, args.baseline)
     if grid:
         print("\n" + grid, file=out)

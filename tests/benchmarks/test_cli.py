@@ -121,6 +121,7 @@ def test_size_repeat_and_csv(tmp_path: Path) -> None:
     (["--size", "seed=3"], "workload 'seed' takes no size"),
     (["--size", "chain=big"], "--size for 'chain': 'big' is not an integer"),
     (["--repeat", "0"], "--repeat must be at least 1"),
+    (["--baseline", "numpi"], "unknown mode 'numpi'"),
 ])
 def test_usage_errors_are_clear(args: list[str], message: str) -> None:
     proc = sgbench(*args)
