@@ -839,3 +839,238 @@ print(torch.tensor([1, 2, 2, 3]).unique(), torch.tensor([[1., 2.], [3., 4.]]).fl
 print(torch.chunk(torch.arange(6), 3), torch.split(torch.arange(5), 2), torch.arange(6).chunk(2))
 print(torch.tril(torch.ones(3, 3)), torch.triu(torch.ones(2, 2)), torch.zeros(2).add(1).mul(3).sub(1).div(2))
 '''
+PROGS["jacobian_vjp"] = '''
+x = torch.tensor([1.0, 2.0, 3.0], requires_grad=True)
+y = torch.stack([x[0] * x[1], x[1] ** 2, x[2].exp()])
+J = torch.stack([torch.autograd.grad(y[i], x, retain_graph=True)[0] for i in range(3)])
+print(J)
+v = torch.tensor([1.0, 0.5, 0.1])
+y.backward(v)
+print(x.grad, v @ J)
+w = torch.tensor([[1., 2.], [3., 4.]], requires_grad=True)
+out = w.sum(dim=1) * torch.tensor([2., 3.])
+print(torch.autograd.grad(out, w, torch.ones_like(out)))
+'''
+PROGS["grad_accumulation"] = '''
+w = torch.tensor([1.0, -1.0], requires_grad=True)
+data = [torch.tensor([1.0, 2.0]), torch.tensor([0.5, -1.0]), torch.tensor([3.0, 0.0])]
+for i, d in enumerate(data):
+    loss = (w * d).sum() ** 2 / len(data)
+    loss.backward()
+    print(i, w.grad)
+with torch.no_grad():
+    w.sub_(0.1 * w.grad)
+w.grad = None
+print(w, w.grad)
+for _ in range(2):
+    (w ** 2).sum().backward()
+print(w.grad)
+w.grad.data.zero_()
+print(w.grad)
+'''
+PROGS["detach_patterns"] = '''
+x = torch.tensor([2.0, 3.0], requires_grad=True)
+y = x ** 2
+z = y.detach() * x
+z.sum().backward()
+print(x.grad, y.detach().requires_grad, y.detach().is_leaf)
+a = torch.tensor([1.0], requires_grad=True)
+b = a * 2
+c = b.detach()
+c.add_(10)
+print(b, c)
+d = torch.tensor([1.0, 2.0], requires_grad=True)
+e = d.clone()
+print(e.requires_grad, e.grad_fn, e.is_leaf)
+f = d.detach().clone().requires_grad_(True)
+print(f.is_leaf, f.requires_grad, f)
+g = torch.tensor([3.0], requires_grad=True)
+h = g.data
+h += 1
+print(g, g.grad_fn)
+print(x.detach(), x.detach().numpy())
+'''
+PROGS["requires_grad_flags"] = '''
+a = torch.ones(2, 2)
+print(a.requires_grad)
+a.requires_grad_()
+print(a.requires_grad, a.is_leaf)
+b = (a * 3).sum()
+print(b.requires_grad, b.grad_fn, b)
+c = torch.ones(2)
+c.requires_grad = True
+print(c)
+d = torch.zeros(3, requires_grad=False)
+print((d + c[0]).requires_grad)
+with torch.no_grad():
+    e = c * 2
+print(e.requires_grad, e.is_leaf, e.grad_fn)
+print(torch.is_grad_enabled())
+x = torch.tensor(1.0, requires_grad=True)
+with torch.inference_mode():
+    y = x * 2
+print(y.requires_grad)
+frozen = torch.nn.Linear(2, 2)
+for p in frozen.parameters():
+    p.requires_grad_(False)
+print(all(not p.requires_grad for p in frozen.parameters()))
+'''
+PROGS["function_ctx"] = '''
+class MulConst(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, tensor, constant):
+        ctx.constant = constant
+        return tensor * constant
+    @staticmethod
+    def backward(ctx, grad_output):
+        return grad_output * ctx.constant, None
+NEEDS = []
+class MulAdd(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        NEEDS.append(ctx.needs_input_grad)
+        return a * b + a
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        ga = g * (b + 1) if ctx.needs_input_grad[0] else None
+        gb = g * a if ctx.needs_input_grad[1] else None
+        return ga, gb
+x = torch.tensor([1., 2.], requires_grad=True)
+k = torch.tensor([3., 4.])
+y = MulConst.apply(x, 5.0)
+z = MulAdd.apply(y, k)
+print("needs", NEEDS)
+z.sum().backward()
+print(y, z, x.grad)
+print(type(z.grad_fn).__name__, z.grad_fn.next_functions[0][0].name() if z.grad_fn.next_functions[0][0] else None)
+with torch.no_grad():
+    print(MulConst.apply(x, 2.0).requires_grad)
+dtype64 = torch.tensor([0.2, 0.4], dtype=torch.float64, requires_grad=True)
+print(torch.autograd.gradcheck(lambda t: MulAdd.apply(t, t * 2), (dtype64,), eps=1e-6, atol=1e-4))
+'''
+PROGS["module_hooks_params"] = '''
+torch.manual_seed(0)
+lin = torch.nn.Linear(3, 2, bias=True)
+with torch.no_grad():
+    lin.weight.copy_(torch.tensor([[0.1, 0.2, 0.3], [-0.1, 0.0, 0.5]]))
+    lin.bias.copy_(torch.tensor([0.01, -0.02]))
+print(lin.weight.shape, lin.bias.shape, lin.in_features, lin.out_features)
+x = torch.tensor([[1., 2., 3.]])
+y = lin(x)
+print(y)
+y.sum().backward()
+print(lin.weight.grad, lin.bias.grad)
+print(isinstance(lin.weight, torch.nn.Parameter), lin.weight.is_leaf, type(lin.weight.grad).__name__)
+p = torch.nn.Parameter(torch.ones(2))
+print(p, p.requires_grad)
+print(torch.nn.Parameter(torch.ones(2), requires_grad=False))
+seq = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Sigmoid())
+print(seq[0], len(seq), [type(m).__name__ for m in seq])
+print(torch.nn.ReLU()(torch.tensor([-1., 1.])), torch.nn.Tanh()(torch.tensor([0.])), torch.nn.Softmax(dim=0)(torch.tensor([1., 1.])))
+print(torch.nn.LeakyReLU(0.2)(torch.tensor([-1., 1.])), torch.nn.Flatten()(torch.ones(2, 3, 4)).shape)
+'''
+PROGS["loss_functions"] = '''
+pred = torch.tensor([[0.2, 0.8], [0.6, 0.4], [0.9, 0.1]], requires_grad=True)
+target = torch.tensor([[0., 1.], [1., 0.], [1., 0.]])
+for loss in [torch.nn.MSELoss(), torch.nn.L1Loss(), torch.nn.BCELoss(), torch.nn.MSELoss(reduction="sum"), torch.nn.BCELoss(reduction="none")]:
+    out = loss(pred, target)
+    print(type(loss).__name__, out)
+l = torch.nn.functional.mse_loss(pred, target)
+l.backward()
+print(pred.grad)
+logits = torch.tensor([[1.0, 2.0, 0.5], [0.1, 0.2, 3.0]], requires_grad=True)
+labels = torch.tensor([1, 2])
+ce = torch.nn.CrossEntropyLoss()(logits, labels)
+nll = torch.nn.NLLLoss()(torch.log_softmax(logits, dim=1), labels)
+print(ce, nll, ce.item() == nll.item())
+ce.backward()
+print(logits.grad)
+print(torch.nn.CrossEntropyLoss(reduction="none")(logits, labels))
+bce = torch.nn.BCEWithLogitsLoss()(torch.tensor([0.5, -1.0, 2.0]), torch.tensor([1.0, 0.0, 1.0]))
+print(bce)
+'''
+PROGS["indexing_assign"] = '''
+x = torch.zeros(3, 4)
+x[0] = 1
+x[1, 2] = 5
+x[:, 3] = torch.tensor([7., 8., 9.])
+x[2, :2] = -1
+print(x)
+x[x > 4] = 0
+print(x)
+x[[0, 2], [0, 1]] = 3.
+print(x)
+y = torch.arange(10)
+y[y % 2 == 0] = 0
+print(y, y[-3:], y[::3], y[torch.tensor([1, 3])])
+m = torch.eye(3)
+m[1] += 2
+m[:, 0] *= 5
+print(m)
+print(x[0].shape, x[0:1].shape, x[:, 0].shape, x[..., 1].shape, x[None, :, None].shape)
+try:
+    x[5]
+except IndexError as e:
+    print("IndexError", e)
+'''
+PROGS["broadcasting"] = '''
+a = torch.arange(3.).reshape(3, 1)
+b = torch.arange(4.)
+print(a + b, (a + b).shape, a * b, a - b.reshape(1, 4))
+w = torch.tensor([[1., 2., 3.]], requires_grad=True)
+c = torch.ones(4, 3) * w
+c.sum().backward()
+print(w.grad)
+s = torch.tensor(2.0, requires_grad=True)
+v = torch.tensor([1., 2., 3.])
+(s * v).sum().backward()
+print(s.grad)
+try:
+    torch.ones(3) + torch.ones(4)
+except RuntimeError as e:
+    print(e)
+print(torch.ones(2, 1, 3).expand(2, 4, 3).shape, torch.broadcast_to(torch.tensor([1, 2]), (2, 2)))
+'''
+PROGS["sgd_variants"] = '''
+def run(opt_fn, steps=5):
+    w = torch.tensor([1.0, -2.0, 0.5], requires_grad=True)
+    opt = opt_fn([w])
+    for _ in range(steps):
+        opt.zero_grad()
+        loss = ((w - torch.tensor([0.5, 0.5, 0.5])) ** 2).sum() + 0.1 * w.abs().sum()
+        loss.backward()
+        opt.step()
+    return w
+print(run(lambda p: torch.optim.SGD(p, lr=0.1)))
+print(run(lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9)))
+print(run(lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.5, nesterov=True, weight_decay=0.1)))
+print(run(lambda p: torch.optim.Adam(p, lr=0.1)))
+print(run(lambda p: torch.optim.Adam(p, lr=0.1, betas=(0.8, 0.9), eps=1e-6)))
+w = torch.tensor([1.0], requires_grad=True)
+opt = torch.optim.SGD([w], lr=0.1)
+print(opt.param_groups[0]["lr"], len(opt.param_groups), opt.param_groups[0]["momentum"])
+for g in opt.param_groups:
+    g["lr"] = 0.01
+(w * 3).sum().backward(); opt.step()
+print(w)
+opt.zero_grad()
+print(w.grad)
+'''
+PROGS["tensor_math_print"] = '''
+x = torch.linspace(0, 2 * 3.14159265, 7)
+print(x)
+print(torch.sin(x))
+print(torch.cos(x).abs() < 1e-5)
+print(torch.exp(torch.tensor([0., 1., 10., 20.])))
+print(torch.log(torch.tensor([1e-10, 1., 1e10])))
+print(torch.sqrt(torch.tensor([2., 3., 4.])))
+print(torch.tensor([1., 2., 3.]).pow(2), torch.tensor([4., 9.]) ** 0.5, 2 ** torch.tensor([1., 2., 3.]))
+print(torch.tensor([-1.5, 0.5]).sigmoid(), torch.tensor([-1.5, 0.5]).tanh(), torch.relu(torch.tensor([-1.5, 0.5])))
+print(torch.softmax(torch.tensor([[1., 2., 3.], [1., 1., 1.]]), dim=1))
+print(torch.tensor([1., 2., 3.]).mean(), torch.tensor([1., 2., 3., 4.]).std(), torch.tensor([[1., 2.], [3., 4.]]).var(dim=0))
+print(torch.tensor([1e-3, 2e-3]), torch.tensor([1e3, 2e3]), torch.tensor([1e5, 2e5]))
+print(torch.tensor([3.3333333, 1e-2]), torch.tensor([0.001, 0.01]))
+print(torch.tensor([[1.23456, 123.456], [0.00123, 12345.6]]))
+'''
