@@ -31,6 +31,10 @@ from numba.extending import intrinsic, overload
 
 LIB_FASTMATH = frozenset({"contract", "nsz", "arcp"})
 _JIT = {"fastmath": set(LIB_FASTMATH), "error_model": "numpy"}
+_JIT_CACHED = {**_JIT, "cache": True}
+"""Module-level library functions are cached by numba beside this file (``__pycache__``): they
+are compiled once per installation, not once per process (cold compiles of new graphs skip
+them). Overload glue (``sg_*``) is compiled into each kernel and cannot be cached."""
 
 F32, F64 = np.float32, np.float64
 
@@ -69,7 +73,7 @@ _E32 = dict(hi=F32(89.0), lo=F32(-104.0), log2e=F32(1.44269504088896341), half=F
             p4=F32(1.6666665459e-1), p5=F32(5.0000001201e-1), one=F32(1.0))
 
 
-@njit(**_JIT)
+@njit(**_JIT_CACHED)
 def _exp_f32(x):
     k = _E32_T
     xc = x if x < k[0] else k[0]
@@ -99,7 +103,7 @@ _E64_T = (F64(710.0), F64(-746.0), F64(1.4426950408889634073599), F64(0.5),
           F64(2.00000000000000000009e0), F64(1.0), F64(2.0))
 
 
-@njit(**_JIT)
+@njit(**_JIT_CACHED)
 def _exp_f64(x):
     k = _E64_T
     xc = x if x < k[0] else k[0]
@@ -128,7 +132,7 @@ _L32_T = (F32(1.17549435e-38), F32(8388608.0), F32(0.707106781186547524), F32(1.
           F32(-2.12194440e-4), F32(-0.5), F32(0.693359375), F32(np.inf), F32(np.nan), F32(0.0))
 
 
-@njit(**_JIT)
+@njit(**_JIT_CACHED)
 def _log_f32(x):
     k = _L32_T
     sub = x < k[0]
@@ -158,7 +162,7 @@ _T32_T = (F32(0.625), F32(-5.70498872745e-3), F32(2.06390887954e-2), F32(-5.3739
           F32(1.33314422036e-1), F32(-3.33332819422e-1), F32(1.0), F32(2.0), F32(0.0))
 
 
-@njit(**_JIT)
+@njit(**_JIT_CACHED)
 def _tanh_f32(x):
     k = _T32_T
     a = abs(x)
@@ -170,24 +174,29 @@ def _tanh_f32(x):
     return small if a < k[0] else big
 
 
-def _make_sigmoid(expf, one):
-    def sigmoid(x):
-        e = expf(-abs(x))
-        d = one + e
-        return one / d if x >= 0 else e / d
-    return njit(**_JIT)(sigmoid)
+_ONE32 = F32(1.0)
 
 
-_sigmoid_f32 = _make_sigmoid(_exp_f32, F32(1.0))
-_sigmoid_f64 = _make_sigmoid(_exp_f64, F64(1.0))
+@njit(**_JIT_CACHED)
+def _sigmoid_f32(x):
+    e = _exp_f32(-abs(x))
+    d = _ONE32 + e
+    return _ONE32 / d if x >= 0 else e / d
 
 
-@njit(**_JIT)
+@njit(**_JIT_CACHED)
+def _sigmoid_f64(x):
+    e = _exp_f64(-abs(x))
+    d = 1.0 + e
+    return 1.0 / d if x >= 0 else e / d
+
+
+@njit(**_JIT_CACHED)
 def _tanh_f64(x):
     return math.tanh(x)
 
 
-@njit(**_JIT)
+@njit(**_JIT_CACHED)
 def _log_f64(x):
     return math.log(x) if x > 0.0 else (-np.inf if x == 0.0 else (x if x != x else np.nan))
 

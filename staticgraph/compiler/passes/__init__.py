@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..ir import Program
-from . import algebraic, const_fold, cse, dce, prune, shapes, stable
+from . import algebraic, const_fold, cse, dce, prune, shape_refs, shapes, stable
 
 PIPELINE: list[tuple[str, Callable]] = [
     ("prune", prune.run),
@@ -15,6 +15,7 @@ PIPELINE: list[tuple[str, Callable]] = [
     ("cse", cse.run),
     ("algebraic_simplification", algebraic.run),
     ("stable_rewrites", stable.run),
+    ("shape_refs", shape_refs.run),
     ("constant_folding_2", const_fold.run),
     ("cse_2", cse.run),
     ("algebraic_simplification_2", algebraic.run),

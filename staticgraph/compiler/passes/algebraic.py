@@ -3,7 +3,9 @@
 * ``x*1``, ``1*x``, ``x/1``, ``x+0``, ``0+x``, ``x-0`` -> ``x`` (when shape and dtype match);
   ``x*0`` and ``x-x`` -> zeros only for integer/bool ``x`` (``inf*0`` and ``inf-inf`` are NaN);
 * ``neg(neg x)`` -> ``x``; ``log(exp x)`` -> ``x``; ``pow(x, 1)`` -> ``x``; ``pow(x, 2)`` ->
-  ``square(x)`` (numpy's own fast path);
+  ``square(x)`` (numpy's own fast path); ``pow(x, 3)``, ``pow(x, 4)``, ``pow(x, -1)``,
+  ``pow(x, -2)`` -> products and reciprocals (a libm ``pow`` per element is ~10x slower, and these
+  keep NaN/Inf/-0 semantics; ``pow(x, 0.5)`` is *not* ``sqrt`` at ``-inf`` and ``-0``);
 * ``permute(permute(x))`` -> one permute, or ``x`` if the composition is the identity;
   ``reshape(reshape(x))`` -> one reshape; reshape/reshape_like to the same shape -> ``x``;
 * ``sum_to_like``/``broadcast_like``/``broadcast_to``/``reshape_like`` that are identities
@@ -54,6 +56,9 @@ def simplify(n: Node) -> Node | None:
             return ins[0]
         if _is_const(ins[1], 2) and ins[1].const_value().size == 1:
             return make("square", [ins[0]], name=n.name)
+        if n.dtype.kind == "f" and ins[1].const_value() is not None and \
+                ins[1].const_value().size == 1:
+            return _small_power(ins[0], float(ins[1].const_value().reshape(-1)[0]), n.name)
     if op == "permute":
         perm = n.params["perm"]
         if list(perm) == list(range(len(perm))):
@@ -77,6 +82,19 @@ def simplify(n: Node) -> Node | None:
             return src
     if op in ("sum_to_like", "broadcast_like", "broadcast_to") and _same(n, ins[0]):
         return ins[0]
+    return None
+
+
+def _small_power(x: Node, e: float, name: str) -> Node | None:
+    """x**e as products for e in {3, 4, -1, -2} (exact in NaN/Inf/-0 semantics)."""
+    if e == 3:
+        return make("mul", [make("square", [x]), x], name=name)
+    if e == 4:
+        return make("square", [make("square", [x])], name=name)
+    if e == -1:
+        return make("reciprocal", [x], name=name)
+    if e == -2:
+        return make("reciprocal", [make("square", [x])], name=name)
     return None
 
 

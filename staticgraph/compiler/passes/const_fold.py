@@ -1,5 +1,6 @@
 """Constant folding: a registry op whose inputs are all constants is evaluated now (numpy
-kernels from the registry); ``size`` of a fully known shape folds too.
+kernels from the registry); ``size`` of a fully known shape folds too, and so do ``ones_like`` /
+``zeros_like`` of one (the seed gradient ``ones_like(loss)`` of a training step: one kernel less).
 
 before: c = mul(const 2, const 3); y = x * c   =>   after: y = x * const 6
 """
@@ -25,6 +26,11 @@ def run(prog: Program, ctx: object) -> int:
         if n.op == "size" and is_static(ins[0].shape):
             mapping[n.id] = const_node(od.impl(np.empty(ins[0].shape, np.bool_), **n.params),
                                        n.dtype, n.name)
+            continue
+        if n.op in ("ones_like", "zeros_like") and is_static(n.shape) and \
+                int(np.prod(n.shape)) <= MAX_FOLD_ELEMS:  # only the shape is read: no kernel
+            v = np.full(n.shape, 1 if n.op == "ones_like" else 0, n.dtype)
+            mapping[n.id] = const_node(v, n.dtype, n.name)
             continue
         if not all(i.op == "const" for i in ins) or not is_static(n.shape):
             continue
