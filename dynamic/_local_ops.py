@@ -81,6 +81,10 @@ ERF = Op(name="erf", impl=lambda x: _erf(x).astype(x.dtype), infer=elementwise_i
 CLONE = Op(name="clone", impl=lambda x: np.array(x, copy=True), infer=lambda x: (x.shape, x.dtype),
            vjp=lambda g, out, x: (g,), grad_name="CloneBackward0")
 
+CONTIGUOUS = Op(name="contiguous", impl=lambda x: np.array(x, copy=True, order="C"),
+                infer=lambda x: (x.shape, x.dtype), vjp=lambda g, out, x: (g,),
+                grad_name="CloneBackward0")
+
 
 def _reduce_bool(fn: Any) -> Op:
     return Op(name=fn.__name__, impl=lambda x: np.asarray(fn(x)),

@@ -14,7 +14,7 @@ from staticgraph import ops
 
 from . import _dtypes
 from ._inplace import VIEW_LEAF_MSG, inplace
-from ._local_ops import CLONE, ReturnSort, ReturnTopk, index_arg, renamed, shape_arg
+from ._local_ops import CLONE, CONTIGUOUS, ReturnSort, ReturnTopk, index_arg, renamed, shape_arg
 from .autograd.grad_mode import GRAD_ENABLED
 
 
@@ -25,7 +25,20 @@ class ShapeMethods:
 
     # ---------------------------------------------------------------------------- shapes
     def reshape(self, *shape): return ops.reshape(self, shape_arg(shape))
-    def view(self, *shape): return ops.reshape(self, shape_arg(shape))
+    def view(self, *shape):
+        """Like ``reshape`` but, as in PyTorch, refuses when the strides do not allow a view."""
+        shape = shape_arg(shape)
+        d = self._data
+        if not d.flags.c_contiguous and d.size:
+            try:
+                np.reshape(d, shape, copy=False)
+            except ValueError:
+                if _valid_size(d, shape):  # a valid size, but not as a view
+                    raise RuntimeError(
+                        "view size is not compatible with input tensor's size and stride (at "
+                        "least one dimension spans across two contiguous subspaces). Use "
+                        ".reshape(...) instead.") from None
+        return ops.reshape(self, shape)
     def view_as(self, other): return ops.reshape(self, tuple(other.shape))
     def reshape_as(self, other): return ops.reshape(self, tuple(other.shape))
 
@@ -33,6 +46,13 @@ class ShapeMethods:
         sizes = shape_arg(sizes)
         cur = (1,) * (len(sizes) - self.dim()) + tuple(self._data.shape)
         new = tuple(c if s == -1 else s for s, c in zip(sizes, cur, strict=False))
+        for i in reversed(range(len(new))):  # PyTorch reports the last mismatch first
+            n, c = new[i], cur[i]
+            if c != 1 and n != c:
+                raise RuntimeError(
+                    f"The expanded size of the tensor ({n}) must match the existing size ({c}) "
+                    f"at non-singleton dimension {i}.  Target sizes: {list(sizes)}.  Tensor "
+                    f"sizes: {list(self._data.shape)}")
         return ops.broadcast_to(self, new)
 
     def expand_as(self, other): return ops.broadcast_to(self, tuple(other.shape))
@@ -56,7 +76,14 @@ class ShapeMethods:
         return renamed(ops.transpose(self, dim0, dim1), "TransposeBackward0") \
             if self.dim() >= 2 else self
 
-    def permute(self, *dims): return renamed(ops.permute(self, shape_arg(dims)),
+    def permute(self, *dims):
+        dims = shape_arg(dims)
+        if len(dims) != self.dim():
+            raise RuntimeError(
+                "permute(sparse_coo): number of dimensions in the tensor input does not match "
+                "the length of the desired ordering of dimensions i.e. input.dim() = "
+                f"{self.dim()} is not equal to len(dims) = {len(dims)}")
+        return renamed(ops.permute(self, dims),
                                              "PermuteBackward0")
     def unsqueeze(self, dim): return ops.unsqueeze(self, dim)
     def squeeze(self, dim=None): return ops.squeeze(self, dim)
@@ -71,9 +98,10 @@ class ShapeMethods:
         shape = tuple(self._data.shape)
         return ops.reshape(self, shape[:s] + (-1,) + shape[e + 1:])
 
-    def contiguous(self, *a, **k): return self
+    def contiguous(self, *a, **k):
+        return self if self._data.flags.c_contiguous else ops.bind(CONTIGUOUS, self)
     def cpu(self): return self
-    def is_contiguous(self, *a, **k): return True
+    def is_contiguous(self, *a, **k): return builtins.bool(self._data.flags.c_contiguous)
 
 
     def repeat(self, *sizes):
@@ -259,3 +287,11 @@ class ShapeMethods:
         if self._data.dtype.kind not in "iub" or self._data.size != 1:
             raise TypeError("only integer tensors of a single element can be converted to an index")
         return builtins.int(self.item())
+
+
+def _valid_size(d: np.ndarray, shape: tuple) -> bool:
+    try:
+        np.reshape(np.broadcast_to(np.zeros((), d.dtype), d.shape), shape)
+    except ValueError:
+        return False
+    return True

@@ -237,8 +237,14 @@ def to_tensor(x: Any, dtype: Any = None) -> Tensor:
 
 def _as_array(data: Any, dtype: Any = None) -> np.ndarray:
     if dtype is not None:
-        return np.array(_unwrap(data), dtype=_dtypes.to_numpy_dtype(dtype))
-    a = np.array(_unwrap(data))
+        try:
+            return np.array(_unwrap(data), dtype=_dtypes.to_numpy_dtype(dtype))
+        except ValueError:
+            raise ValueError(_ragged(data)) from None
+    try:
+        a = np.array(_unwrap(data))
+    except ValueError:
+        raise ValueError(_ragged(data)) from None
     if a.dtype == np.float64 and not isinstance(data, np.ndarray):
         a = a.astype(np.float32)  # Python floats are float32 by default
     elif a.dtype.kind == "i" and not isinstance(data, np.ndarray):
@@ -246,6 +252,21 @@ def _as_array(data: Any, dtype: Any = None) -> np.ndarray:
     if a.dtype == object or a.dtype.kind in "USc":
         raise TypeError(f"can't convert {type(data).__name__} to a tensor")
     return a
+
+
+def _ragged(data: Any, dim: int = 0) -> str:
+    """PyTorch's message for nested lists of unequal lengths."""
+    if isinstance(data, (list, tuple)) and data and isinstance(data[0], (list, tuple)):
+        n = len(data[0])
+        for item in data:
+            if not isinstance(item, (list, tuple)) or len(item) != n:
+                got = len(item) if isinstance(item, (list, tuple)) else type(item).__name__
+                return f"expected sequence of length {n} at dim {dim + 1} (got {got})"
+        for item in data:
+            msg = _ragged(item, dim + 1)
+            if msg:
+                return msg
+    return "" if dim else f"could not convert {type(data).__name__} to a tensor"
 
 
 def _unwrap(data: Any) -> Any:
@@ -353,6 +374,12 @@ class Tensor(AutogradAttrs, MathMethods, ShapeMethods, InplaceMethods):
 
     def __str__(self) -> str:
         return self.__repr__()
+
+    def __format__(self, spec: str) -> str:
+        """f-strings format a 0-d tensor as its Python number (PyTorch does the same)."""
+        if self._data.ndim == 0:
+            return self._data.item().__format__(spec)
+        return object.__format__(self, spec)
 
     __hash__ = object.__hash__
 

@@ -28,8 +28,7 @@ def _matmul_infer(a: AVal, b: AVal) -> tuple:
     sb = b.shape + (1,) if b.ndim == 1 else b.shape
     k1, k2 = sa[-1], sb[-2]
     if k1 is not None and k2 is not None and k1 != k2:
-        raise ValueError(f"mat1 and mat2 shapes cannot be multiplied ({_fmt(a.shape)} and "
-                         f"{_fmt(b.shape)})")
+        raise ValueError(_matmul_mismatch(a.shape, b.shape))
     batch = broadcast_shapes(sa[:-2], sb[:-2])
     shape = batch + (sa[-2], sb[-1])
     if a.ndim == 1:
@@ -40,6 +39,20 @@ def _matmul_infer(a: AVal, b: AVal) -> tuple:
         raise ValueError(f"expected m1 and m2 to have the same dtype, but got: {a.dtype.name} != "
                          f"{b.dtype.name}")
     return shape, result_type(a, b)
+
+
+def _matmul_mismatch(sa: tuple, sb: tuple) -> str:
+    """PyTorch's wording for each matmul case (dot, mv, mm, bmm)."""
+    if len(sa) == 1 and len(sb) == 1:
+        return (f"inconsistent tensor size, expected tensor [{sa[0]}] and src [{sb[0]}] to have "
+                f"the same number of elements, but got {sa[0]} and {sb[0]} elements respectively")
+    if len(sb) == 1 and None not in sa:
+        rows = int(np.prod(sa[:-1]))
+        return f"size mismatch, got input ({rows}), mat ({rows}x{sa[-1]}), vec ({sb[0]})"
+    if len(sb) >= 3 and None not in sb:
+        return (f"Expected size for first two dimensions of batch2 tensor to be: "
+                f"[{sb[0]}, {sa[-1]}] but got: [{sb[0]}, {sb[-2]}].")
+    return f"mat1 and mat2 shapes cannot be multiplied ({_fmt(sa)} and {_fmt(sb)})"
 
 
 def _fmt(shape) -> str:

@@ -1074,3 +1074,94 @@ print(torch.tensor([1e-3, 2e-3]), torch.tensor([1e3, 2e3]), torch.tensor([1e5, 2
 print(torch.tensor([3.3333333, 1e-2]), torch.tensor([0.001, 0.01]))
 print(torch.tensor([[1.23456, 123.456], [0.00123, 12345.6]]))
 '''
+PROGS["print_edge"] = '''
+print(torch.tensor([-0.0, 1.0, 2.0]))
+print(torch.tensor([1e8, 1.0]), torch.tensor([1e9, 2.0]), torch.tensor([123456.0, 1.0]))
+print(torch.tensor([0.5, -0.25]) * 1e-5)
+print(torch.randn(100, 100).shape)
+print(torch.arange(2000.).reshape(2, 1000) / 3)
+print(torch.arange(10000.).reshape(100, 100) * 1e6)
+print(torch.tensor([1.0, float("nan"), float("-inf")]), torch.tensor([[float("nan")]]))
+print(torch.tensor([1e-20, 1e20]), torch.tensor([2.0, 4.0], dtype=torch.float64) / 3)
+print(torch.tensor([[1, -2], [300, 4]]), torch.tensor([-5]), torch.arange(-3, 3))
+print(torch.tensor([0.1, 0.25, 123.5]), torch.tensor([1.0, 2.5], requires_grad=True) * 1e-6)
+print(torch.arange(60.).reshape(3, 4, 5))
+print(torch.ones(3, 1, 2), torch.zeros(1, 1), torch.tensor([[[]]]).shape)
+print(torch.linspace(-1, 1, 12).reshape(3, 4) * torch.linspace(0.5, 100, 4))
+print(torch.tensor([1.2345678e-3, 1.0, 10.0]))
+print(torch.tensor(1234567.0), torch.tensor(0.000123), torch.tensor(-1.5e-7))
+x = torch.arange(16.).reshape(4, 4).requires_grad_()
+print(x * 2, x.sum(1))
+print(repr(torch.tensor([1., 2.])), str(torch.tensor([True])), f"{torch.tensor(3.5)}")
+print(torch.tensor([1.5, 2.5], dtype=torch.float16), torch.tensor([1, 2], dtype=torch.int16))
+'''
+PROGS["common_errors"] = '''
+def run(f):
+    try:
+        r = f()
+        print("ok", r)
+    except Exception as e:
+        print(type(e).__name__, str(e)[:160])
+x = torch.arange(6.).reshape(2, 3)
+run(lambda: x.t().view(6))
+run(lambda: x.t().reshape(6))
+run(lambda: x.t().contiguous().view(6))
+run(lambda: x.view(4, 2))
+run(lambda: x.view(-1, 4))
+run(lambda: torch.ones(2, 3) @ torch.ones(2))
+run(lambda: torch.ones(3).dot(torch.ones(4)))
+run(lambda: torch.mm(torch.ones(2, 3), torch.ones(4, 2)))
+run(lambda: torch.cat([torch.ones(2, 3), torch.ones(2, 4)]))
+run(lambda: torch.stack([torch.ones(2), torch.ones(3)]))
+run(lambda: torch.ones(2, 3).sum(dim=2))
+run(lambda: torch.ones(2, 3)[2])
+run(lambda: torch.ones(2, 3)[:, 3])
+run(lambda: torch.tensor([[1, 2], [3]]))
+run(lambda: torch.ones(3, requires_grad=True).numpy())
+run(lambda: torch.ones(2).item())
+run(lambda: torch.nn.functional.cross_entropy(torch.ones(2, 3), torch.tensor([0, 3])))
+run(lambda: torch.ones(2, 3).squeeze(0).shape)
+run(lambda: torch.ones(2, 3).unsqueeze(3))
+run(lambda: torch.ones(2, 3).permute(0))
+run(lambda: torch.ones(2, 2).expand(3, 3))
+run(lambda: torch.zeros(2, requires_grad=True).view(2).add_(1))
+'''
+PROGS["grad_fn_names_more"] = '''
+a = torch.tensor([[1., -2.], [3., 4.]], requires_grad=True)
+b = torch.tensor([0.5, 2.0], requires_grad=True)
+outs = [a + b, a * b, a / b, a - b, b - 1, 1 - b, 2 * b, b * 2, b / 2, 2 / b, b ** 2, b.pow(3), torch.exp(b), a.mean(0),
+        a.sum(1, keepdim=True), a.max(0).values, a.min(1)[0], a.amax(1), a.argmax(), torch.matmul(a, b), a.mm(a), a.matmul(a),
+        b.unsqueeze(1), a.squeeze(), a.view(4), a.reshape(-1), a.flatten(), a.T, a.mT, a.permute(1, 0), a[0], a[:, 0], a[..., 1],
+        a[a > 0], b.repeat(2), b.expand(3, 2), torch.cat((a, a), 1), torch.stack((b, b)), a.clamp(min=0), a.relu(), a.abs(),
+        torch.where(a > 0, a, 0.), a.masked_fill(a > 0, 0.), a.float(), a.double(), a.to(torch.float64), a.clone(), a.detach(),
+        a.norm(), a.std(), a.var(), a.prod(), a.cumsum(0), a.softmax(0), a.log_softmax(1), a.sigmoid(), a.tanh(), a.sin(),
+        a.cos(), (a * 1).sqrt(), b.log(), b.reciprocal(), b.rsqrt(), a.neg(), -a, a.square(), a.t(), torch.outer(b, b),
+        a.sum(), b @ b, a @ b, b @ a, torch.nn.functional.mse_loss(b, b * 2), torch.nn.functional.relu(a)]
+print([type(o.grad_fn).__name__ if o.grad_fn is not None else None for o in outs])
+'''
+PROGS["two_layer_manual"] = '''
+N, D_in, H, D_out = 8, 5, 4, 2
+x = torch.linspace(-1, 1, N * D_in).reshape(N, D_in)
+y = torch.linspace(0, 1, N * D_out).reshape(N, D_out)
+w1 = (torch.arange(D_in * H, dtype=torch.float32).reshape(D_in, H) / 40 - 0.2).requires_grad_()
+w2 = (torch.arange(H * D_out, dtype=torch.float32).reshape(H, D_out) / 10 - 0.3).requires_grad_()
+learning_rate = 1e-2
+for t in range(100):
+    y_pred = x.mm(w1).clamp(min=0).mm(w2)
+    loss = (y_pred - y).pow(2).sum()
+    if t % 25 == 0:
+        print(t, f"{loss.item():.6f}")
+    loss.backward()
+    with torch.no_grad():
+        w1 -= learning_rate * w1.grad
+        w2 -= learning_rate * w2.grad
+        w1.grad.zero_()
+        w2.grad.zero_()
+print(w2)
+h = x.mm(w1)
+h_relu = h.clamp(min=0)
+y_pred = h_relu.mm(w2)
+grad_y_pred = 2.0 * (y_pred - y)
+grad_w2 = h_relu.t().mm(grad_y_pred)
+print(grad_w2)
+'''
