@@ -9,7 +9,7 @@ static graph mode). See ``docs/eager.md``.
 
 from __future__ import annotations
 
-from . import _functional, autograd, nn, optim, utils, viz  # noqa: E402, I001
+from . import _functional, autograd, cuda, nn, optim, utils, viz  # noqa: E402, I001
 from ._creation import (
     arange,
     as_tensor,
@@ -76,7 +76,7 @@ from ._functional import (
     where,
 )
 from ._random import Generator, default_generator, manual_seed, seed
-from ._tensor import Tensor
+from ._tensor import Tensor, device
 from .autograd.grad_mode import (
     enable_grad,
     inference_mode,

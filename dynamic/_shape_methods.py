@@ -101,6 +101,11 @@ class ShapeMethods:
     def contiguous(self, *a, **k):
         return self if self._data.flags.c_contiguous else ops.bind(CONTIGUOUS, self)
     def cpu(self): return self
+
+    def cuda(self, *a, **k):
+        from ._tensor import check_device
+
+        check_device("cuda")
     def is_contiguous(self, *a, **k): return builtins.bool(self._data.flags.c_contiguous)
 
 
@@ -219,14 +224,17 @@ class ShapeMethods:
 
     # ----------------------------------------------------------------------------- casts
     def to(self, *args, **kwargs):
-        from ._tensor import Tensor
+        from ._tensor import Tensor, check_device
 
         dt = kwargs.get("dtype")
+        check_device(kwargs.get("device"))
         for a in args:
             if isinstance(a, _dtypes.dtype):
                 dt = a
             elif isinstance(a, Tensor):
                 dt = a.dtype
+            elif isinstance(a, str):
+                check_device(a)
         if dt is None or _dtypes.to_numpy_dtype(dt) == self._data.dtype:
             return self.clone() if kwargs.get("copy") else self
         return ops.cast(self, _dtypes.to_numpy_dtype(dt))

@@ -404,10 +404,21 @@ def _rebuild(cls: type, data: np.ndarray, requires_grad: bool) -> Tensor:
 class _Device(str):
     @property
     def type(self) -> str:
-        return "cpu"
+        return str(self).split(":")[0]
 
     def __repr__(self) -> str:
-        return "device(type='cpu')"
+        return f"device(type='{self.type}')"
 
 
 _CPU = _Device("cpu")
+
+
+def device(spec: Any = "cpu", index: Any = None) -> _Device:
+    """``torch.device("cpu")``. Only the CPU exists: moving a tensor to ``"cuda"`` fails, as on a
+    CPU-only PyTorch build (naming the device does not)."""
+    return _CPU if str(spec).split(":")[0] == "cpu" else _Device(str(spec))
+
+
+def check_device(spec: Any) -> None:
+    if spec is not None and str(spec).split(":")[0] not in ("cpu", "meta"):
+        raise AssertionError("Torch not compiled with CUDA enabled")

@@ -183,7 +183,11 @@ class Module:
 
     def to(self, *args: Any, **kwargs: Any) -> Module:
         from .._dtypes import dtype
+        from .._tensor import check_device
 
+        for a in list(args) + [kwargs.get("device")]:
+            if isinstance(a, str):
+                check_device(a)
         dt = kwargs.get("dtype") or next((a for a in args if isinstance(a, dtype)), None)
         if dt is not None:
             for p in self.parameters():

@@ -1165,3 +1165,16 @@ grad_y_pred = 2.0 * (y_pred - y)
 grad_w2 = h_relu.t().mm(grad_y_pred)
 print(grad_w2)
 '''
+PROGS["device_agnostic"] = """
+device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+print(device, repr(device), device.type, torch.ones(2).device, torch.ones(2).to(device), torch.cuda.is_available())
+m = torch.nn.Linear(1, 1).to(device)
+print(type(m).__name__, torch.ones(2).to(device, torch.float64).dtype, torch.ones(2).to(device=device).dtype)
+x = torch.tensor([1., 2.], requires_grad=True).to(device)
+print(x.is_leaf, x.device == torch.ones(1).device)
+for f in (lambda: torch.ones(2).to("cuda"), lambda: torch.ones(2).cuda(), lambda: torch.device("cuda")):
+    try:
+        f()
+    except Exception as e:
+        print(type(e).__name__, e)
+"""
