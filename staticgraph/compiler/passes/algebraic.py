@@ -93,8 +93,8 @@ def _small_power(x: Node, e: float, name: str) -> Node | None:
         return make("square", [make("square", [x])], name=name)
     if e == -1:
         return make("reciprocal", [x], name=name)
-    if e == -2:
-        return make("reciprocal", [make("square", [x])], name=name)
+    if e == -2:  # square of the reciprocal: no overflow for large |x| (pow gives subnormals)
+        return make("square", [make("reciprocal", [x])], name=name)
     return None
 
 
