@@ -32,6 +32,7 @@ from ._creation import (
     zeros,
     zeros_like,
 )
+from ._device import device
 from ._dtypes import (
     Size,
     bool,
@@ -76,7 +77,7 @@ from ._functional import (
     where,
 )
 from ._random import Generator, default_generator, manual_seed, seed
-from ._tensor import Tensor, device
+from ._tensor import Tensor
 from .autograd.grad_mode import (
     enable_grad,
     inference_mode,

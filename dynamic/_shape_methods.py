@@ -103,7 +103,7 @@ class ShapeMethods:
     def cpu(self): return self
 
     def cuda(self, *a, **k):
-        from ._tensor import check_device
+        from ._device import check_device
 
         check_device("cuda")
     def is_contiguous(self, *a, **k): return builtins.bool(self._data.flags.c_contiguous)
@@ -224,7 +224,8 @@ class ShapeMethods:
 
     # ----------------------------------------------------------------------------- casts
     def to(self, *args, **kwargs):
-        from ._tensor import Tensor, check_device
+        from ._device import check_device
+        from ._tensor import Tensor
 
         dt = kwargs.get("dtype")
         check_device(kwargs.get("device"))

@@ -15,7 +15,7 @@ import numpy as np
 from staticgraph.ops import AVal, Op
 from staticgraph.ops.core import compute_dtype
 
-from . import _dtypes
+from . import _device, _dtypes
 from ._autograd_attrs import AutogradAttrs
 from ._inplace import InplaceMethods
 from ._methods import MathMethods
@@ -329,7 +329,7 @@ class Tensor(AutogradAttrs, MathMethods, ShapeMethods, InplaceMethods):
 
     @property
     def device(self) -> str:
-        return _CPU
+        return _device.CPU
 
     @property
     def is_cuda(self) -> bool:
@@ -399,26 +399,3 @@ class Tensor(AutogradAttrs, MathMethods, ShapeMethods, InplaceMethods):
 
 def _rebuild(cls: type, data: np.ndarray, requires_grad: bool) -> Tensor:
     return make(data, requires_grad, cls=cls)
-
-
-class _Device(str):
-    @property
-    def type(self) -> str:
-        return str(self).split(":")[0]
-
-    def __repr__(self) -> str:
-        return f"device(type='{self.type}')"
-
-
-_CPU = _Device("cpu")
-
-
-def device(spec: Any = "cpu", index: Any = None) -> _Device:
-    """``torch.device("cpu")``. Only the CPU exists: moving a tensor to ``"cuda"`` fails, as on a
-    CPU-only PyTorch build (naming the device does not)."""
-    return _CPU if str(spec).split(":")[0] == "cpu" else _Device(str(spec))
-
-
-def check_device(spec: Any) -> None:
-    if spec is not None and str(spec).split(":")[0] not in ("cpu", "meta"):
-        raise AssertionError("Torch not compiled with CUDA enabled")

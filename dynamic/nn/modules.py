@@ -182,8 +182,8 @@ class Module:
         return self
 
     def to(self, *args: Any, **kwargs: Any) -> Module:
+        from .._device import check_device
         from .._dtypes import dtype
-        from .._tensor import check_device
 
         for a in list(args) + [kwargs.get("device")]:
             if isinstance(a, str):
