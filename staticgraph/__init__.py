@@ -36,6 +36,23 @@ from .graph.array_ops import (
     transpose,
     zeros,
 )
+from .graph.composite_ops import (
+    ceil,
+    clip_by_global_norm,
+    clip_by_norm,
+    expm1,
+    floor,
+    floordiv,
+    floormod,
+    gather,
+    global_norm,
+    log1p,
+    reduce_prod,
+    round,  # noqa: A004
+    slice,  # noqa: A004
+    tile,
+    unstack,
+)
 from .graph.core import (
     Graph,
     Operation,
@@ -153,6 +170,7 @@ from .variables import (
 from .variables import tuple_ as tuple  # noqa: A004
 
 sub = subtract
+mod = floormod
 mul = multiply
 neg = negative
 
@@ -214,6 +232,9 @@ math = _types.SimpleNamespace(
     reduce_mean=reduce_mean, reduce_max=reduce_max, reduce_min=reduce_min, argmax=argmax,
     argmin=argmin, reciprocal=reciprocal, rsqrt=rsqrt, sign=sign, sin=sin, cos=cos,
     logical_and=logical_and, logical_or=logical_or, logical_not=logical_not,
-    squared_difference=squared_difference, add_n=add_n)
+    squared_difference=squared_difference, add_n=add_n, floor=floor, ceil=ceil, round=round,
+    floordiv=floordiv, floormod=floormod, mod=floormod, log1p=log1p, expm1=expm1,
+    reduce_prod=reduce_prod, not_equal=not_equal, greater_equal=greater_equal,
+    less_equal=less_equal, softplus=nn.softplus)
 dtypes = _graph_pkg.dtypes
 __version__ = "0.1.0"

@@ -16,7 +16,7 @@ import numpy as np
 
 from . import ops
 from .graph.core import Graph, Operation, Tensor
-from .graph.frontend import as_graph_tensor, convert, graph_of
+from .graph.frontend import as_graph_tensor, convert, graph_of, node_name
 
 # Ops whose VJP already returns cotangents of exactly each input's shape (no un-broadcast).
 _EXACT = {"cat", "stack", "nll_loss", "nll_loss_grad", "cat_slice", "index_grad",
@@ -49,7 +49,7 @@ def _between(ys: list[Tensor], xs: list[Tensor], stops: set[Tensor]) -> set[Oper
     fwd: set[Operation] = set()
     lo = min((t.op._id for t in xs), default=len(order))
     for op in order[lo:]:
-        if any(t in reach and t not in stops for t in op.inputs):
+        if any(t in reach for t in op.inputs):
             fwd.add(op)
             reach.update(op.outputs)
     back: set[Operation] = set()
@@ -64,9 +64,11 @@ def _between(ys: list[Tensor], xs: list[Tensor], stops: set[Tensor]) -> set[Oper
 
 
 def _accumulate(parts: list[Tensor]) -> Tensor:
+    """The sum of a tensor's cotangents; the last node is named ``AddN`` as in TF."""
     out = parts[0]
-    for p in parts[1:]:
-        out = ops.add(out, p)
+    for i, p in enumerate(parts[1:], 2):
+        with node_name("AddN" if i == len(parts) else None):
+            out = ops.add(out, p)
     return out
 
 
@@ -146,7 +148,7 @@ def _backprop_op(graph: Graph, op: Operation, grads: dict[Tensor, list[Tensor]],
         else:
             in_grads = op.op_def.vjp(g, out, *_vjp_args(op), **op.params)
         for x, gx in zip(op.inputs, in_grads, strict=False):
-            if gx is None or x in stops or not _is_float(x) or (
+            if gx is None or not _is_float(x) or (
                     x.op not in between and x not in wanted):
                 continue
             gx = as_graph_tensor(gx) if as_graph_tensor(gx) is not None else convert(

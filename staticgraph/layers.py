@@ -4,9 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import nn
+from . import nn, ops
 from .graph.array_ops import reshape
-from .graph.math_ops import _t, add, matmul, multiply, reduce_mean, squared_difference
+from .graph.math_ops import (
+    _final,
+    _t,
+    add,
+    composite,
+    matmul,
+    reduce_mean,
+    squared_difference,
+)
 from .variable_scope import get_variable, variable_scope, zeros_initializer
 
 
@@ -33,24 +41,36 @@ def dense(inputs: Any, units: int, activation: Any = None, use_bias: bool = True
 
 
 class _Losses:
-    """``tf.losses``: the mean of weighted per-example losses (``weights`` a scalar)."""
+    """``tf.losses``: the mean of weighted per-example losses (``weights`` a scalar), in TF's
+    scopes (the result is ``<loss name>/value``)."""
 
     @staticmethod
-    def mean_squared_error(labels: Any, predictions: Any, weights: Any = 1.0, **_: Any) -> Any:
+    def _mean(scope: str | None, default: str, per_example: Any, weights: Any,
+              inputs: tuple) -> Any:
+        with composite(scope, default, *inputs) as stem:
+            per = per_example()
+            return _final(stem + "value/", ops.mul, reduce_mean(per), weights)
+
+    @staticmethod
+    def mean_squared_error(labels: Any, predictions: Any, weights: Any = 1.0,
+                           scope: str | None = None, **_: Any) -> Any:
         p = _t(predictions)
-        return multiply(reduce_mean(squared_difference(p, _t(labels, p.dtype))), weights)
+        return _Losses._mean(scope, "mean_squared_error",
+                             lambda: squared_difference(p, _t(labels, p.dtype)), weights, (p,))
 
     @staticmethod
     def sparse_softmax_cross_entropy(labels: Any, logits: Any, weights: Any = 1.0,
-                                     **_: Any) -> Any:
-        per = nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
-        return multiply(reduce_mean(per), weights)
+                                     scope: str | None = None, **_: Any) -> Any:
+        return _Losses._mean(scope, "sparse_softmax_cross_entropy_loss",
+                             lambda: nn.sparse_softmax_cross_entropy_with_logits(
+                                 labels=labels, logits=logits), weights, (logits,))
 
     @staticmethod
     def softmax_cross_entropy(onehot_labels: Any, logits: Any, weights: Any = 1.0,
-                              **_: Any) -> Any:
-        per = nn.softmax_cross_entropy_with_logits_v2(labels=onehot_labels, logits=logits)
-        return multiply(reduce_mean(per), weights)
+                              scope: str | None = None, **_: Any) -> Any:
+        return _Losses._mean(scope, "softmax_cross_entropy_loss",
+                             lambda: nn.softmax_cross_entropy_with_logits_v2(
+                                 labels=onehot_labels, logits=logits), weights, (logits,))
 
 
 losses = _Losses()

@@ -8,16 +8,13 @@ import numpy as np
 
 from . import ops
 from .graph.core import Tensor
+from .graph.frontend import node_name
 from .graph.math_ops import (
+    _final,
     _named,
     _t,
     add,
-    exp,
-    log,
-    maximum,
-    multiply,
-    negative,
-    reduce_sum,
+    composite,
     sigmoid,
     subtract,
     tanh,
@@ -26,7 +23,7 @@ from .graph.math_ops import (
 __all__ = ["relu", "relu6", "sigmoid", "tanh", "softmax", "log_softmax", "elu",
            "sparse_softmax_cross_entropy_with_logits", "softmax_cross_entropy_with_logits",
            "softmax_cross_entropy_with_logits_v2", "sigmoid_cross_entropy_with_logits",
-           "l2_loss", "bias_add", "softplus", "leaky_relu", "moments"]
+           "l2_loss", "embedding_lookup", "bias_add", "softplus", "leaky_relu", "moments"]
 
 
 def relu(features: Any, name: str | None = None) -> Tensor:
@@ -40,43 +37,48 @@ def relu6(features: Any, name: str | None = None) -> Tensor:
 
 def leaky_relu(features: Any, alpha: float = 0.2, name: str | None = None) -> Tensor:
     x = _t(features)
-    return maximum(x, multiply(x, alpha), name=name or "LeakyRelu")
+    with composite(name, "LeakyRelu", x) as stem:
+        return _final(stem, ops.maximum, x, ops.mul(x, alpha))
 
 
 def elu(features: Any, name: str | None = None) -> Tensor:
     x = _t(features)
-    return ops.where(ops.gt(x, 0.0), x, subtract(exp(ops.minimum(x, 0.0)), 1.0))
+    with composite(name, "Elu", x) as stem:
+        neg = ops.sub(ops.exp(ops.minimum(x, 0.0)), 1.0)
+        return _final(stem, ops.where, ops.gt(x, 0.0), x, neg)
 
 
 def softplus(features: Any, name: str | None = None) -> Tensor:
     """log(1 + exp(x)), computed stably as max(x, 0) + log(1 + exp(-|x|))."""
     x = _t(features)
-    return add(maximum(x, 0.0), log(add(exp(negative(ops.abs(x))), 1.0)),
-               name=name or "Softplus")
+    with composite(name, "Softplus", x) as stem:
+        return _final(stem, ops.add, ops.maximum(x, 0.0),
+                      ops.log(ops.add(ops.exp(ops.neg(ops.abs(x))), 1.0)))
 
 
-def softmax(logits: Any, axis: int = -1, name: str | None = None, dim: Any = None) -> Tensor:
-    axis = dim if dim is not None else axis
+def softmax(logits: Any, axis: int | None = None, name: str | None = None,
+            dim: Any = None) -> Tensor:
+    axis = dim if dim is not None else (-1 if axis is None else axis)
     return _named(name, "Softmax", ops.softmax, _t(logits), axis)
 
 
-def log_softmax(logits: Any, axis: int = -1, name: str | None = None, dim: Any = None) -> Tensor:
-    axis = dim if dim is not None else axis
+def log_softmax(logits: Any, axis: int | None = None, name: str | None = None,
+                dim: Any = None) -> Tensor:
+    axis = dim if dim is not None else (-1 if axis is None else axis)
     return _named(name, "LogSoftmax", ops.log_softmax, _t(logits), axis)
 
 
-def _labels_logits(_sentinel: Any, labels: Any, logits: Any, fn: str) -> tuple:
-    if _sentinel is not None or labels is None or logits is None:
-        raise ValueError(f"Only call `{fn}` with named arguments (labels=..., logits=..., ...)")
+def _labels_logits(labels: Any, logits: Any, fn: str) -> tuple:
+    if labels is None or logits is None:
+        raise ValueError(f"{fn} needs both labels and logits (got "
+                         f"{'labels' if logits is None else 'logits'} only)")
     return labels, _t(logits)
 
 
-def sparse_softmax_cross_entropy_with_logits(_sentinel: Any = None, labels: Any = None,
-                                             logits: Any = None,
+def sparse_softmax_cross_entropy_with_logits(labels: Any = None, logits: Any = None,
                                              name: str | None = None) -> Tensor:
     """Per-example ``-log softmax(logits)[label]`` for integer ``labels`` of shape (N,)."""
-    labels, logits = _labels_logits(_sentinel, labels, logits,
-                                    "sparse_softmax_cross_entropy_with_logits")
+    labels, logits = _labels_logits(labels, logits, "sparse_softmax_cross_entropy_with_logits")
     lab = _t(labels, None)
     if not lab.dtype.is_integer:
         raise ValueError(f"labels must be int32 or int64, got {lab.dtype.name} ({lab.name})")
@@ -84,63 +86,82 @@ def sparse_softmax_cross_entropy_with_logits(_sentinel: Any = None, labels: Any 
         raise ValueError(f"Rank mismatch: Rank of labels (received {lab.ndim}) should equal rank "
                          f"of logits minus 1 (received {logits.ndim}).")
     with logits.graph.name_scope(name or "SparseSoftmaxCrossEntropyWithLogits"):
-        return ops.nll_loss(ops.log_softmax(logits, -1), lab, reduction="none")
+        logp = ops.log_softmax(logits, -1)
+        with node_name("SparseSoftmaxCrossEntropyWithLogits"):
+            return ops.nll_loss(logp, lab, reduction="none")
 
 
-def softmax_cross_entropy_with_logits_v2(_sentinel: Any = None, labels: Any = None,
-                                         logits: Any = None, axis: int = -1,
+def softmax_cross_entropy_with_logits_v2(labels: Any, logits: Any, axis: int | None = None,
                                          name: str | None = None, dim: Any = None) -> Tensor:
     """Per-example ``-sum(labels * log_softmax(logits), axis)`` (gradient flows to labels)."""
-    labels, logits = _labels_logits(_sentinel, labels, logits,
-                                    "softmax_cross_entropy_with_logits_v2")
-    axis = dim if dim is not None else axis
-    with logits.graph.name_scope(name or "softmax_cross_entropy_with_logits"):
+    labels, logits = _labels_logits(labels, logits, "softmax_cross_entropy_with_logits_v2")
+    axis = dim if dim is not None else (-1 if axis is None else axis)
+    with composite(name, "softmax_cross_entropy_with_logits", logits) as stem:
         lab = _t(labels, logits.dtype) if not isinstance(labels, Tensor) else labels
-        return negative(reduce_sum(multiply(lab, ops.log_softmax(logits, axis)), axis))
+        s = ops.sum(ops.mul(lab, ops.log_softmax(logits, axis)), axis, False)
+        return _final(stem + "Reshape_2/", ops.neg, s)
 
 
-def softmax_cross_entropy_with_logits(_sentinel: Any = None, labels: Any = None,
-                                      logits: Any = None, dim: int = -1,
+def softmax_cross_entropy_with_logits(labels: Any = None, logits: Any = None, dim: int = -1,
                                       name: str | None = None, axis: Any = None) -> Tensor:
     """TF1's deprecated form: like ``_v2`` but no gradient flows into ``labels``."""
     from .graph.array_ops import stop_gradient
 
-    labels, logits = _labels_logits(_sentinel, labels, logits,
-                                    "softmax_cross_entropy_with_logits")
+    labels, logits = _labels_logits(labels, logits, "softmax_cross_entropy_with_logits")
     lab = stop_gradient(_t(labels, logits.dtype) if not isinstance(labels, Tensor) else labels)
     return softmax_cross_entropy_with_logits_v2(labels=lab, logits=logits,
                                                 axis=dim if axis is None else axis, name=name)
 
 
-def sigmoid_cross_entropy_with_logits(_sentinel: Any = None, labels: Any = None,
-                                      logits: Any = None, name: str | None = None) -> Tensor:
+def sigmoid_cross_entropy_with_logits(labels: Any = None, logits: Any = None,
+                                      name: str | None = None) -> Tensor:
     """``max(x, 0) - x * z + log(1 + exp(-|x|))``, TF's stable form."""
-    labels, logits = _labels_logits(_sentinel, labels, logits,
-                                    "sigmoid_cross_entropy_with_logits")
+    labels, logits = _labels_logits(labels, logits, "sigmoid_cross_entropy_with_logits")
     z = _t(labels, logits.dtype) if not isinstance(labels, Tensor) else labels
     x = logits
-    with x.graph.name_scope(name or "logistic_loss"):
-        return add(subtract(maximum(x, 0.0), multiply(x, z)),
-                   log(add(exp(negative(ops.abs(x))), 1.0)))
+    with composite(name, "logistic_loss", x) as stem:
+        return _final(stem, ops.add, ops.sub(ops.maximum(x, 0.0), ops.mul(x, z)),
+                      ops.log(ops.add(ops.exp(ops.neg(ops.abs(x))), 1.0)))
+
+
+def embedding_lookup(params: Any, ids: Any, partition_strategy: str = "mod",
+                     name: str | None = None, validate_indices: bool = True,
+                     max_norm: Any = None) -> Tensor:
+    """Rows of ``params`` at ``ids`` (``tf.gather`` along axis 0; one params tensor)."""
+    from .graph.composite_ops import gather
+
+    if isinstance(params, (list, tuple)):
+        if len(params) != 1:
+            raise NotImplementedError("embedding_lookup over a list of sharded params")
+        params = params[0]
+    return gather(params, ids, name=name or "embedding_lookup")
 
 
 def l2_loss(t: Any, name: str | None = None) -> Tensor:
     """``sum(t ** 2) / 2``."""
     x = _t(t)
-    return multiply(reduce_sum(ops.square(x)), 0.5, name=name or "L2Loss")
+    with composite(name, "L2Loss", x) as stem:
+        return _final(stem, ops.mul, ops.sum(ops.square(x), None, False), 0.5)
 
 
 def bias_add(value: Any, bias: Any, data_format: Any = None, name: str | None = None) -> Tensor:
     return add(value, bias, name=name or "BiasAdd")
 
 
-def moments(x: Any, axes: Any, keepdims: bool = False, name: str | None = None) -> tuple:
+def moments(x: Any, axes: Any, shift: Any = None, name: str | None = None,
+            keep_dims: Any = None, keepdims: Any = None) -> tuple:
     from .graph.math_ops import reduce_mean, square
 
     x = _t(x)
-    mean = reduce_mean(x, axes, keepdims=True)
-    var = reduce_mean(square(subtract(x, mean)), axes, keepdims=keepdims)
-    if not keepdims:
-        mean = ops.squeeze(mean, tuple(int(a) for a in np.atleast_1d(axes)))
+    keepdims = bool(keepdims or keep_dims)
+    axes_t = tuple(int(a) for a in np.atleast_1d(axes))
+    with x.graph.name_scope(name or "moments"):
+        mean = reduce_mean(x, axes_t, keepdims=True)
+        var = reduce_mean(square(subtract(x, mean)), axes_t, keepdims=True)
+        if not keepdims:
+            with node_name("Squeeze"):
+                mean = ops.squeeze(mean, axes_t)
+            with node_name("Squeeze"):
+                var = ops.squeeze(var, axes_t)
     return mean, var
 

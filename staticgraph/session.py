@@ -107,8 +107,10 @@ def _flatten(fetches: Any, graph: Graph, leaves: list) -> Callable[[list], Any]:
     try:
         el = graph.as_graph_element(fetches)
     except (TypeError, ValueError, KeyError) as e:
-        raise type(e)(f"Fetch argument {fetches!r} cannot be interpreted as a Tensor. ({e})"
-                      ) from None
+        cls = TypeError if isinstance(e, TypeError) else ValueError  # TF: a missing name is a
+        msg = e.args[0] if isinstance(e, KeyError) else e  # ValueError, not a KeyError
+        raise cls(f"Fetch argument {fetches!r} cannot be interpreted as a Tensor. ({msg})"
+                  ) from None
     i = len(leaves)
     leaves.append(el)
     return lambda vals: vals[i]
@@ -142,6 +144,11 @@ def _safe_cast(arr: np.ndarray, target: np.dtype) -> np.ndarray | None:
     return arr.astype(target)
 
 
+class FeedConversionError(TypeError, ValueError):
+    """A feed of strings or objects for a numeric tensor: TF raises numpy's ``ValueError``,
+    staticgraph's other unsafe feeds raise ``TypeError``; this is both."""
+
+
 def _feed_value(t: Tensor, value: Any) -> np.ndarray:
     if isinstance(value, Tensor) or hasattr(value, "_as_graph_tensor"):
         raise TypeError("The value of a feed cannot be a graph Tensor object. Acceptable feed "
@@ -149,6 +156,10 @@ def _feed_value(t: Tensor, value: Any) -> np.ndarray:
     arr = np.asarray(value)
     want = t.dtype.np_dtype
     cast = _safe_cast(arr, want)
+    if cast is None and arr.dtype.kind in "USO":
+        raise FeedConversionError(f"Cannot feed value of dtype {arr.dtype} for Tensor "
+                                  f"'{t.name}' of dtype {t.dtype.name}: the values cannot be "
+                                  f"cast safely (could not convert them to {t.dtype.name}).")
     if cast is None:
         raise TypeError(f"Cannot feed value of dtype {arr.dtype} for Tensor '{t.name}' of dtype "
                         f"{t.dtype.name}: the values cannot be cast safely.")

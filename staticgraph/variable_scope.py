@@ -76,9 +76,13 @@ def glorot_uniform_initializer(seed: Any = None, dtype: Any = "float32") -> _Ini
 class _Scope:
     def __init__(self, name: str, reuse: Any, initializer: Any) -> None:
         self.name, self.reuse, self.initializer = name, reuse, initializer
+        self._name_scope: str | None = None
 
     @property
     def original_name_scope(self) -> str:
+        """The name scope opened when the scope was first entered (``"net_1/"``)."""
+        if self._name_scope is not None:
+            return self._name_scope
         return self.name + "/" if self.name else ""
 
     def reuse_variables(self) -> None:
@@ -121,7 +125,12 @@ def variable_scope(name_or_scope: Any, default_name: str | None = None, values: 
                    initializer or outer.initializer)
     stack.append(scope)
     try:
-        with g.name_scope(None), g.name_scope(name):
+        if isinstance(name_or_scope, _Scope):  # re-entering a captured scope: its name scope
+            ns_cm: Any = g.name_scope(name_or_scope.original_name_scope or None)
+        else:  # TF: a new, unique name scope inside the current one ("net_1/...")
+            ns_cm = g.name_scope(name.rsplit("/", 1)[-1])
+        with ns_cm as ns:
+            scope._name_scope = ns
             yield scope
     finally:
         stack.pop()

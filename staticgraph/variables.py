@@ -138,7 +138,7 @@ class Variable(_OperatorMixin):
         sess._state.commit({self: arr})
 
     def __repr__(self) -> str:
-        return (f"<sg.Variable '{self.name}' shape={self.shape} "
+        return (f"<tf.Variable '{self.name}' shape={self.shape} "
                 f"dtype={self.dtype.name}>")
 
 
@@ -152,7 +152,7 @@ def _assign(kind: str, ref: Any, value: Any, name: str | None) -> Tensor:
     val = convert(value, ref.graph, ref.dtype, "value", kind)
     if val.dtype != ref.dtype:
         raise TypeError(f"Input 'value' of '{kind}' Op has type {val.dtype.name} that does not "
-                        f"match type {ref.dtype.name} of argument 'ref'.")
+                        f"match type {ref.dtype.base_dtype.name} of argument 'ref'.")
     if not val.shape.is_compatible_with(ref.shape):
         raise ValueError(f"Dimension mismatch: cannot {kind} a value of shape {val.shape} to "
                          f"variable '{ref.op.name}' of shape {ref.shape}")

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
 from typing import Any
 
@@ -13,7 +14,7 @@ from ..ops.core import AVal
 from .core import Tensor, get_default_graph
 from .dtypes import as_dtype
 from .frontend import as_graph_tensor, constant_array, convert, graph_of, make_const
-from .math_ops import _named, _t, equal, where
+from .math_ops import _named, _t, composite, equal, where
 from .tensor_shape import as_shape
 
 
@@ -90,7 +91,8 @@ def reshape(tensor: Any, shape: Any, name: str | None = None) -> Tensor:
 def transpose(a: Any, perm: Sequence[int] | None = None, name: str | None = None) -> Tensor:
     """TF semantics: output dim ``i`` is input dim ``perm[i]`` (default: reversed)."""
     a = _t(a)
-    perm = tuple(reversed(range(a.ndim))) if perm is None else tuple(int(p) for p in perm)
+    perm = tuple(reversed(builtins.range(a.ndim))) if perm is None else tuple(
+        int(p) for p in perm)
     if len(perm) != a.ndim:
         raise ValueError(f"Dimension must be {a.ndim} but is {len(perm)} for 'transpose' "
                          f"with input shapes: {a.shape.tf_list_str()}, [{len(perm)}].")
@@ -145,14 +147,20 @@ def stop_gradient(input: Any, name: str | None = None) -> Tensor:  # noqa: A002
     return op.outputs[0]
 
 
-def one_hot(indices: Any, depth: int, on_value: Any = 1.0, off_value: Any = 0.0,
-            axis: int = -1, dtype: Any = "float32", name: str | None = None) -> Tensor:
+def one_hot(indices: Any, depth: int, on_value: Any = None, off_value: Any = None,
+            axis: int | None = None, dtype: Any = None, name: str | None = None) -> Tensor:
+    """``on_value`` where ``indices == k`` along a new ``axis`` (default last), else
+    ``off_value`` (default 1 and 0 of ``dtype``, float32 by default)."""
     idx = _t(indices)
-    classes = constant(np.arange(depth, dtype=idx.dtype.np_dtype), name="one_hot/depth")
-    hit = equal(expand_dims(idx, axis), classes if axis == -1 else reshape(
-        classes, [depth] + [1] * (idx.ndim - axis)))
-    dt = as_dtype(dtype)
-    return where(hit, constant(on_value, dt), constant(off_value, dt), name=name or "one_hot")
+    axis = -1 if axis is None else int(axis)
+    dt = as_dtype(dtype if dtype is not None else "float32")
+    with composite(name, "one_hot", idx) as stem:
+        classes = constant(np.arange(depth, dtype=idx.dtype.np_dtype), name="depth")
+        hit = equal(expand_dims(idx, axis), classes if axis == -1 else reshape(
+            classes, [depth] + [1] * (idx.ndim - axis)))
+        on = constant(1 if on_value is None else on_value, dt)
+        off = constant(0 if off_value is None else off_value, dt)
+        return where(hit, on, off, name=stem)
 
 
 def getitem(x: Any, index: Any) -> Tensor:

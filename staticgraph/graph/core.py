@@ -16,6 +16,7 @@ from .tensor_shape import TensorShape
 
 SPECIAL_KINDS = ("Placeholder", "VariableV2", "Const", "Assign", "AssignAdd", "AssignSub",
                  "NoOp", "Identity", "StopGradient")
+_REF_KINDS = ("VariableV2", "Assign", "AssignAdd", "AssignSub")  # TF1: ``float32_ref`` outputs
 _PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -68,7 +69,7 @@ class Operation:
             self.control_inputs = self.control_inputs + (op,)
 
     def __repr__(self) -> str:
-        return f"<sg.Operation '{self.name}' type={self.tf_type}>"
+        return f"<tf.Operation '{self.name}' type={self.tf_type}>"
 
 
 class _OperatorMixin:
@@ -79,6 +80,11 @@ class _OperatorMixin:
 
         return math_ops
 
+    def _c(self) -> Any:
+        from . import composite_ops
+
+        return composite_ops
+
     def __add__(self, o: Any) -> Tensor: return self._m().add(self, o, name="add")
     def __radd__(self, o: Any) -> Tensor: return self._m().add(o, self, name="add")
     def __sub__(self, o: Any) -> Tensor: return self._m().subtract(self, o, name="sub")
@@ -87,6 +93,11 @@ class _OperatorMixin:
     def __rmul__(self, o: Any) -> Tensor: return self._m().multiply(o, self, name="mul")
     def __truediv__(self, o: Any) -> Tensor: return self._m().divide(self, o, name="truediv")
     def __rtruediv__(self, o: Any) -> Tensor: return self._m().divide(o, self, name="truediv")
+    def __floordiv__(self, o: Any) -> Tensor: return self._c().floordiv(self, o, name="floordiv")
+    def __rfloordiv__(self, o: Any) -> Tensor:
+        return self._c().floordiv(o, self, name="floordiv")
+    def __mod__(self, o: Any) -> Tensor: return self._c().floormod(self, o, name="mod")
+    def __rmod__(self, o: Any) -> Tensor: return self._c().floormod(o, self, name="mod")
     def __pow__(self, o: Any) -> Tensor: return self._m().pow(self, o, name="pow")
     def __rpow__(self, o: Any) -> Tensor: return self._m().pow(o, self, name="pow")
     def __matmul__(self, o: Any) -> Tensor: return self._m().matmul(self, o, name="matmul")
@@ -142,7 +153,8 @@ class Tensor(_OperatorMixin):
 
     @property
     def dtype(self) -> DType:
-        return as_dtype(self.aval.dtype)
+        dt = as_dtype(self.aval.dtype)
+        return dt._as_ref if self.op.type in _REF_KINDS else dt
 
     @property
     def shape(self) -> TensorShape:
@@ -178,7 +190,7 @@ class Tensor(_OperatorMixin):
         return self is not other
 
     def __repr__(self) -> str:
-        return f"<sg.Tensor '{self.name}' shape={self.shape} dtype={self.dtype.name}>"
+        return f"<tf.Tensor '{self.name}' shape={self.shape} dtype={self.dtype.name}>"
 
     def __str__(self) -> str:
         return f'Tensor("{self.name}", shape={self.shape}, dtype={self.dtype.name})'

@@ -10,14 +10,22 @@ import numpy as np
 class DType:
     """A graph element type. Compares equal to itself, its numpy dtype and its name."""
 
-    __slots__ = ("_np",)
+    __slots__ = ("_np", "_ref")
 
-    def __init__(self, np_dtype: Any) -> None:
+    def __init__(self, np_dtype: Any, ref: bool = False) -> None:
         self._np = np.dtype(np_dtype)
+        self._ref = ref
 
     @property
     def name(self) -> str:
-        return "bool" if self._np == np.bool_ else self._np.name
+        base = "bool" if self._np == np.bool_ else self._np.name
+        return base + "_ref" if self._ref else base
+
+    @property
+    def is_ref(self) -> bool:
+        """A TF1 reference type (``float32_ref``): the dtype of a Variable and of Assign outputs.
+        It compares equal to its base type (TF1 does not), so graph code may mix them."""
+        return self._ref
 
     @property
     def as_numpy_dtype(self) -> type:
@@ -30,7 +38,11 @@ class DType:
 
     @property
     def base_dtype(self) -> DType:
-        return self
+        return _ALL[self.name[:-4]] if self._ref else self
+
+    @property
+    def _as_ref(self) -> DType:
+        return self if self._ref else _REFS[self.name]
 
     @property
     def is_floating(self) -> bool:
@@ -76,9 +88,10 @@ class DType:
         return hash(self._np)
 
     def __repr__(self) -> str:
-        return f"<dtype: '{self.name}'>"
+        return f"tf.{self.name}"
 
-    __str__ = __repr__
+    def __str__(self) -> str:
+        return f"<dtype: '{self.name}'>"
 
 
 float16 = half = DType(np.float16)
@@ -92,6 +105,7 @@ uint8 = DType(np.uint8)
 bool = DType(np.bool_)  # noqa: A001 - TF's name
 
 _ALL = {d.name: d for d in (float16, float32, float64, int8, int16, int32, int64, uint8, bool)}
+_REFS = {name: DType(d.np_dtype, ref=True) for name, d in _ALL.items()}
 _ALL.update({"float": float32, "double": float64, "half": float16})
 
 

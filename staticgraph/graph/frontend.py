@@ -165,8 +165,8 @@ class GraphFrontend:
         avals = [t.aval for t in inputs]
         try:
             shape, dtype = op.infer(*avals, **params)
-        except ValueError as e:
-            node = graph.unique_name(stem, mark_as_used=False)
+        except (ValueError, IndexError) as e:  # TF reserves the failed node's name too
+            node = stem[:-1] if stem.endswith("/") else graph.unique_name(stem)
             shapes = ", ".join(_fmt_shape(a.shape) for a in avals)
             named = ", ".join(f"'{t.name}' {_fmt_shape(t.aval.shape)}" for t in inputs)
             msg = _dims_message(op, avals, str(e))
@@ -192,10 +192,11 @@ class GraphFrontend:
                     raise TypeError(f"Tensors in list passed to 'values' of '{op_type}' Op have "
                                     f"types that don't all match: {first[1].name} and "
                                     f"{t.dtype.name}.")
-                raise TypeError(f"Input '{pi}' of '{op_type}' Op has type {t.dtype.name} that "
-                                f"does not match type {first[1].name} of argument '{p0}'.")
+                got, want = t.dtype.base_dtype.name, first[1].base_dtype.name
+                raise TypeError(f"Input '{pi}' of '{op_type}' Op has type {got} that does not "
+                                f"match type {want} of argument '{p0}'.")
         if first is not None:
-            return first[1]
+            return first[1].base_dtype
         for i in group:  # no graph tensor in the group: the first numpy array decides
             if isinstance(args[i], (np.ndarray, np.generic)):
                 return as_dtype(np.asarray(args[i]).dtype)

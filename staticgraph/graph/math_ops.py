@@ -7,7 +7,8 @@ defaulting to axis 0). Creation and shape ops are in :mod:`.array_ops`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -25,6 +26,26 @@ def _t(x: Any, dtype: Any = None) -> Tensor:
 
 def _named(name: str | None, default: str, fn: Any, *args: Any, **kw: Any) -> Tensor:
     with node_name(name or default):
+        try:
+            return fn(*args, **kw)
+        except IndexError as e:  # e.g. an axis out of range: TF raises ValueError at build time
+            raise ValueError(f"{e} (building '{name or default}')") from None
+
+
+@contextlib.contextmanager
+def composite(name: str | None, default: str, *inputs: Any) -> Iterator[str]:
+    """For a TF op built from several registry nodes: reserve the unique name ``<name>``, put
+    the helper nodes under ``<name>/`` and give the block the absolute stem for the result node
+    (see :func:`_final`), so the result and every later node are named as in TF."""
+    g = graph_of(list(inputs))
+    full = g.unique_name(name or default)
+    with g.name_scope(full + "/"):
+        yield full + "/"
+
+
+def _final(stem: str, fn: Any, *args: Any, **kw: Any) -> Tensor:
+    """``fn(*args)``'s node, named by ``stem`` (from :func:`composite`)."""
+    with node_name(stem):
         return fn(*args, **kw)
 
 
@@ -64,14 +85,26 @@ def divide(x: Any, y: Any, name: str | None = None) -> Tensor:
     tx = as_graph_tensor(x) if as_graph_tensor(x) is not None else as_graph_tensor(y)
     if tx.dtype.is_integer:
         fdt = np.float32 if tx.dtype.size <= 2 else np.float64
-        x = cast(x, fdt) if as_graph_tensor(x) is not None else x
-        y = cast(y, fdt) if as_graph_tensor(y) is not None else y
+        with composite(name, "truediv", x, y) as stem:
+            x = cast(x, fdt) if as_graph_tensor(x) is not None else x
+            y = cast(y, fdt) if as_graph_tensor(y) is not None else y
+            return _final(stem, ops.div, x, y)
     return _named(name, "truediv", ops.div, x, y)
 
 
 truediv = divide
 realdiv = divide
-div = divide
+
+
+def div(x: Any, y: Any, name: str | None = None) -> Tensor:
+    """TF1's Python-2 style ``div``: integers floor-divide (and stay integers)."""
+    x, y = _pair(x, y)
+    tx = as_graph_tensor(x) if as_graph_tensor(x) is not None else as_graph_tensor(y)
+    if tx.dtype.is_integer:
+        from .composite_ops import floordiv
+
+        return floordiv(x, y, name=name or "div")
+    return _named(name, "div", ops.div, x, y)
 
 
 def negative(x: Any, name: str | None = None) -> Tensor:
@@ -106,7 +139,8 @@ logical_not = _unary(ops.logical_not, "LogicalNot")
 
 
 def rsqrt(x: Any, name: str | None = None) -> Tensor:
-    return _named(name, "Rsqrt", ops.reciprocal, sqrt(x))
+    with composite(name, "Rsqrt", x) as stem:
+        return _final(stem, ops.reciprocal, sqrt(x))
 
 
 def _binary(reg_fn: Any, default: str) -> Any:
@@ -131,23 +165,27 @@ logical_or = _binary(ops.logical_or, "LogicalOr")
 
 
 def squared_difference(x: Any, y: Any, name: str | None = None) -> Tensor:
-    return _named(name, "SquaredDifference", ops.square, subtract(x, y))
+    with composite(name, "SquaredDifference", x, y) as stem:
+        return _final(stem, ops.square, subtract(x, y))
 
 
 def add_n(inputs: Sequence[Any], name: str | None = None) -> Tensor:
-    """Sum of a list of same-shape tensors (a chain of ``add`` nodes)."""
+    """Sum of a list of same-shape tensors (a chain of ``add`` nodes named like TF's AddN)."""
     inputs = list(inputs)
     if not inputs:
         raise ValueError("inputs must be a list of at least one Tensor with the same dtype and "
                          "shape")
-    out = _t(inputs[0])
-    for i, x in enumerate(inputs[1:]):
-        out = _named(name if i == len(inputs) - 2 else None, "AddN", ops.add, out, x)
-    if len(inputs) > 1:
-        return out
-    from .array_ops import identity
+    if len(inputs) == 1:
+        from .array_ops import identity
 
-    return identity(out, name=name)
+        return identity(_t(inputs[0]), name=name)
+    if len(inputs) == 2:
+        return _named(name, "AddN", ops.add, _t(inputs[0]), inputs[1])
+    with composite(name, "AddN", *inputs) as stem:
+        out = _t(inputs[0])
+        for x in inputs[1:-1]:
+            out = ops.add(out, x)
+        return _final(stem, ops.add, out, inputs[-1])
 
 
 def where(condition: Any, x: Any = None, y: Any = None, name: str | None = None) -> Tensor:
@@ -185,14 +223,19 @@ def to_int32(x: Any, name: str = "ToInt32") -> Tensor:
 def matmul(a: Any, b: Any, transpose_a: bool = False, transpose_b: bool = False,
            name: str | None = None) -> Tensor:
     a, b = _t(a), _t(b)
-    if transpose_a:
-        a = ops.transpose(a)
-    if transpose_b:
-        b = ops.transpose(b)
-    return _named(name, "MatMul", ops.matmul, a, b)
+    if not (transpose_a or transpose_b):
+        return _named(name, "MatMul", ops.matmul, a, b)
+    with composite(name, "MatMul", a, b) as stem:
+        a = ops.transpose(a) if transpose_a else a
+        b = ops.transpose(b) if transpose_b else b
+        return _final(stem, ops.matmul, a, b)
 
 
 # -------------------------------------------------------------------------------- reductions
+def _static(t: Tensor) -> tuple:
+    return tuple(-1 if d is None else d for d in t.aval.shape)
+
+
 def _axis(axis: Any, reduction_indices: Any) -> Any:
     axis = reduction_indices if axis is None else axis
     if isinstance(axis, (list, tuple)):
@@ -207,9 +250,13 @@ def _keep(keepdims: Any, keep_dims: Any) -> bool:
 def reduce_sum(input_tensor: Any, axis: Any = None, keepdims: Any = None, name: str | None = None,
                reduction_indices: Any = None, keep_dims: Any = None) -> Tensor:
     x = _t(input_tensor)
-    out = _named(name, "Sum", ops.sum, x, _axis(axis, reduction_indices),
-                 _keep(keepdims, keep_dims))
-    return cast(out, x.dtype) if out.dtype != x.dtype and not x.dtype.is_bool else out
+    ax, kd = _axis(axis, reduction_indices), _keep(keepdims, keep_dims)
+    if x.dtype.is_floating:
+        return _named(name, "Sum", ops.sum, x, ax, kd)
+    with composite(name, "Sum", x) as stem:  # integer sums keep the dtype (bool: int64)
+        out = ops.sum(x, ax, kd)
+        return cast(out, x.dtype, name=stem) if out.dtype != x.dtype and not x.dtype.is_bool \
+            else _final(stem, ops.reshape, out, _static(out))
 
 
 def reduce_mean(input_tensor: Any, axis: Any = None, keepdims: Any = None,
@@ -220,8 +267,9 @@ def reduce_mean(input_tensor: Any, axis: Any = None, keepdims: Any = None,
     ax, kd = _axis(axis, reduction_indices), _keep(keepdims, keep_dims)
     if x.dtype.is_floating:
         return _named(name, "Mean", ops.mean, x, ax, kd)
-    m = ops.mean(cast(x, np.float64), ax, kd)
-    return cast(m, x.dtype, name=name or "Mean")
+    with composite(name, "Mean", x) as stem:
+        m = ops.mean(cast(x, np.float64), ax, kd)
+        return cast(m, x.dtype, name=stem)
 
 
 def reduce_max(input_tensor: Any, axis: Any = None, keepdims: Any = None,
@@ -247,22 +295,28 @@ def reduce_logsumexp(input_tensor: Any, axis: Any = None, keepdims: Any = None,
 
 def reduce_any(input_tensor: Any, axis: Any = None, keepdims: Any = None,
                name: str | None = None) -> Tensor:
-    m = ops.amax(cast(input_tensor, np.int32), _axis(axis, None), _keep(keepdims, None))
-    return cast(m, np.bool_, name=name or "Any")
+    with composite(name, "Any", input_tensor) as stem:
+        m = ops.amax(cast(input_tensor, np.int32), _axis(axis, None), _keep(keepdims, None))
+        return cast(m, np.bool_, name=stem)
 
 
 def reduce_all(input_tensor: Any, axis: Any = None, keepdims: Any = None,
                name: str | None = None) -> Tensor:
-    m = ops.amin(cast(input_tensor, np.int32), _axis(axis, None), _keep(keepdims, None))
-    return cast(m, np.bool_, name=name or "All")
+    with composite(name, "All", input_tensor) as stem:
+        m = ops.amin(cast(input_tensor, np.int32), _axis(axis, None), _keep(keepdims, None))
+        return cast(m, np.bool_, name=stem)
 
 
 def _arg(fn: Any, default: str) -> Any:
     def f(input: Any, axis: Any = None, name: str | None = None, dimension: Any = None,  # noqa: A002
           output_type: Any = "int64") -> Tensor:
-        axis = dimension if axis is None else axis
-        out = _named(name, default, fn, _t(input), 0 if axis is None else int(axis))
-        return cast(out, output_type)
+        axis = 0 if axis is None and dimension is None else int(
+            dimension if axis is None else axis)
+        x = _t(input)
+        if as_dtype(output_type) == np.int64:
+            return _named(name, default, fn, x, axis)
+        with composite(name, default, x) as stem:
+            return cast(fn(x, axis), output_type, name=stem)
 
     f.__name__ = default.lower()
     f.__doc__ = f"TF1 ``{default}``: index along ``axis`` (default 0), as ``output_type``."

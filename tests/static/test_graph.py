@@ -45,7 +45,8 @@ def test_shape_and_dtype_inference_with_unknown_dims():
     assert tf.reshape(x, [-1]).shape.as_list() == [None]
     assert tf.concat([x, x], axis=1).shape.as_list() == [None, 6]
     assert tf.argmax(h, 1).dtype == tf.int64 and tf.equal(h, 0.0).dtype == tf.bool
-    assert repr(tf.float32) == "<dtype: 'float32'>" and tf.float64.as_numpy_dtype is np.float64
+    assert repr(tf.float32) == "tf.float32" and str(tf.float32) == "<dtype: 'float32'>"
+    assert tf.float64.as_numpy_dtype is np.float64
     assert tf.int32 == np.int32 and tf.bool.is_bool and tf.as_dtype("float32") is tf.float32
     with pytest.raises(ValueError, match="Can not squeeze dim"):
         tf.squeeze(h, axis=1)

@@ -1,0 +1,253 @@
+"""TF1 ops with no registry record of their own, built from registry ops: rounding
+(``floor``/``ceil``/``round``, ``//``, ``%``), ``reduce_prod``, ``tile``/``slice``/``gather``/
+``unstack``, and the clipping helpers (``clip_by_norm``, ``global_norm``,
+``clip_by_global_norm``).
+
+Each composite's helper nodes live under ``<name>/`` and its result node is named ``<name>``
+exactly as TF names its single op, so the names of later nodes match TF's too. Because they are
+ordinary registry nodes, gradients and the compiler need nothing new.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from .. import ops
+from .core import Tensor
+from .dtypes import as_dtype
+from .frontend import as_graph_tensor, node_name
+from .math_ops import _final, _t, cast, composite
+
+_slice = builtins.slice
+
+
+def _floor_t(x: Tensor) -> Tensor:
+    """floor(x) = trunc(x) - (trunc(x) > x), with trunc through an int64 cast (|x| < 2**63)."""
+    tr = cast(cast(x, np.int64), x.dtype)
+    return ops.sub(tr, cast(ops.gt(tr, x), x.dtype))
+
+
+def floor(x: Any, name: str | None = None) -> Tensor:
+    x = _t(x)
+    if not x.dtype.is_floating:
+        return x
+    with composite(name, "Floor", x) as stem:
+        tr = cast(cast(x, np.int64), x.dtype)
+        return _final(stem, ops.sub, tr, cast(ops.gt(tr, x), x.dtype))
+
+
+def ceil(x: Any, name: str | None = None) -> Tensor:
+    x = _t(x)
+    with composite(name, "Ceil", x) as stem:
+        return _final(stem, ops.neg, _floor_t(ops.neg(x)))
+
+
+def round(x: Any, name: str | None = None) -> Tensor:  # noqa: A001 - TF's name
+    """Round half to even, as TF (and numpy) do."""
+    x = _t(x)
+    if not x.dtype.is_floating:
+        return x
+    with composite(name, "Round", x) as stem:
+        r = _floor_t(ops.add(x, 0.5))
+        tie = ops.eq(ops.sub(r, x), 0.5)
+        odd = ops.eq(ops.sub(r, ops.mul(_floor_t(ops.mul(r, 0.5)), 2.0)), 1.0)
+        return _final(stem, ops.sub, r, cast(ops.logical_and(tie, odd), x.dtype))
+
+
+def _both(x: Any, y: Any) -> tuple[Tensor, Tensor]:
+    """Two tensors of one dtype (a Python scalar takes the tensor's dtype)."""
+    tx, ty = as_graph_tensor(x), as_graph_tensor(y)
+    if tx is None and ty is None:
+        tx = _t(x)
+    dt = (tx if tx is not None else ty).dtype.base_dtype
+    tx = tx if tx is not None else _t(x, dt)
+    ty = ty if ty is not None else _t(y, dt)
+    if tx.dtype != ty.dtype:
+        raise TypeError(f"Input 'y' has type {ty.dtype.base_dtype.name} that does not match "
+                        f"type {tx.dtype.base_dtype.name} of argument 'x'.")
+    return tx, ty
+
+
+def _floordiv_t(x: Tensor, y: Tensor) -> Tensor:
+    if x.dtype.is_floating:
+        return _floor_t(ops.div(x, y))
+    q = _floor_t(ops.div(cast(x, np.float64), cast(y, np.float64)))
+    return cast(q, x.dtype)
+
+
+def floordiv(x: Any, y: Any, name: str | None = None) -> Tensor:
+    """``x // y`` rounding towards -inf (integers through float64: exact below 2**53)."""
+    x, y = _both(x, y)
+    with composite(name, "FloorDiv", x, y) as stem:
+        q = _floordiv_t(x, y)
+        return _final(stem, ops.add, q, ops.zeros_like(q))
+
+
+def floormod(x: Any, y: Any, name: str | None = None) -> Tensor:
+    """``x % y`` with the sign of ``y`` (Python's and TF's ``FloorMod``)."""
+    x, y = _both(x, y)
+    with composite(name, "FloorMod", x, y) as stem:
+        return _final(stem, ops.sub, x, ops.mul(_floordiv_t(x, y), y))
+
+
+def log1p(x: Any, name: str | None = None) -> Tensor:
+    x = _t(x)
+    with composite(name, "Log1p", x) as stem:
+        return _final(stem, ops.log, ops.add(x, 1.0))
+
+
+def expm1(x: Any, name: str | None = None) -> Tensor:
+    x = _t(x)
+    with composite(name, "Expm1", x) as stem:
+        return _final(stem, ops.sub, ops.exp(x), 1.0)
+
+
+def reduce_prod(input_tensor: Any, axis: Any = None, keepdims: Any = None,
+                name: str | None = None, reduction_indices: Any = None,
+                keep_dims: Any = None) -> Tensor:
+    from .math_ops import _axis, _keep
+
+    x = _t(input_tensor)
+    ax, kd = _axis(axis, reduction_indices), _keep(keepdims, keep_dims)
+    with composite(name, "Prod", x) as stem:
+        if isinstance(ax, tuple) and len(ax) != 1:  # the registry's prod takes one dim
+            out = x
+            for a in sorted((a % x.ndim for a in ax), reverse=True):
+                out = ops.prod(out, a, kd)
+        else:
+            out = ops.prod(x, ax[0] if isinstance(ax, tuple) else ax, kd)
+        if out.dtype != x.dtype:
+            out = cast(out, x.dtype)
+        return _final(stem, ops.reshape, out, tuple(-1 if d is None else d
+                                                    for d in out.aval.shape))
+
+
+# ------------------------------------------------------------------------------ array ops
+def tile(input: Any, multiples: Sequence[int], name: str | None = None) -> Tensor:  # noqa: A002
+    """``input`` repeated ``multiples[i]`` times along dim ``i`` (static ``multiples``)."""
+    x = _t(input)
+    mult = [int(m) for m in (multiples.as_list() if hasattr(multiples, "as_list")
+                             else multiples)]
+    if len(mult) != x.ndim:
+        raise ValueError(f"Shape must be rank {x.ndim} but is rank {len(mult)} for 'Tile' "
+                         f"with input shapes: {x.shape.tf_list_str()}, [{len(mult)}].")
+    with composite(name, "Tile", x) as stem:
+        idx = tuple(i for _ in range(x.ndim) for i in (None, _slice(None)))
+        ones = np.ones([d for m in mult for d in (m, 1)], x.dtype.np_dtype)
+        wide = ops.mul(ops.getitem(x, idx), ones) if x.ndim else x
+        dims = [None if d is None else d * m for d, m in zip(x.aval.shape, mult, strict=True)]
+        if dims.count(None) > 1:
+            raise NotImplementedError("tile of a tensor with more than one unknown dimension")
+        return _final(stem, ops.reshape, wide, tuple(-1 if d is None else d for d in dims))
+
+
+def slice(input_: Any, begin: Sequence[int], size: Sequence[int],  # noqa: A001
+          name: str | None = None) -> Tensor:
+    """``input_[begin[i] : begin[i] + size[i]]`` per dim (``size[i] == -1``: to the end)."""
+    x = _t(input_)
+    begin, size = [int(b) for b in begin], [int(s) for s in size]
+    if len(begin) != x.ndim or len(size) != x.ndim:
+        raise ValueError(f"Expected begin and size arguments to be 1-D tensors of size "
+                         f"{x.ndim}, but got shapes [{len(begin)}] and [{len(size)}] instead.")
+    idx = tuple(_slice(b, None if s == -1 else b + s)
+                for b, s in zip(begin, size, strict=True))
+    with node_name(name or "Slice"):
+        return ops.getitem(x, idx)
+
+
+def gather(params: Any, indices: Any, validate_indices: Any = None, name: str | None = None,
+           axis: int = 0) -> Tensor:
+    """Slices of ``params`` along ``axis`` at ``indices``. Constant indices index directly;
+    fed (tensor) indices, along axis 0, become a one-hot matmul (exact, differentiable)."""
+    p = _t(params)
+    axis = int(axis) % p.ndim
+    ti = as_graph_tensor(indices)
+    if ti is None:
+        idx = np.asarray(indices)
+        if idx.dtype.kind not in "iu":
+            raise TypeError(f"Value passed to parameter 'indices' has DataType "
+                            f"{idx.dtype.name} not in list of allowed values: int32, int64")
+        n = p.aval.shape[axis]
+        if n is not None and idx.size and (idx.min() < -n or idx.max() >= n):
+            raise ValueError(f"indices {idx.tolist()} out of range [0, {n}) for axis {axis} of "
+                             f"{p.name}")
+        with node_name(name or "GatherV2"):
+            return ops.getitem(p, (_slice(None),) * axis + (idx,))
+    if axis != 0:
+        raise NotImplementedError("gather with tensor indices is supported along axis 0 only")
+    n = p.aval.shape[0]
+    if n is None or not p.shape[1:].is_fully_defined() or None in ti.aval.shape[1:]:
+        raise NotImplementedError("gather with tensor indices needs params with a known shape "
+                                  "and indices with at most an unknown first dimension")
+    from .array_ops import one_hot
+
+    work = p.dtype if p.dtype.is_floating else as_dtype(np.float64)
+    with composite(name, "GatherV2", p, ti) as stem:
+        oh = one_hot(ti, n, dtype=work)
+        flat = ops.matmul(ops.reshape(oh, (-1, n)), ops.reshape(cast(p, work), (n, -1)))
+        out_shape = tuple(-1 if d is None else d for d in ti.aval.shape) + p.aval.shape[1:]
+        if work == p.dtype:
+            return _final(stem, ops.reshape, flat, out_shape)
+        return cast(ops.reshape(flat, out_shape), p.dtype, name=stem)
+
+
+def unstack(value: Any, num: int | None = None, axis: int = 0,
+            name: str = "unstack") -> list[Tensor]:
+    """The slices of ``value`` along ``axis`` (its size must be known)."""
+    x = _t(value)
+    axis = int(axis) % x.ndim
+    n = x.aval.shape[axis] if num is None else int(num)
+    if n is None:
+        raise ValueError(f"Cannot infer num from shape {x.shape}")
+    with composite(name, "unstack", x) as stem:
+        pre = (_slice(None),) * axis
+        out = [_final(stem, ops.getitem, x, pre + (0,))]
+        out += [ops.getitem(x, pre + (i,)) for i in range(1, n)]
+    return out
+
+
+# ------------------------------------------------------------------------------- clipping
+def clip_by_norm(t: Any, clip_norm: Any, axes: Any = None, name: str | None = None) -> Tensor:
+    """``t * clip_norm / max(||t||, clip_norm)`` (TF's formula, safe at ``t == 0``)."""
+    t = _t(t)
+    with composite(name, "clip_by_norm", t) as stem:
+        l2sum = ops.sum(ops.mul(t, t), None if axes is None else tuple(np.atleast_1d(axes)),
+                        True)
+        pred = ops.gt(l2sum, 0.0)
+        l2norm = ops.where(pred, ops.sqrt(ops.where(pred, l2sum, ops.ones_like(l2sum))), l2sum)
+        return _final(stem, ops.div, ops.mul(t, clip_norm), ops.maximum(l2norm, clip_norm))
+
+
+def global_norm(t_list: Sequence[Any], name: str | None = None) -> Tensor:
+    """``sqrt(sum(||t||^2 for t in t_list))`` (``None`` entries are skipped)."""
+    ts = [_t(t) for t in t_list if t is not None]
+    if not ts:
+        raise ValueError("global_norm needs at least one tensor")
+    with composite(name, "global_norm", *ts) as stem:
+        half = [ops.mul(ops.sum(ops.square(t), None, False), 0.5) for t in ts]
+        total = ops.sum(ops.stack(half, 0), None, False)
+        return _final(stem + "global_norm/", ops.sqrt, ops.mul(total, 2.0))
+
+
+def clip_by_global_norm(t_list: Sequence[Any], clip_norm: Any, use_norm: Any = None,
+                        name: str | None = None) -> tuple[list, Tensor]:
+    """``([t * clip_norm / max(global_norm, clip_norm) ...], global_norm)``; ``None`` kept."""
+    t_list = list(t_list)
+    if use_norm is None:
+        use_norm = global_norm(t_list)
+    ts = [t for t in t_list if t is not None]
+    with composite(name, "clip_by_global_norm", *ts):
+        inv_clip = ops.div(1.0, clip_norm) if as_graph_tensor(clip_norm) is not None \
+            else 1.0 / float(clip_norm)
+        scale = ops.mul(clip_norm, ops.minimum(ops.div(1.0, use_norm), inv_clip))
+        out = [None if t is None else ops.mul(_t(t), scale) for t in t_list]
+    return out, use_norm
+
+
+__all__ = ["floor", "ceil", "round", "floordiv", "floormod", "log1p", "expm1", "reduce_prod",
+           "tile", "slice", "gather", "unstack", "clip_by_norm", "global_norm",
+           "clip_by_global_norm", "composite"]
