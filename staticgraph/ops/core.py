@@ -218,7 +218,7 @@ def to_float(dt: np.dtype) -> np.dtype:
 
 # ------------------------------------------------------------------------------------- shapes
 def broadcast_shapes(*shapes: Shape) -> Shape:
-    """NumPy broadcasting, with ``None`` (unknown) dims. Raises ``ValueError`` in PyTorch's words."""
+    """NumPy broadcasting with ``None`` (unknown) dims; ``ValueError`` in PyTorch's words."""
     if len(shapes) == 1:
         return tuple(shapes[0])
     nd = max(len(s) for s in shapes)

@@ -8,8 +8,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import INT64, AVal, Op, aval_of, bind, broadcast_shapes, normalize_dims, register, \
-    result_type
+from .core import (
+    AVal,
+    Op,
+    aval_of,
+    bind,
+    broadcast_shapes,
+    normalize_dims,
+    register,
+    result_type,
+)
 from .elementwise import exp, mul, sub
 from .reductions import size, sum
 from .shapes import broadcast_like, expand_dims, squeeze, transpose
@@ -174,8 +182,8 @@ def _pick(logp, target):
     if logp.ndim == 1:
         return logp[target]
     if target.size and (target.min() < 0 or target.max() >= logp.shape[1]):
-        raise IndexError(f"Target {int(target.max() if target.max() >= logp.shape[1] else target.min())}"
-                         f" is out of bounds.")
+        bad = target.max() if target.max() >= logp.shape[1] else target.min()
+        raise IndexError(f"Target {int(bad)} is out of bounds.")
     return logp[np.arange(logp.shape[0]), target]
 
 

@@ -217,7 +217,7 @@ def _cat_infer(*xs: AVal, dim) -> tuple:
         if x.ndim != first.ndim:
             raise ValueError(f"Tensors must have same number of dimensions: got {first.ndim} "
                              f"and {x.ndim}")
-        for i, (a, b) in enumerate(zip(first.shape, x.shape)):
+        for i, (a, b) in enumerate(zip(first.shape, x.shape, strict=True)):
             if i != dim and a is not None and b is not None and a != b:
                 raise ValueError(f"Sizes of tensors must match except in dimension {dim}. "
                                  f"Expected size {a} but got size {b} for tensor number {k} in "

@@ -107,14 +107,15 @@ def _numeric_vjp(op, args, params, g, i, eps=1e-6):
     return grad
 
 
-@pytest.mark.parametrize("name,args,params", CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)])
+@pytest.mark.parametrize("name,args,params", CASES,
+                         ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)])
 def test_vjp_matches_finite_differences(name, args, params):
     op = REGISTRY[name]
     out = eval_numpy(op, args, params)
     g = R.standard_normal(out.shape)
     grads = op.vjp(g, out, *args, **params)
     assert len(grads) == len(args), f"{name}: one cotangent per input"
-    for i, (a, ga) in enumerate(zip(args, grads)):
+    for i, (a, ga) in enumerate(zip(args, grads, strict=True)):
         if not isinstance(a, np.ndarray) or a.dtype.kind != "f":
             continue
         assert ga is not None, f"{name}: missing gradient for input {i}"
