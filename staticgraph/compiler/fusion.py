@@ -87,7 +87,12 @@ def fuse(prog: Program) -> list[Step]:
     def avail(n: Node, g_pos: int) -> bool:
         return n.op in ("feed", "var", "const") or where.get(n.id, 1 << 30) < g_pos
 
-    for n in prog.nodes:
+    # ``size`` of a feed or variable first: the elementwise group that divides by it (the
+    # gradient of a mean) can then fuse with its neighbours instead of waiting for it
+    early = [n for n in prog.nodes if n.op == "size" and
+             all(i.op in ("feed", "var", "const") for i in n.inputs)]
+    rest = [n for n in prog.nodes if n not in early]
+    for n in early + rest:
         if n.op in ("feed", "var", "const"):
             continue
         if _ew(n) or _red(n):

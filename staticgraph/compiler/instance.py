@@ -29,6 +29,7 @@ import threading
 import numpy as np
 from numba import typeof
 
+from ..graph.errors import InvalidArgumentError
 from . import jit
 from .kernel import Kernel
 from .njit_driver import SMALL_DOT
@@ -49,7 +50,11 @@ class Instance:
         for f in plan.prog.feeds:
             for ax, dim in enumerate(f.shape):
                 if isinstance(dim, Sym):
-                    env[id(dim)] = feed_shapes[f.params["index"]][ax]
+                    size = feed_shapes[f.params["index"]][ax]
+                    if env.setdefault(id(dim), size) != size:  # unified dims must agree
+                        raise InvalidArgumentError(
+                            None, None, f"feed '{f.name}' has size {size} in dimension {ax}, "
+                            f"but another feed of the graph says {env[id(dim)]} for it")
 
         def concrete(shape: tuple) -> tuple:
             return tuple(env[id(x)] if isinstance(x, Sym) else int(x) for x in shape)

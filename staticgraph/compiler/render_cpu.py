@@ -153,6 +153,8 @@ _ROW_SRC = {
     "ce_fwd": """def {f}(x, t, lp, loss):
     n = x.shape[0]
     c = x.shape[1]
+    if t.shape[0] != n:
+        raise ValueError("nll_loss: target and input have different batch sizes")
     tot = np.{dt}(0.0)
     for i in range(n):
         m = np.{dt}(-np.inf)
@@ -174,8 +176,11 @@ _ROW_SRC = {
     "ce_bwd": """def {f}(g, lp, t, dx):
     n = lp.shape[0]
     c = lp.shape[1]
-    s = g[()] {scale}
+    if t.shape[0] != n:
+        raise ValueError("nll_loss: target and input have different batch sizes")
+    s = {scale}
     for i in range(n):
+        {rowscale}
         for j in range(c):
             dx[i, j] = s * sg_exp(lp[i, j])
         ti = t[i]
@@ -189,11 +194,13 @@ def render_row(k: RowKernel, fname: str) -> str:
     dt = k.dtype.name
     if k.kind == "ce_fwd":
         scale = {"mean": f"tot / np.{dt}(max(n, 1))", "sum": "tot"}[k.reduction]
-    elif k.kind == "ce_bwd":
-        scale = {"mean": f"/ np.{dt}(max(n, 1))", "sum": ""}[k.reduction]
+    elif k.kind == "ce_bwd":  # "none": g holds one cotangent per row
+        scale = {"mean": f"g[()] / np.{dt}(max(n, 1))", "sum": "g[()]",
+                 "none": f"np.{dt}(0.0)"}[k.reduction]
     else:
         scale = ""
-    return _ROW_SRC[k.kind].format(f=fname, dt=dt, scale=scale)
+    rowscale = "s = g[i]" if k.kind == "ce_bwd" and k.reduction == "none" else "pass"
+    return _ROW_SRC[k.kind].format(f=fname, dt=dt, scale=scale, rowscale=rowscale)
 
 
 def render(k: Kernel | RowKernel, fname: str, parallel: bool = False) -> str:

@@ -5,6 +5,7 @@ overwritten by later runs, no recompiles across batch sizes, odd feed layouts.""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 import staticgraph as sg
 from staticgraph.compiler import jit, smallmm
@@ -149,3 +150,44 @@ def test_loop_matmuls_match_numpy():
     z = np.empty((5, 4), np.float32)
     smallmm.mm_nt(np.empty((5, 0), np.float32), np.empty((4, 0), np.float32), z)
     np.testing.assert_array_equal(z, 0.0)
+
+
+def _tf1_mlp(seed=5):
+    rng = np.random.default_rng(seed)
+    g = sg.Graph()
+    with g.as_default():
+        x = sg.placeholder(sg.float32, [None, 6], name="x")
+        y = sg.placeholder(sg.int64, [None], name="y")
+        w = sg.Variable((rng.standard_normal((6, 4)) * 0.3).astype(np.float32), name="w")
+        b = sg.Variable(np.zeros(4, np.float32), name="b")
+        logits = sg.matmul(x, w) + b
+        loss = sg.reduce_mean(
+            sg.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits))
+        train = sg.train.GradientDescentOptimizer(0.5).minimize(loss)
+        init = sg.global_variables_initializer()
+    return g, x, y, loss, train, init, (w, b)
+
+
+def test_tf1_sparse_softmax_ce_mean_is_two_row_kernels_and_matches_reference():
+    g, x, y, loss, train, init, vars_ = _tf1_mlp()
+    feeds = {x: R.standard_normal((200, 6)).astype(np.float32), y: R.integers(0, 4, 200)}
+    s, got = _train("numba", g, init, [loss, train], feeds, 3)
+    r, want = _train("reference", g, init, [loss, train], feeds, 3)
+    for a, b in zip(got, want, strict=True):
+        assert_close(a[0], b[0], rtol=1e-5)
+    for v in vars_:
+        assert_close(s.run(v), r.run(v), rtol=1e-5, atol=1e-6)
+    plan = s._executor.plan_for(g, [loss], [train], feeds)
+    assert [st.kernel.kind for st in plan.steps if st.kind == "row"] == ["ce_fwd", "ce_bwd"]
+    assert [st.nodes[0].op for st in plan.steps if st.kind == "fallback"] in ([], ["size"])
+    assert not any(n.op == "nll_loss" and n.params["reduction"] == "none"
+                   for n in plan.prog.nodes)  # the per-row loss is never computed
+
+
+def test_feeds_disagreeing_on_a_unified_dim_are_rejected():
+    g, x, y, loss, train, init, _ = _tf1_mlp()
+    s = sg.Session(graph=g)
+    s.run(init)
+    with pytest.raises(sg.errors.InvalidArgumentError):
+        s.run(loss, {x: np.ones((5, 6), np.float32), y: np.zeros(4, np.int64)})
+    assert np.isfinite(s.run(loss, {x: np.ones((4, 6), np.float32), y: np.zeros(4, np.int64)}))

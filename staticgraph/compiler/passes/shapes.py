@@ -36,7 +36,8 @@ def run(prog: Program, ctx) -> int:
 
 def _unify(prog: Program) -> dict:
     """Sym -> int or Sym, from elementwise broadcasting (a symbol is never 1: the feed
-    signature says which dims are 1) and matmul inner dims."""
+    signature says which dims are 1), matmul inner dims and nll_loss rows = targets. Binding
+    checks that the fed sizes agree (:class:`~..instance.Instance`)."""
     subst: dict[int, object] = {}
 
     def find(d):
@@ -66,6 +67,10 @@ def _unify(prog: Program) -> dict:
                     eq(dims[0], d)
         elif n.op == "matmul" and n.inputs[0].ndim >= 1 and n.inputs[1].ndim >= 2:
             eq(n.inputs[0].shape[-1], n.inputs[1].shape[-2])
+        elif n.op in ("nll_loss", "nll_loss_grad"):  # one target per row of the log-probs
+            lp, t = n.inputs[-2], n.inputs[-1]
+            if lp.ndim == 2 and t.ndim == 1:
+                eq(lp.shape[0], t.shape[0])
     return {k: find(v) for k, v in subst.items()}
 
 

@@ -9,6 +9,16 @@
 
 before: G = nll_loss_grad(g, lp, t); dx = sub(G, mul(exp(lp), sum(G, (1,), keepdim)))
 =>  after: dx = softmax_ce_grad(g, lp, t) {reduction}
+
+  With ``reduction="none"`` (TF1's ``sparse_softmax_cross_entropy_with_logits`` then
+  ``reduce_mean``) ``g`` is the per-row cotangent vector: the same one row kernel.
+* ``mean(nll_loss(lp, t, reduction="none"))`` over its one axis -> ``nll_loss(lp, t, "mean")``
+  (fused with its ``log_softmax`` into one row kernel), and shape-only uses of the per-row loss
+  (``size``, ``broadcast_like``... built by the gradient of the mean) read the target instead,
+  which has the same shape, so the per-row loss is not computed at all.
+
+before: l = nll_loss(lp, t) {none}; m = mean(l); n = size(l)
+=>  after: m = nll_loss(lp, t) {mean}; n = size(t)
 """
 
 from __future__ import annotations
@@ -20,7 +30,7 @@ def _ce_grad(n: Node) -> Node | None:
     if n.op != "sub":
         return None
     G, m = n.inputs
-    if G.op != "nll_loss_grad" or m.op != "mul" or G.params["reduction"] == "none":
+    if G.op != "nll_loss_grad" or m.op != "mul":
         return None
     g, lp, t = G.inputs
     if lp.op != "log_softmax" or lp.ndim != 2 or lp.params["dim"] != 1:
@@ -41,7 +51,28 @@ def rewrite(n: Node) -> Node | None:
     if n.op == "log" and n.inputs[0].op == "sum" and n.inputs[0].inputs[0].op == "exp":
         s = n.inputs[0]
         return make("logsumexp", [s.inputs[0].inputs[0]], s.params, name=n.name)
+    if n.op == "mean" and _rows_loss(n.inputs[0]) and tuple(n.params["dim"]) == (0,) and \
+            not n.params["keepdim"]:
+        lp, t = n.inputs[0].inputs
+        return Node("nll_loss", [lp, t], {"reduction": "mean"}, (), n.dtype, n.name)
+    if n.op in SHAPE_ONLY:
+        j = SHAPE_ONLY[n.op]
+        x = n.inputs[j]
+        if _rows_loss(x) and x.inputs[1].shape == x.shape:
+            ins = list(n.inputs)
+            ins[j] = x.inputs[1]  # the target: the same shape, already available
+            return Node(n.op, ins, n.params, n.shape, n.dtype, n.name)
     return _ce_grad(n)
+
+
+SHAPE_ONLY = {"size": 0, "broadcast_like": 1, "ones_like": 0, "zeros_like": 0,
+              "sum_to_like": 1, "reshape_like": 1}
+"""Ops reading only the shape of this input."""
+
+
+def _rows_loss(x: Node) -> bool:
+    return x.op == "nll_loss" and x.params["reduction"] == "none" and x.ndim == 1 and \
+        x.inputs[0].ndim == 2
 
 
 def run(prog: Program, ctx: object) -> int:
