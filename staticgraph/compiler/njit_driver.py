@@ -27,6 +27,7 @@ product has at most :data:`SMALL_DOT` multiply-adds, and no kernel is large enou
 from __future__ import annotations
 
 import os
+import re
 
 from .fusion import Step
 from .ir import Node, Program
@@ -149,7 +150,8 @@ class NjitDriverSource:
                 self.returns.append(("r", len(extra)))
                 extra.append(f"{x}.copy()")
         nc = len(self.consts)
-        lines = [ln.replace("B[@", "B[" + f"{nc} + " if nc else "B[") for ln in body]
+        lines = [re.sub(r"B\[@(\d+)\]", lambda m: f"B[{nc + int(m.group(1))}]", ln)
+                 for ln in body]
         lines = [f"    t{nid} = B[{ci}]" for nid, ci in const_refs] + lines
         params = [f"f{i}" for i in self.feeds] + [f"v{j}" for j in range(len(prog.variables))] \
             + [f"e{j}" for j in range(len(self.escapes))] + ["B"]

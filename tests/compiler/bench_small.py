@@ -56,9 +56,12 @@ def bench(name: str, make, n: int = 20000) -> None:
     def best(f) -> float:
         return min(timeit.repeat(f, number=n, repeat=5)) / n * 1e6
 
+    runner = ex.prepare(G, tens, targs, list(fd))  # what a Session fast path would keep
+    F = list(fd.values())
+    p = best(lambda: runner(F, st))
     e = best(lambda: ex.run(G, tens, targs, fd, st))
     r = best(lambda: s.run(fetch, feeds))
-    print(f"{name}: executor {e:.2f} us/run, Session.run {r:.2f} us/run")
+    print(f"{name}: prepared runner {p:.2f}, executor.run {e:.2f}, Session.run {r:.2f} us/run")
 
 
 if __name__ == "__main__":
