@@ -25,11 +25,13 @@ from .graph.array_ops import (
     one_hot,
     ones,
     placeholder,
+    placeholder_with_default,
     range,  # noqa: A004
     rank,
     reshape,
     shape,
     size,
+    split,
     squeeze,
     stack,
     stop_gradient,
@@ -47,6 +49,7 @@ from .graph.composite_ops import (
     gather,
     global_norm,
     log1p,
+    norm,
     reduce_prod,
     round,  # noqa: A004
     slice,  # noqa: A004
@@ -234,7 +237,9 @@ math = _types.SimpleNamespace(
     logical_and=logical_and, logical_or=logical_or, logical_not=logical_not,
     squared_difference=squared_difference, add_n=add_n, floor=floor, ceil=ceil, round=round,
     floordiv=floordiv, floormod=floormod, mod=floormod, log1p=log1p, expm1=expm1,
-    reduce_prod=reduce_prod, not_equal=not_equal, greater_equal=greater_equal,
+    reduce_prod=reduce_prod, reduce_logsumexp=reduce_logsumexp, reduce_any=reduce_any,
+    reduce_all=reduce_all, log_softmax=nn.log_softmax, softmax=nn.softmax, norm=norm,
+    not_equal=not_equal, greater_equal=greater_equal,
     less_equal=less_equal, softplus=nn.softplus)
 dtypes = _graph_pkg.dtypes
 __version__ = "0.1.0"

@@ -23,7 +23,8 @@ from .graph.math_ops import (
 __all__ = ["relu", "relu6", "sigmoid", "tanh", "softmax", "log_softmax", "elu",
            "sparse_softmax_cross_entropy_with_logits", "softmax_cross_entropy_with_logits",
            "softmax_cross_entropy_with_logits_v2", "sigmoid_cross_entropy_with_logits",
-           "l2_loss", "embedding_lookup", "bias_add", "softplus", "leaky_relu", "moments"]
+           "l2_loss", "embedding_lookup", "dropout", "bias_add", "softplus", "leaky_relu",
+           "moments"]
 
 
 def relu(features: Any, name: str | None = None) -> Tensor:
@@ -122,6 +123,20 @@ def sigmoid_cross_entropy_with_logits(labels: Any = None, logits: Any = None,
     with composite(name, "logistic_loss", x) as stem:
         return _final(stem, ops.add, ops.sub(ops.maximum(x, 0.0), ops.mul(x, z)),
                       ops.log(ops.add(ops.exp(ops.neg(ops.abs(x))), 1.0)))
+
+
+def dropout(x: Any, keep_prob: Any = None, noise_shape: Any = None, seed: Any = None,
+            name: str | None = None, rate: Any = None) -> Tensor:
+    """Only the no-op case (``keep_prob=1`` / ``rate=0`` given as numbers) is supported: a mask
+    redrawn at every run needs random ops, which staticgraph does not have."""
+    from .graph.array_ops import identity
+
+    keep = 1.0 - rate if rate is not None and keep_prob is None else keep_prob
+    if isinstance(keep, (int, float)) and float(keep) == 1.0:
+        return identity(x, name=name or "dropout")
+    raise NotImplementedError("tf.nn.dropout with keep_prob < 1 (or fed) needs a fresh random "
+                              "mask per run; staticgraph has no run-time random ops. Remove the "
+                              "dropout, or use keep_prob=1.0.")
 
 
 def embedding_lookup(params: Any, ids: Any, partition_strategy: str = "mod",

@@ -304,7 +304,8 @@ class Session:
         self._precheck(tensors, targets, feeds)  # initialized variables never become uninitialized
         pos = {t: i for i, t in enumerate(tensors)}
         leaf_pos = [pos[el] if isinstance(el, Tensor) else -1 for el in leaves]
-        if type(fetches) is list and len(leaves) == len(fetches):  # flat list: no rebuild walk
+        if type(fetches) is list and len(leaves) == len(fetches) and not any(
+                isinstance(f, (list, tuple, dict)) for f in fetches):  # flat: no rebuild walk
             rebuild = list
         elif isinstance(fetches, (Tensor, Operation, str)):
             rebuild = operator.itemgetter(0)

@@ -41,6 +41,19 @@ def placeholder(dtype: Any, shape: Any = None, name: str | None = None) -> Tenso
     return op.outputs[0]
 
 
+def placeholder_with_default(input: Any, shape: Any,  # noqa: A002
+                             name: str | None = None) -> Tensor:
+    """``input`` unless fed; a feed must match ``shape`` (which may have ``None`` dims)."""
+    x = _t(input)
+    dims = as_shape(shape)
+    if not dims.is_compatible_with(x.shape):
+        raise ValueError(f"Shapes {x.shape} and {dims} are incompatible (the default value "
+                         f"of placeholder_with_default {name or 'PlaceholderWithDefault'!r})")
+    op = x.graph.create_op("Identity", (x,), {}, (AVal(dims.as_tuple(), x.aval.dtype),),
+                           name or "PlaceholderWithDefault")
+    return op.outputs[0]
+
+
 def zeros(shape: Any, dtype: Any = "float32", name: str = "zeros") -> Tensor:
     return constant(np.zeros(tuple(int(d) for d in _as_list(shape)), as_dtype(dtype).np_dtype),
                     name=name)
@@ -108,6 +121,36 @@ def concat(values: Sequence[Any], axis: int, name: str = "concat") -> Tensor:
     return _named(name, "concat", ops.cat, ts, axis)
 
 
+def split(value: Any, num_or_size_splits: Any, axis: int = 0, num: int | None = None,
+          name: str = "split") -> list[Tensor]:
+    """Pieces of ``value`` along ``axis``: ``n`` equal ones, or of the given sizes (one -1)."""
+    x = _t(value)
+    axis = int(axis) % x.ndim
+    n = x.aval.shape[axis]
+    if isinstance(num_or_size_splits, (int, np.integer)):
+        k = int(num_or_size_splits)
+        if n is None or n % k:
+            raise ValueError(f"Dimension {axis} of {x.name} (size {n}) cannot be split evenly "
+                             f"into {k} pieces")
+        sizes = [n // k] * k
+    else:
+        sizes = [int(s) for s in num_or_size_splits]
+        if -1 in sizes and n is not None:
+            sizes[sizes.index(-1)] = n - (sum(sizes) + 1)
+        if n is None or sum(sizes) != n or min(sizes) < 0:
+            raise ValueError(f"Determined shape must either match input shape along split_dim "
+                             f"exactly if fully specified, or be less than the size of the "
+                             f"input along split_dim if not fully specified. Got: {sizes} for "
+                             f"dimension {axis} of size {n}.")
+    out, start = [], 0
+    pre = (builtins.slice(None),) * axis
+    for i, sz in enumerate(sizes):
+        out.append(_named(name if i == 0 else None, "split", ops.getitem, x,
+                          pre + (builtins.slice(start, start + sz),)))
+        start += sz
+    return out
+
+
 def stack(values: Sequence[Any], axis: int = 0, name: str = "stack") -> Tensor:
     vals = list(values)
     g = graph_of(vals)
@@ -153,6 +196,8 @@ def one_hot(indices: Any, depth: int, on_value: Any = None, off_value: Any = Non
     ``off_value`` (default 1 and 0 of ``dtype``, float32 by default)."""
     idx = _t(indices)
     axis = -1 if axis is None else int(axis)
+    if dtype is None and (on_value is not None or off_value is not None):  # TF: their dtype
+        dtype = constant_array(on_value if on_value is not None else off_value).dtype
     dt = as_dtype(dtype if dtype is not None else "float32")
     with composite(name, "one_hot", idx) as stem:
         classes = constant(np.arange(depth, dtype=idx.dtype.np_dtype), name="depth")

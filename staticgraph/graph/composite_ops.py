@@ -188,11 +188,24 @@ def gather(params: Any, indices: Any, validate_indices: Any = None, name: str | 
     work = p.dtype if p.dtype.is_floating else as_dtype(np.float64)
     with composite(name, "GatherV2", p, ti) as stem:
         oh = one_hot(ti, n, dtype=work)
-        flat = ops.matmul(ops.reshape(oh, (-1, n)), ops.reshape(cast(p, work), (n, -1)))
+        a, b = _reshaped(oh, (-1, n)), _reshaped(cast(p, work), (n, -1))
         out_shape = tuple(-1 if d is None else d for d in ti.aval.shape) + p.aval.shape[1:]
-        if work == p.dtype:
-            return _final(stem, ops.reshape, flat, out_shape)
-        return cast(ops.reshape(flat, out_shape), p.dtype, name=stem)
+        if work == p.dtype and ti.ndim == 1 and p.ndim == 2:  # the embedding case: one matmul
+            return _final(stem, ops.matmul, a, b)
+        flat = ops.matmul(a, b)
+        if work != p.dtype:
+            return cast(_reshaped(flat, out_shape), p.dtype, name=stem)
+        return _final(stem, ops.reshape, flat, out_shape)
+
+
+def _reshaped(t: Tensor, shape: tuple) -> Tensor:
+    """``t`` reshaped, or ``t`` itself when it already has that shape (no needless node)."""
+    have = tuple(-1 if d is None else d for d in t.aval.shape)
+    if have == tuple(shape) or (have.count(-1) == 0 and -1 in shape and len(have) == len(shape)
+                                and all(a == b or b == -1 for a, b in zip(have, shape,
+                                                                         strict=True))):
+        return t
+    return ops.reshape(t, shape)
 
 
 def unstack(value: Any, num: int | None = None, axis: int = 0,
@@ -208,6 +221,21 @@ def unstack(value: Any, num: int | None = None, axis: int = 0,
         out = [_final(stem, ops.getitem, x, pre + (0,))]
         out += [ops.getitem(x, pre + (i,)) for i in range(1, n)]
     return out
+
+
+def norm(tensor: Any, ord: Any = "euclidean", axis: Any = None,  # noqa: A002
+         keepdims: Any = None, name: str | None = None, keep_dims: Any = None) -> Tensor:
+    """The Euclidean (or ``ord=1``) norm over ``axis`` (default: all elements)."""
+    x = _t(tensor)
+    ax = None if axis is None else tuple(int(a) for a in np.atleast_1d(axis))
+    kd = bool(keepdims or keep_dims)
+    with composite(name, "norm", x) as stem:
+        final = stem if kd else stem + "Squeeze/"  # TF's last node is norm/Squeeze
+        if ord in ("euclidean", "fro", 2, 2.0) and not (ord in (2, 2.0) and ax and len(ax) > 1):
+            return _final(final, ops.sqrt, ops.sum(ops.square(x), ax, kd))
+        if ord in (1, 1.0) and (ax is None or len(ax) == 1):
+            return _final(final, ops.sum, ops.abs(x), ax, kd)
+        raise NotImplementedError(f"norm with ord={ord!r} over axis={axis!r}")
 
 
 # ------------------------------------------------------------------------------- clipping
@@ -249,5 +277,5 @@ def clip_by_global_norm(t_list: Sequence[Any], clip_norm: Any, use_norm: Any = N
 
 
 __all__ = ["floor", "ceil", "round", "floordiv", "floormod", "log1p", "expm1", "reduce_prod",
-           "tile", "slice", "gather", "unstack", "clip_by_norm", "global_norm",
+           "tile", "slice", "gather", "unstack", "norm", "clip_by_norm", "global_norm",
            "clip_by_global_norm", "composite"]

@@ -27,6 +27,22 @@ class InternalError(OpError, RuntimeError):
     pass
 
 
+class UnimplementedError(OpError, NotImplementedError):
+    pass
+
+
+class OutOfRangeError(OpError, IndexError):
+    pass
+
+
+class ResourceExhaustedError(OpError, MemoryError):
+    pass
+
+
+class NotFoundError(OpError, LookupError):
+    """Something named does not exist, e.g. a checkpoint or a variable in it."""
+
+
 def node_context(op: Any) -> str:
     """The ``[[node x (defined at file:line) ]]`` suffix TF adds to run-time messages."""
     return f"\n\t [[node {op.name} (defined at {op.site}) ]]"

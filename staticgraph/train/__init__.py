@@ -8,7 +8,15 @@ import numpy as np
 
 from ..graph.core import get_default_graph
 from ..variables import Variable
-from .optimizers import AdamOptimizer, GradientDescentOptimizer, MomentumOptimizer, Optimizer
+from .optimizers import (
+    AdagradOptimizer,
+    AdamOptimizer,
+    GradientDescentOptimizer,
+    MomentumOptimizer,
+    Optimizer,
+    RMSPropOptimizer,
+)
+from .saver import Saver, latest_checkpoint
 
 GLOBAL_STEP = "global_step"
 
@@ -45,5 +53,6 @@ def exponential_decay(learning_rate: Any, global_step: Any, decay_steps: Any, de
 
 
 __all__ = ["Optimizer", "GradientDescentOptimizer", "MomentumOptimizer", "AdamOptimizer",
+           "AdagradOptimizer", "RMSPropOptimizer", "Saver", "latest_checkpoint",
            "get_global_step", "create_global_step", "get_or_create_global_step",
            "exponential_decay"]

@@ -120,6 +120,13 @@ class Optimizer:
                               trainable=False, name=f"{var.op.name}/{op_name}")
         return d[var]
 
+    def _const_slot(self, var: Variable, slot: str, op_name: str, value: float) -> Variable:
+        d = self._slots.setdefault(slot, {})
+        if var not in d:
+            d[var] = Variable(np.full(var.shape.as_list(), value, var.dtype.np_dtype),
+                              trainable=False, name=f"{var.op.name}/{op_name}")
+        return d[var]
+
     def _create_slots(self, var_list: list[Variable]) -> None:
         pass
 
@@ -236,3 +243,64 @@ class AdamOptimizer(Optimizer):
             u1 = assign(b1p, ops.mul(b1p, _scalar(self._beta1, graph, b1p.dtype, "beta1")))
             u2 = assign(b2p, ops.mul(b2p, _scalar(self._beta2, graph, b2p.dtype, "beta2")))
         return group(*update_ops, u1, u2, name=name)
+
+
+class AdagradOptimizer(Optimizer):
+    """TF1 ``ApplyAdagrad``: ``accum += g * g; var -= lr * g / sqrt(accum)``; the ``Adagrad``
+    slot starts at ``initial_accumulator_value``."""
+
+    def __init__(self, learning_rate: Any, initial_accumulator_value: float = 0.1,
+                 use_locking: bool = False, name: str = "Adagrad") -> None:
+        super().__init__(use_locking, name)
+        if initial_accumulator_value <= 0.0:
+            raise ValueError(f"initial_accumulator_value must be positive: "
+                             f"{initial_accumulator_value}")
+        self._lr, self._init_acc = learning_rate, initial_accumulator_value
+
+    def _create_slots(self, var_list: list[Variable]) -> None:
+        for v in var_list:
+            self._const_slot(v, "accumulator", self._name, self._init_acc)
+
+    def _apply_dense(self, grad: Tensor, var: Variable) -> Tensor:
+        lr = _scalar(self._lr, var.graph, var.dtype, "learning_rate")
+        acc = self.get_slot(var, "accumulator")
+        acc_new = assign_add(acc, ops.square(grad))
+        return assign_sub(var, ops.div(ops.mul(grad, lr), ops.sqrt(acc_new)))
+
+
+class RMSPropOptimizer(Optimizer):
+    """TF1 ``ApplyRMSProp``: ``ms += (g*g - ms) * (1 - decay)``; ``mom = mom * momentum +
+    lr * g / sqrt(ms + eps)``; ``var -= mom``. Slots: ``RMSProp`` (ms, starts at 1) and
+    ``RMSProp_1`` (momentum, starts at 0). ``centered`` also tracks the mean gradient ``mg``
+    (``RMSProp_2``) and divides by ``sqrt(ms - mg*mg + eps)``."""
+
+    def __init__(self, learning_rate: Any, decay: float = 0.9, momentum: float = 0.0,
+                 epsilon: float = 1e-10, use_locking: bool = False, centered: bool = False,
+                 name: str = "RMSProp") -> None:
+        super().__init__(use_locking, name)
+        self._lr, self._decay, self._momentum = learning_rate, decay, momentum
+        self._eps, self._centered = epsilon, centered
+
+    def _create_slots(self, var_list: list[Variable]) -> None:
+        for v in var_list:
+            self._const_slot(v, "rms", self._name, 1.0)
+            self._zeros_slot(v, "momentum", self._name + "_1")
+            if self._centered:
+                self._zeros_slot(v, "mg", self._name + "_2")
+
+    def _apply_dense(self, grad: Tensor, var: Variable) -> Tensor:
+        g_, dt = var.graph, var.dtype
+        lr = _scalar(self._lr, g_, dt, "learning_rate")
+        rho = _scalar(self._decay, g_, dt, "decay")
+        mom_c = _scalar(self._momentum, g_, dt, "momentum")
+        eps = _scalar(self._eps, g_, dt, "epsilon")
+        ms, mom = self.get_slot(var, "rms"), self.get_slot(var, "momentum")
+        ms_new = assign(ms, ops.add(ms, ops.mul(ops.sub(ops.square(grad), ms), ops.sub(1.0, rho))))
+        denom = ms_new
+        if self._centered:
+            mg = self.get_slot(var, "mg")
+            mg_new = assign(mg, ops.add(mg, ops.mul(ops.sub(grad, mg), ops.sub(1.0, rho))))
+            denom = ops.sub(ms_new, ops.square(mg_new))
+        step = ops.div(ops.mul(grad, lr), ops.sqrt(ops.add(denom, eps)))
+        mom_new = assign(mom, ops.add(ops.mul(mom, mom_c), step))
+        return assign_sub(var, mom_new)

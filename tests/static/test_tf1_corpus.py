@@ -18,8 +18,9 @@ PROGRAMS = tf1_oracle.programs()
 EXPECTED = tf1_oracle.load_expected()
 # (program, executor) pairs that fail for a known reason outside this package's static API
 KNOWN_FAILURES = {
-    ("runtime_broadcast_mismatch", "numba"): "the compiled kernels do not check that fed shapes "
-    "broadcast: (2,) + (3,) returns 3 values instead of raising InvalidArgumentError",
+    ("reshape_matmul_reshape", "numba"): "compiler: a reshape(-1) of a matmul of a reshape(-1) "
+    "of a (None, 4) feed leaves an unbound None dim in a buffer shape (TypeError in "
+    "compiler/instance.py concrete())",
 }
 
 
@@ -30,7 +31,10 @@ def test_every_program_has_a_recording():
 
 @pytest.mark.parametrize("name", sorted(PROGRAMS))
 def test_program_prints_what_tensorflow_printed(name, executor):
-    got = tf1_oracle.run_staticgraph(PROGRAMS[name], executor)
+    try:
+        got = tf1_oracle.run_staticgraph(PROGRAMS[name], executor)
+    except Exception as e:  # noqa: BLE001 - reported as the difference
+        got = f"PROGRAM FAILED: {type(e).__name__}: {e}"
     diff = tf1_oracle.compare(EXPECTED[name], got)
     known = KNOWN_FAILURES.get((name, executor))
     if known is not None:

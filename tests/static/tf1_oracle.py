@@ -33,10 +33,11 @@ def programs() -> dict[str, str]:
         import tf1_corpus_basics
         import tf1_corpus_errors
         import tf1_corpus_training
+        import tf1_corpus_tutorials
     finally:
         sys.path.remove(HERE)
     out: dict[str, str] = {}
-    for mod in (tf1_corpus_basics, tf1_corpus_training, tf1_corpus_errors):
+    for mod in (tf1_corpus_basics, tf1_corpus_training, tf1_corpus_errors, tf1_corpus_tutorials):
         out.update(mod.PROGRAMS)
     return out
 
