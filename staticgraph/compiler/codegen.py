@@ -30,6 +30,7 @@ from .ir import Node, Program
 from .kernel import Kernel, RowKernel
 from .memory import MemoryPlan
 from .njit_driver import NjitDriverSource, Unsupported
+from .passes.shapes import Sym
 from .render_cpu import can_parallelize, render
 
 
@@ -166,6 +167,7 @@ class Driver:
         for o in prog.outputs:
             outs.append(self._escape(o, ref, name))
         upds = [self._escape(n, ref, name, force_copy=True) for _, n in prog.updates]
+        self.body, self.outs, self.upds = lines[1:], outs, upds  # for the generated call
         lines.append(f"    return ({''.join(x + ', ' for x in outs)}), "
                      f"({''.join(x + ', ' for x in upds)})")
         self.source = "\n".join(lines) + "\n"
@@ -253,6 +255,10 @@ class Plan:
 
 def build_plan(prog: Program, steps: list[Step], mem: MemoryPlan, reason: str,
                trace: list, t0: float) -> Plan:
+    for shape, _ in mem.slots:  # every buffer needs a size known once the feeds are bound
+        if not all(isinstance(d, (int, Sym)) for d in shape):
+            raise NotImplementedError(f"a buffer of shape {shape} has a dimension that no feed "
+                                      "determines (e.g. reshape(-1) of a symbolic size)")
     compiled: dict[int, CompiledKernel] = {}
     for si, s in enumerate(steps):
         if s.kind in ("kernel", "row"):

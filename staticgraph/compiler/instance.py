@@ -23,6 +23,7 @@ reference count shows that only the instance holds it (list, pool, local, argume
 from __future__ import annotations
 
 import os
+import re
 import sys
 import threading
 
@@ -187,23 +188,26 @@ class Instance:
 
         fallbacks = [make_fallback(*f) for f in d.fallbacks]
         prog = plan.prog
-        ns = {"lock": self.lock, "rc": sys.getrefcount, "fn": d.fn, "C": d.consts,
+        ns = {"lock": self.lock, "rc": sys.getrefcount, "np": np, "C": d.consts,
               "B": self.buffers, "K": kernels, "X": fallbacks,
               "fresh": self._fresh_fn(self.buffers, self.pools)}
         for j, (v, _) in enumerate(prog.variables):
             ns[f"V{j}"] = v
         for j, (v, _) in enumerate(prog.updates):
             ns[f"U{j}"] = v
-        lines = ["def call(F, S, commit):",
-                 "    V = [" + "".join(f"S[V{j}], " for j in range(len(prog.variables))) + "]",
-                 "    with lock:"]
+        lines = ["def call(F, S, commit):", "    with lock:"]
         for sl in sorted(self.pools):  # B, the pool, the local, the argument: 4 references
             lines += [f"        b = B[{sl}]", "        if rc(b) > 4:", f"            fresh({sl})"]
-        lines += ["        b = None", "        outs, upds = fn(F, V, C, B, K, X)"]
+        lines.append("        b = None")
+        # the Python driver's body inlined (no extra frame, no V list, no result tuples);
+        # variable reads ``tN = V[j]`` become reads of the store
+        for ln in d.body:
+            m = re.fullmatch(r"    (t\d+) = V\[(\d+)\]", ln)
+            lines.append(f"        {m.group(1)} = S[V{m.group(2)}]" if m else "    " + ln)
         if prog.updates:
-            lines.append("    commit({" + ", ".join(f"U{j}: upds[{j}]" for j in
-                                                    range(len(prog.updates))) + "})")
-        lines.append("    return list(outs)")
+            lines.append("    commit({" + ", ".join(f"U{j}: {u}" for j, u in
+                                                    enumerate(d.upds)) + "})")
+        lines.append("    return [" + "".join(x + ", " for x in d.outs) + "]")
         self.call_source = "\n".join(lines) + "\n"
         exec(compile(self.call_source, "<staticgraph call>", "exec"), ns)
         return ns["call"]

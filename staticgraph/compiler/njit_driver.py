@@ -91,8 +91,10 @@ class NjitDriverSource:
                     if id(d) not in dims:
                         raise Unsupported(f"symbolic dim {d} of %{n.id} is no feed dim")
                     parts.append(dims[id(d)])
+                elif isinstance(d, int):
+                    parts.append(str(d))
                 else:
-                    parts.append(str(int(d)))
+                    raise Unsupported(f"dim {d!r} of %{n.id} is not known from the feeds")
             return "(" + "".join(p + ", " for p in parts) + ")"
 
         # fusion makes a 2-D permute a view only when matmuls alone consume it (else fallback)

@@ -191,3 +191,17 @@ def test_feeds_disagreeing_on_a_unified_dim_are_rejected():
     with pytest.raises(sg.errors.InvalidArgumentError):
         s.run(loss, {x: np.ones((5, 6), np.float32), y: np.zeros(4, np.int64)})
     assert np.isfinite(s.run(loss, {x: np.ones((4, 6), np.float32), y: np.zeros(4, np.int64)}))
+
+
+def test_dim_no_feed_determines_falls_back_and_agrees():
+    g = sg.Graph()
+    with g.as_default():
+        x = sg.placeholder(sg.float32, [None, 4], name="x")
+        w = sg.constant(np.arange(6, dtype=np.float32).reshape(2, 3))
+        out = sg.reshape(sg.matmul(sg.reshape(x, [-1, 2]), w), [-1])
+    feeds = {x: R.standard_normal((3, 4)).astype(np.float32)}
+    s = sg.Session(graph=g)
+    r = sg.Session(graph=g, executor="reference")
+    assert_close(s.run(out, feeds), r.run(out, feeds))
+    feeds = {x: R.standard_normal((5, 4)).astype(np.float32)}
+    assert_close(s.run(out, feeds), r.run(out, feeds))
