@@ -38,6 +38,8 @@ def _needs_unbroadcast(op: Operation, g: Tensor, x: Tensor) -> bool:
     if op.type in _EXACT or len(op.inputs) == 1:
         return False
     gs, xs = g.aval.shape, x.aval.shape
+    if gs is None or xs is None:  # unknown rank: sum_to_like reduces at run time
+        return True
     return not (gs == xs and None not in xs)
 
 

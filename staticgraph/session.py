@@ -178,7 +178,7 @@ def _check_feed(spec: tuple, value: Any) -> np.ndarray:
     """A validated feed value: arrays of the right dtype and shape pass without copies."""
     t, dtype, shape = spec
     arr = value if type(value) is np.ndarray else np.asarray(value)
-    if arr.dtype == dtype and len(arr.shape) == len(shape) and all(
+    if arr.dtype == dtype and shape is not None and len(arr.shape) == len(shape) and all(
             d is None or d == s for d, s in zip(shape, arr.shape, strict=True)):
         return arr
     return _feed_value(t, value)  # the general path: safe casts and the error messages
@@ -321,7 +321,8 @@ class Session:
                 t = op.outputs[0]
                 raise InvalidArgumentError(
                     None, op, f"You must feed a value for placeholder tensor '{op.name}' with "
-                    f"dtype {t.dtype.tf_type_name} and shape {t.shape.tf_list_str()}" +
+                    f"dtype {t.dtype.tf_type_name}" + (
+                        "" if t.aval.shape is None else f" and shape {t.shape.tf_list_str()}") +
                     node_context(op))
         reads = [(t, op) for op in order for i, t in enumerate(op.inputs)
                  if t.op.type == "VariableV2" and t not in feeds

@@ -28,13 +28,11 @@ def constant(value: Any, dtype: Any = None, shape: Any = None, name: str = "Cons
 
 
 def placeholder(dtype: Any, shape: Any = None, name: str | None = None) -> Tensor:
-    """An input fed at run time; ``None`` dims are unknown until fed."""
+    """An input fed at run time; ``None`` dims are unknown until fed. Without ``shape`` the rank
+    is unknown too: only elementwise ops and full reductions accept such a tensor."""
 
-    if shape is None:
-        raise ValueError("staticgraph placeholders need a known rank: pass shape=[None, ...] "
-                         f"(placeholder {name or 'Placeholder'!r})")
     dt = as_dtype(dtype)
-    dims = as_shape(shape).as_tuple()
+    dims = None if shape is None else as_shape(shape).as_tuple()  # None: unknown rank
     op = get_default_graph().create_op(
         "Placeholder", (), {"dtype": dt.np_dtype, "shape": dims},
         (AVal(dims, dt.np_dtype),), name or "Placeholder")

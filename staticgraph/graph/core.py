@@ -170,6 +170,10 @@ class Tensor(_OperatorMixin):
 
     @property
     def ndim(self) -> int:
+        if self.aval.shape is None:
+            raise ValueError(f"Tensor '{self.name}' has unknown rank (a placeholder declared "
+                             "without a shape); this op needs a known rank: declare the shape, "
+                             "e.g. shape=[None].")
         return len(self.aval.shape)
 
     def consumers(self) -> list[Operation]:
@@ -193,6 +197,8 @@ class Tensor(_OperatorMixin):
         return f"<tf.Tensor '{self.name}' shape={self.shape} dtype={self.dtype.name}>"
 
     def __str__(self) -> str:
+        if self.aval.shape is None:  # TF leaves an unknown shape out
+            return f'Tensor("{self.name}", dtype={self.dtype.name})'
         return f'Tensor("{self.name}", shape={self.shape}, dtype={self.dtype.name})'
 
 

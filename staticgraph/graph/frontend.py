@@ -143,6 +143,28 @@ def _dims_message(op: Op, avals: Sequence[AVal], fallback: str) -> str:
     return fallback
 
 
+_LIKE_OPS = ("sum_to_like", "reshape_like", "broadcast_like")
+
+
+def _infer_unknown_rank(op: Op, inputs: Sequence[Tensor], params: dict,
+                        op_type: str) -> tuple[Any, Any]:
+    """Shape (``None``: unknown rank) and dtype of ``op`` on inputs of which some have unknown
+    rank (placeholders declared without a shape). Elementwise ops, ``*_like`` ops and reshapes
+    work on them; any other op needs a known rank."""
+    avals = [t.aval for t in inputs]
+    if op.kind == "elementwise" or op.name in ("zeros_like", "ones_like"):
+        known = [AVal(() if a.shape is None else a.shape, a.dtype, a.weak) for a in avals]
+        return None, op.infer(*known, **params)[1]
+    if op.name in _LIKE_OPS:
+        return avals[1].shape, avals[0].dtype
+    if op.name == "reshape" and list(params["shape"]).count(-1) <= 1:
+        return tuple(None if d == -1 else d for d in params["shape"]), avals[0].dtype
+    bad = next(t for t in inputs if t.aval.shape is None)
+    raise ValueError(f"'{op_type}' needs inputs of known rank, but '{bad.name}' has unknown rank "
+                     "(a placeholder declared without a shape). Declare its shape, e.g. "
+                     "tf.placeholder(tf.float32, shape=[None]).")
+
+
 class GraphFrontend:
     """Adds a node for each registry op applied to graph tensors (``__sg_frontend__``)."""
 
@@ -163,6 +185,10 @@ class GraphFrontend:
             raise TypeError(f"Input 'condition' of 'Select' Op has type {inputs[0].dtype.name} "
                             "that does not match expected type of bool.")
         avals = [t.aval for t in inputs]
+        if any(a.shape is None for a in avals):
+            shape, dtype = _infer_unknown_rank(op, inputs, params, op_type)
+            return graph.create_op(op.name, inputs, params, (AVal(shape, np.dtype(dtype)),),
+                                   stem, op_def=op).outputs[0]
         try:
             shape, dtype = op.infer(*avals, **params)
         except (ValueError, IndexError) as e:  # TF reserves the failed node's name too

@@ -243,6 +243,18 @@ def _axis(axis: Any, reduction_indices: Any) -> Any:
     return None if axis is None else int(axis)
 
 
+def _flat_if_unknown(x: Tensor, ax: Any, kd: bool) -> tuple[Tensor, Any]:
+    """A tensor of unknown rank can only be reduced over all of it: reduce its flat view."""
+    if x.aval.shape is None:
+        if ax is not None or kd:
+            raise ValueError(f"Reducing '{x.name}' (unknown rank: a placeholder declared without "
+                             f"a shape) over axis={ax}, keepdims={kd} needs a known rank; "
+                             "declare the placeholder's shape.")
+        with node_name("flatten_unknown_rank"):
+            return ops.reshape(x, (-1,)), 0
+    return x, ax
+
+
 def _keep(keepdims: Any, keep_dims: Any) -> bool:
     return bool(keep_dims if keepdims is None and keep_dims is not None else keepdims)
 
@@ -251,6 +263,7 @@ def reduce_sum(input_tensor: Any, axis: Any = None, keepdims: Any = None, name: 
                reduction_indices: Any = None, keep_dims: Any = None) -> Tensor:
     x = _t(input_tensor)
     ax, kd = _axis(axis, reduction_indices), _keep(keepdims, keep_dims)
+    x, ax = _flat_if_unknown(x, ax, kd)
     if x.dtype.is_floating:
         return _named(name, "Sum", ops.sum, x, ax, kd)
     with composite(name, "Sum", x) as stem:  # integer sums keep the dtype (bool: int64)
@@ -265,6 +278,7 @@ def reduce_mean(input_tensor: Any, axis: Any = None, keepdims: Any = None,
     """Mean; integer tensors give TF's integer mean (truncated), via float64."""
     x = _t(input_tensor)
     ax, kd = _axis(axis, reduction_indices), _keep(keepdims, keep_dims)
+    x, ax = _flat_if_unknown(x, ax, kd)
     if x.dtype.is_floating:
         return _named(name, "Mean", ops.mean, x, ax, kd)
     with composite(name, "Mean", x) as stem:
@@ -275,15 +289,17 @@ def reduce_mean(input_tensor: Any, axis: Any = None, keepdims: Any = None,
 def reduce_max(input_tensor: Any, axis: Any = None, keepdims: Any = None,
                name: str | None = None, reduction_indices: Any = None,
                keep_dims: Any = None) -> Tensor:
-    return _named(name, "Max", ops.amax, _t(input_tensor), _axis(axis, reduction_indices),
-                  _keep(keepdims, keep_dims))
+    kd = _keep(keepdims, keep_dims)
+    x, ax = _flat_if_unknown(_t(input_tensor), _axis(axis, reduction_indices), kd)
+    return _named(name, "Max", ops.amax, x, ax, kd)
 
 
 def reduce_min(input_tensor: Any, axis: Any = None, keepdims: Any = None,
                name: str | None = None, reduction_indices: Any = None,
                keep_dims: Any = None) -> Tensor:
-    return _named(name, "Min", ops.amin, _t(input_tensor), _axis(axis, reduction_indices),
-                  _keep(keepdims, keep_dims))
+    kd = _keep(keepdims, keep_dims)
+    x, ax = _flat_if_unknown(_t(input_tensor), _axis(axis, reduction_indices), kd)
+    return _named(name, "Min", ops.amin, x, ax, kd)
 
 
 def reduce_logsumexp(input_tensor: Any, axis: Any = None, keepdims: Any = None,

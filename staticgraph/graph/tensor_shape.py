@@ -52,35 +52,38 @@ class Dimension:
 
 
 class TensorShape:
-    """A static shape with known rank; unknown dims are ``None``."""
+    """A static shape; unknown dims are ``None``, and ``TensorShape(None)`` has unknown rank
+    (a placeholder declared without a shape)."""
 
     __slots__ = ("_dims",)
 
     def __init__(self, dims: Iterable[Any] | None) -> None:
-        if dims is None:
-            raise ValueError("staticgraph needs a known rank; give a shape such as [None, 3]")
-        self._dims = tuple(Dimension(d).value for d in dims)
+        self._dims = None if dims is None else tuple(Dimension(d).value for d in dims)
 
     @property
-    def dims(self) -> list[Dimension]:
-        return [Dimension(d) for d in self._dims]
+    def dims(self) -> list[Dimension] | None:
+        return None if self._dims is None else [Dimension(d) for d in self._dims]
 
     @property
-    def ndims(self) -> int:
-        return len(self._dims)
+    def ndims(self) -> int | None:
+        return None if self._dims is None else len(self._dims)
 
     rank = ndims
 
     def as_list(self) -> list[int | None]:
+        if self._dims is None:
+            raise ValueError("as_list() is not defined on an unknown TensorShape.")
         return list(self._dims)
 
-    def as_tuple(self) -> tuple:
+    def as_tuple(self) -> tuple | None:
         return self._dims
 
     def is_fully_defined(self) -> bool:
-        return None not in self._dims
+        return self._dims is not None and None not in self._dims
 
     def num_elements(self) -> int | None:
+        if self._dims is None:
+            return None
         n = 1
         for d in self._dims:
             if d is None:
@@ -90,6 +93,8 @@ class TensorShape:
 
     def is_compatible_with(self, other: Any) -> bool:
         o = as_shape(other)._dims
+        if o is None or self._dims is None:
+            return True
         return len(o) == len(self._dims) and all(
             a is None or b is None or a == b for a, b in zip(self._dims, o, strict=False))
 
@@ -100,15 +105,23 @@ class TensorShape:
     def merge_with(self, other: Any) -> TensorShape:
         self.assert_is_compatible_with(other)
         o = as_shape(other)._dims
+        if o is None or self._dims is None:
+            return self if o is None else as_shape(other)
         return TensorShape(a if a is not None else b for a, b in zip(self._dims, o, strict=False))
 
     def __len__(self) -> int:
+        if self._dims is None:
+            raise ValueError("Cannot take the length of shape with unknown rank.")
         return len(self._dims)
 
     def __iter__(self) -> Iterator[Dimension]:
+        if self._dims is None:
+            raise ValueError("Cannot iterate over a shape with unknown rank.")
         return iter(self.dims)
 
     def __getitem__(self, i: Any) -> Any:
+        if self._dims is None:
+            return TensorShape(None) if isinstance(i, slice) else Dimension(None)
         if isinstance(i, slice):
             return TensorShape(self._dims[i])
         return Dimension(self._dims[i])
@@ -126,17 +139,21 @@ class TensorShape:
         return f"TensorShape({self.dims!r})"
 
     def __str__(self) -> str:
+        if self._dims is None:
+            return "<unknown>"
         inner = ", ".join("?" if d is None else str(d) for d in self._dims)
         return f"({inner},)" if len(self._dims) == 1 else f"({inner})"
 
     def tf_list_str(self) -> str:
         """``[?,3]``: the form TF kernels use in messages."""
+        if self._dims is None:
+            return "<unknown>"
         return "[" + ",".join("?" if d is None else str(d) for d in self._dims) + "]"
 
 
 def as_shape(x: Any) -> TensorShape:
-    if isinstance(x, TensorShape):
-        return x
+    if isinstance(x, TensorShape) or x is None:
+        return x if x is not None else TensorShape(None)
     if isinstance(x, (int, Dimension)) or (hasattr(x, "__index__") and not hasattr(x, "__len__")):
         return TensorShape([x])
     return TensorShape(x)

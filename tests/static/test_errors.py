@@ -143,8 +143,15 @@ def test_closed_session_and_bad_executor():
 
 
 def test_bad_placeholder_and_assign():
-    with pytest.raises(ValueError, match="known rank"):
-        tf.placeholder(tf.float32, name="p")
+    p = tf.placeholder(tf.float32, name="p")  # unknown rank: elementwise ops and full reductions
+    assert str(p) == 'Tensor("p:0", dtype=float32)' and p.shape.ndims is None
+    assert str((p * 2.0).shape) == "<unknown>" and tf.reduce_sum(p).shape.as_list() == []
+    with pytest.raises(ValueError, match="'MatMul' needs inputs of known rank, but 'p:0'"):
+        tf.matmul(p, tf.ones([2, 2]))
+    with pytest.raises(ValueError, match="p:0.*unknown rank"):
+        tf.reduce_sum(p, axis=0)
+    with pytest.raises(ValueError, match="as_list"):
+        p.shape.as_list()
     w = tf.Variable(np.zeros(3, np.float32), name="w")
     with pytest.raises(ValueError, match="variable 'w' of shape"):
         tf.assign(w, np.zeros(4, np.float32))

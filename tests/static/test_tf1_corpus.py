@@ -17,11 +17,7 @@ from . import tf1_oracle
 PROGRAMS = tf1_oracle.programs()
 EXPECTED = tf1_oracle.load_expected()
 # (program, executor) pairs that fail for a known reason outside this package's static API
-KNOWN_FAILURES = {
-    ("reshape_matmul_reshape", "numba"): "compiler: a reshape(-1) of a matmul of a reshape(-1) "
-    "of a (None, 4) feed leaves an unbound None dim in a buffer shape (TypeError in "
-    "compiler/instance.py concrete())",
-}
+KNOWN_FAILURES: dict[tuple[str, str], str] = {}
 
 
 def test_every_program_has_a_recording():

@@ -276,3 +276,48 @@ with tf.Session() as sess:
     sess.run(W.initializer)
     print(sess.run(logits, {images: np.arange(8, dtype=np.float32).reshape(2, 4)}))
 """
+
+PROGRAMS["getting_started_unknown_rank"] = """
+node1 = tf.constant(3.0, dtype=tf.float32)
+node2 = tf.constant(4.0)
+print(node1, node2)
+sess = tf.Session()
+print(sess.run([node1, node2]))
+node3 = tf.add(node1, node2)
+print("node3:", node3)
+print("sess.run(node3):", sess.run(node3))
+a = tf.placeholder(tf.float32)
+b = tf.placeholder(tf.float32)
+adder_node = a + b
+print(a, a.shape, a.get_shape().ndims, adder_node)
+print(sess.run(adder_node, {a: 3, b: 4.5}))
+print(sess.run(adder_node, {a: [1, 3], b: [2, 4]}))
+add_and_triple = adder_node * 3.
+print(sess.run(add_and_triple, {a: 3, b: 4.5}))
+raises(lambda: sess.run(adder_node, {a: 3}), "must feed a value for placeholder tensor",
+       "with dtype float")
+W = tf.Variable([.3], dtype=tf.float32)
+b = tf.Variable([-.3], dtype=tf.float32)
+x = tf.placeholder(tf.float32)
+linear_model = W * x + b
+init = tf.global_variables_initializer()
+sess.run(init)
+print(sess.run(linear_model, {x: [1, 2, 3, 4]}))
+y = tf.placeholder(tf.float32)
+squared_deltas = tf.square(linear_model - y)
+loss = tf.reduce_sum(squared_deltas)
+print(sess.run(loss, {x: [1, 2, 3, 4], y: [0, -1, -2, -3]}))
+fixW = tf.assign(W, [-1.])
+fixb = tf.assign(b, [1.])
+sess.run([fixW, fixb])
+print(sess.run(loss, {x: [1, 2, 3, 4], y: [0, -1, -2, -3]}))
+optimizer = tf.train.GradientDescentOptimizer(0.01)
+train = optimizer.minimize(loss)
+sess.run(init)
+for i in range(300):
+    sess.run(train, {x: [1, 2, 3, 4], y: [0, -1, -2, -3]})
+curr_W, curr_b, curr_loss = sess.run([W, b, loss], {x: [1, 2, 3, 4], y: [0, -1, -2, -3]})
+print("W: %s b: %s loss: %s" % (curr_W, curr_b, curr_loss))
+print(sess.run(tf.reduce_mean(x * 2.0), {x: [[1.0, 2.0], [3.0, 4.0]]}))
+sess.close()
+"""
