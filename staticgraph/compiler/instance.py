@@ -141,9 +141,9 @@ class Instance:
         pools = [self.pools[sl] for sl in src.escapes]
         for sl in src.escapes:  # held by ``E`` and the pool only (the refcount baseline)
             self.buffers[sl] = None
-        B = tuple(src.consts) + tuple(self.buffers[sl] for sl in src.bslots)
+        A, O = self._arena(src)
         prog = plan.prog
-        ns = {"lock": self.lock, "E": E, "B": B, "rc": sys.getrefcount,
+        ns = {"lock": self.lock, "E": E, "A": A, "O": O, "rc": sys.getrefcount,
               "fresh": self._fresh_fn(E, pools)}
         args = [f"F[{i}]" for i in src.feeds]
         sig = [typeof(np.empty((0,) * len(f.shape), f.dtype)) for f in
@@ -158,8 +158,8 @@ class Instance:
                       f"            e{j} = fresh({j})"]
             args.append(f"e{j}")
             sig.append(typeof(E[j]))
-        args.append("B")
-        sig.append(typeof(B))
+        args += ["A", "O"]
+        sig += [typeof(A), typeof(O)]
         ns["drv"] = plan.njit_dispatcher(tuple(sig))
         lines.append(f"        r = drv({', '.join(args)})")
         vals = [f"e{i}" if w == "e" else f"F[{i}]" if w == "f" else f"r[{i}]"
@@ -174,6 +174,27 @@ class Instance:
         self.call_source = "\n".join(lines) + "\n"
         exec(compile(self.call_source, "<staticgraph call>", "exec"), ns)
         return ns["call"]
+
+    def _arena(self, src) -> tuple[np.ndarray, np.ndarray]:
+        """One 64-byte aligned byte buffer for the constants and intermediates of the single
+        driver, and the byte ranges of its entries; constants are copied in once."""
+        shapes = [np.shape(c) for c in src.consts] + [self.slot_shapes[sl] for sl in src.bslots]
+        bounds, off = [], 0
+        for shp, dt in zip(shapes, src.entry_dtypes, strict=True):
+            nb = int(np.prod(shp, dtype=np.int64)) * dt.itemsize
+            bounds += [off, off + nb]
+            off += -(-nb // 64) * 64
+        raw = np.zeros(off + 64, np.uint8)
+        start = (-raw.ctypes.data) % 64
+        A = raw[start:start + off]
+        O = np.array(bounds, np.int64)
+        views = [A[O[2 * k]:O[2 * k + 1]].view(dt).reshape(shp)
+                 for k, (shp, dt) in enumerate(zip(shapes, src.entry_dtypes, strict=True))]
+        for v, c in zip(views, src.consts, strict=False):
+            v[...] = c
+        for sl, v in zip(src.bslots, views[len(src.consts):], strict=True):
+            self.buffers[sl] = v  # the same memory the driver uses (explain, debugging)
+        return A, O
 
     def _python_call(self) -> object:
         plan = self.plan

@@ -5,19 +5,21 @@ unboxes its array arguments, ~0.1 us each) and ``np.dot``'s dispatch, not the ar
 driver calls the same kernels from compiled code (no per-kernel dispatch), computes small
 products with the loops of :mod:`.smallmm`, and is entered once per run::
 
-    def driver(f0, f1, v0, v1, e0, e1, B):     # feeds, variables, escape buffers, the rest
-        t16 = B[1]
-        mm_nn(f0, v0, t16)                     # MatMul (a loop: the product is tiny)
-        k0(t16, v1, f1, B[2], B[3], B[4])      # add -> sub -> mul -> mean
+    def driver(f0, f1, v0, v1, e0, e1, A, O):  # feeds, variables, escape buffers, arena
+        t16 = A[O[2]:O[3]].view(np.float32).reshape((f0.shape[0], 1, ))
+        mm_nn(f0, v0, t16)                       # MatMul (a loop: the product is tiny)
+        k0(t16, v1, f1, ...)                     # add -> sub -> mul -> mean
         ...
-        k4(B[6], v1, e1)                       # mul -> sub  (the new value of b)
-        return ()                              # values not in escape buffers (copies)
+        k4(t30, v1, e1)                          # mul -> sub  (the new value of b)
+        return ()                                # values not in escape buffers (copies)
 
-``B`` is one tuple, built once per bound shape, holding the constant arrays and intermediate
-buffers: one argument instead of one per buffer. Escape buffers (fetched values, variable
-updates) are separate arguments because the caller swaps them between runs when the previous
-result is still held (see :class:`~.instance.Instance`). The module is written to the disk cache
-like the kernels (``cache=True``), so a new process loads the driver without typing it.
+Constants and intermediate buffers live in one byte *arena* ``A`` (allocated once per bound
+shape; ``O`` holds each entry's byte range): two arguments instead of one per buffer (each
+array argument costs ~0.05-0.1 us of typing and unboxing per call). Escape buffers (fetched
+values, variable updates) are separate arguments because the caller swaps them between runs
+when the previous result is still held (see :class:`~.instance.Instance`). The module is
+written to the disk cache like the kernels (``cache=True``), so a new process loads the driver
+without typing it.
 
 An :class:`~.instance.Instance` uses this driver when its plan has no numpy fallback steps, every
 product has at most :data:`SMALL_DOT` multiply-adds, and no kernel is large enough for its
@@ -28,6 +30,8 @@ from __future__ import annotations
 
 import os
 import re
+
+import numpy as np
 
 from .fusion import Step
 from .ir import Node, Program
@@ -84,18 +88,21 @@ class NjitDriverSource:
                 body.append(f"    t{n.id} = B[@{self.bslots.index(sl)}]")
             return name[n.id]
 
-        def shape(n: Node) -> str:
+        def shape_of(shp: tuple, what: str) -> str:
             parts = []
-            for d in n.shape:
+            for d in shp:
                 if isinstance(d, Sym):
                     if id(d) not in dims:
-                        raise Unsupported(f"symbolic dim {d} of %{n.id} is no feed dim")
+                        raise Unsupported(f"symbolic dim {d} of {what} is no feed dim")
                     parts.append(dims[id(d)])
-                elif isinstance(d, int):
-                    parts.append(str(d))
+                elif isinstance(d, (int, np.integer)):
+                    parts.append(str(int(d)))
                 else:
-                    raise Unsupported(f"dim {d!r} of %{n.id} is not known from the feeds")
+                    raise Unsupported(f"dim {d!r} of {what} is not known from the feeds")
             return "(" + "".join(p + ", " for p in parts) + ")"
+
+        def shape(n: Node) -> str:
+            return shape_of(n.shape, f"%{n.id}")
 
         # fusion makes a 2-D permute a view only when matmuls alone consume it (else fallback)
         transposed = {s.nodes[0].id for s in steps if s.kind == "view" and s.nodes[0].op ==
@@ -151,12 +158,25 @@ class NjitDriverSource:
             else:
                 self.returns.append(("r", len(extra)))
                 extra.append(f"{x}.copy()")
+        # arena entries: the constants, then the intermediate slots; entry k is the byte range
+        # A[O[2k]:O[2k+1]] seen as its dtype and shape (offsets are bound per feed shapes)
+        entries = [(np.asarray(c).dtype, shape_of(np.shape(c), "a constant"))
+                   for c in self.consts]
+        entries += [(np.dtype(mem.slots[sl][1]), shape_of(mem.slots[sl][0], f"slot {sl}"))
+                    for sl in self.bslots]
+        self.entry_dtypes = [dt for dt, _ in entries]
+
+        def view(k: int) -> str:
+            dt, shp = entries[k]
+            nm = "bool_" if dt == np.bool_ else dt.name
+            return f"A[O[{2 * k}]:O[{2 * k + 1}]].view(np.{nm}).reshape({shp})"
+
         nc = len(self.consts)
-        lines = [re.sub(r"B\[@(\d+)\]", lambda m: f"B[{nc + int(m.group(1))}]", ln)
+        lines = [re.sub(r"B\[@(\d+)\]", lambda m: view(nc + int(m.group(1))), ln)
                  for ln in body]
-        lines = [f"    t{nid} = B[{ci}]" for nid, ci in const_refs] + lines
+        lines = [f"    t{nid} = {view(ci)}" for nid, ci in const_refs] + lines
         params = [f"f{i}" for i in self.feeds] + [f"v{j}" for j in range(len(prog.variables))] \
-            + [f"e{j}" for j in range(len(self.escapes))] + ["B"]
+            + [f"e{j}" for j in range(len(self.escapes))] + ["A", "O"]
         ret = "(" + "".join(e + ", " for e in extra) + ")"
         self.source = "\n".join([f"def driver({', '.join(params)}):", *lines,
                                  f"    return {ret}"]) + "\n"
