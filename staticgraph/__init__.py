@@ -11,7 +11,7 @@ import sys as _sys
 import types as _types
 
 from . import graph as _graph_pkg
-from . import nn, ops, train
+from . import metrics, nn, ops, train
 from .gradients import gradients, hessians
 from .graph import errors
 from .graph.array_ops import (
@@ -56,6 +56,7 @@ from .graph.composite_ops import (
     tile,
     unstack,
 )
+from .graph.control_ops import cond
 from .graph.core import (
     Graph,
     Operation,
@@ -78,6 +79,7 @@ from .graph.dtypes import (
     int16,
     int32,
     int64,
+    string,
     uint8,
 )
 from .graph.math_ops import (
@@ -165,6 +167,7 @@ from .variables import (
     global_variables_initializer,
     group,
     initialize_all_variables,
+    local_variables,
     local_variables_initializer,
     no_op,
     trainable_variables,

@@ -118,6 +118,8 @@ def _flatten(fetches: Any, graph: Graph, leaves: list) -> Callable[[list], Any]:
 
 def _to_output(arr: np.ndarray) -> Any:
     if arr.ndim == 0:
+        if arr.dtype.kind == "S":
+            return bytes(arr[()])  # TF returns Python bytes for a string scalar
         return arr[()]  # a numpy scalar of the tensor's dtype, as TF1 returns
     return arr if arr.flags.writeable else arr.copy()
 

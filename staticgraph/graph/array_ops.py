@@ -53,18 +53,39 @@ def placeholder_with_default(input: Any, shape: Any,  # noqa: A002
 
 
 def zeros(shape: Any, dtype: Any = "float32", name: str = "zeros") -> Tensor:
+    dyn = like(shape, 0, dtype, name)  # tf.zeros(tf.shape(x))
+    if dyn is not None:
+        return dyn
     return constant(np.zeros(tuple(int(d) for d in _as_list(shape)), as_dtype(dtype).np_dtype),
                     name=name)
 
 
 def ones(shape: Any, dtype: Any = "float32", name: str = "ones") -> Tensor:
+    dyn = like(shape, 1, dtype, name)
+    if dyn is not None:
+        return dyn
     return constant(np.ones(tuple(int(d) for d in _as_list(shape)), as_dtype(dtype).np_dtype),
                     name=name)
 
 
 def fill(dims: Any, value: Any, name: str = "Fill") -> Tensor:
     arr = constant_array(value)
+    dyn = like(dims, arr[()], arr.dtype, name) if arr.ndim == 0 else None
+    if dyn is not None:
+        return dyn
     return constant(np.full(tuple(int(d) for d in _as_list(dims)), arr, arr.dtype), name=name)
+
+
+def like(shape: Any, value: Any, dtype: Any, name: str) -> Tensor | None:
+    from .control_ops import like as _like
+
+    return _like(shape, value, dtype, name)
+
+
+def shape_source(shape: Any) -> Tensor | None:
+    from .control_ops import shape_source as _src
+
+    return _src(shape)
 
 
 def _as_list(shape: Any) -> list:
@@ -94,8 +115,11 @@ def eye(num_rows: int, num_columns: int | None = None, dtype: Any = "float32",
 
 def reshape(tensor: Any, shape: Any, name: str | None = None) -> Tensor:
     if as_graph_tensor(shape) is not None:
+        src = shape_source(shape)
+        if src is not None:  # tf.reshape(t, tf.shape(x))
+            return _named(name, "Reshape", ops.reshape_like, _t(tensor), src)
         raise NotImplementedError("reshape to a shape given as a graph tensor is not supported; "
-                                  "pass a list of ints (with at most one -1).")
+                                  "pass a list of ints (with at most one -1) or tf.shape(x).")
     return _named(name, "Reshape", ops.reshape, _t(tensor), [int(d) for d in _as_list(shape)])
 
 
@@ -212,11 +236,12 @@ def getitem(x: Any, index: Any) -> Tensor:
 
 
 def shape(input: Any, name: str = "Shape", out_type: Any = "int32") -> Tensor:  # noqa: A002
-    """The shape as a constant (only when it is fully known at build time)."""
+    """The shape: a constant when fully known at build time, else computed at run time."""
     x = _t(input)
     if not x.shape.is_fully_defined():
-        raise NotImplementedError(f"tf.shape of {x.name} with unknown dims {x.shape} is not "
-                                  "supported: staticgraph shapes are static.")
+        from .control_ops import dynamic_shape
+
+        return dynamic_shape(x, name, out_type)
     return constant(np.array(x.shape.as_list(), as_dtype(out_type).np_dtype), name=name)
 
 

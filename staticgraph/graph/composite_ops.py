@@ -82,7 +82,7 @@ def _floordiv_t(x: Tensor, y: Tensor) -> Tensor:
 def floordiv(x: Any, y: Any, name: str | None = None) -> Tensor:
     """``x // y`` rounding towards -inf (integers through float64: exact below 2**53)."""
     x, y = _both(x, y)
-    with composite(name, "FloorDiv", x, y) as stem:
+    with composite(name, "floordiv", x, y) as stem:
         q = _floordiv_t(x, y)
         return _final(stem, ops.add, q, ops.zeros_like(q))
 

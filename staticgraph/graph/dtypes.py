@@ -18,7 +18,8 @@ class DType:
 
     @property
     def name(self) -> str:
-        base = "bool" if self._np == np.bool_ else self._np.name
+        base = "bool" if self._np == np.bool_ else "string" if self._np.kind == "S" \
+            else self._np.name
         return base + "_ref" if self._ref else base
 
     @property
@@ -103,8 +104,10 @@ int32 = DType(np.int32)
 int64 = DType(np.int64)
 uint8 = DType(np.uint8)
 bool = DType(np.bool_)  # noqa: A001 - TF's name
+string = DType(np.bytes_)  # constants and fetches only: no op computes on strings
 
-_ALL = {d.name: d for d in (float16, float32, float64, int8, int16, int32, int64, uint8, bool)}
+_ALL = {d.name: d for d in (float16, float32, float64, int8, int16, int32, int64, uint8, bool,
+                            string)}
 _REFS = {name: DType(d.np_dtype, ref=True) for name, d in _ALL.items()}
 _ALL.update({"float": float32, "double": float64, "half": float16})
 
@@ -123,6 +126,8 @@ def as_dtype(x: Any) -> DType:
         dt = np.dtype(x)
     except TypeError:
         raise TypeError(f"Cannot convert value {x!r} to a staticgraph DType.") from None
+    if dt.kind == "S":
+        return string
     if dt.name not in _ALL and dt != np.bool_:
         raise TypeError(f"Cannot convert value {x!r} to a staticgraph DType.")
     return _ALL["bool" if dt == np.bool_ else dt.name]

@@ -68,6 +68,11 @@ def as_graph_tensor(x: Any) -> Tensor | None:
 def _python_array(value: Any, dtype: DType | None, param: str, op_type: str) -> np.ndarray:
     """A Python scalar/list as an array of ``dtype`` (TF: no float -> int conversion)."""
     arr = np.asarray(value)
+    if arr.dtype.kind in "SU" and (dtype is None or dtype.name == "string"):
+        return np.char.encode(arr, "utf-8") if arr.dtype.kind == "U" else arr  # TF: bytes
+    if arr.dtype.kind == "i" and dtype is None and arr.size and (
+            arr.max() > np.iinfo(np.int32).max or arr.min() < np.iinfo(np.int32).min):
+        return arr.astype(np.int64)  # TF: Python ints that do not fit int32 make int64
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"Failed to convert object of type {type(value).__name__} to Tensor. "
                         f"Contents: {value!r}.")

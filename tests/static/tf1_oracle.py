@@ -32,12 +32,14 @@ def programs() -> dict[str, str]:
     try:
         import tf1_corpus_basics
         import tf1_corpus_errors
+        import tf1_corpus_more
         import tf1_corpus_training
         import tf1_corpus_tutorials
     finally:
         sys.path.remove(HERE)
     out: dict[str, str] = {}
-    for mod in (tf1_corpus_basics, tf1_corpus_training, tf1_corpus_errors, tf1_corpus_tutorials):
+    for mod in (tf1_corpus_basics, tf1_corpus_training, tf1_corpus_errors, tf1_corpus_tutorials,
+                tf1_corpus_more):
         out.update(mod.PROGRAMS)
     return out
 

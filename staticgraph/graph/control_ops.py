@@ -1,0 +1,100 @@
+"""``tf.shape`` of tensors with unknown dims (a run-time value), the ``tf.zeros(tf.shape(x))``
+family that it feeds, and ``tf.cond`` for side-effect-free branches.
+
+staticgraph has static shapes and no control flow, so these are expressed with registry ops:
+``tf.shape(x)`` stacks ``size`` nodes; a shape tensor used to build a tensor is recognised as
+"the shape of ``x``" and becomes a ``*_like`` op; ``tf.cond`` builds both branches and selects
+with ``where`` (both run, so a branch must not assign variables).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from .. import ops
+from .core import Tensor
+from .dtypes import as_dtype
+from .frontend import as_graph_tensor, node_name
+from .math_ops import _final, _t, composite, where
+
+
+def _registry(graph: Any) -> dict:
+    if not hasattr(graph, "_shape_of"):
+        graph._shape_of = {}
+    return graph._shape_of
+
+
+def shape_source(shape: Any) -> Tensor | None:
+    """The tensor ``x`` when ``shape`` is ``tf.shape(x)``, else ``None``."""
+    t = as_graph_tensor(shape)
+    return None if t is None else _registry(t.graph).get(t)
+
+
+def dynamic_shape(x: Tensor, name: str | None, out_type: Any) -> Tensor:
+    """``tf.shape(x)`` as a run-time value: known dims are constants, unknown ones ``size``
+    nodes, stacked into a vector."""
+    if x.aval.shape is None:
+        raise NotImplementedError(f"tf.shape of '{x.name}', whose rank is unknown (a placeholder "
+                                  "declared without a shape), is not supported.")
+    dt = as_dtype(out_type).np_dtype
+    with composite(name, "Shape", x) as stem:
+        dims = [ops.size(x, i, dt) if d is None else np.asarray(d, dt)
+                for i, d in enumerate(x.aval.shape)]
+        from .array_ops import constant
+
+        dims = [d if as_graph_tensor(d) is not None else constant(d) for d in dims]
+        out = _final(stem, ops.stack, dims, 0)
+    _registry(x.graph)[out] = x
+    return out
+
+
+def like(shape: Any, value: Any, dtype: Any, name: str) -> Tensor | None:
+    """``fill(tf.shape(x), value)`` as ``ones_like(x) * value`` (``None`` when ``shape`` is not
+    ``tf.shape(x)``)."""
+    x = shape_source(shape)
+    if x is None:
+        return None
+    dt = as_dtype(dtype)
+    base = ops.cast(x, dt.np_dtype) if x.dtype.base_dtype != dt else x
+    if value in (0, 1):
+        with node_name(name):
+            return ops.zeros_like(base) if value == 0 else ops.ones_like(base)
+    ones = ops.ones_like(base)
+    with node_name(name):
+        return ops.mul(ones, np.asarray(value, dt.np_dtype))
+
+
+def cond(pred: Any, true_fn: Callable[[], Any] | None = None,
+         false_fn: Callable[[], Any] | None = None, strict: bool = False,
+         name: str | None = None, fn1: Any = None, fn2: Any = None) -> Any:
+    """``true_fn()`` where ``pred`` else ``false_fn()``, element by element (``where``). Both
+    branches are built and evaluated, so neither may assign a variable."""
+    true_fn, false_fn = true_fn or fn1, false_fn or fn2
+    if true_fn is None or false_fn is None:
+        raise TypeError("cond(): true_fn and false_fn arguments must be callables")
+    p = _t(pred)
+    if not p.dtype.is_bool or (p.aval.shape is not None and len(p.aval.shape) != 0):
+        raise TypeError(f"pred must be a scalar bool tensor, got {p.dtype.name} {p.shape}")
+    graph = p.graph
+    n0 = len(graph._ops)
+    with composite(name, "cond", p) as stem:
+        a, b = true_fn(), false_fn()
+        effects = [op.name for op in graph._ops[n0:]
+                   if op.type in ("Assign", "AssignAdd", "AssignSub")]
+        if effects:
+            raise NotImplementedError(f"tf.cond branches that assign variables ({effects}) are "
+                                      "not supported: staticgraph evaluates both branches.")
+        single = not isinstance(a, (list, tuple))
+        la, lb = ([a], [b]) if single else (list(a), list(b))
+        if len(la) != len(lb):
+            raise ValueError(f"true_fn and false_fn must have the same type of outputs: "
+                             f"{len(la)} and {len(lb)} values")
+        outs = [where(p, x, y, name=stem + ("Merge/" if i == 0 else f"Merge_{i}/"))
+                for i, (x, y) in enumerate(zip(la, lb, strict=True))]
+    return outs[0] if single else type(a)(outs) if isinstance(a, tuple) else outs
+
+
+__all__ = ["cond", "dynamic_shape", "like", "shape_source"]

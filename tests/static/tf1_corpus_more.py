@@ -1,0 +1,78 @@
+"""TF1 programs (part 5: hello world with string constants, run-time ``tf.shape``, ``tf.cond``,
+streaming ``tf.metrics``, integer promotion). See tf1_oracle.py for how they are compared."""
+
+PROGRAMS: dict[str, str] = {}
+
+PROGRAMS["hello_world"] = """
+hello = tf.constant('Hello, TensorFlow!')
+sess = tf.Session()
+print(sess.run(hello))
+print(hello, hello.dtype)
+print(sess.run(hello).decode())
+big = tf.constant(2 ** 40)
+print(big.dtype, repr(sess.run(big)), tf.constant([1, 2 ** 33]).dtype)
+sess.close()
+"""
+
+PROGRAMS["dynamic_shape_and_cond"] = """
+x = tf.placeholder(tf.float32, [None, 3], name="x")
+batch = tf.shape(x)[0]
+n = tf.cast(batch, tf.float32)
+mean_manual = tf.reduce_sum(x, 0) / n
+zeros = tf.zeros(tf.shape(x))
+ones = tf.ones_like(x)
+filled = tf.fill(tf.shape(x), 0.5)
+back = tf.reshape(tf.reshape(x, [-1]), tf.shape(x))
+is_big = tf.reduce_sum(x) > 10.0
+scaled = tf.cond(is_big, lambda: x / 10.0, lambda: x * 2.0)
+pair = tf.cond(is_big, lambda: (tf.reduce_max(x), n), lambda: (tf.reduce_min(x), -n))
+print(tf.shape(x), batch, zeros, scaled)
+print(batch.shape, zeros.shape, filled.shape, back.shape, scaled.shape)
+with tf.Session() as sess:
+    for feed in (np.arange(6, dtype=np.float32).reshape(2, 3), np.ones((1, 3), np.float32)):
+        print(sess.run([tf.shape(x), batch, n, mean_manual], {x: feed}))
+        print(sess.run([zeros, ones, filled, back], {x: feed}))
+        print(sess.run([scaled, pair], {x: feed}))
+w = tf.Variable(2.0)
+loss = tf.cond(w > 1.0, lambda: w * w, lambda: 3.0 * w)
+g = tf.gradients(loss, w)[0]
+with tf.Session() as sess:
+    sess.run(w.initializer)
+    print(sess.run([loss, g]))
+    sess.run(tf.assign(w, 0.5))
+    print(sess.run([loss, g]))
+"""
+
+PROGRAMS["streaming_metrics"] = """
+labels = tf.placeholder(tf.int64, [None])
+logits = tf.placeholder(tf.float32, [None, 3])
+predictions = tf.argmax(logits, 1)
+acc, acc_op = tf.metrics.accuracy(labels=labels, predictions=predictions)
+mean_logit, mean_op = tf.metrics.mean(tf.reduce_max(logits, 1))
+print(acc, acc_op)
+print([v.name for v in tf.local_variables()])
+batches = [([0, 1], [[2.0, 1.0, 0.0], [0.0, 1.0, 3.0]]),
+           ([2, 2, 1], [[0.0, 0.5, 1.0], [1.0, 0.0, 0.0], [0.1, 0.9, 0.3]])]
+with tf.Session() as sess:
+    sess.run(tf.global_variables_initializer())
+    sess.run(tf.local_variables_initializer())
+    print(sess.run(acc))
+    for lab, lg in batches:
+        print(sess.run([acc_op, mean_op], {labels: lab, logits: lg}))
+    print(sess.run([acc, mean_logit]))
+    sess.run(tf.local_variables_initializer())
+    print(sess.run(acc))
+"""
+
+PROGRAMS["rounding_and_integer_math"] = """
+x = tf.constant([-2.5, -1.5, -0.5, 0.5, 1.5, 2.5, 1.2, -1.7])
+i = tf.constant([7, -7, 6, -6])
+outs = [tf.floor(x), tf.ceil(x), tf.round(x), x // 2.0, x % 2.0, i // 2, i % 4, i / 2,
+        tf.floordiv(i, 3), tf.mod(i, 3), tf.floormod(x, 1.5), tf.div(i, 2), tf.truediv(i, 4),
+        tf.abs(i), tf.negative(i), tf.maximum(i, 0), tf.square(i), tf.sign(i)]
+for t in outs:
+    print(t.name, t.dtype)
+with tf.Session() as sess:
+    for v in sess.run(outs):
+        print(repr(v))
+"""
