@@ -205,3 +205,20 @@ def test_dim_no_feed_determines_falls_back_and_agrees():
     assert_close(s.run(out, feeds), r.run(out, feeds))
     feeds = {x: R.standard_normal((5, 4)).astype(np.float32)}
     assert_close(s.run(out, feeds), r.run(out, feeds))
+
+
+def test_prepared_runner_matches_session_run_and_commits_updates():
+    g, x, y, loss, train, init, (w, b) = _linear(2, 1)
+    feeds = {x: R.standard_normal((4, 2)).astype(np.float32),
+             y: R.standard_normal((4, 1)).astype(np.float32)}
+    s = sg.Session(graph=g)
+    s.run(init)
+    ref = sg.Session(graph=g, executor="reference")
+    ref.run(init)
+    runner = s._executor.prepare(g, [loss], [train], list(feeds))
+    assert s._executor.prepare(g, [loss], [train], list(feeds)) is runner  # kept per key
+    for _ in range(3):
+        (got,) = runner(list(feeds.values()), s._state)
+        assert_close(got, ref.run([loss, train], feeds)[0], rtol=1e-5)
+    assert_close(s.run(w), ref.run(w), rtol=1e-5)
+    assert_close(s.run(b), ref.run(b), rtol=1e-5)
