@@ -42,6 +42,7 @@ from .graph.composite_ops import (
     ceil,
     clip_by_global_norm,
     clip_by_norm,
+    cumsum,
     expm1,
     floor,
     floordiv,
@@ -51,6 +52,7 @@ from .graph.composite_ops import (
     log1p,
     norm,
     reduce_prod,
+    reverse,
     round,  # noqa: A004
     slice,  # noqa: A004
     tile,

@@ -12,6 +12,7 @@ from .graph.frontend import node_name
 from .graph.math_ops import (
     _final,
     _named,
+    _require,
     _t,
     add,
     composite,
@@ -60,12 +61,14 @@ def softplus(features: Any, name: str | None = None) -> Tensor:
 def softmax(logits: Any, axis: int | None = None, name: str | None = None,
             dim: Any = None) -> Tensor:
     axis = dim if dim is not None else (-1 if axis is None else axis)
+    _require("f", logits, param="logits")
     return _named(name, "Softmax", ops.softmax, _t(logits), axis)
 
 
 def log_softmax(logits: Any, axis: int | None = None, name: str | None = None,
                 dim: Any = None) -> Tensor:
     axis = dim if dim is not None else (-1 if axis is None else axis)
+    _require("f", logits, param="logits")
     return _named(name, "LogSoftmax", ops.log_softmax, _t(logits), axis)
 
 

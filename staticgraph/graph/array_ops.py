@@ -175,6 +175,8 @@ def split(value: Any, num_or_size_splits: Any, axis: int = 0, num: int | None = 
 
 def stack(values: Sequence[Any], axis: int = 0, name: str = "stack") -> Tensor:
     vals = list(values)
+    if not any(as_graph_tensor(v) is not None for v in vals):  # TF packs a Python list at once
+        return constant(np.moveaxis(constant_array(vals), 0, axis), name=name)
     g = graph_of(vals)
     return _named(name, "stack", ops.stack, [convert(v, g) for v in vals], axis)
 

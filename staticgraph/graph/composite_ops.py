@@ -20,7 +20,7 @@ from .. import ops
 from .core import Tensor
 from .dtypes import as_dtype
 from .frontend import as_graph_tensor, node_name
-from .math_ops import _final, _t, cast, composite
+from .math_ops import _final, _require, _t, cast, composite
 
 _slice = builtins.slice
 
@@ -32,15 +32,15 @@ def _floor_t(x: Tensor) -> Tensor:
 
 
 def floor(x: Any, name: str | None = None) -> Tensor:
+    _require("f", x)
     x = _t(x)
-    if not x.dtype.is_floating:
-        return x
     with composite(name, "Floor", x) as stem:
         tr = cast(cast(x, np.int64), x.dtype)
         return _final(stem, ops.sub, tr, cast(ops.gt(tr, x), x.dtype))
 
 
 def ceil(x: Any, name: str | None = None) -> Tensor:
+    _require("f", x)
     x = _t(x)
     with composite(name, "Ceil", x) as stem:
         return _final(stem, ops.neg, _floor_t(ops.neg(x)))
@@ -95,12 +95,14 @@ def floormod(x: Any, y: Any, name: str | None = None) -> Tensor:
 
 
 def log1p(x: Any, name: str | None = None) -> Tensor:
+    _require("f", x)
     x = _t(x)
     with composite(name, "Log1p", x) as stem:
         return _final(stem, ops.log, ops.add(x, 1.0))
 
 
 def expm1(x: Any, name: str | None = None) -> Tensor:
+    _require("f", x)
     x = _t(x)
     with composite(name, "Expm1", x) as stem:
         return _final(stem, ops.sub, ops.exp(x), 1.0)
@@ -124,6 +126,32 @@ def reduce_prod(input_tensor: Any, axis: Any = None, keepdims: Any = None,
             out = cast(out, x.dtype)
         return _final(stem, ops.reshape, out, tuple(-1 if d is None else d
                                                     for d in out.aval.shape))
+
+
+def cumsum(x: Any, axis: int = 0, exclusive: bool = False, reverse: bool = False,
+           name: str | None = None) -> Tensor:
+    """Running sum along ``axis`` (``exclusive``: without the element itself)."""
+    x = _t(x)
+    _require("fiu", x)
+    with composite(name, "Cumsum", x) as stem:
+        same = x.dtype.is_floating or x.dtype == np.int64  # the registry sums ints in int64
+        if not exclusive and same:
+            return _final(stem, ops.cumsum, x, int(axis), bool(reverse))
+        cs = ops.cumsum(x, int(axis), bool(reverse))
+        cs = cs if same else cast(cs, x.dtype.base_dtype)
+        if not exclusive:
+            return _final(stem, ops.reshape, cs, tuple(-1 if d is None else d
+                                                       for d in cs.aval.shape))
+        return _final(stem, ops.sub, cs, x)
+
+
+def reverse(tensor: Any, axis: Any, name: str | None = None) -> Tensor:
+    """``tensor`` with the order of the given axes reversed."""
+    x = _t(tensor)
+    axes = {int(a) % x.ndim for a in np.atleast_1d(axis)}
+    idx = tuple(_slice(None, None, -1) if i in axes else _slice(None) for i in range(x.ndim))
+    with node_name(name or "ReverseV2"):
+        return ops.getitem(x, idx)
 
 
 # ------------------------------------------------------------------------------ array ops
@@ -277,5 +305,5 @@ def clip_by_global_norm(t_list: Sequence[Any], clip_norm: Any, use_norm: Any = N
 
 
 __all__ = ["floor", "ceil", "round", "floordiv", "floormod", "log1p", "expm1", "reduce_prod",
-           "tile", "slice", "gather", "unstack", "norm", "clip_by_norm", "global_norm",
-           "clip_by_global_norm", "composite"]
+           "tile", "slice", "gather", "unstack", "norm", "cumsum", "reverse", "clip_by_norm",
+           "global_norm", "clip_by_global_norm"]

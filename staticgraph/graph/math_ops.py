@@ -49,6 +49,22 @@ def _final(stem: str, fn: Any, *args: Any, **kw: Any) -> Tensor:
         return fn(*args, **kw)
 
 
+_FLOATS = "bfloat16, half, float32, float64, complex64, complex128"
+_NUMBERS = ("bfloat16, half, float32, float64, uint8, int8, uint16, int16, int32, int64, "
+            "complex64, complex128")
+
+
+def _require(kinds: str, *args: Any, param: str = "x") -> None:
+    """TF's kernel dtype check at build time: ``kinds`` ``"f"`` (float ops such as ``Exp``)
+    or ``"fiu"`` (arithmetic: no bool, no string)."""
+    for a in args:
+        t = as_graph_tensor(a)
+        if t is not None and t.aval.dtype.kind not in kinds:
+            allowed = _FLOATS if kinds == "f" else _NUMBERS
+            raise TypeError(f"Value passed to parameter '{param}' has DataType "
+                            f"{t.dtype.base_dtype.name} not in list of allowed values: {allowed}")
+
+
 def _pair(x: Any, y: Any) -> tuple[Any, Any]:
     """Make at least one operand a graph tensor (TF builds consts for ``tf.add(1, 2)``)."""
     if as_graph_tensor(x) is None and as_graph_tensor(y) is None:
@@ -68,22 +84,29 @@ def ones_like(tensor: Any, dtype: Any = None, name: str | None = None) -> Tensor
 
 # -------------------------------------------------------------------------------- arithmetic
 def add(x: Any, y: Any, name: str | None = None) -> Tensor:
+    _require("fiu", x, y)
     return _named(name, "Add", ops.add, *_pair(x, y))
 
 
 def subtract(x: Any, y: Any, name: str | None = None) -> Tensor:
+    _require("fiu", x, y)
     return _named(name, "Sub", ops.sub, *_pair(x, y))
 
 
 def multiply(x: Any, y: Any, name: str | None = None) -> Tensor:
+    _require("fiu", x, y)
     return _named(name, "Mul", ops.mul, *_pair(x, y))
 
 
 def divide(x: Any, y: Any, name: str | None = None) -> Tensor:
     """True division; integer inputs divide in float64 as in TF (``truediv``)."""
+    _require("fiu", x, y)
     x, y = _pair(x, y)
     tx = as_graph_tensor(x) if as_graph_tensor(x) is not None else as_graph_tensor(y)
     if tx.dtype.is_integer:
+        for v in (x, y):  # TF: a Python float does not convert to the integer tensor's dtype
+            if as_graph_tensor(v) is None:
+                convert(v, tx.graph, tx.dtype.base_dtype, "y", "truediv")
         fdt = np.float32 if tx.dtype.size <= 2 else np.float64
         with composite(name, "truediv", x, y) as stem:
             x = cast(x, fdt) if as_graph_tensor(x) is not None else x
@@ -108,15 +131,19 @@ def div(x: Any, y: Any, name: str | None = None) -> Tensor:
 
 
 def negative(x: Any, name: str | None = None) -> Tensor:
+    _require("fiu", x)
     return _named(name, "Neg", ops.neg, _t(x))
 
 
 def pow(x: Any, y: Any, name: str | None = None) -> Tensor:  # noqa: A001
+    _require("fiu", x, y)
     return _named(name, "Pow", ops.pow, *_pair(x, y))
 
 
-def _unary(reg_fn: Any, default: str) -> Any:
+def _unary(reg_fn: Any, default: str, kinds: str = "") -> Any:
     def f(x: Any, name: str | None = None) -> Tensor:
+        if kinds:
+            _require(kinds, x)
         return _named(name, default, reg_fn, _t(x))
 
     f.__name__ = default.lower()
@@ -124,17 +151,17 @@ def _unary(reg_fn: Any, default: str) -> Any:
     return f
 
 
-square = _unary(ops.square, "Square")
-sqrt = _unary(ops.sqrt, "Sqrt")
-exp = _unary(ops.exp, "Exp")
-log = _unary(ops.log, "Log")
-abs = _unary(ops.abs, "Abs")  # noqa: A001
-sign = _unary(ops.sign, "Sign")
-sin = _unary(ops.sin, "Sin")
-cos = _unary(ops.cos, "Cos")
-tanh = _unary(ops.tanh, "Tanh")
-sigmoid = _unary(ops.sigmoid, "Sigmoid")
-reciprocal = _unary(ops.reciprocal, "Reciprocal")
+square = _unary(ops.square, "Square", "fiu")
+sqrt = _unary(ops.sqrt, "Sqrt", "f")
+exp = _unary(ops.exp, "Exp", "f")
+log = _unary(ops.log, "Log", "f")
+abs = _unary(ops.abs, "Abs", "fiu")  # noqa: A001
+sign = _unary(ops.sign, "Sign", "fiu")
+sin = _unary(ops.sin, "Sin", "f")
+cos = _unary(ops.cos, "Cos", "f")
+tanh = _unary(ops.tanh, "Tanh", "f")
+sigmoid = _unary(ops.sigmoid, "Sigmoid", "f")
+reciprocal = _unary(ops.reciprocal, "Reciprocal", "fiu")
 logical_not = _unary(ops.logical_not, "LogicalNot")
 
 
@@ -143,8 +170,10 @@ def rsqrt(x: Any, name: str | None = None) -> Tensor:
         return _final(stem, ops.reciprocal, sqrt(x))
 
 
-def _binary(reg_fn: Any, default: str) -> Any:
+def _binary(reg_fn: Any, default: str, kinds: str = "") -> Any:
     def f(x: Any, y: Any, name: str | None = None) -> Tensor:
+        if kinds:
+            _require(kinds, x, y)
         return _named(name, default, reg_fn, *_pair(x, y))
 
     f.__name__ = default
@@ -152,8 +181,8 @@ def _binary(reg_fn: Any, default: str) -> Any:
     return f
 
 
-maximum = _binary(ops.maximum, "Maximum")
-minimum = _binary(ops.minimum, "Minimum")
+maximum = _binary(ops.maximum, "Maximum", "fiu")
+minimum = _binary(ops.minimum, "Minimum", "fiu")
 equal = _binary(ops.eq, "Equal")
 not_equal = _binary(ops.ne, "NotEqual")
 less = _binary(ops.lt, "Less")
@@ -198,6 +227,9 @@ def where(condition: Any, x: Any = None, y: Any = None, name: str | None = None)
 def clip_by_value(t: Any, clip_value_min: Any, clip_value_max: Any,
                   name: str | None = None) -> Tensor:
     t = _t(t)
+    for v in (clip_value_min, clip_value_max):  # TF: bounds convert to t's dtype (no 0.5 -> int)
+        if as_graph_tensor(v) is None:
+            convert(v, t.graph, t.dtype.base_dtype, "clip_value", "clip_by_value")
     if as_graph_tensor(clip_value_min) is None and as_graph_tensor(clip_value_max) is None:
         return _named(name, "clip_by_value", ops.clamp, t, float(clip_value_min),
                       float(clip_value_max))
@@ -223,6 +255,11 @@ def to_int32(x: Any, name: str = "ToInt32") -> Tensor:
 def matmul(a: Any, b: Any, transpose_a: bool = False, transpose_b: bool = False,
            name: str | None = None) -> Tensor:
     a, b = _t(a), _t(b)
+    for t in (a, b):
+        if t.aval.shape is not None and len(t.aval.shape) < 2:
+            raise ValueError(f"Shape must be rank 2 but is rank {len(t.aval.shape)} for "
+                             f"'{name or 'MatMul'}' (op: 'MatMul') with input shapes: "
+                             f"{a.shape.tf_list_str()}, {b.shape.tf_list_str()}.")
     if not (transpose_a or transpose_b):
         return _named(name, "MatMul", ops.matmul, a, b)
     with composite(name, "MatMul", a, b) as stem:
@@ -262,6 +299,7 @@ def _keep(keepdims: Any, keep_dims: Any) -> bool:
 def reduce_sum(input_tensor: Any, axis: Any = None, keepdims: Any = None, name: str | None = None,
                reduction_indices: Any = None, keep_dims: Any = None) -> Tensor:
     x = _t(input_tensor)
+    _require("fiu", x, param="input")
     ax, kd = _axis(axis, reduction_indices), _keep(keepdims, keep_dims)
     x, ax = _flat_if_unknown(x, ax, kd)
     if x.dtype.is_floating:
@@ -277,6 +315,7 @@ def reduce_mean(input_tensor: Any, axis: Any = None, keepdims: Any = None,
                 keep_dims: Any = None) -> Tensor:
     """Mean; integer tensors give TF's integer mean (truncated), via float64."""
     x = _t(input_tensor)
+    _require("fiu", x, param="input")
     ax, kd = _axis(axis, reduction_indices), _keep(keepdims, keep_dims)
     x, ax = _flat_if_unknown(x, ax, kd)
     if x.dtype.is_floating:
@@ -305,6 +344,7 @@ def reduce_min(input_tensor: Any, axis: Any = None, keepdims: Any = None,
 def reduce_logsumexp(input_tensor: Any, axis: Any = None, keepdims: Any = None,
                      name: str | None = None, reduction_indices: Any = None,
                      keep_dims: Any = None) -> Tensor:
+    _require("f", input_tensor, param="input")
     return _named(name, "ReduceLogSumExp", ops.logsumexp, _t(input_tensor),
                   _axis(axis, reduction_indices), _keep(keepdims, keep_dims))
 

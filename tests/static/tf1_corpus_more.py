@@ -76,3 +76,27 @@ with tf.Session() as sess:
     for v in sess.run(outs):
         print(repr(v))
 """
+
+PROGRAMS["kernel_dtype_rules"] = """
+i = tf.constant([1, 4])
+f = tf.constant([1.0, 4.0])
+b = tf.constant([True, False])
+for fn in (tf.sqrt, tf.exp, tf.log, tf.sigmoid, tf.tanh, tf.sin, tf.nn.softmax,
+           tf.nn.log_softmax, tf.floor, tf.reduce_logsumexp):
+    raises(lambda: fn(i), "int32")
+for fn in (lambda: -b, lambda: b + b, lambda: tf.reduce_sum(b), lambda: tf.reduce_mean(b),
+           lambda: i / 2.5, lambda: tf.clip_by_value(i, 0.5, 2.5), lambda: i * 1.5):
+    raises(fn)
+raises(lambda: tf.matmul(f, f), "rank")
+outs = [tf.stack([1, 2.0]), tf.stack([[1, 2], [3, 4]], axis=1), tf.cumsum(f),
+        tf.cumsum(tf.constant([[1, 2], [3, 4]]), axis=1, exclusive=True),
+        tf.cumsum(f, reverse=True), tf.reverse(tf.constant([[1, 2], [3, 4]]), [1]),
+        tf.clip_by_value(i, 0, 2), tf.maximum(i, 2), tf.square(i), tf.abs(-i), tf.sign(-f),
+        tf.reduce_max(i), tf.argmax(b), tf.cast(b, tf.float32), tf.zeros_like(b),
+        tf.reduce_sum(f, keepdims=True), tf.argmax(tf.constant([[1, 5], [7, 2]]), -1)]
+for t in outs:
+    print(t.dtype, t.shape)
+with tf.Session() as sess:
+    for v in sess.run(outs):
+        print(repr(v))
+"""
