@@ -19,6 +19,9 @@ def _register() -> None:
     except ImportError:  # the static API is not there: nothing to register with
         return
     session.EXECUTORS.setdefault("numba", NumbaExecutor)
+    from .cuda_executor import register as register_cuda
+
+    register_cuda()  # "cuda" only where numba.cuda imports and a device (or the simulator) is
 
 
 _register()

@@ -1,7 +1,19 @@
-"""CUDA renderer: the same :class:`~.kernel.Kernel` (same statement text) as a ``numba.cuda``
-grid-stride kernel. Each thread handles flat indices of the iteration space; reductions use
-atomics into outputs the host pre-fills with the reduction's identity (``mean`` adds
-``v / count``). Row kernels are left to the CPU path (no CUDA row template yet).
+"""CUDA renderer: the same :class:`~.kernel.Kernel` (same statement text as the CPU renderer)
+as ``numba.cuda`` grid-stride kernels.
+
+* Elementwise kernels: one thread per element of the iteration space (a grid-stride loop over
+  flat indices, decomposed into loop indices).
+* Kernels with reductions: one thread per (kept index, chunk of the reduced space). Each thread
+  computes the fused elementwise body over its chunk (writing any elementwise outputs on the
+  way) and accumulates in a register with the CPU's NaN-propagating ``sg_max``/``sg_min``.
+  With ``nchunk == 1`` it stores the result (``mean`` divides by the count); otherwise it stores
+  a partial into ``p<j>[chunk * kept + k]`` and ``<fname>_combine`` (one thread per kept index)
+  folds the partials: no atomics, deterministic, any dtype.
+
+Rank-0 arrays live on the device as shape ``(1,)``: index ``[0]``.
+
+Kernel parameters: ``k.params()`` then, for kernels with reductions, ``p0..`` (partials) and
+``nchunk``; the combine kernel takes the same parameters.
 """
 
 from __future__ import annotations
@@ -11,8 +23,48 @@ import numpy as np
 from .kernel import Kernel, const_literal
 
 
-def render_kernel_cuda(k: Kernel, fname: str) -> str:
-    params = k.params()
+def _index(pattern: tuple) -> str:
+    if not pattern:
+        return "0"
+    return ", ".join("0" if p is None else f"i{p}" for p in pattern)
+
+
+def init_value(op: str, dtype: np.dtype) -> str:
+    """The identity of a reduction, as typed source text."""
+    dtype = np.dtype(dtype)
+    if op in ("sum", "mean"):
+        return const_literal(0, dtype)
+    if dtype.kind == "f":
+        return const_literal(-np.inf if op == "max" else np.inf, dtype)
+    if dtype == np.bool_:
+        return "False" if op == "max" else "True"
+    info = np.iinfo(dtype)
+    return const_literal(info.min if op == "max" else info.max, dtype)
+
+
+def _acc(op: str, acc: str, v: str) -> str:
+    return f"{acc} += {v}" if op in ("sum", "mean") else f"{acc} = sg_{op}({acc}, {v})"
+
+
+def cuda_params(k: Kernel) -> list[str]:
+    extra = [f"p{j}" for j in range(len(k.reductions))] + ["nchunk"] if k.reductions else []
+    return k.params() + extra
+
+
+def _decompose(dims: list[int], flat: str, ind: str) -> list[str]:
+    """``i<d>`` for ``dims`` (row-major) from the flat index ``flat``."""
+    if not dims:
+        return []
+    out = [f"{ind}rem = {flat}"]
+    for j, d in enumerate(reversed(dims)):
+        last = j == len(dims) - 1
+        out.append(f"{ind}i{d} = rem" if last else f"{ind}i{d} = rem % n{d}")
+        if not last:
+            out.append(f"{ind}rem = rem // n{d}")
+    return out
+
+
+def _prologue(k: Kernel) -> list[str]:
     body = []
     for d in range(k.rank):
         ext = k.extents[d]
@@ -20,50 +72,84 @@ def render_kernel_cuda(k: Kernel, fname: str) -> str:
                     else f"n{d} = {ext[0]}.shape[{ext[1]}]")
     for cname, (v, dt) in k.consts.items():
         body.append(f"{cname} = {const_literal(v, dt)}")
-    total = " * ".join(f"n{d}" for d in range(k.rank)) or "1"
-    cnt = " * ".join(f"n{d}" for d in k.reduced_dims) or "1"
-    body.append(f"total = {total}")
-    body.append("start = cuda.grid(1)")
-    body.append("for t in range(start, total, cuda.gridsize(1)):")
-    ind = "    "
-    if k.rank:
-        body.append(f"{ind}rem = t")
-        for d in reversed(range(k.rank)):
-            body.append(f"{ind}i{d} = rem % n{d}")
-            body.append(f"{ind}rem = rem // n{d}")
-    for inp in k.inputs:
-        idx = ", ".join("0" if p is None else f"i{p}" for p in inp.pattern) or "()"
-        body.append(f"{ind}{inp.name}_ = {inp.name}[{idx}]")
+    return body
+
+
+def _element(k: Kernel, ind: str) -> list[str]:
+    body = [f"{ind}{i.name}_ = {i.name}[{_index(i.pattern)}]" for i in k.inputs]
     body += [f"{ind}{s.var} = {s.expr}" for s in k.stmts]
-    for o in k.outputs:
-        idx = ", ".join("0" if p is None else f"i{p}" for p in o.pattern) or "()"
-        body.append(f"{ind}{o.name}[{idx}] = {o.var}")
-    for r in k.reductions:
-        idx = ", ".join("0" if p is None else f"i{p}" for p in r.pattern)
-        idx = f"({idx},)" if r.pattern else "0"
-        tgt = r.name if r.pattern else f"{r.name}.reshape(1)"
-        if r.op in ("sum", "mean"):
-            v = r.var if r.op == "sum" else f"{r.var} / np.{r.dtype.name}({cnt})"
-            body.append(f"{ind}cuda.atomic.add({tgt}, {idx}, {v})")
-        else:
-            body.append(f"{ind}cuda.atomic.{r.op}({tgt}, {idx}, {r.var})")
-    src = f"def {fname}({', '.join(params)}):\n" + "".join(f"    {b}\n" for b in body)
-    return src
+    body += [f"{ind}{o.name}[{_index(o.pattern)}] = {o.var}" for o in k.outputs]
+    return body
 
 
-def compile_cuda(k: Kernel, fname: str = "kernel"):
-    """Exec the rendered source in the CUDA scalar namespace and ``cuda.jit`` it."""
+def _store(k: Kernel, ind: str) -> list[str]:
+    cnt = " * ".join(f"n{d}" for d in k.reduced_dims) or "1"
+    out = []
+    for j, r in enumerate(k.reductions):
+        val = f"acc{j} / np.{r.dtype.name}({cnt})" if r.op == "mean" else f"acc{j}"
+        out.append(f"{ind}{r.name}[{_index(r.pattern)}] = {val}")
+    return out
+
+
+def render_kernel_cuda(k: Kernel, fname: str) -> str:
+    """Source of ``fname`` (and ``fname_combine`` when the kernel reduces)."""
+    params = ", ".join(cuda_params(k))
+    body = _prologue(k)
+    if not k.reductions:
+        total = " * ".join(f"n{d}" for d in range(k.rank)) or "1"
+        body.append(f"for t in range(cuda.grid(1), {total}, cuda.gridsize(1)):")
+        body += _decompose(list(range(k.rank)), "t", "    ")
+        body += _element(k, "    ")
+        src = f"def {fname}({params}):\n" + "".join(f"    {b}\n" for b in body)
+        return src
+    red = list(k.reduced_dims)
+    kept = [d for d in range(k.rank) if d not in red]
+    body.append(f"kept = {' * '.join(f'n{d}' for d in kept) or '1'}")
+    body.append(f"rtot = {' * '.join(f'n{d}' for d in red) or '1'}")
+    body.append("chunk = (rtot + nchunk - 1) // nchunk")
+    comb = list(body)
+    body.append("for t in range(cuda.grid(1), kept * nchunk, cuda.gridsize(1)):")
+    ind = "    "
+    body += [f"{ind}kx = t % kept", f"{ind}c = t // kept"]
+    body += _decompose(kept, "kx", ind)
+    body += [f"{ind}acc{j} = {init_value(r.op, r.dtype)}" for j, r in enumerate(k.reductions)]
+    body += [f"{ind}lo = c * chunk", f"{ind}hi = min(lo + chunk, rtot)",
+             f"{ind}for rf in range(lo, hi):"]
+    ind2 = ind + "    "
+    body += _decompose(red, "rf", ind2)
+    body += _element(k, ind2)
+    body += [ind2 + _acc(r.op, f"acc{j}", r.var) for j, r in enumerate(k.reductions)]
+    body.append(f"{ind}if nchunk == 1:")
+    body += _store(k, ind + "    ")
+    body.append(f"{ind}else:")
+    body += [f"{ind}    p{j}[c * kept + kx] = acc{j}" for j in range(len(k.reductions))]
+    # the combine kernel: one thread per kept index folds the partials
+    comb.append("for kx in range(cuda.grid(1), kept, cuda.gridsize(1)):")
+    comb += _decompose(kept, "kx", ind)
+    comb += [f"{ind}acc{j} = {init_value(r.op, r.dtype)}" for j, r in enumerate(k.reductions)]
+    comb.append(f"{ind}for c in range(nchunk):")
+    comb += [f"{ind}    " + _acc("sum" if r.op == "mean" else r.op, f"acc{j}",
+                                 f"p{j}[c * kept + kx]") for j, r in enumerate(k.reductions)]
+    comb += _store(k, ind)
+    return f"def {fname}({params}):\n" + "".join(f"    {b}\n" for b in body) + \
+        f"\n\ndef {fname}_combine({params}):\n" + "".join(f"    {b}\n" for b in comb)
+
+
+def namespace() -> dict:
+    """The globals generated CUDA kernels are executed in: ``np``, ``cuda`` and ``sg_*``."""
     from numba import cuda
 
     from . import scalar_cuda
 
+    return dict(scalar_cuda.NAMESPACE, np=np, cuda=cuda)
+
+
+def compile_cuda(k: Kernel, fname: str = "kernel"):
+    """Exec the rendered source and ``cuda.jit`` it: ``(kernel, combine or None, source)``."""
+    from numba import cuda
+
     src = render_kernel_cuda(k, fname)
-    ns = dict(scalar_cuda.NAMESPACE, np=np, cuda=cuda)
+    ns = namespace()
     exec(compile(src, f"<sg-cuda {k.name}>", "exec"), ns)
-    return cuda.jit(ns[fname]), src
-
-
-def reduction_identity(op: str, dtype: np.dtype) -> float:
-    if op in ("sum", "mean"):
-        return 0.0
-    return -np.inf if op == "max" else np.inf
+    comb = cuda.jit(ns[f"{fname}_combine"]) if k.reductions else None
+    return cuda.jit(ns[fname]), comb, src

@@ -1,24 +1,46 @@
 """The CUDA scalar library: the same ``sg_*`` names as :mod:`.scalar_cpu`, as ``numba.cuda``
-device functions (CUDA's libdevice ``math.*`` is vectorized per thread already, so no polynomial
-is needed). Imported lazily: only when the CUDA renderer is used and ``numba.cuda`` imports.
-Special values follow numpy as on the CPU (``relu(NaN)=0``, max/min/clip propagate NaN).
+device functions (libdevice ``math.*`` runs per thread, so no polynomial is needed). Imported
+lazily: only when the CUDA renderer is used and ``numba.cuda`` imports.
+
+Types stay those of the operands: constants are ``np.int8`` (which unifies with float32 to
+float32 and with int64 to int64) or ``np.float32`` (float32 + float64 is float64), never Python
+``int``/``float`` literals, which numba types as int64/float64 and would promote float32 math to
+float64 (``tests/compiler/test_cuda_executor_ptx.py`` checks the PTX of float32 graphs has no f64
+arithmetic). Special values follow numpy as on the CPU (``relu(NaN)=0``, ``log(0)=-inf``,
+``log(x<0)=NaN``, max/min/clip propagate NaN). The guards on ``exp``/``log``/``sqrt``/``sin``/
+``cos`` also keep the CUDA simulator (plain Python ``math``, which raises on overflow and domain
+errors) on the IEEE results the device gives.
 """
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
 from numba import cuda
+
+_Z = np.int8(0)
+_O = np.int8(1)
+_M = np.int8(-1)
+_F1 = np.float32(1.0)
+_NAN = np.float32(np.nan)
+_INF = np.float32(np.inf)
+_NINF = np.float32(-np.inf)
+_EXP_BIG = np.float32(709.0)  # above: +inf in both precisions (float32 overflows at 88.7)
 
 
 @cuda.jit(device=True)
 def sg_exp(x):
+    if x > _EXP_BIG:
+        return _INF
     return math.exp(x)
 
 
 @cuda.jit(device=True)
 def sg_log(x):
-    return math.log(x) if x > 0 else (-math.inf if x == 0 else math.nan)
+    if x > _Z:
+        return math.log(x)
+    return _NINF if x == _Z else _NAN
 
 
 @cuda.jit(device=True)
@@ -28,28 +50,28 @@ def sg_tanh(x):
 
 @cuda.jit(device=True)
 def sg_sigmoid(x):
-    e = math.exp(-abs(x))
-    return 1 / (1 + e) if x >= 0 else e / (1 + e)
+    e = sg_exp(-abs(x))
+    return _F1 / (_F1 + e) if x >= _Z else e / (_F1 + e)
 
 
 @cuda.jit(device=True)
 def sg_sqrt(x):
-    return math.sqrt(x) if x >= 0 else math.nan
+    return math.sqrt(x) if x >= _Z else _NAN
 
 
 @cuda.jit(device=True)
 def sg_sin(x):
-    return math.sin(x)
+    return math.sin(x) if x - x == _Z else _NAN
 
 
 @cuda.jit(device=True)
 def sg_cos(x):
-    return math.cos(x)
+    return math.cos(x) if x - x == _Z else _NAN
 
 
 @cuda.jit(device=True)
 def sg_relu(x):
-    return x if x > 0 else 0
+    return x if x > _Z else _Z
 
 
 @cuda.jit(device=True)
@@ -59,7 +81,7 @@ def sg_abs(x):
 
 @cuda.jit(device=True)
 def sg_sign(x):
-    return 1 if x > 0 else (-1 if x < 0 else (0 if x == 0 else x))
+    return _O if x > _Z else (_M if x < _Z else (_Z if x == _Z else x))
 
 
 @cuda.jit(device=True)
@@ -90,20 +112,18 @@ def _cast(conv):
     return cast
 
 
+@cuda.jit(device=True)
+def _to_bool(x):
+    return x != _Z
+
+
 NAMESPACE: dict = {
     "sg_exp": sg_exp, "sg_log": sg_log, "sg_tanh": sg_tanh, "sg_sigmoid": sg_sigmoid,
     "sg_sqrt": sg_sqrt, "sg_sin": sg_sin, "sg_cos": sg_cos, "sg_relu": sg_relu,
     "sg_abs": sg_abs, "sg_sign": sg_sign, "sg_max": sg_max, "sg_min": sg_min,
-    "sg_clamp": sg_clamp, "sg_pow": sg_pow, "math": math,
+    "sg_clamp": sg_clamp, "sg_pow": sg_pow, "math": math, "sg_cast_bool": _to_bool,
 }
+"""Every scalar-library name, for the namespace generated CUDA kernels are executed in."""
 
-
-def _casts() -> None:
-    from numba import types
-
-    for name in ("float32", "float64", "int8", "int16", "int32", "int64", "uint8"):
-        NAMESPACE[f"sg_cast_{name}"] = _cast(getattr(types, name))
-    NAMESPACE["sg_cast_bool"] = _cast(lambda x: x != 0)
-
-
-_casts()
+for _name in ("float32", "float64", "int8", "int16", "int32", "int64", "uint8"):
+    NAMESPACE[f"sg_cast_{_name}"] = _cast(getattr(np, _name))

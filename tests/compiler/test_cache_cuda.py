@@ -76,15 +76,19 @@ CUDASIM = textwrap.dedent("""
     from staticgraph.compiler.render_cuda import compile_cuda
     from tests.compiler.test_cache_cuda import _kernel
     k = _kernel()
-    fn, src = compile_cuda(k)
+    fn, comb, src = compile_cuda(k)
     a = np.arange(6, dtype=np.float32).reshape(2, 3) - 2.5
     b = np.array([0.5, -1.0, 2.0], np.float32)
-    o = np.zeros((2, 3), np.float32)
-    r = np.zeros(3, np.float32)
-    fn[2, 4](a, b, o, r)
     z = a + b
-    np.testing.assert_allclose(o, 1 / (1 + np.exp(-z)), rtol=1e-6)
-    np.testing.assert_allclose(r, np.maximum(z, 0).sum(0), rtol=1e-6)
+    for nchunk in (1, 2):  # direct store, and partials folded by the combine kernel
+        o = np.zeros((2, 3), np.float32)
+        r = np.zeros(3, np.float32)
+        p = np.full(3 * nchunk, np.nan, np.float32)
+        fn[2, 4](a, b, o, r, p, nchunk)
+        if nchunk > 1:
+            comb[1, 4](a, b, o, r, p, nchunk)
+        np.testing.assert_allclose(o, 1 / (1 + np.exp(-z)), rtol=1e-6)
+        np.testing.assert_allclose(r, np.maximum(z, 0).sum(0), rtol=1e-6)
     print("CUDASIM OK")
 """)
 
@@ -107,11 +111,11 @@ def test_cuda_renderer_compile_ptx():
     src = render_kernel_cuda(_kernel(), "kernel")
     ns = dict(scalar_cuda.NAMESPACE, np=np, cuda=cuda)
     exec(src, ns)
-    from numba import float32, void
+    from numba import float32, int64, void
 
-    sig = void(float32[:, ::1], float32[::1], float32[:, ::1], float32[::1])
+    sig = void(float32[:, ::1], float32[::1], float32[:, ::1], float32[::1], float32[::1], int64)
     try:
-        ptx, _ = cuda.compile_ptx(ns["kernel"], sig)
+        ptx, _ = cuda.compile_ptx(ns["kernel"], sig, cc=(8, 0))
     except Exception as e:  # no NVVM/CUDA toolkit on this machine
         pytest.skip(f"compile_ptx unavailable: {type(e).__name__}: {str(e)[:100]}")
     assert ".entry" in ptx or ".visible" in ptx

@@ -1,0 +1,117 @@
+"""``CudaExecutor``: the Executor protocol of CONTRACT.md on a CUDA device through ``numba.cuda``.
+
+It reuses the CPU pipeline's decisions unchanged (:func:`.lower.lower`, the pass pipeline
+:func:`.passes.optimize`, :func:`.fusion.fuse`, :func:`.memory.plan_memory`) and only renders
+differently: fused kernels by :mod:`.render_cuda`, row kernels and a tiled matmul from
+:mod:`.cuda_kernels`; views are device reshapes; anything else (a fallback step) runs the
+registry's numpy kernel on the host with a copy each way.
+
+Device memory: a :class:`CudaInstance` (the plan bound to concrete feed shapes) allocates every
+buffer once and keeps it across runs. Variables stay on the device between runs: the executor
+remembers, per variable, the host array it last committed (or uploaded) and its device copy,
+and reuses the device copy while the session still holds that very array. Updates are written
+into escape buffers that are never the device copy of a variable read in the same run (a pool,
+as on the CPU), copied to the host and committed once at the end of the run (CONTRACT.md).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any
+
+import numpy as np
+
+from ..graph.errors import FailedPreconditionError, InvalidArgumentError
+from . import jit
+from .cuda_plan import CudaPlan, build_cuda_plan, simulator_on
+
+
+class CudaExecutor:
+    """Compiles each (fetches, feed signature) once and runs it as CUDA kernels."""
+
+    name = "cuda"
+
+    def __init__(self) -> None:
+        self._plans: dict = {}
+        self._lock = threading.RLock()
+        self._devvars: dict = {}  # Variable -> (host array it mirrors, device array)
+        self.compiles = 0
+        self._reference = None
+
+    def run(self, graph: Any, fetches: list, targets: list, feeds: dict, state: Any) -> list:
+        feeds = {t: np.ascontiguousarray(a) for t, a in feeds.items()}
+        plan = self.plan_for(graph, fetches, targets, feeds)
+        if plan == "reference":
+            return self._ref().run(graph, fetches, targets, feeds, state)
+        inst = plan.instance(tuple(a.shape for a in feeds.values()))
+        with inst.lock:
+            return inst.run(list(feeds.values()), state, self._devvars)
+
+    def plan_for(self, graph: Any, fetches: list, targets: list, feeds: dict) -> CudaPlan | str:
+        """The plan (or ``"reference"``) runs with these feeds use (explain, tests)."""
+        feeds = {t: np.ascontiguousarray(a) for t, a in feeds.items()}
+        pk = (graph, graph.version, tuple(fetches), tuple(targets),
+              tuple((t, a.dtype, tuple(d == 1 for d in a.shape)) for t, a in feeds.items()))
+        with self._lock:
+            if pk not in self._plans:
+                self._plans[pk] = self._compile(fetches, targets, feeds)
+            return self._plans[pk]
+
+    def _compile(self, fetches: list, targets: list, feeds: dict) -> CudaPlan | str:
+        try:
+            plan = build_cuda_plan(fetches, targets, feeds)
+        except Exception as e:  # unsupported graph: the reference executor still runs it
+            jit.note("cuda: cannot compile (%s: %s): using the reference executor for this key",
+                     type(e).__name__, e)
+            return "reference"
+        self.compiles += 1
+        jit.note("cuda plan for %d fetch(es), %d target(s): %d kernel(s)", len(fetches),
+                 len(targets), len(plan.sources))
+        return plan
+
+    def _ref(self) -> Any:
+        if self._reference is None:
+            from ..executor import ReferenceExecutor
+
+            self._reference = ReferenceExecutor()
+        return self._reference
+
+
+def uninitialized(v: Any) -> FailedPreconditionError:
+    return FailedPreconditionError(None, v.op, f"Attempting to use uninitialized value "
+                                   f"{v.op.name}")
+
+
+def bad_argument(msg: str) -> InvalidArgumentError:
+    return InvalidArgumentError(None, None, msg)
+
+
+def cuda_usable() -> bool:
+    """``numba.cuda`` imports and either the simulator is on or a device is there. The driver
+    library is looked for first, so machines without one never pay for importing numba.cuda."""
+    if not simulator_on():
+        import ctypes.util
+
+        if ctypes.util.find_library("cuda") is None and not os.path.exists("/dev/nvidiactl"):
+            return False
+    try:
+        from numba import cuda
+    except Exception:
+        return False
+    try:
+        return bool(simulator_on() or cuda.is_available())
+    except Exception:
+        return False
+
+
+def register() -> bool:
+    """Register ``"cuda"`` in ``staticgraph.session.EXECUTORS`` when CUDA is usable."""
+    try:
+        from .. import session
+    except ImportError:
+        return False
+    if not cuda_usable():
+        return False
+    session.EXECUTORS.setdefault("cuda", CudaExecutor)
+    return True

@@ -1,0 +1,221 @@
+"""A :class:`~.cuda_plan.CudaPlan` bound to concrete feed shapes: device buffers allocated once
+(intermediate slots, escape pools, feed staging, reduction partials, constants) and the per-run
+walk over the plan's steps, launching one CUDA kernel (or two: partial + combine) per step."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import numpy as np
+
+from .cuda_executor import bad_argument, uninitialized
+from .cuda_kernels import matmul_kernel, row_kernel
+from .cuda_plan import TILE, CudaPlan, dshape, grid, host_fallback, nchunk, row_args
+from .ir import Node
+from .kernel import Kernel
+from .passes.shapes import Sym
+
+
+class CudaInstance:
+    def __init__(self, plan: CudaPlan, feed_shapes: tuple) -> None:
+        from numba import cuda
+
+        self.cuda, self.plan, self.lock = cuda, plan, threading.Lock()
+        env: dict[int, int] = {}
+        for f in plan.prog.feeds:
+            for ax, dim in enumerate(f.shape):
+                if isinstance(dim, Sym):
+                    size = feed_shapes[f.params["index"]][ax]
+                    if env.setdefault(id(dim), size) != size:
+                        raise bad_argument(f"feed '{f.name}' has size {size} in dimension {ax},"
+                                           f" but another feed of the graph says "
+                                           f"{env[id(dim)]} for it")
+        self.env = env
+        mem = plan.mem
+        self.pools: dict[int, list] = {}
+        self.buffers: list = []
+        for sl, (shape, dt) in enumerate(mem.slots):
+            buf = cuda.device_array(dshape(self.concrete(shape)), dt)
+            self.buffers.append(buf)
+            if sl in mem.escape:
+                self.pools[sl] = [buf]
+        self.feeds = {f.id: cuda.device_array(dshape(self.concrete(f.shape)), f.dtype)
+                      for f in plan.prog.feeds}
+        self.consts: dict[int, Any] = {}
+        self.launch: dict[int, tuple] = {}  # kernel step -> (nchunk, kept, partial buffers)
+        for si, s in enumerate(plan.steps):
+            if s.kind == "kernel" and s.kernel.reductions:
+                k: Kernel = s.kernel
+                ext = [self._extent(e, k, s) for e in k.extents]
+                red = set(k.reduced_dims)
+                kept = int(np.prod([e for d, e in enumerate(ext) if d not in red]))
+                rtot = int(np.prod([e for d, e in enumerate(ext) if d in red]))
+                nc = nchunk(kept, rtot)
+                parts = [cuda.device_array(max(nc * kept, 1), r.dtype) for r in k.reductions]
+                self.launch[si] = (nc, kept, parts)
+            elif s.kind == "kernel":
+                ext = [self._extent(e, s.kernel, s) for e in s.kernel.extents]
+                self.launch[si] = (1, int(np.prod(ext)), [])
+        self.rowloss = {}
+        self.err = None
+        for si, s in enumerate(plan.steps):
+            if s.kind == "row" and s.kernel.kind == "ce_fwd":
+                self.rowloss[si] = cuda.device_array(
+                    max(self.concrete(s.inputs[0].shape)[0], 1), s.kernel.dtype)
+                self.err = cuda.device_array(1, np.int32)
+
+    def concrete(self, shape: tuple) -> tuple:
+        return tuple(self.env[id(d)] if isinstance(d, Sym) else int(d) for d in shape)
+
+    def _extent(self, ext: Any, k: Kernel, step: Any) -> int:
+        if ext is None:
+            return 1
+        if ext[0] == "const":
+            return int(ext[1])
+        names = [i.name for i in k.inputs] + [o.name for o in k.outputs]
+        nodes = list(step.inputs) + list(step.outputs)
+        return self.concrete(nodes[names.index(ext[0])].shape)[ext[1]]
+
+    # ------------------------------------------------------------------------------ run
+    def run(self, F: list, state: Any, devvars: dict) -> list:
+        cuda, plan, prog = self.cuda, self.plan, self.plan.prog
+        S = getattr(state, "_values", state)
+        held = {id(d) for _, d in devvars.values()}
+        for sl, pool in self.pools.items():  # never write into a variable's device copy
+            if id(self.buffers[sl]) in held:
+                free = next((b for b in pool if id(b) not in held), None)
+                if free is None:
+                    free = cuda.device_array_like(self.buffers[sl])
+                    pool.append(free)
+                self.buffers[sl] = free
+        val: dict[int, Any] = {}
+        for f in prog.feeds:
+            dev = self.feeds[f.id]
+            dev.copy_to_device(F[f.params["index"]].reshape(dev.shape))
+            val[f.id] = dev
+        for v, n in prog.variables:
+            try:
+                host = S[v]
+            except KeyError:
+                raise uninitialized(v) from None
+            got = devvars.get(v)
+            if got is None or got[0] is not host:
+                host = np.ascontiguousarray(host, n.dtype)
+                got = (S[v], cuda.to_device(host.reshape(dshape(host.shape))))
+                devvars[v] = got
+            val[n.id] = got[1]
+        if self.err is not None:
+            self.err.copy_to_device(np.zeros(1, np.int32))
+        for si, s in enumerate(plan.steps):
+            self._step(si, s, val)
+        if self.err is not None and int(self.err.copy_to_host()[0]):
+            raise bad_argument("nll_loss: target out of bounds")
+        outs = [self._host(n, val, S) for n in prog.outputs]
+        upd = {v: self._host(n, val, S, copy=True) for v, n in prog.updates}
+        if upd:
+            state.commit(upd)
+        for v, n in prog.updates:  # the committed array's device copy: reused next run
+            sl = plan.mem.slot_of.get(n.id)
+            if sl is not None and sl in plan.mem.escape:
+                devvars[v] = (upd[v], val[n.id])
+            else:
+                devvars.pop(v, None)
+        return outs
+
+    def _host(self, n: Node, val: dict, S: Any, copy: bool = False) -> np.ndarray:
+        if n.op == "feed":
+            return val[n.id].copy_to_host().reshape(self.concrete(n.shape))
+        if n.op == "var":
+            return np.array(S[n.params["variable"]], copy=True)
+        if n.op == "const" and n.id not in val:
+            return np.array(n.params["value"], copy=True)
+        return self._get(n, val).copy_to_host().reshape(self.concrete(n.shape))
+
+    def _get(self, n: Node, val: dict) -> Any:
+        if n.id in val:
+            return val[n.id]
+        if n.op == "const":
+            d = self.consts.get(n.id)
+            if d is None:
+                c = np.ascontiguousarray(n.params["value"])
+                d = self.consts[n.id] = self.cuda.to_device(c.reshape(dshape(c.shape)))
+            return d
+        if self.plan.skipped_view(n):  # a transposed operand read by a non-matmul step
+            x = self._get(n.inputs[0], val).copy_to_host()
+            t = np.ascontiguousarray(np.transpose(x, n.params["perm"]))
+            val[n.id] = self.cuda.to_device(t)
+            return val[n.id]
+        raise RuntimeError(f"internal: value %{n.id} ({n.op}) used before it was computed")
+
+    def _buf(self, n: Node, val: dict) -> Any:
+        b = self.buffers[self.plan.mem.slot_of[n.id]]
+        val[n.id] = b
+        return b
+
+    def _step(self, si: int, s: Any, val: dict) -> None:
+        if s.kind == "kernel":
+            fn, comb = self.plan.kernels[si]
+            args = [self._get(n, val) for n in s.inputs] + [self._buf(n, val)
+                                                             for n in s.outputs]
+            nc, kept, parts = self.launch[si]
+            if not s.kernel.reductions:
+                b, t = grid(kept)
+                fn[b, t](*args)
+                return
+            args += parts + [nc]
+            b, t = grid(kept * nc)
+            fn[b, t](*args)
+            if nc > 1:
+                b, t = grid(kept)
+                comb[b, t](*args)
+        elif s.kind == "row":
+            self._row(si, s, val)
+        elif s.kind == "dot":
+            self._dot(s, val)
+        elif s.kind == "view":
+            n = s.nodes[0]
+            if self.plan.skipped_view(n):
+                return
+            x = self._get(n.inputs[0], val)
+            val[n.id] = x.reshape(dshape(self.concrete(n.shape)))
+        else:
+            n = s.nodes[0]
+            args = [self._get(i, val).copy_to_host().reshape(self.concrete(i.shape))
+                    for i in n.inputs]
+            out = np.ascontiguousarray(host_fallback(n, args))
+            val[n.id] = self.cuda.to_device(out.reshape(dshape(out.shape)))
+
+    def _row(self, si: int, s: Any, val: dict) -> None:
+        rk = s.kernel
+        nodes = row_args(s)
+        ins = [self._get(n, val) for n in nodes[:len(nodes) - (2 if rk.kind == "ce_fwd" else 1)]]
+        rows = self.concrete(nodes[1 if rk.kind == "ce_bwd" else 0].shape)[0]
+        if rk.kind in ("ce_fwd", "ce_bwd"):
+            t = nodes[1] if rk.kind == "ce_fwd" else nodes[2]
+            if self.concrete(t.shape)[0] != rows:
+                raise bad_argument("nll_loss: target and input have different batch sizes")
+        b, th = grid(rows)
+        if rk.kind == "ce_fwd":
+            lp, loss = self._buf(nodes[2], val), self._buf(nodes[3], val)
+            rl = self.rowloss[si]
+            row_kernel("ce_fwd", rk.dtype)[b, th](ins[0], ins[1], lp, rl, self.err)
+            row_kernel("ce_loss", rk.dtype, rk.reduction)[1, 1](rl[:rows], loss)
+        else:
+            out = self._buf(nodes[-1], val)
+            row_kernel(rk.kind, rk.dtype, rk.reduction)[b, th](*ins, out)
+
+    def _dot(self, s: Any, val: dict) -> None:
+        n = s.nodes[0]
+        ops, flags = [], []
+        for i in n.inputs:
+            if self.plan.skipped_view(i) and i.id not in val:
+                ops.append(self._get(i.inputs[0], val))
+                flags.append(1)
+            else:
+                ops.append(self._get(i, val))
+                flags.append(0)
+        c = self._buf(n, val)
+        m, nn = c.shape
+        blocks = (max(1, -(-nn // TILE)), max(1, -(-m // TILE)))
+        matmul_kernel(n.dtype, TILE)[blocks, (TILE, TILE)](ops[0], ops[1], c, *flags)

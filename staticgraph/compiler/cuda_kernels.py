@@ -1,0 +1,144 @@
+"""Hand-written CUDA kernels the fused plan calls besides the rendered elementwise/reduction
+kernels: row kernels (softmax, log_softmax, the softmax-cross-entropy forward and gradient; one
+thread per row, built from the same ``sg_*`` scalar library) and a shared-memory tiled matmul.
+
+Sources are templates over the dtype (typed constants, so float32 stays float32) executed in the
+CUDA scalar namespace; compiled objects are cached per (kind, dtype, ...) key.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+_ROWMAX = """
+        m = np.{dt}(-np.inf)
+        for j in range(c):
+            m = sg_max(m, x[i, j])
+        m = m if (m - m == m - m) else np.{dt}(0.0)
+        s = np.{dt}(0.0)
+        for j in range(c):
+            s += sg_exp(x[i, j] - m)"""
+
+ROW_SRC = {
+    "softmax": """def softmax(x, p):
+    c = x.shape[1]
+    for i in range(cuda.grid(1), x.shape[0], cuda.gridsize(1)):""" + _ROWMAX + """
+        r = np.{dt}(1.0) / s
+        for j in range(c):
+            p[i, j] = sg_exp(x[i, j] - m) * r
+""",
+    "log_softmax": """def log_softmax(x, lp):
+    c = x.shape[1]
+    for i in range(cuda.grid(1), x.shape[0], cuda.gridsize(1)):""" + _ROWMAX + """
+        ls = sg_log(s) + m
+        for j in range(c):
+            lp[i, j] = x[i, j] - ls
+""",
+    # rows: log-probs and each row's -lp[target]; bad targets set err[0] (checked by the host)
+    "ce_fwd": """def ce_fwd(x, t, lp, rowloss, err):
+    c = x.shape[1]
+    for i in range(cuda.grid(1), x.shape[0], cuda.gridsize(1)):""" + _ROWMAX + """
+        ls = sg_log(s) + m
+        for j in range(c):
+            lp[i, j] = x[i, j] - ls
+        ti = t[i]
+        if ti < 0 or ti >= c:
+            err[0] = 1
+            rowloss[i] = np.{dt}(0.0)
+        else:
+            rowloss[i] = -lp[i, ti]
+""",
+    # the loss: one thread sums the row losses in order (deterministic)
+    "ce_loss": """def ce_loss(rowloss, loss):
+    if cuda.grid(1) == 0:
+        n = rowloss.shape[0]
+        tot = np.{dt}(0.0)
+        for i in range(n):
+            tot += rowloss[i]
+        loss[0] = {scale}
+""",
+    "ce_bwd": """def ce_bwd(g, lp, t, dx):
+    n = lp.shape[0]
+    c = lp.shape[1]
+    for i in range(cuda.grid(1), n, cuda.gridsize(1)):
+        s = {rowscale}
+        for j in range(c):
+            dx[i, j] = s * sg_exp(lp[i, j])
+        ti = t[i]
+        if ti >= 0 and ti < c:
+            dx[i, ti] -= s
+""",
+}
+
+MATMUL_SRC = """def matmul(A, B, C, ta, tb):
+    sA = cuda.shared.array(({T}, {T}), np.{dt})
+    sB = cuda.shared.array(({T}, {T}), np.{dt})
+    tx = cuda.threadIdx.x
+    ty = cuda.threadIdx.y
+    row = cuda.blockIdx.y * {T} + ty
+    col = cuda.blockIdx.x * {T} + tx
+    M = C.shape[0]
+    N = C.shape[1]
+    K = A.shape[0] if ta else A.shape[1]
+    acc = np.{dt}(0.0)
+    for k0 in range(0, K, {T}):
+        ka = k0 + tx
+        if row < M and ka < K:
+            sA[ty, tx] = A[ka, row] if ta else A[row, ka]
+        else:
+            sA[ty, tx] = np.{dt}(0.0)
+        kb = k0 + ty
+        if kb < K and col < N:
+            sB[ty, tx] = B[col, kb] if tb else B[kb, col]
+        else:
+            sB[ty, tx] = np.{dt}(0.0)
+        cuda.syncthreads()
+        for kk in range({T}):
+            acc += sA[ty, kk] * sB[kk, tx]
+        cuda.syncthreads()
+    if row < M and col < N:
+        C[row, col] = acc
+"""
+
+_cache: dict = {}
+_lock = threading.Lock()
+
+
+def row_source(kind: str, dtype: np.dtype, reduction: str = "mean") -> str:
+    dt = np.dtype(dtype).name
+    scale = {"mean": f"tot / np.{dt}(max(n, 1))", "sum": "tot"}.get(reduction, "tot")
+    rowscale = {"mean": f"g[0] / np.{dt}(max(n, 1))", "sum": "g[0]",
+                "none": "g[i]"}.get(reduction, "g[0]")
+    return ROW_SRC[kind].format(dt=dt, scale=scale, rowscale=rowscale)
+
+
+def matmul_source(dtype: np.dtype, tile: int) -> str:
+    return MATMUL_SRC.format(dt=np.dtype(dtype).name, T=int(tile))
+
+
+def _jit(key: tuple, src: str, fname: str):
+    with _lock:
+        fn = _cache.get(key)
+        if fn is None:
+            from numba import cuda
+
+            from .render_cuda import namespace
+
+            ns = namespace()
+            exec(compile(src, f"<sg-cuda {fname}>", "exec"), ns)
+            fn = _cache[key] = cuda.jit(ns[fname])
+    return fn
+
+
+def row_kernel(kind: str, dtype: np.dtype, reduction: str = "mean"):
+    """The ``cuda.jit`` row kernel ``kind`` for ``dtype`` (and the loss ``reduction``)."""
+    return _jit(("row", kind, np.dtype(dtype).str, reduction),
+                row_source(kind, dtype, reduction), kind)
+
+
+def matmul_kernel(dtype: np.dtype, tile: int):
+    """The tiled matmul for ``dtype``: launch with blocks ``(ceil(N/T), ceil(M/T))``, threads
+    ``(T, T)``; ``ta``/``tb`` read ``A``/``B`` transposed (a ``permute`` operand, no copy)."""
+    return _jit(("mm", np.dtype(dtype).str, tile), matmul_source(dtype, tile), "matmul")

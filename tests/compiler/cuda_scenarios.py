@@ -1,0 +1,131 @@
+"""Graphs the CUDA executor tests run, each compared with the reference executor.
+
+Run as ``python -m tests.compiler.cuda_scenarios [names]`` (with ``NUMBA_ENABLE_CUDASIM=1``
+when there is no GPU): prints ``PASS <name>`` or ``FAIL <name>`` plus the traceback. The same
+builders give the graphs whose kernels ``test_cuda_executor_ptx.py`` compiles to PTX.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+
+import numpy as np
+
+import staticgraph as sg
+from staticgraph import ops
+from tests.compiler.helpers import assert_close, mlp
+
+
+def seed():
+    g = sg.Graph()
+    with g.as_default():
+        x = sg.placeholder(sg.float32, [None], name="x")
+        w = sg.Variable(np.array([2.0, -1.0, 0.5], np.float32), name="w")
+        y = sg.tanh(x + w) * (w + 1.0)
+        gx, gw = sg.gradients(y, [x, w])
+        init = sg.global_variables_initializer()
+    return g, init, [y, gx, gw], {x: np.array([1.0, 2.0, 3.0], np.float32)}, 2
+
+
+def xor():
+    rng = np.random.default_rng(0)
+    X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], np.float32)
+    Y = np.array([[0], [1], [1], [0]], np.float32)
+    g = sg.Graph()
+    with g.as_default():
+        px = sg.placeholder(sg.float32, [None, 2], name="X")
+        py = sg.placeholder(sg.float32, [None, 1], name="Y")
+        W = sg.Variable(rng.normal(0, 0.5, (2, 1)).astype(np.float32), name="W")
+        b = sg.Variable(np.zeros(1, np.float32), name="b")
+        r = sg.matmul(px, W) + b - py
+        loss = ops.mean(r * r)
+        train = sg.train.GradientDescentOptimizer(0.1).minimize(loss)
+        init = sg.global_variables_initializer()
+    return g, init, [loss, train], {px: X, py: Y}, 3
+
+
+def mlp_step():
+    g, x, y, loss, train, init, _ = mlp(D=5, H=6, C=3)
+    rng = np.random.default_rng(1)
+    feeds = {x: rng.standard_normal((4, 5)).astype(np.float32),
+             y: np.array([0, 2, 1, 2], np.int64)}
+    return g, init, [loss, train], feeds, 2
+
+
+def chain():
+    g = sg.Graph()
+    with g.as_default():
+        x = sg.placeholder(sg.float32, [None], name="x")
+        y = sg.sigmoid(sg.tanh(x) * 2.0) + sg.exp(x * -0.5)
+        (gx,) = sg.gradients(y, [x])
+        outs = [y, gx, sg.maximum(x, 0.0), x * 0.0, sg.nn.relu(x), sg.log(x), sg.sqrt(x),
+                ops.amax(x), ops.amin(x), ops.sum(x)]
+    xv = np.array([0.5, -2.0, 0.0, np.inf, -np.inf, np.nan, 100.0, -1.0], np.float32)
+    return g, None, outs, {x: xv}, 1
+
+
+def reductions():
+    g = sg.Graph()
+    with g.as_default():
+        p = sg.placeholder(sg.float32, [None, 5], name="p")
+        t = sg.placeholder(sg.float32, [None, 5], name="t")
+        outs = [ops.mean(ops.square(p - t)), ops.amax(p * t, 0), ops.sum(p, 1),
+                sg.nn.softmax(p), sg.nn.log_softmax(t)]
+    rng = np.random.default_rng(2)
+    return g, None, outs, {p: rng.standard_normal((6, 5)).astype(np.float32),
+                           t: rng.standard_normal((6, 5)).astype(np.float32)}, 1
+
+
+SCENARIOS = {"seed": seed, "xor": xor, "mlp": mlp_step, "chain": chain,
+             "reductions": reductions}
+
+
+def check(name: str) -> None:
+    g, init, fetches, feeds, steps = SCENARIOS[name]()
+    got = {}
+    for ex in ("cuda", "reference"):
+        s = sg.Session(graph=g, executor=ex)
+        if init is not None:
+            s.run(init)
+        res = [s.run(fetches, feeds) for _ in range(steps)]
+        var_values = [s.run(v) for v in g.get_collection("variables")] if init else []
+        got[ex] = (res, var_values)
+        got[ex + "_session"] = s
+    a, b = got["cuda"], got["reference"]
+    for ra, rb in zip(a[0], b[0], strict=True):
+        for u, v in zip(ra, rb, strict=True):
+            if u is None:
+                assert v is None
+                continue
+            u, v = np.asarray(u), np.asarray(v)
+            assert u.dtype == v.dtype, (u.dtype, v.dtype)
+            np.testing.assert_allclose(u, v, rtol=2e-5, atol=1e-6, equal_nan=True)
+    assert_close(a[1], b[1], rtol=2e-5, atol=1e-6)
+    ex = got["cuda_session"]._executor
+    assert ex.compiles >= 1 and all(p != "reference" for p in ex._plans.values()), \
+        "the CUDA executor fell back to the reference executor"
+    if init is not None:  # the variables trained stay on the device: the cached device copy
+        st = got["cuda_session"]._state._values  # mirrors the very array the session holds
+        assert ex._devvars and all(st[v] is h for v, (h, _) in ex._devvars.items())
+
+
+def main(names: list[str]) -> int:
+    from staticgraph.compiler.cuda_executor import register
+
+    if not register():
+        print("SKIP numba.cuda unusable")
+        return 0
+    bad = 0
+    for name in names or list(SCENARIOS):
+        try:
+            check(name)
+            print(f"PASS {name}", flush=True)
+        except Exception:
+            bad += 1
+            print(f"FAIL {name}\n{traceback.format_exc()}", flush=True)
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
