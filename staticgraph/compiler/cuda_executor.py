@@ -88,13 +88,10 @@ def bad_argument(msg: str) -> InvalidArgumentError:
 
 
 def cuda_usable() -> bool:
-    """``numba.cuda`` imports and either the simulator is on or a device is there. The driver
-    library is looked for first, so machines without one never pay for importing numba.cuda."""
-    if not simulator_on():
-        import ctypes.util
-
-        if ctypes.util.find_library("cuda") is None and not os.path.exists("/dev/nvidiactl"):
-            return False
+    """``numba.cuda`` imports and either the simulator is on or a device is there. The driver's
+    device node is looked for first, so machines without one never import numba.cuda."""
+    if not simulator_on() and not any(os.path.exists(p) for p in ("/dev/nvidiactl", "/dev/dxg")):
+        return False  # no NVIDIA driver device node (Linux, WSL): no device to find
     try:
         from numba import cuda
     except Exception:
