@@ -173,28 +173,37 @@ def _feed_value(t: Tensor, value: Any) -> np.ndarray:
 
 def _feed_spec(t: Tensor) -> tuple:
     """What a feed value for ``t`` is checked against: (tensor, numpy dtype, declared shape)."""
-    return t, t.dtype.np_dtype, t.aval.shape
+    shape = t.aval.shape
+    return t, t.dtype.np_dtype, shape, shape is not None and None not in shape
 
 
 def _check_feed(spec: tuple, value: Any) -> np.ndarray:
-    """A validated feed value: arrays of the right dtype and shape pass without copies."""
-    t, dtype, shape = spec
+    """A validated feed value: arrays of the right dtype and shape pass without copies.
+    (``shape`` is None for a placeholder of unknown rank: always the general path.)"""
+    t, dtype, shape, exact = spec
     arr = value if type(value) is np.ndarray else np.asarray(value)
-    if arr.dtype == dtype and shape is not None and len(arr.shape) == len(shape) and all(
-            d is None or d == s for d, s in zip(shape, arr.shape, strict=True)):
-        return arr
+    if arr.dtype == dtype and shape is not None:
+        got = arr.shape
+        if got == shape if exact else (len(got) == len(shape) and all(
+                d is None or d == g for d, g in zip(shape, got, strict=True))):
+            return arr
     return _feed_value(t, value)  # the general path: safe casts and the error messages
 
 
 class _RunPlan:
     """The cached, fetch- and feed-key-dependent part of a ``Session.run``."""
 
-    __slots__ = ("version", "tensors", "targets", "feed_specs", "leaf_pos", "rebuild")
+    __slots__ = ("version", "tensors", "targets", "feed_specs", "leaf_pos", "rebuild", "runner")
 
     def __init__(self, version: int, tensors: list, targets: list, feed_specs: list,
-                 leaf_pos: list, rebuild: Callable[[list], Any]) -> None:
+                 leaf_pos: list, rebuild: Callable[[list], Any],
+                 runner: Callable[[list, Any], list] | None = None) -> None:
         self.version, self.tensors, self.targets = version, tensors, targets
         self.feed_specs, self.leaf_pos, self.rebuild = feed_specs, leaf_pos, rebuild
+        self.runner = runner
+
+
+_LEAF_TYPES = frozenset((Tensor, Operation))
 
 
 def _fetch_key(fetches: Any) -> Any:
@@ -203,7 +212,7 @@ def _fetch_key(fetches: Any) -> Any:
     if t is Tensor or t is Operation or t is str:
         return fetches
     if t is list or t is tuple:
-        if all(type(f) is Tensor or type(f) is Operation for f in fetches):
+        if _LEAF_TYPES.issuperset(map(type, fetches)):
             return (t, tuple(fetches))  # the common flat case, without recursion
         parts = tuple(_fetch_key(f) for f in fetches)
         return None if None in parts else (t, parts)
@@ -288,9 +297,14 @@ class Session:
             plan = self._make_plan(fetches, feed_dict)
             if key is not None:
                 self._plans[key] = plan
-        feeds = {spec[0]: _check_feed(spec, value)
-                 for spec, value in zip(plan.feed_specs, feed_dict.values(), strict=True)}
-        results = self._executor.run(self.graph, plan.tensors, plan.targets, feeds, self._state)
+        values = [_check_feed(spec, value)
+                  for spec, value in zip(plan.feed_specs, feed_dict.values(), strict=True)]
+        if plan.runner is not None:  # the executor's own prepared per-run path
+            results = plan.runner(values, self._state)
+        else:
+            feeds = {spec[0]: v for spec, v in zip(plan.feed_specs, values, strict=True)}
+            results = self._executor.run(self.graph, plan.tensors, plan.targets, feeds,
+                                         self._state)
         vals = [None if i < 0 else _to_output(results[i]) for i in plan.leaf_pos]
         return plan.rebuild(vals)
 
@@ -311,7 +325,10 @@ class Session:
             rebuild = list
         elif isinstance(fetches, (Tensor, Operation, str)):
             rebuild = operator.itemgetter(0)
-        return _RunPlan(self.graph.version, tensors, targets, specs, leaf_pos, rebuild)
+        prepare = getattr(self._executor, "prepare", None)  # optional executor fast path
+        runner = prepare(self.graph, tensors, targets, [sp[0] for sp in specs]) if prepare \
+            else None
+        return _RunPlan(self.graph.version, tensors, targets, specs, leaf_pos, rebuild, runner)
 
     def _precheck(self, tensors: list[Tensor], targets: list[Operation],
                   feeds: dict[Tensor, np.ndarray]) -> None:

@@ -149,14 +149,19 @@ def _assign(kind: str, ref: Any, value: Any, name: str | None) -> Tensor:
             raise TypeError(f"{kind} needs a Variable as its first argument, got {ref!r}")
         ref = t.op.params["variable"]
     var_t = ref._as_graph_tensor()
-    val = convert(value, ref.graph, ref.dtype, "value", kind)
+    stem = None
+    if as_graph_tensor(value) is None:  # TF: the converted value is "<op name>/value"
+        nm = name or kind
+        stem = nm if nm.endswith("/") else ref.graph.unique_name(nm) + "/"
+    val = convert(value, ref.graph, ref.dtype.base_dtype, "value", kind,
+                  name=None if stem is None else stem + "value/")
     if val.dtype != ref.dtype:
         raise TypeError(f"Input 'value' of '{kind}' Op has type {val.dtype.name} that does not "
                         f"match type {ref.dtype.base_dtype.name} of argument 'ref'.")
     if not val.shape.is_compatible_with(ref.shape):
         raise ValueError(f"Dimension mismatch: cannot {kind} a value of shape {val.shape} to "
                          f"variable '{ref.op.name}' of shape {ref.shape}")
-    op = ref.graph.create_op(kind, (var_t, val), {}, (var_t.aval,), name or kind)
+    op = ref.graph.create_op(kind, (var_t, val), {}, (var_t.aval,), stem or name or kind)
     return op.outputs[0]
 
 
@@ -238,7 +243,7 @@ initialize_all_variables = global_variables_initializer
 
 
 def local_variables_initializer() -> Operation:
-    return variables_initializer(local_variables(), name="init_1")
+    return variables_initializer(local_variables(), name="init")
 
 
 def is_variable_initialized(variable: Variable) -> Any:

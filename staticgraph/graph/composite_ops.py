@@ -60,12 +60,14 @@ def round(x: Any, name: str | None = None) -> Tensor:  # noqa: A001 - TF's name
 
 def _both(x: Any, y: Any) -> tuple[Tensor, Tensor]:
     """Two tensors of one dtype (a Python scalar takes the tensor's dtype)."""
+    from .array_ops import constant
+
     tx, ty = as_graph_tensor(x), as_graph_tensor(y)
     if tx is None and ty is None:
-        tx = _t(x)
+        tx = constant(x, name="x")
     dt = (tx if tx is not None else ty).dtype.base_dtype
-    tx = tx if tx is not None else _t(x, dt)
-    ty = ty if ty is not None else _t(y, dt)
+    tx = tx if tx is not None else constant(x, dt, name="x")  # TF: "<op>/x", "<op>/y"
+    ty = ty if ty is not None else constant(y, dt, name="y")
     if tx.dtype != ty.dtype:
         raise TypeError(f"Input 'y' has type {ty.dtype.base_dtype.name} that does not match "
                         f"type {tx.dtype.base_dtype.name} of argument 'x'.")
@@ -81,16 +83,16 @@ def _floordiv_t(x: Tensor, y: Tensor) -> Tensor:
 
 def floordiv(x: Any, y: Any, name: str | None = None) -> Tensor:
     """``x // y`` rounding towards -inf (integers through float64: exact below 2**53)."""
-    x, y = _both(x, y)
     with composite(name, "floordiv", x, y) as stem:
+        x, y = _both(x, y)
         q = _floordiv_t(x, y)
         return _final(stem, ops.add, q, ops.zeros_like(q))
 
 
 def floormod(x: Any, y: Any, name: str | None = None) -> Tensor:
     """``x % y`` with the sign of ``y`` (Python's and TF's ``FloorMod``)."""
-    x, y = _both(x, y)
     with composite(name, "FloorMod", x, y) as stem:
+        x, y = _both(x, y)
         return _final(stem, ops.sub, x, ops.mul(_floordiv_t(x, y), y))
 
 

@@ -106,12 +106,13 @@ def make_const(graph: Graph, arr: np.ndarray, name: str | None = None) -> Tensor
 
 
 def convert(x: Any, graph: Graph, dtype: DType | None = None, param: str = "x",
-            op_type: str = "Const") -> Tensor:
-    """A graph tensor for ``x``: graph values pass through, others become ``Const`` nodes."""
+            op_type: str = "Const", name: str | None = None) -> Tensor:
+    """A graph tensor for ``x``: graph values pass through, others become ``Const`` nodes
+    (named ``name``: TF names an op's converted inputs ``<op name>/<param>``)."""
     t = as_graph_tensor(x)
     if t is not None:
         return t
-    return make_const(graph, constant_array(x, dtype, param, op_type))
+    return make_const(graph, constant_array(x, dtype, param, op_type), name)
 
 
 def dtype_group(op: Op, n: int) -> tuple[int, ...]:
@@ -182,10 +183,14 @@ class GraphFrontend:
         group = dtype_group(op, len(args))
         op_type = op.tf_name or op.name
         gdt = self._group_dtype(op, args, group, names, op_type)
+        if any(as_graph_tensor(a) is None for a in args):  # consts go under the op's name
+            full = stem[:-1] if stem.endswith("/") else graph.unique_name(stem)
+            stem = full + "/"
         inputs = []
         for i, a in enumerate(args):
             param = names[i] if i < len(names) else f"input_{i}"
-            inputs.append(convert(a, graph, gdt if i in group else None, param, op_type))
+            inputs.append(convert(a, graph, gdt if i in group else None, param, op_type,
+                                  name=f"{stem}{param}/"))
         if op.name == "where" and inputs[0].dtype != np.bool_:
             raise TypeError(f"Input 'condition' of 'Select' Op has type {inputs[0].dtype.name} "
                             "that does not match expected type of bool.")

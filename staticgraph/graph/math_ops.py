@@ -281,7 +281,11 @@ def _axis(axis: Any, reduction_indices: Any) -> Any:
 
 
 def _flat_if_unknown(x: Tensor, ax: Any, kd: bool) -> tuple[Tensor, Any]:
-    """A tensor of unknown rank can only be reduced over all of it: reduce its flat view."""
+    """A tensor of unknown rank can only be reduced over all of it: reduce its flat view.
+    (A full reduction also takes the names TF's reduction-indices nodes take.)"""
+    if ax is None:  # TF: np.arange(rank) as a Const, or range(0, Rank(x)) for rank 0/unknown
+        for used in (("Const",) if x.aval.shape else ("Rank", "range")):
+            x.graph.unique_name(used)
     if x.aval.shape is None:
         if ax is not None or kd:
             raise ValueError(f"Reducing '{x.name}' (unknown rank: a placeholder declared without "

@@ -44,12 +44,13 @@ def exponential_decay(learning_rate: Any, global_step: Any, decay_steps: Any, de
                       staircase: bool = False, name: str | None = None) -> Any:
     """``lr * decay_rate ** (global_step / decay_steps)`` (floored when ``staircase``)."""
     from .. import ops
-    from ..graph.math_ops import cast
+    from ..graph.math_ops import _final, cast, composite
 
-    p = ops.div(cast(global_step, np.float32), float(decay_steps))
-    if staircase:
-        p = cast(cast(p, np.int64), np.float32)
-    return ops.mul(float(learning_rate), ops.pow(float(decay_rate), p))
+    with composite(name, "ExponentialDecay", global_step) as stem:
+        p = ops.div(cast(global_step, np.float32), float(decay_steps))
+        if staircase:
+            p = cast(cast(p, np.int64), np.float32)
+        return _final(stem, ops.mul, float(learning_rate), ops.pow(float(decay_rate), p))
 
 
 __all__ = ["Optimizer", "GradientDescentOptimizer", "MomentumOptimizer", "AdamOptimizer",

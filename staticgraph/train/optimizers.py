@@ -100,6 +100,9 @@ class Optimizer:
                              f"{[v.name for _, v in gv]} and loss {as_graph_tensor(loss)}.")
         return self.apply_gradients(gv, global_step=global_step, name=name)
 
+    def get_name(self) -> str:
+        return self._name
+
     def get_slot(self, var: Any, name: str) -> Variable | None:
         return self._slots.get(name, {}).get(variable_of(var))
 

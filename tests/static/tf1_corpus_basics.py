@@ -242,3 +242,18 @@ with g2.as_default():
         print(s2.run(c))
 print(tf.get_default_graph() is g, c.graph is g)
 """
+
+PROGRAMS["implicit_constant_names"] = """
+x = tf.placeholder(tf.float32, [None, 3], name="x")
+i = tf.placeholder(tf.int32, [None], name="i")
+v = tf.Variable(1.0, name="v")
+made = [x * 2, 2 * x, tf.add(x, 1.0), tf.reduce_sum(x), tf.reduce_mean(x, 1), tf.reduce_max(x),
+        tf.assign(v, 3.0), tf.assign_add(v, 1.0), tf.equal(x, 1.0), tf.maximum(x, 0.0),
+        tf.pow(x, 2), tf.argmax(x, 1), x / 3.0, i // 2, i % 3, tf.where(x > 0, x, -x),
+        tf.square(x - 1.0)]
+print([t.name for t in made])
+c = tf.constant(1.0)
+print(c.name, tf.constant(2).name, tf.reduce_sum(c).name, tf.constant(3).name)
+print(tf.train.exponential_decay(0.1, tf.Variable(0, trainable=False), 10, 0.5).name)
+print(tf.constant(4).name)
+"""
