@@ -84,6 +84,16 @@ from .graph.dtypes import (
     string,
     uint8,
 )
+from .graph.extra_ops import (
+    count_nonzero,
+    diag,
+    is_finite,
+    is_inf,
+    is_nan,
+    scalar_mul,
+    to_double,
+    to_int64,
+)
 from .graph.math_ops import (
     abs,  # noqa: A004
     add,

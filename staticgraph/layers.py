@@ -73,4 +73,52 @@ class _Losses:
                                  labels=onehot_labels, logits=logits), weights, (logits,))
 
 
-losses = _Losses()
+def _weighted_mean(per: Any, weights: Any) -> Any:
+    return reduce_mean(ops.mul(per, weights))
+
+
+class _MoreLosses(_Losses):
+    """The other common ``tf.losses`` (mean reduction, scalar ``weights``)."""
+
+    @staticmethod
+    def absolute_difference(labels: Any, predictions: Any, weights: Any = 1.0,
+                            scope: str | None = None, **_: Any) -> Any:
+        p = _t(predictions)
+        return _Losses._mean(scope, "absolute_difference",
+                             lambda: ops.abs(ops.sub(p, _t(labels, p.dtype))), weights, (p,))
+
+    @staticmethod
+    def log_loss(labels: Any, predictions: Any, weights: Any = 1.0, epsilon: float = 1e-7,
+                 scope: str | None = None, **_: Any) -> Any:
+        p = _t(predictions)
+
+        def per() -> Any:
+            y = _t(labels, p.dtype)
+            pos = ops.mul(y, ops.log(ops.add(p, epsilon)))
+            neg = ops.mul(ops.sub(1.0, y), ops.log(ops.add(ops.sub(1.0, p), epsilon)))
+            return ops.neg(ops.add(pos, neg))
+
+        return _Losses._mean(scope, "log_loss", per, weights, (p,))
+
+    @staticmethod
+    def huber_loss(labels: Any, predictions: Any, weights: Any = 1.0, delta: float = 1.0,
+                   scope: str | None = None, **_: Any) -> Any:
+        p = _t(predictions)
+
+        def per() -> Any:
+            err = ops.abs(ops.sub(p, _t(labels, p.dtype)))
+            quad = ops.minimum(err, delta)
+            lin = ops.sub(err, quad)
+            return ops.add(ops.mul(ops.mul(quad, quad), 0.5), ops.mul(lin, delta))
+
+        return _Losses._mean(scope, "huber_loss", per, weights, (p,))
+
+    @staticmethod
+    def sigmoid_cross_entropy(multi_class_labels: Any, logits: Any, weights: Any = 1.0,
+                              scope: str | None = None, **_: Any) -> Any:
+        return _Losses._mean(scope, "sigmoid_cross_entropy_loss",
+                             lambda: nn.sigmoid_cross_entropy_with_logits(
+                                 labels=multi_class_labels, logits=logits), weights, (logits,))
+
+
+losses = _MoreLosses()

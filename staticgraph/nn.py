@@ -24,8 +24,8 @@ from .graph.math_ops import (
 __all__ = ["relu", "relu6", "sigmoid", "tanh", "softmax", "log_softmax", "elu",
            "sparse_softmax_cross_entropy_with_logits", "softmax_cross_entropy_with_logits",
            "softmax_cross_entropy_with_logits_v2", "sigmoid_cross_entropy_with_logits",
-           "l2_loss", "embedding_lookup", "dropout", "bias_add", "softplus", "leaky_relu",
-           "moments"]
+           "l2_loss", "embedding_lookup", "dropout", "xw_plus_b", "batch_normalization",
+           "bias_add", "softplus", "leaky_relu", "moments"]
 
 
 def relu(features: Any, name: str | None = None) -> Tensor:
@@ -140,6 +140,28 @@ def dropout(x: Any, keep_prob: Any = None, noise_shape: Any = None, seed: Any = 
     raise NotImplementedError("tf.nn.dropout with keep_prob < 1 (or fed) needs a fresh random "
                               "mask per run; staticgraph has no run-time random ops. Remove the "
                               "dropout, or use keep_prob=1.0.")
+
+
+def xw_plus_b(x: Any, weights: Any, biases: Any, name: str | None = None) -> Tensor:
+    """``matmul(x, weights) + biases``."""
+    from .graph.math_ops import matmul
+
+    with composite(name, "xw_plus_b", x) as stem:
+        return _final(stem, ops.add, matmul(x, weights), biases)
+
+
+def batch_normalization(x: Any, mean: Any, variance: Any, offset: Any, scale: Any,
+                        variance_epsilon: float, name: str | None = None) -> Tensor:
+    """``(x - mean) * scale / sqrt(variance + eps) + offset`` (``offset``/``scale`` may be
+    ``None``), with TF's grouping ``x * inv + (offset - mean * inv)``."""
+    x = _t(x)
+    with composite(name, "batchnorm", x) as stem:
+        inv = ops.reciprocal(ops.sqrt(ops.add(_t(variance), float(variance_epsilon))))
+        if scale is not None:
+            inv = ops.mul(inv, scale)
+        shift = ops.neg(ops.mul(mean, inv)) if offset is None else ops.sub(offset,
+                                                                           ops.mul(mean, inv))
+        return _final(stem + "add_1/", ops.add, ops.mul(x, inv), shift)
 
 
 def embedding_lookup(params: Any, ids: Any, partition_strategy: str = "mod",

@@ -100,3 +100,36 @@ with tf.Session() as sess:
     for v in sess.run(outs):
         print(repr(v))
 """
+
+PROGRAMS["more_losses_and_helpers"] = """
+x = tf.placeholder(tf.float32, [None, 2], name="x")
+W = tf.Variable([[0.5, -1.0], [0.25, 2.0]], name="W")
+b = tf.Variable([0.1, -0.2], name="b")
+logits = tf.nn.xw_plus_b(x, W, b)
+labels = tf.constant([[1.0, 0.0], [0.0, 1.0]])
+probs = tf.sigmoid(logits)
+mean, var = tf.nn.moments(logits, [0])
+bn = tf.nn.batch_normalization(logits, mean, var, offset=0.1, scale=2.0, variance_epsilon=1e-3)
+losses = [tf.losses.absolute_difference(labels, probs), tf.losses.log_loss(labels, probs),
+          tf.losses.huber_loss(labels, logits), tf.losses.sigmoid_cross_entropy(labels, logits),
+          tf.losses.mean_squared_error(labels, probs, weights=2.0)]
+for t in [logits, bn] + losses:
+    print(t)
+vals = tf.constant([1.0, 0.0, np.nan, np.inf, -2.0])
+helpers = [tf.count_nonzero(vals), tf.count_nonzero(tf.constant([[0, 1], [2, 3]]), axis=1),
+           tf.is_nan(vals), tf.is_inf(vals), tf.is_finite(vals), tf.diag([1.0, 2.0]),
+           tf.scalar_mul(3.0, tf.constant([1.0, 2.0])), tf.to_int64(tf.constant([1.7])),
+           tf.to_double(tf.constant(1.5))]
+grads = tf.gradients(tf.add_n(losses), [W, b])
+train = tf.train.GradientDescentOptimizer(0.1).minimize(tf.add_n(losses))
+with tf.Session() as sess:
+    sess.run(tf.global_variables_initializer())
+    feed = {x: [[1.0, 2.0], [-1.0, 0.5]]}
+    print(sess.run([logits, bn], feed))
+    print(sess.run(losses, feed))
+    print(sess.run(grads, feed))
+    sess.run(train, feed)
+    print(sess.run([W, b]))
+    for v in sess.run(helpers):
+        print(repr(v))
+"""

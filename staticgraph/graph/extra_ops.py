@@ -1,0 +1,75 @@
+"""Small TF1 conveniences built from registry ops: ``count_nonzero``, ``is_nan``/``is_inf``/
+``is_finite``, ``diag``, ``scalar_mul``, ``to_int64``/``to_double``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import ops
+from .core import Tensor
+from .math_ops import _final, _require, _t, cast, composite
+
+
+def count_nonzero(input_tensor: Any, axis: Any = None, keepdims: Any = None, dtype: Any = "int64",
+                  name: str | None = None, reduction_indices: Any = None,
+                  keep_dims: Any = None) -> Tensor:
+    """The number of non-zero entries (over ``axis``), as ``dtype``."""
+    from .math_ops import reduce_sum
+
+    x = _t(input_tensor)
+    with composite(name, "count_nonzero", x) as stem:
+        nz = cast(ops.ne(x, np.zeros((), x.aval.dtype)), np.int64)
+        s = reduce_sum(nz, axis, keepdims, reduction_indices=reduction_indices,
+                       keep_dims=keep_dims)
+        return cast(s, dtype, name=stem)
+
+
+def is_nan(x: Any, name: str | None = None) -> Tensor:
+    _require("f", x)
+    x = _t(x)
+    with composite(name, "IsNan", x) as stem:
+        return _final(stem, ops.ne, x, x)
+
+
+def is_inf(x: Any, name: str | None = None) -> Tensor:
+    _require("f", x)
+    x = _t(x)
+    with composite(name, "IsInf", x) as stem:
+        return _final(stem, ops.eq, ops.abs(x), np.inf)
+
+
+def is_finite(x: Any, name: str | None = None) -> Tensor:
+    _require("f", x)
+    x = _t(x)
+    with composite(name, "IsFinite", x) as stem:
+        return _final(stem, ops.lt, ops.abs(x), np.inf)
+
+
+def diag(diagonal: Any, name: str | None = None) -> Tensor:
+    """The square matrix with ``diagonal`` (1-D, known length) on its diagonal."""
+    d = _t(diagonal)
+    n = d.aval.shape[0] if d.aval.shape is not None and len(d.aval.shape) == 1 else None
+    if n is None:
+        raise ValueError(f"diag needs a 1-D input of known length, got {d.shape}")
+    with composite(name, "Diag", d) as stem:
+        return _final(stem, ops.mul, np.eye(n, dtype=d.aval.dtype), d)
+
+
+def scalar_mul(scalar: Any, x: Any, name: str | None = None) -> Tensor:
+    from .math_ops import multiply
+
+    return multiply(scalar, x, name=name)
+
+
+def to_int64(x: Any, name: str = "ToInt64") -> Tensor:
+    return cast(x, np.int64, name)
+
+
+def to_double(x: Any, name: str = "ToDouble") -> Tensor:
+    return cast(x, np.float64, name)
+
+
+__all__ = ["count_nonzero", "is_nan", "is_inf", "is_finite", "diag", "scalar_mul", "to_int64",
+           "to_double"]
