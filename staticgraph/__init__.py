@@ -156,6 +156,15 @@ from .random_ops import (
     set_random_seed,
     truncated_normal,
 )
+from .runtime_config import (
+    ConfigProto,
+    GPUOptions,
+    RunMetadata,
+    RunOptions,
+    device,
+    logging,
+    test,
+)
 from .session import EXECUTORS, InteractiveSession, Session, get_default_session
 from .variable_scope import (
     AUTO_REUSE,

@@ -121,3 +121,38 @@ raises(lambda: tf.cast(tf.constant(1.0), "strange"))
 raises(lambda: tf.get_default_graph().get_tensor_by_name("nothing:0"))
 print(tf.gradients(tf.constant(1.0), [tf.constant(2.0)]))
 """
+
+PROGRAMS["more_bad_inputs"] = """
+x = tf.placeholder(tf.float32, [2], name="x")
+w = tf.Variable([1.0, 2.0], name="w")
+y = x * w
+idx = tf.argmax(x)
+with tf.Session() as sess:
+    sess.run(w.initializer)
+    print(sess.run(y, {x: [1.0, 1.0], w: [5.0, 5.0]}), sess.run(w))
+    print(sess.run(y, {"x:0": [2.0, 2.0]}), sess.run(x, {x: [3.0, 4.0]}))
+    print(sess.run(y, {x: [1.0, 1.0], "unused:0" if False else x: [1.0, 2.0]}))
+    raises(lambda: sess.run(y, {y.op: [1.0, 1.0]}))
+    raises(lambda: sess.run(y, {x: [1.0, 1.0], w.initializer: 1}))
+    raises(lambda: sess.run(y, {x: np.ones((2, 1))}), "Cannot feed value of shape (2, 1)")
+    raises(lambda: sess.run(y, {x: 1.0}), "Cannot feed value of shape ()")
+print(tf.gradients(tf.cast(idx, tf.float32), x), tf.gradients(tf.reduce_sum(y), idx))
+raises(lambda: tf.get_variable("nope"))
+raises(lambda: tf.placeholder(tf.float32, [2]) + tf.placeholder(tf.int32, [2]), "int32")
+raises(lambda: tf.train.GradientDescentOptimizer(0.1).minimize(tf.cast(idx, tf.float32)),
+       "No gradients provided")
+g = tf.Graph()
+with g.as_default():
+    z = tf.placeholder(tf.float32, [], name="z")
+    raises(lambda: tf.reset_default_graph())
+with tf.Session() as sess:
+    raises(lambda: sess.run(y, {z: 1.0}))
+    raises(lambda: sess.run(w), "uninitialized")
+sess = tf.Session()
+sess.run(tf.global_variables_initializer())
+print(sess.run(w))
+sess.run(tf.variables_initializer([w]))
+raises(lambda: sess.run(tf.assign(w, [1.0, 2.0, 3.0])))
+print(sess.run(w))
+sess.close()
+"""

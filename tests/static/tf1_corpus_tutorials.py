@@ -321,3 +321,18 @@ print("W: %s b: %s loss: %s" % (curr_W, curr_b, curr_loss))
 print(sess.run(tf.reduce_mean(x * 2.0), {x: [[1.0, 2.0], [3.0, 4.0]]}))
 sess.close()
 """
+
+PROGRAMS["script_boilerplate"] = """
+tf.logging.set_verbosity(tf.logging.ERROR)
+config = tf.ConfigProto(allow_soft_placement=True, log_device_placement=False)
+config.gpu_options.allow_growth = True
+with tf.device("/cpu:0"):
+    a = tf.constant([1.0, 2.0], name="a")
+    b = tf.constant([3.0, 4.0], name="b")
+    c = a * b
+with tf.Session(config=config) as sess:
+    print(sess.run(c))
+    options = tf.RunOptions(trace_level=tf.RunOptions.FULL_TRACE)
+    run_metadata = tf.RunMetadata()
+    print(sess.run(c, options=options, run_metadata=run_metadata))
+"""
