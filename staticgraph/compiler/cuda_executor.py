@@ -16,6 +16,7 @@ as on the CPU), copied to the host and committed once at the end of the run (CON
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import threading
 from typing import Any
@@ -92,6 +93,8 @@ def cuda_usable() -> bool:
     device node is looked for first, so machines without one never import numba.cuda."""
     if not simulator_on() and not any(os.path.exists(p) for p in ("/dev/nvidiactl", "/dev/dxg")):
         return False  # no NVIDIA driver device node (Linux, WSL): no device to find
+    if not simulator_on() and importlib.util.find_spec("numba_cuda") is None:
+        return False  # real devices need numba-cuda (the 'cuda' extra), not numba's bundled copy
     try:
         from numba import cuda
     except Exception:

@@ -18,6 +18,9 @@ from tests.compiler.cuda_scenarios import SCENARIOS
 def nvvm(monkeypatch):
     if SIM:
         pytest.skip("the CUDA simulator is on: no NVVM compilation")
+    # the project's CUDA target is the numba-cuda package (the ``cuda`` extra); numba's own
+    # bundled numba.cuda compiles these kernels differently
+    pytest.importorskip("numba_cuda", reason="numba-cuda (the 'cuda' extra) is not installed")
     cuda = pytest.importorskip("numba.cuda")
     dispatcher = pytest.importorskip("numba.cuda.dispatcher")
     if not cuda.is_available():  # device functions ask the current device for its cc
