@@ -125,11 +125,8 @@ train = tf.train.GradientDescentOptimizer(0.1).minimize(tf.add_n(losses))
 with tf.Session() as sess:
     sess.run(tf.global_variables_initializer())
     feed = {x: [[1.0, 2.0], [-1.0, 0.5]]}
-    print(sess.run([logits, bn], feed))
-    print(sess.run(losses, feed))
-    print(sess.run(grads, feed))
+    print(sess.run([logits, bn, losses, grads], feed))
     sess.run(train, feed)
-    print(sess.run([W, b]))
-    for v in sess.run(helpers):
+    for v in sess.run([W, b] + helpers):
         print(repr(v))
 """

@@ -78,11 +78,10 @@ print(sorted(v.name for v in tf.global_variables()))
 with tf.Session() as sess:
     sess.run(tf.global_variables_initializer())
     for i in range(30):
-        sess.run(train_step, feed_dict={x: X, y: Y})
+        _, c = sess.run([train_step, cost], feed_dict={x: X, y: Y})
         if i % 10 == 0:
-            print("cost", sess.run(cost, feed_dict={x: X, y: Y}))
-    print(sess.run(out, {x: X}))
-    print(sess.run(W2))
+            print("cost", c)
+    print(sess.run([out, W2], {x: X}))
 """
 
 PROGRAMS["adagrad_polynomial_regression"] = """
@@ -181,11 +180,10 @@ train = tf.train.GradientDescentOptimizer(0.5).minimize(loss)
 print(vecs.shape, avg.shape)
 with tf.Session() as sess:
     sess.run(tf.global_variables_initializer())
-    print(sess.run([vecs, avg], {ids: [1, 3, 1]}))
-    print(sess.run(tf.convert_to_tensor(g), {ids: [1, 3, 1]}))  # TF: IndexedSlices -> dense
+    dense_g = tf.convert_to_tensor(g)  # TF: IndexedSlices -> dense
+    print(sess.run([vecs, avg, dense_g], {ids: [1, 3, 1]}))
     sess.run(train, {ids: [0, 2]})
-    print(sess.run(emb))
-    print(sess.run(tf.gather(emb, [3, 0])))
+    print(sess.run([emb, tf.gather(emb, [3, 0])]))
 """
 
 PROGRAMS["separate_graphs_and_sessions"] = """

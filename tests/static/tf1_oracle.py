@@ -119,7 +119,8 @@ def compare(expected: str, got: str, rtol: float = 2e-4, atol: float = 2e-5) -> 
 
 
 def run_tensorflow_all() -> dict[str, str]:
-    """Every program's output under ``tensorflow.compat.v1`` with TF1 behaviour."""
+    """Every program's output under ``tensorflow.compat.v1`` with TF1 behaviour (this switches
+    the process's TensorFlow to graph mode)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")  # tf.layers needs tf_keras under TF 2.16+
     import tensorflow.compat.v1 as tf1
