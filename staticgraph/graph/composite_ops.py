@@ -18,7 +18,6 @@ import numpy as np
 
 from .. import ops
 from .core import Tensor
-from .dtypes import as_dtype
 from .frontend import as_graph_tensor, node_name
 from .math_ops import _final, _require, _t, cast, composite
 
@@ -209,23 +208,21 @@ def gather(params: Any, indices: Any, validate_indices: Any = None, name: str | 
             return ops.getitem(p, (_slice(None),) * axis + (idx,))
     if axis != 0:
         raise NotImplementedError("gather with tensor indices is supported along axis 0 only")
-    n = p.aval.shape[0]
-    if n is None or not p.shape[1:].is_fully_defined() or None in ti.aval.shape[1:]:
-        raise NotImplementedError("gather with tensor indices needs params with a known shape "
-                                  "and indices with at most an unknown first dimension")
-    from .array_ops import one_hot
-
-    work = p.dtype if p.dtype.is_floating else as_dtype(np.float64)
+    if ti.aval.shape is None or not ti.dtype.is_integer:
+        raise TypeError(f"gather indices must be an integer tensor of known rank, got {ti}")
     with composite(name, "GatherV2", p, ti) as stem:
-        oh = one_hot(ti, n, dtype=work)
-        a, b = _reshaped(oh, (-1, n)), _reshaped(cast(p, work), (n, -1))
+        # the registry's gather (PyTorch's): out[k, j...] = p[index[k, j...], j...], so the
+        # indices are broadcast over p's trailing dims; an index out of range fails at run time
+        flat = cast(ti, np.int64) if ti.dtype != np.int64 else ti
+        if ti.ndim != 1:
+            flat = ops.reshape(flat, (-1,))
+        if p.ndim > 1:
+            trail = cast(ops.zeros_like(ops.getitem(p, (_slice(0, 1),))), np.int64)
+            flat = ops.add(ops.reshape(flat, (-1,) + (1,) * (p.ndim - 1)), trail)
+        if ti.ndim == 1:
+            return _final(stem, ops.gather, p, flat, 0)
         out_shape = tuple(-1 if d is None else d for d in ti.aval.shape) + p.aval.shape[1:]
-        if work == p.dtype and ti.ndim == 1 and p.ndim == 2:  # the embedding case: one matmul
-            return _final(stem, ops.matmul, a, b)
-        flat = ops.matmul(a, b)
-        if work != p.dtype:
-            return cast(_reshaped(flat, out_shape), p.dtype, name=stem)
-        return _final(stem, ops.reshape, flat, out_shape)
+        return _final(stem, ops.reshape, ops.gather(p, flat, 0), out_shape)
 
 
 def _reshaped(t: Tensor, shape: tuple) -> Tensor:

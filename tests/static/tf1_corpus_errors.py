@@ -81,9 +81,15 @@ labels = tf.placeholder(tf.int32, [None])
 xent = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
 m = tf.placeholder(tf.float32, [None, None])
 mm = tf.matmul(m, m)
+ids = tf.placeholder(tf.int32, [None])
+rows = tf.gather(tf.constant([[1.0, 2.0], [3.0, 4.0]]), ids)
 with tf.Session() as sess:
     print(sess.run(xent, {logits: [[1.0, 2.0, 3.0]], labels: [2]}))
     raises(lambda: sess.run(mm, {m: np.ones((2, 3))}))
+    raises(lambda: sess.run(xent, {logits: [[1.0, 2.0, 3.0]], labels: [3]}))
+    print(sess.run(rows, {ids: [1, 1, 0]}))
+    raises(lambda: sess.run(rows, {ids: [0, 2]}))
+    raises(lambda: sess.run(tf.reshape(m, [3, -1]), {m: np.ones((2, 2))}))
 """
 
 PROGRAMS["runtime_broadcast_mismatch"] = """
