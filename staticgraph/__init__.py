@@ -11,7 +11,7 @@ import sys as _sys
 import types as _types
 
 from . import graph as _graph_pkg
-from . import metrics, nn, ops, train
+from . import metrics, nn, ops, summary, train
 from .gradients import gradients, hessians
 from .graph import errors
 from .graph.array_ops import (

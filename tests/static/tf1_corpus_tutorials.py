@@ -334,3 +334,28 @@ with tf.Session(config=config) as sess:
     run_metadata = tf.RunMetadata()
     print(sess.run(c, options=options, run_metadata=run_metadata))
 """
+
+PROGRAMS["tensorboard_instrumented"] = """
+import tempfile
+x = tf.placeholder(tf.float32, [None, 1], name="x")
+y = tf.placeholder(tf.float32, [None, 1], name="y")
+with tf.name_scope("model"):
+    W = tf.Variable([[0.5]], name="W")
+    pred = tf.matmul(x, W)
+with tf.name_scope("loss"):
+    loss = tf.reduce_mean(tf.square(pred - y))
+tf.summary.scalar("loss", loss)
+tf.summary.histogram("weights", W)
+merged = tf.summary.merge_all()
+train = tf.train.GradientDescentOptimizer(0.1).minimize(loss)
+logdir = tempfile.mkdtemp()
+with tf.Session() as sess:
+    writer = tf.summary.FileWriter(logdir, sess.graph)
+    sess.run(tf.global_variables_initializer())
+    for step in range(3):
+        summary, _, l = sess.run([merged, train, loss], {x: [[1.0], [2.0]], y: [[2.0], [4.0]]})
+        writer.add_summary(summary, step)
+        print(step, l, type(summary).__name__)
+    writer.close()
+    print(sess.run(W))
+"""
