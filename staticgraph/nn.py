@@ -24,7 +24,7 @@ from .graph.math_ops import (
 __all__ = ["relu", "relu6", "sigmoid", "tanh", "softmax", "log_softmax", "elu",
            "sparse_softmax_cross_entropy_with_logits", "softmax_cross_entropy_with_logits",
            "softmax_cross_entropy_with_logits_v2", "sigmoid_cross_entropy_with_logits",
-           "l2_loss", "embedding_lookup", "dropout", "xw_plus_b", "batch_normalization",
+           "l2_loss", "embedding_lookup", "dropout", "in_top_k", "xw_plus_b", "batch_normalization",
            "bias_add", "softplus", "leaky_relu", "moments"]
 
 
@@ -130,16 +130,63 @@ def sigmoid_cross_entropy_with_logits(labels: Any = None, logits: Any = None,
 
 def dropout(x: Any, keep_prob: Any = None, noise_shape: Any = None, seed: Any = None,
             name: str | None = None, rate: Any = None) -> Tensor:
-    """Only the no-op case (``keep_prob=1`` / ``rate=0`` given as numbers) is supported: a mask
-    redrawn at every run needs random ops, which staticgraph does not have."""
+    """``x / keep_prob`` where a fresh uniform draw ``u < keep_prob``, else 0 (a new mask each
+    run). The draws hash (element index, run counter): staticgraph has no random kernels, so
+    they are not TF's numbers. ``keep_prob`` may be fed; with 1.0 the output equals ``x``."""
     from .graph.array_ops import identity
+    from .graph.composite_ops import _floor_t
+    from .variables import Variable, assign_add
 
-    keep = 1.0 - rate if rate is not None and keep_prob is None else keep_prob
-    if isinstance(keep, (int, float)) and float(keep) == 1.0:
-        return identity(x, name=name or "dropout")
-    raise NotImplementedError("tf.nn.dropout with keep_prob < 1 (or fed) needs a fresh random "
-                              "mask per run; staticgraph has no run-time random ops. Remove the "
-                              "dropout, or use keep_prob=1.0.")
+    if (keep_prob is None) == (rate is None):
+        raise ValueError("dropout needs exactly one of keep_prob and rate")
+    if noise_shape is not None:
+        raise NotImplementedError("dropout with noise_shape")
+    x = _t(x)
+    _require("f", x)
+    if isinstance(keep_prob if rate is None else rate, (int, float)):
+        keep_f = float(keep_prob) if rate is None else 1.0 - float(rate)
+        if not 0.0 < keep_f <= 1.0:
+            raise ValueError(f"keep_prob must be a scalar tensor or a float in the range (0, 1], "
+                             f"got {keep_f}")
+        if keep_f == 1.0:
+            return identity(x, name=name or "dropout")
+    g = x.graph
+    with composite(name, "dropout", x) as stem:
+        keep = _t(keep_prob, x.dtype.base_dtype) if rate is None else ops.sub(
+            1.0, _t(rate, x.dtype.base_dtype))
+        keep = ops.reshape(keep, ())  # a scalar (tutorials feed a shapeless placeholder)
+        with g.control_dependencies(None):
+            counter = Variable(np.float64(seed or 0), trainable=False, name="counter",
+                               collections=[])
+        if not hasattr(g, "_auto_init"):
+            g._auto_init = {}
+        g._auto_init[counter] = np.float64(seed or 0)
+        step = assign_add(counter, 1.0)
+        index = ops.reshape_like(ops.cumsum(ops.reshape(ops.ones_like(ops.cast(x, np.float64)),
+                                                        (-1,)), 0), x)
+        wave = ops.sin(ops.add(ops.mul(index, 12.9898), ops.mul(step, 78.233)))
+        big = ops.mul(wave, 43758.5453)
+        u = ops.cast(ops.sub(big, _floor_t(big)), x.aval.dtype)  # uniform in [0, 1)
+        mask = _floor_t(ops.add(u, keep))  # 1 with probability keep
+        return _final(stem + "mul_1/", ops.mul, ops.div(x, keep), mask)
+
+
+def in_top_k(predictions: Any, targets: Any, k: int, name: str | None = None) -> Tensor:
+    """Whether each row's ``targets`` entry is among its ``k`` largest predictions: fewer than
+    ``k`` entries are strictly larger (TF's rule: ties count as in the top k)."""
+    from .graph.array_ops import one_hot
+
+    p = _t(predictions)
+    _require("f", p, param="predictions")
+    n = p.aval.shape[-1] if p.aval.shape is not None and len(p.aval.shape) == 2 else None
+    if n is None:
+        raise ValueError(f"in_top_k needs 2-D predictions with a known number of classes, got "
+                         f"{p.shape}")
+    with composite(name, "in_top_k", p) as stem:
+        hit = one_hot(targets, n, dtype=p.dtype.base_dtype)
+        target_val = ops.sum(ops.mul(p, hit), (1,), True)
+        larger = ops.sum(ops.cast(ops.gt(p, target_val), np.int32), (1,), False)
+        return _final(stem + "InTopKV2/", ops.lt, larger, np.int32(k))
 
 
 def xw_plus_b(x: Any, weights: Any, biases: Any, name: str | None = None) -> Tensor:

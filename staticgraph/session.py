@@ -347,8 +347,11 @@ class Session:
                  if t.op.type == "VariableV2" and t not in feeds
                  and not (i == 0 and op.type == "Assign")]
         reads += [(t, t.op) for t in tensors if t.op.type == "VariableV2" and t not in feeds]
+        auto = getattr(self.graph, "_auto_init", {})  # internal state, e.g. dropout's counter
         for t, consumer in reads:
             var = t.op.params["variable"]
+            if var not in self._state and var in auto:
+                self._state.commit({var: np.array(auto[var], copy=True)})
             if var not in self._state and var not in assigned:
                 from .graph.errors import FailedPreconditionError
 

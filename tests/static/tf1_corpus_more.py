@@ -130,3 +130,28 @@ with tf.Session() as sess:
     for v in sess.run([W, b] + helpers):
         print(repr(v))
 """
+
+PROGRAMS["mlp_with_dropout_and_in_top_k"] = """
+x = tf.placeholder(tf.float32, [None, 4], name="x")
+labels = tf.placeholder(tf.int32, [None], name="labels")
+keep_prob = tf.placeholder(tf.float32)
+W1 = tf.Variable(np.linspace(-0.5, 0.5, 24).reshape(4, 6).astype(np.float32), name="W1")
+b1 = tf.Variable(tf.zeros([6]), name="b1")
+W2 = tf.Variable(np.linspace(0.3, -0.3, 18).reshape(6, 3).astype(np.float32), name="W2")
+hidden = tf.nn.relu(tf.matmul(x, W1) + b1)
+h_drop = tf.nn.dropout(hidden, keep_prob)
+logits = tf.matmul(h_drop, W2)
+loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels,
+                                                                     logits=logits))
+correct = tf.nn.in_top_k(logits, labels, 1)
+n_correct = tf.reduce_sum(tf.cast(correct, tf.int32))
+print(h_drop.shape, correct, n_correct)
+X = np.array([[1, 2, 0, -1], [0, 1, 1, 1], [2, -1, 0, 0], [-1, 0, 2, 1]], np.float32)
+L = np.array([0, 1, 2, 1], np.int32)
+big = np.ones((400, 6), np.float32)
+with tf.Session() as sess:
+    sess.run(tf.global_variables_initializer())
+    print(sess.run([loss, correct, n_correct], {x: X, labels: L, keep_prob: 1.0}))
+    kept = sess.run(tf.nn.dropout(big, keep_prob), {keep_prob: 0.5})
+    print(sorted(set(kept.ravel().tolist())), abs((kept > 0).mean() - 0.5) < 0.1)
+"""
