@@ -359,3 +359,83 @@ with tf.Session() as sess:
     writer.close()
     print(sess.run(W))
 """
+
+PROGRAMS["book_chapter_graphs"] = """
+x = tf.Variable(3, name="x")
+y = tf.Variable(4, name="y")
+f = x * x * y + y + 2
+sess = tf.Session()
+sess.run(x.initializer)
+sess.run(y.initializer)
+result = sess.run(f)
+print(result, f)
+sess.close()
+with tf.Session() as sess:
+    x.initializer.run()
+    y.initializer.run()
+    print(f.eval())
+init = tf.global_variables_initializer()
+with tf.Session() as sess:
+    init.run()
+    print(f.eval(), x.graph is tf.get_default_graph())
+graph = tf.Graph()
+with graph.as_default():
+    x2 = tf.Variable(2)
+print(x2.graph is graph, x2.graph is tf.get_default_graph())
+w = tf.constant(3)
+x = w + 2
+y = x + 5
+z = x * 3
+with tf.Session() as sess:
+    print(y.eval(), z.eval())
+    y_val, z_val = sess.run([y, z])
+    print(y_val, z_val)
+
+def relu(X):
+    with tf.variable_scope("relu", reuse=True):
+        threshold = tf.get_variable("threshold")
+        w_shape = (int(X.get_shape()[1]), 1)
+        w = tf.Variable(tf.ones(w_shape), name="weights")
+        b = tf.Variable(0.0, name="bias")
+        z = tf.add(tf.matmul(X, w), b, name="z")
+        return tf.maximum(z, threshold, name="max")
+
+X = tf.placeholder(tf.float32, shape=(None, 3), name="X")
+with tf.variable_scope("relu"):
+    threshold = tf.get_variable("threshold", shape=(), initializer=tf.constant_initializer(0.5))
+relus = [relu(X) for relu_index in range(3)]
+output = tf.add_n(relus, name="output")
+print(output, [r.name for r in relus], threshold.name)
+print(sorted(v.name for v in tf.global_variables()))
+with tf.Session() as sess:
+    sess.run(tf.global_variables_initializer())
+    print(sess.run(output, {X: [[1.0, -2.0, 0.5], [-1.0, -1.0, -1.0]]}))
+"""
+
+PROGRAMS["book_manual_gradient_descent"] = """
+rng = np.random.RandomState(42)
+m, n = 20, 3
+data = np.c_[np.ones((m, 1)), rng.randn(m, n)].astype(np.float32)
+target = (data @ np.array([[1.0], [2.0], [-1.0], [0.5]]) + 0.1 * rng.randn(m, 1))
+X = tf.constant(data, dtype=tf.float32, name="X")
+y = tf.constant(target.reshape(-1, 1), dtype=tf.float32, name="y")
+theta = tf.Variable(tf.constant([[0.1], [-0.2], [0.3], [0.0]]), name="theta")
+y_pred = tf.matmul(X, theta, name="predictions")
+error = y_pred - y
+mse = tf.reduce_mean(tf.square(error), name="mse")
+gradients = 2 / m * tf.matmul(tf.transpose(X), error)
+auto_gradients = tf.gradients(mse, [theta])[0]
+training_op = tf.assign(theta, theta - 0.05 * gradients)
+print(y_pred, mse, gradients, training_op)
+init = tf.global_variables_initializer()
+with tf.Session() as sess:
+    sess.run(init)
+    for epoch in range(60):
+        if epoch % 20 == 0:
+            print("Epoch", epoch, "MSE =", mse.eval())
+        sess.run(training_op)
+    best_theta = theta.eval()
+    print(best_theta)
+    g1, g2 = sess.run([gradients, auto_gradients])
+    print(np.allclose(g1, g2, atol=1e-5), g2.ravel())
+"""
