@@ -31,6 +31,7 @@ def programs() -> dict[str, str]:
     sys.path.insert(0, HERE)
     try:
         import tf1_corpus_basics
+        import tf1_corpus_books
         import tf1_corpus_errors
         import tf1_corpus_more
         import tf1_corpus_training
@@ -39,7 +40,7 @@ def programs() -> dict[str, str]:
         sys.path.remove(HERE)
     out: dict[str, str] = {}
     for mod in (tf1_corpus_basics, tf1_corpus_training, tf1_corpus_errors, tf1_corpus_tutorials,
-                tf1_corpus_more):
+                tf1_corpus_more, tf1_corpus_books):
         out.update(mod.PROGRAMS)
     return out
 
