@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from . import ops
+from .conv_ops import avg_pool, conv2d, max_pool
 from .graph.core import Tensor
 from .graph.frontend import node_name
 from .graph.math_ops import (
@@ -24,8 +25,9 @@ from .graph.math_ops import (
 __all__ = ["relu", "relu6", "sigmoid", "tanh", "softmax", "log_softmax", "elu",
            "sparse_softmax_cross_entropy_with_logits", "softmax_cross_entropy_with_logits",
            "softmax_cross_entropy_with_logits_v2", "sigmoid_cross_entropy_with_logits",
-           "l2_loss", "embedding_lookup", "dropout", "in_top_k", "xw_plus_b", "batch_normalization",
-           "bias_add", "softplus", "leaky_relu", "moments"]
+           "l2_loss", "conv2d", "max_pool", "avg_pool", "embedding_lookup", "dropout",
+           "in_top_k", "xw_plus_b", "batch_normalization", "bias_add", "softplus", "leaky_relu",
+           "moments"]
 
 
 def relu(features: Any, name: str | None = None) -> Tensor:

@@ -32,6 +32,7 @@ def programs() -> dict[str, str]:
     try:
         import tf1_corpus_basics
         import tf1_corpus_books
+        import tf1_corpus_conv
         import tf1_corpus_errors
         import tf1_corpus_more
         import tf1_corpus_training
@@ -40,7 +41,7 @@ def programs() -> dict[str, str]:
         sys.path.remove(HERE)
     out: dict[str, str] = {}
     for mod in (tf1_corpus_basics, tf1_corpus_training, tf1_corpus_errors, tf1_corpus_tutorials,
-                tf1_corpus_more, tf1_corpus_books):
+                tf1_corpus_more, tf1_corpus_books, tf1_corpus_conv):
         out.update(mod.PROGRAMS)
     return out
 
