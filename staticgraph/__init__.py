@@ -90,6 +90,7 @@ from .graph.extra_ops import (
     is_finite,
     is_inf,
     is_nan,
+    matrix_inverse,
     scalar_mul,
     to_double,
     to_int64,
@@ -265,5 +266,6 @@ math = _types.SimpleNamespace(
     reduce_all=reduce_all, log_softmax=nn.log_softmax, softmax=nn.softmax, norm=norm,
     not_equal=not_equal, greater_equal=greater_equal,
     less_equal=less_equal, softplus=nn.softplus)
+linalg = _types.SimpleNamespace(inv=matrix_inverse, matmul=matmul, norm=norm, diag=diag)
 dtypes = _graph_pkg.dtypes
 __version__ = "0.1.0"

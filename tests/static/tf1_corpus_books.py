@@ -124,3 +124,20 @@ with tf.Session() as sess:
     g1, g2 = sess.run([gradients, auto_gradients])
     print(np.allclose(g1, g2, atol=1e-5), g2.ravel())
 """
+
+PROGRAMS["book_normal_equation"] = """
+rng = np.random.RandomState(0)
+m = 12
+data = np.c_[np.ones((m, 1)), rng.randn(m, 2)]
+target = data @ np.array([[4.0], [3.0], [-2.0]]) + 0.05 * rng.randn(m, 1)
+X = tf.constant(data, dtype=tf.float32, name="X")
+y = tf.constant(target, dtype=tf.float32, name="y")
+XT = tf.transpose(X)
+theta = tf.matmul(tf.matmul(tf.matrix_inverse(tf.matmul(XT, X)), XT), y)
+inv2 = tf.linalg.inv(tf.constant([[0.0, 2.0], [1.0, 1.0]]))
+print(theta, inv2)
+with tf.Session() as sess:
+    theta_value = theta.eval()
+    print(theta_value)
+    print(sess.run(inv2))
+"""
