@@ -101,3 +101,19 @@ def test_unknown_rank_placeholder_errors_name_the_tensor():
         with pytest.raises(tf.errors.InvalidArgumentError, match="with dtype float\n"):
             sess.run(x * 2.0)
         assert sess.run(tf.reduce_mean(x), {x: [[1.0, 3.0]]}) == 2.0
+
+
+def test_matrix_inverse_value_and_gradient(executor):
+    A = np.array([[0.0, 2.0, 1.0], [1.0, 1.0, 0.0], [3.0, 0.0, 1.0]], np.float32)  # pivots
+    W = np.arange(9.0).reshape(3, 3)
+    a = tf.Variable(A, name="a")
+    inv = tf.matrix_inverse(a)
+    g = tf.gradients(tf.reduce_sum(inv * W.astype(np.float32)), a)[0]
+    with tf.Session(executor=executor) as sess:
+        sess.run(a.initializer)
+        iv, gv = sess.run([inv, g])
+    Ai = np.linalg.inv(A.astype(np.float64))
+    np.testing.assert_allclose(iv, Ai, atol=1e-5)
+    np.testing.assert_allclose(gv, -(Ai.T @ W @ Ai.T), atol=1e-4)  # d tr(W^T A^-1) / dA
+    with pytest.raises(ValueError, match="square matrix"):
+        tf.matrix_inverse(tf.ones([2, 3]))
