@@ -358,6 +358,16 @@ class Session:
                 raise FailedPreconditionError(None, consumer,
                                               uninitialized_message(var, consumer))
 
+    def explain(self, fetches: Any, feed_dict: dict | None = None) -> str:
+        """What the compiler does with these fetches and feeds: the graph after each pass, the
+        fused kernels and their generated source, the driver, compile time, the buffer plan."""
+        from .compiler import explain
+
+        leaves: list[Tensor | Operation] = []
+        _flatten(fetches, self.graph, leaves)
+        feeds = {_resolve_feed_key(self.graph, k): v for k, v in (feed_dict or {}).items()}
+        return explain(leaves, feeds, session=self)
+
     def make_callable(self, fetches: Any, feed_list: list | None = None) -> Callable[..., Any]:
         """A function running ``fetches`` with positional feeds for ``feed_list``."""
         feed_list = list(feed_list or [])

@@ -69,3 +69,12 @@ def test_named_numba_executor_works_in_a_fresh_process():
                          timeout=300)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["numba", "6.0"]
+
+
+def test_session_explain_reports_the_compiled_plan():
+    x = tf.placeholder(tf.float32, shape=[None], name="x")
+    y = tf.reduce_sum(tf.exp(x) * 2.0 + 1.0)
+    sess = tf.Session()
+    text = sess.explain(y, {"x:0": np.ones(3, np.float32)})
+    assert "== after prune" in text and "== driver ==" in text and "buffer plan" in text
+    assert "sg_exp" in text  # the fused kernel's generated source is shown
