@@ -13,7 +13,7 @@ from .cuda_executor import bad_argument, uninitialized
 from .cuda_kernels import matmul_kernel, row_kernel
 from .cuda_plan import TILE, CudaPlan, dshape, grid, host_fallback, nchunk, row_args
 from .ir import Node
-from .kernel import Kernel
+from .kernel import Kernel, extent
 from .passes.shapes import Sym
 
 
@@ -69,13 +69,7 @@ class CudaInstance:
         return tuple(self.env[id(d)] if isinstance(d, Sym) else int(d) for d in shape)
 
     def _extent(self, ext: Any, k: Kernel, step: Any) -> int:
-        if ext is None:
-            return 1
-        if ext[0] == "const":
-            return int(ext[1])
-        names = [i.name for i in k.inputs] + [o.name for o in k.outputs]
-        nodes = list(step.inputs) + list(step.outputs)
-        return self.concrete(nodes[names.index(ext[0])].shape)[ext[1]]
+        return extent(ext, k, step, self.concrete)
 
     # ------------------------------------------------------------------------------ run
     def run(self, F: list, state: Any, devvars: dict) -> list:

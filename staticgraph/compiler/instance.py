@@ -32,7 +32,7 @@ from numba import typeof
 
 from ..graph.errors import InvalidArgumentError
 from . import jit
-from .kernel import Kernel
+from .kernel import Kernel, extent
 from .njit_driver import SMALL_DOT
 from .passes.shapes import Sym
 
@@ -107,13 +107,7 @@ class Instance:
         return size
 
     def _extent(self, ext, k: Kernel, step) -> int:
-        if ext is None:
-            return 1
-        if ext[0] == "const":
-            return int(ext[1])
-        names = [i.name for i in k.inputs] + [o.name for o in k.outputs]
-        nodes = list(step.inputs) + list(step.outputs)
-        return self._concrete(nodes[names.index(ext[0])].shape)[ext[1]]
+        return extent(ext, k, step, self._concrete)
 
     # ------------------------------------------------------------------ entry points
     def _fresh_fn(self, E: list, pools: list) -> object:

@@ -159,6 +159,29 @@ def render_template(template: str, args: list[str], params: dict, dtype: np.dtyp
     return template.format(*args, p=_Params(params, pool, dtype))
 
 
+def prologue(k: Kernel) -> list[str]:
+    """The lines every backend's loop skeleton starts with: loop extents and typed constants."""
+    body = []
+    for d in range(k.rank):
+        ext = k.extents[d]
+        body.append(f"n{d} = 1" if ext is None else f"n{d} = {ext[1]}" if ext[0] == "const"
+                    else f"n{d} = {ext[0]}.shape[{ext[1]}]")
+    for cname, (v, dt) in k.consts.items():
+        body.append(f"{cname} = {const_literal(v, dt)}")
+    return body
+
+
+def extent(ext: tuple | None, k: Kernel, step: object, concrete) -> int:
+    """One loop extent's size at run time: ``concrete`` maps a (symbolic) shape to ints."""
+    if ext is None:
+        return 1
+    if ext[0] == "const":
+        return int(ext[1])
+    names = [i.name for i in k.inputs] + [o.name for o in k.outputs]
+    nodes = list(step.inputs) + list(step.outputs)
+    return concrete(nodes[names.index(ext[0])].shape)[ext[1]]
+
+
 def const_literal(value: float, dtype: np.dtype) -> str:
     """Source text creating a typed constant (``np.float32(0.5)``; ``inf``/``nan`` spelled)."""
     dtype = np.dtype(dtype)

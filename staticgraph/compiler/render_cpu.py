@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .kernel import Kernel, RowKernel, const_literal
+from .kernel import Kernel, RowKernel, const_literal, prologue
 
 KERNEL_FASTMATH = frozenset({"reassoc", "contract", "arcp", "nsz"})
 HEADER = "import numpy as np\nfrom numba import prange\nfrom staticgraph.compiler.scalar_cpu " \
@@ -59,13 +59,7 @@ def render_kernel(k: Kernel, fname: str, parallel: bool = False) -> str:
     """Python source of ``def fname(<inputs>, <outputs>, <reductions>)``."""
     params = k.params()
     lines = [f"def {fname}({', '.join(params)}):"]
-    body: list[str] = []
-    for d in range(k.rank):
-        ext = k.extents[d]
-        body.append(f"n{d} = 1" if ext is None else f"n{d} = {ext[1]}" if ext[0] == "const"
-                    else f"n{d} = {ext[0]}.shape[{ext[1]}]")
-    for cname, (v, dt) in k.consts.items():
-        body.append(f"{cname} = {const_literal(v, dt)}")
+    body: list[str] = prologue(k)
     loads_inner = []
     for inp in k.inputs:
         if inp.is_scalar:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .kernel import Kernel, const_literal
+from .kernel import Kernel, const_literal, prologue
 
 
 def _index(pattern: tuple) -> str:
@@ -64,17 +64,6 @@ def _decompose(dims: list[int], flat: str, ind: str) -> list[str]:
     return out
 
 
-def _prologue(k: Kernel) -> list[str]:
-    body = []
-    for d in range(k.rank):
-        ext = k.extents[d]
-        body.append(f"n{d} = 1" if ext is None else f"n{d} = {ext[1]}" if ext[0] == "const"
-                    else f"n{d} = {ext[0]}.shape[{ext[1]}]")
-    for cname, (v, dt) in k.consts.items():
-        body.append(f"{cname} = {const_literal(v, dt)}")
-    return body
-
-
 def _element(k: Kernel, ind: str) -> list[str]:
     body = [f"{ind}{i.name}_ = {i.name}[{_index(i.pattern)}]" for i in k.inputs]
     body += [f"{ind}{s.var} = {s.expr}" for s in k.stmts]
@@ -94,7 +83,7 @@ def _store(k: Kernel, ind: str) -> list[str]:
 def render_kernel_cuda(k: Kernel, fname: str) -> str:
     """Source of ``fname`` (and ``fname_combine`` when the kernel reduces)."""
     params = ", ".join(cuda_params(k))
-    body = _prologue(k)
+    body = prologue(k)
     if not k.reductions:
         total = " * ".join(f"n{d}" for d in range(k.rank)) or "1"
         body.append(f"for t in range(cuda.grid(1), {total}, cuda.gridsize(1)):")
