@@ -12,26 +12,19 @@ import threading
 
 import numpy as np
 
-_ROWMAX = """
-        m = np.{dt}(-np.inf)
-        for j in range(c):
-            m = sg_max(m, x[i, j])
-        m = m if (m - m == m - m) else np.{dt}(0.0)
-        s = np.{dt}(0.0)
-        for j in range(c):
-            s += sg_exp(x[i, j] - m)"""
+from .kernel import ROW_MAX_SUMEXP
 
 ROW_SRC = {
     "softmax": """def softmax(x, p):
     c = x.shape[1]
-    for i in range(cuda.grid(1), x.shape[0], cuda.gridsize(1)):""" + _ROWMAX + """
+    for i in range(cuda.grid(1), x.shape[0], cuda.gridsize(1)):""" + ROW_MAX_SUMEXP + """
         r = np.{dt}(1.0) / s
         for j in range(c):
             p[i, j] = sg_exp(x[i, j] - m) * r
 """,
     "log_softmax": """def log_softmax(x, lp):
     c = x.shape[1]
-    for i in range(cuda.grid(1), x.shape[0], cuda.gridsize(1)):""" + _ROWMAX + """
+    for i in range(cuda.grid(1), x.shape[0], cuda.gridsize(1)):""" + ROW_MAX_SUMEXP + """
         ls = sg_log(s) + m
         for j in range(c):
             lp[i, j] = x[i, j] - ls
@@ -39,7 +32,7 @@ ROW_SRC = {
     # rows: log-probs and each row's -lp[target]; bad targets set err[0] (checked by the host)
     "ce_fwd": """def ce_fwd(x, t, lp, rowloss, err):
     c = x.shape[1]
-    for i in range(cuda.grid(1), x.shape[0], cuda.gridsize(1)):""" + _ROWMAX + """
+    for i in range(cuda.grid(1), x.shape[0], cuda.gridsize(1)):""" + ROW_MAX_SUMEXP + """
         ls = sg_log(s) + m
         for j in range(c):
             lp[i, j] = x[i, j] - ls

@@ -159,6 +159,19 @@ def render_template(template: str, args: list[str], params: dict, dtype: np.dtyp
     return template.format(*args, p=_Params(params, pool, dtype))
 
 
+# Row i's max ``m`` (0 for a row with no finite max, so inf/NaN propagate as in numpy) and
+# ``s = sum(exp(x[i] - m))`` over ``c`` columns: the shared core of the softmax-family row kernels
+# of both backends (indented for a body inside ``for i in ...``; ``{dt}`` is the dtype name).
+ROW_MAX_SUMEXP = """
+        m = np.{dt}(-np.inf)
+        for j in range(c):
+            m = sg_max(m, x[i, j])
+        m = m if (m - m == m - m) else np.{dt}(0.0)
+        s = np.{dt}(0.0)
+        for j in range(c):
+            s += sg_exp(x[i, j] - m)"""
+
+
 def prologue(k: Kernel) -> list[str]:
     """The lines every backend's loop skeleton starts with: loop extents and typed constants."""
     body = []

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .kernel import Kernel, RowKernel, const_literal, prologue
+from .kernel import ROW_MAX_SUMEXP, Kernel, RowKernel, const_literal, prologue
 
 KERNEL_FASTMATH = frozenset({"reassoc", "contract", "arcp", "nsz"})
 HEADER = "import numpy as np\nfrom numba import prange\nfrom staticgraph.compiler.scalar_cpu " \
@@ -132,16 +132,10 @@ _ROW_SRC = {
             p[i, j] = p[i, j] * r
 """,
     "log_softmax": """def {f}(x, lp):
-    for i in range(x.shape[0]):
-        m = np.{dt}(-np.inf)
-        for j in range(x.shape[1]):
-            m = sg_max(m, x[i, j])
-        m = m if (m - m == m - m) else np.{dt}(0.0)
-        s = np.{dt}(0.0)
-        for j in range(x.shape[1]):
-            s += sg_exp(x[i, j] - m)
+    c = x.shape[1]
+    for i in range(x.shape[0]):""" + ROW_MAX_SUMEXP + """
         ls = sg_log(s) + m
-        for j in range(x.shape[1]):
+        for j in range(c):
             lp[i, j] = x[i, j] - ls
 """,
     "ce_fwd": """def {f}(x, t, lp, loss):
@@ -150,14 +144,7 @@ _ROW_SRC = {
     if t.shape[0] != n:
         raise ValueError("nll_loss: target and input have different batch sizes")
     tot = np.{dt}(0.0)
-    for i in range(n):
-        m = np.{dt}(-np.inf)
-        for j in range(c):
-            m = sg_max(m, x[i, j])
-        m = m if (m - m == m - m) else np.{dt}(0.0)
-        s = np.{dt}(0.0)
-        for j in range(c):
-            s += sg_exp(x[i, j] - m)
+    for i in range(n):""" + ROW_MAX_SUMEXP + """
         ls = sg_log(s) + m
         for j in range(c):
             lp[i, j] = x[i, j] - ls
