@@ -18,6 +18,14 @@ import numpy as np
 from .executor import ReferenceExecutor, needed_ops, uninitialized_message
 from .graph.core import Graph, Operation, Tensor, get_default_graph
 from .graph.errors import InvalidArgumentError, node_context
+from .session_plan import (  # noqa: F401 - FeedConversionError: part of this module's API
+    FeedConversionError,
+    RunPlan,
+    _check_feed,
+    _feed_spec,
+    _feed_value,
+    _to_output,
+)
 
 
 class Executor(Protocol):
@@ -116,93 +124,6 @@ def _flatten(fetches: Any, graph: Graph, leaves: list) -> Callable[[list], Any]:
     return lambda vals: vals[i]
 
 
-def _to_output(arr: np.ndarray) -> Any:
-    if arr.ndim == 0:
-        if arr.dtype.kind == "S":
-            return bytes(arr[()])  # TF returns Python bytes for a string scalar
-        return arr[()]  # a numpy scalar of the tensor's dtype, as TF1 returns
-    return arr if arr.flags.writeable else arr.copy()
-
-
-# ------------------------------------------------------------------------------------- feeds
-def _safe_cast(arr: np.ndarray, target: np.dtype) -> np.ndarray | None:
-    """``arr`` as ``target`` when no value changes beyond float rounding, else ``None``."""
-    if arr.dtype == target:
-        return arr
-    if target.kind == "f":
-        return arr.astype(target) if arr.dtype.kind in "biuf" else None
-    if arr.dtype.kind not in "biuf":
-        return None
-    if target.kind == "b":
-        ok = np.isin(arr, (0, 1)).all() if arr.size else True
-        return arr.astype(target) if ok else None
-    info = np.iinfo(target)
-    if arr.size == 0:
-        return arr.astype(target)
-    if arr.dtype.kind == "f" and not (np.isfinite(arr).all() and (arr == np.round(arr)).all()):
-        return None
-    if arr.min() < info.min or arr.max() > info.max:
-        return None
-    return arr.astype(target)
-
-
-class FeedConversionError(TypeError, ValueError):
-    """A feed of strings or objects for a numeric tensor: TF raises numpy's ``ValueError``,
-    staticgraph's other unsafe feeds raise ``TypeError``; this is both."""
-
-
-def _feed_value(t: Tensor, value: Any) -> np.ndarray:
-    if isinstance(value, Tensor) or hasattr(value, "_as_graph_tensor"):
-        raise TypeError("The value of a feed cannot be a graph Tensor object. Acceptable feed "
-                        "values include Python scalars, lists, and numpy ndarrays.")
-    arr = np.asarray(value)
-    want = t.dtype.np_dtype
-    cast = _safe_cast(arr, want)
-    if cast is None and arr.dtype.kind in "USO":
-        raise FeedConversionError(f"Cannot feed value of dtype {arr.dtype} for Tensor "
-                                  f"'{t.name}' of dtype {t.dtype.name}: the values cannot be "
-                                  f"cast safely (could not convert them to {t.dtype.name}).")
-    if cast is None:
-        raise TypeError(f"Cannot feed value of dtype {arr.dtype} for Tensor '{t.name}' of dtype "
-                        f"{t.dtype.name}: the values cannot be cast safely.")
-    if not t.shape.is_compatible_with(cast.shape):
-        raise ValueError(f"Cannot feed value of shape {cast.shape} for Tensor '{t.name}', which "
-                         f"has shape '{t.shape}'")
-    return cast
-
-
-def _feed_spec(t: Tensor) -> tuple:
-    """What a feed value for ``t`` is checked against: (tensor, numpy dtype, declared shape)."""
-    shape = t.aval.shape
-    return t, t.dtype.np_dtype, shape, shape is not None and None not in shape
-
-
-def _check_feed(spec: tuple, value: Any) -> np.ndarray:
-    """A validated feed value: arrays of the right dtype and shape pass without copies.
-    (``shape`` is None for a placeholder of unknown rank: always the general path.)"""
-    t, dtype, shape, exact = spec
-    arr = value if type(value) is np.ndarray else np.asarray(value)
-    if arr.dtype == dtype and shape is not None:
-        got = arr.shape
-        if got == shape if exact else (len(got) == len(shape) and all(
-                d is None or d == g for d, g in zip(shape, got, strict=True))):
-            return arr
-    return _feed_value(t, value)  # the general path: safe casts and the error messages
-
-
-class _RunPlan:
-    """The cached, fetch- and feed-key-dependent part of a ``Session.run``."""
-
-    __slots__ = ("version", "tensors", "targets", "feed_specs", "leaf_pos", "rebuild", "runner")
-
-    def __init__(self, version: int, tensors: list, targets: list, feed_specs: list,
-                 leaf_pos: list, rebuild: Callable[[list], Any],
-                 runner: Callable[[list, Any], list] | None = None) -> None:
-        self.version, self.tensors, self.targets = version, tensors, targets
-        self.feed_specs, self.leaf_pos, self.rebuild = feed_specs, leaf_pos, rebuild
-        self.runner = runner
-
-
 _LEAF_TYPES = frozenset((Tensor, Operation))
 
 
@@ -250,7 +171,8 @@ class Session:
         self._closed = False
         self._interactive = False
         self._ctx: list[Any] = []
-        self._plans: dict[Any, _RunPlan] = {}
+        self._plans: dict[Any, RunPlan] = {}
+        self._flat_plans: dict[tuple, RunPlan] = {}  # flat lists of nodes: a cheaper key
 
     # ------------------------------------------------------------------ lifecycle
     def close(self) -> None:
@@ -288,27 +210,33 @@ class Session:
         if self._closed:
             raise RuntimeError("Attempted to use a closed Session.")
         feed_dict = feed_dict or {}
-        key = _fetch_key(fetches)
         plan = None
+        if type(fetches) is list:  # the common case: a flat list of tensors and operations
+            try:
+                plan = self._flat_plans.get((tuple(fetches), tuple(feed_dict)))
+            except TypeError:  # an unhashable fetch: the general path says what is wrong
+                pass
+        if plan is None or plan.version != self.graph.version:
+            plan = self._plan(fetches, feed_dict)
+        return plan.fast(feed_dict, self._state)
+
+    def _plan(self, fetches: Any, feed_dict: dict) -> RunPlan:
+        """The cached plan for this fetch structure and feed-key set; (re)made when missing or
+        made for an older graph version (a failed precheck caches nothing)."""
+        key = _fetch_key(fetches)
         if key is not None:
             key = (key, tuple(feed_dict))
             plan = self._plans.get(key)
-        if plan is None or plan.version != self.graph.version:
-            plan = self._make_plan(fetches, feed_dict)
-            if key is not None:
-                self._plans[key] = plan
-        values = [_check_feed(spec, value)
-                  for spec, value in zip(plan.feed_specs, feed_dict.values(), strict=True)]
-        if plan.runner is not None:  # the executor's own prepared per-run path
-            results = plan.runner(values, self._state)
-        else:
-            feeds = {spec[0]: v for spec, v in zip(plan.feed_specs, values, strict=True)}
-            results = self._executor.run(self.graph, plan.tensors, plan.targets, feeds,
-                                         self._state)
-        vals = [None if i < 0 else _to_output(results[i]) for i in plan.leaf_pos]
-        return plan.rebuild(vals)
+            if plan is not None and plan.version == self.graph.version:
+                return plan
+        plan = self._make_plan(fetches, feed_dict)
+        if key is not None:
+            self._plans[key] = plan
+            if type(fetches) is list and _LEAF_TYPES.issuperset(map(type, fetches)):
+                self._flat_plans[(tuple(fetches), tuple(feed_dict))] = plan
+        return plan
 
-    def _make_plan(self, fetches: Any, feed_dict: dict) -> _RunPlan:
+    def _make_plan(self, fetches: Any, feed_dict: dict) -> RunPlan:
         """Resolve fetches and feed keys and run the prechecks (the slow, cached part of run)."""
         leaves: list[Tensor | Operation] = []
         rebuild = _flatten(fetches, self.graph, leaves)
@@ -328,7 +256,8 @@ class Session:
         prepare = getattr(self._executor, "prepare", None)  # optional executor fast path
         runner = prepare(self.graph, tensors, targets, [sp[0] for sp in specs]) if prepare \
             else None
-        return _RunPlan(self.graph.version, tensors, targets, specs, leaf_pos, rebuild, runner)
+        return RunPlan(self.graph.version, tensors, targets, specs, leaf_pos, rebuild, runner,
+                       self._executor.run, self.graph)
 
     def _precheck(self, tensors: list[Tensor], targets: list[Operation],
                   feeds: dict[Tensor, np.ndarray]) -> None:
