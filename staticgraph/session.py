@@ -173,6 +173,7 @@ class Session:
         self._ctx: list[Any] = []
         self._plans: dict[Any, RunPlan] = {}
         self._flat_plans: dict[tuple, RunPlan] = {}  # flat lists of nodes: a cheaper key
+        self._plans_version = -1  # the graph version of every plan in the two caches
 
     # ------------------------------------------------------------------ lifecycle
     def close(self) -> None:
@@ -231,6 +232,9 @@ class Session:
                 return plan
         plan = self._make_plan(fetches, feed_dict)
         if key is not None:
+            if self._plans_version != plan.version:  # the graph grew: every cached plan is stale
+                self._plans, self._flat_plans = {}, {}
+                self._plans_version = plan.version
             self._plans[key] = plan
             if type(fetches) is list and _LEAF_TYPES.issuperset(map(type, fetches)):
                 self._flat_plans[(tuple(fetches), tuple(feed_dict))] = plan

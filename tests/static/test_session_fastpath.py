@@ -212,6 +212,7 @@ def test_graph_growth_invalidates_the_flat_plan_cache(executor):
         assert sess.run(fetch, feed) == [pytest.approx(6.0)]
         assert sess._flat_plans[key] is not old
         assert sess._flat_plans[key].version == sess.graph.version
+        assert len(sess._plans) == len(sess._flat_plans) == 1  # stale plans are dropped
         fetch.append(z)  # the same list object, mutated: another key, another plan
         assert sess.run(fetch, feed) == [pytest.approx(6.0), pytest.approx(7.0)]
         with pytest.raises(TypeError, match="cannot be interpreted as a Tensor"):
