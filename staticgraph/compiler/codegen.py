@@ -14,13 +14,12 @@ serial/parallel kernel choice) and is cached per shape signature.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
-from numba import types
-from numba.np.numpy_support import from_dtype
 
 from ..ops.core import REGISTRY, eval_numpy
 from . import jit
@@ -34,33 +33,47 @@ from .passes.shapes import Sym
 from .render_cpu import can_parallelize, render
 
 
-def _arr_t(dtype: np.dtype, ndim: int) -> types.Array:
-    return types.Array(from_dtype(np.dtype(dtype)), ndim, "C")
-
-
 @dataclass
 class CompiledKernel:
-    """A kernel's module (loaded, not yet compiled): the serial variant compiles on first use
-    by the Python driver; the single driver compiles it as part of its own compilation."""
+    """A kernel rendered and written to the disk cache, compiled on first use: by numba (the
+    module is imported, and its serial variant compiled or loaded from numba's cache; the
+    single driver compiles it as part of its own compilation), or linked from the saved
+    machine code of :mod:`.native` without numba (the first runs of a warm process)."""
 
     step: Step
-    source: str
-    module: object
+    source: str  # the kernel functions (explain)
+    module_source: str  # the whole module file
+    hash: str
+    path: str
     parallel_ok: bool
-    sig: tuple
+    argspec: tuple  # ((dtype, ndim), ...) of the arguments: inputs, outputs, reductions
     reason: str = ""
+    _module: object = None
     _serial: object = None
     _par: object = None
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    _native: object = None
+    lock: threading.RLock = field(default_factory=threading.RLock)
 
     @property
-    def hash(self) -> str:
-        return self.module.__sg_hash__
+    def module(self) -> object:
+        """The imported kernel module (njit dispatchers; importing it loads numba)."""
+        with self.lock:
+            if self._module is None:
+                self._module = jit.import_source(self.module_source, self.hash, self.path)
+        return self._module
+
+    @property
+    def sig(self) -> tuple:
+        from numba import types
+        from numba.np.numpy_support import from_dtype
+
+        return tuple(types.Array(from_dtype(dt), nd, "C") for dt, nd in self.argspec)
 
     def serial(self) -> object:
         with self.lock:
             if self._serial is None:
                 self._serial = jit.compile_sig(self.module, "kernel", self.sig, self.reason)
+                self.save_native()
         return self._serial
 
     def parallel(self) -> object:
@@ -70,19 +83,42 @@ class CompiledKernel:
                                             "parallel variant for a large size")
         return self._par
 
+    def save_native(self, load: bool = False) -> None:
+        """Keep numba's machine code of the serial variant for the native tier, unless kept
+        already. ``load``: get the variant first if numba has not (the single driver loaded
+        from numba's cache brings its kernels' code inside its own)."""
+        from . import native
 
-def kernel_sig(step: Step) -> tuple:
+        if self._module is None or os.path.exists(native.path_for(self.path, "kernel")):
+            return
+        if self.sig in self._module.kernel.overloads:
+            jit.save_native(self._module, "kernel", self.sig)
+        elif load:
+            self.serial()  # loads it from numba's cache (or compiles it), then saves
+
+    def native(self) -> object:
+        """The serial variant linked from its saved machine code (no numba), or None."""
+        from . import native
+
+        with self.lock:
+            if self._native is None:
+                self._native = native.load(self.path, "kernel",
+                                           [np.dtype(d) for d, _ in self.argspec],
+                                           [nd for _, nd in self.argspec]) or False
+        return self._native or None
+
+
+def kernel_argspec(step: Step) -> tuple:
+    """(dtype, ndim) of each kernel argument, in call order."""
     k = step.kernel
     if isinstance(k, RowKernel):
-        return tuple(_arr_t(n.dtype, n.ndim) for n in _row_args(step))
+        return tuple((np.dtype(n.dtype), n.ndim) for n in _row_args(step))
     arrs = [(i.dtype, len(i.pattern)) for i in k.inputs]
-    outs = {n.id: n for n in step.outputs}
     for o, n in zip(k.outputs, step.outputs, strict=False):
         arrs.append((o.dtype, n.ndim))
     for r, n in zip(k.reductions, step.outputs[len(k.outputs):], strict=False):
         arrs.append((r.dtype, n.ndim))
-    del outs
-    return tuple(_arr_t(d, nd) for d, nd in arrs)
+    return tuple((np.dtype(d), nd) for d, nd in arrs)
 
 
 def _row_args(step: Step) -> list[Node]:
@@ -93,6 +129,7 @@ def _row_args(step: Step) -> list[Node]:
 
 
 def compile_step(step: Step, reason: str) -> CompiledKernel:
+    """Render ``step``'s kernel and write its module to the disk cache (nothing compiles yet)."""
     k = step.kernel
     par = isinstance(k, Kernel) and can_parallelize(k)
     body = render(k, "kernel")
@@ -100,8 +137,9 @@ def compile_step(step: Step, reason: str) -> CompiledKernel:
     if par:
         body += "\n\n" + render(k, "kernel_par", parallel=True)
         names.append("kernel_par")
-    mod = jit.load(body, names, {"kernel_par": True})
-    return CompiledKernel(step, body, mod, par, kernel_sig(step), reason)
+    src = jit.module_source(body, names, {"kernel_par": True})
+    h, path = jit.write_source(src)
+    return CompiledKernel(step, body, src, h, path, par, kernel_argspec(step), reason)
 
 
 class Driver:
@@ -226,6 +264,7 @@ class Plan:
     trace: list
     njit_src: NjitDriverSource | None = None
     reason: str = ""
+    native_only: bool = False  # run saved machine code only, never numba's dispatchers (tests)
     instances: dict = field(default_factory=dict)
     _njit: object = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -241,6 +280,8 @@ class Plan:
                 t0 = time.perf_counter()
                 disp = jit.compile_sig(mod, "driver", sig, self.reason)
                 disp.disable_compile()
+                for ck in src.kernel_globals.values():  # compiled with the driver: keep them
+                    ck.save_native(load=True)
                 self.compile_seconds += time.perf_counter() - t0
                 self._njit = disp
         return self._njit

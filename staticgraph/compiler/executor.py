@@ -30,7 +30,8 @@ class NumbaExecutor:
 
     name = "numba"
 
-    def __init__(self) -> None:
+    def __init__(self, native_only: bool = False) -> None:
+        self.native_only = native_only  # kernels as saved machine code only (tests)
         self._fast: dict = {}
         self._plans: dict = {}
         self._runners: dict = {}
@@ -99,6 +100,7 @@ class NumbaExecutor:
                      type(e).__name__, e)
             return "reference"
         self.compiles += 1
+        plan.native_only = self.native_only
         jit.note("plan for %d fetch(es), %d target(s): %d kernel(s), compile %.3fs (%s)",
                  len(fetches), len(targets), len(plan.kernel_list), plan.compile_seconds, reason)
         return plan
@@ -183,10 +185,17 @@ class Runner:
         if inst == "reference":
             call = _REF
         else:
+            if inst.tier == "native":  # re-point this cache when it hands over to numba
+                inst.subscribe(self._retarget)
             call = inst.call
             self.prog = inst.plan.prog
         self.calls[self.sig(F)] = call
         return call
+
+    def _retarget(self, old: Any, new: Any) -> None:
+        for k, v in list(self.calls.items()):
+            if v is old:
+                self.calls[k] = new
 
     def _uninitialized(self, state: Any) -> None:
         if self.prog is None:

@@ -26,12 +26,12 @@ import os
 import re
 import sys
 import threading
+import weakref
 
 import numpy as np
-from numba import typeof
 
 from ..graph.errors import InvalidArgumentError
-from . import jit
+from . import jit, native
 from .kernel import Kernel, extent
 from .njit_driver import SMALL_DOT
 from .passes.shapes import Sym
@@ -73,18 +73,72 @@ class Instance:
             else:
                 self.peak_bytes += buf.nbytes
         self.lock = threading.Lock()
+        self.small = False
+        self.tier = "numba"  # or "native": saved machine code, numba not loaded (yet)
+        self._listeners: list = []
+        self._switch: list = [None, False]  # the numba call once switched; upgrade queued
+        if plan.native_only or (native.enabled() and self._needs_numba()):
+            kernels = [self._native(ck) for ck in plan.kernel_list]
+            if all(k is not None for k in kernels):
+                self.tier = "native"
+                self.call = self._python_call(kernels)
+                return
+        self.call = self._numba_call()
+
+    def _native(self, ck) -> object:
+        k = ck.native()
+        if k is None and self.plan.native_only:  # compile with numba, then link its code
+            ck.serial()
+            ck._native = None
+            k = ck.native()
+            if k is None:
+                raise RuntimeError(f"no native code for kernel {ck.hash} on this platform")
+        return k
+
+    def _needs_numba(self) -> bool:
+        return bool(self.plan.kernel_list) or (self.plan.njit_src is not None and
+                                               self._fits_single_driver())
+
+    def _numba_call(self) -> object:
+        """The call through numba's dispatchers: the single driver where the plan fits it."""
+        plan = self.plan
         self.small = plan.njit_src is not None and self._fits_single_driver()
-        self.call = None
         if self.small:
             try:
-                self.call = self._small_call()
+                return self._small_call()
             except Exception as e:  # typing failed: the Python driver runs this plan
                 jit.note("single driver unavailable (%s: %s): using the Python driver",
                          type(e).__name__, str(e)[:200])
                 plan.njit_src = None
                 self.small = False
-        if self.call is None:
-            self.call = self._python_call()
+        return self._python_call()
+
+    # ------------------------------------------------------------------ tiers
+    def subscribe(self, fn: object) -> None:
+        """``fn(old_call, new_call)`` runs when the native tier hands over to numba."""
+        self._listeners.append(fn)
+
+    def upgrade(self) -> bool:
+        """Hand a native-tier instance over to numba: load (or compile) the dispatchers first,
+        without the lock, then build the numba call and switch under the lock; runs that
+        already hold the old call forward to the new one. True when switched."""
+        if self.tier != "native":
+            return False
+        plan = self.plan
+        if plan.njit_src is not None and self._fits_single_driver():
+            self._small_sig()  # the driver dispatcher, compiled with its kernels
+        for ck in plan.kernel_list:
+            ck.serial()
+            if ck.parallel_ok and self._size(ck) >= PARALLEL_MIN:
+                ck.parallel()
+        with self.lock:
+            new = self._numba_call()
+            old, self.call, self.tier = self.call, new, "numba"
+            self._switch[0] = new
+        for fn in list(self._listeners):
+            fn(old, new)
+        jit.note("switched an instance from native kernels to numba's")
+        return True
 
     # ------------------------------------------------------------------ driver choice
     def _fits_single_driver(self) -> bool:
@@ -140,21 +194,16 @@ class Instance:
         ns = {"lock": self.lock, "E": E, "A": A, "O": O, "rc": sys.getrefcount,
               "fresh": self._fresh_fn(E, pools)}
         args = [f"F[{i}]" for i in src.feeds]
-        sig = [typeof(np.empty((0,) * len(f.shape), f.dtype)) for f in
-               sorted(prog.feeds, key=lambda f: f.params["index"])]
-        for j, (v, node) in enumerate(prog.variables):
+        for j, (v, _) in enumerate(prog.variables):
             ns[f"V{j}"] = v
             args.append(f"S[V{j}]")
-            sig.append(typeof(np.empty((0,) * node.ndim, node.dtype)))
         lines = ["def call(F, S, commit):", "    with lock:"]
         for j in range(len(E)):
             lines += [f"        e{j} = E[{j}]", f"        if rc(e{j}) > 4:",
                       f"            e{j} = fresh({j})"]
             args.append(f"e{j}")
-            sig.append(typeof(E[j]))
         args += ["A", "O"]
-        sig += [typeof(A), typeof(O)]
-        ns["drv"] = plan.njit_dispatcher(tuple(sig))
+        ns["drv"] = self._small_sig()
         lines.append(f"        r = drv({', '.join(args)})")
         vals = [f"e{i}" if w == "e" else f"F[{i}]" if w == "f" else f"r[{i}]"
                 for w, i in src.returns]
@@ -168,6 +217,21 @@ class Instance:
         self.call_source = "\n".join(lines) + "\n"
         exec(compile(self.call_source, "<staticgraph call>", "exec"), ns)
         return ns["call"]
+
+    def _small_sig(self) -> object:
+        """The single driver's dispatcher for this instance's argument types (feeds,
+        variables, escape buffers, arena, offsets): loaded from disk or compiled."""
+        from numba import typeof
+
+        prog, src = self.plan.prog, self.plan.njit_src
+        arrays = [(len(f.shape), f.dtype) for f in
+                  sorted(prog.feeds, key=lambda f: f.params["index"])]
+        arrays += [(node.ndim, node.dtype) for _, node in prog.variables]
+        arrays += [(len(self.slot_shapes[sl]), self.plan.mem.slots[sl][1])
+                   for sl in src.escapes]
+        arrays += [(1, np.uint8), (1, np.int64)]
+        return self.plan.njit_dispatcher(tuple(typeof(np.empty((0,) * nd, dt))
+                                               for nd, dt in arrays))
 
     def _arena(self, src) -> tuple[np.ndarray, np.ndarray]:
         """One 64-byte aligned byte buffer for the constants and intermediates of the single
@@ -190,15 +254,19 @@ class Instance:
             self.buffers[sl] = v  # the same memory the driver uses (explain, debugging)
         return A, O
 
-    def _python_call(self) -> object:
+    def _python_call(self, kernels: list | None = None) -> object:
+        """The Python driver's call; ``kernels``: native kernels (the native tier), else
+        numba's dispatchers (serial, or ``prange`` where the size pays)."""
         plan = self.plan
         d = plan.driver
-        kernels = []
-        for ck in plan.kernel_list:
-            fn = ck.serial()
-            if ck.parallel_ok and self._size(ck) >= PARALLEL_MIN:
-                fn = ck.parallel()
-            kernels.append(fn)
+        tiered = kernels is not None
+        if kernels is None:
+            kernels = []
+            for ck in plan.kernel_list:
+                fn = ck.serial()
+                if ck.parallel_ok and self._size(ck) >= PARALLEL_MIN:
+                    fn = ck.parallel()
+                kernels.append(fn)
         from .codegen import make_fallback
 
         fallbacks = [make_fallback(*f) for f in d.fallbacks]
@@ -219,6 +287,12 @@ class Instance:
         for ln in d.body:
             m = re.fullmatch(r"    (t\d+) = V\[(\d+)\]", ln)
             lines.append(f"        {m.group(1)} = S[V{m.group(2)}]" if m else "    " + ln)
+        if tiered and not plan.native_only:  # forward once switched; queue the switch
+            ns.update(M=self._switch, later=native.later, W=weakref.ref(self))
+            lines = lines[:2] + ["        fwd = M[0]", "        if fwd is None:"] + [
+                "    " + ln for ln in lines[2:]] + [
+                "    if fwd is not None:", "        return fwd(F, S, commit)",
+                "    if not M[1]:", "        M[1] = True", "        later(W)"]
         if prog.updates:
             lines.append("    commit({" + ", ".join(f"U{j}: {u}" for j, u in
                                                     enumerate(d.upds)) + "})")

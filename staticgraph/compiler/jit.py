@@ -21,18 +21,34 @@ import threading
 import time
 
 import llvmlite
-import numba
 import numpy as np
 
 from .render_cpu import HEADER, KERNEL_FASTMATH
 
-COMPILER_VERSION = "1"
-VERSION_TAG = (f"sg{COMPILER_VERSION}-numba{numba.__version__}-llvmlite{llvmlite.__version__}-"
+
+def _numba_version() -> str:
+    """numba's version without importing numba (~0.2 s): the dist-info folder beside it."""
+    if "numba" in sys.modules:
+        return sys.modules["numba"].__version__
+    spec = importlib.util.find_spec("numba")
+    if spec is not None and spec.origin:
+        site = os.path.dirname(os.path.dirname(spec.origin))
+        found = [d for d in os.listdir(site) if d.startswith("numba-") and d.endswith(
+            ".dist-info")]
+        if len(found) == 1:
+            return found[0][len("numba-"):-len(".dist-info")]
+    from importlib.metadata import version
+
+    return version("numba")
+
+
+COMPILER_VERSION = "2"
+VERSION_TAG = (f"sg{COMPILER_VERSION}-numba{_numba_version()}-llvmlite{llvmlite.__version__}-"
                f"np{np.__version__}-py{sys.version_info[0]}{sys.version_info[1]}")
 log = logging.getLogger("staticgraph.compiler")
 _LOCK = threading.RLock()
 _LOADED: dict[str, object] = {}
-STATS = {"compiled": 0, "disk_hits": 0, "memory_hits": 0, "rebuilt": 0}
+STATS = {"compiled": 0, "disk_hits": 0, "memory_hits": 0, "rebuilt": 0, "native_loads": 0}
 
 
 def log_compiles() -> bool:
@@ -72,28 +88,48 @@ def load_source(src: str, preset: dict | None = None) -> object:
     """Write ``src`` to the cache directory (content-hashed name) and import it. ``preset``:
     module globals bound before the module runs (the single driver's kernel dispatchers; the
     source names their content hashes, so a changed kernel is a different module)."""
+    return import_source(src, *write_source(src), preset)
+
+
+def write_source(src: str) -> tuple[str, str]:
+    """Make sure the cache directory holds ``src`` (content-hashed name); (hash, path). Does
+    not import it, so no numba is needed (the native tier reads objects beside the file)."""
     h = hashlib.sha256((VERSION_TAG + src).encode()).hexdigest()[:24]
+    path = os.path.join(cache_dir(), f"sg_{h}.py")
+    with _LOCK:
+        if h in _LOADED:
+            return h, path
+        _ensure_file(path, h, src)
+    return h, path
+
+
+def _ensure_file(path: str, h: str, src: str) -> None:
+    """Write ``src`` at ``path`` unless it is already there intact (a damaged or different
+    file is a corrupt entry: its compiled code and native objects are dropped with it)."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            if f.read() == src:
+                return
+    except OSError:
+        pass
+    if os.path.exists(path):
+        STATS["rebuilt"] += 1
+        note("cache entry %s was corrupt or stale: rebuilding", path)
+        _purge(os.path.dirname(path), h)
+    tmp = f"{path}.{os.getpid()}.{threading.get_ident()}.tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(src)
+    os.replace(tmp, path)
+
+
+def import_source(src: str, h: str, path: str, preset: dict | None = None) -> object:
+    """Import the module written by :func:`write_source` (its njit dispatchers: numba loads)."""
     with _LOCK:
         mod = _LOADED.get(h)
         if mod is not None:
             STATS["memory_hits"] += 1
             return mod
-        d = cache_dir()
-        path = os.path.join(d, f"sg_{h}.py")
-        try:
-            with open(path, encoding="utf-8") as f:
-                ok = f.read() == src
-        except OSError:
-            ok = False
-        if not ok:
-            if os.path.exists(path):
-                STATS["rebuilt"] += 1
-                note("cache entry %s was corrupt or stale: rebuilding", path)
-                _purge(d, h)
-            tmp = f"{path}.{os.getpid()}.{threading.get_ident()}.tmp"
-            with open(tmp, "w", encoding="utf-8") as f:
-                f.write(src)
-            os.replace(tmp, path)
+        _ensure_file(path, h, src)  # it may have been removed or damaged since
         spec = importlib.util.spec_from_file_location(f"sg_kernels_{h}", path)
         mod = importlib.util.module_from_spec(spec)
         mod.__dict__.update(preset or {})
@@ -107,23 +143,28 @@ def load_source(src: str, preset: dict | None = None) -> object:
 
 
 def _purge(d: str, h: str) -> None:
+    """Remove numba's cached code and the native objects of module ``sg_<h>``."""
     pyc = os.path.join(d, "__pycache__")
-    if os.path.isdir(pyc):
-        for fn in os.listdir(pyc):
-            if fn.startswith(f"sg_{h}."):
-                try:
-                    os.remove(os.path.join(pyc, fn))
-                except OSError:
-                    pass
+    found = [os.path.join(pyc, fn) for fn in (os.listdir(pyc) if os.path.isdir(pyc) else [])
+             if fn.startswith(f"sg_{h}.")]
+    found += [os.path.join(d, fn) for fn in os.listdir(d)
+              if fn.startswith(f"sg_{h}.") and fn.endswith(".native")]
+    for fp in found:
+        try:
+            os.remove(fp)
+        except OSError:
+            pass
 
 
 def compile_sig(mod: object, name: str, sig: tuple, reason: str) -> object:
     """Compile (or load from disk) ``mod.name`` for argument types ``sig``; logs the event."""
+    from numba.core.errors import LoweringError, TypingError
+
     disp = getattr(mod, name)
     t0 = time.perf_counter()
     try:
         disp.compile(sig)
-    except (numba.core.errors.TypingError, numba.core.errors.LoweringError):
+    except (TypingError, LoweringError):
         raise
     except Exception as e:  # an unreadable cache entry: drop it and compile afresh
         STATS["rebuilt"] += 1
@@ -142,6 +183,17 @@ def compile_sig(mod: object, name: str, sig: tuple, reason: str) -> object:
         STATS["compiled"] += 1
         note("compiled %s%s in %.3fs (%s)", name, sig, dt, reason)
     return disp
+
+
+def save_native(mod: object, name: str, sig: tuple) -> None:
+    """Keep the machine code of ``mod.name`` at ``sig`` for the native tier (see
+    :mod:`.native`), when numba has just compiled it and no entry exists yet."""
+    from . import native
+
+    path = native.path_for(mod.__sg_path__, name)
+    if not os.path.exists(path) and native.save(getattr(mod, name), sig, mod.__sg_path__,
+                                                   name):
+        note("saved native code %s", os.path.basename(path))
 
 
 def _reload(mod: object) -> object:

@@ -3,6 +3,9 @@ executor (the reference interpreter, plus ``numba`` once ``staticgraph.compiler`
 
 from __future__ import annotations
 
+import functools
+import sys
+
 import pytest
 
 import staticgraph as tf
@@ -11,6 +14,11 @@ from staticgraph.session import EXECUTORS, default_executor_name
 
 def _executors() -> list[str]:
     default_executor_name()  # imports staticgraph.compiler when present (registers "numba")
+    if "numba" in EXECUTORS and sys.platform.startswith("linux"):
+        # the compiler's native tier: kernels run from their saved machine code through
+        # ctypes, as a warm process does before numba loads (test-only name)
+        EXECUTORS.setdefault("numba-native", functools.partial(EXECUTORS["numba"],
+                                                               native_only=True))
     return sorted(EXECUTORS)
 
 
