@@ -52,7 +52,7 @@ def report(plan: Any, feed_shapes: tuple, passes: bool = True) -> str:
                    plan.njit_src.source)
     else:
         out.append("== driver ==\n" + plan.driver.source)
-    out.append("== per-run entry (generated Python) ==\n" + inst.call_source)
+    out.append(f"== per-run entry (generated Python; tier: {inst.tier}) ==\n" + inst.call_source)
     out.append("== buffer plan ==")
     for sl, (_shape, dt) in enumerate(plan.mem.slots):
         users = [f"%{nid}" for nid, s in plan.mem.slot_of.items() if s == sl]
