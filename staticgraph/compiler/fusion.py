@@ -164,13 +164,37 @@ def fuse(prog: Program) -> list[Step]:
         where[n.id] = len(steps)
         steps.append(st)
     out: list[Step] = []
-    for s in steps:
+    for s in _sink(steps):
         out.append(_finish(s, cons, escapes) if isinstance(s, _Group) else s)
     for s in out:  # the row forward keeps only the outputs someone uses
         if s.kind == "row" and s.kernel.kind == "ce_fwd":
             s.outputs = list(s.nodes)
     _mark_epilogues(out)
     return out
+
+
+def _sink(steps: list) -> list:
+    """Move an elementwise group (no reduction) into the first later step that reads it, when
+    that step is a group of the same shape: nothing in between can need it.
+
+    before: [g1: broadcast_like, div], [dot], [g2: add, sub, mul(div, .), sum_to_like]
+    after:  [dot], [g2: broadcast_like, div, add, sub, mul, sum_to_like]
+    (the 1/size of a mean's gradient no longer fills a full-size buffer before the matmul)."""
+    steps = list(steps)
+    for i, a in enumerate(steps):
+        if not isinstance(a, _Group) or a.reduced is not None:
+            continue
+        ids = {n.id for n in a.nodes}
+        for j in range(i + 1, len(steps)):
+            b = steps[j]
+            if b is None or not any(x.id in ids for n in b.nodes for x in n.inputs):
+                continue
+            if isinstance(b, _Group) and b.shape == a.shape:
+                b.nodes = a.nodes + b.nodes
+                b.ew |= a.ew
+                steps[i] = None
+            break
+    return [s for s in steps if s is not None]
 
 
 def _reduced_dims(n: Node) -> tuple:
@@ -193,6 +217,28 @@ def _red_pattern(n: Node) -> tuple:
     if n.params["keepdim"]:
         return tuple(None if d in red or x.shape[d] == 1 else d for d in range(x.ndim))
     return tuple(None if x.shape[d] == 1 else d for d in range(x.ndim) if d not in red)
+
+
+def _absorb_unit_dims(reductions: list[Reduction], shape: tuple) -> list[Reduction]:
+    """Count static size-1 loop dims that no reduction output indexes as reduced too, when
+    that makes the reduced dims a suffix: the renderers then accumulate in a register instead
+    of read-modify-writing the output element on every iteration (a loop-carried memory
+    dependency). before: (N, 1) summed over dim 0 -> ``r0[0] += v`` per element;
+    after: dims (0, 1) -> ``acc += v``, stored once. Sums, means (the count gains a factor 1),
+    max and min are unchanged by a size-1 dim."""
+    if not reductions:
+        return reductions
+    rank, red = len(shape), set(reductions[0].reduced)
+    used = {p for r in reductions for p in r.pattern if p is not None}
+    ones = {d for d in range(rank) if isinstance(shape[d], int) and shape[d] == 1} - red - used
+    new = tuple(sorted(red | ones))
+
+    def suffix(dims: tuple) -> bool:
+        return bool(dims) and dims == tuple(range(rank - len(dims), rank))
+
+    if not ones or suffix(tuple(sorted(red))) or not suffix(new):
+        return reductions
+    return [Reduction(r.name, r.var, r.op, r.dtype, r.pattern, new) for r in reductions]
 
 
 def _in_pattern(shape: tuple, rank: int) -> tuple:
@@ -287,10 +333,11 @@ def _finish(g: _Group, cons: dict, escapes: set) -> Step:
             out_nodes.append(n)
     for d in range(rank):
         if extents[d] is None:
-            if outputs:
-                extents[d] = (outputs[0].name, d)
-            elif isinstance(g.shape[d], int):
+            if isinstance(g.shape[d], int):  # a literal extent: the compiler sees the trip count
                 extents[d] = ("const", g.shape[d])
+            elif outputs:
+                extents[d] = (outputs[0].name, d)
+    reductions = _absorb_unit_dims(reductions, g.shape)
     kern = Kernel(name="k", rank=rank, inputs=inputs, stmts=stmts, outputs=outputs,
                   reductions=reductions, consts=pool.consts, extents=tuple(extents),
                   doc=" -> ".join(docs))

@@ -1,0 +1,74 @@
+"""Two fusion refinements seen in linear regression's SGD step: an elementwise group computed
+before a matmul sinks into the kernel after it that reads it, and static size-1 loop dims
+join a reduction so it accumulates in a register."""
+
+from __future__ import annotations
+
+import numpy as np
+
+import staticgraph as sg
+
+from .helpers import assert_close, both
+
+
+def _linreg(n_feat: int = 4):
+    g = sg.Graph()
+    with g.as_default():
+        x = sg.placeholder(sg.float32, [None, n_feat], name="x")
+        y = sg.placeholder(sg.float32, [None, 1], name="y")
+        w = sg.Variable(np.linspace(-1, 1, n_feat, dtype=np.float32).reshape(n_feat, 1))
+        b = sg.Variable(np.array([0.25], np.float32))
+        r = sg.matmul(x, w) + b - y
+        loss = sg.reduce_mean(r * r)
+        train = sg.train.GradientDescentOptimizer(0.05).minimize(loss)
+        init = sg.global_variables_initializer()
+    return g, x, y, w, b, loss, train, init
+
+
+def test_mean_gradient_scale_sinks_past_the_matmul_into_one_kernel():
+    g, x, y, w, b, loss, train, init = _linreg()
+    rng = np.random.default_rng(1)
+    feeds = {x: rng.standard_normal((9, 4)).astype(np.float32),
+             y: rng.standard_normal((9, 1)).astype(np.float32)}
+    _, _, s = both(g, [train], feeds, init, steps=3)
+    ref = sg.Session(graph=g, executor="reference")
+    ref.run(init)
+    for _ in range(3):
+        ref.run(train, feeds)
+    assert_close(s.run([w, b]), ref.run([w, b]), rtol=1e-5, atol=1e-6)
+    plan = s._executor.plan_for(g, [], [train.op if hasattr(train, "op") else train], feeds)
+    kernels = [st for st in plan.steps if st.kind == "kernel"]
+    assert len(kernels) == 3  # the residual + its gradient + bias sum; two updates
+    first = kernels[0]
+    ops = [n.op for n in first.nodes]
+    assert ops[:2] == ["broadcast_like", "div"] and "sum_to_like" in ops
+    # no step between builds the full-size 1/n array any more
+    assert not any(st.kind == "kernel" and [n.op for n in st.nodes] == ["broadcast_like", "div"]
+                   for st in plan.steps)
+
+
+def test_unit_dims_join_the_reduction_and_accumulate_in_a_register():
+    g, x, y, w, b, loss, train, init = _linreg()
+    rng = np.random.default_rng(2)
+    feeds = {x: rng.standard_normal((17, 4)).astype(np.float32),
+             y: rng.standard_normal((17, 1)).astype(np.float32)}
+    got, want, s = both(g, [train], feeds, init, steps=2)
+    plan = s._executor.plan_for(g, [], [train], feeds)
+    red = next(ck for ck in plan.kernel_list if "sum_to_like" in ck.step.kernel.doc)
+    assert red.step.kernel.reduced_dims == (0, 1)
+    assert "acc0 += " in red.source and "r0[0] +=" not in red.source
+    assert "n1 = 1" in red.source  # a literal trip count for the size-1 dim
+
+
+def test_keepdim_and_mean_over_unit_dims_keep_their_values():
+    g = sg.Graph()
+    with g.as_default():
+        x = sg.placeholder(sg.float32, [None, 1, 3], name="x")
+        a = sg.reduce_mean(sg.exp(x) - x, axis=0, keepdims=True)  # (1, 1, 3): dim 2 kept
+        c = sg.reduce_sum(x * x, axis=[0, 2])  # (1,): dims 0, 2 reduced, dim 1 unit
+        m = sg.reduce_max(sg.abs(x) * 2.0)
+    X = np.random.default_rng(3).standard_normal((6, 1, 3)).astype(np.float32)
+    got, want, _ = both(g, [a, c, m], {x: X})
+    assert_close(got, want)
+    assert_close(got, [np.mean(np.exp(X) - X, axis=0, keepdims=True),
+                       np.sum(X * X, axis=(0, 2)), np.max(np.abs(X) * 2)], rtol=1e-5)
