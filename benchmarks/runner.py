@@ -135,6 +135,10 @@ def run_workload(mode_name: str, module, cfg: dict, item: dict) -> dict:
             res.update(status="mismatch", reason="; ".join(problems))
             return res
         res["check"] = "ok"
+        if bench.settle is not None:  # e.g. the compiled mode's switch to numba (untimed)
+            t0 = time.perf_counter()
+            bench.settle()
+            res["settle_s"] = time.perf_counter() - t0
         stats = measure(bench, repeat=cfg["repeat"], warmup=cfg["warmup"],
                         min_sample_s=cfg["min_sample_s"], budget_s=cfg["budget_s"],
                         min_repeat=cfg["min_repeat"], estimate_s=res["first_call_s"])

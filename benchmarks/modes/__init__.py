@@ -39,6 +39,7 @@ class Bench:
     step: Callable[[], Any]
     check: Callable[[], dict[str, Any]]
     notes: str = ""
+    settle: Callable[[], Any] | None = None  # after the first call, untimed: background work
 
 
 @dataclass(frozen=True)

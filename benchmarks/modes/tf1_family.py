@@ -82,6 +82,18 @@ def ops(tf: Any) -> SimpleNamespace:
         softmax_ce=softmax_ce)
 
 
+def _settle(mode: str) -> Any:
+    """The compiled mode's wait for its background switch from the native tier to numba's
+    dispatchers (a warm process answers its first call before numba has loaded)."""
+    if mode != "static":
+        return None
+    try:
+        from staticgraph.compiler import block_until_ready
+    except ImportError:
+        return None
+    return block_until_ready
+
+
 def _placeholder(tf: Any, name: str, a: np.ndarray) -> Any:
     dtype = tf.int64 if a.dtype == np.int64 else tf.float32
     return tf.placeholder(dtype, shape=a.shape, name=name)
@@ -118,7 +130,8 @@ def build(mode: str, wl: Workload, problem: Problem) -> Bench:
 
     if wl.kind in ("grad", "grad2"):
         return Bench(lambda: sess.run(fetches, feed_dict=feed),
-                     lambda: dict(zip(names, sess.run(fetches, feed_dict=feed), strict=True)))
+                     lambda: dict(zip(names, sess.run(fetches, feed_dict=feed), strict=True)),
+                     settle=_settle(mode))
 
     def train() -> None:
         for _ in range(problem.steps):
@@ -135,7 +148,7 @@ def build(mode: str, wl: Workload, problem: Problem) -> Bench:
         final = dict(zip(problem.params, sess.run([var[n] for n in problem.params]), strict=True))
         return train_outputs(problem, final, sess.run(out, feed_dict=feed))
 
-    return Bench(step, check)
+    return Bench(step, check, settle=_settle(mode))
 
 
 def _build_dyn(tf: Any, F: Any, wl: Workload, problem: Problem) -> Bench:

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from .executor import NumbaExecutor, compile_plan
 from .explain import explain
+from .native import block_until_ready
 from .passes import PIPELINE
 
-__all__ = ["NumbaExecutor", "compile_plan", "explain", "PIPELINE"]
+__all__ = ["NumbaExecutor", "compile_plan", "explain", "PIPELINE", "block_until_ready"]
 
 
 def _register() -> None:

@@ -48,6 +48,8 @@ _TRAP_KEEP: list = []
 
 _LOADING = False  # the loader thread has not finished its first switch (numba not warm yet)
 _QUEUE: queue.SimpleQueue | None = None
+_PENDING = threading.Condition()
+_pending = 0  # queued switches not finished yet
 
 
 def enabled() -> bool:
@@ -60,9 +62,11 @@ def enabled() -> bool:
 def later(ref: Any) -> None:
     """Queue ``ref().upgrade()`` (a weak reference to an instance) on the loader thread, which
     loads numba in the background while the native kernels answer runs; ``always``: never."""
-    global _QUEUE, _LOADING
+    global _QUEUE, _LOADING, _pending
     if MODE == "always":
         return
+    with _PENDING:
+        _pending += 1
     with _LOCK:
         if _QUEUE is None:
             _QUEUE = queue.SimpleQueue()
@@ -72,8 +76,15 @@ def later(ref: Any) -> None:
     _QUEUE.put(ref)
 
 
+def block_until_ready(timeout: float | None = None) -> bool:
+    """Wait until every queued native -> numba switch has finished (benchmarks call it after
+    the first run, so that their timings measure the steady state). False on timeout."""
+    with _PENDING:
+        return _PENDING.wait_for(lambda: _pending == 0, timeout)
+
+
 def _loader(q: queue.SimpleQueue) -> None:
-    global _LOADING
+    global _LOADING, _pending
     while True:
         inst = q.get()()
         try:
@@ -86,6 +97,16 @@ def _loader(q: queue.SimpleQueue) -> None:
                  type(e).__name__, e)
         finally:
             _LOADING = False
+            with _PENDING:
+                _pending -= 1
+                _PENDING.notify_all()
+
+
+_NOT_CODEGEN = {"NUM_THREADS", "THREADING_LAYER", "THREADING_LAYER_PRIORITY", "CACHE_DIR",
+                "ENABLE_CUDASIM", "WARNINGS", "FULL_TRACEBACKS", "SHOW_HELP", "COLOR_SCHEME",
+                "HIGHLIGHT_DUMPS", "DISABLE_PERFORMANCE_WARNINGS", "CAPTURED_ERRORS",
+                "DEBUG_CACHE"}
+"""``NUMBA_*`` settings that do not change the machine code (every other one is in the key)."""
 
 
 def host() -> list:
@@ -94,7 +115,8 @@ def host() -> list:
     if _HOST is None:
         import llvmlite.binding as llvm
 
-        numba_env = sorted((k, v) for k, v in os.environ.items() if k.startswith("NUMBA_"))
+        numba_env = sorted((k, v) for k, v in os.environ.items() if k.startswith("NUMBA_")
+                           and k[6:] not in _NOT_CODEGEN and not k.startswith("NUMBA_CUDA"))
         _HOST = [llvm.get_process_triple(), llvm.get_host_cpu_name(),
                  llvm.get_host_cpu_features().flatten(), numba_env]
     return _HOST
