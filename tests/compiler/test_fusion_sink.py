@@ -25,18 +25,22 @@ def _linreg(n_feat: int = 4):
     return g, x, y, w, b, loss, train, init
 
 
+def _feeds(x, y, n: int, seed: int) -> dict:
+    rng = np.random.default_rng(seed)
+    return {x: rng.standard_normal((n, 4)).astype(np.float32),
+            y: rng.standard_normal((n, 1)).astype(np.float32)}
+
+
 def test_mean_gradient_scale_sinks_past_the_matmul_into_one_kernel():
     g, x, y, w, b, loss, train, init = _linreg()
-    rng = np.random.default_rng(1)
-    feeds = {x: rng.standard_normal((9, 4)).astype(np.float32),
-             y: rng.standard_normal((9, 1)).astype(np.float32)}
+    feeds = _feeds(x, y, 9, seed=1)
     _, _, s = both(g, [train], feeds, init, steps=3)
     ref = sg.Session(graph=g, executor="reference")
     ref.run(init)
     for _ in range(3):
         ref.run(train, feeds)
     assert_close(s.run([w, b]), ref.run([w, b]), rtol=1e-5, atol=1e-6)
-    plan = s._executor.plan_for(g, [], [train.op if hasattr(train, "op") else train], feeds)
+    plan = s._executor.plan_for(g, [], [train], feeds)
     kernels = [st for st in plan.steps if st.kind == "kernel"]
     assert len(kernels) == 3  # the residual + its gradient + bias sum; two updates
     first = kernels[0]
@@ -49,10 +53,8 @@ def test_mean_gradient_scale_sinks_past_the_matmul_into_one_kernel():
 
 def test_unit_dims_join_the_reduction_and_accumulate_in_a_register():
     g, x, y, w, b, loss, train, init = _linreg()
-    rng = np.random.default_rng(2)
-    feeds = {x: rng.standard_normal((17, 4)).astype(np.float32),
-             y: rng.standard_normal((17, 1)).astype(np.float32)}
-    got, want, s = both(g, [train], feeds, init, steps=2)
+    feeds = _feeds(x, y, 17, seed=2)
+    _, _, s = both(g, [train], feeds, init, steps=2)
     plan = s._executor.plan_for(g, [], [train], feeds)
     red = next(ck for ck in plan.kernel_list if "sum_to_like" in ck.step.kernel.doc)
     assert red.step.kernel.reduced_dims == (0, 1)
