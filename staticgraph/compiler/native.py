@@ -76,6 +76,18 @@ def later(ref: Any) -> None:
     _QUEUE.put(ref)
 
 
+def _after_fork_in_child() -> None:
+    """A forked child has no loader thread: it starts its own when it needs one. (Fork after
+    :func:`block_until_ready`: a child forked while the loader imports numba inherits import
+    locks held by a thread that does not exist in it.)"""
+    global _QUEUE, _LOADING, _pending, _PENDING
+    _QUEUE, _LOADING, _pending, _PENDING = None, False, 0, threading.Condition()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 def block_until_ready(timeout: float | None = None) -> bool:
     """Wait until every queued native -> numba switch has finished (benchmarks call it after
     the first run, so that their timings measure the steady state). False on timeout."""

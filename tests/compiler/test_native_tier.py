@@ -62,11 +62,12 @@ PROGRAM = textwrap.dedent("""
 """)
 
 
-def _run(cache: str, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+def _run(cache: str, *args: str, env: dict | None = None,
+         timeout: float = 400) -> subprocess.CompletedProcess:
     e = dict(os.environ, STATICGRAPH_CACHE_DIR=cache, STATICGRAPH_LOG_COMPILES="1", **(env or {}))
     e.pop("STATICGRAPH_NATIVE", None)
     r = subprocess.run([sys.executable, "-c", PROGRAM, *args], env=e, capture_output=True,
-                       text=True, timeout=400)
+                       text=True, timeout=timeout)
     assert r.returncode == 0, r.stderr[-3000:]
     return r
 
@@ -163,3 +164,17 @@ def test_native_only_executor_and_the_objects_undefined_symbols():
     with open(natives[0], "rb") as f:
         und = undefined_symbols(f.read().split(b"\n", 1)[1])
     assert "NRT_MemInfo_call_dtor" in und and all(isinstance(u, str) and u for u in und)
+
+
+
+def test_a_forked_child_forgets_the_parents_loader_queue():
+    from staticgraph.compiler import native
+
+    saved = (native._QUEUE, native._LOADING, native._pending, native._PENDING)
+    try:
+        native._pending = 2  # as if two switches were queued in the parent
+        assert not native.block_until_ready(0.01)
+        native._after_fork_in_child()
+        assert native.block_until_ready(0.01) and native._QUEUE is None
+    finally:
+        native._QUEUE, native._LOADING, native._pending, native._PENDING = saved
