@@ -333,10 +333,12 @@ def _finish(g: _Group, cons: dict, escapes: set) -> Step:
             out_nodes.append(n)
     for d in range(rank):
         if extents[d] is None:
-            if isinstance(g.shape[d], int):  # a literal extent: the compiler sees the trip count
-                extents[d] = ("const", g.shape[d])
-            elif outputs:
+            if g.shape[d] == 1:  # a literal trip count of 1: the loop disappears
+                extents[d] = ("const", 1)
+            elif outputs:  # other sizes stay out of the source: one kernel serves all sizes
                 extents[d] = (outputs[0].name, d)
+            elif isinstance(g.shape[d], int):
+                extents[d] = ("const", g.shape[d])
     reductions = _absorb_unit_dims(reductions, g.shape)
     kern = Kernel(name="k", rank=rank, inputs=inputs, stmts=stmts, outputs=outputs,
                   reductions=reductions, consts=pool.consts, extents=tuple(extents),

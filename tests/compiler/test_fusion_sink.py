@@ -74,3 +74,24 @@ def test_keepdim_and_mean_over_unit_dims_keep_their_values():
     assert_close(got, want)
     assert_close(got, [np.mean(np.exp(X) - X, axis=0, keepdims=True),
                        np.sum(X * X, axis=(0, 2)), np.max(np.abs(X) * 2)], rtol=1e-5)
+
+
+def test_static_sizes_other_than_one_stay_out_of_kernel_source():
+    """Graphs that differ only in static sizes share kernels (no compile per graph)."""
+    hashes = []
+    for n in (5, 7):
+        g = sg.Graph()
+        with g.as_default():
+            x = sg.placeholder(sg.float32, [3], name="x")
+            b = sg.placeholder(sg.float32, [3], name="b")
+            z = sg.placeholder(sg.float32, [n, 3], name="z")
+            y = sg.tanh(sg.ones_like(z) * x) * b  # no loaded input spans dim 0
+        X = np.linspace(-1, 1, 3).astype(np.float32)
+        B = np.full(3, 2.0, np.float32)
+        feeds = {x: X, b: B, z: np.zeros((n, 3), np.float32)}
+        got, want, s = both(g, [y], feeds)
+        assert_close(got, want)
+        assert_close(got[0], np.tanh(np.broadcast_to(X, (n, 3))) * B)
+        plan = s._executor.plan_for(g, [y], [], feeds)
+        hashes.append([ck.hash for ck in plan.kernel_list])
+    assert hashes[0] == hashes[1]
