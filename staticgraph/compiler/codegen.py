@@ -96,12 +96,13 @@ class CompiledKernel:
         elif load:
             self.serial()  # loads it from numba's cache (or compiles it), then saves
 
-    def native(self) -> object:
-        """The serial variant linked from its saved machine code (no numba), or None."""
+    def native(self, retry: bool = False) -> object:
+        """The serial variant linked from its saved machine code (no numba), or None (also
+        remembered, unless ``retry``: e.g. after numba has just written the entry)."""
         from . import native
 
         with self.lock:
-            if self._native is None:
+            if self._native is None or (retry and self._native is False):
                 self._native = native.load(self.path, "kernel",
                                            [np.dtype(d) for d, _ in self.argspec],
                                            [nd for _, nd in self.argspec]) or False

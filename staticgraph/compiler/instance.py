@@ -89,8 +89,7 @@ class Instance:
         k = ck.native()
         if k is None and self.plan.native_only:  # compile with numba, then link its code
             ck.serial()
-            ck._native = None
-            k = ck.native()
+            k = ck.native(retry=True)
             if k is None:
                 raise RuntimeError(f"no native code for kernel {ck.hash} on this platform")
         return k
@@ -124,13 +123,10 @@ class Instance:
         already hold the old call forward to the new one. True when switched."""
         if self.tier != "native":
             return False
-        plan = self.plan
-        if plan.njit_src is not None and self._fits_single_driver():
+        if self.plan.njit_src is not None and self._fits_single_driver():
             self._small_sig()  # the driver dispatcher, compiled with its kernels
-        for ck in plan.kernel_list:
-            ck.serial()
-            if ck.parallel_ok and self._size(ck) >= PARALLEL_MIN:
-                ck.parallel()
+        else:
+            self._numba_kernels()
         with self.lock:
             new = self._numba_call()
             old, self.call, self.tier = self.call, new, "numba"
@@ -261,12 +257,7 @@ class Instance:
         d = plan.driver
         tiered = kernels is not None
         if kernels is None:
-            kernels = []
-            for ck in plan.kernel_list:
-                fn = ck.serial()
-                if ck.parallel_ok and self._size(ck) >= PARALLEL_MIN:
-                    fn = ck.parallel()
-                kernels.append(fn)
+            kernels = self._numba_kernels()
         from .codegen import make_fallback
 
         fallbacks = [make_fallback(*f) for f in d.fallbacks]
@@ -300,6 +291,17 @@ class Instance:
         self.call_source = "\n".join(lines) + "\n"
         exec(compile(self.call_source, "<staticgraph call>", "exec"), ns)
         return ns["call"]
+
+    def _numba_kernels(self) -> list:
+        """numba's dispatchers for the Python driver: the serial variant (always: its machine
+        code is what the native tier keeps), the ``prange`` one where the size pays."""
+        kernels = []
+        for ck in self.plan.kernel_list:
+            fn = ck.serial()
+            if ck.parallel_ok and self._size(ck) >= PARALLEL_MIN:
+                fn = ck.parallel()
+            kernels.append(fn)
+        return kernels
 
     def refresh_escapes(self) -> None:
         """Give each escaping slot a buffer nobody outside holds (else a fresh one)."""

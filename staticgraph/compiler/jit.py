@@ -88,7 +88,7 @@ def load_source(src: str, preset: dict | None = None) -> object:
     """Write ``src`` to the cache directory (content-hashed name) and import it. ``preset``:
     module globals bound before the module runs (the single driver's kernel dispatchers; the
     source names their content hashes, so a changed kernel is a different module)."""
-    return import_source(src, *write_source(src), preset)
+    return import_source(src, *write_source(src), preset, check=False)
 
 
 def write_source(src: str) -> tuple[str, str]:
@@ -122,14 +122,17 @@ def _ensure_file(path: str, h: str, src: str) -> None:
     os.replace(tmp, path)
 
 
-def import_source(src: str, h: str, path: str, preset: dict | None = None) -> object:
-    """Import the module written by :func:`write_source` (its njit dispatchers: numba loads)."""
+def import_source(src: str, h: str, path: str, preset: dict | None = None,
+                  check: bool = True) -> object:
+    """Import the module written by :func:`write_source` (its njit dispatchers: numba loads).
+    ``check``: the file may have been removed or damaged since it was written."""
     with _LOCK:
         mod = _LOADED.get(h)
         if mod is not None:
             STATS["memory_hits"] += 1
             return mod
-        _ensure_file(path, h, src)  # it may have been removed or damaged since
+        if check:
+            _ensure_file(path, h, src)
         spec = importlib.util.spec_from_file_location(f"sg_kernels_{h}", path)
         mod = importlib.util.module_from_spec(spec)
         mod.__dict__.update(preset or {})

@@ -43,9 +43,8 @@ native kernels even when numba is loaded, no switch (tests, debugging); ``0``: n
 
 _LOCK = threading.Lock()
 _HOST: list | None = None
+_HOST_TAG = ""
 _TRAP_KEEP: list = []
-
-
 _LOADING = False  # the loader thread has not finished its first switch (numba not warm yet)
 _QUEUE: queue.SimpleQueue | None = None
 _PENDING = threading.Condition()
@@ -123,7 +122,7 @@ _NOT_CODEGEN = {"NUM_THREADS", "THREADING_LAYER", "THREADING_LAYER_PRIORITY", "C
 
 def host() -> list:
     """What the object code depends on besides its source: target, CPU, numba's settings."""
-    global _HOST
+    global _HOST, _HOST_TAG
     if _HOST is None:
         import llvmlite.binding as llvm
 
@@ -131,13 +130,14 @@ def host() -> list:
                            and k[6:] not in _NOT_CODEGEN and not k.startswith("NUMBA_CUDA"))
         _HOST = [llvm.get_process_triple(), llvm.get_host_cpu_name(),
                  llvm.get_host_cpu_features().flatten(), numba_env]
+        _HOST_TAG = hashlib.sha256(json.dumps(_HOST).encode()).hexdigest()[:12]
     return _HOST
 
 
 def path_for(module_path: str, fname: str) -> str:
     """``sg_<hash>.<fname>.<host hash>.native``: hosts sharing a cache directory never clash."""
-    tag = hashlib.sha256(json.dumps(host()).encode()).hexdigest()[:12]
-    return module_path[:-3] + f".{fname}.{tag}.native"
+    host()
+    return module_path[:-3] + f".{fname}.{_HOST_TAG}.native"
 
 
 # ------------------------------------------------------------------------------------- save
