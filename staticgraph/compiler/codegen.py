@@ -89,10 +89,13 @@ class CompiledKernel:
         from numba's cache brings its kernels' code inside its own)."""
         from . import native
 
-        if self._module is None or os.path.exists(native.path_for(self.path, "kernel")):
+        target = native.path_for(self.path, "kernel")
+        if self._module is None or os.path.exists(target):
             return
-        if self.sig in self._module.kernel.overloads:
-            jit.save_native(self._module, "kernel", self.sig)
+        sig = self.sig
+        if sig in self._module.kernel.overloads:
+            if native.save(self._module.kernel, sig, self.path, "kernel"):
+                jit.note("saved native code %s", os.path.basename(target))
         elif load:
             self.serial()  # loads it from numba's cache (or compiles it), then saves
 

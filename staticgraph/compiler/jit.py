@@ -188,16 +188,6 @@ def compile_sig(mod: object, name: str, sig: tuple, reason: str) -> object:
     return disp
 
 
-def save_native(mod: object, name: str, sig: tuple) -> None:
-    """Keep the machine code of ``mod.name`` at ``sig`` for the native tier (see
-    :mod:`.native`), when numba has just compiled it and no entry exists yet."""
-    from . import native
-
-    path = native.path_for(mod.__sg_path__, name)
-    if not os.path.exists(path) and native.save(getattr(mod, name), sig, mod.__sg_path__,
-                                                   name):
-        note("saved native code %s", os.path.basename(path))
-
 
 def _reload(mod: object) -> object:
     # the same module name: numba's cache data refers to functions by module name, and a
