@@ -28,6 +28,10 @@ from .passes.shapes import Sym
 
 REDUCE_OPS = {"sum": "sum", "mean": "mean", "max": "max", "min": "min", "sum_to_like": "sum"}
 VIEW_OPS = ("reshape", "reshape_like", "expand_dims", "squeeze")
+FRESH_FALLBACKS = frozenset({"size"})
+"""Fallback ops whose numpy kernel always returns a new array (never a view of an input);
+every other fallback is assumed to alias all its array inputs (transpose, slicing,
+broadcast_to... return views, and a kernel may return an input unchanged)."""
 
 
 @dataclass(eq=False)
@@ -42,6 +46,17 @@ class Step:
     def describe(self) -> str:
         ops = ", ".join(n.op for n in self.nodes)
         return f"{self.kind}[{ops}]"
+
+    def aliases(self) -> list[Node]:
+        """The inputs whose memory this step's outputs may share (the memory planner keeps
+        them alive while the outputs are). ``kernel``/``dot``/``row`` steps write into
+        planned buffers (in-place reuse is the planner's own decision); a ``view`` is its
+        first input's data; a ``fallback`` may return a view of any input."""
+        if self.kind == "view":
+            return [self.inputs[0]]
+        if self.kind == "fallback" and self.nodes[0].op not in FRESH_FALLBACKS:
+            return list(self.inputs)
+        return []
 
 
 def _known(shape: tuple) -> bool:
