@@ -205,10 +205,10 @@ class Driver:
                 self.fallbacks.append((REGISTRY[n.op], dict(n.params), n.dtype, n.name))
                 name[n.id] = f"t{n.id}"
                 lines.append(f"    t{n.id} = X[{len(self.fallbacks) - 1}]({args})  # {n.op}")
-        outs = []
-        for o in prog.outputs:
-            outs.append(self._escape(o, ref, name))
-        upds = [self._escape(n, ref, name, force_copy=True) for _, n in prog.updates]
+        # updates first: they keep their escape buffers; a fetch of the same value copies
+        given: set[int] = set()
+        upds = [self._escape(n, ref, given) for _, n in prog.updates]
+        outs = [self._escape(o, ref, given) for o in prog.outputs]
         self.body, self.outs, self.upds = lines[1:], outs, upds  # for the generated call
         lines.append(f"    return ({''.join(x + ', ' for x in outs)}), "
                      f"({''.join(x + ', ' for x in upds)})")
@@ -240,11 +240,12 @@ class Driver:
             return f"{x}.transpose({tuple(n.params['perm'])!r})"
         raise RuntimeError(f"internal: no view for {n.op}")
 
-    def _escape(self, n: Node, ref, name: dict, force_copy: bool = False) -> str:
+    def _escape(self, n: Node, ref, given: set[int]) -> str:
+        """A value leaving the run: its escape buffer the first time it is given out, else a
+        copy (results and updates never alias feeds, variables, constants or each other)."""
         x = ref(n)
-        if n.id in self.mem.slot_of and self.mem.slot_of[n.id] in self.mem.escape:
-            return x
-        if n.op == "feed" and not force_copy:
+        if self.mem.slot_of.get(n.id) in self.mem.escape and n.id not in given:
+            given.add(n.id)
             return x
         return f"np.array({x}, copy=True)"
 

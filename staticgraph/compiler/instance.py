@@ -201,7 +201,7 @@ class Instance:
         args += ["A", "O"]
         ns["drv"] = self._small_sig()
         lines.append(f"        r = drv({', '.join(args)})")
-        vals = [f"e{i}" if w == "e" else f"F[{i}]" if w == "f" else f"r[{i}]"
+        vals = [f"e{i}" if w == "e" else f"r[{i}]"
                 for w, i in src.returns]
         no = len(prog.outputs)
         if prog.updates:
@@ -278,6 +278,13 @@ class Instance:
         for ln in d.body:
             m = re.fullmatch(r"    (t\d+) = V\[(\d+)\]", ln)
             lines.append(f"        {m.group(1)} = S[V{m.group(2)}]" if m else "    " + ln)
+        vals = []  # copies of results are taken under the lock: another run reuses buffers
+        for k, x in enumerate(d.outs + d.upds):
+            if x.startswith("np.array("):
+                lines.append(f"        c{k} = {x}")
+                x = f"c{k}"
+            vals.append(x)
+        outs, upds = vals[:len(d.outs)], vals[len(d.outs):]
         if tiered and not plan.native_only:  # forward once switched; queue the switch
             ns.update(M=self._switch, later=native.later, W=weakref.ref(self))
             lines = lines[:2] + ["        fwd = M[0]", "        if fwd is None:"] + [
@@ -286,8 +293,8 @@ class Instance:
                 "    if not M[1]:", "        M[1] = True", "        later(W)"]
         if prog.updates:
             lines.append("    commit({" + ", ".join(f"U{j}: {u}" for j, u in
-                                                    enumerate(d.upds)) + "})")
-        lines.append("    return [" + "".join(x + ", " for x in d.outs) + "]")
+                                                    enumerate(upds)) + "})")
+        lines.append("    return [" + "".join(x + ", " for x in outs) + "]")
         self.call_source = "\n".join(lines) + "\n"
         exec(compile(self.call_source, "<staticgraph call>", "exec"), ns)
         return ns["call"]

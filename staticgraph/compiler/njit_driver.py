@@ -146,18 +146,25 @@ class NjitDriverSource:
                 body.append(f"    t{n.id}[()] = {cnt}")
             else:
                 raise Unsupported(f"{s.kind} step {s.describe()}")
-        self.returns: list[tuple[str, int]] = []  # per output/update: (where, index)
+        # per output, then per update: ("e", escape buffer) the first time a value with an
+        # escape buffer leaves (updates first: they keep it), else ("r", a copy returned by
+        # the driver): results never alias feeds, variables, constants or each other
         extra: list[str] = []
-        for n, force in [(o, False) for o in prog.outputs] + [(u, True) for _, u in prog.updates]:
+        given: set[int] = set()
+        ret: dict[int, tuple[str, int]] = {}
+        nouts = len(prog.outputs)
+        order = [(nouts + j, u) for j, (_, u) in enumerate(prog.updates)] + \
+            list(enumerate(prog.outputs))
+        for k, n in order:
             x = ref(n)
             sl = mem.slot_of.get(n.id)
-            if sl in esc_pos and name[n.id] == f"e{esc_pos[sl]}":
-                self.returns.append(("e", esc_pos[sl]))
-            elif n.op == "feed" and not force:
-                self.returns.append(("f", n.params["index"]))
+            if sl in esc_pos and name[n.id] == f"e{esc_pos[sl]}" and n.id not in given:
+                given.add(n.id)
+                ret[k] = ("e", esc_pos[sl])
             else:
-                self.returns.append(("r", len(extra)))
+                ret[k] = ("r", len(extra))
                 extra.append(f"{x}.copy()")
+        self.returns: list[tuple[str, int]] = [ret[k] for k in range(len(order))]
         # arena entries: the constants, then the intermediate slots; entry k is the byte range
         # A[O[2k]:O[2k+1]] seen as its dtype and shape (offsets are bound per feed shapes)
         entries = [(np.asarray(c).dtype, shape_of(np.shape(c), "a constant"))
