@@ -46,8 +46,15 @@ class CudaExecutor:
         if plan == "reference":
             return self._ref().run(graph, fetches, targets, feeds, state)
         inst = plan.instance(tuple(a.shape for a in feeds.values()))
-        with inst.lock:
-            return inst.run(list(feeds.values()), state, self._devvars)
+        try:
+            with inst.lock:
+                return inst.run(list(feeds.values()), state, self._devvars)
+        except InvalidArgumentError as e:  # e.g. a bad label: name the op as the reference
+            if e.op is not None:
+                raise
+            from .executor import reference_error
+
+            raise reference_error(self._ref(), graph, fetches, targets, feeds, state, e) from e
 
     def plan_for(self, graph: Any, fetches: list, targets: list, feeds: dict) -> CudaPlan | str:
         """The plan (or ``"reference"``) runs with these feeds use (explain, tests)."""

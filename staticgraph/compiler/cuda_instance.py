@@ -63,7 +63,8 @@ class CudaInstance:
             if s.kind == "row" and s.kernel.kind == "ce_fwd":
                 self.rowloss[si] = cuda.device_array(
                     max(self.concrete(s.inputs[0].shape)[0], 1), s.kernel.dtype)
-                self.err = cuda.device_array(1, np.int32)
+            if s.kind == "row" and s.kernel.kind in ("ce_fwd", "ce_bwd") and self.err is None:
+                self.err = cuda.device_array(1, np.int32)  # a bad target (both read labels)
 
     def concrete(self, shape: tuple) -> tuple:
         return tuple(self.env[id(d)] if isinstance(d, Sym) else int(d) for d in shape)
@@ -197,7 +198,8 @@ class CudaInstance:
             row_kernel("ce_loss", rk.dtype, rk.reduction)[1, 1](rl[:rows], loss)
         else:
             out = self._buf(nodes[-1], val)
-            row_kernel(rk.kind, rk.dtype, rk.reduction)[b, th](*ins, out)
+            extra = (self.err,) if rk.kind == "ce_bwd" else ()
+            row_kernel(rk.kind, rk.dtype, rk.reduction)[b, th](*ins, out, *extra)
 
     def _dot(self, s: Any, val: dict) -> None:
         n = s.nodes[0]

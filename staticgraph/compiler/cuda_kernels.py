@@ -29,7 +29,8 @@ ROW_SRC = {
         for j in range(c):
             lp[i, j] = x[i, j] - ls
 """,
-    # rows: log-probs and each row's -lp[target]; bad targets set err[0] (checked by the host)
+    # rows: log-probs and each row's -lp[target]; bad targets set err[0] (checked by the host,
+    # as in ce_bwd: a gradient run that never computes the loss checks its labels too)
     "ce_fwd": """def ce_fwd(x, t, lp, rowloss, err):
     c = x.shape[1]
     for i in range(cuda.grid(1), x.shape[0], cuda.gridsize(1)):""" + ROW_MAX_SUMEXP + """
@@ -52,7 +53,7 @@ ROW_SRC = {
             tot += rowloss[i]
         loss[0] = {scale}
 """,
-    "ce_bwd": """def ce_bwd(g, lp, t, dx):
+    "ce_bwd": """def ce_bwd(g, lp, t, dx, err):
     n = lp.shape[0]
     c = lp.shape[1]
     for i in range(cuda.grid(1), n, cuda.gridsize(1)):
@@ -62,6 +63,8 @@ ROW_SRC = {
         ti = t[i]
         if ti >= 0 and ti < c:
             dx[i, ti] -= s
+        else:
+            err[0] = 1
 """,
 }
 
@@ -101,7 +104,7 @@ _lock = threading.Lock()
 
 def row_source(kind: str, dtype: np.dtype, reduction: str = "mean") -> str:
     dt = np.dtype(dtype).name
-    scale = {"mean": f"tot / np.{dt}(max(n, 1))", "sum": "tot"}.get(reduction, "tot")
+    scale = {"mean": f"tot / np.{dt}(n)", "sum": "tot"}.get(reduction, "tot")  # empty: NaN
     rowscale = {"mean": f"g[0] / np.{dt}(max(n, 1))", "sum": "g[0]",
                 "none": "g[i]"}.get(reduction, "g[0]")
     return ROW_SRC[kind].format(dt=dt, scale=scale, rowscale=rowscale)

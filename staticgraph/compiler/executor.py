@@ -158,9 +158,8 @@ class Runner:
             self._uninitialized(state)
             raise
         except TypeError as e:
-            if "No matching definition" not in str(e) and "no matching definition" not in \
-                    str(e).lower():
-                raise InvalidArgumentError(None, None, f"{type(e).__name__}: {e}") from e
+            if "no matching definition" not in str(e).lower():
+                raise self._failure(F, state, e) from e
             # an argument of another layout (non-contiguous, read-only): normalize and retry
             F2 = [np.require(a, requirements=("C", "W")) for a in F]
             S2 = _Contiguous(S)
@@ -169,11 +168,15 @@ class Runner:
             except OpError:
                 raise
             except Exception as e2:
-                raise InvalidArgumentError(None, None, f"{type(e2).__name__}: {e2}") from e2
+                raise self._failure(F, state, e2) from e2
         except OpError:
             raise
         except Exception as e:
-            raise InvalidArgumentError(None, None, f"{type(e).__name__}: {e}") from e
+            raise self._failure(F, state, e) from e
+
+    def _failure(self, F: list, state: Any, e: Exception) -> OpError:
+        return reference_error(self.ex._ref(), self.graph, self.fetches, self.targets,
+                               dict(zip(self.feed_keys, F, strict=True)), state, e)
 
     def _bind(self, F: list) -> Any:
         F[:] = [a if type(a) is np.ndarray else np.asarray(a) for a in F]
@@ -213,6 +216,40 @@ class Runner:
 
 
 _REF = object()  # a key the compiler cannot handle: the reference executor runs it
+
+
+def reference_error(ref: Any, graph: Any, fetches: list, targets: list, feeds: dict,
+                    state: Any, e: Exception) -> OpError:
+    """The error of a failed compiled run (a bad label, an empty max...). A kernel cannot
+    say which graph op it ran for, so the reference executor ``ref`` runs the same feeds on the
+    same variable values, committing nothing: its error names the op and says what is wrong
+    exactly as ``Session(executor="reference")`` does. When it does not fail (a compiler
+    fault), the compiled error ``e`` is reported as it is."""
+    try:
+        ref.run(graph, fetches, targets, feeds, _NoCommit(state))
+    except OpError as ref_error:
+        return ref_error
+    except Exception:  # noqa: BLE001, S110 - the compiled error below is the one to report
+        pass
+    if isinstance(e, OpError):
+        return e
+    return InvalidArgumentError(None, None, f"{type(e).__name__}: {e}")
+
+
+class _NoCommit:
+    """The variable values, read-only: a run used only to find an error commits nothing."""
+
+    def __init__(self, state: Any) -> None:
+        self.state = state
+
+    def __contains__(self, v: Any) -> bool:
+        return v in self.state
+
+    def __getitem__(self, v: Any) -> np.ndarray:
+        return self.state[v]
+
+    def commit(self, updates: dict) -> None:
+        pass
 
 
 class _Contiguous:

@@ -77,6 +77,13 @@ class Instance:
         self.tier = "numba"  # or "native": saved machine code, numba not loaded (yet)
         self._listeners: list = []
         self._switch: list = [None, False]  # the numba call once switched; upgrade queued
+        bad = self._empty_max()
+        if bad is not None:  # every run at these shapes fails, as numpy's max does
+            def call(F: list, S: object, commit: object) -> list:
+                raise ValueError(bad)
+
+            self.call = call
+            return
         if plan.native_only or (native.enabled() and self._needs_numba()):
             kernels = [self._native(ck) for ck in plan.kernel_list]
             if all(k is not None for k in kernels):
@@ -84,6 +91,17 @@ class Instance:
                 self.call = self._python_call(kernels)
                 return
         self.call = self._numba_call()
+
+    def _empty_max(self) -> str | None:
+        """The error of a fused ``max``/``min`` over an axis of size 0 at these shapes (its
+        loop would give -inf/+inf; numpy, torch and the reference executor raise), or None."""
+        for s in self.plan.steps:
+            for n in s.nodes if s.kind == "kernel" else ():
+                if n.op in ("max", "min") and any(
+                        self._concrete(n.inputs[0].shape)[d] == 0 for d in n.params["dim"]):
+                    return (f"zero-size array to reduction operation {n.op} which has no "
+                            f"identity ({n.name})")
+        return None
 
     def _native(self, ck) -> object:
         k = ck.native()

@@ -165,8 +165,9 @@ _ROW_SRC = {
         for j in range(c):
             dx[i, j] = s * sg_exp(lp[i, j])
         ti = t[i]
-        if ti >= 0 and ti < c:
-            dx[i, ti] -= s
+        if ti < 0 or ti >= c:
+            raise IndexError("nll_loss: target out of bounds")
+        dx[i, ti] -= s
 """,
 }
 
@@ -174,7 +175,7 @@ _ROW_SRC = {
 def render_row(k: RowKernel, fname: str) -> str:
     dt = k.dtype.name
     if k.kind == "ce_fwd":
-        scale = {"mean": f"tot / np.{dt}(max(n, 1))", "sum": "tot"}[k.reduction]
+        scale = {"mean": f"tot / np.{dt}(n)", "sum": "tot"}[k.reduction]  # empty: NaN
     elif k.kind == "ce_bwd":  # "none": g holds one cotangent per row
         scale = {"mean": f"g[()] / np.{dt}(max(n, 1))", "sum": "g[()]",
                  "none": f"np.{dt}(0.0)"}[k.reduction]

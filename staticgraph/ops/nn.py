@@ -178,12 +178,17 @@ def _nll_infer(logp: AVal, target: AVal, reduction) -> tuple:
     return (target.shape if reduction == "none" else ()), logp.dtype
 
 
+def _check_targets(logp, target):
+    """Class indices outside [0, C) are errors (numpy would wrap -1 to the last class)."""
+    if logp.ndim == 2 and target.size and (target.min() < 0 or target.max() >= logp.shape[1]):
+        bad = target.max() if target.max() >= logp.shape[1] else target.min()
+        raise IndexError(f"Target {int(bad)} is out of bounds.")
+
+
 def _pick(logp, target):
     if logp.ndim == 1:
         return logp[target]
-    if target.size and (target.min() < 0 or target.max() >= logp.shape[1]):
-        bad = target.max() if target.max() >= logp.shape[1] else target.min()
-        raise IndexError(f"Target {int(bad)} is out of bounds.")
+    _check_targets(logp, target)
     return logp[np.arange(logp.shape[0]), target]
 
 
@@ -200,6 +205,7 @@ def _nll_vjp(g, out, logp, target, reduction):
 
 def _nll_grad_impl(g, ref, target, reduction):
     """d loss / d logp: ``-g`` (divided by N for the mean) at each row's target column."""
+    _check_targets(ref, target)  # the gradient may run without the forward loss (pruned)
     out = np.zeros(ref.shape, ref.dtype)
     scale = -np.asarray(g, ref.dtype)
     if reduction == "mean":
