@@ -12,6 +12,7 @@ import numpy as np
 from .cuda_executor import bad_argument, uninitialized
 from .cuda_kernels import matmul_kernel, row_kernel
 from .cuda_plan import TILE, CudaPlan, dshape, grid, host_fallback, nchunk, row_args
+from .fusion import empty_reduction_error
 from .ir import Node
 from .kernel import Kernel, extent
 from .passes.shapes import Sym
@@ -32,6 +33,7 @@ class CudaInstance:
                                            f" but another feed of the graph says "
                                            f"{env[id(dim)]} for it")
         self.env = env
+        self.empty_error = empty_reduction_error(plan.steps, self.concrete)
         mem = plan.mem
         self.pools: dict[int, list] = {}
         self.buffers: list = []
@@ -75,6 +77,8 @@ class CudaInstance:
     # ------------------------------------------------------------------------------ run
     def run(self, F: list, state: Any, devvars: dict) -> list:
         cuda, plan, prog = self.cuda, self.plan, self.plan.prog
+        if self.empty_error is not None:  # a max/min over an empty axis, as numpy raises
+            raise bad_argument(self.empty_error)
         S = getattr(state, "_values", state)
         held = {id(d) for _, d in devvars.values()}
         for sl, pool in self.pools.items():  # never write into a variable's device copy

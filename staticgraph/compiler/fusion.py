@@ -361,6 +361,19 @@ def _finish(g: _Group, cons: dict, escapes: set) -> Step:
     return Step("kernel", list(g.nodes), in_nodes, out_nodes + red_nodes, kern)
 
 
+def empty_reduction_error(steps: list[Step], concrete) -> str | None:
+    """The error of a fused ``max``/``min`` reducing an axis of size 0 at the shapes
+    ``concrete`` gives (its loop would return -inf/+inf; numpy, torch and the reference
+    executor raise), or None. Checked once when a plan is bound to feed shapes."""
+    for s in steps:
+        for n in s.nodes if s.kind == "kernel" else ():
+            if n.op in ("max", "min") and any(
+                    concrete(n.inputs[0].shape)[d] == 0 for d in n.params["dim"]):
+                return (f"zero-size array to reduction operation {n.op} which has no "
+                        f"identity ({n.name})")
+    return None
+
+
 def _mark_epilogues(steps: list[Step]) -> None:
     """An elementwise kernel right after a matmul that consumes its product is its epilogue."""
     for a, b in zip(steps, steps[1:], strict=False):

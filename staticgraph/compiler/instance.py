@@ -32,6 +32,7 @@ import numpy as np
 
 from ..graph.errors import InvalidArgumentError
 from . import jit, native
+from .fusion import empty_reduction_error
 from .kernel import Kernel, extent
 from .njit_driver import SMALL_DOT
 from .passes.shapes import Sym
@@ -77,7 +78,7 @@ class Instance:
         self.tier = "numba"  # or "native": saved machine code, numba not loaded (yet)
         self._listeners: list = []
         self._switch: list = [None, False]  # the numba call once switched; upgrade queued
-        bad = self._empty_max()
+        bad = empty_reduction_error(plan.steps, concrete)
         if bad is not None:  # every run at these shapes fails, as numpy's max does
             def call(F: list, S: object, commit: object) -> list:
                 raise ValueError(bad)
@@ -91,17 +92,6 @@ class Instance:
                 self.call = self._python_call(kernels)
                 return
         self.call = self._numba_call()
-
-    def _empty_max(self) -> str | None:
-        """The error of a fused ``max``/``min`` over an axis of size 0 at these shapes (its
-        loop would give -inf/+inf; numpy, torch and the reference executor raise), or None."""
-        for s in self.plan.steps:
-            for n in s.nodes if s.kind == "kernel" else ():
-                if n.op in ("max", "min") and any(
-                        self._concrete(n.inputs[0].shape)[d] == 0 for d in n.params["dim"]):
-                    return (f"zero-size array to reduction operation {n.op} which has no "
-                            f"identity ({n.name})")
-        return None
 
     def _native(self, ck) -> object:
         k = ck.native()

@@ -224,10 +224,16 @@ except InvalidArgumentError as e:
     print("RAISED", e.op is not None, str(e).splitlines()[0])
 print("UNCHANGED", bool(np.array_equal(w, s.run(vars_[0]))))
 print("EMPTY", s.run(loss, {x: np.zeros((0, 4), np.float32), y: np.zeros(0, np.int64)}))
+with g.as_default():
+    m = sg.reduce_max(x * 2.0, axis=0)
+try:
+    s.run(m, {x: np.zeros((0, 4), np.float32)})
+except InvalidArgumentError as e:
+    print("MAX RAISED", e.op is m.op, str(e).splitlines()[0])
 """
 
 
-def test_cuda_gradient_checks_labels_and_empty_mean_is_nan_in_simulator():
+def test_cuda_labels_empty_mean_and_empty_max_in_simulator():
     env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1")
     p = subprocess.run([sys.executable, "-c", CUDA_LABELS], env=env, capture_output=True,
                        text=True, timeout=300, cwd=ROOT)
@@ -236,3 +242,4 @@ def test_cuda_gradient_checks_labels_and_empty_mean_is_nan_in_simulator():
     assert p.returncode == 0, p.stderr[-3000:]
     assert "RAISED True IndexError: Target 3 is out of bounds." in p.stdout, p.stdout
     assert "UNCHANGED True" in p.stdout and "EMPTY nan" in p.stdout, p.stdout
+    assert "MAX RAISED True ValueError: zero-size array" in p.stdout, p.stdout
