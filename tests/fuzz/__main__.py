@@ -40,6 +40,12 @@ def _args(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--out", default=None, help="where failing cases go (default: a temp dir)")
     ap.add_argument("--replay", nargs="+", metavar="FILE",
                     help="re-check recorded cases (a failure .json or regressions.json)")
+    ap.add_argument("--add-regression", metavar="FILE",
+                    help="append a minimized failure (.json from --out) to regressions.json")
+    ap.add_argument("--tag", help="with --add-regression: a short root-cause tag")
+    ap.add_argument("--cause", default="", help="with --add-regression: one line on the cause")
+    ap.add_argument("--xfail", action="store_true",
+                    help="with --add-regression: the fix has not landed yet")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     ap.add_argument("--run-one", help=argparse.SUPPRESS)
     return ap.parse_args(argv)
@@ -64,6 +70,32 @@ def _replay(files: list[str], oracles: tuple) -> int:
                 print(f"{path} [{name}]: ok" + (f" (invalid: {out.invalid})" if out.invalid
                                                  else ""))
     return 1 if bad else 0
+
+
+def _add_regression(a: argparse.Namespace) -> int:
+    """Append a failure file's program to regressions.json under ``--tag``, checked by the
+    oracles its signature names (plus the reference)."""
+    if not a.tag:
+        print("--add-regression needs --tag", file=sys.stderr)
+        return 2
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "regressions.json")
+    with open(a.add_regression) as f:
+        case = json.load(f)
+    with open(path) as f:
+        cases = json.load(f)
+    if any(c["tag"] == a.tag for c in cases):
+        print(f"tag {a.tag!r} is already recorded", file=sys.stderr)
+        return 2
+    who = case["signature"].split(":")[0]
+    oracles = ["reference"] + ([who] if who not in ("reference", "crash") else
+                               ["compiled", "native"])
+    cases.append({"tag": a.tag, "cause": a.cause, "xfail": a.xfail, "oracles": oracles,
+                  "seed": case.get("seed"), "program": case["program"]})
+    with open(path, "w") as f:
+        json.dump(cases, f, indent=1)
+        f.write("\n")
+    print(f"recorded {a.tag!r} ({len(cases)} cases in {path})")
+    return 0
 
 
 def _run_one(prog_json: str, oracles: tuple) -> int:
@@ -134,6 +166,8 @@ def main(argv: list[str] | None = None) -> int:
         return _run_one(a.run_one, oracles)
     if a.replay:
         return _replay(a.replay, oracles)
+    if a.add_regression:
+        return _add_regression(a)
     from .runner import supervise
 
     seed = a.seed if a.seed is not None else int(time.time()) % 10**6 * 1000

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from .compare import Finding, compare
 from .oracles import run_all
@@ -31,11 +34,13 @@ class Outcome:
 def check(prog: Program, oracles: tuple[str, ...] = ORACLES) -> Outcome:
     if "reference" not in oracles:
         oracles = ("reference",) + tuple(oracles)
-    res = run_all(prog, oracles)
-    ref = res["reference"]
-    if ref.build is not None:
-        return Outcome(invalid=ref.build)
-    out = Outcome(findings=compare(prog, res))
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # NaN/inf are expected; the comparator judges them
+        res = run_all(prog, oracles)
+        ref = res["reference"]
+        if ref.build is not None:
+            return Outcome(invalid=ref.build)
+        out = Outcome(findings=compare(prog, res))
     out.skipped = {k: r.skipped for k, r in res.items() if r.skipped}
     return out
 

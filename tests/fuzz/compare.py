@@ -113,7 +113,7 @@ def _check(oracle: str, key: str, got: np.ndarray, ref: np.ndarray, rtol: float,
     fin = np.isfinite(g64) & np.isfinite(r64)
     if not fin.any():
         return None
-    err = np.where(fin, np.abs(g64 - r64), 0.0)
+    err = np.abs(np.where(fin, g64, 0.0) - np.where(fin, r64, 0.0))
     ratio = err / (atol + rtol * np.abs(np.where(fin, r64, 0.0)))
     i = np.unravel_index(int(np.argmax(ratio)), ratio.shape)
     score = float(ratio[i])

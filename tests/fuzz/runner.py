@@ -50,6 +50,8 @@ def _one(seed: int, opts: dict, oracles: tuple, shrunk_per_sig: dict) -> None:
     from .generate import generate
     from .shrink import shrink
 
+    if os.environ.get("SG_FUZZ_ABORT_AT") == str(seed):  # tests: a native crash at this seed
+        os.abort()
     prog = generate(seed, opts["max_nodes"], families=opts.get("families"))
     out = check(prog, oracles)
     if out.invalid:
