@@ -1,0 +1,199 @@
+"""``python -m tests.fuzz``: the differential fuzzer's command line (see docs/guarantees.md,
+"Running the fuzzer"). Exit status 0 when every case agreed, 1 on any disagreement or crash,
+2 on a usage error."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+
+from .case import ORACLES
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def _args(argv: list[str]) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(prog="python -m tests.fuzz", description=__doc__)
+    ap.add_argument("--minutes", type=float, default=5.0, help="time budget (default 5)")
+    ap.add_argument("--cases", type=int, default=None, help="stop after this many cases")
+    ap.add_argument("--seed", type=int, default=None, help="first case seed (default: clock)")
+    ap.add_argument("--max-nodes", type=int, default=8, help="nodes per program (default 8)")
+    ap.add_argument("--oracles", default=",".join(ORACLES),
+                    help=f"comma-separated subset of {','.join(ORACLES)}")
+    ap.add_argument("--families", default=None,
+                    help="comma-separated generator families (default: all; see generate.py)")
+    ap.add_argument("--no-shrink", action="store_true", help="report failures unminimized")
+    ap.add_argument("--shrink-s", type=float, default=240.0, help="seconds per shrink")
+    ap.add_argument("--shrink-per-signature", type=int, default=2,
+                    help="minimize at most this many failures of one signature")
+    ap.add_argument("--parallel-min", type=int, default=4096,
+                    help="STATICGRAPH_PARALLEL_MIN for the workers (prange on big batches)")
+    ap.add_argument("--case-timeout", type=float, default=300.0,
+                    help="seconds without progress before a worker counts as hung")
+    ap.add_argument("--out", default=None, help="where failing cases go (default: a temp dir)")
+    ap.add_argument("--replay", nargs="+", metavar="FILE",
+                    help="re-check recorded cases (a failure .json or regressions.json)")
+    ap.add_argument("--add-regression", metavar="FILE",
+                    help="append a minimized failure (.json from --out) to regressions.json")
+    ap.add_argument("--tag", help="with --add-regression: a short root-cause tag")
+    ap.add_argument("--cause", default="", help="with --add-regression: one line on the cause")
+    ap.add_argument("--xfail", action="store_true",
+                    help="with --add-regression: the fix has not landed yet")
+    ap.add_argument("--worker", help=argparse.SUPPRESS)
+    ap.add_argument("--run-one", help=argparse.SUPPRESS)
+    return ap.parse_args(argv)
+
+
+def _replay(files: list[str], oracles: tuple) -> int:
+    from .case import check, describe
+    from .program import Program
+
+    bad = 0
+    for path in files:
+        with open(path) as f:
+            data = json.load(f)
+        cases = data if isinstance(data, list) else [data]
+        for c in cases:
+            out = check(Program.from_json(c["program"]), oracles)
+            name = c.get("tag") or c.get("seed")
+            if out.failed:
+                bad += 1
+                print(f"{path} [{name}]: FAIL\n  " + describe(out.findings).replace("\n", "\n  "))
+            else:
+                print(f"{path} [{name}]: ok" + (f" (invalid: {out.invalid})" if out.invalid
+                                                 else ""))
+    return 1 if bad else 0
+
+
+def _add_regression(a: argparse.Namespace) -> int:
+    """Append a failure file's program to regressions.json under ``--tag``, checked by the
+    oracles its signature names (plus the reference)."""
+    if not a.tag:
+        print("--add-regression needs --tag", file=sys.stderr)
+        return 2
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "regressions.json")
+    with open(a.add_regression) as f:
+        case = json.load(f)
+    with open(path) as f:
+        cases = json.load(f)
+    if any(c["tag"] == a.tag for c in cases):
+        print(f"tag {a.tag!r} is already recorded", file=sys.stderr)
+        return 2
+    who = case["signature"].split(":")[0]
+    oracles = ["reference"] + ([who] if who not in ("reference", "crash") else
+                               ["compiled", "native"])
+    cases.append({"tag": a.tag, "cause": a.cause, "xfail": a.xfail, "oracles": oracles,
+                  "seed": case.get("seed"), "program": case["program"]})
+    with open(path, "w") as f:
+        json.dump(cases, f, indent=1)
+        f.write("\n")
+    print(f"recorded {a.tag!r} ({len(cases)} cases in {path})")
+    return 0
+
+
+def _run_one(prog_json: str, oracles: tuple) -> int:
+    """Check one program in this process (the crash shrinker's probe)."""
+    from .case import check
+    from .program import Program
+
+    return 1 if check(Program.from_json(json.loads(prog_json)), oracles).failed else 0
+
+
+def _shrink_crash(seed: int, opts: dict, log) -> None:
+    """Minimize a crashing seed, each candidate in its own process."""
+    from .generate import generate
+    from .render import snippet
+    from .runner import _env
+    from .shrink import shrink
+
+    def crashes(p) -> bool:
+        r = subprocess.run([sys.executable, "-m", "tests.fuzz", "--run-one", p.dumps(),
+                            "--oracles", ",".join(opts["oracles"])], cwd=ROOT, env=_env(opts),
+                           capture_output=True, timeout=opts["case_timeout"])
+        return r.returncode < 0
+    prog = generate(seed, opts["max_nodes"], families=opts.get("families"))
+    small = shrink(prog, crashes, opts["shrink_s"], log=lambda s: None)
+    path = os.path.join(opts["out"], f"crash{seed}")
+    with open(path + ".json", "w") as f:
+        json.dump({"seed": seed, "signature": "crash", "program": small.to_json()}, f)
+    with open(path + ".py", "w") as f:
+        f.write(snippet(small))
+    log(f"crash seed {seed} minimized: {path}.py\n{snippet(small)}")
+
+
+def _report(s, opts: dict, log) -> None:
+    from .program import Program
+    from .render import snippet
+
+    log(f"\n{s.checked} cases: {s.ok} agreed, {s.invalid} invalid (generator slips), "
+        f"{len(s.failures)} disagreed, {len(s.crashes)} crashed or hung, "
+        f"{len(s.harness)} fuzzer errors")
+    by_sig = defaultdict(list)
+    for f in s.failures:
+        by_sig[f["signature"]].append(f["fail"])
+    for sig, seeds in sorted(by_sig.items()):
+        log(f"  {sig}: {len(seeds)} case(s), seeds {seeds[:10]}")
+    for c in s.crashes:
+        log(f"  crash: seed {c['seed']}: {c['why']}")
+    for seed, ev in sorted(s.shrunk.items()):
+        prog = Program.from_json(ev["program"])
+        log(f"\n=== seed {seed}: {ev['signature']} (minimized to {len(prog.nodes)} nodes; "
+            f"{opts['out']}/seed{seed}.json) ===")
+        for line in ev["findings"][:4]:
+            log("  " + line[:300])
+        log(snippet(prog) if len(snippet(prog)) < 6000 else
+            f"  (snippet in {opts['out']}/seed{seed}.py)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    a = _args(sys.argv[1:] if argv is None else argv)
+    oracles = tuple(o for o in a.oracles.split(",") if o)
+    if any(o not in ORACLES for o in oracles):
+        print(f"unknown oracle in {a.oracles!r}; choose from {ORACLES}", file=sys.stderr)
+        return 2
+    if a.worker:
+        from .runner import worker
+
+        return worker(json.loads(a.worker))
+    if a.run_one:
+        return _run_one(a.run_one, oracles)
+    if a.replay:
+        return _replay(a.replay, oracles)
+    if a.add_regression:
+        return _add_regression(a)
+    from .runner import supervise
+
+    seed = a.seed if a.seed is not None else int(time.time()) % 10**6 * 1000
+    out = a.out or tempfile.mkdtemp(prefix="sg-fuzz-")
+    own_cache = "STATICGRAPH_CACHE_DIR" not in os.environ
+    cache = tempfile.mkdtemp(prefix="sg-fuzz-cache-") if own_cache else \
+        os.environ["STATICGRAPH_CACHE_DIR"]
+    opts = dict(seed=seed, deadline=time.time() + 60 * a.minutes, cases=a.cases,
+                max_nodes=a.max_nodes, oracles=list(oracles),
+                families=a.families.split(",") if a.families else None,
+                shrink=not a.no_shrink, shrink_s=a.shrink_s,
+                shrink_per_signature=a.shrink_per_signature, parallel_min=a.parallel_min,
+                case_timeout=a.case_timeout, out=out, cache_dir=cache, root=ROOT)
+    log = lambda m: print(m, flush=True)  # noqa: E731
+    log(f"fuzzing from seed {seed} for {a.minutes} min (oracles {','.join(oracles)}); "
+        f"failing cases go to {out}")
+    try:
+        s = supervise(opts, log)
+        for c in s.crashes[:3] if opts["shrink"] else []:
+            _shrink_crash(c["seed"], dict(opts, deadline=time.time() + opts["shrink_s"]), log)
+        _report(s, opts, log)
+    finally:
+        if own_cache:
+            shutil.rmtree(cache, ignore_errors=True)
+    return 1 if (s.failures or s.crashes or s.harness) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,52 @@
+"""Check one program: run the oracles, compare, classify."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .compare import Finding, compare
+from .oracles import run_all
+from .program import Program
+
+ORACLES = ("reference", "compiled", "native", "eager", "torch", "fd")
+
+
+@dataclass
+class Outcome:
+    """``invalid``: the reference could not even build the graph (a generator slip, not a
+    finding); ``findings``: disagreements, worst first."""
+
+    invalid: str | None = None
+    findings: list = field(default_factory=list)
+    skipped: dict = field(default_factory=dict)
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.findings)
+
+    def signatures(self) -> set[str]:
+        return {f.signature for f in self.findings}
+
+
+def check(prog: Program, oracles: tuple[str, ...] = ORACLES) -> Outcome:
+    if "reference" not in oracles:
+        oracles = ("reference",) + tuple(oracles)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # NaN/inf are expected; the comparator judges them
+        res = run_all(prog, oracles)
+        ref = res["reference"]
+        if ref.build is not None:
+            return Outcome(invalid=ref.build)
+        out = Outcome(findings=compare(prog, res))
+    out.skipped = {k: r.skipped for k, r in res.items() if r.skipped}
+    return out
+
+
+def describe(findings: list[Finding], limit: int = 6) -> str:
+    lines = [str(f) for f in findings[:limit]]
+    if len(findings) > limit:
+        lines.append(f"... and {len(findings) - limit} more")
+    return "\n".join(lines)

@@ -1,0 +1,193 @@
+"""Compare every oracle's results with the reference executor's.
+
+Rules (issue #9): NaN positions must agree exactly, infinities too (sign included; a finite
+value within a factor 1000 of the dtype's largest counts as an overflow twin). Finite values
+agree within ``atol + rtol * |ref|``: ``rtol`` by dtype, scaled by the program's depth and its
+largest reduction, ``atol`` by the largest intermediate magnitude (a difference of large terms
+loses absolute, not relative, precision). A run that raises where the reference answers is a
+failure; both raising is agreement; answering where the reference raises is a failure too
+(``ref_error``), except for torch, whose error rules differ. A gradient one side does not
+produce (None: unconnected) must be all zeros on the other.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import composites as K
+from .oracles import Result
+from .program import Data, Program, concrete
+from .render import body
+
+RTOL = {"float64": 1e-11, "float32": 2e-5}
+FD_RTOL = 1e-5
+KEY_FACTOR = {"y": 1.0, "w": 2.0, "g": 3.0, "h": 8.0}
+
+
+@dataclass
+class Finding:
+    """One disagreement of ``oracle`` with the reference (``kind``: value, nan, inf, error,
+    ref_error, shape, dtype, missing) at ``key`` (``b{run}/{name}``); ``score`` ranks the worst
+    value offender (error / tolerance)."""
+
+    oracle: str
+    kind: str
+    key: str
+    detail: str
+    score: float = math.inf
+
+    @property
+    def signature(self) -> str:
+        """What the shrinker preserves: who disagrees, how, on which kind of value."""
+        return f"{self.oracle}:{self.kind}:{self.key.split('/')[-1][:1]}"
+
+    def __str__(self) -> str:
+        return f"[{self.oracle} vs reference] {self.kind} at {self.key}: {self.detail}"
+
+
+def magnitudes(prog: Program, data: Data) -> list[float]:
+    """Per run: the largest finite |value| among all of the program's intermediates."""
+    from staticgraph import ops
+
+    src = body(prog, "np")
+    out = []
+    for k in range(len(prog.batches)):
+        feeds = data.batch(k)
+        ns = {"ops": ops, "np": np, "K": K, "DT": np.dtype(prog.dtype)}
+        for i in range(len(prog.inputs)):
+            ns[f"v{i}"] = data.static[i] if i in data.static else feeds[f"x{i}"]
+        m = 1.0
+        try:
+            with np.errstate(all="ignore"):
+                exec(src, ns)  # noqa: S102
+        except Exception:  # noqa: BLE001 - partial values are still informative
+            pass
+        for name, v in ns.items():
+            if name.startswith("v") and name[1:].isdigit():
+                a = np.asarray(v)
+                if a.dtype.kind == "f" and a.size:
+                    fin = np.abs(a[np.isfinite(a)])
+                    if fin.size:
+                        m = max(m, float(fin.max()))
+        out.append(m)
+    return out
+
+
+def rtol_for(prog: Program) -> float:
+    """The dtype's tolerance scaled by depth and the largest reduction/contraction."""
+    big = max(prog.batches) if prog.batches else 1
+    red = 1
+    for s in prog.shapes:
+        n = int(np.prod(concrete(s, big))) if s else 1
+        red = max(red, n)
+    return RTOL[prog.dtype] * (1 + len(prog.nodes) / 3) * (1 + math.log2(red))
+
+
+def _check(oracle: str, key: str, got: np.ndarray, ref: np.ndarray, rtol: float, atol: float,
+           dtype: str, exact_dtype: bool) -> Finding | None:
+    got, ref = np.asarray(got), np.asarray(ref)
+    if got.shape != ref.shape:
+        return Finding(oracle, "shape", key, f"shape {got.shape} != reference {ref.shape}")
+    if exact_dtype and got.dtype != ref.dtype:
+        return Finding(oracle, "dtype", key, f"dtype {got.dtype} != reference {ref.dtype}")
+    if got.dtype.kind not in "fc":
+        bad = got != ref
+        return Finding(oracle, "value", key, f"{int(bad.sum())} differ") if bad.any() else None
+    g64, r64 = got.astype(np.float64), ref.astype(np.float64)
+    gn, rn = np.isnan(g64), np.isnan(r64)
+    if (gn != rn).any():
+        i = tuple(int(j) for j in np.argwhere(gn != rn)[0])
+        return Finding(oracle, "nan", key, f"NaN positions differ, e.g. at {i}: "
+                       f"{got[i]!r} vs reference {ref[i]!r} ({int((gn != rn).sum())} places)")
+    huge = np.finfo(np.dtype(dtype)).max / 1e3
+    gi, ri = np.isinf(g64), np.isinf(r64)
+    twin = (gi & ~ri & (np.abs(r64) > huge)) | (ri & ~gi & (np.abs(g64) > huge))
+    bad_inf = ((gi != ri) & ~twin) | (gi & ri & (np.sign(g64) != np.sign(r64)))
+    if bad_inf.any():
+        i = tuple(int(j) for j in np.argwhere(bad_inf)[0])
+        return Finding(oracle, "inf", key, f"infinities differ, e.g. at {i}: {got[i]!r} vs "
+                       f"reference {ref[i]!r}")
+    fin = np.isfinite(g64) & np.isfinite(r64)
+    if not fin.any():
+        return None
+    err = np.abs(np.where(fin, g64, 0.0) - np.where(fin, r64, 0.0))
+    ratio = err / (atol + rtol * np.abs(np.where(fin, r64, 0.0)))
+    i = np.unravel_index(int(np.argmax(ratio)), ratio.shape)
+    score = float(ratio[i])
+    if score <= 1.0:
+        return None
+    i = tuple(int(j) for j in i)
+    return Finding(oracle, "value", key, f"at {i}: {got[i]!r} vs reference {ref[i]!r} "
+                   f"(|diff| {err[i]:.3g}, {score:.3g}x the tolerance rtol={rtol:.2g} "
+                   f"atol={atol:.2g})", score)
+
+
+def compare(prog: Program, results: dict[str, Result]) -> list[Finding]:
+    """All disagreements with the reference, worst value offenders first."""
+    ref = results.get("reference")
+    if ref is None or ref.build is not None:
+        return []
+    out: list[Finding] = []
+    rtol = rtol_for(prog)
+    mags = magnitudes(prog, Data(prog))
+    for name, res in results.items():
+        if name == "reference" or res.skipped:
+            continue
+        if res.build is not None:
+            out.append(Finding(name, "error", "build", res.build))
+            continue
+        if name == "fd":
+            out.extend(_compare_fd(prog, res))
+            continue
+        for k in range(len(prog.batches)):
+            if k in ref.errors:
+                if k not in res.errors and name != "torch":
+                    out.append(Finding(name, "ref_error", f"b{k}/run",
+                                       f"answered where the reference raised {ref.errors[k]}"))
+                continue
+            if k in res.errors:
+                out.append(Finding(name, "error", f"b{k}/run", res.errors[k]))
+                continue
+            out.extend(_compare_run(prog, name, res, ref, k, rtol, mags[k]))
+    return sorted(out, key=lambda f: -f.score)
+
+
+def _compare_run(prog, name, res, ref, k, rtol, mag) -> list[Finding]:
+    out = []
+    keys = {key for key in (*ref.values, *res.values) if key.startswith(f"b{k}/")}
+    for key in sorted(keys):
+        a, b = res.values.get(key), ref.values.get(key)
+        if a is None or b is None:
+            have = a if a is not None else b
+            if key.split("/")[1][0] in "gh" and not np.any(have):
+                continue
+            who = name if a is None else "reference"
+            out.append(Finding(name, "missing", key, f"{who} has no value (None gradient?)"))
+            continue
+        factor = KEY_FACTOR[key.split("/")[1][0]]
+        f = _check(name, key, a, b, rtol * factor, rtol * factor * mag, prog.dtype,
+                   exact_dtype=name not in ("torch",))
+        if f is not None:
+            out.append(f)
+    return out
+
+
+def _compare_fd(prog: Program, fd: Result) -> list[Finding]:
+    ref = fd.against
+    if ref is None or 0 in ref.errors or 0 in fd.errors:
+        return []
+    out = []
+    for key, v in fd.values.items():
+        r = ref.values.get(key)
+        if r is None:
+            r = np.zeros_like(v)
+        if not np.all(np.isfinite(r)) or not np.all(np.isfinite(v)):
+            continue
+        scale = max(1.0, float(np.abs(r).max(initial=0.0)))
+        f = _check("fd", key, v, r, FD_RTOL, FD_RTOL * scale, "float64", exact_dtype=False)
+        if f is not None:
+            out.append(f)
+    return out

@@ -1,0 +1,79 @@
+"""The fuzzer's own machinery: deterministic generation, serialisation, the comparator's
+rules, the shrinker, and the supervisor surviving a native crash. Fast: no compiled kernels."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+
+from tests.fuzz.case import check
+from tests.fuzz.compare import _check
+from tests.fuzz.generate import generate
+from tests.fuzz.program import Input, Node, Program, compact
+from tests.fuzz.render import snippet
+from tests.fuzz.runner import supervise
+from tests.fuzz.shrink import shrink
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def test_generation_is_deterministic_and_round_trips_through_json():
+    for seed in range(30):
+        a, b = generate(seed), generate(seed)
+        assert a.dumps() == b.dumps()
+        assert Program.from_json(a.to_json()).dumps() == a.dumps()
+        assert len(a.shapes) == a.n_values
+
+
+def test_generated_programs_build():
+    invalid = 0
+    for seed in range(40):
+        out = check(generate(seed, 5), ("reference", "eager"))
+        invalid += out.invalid is not None
+    assert invalid <= 2, "the generator should rarely build an invalid program"
+
+
+def test_comparator_rules():
+    f32 = np.float32
+    ref = np.array([1.0, np.nan, np.inf, 2.0], f32)
+    assert _check("x", "k", ref.copy(), ref, 1e-5, 1e-5, "float32", True) is None
+    moved = np.array([np.nan, 1.0, np.inf, 2.0], f32)
+    assert _check("x", "k", moved, ref, 1e-5, 1e-5, "float32", True).kind == "nan"
+    neg = np.array([1.0, np.nan, -np.inf, 2.0], f32)
+    assert _check("x", "k", neg, ref, 1e-5, 1e-5, "float32", True).kind == "inf"
+    twin = np.array([1.0, np.nan, np.finfo(f32).max, 2.0], f32)  # overflow twin: agreement
+    assert _check("x", "k", twin, ref, 1e-5, 1e-5, "float32", True) is None
+    off = np.array([1.0, np.nan, np.inf, 2.001], f32)
+    f = _check("x", "k", off, ref, 1e-5, 1e-5, "float32", True)
+    assert f.kind == "value" and "(3,)" in f.detail and f.score > 1
+    assert _check("x", "k", ref.astype(np.float64), ref, 1, 1, "float32", True).kind == "dtype"
+
+
+def _chain() -> Program:
+    """x -> tanh -> exp -> sin -> add(., y): four nodes, two inputs."""
+    p = Program(dtype="float64", inputs=[Input(["B", 3]), Input([3])],
+                nodes=[Node("tanh", [0]), Node("exp", [2]), Node("sin", [3]),
+                       Node("add", [4, 1])],
+                outputs=[5], batches=[3, 1], grad={"wrt": [0, 1], "ys": True, "second": True},
+                shapes=[["B", 3], [3], ["B", 3], ["B", 3], ["B", 3], ["B", 3]])
+    return compact(p)
+
+
+def test_shrinker_keeps_the_failure_and_drops_the_rest():
+    small = shrink(_chain(), lambda p: "exp" in p.ops_used(), budget_s=30)
+    assert [n.op for n in small.nodes] == ["exp"]
+    assert small.grad is None and small.batches == [1]
+    assert "ops.exp(" in snippet(small)
+
+
+def test_supervisor_records_a_native_crash_and_goes_on(tmp_path, monkeypatch):
+    monkeypatch.setenv("SG_FUZZ_ABORT_AT", "11")
+    opts = dict(seed=10, deadline=time.time() + 120, cases=3, max_nodes=3,
+                oracles=["reference"], families=["unary", "binary"], shrink=False,
+                shrink_s=10, shrink_per_signature=1, parallel_min=4096, case_timeout=60,
+                out=str(tmp_path), cache_dir=str(tmp_path / "cache"), root=ROOT)
+    s = supervise(opts, log=lambda m: None)
+    assert [c["seed"] for c in s.crashes] == [11]
+    assert s.ok + s.invalid == 2 and not s.failures and not s.harness
