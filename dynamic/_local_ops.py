@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from staticgraph.ops import Op
+from staticgraph.ops import Op, zeros_like
 from staticgraph.ops.elementwise import elementwise_infer, exp, mul
 
 from . import _dtypes
@@ -63,9 +63,10 @@ def _nograd_op(name: str, fn: Any, dtype_rule: str = "promote") -> Op:
 
 
 def _step_op(name: str, fn: Any, grad_name: str) -> Op:
-    """Rounding: piecewise constant, so a zero gradient (PyTorch records it all the same)."""
+    """Rounding: piecewise constant, so a zero gradient, exactly 0 even for an inf/NaN
+    cotangent (PyTorch records it all the same)."""
     return Op(name=name, impl=fn, infer=elementwise_infer("keep"), kind="elementwise",
-              vjp=lambda g, out, x: (mul(g, 0),), grad_name=grad_name, dtype_rule="keep")
+              vjp=lambda g, out, x: (zeros_like(g),), grad_name=grad_name, dtype_rule="keep")
 
 
 FLOOR_DIVIDE = _nograd_op("floor_divide", np.floor_divide)

@@ -35,21 +35,29 @@ def relu(features: Any, name: str | None = None) -> Tensor:
 
 
 def relu6(features: Any, name: str | None = None) -> Tensor:
+    """``min(max(x, 0), 6)`` with PyTorch's ``hardtanh`` gradient: 0 at and beyond both bounds,
+    passed through elsewhere (NaN included)."""
     x = _t(features)
-    return _named(name, "Relu6", ops.clamp, x, 0.0, 6.0)
+    with composite(name, "Relu6", x) as stem:
+        upper = ops.where(ops.ge(x, 6.0), 6.0, x)
+        return _final(stem, ops.where, ops.le(x, 0.0), 0.0, upper)
 
 
 def leaky_relu(features: Any, alpha: float = 0.2, name: str | None = None) -> Tensor:
+    """``x > 0 ? x : alpha * x`` (TF's LeakyRelu kernel; its gradient is ``alpha`` at 0 and NaN,
+    as in TF and PyTorch)."""
     x = _t(features)
     with composite(name, "LeakyRelu", x) as stem:
-        return _final(stem, ops.maximum, x, ops.mul(x, alpha))
+        return _final(stem, ops.where, ops.gt(x, 0.0), x, ops.mul(x, alpha))
 
 
 def elu(features: Any, name: str | None = None) -> Tensor:
+    """``x <= 0 ? exp(x) - 1 : x``: gradient 1 at 0 and at NaN, as in PyTorch."""
     x = _t(features)
     with composite(name, "Elu", x) as stem:
-        neg = ops.sub(ops.exp(ops.minimum(x, 0.0)), 1.0)
-        return _final(stem, ops.where, ops.gt(x, 0.0), x, neg)
+        nonpos = ops.le(x, 0.0)
+        neg = ops.sub(ops.exp(ops.where(nonpos, x, 0.0)), 1.0)
+        return _final(stem, ops.where, nonpos, neg, x)
 
 
 def softplus(features: Any, name: str | None = None) -> Tensor:

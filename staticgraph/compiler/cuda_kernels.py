@@ -12,7 +12,7 @@ import threading
 
 import numpy as np
 
-from .kernel import ROW_MAX_SUMEXP
+from .kernel import ROW_LOG_SOFTMAX, ROW_MAX_SUMEXP
 
 ROW_SRC = {
     "softmax": """def softmax(x, p):
@@ -24,19 +24,13 @@ ROW_SRC = {
 """,
     "log_softmax": """def log_softmax(x, lp):
     c = x.shape[1]
-    for i in range(cuda.grid(1), x.shape[0], cuda.gridsize(1)):""" + ROW_MAX_SUMEXP + """
-        ls = sg_log(s) + m
-        for j in range(c):
-            lp[i, j] = x[i, j] - ls
+    for i in range(cuda.grid(1), x.shape[0], cuda.gridsize(1)):""" + ROW_LOG_SOFTMAX + """
 """,
     # rows: log-probs and each row's -lp[target]; bad targets set err[0] (checked by the host,
     # as in ce_bwd: a gradient run that never computes the loss checks its labels too)
     "ce_fwd": """def ce_fwd(x, t, lp, rowloss, err):
     c = x.shape[1]
-    for i in range(cuda.grid(1), x.shape[0], cuda.gridsize(1)):""" + ROW_MAX_SUMEXP + """
-        ls = sg_log(s) + m
-        for j in range(c):
-            lp[i, j] = x[i, j] - ls
+    for i in range(cuda.grid(1), x.shape[0], cuda.gridsize(1)):""" + ROW_LOG_SOFTMAX + """
         ti = t[i]
         if ti < 0 or ti >= c:
             err[0] = 1

@@ -159,17 +159,29 @@ def render_template(template: str, args: list[str], params: dict, dtype: np.dtyp
     return template.format(*args, p=_Params(params, pool, dtype))
 
 
-# Row i's max ``m`` (0 for a row with no finite max, so inf/NaN propagate as in numpy) and
+# Row i's max ``m`` (NaN-propagating, unguarded: a row holding +inf, or only -inf, gives
+# ``inf - inf`` = NaN throughout, as the registry's kernels and PyTorch do) and
 # ``s = sum(exp(x[i] - m))`` over ``c`` columns: the shared core of the softmax-family row kernels
 # of both backends (indented for a body inside ``for i in ...``; ``{dt}`` is the dtype name).
-ROW_MAX_SUMEXP = """
+_ROW_MAX = """
         m = np.{dt}(-np.inf)
         for j in range(c):
             m = sg_max(m, x[i, j])
-        m = m if (m - m == m - m) else np.{dt}(0.0)
-        s = np.{dt}(0.0)
+        s = np.{dt}(0.0)"""
+ROW_MAX_SUMEXP = _ROW_MAX + """
         for j in range(c):
             s += sg_exp(x[i, j] - m)"""
+# Row i's log-probabilities ``lp[i] = (x[i] - m) - log(s)``. ``x - m`` goes through ``lp`` (stored,
+# then reloaded), so fast-math reassociation cannot make it ``x - (m + log(s))``, which loses
+# ``log(s)`` next to a huge ``m``. Safe when ``lp`` is ``x``'s buffer (each element is read first).
+ROW_LOG_SOFTMAX = _ROW_MAX + """
+        for j in range(c):
+            z = x[i, j] - m
+            lp[i, j] = z
+            s += sg_exp(z)
+        ls = sg_log(s)
+        for j in range(c):
+            lp[i, j] = lp[i, j] - ls"""
 
 
 def prologue(k: Kernel) -> list[str]:

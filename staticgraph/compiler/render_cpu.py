@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .kernel import ROW_MAX_SUMEXP, Kernel, RowKernel, const_literal, prologue
+from .kernel import ROW_LOG_SOFTMAX, Kernel, RowKernel, const_literal, prologue
 
 KERNEL_FASTMATH = frozenset({"reassoc", "contract", "arcp", "nsz"})
 HEADER = "import numpy as np\nfrom numba import prange\nfrom staticgraph.compiler.scalar_cpu " \
@@ -121,7 +121,6 @@ _ROW_SRC = {
         m = np.{dt}(-np.inf)
         for j in range(x.shape[1]):
             m = sg_max(m, x[i, j])
-        m = m if (m - m == m - m) else np.{dt}(0.0)
         s = np.{dt}(0.0)
         for j in range(x.shape[1]):
             e = sg_exp(x[i, j] - m)
@@ -133,10 +132,7 @@ _ROW_SRC = {
 """,
     "log_softmax": """def {f}(x, lp):
     c = x.shape[1]
-    for i in range(x.shape[0]):""" + ROW_MAX_SUMEXP + """
-        ls = sg_log(s) + m
-        for j in range(c):
-            lp[i, j] = x[i, j] - ls
+    for i in range(x.shape[0]):""" + ROW_LOG_SOFTMAX + """
 """,
     "ce_fwd": """def {f}(x, t, lp, loss):
     n = x.shape[0]
@@ -144,10 +140,7 @@ _ROW_SRC = {
     if t.shape[0] != n:
         raise ValueError("nll_loss: target and input have different batch sizes")
     tot = np.{dt}(0.0)
-    for i in range(n):""" + ROW_MAX_SUMEXP + """
-        ls = sg_log(s) + m
-        for j in range(c):
-            lp[i, j] = x[i, j] - ls
+    for i in range(n):""" + ROW_LOG_SOFTMAX + """
         ti = t[i]
         if ti < 0 or ti >= c:
             raise IndexError("nll_loss: target out of bounds")

@@ -12,12 +12,15 @@ applied as two factors ``2**(n>>1) * 2**(n - (n>>1))`` so that overflow to +inf 
 underflow into denormals come out of ordinary IEEE arithmetic, with no branch. ``log`` (float32)
 splits the exponent with a bitcast; ``tanh`` and ``sigmoid`` are built on ``exp``.
 
-Special values follow numpy: NaN in -> NaN out, ``exp(+inf)=inf``, ``exp(-inf)=0``,
-``log(0)=-inf``, ``log(x<0)=NaN``, ``relu(NaN)=0`` (the registry's ``where(x > 0, x, 0)``),
-``maximum``/``minimum``/``clip`` propagate NaN. Library functions are compiled with fast-math
-flags ``{"contract", "nsz", "arcp"}`` only: ``reassoc`` would let LLVM undo the Cody-Waite split
-and ``nnan``/``ninf`` would break the special-value semantics. Accuracy (float32 and float64, whole
-range incl. denormals): see ``tests/compiler/test_scalar_ulp.py`` for the measured bounds.
+Special values follow the registry's numpy kernels (which follow PyTorch): NaN in -> NaN out,
+``exp(+inf)=inf``, ``exp(-inf)=0``, ``log(0)=-inf``, ``log(x<0)=NaN``, ``relu(NaN)=NaN``,
+``sign(NaN)=0``, ``x ** 0.5 = sqrt(x)`` and ``x ** -0.5 = 1/sqrt(x)`` (PyTorch's
+specialisations), ``maximum``/``minimum``/``clip`` propagate NaN. Library functions are compiled
+with fast-math flags ``{"contract", "nsz", "arcp"}`` only (``sg_pow`` without ``arcp``, which
+would turn ``1/sqrt`` into an rsqrt estimate): ``reassoc`` would let LLVM undo the Cody-Waite
+split and ``nnan``/``ninf`` would break the special-value semantics. Accuracy (float32 and
+float64, whole range incl. denormals): see ``tests/compiler/test_scalar_ulp.py`` for the
+measured bounds.
 """
 
 from __future__ import annotations
@@ -273,7 +276,7 @@ for _py, _m in ((sg_sqrt, math.sqrt), (sg_sin, math.sin), (sg_cos, math.cos)):
 
 
 def sg_relu(x):
-    return np.where(x > 0, x, 0)
+    return np.where(x < 0, 0, x)
 
 
 def sg_abs(x):
@@ -281,7 +284,7 @@ def sg_abs(x):
 
 
 def sg_sign(x):
-    return np.sign(x)
+    return np.where(x != x, 0, np.sign(x))
 
 
 def sg_max(x, y):
@@ -297,7 +300,9 @@ def sg_clamp(x, lo, hi):
 
 
 def sg_pow(x, y):
-    return np.power(x, y)
+    from ..ops.elementwise import _pow_impl
+
+    return _pow_impl(np.asarray(x), np.asarray(y))
 
 
 def _zero_one(t):
@@ -311,7 +316,7 @@ def _zero_one(t):
 @overload(sg_relu, jit_options=_JIT)
 def _ov_relu(x):
     zero, _ = _zero_one(x)
-    return lambda x: x if x > zero else zero
+    return lambda x: zero if x < zero else x
 
 
 @overload(sg_abs, jit_options=_JIT)
@@ -324,7 +329,7 @@ def _ov_sign(x):
     zero, one = _zero_one(x)
     if isinstance(x, types.Boolean):
         return lambda x: x
-    return lambda x: one if x > zero else (-one if x < zero else (zero if x == zero else x))
+    return lambda x: one if x > zero else (-one if x < zero else zero)
 
 
 @overload(sg_max, jit_options=_JIT)
@@ -345,9 +350,19 @@ def _ov_clamp(x, lo, hi):
     return impl
 
 
-@overload(sg_pow, jit_options=_JIT)
+@overload(sg_pow, jit_options={**_JIT, "fastmath": set(LIB_FASTMATH - {"arcp"})})
 def _ov_pow(x, y):
-    if isinstance(x, types.Float) or isinstance(y, types.Float):
+    if isinstance(x, types.Float):
+        _, one = _zero_one(x)
+
+        def fpow(x, y):
+            if y == 0.5:
+                return np.sqrt(x)
+            if y == -0.5:  # no arcp here: LLVM would use an rsqrt estimate (NaN at 0 and inf)
+                return one / np.sqrt(x)
+            return x ** y
+        return fpow
+    if isinstance(y, types.Float):
         return lambda x, y: x ** y
     if isinstance(x, types.Integer) and isinstance(y, types.Integer):
         def ipow(x, y):

@@ -6,8 +6,9 @@ Types stay those of the operands: constants are ``np.int8`` (which unifies with 
 float32 and with int64 to int64) or ``np.float32`` (float32 + float64 is float64), never Python
 ``int``/``float`` literals, which numba types as int64/float64 and would promote float32 math to
 float64 (``tests/compiler/test_cuda_executor_ptx.py`` checks the PTX of float32 graphs has no f64
-arithmetic). Special values follow numpy as on the CPU (``relu(NaN)=0``, ``log(0)=-inf``,
-``log(x<0)=NaN``, max/min/clip propagate NaN). The guards on ``exp``/``log``/``sqrt``/``sin``/
+arithmetic). Special values are those of the CPU library (``relu(NaN)=NaN``, ``sign(NaN)=0``,
+``x ** +-0.5`` as ``sqrt``/``1/sqrt``, ``log(0)=-inf``, ``log(x<0)=NaN``, max/min/clip propagate
+NaN). The guards on ``exp``/``log``/``sqrt``/``sin``/
 ``cos`` also keep the CUDA simulator (plain Python ``math``, which raises on overflow and domain
 errors) on the IEEE results the device gives.
 """
@@ -23,6 +24,7 @@ _Z = np.int8(0)
 _O = np.int8(1)
 _M = np.int8(-1)
 _F1 = np.float32(1.0)
+_HALF = np.float32(0.5)
 _NAN = np.float32(np.nan)
 _INF = np.float32(np.inf)
 _NINF = np.float32(-np.inf)
@@ -71,7 +73,7 @@ def sg_cos(x):
 
 @cuda.jit(device=True)
 def sg_relu(x):
-    return x if x > _Z else _Z
+    return _Z if x < _Z else x
 
 
 @cuda.jit(device=True)
@@ -81,7 +83,7 @@ def sg_abs(x):
 
 @cuda.jit(device=True)
 def sg_sign(x):
-    return _O if x > _Z else (_M if x < _Z else (_Z if x == _Z else x))
+    return _O if x > _Z else (_M if x < _Z else _Z)
 
 
 @cuda.jit(device=True)
@@ -102,7 +104,13 @@ def sg_clamp(x, lo, hi):
 
 @cuda.jit(device=True)
 def sg_pow(x, y):
-    return x ** y
+    r = x ** y
+    if (y == _HALF or y == -_HALF) and x <= _Z:  # as sqrt / 1/sqrt where they differ from pow
+        if x == _NINF:
+            return x - x
+        if x == _Z and _F1 / x < _Z:  # -0.0
+            return x if y == _HALF else -r
+    return r
 
 
 def _cast(conv):

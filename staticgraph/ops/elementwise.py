@@ -6,6 +6,7 @@ CUDA renderers share them. Every VJP returns one cotangent per input, un-broadca
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -20,6 +21,7 @@ from .core import (
     result_type,
     to_float,
 )
+from .shapes import zeros_like
 
 
 def elementwise_infer(rule: str):
@@ -97,29 +99,64 @@ def _pow_name(args, params) -> str:
         "PowBackward0" if base_is_tensor else "PowBackward2")
 
 
+def _is_scalar(v) -> bool:
+    return isinstance(v, (int, float))
+
+
 def _pow_vjp(g, out, x, y):
-    if isinstance(y, (int, float)):
-        gx = mul(g, 0.0) if y == 0 else mul(g, mul(pow(x, y - 1), y))
-    else:
-        gx = mul(g, mul(y, pow(x, sub(y, 1))))
-    gy = None
-    if not isinstance(y, (int, float)):
-        # d/dy x**y = x**y * log(x); defined as 0 where x == 0 and y >= 0 (as PyTorch does)
-        safe = where(logical_and(eq(x, 0), ge(y, 0)), 1, x)
-        gy = mul(g, mul(out, log(safe)))
+    """PyTorch's ``pow_backward_self`` / ``pow_backward_exponent``: d/dx is 0 where ``y == 0``
+    (even at ``x = 0``); d/dy is 0 where ``x == 0`` and ``y >= 0``. A Python-scalar base's log is
+    taken in double precision and stays a weak scalar, so it follows the tensor's dtype."""
+    gx = gy = None
+    if not _is_scalar(x):
+        if _is_scalar(y):
+            gx = zeros_like(g) if y == 0 else mul(g, mul(y, pow(x, y - 1)))
+        else:
+            gx = where(eq(y, 0), 0.0, mul(g, mul(y, pow(x, sub(y, 1)))))
+    if not _is_scalar(y):
+        if not _is_scalar(x):
+            zero_base = logical_and(eq(x, 0), ge(y, 0))
+            gy = mul(g, where(zero_base, 0.0, mul(out, log(where(zero_base, 1.0, x)))))
+        elif x == 0:
+            gy = mul(g, where(ge(y, 0), 0.0, mul(out, -math.inf)))
+        else:
+            gy = mul(g, mul(out, math.log(x) if x > 0 else math.nan))
     return gx, gy
 
 
-def _max_min_vjp(pick_x_when):
-    """maximum/minimum: the gradient goes to the winner; ties split it in half (PyTorch)."""
+def _max_min_vjp(x_loses, y_loses):
+    """PyTorch's maximum/minimum rule: ties split the gradient in half; otherwise it goes to
+    both inputs except the one that strictly loses, so a NaN operand (no comparison holds)
+    sends the full gradient to both sides."""
 
     def vjp(g, out, x, y):
-        half = mul(g, 0.5)
-        gx = where(eq(x, y), half, where(pick_x_when(x, y), g, 0.0))
-        gy = where(eq(x, y), half, where(pick_x_when(x, y), 0.0, g))
-        return gx, gy
+        split = where(eq(x, y), mul(g, 0.5), g)
+        return where(x_loses(x, y), 0.0, split), where(y_loses(x, y), 0.0, split)
 
     return vjp
+
+
+def _relu_impl(x: np.ndarray) -> np.ndarray:
+    """``max(x, 0)`` that keeps NaN (and -0.0) as PyTorch's does."""
+    return x if x.dtype == BOOL else np.where(x < 0, np.zeros_like(x), x)
+
+
+def _pow_impl(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """``x ** y`` where exponents of +-0.5 are ``sqrt(x)`` and ``1 / sqrt(x)`` (PyTorch's
+    specialisations: ``(-inf) ** -0.5`` is NaN, ``(-0.0) ** -0.5`` is -inf)."""
+    out = np.power(x, y)
+    if x.dtype.kind == "f" and np.any(np.abs(y) == 0.5):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            root = np.sqrt(x)
+            out = np.where(y == 0.5, root, np.where(y == -0.5, 1 / root, out))
+    return out
+
+
+def _sign_impl(x: np.ndarray) -> np.ndarray:
+    """PyTorch's sign: ``(0 < x) - (x < 0)``, so ``sign(NaN) = 0``."""
+    if x.dtype == BOOL:
+        return x
+    return ((x > 0).astype(x.dtype) - (x < 0).astype(x.dtype)).astype(x.dtype, copy=False)
 
 
 # ----------------------------------------------------------------------------------- records
@@ -131,14 +168,14 @@ SUB = _ew("sub", np.subtract, "({0} - {1})", lambda g, out, x, y: (g, neg(g)), n
 MUL = _ew("mul", np.multiply, "({0} * {1})", lambda g, out, x, y: (mul(g, y), mul(g, x)), nin=2,
           saves=(0, 1), grad_name="MulBackward0", tf_name="Mul")
 DIV = _ew("div", np.true_divide, "({0} / {1})",
-          lambda g, out, x, y: (div(g, y), neg(div(mul(g, x), mul(y, y)))), nin=2, saves=(0, 1),
+          lambda g, out, x, y: (div(g, y), neg(mul(g, div(div(x, y), y)))), nin=2, saves=(0, 1),
           dtype_rule="float", grad_name="DivBackward0", tf_name="RealDiv")
-POW = _ew("pow", np.power, "sg_pow({0}, {1})", _pow_vjp, nin=2, saves=(0, 1, "out"),
+POW = _ew("pow", _pow_impl, "sg_pow({0}, {1})", _pow_vjp, nin=2, saves=(0, 1, "out"),
           grad_name=_pow_name, tf_name="Pow")
-MAXIMUM = _ew("maximum", np.maximum, "sg_max({0}, {1})", _max_min_vjp(gt), nin=2, saves=(0, 1),
-              grad_name="MaximumBackward0", tf_name="Maximum")
-MINIMUM = _ew("minimum", np.minimum, "sg_min({0}, {1})", _max_min_vjp(lt), nin=2, saves=(0, 1),
-              grad_name="MinimumBackward0", tf_name="Minimum")
+MAXIMUM = _ew("maximum", np.maximum, "sg_max({0}, {1})", _max_min_vjp(lt, gt), nin=2,
+              saves=(0, 1), grad_name="MaximumBackward0", tf_name="Maximum")
+MINIMUM = _ew("minimum", np.minimum, "sg_min({0}, {1})", _max_min_vjp(gt, lt), nin=2,
+              saves=(0, 1), grad_name="MinimumBackward0", tf_name="Minimum")
 NEG = _ew("neg", np.negative, "(-{0})", lambda g, out, x: (neg(g),), grad_name="NegBackward0",
           tf_name="Neg")
 EXP = _ew("exp", np.exp, "sg_exp({0})", lambda g, out, x: (mul(g, out),), saves=("out",),
@@ -165,12 +202,12 @@ def _sigmoid_impl(x: np.ndarray) -> np.ndarray:
 SIGMOID = _ew("sigmoid", _sigmoid_impl, "sg_sigmoid({0})",
               lambda g, out, x: (mul(g, mul(out, sub(1, out))),), saves=("out",),
               dtype_rule="float", grad_name="SigmoidBackward0", tf_name="Sigmoid")
-RELU = _ew("relu", lambda x: np.where(x > 0, x, np.zeros_like(x)) if x.dtype != BOOL else x,
-           "sg_relu({0})", lambda g, out, x: (where(gt(out, 0), g, 0.0),), saves=("out",),
-           grad_name="ReluBackward0", tf_name="Relu")
+# PyTorch's threshold_backward: the gradient passes wherever ``out <= 0`` fails, NaN included
+RELU = _ew("relu", _relu_impl, "sg_relu({0})", lambda g, out, x: (where(le(out, 0), 0.0, g),),
+           saves=("out",), grad_name="ReluBackward0", tf_name="Relu")
 ABS = _ew("abs", np.abs, "sg_abs({0})", lambda g, out, x: (mul(g, sign(x)),), saves=(0,),
           grad_name="AbsBackward0", tf_name="Abs")
-SIGN = _ew("sign", np.sign, "sg_sign({0})", lambda g, out, x: (mul(g, 0),),
+SIGN = _ew("sign", _sign_impl, "sg_sign({0})", lambda g, out, x: (zeros_like(g),),
            grad_name="SignBackward0", tf_name="Sign")
 SQUARE = _ew("square", np.square, "({0} * {0})", lambda g, out, x: (mul(g, mul(x, 2)),),
              saves=(0,), grad_name="PowBackward0", tf_name="Square")

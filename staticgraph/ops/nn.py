@@ -110,15 +110,19 @@ def log_softmax(x, dim=-1):
     return bind(LOG_SOFTMAX, x, dim=normalize_dims(dim, aval_of(x).ndim)[0])
 
 
+def _row_max(x: np.ndarray, dim: int) -> np.ndarray:
+    """The shift of the softmax family: the row max, NaN-propagating and unguarded, so a row
+    holding +inf (inf - inf) or only -inf gives NaN throughout, as in PyTorch and TF."""
+    return np.max(x, axis=dim, keepdims=True) if x.size else np.zeros((), x.dtype)
+
+
 def _softmax_impl(x, dim):
-    m = np.max(x, axis=dim, keepdims=True) if x.size else 0
-    e = np.exp(x - np.where(np.isfinite(m), m, 0))
+    e = np.exp(x - _row_max(x, dim))
     return e / np.sum(e, axis=dim, keepdims=True)
 
 
 def _log_softmax_impl(x, dim):
-    m = np.max(x, axis=dim, keepdims=True) if x.size else 0
-    z = x - np.where(np.isfinite(m), m, 0)
+    z = x - _row_max(x, dim)
     return z - np.log(np.sum(np.exp(z), axis=dim, keepdims=True))
 
 

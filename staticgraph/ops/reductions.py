@@ -99,10 +99,20 @@ def _mean_vjp(g, out, x, dim, keepdim, full):
 
 
 def _extreme_vjp(g, out, x, dim, keepdim, full):
-    """Ties share the gradient evenly (PyTorch's ``amax``/``max()`` rule)."""
-    mask = cast(eq(x, _unreduce(out, x, dim, keepdim)), aval_of(g).dtype)
-    count = sum(mask, dim, keepdim=True)
-    return (div(mul(mask, _unreduce(g, x, dim, keepdim)), broadcast_like(count, x)),)
+    """PyTorch's rules. ``amax(dim)``: ties share the gradient evenly, ``mask * g / count``.
+    ``max()`` (``full``): ``evenly_distribute_backward``, a masked fill (others get exactly 0)
+    where a NaN result counts the NaN inputs as its winners."""
+    o, gu = _unreduce(out, x, dim, keepdim), _unreduce(g, x, dim, keepdim)
+    hit = eq(x, o)
+    if full:
+        from .elementwise import logical_and, logical_or, ne, where
+
+        hit = logical_or(hit, logical_and(ne(x, x), ne(o, o)))
+    mask = cast(hit, aval_of(g).dtype)
+    count = broadcast_like(sum(mask, dim, keepdim=True), x)
+    if full:
+        return (where(hit, div(gu, count), 0.0),)
+    return (div(mul(mask, gu), count),)
 
 
 def _lse_impl(x, dim, keepdim, full):

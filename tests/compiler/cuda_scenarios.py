@@ -77,8 +77,27 @@ def reductions():
                            t: rng.standard_normal((6, 5)).astype(np.float32)}, 1
 
 
+def edges():
+    """Edge semantics shared with the registry (docs/ops.md): relu/sign at NaN, pow at +-0.5,
+    max/min gradients at NaN, softmax-family rows holding +-inf or NaN (all-NaN rows)."""
+    g = sg.Graph()
+    with g.as_default():
+        x = sg.placeholder(sg.float32, [None], name="x")
+        r = sg.placeholder(sg.float32, [None, 3], name="r")
+        t = sg.placeholder(sg.int64, [None], name="t")
+        ys = [sg.nn.relu(x), ops.sign(x), ops.pow(x, -0.5), ops.pow(x, 0.5),
+              ops.maximum(x, 1.0), ops.minimum(x, 1.0)]
+        ce = ops.cross_entropy(r, t)
+        outs = ys + sg.gradients(ys, [x]) + [sg.nn.softmax(r), sg.nn.log_softmax(r), ce] + \
+            sg.gradients(ce, [r])
+    xv = np.array([np.nan, -0.0, 0.0, 1.0, 4.0, -np.inf, np.inf, -2.0], np.float32)
+    rv = np.array([[np.inf, 1, 2], [-np.inf, -np.inf, -np.inf], [np.nan, 0, 1], [3e38, 3e38, 1],
+                   [1, 2, 3]], np.float32)
+    return g, None, outs, {x: xv, r: rv, t: np.array([0, 1, 2, 1, 0])}, 1
+
+
 SCENARIOS = {"seed": seed, "xor": xor, "mlp": mlp_step, "chain": chain,
-             "reductions": reductions}
+             "reductions": reductions, "edges": edges}
 
 
 def check(name: str) -> None:

@@ -16,6 +16,7 @@ import pytest
 from numba import njit
 
 from staticgraph.compiler import scalar_cpu as S
+from staticgraph.ops import REGISTRY
 
 R = np.random.default_rng(1)
 LD = np.longdouble
@@ -108,7 +109,8 @@ def test_ulp(name: str, dt) -> None:
 
 @pytest.mark.parametrize("dt", [np.float32, np.float64], ids=["f32", "f64"])
 def test_selection_functions_match_numpy_exactly(dt) -> None:
-    """relu/abs/sign/max/min/clamp: exact, including NaN propagation and signed zeros."""
+    """relu/abs/sign/max/min/clamp: exact, including NaN propagation and signed zeros (relu and
+    sign as the registry's kernels: ``relu(NaN) = NaN``, ``sign(NaN) = 0``, as in PyTorch)."""
     x = np.concatenate([_specials(dt), R.standard_normal(200).astype(dt)])
     y = R.permutation(x)
 
@@ -124,8 +126,8 @@ def test_selection_functions_match_numpy_exactly(dt) -> None:
 
     o = np.empty((6, x.size), dt)
     k(x, y, o)
-    ref = [np.where(x > 0, x, 0), np.abs(x), np.sign(x), np.maximum(x, y), np.minimum(x, y),
-           np.clip(x, -0.5, 0.5)]
+    ref = [REGISTRY["relu"].impl(x), np.abs(x), REGISTRY["sign"].impl(x), np.maximum(x, y),
+           np.minimum(x, y), np.clip(x, -0.5, 0.5)]
     for row, r in zip(o, ref, strict=True):
         np.testing.assert_array_equal(row, r.astype(dt))
         assert np.array_equal(np.signbit(row), np.signbit(r.astype(dt)))
@@ -146,6 +148,26 @@ def test_casts_and_pow() -> None:
     np.testing.assert_array_equal(oi[:5], x[:5].astype(np.int64))
     np.testing.assert_array_equal(ob[:5], x[:5].astype(bool))
     assert S.sg_cast_float64(np.float32(1.5)).dtype == np.float64  # the Python fallback
+
+
+@pytest.mark.parametrize("dt", [np.float32, np.float64], ids=["f32", "f64"])
+def test_pow_matches_the_registry_kernel_at_special_values(dt) -> None:
+    """``sg_pow`` is the registry's ``pow``: exponents +-0.5 are sqrt and 1/sqrt (NaN at -inf,
+    -inf at -0.0 for -0.5, as in PyTorch), exact at 0 and inf despite the kernels' ``arcp``."""
+    b = _specials(dt)[:12]
+    x, y = np.repeat(b, 6), np.tile(np.array([0.5, -0.5, 2.0, -1.0, 0.0, 3.0], dt), b.size)
+
+    @njit(fastmath={"reassoc", "contract", "arcp", "nsz"})
+    def k(x, y, o):
+        for i in range(x.shape[0]):
+            o[i] = S.sg_pow(x[i], y[i])
+
+    o = np.empty_like(x)
+    k(x, y, o)
+    with np.errstate(all="ignore"):
+        ref = REGISTRY["pow"].impl(x, y)
+    np.testing.assert_allclose(o, ref, rtol=4 * np.finfo(dt).eps)
+    assert np.array_equal(np.signbit(o), np.signbit(ref))
 
 
 def test_ulp_error_helper() -> None:
