@@ -119,7 +119,7 @@ def test_damaged_native_entries_are_removed_and_never_run(tmp_path):
                 f.seek(os.path.getsize(p) - 200)
                 f.write(b"\xcc" * 16)
     r = _run(cache, "--exit")
-    assert r.stderr.count("corrupt or stale: removed") >= 1
+    assert r.stderr.count("or another kernel's: removed") >= 1
     assert _lines(r, "FIRST")[0].split()[:2] == [_lines(cold, "FIRST")[0].split()[0], "numba"]
     # numba loaded its own cache and the native entries were written again
     assert "compiled " not in r.stderr and "saved native code" in r.stderr
