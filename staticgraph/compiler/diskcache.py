@@ -103,6 +103,7 @@ def write_failed(d: str, err: OSError, final: bool) -> None:
 def _problem(base: str, d: str) -> str | None:
     """Why ``d`` (inside ``base``) must not be used, or None."""
     try:
+        os.makedirs(base, mode=0o700, exist_ok=True)  # not left to the umask: checked below
         os.makedirs(d, mode=0o700, exist_ok=True)
     except OSError as e:
         return f"cannot create it ({type(e).__name__}: {e})"
@@ -130,12 +131,17 @@ def _refuse(problem: str) -> str:
     """Warn once and give the process a private cache directory (removed at exit)."""
     if not _PRIVATE:
         _PRIVATE.append(tempfile.mkdtemp(prefix="staticgraph-cache-"))
-        atexit.register(shutil.rmtree, _PRIVATE[0], True)
+        atexit.register(_remove_private, _PRIVATE[0], os.getpid())
     msg = (f"staticgraph: not using the disk cache ({problem}); compiling into the private "
            f"directory {_PRIVATE[0]} for this process")
     warnings.warn(msg, RuntimeWarning, stacklevel=3)
     _note("%s", msg)
     return _PRIVATE[0]
+
+
+def _remove_private(path: str, pid: int) -> None:
+    if os.getpid() == pid:  # not from a forked child: the parent may still use it
+        shutil.rmtree(path, ignore_errors=True)
 
 
 # ---------------------------------------------------------------------------- entries

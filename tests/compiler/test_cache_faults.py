@@ -7,6 +7,8 @@ one warm cache is built once and copied per case."""
 from __future__ import annotations
 
 import glob
+import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -191,9 +193,6 @@ def test_damaged_cache_file_gives_the_right_answer_and_is_repaired(warm, tmp_pat
 
 
 def _manifest_vouches(d: str, h: str) -> bool:
-    import hashlib
-    import json
-
     with open(os.path.join(d, f"sg_{h}.manifest")) as f:
         m = json.load(f)["numba"]
     have = {}
@@ -290,10 +289,10 @@ def test_a_kernel_that_allocates_through_numbas_runtime_never_runs_natively(tmp_
             assert "as native code" not in r.stderr
 
 
-def test_symbols_the_kernel_body_needs_are_told_from_the_wrappers(tmp_path):
+def test_symbols_the_kernel_body_needs_are_told_from_the_wrappers():
+    import staticgraph as sg
     from staticgraph.compiler import jit
     from staticgraph.compiler.native_elf import needed_by, undefined_symbols
-    import staticgraph as sg
 
     g = sg.Graph()
     with g.as_default():
@@ -307,7 +306,7 @@ def test_symbols_the_kernel_body_needs_are_told_from_the_wrappers(tmp_path):
     for path in glob.glob(os.path.join(jit.cache_dir(), "*.native")):
         with open(path, "rb") as f:
             head, obj = f.read().split(b"\n", 1)
-        sym = __import__("json").loads(head)["symbol"]
+        sym = json.loads(head)["symbol"]
         und = set(undefined_symbols(obj))
         need = needed_by(obj, sym)
         assert need <= und

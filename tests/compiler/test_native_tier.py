@@ -170,11 +170,13 @@ def test_native_only_executor_and_the_objects_undefined_symbols():
 def test_a_forked_child_forgets_the_parents_loader_queue():
     from staticgraph.compiler import native
 
-    saved = (native._QUEUE, native._LOADING, native._pending, native._PENDING)
+    saved = (native._QUEUE, native._LOADING, native._pending, native._PENDING, native._GATE,
+             native._LOCK)
     try:
         native._pending = 2  # as if two switches were queued in the parent
         assert not native.block_until_ready(0.01)
         native._after_fork_in_child()
         assert native.block_until_ready(0.01) and native._QUEUE is None
     finally:
-        native._QUEUE, native._LOADING, native._pending, native._PENDING = saved
+        (native._QUEUE, native._LOADING, native._pending, native._PENDING, native._GATE,
+         native._LOCK) = saved
