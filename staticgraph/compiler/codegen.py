@@ -63,6 +63,13 @@ class CompiledKernel:
         return self._module
 
     @property
+    def source_sha(self) -> str:
+        """The module source's hash (what native headers and manifests must name)."""
+        from .diskcache import source_sha
+
+        return source_sha(self.module_source)
+
+    @property
     def sig(self) -> tuple:
         from numba import types
         from numba.np.numpy_support import from_dtype
@@ -90,11 +97,11 @@ class CompiledKernel:
         from . import native
 
         target = native.path_for(self.path, "kernel")
-        if self._module is None or os.path.exists(target):
+        if self._module is None or native.intact(self.path, "kernel", self.source_sha):
             return
         sig = self.sig
         if sig in self._module.kernel.overloads:
-            if native.save(self._module.kernel, sig, self.path, "kernel"):
+            if native.save(self._module.kernel, sig, self.path, "kernel", self.source_sha):
                 jit.note("saved native code %s", os.path.basename(target))
         elif load:
             self.serial()  # loads it from numba's cache (or compiles it), then saves
@@ -108,7 +115,8 @@ class CompiledKernel:
             if self._native is None or (retry and self._native is False):
                 self._native = native.load(self.path, "kernel",
                                            [np.dtype(d) for d, _ in self.argspec],
-                                           [nd for _, nd in self.argspec]) or False
+                                           [nd for _, nd in self.argspec],
+                                           self.source_sha) or False
         return self._native or None
 
 

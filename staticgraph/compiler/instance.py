@@ -85,6 +85,8 @@ class Instance:
         if k is None and self.plan.native_only:  # compile with numba, then link its code
             ck.serial()
             k = ck.native(retry=True)
+            if k is None and native.why_not(ck.path):  # needs what the process lacks
+                return ck.serial()
             if k is None:
                 raise RuntimeError(f"no native code for kernel {ck.hash} on this platform")
         return k

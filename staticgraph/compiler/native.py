@@ -3,24 +3,33 @@
 numba's own disk cache needs numba loaded to read it, and loading numba (its import, its typing
 and lowering registries, its BLAS probe) costs ~0.5 s: more than the whole warm start may take.
 So when numba compiles a kernel, this module also keeps the kernel's *object code* (the ELF bytes
-numba already produced for its cache) in ``sg_<hash>.<name>.native``::
+numba already produced for its cache) in ``sg_<hash>.<name>.<host>.native``::
 
     {"symbol": "_ZN...kernel...", "ndims": [2, 1, 2], "dtypes": ["float32", ...],
-     "host": [...], "undefined": ["NRT_MemInfo_call_dtor", ...], "sha256": "..."}\\n<object>
+     "host": [...], "version": "sg3-numba...", "source": "<sha256 of the module source>",
+     "undefined": ["NRT_MemInfo_call_dtor", ...], "sha256": "<sha256 of the object>"}\n<object>
 
 A new process links that object into an llvmlite MCJIT engine (~1 ms; llvmlite loads in ~20 ms)
 and calls the compiled function through ``ctypes`` with numba's internal calling convention:
 ``int32 fn(void *ret, void *excinfo, <each array as meminfo, parent, nitems, itemsize, data,
 shape..., strides...>)``. Arrays come from numpy with no meminfo (NULL), so the reference-count
-helpers inlined in the object never reach numba's runtime; the object's other undefined symbols
-(numba's unboxing helpers, used only by the CPython wrapper in the same object) are bound to a
-trap when numba is not loaded. :class:`~.instance.Instance` runs these *native* kernels until
-numba is loaded in the background, then switches to numba's dispatchers (see ``instance.py``).
+helpers inlined in the object never reach numba's runtime. :class:`~.instance.Instance` runs
+these *native* kernels until numba is loaded in the background, then switches to numba's
+dispatchers (see ``instance.py``).
 
-Trust: the file name and header carry the host (CPU, features, triple, ``NUMBA_*`` settings),
-the header the object's SHA-256 and argument types; a mismatch, truncation or parse error means
-the entry is removed (the next numba compile writes it again), never run. ELF only (Linux);
-elsewhere kernels always go through numba.
+Trust: an entry is run only when its header proves it was built from *this* module's source
+(SHA-256), by this compiler version, for this host (CPU, features, triple, ``NUMBA_*``
+settings) and these argument types, and the object matches its SHA-256; otherwise it is removed
+(the next numba compile writes it again). Eligibility: the undefined symbols the kernel *body*
+can reach (:mod:`.native_elf`) must all exist in the process now -- a kernel that allocates
+through numba's runtime (``NRT_*``) before numba is loaded, or calls the Python C API (the
+native call releases the GIL), runs through numba instead. Symbols only the object's CPython
+wrapper uses are bound to a trap (never reached). ELF only (Linux); elsewhere kernels always
+go through numba.
+
+Fork: the loader thread holds a gate while it imports numba and switches instances, and
+``fork()`` waits for that gate (``os.register_at_fork``), so a child never inherits an import
+lock held by a thread it does not have; the child starts its own loader when it needs one.
 """
 
 from __future__ import annotations
@@ -30,21 +39,30 @@ import hashlib
 import json
 import os
 import queue
-import struct
 import sys
 import threading
 from typing import Any
 
 import numpy as np
 
+from .native_elf import needed_by, undefined_symbols  # noqa: F401 - re-exported
+
 MODE = os.environ.get("STATICGRAPH_NATIVE", "auto")
 """``auto``: native kernels only while numba is not loaded, then numba (default); ``always``:
 native kernels even when numba is loaded, no switch (tests, debugging); ``0``: never."""
 
 _LOCK = threading.Lock()
+_GATE = threading.RLock()  # held by the loader while it imports numba / switches; fork waits
 _HOST: list | None = None
 _HOST_TAG = ""
 _TRAP_KEEP: list = []
+_TRAPS: dict[str, int] = {}  # symbol -> the trap bound for it
+_MEMO: dict[tuple, NativeKernel] = {}  # linked kernels: every instance of a kernel shares one
+_WHY_NOT: dict[tuple, str] = {}  # (path, fname) -> why the kernel cannot run natively now
+_NEVER_CALLED = frozenset({"NRT_MemInfo_call_dtor"})
+"""Runtime symbols a kernel body names but never calls on the native tier: the destructor
+call of a reference count that reached zero, which needs a meminfo; every argument's is NULL,
+and creating one would need an ``NRT_*`` allocation, which makes the kernel ineligible."""
 _LOADING = False  # the loader thread has not finished its first switch (numba not warm yet)
 _QUEUE: queue.SimpleQueue | None = None
 _PENDING = threading.Condition()
@@ -75,16 +93,26 @@ def later(ref: Any) -> None:
     _QUEUE.put(ref)
 
 
+def _before_fork() -> None:
+    _GATE.acquire()  # wait until the loader is between jobs (holds no import lock)
+
+
+def _after_fork_in_parent() -> None:
+    _GATE.release()
+
+
 def _after_fork_in_child() -> None:
-    """A forked child has no loader thread: it starts its own when it needs one. (Fork after
-    :func:`block_until_ready`: a child forked while the loader imports numba inherits import
-    locks held by a thread that does not exist in it.)"""
-    global _QUEUE, _LOADING, _pending, _PENDING
+    """A forked child has no loader thread: it starts its own when it needs one. The loader
+    of the parent was between jobs (see :func:`_before_fork`), so numba is either fully
+    imported or not at all."""
+    global _QUEUE, _LOADING, _pending, _PENDING, _GATE, _LOCK
     _QUEUE, _LOADING, _pending, _PENDING = None, False, 0, threading.Condition()
+    _GATE, _LOCK = threading.RLock(), threading.Lock()
 
 
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)
+    os.register_at_fork(before=_before_fork, after_in_parent=_after_fork_in_parent,
+                        after_in_child=_after_fork_in_child)
 
 
 def block_until_ready(timeout: float | None = None) -> bool:
@@ -97,10 +125,13 @@ def block_until_ready(timeout: float | None = None) -> bool:
 def _loader(q: queue.SimpleQueue) -> None:
     global _LOADING, _pending
     while True:
-        inst = q.get()()
+        ref = q.get()
         try:
-            if inst is not None:
-                inst.upgrade()
+            with _GATE:
+                inst = ref()
+                if inst is not None:
+                    inst.upgrade()
+                inst = None
         except Exception as e:  # the native kernels keep running: correct, a little slower
             from .jit import note
 
@@ -141,10 +172,11 @@ def path_for(module_path: str, fname: str) -> str:
 
 
 # ------------------------------------------------------------------------------------- save
-def save(disp: Any, sig: tuple, module_path: str, fname: str) -> bool:
-    """Write the object code numba produced for ``disp`` at ``sig``: a fresh compile keeps
-    the bytes in memory; after a load from numba's cache the library's linkable module is
-    code-generated again (~10 ms, only when the entry is missing). True when written."""
+def save(disp: Any, sig: tuple, module_path: str, fname: str, source_sha: str) -> bool:
+    """Write the object code numba produced for ``disp`` at ``sig`` (``source_sha``: the
+    module source's hash, see :func:`.diskcache.source_sha`): a fresh compile keeps the bytes
+    in memory; after a load from numba's cache the library's linkable module is code-generated
+    again (~10 ms, only when the entry is missing). True when written."""
     cr = disp.overloads.get(sig)
     if cr is None or not sys.platform.startswith("linux"):
         return False
@@ -160,35 +192,21 @@ def save(disp: Any, sig: tuple, module_path: str, fname: str) -> bool:
     und = undefined_symbols(obj)
     if und is None:
         return False
+    from .diskcache import VERSION_TAG, _write
+
     meta = {"symbol": cr.fndesc.mangled_name, "ndims": [a.ndim for a in sig],
             "dtypes": [str(np.dtype(a.dtype.name)) for a in sig], "host": host(),
-            "undefined": und, "sha256": hashlib.sha256(obj).hexdigest()}
+            "version": VERSION_TAG, "source": source_sha, "undefined": und,
+            "sha256": hashlib.sha256(obj).hexdigest()}
     path = path_for(module_path, fname)
-    tmp = f"{path}.{os.getpid()}.{threading.get_ident()}.tmp"
-    with open(tmp, "wb") as f:
-        f.write(json.dumps(meta).encode() + b"\n" + obj)
-    os.replace(tmp, path)
+    try:
+        _write(path, json.dumps(meta).encode() + b"\n" + obj)
+    except OSError as e:  # numba's cache still has the kernel
+        from .jit import note
+
+        note("could not save native code %s (%s: %s)", path, type(e).__name__, e)
+        return False
     return True
-
-
-def undefined_symbols(obj: bytes) -> list[str] | None:
-    """Names an ELF64 little-endian relocatable object needs from outside (None: not ELF64)."""
-    if obj[:4] != b"\x7fELF" or obj[4] != 2 or obj[5] != 1:
-        return None
-    shoff, = struct.unpack_from("<Q", obj, 0x28)
-    shentsize, shnum = struct.unpack_from("<HH", obj, 0x3A)
-    secs = [struct.unpack_from("<IIQQQQIIQQ", obj, shoff + i * shentsize) for i in range(shnum)]
-    names: list[str] = []
-    for s in secs:
-        if s[1] != 2:  # SHT_SYMTAB
-            continue
-        strtab = secs[s[6]]
-        for off in range(s[4], s[4] + s[5], 24):
-            st_name, _, _, st_shndx = struct.unpack_from("<IBBH", obj, off)
-            if st_shndx == 0 and st_name:
-                start = strtab[4] + st_name
-                names.append(obj[start:obj.index(b"\0", start)].decode())
-    return names
 
 
 # ------------------------------------------------------------------------------------- load
@@ -223,26 +241,34 @@ class NativeKernel:
             raise RuntimeError(f"native kernel {self.name} reported an error")
 
 
-def load(module_path: str, fname: str, dtypes: list, ndims: list) -> NativeKernel | None:
-    """The saved kernel ``fname`` of ``module_path`` if its entry is present, intact, made for
-    this host and these argument types; else None (the caller uses numba)."""
+def load(module_path: str, fname: str, dtypes: list, ndims: list,
+         source_sha: str) -> NativeKernel | None:
+    """The saved kernel ``fname`` of ``module_path`` if its entry is present, intact, built
+    from the source with hash ``source_sha`` by this compiler for this host and these argument
+    types, and everything its body needs exists in this process now; else None (the caller
+    uses numba; :func:`why_not` tells an ineligible kernel from a missing one)."""
+    key = (module_path, fname, source_sha, tuple(map(str, dtypes)), tuple(ndims))
+    k = _MEMO.get(key)
+    if k is not None:
+        return k
+    from .jit import STATS, note
+
     path = path_for(module_path, fname)
+    _WHY_NOT.pop((module_path, fname), None)
     try:
-        with open(path, "rb") as f:
-            data = f.read()
-        head, obj = data.split(b"\n", 1)
-        meta = json.loads(head)
-        ok = (meta["sha256"] == hashlib.sha256(obj).hexdigest() and meta["host"] == host()
-              and meta["symbol"] and meta["ndims"] == list(ndims)
-              and meta["dtypes"] == [str(d) for d in dtypes])
+        meta, obj = _read(path, source_sha)
+        ok = meta["ndims"] == list(ndims) and meta["dtypes"] == [str(d) for d in dtypes]
+        if ok:
+            need = needed_by(obj, meta["symbol"])
+            und = undefined_symbols(obj)
+            ok = und is not None
     except FileNotFoundError:
         return None
-    except (OSError, ValueError, KeyError, TypeError):
+    except Exception:  # noqa: BLE001 - any read or parse failure: the entry is not trusted
         ok = False
     if not ok:
-        from .jit import note
-
-        note("native entry %s is corrupt or stale: removed (numba recompiles it)", path)
+        note("native entry %s is corrupt, stale or another kernel's: removed (numba "
+             "recompiles it)", path)
         try:
             os.remove(path)
         except OSError:
@@ -254,7 +280,17 @@ def load(module_path: str, fname: str, dtypes: list, ndims: list) -> NativeKerne
 
     t0 = time.perf_counter()
     with _LOCK:
-        _bind_undefined(llvm, meta["undefined"])
+        k = _MEMO.get(key)
+        if k is not None:
+            return k
+        missing = sorted(nm for nm in need if nm not in _NEVER_CALLED and (
+            nm.startswith(("Py", "_Py")) or not _resolvable(llvm, nm)))
+        if missing:
+            _WHY_NOT[(module_path, fname)] = "needs " + ", ".join(missing)
+            note("native entry %s needs %s, absent in this process: numba runs it",
+                 os.path.basename(path), ", ".join(missing))
+            return None
+        _bind_undefined(llvm, und)
         llvm.initialize_native_target()
         llvm.initialize_native_asmprinter()
         tm = llvm.Target.from_default_triple().create_target_machine(jit=True)
@@ -263,21 +299,63 @@ def load(module_path: str, fname: str, dtypes: list, ndims: list) -> NativeKerne
         ee.add_object_file(objref)
         ee.finalize_object()
         addr = ee.get_function_address(meta["symbol"])
-    if not addr:
-        return None
-    from .jit import STATS, note
-
+        if not addr:
+            return None
+        name = os.path.basename(path)
+        k = NativeKernel(name, addr, [np.dtype(d) for d in dtypes], list(ndims),
+                         (ee, objref, tm))
+        _MEMO[key] = k
     STATS["native_loads"] += 1
-    name = os.path.basename(path)
     note("loaded %s from disk cache as native code (no numba) in %.4fs", name,
          time.perf_counter() - t0)
-    return NativeKernel(name, addr, [np.dtype(d) for d in dtypes], list(ndims), (ee, objref, tm))
+    return k
+
+
+def _read(path: str, source_sha: str) -> tuple[dict, bytes]:
+    """Header and object of an entry, after checking that it was built from the source with
+    hash ``source_sha`` by this compiler version for this host, and that the object is the
+    one the header describes (raises on anything else)."""
+    from .diskcache import VERSION_TAG
+
+    with open(path, "rb") as f:
+        data = f.read()
+    head, obj = data.split(b"\n", 1)
+    meta = json.loads(head)
+    if not (meta["sha256"] == hashlib.sha256(obj).hexdigest() and meta["host"] == host()
+            and meta["version"] == VERSION_TAG and meta["source"] == source_sha
+            and isinstance(meta["symbol"], str) and meta["symbol"]):
+        raise ValueError(f"{path} does not belong to this kernel, compiler or host")
+    return meta, obj
+
+
+def intact(module_path: str, fname: str, source_sha: str) -> bool:
+    """Whether the saved entry is there and trustworthy (nothing is linked)."""
+    try:
+        _read(path_for(module_path, fname), source_sha)
+        return True
+    except Exception:  # noqa: BLE001 - missing, damaged, foreign
+        return False
+
+
+def why_not(module_path: str, fname: str = "kernel") -> str | None:
+    """Why the last :func:`load` of this entry found it ineligible (None: it was not)."""
+    return _WHY_NOT.get((module_path, fname))
+
+
+def _resolvable(llvm: Any, name: str) -> bool:
+    """Whether ``name`` has a real address now: known to LLVM (numba's runtime and helpers
+    once numba has set them up), not one of our traps, or exported by the process."""
+    addr = llvm.address_of_symbol(name)
+    if addr and addr != _TRAPS.get(name):
+        return True
+    return hasattr(ctypes.CDLL(None), name)
 
 
 def _bind_undefined(llvm: Any, names: list[str]) -> None:
     """Give every symbol the object needs an address: one already known to LLVM (numba's
     helpers once numba is loaded), else the process's own (libc, libm, the Python C API),
-    else a trap that aborts with a message (reached only through the CPython wrapper)."""
+    else a trap that aborts with a message: only for symbols the kernel body cannot reach
+    (the CPython wrapper's), which :func:`load` has checked."""
     proc = ctypes.CDLL(None)
     for nm in names:
         if llvm.address_of_symbol(nm):
@@ -285,7 +363,8 @@ def _bind_undefined(llvm: Any, names: list[str]) -> None:
         try:
             addr = ctypes.cast(getattr(proc, nm), ctypes.c_void_p).value
         except AttributeError:
-            addr = _trap(nm)
+            addr = _TRAPS.get(nm) or _trap(nm)
+            _TRAPS[nm] = addr
         llvm.add_symbol(nm, addr)
 
 

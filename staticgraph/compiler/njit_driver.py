@@ -185,14 +185,25 @@ class NjitDriverSource:
         params = [f"f{i}" for i in self.feeds] + [f"v{j}" for j in range(len(prog.variables))] \
             + [f"e{j}" for j in range(len(self.escapes))] + ["A", "O"]
         ret = "(" + "".join(e + ", " for e in extra) + ")"
-        self.source = "\n".join([f"def driver({', '.join(params)}):", *lines,
-                                 f"    return {ret}"]) + "\n"
+        self.source = _canonical("\n".join([f"def driver({', '.join(params)}):", *lines,
+                                            f"    return {ret}"]) + "\n")
 
     def module_text(self) -> str:
+        """The module written to the disk cache: its content hash names it, so the same plan
+        rebuilt (a new ``Graph`` of the same model) is the same module, loaded once. Node
+        names (comments) are left out: they depend on the graph, not on the code."""
         ks = "\n".join(f"# {k}: sg_{ck.hash}.kernel (bound by the loader)"
                        for k, ck in self.kernel_globals.items())
         deco = "driver = njit(cache=True, error_model='numpy', nogil=True)(driver)\n"
-        return HEADER + ks + "\n\n" + self.source + "\n" + deco
+        body = re.sub(r"  # .*$", "", self.source, flags=re.M)
+        return HEADER + ks + "\n\n" + body + "\n" + deco
+
+
+def _canonical(src: str) -> str:
+    """Rename the values ``t<node id>`` to ``t0, t1, ...`` in order of first use: node ids
+    come from a process-wide counter, so a rebuilt graph would otherwise render new text."""
+    names: dict[str, str] = {}
+    return re.sub(r"\bt\d+\b", lambda m: names.setdefault(m.group(0), f"t{len(names)}"), src)
 
 
 def _row_args(step: Step) -> list[Node]:

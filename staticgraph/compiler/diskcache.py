@@ -1,0 +1,311 @@
+"""The disk cache's directory and the rules for trusting its files.
+
+Layout of ``$STATICGRAPH_CACHE_DIR/<VERSION_TAG>/`` for a module ``sg_<h>`` (``h`` hashes the
+version tag and the module's source text)::
+
+    sg_<h>.py                      the module source (compared byte for byte with the expected text)
+    sg_<h>.manifest                JSON: version tag, SHA-256 of the source, SHA-256 of each
+                                   numba index/data file of the module as numba wrote it
+    __pycache__/sg_<h>.*.nbi|.nbc  numba's own cache (``cache=True``)
+    sg_<h>.kernel.<host>.native    machine code for the native tier (see :mod:`.native`)
+
+Trust: an entry is used only when it provably belongs to *this* module, this compiler version
+and this host. numba checks only that its index matches the source file's timestamp, so every
+numba file is checked against the manifest (by content hash) right before numba reads it
+(:class:`TrustedCache`); a file the manifest does not vouch for -- damaged, swapped in from
+another module, left over by a crashed writer -- makes all of the module's numba files go, and
+numba compiles afresh. A directory other users can write to (or own) is refused with a warning,
+and the process compiles into a private temporary directory instead; so does a process that
+cannot create or write its cache directory.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import hashlib
+import importlib.util
+import json
+import os
+import shutil
+import stat
+import sys
+import tempfile
+import threading
+import warnings
+from collections.abc import Iterator
+
+import llvmlite
+import numpy as np
+
+
+def _numba_version() -> str:
+    """numba's version without importing numba (~0.2 s): the dist-info folder beside it."""
+    if "numba" in sys.modules:
+        return sys.modules["numba"].__version__
+    spec = importlib.util.find_spec("numba")
+    if spec is not None and spec.origin:
+        site = os.path.dirname(os.path.dirname(spec.origin))
+        found = [d for d in os.listdir(site) if d.startswith("numba-") and d.endswith(
+            ".dist-info")]
+        if len(found) == 1:
+            return found[0][len("numba-"):-len(".dist-info")]
+    from importlib.metadata import version
+
+    return version("numba")
+
+
+COMPILER_VERSION = "3"  # 3: native headers name their source; numba files need a manifest
+VERSION_TAG = (f"sg{COMPILER_VERSION}-numba{_numba_version()}-llvmlite{llvmlite.__version__}-"
+               f"np{np.__version__}-py{sys.version_info[0]}{sys.version_info[1]}")
+_LOCK = threading.Lock()
+_DIRS: dict[str, str] = {}  # STATICGRAPH_CACHE_DIR (or the default) -> the directory in use
+_PRIVATE: list[str] = []
+
+
+def _note(msg: str, *args: object) -> None:
+    from .jit import note
+
+    note(msg, *args)
+
+
+# ---------------------------------------------------------------------------- the directory
+def cache_dir() -> str:
+    """The directory of this version's cache entries: ``$STATICGRAPH_CACHE_DIR`` (default
+    ``~/.cache/staticgraph``) ``/<VERSION_TAG>``, or a private temporary directory when that
+    one cannot be trusted or written (warned once)."""
+    base = os.environ.get("STATICGRAPH_CACHE_DIR") or os.path.join(
+        os.path.expanduser("~"), ".cache", "staticgraph")
+    d = _DIRS.get(base)
+    if d is None:
+        with _LOCK:
+            d = _DIRS.get(base)
+            if d is None:
+                d = os.path.join(base, VERSION_TAG)
+                problem = _problem(base, d)
+                if problem is not None:
+                    d = _refuse(problem)
+                _DIRS[base] = d
+    return d
+
+
+def write_failed(d: str, err: OSError, final: bool) -> None:
+    """Writing into ``d`` failed with ``err``: look at the directory again (a removed one is
+    re-created); refuse it when something is wrong with it or on the ``final`` failure."""
+    with _LOCK:
+        for base, cur in list(_DIRS.items()):
+            if cur == d and cur not in _PRIVATE:
+                problem = _problem(base, d)
+                if problem is not None or final:
+                    _DIRS[base] = _refuse(problem or f"writing into it failed ({err})")
+
+
+def _problem(base: str, d: str) -> str | None:
+    """Why ``d`` (inside ``base``) must not be used, or None."""
+    try:
+        os.makedirs(base, mode=0o700, exist_ok=True)  # not left to the umask: checked below
+        os.makedirs(d, mode=0o700, exist_ok=True)
+    except OSError as e:
+        return f"cannot create it ({type(e).__name__}: {e})"
+    uid = os.getuid()
+    for p, outer in ((base, True), (d, False), (os.path.join(d, "__pycache__"), False)):
+        try:
+            st = os.stat(p)
+        except FileNotFoundError:
+            continue
+        except OSError as e:
+            return f"cannot inspect {p} ({type(e).__name__}: {e})"
+        if not stat.S_ISDIR(st.st_mode):
+            return f"{p} is not a directory"
+        if st.st_uid != uid and not (outer and st.st_uid == 0):
+            return f"{p} is owned by another user (uid {st.st_uid})"
+        if st.st_mode & 0o022 and not (outer and st.st_mode & stat.S_ISVTX):
+            return (f"{p} is writable by other users (mode {stat.filemode(st.st_mode)}); "
+                    "they could replace the machine code this process runs")
+    if not os.access(d, os.W_OK | os.X_OK):
+        return f"{d} is not writable"
+    return None
+
+
+def _refuse(problem: str) -> str:
+    """Warn once and give the process a private cache directory (removed at exit)."""
+    if not _PRIVATE:
+        _PRIVATE.append(tempfile.mkdtemp(prefix="staticgraph-cache-"))
+        atexit.register(_remove_private, _PRIVATE[0], os.getpid())
+    msg = (f"staticgraph: not using the disk cache ({problem}); compiling into the private "
+           f"directory {_PRIVATE[0]} for this process")
+    warnings.warn(msg, RuntimeWarning, stacklevel=3)
+    _note("%s", msg)
+    return _PRIVATE[0]
+
+
+def _remove_private(path: str, pid: int) -> None:
+    if os.getpid() == pid:  # not from a forked child: the parent may still use it
+        shutil.rmtree(path, ignore_errors=True)
+
+
+# ---------------------------------------------------------------------------- entries
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def source_sha(src: str) -> str:
+    """The hash native headers and manifests record for a module's source text."""
+    return sha256(src.encode())
+
+
+def purge(d: str, h: str, numba_dirs: tuple = ()) -> None:
+    """Remove module ``sg_<h>``'s manifest, native objects and numba files (its source file
+    is rewritten by the caller)."""
+    found = [os.path.join(d, fn) for fn in _listdir(d)
+             if fn.startswith(f"sg_{h}.") and fn.endswith((".native", ".manifest"))]
+    for nd in {os.path.join(d, "__pycache__"), *numba_dirs}:
+        found += [os.path.join(nd, fn) for fn in _listdir(nd) if fn.startswith(f"sg_{h}.")]
+    for fp in found:
+        with contextlib.suppress(OSError):
+            os.remove(fp)
+
+
+def _listdir(d: str) -> list[str]:
+    try:
+        return os.listdir(d)
+    except OSError:
+        return []
+
+
+def ensure_source(path: str, h: str, src: str) -> bool:
+    """Write ``src`` at ``path`` unless it is there byte for byte; anything else there
+    (damaged, truncated, not UTF-8, another module's text, a directory) is a corrupt entry:
+    its compiled code goes with it. True when the file was (re)written."""
+    data = src.encode()
+    try:
+        with open(path, "rb") as f:
+            if f.read() == data:
+                return False
+        present = True
+    except FileNotFoundError:
+        present = False
+    except OSError:  # a directory, unreadable...
+        present = True
+    if present:
+        from .jit import STATS
+
+        STATS["rebuilt"] += 1
+        _note("cache entry %s was corrupt or stale: rebuilding", path)
+        purge(os.path.dirname(path), h)
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path, ignore_errors=True)
+    _write(path, data)
+    return True
+
+
+def _write(path: str, data: bytes) -> None:
+    tmp = f"{path}.{os.getpid()}.{threading.get_ident()}.tmp"
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.remove(tmp)
+        raise
+
+
+# ---------------------------------------------------------------------------- numba's files
+@contextlib.contextmanager
+def _dir_lock(d: str) -> Iterator[None]:
+    """An exclusive ``flock`` on directory ``d`` (processes checking or recording manifests
+    one at a time); no lock where the file system has none."""
+    try:
+        import fcntl
+
+        fd = os.open(d, os.O_RDONLY)
+    except (ImportError, OSError):
+        yield
+        return
+    try:
+        with contextlib.suppress(OSError):
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _numba_files(nd: str, h: str) -> dict[str, str]:
+    """Module ``sg_<h>``'s numba index/data files in ``nd``: name -> SHA-256."""
+    out = {}
+    for fn in _listdir(nd):
+        if fn.startswith(f"sg_{h}.") and fn.endswith((".nbi", ".nbc")):
+            try:
+                with open(os.path.join(nd, fn), "rb") as f:
+                    out[fn] = sha256(f.read())
+            except OSError:
+                out[fn] = ""
+    return out
+
+
+def _manifest(path: str, src_sha: str) -> dict[str, str]:
+    """The numba files the manifest vouches for ({} if it is missing, damaged, or made for
+    another source or compiler version)."""
+    try:
+        with open(path, "rb") as f:
+            m = json.loads(f.read())
+        if m["version"] != VERSION_TAG or m["source"] != src_sha:
+            return {}
+        files = m["numba"]
+        return {str(k): str(v) for k, v in files.items()}
+    except Exception:  # noqa: BLE001 - any read or parse failure: nothing is vouched for
+        return {}
+
+
+class TrustedCache:
+    """numba's per-function disk cache, checked against the module's manifest before every
+    load and recorded in it after every save (installed on each dispatcher of our modules)."""
+
+    def __init__(self, inner: object, module_path: str, h: str, src_sha: str) -> None:
+        self._inner, self._h, self._sha = inner, h, src_sha
+        self._manifest = module_path[:-3] + ".manifest"
+        self._dir = os.path.dirname(module_path)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._inner, name)
+
+    def load_overload(self, sig: object, target_context: object) -> object:
+        nd = self._inner.cache_path
+        with _dir_lock(self._dir):
+            have = _numba_files(nd, self._h)
+            vouched = _manifest(self._manifest, self._sha)
+            bad = sorted(fn for fn, s in have.items() if vouched.get(fn) != s)
+            if bad:
+                from .jit import STATS
+
+                STATS["rebuilt"] += 1
+                _note("numba cache files of sg_%s not vouched for by its manifest (%s): "
+                      "removed, rebuilding", self._h, ", ".join(bad))
+                for fn in have:
+                    with contextlib.suppress(OSError):
+                        os.remove(os.path.join(nd, fn))
+                return None
+        return self._inner.load_overload(sig, target_context)
+
+    def save_overload(self, sig: object, data: object) -> None:
+        try:
+            self._inner.save_overload(sig, data)
+            with _dir_lock(self._dir):
+                m = {"version": VERSION_TAG, "source": self._sha,
+                     "numba": _numba_files(self._inner.cache_path, self._h)}
+                _write(self._manifest, json.dumps(m, sort_keys=True).encode())
+        except OSError as e:  # the code is compiled; it is just not kept on disk
+            _note("could not save sg_%s to the disk cache (%s: %s)", self._h,
+                  type(e).__name__, e)
+
+
+def trust(mod: object, module_path: str, h: str, src_sha: str) -> None:
+    """Put :class:`TrustedCache` in front of the disk cache of every numba dispatcher the
+    module defines (not those bound into it from other modules)."""
+    for v in list(vars(mod).values()):
+        cache = getattr(v, "_cache", None)
+        py = getattr(v, "py_func", None)
+        if (cache is not None and py is not None and py.__module__ == mod.__name__
+                and not isinstance(cache, TrustedCache) and cache.cache_path is not None):
+            v._cache = TrustedCache(cache, module_path, h, src_sha)
