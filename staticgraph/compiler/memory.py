@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .fusion import Step
-from .ir import Node, Program
+from .ir import Program
 from .passes.shapes import Sym
 
 
