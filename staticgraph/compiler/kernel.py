@@ -26,6 +26,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 Pattern = tuple  # per array dim: the loop dim it follows, or None (size 1, broadcast)
+SHORT_REDUCTION = 2048
+"""Reduced elements per result that one float32 block may sum (the CPU renderer's block size):
+a kernel whose static reduced count is at most this sums without block bookkeeping."""
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,7 @@ class Kernel:
     consts: dict[str, tuple[float, np.dtype]] = field(default_factory=dict)
     extents: tuple = ()  # per loop dim: (array name, axis) giving its size, or None (size 1)
     doc: str = ""  # the subgraph it computes, for explain()
+    short_reduction: bool = False  # reduces a static count <= SHORT_REDUCTION per result
 
     @property
     def reduced_dims(self) -> tuple[int, ...]:
@@ -89,7 +93,7 @@ class Kernel:
                 tuple((o.var, o.dtype.str, o.pattern) for o in self.outputs),
                 tuple((r.var, r.op, r.dtype.str, r.pattern, r.reduced) for r in self.reductions),
                 tuple(sorted((k, float(v), d.str) for k, (v, d) in self.consts.items())),
-                self.extents)
+                self.extents, self.short_reduction)
 
     def params(self) -> list[str]:
         return [i.name for i in self.inputs] + [o.name for o in self.outputs] + \
@@ -159,29 +163,16 @@ def render_template(template: str, args: list[str], params: dict, dtype: np.dtyp
     return template.format(*args, p=_Params(params, pool, dtype))
 
 
-# Row i's max ``m`` (NaN-propagating, unguarded: a row holding +inf, or only -inf, gives
-# ``inf - inf`` = NaN throughout, as the registry's kernels and PyTorch do) and
-# ``s = sum(exp(x[i] - m))`` over ``c`` columns: the shared core of the softmax-family row kernels
-# of both backends (indented for a body inside ``for i in ...``; ``{dt}`` is the dtype name).
-_ROW_MAX = """
+# Row i's max ``m`` over ``c`` columns (NaN-propagating, unguarded: a row holding +inf, NaN, or
+# only -inf gives ``inf - inf`` = NaN throughout, as the registry's kernels and PyTorch do): the
+# shared start of the softmax-family row kernels of both backends, which then sum
+# ``exp(x[i] - m)`` each their own accurate way (indented for a body inside ``for i in ...``;
+# ``{dt}`` is the dtype name). Log-probabilities are ``(x - m) - log(s)``, never
+# ``x - (m + log(s))``, which loses ``log(s)`` next to a huge ``m``.
+ROW_MAX = """
         m = np.{dt}(-np.inf)
         for j in range(c):
-            m = sg_max(m, x[i, j])
-        s = np.{dt}(0.0)"""
-ROW_MAX_SUMEXP = _ROW_MAX + """
-        for j in range(c):
-            s += sg_exp(x[i, j] - m)"""
-# Row i's log-probabilities ``lp[i] = (x[i] - m) - log(s)``. ``x - m`` goes through ``lp`` (stored,
-# then reloaded), so fast-math reassociation cannot make it ``x - (m + log(s))``, which loses
-# ``log(s)`` next to a huge ``m``. Safe when ``lp`` is ``x``'s buffer (each element is read first).
-ROW_LOG_SOFTMAX = _ROW_MAX + """
-        for j in range(c):
-            z = x[i, j] - m
-            lp[i, j] = z
-            s += sg_exp(z)
-        ls = sg_log(s)
-        for j in range(c):
-            lp[i, j] = lp[i, j] - ls"""
+            m = sg_max(m, x[i, j])"""
 
 
 def prologue(k: Kernel) -> list[str]:
