@@ -112,8 +112,8 @@ class MathMethods:
     def square(self): return ops.square(self)
     def reciprocal(self): return ops.reciprocal(self)
     def rsqrt(self): return renamed(ops.pow(self, -0.5), "RsqrtBackward0")
-    def log1p(self): return renamed(ops.log(ops.add(self, 1)), "Log1PBackward0")
-    def expm1(self): return renamed(ops.sub(ops.exp(self), 1), "Expm1Backward0")
+    def log1p(self): return ops.log1p(self)
+    def expm1(self): return ops.expm1(self)
     def log2(self): return renamed(ops.div(ops.log(self), math.log(2)), "Log2Backward0")
     def log10(self): return renamed(ops.div(ops.log(self), math.log(10)), "Log10Backward0")
     def tan(self): return renamed(ops.div(ops.sin(self), ops.cos(self)), "TanBackward0")
@@ -172,6 +172,10 @@ class MathMethods:
     def cumsum(self, dim, dtype=None):
         x = self if dtype is None else self.to(dtype)
         return ops.cumsum(x, dim)
+
+    def cumprod(self, dim, dtype=None):
+        x = self if dtype is None else self.to(dtype)
+        return ops.cumprod(x, dim)
 
     def _extreme(self, dim, keepdim, fn, arg, pair, cls, name):
         """``max()``: the full reduction (ties share the gradient); ``max(dim)``: values and

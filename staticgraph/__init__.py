@@ -42,14 +42,13 @@ from .graph.composite_ops import (
     ceil,
     clip_by_global_norm,
     clip_by_norm,
+    cumprod,
     cumsum,
-    expm1,
     floor,
     floordiv,
     floormod,
     gather,
     global_norm,
-    log1p,
     norm,
     reduce_prod,
     reverse,
@@ -108,11 +107,13 @@ from .graph.math_ops import (
     divide,
     equal,
     exp,
+    expm1,
     greater,
     greater_equal,
     less,
     less_equal,
     log,
+    log1p,
     logical_and,
     logical_not,
     logical_or,
@@ -265,7 +266,7 @@ math = _types.SimpleNamespace(
     reduce_prod=reduce_prod, reduce_logsumexp=reduce_logsumexp, reduce_any=reduce_any,
     reduce_all=reduce_all, log_softmax=nn.log_softmax, softmax=nn.softmax, norm=norm,
     not_equal=not_equal, greater_equal=greater_equal,
-    less_equal=less_equal, softplus=nn.softplus)
+    less_equal=less_equal, softplus=nn.softplus, cumsum=cumsum, cumprod=cumprod)
 linalg = _types.SimpleNamespace(inv=matrix_inverse, matmul=matmul, norm=norm, diag=diag)
 dtypes = _graph_pkg.dtypes
 __version__ = "0.1.0"

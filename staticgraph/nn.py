@@ -52,20 +52,19 @@ def leaky_relu(features: Any, alpha: float = 0.2, name: str | None = None) -> Te
 
 
 def elu(features: Any, name: str | None = None) -> Tensor:
-    """``x <= 0 ? exp(x) - 1 : x``: gradient 1 at 0 and at NaN, as in PyTorch."""
+    """``x <= 0 ? expm1(x) : x``: gradient 1 at 0 and at NaN, as in PyTorch."""
     x = _t(features)
     with composite(name, "Elu", x) as stem:
         nonpos = ops.le(x, 0.0)
-        neg = ops.sub(ops.exp(ops.where(nonpos, x, 0.0)), 1.0)
+        neg = ops.expm1(ops.where(nonpos, x, 0.0))
         return _final(stem, ops.where, nonpos, neg, x)
 
 
 def softplus(features: Any, name: str | None = None) -> Tensor:
-    """log(1 + exp(x)), computed stably as max(x, 0) + log(1 + exp(-|x|))."""
-    x = _t(features)
-    with composite(name, "Softplus", x) as stem:
-        return _final(stem, ops.add, ops.maximum(x, 0.0),
-                      ops.log(ops.add(ops.exp(ops.neg(ops.abs(x))), 1.0)))
+    """``log(1 + exp(x))``: the registry's ``softplus``, ``max(x, 0) + log1p(exp(-|x|))``
+    (no overflow, full precision down to denormal results), gradient ``sigmoid(x)``."""
+    _require("f", features, param="features")
+    return _named(name, "Softplus", ops.softplus, _t(features))
 
 
 def softmax(logits: Any, axis: int | None = None, name: str | None = None,
@@ -129,13 +128,13 @@ def softmax_cross_entropy_with_logits(labels: Any = None, logits: Any = None, di
 
 def sigmoid_cross_entropy_with_logits(labels: Any = None, logits: Any = None,
                                       name: str | None = None) -> Tensor:
-    """``max(x, 0) - x * z + log(1 + exp(-|x|))``, TF's stable form."""
+    """``max(x, 0) - x * z + log1p(exp(-|x|))``, TF's stable form."""
     labels, logits = _labels_logits(labels, logits, "sigmoid_cross_entropy_with_logits")
     z = _t(labels, logits.dtype) if not isinstance(labels, Tensor) else labels
     x = logits
     with composite(name, "logistic_loss", x) as stem:
         return _final(stem, ops.add, ops.sub(ops.maximum(x, 0.0), ops.mul(x, z)),
-                      ops.log(ops.add(ops.exp(ops.neg(ops.abs(x))), 1.0)))
+                      ops.log1p(ops.exp(ops.neg(ops.abs(x)))))
 
 
 def dropout(x: Any, keep_prob: Any = None, noise_shape: Any = None, seed: Any = None,

@@ -23,6 +23,17 @@ def tanh(input: Tensor) -> Tensor:  # noqa: A002
     return ops.tanh(input)
 
 
+def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:  # noqa: A002
+    """PyTorch's: ``x`` where ``beta * x > threshold``, else ``log1p(exp(beta * x)) / beta``
+    (the registry's stable ``softplus``; gradient ``sigmoid(beta * x)``)."""
+    xb = input if beta == 1 else ops.mul(input, beta)
+    big = ops.gt(xb, threshold)
+    soft = ops.softplus(ops.where(big, 0.0, xb))  # 0 there: no inf * 0 in the gradient
+    if beta != 1:
+        soft = ops.div(soft, beta)
+    return renamed(ops.where(big, input, soft), "SoftplusBackward0")
+
+
 def _softmax_dim(input: Tensor, dim: int | None, name: str) -> int:  # noqa: A002
     if dim is None:
         warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call "
@@ -111,14 +122,15 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Any = None,  # n
 
 def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Any = None,  # noqa: A002
                                      reduction: str = "mean", pos_weight: Any = None) -> Tensor:
-    """Stable ``BCE(sigmoid(x), y)``: ``max(x, 0) - x y + log(1 + exp(-|x|))``."""
+    """Stable ``BCE(sigmoid(x), y)``: ``max(x, 0) - x y + log1p(exp(-|x|))``."""
     _unsupported(pos_weight=(pos_weight, None))
     target = to_tensor(target)
     if tuple(target.shape) != tuple(input.shape):
         raise ValueError(f"Target size ({target.shape}) must be the same as input size "
                          f"({input.shape})")
-    soft = ops.log(ops.add(ops.exp(ops.neg(ops.abs(input))), 1))
-    loss = ops.add(ops.sub(ops.relu(input), ops.mul(input, target)), soft)
+    soft = ops.log1p(ops.exp(ops.neg(ops.abs(input))))
+    # maximum, not relu: its gradient at 0 is 1/2, so d/dx at x = 0 is sigmoid(0) - y
+    loss = ops.add(ops.sub(ops.maximum(input, 0.0), ops.mul(input, target)), soft)
     if weight is not None:
         loss = ops.mul(loss, weight)
     return _reduce(loss, reduction, "BinaryCrossEntropyWithLogitsBackward0")

@@ -7,8 +7,8 @@ float32 and with int64 to int64) or ``np.float32`` (float32 + float64 is float64
 ``int``/``float`` literals, which numba types as int64/float64 and would promote float32 math to
 float64 (``tests/compiler/test_cuda_executor_ptx.py`` checks the PTX of float32 graphs has no f64
 arithmetic). Special values are those of the CPU library (``relu(NaN)=NaN``, ``sign(NaN)=0``,
-``x ** +-0.5`` as ``sqrt``/``1/sqrt``, ``log(0)=-inf``, ``log(x<0)=NaN``, max/min/clip propagate
-NaN). The guards on ``exp``/``log``/``sqrt``/``sin``/
+``x ** +-0.5`` as ``sqrt``/``1/sqrt``, ``log(0)=-inf``, ``log(x<0)=NaN``, ``log1p(-1)=-inf``,
+max/min/clip propagate NaN). The guards on ``exp``/``expm1``/``log``/``log1p``/``sqrt``/``sin``/
 ``cos`` also keep the CUDA simulator (plain Python ``math``, which raises on overflow and domain
 errors) on the IEEE results the device gives.
 """
@@ -43,6 +43,26 @@ def sg_log(x):
     if x > _Z:
         return math.log(x)
     return _NINF if x == _Z else _NAN
+
+
+@cuda.jit(device=True)
+def sg_log1p(x):
+    if x > _M:
+        return math.log1p(x)
+    return _NINF if x == _M else _NAN
+
+
+@cuda.jit(device=True)
+def sg_expm1(x):
+    if x > _EXP_BIG:
+        return _INF
+    return math.expm1(x)
+
+
+@cuda.jit(device=True)
+def sg_softplus(x):
+    m = x if x > _Z else _Z
+    return m + math.log1p(sg_exp(-abs(x)))
 
 
 @cuda.jit(device=True)
@@ -129,7 +149,8 @@ NAMESPACE: dict = {
     "sg_exp": sg_exp, "sg_log": sg_log, "sg_tanh": sg_tanh, "sg_sigmoid": sg_sigmoid,
     "sg_sqrt": sg_sqrt, "sg_sin": sg_sin, "sg_cos": sg_cos, "sg_relu": sg_relu,
     "sg_abs": sg_abs, "sg_sign": sg_sign, "sg_max": sg_max, "sg_min": sg_min,
-    "sg_clamp": sg_clamp, "sg_pow": sg_pow, "math": math, "sg_cast_bool": _to_bool,
+    "sg_clamp": sg_clamp, "sg_pow": sg_pow, "sg_log1p": sg_log1p, "sg_expm1": sg_expm1,
+    "sg_softplus": sg_softplus, "math": math, "sg_cast_bool": _to_bool,
 }
 """Every scalar-library name, for the namespace generated CUDA kernels are executed in."""
 

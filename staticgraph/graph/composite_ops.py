@@ -1,5 +1,6 @@
 """TF1 ops with no registry record of their own, built from registry ops: rounding
-(``floor``/``ceil``/``round``, ``//``, ``%``), ``reduce_prod``, ``tile``/``slice``/``gather``/
+(``floor``/``ceil``/``round``, ``//``, ``%``), ``reduce_prod``, ``cumsum``/``cumprod`` (TF's
+dtype), ``tile``/``slice``/``gather``/
 ``unstack``, and the clipping helpers (``clip_by_norm``, ``global_norm``,
 ``clip_by_global_norm``).
 
@@ -95,20 +96,6 @@ def floormod(x: Any, y: Any, name: str | None = None) -> Tensor:
         return _final(stem, ops.sub, x, ops.mul(_floordiv_t(x, y), y))
 
 
-def log1p(x: Any, name: str | None = None) -> Tensor:
-    _require("f", x)
-    x = _t(x)
-    with composite(name, "Log1p", x) as stem:
-        return _final(stem, ops.log, ops.add(x, 1.0))
-
-
-def expm1(x: Any, name: str | None = None) -> Tensor:
-    _require("f", x)
-    x = _t(x)
-    with composite(name, "Expm1", x) as stem:
-        return _final(stem, ops.sub, ops.exp(x), 1.0)
-
-
 def reduce_prod(input_tensor: Any, axis: Any = None, keepdims: Any = None,
                 name: str | None = None, reduction_indices: Any = None,
                 keep_dims: Any = None) -> Tensor:
@@ -129,21 +116,29 @@ def reduce_prod(input_tensor: Any, axis: Any = None, keepdims: Any = None,
                                                     for d in out.aval.shape))
 
 
-def cumsum(x: Any, axis: int = 0, exclusive: bool = False, reverse: bool = False,
-           name: str | None = None) -> Tensor:
-    """Running sum along ``axis`` (``exclusive``: without the element itself)."""
+def _scan(reg_fn: Any, default: str, x: Any, axis: int, exclusive: bool, reverse: bool,
+          name: str | None) -> Tensor:
+    """``tf.cumsum``/``tf.cumprod``: the registry scans compute integers in int64; TF keeps the
+    input's dtype."""
     x = _t(x)
     _require("fiu", x)
-    with composite(name, "Cumsum", x) as stem:
-        same = x.dtype.is_floating or x.dtype == np.int64  # the registry sums ints in int64
-        if not exclusive and same:
-            return _final(stem, ops.cumsum, x, int(axis), bool(reverse))
-        cs = ops.cumsum(x, int(axis), bool(reverse))
-        cs = cs if same else cast(cs, x.dtype.base_dtype)
-        if not exclusive:
-            return _final(stem, ops.reshape, cs, tuple(-1 if d is None else d
-                                                       for d in cs.aval.shape))
-        return _final(stem, ops.sub, cs, x)
+    args = (int(axis), bool(reverse), bool(exclusive))
+    with composite(name, default, x) as stem:
+        if x.dtype.is_floating or x.dtype == np.int64:
+            return _final(stem, reg_fn, x, *args)
+        return _final(stem, ops.cast, reg_fn(x, *args), x.dtype.base_dtype.np_dtype)
+
+
+def cumsum(x: Any, axis: int = 0, exclusive: bool = False, reverse: bool = False,
+           name: str | None = None) -> Tensor:
+    """Running sum along ``axis`` (``exclusive``: without the element itself, from 0)."""
+    return _scan(ops.cumsum, "Cumsum", x, axis, exclusive, reverse, name)
+
+
+def cumprod(x: Any, axis: int = 0, exclusive: bool = False, reverse: bool = False,
+            name: str | None = None) -> Tensor:
+    """Running product along ``axis`` (``exclusive``: without the element itself, from 1)."""
+    return _scan(ops.cumprod, "Cumprod", x, axis, exclusive, reverse, name)
 
 
 def reverse(tensor: Any, axis: Any, name: str | None = None) -> Tensor:
@@ -303,6 +298,6 @@ def clip_by_global_norm(t_list: Sequence[Any], clip_norm: Any, use_norm: Any = N
     return out, use_norm
 
 
-__all__ = ["floor", "ceil", "round", "floordiv", "floormod", "log1p", "expm1", "reduce_prod",
+__all__ = ["floor", "ceil", "round", "floordiv", "floormod", "reduce_prod", "cumprod",
            "tile", "slice", "gather", "unstack", "norm", "cumsum", "reverse", "clip_by_norm",
            "global_norm", "clip_by_global_norm"]

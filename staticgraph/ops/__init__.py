@@ -28,10 +28,12 @@ from .elementwise import (
     div,
     eq,
     exp,
+    expm1,
     ge,
     gt,
     le,
     log,
+    log1p,
     logical_and,
     logical_not,
     logical_or,
@@ -47,6 +49,7 @@ from .elementwise import (
     sigmoid,
     sign,
     sin,
+    softplus,
     sqrt,
     square,
     sub,
@@ -54,7 +57,8 @@ from .elementwise import (
     where,
 )
 from .nn import cross_entropy, log_softmax, matmul, mse_loss, nll_loss, softmax
-from .reductions import amax, amin, argmax, argmin, cumsum, logsumexp, mean, prod, size, sum
+from .reductions import amax, amin, argmax, argmin, logsumexp, mean, size, sum
+from .scans import cumprod, cumsum, prod
 from .shapes import (
     broadcast_like,
     broadcast_to,
@@ -86,5 +90,6 @@ __all__ = [
     "amax", "amin", "argmax", "argmin", "logsumexp", "mean", "size", "sum", "broadcast_like",
     "broadcast_to", "cat", "expand_dims", "getitem", "ones_like", "permute", "reshape",
     "reshape_like", "setitem", "squeeze", "stack", "sum_to_like", "transpose", "unsqueeze",
-    "zeros_like", "gather", "scatter_add", "prod", "cumsum",
+    "zeros_like", "gather", "scatter_add", "prod", "cumsum", "cumprod", "log1p", "expm1",
+    "softplus",
 ]

@@ -56,11 +56,14 @@ def minimum(x, y): return bind(MINIMUM, x, y)
 def neg(x): return bind(NEG, x)
 def exp(x): return bind(EXP, x)
 def log(x): return bind(LOG, x)
+def log1p(x): return bind(LOG1P, x)
+def expm1(x): return bind(EXPM1, x)
 def sqrt(x): return bind(SQRT, x)
 def sin(x): return bind(SIN, x)
 def cos(x): return bind(COS, x)
 def tanh(x): return bind(TANH, x)
 def sigmoid(x): return bind(SIGMOID, x)
+def softplus(x): return bind(SOFTPLUS, x)
 def relu(x): return bind(RELU, x)
 def abs(x): return bind(ABS, x)  # noqa: A001
 def sign(x): return bind(SIGN, x)
@@ -182,6 +185,12 @@ EXP = _ew("exp", np.exp, "sg_exp({0})", lambda g, out, x: (mul(g, out),), saves=
           dtype_rule="float", grad_name="ExpBackward0", tf_name="Exp")
 LOG = _ew("log", np.log, "sg_log({0})", lambda g, out, x: (div(g, x),), saves=(0,),
           dtype_rule="float", grad_name="LogBackward0", tf_name="Log")
+# exact near 0, where ``log(1 + x)`` and ``exp(x) - 1`` lose every digit. expm1's gradient is
+# ``exp(x)``, not PyTorch's ``out + 1`` (0 for x below -17 in float32; the same at 0, +-inf, NaN)
+LOG1P = _ew("log1p", np.log1p, "sg_log1p({0})", lambda g, out, x: (div(g, add(x, 1)),),
+            saves=(0,), dtype_rule="float", grad_name="Log1PBackward0", tf_name="Log1p")
+EXPM1 = _ew("expm1", np.expm1, "sg_expm1({0})", lambda g, out, x: (mul(g, exp(x)),),
+            saves=(0,), dtype_rule="float", grad_name="Expm1Backward0", tf_name="Expm1")
 SQRT = _ew("sqrt", np.sqrt, "sg_sqrt({0})", lambda g, out, x: (div(g, mul(out, 2)),),
            saves=("out",), dtype_rule="float", grad_name="SqrtBackward0", tf_name="Sqrt")
 SIN = _ew("sin", np.sin, "sg_sin({0})", lambda g, out, x: (mul(g, cos(x)),), saves=(0,),
@@ -202,6 +211,18 @@ def _sigmoid_impl(x: np.ndarray) -> np.ndarray:
 SIGMOID = _ew("sigmoid", _sigmoid_impl, "sg_sigmoid({0})",
               lambda g, out, x: (mul(g, mul(out, sub(1, out))),), saves=("out",),
               dtype_rule="float", grad_name="SigmoidBackward0", tf_name="Sigmoid")
+
+
+def _softplus_impl(x: np.ndarray) -> np.ndarray:
+    """``log(1 + exp(x))`` as ``max(x, 0) + log1p(exp(-|x|))``: no overflow for large x, full
+    precision for very negative x (where the result is ``exp(x)``, down to denormals)."""
+    return (np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))).astype(x.dtype, copy=False)
+
+
+# beta = 1 and no threshold (TF's Softplus); ``dynamic``'s F.softplus adds PyTorch's threshold
+SOFTPLUS = _ew("softplus", _softplus_impl, "sg_softplus({0})",
+               lambda g, out, x: (mul(g, sigmoid(x)),), saves=(0,), dtype_rule="float",
+               grad_name="SoftplusBackward0", tf_name="Softplus")
 # PyTorch's threshold_backward: the gradient passes wherever ``out <= 0`` fails, NaN included
 RELU = _ew("relu", _relu_impl, "sg_relu({0})", lambda g, out, x: (where(le(out, 0), 0.0, g),),
            saves=("out",), grad_name="ReluBackward0", tf_name="Relu")

@@ -110,8 +110,27 @@ def long_sums():
     return g, None, outs, {x: xv, r: rv}, 1
 
 
+def precision():
+    """log1p/expm1/softplus at tiny, denormal, huge and non-finite inputs (``f(x) / x`` makes
+    the tiny results comparable at the relative tolerance), their gradients, and prod/cumprod
+    of rows holding zeros, inf and NaN (numpy fallback steps on the host) with gradients."""
+    g = sg.Graph()
+    with g.as_default():
+        x = sg.placeholder(sg.float32, [None], name="x")
+        r = sg.placeholder(sg.float32, [None, 3], name="r")
+        ys = [sg.log1p(x), sg.expm1(x), sg.nn.softplus(x), sg.nn.softplus(-sg.abs(x) * 1e3)]
+        rs = [ops.prod(r, 1), ops.cumprod(r, 1), sg.cumprod(r, 1, exclusive=True, reverse=True)]
+        outs = ys + [ys[0] / x, ys[1] / x] + sg.gradients(ys, [x]) + rs + sg.gradients(rs, [r])
+    xv = np.array([1e-10, -1e-10, 1e-30, 1e-40, 0.0, -1.0, -2.0, 0.5, 100.0, -100.0, np.inf,
+                   -np.inf, np.nan, 3e38], np.float32)
+    rv = np.array([[1, 2, 3], [0, 2, 3], [2, 0, 0], [np.inf, 1, 2], [np.nan, 0, 1],
+                   [0, np.inf, 2]], np.float32)
+    return g, None, outs, {x: xv, r: rv}, 1
+
+
 SCENARIOS = {"seed": seed, "xor": xor, "mlp": mlp_step, "chain": chain,
-             "reductions": reductions, "edges": edges, "long_sums": long_sums}
+             "reductions": reductions, "edges": edges, "long_sums": long_sums,
+             "precision": precision}
 
 
 def check(name: str) -> None:

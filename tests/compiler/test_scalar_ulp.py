@@ -4,8 +4,9 @@ Inputs: special values (NaN, +-inf, +-0, denormals, overflow/underflow edges), r
 (every exponent, denormals included) and dense sweeps of each function's interesting range. The
 reference is numpy in long double (float64 for float32), rounded to the tested dtype. Both NaN
 counts as exact; NaN on one side only, or an infinity mismatch, is an infinite error.
-Bounds: exp, log, sigmoid <= 2 ulp; tanh <= 3 ulp (float32 polynomial/exp split); libm-backed
-functions (sqrt, sin, cos, float64 log) <= 1 ulp, float64 tanh (glibc) <= 2 ulp. -0.0 and +0.0
+Bounds: exp, log, sigmoid, float32 log1p/expm1 <= 2 ulp; tanh, float32 softplus <= 3 ulp
+(float32 polynomial/exp split); libm-backed functions (sqrt, sin, cos, float64 log, log1p,
+expm1) <= 1 ulp, float64 tanh (glibc) and softplus <= 2 ulp. -0.0 and +0.0
 count as 1 ulp apart.
 """
 
@@ -71,6 +72,9 @@ CASES = {
     "sg_sqrt": (np.sqrt, (0.0, 100.0), 1, 1),
     "sg_sin": (np.sin, (-10.0, 10.0), 1, 1),
     "sg_cos": (np.cos, (-10.0, 10.0), 1, 1),
+    "sg_log1p": (np.log1p, (-1.0, 10.0), 2, 1),
+    "sg_expm1": (np.expm1, (-20.0, 20.0), 2, 1),
+    "sg_softplus": (lambda x: np.logaddexp(np.zeros_like(x), x), (-800.0, 800.0), 3, 2),
 }
 
 _KERNELS: dict = {}

@@ -25,6 +25,10 @@ def anyv(*s):
 
 LABELS = np.array([0, 2, 1, 2])
 MASK = np.array([True, False, True])
+# rows with no zero, one zero (first, inner, last) and two zeros: every branch of cumprod's rule
+ZROWS = np.array([[1.5, -0.5, 2.0, 0.7, 1.2], [0.0, 2.0, -1.5, 0.5, 3.0],
+                  [1.5, 2.0, 0.0, -0.5, 1.3], [1.1, 0.0, 2.0, 0.0, 0.8],
+                  [0.9, 1.4, -1.2, 2.1, 0.0]])
 # (op name, inputs (arrays are differentiated, others passed as is), params)
 CASES = [
     ("add", [anyv(2, 3), anyv(3)], {}),
@@ -84,8 +88,21 @@ CASES = [
     ("prod", [np.array([[1.5, 0.0, -2.0], [0.0, 3.0, 0.0]])],
      {"dim": (1,), "keepdim": True, "full": False}),
     ("prod", [anyv(2, 3)], {"dim": (0, 1), "keepdim": False, "full": True}),
-    ("cumsum", [anyv(3, 4)], {"dim": 1, "reverse": False}),
-    ("cumsum", [anyv(4, 2)], {"dim": 0, "reverse": True}),
+    ("prod", [np.array([[1.5, 0.0], [0.0, 3.0]])], {"dim": (0, 1), "keepdim": False,
+                                                    "full": True}),
+    ("prod", [np.array([[[1.5, 0.0], [2.0, 0.5]], [[0.7, -1.0], [3.0, 2.0]]])],
+     {"dim": (0, 2), "keepdim": False, "full": False}),
+    ("prod", [np.array(1.5)], {"dim": (), "keepdim": False, "full": True}),
+    ("cumsum", [anyv(3, 4)], {"dim": 1, "exclusive": False, "reverse": False}),
+    ("cumsum", [anyv(4, 2)], {"dim": 0, "exclusive": False, "reverse": True}),
+    ("cumsum", [anyv(3, 4)], {"dim": 1, "exclusive": True, "reverse": False}),
+    ("cumsum", [anyv(3, 4)], {"dim": 1, "exclusive": True, "reverse": True}),
+    *[("cumprod", [ZROWS], {"dim": 1, "exclusive": e, "reverse": r})
+      for e in (False, True) for r in (False, True)],
+    ("cumprod", [anyv(4, 2)], {"dim": 0, "exclusive": False, "reverse": False}),
+    ("log1p", [pos(3) - 0.4], {}),
+    ("expm1", [anyv(3)], {}),
+    ("softplus", [anyv(3) * 5], {}),
 ]
 
 

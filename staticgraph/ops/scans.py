@@ -1,0 +1,156 @@
+"""Running sums and products (``cumsum``, ``cumprod``) and ``prod``, whose gradient is built
+from them.
+
+Both scans take TF's ``exclusive`` (the element itself left out: ``[1, a, a*b]``) and ``reverse``
+(from the end) flags; PyTorch's ``cumsum``/``cumprod`` are the default (inclusive, forward).
+Gradients follow PyTorch's rules, written with the public op functions so that one rule computes
+eagerly and builds gradient nodes in a graph:
+
+* ``prod``: ``g * prod / x`` when the tensor holds no zero (as PyTorch, so an inf or NaN element
+  gives NaN there); otherwise the product of the *other* elements of the slice, from exclusive
+  products taken from both sides (``prod_safe_zeros_backward``: exact with zeros, no division);
+  0 for a full product with several zeros.
+* ``cumprod``: PyTorch's O(n) ``cumprod_backward``: reversed running sums of ``g * out`` divided
+  by ``x`` before the first zero of a slice, the product-of-others sum at the first zero, 0 after.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .core import INT64, AVal, Op, aval_of, bind, register
+from .elementwise import (
+    cast,
+    div,
+    eq,
+    gt,
+    logical_and,
+    logical_not,
+    mul,
+    sub,
+    where,
+)
+from .reductions import _dims, _name, _red, _unreduce, sum
+from .shapes import ones_like, reshape, reshape_like
+
+
+# --------------------------------------------------------------------------- public functions
+def prod(x, dim=None, keepdim=False):
+    """Product of elements (all, or along ``dim``); integer inputs give int64."""
+    return bind(PROD, x, dim=_dims(x, dim), keepdim=bool(keepdim), full=dim is None)
+
+
+def cumsum(x, dim, reverse=False, exclusive=False):
+    """Running sum along ``dim`` (``reverse``: from the end; ``exclusive``: without the element
+    itself, starting at 0)."""
+    return bind(CUMSUM, x, dim=_dims(x, dim)[0], exclusive=bool(exclusive),
+                reverse=bool(reverse))
+
+
+def cumprod(x, dim, reverse=False, exclusive=False):
+    """Running product along ``dim`` (``reverse``: from the end; ``exclusive``: without the
+    element itself, starting at 1)."""
+    return bind(CUMPROD, x, dim=_dims(x, dim)[0], exclusive=bool(exclusive),
+                reverse=bool(reverse))
+
+
+# ------------------------------------------------------------------------------------ kernels
+def _scan(fn, identity: int):
+    """The numpy kernel of a running ``fn`` (``np.cumsum``/``np.cumprod``) with TF's flags:
+    exclusive shifts the inclusive result by one and puts ``identity`` first."""
+
+    def impl(x, dim, exclusive, reverse):
+        if x.dtype.kind in "bui":
+            x = x.astype(np.int64)
+        if reverse:
+            x = np.flip(x, dim)
+        out = fn(x, axis=dim)
+        if exclusive and x.shape[dim]:
+            lead = [slice(None)] * x.ndim
+            lead[dim] = slice(0, 1)
+            head = np.full_like(out[tuple(lead)], identity)
+            lead[dim] = slice(0, -1)
+            out = np.concatenate([head, out[tuple(lead)]], axis=dim)
+        return np.flip(out, dim) if reverse else out
+
+    return impl
+
+
+def _scan_infer(x: AVal, dim, exclusive, reverse) -> tuple:
+    return x.shape, (INT64 if x.dtype.kind in "bui" else x.dtype)
+
+
+# ---------------------------------------------------------------------------------- gradients
+def _others(x, dim: tuple, full: bool):
+    """The product of the other elements of each element's slice over ``dim``, without a
+    division: exclusive products from both sides (a full reduction runs over the flattened
+    tensor, as PyTorch's does). Several dims: the other sub-slices' products times the
+    others within the element's own sub-slice."""
+    if full and aval_of(x).ndim > 1:
+        return reshape_like(_others(reshape(x, (-1,)), (0,), True), x)
+    d, rest = dim[0], dim[1:]
+    if rest:
+        q = prod(x, rest, keepdim=True)
+        return mul(_others(q, (d,), False), _others(x, rest, False))
+    return mul(cumprod(x, d, exclusive=True), cumprod(x, d, reverse=True, exclusive=True))
+
+
+def _prod_vjp(g, out, x, dim, keepdim, full):
+    """PyTorch's ``prod_backward``: ``g * (prod / x)`` when no element of the tensor is 0,
+    otherwise ``g *`` the product of the others (``prod_safe_zeros_backward``), and for the
+    full product of a tensor with two or more zeros exactly 0 (PyTorch's first-order
+    shortcut; a second derivative there is 0 too). The candidates are built and one is picked,
+    so the graph needs no data-dependent branch; the division never sees a 0 (the unpicked
+    side stays finite for a second derivative)."""
+    if aval_of(x).ndim == 0:
+        return (g,)
+    gu, ou = _unreduce(g, x, dim, keepdim), _unreduce(out, x, dim, keepdim)
+    zero = eq(x, 0)
+    fast = mul(gu, div(ou, where(zero, 1, x)))
+    safe = mul(gu, _others(x, dim, full))
+    zeros = sum(cast(zero, aval_of(x).dtype))
+    grad = where(gt(zeros, 0), safe, fast)
+    return (where(gt(zeros, 1), 0.0, grad) if full else grad,)
+
+
+def _cumsum_vjp(g, out, x, dim, exclusive, reverse):
+    return (cumsum(g, dim, reverse=not reverse, exclusive=exclusive),)
+
+
+def _cumprod_vjp(g, out, x, dim, exclusive, reverse):
+    """PyTorch's ``cumprod_backward`` (first order), per slice along ``dim`` in scan order:
+    before the first zero ``z1``, ``sum_{j >= i} g_j out_j / x_i`` (``j > i`` when exclusive);
+    at ``z1``, ``prod_{m < z1} x_m * sum_j g_j prod_{z1 < m <= j} x_m`` over the ``j`` whose
+    output has ``z1`` as its only zero factor; after it, 0. Exact at first order; a second
+    derivative through it is exact where the slice has no zero."""
+    fdt = aval_of(x).dtype
+    z = eq(x, 0)
+    zf = cast(z, fdt)
+    cz = cumsum(zf, dim, reverse)  # zeros at or before i
+    factors = sub(cz, zf) if exclusive else cz  # zeros among out_i's factors
+    before = eq(cz, 0)
+    w = where(eq(factors, 0), mul(out, g), 0.0)
+    gb = div(cumsum(w, dim, not reverse, exclusive), where(before, x, 1))
+    between = logical_and(eq(cz, 1), logical_not(z))  # strictly between the 1st and 2nd zero
+    p = cumprod(where(between, x, 1), dim, reverse, exclusive)
+    s = sum(mul(p, where(eq(factors, 1), g, 0.0)), dim, keepdim=True)
+    gf = mul(s, cumprod(x, dim, reverse, exclusive=True))
+    first = logical_and(z, eq(cz, 1))
+    grad = where(before, gb, where(first, gf, 0.0))
+    if exclusive:  # the last element (in scan order) is no factor of any output: exactly 0
+        last = eq(cumsum(ones_like(zf), dim, not reverse), 1)
+        grad = where(last, 0.0, grad)
+    return (grad,)
+
+
+# ----------------------------------------------------------------------------------- records
+PROD = _red("prod", lambda x, dim, keepdim, full: np.prod(x, axis=dim, keepdims=keepdim), "sum",
+            _prod_vjp, _name("ProdBackward0", "ProdBackward1"), "Prod", saves=(0, "out"))
+CUMSUM = register(Op(name="cumsum", impl=_scan(np.cumsum, 0), infer=_scan_infer,
+                     vjp=_cumsum_vjp, kind="reduce", grad_name="CumsumBackward0",
+                     tf_name="Cumsum"))
+CUMPROD = register(Op(name="cumprod", impl=_scan(np.cumprod, 1), infer=_scan_infer,
+                      vjp=_cumprod_vjp, kind="reduce", grad_name="CumprodBackward0",
+                      saves=(0, "out"), tf_name="Cumprod"))
+
+__all__ = ["prod", "cumsum", "cumprod"]
