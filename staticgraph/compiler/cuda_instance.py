@@ -15,7 +15,7 @@ from .cuda_plan import TILE, CudaPlan, dshape, grid, host_fallback, nchunk, row_
 from .fusion import empty_reduction_error
 from .ir import Node
 from .kernel import Kernel, extent
-from .passes.shapes import Sym
+from .passes.shapes import bind_dims
 
 
 class CudaInstance:
@@ -23,16 +23,7 @@ class CudaInstance:
         from numba import cuda
 
         self.cuda, self.plan, self.lock = cuda, plan, threading.Lock()
-        env: dict[int, int] = {}
-        for f in plan.prog.feeds:
-            for ax, dim in enumerate(f.shape):
-                if isinstance(dim, Sym):
-                    size = feed_shapes[f.params["index"]][ax]
-                    if env.setdefault(id(dim), size) != size:
-                        raise bad_argument(f"feed '{f.name}' has size {size} in dimension {ax},"
-                                           f" but another feed of the graph says "
-                                           f"{env[id(dim)]} for it")
-        self.env = env
+        self.concrete = bind_dims(plan.prog, feed_shapes)  # raises if fed sizes disagree
         self.empty_error = empty_reduction_error(plan.steps, self.concrete)
         mem = plan.mem
         self.pools: dict[int, list] = {}
@@ -67,9 +58,6 @@ class CudaInstance:
                     max(self.concrete(s.inputs[0].shape)[0], 1), s.kernel.dtype)
             if s.kind == "row" and s.kernel.kind in ("ce_fwd", "ce_bwd") and self.err is None:
                 self.err = cuda.device_array(1, np.int32)  # a bad target (both read labels)
-
-    def concrete(self, shape: tuple) -> tuple:
-        return tuple(self.env[id(d)] if isinstance(d, Sym) else int(d) for d in shape)
 
     def _extent(self, ext: Any, k: Kernel, step: Any) -> int:
         return extent(ext, k, step, self.concrete)

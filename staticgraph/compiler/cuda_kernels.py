@@ -12,7 +12,22 @@ import threading
 
 import numpy as np
 
-from .kernel import ROW_MAX_SUMEXP
+from .kernel import ROW_MAX
+from .render_cuda import BLOCK
+
+# ``s = sum(exp(x[i] - m))`` over row i: blocks of BLOCK in a register, block sums compensated
+# (Kahan; CUDA kernels compile without fast-math), so a long row stays accurate in float32
+ROW_MAX_SUMEXP = ROW_MAX + """
+        s = np.{dt}(0.0)
+        sc = np.{dt}(0.0)
+        for jo in range(0, c, {blk}):
+            b = np.{dt}(0.0)
+            for j in range(jo, min(jo + {blk}, c)):
+                b += sg_exp(x[i, j] - m)
+            ky = b - sc
+            kt = s + ky
+            sc = (kt - s) - ky
+            s = kt"""
 
 ROW_SRC = {
     "softmax": """def softmax(x, p):
@@ -44,13 +59,17 @@ ROW_SRC = {
         else:
             rowloss[i] = -lp[i, ti]
 """,
-    # the loss: one thread sums the row losses in order (deterministic)
+    # the loss: one thread sums the row losses in order (deterministic, compensated)
     "ce_loss": """def ce_loss(rowloss, loss):
     if cuda.grid(1) == 0:
         n = rowloss.shape[0]
         tot = np.{dt}(0.0)
-        for i in range(n):
-            tot += rowloss[i]
+        tc = np.{dt}(0.0)
+        for i in range(n):  # compensated (Kahan): the error does not grow with n
+            ky = rowloss[i] - tc
+            kt = tot + ky
+            tc = (kt - tot) - ky
+            tot = kt
         loss[0] = {scale}
 """,
     "ce_bwd": """def ce_bwd(g, lp, t, dx, err):
@@ -107,7 +126,7 @@ def row_source(kind: str, dtype: np.dtype, reduction: str = "mean") -> str:
     scale = {"mean": f"tot / np.{dt}(n)", "sum": "tot"}.get(reduction, "tot")  # empty: NaN
     rowscale = {"mean": f"g[0] / np.{dt}(max(n, 1))", "sum": "g[0]",
                 "none": "g[i]"}.get(reduction, "g[0]")
-    return ROW_SRC[kind].format(dt=dt, scale=scale, rowscale=rowscale)
+    return ROW_SRC[kind].format(dt=dt, scale=scale, rowscale=rowscale, blk=BLOCK)
 
 
 def matmul_source(dtype: np.dtype, tile: int) -> str:

@@ -23,7 +23,17 @@ import numpy as np
 
 from ..ops.core import AVal, compute_dtype
 from .ir import Node, Program
-from .kernel import ConstPool, Input, Kernel, Output, Reduction, RowKernel, Stmt, render_template
+from .kernel import (
+    SHORT_REDUCTION,
+    ConstPool,
+    Input,
+    Kernel,
+    Output,
+    Reduction,
+    RowKernel,
+    Stmt,
+    render_template,
+)
 from .passes.shapes import Sym
 
 REDUCE_OPS = {"sum": "sum", "mean": "mean", "max": "max", "min": "min", "sum_to_like": "sum"}
@@ -355,9 +365,11 @@ def _finish(g: _Group, cons: dict, escapes: set) -> Step:
             elif isinstance(g.shape[d], int):
                 extents[d] = ("const", g.shape[d])
     reductions = _absorb_unit_dims(reductions, g.shape)
+    red = [g.shape[d] for d in reductions[0].reduced] if reductions else [None]
+    short = all(isinstance(d, int) for d in red) and int(np.prod(red)) <= SHORT_REDUCTION
     kern = Kernel(name="k", rank=rank, inputs=inputs, stmts=stmts, outputs=outputs,
                   reductions=reductions, consts=pool.consts, extents=tuple(extents),
-                  doc=" -> ".join(docs))
+                  doc=" -> ".join(docs), short_reduction=short)
     return Step("kernel", list(g.nodes), in_nodes, out_nodes + red_nodes, kern)
 
 

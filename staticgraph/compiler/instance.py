@@ -30,12 +30,11 @@ import weakref
 
 import numpy as np
 
-from ..graph.errors import InvalidArgumentError
 from . import jit, native
 from .fusion import empty_reduction_error
 from .kernel import Kernel, extent
 from .njit_driver import SMALL_DOT
-from .passes.shapes import Sym
+from .passes.shapes import bind_dims
 
 PARALLEL_MIN = int(os.environ.get("STATICGRAPH_PARALLEL_MIN", 1 << 20))
 """Elements: below this a kernel runs serially (thread start-up costs more than it saves)."""
@@ -48,19 +47,7 @@ class Instance:
 
     def __init__(self, plan, feed_shapes: tuple) -> None:
         self.plan = plan
-        env: dict[int, int] = {}
-        for f in plan.prog.feeds:
-            for ax, dim in enumerate(f.shape):
-                if isinstance(dim, Sym):
-                    size = feed_shapes[f.params["index"]][ax]
-                    if env.setdefault(id(dim), size) != size:  # unified dims must agree
-                        raise InvalidArgumentError(
-                            None, None, f"feed '{f.name}' has size {size} in dimension {ax}, "
-                            f"but another feed of the graph says {env[id(dim)]} for it")
-
-        def concrete(shape: tuple) -> tuple:
-            return tuple(env[id(x)] if isinstance(x, Sym) else int(x) for x in shape)
-
+        concrete = bind_dims(plan.prog, feed_shapes)  # raises if fed sizes disagree
         self._concrete = concrete
         self.slot_shapes = [concrete(shape) for shape, _ in plan.mem.slots]
         self.buffers: list[np.ndarray | None] = []

@@ -64,6 +64,7 @@ class Program:
     outputs: list[Node]
     updates: list[tuple[Any, Node]] = field(default_factory=list)  # (Variable, new value)
     variables: list[tuple[Any, Node]] = field(default_factory=list)  # (Variable, read node)
+    dim_checks: list[tuple] = field(default_factory=list)  # (derived dim, dim): checked at bind
 
     def roots(self) -> list[Node]:
         return self.outputs + [n for _, n in self.updates]

@@ -26,6 +26,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 Pattern = tuple  # per array dim: the loop dim it follows, or None (size 1, broadcast)
+SHORT_REDUCTION = 2048
+"""Reduced elements per result that one float32 block may sum (the CPU renderer's block size):
+a kernel whose static reduced count is at most this sums without block bookkeeping."""
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,7 @@ class Kernel:
     consts: dict[str, tuple[float, np.dtype]] = field(default_factory=dict)
     extents: tuple = ()  # per loop dim: (array name, axis) giving its size, or None (size 1)
     doc: str = ""  # the subgraph it computes, for explain()
+    short_reduction: bool = False  # reduces a static count <= SHORT_REDUCTION per result
 
     @property
     def reduced_dims(self) -> tuple[int, ...]:
@@ -89,7 +93,7 @@ class Kernel:
                 tuple((o.var, o.dtype.str, o.pattern) for o in self.outputs),
                 tuple((r.var, r.op, r.dtype.str, r.pattern, r.reduced) for r in self.reductions),
                 tuple(sorted((k, float(v), d.str) for k, (v, d) in self.consts.items())),
-                self.extents)
+                self.extents, self.short_reduction)
 
     def params(self) -> list[str]:
         return [i.name for i in self.inputs] + [o.name for o in self.outputs] + \
@@ -159,17 +163,15 @@ def render_template(template: str, args: list[str], params: dict, dtype: np.dtyp
     return template.format(*args, p=_Params(params, pool, dtype))
 
 
-# Row i's max ``m`` (0 for a row with no finite max, so inf/NaN propagate as in numpy) and
-# ``s = sum(exp(x[i] - m))`` over ``c`` columns: the shared core of the softmax-family row kernels
-# of both backends (indented for a body inside ``for i in ...``; ``{dt}`` is the dtype name).
-ROW_MAX_SUMEXP = """
+# Row i's max ``m`` (0 for a row with no finite max, so inf/NaN propagate as in numpy) over ``c``
+# columns: the shared start of the softmax-family row kernels of both backends, which then sum
+# ``exp(x[i] - m)`` each their own accurate way (indented for a body inside ``for i in ...``;
+# ``{dt}`` is the dtype name).
+ROW_MAX = """
         m = np.{dt}(-np.inf)
         for j in range(c):
             m = sg_max(m, x[i, j])
-        m = m if (m - m == m - m) else np.{dt}(0.0)
-        s = np.{dt}(0.0)
-        for j in range(c):
-            s += sg_exp(x[i, j] - m)"""
+        m = m if (m - m == m - m) else np.{dt}(0.0)"""
 
 
 def prologue(k: Kernel) -> list[str]:

@@ -5,7 +5,10 @@ as ``numba.cuda`` grid-stride kernels.
   flat indices, decomposed into loop indices).
 * Kernels with reductions: one thread per (kept index, chunk of the reduced space). Each thread
   computes the fused elementwise body over its chunk (writing any elementwise outputs on the
-  way) and accumulates in a register with the CPU's NaN-propagating ``sg_max``/``sg_min``.
+  way) and accumulates in a register with the CPU's NaN-propagating ``sg_max``/``sg_min``;
+  float sums add blocks of :data:`BLOCK` elements in a register and the block sums with
+  Kahan's compensation, and the combine kernel folds partials the same way, so the error does
+  not grow with the reduced count (float32 stays float32: no ``.f64`` instruction).
   With ``nchunk == 1`` it stores the result (``mean`` divides by the count); otherwise it stores
   a partial into ``p<j>[chunk * kept + k]`` and ``<fname>_combine`` (one thread per kept index)
   folds the partials: no atomics, deterministic, any dtype.
@@ -21,6 +24,10 @@ from __future__ import annotations
 import numpy as np
 
 from .kernel import Kernel, const_literal, prologue
+
+BLOCK = 32
+"""Elements a thread sums in a plain float32 register before the block's sum joins the
+thread's compensated (Kahan) total."""
 
 
 def _index(pattern: tuple) -> str:
@@ -44,6 +51,17 @@ def init_value(op: str, dtype: np.dtype) -> str:
 
 def _acc(op: str, acc: str, v: str) -> str:
     return f"{acc} += {v}" if op in ("sum", "mean") else f"{acc} = sg_{op}({acc}, {v})"
+
+
+def _blocked(r) -> bool:
+    return r.op in ("sum", "mean") and np.dtype(r.dtype).kind == "f"
+
+
+def _kahan(acc: str, comp: str, v: str, ind: str) -> list[str]:
+    """``acc += v`` with Kahan's compensation ``comp`` (CUDA kernels compile without
+    fast-math, so the compensation survives): the error no longer grows with the count."""
+    return [f"{ind}ky = {v} - {comp}", f"{ind}kt = {acc} + ky",
+            f"{ind}{comp} = (kt - {acc}) - ky", f"{ind}{acc} = kt"]
 
 
 def cuda_params(k: Kernel) -> list[str]:
@@ -101,13 +119,25 @@ def render_kernel_cuda(k: Kernel, fname: str) -> str:
     ind = "    "
     body += [f"{ind}kx = t % kept", f"{ind}c = t // kept"]
     body += _decompose(kept, "kx", ind)
+    blocked = [j for j, r in enumerate(k.reductions) if _blocked(r)]
     body += [f"{ind}acc{j} = {init_value(r.op, r.dtype)}" for j, r in enumerate(k.reductions)]
-    body += [f"{ind}lo = c * chunk", f"{ind}hi = min(lo + chunk, rtot)",
-             f"{ind}for rf in range(lo, hi):"]
+    body += [f"{ind}cmp{j} = {init_value('sum', k.reductions[j].dtype)}" for j in blocked]
+    body += [f"{ind}lo = c * chunk", f"{ind}hi = min(lo + chunk, rtot)"]
+    if blocked:  # float sums: blocks of BLOCK in a register, block sums compensated
+        body += [f"{ind}for rb in range(lo, hi, {BLOCK}):"]
+        ind += "    "
+        body += [f"{ind}b{j} = {init_value('sum', k.reductions[j].dtype)}" for j in blocked]
+        body += [f"{ind}for rf in range(rb, min(rb + {BLOCK}, hi)):"]
+    else:
+        body += [f"{ind}for rf in range(lo, hi):"]
     ind2 = ind + "    "
     body += _decompose(red, "rf", ind2)
     body += _element(k, ind2)
-    body += [ind2 + _acc(r.op, f"acc{j}", r.var) for j, r in enumerate(k.reductions)]
+    body += [ind2 + _acc("sum" if j in blocked else r.op, f"b{j}" if j in blocked else
+                         f"acc{j}", r.var) for j, r in enumerate(k.reductions)]
+    for j in blocked:
+        body += _kahan(f"acc{j}", f"cmp{j}", f"b{j}", ind)
+    ind = "    "
     body.append(f"{ind}if nchunk == 1:")
     body += _store(k, ind + "    ")
     body.append(f"{ind}else:")
@@ -116,9 +146,12 @@ def render_kernel_cuda(k: Kernel, fname: str) -> str:
     comb.append("for kx in range(cuda.grid(1), kept, cuda.gridsize(1)):")
     comb += _decompose(kept, "kx", ind)
     comb += [f"{ind}acc{j} = {init_value(r.op, r.dtype)}" for j, r in enumerate(k.reductions)]
+    comb += [f"{ind}cmp{j} = {init_value('sum', k.reductions[j].dtype)}" for j in blocked]
     comb.append(f"{ind}for c in range(nchunk):")
-    comb += [f"{ind}    " + _acc("sum" if r.op == "mean" else r.op, f"acc{j}",
-                                 f"p{j}[c * kept + kx]") for j, r in enumerate(k.reductions)]
+    for j, r in enumerate(k.reductions):
+        part = f"p{j}[c * kept + kx]"
+        comb += _kahan(f"acc{j}", f"cmp{j}", part, ind + "    ") if j in blocked else \
+            [f"{ind}    " + _acc(r.op, f"acc{j}", part)]
     comb += _store(k, ind)
     return f"def {fname}({params}):\n" + "".join(f"    {b}\n" for b in body) + \
         f"\n\ndef {fname}_combine({params}):\n" + "".join(f"    {b}\n" for b in comb)

@@ -222,7 +222,9 @@ def _cat_infer(*xs: AVal, dim) -> tuple:
                 raise ValueError(f"Sizes of tensors must match except in dimension {dim}. "
                                  f"Expected size {a} but got size {b} for tensor number {k} in "
                                  "the list.")
-        total = None if total is None or x.shape[dim] is None else total + x.shape[dim]
+        d = x.shape[dim]  # None or a compiler symbol: the total is unknown
+        total = total + d if isinstance(total, (int, np.integer)) and \
+            isinstance(d, (int, np.integer)) else None
     shape = tuple(total if i == dim else d for i, d in enumerate(first.shape))
     return shape, result_type(*xs)
 
@@ -269,7 +271,7 @@ STACK = _op("stack", lambda *xs, dim: np.stack(xs, axis=dim), _stack_infer,
 # ---------------------------------------------------------------------------------- indexing
 def _index_infer(x: AVal, index) -> tuple:
     """Shape of ``x[index]``: computed by numpy on a zero-stride stand-in when ``x`` is known."""
-    if None in x.shape:
+    if not all(isinstance(d, (int, np.integer)) for d in x.shape):  # None or a compiler symbol
         return _symbolic_index_shape(x.shape, index), x.dtype
     probe = np.broadcast_to(np.zeros((), x.dtype), x.shape)
     try:
@@ -292,12 +294,19 @@ def _symbolic_index_shape(shape, index) -> tuple:
             i += 1
         elif isinstance(k, slice):
             d = shape[i]
-            out.append(None if d is None else len(range(*k.indices(d))))
+            out.append(len(range(*k.indices(d))) if isinstance(d, (int, np.integer)) else
+                       d if _full(k) else None)  # a full slice keeps an unknown dim as it is
             i += 1
         else:
             out.append(None)
             i += np.asarray(k).ndim if np.asarray(k).dtype == bool else 1
     return tuple(out) + tuple(shape[i:])
+
+
+def _full(k: slice) -> bool:
+    """Whether slice ``k`` keeps every element of any dim (``:``, ``::-1``, ``0::1``...)."""
+    step = 1 if k.step is None else k.step
+    return k.stop is None and abs(step) == 1 and (k.start is None or (k.start == 0 and step > 0))
 
 
 def _index_name(args, params) -> str:

@@ -2,12 +2,18 @@
 every shape is re-inferred, so later passes can prove shapes equal.
 
 before: x:(?, 10) feed, s = sum_to_like(g:(?, 10), x)   =>   after: x:(N0, 10), g:(N0, 10), and
-``sum_to_like`` is recognisably an identity. Symbols compare by identity; an inference rule that
-cannot handle a symbol falls back to ``None`` dims.
+``sum_to_like`` is recognisably an identity. Symbols compare by identity. A dim that a registry
+rule computes but cannot write in symbols (a partial slice or a concatenation of a symbolic dim,
+``reshape(-1)``) becomes a :class:`Derived` symbol: the rule's answer on the inputs' concrete
+shapes, computed when the plan is bound to feed shapes (:func:`bind_dims`). No ``None`` dim
+survives the pass.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from ...graph.errors import InvalidArgumentError
 from ...ops.core import AVal
 from ..ir import Node, Program
 
@@ -24,9 +30,20 @@ class Sym:
         return self.label
 
 
+class Derived(Sym):
+    """Dim ``axis`` of ``node``'s value: its registry rule applied to the concrete shapes of
+    the node's inputs (bound feed shapes). Unlike a feed symbol it may be 1 or 0 at run time."""
+
+    __slots__ = ("node", "axis")
+
+    def __init__(self, node: Node, axis: int) -> None:
+        super().__init__(f"D{node.id}_{axis}")
+        self.node, self.axis = node, axis
+
+
 def run(prog: Program, ctx) -> int:
     changed = _assign_symbols(prog, ctx)
-    for _ in range(3):  # unify symbols that broadcasting/matmul prove equal, then re-infer
+    for _ in range(4):  # unify symbols that broadcasting/matmul prove equal, then re-infer
         subst = _unify(prog)
         if not subst:
             break
@@ -34,11 +51,24 @@ def run(prog: Program, ctx) -> int:
     return changed
 
 
+def _later(a: Sym, b: Sym, pos: dict) -> bool:
+    """Whether ``a`` should be replaced by ``b``: derived symbols give way to feed symbols, and
+    a later node's derived symbol to an earlier one's (so evaluation never loops)."""
+    if not isinstance(a, Derived):
+        return False
+    if not isinstance(b, Derived):
+        return True
+    return pos.get(a.node.id, -1) > pos.get(b.node.id, -1)
+
+
 def _unify(prog: Program) -> dict:
-    """Sym -> int or Sym, from elementwise broadcasting (a symbol is never 1: the feed
-    signature says which dims are 1), matmul inner dims and nll_loss rows = targets. Binding
-    checks that the fed sizes agree (:class:`~..instance.Instance`)."""
+    """Sym -> int or Sym, from elementwise broadcasting (a feed symbol is never 1: the feed
+    signature says which dims are 1), matmul inner dims, nll_loss rows = targets and the kept
+    dims of a concatenation. Binding checks that the fed sizes agree (:func:`bind_dims`); a
+    replaced :class:`Derived` symbol is recorded in ``prog.dim_checks`` for that check."""
     subst: dict[int, object] = {}
+    syms: dict[int, Sym] = {}
+    pos = {n.id: i for i, n in enumerate(prog.nodes)}
 
     def find(d):
         while isinstance(d, Sym) and id(d) in subst:
@@ -49,10 +79,14 @@ def _unify(prog: Program) -> dict:
         a, b = find(a), find(b)
         if a is b or a is None or b is None or a == 1 or b == 1:
             return
-        if isinstance(a, Sym):
-            subst[id(a)] = b
-        elif isinstance(b, Sym):
-            subst[id(b)] = a
+        if isinstance(a, Sym) and isinstance(b, Sym):
+            victim, keep = (b, a) if _later(b, a, pos) else (a, b)
+        elif isinstance(a, Sym) or isinstance(b, Sym):
+            victim, keep = (a, b) if isinstance(a, Sym) else (b, a)
+        else:
+            return
+        subst[id(victim)] = keep
+        syms[id(victim)] = victim
 
     for n in prog.nodes:
         od = n.opdef
@@ -71,13 +105,24 @@ def _unify(prog: Program) -> dict:
             lp, t = n.inputs[-2], n.inputs[-1]
             if lp.ndim == 2 and t.ndim == 1:
                 eq(lp.shape[0], t.shape[0])
-    return {k: find(v) for k, v in subst.items()}
+        elif n.op == "cat":  # every dim but the concatenated one agrees
+            for ax in range(n.ndim):
+                if ax != n.params["dim"] % n.ndim:
+                    for i in n.inputs:
+                        eq(n.shape[ax], i.shape[ax])
+    out = {k: find(v) for k, v in subst.items()}
+    prog.dim_checks += [(syms[k], v) for k, v in out.items() if isinstance(syms[k], Derived)]
+    return out
 
 
 def _apply(prog: Program, subst: dict) -> int:
+    def sub(d):
+        return subst.get(id(d), d) if isinstance(d, Sym) else d
+
+    prog.dim_checks = [(d, sub(t)) for d, t in prog.dim_checks]
     changed = 0
     for n in prog.nodes:
-        shape = tuple(subst.get(id(d), d) if isinstance(d, Sym) else d for d in n.shape)
+        shape = tuple(sub(d) for d in n.shape)
         if shape != n.shape:
             n.shape = shape
             changed += 1
@@ -86,7 +131,12 @@ def _apply(prog: Program, subst: dict) -> int:
         if od is None or n.op in ("feed", "var", "const"):
             continue
         shape = infer_shape(n)
-        if shape is not None and shape != n.shape:
+        shape = n.shape if shape is None else shape
+        if len(shape) == n.ndim:  # a dim the rule no longer knows keeps its symbol
+            shape = tuple(old if new is None and isinstance(old, Sym) else new
+                          for new, old in zip(shape, n.shape, strict=True))
+        shape = tuple(Derived(n, ax) if d is None else d for ax, d in enumerate(shape))
+        if shape != n.shape:
             n.shape = shape
             changed += 1
     return changed
@@ -94,6 +144,7 @@ def _apply(prog: Program, subst: dict) -> int:
 
 def _assign_symbols(prog: Program, ctx) -> int:
     changed = 0
+    prog.dim_checks = []
     for f in prog.feeds:
         pat = ctx.feed_patterns[f.params["index"]]
         shape = tuple(1 if p == 1 else (d if d is not None else Sym(f"N{f.params['index']}_{a}"))
@@ -122,3 +173,67 @@ def infer_shape(n: Node) -> tuple | None:
 
 def is_static(shape: tuple) -> bool:
     return all(isinstance(d, int) for d in shape)
+
+
+def bind_dims(prog: Program, feed_shapes: tuple) -> Callable[[tuple], tuple]:
+    """``concrete(shape) -> ints`` for ``prog`` bound to ``feed_shapes``: feed symbols take the
+    fed sizes (a symbol shared by feeds must get one size), :class:`Derived` symbols are
+    computed from their nodes' rules (memoized), and every equality shape specialization
+    assumed of a derived or fed dim is checked. Raises :class:`InvalidArgumentError` naming the
+    feed or node at fault."""
+    env: dict[int, int] = {}
+    checks = list(getattr(prog, "dim_checks", ()))
+    for f in prog.feeds:
+        for ax, dim in enumerate(f.shape):
+            size = int(feed_shapes[f.params["index"]][ax])
+            if isinstance(dim, Derived):
+                checks.append((dim, size))
+            elif isinstance(dim, Sym) and env.setdefault(id(dim), size) != size or \
+                    not isinstance(dim, Sym) and size != dim:
+                other = env[id(dim)] if isinstance(dim, Sym) else dim
+                raise InvalidArgumentError(
+                    None, None, f"feed '{f.name}' has size {size} in dimension {ax}, "
+                    f"but the graph needs size {other} there (another feed or an operand)")
+    busy: set[int] = set()
+
+    def dim(d) -> int:
+        if not isinstance(d, Sym):
+            if d is None:
+                raise InvalidArgumentError(None, None, "internal: a dimension no feed "
+                                           "determines reached a bound plan")
+            return int(d)
+        v = env.get(id(d))
+        if v is not None:
+            return v
+        if not isinstance(d, Derived) or id(d) in busy:
+            raise InvalidArgumentError(None, None, f"internal: symbol {d} has no size")
+        busy.add(id(d))
+        env[id(d)] = v = _evaluate(d, concrete)
+        return v
+
+    def concrete(shape: tuple) -> tuple:
+        return tuple(dim(d) for d in shape)
+
+    for d, other in checks:
+        if dim(d) != dim(other):
+            n = d.node
+            raise InvalidArgumentError(
+                None, None, f"'{n.name}' ({n.op}) has size {dim(d)} in dimension {d.axis}, but "
+                f"the graph uses it where size {dim(other)} is needed (fed shapes disagree)")
+    return concrete
+
+
+def _evaluate(d: Derived, concrete: Callable[[tuple], tuple]) -> int:
+    n = d.node
+    try:
+        shape, _ = n.opdef.infer(*(AVal(concrete(i.shape), i.dtype) for i in n.inputs),
+                                 **n.params)
+        v = shape[d.axis]
+    except InvalidArgumentError:
+        raise
+    except Exception as e:
+        raise InvalidArgumentError(None, None, f"'{n.name}' ({n.op}): {e}") from e
+    if v is None:
+        raise InvalidArgumentError(None, None, f"'{n.name}' ({n.op}): the size of dimension "
+                                   f"{d.axis} depends on values, not on the fed shapes")
+    return int(v)

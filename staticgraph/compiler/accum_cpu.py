@@ -1,0 +1,105 @@
+"""Accumulation helpers of the CPU kernels (the rendered sums of :mod:`.render_cpu`).
+
+Kernels compile without ``reassoc`` (a user's ``a * (b / c)`` must not become ``(a * b) / c``),
+so a plain ``acc += v`` loop would run as one serial float32 chain: slow (no SIMD) and inaccurate
+(relative error ~n*eps). Two helpers restore both, for the accumulation only:
+
+* :func:`sg_radd` -- ``a + b`` compiled as its own function with ``reassoc``: LLVM inlines it
+  keeping the flag on that one ``fadd`` (flags are per instruction), so the loop vectorizer
+  splits the block's sum over SIMD lanes and interleaved accumulators (64 partial sums with
+  AVX-512) while the element statements around it stay IEEE. Kernels sum blocks of
+  ``render_cpu.BLOCK`` elements this way and add each block's sum into a float64 accumulator.
+* :func:`sg_scratch_f64` / :func:`sg_release` -- a zeroed float64 array shaped like a kernel's
+  reduction output (``calloc``/``free``, no numba runtime, so the native tier can run it), for
+  reductions that accumulate into an output row: the row sums in float64 and is rounded once.
+"""
+
+from __future__ import annotations
+
+from llvmlite import ir
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic, overload
+
+ACC_FASTMATH = frozenset({"reassoc", "nsz"})
+
+
+def sg_radd(a, b):
+    """``a + b``; inside a kernel, an addition LLVM may reassociate (a reduction's only)."""
+    return a + b
+
+
+@overload(sg_radd, jit_options={"fastmath": set(ACC_FASTMATH), "error_model": "numpy"})
+def _ov_radd(a, b):
+    def impl(a, b):
+        return a + b
+
+    return impl
+
+
+def sg_scratch_f64(like):
+    """Python stand-in of the intrinsic: zeros shaped like ``like``, float64."""
+    import numpy as np
+
+    return np.zeros(np.shape(like), np.float64)
+
+
+def sg_release(w) -> None:
+    """Python stand-in: nothing to free."""
+
+
+@intrinsic
+def _scratch(typingctx, like):
+    if not isinstance(like, types.Array):
+        return None
+    rt = types.Array(types.float64, like.ndim, "C")
+
+    def codegen(context, builder, sig, args):
+        src = context.make_array(like)(context, builder, args[0])
+        shape = cgutils.unpack_tuple(builder, src.shape, like.ndim)
+        intp = context.get_value_type(types.intp)
+        n = ir.Constant(intp, 1)
+        for s in shape:
+            n = builder.mul(n, s)
+        fnty = ir.FunctionType(cgutils.voidptr_t, [intp, intp])
+        calloc = cgutils.get_or_insert_function(builder.module, fnty, "calloc")
+        raw = builder.call(calloc, [n, ir.Constant(intp, 8)])
+        strides, step = [], ir.Constant(intp, 8)
+        for s in reversed(shape):
+            strides.insert(0, step)
+            step = builder.mul(step, s)
+        out = context.make_array(rt)(context, builder)
+        data = builder.bitcast(raw, context.get_value_type(types.float64).as_pointer())
+        context.populate_array(out, data=data, shape=shape, strides=strides,
+                               itemsize=ir.Constant(intp, 8), meminfo=None)
+        return out._getvalue()
+
+    return rt(like), codegen
+
+
+@intrinsic
+def _release(typingctx, w):
+    if not isinstance(w, types.Array):
+        return None
+
+    def codegen(context, builder, sig, args):
+        ary = context.make_array(w)(context, builder, args[0])
+        fnty = ir.FunctionType(ir.VoidType(), [cgutils.voidptr_t])
+        free = cgutils.get_or_insert_function(builder.module, fnty, "free")
+        builder.call(free, [builder.bitcast(ary.data, cgutils.voidptr_t)])
+        return context.get_dummy_value()
+
+    return types.none(w), codegen
+
+
+@overload(sg_scratch_f64)
+def _ov_scratch(like):
+    return lambda like: _scratch(like)
+
+
+@overload(sg_release)
+def _ov_release(w):
+    return lambda w: _release(w)
+
+
+__all__ = ["sg_radd", "sg_release", "sg_scratch_f64"]
