@@ -45,14 +45,21 @@ def _plan(size: int, k: int, s: int, padding: str) -> tuple[int, int, int]:
 
 
 def _pad(x: Tensor, axis: int, before: int, after: int, fill: float) -> Tensor:
+    """``x`` with ``before``/``after`` entries of ``fill`` around it along ``axis``.
+
+    A pad block is a zero row of ``x`` (``x[..., 0:1, ...]``, so it keeps the batch dim
+    whatever it is) broadcast against a constant of ``n`` fills along ``axis``: any width, even
+    wider than ``x`` (a slice ``0:n`` of ``x`` would come out short), and no gradient flows
+    into it. An empty ``axis`` gives empty blocks (the output is empty along it too)."""
     if not (before or after):
         return x
+    rank = len(x.aval.shape)
+    row = ops.zeros_like(ops.getitem(x, (_slice(None),) * axis + (_slice(0, 1),)))
     parts = []
     for n in (before, after):
         if n:
-            idx = (_slice(None),) * axis + (_slice(0, n),)
-            block = ops.zeros_like(ops.getitem(x, idx))
-            parts.append(block if fill == 0.0 else ops.add(block, fill))
+            shape = (1,) * axis + (n,) + (1,) * (rank - axis - 1)
+            parts.append(ops.add(row, np.full(shape, fill, x.aval.dtype)))
     pieces = ([parts[0]] if before else []) + [x] + ([parts[-1]] if after else [])
     return ops.cat(pieces, axis)
 

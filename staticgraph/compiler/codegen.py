@@ -17,7 +17,9 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -29,7 +31,7 @@ from .ir import Node, Program
 from .kernel import Kernel, RowKernel
 from .memory import MemoryPlan
 from .njit_driver import NjitDriverSource, Unsupported
-from .passes.shapes import Sym
+from .passes.shapes import Sym, UnitDimError
 from .render_cpu import can_parallelize, render
 
 
@@ -299,12 +301,25 @@ class Plan:
                 self._njit = disp
         return self._njit
 
-    def instance(self, feed_shapes: tuple) -> Instance:
+    def instance(self, feed_shapes: tuple) -> Instance | str:
+        """The plan bound to ``feed_shapes`` (memoized), or ``"reference"`` when those shapes
+        break an equality the plan assumed through a size-1 dim (:class:`UnitDimError`)."""
         inst = self.instances.get(feed_shapes)
         if inst is None:
-            inst = Instance(self, feed_shapes)
+            inst = unit_dim_fallback(lambda: Instance(self, feed_shapes), feed_shapes)
             self.instances[feed_shapes] = inst
         return inst
+
+
+def unit_dim_fallback(bind: Callable[[], Any], feed_shapes: tuple) -> Any:
+    """``bind()``, or ``"reference"`` (logged) when it raises :class:`UnitDimError`: a
+    derived dim is 1 where the plan needs another size, which broadcasting may allow."""
+    try:
+        return bind()
+    except UnitDimError as e:
+        jit.note("feed shapes %s do not fit the plan (%s): using the reference executor for "
+                 "them", feed_shapes, e.message)
+        return "reference"
 
 
 def build_plan(prog: Program, steps: list[Step], mem: MemoryPlan, reason: str,

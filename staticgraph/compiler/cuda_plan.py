@@ -9,10 +9,12 @@ from __future__ import annotations
 import os
 import threading
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from ..ops.core import REGISTRY, eval_numpy
+from .codegen import unit_dim_fallback
 from .fusion import Step, fuse
 from .ir import Node, Program
 from .kernel import Kernel, RowKernel
@@ -65,12 +67,15 @@ class CudaPlan:
     sources: dict[int, str]
     instances: dict = field(default_factory=dict)
 
-    def instance(self, feed_shapes: tuple) -> "CudaInstance":  # noqa: F821, UP037
+    def instance(self, feed_shapes: tuple) -> Any:
+        """The ``CudaInstance`` for ``feed_shapes`` (memoized), or ``"reference"`` as
+        ``Plan.instance``."""
         inst = self.instances.get(feed_shapes)
         if inst is None:
             from .cuda_instance import CudaInstance
 
-            inst = self.instances[feed_shapes] = CudaInstance(self, feed_shapes)
+            inst = unit_dim_fallback(lambda: CudaInstance(self, feed_shapes), feed_shapes)
+            self.instances[feed_shapes] = inst
         return inst
 
     def skipped_view(self, n: Node) -> bool:

@@ -47,6 +47,9 @@ def report(plan: Any, feed_shapes: tuple, passes: bool = True) -> str:
     for ck in plan.kernel_list:
         out.append(f"-- {ck.step.describe()}\n{ck.source}")
     inst = plan.instance(feed_shapes)
+    if inst == "reference":
+        return "not compiled for these feed shapes: they run on the reference executor (see " \
+               "the compile log)"
     if inst.small:
         out.append("== driver (single njit function, one dispatch per run) ==\n" +
                    plan.njit_src.source)

@@ -8,7 +8,8 @@
   elementwise kernel that consumes it (bias-add, activation) is its *epilogue* and writes in
   place into the product's buffer (see :mod:`.memory`).
 * ``RowStep``: softmax, log_softmax, ``nll_loss(log_softmax(x))`` (softmax-CE forward: log-probs
-  and loss in one kernel) and ``softmax_ce_grad`` (its gradient, one kernel).
+  and loss in one kernel; one ``nll_loss`` per kernel) and ``softmax_ce_grad`` (its gradient,
+  one kernel).
 * ``ViewStep``: reshape-like ops on contiguous buffers; ``FallbackStep``: anything else runs the
   registry's numpy kernel.
 
@@ -159,10 +160,7 @@ def fuse(prog: Program) -> list[Step]:
                 target.ew.add(n.id)
             where[n.id] = target.pos
             continue
-        if n.op == "nll_loss" and n.inputs[0].op == "log_softmax" and \
-                n.params["reduction"] in ("mean", "sum") and n.inputs[0].ndim == 2 and \
-                n.inputs[0].params["dim"] == 1 and n.inputs[0].id in where and \
-                steps[where[n.inputs[0].id]].kind == "row":
+        if n.op == "nll_loss" and _joins_row(n, steps, where, avail):
             st = steps[where[n.inputs[0].id]]
             st.nodes.append(n)
             st.kernel = RowKernel("ce_fwd", "ce_fwd", n.dtype, n.params["reduction"])
@@ -196,6 +194,21 @@ def fuse(prog: Program) -> list[Step]:
             s.outputs = list(s.nodes)
     _mark_epilogues(out)
     return out
+
+
+def _joins_row(n: Node, steps: list, where: dict, avail) -> bool:
+    """Whether ``nll_loss`` node ``n`` joins its ``log_softmax``'s row step as the softmax-CE
+    forward kernel. That kernel reads one target and writes one loss, so only a row step still
+    plain ``log_softmax`` takes it (a second ``nll_loss`` of the same log-probs, another target
+    or reduction, is a step of its own reading the log-probs), and only when the target is
+    computed before that step runs."""
+    lp = n.inputs[0]
+    if lp.op != "log_softmax" or n.params["reduction"] not in ("mean", "sum") or \
+            lp.ndim != 2 or lp.params["dim"] != 1 or lp.id not in where:
+        return False
+    st = steps[where[lp.id]]
+    return isinstance(st, Step) and st.kind == "row" and st.kernel.kind == "log_softmax" and \
+        avail(n.inputs[1], where[lp.id])
 
 
 def _sink(steps: list) -> list:

@@ -128,9 +128,37 @@ def precision():
     return g, None, outs, {x: xv, r: rv}, 1
 
 
+def two_targets():
+    """Two cross-entropies of one logits matrix with different targets (and their gradient):
+    one row kernel per ``nll_loss`` (fuzzer tag ``row-fusion-two-nll-targets``)."""
+    g = sg.Graph()
+    with g.as_default():
+        x = sg.placeholder(sg.float32, [None, 3], name="x")
+        t1 = sg.placeholder(sg.int64, [None], name="t1")
+        t2 = sg.placeholder(sg.int64, [None], name="t2")
+        l1, l2 = ops.cross_entropy(x, t1), ops.cross_entropy(x, t2, reduction="sum")
+        (gx,) = sg.gradients(l1 + 0.5 * l2, [x])
+    rng = np.random.default_rng(4)
+    return g, None, [l1, l2, gx], {x: rng.standard_normal((5, 3)).astype(np.float32),
+                                   t1: np.array([0, 1, 2, 0, 1]),
+                                   t2: np.array([2, 2, 1, 0, 0])}, 2
+
+
+def unit_dim():
+    """``x[1:]`` has one row at run time and broadcasts against three: those feed shapes run
+    on the reference executor (the plan assumed equal rows)."""
+    g = sg.Graph()
+    with g.as_default():
+        x = sg.placeholder(sg.float32, [None, 2], name="x")
+        e = sg.placeholder(sg.float32, [None, 2], name="e")
+        y = x[1:] + e
+    return g, None, [y], {x: np.ones((2, 2), np.float32),
+                          e: np.arange(6, dtype=np.float32).reshape(3, 2)}, 1
+
+
 SCENARIOS = {"seed": seed, "xor": xor, "mlp": mlp_step, "chain": chain,
              "reductions": reductions, "edges": edges, "long_sums": long_sums,
-             "precision": precision}
+             "precision": precision, "two_targets": two_targets, "unit_dim": unit_dim}
 
 
 def check(name: str) -> None:

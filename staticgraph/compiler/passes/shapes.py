@@ -215,12 +215,21 @@ def bind_dims(prog: Program, feed_shapes: tuple) -> Callable[[tuple], tuple]:
         return tuple(dim(d) for d in shape)
 
     for d, other in checks:
-        if dim(d) != dim(other):
+        a, b = dim(d), dim(other)
+        if a != b:
             n = d.node
-            raise InvalidArgumentError(
-                None, None, f"'{n.name}' ({n.op}) has size {dim(d)} in dimension {d.axis}, but "
-                f"the graph uses it where size {dim(other)} is needed (fed shapes disagree)")
+            cls = UnitDimError if 1 in (a, b) else InvalidArgumentError
+            raise cls(None, None, f"'{n.name}' ({n.op}) has size {a} in dimension {d.axis}, "
+                      f"but the graph uses it where size {b} is needed (fed shapes disagree)")
     return concrete
+
+
+class UnitDimError(InvalidArgumentError):
+    """A dim the plan assumed equal to another (a :class:`Derived` one, e.g. ``x[1:]``) is 1
+    at run time where the other is not. Broadcasting may make that valid (``x[1:] + e`` with
+    2 and 3 rows: numpy and TF1 broadcast the one row), but the plan's kernels index the dim
+    as full, so these feed shapes cannot be bound; the executors run them on the reference
+    executor instead (``Plan.instance``), which answers or names the op at fault."""
 
 
 def _evaluate(d: Derived, concrete: Callable[[tuple], tuple]) -> int:
