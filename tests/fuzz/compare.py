@@ -41,11 +41,28 @@ class Finding:
 
     @property
     def signature(self) -> str:
-        """What the shrinker preserves: who disagrees, how, on which kind of value."""
-        return f"{self.oracle}:{self.kind}:{self.key.split('/')[-1][:1]}"
+        """What the shrinker preserves: who disagrees, how, on which kind of value (and for
+        errors, the exception types and where the innermost was raised)."""
+        sig = f"{self.oracle}:{self.kind}:{self.key.split('/')[-1][:1]}"
+        if self.kind in ("error", "ref_error"):
+            sig += ":" + error_tag(self.detail)
+        return sig
 
     def __str__(self) -> str:
         return f"[{self.oracle} vs reference] {self.kind} at {self.key}: {self.detail}"
+
+
+def error_tag(text: str) -> str:
+    """``InvalidArgumentError/ValueError@executor.py:73`` from an oracle's error text."""
+    text = text.replace("answered where the reference raised ", "")
+    types = []
+    for word in text.split(": ")[:3]:
+        if word.isidentifier() and (word.endswith("Error") or word.endswith("Exception")):
+            types.append(word)
+        else:
+            break
+    where = text.rsplit(" at ", 1)[-1] if " at " in text else ""
+    return "/".join(types) + ("@" + where if where.endswith(tuple("0123456789")) else "")
 
 
 def magnitudes(prog: Program, data: Data) -> list[float]:

@@ -15,6 +15,7 @@ when the reference raises it too).
 from __future__ import annotations
 
 import functools
+import re
 import traceback
 from dataclasses import dataclass, field
 
@@ -38,9 +39,11 @@ class Result:
 
 
 def _err(e: BaseException) -> str:
+    """``Type: message at file:line`` (innermost frame), one line, no terminal colours."""
     tb = traceback.extract_tb(e.__traceback__)
     where = f" at {tb[-1].filename.split('/')[-1]}:{tb[-1].lineno}" if tb else ""
-    return f"{type(e).__name__}: {str(e)[:300]}{where}"
+    msg = " ".join(re.sub(r"\x1b\[[0-9;]*m", "", str(e)).split())
+    return f"{type(e).__name__}: {msg[:300]}{where}"
 
 
 def executor_name(oracle: str) -> str | None:
