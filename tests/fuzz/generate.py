@@ -57,9 +57,12 @@ def _finish(G: Gen) -> Program:
 
 
 def generate(seed: int, max_nodes: int = 8, big: bool = True,
-             families: tuple[str, ...] | None = None) -> Program:
-    """A program of about 2..``max_nodes`` nodes drawn from ``families`` (default: all)."""
+             families: tuple[str, ...] | None = None, edge: float | None = None) -> Program:
+    """A program of about 2..``max_nodes`` nodes drawn from ``families`` (default: all);
+    ``edge``: the rate of edge values in the data (default: 0.05 in about a third of them)."""
     G = Gen(seed, max_nodes, big)
+    if edge is not None:  # an explicit rate: inf, -inf and NaN join the edge values
+        G.prog.edge, G.prog.nonfinite = edge, edge > 0
     fams = {k: v for k, v in FAMILIES.items() if families is None or k in families}
     names = list(fams)
     w = np.array([fams[n][1] for n in names], float)
