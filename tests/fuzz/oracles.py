@@ -129,6 +129,10 @@ def run_eager(prog: Program, data: Data) -> Result:
                     loss = ops.add(loss, ops.mean(ns[f"v{o}"]))
                 opt.zero_grad()
                 loss.backward()
+                if "cond" in prog.ops_used():  # tf.cond builds both branches: every
+                    for p in params.values():     # variable gets a (maybe zero) gradient
+                        if p.grad is None:
+                            p.grad = dynamic.zeros_like(p)
                 opt.step()
             ns = _eager_forward(prog, data, feeds, params, ns0, src, dynamic)
             for j, o in enumerate(prog.outputs):
