@@ -29,6 +29,14 @@ def _args(argv: list[str]) -> argparse.Namespace:
                     help=f"comma-separated subset of {','.join(ORACLES)}")
     ap.add_argument("--families", default=None,
                     help="comma-separated generator families (default: all; see generate.py)")
+    ap.add_argument("--edge", type=float, default=None,
+                    help="rate of edge values in every program's data, inf/-inf/NaN included")
+    ap.add_argument("--batches", default=None,
+                    help="batch sizes to draw from (default 0,1,2,3,4,5,7)")
+    ap.add_argument("--big-p", type=float, default=0.08,
+                    help="chance of one big batch per program (default 0.08)")
+    ap.add_argument("--big-max", type=int, default=1500,
+                    help="big batches are drawn from [big_max/5, big_max) (default 1500)")
     ap.add_argument("--no-shrink", action="store_true", help="report failures unminimized")
     ap.add_argument("--shrink-s", type=float, default=240.0, help="seconds per shrink")
     ap.add_argument("--shrink-per-signature", type=int, default=2,
@@ -87,8 +95,8 @@ def _add_regression(a: argparse.Namespace) -> int:
         print(f"tag {a.tag!r} is already recorded", file=sys.stderr)
         return 2
     who = case["signature"].split(":")[0]
-    oracles = ["reference"] + ([who] if who not in ("reference", "crash") else
-                               ["compiled", "native"])
+    oracles = ["reference"] + (["compiled", "native"] if who in ("compiled", "native", "crash")
+                               else [who])
     cases.append({"tag": a.tag, "cause": a.cause, "xfail": a.xfail, "oracles": oracles,
                   "seed": case.get("seed"), "program": case["program"]})
     with open(path, "w") as f:
@@ -118,7 +126,8 @@ def _shrink_crash(seed: int, opts: dict, log) -> None:
                             "--oracles", ",".join(opts["oracles"])], cwd=ROOT, env=_env(opts),
                            capture_output=True, timeout=opts["case_timeout"])
         return r.returncode < 0
-    prog = generate(seed, opts["max_nodes"], families=opts.get("families"))
+    prog = generate(seed, opts["max_nodes"], families=opts.get("families"), edge=opts.get("edge"),
+                    **opts.get("batch_opts", {}))
     small = shrink(prog, crashes, opts["shrink_s"], log=lambda s: None)
     path = os.path.join(opts["out"], f"crash{seed}")
     with open(path + ".json", "w") as f:
@@ -177,7 +186,10 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["STATICGRAPH_CACHE_DIR"]
     opts = dict(seed=seed, deadline=time.time() + 60 * a.minutes, cases=a.cases,
                 max_nodes=a.max_nodes, oracles=list(oracles),
-                families=a.families.split(",") if a.families else None,
+                families=a.families.split(",") if a.families else None, edge=a.edge,
+                batch_opts=dict(big_p=a.big_p, big_max=a.big_max, **(
+                    {"sizes": tuple(int(b) for b in a.batches.split(","))} if a.batches
+                    else {})),
                 shrink=not a.no_shrink, shrink_s=a.shrink_s,
                 shrink_per_signature=a.shrink_per_signature, parallel_min=a.parallel_min,
                 case_timeout=a.case_timeout, out=out, cache_dir=cache, root=ROOT)

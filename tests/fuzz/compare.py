@@ -18,11 +18,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import composites as K
-from .oracles import Result
+from .oracles import Result, fd_run
 from .program import Data, Program, concrete
 from .render import body
 
-RTOL = {"float64": 1e-11, "float32": 2e-5}
+RTOL = {"float64": 1e-11, "float32": 2e-5}  # without a float64 truth
+F32_TRUTH_RTOL = 2 * float(np.finfo(np.float32).eps)  # 2 ulp per op (times depth + 1)
 FD_RTOL = 1e-5
 KEY_FACTOR = {"y": 1.0, "w": 2.0, "g": 3.0, "h": 8.0}
 
@@ -41,11 +42,50 @@ class Finding:
 
     @property
     def signature(self) -> str:
-        """What the shrinker preserves: who disagrees, how, on which kind of value."""
-        return f"{self.oracle}:{self.kind}:{self.key.split('/')[-1][:1]}"
+        """What the shrinker preserves: who disagrees, how, on which kind of value (and for
+        errors, the exception types and where the innermost was raised)."""
+        sig = f"{self.oracle}:{self.kind}:{self.key.split('/')[-1][:1]}"
+        if self.kind in ("error", "ref_error"):
+            sig += ":" + error_tag(self.detail)
+        return sig
 
     def __str__(self) -> str:
         return f"[{self.oracle} vs reference] {self.kind} at {self.key}: {self.detail}"
+
+
+def error_tag(text: str) -> str:
+    """``InvalidArgumentError/ValueError@executor.py:73`` from an oracle's error text."""
+    text = text.replace("answered where the reference raised ", "")
+    types = []
+    for word in text.split(": ")[:3]:
+        if word.isidentifier() and (word.endswith("Error") or word.endswith("Exception")):
+            types.append(word)
+        else:
+            break
+    where = text.rsplit(" at ", 1)[-1] if " at " in text else ""
+    return "/".join(types) + ("@" + where if where.endswith(tuple("0123456789")) else "")
+
+
+def float64_truth(prog: Program, data: Data) -> Result | None:
+    """The reference run of a float32 program in float64 on the same (upcast) data."""
+    from .oracles import run_static
+
+    p64 = prog.copy()
+    p64.dtype = "float64"
+    res = run_static(p64, Upcast(data), "reference")
+    return None if res.build is not None else res
+
+
+class Upcast:
+    """A :class:`Data` look-alike serving the same arrays as float64."""
+
+    def __init__(self, data: Data) -> None:
+        self.data = data
+        self.static = {k: v.astype(np.float64) for k, v in data.static.items()}
+
+    def batch(self, k: int) -> dict:
+        return {n: (a.astype(np.float64) if a.dtype.kind == "f" else a)
+                for n, a in self.data.batch(k).items()}
 
 
 def magnitudes(prog: Program, data: Data) -> list[float]:
@@ -87,7 +127,11 @@ def rtol_for(prog: Program) -> float:
 
 
 def _check(oracle: str, key: str, got: np.ndarray, ref: np.ndarray, rtol: float, atol: float,
-           dtype: str, exact_dtype: bool) -> Finding | None:
+           dtype: str, exact_dtype: bool, truth: np.ndarray | None = None, trtol: float = 0.0,
+           tatol: float = 0.0) -> Finding | None:
+    """One value against the reference. With ``truth`` (the float64 run of a float32
+    program), finite values are held to ``8 |ref - truth| + trtol |truth| + tatol`` from the
+    truth instead: no worse than a few times the reference's own error."""
     got, ref = np.asarray(got), np.asarray(ref)
     if got.shape != ref.shape:
         return Finding(oracle, "shape", key, f"shape {got.shape} != reference {ref.shape}")
@@ -115,13 +159,23 @@ def _check(oracle: str, key: str, got: np.ndarray, ref: np.ndarray, rtol: float,
         return None
     err = np.abs(np.where(fin, g64, 0.0) - np.where(fin, r64, 0.0))
     ratio = err / (atol + rtol * np.abs(np.where(fin, r64, 0.0)))
+    if truth is not None and np.shape(truth) == got.shape:
+        t64 = np.asarray(truth, np.float64)
+        use = fin & np.isfinite(t64) & (np.abs(t64) < huge)
+        t = np.where(use, t64, 0.0)
+        terr = np.abs(np.where(use, g64, 0.0) - t)
+        allowed = 8 * np.abs(np.where(use, r64, 0.0) - t) + trtol * np.abs(t) + tatol
+        ratio = np.where(use, terr / allowed, ratio)
+        err = np.where(use, terr, err)
     i = np.unravel_index(int(np.argmax(ratio)), ratio.shape)
     score = float(ratio[i])
     if score <= 1.0:
         return None
     i = tuple(int(j) for j in i)
-    return Finding(oracle, "value", key, f"at {i}: {got[i]!r} vs reference {ref[i]!r} "
-                   f"(|diff| {err[i]:.3g}, {score:.3g}x the tolerance rtol={rtol:.2g} "
+    vs_truth = f", float64 truth {float(truth[i])!r}" if truth is not None and \
+        np.shape(truth) == got.shape else ""
+    return Finding(oracle, "value", key, f"at {i}: {got[i]!r} vs reference {ref[i]!r}{vs_truth} "
+                   f"(|err| {err[i]:.3g}, {score:.3g}x the tolerance rtol={rtol:.2g} "
                    f"atol={atol:.2g})", score)
 
 
@@ -132,7 +186,9 @@ def compare(prog: Program, results: dict[str, Result]) -> list[Finding]:
         return []
     out: list[Finding] = []
     rtol = rtol_for(prog)
-    mags = magnitudes(prog, Data(prog))
+    data = Data(prog)
+    mags = magnitudes(prog, data)
+    truth = float64_truth(prog, data) if prog.dtype == "float32" else None
     for name, res in results.items():
         if name == "reference" or res.skipped:
             continue
@@ -151,11 +207,11 @@ def compare(prog: Program, results: dict[str, Result]) -> list[Finding]:
             if k in res.errors:
                 out.append(Finding(name, "error", f"b{k}/run", res.errors[k]))
                 continue
-            out.extend(_compare_run(prog, name, res, ref, k, rtol, mags[k]))
+            out.extend(_compare_run(prog, name, res, ref, k, rtol, mags[k], truth))
     return sorted(out, key=lambda f: -f.score)
 
 
-def _compare_run(prog, name, res, ref, k, rtol, mag) -> list[Finding]:
+def _compare_run(prog, name, res, ref, k, rtol, mag, truth) -> list[Finding]:
     out = []
     keys = {key for key in (*ref.values, *res.values) if key.startswith(f"b{k}/")}
     for key in sorted(keys):
@@ -168,8 +224,10 @@ def _compare_run(prog, name, res, ref, k, rtol, mag) -> list[Finding]:
             out.append(Finding(name, "missing", key, f"{who} has no value (None gradient?)"))
             continue
         factor = KEY_FACTOR[key.split("/")[1][0]]
+        t = truth.values.get(key) if truth is not None and k not in truth.errors else None
+        trtol = F32_TRUTH_RTOL * (1 + len(prog.nodes)) * factor
         f = _check(name, key, a, b, rtol * factor, rtol * factor * mag, prog.dtype,
-                   exact_dtype=name not in ("torch",))
+                   exact_dtype=name not in ("torch",), truth=t, trtol=trtol, tatol=trtol * mag)
         if f is not None:
             out.append(f)
     return out
@@ -177,7 +235,8 @@ def _compare_run(prog, name, res, ref, k, rtol, mag) -> list[Finding]:
 
 def _compare_fd(prog: Program, fd: Result) -> list[Finding]:
     ref = fd.against
-    if ref is None or 0 in ref.errors or 0 in fd.errors:
+    k = fd_run(prog)
+    if ref is None or k in ref.errors or k in fd.errors:
         return []
     out = []
     for key, v in fd.values.items():

@@ -57,9 +57,15 @@ def _finish(G: Gen) -> Program:
 
 
 def generate(seed: int, max_nodes: int = 8, big: bool = True,
-             families: tuple[str, ...] | None = None) -> Program:
-    """A program of about 2..``max_nodes`` nodes drawn from ``families`` (default: all)."""
-    G = Gen(seed, max_nodes, big)
+             families: tuple[str, ...] | None = None, edge: float | None = None,
+             **batch_opts) -> Program:
+    """A program of about 2..``max_nodes`` nodes drawn from ``families`` (default: all);
+    ``edge``: the rate of edge values in the data (default: 0.05 in about a third of them);
+    ``batch_opts``: :class:`Gen`'s ``sizes`` (batch sizes to draw from), ``big_p`` (chance
+    of one batch in ``[big_max/5, big_max)``) and ``big_max``."""
+    G = Gen(seed, max_nodes, big, **batch_opts)
+    if edge is not None:  # an explicit rate: inf, -inf and NaN join the edge values
+        G.prog.edge, G.prog.nonfinite = edge, edge > 0
     fams = {k: v for k, v in FAMILIES.items() if families is None or k in families}
     names = list(fams)
     w = np.array([fams[n][1] for n in names], float)

@@ -46,14 +46,16 @@ def broadcast(a: list, b: list) -> list | None:
 class Gen:
     """Generation state: the program so far and per-value bookkeeping."""
 
-    def __init__(self, seed: int, max_nodes: int = 8, big: bool = True) -> None:
+    def __init__(self, seed: int, max_nodes: int = 8, big: bool = True,
+                 sizes: tuple = (0, 1, 2, 3, 4, 5, 7), big_p: float = 0.08,
+                 big_max: int = 1500) -> None:
         self.r = np.random.default_rng(seed)
         r = self.r
         dtype = "float32" if r.random() < 0.5 else "float64"
-        sizes = [0, 1, 2, 3, 4, 5, 7]
-        batches = list(r.choice(sizes, size=int(r.integers(2, 4)), replace=False))
-        if big and r.random() < 0.08:
-            batches[int(r.integers(len(batches)))] = int(r.integers(300, 1500))
+        n = min(int(r.integers(2, 4)), len(sizes))
+        batches = list(r.choice(list(sizes), size=n, replace=False))
+        if big and r.random() < big_p:
+            batches[int(r.integers(len(batches)))] = int(r.integers(big_max // 5, big_max))
         self.prog = Program(dtype=dtype, inputs=[], nodes=[], outputs=[],
                             batches=[int(b) for b in batches],
                             data_seed=int(r.integers(2**31)),

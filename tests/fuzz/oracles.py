@@ -15,6 +15,7 @@ when the reference raises it too).
 from __future__ import annotations
 
 import functools
+import re
 import traceback
 from dataclasses import dataclass, field
 
@@ -38,9 +39,11 @@ class Result:
 
 
 def _err(e: BaseException) -> str:
+    """``Type: message at file:line`` (innermost frame), one line, no terminal colours."""
     tb = traceback.extract_tb(e.__traceback__)
     where = f" at {tb[-1].filename.split('/')[-1]}:{tb[-1].lineno}" if tb else ""
-    return f"{type(e).__name__}: {str(e)[:300]}{where}"
+    msg = " ".join(re.sub(r"\x1b\[[0-9;]*m", "", str(e)).split())
+    return f"{type(e).__name__}: {msg[:300]}{where}"
 
 
 def executor_name(oracle: str) -> str | None:
@@ -126,6 +129,10 @@ def run_eager(prog: Program, data: Data) -> Result:
                     loss = ops.add(loss, ops.mean(ns[f"v{o}"]))
                 opt.zero_grad()
                 loss.backward()
+                if "cond" in prog.ops_used():  # tf.cond builds both branches: every
+                    for p in params.values():     # variable gets a (maybe zero) gradient
+                        if p.grad is None:
+                            p.grad = dynamic.zeros_like(p)
                 opt.step()
             ns = _eager_forward(prog, data, feeds, params, ns0, src, dynamic)
             for j, o in enumerate(prog.outputs):
@@ -185,13 +192,23 @@ def fd_applies(prog: Program) -> bool:
             and prog.ops_used() <= SMOOTH)
 
 
+FD_MAX_ELEMENTS = 400
+
+
+def fd_run(prog: Program) -> int:
+    """The run finite differences use: the smallest batch."""
+    return int(np.argmin(prog.batches))
+
+
 def run_fd(prog: Program, data: Data, eps: float = 1e-6) -> Result:
-    """First-order gradients of run 0 by central differences of the plain-numpy rendering."""
+    """First-order gradients of the smallest run by central differences of the plain-numpy
+    rendering (skipped above :data:`FD_MAX_ELEMENTS` differentiated elements)."""
     from staticgraph import ops
 
     res = Result()
     src = body(prog, "np")
-    feeds = {n: np.array(a, copy=True) for n, a in data.batch(0).items()}
+    k = fd_run(prog)
+    feeds = {n: np.array(a, copy=True) for n, a in data.batch(k).items()}
     arrays = {}
     for i in range(len(prog.inputs)):
         arrays[i] = np.array(data.static[i] if i in data.static else feeds[f"x{i}"], copy=True)
@@ -206,6 +223,9 @@ def run_fd(prog: Program, data: Data, eps: float = 1e-6) -> Result:
             total += float(np.sum(np.asarray(ns[f"v{o}"]) * w))
         return total
 
+    if sum(arrays[w].size for w in prog.grad["wrt"]) > FD_MAX_ELEMENTS:
+        res.skipped = "too many elements for finite differences"
+        return res
     try:
         for i, w in enumerate(prog.grad["wrt"]):
             x = arrays[w]
@@ -218,9 +238,9 @@ def run_fd(prog: Program, data: Data, eps: float = 1e-6) -> Result:
                 fm = loss()
                 x[idx] = old
                 grad[idx] = (fp - fm) / (2 * eps)
-            res.values[f"b0/g{i}"] = grad
+            res.values[f"b{k}/g{i}"] = grad
     except Exception as e:  # noqa: BLE001
-        res.errors[0] = _err(e)
+        res.errors[k] = _err(e)
     return res
 
 

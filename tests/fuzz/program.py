@@ -59,6 +59,7 @@ class Program:
     train: dict | None = None
     data_seed: int = 0
     edge: float = 0.0
+    nonfinite: bool = False  # edge values include inf, -inf and NaN
     shapes: list = field(default_factory=list)  # each value's shape (generator bookkeeping)
 
     # ---------------------------------------------------------------- serialisation
@@ -105,6 +106,7 @@ def static_shape(shape: list) -> list:
 
 # -------------------------------------------------------------------------------- data
 EDGE_VALUES = (0.0, -0.0, -1.0, 1.0, 30.0, -30.0, 1e-30)
+NONFINITE = (np.inf, -np.inf, np.nan)
 
 
 def _layout(a: np.ndarray, layout: str) -> np.ndarray:
@@ -125,7 +127,7 @@ def _layout(a: np.ndarray, layout: str) -> np.ndarray:
 
 
 def _floats(rng: np.random.Generator, shape: tuple, domain: str, edge: float,
-            dtype: np.dtype) -> np.ndarray:
+            dtype: np.dtype, nonfinite: bool = False) -> np.ndarray:
     if domain == "pos":
         a = rng.uniform(0.2, 2.0, shape)
     elif domain == "unit":
@@ -134,7 +136,7 @@ def _floats(rng: np.random.Generator, shape: tuple, domain: str, edge: float,
         a = rng.uniform(-2.0, 2.0, shape)
     if edge and a.size:
         mask = rng.random(shape) < edge
-        a = np.where(mask, rng.choice(EDGE_VALUES, shape), a)
+        a = np.where(mask, rng.choice(EDGE_VALUES + (NONFINITE if nonfinite else ()), shape), a)
     return np.asarray(a, dtype=dtype)  # an ndarray even for 0-d (never a numpy scalar)
 
 
@@ -150,7 +152,7 @@ class Data:
         for i, inp in enumerate(prog.inputs):  # variables and constants: static shapes
             if inp.kind in ("var", "const"):
                 self.static[i] = _floats(rng, concrete(inp.shape, 0), inp.domain, self.edge,
-                                         self.dtype)
+                                         self.dtype, self.prog.nonfinite)
         self._seed = int(rng.integers(2**31))
 
     def batch(self, k: int) -> dict[str, np.ndarray]:
@@ -163,7 +165,8 @@ class Data:
         for i, inp in enumerate(self.prog.inputs):
             shape = concrete(inp.shape, b)
             if inp.kind == "ph":
-                out[f"x{i}"] = _layout(_floats(rng, shape, inp.domain, self.edge, self.dtype),
+                out[f"x{i}"] = _layout(_floats(rng, shape, inp.domain, self.edge, self.dtype,
+                                               self.prog.nonfinite),
                                        inp.layout)
             elif inp.kind == "int":
                 high = max(dim_value(inp.high, b), 1)

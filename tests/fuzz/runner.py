@@ -52,7 +52,8 @@ def _one(seed: int, opts: dict, oracles: tuple, shrunk_per_sig: dict) -> None:
 
     if os.environ.get("SG_FUZZ_ABORT_AT") == str(seed):  # tests: a native crash at this seed
         os.abort()
-    prog = generate(seed, opts["max_nodes"], families=opts.get("families"))
+    prog = generate(seed, opts["max_nodes"], families=opts.get("families"), edge=opts.get("edge"),
+                    **opts.get("batch_opts", {}))
     out = check(prog, oracles)
     if out.invalid:
         emit(done=seed, status="invalid", why=out.invalid[:300])

@@ -22,6 +22,8 @@ from .render import body
 
 Pred = Callable[[Program], bool]
 PROBE = (2, 3, 5)
+SYM_FORMS = ("B", *(f"(B)*{k}" for k in range(2, 7)), *(f"(B)+{c}" for c in range(1, 7)),
+             *(f"max((B)-{c},0)" for c in range(1, 4)), "((B)+1)//2")
 
 
 def rederive_shapes(prog: Program) -> Program | None:
@@ -56,7 +58,7 @@ def rederive_shapes(prog: Program) -> Program | None:
             if len(set(vals)) == 1:
                 shape.append(int(vals[0]))
                 continue
-            cands = ([old[d]] if old and len(old) == len(per[0]) else []) + ["B"]
+            cands = ([old[d]] if old and len(old) == len(per[0]) else []) + list(SYM_FORMS)
             fit = [c for c in cands if isinstance(c, str) and
                    all(dim_value(c, b) == x for b, x in zip(PROBE, vals, strict=True))]
             if not fit:
