@@ -90,6 +90,8 @@ def test_a_changed_library_is_not_served_from_an_old_cache(tmp_path):
 
     res, _ = run()
     np.testing.assert_allclose(res["EXP"][1], np.exp(X), rtol=1e-6)
+    # numba cached the library's exp beside the copy: it must notice the edit too
+    assert list((src / "staticgraph" / "compiler" / "__pycache__").glob("scalar_cpu*exp_f32*.nbi"))
     lib = src / "staticgraph" / "compiler" / "scalar_cpu.py"
     text = lib.read_text()
     anchor = "def _exp_f32(x):\n    k = _E32_T\n"
