@@ -1,7 +1,8 @@
 """The disk cache's directory and the rules for trusting its files.
 
 Layout of ``$STATICGRAPH_CACHE_DIR/<VERSION_TAG>/`` for a module ``sg_<h>`` (``h`` hashes the
-version tag and the module's source text)::
+version tag and the module's source text; the tag names the versions of the compiler, numba,
+llvmlite, numpy, Python and a hash of the ``sg_*`` library sources the kernels import)::
 
     sg_<h>.py                      the module source (compared byte for byte with the expected text)
     sg_<h>.manifest                JSON: version tag, SHA-256 of the source, SHA-256 of each
@@ -55,9 +56,34 @@ def _numba_version() -> str:
     return version("numba")
 
 
+LIBRARY_MODULES = ("scalar_cpu", "accum_cpu", "smallmm")
+"""Package modules that generated kernels and drivers import (``render_cpu.HEADER``,
+``njit_driver.HEADER``): numba compiles their functions *into* each kernel's machine code, so
+a kernel's cache entry is only valid for the library sources it was built with
+(``tests/compiler/test_library_key.py`` checks the list against the headers' imports)."""
+
+
+def _library_sha() -> str:
+    """SHA-256 (12 hex digits) of the library modules' bytes: read once per process, no
+    numba import (sourceless installs hash what the loader has)."""
+    h = hashlib.sha256()
+    for m in LIBRARY_MODULES:
+        spec = importlib.util.find_spec(f"{__package__}.{m}")
+        if spec is None or spec.origin is None or spec.loader is None:
+            raise ImportError(f"staticgraph: the kernel library module {m} is missing")
+        data = spec.loader.get_data(spec.origin)  # type: ignore[attr-defined]
+        h.update(m.encode() + b"\0" + len(data).to_bytes(8, "little") + data)
+    return h.hexdigest()[:12]
+
+
 COMPILER_VERSION = "3"  # 3: native headers name their source; numba files need a manifest
+LIBRARY_SHA = _library_sha()
 VERSION_TAG = (f"sg{COMPILER_VERSION}-numba{_numba_version()}-llvmlite{llvmlite.__version__}-"
-               f"np{np.__version__}-py{sys.version_info[0]}{sys.version_info[1]}")
+               f"np{np.__version__}-py{sys.version_info[0]}{sys.version_info[1]}-"
+               f"lib{LIBRARY_SHA}")
+"""Everything a cache entry's machine code depends on besides its own source and the host:
+the entry's hash, its manifest and its native header all name it, and it names the directory,
+so a changed ``sg_*`` library (or numba, numpy...) never runs old code."""
 _LOCK = threading.Lock()
 _DIRS: dict[str, str] = {}  # STATICGRAPH_CACHE_DIR (or the default) -> the directory in use
 _PRIVATE: list[str] = []
