@@ -1,5 +1,6 @@
 """The reference executor: interprets the needed subgraph op by op with the registry's numpy
-kernels (``eval_numpy``). The semantics every executor must match (notes CONTRACT)."""
+kernels (``eval_numpy``). The semantics every executor must match (docs/guarantees.md,
+"The executor contract")."""
 
 from __future__ import annotations
 

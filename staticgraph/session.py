@@ -2,7 +2,8 @@
 
 The Session validates feeds and fetches, checks for missing feeds and uninitialized variables,
 and owns the variables' values (:class:`VariableStore`); the executor (``EXECUTORS[name]()``)
-only evaluates (notes CONTRACT: ``run(graph, fetches, targets, feeds, state)``).
+only evaluates (docs/guarantees.md, "The executor contract":
+``run(graph, fetches, targets, feeds, state)``).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""``CudaExecutor``: the Executor protocol of CONTRACT.md on a CUDA device through ``numba.cuda``.
+"""``CudaExecutor``: the Executor protocol (docs/guarantees.md) on a CUDA device (``numba.cuda``).
 
 It reuses the CPU pipeline's decisions unchanged (:func:`.lower.lower`, the pass pipeline
 :func:`.passes.optimize`, :func:`.fusion.fuse`, :func:`.memory.plan_memory`) and only renders
@@ -11,7 +11,7 @@ buffer once and keeps it across runs. Variables stay on the device between runs:
 remembers, per variable, the host array it last committed (or uploaded) and its device copy,
 and reuses the device copy while the session still holds that very array. Updates are written
 into escape buffers that are never the device copy of a variable read in the same run (a pool,
-as on the CPU), copied to the host and committed once at the end of the run (CONTRACT.md).
+as on the CPU), copied to the host and committed once at the end of the run (docs/guarantees.md).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""``NumbaExecutor``: the Executor protocol of CONTRACT.md on top of the compiler.
+"""``NumbaExecutor``: the Executor protocol (docs/guarantees.md) on top of the compiler.
 
 Per run: one tuple key (fetches, targets, feed dtypes and shapes) -> a bound :class:`Instance`,
 variables read from the store, the generated driver called, updates committed once at the end.

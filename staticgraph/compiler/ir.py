@@ -3,7 +3,7 @@
 
 Variables become ``var`` leaves (the value at the start of the run) and ``Assign*`` ops become
 data flow: a read of a variable sees the latest earlier assign it depends on (data or control
-edges), as CONTRACT.md specifies; the last assign of each variable is a state update.
+edges), as docs/guarantees.md specifies; the last assign of each variable is a state update.
 Special kinds: ``feed`` (params ``index``), ``var`` (``variable``), ``const`` (``value``).
 """
 

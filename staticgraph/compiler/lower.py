@@ -2,8 +2,8 @@
 
 Only the subgraph the fetches and targets need is visited (control inputs included); a fed tensor
 becomes a ``feed`` leaf and cuts off its producer. ``Identity``/``StopGradient`` vanish (gradients
-are already built), ``NoOp`` only orders. Variable reads follow CONTRACT.md: a consumer sees the
-value after the latest assign executed before it in creation order (as the reference executor
+are already built), ``NoOp`` only orders. Variable reads follow docs/guarantees.md: a consumer sees
+the value after the latest assign executed before it in creation order (as the reference executor
 does; this is what ``ReferenceExecutor.read_var`` implements).
 """
 

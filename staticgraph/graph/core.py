@@ -1,5 +1,5 @@
 """The symbolic graph: ``Graph``, ``Operation``, ``Tensor``, the default-graph stack, name scopes
-and control dependencies (the TF1 data model; see docs/static.md and notes CONTRACT)."""
+and control dependencies (the TF1 data model; see docs/static.md and docs/guarantees.md)."""
 
 from __future__ import annotations
 
