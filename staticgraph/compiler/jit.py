@@ -2,7 +2,8 @@
 
 Each kernel's source becomes a module file ``sg_<hash>.py`` in the cache directory (the hash
 covers the source and :data:`VERSION_TAG`: compiler, numba, llvmlite, numpy and Python
-versions and a hash of the ``sg_*`` library sources the module imports), decorated ``@njit(cache=True)`` so numba stores the machine code beside it. A new
+versions and a hash of the ``sg_*`` library sources the module imports), decorated
+``@njit(cache=True)`` so numba stores the machine code beside it. A new
 process running the same graph runs the same source and loads the code instead of compiling;
 in one process a module is built once per content hash (a graph rebuilt in a new ``Graph``
 reuses the loaded dispatchers). Trust (see :mod:`.diskcache`): the source file must equal the

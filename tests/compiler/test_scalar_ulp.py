@@ -157,7 +157,8 @@ def test_casts_and_pow() -> None:
 @pytest.mark.parametrize("dt", [np.float32, np.float64], ids=["f32", "f64"])
 def test_pow_matches_the_registry_kernel_at_special_values(dt) -> None:
     """``sg_pow`` is the registry's ``pow``: exponents +-0.5 are sqrt and 1/sqrt (NaN at -inf,
-    -inf at -0.0 for -0.5, as in PyTorch), exact at 0 and inf even inside a caller compiled with ``arcp`` (kernels have no flags now)."""
+    -inf at -0.0 for -0.5, as in PyTorch), exact at 0 and inf even inside a caller compiled
+    with ``arcp`` (kernels have no flags now)."""
     b = _specials(dt)[:12]
     x, y = np.repeat(b, 6), np.tile(np.array([0.5, -0.5, 2.0, -1.0, 0.0, 3.0], dt), b.size)
 
