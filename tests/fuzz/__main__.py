@@ -45,6 +45,8 @@ def _args(argv: list[str]) -> argparse.Namespace:
                     help="STATICGRAPH_PARALLEL_MIN for the workers (prange on big batches)")
     ap.add_argument("--case-timeout", type=float, default=300.0,
                     help="seconds without progress before a worker counts as hung")
+    ap.add_argument("--mem-gb", type=float, default=6.0,
+                    help="address-space cap of a worker in GiB (default 6)")
     ap.add_argument("--out", default=None, help="where failing cases go (default: a temp dir)")
     ap.add_argument("--replay", nargs="+", metavar="FILE",
                     help="re-check recorded cases (a failure .json or regressions.json)")
@@ -118,13 +120,14 @@ def _shrink_crash(seed: int, opts: dict, log) -> None:
     """Minimize a crashing seed, each candidate in its own process."""
     from .generate import generate
     from .render import snippet
-    from .runner import _env
+    from .runner import _env, _limit_memory
     from .shrink import shrink
 
     def crashes(p) -> bool:
         r = subprocess.run([sys.executable, "-m", "tests.fuzz", "--run-one", p.dumps(),
                             "--oracles", ",".join(opts["oracles"])], cwd=ROOT, env=_env(opts),
-                           capture_output=True, timeout=opts["case_timeout"])
+                           capture_output=True, timeout=opts["case_timeout"],
+                           preexec_fn=_limit_memory(opts["mem_gb"]))
         return r.returncode < 0
     prog = generate(seed, opts["max_nodes"], families=opts.get("families"), edge=opts.get("edge"),
                     **opts.get("batch_opts", {}))
@@ -192,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
                     else {})),
                 shrink=not a.no_shrink, shrink_s=a.shrink_s,
                 shrink_per_signature=a.shrink_per_signature, parallel_min=a.parallel_min,
-                case_timeout=a.case_timeout, out=out, cache_dir=cache, root=ROOT)
+                case_timeout=a.case_timeout, mem_gb=a.mem_gb, out=out, cache_dir=cache, root=ROOT)
     log = lambda m: print(m, flush=True)  # noqa: E731
     log(f"fuzzing from seed {seed} for {a.minutes} min (oracles {','.join(oracles)}); "
         f"failing cases go to {out}")

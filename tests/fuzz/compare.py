@@ -172,8 +172,10 @@ def _check(oracle: str, key: str, got: np.ndarray, ref: np.ndarray, rtol: float,
     if score <= 1.0:
         return None
     i = tuple(int(j) for j in i)
-    vs_truth = f", float64 truth {float(truth[i])!r}" if truth is not None and \
-        np.shape(truth) == got.shape else ""
+    if truth is not None and np.shape(truth) == got.shape:
+        vs_truth, rtol, atol = f", float64 truth {float(truth[i])!r}", trtol, tatol
+    else:
+        vs_truth = ""
     return Finding(oracle, "value", key, f"at {i}: {got[i]!r} vs reference {ref[i]!r}{vs_truth} "
                    f"(|err| {err[i]:.3g}, {score:.3g}x the tolerance rtol={rtol:.2g} "
                    f"atol={atol:.2g})", score)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import gen_shapes as S
-from .generator import Gen, g_binary, g_cast, g_cond, g_cumsum, g_reduce, g_unary, g_where
+from .generator import Gen, TooBig, g_binary, g_cast, g_cond, g_cumsum, g_reduce, g_unary, g_where
 from .program import Input, Node, Program, compact, reaching
 
 FAMILIES = {  # name: (generator, weight)
@@ -26,7 +26,12 @@ def _first_inputs(G: Gen) -> None:
         shape = [G.dim() for _ in range(rank)]
         if rank and G.chance(0.8):
             shape[0] = "B"
-        G.new_input(shape, kind="ph")
+        while True:
+            try:
+                G.new_input(shape, kind="ph")
+                break
+            except TooBig:  # a big batch times many dims: drop the last dim
+                shape = shape[:-1]
 
 
 def _finish(G: Gen) -> Program:
@@ -75,7 +80,10 @@ def generate(seed: int, max_nodes: int = 8, big: bool = True,
         if G.n_nodes >= target:
             break
         fn = fams[names[int(G.r.choice(len(names), p=w / w.sum()))]][0]
-        fn(G)
+        try:
+            fn(G)
+        except TooBig:
+            continue
     if not any(isinstance(x, Node) and G.kind[i] == "f" for i, x in enumerate(G.items)):
-        g_unary(G)
+        g_unary(G)  # same shape as its operand: never too big
     return _finish(G)

@@ -21,6 +21,11 @@ from .ops_table import COMPARE, REDUCE
 from .program import Input, Node, Program, concrete
 
 LIMIT = {"float64": 1e6, "float32": 1e4}
+MAX_ELEMENTS = 1 << 21  # per value at the largest batch (a (B, B, 3) broadcast must not OOM)
+
+
+class TooBig(Exception):
+    """A value would exceed :data:`MAX_ELEMENTS`: the family's draw is abandoned."""
 
 
 def power(a: float, b: float) -> float:
@@ -88,13 +93,16 @@ class Gen:
             kind = "var" if self.chance(0.7) else "const"
         domain = domain or self.choice(["sym", "sym", "sym", "pos", "unit"])
         layout = self.choice(["C", "C", "C", "C", "F", "T", "S"])
+        v = self._value(list(shape), "i" if kind == "int" else "f",
+                        {"sym": 2.0, "pos": 2.0, "unit": 1.3}[domain] * 30,
+                        domain == "pos" and self.prog.edge == 0)
         self.items.append(Input(shape=list(shape), kind=kind, domain=domain, layout=layout,
                                 high=high))
-        return self._value(list(shape), "i" if kind == "int" else "f",
-                           {"sym": 2.0, "pos": 2.0, "unit": 1.3}[domain] * 30,
-                           domain == "pos" and self.prog.edge == 0)
+        return v
 
     def _value(self, shape, kind, mag, pos) -> int:
+        if np.prod(concrete(list(shape), max(self.prog.batches)), dtype=float) > MAX_ELEMENTS:
+            raise TooBig(shape)
         self.shapes.append(list(shape))
         self.kind.append(kind)
         self.mag.append(float(mag))
@@ -103,8 +111,9 @@ class Gen:
 
     def node(self, op: str, args: list, p: dict, shape: list, kind: str = "f",
              mag: float = 1.0, pos: bool = False) -> int:
+        v = self._value(shape, kind, min(mag, 1e150), pos)
         self.items.append(Node(op=op, args=list(args), p=dict(p)))
-        return self._value(shape, kind, min(mag, 1e150), pos)
+        return v
 
     def floats(self) -> list[int]:
         return [i for i, k in enumerate(self.kind) if k == "f"]

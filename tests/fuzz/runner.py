@@ -109,6 +109,17 @@ def _env(opts: dict) -> dict:
     return env
 
 
+def _limit_memory(gb: float):
+    """A worker's address-space cap: a runaway case fails with MemoryError (a recorded error
+    or crash) instead of waking the machine's OOM killer."""
+    def apply() -> None:
+        import resource
+
+        cap = int(gb * (1 << 30))
+        resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+    return apply
+
+
 def supervise(opts: dict, log=print) -> Summary:
     """Run workers until the deadline, restarting after a crash or a hang."""
     s = Summary()
@@ -121,7 +132,8 @@ def supervise(opts: dict, log=print) -> Summary:
                      cases=None if opts["cases"] is None else opts["cases"] - s.checked)
         proc = subprocess.Popen([sys.executable, "-m", "tests.fuzz", "--worker", json.dumps(wopts)],
                                 stdout=subprocess.PIPE, stderr=wlog, env=_env(opts),
-                                cwd=opts["root"], text=True, bufsize=1)
+                                cwd=opts["root"], text=True, bufsize=1,
+                                preexec_fn=_limit_memory(opts.get("mem_gb", 6.0)))
         current, last = None, time.time()
         buf = ""
         while True:
