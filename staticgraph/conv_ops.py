@@ -107,14 +107,22 @@ def conv2d(input: Any, filter: Any = None, strides: Any = (1, 1, 1, 1),  # noqa:
 
 def max_pool(value: Any, ksize: Any, strides: Any, padding: str, data_format: str = "NHWC",
              name: str | None = None, input: Any = None) -> Tensor:  # noqa: A002
-    """The maximum over each window (SAME pads with -inf, so padding never wins)."""
+    """The maximum over each window (SAME pads with -inf, so padding never wins).
+
+    The gradient goes to one element per window, as in TF and PyTorch: the first maximum in
+    row-major window order, or the last NaN (PyTorch's ``val > max || isnan(val)``), never
+    split among ties as ``maximum``'s gradient is."""
     x = _t(value if value is not None else input)
     _require("f", x)
     (kh, kw), (sh, sw) = _hw(ksize, "ksize"), _hw(strides, "strides")
     with composite(name, "MaxPool", x) as stem:
         acc = None
         for _i, _j, patch in _windows(x, kh, kw, sh, sw, padding, -np.inf):
-            acc = patch if acc is None else ops.maximum(acc, patch)
+            if acc is None:
+                acc = patch
+                continue
+            take = ops.logical_or(ops.gt(patch, acc), ops.ne(patch, patch))
+            acc = ops.where(take, patch, acc)
         return _final(stem, ops.add, acc, np.zeros((), x.aval.dtype))
 
 

@@ -6,6 +6,9 @@ executor: the numba tier, the native tier (``numba-native``) and the reference i
   rows; values and gradients against a numpy oracle (itself checked against torch);
 * ``row-fusion-two-nll-targets``: two ``nll_loss`` of one ``log_softmax`` fused into one row
   kernel that read one target and wrote one loss: the other loss was stale memory;
+* ``max-pool-grad-ties``: max_pool's gradient was split among tied maxima (built on
+  ``maximum``, whose gradient splits ties as PyTorch's ``maximum`` does); TF's and PyTorch's
+  max pooling give it to the first maximum of the window (or the last NaN);
 * a derived dim that is 1 at run time and broadcasts (``x[1:]`` of 2 rows plus 3 rows) raised
   where the reference executor and TF1 broadcast: those feed shapes run on the reference.
 """
@@ -214,3 +217,52 @@ def test_a_derived_size_one_dim_broadcasts_as_in_the_reference(executor):
         for nx, want in ((2, str), (4, Plan)):
             fd = {x: np.ones((nx, 2)), e: np.ones((3, 2))}
             assert isinstance(s._executor.plan_for(g, [y], [], fd), want)
+
+
+# ------------------------------------------------------------------ max_pool at ties and NaN
+def _pool_oracle(x: np.ndarray, g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """2x2 VALID max pooling with stride 1 (NHWC) and its gradient, by PyTorch's rule: each
+    window's gradient goes to its first maximum in row-major order, or to its last NaN."""
+    n, h, w, c = x.shape
+    y = np.empty((n, h - 1, w - 1, c))
+    dx = np.zeros_like(x)
+    for b, i, j, k in np.ndindex(n, h - 1, w - 1, c):
+        best = None
+        for di, dj in np.ndindex(2, 2):
+            v = x[b, i + di, j + dj, k]
+            if best is None or v > x[best] or np.isnan(v):
+                best = (b, i + di, j + dj, k)
+        y[b, i, j, k] = x[best]
+        dx[best] += g[b, i, j, k]
+    return y, dx
+
+
+def test_max_pool_gradient_goes_to_one_element_per_window(executor):
+    x = np.array([[1, 3, 3, 0], [3, 2, 0, 3], [np.nan, 1, 1, 1], [1, np.nan, 2, 2]],
+                 np.float64).reshape(1, 4, 4, 1)
+    x = np.concatenate([x, x[:, ::-1]], 0)
+    g = np.arange(1.0, 2 * 9 + 1).reshape(2, 3, 3, 1)
+    want_y, want_dx = _pool_oracle(x, g)
+    gr = sg.Graph()
+    with gr.as_default():
+        p = sg.placeholder(sg.float64, [None, 4, 4, 1])
+        gy = sg.placeholder(sg.float64, [None, 3, 3, 1])
+        y = sg.nn.max_pool(p, [1, 2, 2, 1], [1, 1, 1, 1], "VALID")
+        dx = sg.gradients(y, [p], grad_ys=gy)[0]
+    s = sg.Session(graph=gr, executor=executor)
+    got_y, got_dx = s.run([y, dx], {p: x, gy: g})
+    np.testing.assert_array_equal(got_y, want_y)
+    np.testing.assert_array_equal(got_dx, want_dx)
+
+
+def test_the_max_pool_oracle_agrees_with_torch():
+    torch = pytest.importorskip("torch")
+    x = R.integers(0, 3, (2, 4, 5, 3)).astype(np.float64)  # many ties
+    x[0, 1, 1, 0] = np.nan
+    g = R.standard_normal((2, 3, 4, 3))
+    t = torch.tensor(x.transpose(0, 3, 1, 2), requires_grad=True)
+    ty = torch.nn.functional.max_pool2d(t, 2, 1)
+    ty.backward(torch.tensor(g.transpose(0, 3, 1, 2).copy()))
+    want_y, want_dx = _pool_oracle(x, g)
+    np.testing.assert_array_equal(ty.detach().numpy().transpose(0, 2, 3, 1), want_y)
+    np.testing.assert_array_equal(t.grad.numpy().transpose(0, 2, 3, 1), want_dx)
