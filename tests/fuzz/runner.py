@@ -19,6 +19,7 @@ import warnings
 from dataclasses import dataclass, field
 
 EVENT = "@@"
+CASES_PER_WORKER = 200
 
 
 def emit(**event) -> None:
@@ -29,12 +30,16 @@ def emit(**event) -> None:
 # ------------------------------------------------------------------------------- worker
 def worker(opts: dict) -> int:
     """Check seeds ``opts["seed"]``, +1, ... until ``opts["deadline"]`` (or ``opts["cases"]``);
-    shrink the first few failures of each signature."""
+    shrink the first few failures of each signature. A worker retires after
+    :data:`CASES_PER_WORKER` cases (the supervisor starts a fresh one): every distinct kernel's
+    machine code stays loaded for the life of a process, and a 30-minute run in one process
+    reached the address-space cap (LLVM "out of memory", reported as a crash)."""
     warnings.filterwarnings("ignore")
     oracles = tuple(opts["oracles"])
     shrunk_per_sig: dict[str, int] = dict(opts.get("shrunk", {}))
     seed, n = opts["seed"], 0
-    while time.time() < opts["deadline"] and (opts["cases"] is None or n < opts["cases"]):
+    while time.time() < opts["deadline"] and (opts["cases"] is None or n < opts["cases"]) \
+            and n < CASES_PER_WORKER:
         emit(start=seed)
         try:
             _one(seed, opts, oracles, shrunk_per_sig)
