@@ -3,21 +3,9 @@ cache), and a low parallel threshold so a big batch takes the ``prange`` kernels
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
-
-@pytest.fixture(scope="session", autouse=True)
-def fuzz_cache_dir(tmp_path_factory: pytest.TempPathFactory):
-    d = str(tmp_path_factory.mktemp("sg_fuzz_cache"))
-    old = os.environ.get("STATICGRAPH_CACHE_DIR")
-    os.environ["STATICGRAPH_CACHE_DIR"] = d
-    yield d
-    if old is None:
-        os.environ.pop("STATICGRAPH_CACHE_DIR", None)
-    else:
-        os.environ["STATICGRAPH_CACHE_DIR"] = old
+from tests.compiler.conftest import compiler_cache_dir  # noqa: F401 - the same session cache dir
 
 
 @pytest.fixture()
