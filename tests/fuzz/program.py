@@ -191,11 +191,7 @@ def refs(arg) -> list[int]:
 def compact(prog: Program) -> Program:
     """Drop nodes and inputs no output reaches, and renumber (inputs first, creation order)."""
     n_in = len(prog.inputs)
-    live = set(prog.outputs)
-    for k in range(len(prog.nodes) - 1, -1, -1):
-        if n_in + k in live:
-            for a in prog.nodes[k].args:
-                live.update(refs(a))
+    live = reaching(prog)
     if prog.grad:
         live.update(prog.grad["wrt"])
     keep = [i for i in range(prog.n_values) if i in live]
