@@ -7,8 +7,6 @@ The static graphs hold every case of one dtype, so each executor compiles two gr
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pytest
 
@@ -69,9 +67,7 @@ def _static_all(dt: np.dtype, executor: str) -> dict[str, tuple]:
 
 
 @pytest.fixture(scope="module")
-def static_results(tmp_path_factory):
-    old = os.environ.get("STATICGRAPH_CACHE_DIR")
-    os.environ["STATICGRAPH_CACHE_DIR"] = str(tmp_path_factory.mktemp("edge_cache"))
+def static_results():
     memo: dict = {}
 
     def get(dt: np.dtype, executor: str) -> dict:
@@ -79,11 +75,7 @@ def static_results(tmp_path_factory):
             memo[dt, executor] = _static_all(dt, executor)
         return memo[dt, executor]
 
-    yield get
-    if old is None:
-        os.environ.pop("STATICGRAPH_CACHE_DIR", None)
-    else:
-        os.environ["STATICGRAPH_CACHE_DIR"] = old
+    return get
 
 
 def same(got: np.ndarray, want: np.ndarray, dt: np.dtype, noise: float = 0.0) -> np.ndarray:

@@ -9,8 +9,6 @@ ulps *relative* error, which those forms miss by 100%.
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pytest
 
@@ -100,9 +98,7 @@ def _static_all(dt: np.dtype, executor: str) -> dict:
 
 
 @pytest.fixture(scope="module")
-def static_results(tmp_path_factory):
-    old = os.environ.get("STATICGRAPH_CACHE_DIR")
-    os.environ["STATICGRAPH_CACHE_DIR"] = str(tmp_path_factory.mktemp("precision_cache"))
+def static_results():
     memo: dict = {}
 
     def get(dt: np.dtype, executor: str) -> dict:
@@ -111,11 +107,7 @@ def static_results(tmp_path_factory):
                 memo[dt, executor] = _static_all(dt, executor)
         return memo[dt, executor]
 
-    yield get
-    if old is None:
-        os.environ.pop("STATICGRAPH_CACHE_DIR", None)
-    else:
-        os.environ["STATICGRAPH_CACHE_DIR"] = old
+    return get
 
 
 def _eager(name: str, dt: np.dtype) -> tuple[np.ndarray, np.ndarray]:
