@@ -11,7 +11,8 @@ from __future__ import annotations
 import contextlib
 import operator
 import threading
-from collections.abc import Callable, Iterator
+from types import MappingProxyType
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Protocol
 
 import numpy as np
@@ -52,6 +53,8 @@ class VariableStore:
 
     def __init__(self) -> None:
         self._values: dict[Any, np.ndarray] = {}
+        #: a live read-only view of variable -> value, what executors read (never the dict itself)
+        self.view: Mapping[Any, np.ndarray] = MappingProxyType(self._values)
 
     def __contains__(self, var: Any) -> bool:
         return var in self._values

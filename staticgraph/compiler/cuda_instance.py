@@ -67,7 +67,7 @@ class CudaInstance:
         cuda, plan, prog = self.cuda, self.plan, self.plan.prog
         if self.empty_error is not None:  # a max/min over an empty axis, as numpy raises
             raise bad_argument(self.empty_error)
-        S = getattr(state, "_values", state)
+        S = getattr(state, "view", state)
         held = {id(d) for _, d in devvars.values()}
         for sl, pool in self.pools.items():  # never write into a variable's device copy
             if id(self.buffers[sl]) in held:

@@ -151,7 +151,7 @@ class Runner:
         if call is _REF:
             return self.ex._ref().run(self.graph, self.fetches, self.targets,
                                       dict(zip(self.feed_keys, F, strict=True)), state)
-        S = getattr(state, "_values", state)
+        S = getattr(state, "view", state)
         try:
             return call(F, S, state.commit)
         except KeyError:
