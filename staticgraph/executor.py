@@ -1,20 +1,19 @@
-"""The reference executor: interprets the needed subgraph op by op with the registry's numpy
+"""The executor contract (:class:`Executor`, :data:`EXECUTORS`, :class:`VariableStore`) and the
+reference executor: interprets the needed subgraph op by op with the registry's numpy
 kernels (``eval_numpy``). The semantics every executor must match (docs/guarantees.md,
 "The executor contract")."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping, Sequence
+from types import MappingProxyType
+from typing import Any, Protocol
 
 import numpy as np
 
 from .graph.core import Graph, Operation, Tensor
 from .graph.errors import FailedPreconditionError, InvalidArgumentError, OpError, node_context
 from .ops.core import eval_numpy
-
-if TYPE_CHECKING:
-    from .session import VariableStore
 
 
 def needed_ops(fetches: Sequence[Tensor], targets: Sequence[Operation],
@@ -115,3 +114,40 @@ class ReferenceExecutor:
         else:
             raise InvalidArgumentError(None, op, f"No kernel for op type {kind!r}" +
                                        node_context(op))
+
+
+class VariableStore:
+    """Variable -> ndarray for one session. Executors write only through :meth:`commit`."""
+
+    def __init__(self) -> None:
+        self._values: dict[Any, np.ndarray] = {}
+        #: a live read-only view of variable -> value, what executors read (never the dict itself)
+        self.view: Mapping[Any, np.ndarray] = MappingProxyType(self._values)
+
+    def __contains__(self, var: Any) -> bool:
+        return var in self._values
+
+    def __getitem__(self, var: Any) -> np.ndarray:
+        return self._values[var]
+
+    def get(self, var: Any, default: Any = None) -> Any:
+        return self._values.get(var, default)
+
+    def items(self) -> Any:
+        return self._values.items()
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def commit(self, updates: dict[Any, np.ndarray]) -> None:
+        """Apply all of a run's updates at once (called at the end of a successful run)."""
+        self._values.update(updates)
+
+
+class Executor(Protocol):
+    def run(self, graph: Graph, fetches: list[Tensor], targets: list[Operation],
+            feeds: dict[Tensor, np.ndarray], state: VariableStore) -> list[np.ndarray]: ...
+
+
+#: executor name -> factory; the compiler registers "numba" (and "cuda") when imported
+EXECUTORS: dict[str, Callable[[], Executor]] = {"reference": ReferenceExecutor}

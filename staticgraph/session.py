@@ -11,13 +11,19 @@ from __future__ import annotations
 import contextlib
 import operator
 import threading
-from types import MappingProxyType
-from collections.abc import Callable, Iterator, Mapping
-from typing import Any, Protocol
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
 
-from .executor import ReferenceExecutor, needed_ops, uninitialized_message
+from .executor import (  # noqa: F401 - Executor, EXECUTORS, VariableStore: re-exported
+    EXECUTORS,
+    Executor,
+    ReferenceExecutor,
+    VariableStore,
+    needed_ops,
+    uninitialized_message,
+)
 from .graph.core import Graph, Operation, Tensor, get_default_graph
 from .graph.errors import InvalidArgumentError, node_context
 from .session_plan import (  # noqa: F401 - FeedConversionError: part of this module's API
@@ -30,14 +36,6 @@ from .session_plan import (  # noqa: F401 - FeedConversionError: part of this mo
 )
 
 
-class Executor(Protocol):
-    def run(self, graph: Graph, fetches: list[Tensor], targets: list[Operation],
-            feeds: dict[Tensor, np.ndarray], state: VariableStore) -> list[np.ndarray]: ...
-
-
-EXECUTORS: dict[str, Callable[[], Executor]] = {"reference": ReferenceExecutor}
-
-
 def default_executor_name() -> str:
     """``"numba"`` once ``staticgraph.compiler`` registers it, else ``"reference"``."""
     if "numba" not in EXECUTORS:
@@ -46,34 +44,6 @@ def default_executor_name() -> str:
         except ImportError:
             pass
     return "numba" if "numba" in EXECUTORS else "reference"
-
-
-class VariableStore:
-    """Variable -> ndarray for one session. Executors write only through :meth:`commit`."""
-
-    def __init__(self) -> None:
-        self._values: dict[Any, np.ndarray] = {}
-        #: a live read-only view of variable -> value, what executors read (never the dict itself)
-        self.view: Mapping[Any, np.ndarray] = MappingProxyType(self._values)
-
-    def __contains__(self, var: Any) -> bool:
-        return var in self._values
-
-    def __getitem__(self, var: Any) -> np.ndarray:
-        return self._values[var]
-
-    def get(self, var: Any, default: Any = None) -> Any:
-        return self._values.get(var, default)
-
-    def items(self) -> Any:
-        return self._values.items()
-
-    def __len__(self) -> int:
-        return len(self._values)
-
-    def commit(self, updates: dict[Any, np.ndarray]) -> None:
-        """Apply all of a run's updates at once (called at the end of a successful run)."""
-        self._values.update(updates)
 
 
 # ---------------------------------------------------------------------------- default session

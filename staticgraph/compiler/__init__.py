@@ -1,6 +1,6 @@
 """The graph compiler: passes, fusion, numba code generation, and ``NumbaExecutor``.
 
-Importing this package registers ``"numba"`` in ``staticgraph.session.EXECUTORS``. See
+Importing this package registers ``"numba"`` in ``staticgraph.executor.EXECUTORS``. See
 docs/compiler.md for the pipeline and a worked example.
 """
 
@@ -15,11 +15,9 @@ __all__ = ["NumbaExecutor", "compile_plan", "explain", "PIPELINE", "block_until_
 
 
 def _register() -> None:
-    try:
-        from .. import session
-    except ImportError:  # the static API is not there: nothing to register with
-        return
-    session.EXECUTORS.setdefault("numba", NumbaExecutor)
+    from ..executor import EXECUTORS
+
+    EXECUTORS.setdefault("numba", NumbaExecutor)
     from .cuda_executor import register as register_cuda
 
     register_cuda()  # "cuda" only where numba.cuda imports and a device (or the simulator) is

@@ -115,12 +115,10 @@ def cuda_usable() -> bool:
 
 
 def register() -> bool:
-    """Register ``"cuda"`` in ``staticgraph.session.EXECUTORS`` when CUDA is usable."""
-    try:
-        from .. import session
-    except ImportError:
-        return False
+    """Register ``"cuda"`` in ``staticgraph.executor.EXECUTORS`` when CUDA is usable."""
+    from ..executor import EXECUTORS
+
     if not cuda_usable():
         return False
-    session.EXECUTORS.setdefault("cuda", CudaExecutor)
+    EXECUTORS.setdefault("cuda", CudaExecutor)
     return True
