@@ -9,7 +9,10 @@ static graph mode). See ``docs/eager.md``.
 
 from __future__ import annotations
 
-from . import _functional, autograd, cuda, nn, optim, utils, viz  # noqa: E402, I001
+from . import _tensor_methods  # noqa: F401 - completes Tensor before any other module runs
+
+# isort: split
+from . import _functional, autograd, cuda, nn, optim, utils, viz
 from ._creation import (
     arange,
     as_tensor,

@@ -7,13 +7,13 @@ import warnings
 import weakref
 from typing import Any
 
+from ._tensor import Tensor, make
+from .autograd.engine import backward as engine_backward
 from .autograd.graph import AccumulateGrad, RemovableHandle, _add_hook
 
 
 class AutogradAttrs:
-    """Mixed into ``Tensor`` (whose slots hold ``_requires_grad``, ``_grad_fn``, ``_grad``...)."""
-
-    __slots__ = ()
+    """Attached to ``Tensor`` (whose slots hold ``_requires_grad``, ``_grad_fn``, ``_grad``...)."""
 
     @property
     def requires_grad(self) -> bool:
@@ -57,8 +57,6 @@ class AutogradAttrs:
     @grad.setter
     def grad(self, value: Any) -> None:
         if value is not None:
-            from ._tensor import Tensor
-
             if not isinstance(value, Tensor):
                 raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of "
                                 f"type {type(value).__name__}")
@@ -86,8 +84,6 @@ class AutogradAttrs:
 
     def detach(self) -> Any:
         """Same storage and version counter, no history."""
-        from ._tensor import make
-
         return make(self._data, version=self._vc)
 
     def detach_(self) -> Any:
@@ -121,10 +117,8 @@ class AutogradAttrs:
 
     def backward(self, gradient: Any = None, retain_graph: bool | None = None,
                  create_graph: bool = False, inputs: Any = None) -> None:
-        from .autograd.engine import backward
-
-        backward([self], None if gradient is None else [gradient], retain_graph, create_graph,
-                 inputs=inputs)
+        engine_backward([self], None if gradient is None else [gradient], retain_graph,
+                        create_graph, inputs=inputs)
 
 
 def _add_hook_nr(table: dict, nr: int, hook: Any) -> Any:

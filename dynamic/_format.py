@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from ._dtypes import from_numpy_dtype
+
 PRECISION, THRESHOLD, EDGEITEMS, LINEWIDTH = 4, 1000, 3, 80
 _DEFAULT_DTYPES = ("float32", "int64", "bool")
 
@@ -117,8 +119,6 @@ def array_str(a: np.ndarray, indent: int) -> str:
 
 def tensor_repr(t: Any, prefix: str = "tensor(") -> str:
     """PyTorch's ``_str_intern`` for a CPU strided tensor."""
-    from ._dtypes import from_numpy_dtype
-
     a = t._data
     indent = len(prefix)
     suffixes = []

@@ -9,8 +9,10 @@ import numpy as np
 
 from staticgraph import ops
 
-from ._methods import renamed
+from . import _dtypes
+from ._creation import _finish, tensor, zeros
 from ._tensor import Tensor, make, to_tensor
+from .autograd.graph import renamed
 
 
 def _method(name: str) -> Any:
@@ -88,22 +90,15 @@ def isnan(x: Tensor) -> Tensor:
 
 def logspace(start: float, end: float, steps: int, base: float = 10.0, dtype: Any = None,
              requires_grad: bool = False, device: Any = None) -> Tensor:
-    from ._creation import _finish
-
     return _finish(np.logspace(start, end, steps, base=base).astype(_dtype(dtype)), requires_grad)
 
 
 def _dtype(dtype: Any) -> np.dtype:
-    from . import _dtypes
-
     return np.dtype(np.float32) if dtype is None else _dtypes.to_numpy_dtype(dtype)
 
 
 def _legacy(dtype_name: str) -> Any:
     """``torch.FloatTensor([1, 2])``: the old typed constructors."""
-    from . import _dtypes
-    from ._creation import tensor, zeros
-
     dt = getattr(_dtypes, dtype_name)
 
     def ctor(*args: Any) -> Tensor:
@@ -120,13 +115,9 @@ FloatTensor, DoubleTensor, LongTensor, IntTensor, BoolTensor = (
 
 
 def get_default_dtype() -> Any:
-    from . import _dtypes
-
     return _dtypes.float32
 
 
 def set_default_dtype(d: Any) -> None:
-    from . import _dtypes
-
     if d is not _dtypes.float32:
         raise NotImplementedError("only float32 is supported as the default dtype")

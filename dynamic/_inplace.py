@@ -17,6 +17,9 @@ from staticgraph import ops
 from staticgraph.ops import bind
 
 from . import _dtypes
+from ._creation import ones, tensor, zeros
+from ._random import generator_of
+from ._tensor import Tensor, make
 from .autograd.grad_mode import GRAD_ENABLED
 from .autograd.graph import node_class
 
@@ -44,8 +47,6 @@ def _type_name(dt: np.dtype) -> str:
 
 def inplace(t: Any, compute: Callable[[], Any], grad_name: str | None = None) -> Any:
     """Run ``compute()`` (the out-of-place result) and make it ``t``'s new value and history."""
-    from ._tensor import make
-
     check_inplace(t)
     r = compute()
     data = r._data
@@ -88,8 +89,6 @@ def _protect_saved(node: Any, t: Any) -> None:
     stored = getattr(node, "_stored", None)
     if not stored or not node._saved_ver:
         return
-    from ._tensor import make
-
     alias = None
     for i, a in enumerate(stored):
         if a is t:
@@ -143,10 +142,8 @@ def _scatter(base: Any, chain: list, value: Any) -> Any:
 
 
 class InplaceMethods:
-    """``add_``, ``zero_``, ``copy_``, ``+=``... and the ``new_*`` constructors (mixed into
+    """``add_``, ``zero_``, ``copy_``, ``+=``... and the ``new_*`` constructors (attached to
     ``Tensor``)."""
-
-    __slots__ = ()
 
     def __iadd__(self, o): return self.add_(o)
     def __isub__(self, o): return self.sub_(o)
@@ -182,8 +179,6 @@ class InplaceMethods:
 
     def _overwrite(self, value, name):
         """Replace every element (gradient: zero for the old value, through to ``value``)."""
-        from ._tensor import Tensor, make
-
         if isinstance(value, Tensor):
             if value._data.dtype != self._data.dtype:
                 value = ops.cast(value, self._data.dtype)
@@ -198,33 +193,21 @@ class InplaceMethods:
         return inplace(self, lambda: ops.where(keep, self, value), name)
 
     def uniform_(self, a=0.0, b=1.0, generator=None):
-        from ._random import generator_of
-
         vals = generator_of(generator).uniform(a, b, self._data.shape)
         return self._overwrite_data(vals)
 
     def normal_(self, mean=0.0, std=1.0, generator=None):
-        from ._random import generator_of
-
         vals = generator_of(generator).normal(mean, std, self._data.shape)
         return self._overwrite_data(vals)
 
     def _overwrite_data(self, vals):
-        from ._tensor import make
-
         return self._overwrite(make(np.asarray(vals, self._data.dtype)), "FillBackward0")
 
     def new_zeros(self, *size, dtype=None, requires_grad=False):
-        from ._creation import zeros
-
         return zeros(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
 
     def new_ones(self, *size, dtype=None, requires_grad=False):
-        from ._creation import ones
-
         return ones(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
 
     def new_tensor(self, data, dtype=None, requires_grad=False):
-        from ._creation import tensor
-
         return tensor(data, dtype=dtype or self.dtype, requires_grad=requires_grad)

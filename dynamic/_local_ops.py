@@ -1,4 +1,4 @@
-"""Eager-only op records and helpers shared by the Tensor method mixins.
+"""Eager-only op records (a leaf: it imports only the shared registry).
 
 Ops here have no place in the static graph (``//``, ``%``, rounding, ``clone``, ``all``/``any``);
 everything differentiable that the static mode also needs lives in ``staticgraph.ops``.
@@ -7,53 +7,12 @@ everything differentiable that the static mode also needs lives in ``staticgraph
 from __future__ import annotations
 
 import math
-from collections import namedtuple
 from typing import Any
 
 import numpy as np
 
 from staticgraph.ops import Op, zeros_like
 from staticgraph.ops.elementwise import elementwise_infer, exp, mul
-
-from . import _dtypes
-from .autograd.graph import node_class
-
-
-def renamed(t: Any, name: str) -> Any:
-    """Give ``t``'s freshly recorded node PyTorch's class name for this call."""
-    fn = t._grad_fn
-    if fn is not None:
-        fn.__class__ = node_class(name)
-    return t
-
-
-def shape_arg(shape: tuple) -> tuple:
-    """``f(2, 3)``, ``f((2, 3))`` and ``f(torch.Size([2, 3]))`` all mean the shape ``(2, 3)``."""
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list, _dtypes.Size)):
-        shape = tuple(shape[0])
-    return tuple(int(d) for d in shape)
-
-
-def index_arg(idx: Any) -> Any:
-    """Tensor indices become numpy arrays; basic indices get a trailing ``...`` so a 0-d result
-    is still a view of the tensor (as in PyTorch)."""
-    from ._tensor import Tensor
-
-    items = idx if isinstance(idx, tuple) else (idx,)
-    out, basic = [], True
-    for i in items:
-        if isinstance(i, Tensor):
-            i = i._data
-            if i.ndim == 0 and i.dtype.kind in "iu":
-                i = int(i)
-        elif isinstance(i, range):
-            i = np.arange(i.start, i.stop, i.step)
-        if isinstance(i, (list, np.ndarray)):
-            basic = False
-        out.append(i)
-    if basic and Ellipsis not in out:
-        out.append(Ellipsis)
-    return tuple(out)
 
 
 def _nograd_op(name: str, fn: Any, dtype_rule: str = "promote") -> Op:
@@ -94,15 +53,3 @@ def _reduce_bool(fn: Any) -> Op:
 
 ALL = _reduce_bool(np.all)
 ANY = _reduce_bool(np.any)
-
-
-def _return_type(name: str) -> type:
-    """``torch.return_types.max(values=..., indices=...)``: a named pair that prints like it."""
-    cls = namedtuple(name, ["values", "indices"])
-    cls.__repr__ = lambda self: (f"torch.return_types.{type(self).__name__}(\nvalues="
-                                 f"{self.values!r},\nindices={self.indices!r})")
-    return cls
-
-
-ReturnMax, ReturnMin, ReturnSort, ReturnTopk = (
-    _return_type(n) for n in ("max", "min", "sort", "topk"))

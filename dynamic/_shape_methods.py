@@ -7,21 +7,52 @@ Ops PyTorch implements as one primitive but the registry builds from several (``
 from __future__ import annotations
 
 import builtins
+from typing import Any
 
 import numpy as np
 
 from staticgraph import ops
 
 from . import _dtypes
+from ._creation import zeros
+from ._device import check_device
 from ._inplace import VIEW_LEAF_MSG, inplace
-from ._local_ops import CLONE, CONTIGUOUS, ReturnSort, ReturnTopk, index_arg, renamed, shape_arg
+from ._local_ops import CLONE, CONTIGUOUS
+from ._return_types import ReturnSort, ReturnTopk
+from ._tensor import Tensor, make
 from .autograd.grad_mode import GRAD_ENABLED
+from .autograd.graph import renamed
+
+
+def shape_arg(shape: tuple) -> tuple:
+    """``f(2, 3)``, ``f((2, 3))`` and ``f(torch.Size([2, 3]))`` all mean the shape ``(2, 3)``."""
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list, _dtypes.Size)):
+        shape = tuple(shape[0])
+    return tuple(int(d) for d in shape)
+
+
+def index_arg(idx: Any) -> Any:
+    """Tensor indices become numpy arrays; basic indices get a trailing ``...`` so a 0-d result
+    is still a view of the tensor (as in PyTorch)."""
+    items = idx if isinstance(idx, tuple) else (idx,)
+    out, basic = [], True
+    for i in items:
+        if isinstance(i, Tensor):
+            i = i._data
+            if i.ndim == 0 and i.dtype.kind in "iu":
+                i = int(i)
+        elif isinstance(i, range):
+            i = np.arange(i.start, i.stop, i.step)
+        if isinstance(i, (list, np.ndarray)):
+            basic = False
+        out.append(i)
+    if basic and Ellipsis not in out:
+        out.append(Ellipsis)
+    return tuple(out)
 
 
 class ShapeMethods:
-    """Shape, indexing and cast methods (mixed into ``Tensor``)."""
-
-    __slots__ = ()
+    """Shape, indexing and cast methods (attached to ``Tensor``)."""
 
     # ---------------------------------------------------------------------------- shapes
     def reshape(self, *shape): return ops.reshape(self, shape_arg(shape))
@@ -103,8 +134,6 @@ class ShapeMethods:
     def cpu(self): return self
 
     def cuda(self, *a, **k):
-        from ._device import check_device
-
         check_device("cuda")
     def is_contiguous(self, *a, **k): return builtins.bool(self._data.flags.c_contiguous)
 
@@ -177,8 +206,6 @@ class ShapeMethods:
             n = self._data.shape[0] + builtins.abs(diagonal)
             rows = np.arange(self._data.shape[0]) + builtins.max(-diagonal, 0)
             cols = np.arange(self._data.shape[0]) + builtins.max(diagonal, 0)
-            from ._creation import zeros
-
             base = zeros(n, n, dtype=self.dtype)
             return renamed(ops.setitem(base, self, (rows, cols)), "DiagEmbedBackward0")
         # sic: PyTorch names diag()'s node "DiagonalBackward0_copy"
@@ -194,8 +221,6 @@ class ShapeMethods:
 
     def sort(self, dim=-1, descending=False):
         idx = np.argsort(-self._data if descending else self._data, axis=dim, kind="stable")
-        from ._tensor import make
-
         i = make(idx.astype(np.int64))
         return ReturnSort(renamed(ops.gather(self, i, dim), "SortBackward0"), i)
 
@@ -209,14 +234,10 @@ class ShapeMethods:
         return ReturnTopk(renamed(ops.gather(self, idx, dim), "TopkBackward0"), idx)
 
     def unique(self, sorted=True, return_counts=False):  # noqa: A002
-        from ._tensor import make
-
         vals, counts = np.unique(self._data, return_counts=True)
         return (make(vals), make(counts.astype(np.int64))) if return_counts else make(vals)
 
     def nonzero(self, as_tuple=False):
-        from ._tensor import make
-
         nz = np.nonzero(self._data)
         if as_tuple:
             return tuple(make(a.astype(np.int64)) for a in nz)
@@ -224,9 +245,6 @@ class ShapeMethods:
 
     # ----------------------------------------------------------------------------- casts
     def to(self, *args, **kwargs):
-        from ._device import check_device
-        from ._tensor import Tensor
-
         dt = kwargs.get("dtype")
         check_device(kwargs.get("device"))
         for a in args:
@@ -258,8 +276,6 @@ class ShapeMethods:
     def __getitem__(self, idx): return ops.getitem(self, index_arg(idx))
 
     def __setitem__(self, idx, value):
-        from ._tensor import Tensor
-
         idx = index_arg(idx)
         base = self._base
         needs = GRAD_ENABLED[0] and (self._requires_grad or (

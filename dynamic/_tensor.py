@@ -1,9 +1,9 @@
-"""The eager ``Tensor``, and the frontend that runs registry ops on it and records the graph.
+"""The eager ``Tensor`` data structure, and ``make``, which wraps an ndarray into one.
 
-``staticgraph.ops.bind`` finds ``Tensor.__sg_frontend__`` and calls :func:`apply`: the op runs at
-once on the wrapped numpy arrays; when grad mode is on and an input requires grad, an ``OpNode``
-(named like PyTorch's ``grad_fn``) is attached to the result. This is the eager hot path: it does
-only what must happen per op (the shape/dtype rule is cached per op and input signature).
+This is the leaf of the eager mode: it imports only numpy, the registry's ``AVal`` and the dtype,
+device and repr leaves. ``Tensor`` here holds the storage (``_data``), the autograd slots and the
+data properties; ``_tensor_methods`` attaches the method groups (arithmetic, shapes, in-place,
+autograd attributes) and the frontend that runs registry ops on tensors (``_frontend``).
 """
 
 from __future__ import annotations
@@ -12,166 +12,12 @@ from typing import Any
 
 import numpy as np
 
-from staticgraph.ops import AVal, Op
-from staticgraph.ops.core import compute_dtype
+from staticgraph.ops import AVal
 
 from . import _device, _dtypes
-from ._autograd_attrs import AutogradAttrs
-from ._inplace import InplaceMethods
-from ._methods import MathMethods
-from ._shape_methods import ShapeMethods
-from .autograd.grad_mode import GRAD_ENABLED
-from .autograd.graph import NONE_EDGE, SEQ, node_class
+from ._format import tensor_repr
 
 _new = object.__new__
-_ndarray = np.ndarray
-_SCALARS = (bool, int, float)
-_WEAK = {bool: AVal((), np.dtype(np.bool_), True), int: AVal((), np.dtype(np.int64), True),
-         float: AVal((), np.dtype(np.float32), True)}
-_VIEW_KINDS = ("shape", "index")
-_INFER: dict = {}  # (op, input signature, params) -> (shape, dtype, compute dtype)
-_CLASS: dict = {}  # op -> grad_fn class when the op's name does not depend on its arguments
-
-
-class Frontend:
-    """Runs ops eagerly on ``Tensor`` arguments (see module docstring)."""
-
-    priority = 10
-
-    @staticmethod
-    def apply(op: Op, args: tuple, params: dict) -> Tensor:
-        return apply(op, args, params)
-
-
-def _infer(op: Op, args: tuple, params: dict) -> tuple:
-    avals = []
-    for a in args:
-        if isinstance(a, Tensor):
-            avals.append(a.aval)
-        elif type(a) in _WEAK:
-            avals.append(_WEAK[type(a)])
-        else:
-            a = np.asarray(a)
-            avals.append(AVal(a.shape, a.dtype))
-    try:
-        shape, dt = op.infer(*avals, **params)
-    except ValueError as e:
-        raise RuntimeError(str(e)) from None
-    return shape, dt, compute_dtype(op, avals, dt)
-
-
-def apply(op: Op, args: tuple, params: dict) -> Tensor:
-    """Run ``op`` now; record a backward node when needed."""
-    arrays = []
-    key: list = [op]
-    rg = False
-    for a in args:
-        if isinstance(a, Tensor):
-            d = a._data
-            arrays.append(d)
-            key.append(d.shape)
-            key.append(d.dtype)
-            if a._requires_grad:
-                rg = True
-        elif type(a) in _SCALARS:
-            arrays.append(a)
-            key.append(type(a))
-        else:
-            if isinstance(a, _SCALARS):  # numpy float64/bool_ subclasses
-                a = float(a) if isinstance(a, float) else int(a)
-                key.append(type(a))
-            else:
-                a = np.asarray(a)
-                key.append(a.shape)
-                key.append(a.dtype)
-            arrays.append(a)
-    if params:
-        key.append(tuple(params.items()))
-    try:
-        key = tuple(key)
-        hit = _INFER.get(key)
-        if hit is None:
-            hit = _INFER[key] = _infer(op, args, params)
-            if len(_INFER) > 20000:
-                _INFER.clear()
-    except TypeError:  # unhashable params (slices, index arrays)
-        hit = _infer(op, args, params)
-    dt, cdt = hit[1], hit[2]
-    for i, x in enumerate(arrays):
-        if type(x) is not _ndarray:
-            arrays[i] = np.asarray(x, cdt)
-        elif cdt is not None and x.dtype != cdt:
-            arrays[i] = x.astype(cdt)
-    out = op.impl(*arrays, **params)
-    if type(out) is not _ndarray:
-        out = np.asarray(out)
-    if out.dtype != dt:
-        out = out.astype(dt)
-    t = _new(Tensor)
-    t._data = out
-    t._aval = t._grad = t._acc = t._hooks = t._grad_fn = None
-    t._output_nr = 0
-    t._retains_grad = False
-    a0 = args[0] if args else None
-    if op.kind in _VIEW_KINDS and out.base is not None and isinstance(a0, Tensor) \
-            and np.may_share_memory(out, a0._data):
-        t._vc = a0._vc
-        t._base = a0._base if a0._base is not None else a0
-        t._view = (a0._view or ()) + ((op, params),)
-    else:
-        t._vc = [0]
-        t._base = t._view = None
-    if rg and GRAD_ENABLED[0] and op.vjp is not None:
-        _record(op, args, params, t)
-    else:
-        t._requires_grad = False
-    return t
-
-
-def _record(op: Op, args: tuple, params: dict, t: Tensor) -> None:
-    cls = _CLASS.get(op)
-    if cls is None:
-        cls = node_class(op.backward_name(args, params))
-        if not callable(op.grad_name):
-            _CLASS[op] = cls
-    node = _new(cls)
-    saves = op.saves
-    edges = []
-    stored = []
-    versions = None
-    for i, a in enumerate(args):
-        if isinstance(a, Tensor):
-            if a._requires_grad:
-                fn = a._grad_fn
-                edges.append((fn, a._output_nr) if fn is not None else (a._accumulator(), 0))
-            else:
-                edges.append(NONE_EDGE)
-            if i in saves:
-                stored.append(a)
-                if versions is None:
-                    versions = []
-                versions.append((i, a._vc[0]))
-            else:
-                stored.append(a.aval)
-        else:
-            edges.append(NONE_EDGE)
-            stored.append(a)
-    node._next = edges
-    node._seq = next(SEQ)
-    node._freed = False
-    node._tensor_hooks = node._retain = node._hooks = node._prehooks = None
-    node._op = op
-    node._params = params
-    node._stored = stored
-    node._saved_ver = versions
-    if "out" in saves:
-        node._out = t._data
-        node._out_ver = t._vc
-        node._out_saved = t._vc[0]
-    else:
-        node._out = None
-    t._requires_grad = True
-    t._grad_fn = node
 
 
 def make(data: np.ndarray, requires_grad: bool = False, grad_fn: Any = None, output_nr: int = 0,
@@ -277,12 +123,17 @@ def _unwrap(data: Any) -> Any:
     return data
 
 
-class Tensor(AutogradAttrs, MathMethods, ShapeMethods, InplaceMethods):
-    """A multi-dimensional array with PyTorch's autograd behaviour (``import dynamic as torch``)."""
+class Tensor:
+    """A multi-dimensional array with PyTorch's autograd behaviour (``import dynamic as torch``).
+
+    Slots: ``_data`` the ndarray; ``_requires_grad``, ``_grad_fn`` (the node that made it) and
+    ``_output_nr`` its place on the tape; ``_grad``, ``_retains_grad``, ``_hooks`` and ``_acc``
+    (its ``AccumulateGrad``, weakly held) for leaves; ``_vc`` the version counter shared with
+    views, ``_base``/``_view`` the viewed tensor and the view ops from it; ``_aval`` a cache.
+    """
 
     __slots__ = ("_data", "_requires_grad", "_grad_fn", "_output_nr", "_grad", "_vc",
                  "_base", "_view", "_aval", "_acc", "_hooks", "_retains_grad", "__weakref__")
-    __sg_frontend__ = Frontend()
     __array_priority__ = 1000  # numpy defers ``ndarray + Tensor`` to our reflected operators
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Tensor:
@@ -368,8 +219,6 @@ class Tensor(AutogradAttrs, MathMethods, ShapeMethods, InplaceMethods):
         return self._data if dtype is None else self._data.astype(dtype)
 
     def __repr__(self) -> str:
-        from ._format import tensor_repr
-
         return tensor_repr(self)
 
     def __str__(self) -> str:
@@ -380,8 +229,6 @@ class Tensor(AutogradAttrs, MathMethods, ShapeMethods, InplaceMethods):
         if self._data.ndim == 0:
             return self._data.item().__format__(spec)
         return object.__format__(self, spec)
-
-    __hash__ = object.__hash__
 
     def __deepcopy__(self, memo: dict) -> Tensor:
         if self._grad_fn is not None:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-from typing import Any
 
+from .._tensor import Tensor as Variable  # noqa: F401 - PyTorch's old name of Tensor
 from . import graph
 from .engine import backward, grad
 from .function import Function, FunctionCtx, once_differentiable
@@ -19,14 +19,6 @@ def set_detect_anomaly(mode: bool, check_nan: bool = True) -> contextlib.Abstrac
 
 def detect_anomaly(check_nan: bool = True) -> contextlib.AbstractContextManager:
     return contextlib.nullcontext()
-
-
-def __getattr__(name: str) -> Any:
-    if name == "Variable":
-        from .._tensor import Tensor
-
-        return Tensor
-    raise AttributeError(name)
 
 
 __all__ = ["Function", "FunctionCtx", "GradcheckError", "backward", "detect_anomaly",

@@ -15,22 +15,23 @@ from typing import Any
 
 import numpy as np
 
+from staticgraph.ops import bind
+
+from .._creation import zeros_like
+from .._dtypes import Size
+from .._local_ops import CLONE
+from .._tensor import Tensor, make
 from .grad_mode import GRAD_ENABLED
-from .graph import AccumulateGrad, Node
+from .graph import AccumulateGrad, Node, renamed
 
 
 def _tensors(x: Any) -> list:
-    from .._tensor import Tensor
-
     if isinstance(x, Tensor):
         return [x]
     return list(x)
 
 
 def _make_grads(outputs: list, grads: Sequence | None) -> list:
-    from .._dtypes import Size
-    from .._tensor import Tensor, make
-
     if grads is None:
         grads = [None] * len(outputs)
     grads = _tensors(grads) if isinstance(grads, Tensor) else list(grads)
@@ -86,8 +87,6 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
          create_graph: bool = False, only_inputs: bool = True, allow_unused: bool | None = None,
          is_grads_batched: bool = False, materialize_grads: bool = False) -> tuple:
     """The gradients of ``outputs`` with respect to ``inputs`` (``.grad`` fields untouched)."""
-    from .. import _creation
-
     if materialize_grads and allow_unused is False:
         raise ValueError("Expected allow_unused to be True or not passed when materialize_grads="
                          "True, but got: allow_unused=False.")
@@ -105,7 +104,7 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
     for i, r in enumerate(res):
         if r is None:
             if materialize_grads:
-                res[i] = _creation.zeros_like(ins[i])
+                res[i] = zeros_like(ins[i])
             elif not allow_unused:
                 raise RuntimeError(
                     f"The differentiated Tensor at index {i} appears to not have been used in the "
@@ -120,8 +119,6 @@ def _add(a: Any, b: Any, create_graph: bool) -> Any:
         return a
     if create_graph:
         return a + b
-    from .._tensor import make
-
     return make(np.add(a._data, b._data))
 
 
@@ -266,20 +263,15 @@ def _execute(node: Node, buf: list, capture: dict, captured: list, inputs: list 
 
 def _copy(g: Any) -> Any:
     """A differentiable copy for a new ``.grad`` under create_graph (PyTorch's CopyBackwards)."""
-    from .._local_ops import CLONE, renamed
-    from .._tensor import apply
-
     prev = GRAD_ENABLED[0]
     GRAD_ENABLED[0] = True
     try:
-        return renamed(apply(CLONE, (g,), {}), "CopyBackwards")
+        return renamed(bind(CLONE, g), "CopyBackwards")
     finally:
         GRAD_ENABLED[0] = prev
 
 
 def _assign(pending: list, create_graph: bool) -> None:
-    from .._tensor import make
-
     for t, g in pending:
         old = t._grad
         if create_graph:

@@ -14,6 +14,7 @@ import numpy as np
 
 from staticgraph.ops import AVal
 
+from .._tensor import Tensor, make
 from .grad_mode import GRAD_ENABLED, no_grad
 from .graph import FREED_MSG, NONE_EDGE, Node, fit_grads, init_node, version_error
 
@@ -65,8 +66,6 @@ class BackwardCFunction(Node, FunctionCtx):
             self._saved = None
 
     def _apply(self, grads: list, create_graph: bool) -> list:
-        from .._tensor import make
-
         if getattr(self, "_materialize", True):
             grads = [make(np.zeros(a.shape, a.dtype)) if g is None else g
                      for g, a in zip(grads, self._out_avals, strict=False)]
@@ -116,8 +115,6 @@ class Function(metaclass=FunctionMeta):
 
     @classmethod
     def apply(cls, *args: Any, **kwargs: Any) -> Any:
-        from .._tensor import Tensor, make
-
         ctx = cls._backward_cls()
         init_node(ctx, [])
         ctx._freed = False

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from .._tensor import Tensor, make
 from .engine import grad
 
 
@@ -21,8 +22,6 @@ def _as_tuple(x: Any) -> tuple:
 
 
 def _diff_outputs(func: Callable, inputs: tuple) -> tuple:
-    from .._tensor import Tensor
-
     return tuple(o for o in _as_tuple(func(*inputs)) if isinstance(o, Tensor))
 
 
@@ -48,8 +47,6 @@ def gradcheck(func: Callable, inputs: Any, *, eps: float = 1e-6, atol: float = 1
               check_undefined_grad: bool = True, check_grad_dtypes: bool = False,
               check_batched_grad: bool = False, fast_mode: bool = False, **_: Any) -> bool:
     """True when every input's Jacobian from autograd matches finite differences."""
-    from .._tensor import Tensor, make
-
     inputs = _as_tuple(inputs)
     diff = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x._requires_grad]
     if not diff:
@@ -90,8 +87,6 @@ def gradgradcheck(func: Callable, inputs: Any, grad_outputs: Any = None, *, eps:
                   atol: float = 1e-5, rtol: float = 1e-3, gen_non_contig_grad_outputs: bool = False,
                   raise_exception: bool = True, **_: Any) -> bool:
     """``gradcheck`` of the first derivative (checks second derivatives via create_graph)."""
-    from .._tensor import make
-
     inputs = _as_tuple(inputs)
     n = len(inputs)
     if grad_outputs is None:

@@ -5,6 +5,9 @@ named after PyTorch's ``grad_fn`` (``MulBackward0``...), so ``type(y.grad_fn).__
 ``y.grad_fn.name()`` match. A node keeps the op record, its params, the inputs the VJP rule may read
 (``op.saves``) with their version counters, shape-only markers for the others, and one edge per
 input (``next_functions``): ``(AccumulateGrad, 0)`` for leaves, ``(None, 0)`` without grad.
+
+Nodes sit above the tensor core (``dynamic._tensor``): running a node's VJP rule builds tensors
+with ``make``/``standin``. The frontend (``dynamic._frontend``) records the nodes, one layer up.
 """
 
 from __future__ import annotations
@@ -18,6 +21,9 @@ import numpy as np
 
 from staticgraph.ops import AVal
 
+from .._dtypes import from_numpy_dtype
+from .._tensor import Tensor, cast, make, shape_dtype, standin, sum_to
+
 SEQ = itertools.count()
 NONE_EDGE = (None, 0)
 FREED_MSG = (
@@ -27,17 +33,6 @@ FREED_MSG = (
     "graph a second time or if you need to access saved tensors after calling backward.")
 _HINT = ("Hint: enable anomaly detection to find the operation that failed to compute its "
          "gradient, with torch.autograd.set_detect_anomaly(True, check_nan=False).")
-_new = object.__new__
-_T = None  # the dynamic._tensor module, imported lazily (it imports this module)
-
-
-def _tensor_mod():
-    global _T
-    if _T is None:
-        from .. import _tensor as t
-
-        _T = t
-    return _T
 
 
 class RemovableHandle:
@@ -124,8 +119,6 @@ def stripped(name: str) -> str:
 
 def describe(t: Any) -> str:
     """``[torch.FloatTensor [3]]`` as in PyTorch's version-counter message."""
-    from .._dtypes import from_numpy_dtype
-
     dims = ", ".join(str(d) for d in t._data.shape)
     return f"[torch.{from_numpy_dtype(t._data.dtype)._legacy} [{dims}]]"
 
@@ -194,24 +187,22 @@ class OpNode(Node):
         if self._out is None:
             raise AttributeError(f"'{type(self).__name__}' object has no attribute "
                                  "'_saved_result'")
-        return _tensor_mod().make(self._out, version=self._out_ver)
+        return make(self._out, version=self._out_ver)
 
     def _saved_tensors(self) -> list:
         """The tensors/arrays this node keeps alive for backward (for tests and ``make_dot``)."""
         if self._stored is None:
             return []
-        T = _tensor_mod()
-        out = [a for a in self._stored if isinstance(a, T.Tensor)]
+        out = [a for a in self._stored if isinstance(a, Tensor)]
         if self._out is not None:
             out.append(self._out)
         return out
 
     def _unpack(self, create_graph: bool) -> tuple:
-        T = _tensor_mod()
         args = []
         for a in self._stored:
             if isinstance(a, AVal):
-                a = T.standin(a)
+                a = standin(a)
             args.append(a)
         for i, ver in self._saved_ver or ():
             t = args[i]
@@ -221,16 +212,15 @@ class OpNode(Node):
         return tuple(args)
 
     def _output(self, g: Any, create_graph: bool) -> Any:
-        T = _tensor_mod()
         if self._out is None:
-            return T.standin(AVal(g._data.shape, g._data.dtype))
+            return standin(AVal(g._data.shape, g._data.dtype))
         cur = self._out_ver[0]
         if cur != self._out_saved:
-            t = T.make(self._out)
+            t = make(self._out)
             raise version_error(t, cur, self._out_saved, self.name())
         if create_graph:
-            return T.make(self._out, True, self, 0, self._out_ver)
-        return T.make(self._out, False, None, 0, self._out_ver)
+            return make(self._out, True, self, 0, self._out_ver)
+        return make(self._out, False, None, 0, self._out_ver)
 
     def _apply(self, grads: list, create_graph: bool) -> list:
         if self._freed:
@@ -244,19 +234,18 @@ class OpNode(Node):
 
 def fit_grads(edges: list, res: Any, args: Any, create_graph: bool) -> list:
     """Un-broadcast each cotangent to its input's shape and cast it to the input's dtype."""
-    T = _tensor_mod()
     out = []
     for (fn, _), r, a in zip(edges, res, args, strict=False):
         if fn is None or r is None:
             out.append(None)
             continue
-        shape, dt = T.shape_dtype(a)
-        if not isinstance(r, T.Tensor):
-            r = T.make(np.array(np.broadcast_to(np.asarray(r, dt), shape)))
+        shape, dt = shape_dtype(a)
+        if not isinstance(r, Tensor):
+            r = make(np.array(np.broadcast_to(np.asarray(r, dt), shape)))
         if r._data.shape != shape:
-            r = T.sum_to(r, shape, dt, create_graph)
+            r = sum_to(r, shape, dt, create_graph)
         if r._data.dtype != dt:
-            r = T.cast(r, dt, create_graph)
+            r = cast(r, dt, create_graph)
         out.append(r)
     return out
 
@@ -271,6 +260,14 @@ def node_class(name: str) -> type:
         cls = type(name, (OpNode,), {"__slots__": (), "__module__": "torch.autograd"})
         _NODE_CLASSES[name] = cls
     return cls
+
+
+def renamed(t: Any, name: str) -> Any:
+    """Give ``t``'s freshly recorded node PyTorch's class name for this call."""
+    fn = t._grad_fn
+    if fn is not None:
+        fn.__class__ = node_class(name)
+    return t
 
 
 _QUALIFIED = ("CopySlices", "CopyBackwards")

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import math
 import warnings
 from typing import Any
 
+import numpy as np
+
 from staticgraph import ops
 
-from .._methods import renamed
-from .._tensor import Tensor, to_tensor
+from .._local_ops import ERF
+from .._tensor import Tensor, make, to_tensor
+from ..autograd.graph import renamed
 
 
 def relu(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
@@ -149,10 +153,6 @@ def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = Fals
 
 def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     """int64 one-hot rows (``num_classes=-1``: one more than the largest label)."""
-    import numpy as np
-
-    from .._tensor import make
-
     labels = to_tensor(tensor)._data
     n = int(labels.max()) + 1 if num_classes == -1 else num_classes
     return make((labels[..., None] == np.arange(n)).astype(np.int64))
@@ -160,10 +160,6 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
 
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:  # noqa: A002
     """``x * Phi(x)`` (exact, with erf) or the tanh approximation."""
-    import math
-
-    from .._local_ops import ERF
-
     if approximate == "tanh":
         inner = ops.mul(ops.add(input, ops.mul(ops.mul(ops.mul(input, input), input), 0.044715)),
                         math.sqrt(2 / math.pi))

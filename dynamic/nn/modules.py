@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 
+from .. import _dtypes
+from .._device import check_device
 from .._format import tensor_repr
 from .._tensor import Tensor, make
 from ..autograd.grad_mode import no_grad
@@ -182,26 +184,19 @@ class Module:
         return self
 
     def to(self, *args: Any, **kwargs: Any) -> Module:
-        from .._device import check_device
-        from .._dtypes import dtype
-
         for a in list(args) + [kwargs.get("device")]:
             if isinstance(a, str):
                 check_device(a)
-        dt = kwargs.get("dtype") or next((a for a in args if isinstance(a, dtype)), None)
+        dt = kwargs.get("dtype") or next((a for a in args if isinstance(a, _dtypes.dtype)), None)
         if dt is not None:
             for p in self.parameters():
                 p.data = p.to(dt).detach()
         return self
 
     def double(self) -> Module:
-        from .. import _dtypes
-
         return self.to(_dtypes.float64)
 
     def float(self) -> Module:
-        from .. import _dtypes
-
         return self.to(_dtypes.float32)
 
     def cpu(self) -> Module:
@@ -259,8 +254,6 @@ class Linear(Module):
     def __init__(self, in_features: int, out_features: int, bias: bool = True,
                  device: Any = None, dtype: Any = None) -> None:
         super().__init__()
-        from .. import _dtypes
-
         dt = _dtypes.to_numpy_dtype(dtype or _dtypes.float32)
         self.in_features, self.out_features = in_features, out_features
         self.weight = Parameter(make(np.empty((out_features, in_features), dt)))

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from .._tensor import Tensor
 from ..autograd.grad_mode import enable_grad
 
 
@@ -30,8 +31,6 @@ class Optimizer:
             self.add_param_group(g)
 
     def add_param_group(self, group: dict) -> None:
-        from .._tensor import Tensor
-
         group = dict(group)
         ps = group["params"]
         group["params"] = [ps] if isinstance(ps, Tensor) else list(ps)

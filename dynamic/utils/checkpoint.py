@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .. import _random
+from .._tensor import Tensor
 from ..autograd.engine import backward
 from ..autograd.function import Function
 from ..autograd.grad_mode import enable_grad
@@ -19,8 +20,6 @@ from ..autograd.grad_mode import enable_grad
 class CheckpointFunction(Function):
     @staticmethod
     def forward(ctx: Any, run_function: Callable, preserve_rng_state: bool, *args: Any) -> Any:
-        from .._tensor import Tensor
-
         ctx.run_function = run_function
         ctx.rng_state = _random._GEN[0].bit_generator.state if preserve_rng_state else None
         ctx.tensor_idx = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
@@ -30,8 +29,6 @@ class CheckpointFunction(Function):
 
     @staticmethod
     def backward(ctx: Any, *grads: Any) -> tuple:
-        from .._tensor import Tensor
-
         args = list(ctx.others)
         detached = []
         for i, t in zip(ctx.tensor_idx, ctx.saved_tensors, strict=False):

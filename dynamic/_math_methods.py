@@ -14,29 +14,17 @@ import numpy as np
 
 from staticgraph import ops
 
-from ._local_ops import (
-    ALL,
-    ANY,
-    CEIL,
-    ERF,
-    FLOOR,
-    FLOOR_DIVIDE,
-    REMAINDER,
-    ROUND,
-    TRUNC,
-    ReturnMax,
-    ReturnMin,
-    renamed,
-)
+from ._local_ops import ALL, ANY, CEIL, ERF, FLOOR, FLOOR_DIVIDE, REMAINDER, ROUND, TRUNC
+from ._return_types import ReturnMax, ReturnMin
+from ._tensor import Tensor
+from .autograd.graph import renamed
 
-__all__ = ["MathMethods", "renamed"]
+__all__ = ["MathMethods"]
 _pymax = builtins.max
 
 
 class MathMethods:
-    """Operators, elementwise functions and reductions (mixed into ``Tensor``)."""
-
-    __slots__ = ()
+    """Operators, elementwise functions and reductions (attached to ``Tensor``)."""
 
     # ------------------------------------------------------------------------ arithmetic
     def __add__(self, o): return ops.add(self, o)
@@ -74,6 +62,8 @@ class MathMethods:
 
     def __ne__(self, o):  # type: ignore[override]
         return True if o is None else ops.ne(self, o)
+
+    __hash__ = object.__hash__  # by identity, as in PyTorch (defining ``__eq__`` removes it)
 
     def add(self, other, alpha=1):
         return ops.add(self, other if alpha == 1 else ops.mul(other, alpha))
@@ -180,8 +170,6 @@ class MathMethods:
     def _extreme(self, dim, keepdim, fn, arg, pair, cls, name):
         """``max()``: the full reduction (ties share the gradient); ``max(dim)``: values and
         indices, the gradient going to the returned index only (a gather, as in PyTorch)."""
-        from ._tensor import Tensor
-
         if dim is None:
             return fn(self)
         if isinstance(dim, Tensor):

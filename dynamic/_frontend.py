@@ -1,0 +1,169 @@
+"""The eager frontend: runs registry ops on ``Tensor`` arguments and records the tape.
+
+``staticgraph.ops.bind`` finds ``Tensor.__sg_frontend__`` (a :class:`Frontend`, attached in
+``_tensor_methods``) and calls :func:`apply`: the op runs at once on the wrapped numpy arrays;
+when grad mode is on and an input requires grad, an ``OpNode`` (named like PyTorch's ``grad_fn``)
+is attached to the result. This is the eager hot path: it does only what must happen per op (the
+shape/dtype rule is cached per op and input signature).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from staticgraph.ops import AVal, Op
+from staticgraph.ops.core import compute_dtype
+
+from ._tensor import Tensor
+from .autograd.grad_mode import GRAD_ENABLED
+from .autograd.graph import NONE_EDGE, SEQ, node_class
+
+_new = object.__new__
+_ndarray = np.ndarray
+_SCALARS = (bool, int, float)
+_WEAK = {bool: AVal((), np.dtype(np.bool_), True), int: AVal((), np.dtype(np.int64), True),
+         float: AVal((), np.dtype(np.float32), True)}
+_VIEW_KINDS = ("shape", "index")
+_INFER: dict = {}  # (op, input signature, params) -> (shape, dtype, compute dtype)
+_CLASS: dict = {}  # op -> grad_fn class when the op's name does not depend on its arguments
+
+
+class Frontend:
+    """Runs ops eagerly on ``Tensor`` arguments (see the module docstring)."""
+
+    priority = 10
+
+    @staticmethod
+    def apply(op: Op, args: tuple, params: dict) -> Tensor:
+        return apply(op, args, params)
+
+
+def _infer(op: Op, args: tuple, params: dict) -> tuple:
+    avals = []
+    for a in args:
+        if isinstance(a, Tensor):
+            avals.append(a.aval)
+        elif type(a) in _WEAK:
+            avals.append(_WEAK[type(a)])
+        else:
+            a = np.asarray(a)
+            avals.append(AVal(a.shape, a.dtype))
+    try:
+        shape, dt = op.infer(*avals, **params)
+    except ValueError as e:
+        raise RuntimeError(str(e)) from None
+    return shape, dt, compute_dtype(op, avals, dt)
+
+
+def apply(op: Op, args: tuple, params: dict) -> Tensor:
+    """Run ``op`` now; record a backward node when needed."""
+    arrays = []
+    key: list = [op]
+    rg = False
+    for a in args:
+        if isinstance(a, Tensor):
+            d = a._data
+            arrays.append(d)
+            key.append(d.shape)
+            key.append(d.dtype)
+            if a._requires_grad:
+                rg = True
+        elif type(a) in _SCALARS:
+            arrays.append(a)
+            key.append(type(a))
+        else:
+            if isinstance(a, _SCALARS):  # numpy float64/bool_ subclasses
+                a = float(a) if isinstance(a, float) else int(a)
+                key.append(type(a))
+            else:
+                a = np.asarray(a)
+                key.append(a.shape)
+                key.append(a.dtype)
+            arrays.append(a)
+    if params:
+        key.append(tuple(params.items()))
+    try:
+        key = tuple(key)
+        hit = _INFER.get(key)
+        if hit is None:
+            hit = _INFER[key] = _infer(op, args, params)
+            if len(_INFER) > 20000:
+                _INFER.clear()
+    except TypeError:  # unhashable params (slices, index arrays)
+        hit = _infer(op, args, params)
+    dt, cdt = hit[1], hit[2]
+    for i, x in enumerate(arrays):
+        if type(x) is not _ndarray:
+            arrays[i] = np.asarray(x, cdt)
+        elif cdt is not None and x.dtype != cdt:
+            arrays[i] = x.astype(cdt)
+    out = op.impl(*arrays, **params)
+    if type(out) is not _ndarray:
+        out = np.asarray(out)
+    if out.dtype != dt:
+        out = out.astype(dt)
+    t = _new(Tensor)  # ``make``, inlined
+    t._data = out
+    t._aval = t._grad = t._acc = t._hooks = t._grad_fn = None
+    t._output_nr = 0
+    t._retains_grad = False
+    a0 = args[0] if args else None
+    if op.kind in _VIEW_KINDS and out.base is not None and isinstance(a0, Tensor) \
+            and np.may_share_memory(out, a0._data):
+        t._vc = a0._vc
+        t._base = a0._base if a0._base is not None else a0
+        t._view = (a0._view or ()) + ((op, params),)
+    else:
+        t._vc = [0]
+        t._base = t._view = None
+    if rg and GRAD_ENABLED[0] and op.vjp is not None:
+        _record(op, args, params, t)
+    else:
+        t._requires_grad = False
+    return t
+
+
+def _record(op: Op, args: tuple, params: dict, t: Tensor) -> None:
+    cls = _CLASS.get(op)
+    if cls is None:
+        cls = node_class(op.backward_name(args, params))
+        if not callable(op.grad_name):
+            _CLASS[op] = cls
+    node = _new(cls)
+    saves = op.saves
+    edges = []
+    stored = []
+    versions = None
+    for i, a in enumerate(args):
+        if isinstance(a, Tensor):
+            if a._requires_grad:
+                fn = a._grad_fn
+                edges.append((fn, a._output_nr) if fn is not None else (a._accumulator(), 0))
+            else:
+                edges.append(NONE_EDGE)
+            if i in saves:
+                stored.append(a)
+                if versions is None:
+                    versions = []
+                versions.append((i, a._vc[0]))
+            else:
+                stored.append(a.aval)
+        else:
+            edges.append(NONE_EDGE)
+            stored.append(a)
+    node._next = edges
+    node._seq = next(SEQ)
+    node._freed = False
+    node._tensor_hooks = node._retain = node._hooks = node._prehooks = None
+    node._op = op
+    node._params = params
+    node._stored = stored
+    node._saved_ver = versions
+    if "out" in saves:
+        node._out = t._data
+        node._out_ver = t._vc
+        node._out_saved = t._vc[0]
+    else:
+        node._out = None
+    t._requires_grad = True
+    t._grad_fn = node
