@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import operator
-import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -19,13 +18,14 @@ import numpy as np
 from .executor import (  # noqa: F401 - Executor, EXECUTORS, VariableStore: re-exported
     EXECUTORS,
     Executor,
-    ReferenceExecutor,
     VariableStore,
     needed_ops,
     uninitialized_message,
 )
+from .graph import default_session
 from .graph.core import Graph, Operation, Tensor, get_default_graph
-from .graph.errors import InvalidArgumentError, node_context
+from .graph.default_session import get_default_session  # noqa: F401 - tf.get_default_session
+from .graph.errors import FailedPreconditionError, InvalidArgumentError, node_context
 from .session_plan import (  # noqa: F401 - FeedConversionError: part of this module's API
     FeedConversionError,
     RunPlan,
@@ -44,31 +44,6 @@ def default_executor_name() -> str:
         except ImportError:
             pass
     return "numba" if "numba" in EXECUTORS else "reference"
-
-
-# ---------------------------------------------------------------------------- default session
-class _SessionStack(threading.local):
-    def __init__(self) -> None:
-        self.stack: list[Session] = []
-
-
-_DEFAULT = _SessionStack()
-
-
-def get_default_session() -> Session | None:
-    return _DEFAULT.stack[-1] if _DEFAULT.stack else None
-
-
-def _session_for(session: Session | None, graph: Graph) -> Session:
-    sess = session or get_default_session()
-    if sess is None:
-        raise ValueError("Cannot evaluate tensor using `eval()`: No default session is "
-                         "registered. Use `with sess.as_default()` or pass an explicit session "
-                         "to `eval(session=sess)`")
-    if sess.graph is not graph:
-        raise ValueError("Cannot use the given session to evaluate tensor: the tensor's graph "
-                         "is different from the session's graph.")
-    return sess
 
 
 # ------------------------------------------------------------------------------ fetch mapping
@@ -165,12 +140,12 @@ class Session:
 
     @contextlib.contextmanager
     def as_default(self) -> Iterator[Session]:
-        _DEFAULT.stack.append(self)
+        default_session.push(self)
         try:
             with self.graph.as_default():
                 yield self
         finally:
-            _DEFAULT.stack.remove(self)
+            default_session.remove(self)
 
     # ------------------------------------------------------------------------ run
     def run(self, fetches: Any, feed_dict: dict | None = None, options: Any = None,
@@ -260,8 +235,6 @@ class Session:
             if var not in self._state and var in auto:
                 self._state.commit({var: np.array(auto[var], copy=True)})
             if var not in self._state and var not in assigned:
-                from .graph.errors import FailedPreconditionError
-
                 raise FailedPreconditionError(None, consumer,
                                               uninitialized_message(var, consumer))
 
@@ -295,9 +268,8 @@ class InteractiveSession(Session):
                  executor: str | None = None) -> None:
         super().__init__(target, graph, config, executor)
         self._interactive = True
-        _DEFAULT.stack.append(self)
+        default_session.push(self)
 
     def close(self) -> None:
         super().close()
-        if self in _DEFAULT.stack:
-            _DEFAULT.stack.remove(self)
+        default_session.remove(self, missing_ok=True)
