@@ -4,13 +4,19 @@ The Session validates feeds and fetches, checks for missing feeds and uninitiali
 and owns the variables' values (:class:`VariableStore`); the executor (``EXECUTORS[name]()``)
 only evaluates (docs/guarantees.md, "The executor contract":
 ``run(graph, fetches, targets, feeds, state)``).
+
+The run path: ``run`` looks its (fetches, feed keys) up in the session's plan cache
+(:mod:`.session_cache`) and calls the plan's generated ``fast(feed_dict, state)``
+(:mod:`.session_plan`), which checks and converts each feed once, calls the executor's
+prepared runner and shapes the results. A miss resolves the fetches and feed keys, checks the
+feed values, then the missing feeds and uninitialized variables, and makes the plan.
 """
 
 from __future__ import annotations
 
 import contextlib
 import operator
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from typing import Any
 
 import numpy as np
@@ -26,13 +32,12 @@ from .graph import default_session
 from .graph.core import Graph, Operation, Tensor, get_default_graph
 from .graph.default_session import get_default_session  # noqa: F401 - tf.get_default_session
 from .graph.errors import FailedPreconditionError, InvalidArgumentError, node_context
+from .session_cache import PlanCache, general_key
 from .session_plan import (  # noqa: F401 - FeedConversionError: part of this module's API
     FeedConversionError,
     RunPlan,
-    _check_feed,
     _feed_spec,
     _feed_value,
-    _to_output,
 )
 
 
@@ -73,25 +78,6 @@ def _flatten(fetches: Any, graph: Graph, leaves: list) -> Callable[[list], Any]:
     return lambda vals: vals[i]
 
 
-_LEAF_TYPES = frozenset((Tensor, Operation))
-
-
-def _fetch_key(fetches: Any) -> Any:
-    """A hashable key for a fetch structure, or None when it has no cheap key."""
-    t = type(fetches)
-    if t is Tensor or t is Operation or t is str:
-        return fetches
-    if t is list or t is tuple:
-        if _LEAF_TYPES.issuperset(map(type, fetches)):
-            return (t, tuple(fetches))  # the common flat case, without recursion
-        parts = tuple(_fetch_key(f) for f in fetches)
-        return None if None in parts else (t, parts)
-    if t is dict:
-        parts = tuple((k, _fetch_key(v)) for k, v in fetches.items())
-        return None if any(p[1] is None for p in parts) else (t, parts)
-    return None
-
-
 def _resolve_feed_key(graph: Graph, key: Any) -> Tensor:
     try:
         el = graph.as_graph_element(key)
@@ -120,9 +106,13 @@ class Session:
         self._closed = False
         self._interactive = False
         self._ctx: list[Any] = []
-        self._plans: dict[Any, RunPlan] = {}
-        self._flat_plans: dict[tuple, RunPlan] = {}  # flat lists of nodes: a cheaper key
-        self._plans_version = -1  # the graph version of every plan in the two caches
+        self._plans = PlanCache(self.graph)
+        self._hot = self._plans.young  # what run() looks up first
+
+    @property
+    def _flat_plans(self) -> PlanCache:
+        """The plan cache (one for every fetch structure; flat lists of nodes included)."""
+        return self._plans
 
     # ------------------------------------------------------------------ lifecycle
     def close(self) -> None:
@@ -152,53 +142,55 @@ class Session:
             run_metadata: Any = None) -> Any:
         """Evaluate ``fetches`` (a node, op, name, or nested list/tuple/dict of them).
 
-        Everything that depends only on the fetch structure and the set of fed tensors (fetch
-        flattening, feed-key resolution, the missing-feed and uninitialized-variable checks) is
-        done once and cached per graph version; a repeated call only validates the feed values
-        and dispatches to the executor.
+        Everything that depends only on the fetch structure and the fed keys (fetch
+        flattening, feed-key resolution, the missing-feed and uninitialized-variable checks,
+        the executor's preparation) is done once per plan; a repeated call only checks the
+        feed values and runs.
         """
         if self._closed:
             raise RuntimeError("Attempted to use a closed Session.")
         feed_dict = feed_dict or {}
-        plan = None
-        if type(fetches) is list:  # the common case: a flat list of tensors and operations
-            try:
-                plan = self._flat_plans.get((tuple(fetches), tuple(feed_dict)))
-            except TypeError:  # an unhashable fetch: the general path says what is wrong
-                pass
-        if plan is None or plan.version != self.graph.version:
-            plan = self._plan(fetches, feed_dict)
+        t = type(fetches)  # the common structures' keys (session_cache), looked up directly
+        try:
+            if t is list:
+                plan = self._hot[tuple(fetches), tuple(feed_dict)]
+            elif t is Tensor or t is Operation:
+                plan = self._hot[fetches, tuple(feed_dict)]
+            elif t is tuple:
+                plan = self._hot[fetches, tuple(feed_dict), tuple]
+            else:
+                return self._run_slow(fetches, feed_dict)
+        except (KeyError, TypeError):  # a miss, or an unhashable fetch (the slow path says
+            return self._run_slow(fetches, feed_dict)  # what is wrong with it)
+        if plan.version != self.graph.version:
+            return self._run_slow(fetches, feed_dict)
         return plan.fast(feed_dict, self._state)
 
-    def _plan(self, fetches: Any, feed_dict: dict) -> RunPlan:
-        """The cached plan for this fetch structure and feed-key set; (re)made when missing or
-        made for an older graph version (a failed precheck caches nothing)."""
-        key = _fetch_key(fetches)
+    def _run_slow(self, fetches: Any, feed_dict: dict) -> Any:
+        """Run with the cached plan, restamped after graph growth, or a new one (cached unless
+        its checks fail or the fetches have no cheap key)."""
+        key = general_key(fetches, feed_dict)
+        plan = None if key is None else self._plans.get(key)
+        if plan is not None:
+            return plan.fast(feed_dict, self._state)
+        plan, feed_dict = self._make_plan(fetches, feed_dict)
         if key is not None:
-            key = (key, tuple(feed_dict))
-            plan = self._plans.get(key)
-            if plan is not None and plan.version == self.graph.version:
-                return plan
-        plan = self._make_plan(fetches, feed_dict)
-        if key is not None:
-            if self._plans_version != plan.version:  # the graph grew: every cached plan is stale
-                self._plans, self._flat_plans = {}, {}
-                self._plans_version = plan.version
-            self._plans[key] = plan
-            if type(fetches) is list and _LEAF_TYPES.issuperset(map(type, fetches)):
-                self._flat_plans[(tuple(fetches), tuple(feed_dict))] = plan
-        return plan
+            self._plans.put(key, plan)
+        return plan.fast(feed_dict, self._state)
 
-    def _make_plan(self, fetches: Any, feed_dict: dict) -> RunPlan:
-        """Resolve fetches and feed keys and run the prechecks (the slow, cached part of run)."""
+    def _make_plan(self, fetches: Any, feed_dict: dict) -> tuple[RunPlan, dict]:
+        """Resolve fetches and feed keys, check and convert the feed values (before anything
+        runs, as TF does), run the prechecks and let the executor prepare: the plan, and the
+        feeds converted."""
         leaves: list[Tensor | Operation] = []
         rebuild = _flatten(fetches, self.graph, leaves)
         specs = [_feed_spec(_resolve_feed_key(self.graph, k)) for k in feed_dict]
-        feeds = {spec[0]: _check_feed(spec, v)
-                 for spec, v in zip(specs, feed_dict.values(), strict=True)}
+        values = [_feed_value(spec[0], v)
+                  for spec, v in zip(specs, feed_dict.values(), strict=True)]
         tensors = list(dict.fromkeys(el for el in leaves if isinstance(el, Tensor)))
         targets = list(dict.fromkeys(el for el in leaves if isinstance(el, Operation)))
-        self._precheck(tensors, targets, feeds)  # initialized variables never become uninitialized
+        fed = [spec[0] for spec in specs]
+        self._precheck(tensors, targets, set(fed))  # initialized variables stay initialized
         pos = {t: i for i, t in enumerate(tensors)}
         leaf_pos = [pos[el] if isinstance(el, Tensor) else -1 for el in leaves]
         if type(fetches) is list and len(leaves) == len(fetches) and not any(
@@ -207,15 +199,15 @@ class Session:
         elif isinstance(fetches, (Tensor, Operation, str)):
             rebuild = operator.itemgetter(0)
         prepare = getattr(self._executor, "prepare", None)  # optional executor fast path
-        runner = prepare(self.graph, tensors, targets, [sp[0] for sp in specs]) if prepare \
-            else None
-        return RunPlan(self.graph.version, tensors, targets, specs, leaf_pos, rebuild, runner,
-                       self._executor.run, self.graph)
+        runner = prepare(self.graph, tensors, targets, fed) if prepare else None
+        plan = RunPlan(self.graph, tensors, targets, specs, leaf_pos, rebuild, runner,
+                       self._executor.run)
+        return plan, dict(zip(feed_dict, values, strict=True))
 
     def _precheck(self, tensors: list[Tensor], targets: list[Operation],
-                  feeds: dict[Tensor, np.ndarray]) -> None:
+                  fed: Collection[Tensor]) -> None:
         """Missing feeds and reads of never-assigned uninitialized variables, before running."""
-        order = needed_ops(tensors, targets, feeds)
+        order = needed_ops(tensors, targets, fed)
         assigned = {op.inputs[0].op.params["variable"] for op in order if op.type == "Assign"}
         for op in order:
             if op.type == "Placeholder":
@@ -226,9 +218,9 @@ class Session:
                         "" if t.aval.shape is None else f" and shape {t.shape.tf_list_str()}") +
                     node_context(op))
         reads = [(t, op) for op in order for i, t in enumerate(op.inputs)
-                 if t.op.type == "VariableV2" and t not in feeds
+                 if t.op.type == "VariableV2" and t not in fed
                  and not (i == 0 and op.type == "Assign")]
-        reads += [(t, t.op) for t in tensors if t.op.type == "VariableV2" and t not in feeds]
+        reads += [(t, t.op) for t in tensors if t.op.type == "VariableV2" and t not in fed]
         auto = getattr(self.graph, "_auto_init", {})  # internal state, e.g. dropout's counter
         for t, consumer in reads:
             var = t.op.params["variable"]
