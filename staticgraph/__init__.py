@@ -86,6 +86,7 @@ from .graph.dtypes import (
 from .graph.extra_ops import (
     count_nonzero,
     diag,
+    div,
     is_finite,
     is_inf,
     is_nan,
@@ -103,7 +104,6 @@ from .graph.math_ops import (
     cast,
     clip_by_value,
     cos,
-    div,
     divide,
     equal,
     exp,

@@ -8,6 +8,8 @@ import numpy as np
 
 from . import ops
 from .conv_ops import avg_pool, conv2d, max_pool
+from .graph.array_ops import identity, one_hot, stop_gradient
+from .graph.composite_ops import _floor_t, gather
 from .graph.core import Tensor
 from .graph.frontend import node_name
 from .graph.math_ops import (
@@ -17,10 +19,14 @@ from .graph.math_ops import (
     _t,
     add,
     composite,
+    matmul,
+    reduce_mean,
     sigmoid,
+    square,
     subtract,
     tanh,
 )
+from .variables import Variable, assign_add
 
 __all__ = ["relu", "relu6", "sigmoid", "tanh", "softmax", "log_softmax", "elu",
            "sparse_softmax_cross_entropy_with_logits", "softmax_cross_entropy_with_logits",
@@ -118,8 +124,6 @@ def softmax_cross_entropy_with_logits_v2(labels: Any, logits: Any, axis: int | N
 def softmax_cross_entropy_with_logits(labels: Any = None, logits: Any = None, dim: int = -1,
                                       name: str | None = None, axis: Any = None) -> Tensor:
     """TF1's deprecated form: like ``_v2`` but no gradient flows into ``labels``."""
-    from .graph.array_ops import stop_gradient
-
     labels, logits = _labels_logits(labels, logits, "softmax_cross_entropy_with_logits")
     lab = stop_gradient(_t(labels, logits.dtype) if not isinstance(labels, Tensor) else labels)
     return softmax_cross_entropy_with_logits_v2(labels=lab, logits=logits,
@@ -142,10 +146,6 @@ def dropout(x: Any, keep_prob: Any = None, noise_shape: Any = None, seed: Any = 
     """``x / keep_prob`` where a fresh uniform draw ``u < keep_prob``, else 0 (a new mask each
     run). The draws hash (element index, run counter): staticgraph has no random kernels, so
     they are not TF's numbers. ``keep_prob`` may be fed; with 1.0 the output equals ``x``."""
-    from .graph.array_ops import identity
-    from .graph.composite_ops import _floor_t
-    from .variables import Variable, assign_add
-
     if (keep_prob is None) == (rate is None):
         raise ValueError("dropout needs exactly one of keep_prob and rate")
     if noise_shape is not None:
@@ -183,8 +183,6 @@ def dropout(x: Any, keep_prob: Any = None, noise_shape: Any = None, seed: Any = 
 def in_top_k(predictions: Any, targets: Any, k: int, name: str | None = None) -> Tensor:
     """Whether each row's ``targets`` entry is among its ``k`` largest predictions: fewer than
     ``k`` entries are strictly larger (TF's rule: ties count as in the top k)."""
-    from .graph.array_ops import one_hot
-
     p = _t(predictions)
     _require("f", p, param="predictions")
     n = p.aval.shape[-1] if p.aval.shape is not None and len(p.aval.shape) == 2 else None
@@ -200,8 +198,6 @@ def in_top_k(predictions: Any, targets: Any, k: int, name: str | None = None) ->
 
 def xw_plus_b(x: Any, weights: Any, biases: Any, name: str | None = None) -> Tensor:
     """``matmul(x, weights) + biases``."""
-    from .graph.math_ops import matmul
-
     with composite(name, "xw_plus_b", x) as stem:
         return _final(stem, ops.add, matmul(x, weights), biases)
 
@@ -224,8 +220,6 @@ def embedding_lookup(params: Any, ids: Any, partition_strategy: str = "mod",
                      name: str | None = None, validate_indices: bool = True,
                      max_norm: Any = None) -> Tensor:
     """Rows of ``params`` at ``ids`` (``tf.gather`` along axis 0; one params tensor)."""
-    from .graph.composite_ops import gather
-
     if isinstance(params, (list, tuple)):
         if len(params) != 1:
             raise NotImplementedError("embedding_lookup over a list of sharded params")
@@ -246,8 +240,6 @@ def bias_add(value: Any, bias: Any, data_format: Any = None, name: str | None = 
 
 def moments(x: Any, axes: Any, shift: Any = None, name: str | None = None,
             keep_dims: Any = None, keepdims: Any = None) -> tuple:
-    from .graph.math_ops import reduce_mean, square
-
     x = _t(x)
     keepdims = bool(keepdims or keep_dims)
     axes_t = tuple(int(a) for a in np.atleast_1d(axes))

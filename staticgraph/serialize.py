@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from .graph.core import Graph
+from .graph.core import SPECIAL_KINDS, Graph
 from .ops.core import REGISTRY, AVal
 from .variables import GLOBAL_VARIABLES, TRAINABLE_VARIABLES, Variable
 
@@ -98,8 +98,7 @@ def from_dict(data: dict, graph: Graph | None = None) -> Graph:
     for n in data["nodes"]:
         t = n["type"]
         op_def = None
-        if t not in ("Placeholder", "VariableV2", "Const", "Assign", "AssignAdd", "AssignSub",
-                     "NoOp", "Identity", "StopGradient"):
+        if t not in SPECIAL_KINDS:
             if t not in REGISTRY:
                 raise ValueError(f"node {n['name']!r} has unknown op type {t!r}")
             op_def = REGISTRY[t]

@@ -4,14 +4,19 @@ The Session validates feeds and fetches, checks for missing feeds and uninitiali
 and owns the variables' values (:class:`VariableStore`); the executor (``EXECUTORS[name]()``)
 only evaluates (docs/guarantees.md, "The executor contract":
 ``run(graph, fetches, targets, feeds, state)``).
+
+The run path: ``run`` looks its (fetches, feed keys) up in the session's plan cache
+(:mod:`.session_cache`) and calls the plan's generated ``fast(feed_dict, state)``
+(:mod:`.session_plan`), which checks and converts each feed once, calls the executor's
+prepared runner and shapes the results. A miss resolves the fetches and feed keys, checks the
+feed values, then the missing feeds and uninitialized variables, and makes the plan.
 """
 
 from __future__ import annotations
 
 import contextlib
 import operator
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from typing import Any
 
 import numpy as np
@@ -19,20 +24,20 @@ import numpy as np
 from .executor import (  # noqa: F401 - Executor, EXECUTORS, VariableStore: re-exported
     EXECUTORS,
     Executor,
-    ReferenceExecutor,
     VariableStore,
     needed_ops,
     uninitialized_message,
 )
+from .graph import default_session
 from .graph.core import Graph, Operation, Tensor, get_default_graph
-from .graph.errors import InvalidArgumentError, node_context
+from .graph.default_session import get_default_session  # noqa: F401 - tf.get_default_session
+from .graph.errors import FailedPreconditionError, InvalidArgumentError, node_context
+from .session_cache import PlanCache, general_key
 from .session_plan import (  # noqa: F401 - FeedConversionError: part of this module's API
     FeedConversionError,
     RunPlan,
-    _check_feed,
     _feed_spec,
     _feed_value,
-    _to_output,
 )
 
 
@@ -44,31 +49,6 @@ def default_executor_name() -> str:
         except ImportError:
             pass
     return "numba" if "numba" in EXECUTORS else "reference"
-
-
-# ---------------------------------------------------------------------------- default session
-class _SessionStack(threading.local):
-    def __init__(self) -> None:
-        self.stack: list[Session] = []
-
-
-_DEFAULT = _SessionStack()
-
-
-def get_default_session() -> Session | None:
-    return _DEFAULT.stack[-1] if _DEFAULT.stack else None
-
-
-def _session_for(session: Session | None, graph: Graph) -> Session:
-    sess = session or get_default_session()
-    if sess is None:
-        raise ValueError("Cannot evaluate tensor using `eval()`: No default session is "
-                         "registered. Use `with sess.as_default()` or pass an explicit session "
-                         "to `eval(session=sess)`")
-    if sess.graph is not graph:
-        raise ValueError("Cannot use the given session to evaluate tensor: the tensor's graph "
-                         "is different from the session's graph.")
-    return sess
 
 
 # ------------------------------------------------------------------------------ fetch mapping
@@ -96,25 +76,6 @@ def _flatten(fetches: Any, graph: Graph, leaves: list) -> Callable[[list], Any]:
     i = len(leaves)
     leaves.append(el)
     return lambda vals: vals[i]
-
-
-_LEAF_TYPES = frozenset((Tensor, Operation))
-
-
-def _fetch_key(fetches: Any) -> Any:
-    """A hashable key for a fetch structure, or None when it has no cheap key."""
-    t = type(fetches)
-    if t is Tensor or t is Operation or t is str:
-        return fetches
-    if t is list or t is tuple:
-        if _LEAF_TYPES.issuperset(map(type, fetches)):
-            return (t, tuple(fetches))  # the common flat case, without recursion
-        parts = tuple(_fetch_key(f) for f in fetches)
-        return None if None in parts else (t, parts)
-    if t is dict:
-        parts = tuple((k, _fetch_key(v)) for k, v in fetches.items())
-        return None if any(p[1] is None for p in parts) else (t, parts)
-    return None
 
 
 def _resolve_feed_key(graph: Graph, key: Any) -> Tensor:
@@ -145,9 +106,13 @@ class Session:
         self._closed = False
         self._interactive = False
         self._ctx: list[Any] = []
-        self._plans: dict[Any, RunPlan] = {}
-        self._flat_plans: dict[tuple, RunPlan] = {}  # flat lists of nodes: a cheaper key
-        self._plans_version = -1  # the graph version of every plan in the two caches
+        self._plans = PlanCache(self.graph)
+        self._hot = self._plans.young  # what run() looks up first
+
+    @property
+    def _flat_plans(self) -> PlanCache:
+        """The plan cache (one for every fetch structure; flat lists of nodes included)."""
+        return self._plans
 
     # ------------------------------------------------------------------ lifecycle
     def close(self) -> None:
@@ -165,65 +130,67 @@ class Session:
 
     @contextlib.contextmanager
     def as_default(self) -> Iterator[Session]:
-        _DEFAULT.stack.append(self)
+        default_session.push(self)
         try:
             with self.graph.as_default():
                 yield self
         finally:
-            _DEFAULT.stack.remove(self)
+            default_session.remove(self)
 
     # ------------------------------------------------------------------------ run
     def run(self, fetches: Any, feed_dict: dict | None = None, options: Any = None,
             run_metadata: Any = None) -> Any:
         """Evaluate ``fetches`` (a node, op, name, or nested list/tuple/dict of them).
 
-        Everything that depends only on the fetch structure and the set of fed tensors (fetch
-        flattening, feed-key resolution, the missing-feed and uninitialized-variable checks) is
-        done once and cached per graph version; a repeated call only validates the feed values
-        and dispatches to the executor.
+        Everything that depends only on the fetch structure and the fed keys (fetch
+        flattening, feed-key resolution, the missing-feed and uninitialized-variable checks,
+        the executor's preparation) is done once per plan; a repeated call only checks the
+        feed values and runs.
         """
         if self._closed:
             raise RuntimeError("Attempted to use a closed Session.")
         feed_dict = feed_dict or {}
-        plan = None
-        if type(fetches) is list:  # the common case: a flat list of tensors and operations
-            try:
-                plan = self._flat_plans.get((tuple(fetches), tuple(feed_dict)))
-            except TypeError:  # an unhashable fetch: the general path says what is wrong
-                pass
-        if plan is None or plan.version != self.graph.version:
-            plan = self._plan(fetches, feed_dict)
+        t = type(fetches)  # the common structures' keys (session_cache), looked up directly
+        try:
+            if t is list:
+                plan = self._hot[tuple(fetches), tuple(feed_dict)]
+            elif t is Tensor or t is Operation:
+                plan = self._hot[fetches, tuple(feed_dict)]
+            elif t is tuple:
+                plan = self._hot[fetches, tuple(feed_dict), tuple]
+            else:
+                return self._run_slow(fetches, feed_dict)
+        except (KeyError, TypeError):  # a miss, or an unhashable fetch (the slow path says
+            return self._run_slow(fetches, feed_dict)  # what is wrong with it)
+        if plan.version != self.graph.version:
+            return self._run_slow(fetches, feed_dict)
         return plan.fast(feed_dict, self._state)
 
-    def _plan(self, fetches: Any, feed_dict: dict) -> RunPlan:
-        """The cached plan for this fetch structure and feed-key set; (re)made when missing or
-        made for an older graph version (a failed precheck caches nothing)."""
-        key = _fetch_key(fetches)
+    def _run_slow(self, fetches: Any, feed_dict: dict) -> Any:
+        """Run with the cached plan, restamped after graph growth, or a new one (cached unless
+        its checks fail or the fetches have no cheap key)."""
+        key = general_key(fetches, feed_dict)
+        plan = None if key is None else self._plans.get(key)
+        if plan is not None:
+            return plan.fast(feed_dict, self._state)
+        plan, feed_dict = self._make_plan(fetches, feed_dict)
         if key is not None:
-            key = (key, tuple(feed_dict))
-            plan = self._plans.get(key)
-            if plan is not None and plan.version == self.graph.version:
-                return plan
-        plan = self._make_plan(fetches, feed_dict)
-        if key is not None:
-            if self._plans_version != plan.version:  # the graph grew: every cached plan is stale
-                self._plans, self._flat_plans = {}, {}
-                self._plans_version = plan.version
-            self._plans[key] = plan
-            if type(fetches) is list and _LEAF_TYPES.issuperset(map(type, fetches)):
-                self._flat_plans[(tuple(fetches), tuple(feed_dict))] = plan
-        return plan
+            self._plans.put(key, plan)
+        return plan.fast(feed_dict, self._state)
 
-    def _make_plan(self, fetches: Any, feed_dict: dict) -> RunPlan:
-        """Resolve fetches and feed keys and run the prechecks (the slow, cached part of run)."""
+    def _make_plan(self, fetches: Any, feed_dict: dict) -> tuple[RunPlan, dict]:
+        """Resolve fetches and feed keys, check and convert the feed values (before anything
+        runs, as TF does), run the prechecks and let the executor prepare: the plan, and the
+        feeds converted."""
         leaves: list[Tensor | Operation] = []
         rebuild = _flatten(fetches, self.graph, leaves)
         specs = [_feed_spec(_resolve_feed_key(self.graph, k)) for k in feed_dict]
-        feeds = {spec[0]: _check_feed(spec, v)
-                 for spec, v in zip(specs, feed_dict.values(), strict=True)}
+        values = [_feed_value(spec[0], v)
+                  for spec, v in zip(specs, feed_dict.values(), strict=True)]
         tensors = list(dict.fromkeys(el for el in leaves if isinstance(el, Tensor)))
         targets = list(dict.fromkeys(el for el in leaves if isinstance(el, Operation)))
-        self._precheck(tensors, targets, feeds)  # initialized variables never become uninitialized
+        fed = [spec[0] for spec in specs]
+        self._precheck(tensors, targets, set(fed))  # initialized variables stay initialized
         pos = {t: i for i, t in enumerate(tensors)}
         leaf_pos = [pos[el] if isinstance(el, Tensor) else -1 for el in leaves]
         if type(fetches) is list and len(leaves) == len(fetches) and not any(
@@ -232,15 +199,15 @@ class Session:
         elif isinstance(fetches, (Tensor, Operation, str)):
             rebuild = operator.itemgetter(0)
         prepare = getattr(self._executor, "prepare", None)  # optional executor fast path
-        runner = prepare(self.graph, tensors, targets, [sp[0] for sp in specs]) if prepare \
-            else None
-        return RunPlan(self.graph.version, tensors, targets, specs, leaf_pos, rebuild, runner,
-                       self._executor.run, self.graph)
+        runner = prepare(self.graph, tensors, targets, fed) if prepare else None
+        plan = RunPlan(self.graph, tensors, targets, specs, leaf_pos, rebuild, runner,
+                       self._executor.run)
+        return plan, dict(zip(feed_dict, values, strict=True))
 
     def _precheck(self, tensors: list[Tensor], targets: list[Operation],
-                  feeds: dict[Tensor, np.ndarray]) -> None:
+                  fed: Collection[Tensor]) -> None:
         """Missing feeds and reads of never-assigned uninitialized variables, before running."""
-        order = needed_ops(tensors, targets, feeds)
+        order = needed_ops(tensors, targets, fed)
         assigned = {op.inputs[0].op.params["variable"] for op in order if op.type == "Assign"}
         for op in order:
             if op.type == "Placeholder":
@@ -251,17 +218,15 @@ class Session:
                         "" if t.aval.shape is None else f" and shape {t.shape.tf_list_str()}") +
                     node_context(op))
         reads = [(t, op) for op in order for i, t in enumerate(op.inputs)
-                 if t.op.type == "VariableV2" and t not in feeds
+                 if t.op.type == "VariableV2" and t not in fed
                  and not (i == 0 and op.type == "Assign")]
-        reads += [(t, t.op) for t in tensors if t.op.type == "VariableV2" and t not in feeds]
+        reads += [(t, t.op) for t in tensors if t.op.type == "VariableV2" and t not in fed]
         auto = getattr(self.graph, "_auto_init", {})  # internal state, e.g. dropout's counter
         for t, consumer in reads:
             var = t.op.params["variable"]
             if var not in self._state and var in auto:
                 self._state.commit({var: np.array(auto[var], copy=True)})
             if var not in self._state and var not in assigned:
-                from .graph.errors import FailedPreconditionError
-
                 raise FailedPreconditionError(None, consumer,
                                               uninitialized_message(var, consumer))
 
@@ -295,9 +260,8 @@ class InteractiveSession(Session):
                  executor: str | None = None) -> None:
         super().__init__(target, graph, config, executor)
         self._interactive = True
-        _DEFAULT.stack.append(self)
+        default_session.push(self)
 
     def close(self) -> None:
         super().close()
-        if self in _DEFAULT.stack:
-            _DEFAULT.stack.remove(self)
+        default_session.remove(self, missing_ok=True)

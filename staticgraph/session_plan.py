@@ -95,19 +95,29 @@ def _check_feed(spec: tuple, value: Any) -> np.ndarray:
 class RunPlan:
     """The cached, fetch- and feed-key-dependent part of a ``Session.run``: ``fast(feed_dict,
     state)`` validates the feed values, runs (``runner``: the executor's prepared per-run path,
-    else ``executor_run``) and returns the results in the fetches' structure."""
+    else ``executor_run``) and returns the results in the fetches' structure. ``version`` and
+    ``edits`` are the graph's when the plan was last checked against it."""
 
-    __slots__ = ("version", "tensors", "targets", "feed_specs", "leaf_pos", "rebuild", "runner",
-                 "fast")
+    __slots__ = ("version", "edits", "tensors", "targets", "feed_specs", "leaf_pos", "rebuild",
+                 "runner", "fast")
 
-    def __init__(self, version: int, tensors: list, targets: list, feed_specs: list,
+    def __init__(self, graph: Graph, tensors: list, targets: list, feed_specs: list,
                  leaf_pos: list, rebuild: Callable[[list], Any],
-                 runner: Callable[[list, Any], list] | None, executor_run: Callable[..., list],
-                 graph: Graph) -> None:
-        self.version, self.tensors, self.targets = version, tensors, targets
+                 runner: Callable[[list, Any], list] | None,
+                 executor_run: Callable[..., list]) -> None:
+        self.version, self.edits = graph.version, graph.edits
+        self.tensors, self.targets = tensors, targets
         self.feed_specs, self.leaf_pos, self.rebuild = feed_specs, leaf_pos, rebuild
         self.runner = runner
         self.fast: Callable[[dict, Any], Any] = _make_fast(self, executor_run, graph)
+
+    def restamped(self, version: int, edits: int) -> RunPlan:
+        """This plan (sharing its fast path and runner), checked against a newer graph."""
+        new = RunPlan.__new__(RunPlan)
+        for name in RunPlan.__slots__:
+            setattr(new, name, getattr(self, name))
+        new.version, new.edits = version, edits
+        return new
 
 
 def _feed_test(i: int, spec: tuple) -> str:

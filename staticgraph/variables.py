@@ -8,9 +8,13 @@ from typing import Any
 
 import numpy as np
 
-from .graph.core import Graph, Operation, Tensor, _OperatorMixin, get_default_graph
+from .graph.array_ops import identity
+from .graph.core import Graph, Operation, Tensor, get_default_graph
+from .graph.default_session import session_for
 from .graph.dtypes import DType, as_dtype
 from .graph.frontend import FRONTEND, as_graph_tensor, constant_array, convert, make_const
+from .graph.math_ops import cast
+from .graph.operators import _OperatorMixin
 from .graph.tensor_shape import TensorShape
 from .ops.core import AVal
 
@@ -39,8 +43,6 @@ class Variable(_OperatorMixin):
             if init is None:
                 init = make_const(graph, constant_array(initial_value, dt), "initial_value")
             elif dt is not None and init.dtype != dt:
-                from .graph.math_ops import cast
-
                 init = cast(init, dt)
         if validate_shape and not init.shape.is_fully_defined():
             raise ValueError(f"initial_value must have a shape specified: {init}")
@@ -103,13 +105,9 @@ class Variable(_OperatorMixin):
         return self._tensor
 
     def read_value(self) -> Tensor:
-        from .graph.array_ops import identity
-
         return identity(self._tensor, name="read")
 
     def initialized_value(self) -> Tensor:
-        from .graph.array_ops import identity
-
         with self.graph.control_dependencies([self.initializer]):
             return identity(self._tensor)
 
@@ -128,9 +126,7 @@ class Variable(_OperatorMixin):
 
     def load(self, value: Any, session: Any = None) -> None:
         """Set the value in ``session`` directly (validated against shape and dtype)."""
-        from .session import _session_for
-
-        sess = _session_for(session, self.graph)
+        sess = session_for(session, self.graph)
         arr = np.asarray(value).astype(self.dtype.np_dtype)
         if arr.shape != tuple(self.shape.as_list()):
             raise ValueError(f"Cannot load value of shape {arr.shape} into variable "
@@ -209,8 +205,6 @@ def group(*inputs: Any, name: str | None = None) -> Operation:
 def tuple_(tensors: Sequence[Any], name: str | None = None,
            control_inputs: Sequence[Any] | None = None) -> list:
     """TF's ``tf.tuple``: identities of ``tensors`` that wait for all of them."""
-    from .graph.array_ops import identity
-
     gate = group(list(tensors) + list(control_inputs or ()))
     with gate.graph.control_dependencies([gate]):
         return [identity(t) for t in tensors]

@@ -1,6 +1,6 @@
 """The symbolic graph data model (Graph, Operation, Tensor), dtypes, shapes and TF1 op functions."""
 
-from . import array_ops, dtypes, errors, math_ops
+from . import array_ops, composite_ops, dtypes, errors, math_ops, operators
 from .core import (
     SPECIAL_KINDS,
     Graph,
@@ -14,6 +14,8 @@ from .core import (
 from .dtypes import DType, as_dtype
 from .frontend import FRONTEND, GraphFrontend, convert
 from .tensor_shape import Dimension, TensorShape, as_shape
+
+operators.bind(math_ops, composite_ops, array_ops)  # ``x + y``, ``x[i]``... on graph tensors
 
 __all__ = ["SPECIAL_KINDS", "Graph", "Operation", "Tensor", "control_dependencies",
            "get_default_graph", "name_scope", "reset_default_graph", "DType", "as_dtype",

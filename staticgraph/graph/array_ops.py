@@ -11,6 +11,7 @@ import numpy as np
 
 from .. import ops
 from ..ops.core import AVal
+from .control_ops import dynamic_shape, like, shape_source
 from .core import Tensor, get_default_graph
 from .dtypes import as_dtype
 from .frontend import as_graph_tensor, constant_array, convert, graph_of, make_const
@@ -74,18 +75,6 @@ def fill(dims: Any, value: Any, name: str = "Fill") -> Tensor:
     if dyn is not None:
         return dyn
     return constant(np.full(tuple(int(d) for d in _as_list(dims)), arr, arr.dtype), name=name)
-
-
-def like(shape: Any, value: Any, dtype: Any, name: str) -> Tensor | None:
-    from .control_ops import like as _like
-
-    return _like(shape, value, dtype, name)
-
-
-def shape_source(shape: Any) -> Tensor | None:
-    from .control_ops import shape_source as _src
-
-    return _src(shape)
 
 
 def _as_list(shape: Any) -> list:
@@ -241,8 +230,6 @@ def shape(input: Any, name: str = "Shape", out_type: Any = "int32") -> Tensor:  
     """The shape: a constant when fully known at build time, else computed at run time."""
     x = _t(input)
     if not x.shape.is_fully_defined():
-        from .control_ops import dynamic_shape
-
         return dynamic_shape(x, name, out_type)
     return constant(np.array(x.shape.as_list(), as_dtype(out_type).np_dtype), name=name)
 

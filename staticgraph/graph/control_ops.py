@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 
 from .. import ops
-from .core import Tensor
+from .core import Tensor, get_default_graph
 from .dtypes import as_dtype
-from .frontend import as_graph_tensor, node_name
+from .frontend import as_graph_tensor, make_const, node_name
 from .math_ops import _final, _t, composite, where
 
 
@@ -43,9 +43,8 @@ def dynamic_shape(x: Tensor, name: str | None, out_type: Any) -> Tensor:
     with composite(name, "Shape", x) as stem:
         dims = [ops.size(x, i, dt) if d is None else np.asarray(d, dt)
                 for i, d in enumerate(x.aval.shape)]
-        from .array_ops import constant
-
-        dims = [d if as_graph_tensor(d) is not None else constant(d) for d in dims]
+        dims = [d if as_graph_tensor(d) is not None else make_const(get_default_graph(), d)
+                for d in dims]  # known dims: ``tf.constant(d)`` nodes
         out = _final(stem, ops.stack, dims, 0)
     _registry(x.graph)[out] = x
     return out

@@ -7,11 +7,13 @@ import contextlib
 import os
 import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from typing import Any
 
 from ..ops.core import AVal, Op
+from . import default_session
 from .dtypes import DType, as_dtype
+from .listing import dot_source, text_listing
 from .operators import _OperatorMixin
 from .tensor_shape import TensorShape
 
@@ -61,13 +63,7 @@ class Operation:
 
     def run(self, feed_dict: dict | None = None, session: Any = None) -> None:
         """Run this op in ``session`` (default: the default session)."""
-        from ..session import _session_for
-
-        _session_for(session, self.graph).run(self, feed_dict)
-
-    def _add_control_input(self, op: Operation) -> None:
-        if op not in self.control_inputs:
-            self.control_inputs = self.control_inputs + (op,)
+        default_session.session_for(session, self.graph).run(self, feed_dict)
 
     def __repr__(self) -> str:
         return f"<tf.Operation '{self.name}' type={self.tf_type}>"
@@ -106,7 +102,9 @@ class Tensor(_OperatorMixin):
     def set_shape(self, shape: Any) -> None:
         """Refine the static shape (must be compatible with the inferred one)."""
         merged = self.shape.merge_with(shape)
-        self.aval = AVal(merged.as_tuple(), self.aval.dtype)
+        if merged.as_tuple() != self.aval.shape:
+            self.aval = AVal(merged.as_tuple(), self.aval.dtype)
+            self.graph._edited()
 
     @property
     def ndim(self) -> int:
@@ -121,9 +119,7 @@ class Tensor(_OperatorMixin):
 
     def eval(self, feed_dict: dict | None = None, session: Any = None) -> Any:
         """The value of this tensor in ``session`` (default: the default session)."""
-        from ..session import _session_for
-
-        return _session_for(session, self.graph).run(self, feed_dict)
+        return default_session.session_for(session, self.graph).run(self, feed_dict)
 
     __hash__ = object.__hash__
 
@@ -153,7 +149,11 @@ class Graph:
         self._control_stack: list[list[Operation]] = []
         self._collections: dict[str, list] = {}
         self._finalized = False
+        #: bumped by every change: a new node, or an edit of one (``edits``)
         self.version = 0
+        #: in-place edits of existing nodes (``Tensor.set_shape``); anything cached for the
+        #: graph as it was (a session's run plan) stays valid across new nodes, not edits
+        self.edits = 0
         self.seed: int | None = None
 
     # ------------------------------------------------------------------ lookup
@@ -280,6 +280,10 @@ class Graph:
         self.version += 1
         return op
 
+    def _edited(self) -> None:
+        self.edits += 1
+        self.version += 1
+
     # ------------------------------------------------------------ collections
     def add_to_collection(self, key: str, value: Any) -> None:
         self._collections.setdefault(key, []).append(value)
@@ -312,18 +316,40 @@ class Graph:
     # ----------------------------------------------------------- inspection
     def as_dot(self, fetches: Any = None) -> str:
         """Graphviz DOT source of the graph (or of the subgraph ``fetches`` needs)."""
-        from ..viz import to_dot
+        return dot_source(self._needed_by(fetches))
 
-        return to_dot(self, fetches)
+    def as_text(self, fetches: Any = None) -> str:
+        """One line per op (of the subgraph ``fetches`` needs when given): ``name =
+        Type(inputs) -> [shape] dtype  ^control``."""
+        return text_listing(self._needed_by(fetches))
 
-    def as_text(self) -> str:
-        """One line per op: ``name = Type(inputs) : shape dtype``."""
-        from ..viz import to_text
-
-        return to_text(self)
+    def _needed_by(self, fetches: Any) -> list[Operation]:
+        """Every op (``fetches`` None), else the ops a fetch (or list of them) needs."""
+        if fetches is None:
+            return self.get_operations()
+        items = fetches if isinstance(fetches, (list, tuple)) else [fetches]
+        els = [self.as_graph_element(f) for f in items]
+        return needed_ops([e for e in els if isinstance(e, Tensor)],
+                          [e for e in els if not isinstance(e, Tensor)], {})
 
     def __repr__(self) -> str:
         return f"<sg.Graph with {len(self._ops)} ops>"
+
+
+def needed_ops(fetches: Sequence[Tensor], targets: Sequence[Operation],
+               feeds: Collection[Tensor]) -> list[Operation]:
+    """Ops needed for ``fetches`` and ``targets`` (through data and control edges, stopping at
+    fed tensors), in creation (= topological) order."""
+    stack = [t.op for t in fetches if t not in feeds] + list(targets)
+    seen: set[Operation] = set()
+    while stack:
+        op = stack.pop()
+        if op in seen:
+            continue
+        seen.add(op)
+        stack.extend(t.op for t in op.inputs if t not in feeds)
+        stack.extend(op.control_inputs)
+    return sorted(seen, key=lambda o: o._id)
 
 
 class _GraphStack(threading.local):
@@ -356,7 +382,3 @@ def name_scope(name: str | None, default_name: str | None = None,
 
 def control_dependencies(control_inputs: Sequence[Any] | None) -> Any:
     return get_default_graph().control_dependencies(control_inputs)
-
-
-def is_graph_value(x: Any) -> bool:
-    return isinstance(x, Tensor) or hasattr(x, "_as_graph_tensor")

@@ -46,3 +46,8 @@ class NotFoundError(OpError, LookupError):
 def node_context(op: Any) -> str:
     """The ``[[node x (defined at file:line) ]]`` suffix TF adds to run-time messages."""
     return f"\n\t [[node {op.name} (defined at {op.site}) ]]"
+
+
+def uninitialized_message(var: Any, consumer: Any) -> str:
+    """The message of a read of variable ``var`` (by op ``consumer``) before it has a value."""
+    return f"Attempting to use uninitialized value {var.op.name}" + node_context(consumer)

@@ -1,5 +1,6 @@
 """Small TF1 conveniences built from registry ops: ``count_nonzero``, ``is_nan``/``is_inf``/
-``is_finite``, ``diag``, ``scalar_mul``, ``to_int64``/``to_double``, ``matrix_inverse``."""
+``is_finite``, ``diag``, ``scalar_mul``, TF1's Python-2 ``div``, ``to_int64``/``to_double``,
+``matrix_inverse``."""
 
 from __future__ import annotations
 
@@ -8,16 +9,17 @@ from typing import Any
 import numpy as np
 
 from .. import ops
+from .array_ops import one_hot
+from .composite_ops import floordiv
 from .core import Tensor
-from .math_ops import _final, _require, _t, cast, composite
+from .frontend import as_graph_tensor
+from .math_ops import _final, _named, _pair, _require, _t, cast, composite, multiply, reduce_sum
 
 
 def count_nonzero(input_tensor: Any, axis: Any = None, keepdims: Any = None, dtype: Any = "int64",
                   name: str | None = None, reduction_indices: Any = None,
                   keep_dims: Any = None) -> Tensor:
     """The number of non-zero entries (over ``axis``), as ``dtype``."""
-    from .math_ops import reduce_sum
-
     x = _t(input_tensor)
     with composite(name, "count_nonzero", x) as stem:
         nz = cast(ops.ne(x, np.zeros((), x.aval.dtype)), np.int64)
@@ -58,9 +60,16 @@ def diag(diagonal: Any, name: str | None = None) -> Tensor:
 
 
 def scalar_mul(scalar: Any, x: Any, name: str | None = None) -> Tensor:
-    from .math_ops import multiply
-
     return multiply(scalar, x, name=name)
+
+
+def div(x: Any, y: Any, name: str | None = None) -> Tensor:
+    """TF1's Python-2 style ``div``: integers floor-divide (and stay integers)."""
+    x, y = _pair(x, y)
+    tx = as_graph_tensor(x) if as_graph_tensor(x) is not None else as_graph_tensor(y)
+    if tx.dtype.is_integer:
+        return floordiv(x, y, name=name or "div")
+    return _named(name, "div", ops.div, x, y)
 
 
 def to_int64(x: Any, name: str = "ToInt64") -> Tensor:
@@ -77,8 +86,6 @@ def matrix_inverse(input: Any, adjoint: bool = False, name: str | None = None) -
     """The inverse of a square matrix of known size, by Gauss-Jordan elimination with partial
     pivoting unrolled into graph ops (row swaps are one-hot permutation matmuls, so gradients
     flow). A singular matrix gives inf/nan entries where TF raises."""
-    from .array_ops import one_hot
-
     a = _t(input)
     _require("f", a)
     shape = a.aval.shape
@@ -105,5 +112,5 @@ def matrix_inverse(input: Any, adjoint: bool = False, name: str | None = None) -
         return _final(stem, ops.getitem, m, (slice(None), slice(n, None)))
 
 
-__all__ = ["count_nonzero", "is_nan", "is_inf", "is_finite", "diag", "scalar_mul", "to_int64",
-           "to_double", "matrix_inverse"]
+__all__ = ["count_nonzero", "is_nan", "is_inf", "is_finite", "diag", "scalar_mul", "div",
+           "to_int64", "to_double", "matrix_inverse"]

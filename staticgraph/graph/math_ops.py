@@ -119,17 +119,6 @@ truediv = divide
 realdiv = divide
 
 
-def div(x: Any, y: Any, name: str | None = None) -> Tensor:
-    """TF1's Python-2 style ``div``: integers floor-divide (and stay integers)."""
-    x, y = _pair(x, y)
-    tx = as_graph_tensor(x) if as_graph_tensor(x) is not None else as_graph_tensor(y)
-    if tx.dtype.is_integer:
-        from .composite_ops import floordiv
-
-        return floordiv(x, y, name=name or "div")
-    return _named(name, "div", ops.div, x, y)
-
-
 def negative(x: Any, name: str | None = None) -> Tensor:
     _require("fiu", x)
     return _named(name, "Neg", ops.neg, _t(x))
@@ -206,10 +195,9 @@ def add_n(inputs: Sequence[Any], name: str | None = None) -> Tensor:
     if not inputs:
         raise ValueError("inputs must be a list of at least one Tensor with the same dtype and "
                          "shape")
-    if len(inputs) == 1:
-        from .array_ops import identity
-
-        return identity(_t(inputs[0]), name=name)
+    if len(inputs) == 1:  # tf.identity's node (array_ops, which imports this module)
+        x = _t(inputs[0])
+        return x.graph.create_op("Identity", (x,), {}, (x.aval,), name or "Identity").outputs[0]
     if len(inputs) == 2:
         return _named(name, "AddN", ops.add, _t(inputs[0]), inputs[1])
     with composite(name, "AddN", *inputs) as stem:

@@ -6,7 +6,11 @@ from typing import Any
 
 import numpy as np
 
+from .. import ops as _ops
 from ..graph.core import get_default_graph
+from ..graph.math_ops import _final
+from ..graph.math_ops import cast as _cast
+from ..graph.math_ops import composite as _composite
 from ..variables import Variable
 from .optimizers import (
     AdagradOptimizer,
@@ -43,14 +47,11 @@ def get_or_create_global_step(graph: Any = None) -> Variable:
 def exponential_decay(learning_rate: Any, global_step: Any, decay_steps: Any, decay_rate: Any,
                       staircase: bool = False, name: str | None = None) -> Any:
     """``lr * decay_rate ** (global_step / decay_steps)`` (floored when ``staircase``)."""
-    from .. import ops
-    from ..graph.math_ops import _final, cast, composite
-
-    with composite(name, "ExponentialDecay", global_step) as stem:
-        p = ops.div(cast(global_step, np.float32), float(decay_steps))
+    with _composite(name, "ExponentialDecay", global_step) as stem:
+        p = _ops.div(_cast(global_step, np.float32), float(decay_steps))
         if staircase:
-            p = cast(cast(p, np.int64), np.float32)
-        return _final(stem, ops.mul, float(learning_rate), ops.pow(float(decay_rate), p))
+            p = _cast(_cast(p, np.int64), np.float32)
+        return _final(stem, _ops.mul, float(learning_rate), _ops.pow(float(decay_rate), p))
 
 
 __all__ = ["Optimizer", "GradientDescentOptimizer", "MomentumOptimizer", "AdamOptimizer",

@@ -11,7 +11,7 @@ import numpy as np
 from .. import ops
 from ..gradients import gradients
 from ..graph.core import Operation, Tensor
-from ..graph.frontend import as_graph_tensor, convert
+from ..graph.frontend import as_graph_tensor, convert, make_const
 from ..variables import (
     TRAINABLE_VARIABLES,
     Variable,
@@ -147,8 +147,6 @@ def _scalar(value: Any, graph: Any, dtype: Any, name: str) -> Tensor:
     t = as_graph_tensor(value)
     if t is not None:
         return t if t.dtype == dtype else ops.cast(t, dtype.np_dtype)
-    from ..graph.frontend import make_const
-
     return make_const(graph, np.asarray(value, dtype.np_dtype), name)
 
 

@@ -212,7 +212,7 @@ def test_graph_growth_invalidates_the_flat_plan_cache(executor):
         assert sess.run(fetch, feed) == [pytest.approx(6.0)]
         assert sess._flat_plans[key] is not old
         assert sess._flat_plans[key].version == sess.graph.version
-        assert len(sess._plans) == len(sess._flat_plans) == 1  # stale plans are dropped
+        assert len(sess._plans) == 2  # the initializer's plan too: new nodes leave it valid
         fetch.append(z)  # the same list object, mutated: another key, another plan
         assert sess.run(fetch, feed) == [pytest.approx(6.0), pytest.approx(7.0)]
         with pytest.raises(TypeError, match="cannot be interpreted as a Tensor"):
@@ -239,3 +239,52 @@ def test_fast_path_is_thread_safe(executor):
     for t in th:
         t.join()
     assert errors == []
+
+
+def test_plan_survives_graph_growth_without_a_new_preparation(executor):
+    """New nodes change no existing one: the plan is restamped, keeping its generated fast path
+    and the executor's prepared runner (no new compile)."""
+    x, w, y = _model()
+    with tf.Session(executor=executor) as sess:
+        sess.run(w.initializer)
+        feed = {x: np.ones((2, 2), np.float32)}
+        assert sess.run([y], feed) == [pytest.approx(6.0)]
+        key = ((y,), (x,))
+        old = sess._plans[key]
+        compiles = getattr(sess._executor, "compiles", None)
+        for k in range(3):
+            y * float(k)  # the graph grows
+            assert sess.run([y], feed) == [pytest.approx(6.0)]
+        new = sess._plans[key]
+        assert new is not old and new.version == sess.graph.version
+        assert new.fast is old.fast and new.runner is old.runner
+        assert getattr(sess._executor, "compiles", None) == compiles
+
+
+def test_set_shape_remakes_the_plan(executor):
+    """An edit of an existing node (a refined placeholder shape) is not growth: the cached plan
+    is made again and checks feeds against the new shape."""
+    x = tf.placeholder(tf.float32, shape=[None, 2], name="x")
+    y = tf.reduce_sum(x)
+    with tf.Session(executor=executor) as sess:
+        assert sess.run(y, {x: np.ones((5, 2), np.float32)}) == pytest.approx(10.0)
+        x.set_shape([3, 2])
+        with pytest.raises(ValueError, match=r"Cannot feed value of shape \(5, 2\) for Tensor "
+                                             r"'x:0', which has shape '\(3, 2\)'"):
+            sess.run(y, {x: np.ones((5, 2), np.float32)})
+        assert sess.run(y, {x: np.ones((3, 2), np.float32)}) == pytest.approx(6.0)
+
+
+def test_plan_cache_is_bounded_and_keeps_plans_in_use():
+    from staticgraph.session_cache import MAX_PLANS
+
+    x = tf.placeholder(tf.float32, shape=[2], name="x")
+    y = tf.reduce_sum(x)
+    sess = tf.Session(executor="reference")
+    feed = {x: np.ones(2, np.float32)}
+    for k in range(1, 3 * MAX_PLANS):
+        assert sess.run([y] * k, feed) == [pytest.approx(2.0)] * k  # a new plan each time
+        assert sess.run(y, feed) == pytest.approx(2.0)  # one plan in constant use
+        assert len(sess._plans) <= MAX_PLANS
+    assert sess._plans[(y, (x,))] is not None
+    assert len(sess._plans) >= MAX_PLANS // 2
