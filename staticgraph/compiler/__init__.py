@@ -6,9 +6,9 @@ docs/compiler.md for the pipeline and a worked example.
 
 from __future__ import annotations
 
-from .executor import NumbaExecutor, compile_plan
+from .cpu.executor import NumbaExecutor, compile_plan
+from .cpu.native import block_until_ready
 from .explain import explain
-from .native import block_until_ready
 from .passes import PIPELINE
 
 __all__ = ["NumbaExecutor", "compile_plan", "explain", "PIPELINE", "block_until_ready"]
@@ -18,7 +18,7 @@ def _register() -> None:
     from ..executor import EXECUTORS
 
     EXECUTORS.setdefault("numba", NumbaExecutor)
-    from .cuda_executor import register as register_cuda
+    from .cuda.executor import register as register_cuda
 
     register_cuda()  # "cuda" only where numba.cuda imports and a device (or the simulator) is
 

@@ -56,7 +56,7 @@ def _numba_version() -> str:
     return version("numba")
 
 
-LIBRARY_MODULES = ("scalar_cpu", "accum_cpu", "smallmm")
+LIBRARY_MODULES = ("cpu.scalar", "cpu.accum", "cpu.smallmm")
 """Package modules that generated kernels and drivers import (``render_cpu.HEADER``,
 ``njit_driver.HEADER``): numba compiles their functions *into* each kernel's machine code, so
 a kernel's cache entry is only valid for the library sources it was built with
@@ -90,7 +90,7 @@ _PRIVATE: list[str] = []
 
 
 def _note(msg: str, *args: object) -> None:
-    from .jit import note
+    from .cpu.jit import note
 
     note(msg, *args)
 
@@ -214,7 +214,7 @@ def ensure_source(path: str, h: str, src: str) -> bool:
     except OSError:  # a directory, unreadable...
         present = True
     if present:
-        from .jit import STATS
+        from .cpu.jit import STATS
 
         STATS["rebuilt"] += 1
         _note("cache entry %s was corrupt or stale: rebuilding", path)
@@ -303,7 +303,7 @@ class TrustedCache:
             vouched = _manifest(self._manifest, self._sha)
             bad = sorted(fn for fn, s in have.items() if vouched.get(fn) != s)
             if bad:
-                from .jit import STATS
+                from .cpu.jit import STATS
 
                 STATS["rebuilt"] += 1
                 _note("numba cache files of sg_%s not vouched for by its manifest (%s): "

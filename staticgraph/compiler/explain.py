@@ -13,8 +13,8 @@ def explain(fetches: Any, feed_dict: dict | None = None, session: Any = None,
     """A text report. ``fetches`` are tensors/ops (a list or one); ``feed_dict`` as for
     ``Session.run``. Uses ``session``'s compiler executor when it is one (sharing its plans)."""
     from ..graph.core import Operation, Tensor
-    from .codegen import Plan
-    from .executor import NumbaExecutor
+    from .cpu.executor import NumbaExecutor
+    from .cpu.plan import Plan
 
     items = fetches if isinstance(fetches, (list, tuple)) else [fetches]
     tensors = [x for x in items if isinstance(x, Tensor) or hasattr(x, "_as_graph_tensor")]

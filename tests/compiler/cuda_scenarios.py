@@ -191,7 +191,7 @@ def check(name: str) -> None:
 
 
 def main(names: list[str]) -> int:
-    from staticgraph.compiler.cuda_executor import register
+    from staticgraph.compiler.cuda.executor import register
 
     if not register():
         print("SKIP numba.cuda unusable")

@@ -278,7 +278,7 @@ ALLOC_BODY = textwrap.dedent("""
 """)
 ALLOC = textwrap.dedent("""
     import sys, numpy as np, staticgraph as sg
-    from staticgraph.compiler import codegen
+    from staticgraph.compiler.cpu import plan as codegen
     BODY = %r
     codegen.render = lambda k, name, parallel=False: BODY.replace("def kernel", "def " + name)
     g = sg.Graph()
@@ -333,8 +333,9 @@ def test_a_kernel_that_allocates_through_numbas_runtime_never_runs_natively(tmp_
 
 def test_symbols_the_kernel_body_needs_are_told_from_the_wrappers(monkeypatch):
     import staticgraph as sg
-    from staticgraph.compiler import codegen, jit
-    from staticgraph.compiler.native_elf import needed_by, undefined_symbols
+    from staticgraph.compiler.cpu import jit
+    from staticgraph.compiler.cpu import plan as codegen
+    from staticgraph.compiler.cpu.native_elf import needed_by, undefined_symbols
 
     g = sg.Graph()
     with g.as_default():
@@ -376,7 +377,7 @@ def test_symbols_the_kernel_body_needs_are_told_from_the_wrappers(monkeypatch):
 # ------------------------------------------------------------------ rebuilding a graph
 def test_rebuilding_the_same_graph_loads_nothing_new():
     import staticgraph as sg
-    from staticgraph.compiler import jit
+    from staticgraph.compiler.cpu import jit
 
     from .helpers import mlp
 

@@ -10,7 +10,7 @@ import types
 
 import pytest
 
-from staticgraph.compiler.cuda_plan import SIM, build_cuda_plan
+from staticgraph.compiler.cuda.plan import SIM, build_cuda_plan
 from tests.compiler.cuda_scenarios import SCENARIOS
 
 

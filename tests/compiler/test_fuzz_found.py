@@ -20,8 +20,8 @@ import pytest
 
 import staticgraph as sg
 from staticgraph import ops
-from staticgraph.compiler.codegen import Plan
-from staticgraph.compiler.executor import NumbaExecutor, compile_plan
+from staticgraph.compiler.cpu.executor import NumbaExecutor, compile_plan
+from staticgraph.compiler.cpu.plan import Plan
 from staticgraph.graph.errors import InvalidArgumentError
 from tests.compiler.helpers import assert_close
 from tests.static.conftest import _executors

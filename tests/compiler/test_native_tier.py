@@ -139,7 +139,7 @@ def test_other_host_entries_are_not_used(tmp_path):
 def test_native_only_executor_and_the_objects_undefined_symbols():
     import staticgraph as sg
     from staticgraph.compiler import NumbaExecutor
-    from staticgraph.compiler.native import undefined_symbols
+    from staticgraph.compiler.cpu.native import undefined_symbols
     from staticgraph.session import EXECUTORS
 
     EXECUTORS.setdefault("numba-native", lambda: NumbaExecutor(native_only=True))
@@ -168,7 +168,7 @@ def test_native_only_executor_and_the_objects_undefined_symbols():
 
 
 def test_a_forked_child_forgets_the_parents_loader_queue():
-    from staticgraph.compiler import native
+    from staticgraph.compiler.cpu import native
 
     saved = (native._QUEUE, native._LOADING, native._pending, native._PENDING, native._GATE,
              native._LOCK)

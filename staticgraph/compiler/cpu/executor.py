@@ -16,13 +16,13 @@ from typing import Any
 
 import numpy as np
 
-from ..graph.errors import FailedPreconditionError, InvalidArgumentError, OpError
+from ...graph.errors import FailedPreconditionError, InvalidArgumentError, OpError
+from ..fusion import fuse
+from ..lower import lower
+from ..memory import plan_memory
+from ..passes import Context, optimize
 from . import jit
-from .codegen import Plan, build_plan
-from .fusion import fuse
-from .lower import lower
-from .memory import plan_memory
-from .passes import Context, optimize
+from .plan import Plan, build_plan
 
 
 class NumbaExecutor:
@@ -61,7 +61,7 @@ class NumbaExecutor:
 
     def _ref(self) -> Any:
         if self._reference is None:
-            from ..executor import ReferenceExecutor
+            from ...executor import ReferenceExecutor
 
             self._reference = ReferenceExecutor()
         return self._reference

@@ -302,7 +302,7 @@ def sg_expm1(x):
 
 
 def sg_softplus(x):
-    from ..ops.elementwise import _softplus_impl
+    from ...ops.elementwise import _softplus_impl
 
     return _softplus_impl(np.asarray(x))
 
@@ -367,7 +367,7 @@ def sg_clamp(x, lo, hi):
 
 
 def sg_pow(x, y):
-    from ..ops.elementwise import _pow_impl
+    from ...ops.elementwise import _pow_impl
 
     return _pow_impl(np.asarray(x), np.asarray(y))
 

@@ -12,8 +12,8 @@ import threading
 
 import numpy as np
 
-from .kernel import ROW_MAX
-from .render_cuda import BLOCK
+from ..kernel import ROW_MAX
+from .render import BLOCK
 
 # ``s = sum(exp(x[i] - m))`` over row i: blocks of BLOCK in a register, block sums compensated
 # (Kahan; CUDA kernels compile without fast-math), so a long row stays accurate in float32
@@ -138,7 +138,7 @@ def _jit(key: tuple, src: str, fname: str):
         if fn is None:
             from numba import cuda
 
-            from .render_cuda import namespace
+            from .render import namespace
 
             ns = namespace()
             exec(compile(src, f"<sg-cuda {fname}>", "exec"), ns)

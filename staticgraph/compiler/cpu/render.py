@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .kernel import ROW_MAX, SHORT_REDUCTION, Kernel, RowKernel, const_literal, prologue
+from ..kernel import ROW_MAX, SHORT_REDUCTION, Kernel, RowKernel, const_literal, prologue
 
 KERNEL_FASTMATH = frozenset()
 BLOCK = SHORT_REDUCTION
@@ -31,9 +31,9 @@ BLOCK = SHORT_REDUCTION
 ``sg_radd``) before the block's sum joins a float64 total: large enough that the per-block
 horizontal add costs a few percent, small enough that each partial sum adds only tens of
 values."""
-HEADER = "import numpy as np\nfrom numba import prange\nfrom staticgraph.compiler.scalar_cpu " \
+HEADER = "import numpy as np\nfrom numba import prange\nfrom staticgraph.compiler.cpu.scalar " \
          "import *  # noqa: F401,F403 - the sg_* scalar library\n" \
-         "from staticgraph.compiler.accum_cpu import sg_radd, sg_release, sg_scratch_f64  " \
+         "from staticgraph.compiler.cpu.accum import sg_radd, sg_release, sg_scratch_f64  " \
          "# noqa: F401\n"
 
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .kernel import Kernel, const_literal, prologue
+from ..kernel import Kernel, const_literal, prologue
 
 BLOCK = 32
 """Elements a thread sums in a plain float32 register before the block's sum joins the
@@ -161,9 +161,9 @@ def namespace() -> dict:
     """The globals generated CUDA kernels are executed in: ``np``, ``cuda`` and ``sg_*``."""
     from numba import cuda
 
-    from . import scalar_cuda
+    from . import scalar
 
-    return dict(scalar_cuda.NAMESPACE, np=np, cuda=cuda)
+    return dict(scalar.NAMESPACE, np=np, cuda=cuda)
 
 
 def compile_cuda(k: Kernel, fname: str = "kernel"):

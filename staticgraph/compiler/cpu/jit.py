@@ -22,9 +22,9 @@ import threading
 import time
 import types
 
-from . import diskcache
-from .diskcache import COMPILER_VERSION, VERSION_TAG, cache_dir  # noqa: F401 - re-exported
-from .render_cpu import HEADER, KERNEL_FASTMATH
+from .. import diskcache
+from ..diskcache import COMPILER_VERSION, VERSION_TAG, cache_dir  # noqa: F401 - re-exported
+from .render import HEADER, KERNEL_FASTMATH
 
 log = logging.getLogger("staticgraph.compiler")
 _LOCK = threading.RLock()

@@ -192,7 +192,7 @@ def save(disp: Any, sig: tuple, module_path: str, fname: str, source_sha: str) -
     und = undefined_symbols(obj)
     if und is None:
         return False
-    from .diskcache import VERSION_TAG, _write
+    from ..diskcache import VERSION_TAG, _write
 
     meta = {"symbol": cr.fndesc.mangled_name, "ndims": [a.ndim for a in sig],
             "dtypes": [str(np.dtype(a.dtype.name)) for a in sig], "host": host(),
@@ -315,7 +315,7 @@ def _read(path: str, source_sha: str) -> tuple[dict, bytes]:
     """Header and object of an entry, after checking that it was built from the source with
     hash ``source_sha`` by this compiler version for this host, and that the object is the
     one the header describes (raises on anything else)."""
-    from .diskcache import VERSION_TAG
+    from ..diskcache import VERSION_TAG
 
     with open(path, "rb") as f:
         data = f.read()

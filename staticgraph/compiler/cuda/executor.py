@@ -23,9 +23,9 @@ from typing import Any
 
 import numpy as np
 
-from ..graph.errors import FailedPreconditionError, InvalidArgumentError
-from . import jit
-from .cuda_plan import CudaPlan, build_cuda_plan, simulator_on
+from ...graph.errors import FailedPreconditionError, InvalidArgumentError
+from ..cpu import jit
+from .plan import CudaPlan, build_cuda_plan, simulator_on
 
 
 class CudaExecutor:
@@ -54,7 +54,7 @@ class CudaExecutor:
         except InvalidArgumentError as e:  # e.g. a bad label: name the op as the reference
             if e.op is not None:
                 raise
-            from .executor import reference_error
+            from ..cpu.executor import reference_error
 
             raise reference_error(self._ref(), graph, fetches, targets, feeds, state, e) from e
 
@@ -82,7 +82,7 @@ class CudaExecutor:
 
     def _ref(self) -> Any:
         if self._reference is None:
-            from ..executor import ReferenceExecutor
+            from ...executor import ReferenceExecutor
 
             self._reference = ReferenceExecutor()
         return self._reference
@@ -116,7 +116,7 @@ def cuda_usable() -> bool:
 
 def register() -> bool:
     """Register ``"cuda"`` in ``staticgraph.executor.EXECUTORS`` when CUDA is usable."""
-    from ..executor import EXECUTORS
+    from ...executor import EXECUTORS
 
     if not cuda_usable():
         return False

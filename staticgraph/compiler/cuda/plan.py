@@ -13,15 +13,15 @@ from typing import Any
 
 import numpy as np
 
-from ..ops.core import REGISTRY, eval_numpy
-from .codegen import unit_dim_fallback
-from .fusion import Step, fuse
-from .ir import Node, Program
-from .kernel import Kernel, RowKernel
-from .lower import lower
-from .memory import MemoryPlan, plan_memory
-from .passes import Context, optimize
-from .passes.shapes import Sym
+from ...ops.core import REGISTRY, eval_numpy
+from ..cpu.plan import unit_dim_fallback
+from ..fusion import Step, fuse
+from ..ir import Node, Program
+from ..kernel import Kernel, RowKernel
+from ..lower import lower
+from ..memory import MemoryPlan, plan_memory
+from ..passes import Context, optimize
+from ..passes.shapes import Sym
 
 
 def simulator_on() -> bool:
@@ -72,7 +72,7 @@ class CudaPlan:
         ``Plan.instance``."""
         inst = self.instances.get(feed_shapes)
         if inst is None:
-            from .cuda_instance import CudaInstance
+            from .instance import CudaInstance
 
             inst = unit_dim_fallback(lambda: CudaInstance(self, feed_shapes), feed_shapes)
             self.instances[feed_shapes] = inst
@@ -89,7 +89,7 @@ class CudaPlan:
         from numba.core import types
         from numba.np.numpy_support import from_dtype
 
-        from .cuda_kernels import matmul_kernel, row_kernel
+        from .kernels import matmul_kernel, row_kernel
 
         def arr(n: Node | np.dtype, nd: int | None = None) -> types.Array:
             if isinstance(n, Node):
@@ -131,7 +131,7 @@ _klock = threading.Lock()
 
 
 def _compile_kernel(k: Kernel) -> tuple:
-    from .render_cuda import compile_cuda
+    from .render import compile_cuda
 
     key = k.signature()
     with _klock:
@@ -145,7 +145,7 @@ def _compile_kernel(k: Kernel) -> tuple:
 def build_cuda_plan(fetches: list, targets: list, feeds: dict) -> CudaPlan:
     """Lower, optimize, fuse and plan memory exactly as the CPU executor does, then render the
     CUDA kernels (compiled lazily by ``numba.cuda`` on first launch)."""
-    from .cuda_kernels import matmul_source, row_source
+    from .kernels import matmul_source, row_source
 
     prog = lower(fetches, targets, list(feeds))
     ctx = Context([tuple(1 if d == 1 else 0 for d in np.shape(a)) for a in feeds.values()])

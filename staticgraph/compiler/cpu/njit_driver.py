@@ -33,16 +33,16 @@ import re
 
 import numpy as np
 
-from .fusion import Step
-from .ir import Node, Program
-from .kernel import RowKernel
-from .memory import MemoryPlan
-from .passes.shapes import Sym
+from ..fusion import Step
+from ..ir import Node, Program
+from ..kernel import RowKernel
+from ..memory import MemoryPlan
+from ..passes.shapes import Sym
 
 SMALL_DOT = int(os.environ.get("STATICGRAPH_SMALL_DOT", 1 << 12))
 """Multiply-adds (m*k*n): products up to this size run as loops in the single driver."""
 
-HEADER = ("import numpy as np\nfrom staticgraph.compiler.smallmm import mm_nn, mm_nt, mm_tn, "
+HEADER = ("import numpy as np\nfrom staticgraph.compiler.cpu.smallmm import mm_nn, mm_nt, mm_tn, "
           "mm_tt  # noqa: F401\nfrom numba import njit\n")
 
 
@@ -207,6 +207,6 @@ def _canonical(src: str) -> str:
 
 
 def _row_args(step: Step) -> list[Node]:
-    from .codegen import _row_args as ra
+    from .plan import _row_args as ra
 
     return ra(step)

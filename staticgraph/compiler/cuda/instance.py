@@ -9,13 +9,13 @@ from typing import Any
 
 import numpy as np
 
-from .cuda_executor import bad_argument, uninitialized
-from .cuda_kernels import matmul_kernel, row_kernel
-from .cuda_plan import TILE, CudaPlan, dshape, grid, host_fallback, nchunk, row_args
-from .fusion import empty_reduction_error
-from .ir import Node
-from .kernel import Kernel, extent
-from .passes.shapes import bind_dims
+from ..fusion import empty_reduction_error
+from ..ir import Node
+from ..kernel import Kernel, extent
+from ..passes.shapes import bind_dims
+from .executor import bad_argument, uninitialized
+from .kernels import matmul_kernel, row_kernel
+from .plan import TILE, CudaPlan, dshape, grid, host_fallback, nchunk, row_args
 
 
 class CudaInstance:

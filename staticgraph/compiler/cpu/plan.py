@@ -23,16 +23,16 @@ from typing import Any
 
 import numpy as np
 
-from ..ops.core import REGISTRY, eval_numpy
+from ...ops.core import REGISTRY, eval_numpy
+from ..fusion import Step
+from ..ir import Node, Program
+from ..kernel import Kernel, RowKernel
+from ..memory import MemoryPlan
+from ..passes.shapes import Sym, UnitDimError
 from . import jit
-from .fusion import Step
 from .instance import PARALLEL_MIN, Instance  # noqa: F401 - re-exported
-from .ir import Node, Program
-from .kernel import Kernel, RowKernel
-from .memory import MemoryPlan
 from .njit_driver import NjitDriverSource, Unsupported
-from .passes.shapes import Sym, UnitDimError
-from .render_cpu import can_parallelize, render
+from .render import can_parallelize, render
 
 
 @dataclass
@@ -67,7 +67,7 @@ class CompiledKernel:
     @property
     def source_sha(self) -> str:
         """The module source's hash (what native headers and manifests must name)."""
-        from .diskcache import source_sha
+        from ..diskcache import source_sha
 
         return source_sha(self.module_source)
 

@@ -30,11 +30,11 @@ import weakref
 
 import numpy as np
 
+from ..fusion import empty_reduction_error
+from ..kernel import Kernel, extent
+from ..passes.shapes import bind_dims
 from . import jit, native
-from .fusion import empty_reduction_error
-from .kernel import Kernel, extent
 from .njit_driver import SMALL_DOT
-from .passes.shapes import bind_dims
 
 PARALLEL_MIN = int(os.environ.get("STATICGRAPH_PARALLEL_MIN", 1 << 20))
 """Elements: below this a kernel runs serially (thread start-up costs more than it saves)."""
@@ -255,7 +255,7 @@ class Instance:
         tiered = kernels is not None
         if kernels is None:
             kernels = self._numba_kernels()
-        from .codegen import make_fallback
+        from .plan import make_fallback
 
         fallbacks = [make_fallback(*f) for f in d.fallbacks]
         prog = plan.prog
