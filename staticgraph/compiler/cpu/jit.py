@@ -14,7 +14,6 @@ anything else there is purged and rebuilt, never run.
 from __future__ import annotations
 
 import hashlib
-import logging
 import os
 import shutil
 import sys
@@ -24,12 +23,11 @@ import types
 
 from .. import diskcache
 from ..diskcache import COMPILER_VERSION, VERSION_TAG, cache_dir  # noqa: F401 - re-exported
+from ..log import STATS, note
 from .render import HEADER, KERNEL_FASTMATH
 
-log = logging.getLogger("staticgraph.compiler")
 _LOCK = threading.RLock()
 _LOADED: dict[str, object] = {}
-STATS = {"compiled": 0, "disk_hits": 0, "memory_hits": 0, "rebuilt": 0, "native_loads": 0}
 
 
 def _after_fork_in_child() -> None:
@@ -40,17 +38,6 @@ def _after_fork_in_child() -> None:
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
-
-
-def log_compiles() -> bool:
-    return os.environ.get("STATICGRAPH_LOG_COMPILES", "") not in ("", "0")
-
-
-def note(msg: str, *args: object) -> None:
-    """Log a compile event (INFO on ``staticgraph.compiler``; also stderr if the env var is set)."""
-    log.info(msg, *args)
-    if log_compiles() and not log.isEnabledFor(logging.INFO):
-        print("[staticgraph.compiler] " + (msg % args if args else msg), file=sys.stderr)
 
 
 def module_source(body: str, names: list[str], parallel: dict[str, bool]) -> str:
