@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from .executor_base import REFERENCE
+
 
 def explain(fetches: Any, feed_dict: dict | None = None, session: Any = None,
             passes: bool = True) -> str:
@@ -47,7 +49,7 @@ def report(plan: Any, feed_shapes: tuple, passes: bool = True) -> str:
     for ck in plan.kernel_list:
         out.append(f"-- {ck.step.describe()}\n{ck.source}")
     inst = plan.instance(feed_shapes)
-    if inst == "reference":
+    if inst is REFERENCE:
         return "not compiled for these feed shapes: they run on the reference executor (see " \
                "the compile log)"
     if inst.small:

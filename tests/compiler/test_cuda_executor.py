@@ -72,7 +72,7 @@ def test_cuda_not_registered_without_device_or_simulator():
     p = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                        timeout=120, cwd=ROOT)
     assert p.returncode == 0, p.stderr[-2000:]
-    from staticgraph.compiler.cuda.executor import cuda_usable
+    from staticgraph.compiler.cuda.device import cuda_usable
 
     if not cuda_usable():  # this machine has no GPU: nothing registered
         assert "REG False False" in p.stdout

@@ -71,10 +71,10 @@ PROG = textwrap.dedent("""
     s = sg.Session()
     y = sg.exp(x)
     v = s.run(y, {x: X})
-    print("EXP", list(s._executor._fast.values())[0].tier, v.tolist())
+    print("EXP", list(s._executor.instances())[0].tier, v.tolist())
     if "--switch" in sys.argv:  # then numba's own cache of the kernel
         assert block_until_ready(120)
-        print("EXP2", list(s._executor._fast.values())[0].tier, s.run(y, {x: X}).tolist())
+        print("EXP2", list(s._executor.instances())[0].tier, s.run(y, {x: X}).tolist())
 """)
 
 

@@ -35,7 +35,7 @@ import numpy as np
 
 from ..fusion import Step
 from ..ir import Node, Program
-from ..kernel import RowKernel
+from ..kernel import RowKernel, row_args
 from ..memory import MemoryPlan
 from ..passes.shapes import Sym
 
@@ -110,7 +110,8 @@ class NjitDriverSource:
         for si, s in enumerate(steps):
             if s.kind in ("kernel", "row"):
                 if isinstance(s.kernel, RowKernel):
-                    ins = [n for n in _row_args(s)[:len(_row_args(s)) - len(s.outputs)]]
+                    args = row_args(s)
+                    ins = args[:len(args) - len(s.outputs)]
                 else:
                     ins = list(s.inputs)
                 args = [ref(n) for n in ins] + [slot(n) for n in s.outputs]
@@ -204,9 +205,3 @@ def _canonical(src: str) -> str:
     come from a process-wide counter, so a rebuilt graph would otherwise render new text."""
     names: dict[str, str] = {}
     return re.sub(r"\bt\d+\b", lambda m: names.setdefault(m.group(0), f"t{len(names)}"), src)
-
-
-def _row_args(step: Step) -> list[Node]:
-    from .plan import _row_args as ra
-
-    return ra(step)
