@@ -58,11 +58,12 @@ def _numba_version() -> str:
     return version("numba")
 
 
-LIBRARY_MODULES = ("cpu.scalar", "cpu.accum", "cpu.smallmm")
-"""Package modules that generated kernels and drivers import (``render_cpu.HEADER``,
-``njit_driver.HEADER``): numba compiles their functions *into* each kernel's machine code, so
-a kernel's cache entry is only valid for the library sources it was built with
-(``tests/compiler/test_library_key.py`` checks the list against the headers' imports)."""
+LIBRARY_MODULES = ("cpu.scalar", "cpu.scalar_basic", "cpu.accum", "cpu.smallmm")
+"""Package modules that generated kernels and drivers import (``cpu.render.HEADER``,
+``cpu.njit_driver.HEADER``) and the modules those import: numba compiles their functions
+*into* each kernel's machine code, so a kernel's cache entry is only valid for the library
+sources it was built with (``tests/compiler/test_library_key.py`` checks the list against the
+headers' imports)."""
 
 
 def _library_sha() -> str:
