@@ -8,7 +8,7 @@ llvmlite, numpy, Python and a hash of the ``sg_*`` library sources the kernels i
     sg_<h>.manifest                JSON: version tag, SHA-256 of the source, SHA-256 of each
                                    numba index/data file of the module as numba wrote it
     __pycache__/sg_<h>.*.nbi|.nbc  numba's own cache (``cache=True``)
-    sg_<h>.kernel.<host>.native    machine code for the native tier (see :mod:`.native`)
+    sg_<h>.kernel.<host>.native    machine code for the native tier (see :mod:`.cpu.native`)
 
 Trust: an entry is used only when it provably belongs to *this* module, this compiler version
 and this host. numba checks only that its index matches the source file's timestamp, so every

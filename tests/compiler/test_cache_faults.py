@@ -324,7 +324,7 @@ def test_a_kernel_that_allocates_through_numbas_runtime_never_runs_natively(tmp_
     assert len(said) == 1 and "NRT_MemInfo_alloc_aligned" in said[0].split(" needs ")[1], said
     assert "as native code" not in warm.stderr  # ...and is never linked
     # the mean over leading axes used to allocate so; its float64 scratch (calloc/free,
-    # accum_cpu) needs no numba runtime: the warm process answers natively
+    # cpu/accum) needs no numba runtime: the warm process answers natively
     cold, warm = _twice(MEAN, str(tmp_path / "mean"))
     assert "MEAN numba [4.5, 5.5, 6.5]" in cold.stdout, cold.stdout
     assert "MEAN native [4.5, 5.5, 6.5]" in warm.stdout, warm.stdout + warm.stderr[-2000:]

@@ -6,7 +6,7 @@ versions and a hash of the ``sg_*`` library sources the module imports), decorat
 ``@njit(cache=True)`` so numba stores the machine code beside it. A new
 process running the same graph runs the same source and loads the code instead of compiling;
 in one process a module is built once per content hash (a graph rebuilt in a new ``Graph``
-reuses the loaded dispatchers). Trust (see :mod:`.diskcache`): the source file must equal the
+reuses the loaded dispatchers). Trust (see :mod:`..diskcache`): the source file must equal the
 expected text byte for byte, and numba's files must be vouched for by the module's manifest;
 anything else there is purged and rebuilt, never run.
 """
@@ -64,7 +64,7 @@ def load_source(src: str, preset: dict | None = None) -> object:
 def write_source(src: str) -> tuple[str, str]:
     """Make sure the cache directory holds ``src`` (content-hashed name); (hash, path). Does
     not import it, so no numba is needed (the native tier reads objects beside the file).
-    A directory that cannot be written is replaced by a private one (see :mod:`.diskcache`)."""
+    A directory that cannot be written is replaced by a private one (see :mod:`..diskcache`)."""
     h = hashlib.sha256((VERSION_TAG + src).encode()).hexdigest()[:24]
     for attempt in range(3):
         d = cache_dir()

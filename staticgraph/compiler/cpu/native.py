@@ -174,7 +174,7 @@ def path_for(module_path: str, fname: str) -> str:
 # ------------------------------------------------------------------------------------- save
 def save(disp: Any, sig: tuple, module_path: str, fname: str, source_sha: str) -> bool:
     """Write the object code numba produced for ``disp`` at ``sig`` (``source_sha``: the
-    module source's hash, see :func:`.diskcache.source_sha`): a fresh compile keeps the bytes
+    module source's hash, see :func:`..diskcache.source_sha`): a fresh compile keeps the bytes
     in memory; after a load from numba's cache the library's linkable module is code-generated
     again (~10 ms, only when the entry is missing). True when written."""
     cr = disp.overloads.get(sig)

@@ -1,4 +1,4 @@
-"""CPU renderer: a :class:`~.kernel.Kernel` or :class:`~.kernel.RowKernel` -> Python source for
+"""CPU renderer: a :class:`~..kernel.Kernel` or :class:`~..kernel.RowKernel` -> Python source for
 ``numba.njit``.
 
 Loop nest in iteration-space order. Reductions over a *suffix* of the loop dims accumulate in a

@@ -1,4 +1,4 @@
-"""CUDA renderer: the same :class:`~.kernel.Kernel` (same statement text as the CPU renderer)
+"""CUDA renderer: the same :class:`~..kernel.Kernel` (same statement text as the CPU renderer)
 as ``numba.cuda`` grid-stride kernels.
 
 * Elementwise kernels: one thread per element of the iteration space (a grid-stride loop over

@@ -1,6 +1,6 @@
 """The pass pipeline: one explicit, named, ordered list. Each pass is ``run(prog, ctx) -> int``
 (the number of rewrites it made) and is a small module whose docstring shows before => after.
-Lowering already keeps only what the fetches and updates need (:meth:`.ir.Program.toposort`),
+Lowering already keeps only what the fetches and updates need (:meth:`..ir.Program.toposort`),
 so pruning runs once, last, after the rewrites."""
 
 from __future__ import annotations
