@@ -80,6 +80,15 @@ class LRU:
         return list(self._d.values())
 
 
+def remember(d: dict, key: Any, value: Any, maxsize: int) -> None:
+    """``d[key] = value`` in a plain dict bounded to ``maxsize`` entries, the oldest inserted
+    going first: for the per-run lookups, where an LRU's bookkeeping on every hit would cost
+    more than the occasional rebuild of an evicted entry (a runner, a ``call`` lookup)."""
+    if key not in d and len(d) >= maxsize:
+        d.pop(next(iter(d)))
+    d[key] = value
+
+
 def plan_key(graph: Any, fetches: list, targets: list, feeds: dict) -> tuple:
     """What a plan depends on: sizes are left out, size-1 dims are in (they broadcast)."""
     return (graph, graph.version, tuple(fetches), tuple(targets),

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from ...graph.errors import OpError
-from ..executor_base import LRU, MAX_PLANS, REFERENCE, CompilingExecutor, as_arrays
+from ..executor_base import MAX_PLANS, REFERENCE, CompilingExecutor, remember
 from ..pipeline import Schedule
 from .plan import Plan, build_plan
 
@@ -31,7 +31,7 @@ class NumbaExecutor(CompilingExecutor):
     def __init__(self, native_only: bool = False) -> None:
         super().__init__()
         self.native_only = native_only  # kernels as saved machine code only (tests)
-        self._runners = LRU(MAX_PLANS)
+        self._runners: dict = {}  # at most MAX_PLANS (remember)
 
     def build(self, schedule: Schedule, reason: str) -> Plan:
         plan = build_plan(schedule, reason)
@@ -54,7 +54,7 @@ class NumbaExecutor(CompilingExecutor):
             r = self._runners.get(key)
             if r is None:
                 r = Runner(self, graph, list(fetches), list(targets), list(feed_keys))
-                self._runners[key] = r
+                remember(self._runners, key, r, MAX_PLANS)
         return r
 
 
@@ -107,7 +107,7 @@ class Runner:
 
     def _bind(self, F: list) -> Any:
         F[:] = [a if type(a) is np.ndarray else np.asarray(a) for a in F]
-        feeds = as_arrays(dict(zip(self.feed_keys, F, strict=True)))
+        feeds = dict(zip(self.feed_keys, F, strict=True))
         inst = self.ex.instance_for(self.graph, self.fetches, self.targets, feeds)
         if inst is REFERENCE:
             call = REFERENCE
@@ -115,10 +115,8 @@ class Runner:
             if inst.tier == "native":  # re-point this cache when it hands over to numba
                 inst.subscribe(self._retarget)
             call = inst.call
-        with self._lock:
-            if len(self.calls) >= MAX_CALLS:  # a stream of batch sizes: forget the oldest
-                self.calls.pop(next(iter(self.calls)))
-            self.calls[self.sig(F)] = call
+        with self._lock:  # a stream of batch sizes: the oldest signature goes
+            remember(self.calls, self.sig(F), call, MAX_CALLS)
         return call
 
     def _retarget(self, old: Any, new: Any) -> None:
