@@ -8,7 +8,7 @@ llvmlite, numpy, Python and a hash of the ``sg_*`` library sources the kernels i
     sg_<h>.manifest                JSON: version tag, SHA-256 of the source, SHA-256 of each
                                    numba index/data file of the module as numba wrote it
     __pycache__/sg_<h>.*.nbi|.nbc  numba's own cache (``cache=True``)
-    sg_<h>.kernel.<host>.native    machine code for the native tier (see :mod:`.native`)
+    sg_<h>.kernel.<host>.native    machine code for the native tier (see :mod:`.cpu.native`)
 
 Trust: an entry is used only when it provably belongs to *this* module, this compiler version
 and this host. numba checks only that its index matches the source file's timestamp, so every
@@ -39,6 +39,8 @@ from collections.abc import Iterator
 import llvmlite
 import numpy as np
 
+from .log import STATS, note
+
 
 def _numba_version() -> str:
     """numba's version without importing numba (~0.2 s): the dist-info folder beside it."""
@@ -56,11 +58,12 @@ def _numba_version() -> str:
     return version("numba")
 
 
-LIBRARY_MODULES = ("scalar_cpu", "accum_cpu", "smallmm")
-"""Package modules that generated kernels and drivers import (``render_cpu.HEADER``,
-``njit_driver.HEADER``): numba compiles their functions *into* each kernel's machine code, so
-a kernel's cache entry is only valid for the library sources it was built with
-(``tests/compiler/test_library_key.py`` checks the list against the headers' imports)."""
+LIBRARY_MODULES = ("cpu.scalar", "cpu.scalar_basic", "cpu.accum", "cpu.smallmm")
+"""Package modules that generated kernels and drivers import (``cpu.render.HEADER``,
+``cpu.njit_driver.HEADER``) and the modules those import: numba compiles their functions
+*into* each kernel's machine code, so a kernel's cache entry is only valid for the library
+sources it was built with (``tests/compiler/test_library_key.py`` checks the list against the
+headers' imports)."""
 
 
 def _library_sha() -> str:
@@ -87,12 +90,6 @@ so a changed ``sg_*`` library (or numba, numpy...) never runs old code."""
 _LOCK = threading.Lock()
 _DIRS: dict[str, str] = {}  # STATICGRAPH_CACHE_DIR (or the default) -> the directory in use
 _PRIVATE: list[str] = []
-
-
-def _note(msg: str, *args: object) -> None:
-    from .jit import note
-
-    note(msg, *args)
 
 
 # ---------------------------------------------------------------------------- the directory
@@ -161,7 +158,7 @@ def _refuse(problem: str) -> str:
     msg = (f"staticgraph: not using the disk cache ({problem}); compiling into the private "
            f"directory {_PRIVATE[0]} for this process")
     warnings.warn(msg, RuntimeWarning, stacklevel=3)
-    _note("%s", msg)
+    note("%s", msg)
     return _PRIVATE[0]
 
 
@@ -214,18 +211,16 @@ def ensure_source(path: str, h: str, src: str) -> bool:
     except OSError:  # a directory, unreadable...
         present = True
     if present:
-        from .jit import STATS
-
         STATS["rebuilt"] += 1
-        _note("cache entry %s was corrupt or stale: rebuilding", path)
+        note("cache entry %s was corrupt or stale: rebuilding", path)
         purge(os.path.dirname(path), h)
         if os.path.isdir(path) and not os.path.islink(path):
             shutil.rmtree(path, ignore_errors=True)
-    _write(path, data)
+    write_atomic(path, data)
     return True
 
 
-def _write(path: str, data: bytes) -> None:
+def write_atomic(path: str, data: bytes) -> None:
     tmp = f"{path}.{os.getpid()}.{threading.get_ident()}.tmp"
     try:
         with open(tmp, "wb") as f:
@@ -303,11 +298,9 @@ class TrustedCache:
             vouched = _manifest(self._manifest, self._sha)
             bad = sorted(fn for fn, s in have.items() if vouched.get(fn) != s)
             if bad:
-                from .jit import STATS
-
                 STATS["rebuilt"] += 1
-                _note("numba cache files of sg_%s not vouched for by its manifest (%s): "
-                      "removed, rebuilding", self._h, ", ".join(bad))
+                note("numba cache files of sg_%s not vouched for by its manifest (%s): "
+                     "removed, rebuilding", self._h, ", ".join(bad))
                 for fn in have:
                     with contextlib.suppress(OSError):
                         os.remove(os.path.join(nd, fn))
@@ -320,10 +313,10 @@ class TrustedCache:
             with _dir_lock(self._dir):
                 m = {"version": VERSION_TAG, "source": self._sha,
                      "numba": _numba_files(self._inner.cache_path, self._h)}
-                _write(self._manifest, json.dumps(m, sort_keys=True).encode())
+                write_atomic(self._manifest, json.dumps(m, sort_keys=True).encode())
         except OSError as e:  # the code is compiled; it is just not kept on disk
-            _note("could not save sg_%s to the disk cache (%s: %s)", self._h,
-                  type(e).__name__, e)
+            note("could not save sg_%s to the disk cache (%s: %s)", self._h,
+                 type(e).__name__, e)
 
 
 def trust(mod: object, module_path: str, h: str, src_sha: str) -> None:

@@ -7,14 +7,16 @@ from typing import Any
 
 import numpy as np
 
+from .executor_base import REFERENCE
+
 
 def explain(fetches: Any, feed_dict: dict | None = None, session: Any = None,
             passes: bool = True) -> str:
     """A text report. ``fetches`` are tensors/ops (a list or one); ``feed_dict`` as for
     ``Session.run``. Uses ``session``'s compiler executor when it is one (sharing its plans)."""
     from ..graph.core import Operation, Tensor
-    from .codegen import Plan
-    from .executor import NumbaExecutor
+    from .cpu.executor import NumbaExecutor
+    from .cpu.plan import Plan
 
     items = fetches if isinstance(fetches, (list, tuple)) else [fetches]
     tensors = [x for x in items if isinstance(x, Tensor) or hasattr(x, "_as_graph_tensor")]
@@ -47,7 +49,7 @@ def report(plan: Any, feed_shapes: tuple, passes: bool = True) -> str:
     for ck in plan.kernel_list:
         out.append(f"-- {ck.step.describe()}\n{ck.source}")
     inst = plan.instance(feed_shapes)
-    if inst == "reference":
+    if inst is REFERENCE:
         return "not compiled for these feed shapes: they run on the reference executor (see " \
                "the compile log)"
     if inst.small:

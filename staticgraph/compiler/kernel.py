@@ -68,6 +68,12 @@ class Reduction:
     pattern: Pattern  # output array index: kept loop dims (None for keepdim size-1 dims)
     reduced: tuple[int, ...]  # loop dims summed over
 
+    @property
+    def float_sum(self) -> bool:
+        """A float sum or mean: both backends accumulate it blockwise (accurately); max/min and
+        integer sums are exact in any order and keep a plain accumulator."""
+        return self.op in ("sum", "mean") and np.dtype(self.dtype).kind == "f"
+
 
 @dataclass
 class Kernel:
@@ -116,6 +122,15 @@ class RowKernel:
 
     def signature(self) -> tuple:
         return ("R", self.kind, self.dtype.str, self.reduction)
+
+
+def row_args(step: object) -> list:
+    """The graph values a row step's kernel reads and writes, in its parameter order (``step``:
+    a fusion ``Step`` of kind ``row``): ``ce_fwd`` (x, target, log-probs, loss), the others
+    their inputs then their one output. Backends append their own scratch arguments."""
+    if step.kernel.kind == "ce_fwd":
+        return [step.inputs[0], step.inputs[1], step.nodes[0], step.nodes[1]]
+    return list(step.inputs) + [step.nodes[0]]
 
 
 # ------------------------------------------------------------------------ template rendering
@@ -196,6 +211,26 @@ def extent(ext: tuple | None, k: Kernel, step: object, concrete) -> int:
     names = [i.name for i in k.inputs] + [o.name for o in k.outputs]
     nodes = list(step.inputs) + list(step.outputs)
     return concrete(nodes[names.index(ext[0])].shape)[ext[1]]
+
+
+def init_value(op: str, dtype: np.dtype) -> str:
+    """The identity of reduction ``op`` as typed source text: 0 for sums, -inf/+inf (the
+    dtype's least/greatest integer) for max/min; for bool, max is "any" (starts False) and min
+    is "all" (starts True)."""
+    dtype = np.dtype(dtype)
+    if op in ("sum", "mean"):
+        return const_literal(0, dtype)
+    if dtype == np.bool_:
+        return "False" if op == "max" else "True"
+    if dtype.kind == "f":
+        return const_literal(-np.inf if op == "max" else np.inf, dtype)
+    info = np.iinfo(dtype)
+    return const_literal(info.min if op == "max" else info.max, dtype)
+
+
+def accumulate(op: str, acc: str, v: str) -> str:
+    """The statement folding ``v`` into the accumulator ``acc`` (NaN-propagating max/min)."""
+    return f"{acc} += {v}" if op in ("sum", "mean") else f"{acc} = sg_{op}({acc}, {v})"
 
 
 def const_literal(value: float, dtype: np.dtype) -> str:

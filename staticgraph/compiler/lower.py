@@ -14,27 +14,12 @@ from typing import Any
 
 import numpy as np
 
-from .ir import Node, Program
+from ..executor import needed_ops
+from .ir import Node, Program, make
 
 
 class LoweringError(ValueError):
     pass
-
-
-def needed_ops(fetches: Sequence[Any], targets: Sequence[Any], fed: set) -> list:
-    """Ops needed by fetches/targets, in creation order; fed tensors stop the walk."""
-    need: set = set()
-    stack = [t.op for t in fetches if t not in fed] + list(targets)
-    while stack:
-        op = stack.pop()
-        if op in need:
-            continue
-        need.add(op)
-        for t in op.inputs:
-            if t not in fed:
-                stack.append(t.op)
-        stack.extend(op.control_inputs)
-    return sorted(need, key=lambda o: o._id)
 
 
 def lower(fetches: Sequence[Any], targets: Sequence[Any], feed_tensors: Sequence[Any]) -> Program:
@@ -46,14 +31,14 @@ def lower(fetches: Sequence[Any], targets: Sequence[Any], feed_tensors: Sequence
         feeds.append(n)
         value[t] = n
     ops = needed_ops(fetches, targets, fed)
-    pos = {op: k for k, op in enumerate(ops)}
-    deps: dict = {}  # op -> bitmask of assign ops (by position) it depends on
     var_read: dict = {}  # Variable -> var Node
     after: dict = {}  # assign op -> Node: the variable's value after it
     assigns_of: dict = {}  # Variable -> [assign ops in order]
     variables: list = []
 
-    def read(var: Any, mask: int) -> Node:
+    def read(var: Any) -> Node:
+        """The variable's value here: after its latest assign so far (creation order), else
+        the value it had when the run started."""
         done = assigns_of.get(var)
         if done:
             return after[done[-1]]
@@ -64,23 +49,14 @@ def lower(fetches: Sequence[Any], targets: Sequence[Any], feed_tensors: Sequence
             variables.append((var, var_read[var]))
         return var_read[var]
 
-    def arg(t: Any, consumer: Any) -> Node:
+    def arg(t: Any) -> Node:
         if t in value:
             return value[t]
         if t.op.type == "VariableV2":
-            return read(t.op.params["variable"], deps[consumer])
+            return read(t.op.params["variable"])
         raise LoweringError(f"internal: tensor {t.name} used before it was computed")
 
     for op in ops:
-        m = 0
-        for t in op.inputs:
-            if t not in fed and t.op in deps:
-                m |= deps[t.op]
-        for c in op.control_inputs:
-            m |= deps.get(c, 0)
-        if op.type in ("Assign", "AssignAdd", "AssignSub"):
-            m |= 1 << pos[op]
-        deps[op] = m
         if any(t in fed for t in op.outputs) and op.outputs:
             continue
         typ = op.type
@@ -95,14 +71,12 @@ def lower(fetches: Sequence[Any], targets: Sequence[Any], feed_tensors: Sequence
             v = np.asarray(op.params["value"])
             value[out] = Node("const", [], {"value": v}, v.shape, v.dtype, op.name)
         elif typ in ("Identity", "StopGradient"):
-            value[out] = arg(op.inputs[0], op)
+            value[out] = arg(op.inputs[0])
         elif typ in ("Assign", "AssignAdd", "AssignSub"):
             var = op.inputs[0].op.params["variable"]
-            new = arg(op.inputs[1], op)
+            new = arg(op.inputs[1])
             if typ != "Assign":
-                from .ir import make
-
-                cur = read(var, deps[op] & ~(1 << pos[op]))
+                cur = read(var)
                 new = make("add" if typ == "AssignAdd" else "sub", [cur, new], name=op.name)
             if new.shape != tuple(op.outputs[0].aval.shape) and None not in new.shape:
                 new = _broadcast(new, op.outputs[0].aval.shape)
@@ -110,7 +84,7 @@ def lower(fetches: Sequence[Any], targets: Sequence[Any], feed_tensors: Sequence
             assigns_of.setdefault(var, []).append(op)
             value[out] = new
         elif op.op_def is not None:
-            ins = [arg(t, op) for t in op.inputs]
+            ins = [arg(t) for t in op.inputs]
             value[out] = Node(typ, ins, dict(op.params), out.aval.shape, out.aval.dtype, op.name)
         else:
             raise LoweringError(f"op '{op.name}' of type {typ} is not supported by the compiler")
@@ -119,7 +93,7 @@ def lower(fetches: Sequence[Any], targets: Sequence[Any], feed_tensors: Sequence
         if t in value:
             outputs.append(value[t])
         elif t.op.type == "VariableV2":
-            outputs.append(read(t.op.params["variable"], 0))
+            outputs.append(read(t.op.params["variable"]))
         else:
             raise LoweringError(f"fetch {t.name} has no value (is it an op without outputs?)")
     updates = [(var, after[a[-1]]) for var, a in assigns_of.items()]
@@ -129,6 +103,4 @@ def lower(fetches: Sequence[Any], targets: Sequence[Any], feed_tensors: Sequence
 
 
 def _broadcast(n: Node, shape: tuple) -> Node:
-    from .ir import make
-
     return make("broadcast_to", [n], {"shape": tuple(shape)})

@@ -14,6 +14,7 @@ import numpy as np
 
 import staticgraph as sg
 from staticgraph import ops
+from staticgraph.compiler.executor_base import REFERENCE
 from tests.compiler.helpers import assert_close, mlp
 
 
@@ -183,7 +184,7 @@ def check(name: str) -> None:
             np.testing.assert_allclose(u, v, rtol=2e-5, atol=1e-6, equal_nan=True)
     assert_close(a[1], b[1], rtol=2e-5, atol=1e-6)
     ex = got["cuda_session"]._executor
-    assert ex.compiles >= 1 and all(p != "reference" for p in ex._plans.values()), \
+    assert ex.compiles >= 1 and all(p is not REFERENCE for p in ex._plans.values()), \
         "the CUDA executor fell back to the reference executor"
     if init is not None:  # the variables trained stay on the device: the cached device copy
         st = got["cuda_session"]._state._values  # mirrors the very array the session holds
@@ -191,7 +192,7 @@ def check(name: str) -> None:
 
 
 def main(names: list[str]) -> int:
-    from staticgraph.compiler.cuda_executor import register
+    from staticgraph.compiler.cuda.executor import register
 
     if not register():
         print("SKIP numba.cuda unusable")

@@ -43,7 +43,7 @@ def driver(request, monkeypatch) -> str:
     """The compiled plan's driver: the single @njit one for small plans, or (every product
     counted as large) the Python one."""
     if request.param == "python":
-        monkeypatch.setattr("staticgraph.compiler.instance.SMALL_DOT", 0)
+        monkeypatch.setattr("staticgraph.compiler.cpu.instance.SMALL_DOT", 0)
     return request.param
 
 
@@ -209,7 +209,7 @@ def test_empty_batch_mlp_step_agrees_with_reference(executor, driver):
 
 CUDA_LABELS = """
 import numpy as np, staticgraph as sg
-from staticgraph.compiler.cuda_executor import register
+from staticgraph.compiler.cuda.executor import register
 from staticgraph.graph.errors import InvalidArgumentError
 from tests.compiler.helpers import mlp
 assert register()

@@ -38,8 +38,8 @@ PROG = textwrap.dedent("""
         return sg.Session(graph=g), x, y
 
     def tier(s):
-        inst = [i for i in s._executor._fast.values()]
-        return "reference" if inst[0] == "reference" else inst[0].tier + " " + \\
+        inst = list(s._executor.instances())  # none: the reference executor runs it
+        return "reference" if not inst else inst[0].tier + " " + \\
             inst[0].plan.kernel_list[0].hash
 
     runs = {k: build(k) for k in "AB"}
@@ -278,16 +278,16 @@ ALLOC_BODY = textwrap.dedent("""
 """)
 ALLOC = textwrap.dedent("""
     import sys, numpy as np, staticgraph as sg
-    from staticgraph.compiler import codegen
+    from staticgraph.compiler.cpu import compiled_kernel as ck
     BODY = %r
-    codegen.render = lambda k, name, parallel=False: BODY.replace("def kernel", "def " + name)
+    ck.render = lambda k, name, parallel=False: BODY.replace("def kernel", "def " + name)
     g = sg.Graph()
     with g.as_default():
         x = sg.placeholder(sg.float32, [None, 3])
         y = x * 2.0
     s = sg.Session(graph=g)
     v = s.run(y, {x: np.arange(12, dtype=np.float32).reshape(4, 3)})
-    print("ALLOC", list(s._executor._fast.values())[0].tier, v.tolist())
+    print("ALLOC", list(s._executor.instances())[0].tier, v.tolist())
 """) % ALLOC_BODY
 MEAN = textwrap.dedent("""
     import numpy as np, staticgraph as tf
@@ -295,7 +295,7 @@ MEAN = textwrap.dedent("""
     y = tf.reduce_mean(x, axis=0)
     s = tf.Session()
     v = s.run(y, {x: np.arange(12, dtype=np.float32).reshape(4, 3)})
-    print("MEAN", list(s._executor._fast.values())[0].tier, v.tolist())
+    print("MEAN", list(s._executor.instances())[0].tier, v.tolist())
 """)
 
 
@@ -324,7 +324,7 @@ def test_a_kernel_that_allocates_through_numbas_runtime_never_runs_natively(tmp_
     assert len(said) == 1 and "NRT_MemInfo_alloc_aligned" in said[0].split(" needs ")[1], said
     assert "as native code" not in warm.stderr  # ...and is never linked
     # the mean over leading axes used to allocate so; its float64 scratch (calloc/free,
-    # accum_cpu) needs no numba runtime: the warm process answers natively
+    # cpu/accum) needs no numba runtime: the warm process answers natively
     cold, warm = _twice(MEAN, str(tmp_path / "mean"))
     assert "MEAN numba [4.5, 5.5, 6.5]" in cold.stdout, cold.stdout
     assert "MEAN native [4.5, 5.5, 6.5]" in warm.stdout, warm.stdout + warm.stderr[-2000:]
@@ -333,8 +333,8 @@ def test_a_kernel_that_allocates_through_numbas_runtime_never_runs_natively(tmp_
 
 def test_symbols_the_kernel_body_needs_are_told_from_the_wrappers(monkeypatch):
     import staticgraph as sg
-    from staticgraph.compiler import codegen, jit
-    from staticgraph.compiler.native_elf import needed_by, undefined_symbols
+    from staticgraph.compiler.cpu import compiled_kernel, jit
+    from staticgraph.compiler.cpu.native_elf import needed_by, undefined_symbols
 
     g = sg.Graph()
     with g.as_default():
@@ -346,7 +346,7 @@ def test_symbols_the_kernel_body_needs_are_told_from_the_wrappers(monkeypatch):
     s.run(z, {x: X})
     s.run(m, {x: X})
     with monkeypatch.context() as mp:  # y's kernel: the hand-written allocating one
-        mp.setattr(codegen, "render", lambda k, name, parallel=False:
+        mp.setattr(compiled_kernel, "render", lambda k, name, parallel=False:
                    ALLOC_BODY.replace("def kernel", "def " + name))
         np.testing.assert_array_equal(s.run(y, {x: X}), X * 2)
     seen = {}
@@ -376,7 +376,7 @@ def test_symbols_the_kernel_body_needs_are_told_from_the_wrappers(monkeypatch):
 # ------------------------------------------------------------------ rebuilding a graph
 def test_rebuilding_the_same_graph_loads_nothing_new():
     import staticgraph as sg
-    from staticgraph.compiler import jit
+    from staticgraph.compiler.cpu import jit
 
     from .helpers import mlp
 

@@ -35,7 +35,7 @@ def test_cuda_executor_agrees_with_reference_in_simulator(sim_output: str, name:
 BAD_TARGET = """
 import numpy as np, staticgraph as sg
 from staticgraph import ops
-from staticgraph.compiler.cuda_executor import register
+from staticgraph.compiler.cuda.executor import register
 from staticgraph.graph.errors import InvalidArgumentError
 assert register()
 g = sg.Graph()
@@ -66,13 +66,13 @@ def test_cuda_executor_reports_bad_targets():
 
 
 def test_cuda_not_registered_without_device_or_simulator():
-    code = ("import staticgraph.compiler.cuda_executor as c, staticgraph.session as s;"
+    code = ("import staticgraph.compiler.cuda.executor as c, staticgraph.session as s;"
             "print('REG', c.register(), 'cuda' in s.EXECUTORS)")
     env = {k: v for k, v in os.environ.items() if k != "NUMBA_ENABLE_CUDASIM"}
     p = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                        timeout=120, cwd=ROOT)
     assert p.returncode == 0, p.stderr[-2000:]
-    from staticgraph.compiler.cuda_executor import cuda_usable
+    from staticgraph.compiler.cuda.device import cuda_usable
 
     if not cuda_usable():  # this machine has no GPU: nothing registered
         assert "REG False False" in p.stdout

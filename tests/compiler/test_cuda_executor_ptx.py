@@ -6,31 +6,11 @@ float32 code only (no ``.f64`` instruction: nothing silently promotes to float64
 from __future__ import annotations
 
 import re
-import types
 
 import pytest
 
-from staticgraph.compiler.cuda_plan import SIM, build_cuda_plan
+from staticgraph.compiler.cuda.plan import compile_plan
 from tests.compiler.cuda_scenarios import SCENARIOS
-
-
-@pytest.fixture
-def nvvm(monkeypatch):
-    if SIM:
-        pytest.skip("the CUDA simulator is on: no NVVM compilation")
-    # the project's CUDA target is the numba-cuda package (the ``cuda`` extra); numba's own
-    # bundled numba.cuda compiles these kernels differently
-    pytest.importorskip("numba_cuda", reason="numba-cuda (the 'cuda' extra) is not installed")
-    cuda = pytest.importorskip("numba.cuda")
-    dispatcher = pytest.importorskip("numba.cuda.dispatcher")
-    if not cuda.is_available():  # device functions ask the current device for its cc
-        monkeypatch.setattr(dispatcher, "get_current_device",
-                            lambda: types.SimpleNamespace(compute_capability=(8, 0)))
-    try:
-        cuda.compile_ptx(lambda a: None, "void(float32[::1])", cc=(8, 0))
-    except Exception as e:  # no NVVM / CUDA toolkit here
-        pytest.skip(f"compile_ptx unavailable: {type(e).__name__}: {str(e)[:100]}")
-    return cuda
 
 
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
@@ -38,7 +18,7 @@ def test_every_kernel_compiles_to_float32_ptx(nvvm, name: str):
     g, _, fetches, feeds, _ = SCENARIOS[name]()
     tensors = [f for f in fetches if hasattr(f, "value_index")]
     targets = [f for f in fetches if not hasattr(f, "value_index")]
-    plan = build_cuda_plan(tensors, targets, feeds)
+    plan = compile_plan(tensors, targets, feeds)
     ptx = plan.ptx(cc=(8, 0))
     launched = [s for s in plan.steps if s.kind in ("kernel", "row", "dot")]
     assert len(ptx) >= len(launched) >= 1

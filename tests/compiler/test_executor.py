@@ -10,7 +10,8 @@ import pytest
 
 import staticgraph as sg
 from staticgraph import ops
-from staticgraph.compiler import NumbaExecutor, explain, jit
+from staticgraph.compiler import NumbaExecutor, explain
+from staticgraph.compiler.cpu import jit
 
 from .helpers import assert_close, both, mlp
 

@@ -1,8 +1,8 @@
 """The disk cache is keyed on the ``sg_*`` library too (issue #9): numba compiles the library
-modules that generated code imports (``scalar_cpu``, ``accum_cpu``, ``smallmm``) into every
-kernel's machine code, so an entry built with an older library must never run. Before the key
-named them, a changed ``sg_exp`` left the old code in every warm cache, and the native tier (or
-numba's cache of the kernel) kept running it."""
+modules that generated code imports (``cpu/scalar``, ``cpu/scalar_basic``, ``cpu/accum``,
+``cpu/smallmm``) into every kernel's machine code, so an entry built with an older library must
+never run. Before the key named them, a changed ``sg_exp`` left the old code in every warm cache,
+and the native tier (or numba's cache of the kernel) kept running it."""
 
 from __future__ import annotations
 
@@ -21,31 +21,43 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 X = np.linspace(-2, 2, 12, dtype=np.float32).reshape(4, 3)
 
 
-def _package_imports(src: str) -> set[str]:
-    """``staticgraph.compiler`` modules that ``src`` imports (absolute or relative)."""
+def _package_imports(src: str, pkg: str = "") -> set[str]:
+    """``staticgraph.compiler`` modules that ``src`` imports, named inside the package (e.g.
+    ``cpu.scalar``); ``pkg``: the subpackage of the module holding ``src`` (relative imports)."""
     out = set()
     for node in ast.walk(ast.parse(src)):
-        if isinstance(node, ast.ImportFrom) and node.module:
-            if node.level == 1:
-                out.add(node.module.split(".")[0])
-            elif node.module.startswith("staticgraph.compiler."):
-                out.add(node.module.split(".")[2])
-        elif isinstance(node, ast.ImportFrom) and node.level == 1:
-            out.update(a.name for a in node.names)
+        if not isinstance(node, ast.ImportFrom):
+            continue
+        if node.level:
+            parts = pkg.split(".") if pkg else []
+            up = node.level - 1
+            if up > len(parts):
+                continue  # above the compiler (staticgraph.ops...): not compiled into kernels
+            base = parts[:len(parts) - up]
+        elif node.module and node.module.startswith("staticgraph.compiler."):
+            base = []
+        else:
+            continue
+        if node.module:
+            mod = node.module[len("staticgraph.compiler."):] if not node.level else node.module
+            out.add(".".join(base + [mod]))
+        else:
+            out.update(".".join(base + [a.name]) for a in node.names)
     return out
 
 
 def test_the_key_covers_every_package_module_generated_code_imports():
-    from staticgraph.compiler import diskcache, njit_driver, render_cpu
+    from staticgraph.compiler import diskcache
+    from staticgraph.compiler.cpu import njit_driver, render
 
-    todo = _package_imports(render_cpu.HEADER) | _package_imports(njit_driver.HEADER)
+    todo = _package_imports(render.HEADER) | _package_imports(njit_driver.HEADER)
     assert todo, "the headers import the library"
     seen: set[str] = set()
     while todo:  # and whatever those modules import from the package
         m = todo.pop()
         seen.add(m)
-        with open(os.path.join(ROOT, "staticgraph", "compiler", m + ".py")) as f:
-            todo |= _package_imports(f.read()) - seen
+        with open(os.path.join(ROOT, "staticgraph", "compiler", *m.split(".")) + ".py") as f:
+            todo |= _package_imports(f.read(), m.rpartition(".")[0]) - seen
     assert seen <= set(diskcache.LIBRARY_MODULES), seen
     assert diskcache.LIBRARY_SHA in diskcache.VERSION_TAG
 
@@ -59,10 +71,10 @@ PROG = textwrap.dedent("""
     s = sg.Session()
     y = sg.exp(x)
     v = s.run(y, {x: X})
-    print("EXP", list(s._executor._fast.values())[0].tier, v.tolist())
+    print("EXP", list(s._executor.instances())[0].tier, v.tolist())
     if "--switch" in sys.argv:  # then numba's own cache of the kernel
         assert block_until_ready(120)
-        print("EXP2", list(s._executor._fast.values())[0].tier, s.run(y, {x: X}).tolist())
+        print("EXP2", list(s._executor.instances())[0].tier, s.run(y, {x: X}).tolist())
 """)
 
 
@@ -91,8 +103,9 @@ def test_a_changed_library_is_not_served_from_an_old_cache(tmp_path):
     res, _ = run()
     np.testing.assert_allclose(res["EXP"][1], np.exp(X), rtol=1e-6)
     # numba cached the library's exp beside the copy: it must notice the edit too
-    assert list((src / "staticgraph" / "compiler" / "__pycache__").glob("scalar_cpu*exp_f32*.nbi"))
-    lib = src / "staticgraph" / "compiler" / "scalar_cpu.py"
+    assert list((src / "staticgraph" / "compiler" / "cpu" / "__pycache__").glob(
+        "scalar.*exp_f32*.nbi"))
+    lib = src / "staticgraph" / "compiler" / "cpu" / "scalar.py"
     text = lib.read_text()
     anchor = "def _exp_f32(x):\n    k = _E32_T\n"
     assert text.count(anchor) == 1

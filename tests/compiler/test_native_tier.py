@@ -45,7 +45,7 @@ PROGRAM = textwrap.dedent("""
     s = sg.Session(graph=g)
     s.run(init)
     l0, _ = s.run([loss, train], {x: X, y: Y})
-    inst = next(i for i in s._executor._fast.values() if i != "reference" and i.plan.kernel_list)
+    inst = next(i for i in s._executor.instances() if i.plan.kernel_list)
     print("FIRST", repr(float(l0)), inst.tier, "numba" in sys.modules)
     if "--exit" in sys.argv:
         sys.exit(0)  # leave while the loader thread may be importing numba
@@ -139,7 +139,7 @@ def test_other_host_entries_are_not_used(tmp_path):
 def test_native_only_executor_and_the_objects_undefined_symbols():
     import staticgraph as sg
     from staticgraph.compiler import NumbaExecutor
-    from staticgraph.compiler.native import undefined_symbols
+    from staticgraph.compiler.cpu.native import undefined_symbols
     from staticgraph.session import EXECUTORS
 
     EXECUTORS.setdefault("numba-native", lambda: NumbaExecutor(native_only=True))
@@ -153,7 +153,7 @@ def test_native_only_executor_and_the_objects_undefined_symbols():
     got_y, got_g = s.run([y, gx], {x: X})
     np.testing.assert_allclose(got_y, (np.exp(X) * 2 - X).sum(1), rtol=1e-12)
     np.testing.assert_allclose(got_g, np.exp(X) * 2 - 1, rtol=1e-12)
-    inst = next(i for i in s._executor._fast.values() if i != "reference")
+    inst = next(s._executor.instances())
     assert inst.tier == "native"
     # a strided feed is read through a C-ordered copy by the native kernel
     Xt = np.linspace(-1, 1, 12).reshape(3, 4).T
@@ -168,7 +168,7 @@ def test_native_only_executor_and_the_objects_undefined_symbols():
 
 
 def test_a_forked_child_forgets_the_parents_loader_queue():
-    from staticgraph.compiler import native
+    from staticgraph.compiler.cpu import native
 
     saved = (native._QUEUE, native._LOADING, native._pending, native._PENDING, native._GATE,
              native._LOCK)

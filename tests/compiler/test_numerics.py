@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 import staticgraph as sg
-from staticgraph.compiler import instance
-from staticgraph.compiler.render_cpu import KERNEL_FASTMATH
+from staticgraph.compiler.cpu import instance
+from staticgraph.compiler.cpu.render import KERNEL_FASTMATH
 
 N = 1 << 20
 

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from numba import njit
 
-from staticgraph.compiler import scalar_cpu as S
+from staticgraph.compiler.cpu import scalar as S
 from staticgraph.ops import REGISTRY
 
 R = np.random.default_rng(1)

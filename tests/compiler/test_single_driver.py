@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import staticgraph as sg
-from staticgraph.compiler import jit, smallmm
+from staticgraph.compiler.cpu import jit, smallmm
 
 from .helpers import assert_close, mlp
 
@@ -60,7 +60,7 @@ def test_single_driver_and_python_driver_agree(monkeypatch):
     g, x, y, loss, train, init, vars_ = mlp(D=5, H=4, C=3, seed=4)
     feeds = {x: R.standard_normal((6, 5)).astype(np.float32), y: R.integers(0, 3, 6)}
     s1, a = _train("numba", g, init, [loss, train], feeds, 4)
-    monkeypatch.setattr("staticgraph.compiler.instance.SMALL_DOT", 0)  # every product "large"
+    monkeypatch.setattr("staticgraph.compiler.cpu.instance.SMALL_DOT", 0)  # every product "large"
     s2, b = _train("numba", g, init, [loss, train], feeds, 4)
     i1 = _instance(s1, [loss], [train], feeds)
     i2 = _instance(s2, [loss], [train], feeds)

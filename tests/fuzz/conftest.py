@@ -12,7 +12,7 @@ from tests.compiler.conftest import compiler_cache_dir  # noqa: F401 - the same 
 def parallel_min(monkeypatch: pytest.MonkeyPatch) -> int:
     """``STATICGRAPH_PARALLEL_MIN`` is read at import; the instance module's global is what
     binding consults, so lowering it here reaches every plan bound afterwards."""
-    from staticgraph.compiler import instance
+    from staticgraph.compiler.cpu import instance
 
     monkeypatch.setattr(instance, "PARALLEL_MIN", 4096)
     return 4096

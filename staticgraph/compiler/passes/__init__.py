@@ -1,15 +1,16 @@
 """The pass pipeline: one explicit, named, ordered list. Each pass is ``run(prog, ctx) -> int``
-(the number of rewrites it made) and is a small module whose docstring shows before => after."""
+(the number of rewrites it made) and is a small module whose docstring shows before => after.
+Lowering already keeps only what the fetches and updates need (:meth:`..ir.Program.toposort`),
+so pruning runs once, last, after the rewrites."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 from ..ir import Program
-from . import algebraic, const_fold, cse, dce, prune, shape_refs, shapes, stable
+from . import algebraic, const_fold, cse, prune, shape_refs, shapes, stable
 
 PIPELINE: list[tuple[str, Callable]] = [
-    ("prune", prune.run),
     ("shape_specialization", shapes.run),
     ("constant_folding", const_fold.run),
     ("cse", cse.run),
@@ -19,7 +20,7 @@ PIPELINE: list[tuple[str, Callable]] = [
     ("constant_folding_2", const_fold.run),
     ("cse_2", cse.run),
     ("algebraic_simplification_2", algebraic.run),
-    ("dce", dce.run),
+    ("prune", prune.run),
 ]
 
 

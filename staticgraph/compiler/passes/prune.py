@@ -1,6 +1,8 @@
-"""Prune to the fetches: keep only nodes the fetched values and variable updates need.
+"""Prune: keep only the nodes the fetched values and variable updates reach, in topological
+order (the last pass: a rewrite that bypasses a node leaves it behind; ``Program.replace``
+re-sorts after every rewrite, so this usually reports 0).
 
-before: a = x*2; b = x+1 (unused); fetch a   =>   after: a = x*2
+before: y = neg(neg(x)) rewritten to y = x leaves neg(x), neg(neg(x)) unused   =>   after: gone
 """
 
 from __future__ import annotations

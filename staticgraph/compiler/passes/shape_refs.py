@@ -5,7 +5,7 @@
 dtype) of a reference input. Gradient graphs reference forward values there, which keeps a forward
 computation alive just for its shape. Once shapes are specialized, any tensor of the same
 (symbolic) shape will do: a feed, variable or constant when one exists, else the earliest node of
-that shape. Forward values nobody else reads then become dead code (``dce``).
+that shape. Forward values nobody else reads then become dead code (``prune``).
 
 before: y = pow(x, 3); s = sum(y); g = broadcast_like(1, y)     (only g is fetched)
 after:  g = broadcast_like(1, x)                                 (pow, sum: unused, removed)

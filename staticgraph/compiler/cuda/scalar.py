@@ -1,4 +1,4 @@
-"""The CUDA scalar library: the same ``sg_*`` names as :mod:`.scalar_cpu`, as ``numba.cuda``
+"""The CUDA scalar library: the same ``sg_*`` names as :mod:`..cpu.scalar`, as ``numba.cuda``
 device functions (libdevice ``math.*`` runs per thread, so no polynomial is needed). Imported
 lazily: only when the CUDA renderer is used and ``numba.cuda`` imports.
 

@@ -1,4 +1,4 @@
-"""CPU renderer: a :class:`~.kernel.Kernel` or :class:`~.kernel.RowKernel` -> Python source for
+"""CPU renderer: a :class:`~..kernel.Kernel` or :class:`~..kernel.RowKernel` -> Python source for
 ``numba.njit``.
 
 Loop nest in iteration-space order. Reductions over a *suffix* of the loop dims accumulate in a
@@ -11,7 +11,7 @@ in numpy's order, so results and NaN/Inf positions are numpy's: ``reassoc`` had 
 ``a * (b / c)`` into ``(a * b) / c`` (inf at 1e30), ``arcp`` divisions into reciprocal
 products, ``contract`` fuses ``x*y + z`` into an FMA with no intermediate overflow (a second
 derivative came out -inf where numpy has NaN), ``nsz`` may flip the sign of a zero and so of
-``1/0``. Float sums are then accurate and still vectorized (:mod:`.accum_cpu`): a register
+``1/0``. Float sums are then accurate and still vectorized (:mod:`.accum`): a register
 reduction sums blocks of :data:`BLOCK` elements with ``sg_radd`` (the one addition that may be
 reassociated: split over SIMD partial sums) and adds each block's sum to a float64 total; a row
 reduction adds into a float64 copy of its output; the softmax-family row kernels sum their
@@ -23,7 +23,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from .kernel import ROW_MAX, SHORT_REDUCTION, Kernel, RowKernel, const_literal, prologue
+from ..kernel import (
+    ROW_MAX,
+    SHORT_REDUCTION,
+    Kernel,
+    RowKernel,
+    accumulate,
+    init_value,
+    prologue,
+)
 
 KERNEL_FASTMATH = frozenset()
 BLOCK = SHORT_REDUCTION
@@ -31,9 +39,9 @@ BLOCK = SHORT_REDUCTION
 ``sg_radd``) before the block's sum joins a float64 total: large enough that the per-block
 horizontal add costs a few percent, small enough that each partial sum adds only tens of
 values."""
-HEADER = "import numpy as np\nfrom numba import prange\nfrom staticgraph.compiler.scalar_cpu " \
+HEADER = "import numpy as np\nfrom numba import prange\nfrom staticgraph.compiler.cpu.scalar " \
          "import *  # noqa: F401,F403 - the sg_* scalar library\n" \
-         "from staticgraph.compiler.accum_cpu import sg_radd, sg_release, sg_scratch_f64  " \
+         "from staticgraph.compiler.cpu.accum import sg_radd, sg_release, sg_scratch_f64  " \
          "# noqa: F401\n"
 
 
@@ -41,21 +49,6 @@ def _index(pattern: tuple) -> str:
     if not pattern:
         return "()"
     return ", ".join("0" if p is None else f"i{p}" for p in pattern)
-
-
-def _init_value(op: str, dtype: np.dtype) -> str:
-    if op in ("sum", "mean"):
-        return const_literal(0, dtype)
-    if dtype.kind == "f":
-        return const_literal(-np.inf if op == "max" else np.inf, dtype)
-    info = np.iinfo(dtype)
-    return const_literal(info.min if op == "max" else info.max, dtype)
-
-
-def _accumulate(op: str, acc: str, v: str) -> str:
-    if op in ("sum", "mean"):
-        return f"{acc} += {v}"
-    return f"{acc} = sg_{op}({acc}, {v})"
 
 
 def suffix_reduction(k: Kernel) -> bool:
@@ -69,12 +62,6 @@ def can_parallelize(k: Kernel) -> bool:
     if not k.reductions:
         return True
     return suffix_reduction(k) and 0 not in k.reduced_dims
-
-
-def _blocked(r) -> bool:
-    """Float sums and means accumulate blockwise (:mod:`.accum_cpu`); max/min and integer
-    sums are exact in any order and keep a plain accumulator."""
-    return r.op in ("sum", "mean") and np.dtype(r.dtype).kind == "f"
 
 
 def _final(r, acc: str, cnt: str) -> str:
@@ -96,7 +83,7 @@ def render_kernel(k: Kernel, fname: str, parallel: bool = False) -> str:
         if inp.is_scalar:
             body.append(f"{inp.name}_ = {inp.name}[{_index(inp.pattern)}]")
     red = set(k.reduced_dims)
-    blocked = {j for j, r in enumerate(k.reductions) if _blocked(r)}
+    blocked = {j for j, r in enumerate(k.reductions) if r.float_sum}
     cnt = " * ".join(f"n{d}" for d in sorted(red)) or "1"
     if k.rank == 0 or not k.reductions or suffix_reduction(k):
         mode = "plain" if not blocked or k.rank == 0 else \
@@ -125,19 +112,19 @@ def _nest(k: Kernel, mode: str, parallel: bool, cnt: str) -> list[str]:
     ``b<j>``, block sums into the float64 ``t<j>``)."""
     red = set(k.reduced_dims)
     n_outer = k.rank - len(red)
-    blocked = {j for j, r in enumerate(k.reductions) if _blocked(r)} if mode != "plain" else ()
+    blocked = {j for j, r in enumerate(k.reductions) if r.float_sum} if mode != "plain" else ()
     body: list[str] = []
     ind = ""
     for d in range(k.rank):
         if d == n_outer:
             for j, r in enumerate(k.reductions):
-                body.append(f"{ind}acc{j} = {_init_value(r.op, r.dtype)}" if j not in blocked
-                            else f"{ind}b{j} = {_init_value('sum', r.dtype)}" if mode == "short"
+                body.append(f"{ind}acc{j} = {init_value(r.op, r.dtype)}" if j not in blocked
+                            else f"{ind}b{j} = {init_value('sum', r.dtype)}" if mode == "short"
                             else f"{ind}t{j} = np.float64(0.0)")
         if mode == "blocked" and d == k.rank - 1:  # blocks of the innermost reduced loop
             body += _block_loop(d, BLOCK, ind)
             ind += "    "
-            body += [f"{ind}b{j} = {_init_value('sum', k.reductions[j].dtype)}"
+            body += [f"{ind}b{j} = {init_value('sum', k.reductions[j].dtype)}"
                      for j in sorted(blocked)]
             body += [f"{ind}for i{d}r in range(min({BLOCK}, n{d} - i{d}o)):",
                      f"{ind}    i{d} = i{d}o + i{d}r"]
@@ -145,11 +132,11 @@ def _nest(k: Kernel, mode: str, parallel: bool, cnt: str) -> list[str]:
             body.append(f"{ind}for i{d} in {'prange' if parallel and d == 0 else 'range'}(n{d}):")
         ind += "    "
     if k.rank == 0:
-        body += [f"acc{j} = {_init_value(r.op, r.dtype)}" for j, r in enumerate(k.reductions)]
+        body += [f"acc{j} = {init_value(r.op, r.dtype)}" for j, r in enumerate(k.reductions)]
     body += _element(k, ind)
     for j, r in enumerate(k.reductions):
         body.append(f"{ind}b{j} = sg_radd(b{j}, {r.var})" if j in blocked else
-                    ind + _accumulate(r.op, f"acc{j}", r.var))
+                    ind + accumulate(r.op, f"acc{j}", r.var))
     if mode == "blocked":  # each block's sum joins the float64 total
         body += [f"{ind[:-4]}t{j} += np.float64(b{j})" for j in sorted(blocked)]
     ind = "    " * n_outer
@@ -169,7 +156,7 @@ def _row_nest(k: Kernel, blocked: set, cnt: str) -> list[str]:
     body: list[str] = []
     for j, r in enumerate(k.reductions):
         body.append(f"w{j} = sg_scratch_f64({r.name})" if j in blocked else
-                    f"{r.name}.fill({_init_value(r.op, r.dtype)})")
+                    f"{r.name}.fill({init_value(r.op, r.dtype)})")
     ind = ""
     for d in range(k.rank):
         body.append(f"{ind}for i{d} in range(n{d}):")
@@ -178,7 +165,7 @@ def _row_nest(k: Kernel, blocked: set, cnt: str) -> list[str]:
     for j, r in enumerate(k.reductions):
         idx = _index(r.pattern)
         body.append(f"{ind}w{j}[{idx}] += np.float64({r.var})" if j in blocked
-                    else ind + _accumulate(r.op, f"{r.name}[{idx}]", r.var))
+                    else ind + accumulate(r.op, f"{r.name}[{idx}]", r.var))
     for j, r in enumerate(k.reductions):
         if j in blocked:
             body += _copy_out(r, f"w{j}", cnt)

@@ -30,11 +30,13 @@ import weakref
 
 import numpy as np
 
-from . import jit, native
-from .fusion import empty_reduction_error
-from .kernel import Kernel, extent
+from ..fusion import empty_reduction_error
+from ..kernel import Kernel, extent
+from ..log import note
+from ..passes.shapes import bind_dims
+from . import native
+from .driver import make_fallback
 from .njit_driver import SMALL_DOT
-from .passes.shapes import bind_dims
 
 PARALLEL_MIN = int(os.environ.get("STATICGRAPH_PARALLEL_MIN", 1 << 20))
 """Elements: below this a kernel runs serially (thread start-up costs more than it saves)."""
@@ -103,7 +105,7 @@ class Instance:
             try:
                 return self._small_call()
             except Exception as e:  # typing failed: the Python driver runs this plan
-                jit.note("single driver unavailable (%s: %s): using the Python driver",
+                note("single driver unavailable (%s: %s): using the Python driver",
                          type(e).__name__, str(e)[:200])
                 plan.njit_src = None
                 self.small = False
@@ -130,7 +132,7 @@ class Instance:
             self._switch[0] = new
         for fn in list(self._listeners):
             fn(old, new)
-        jit.note("switched an instance from native kernels to numba's")
+        note("switched an instance from native kernels to numba's")
         return True
 
     # ------------------------------------------------------------------ driver choice
@@ -255,8 +257,6 @@ class Instance:
         tiered = kernels is not None
         if kernels is None:
             kernels = self._numba_kernels()
-        from .codegen import make_fallback
-
         fallbacks = [make_fallback(*f) for f in d.fallbacks]
         prog = plan.prog
         ns = {"lock": self.lock, "rc": sys.getrefcount, "np": np, "C": d.consts,
@@ -306,25 +306,6 @@ class Instance:
                 fn = ck.parallel()
             kernels.append(fn)
         return kernels
-
-    def refresh_escapes(self) -> None:
-        """Give each escaping slot a buffer nobody outside holds (else a fresh one)."""
-        B = self.buffers
-        for sl, pool in self.pools.items():
-            cur = B[sl]
-            # references: B, pool, ``cur``, getrefcount's argument
-            if sys.getrefcount(cur) <= 4:
-                continue
-            for cand in pool:
-                if cand is not cur and sys.getrefcount(cand) <= 3:
-                    B[sl] = cand
-                    break
-            else:
-                new = np.empty_like(cur)
-                if len(pool) >= 4:  # the caller keeps results: stop tracking this one
-                    pool.remove(cur)
-                pool.append(new)
-                B[sl] = new
 
     def run(self, feeds: list, variables: list) -> tuple:
         """Run with variable values given positionally (explain, tests): (outputs, updates)."""

@@ -12,8 +12,8 @@ import threading
 
 import numpy as np
 
-from .kernel import ROW_MAX
-from .render_cuda import BLOCK
+from ..kernel import ROW_MAX
+from .render import BLOCK
 
 # ``s = sum(exp(x[i] - m))`` over row i: blocks of BLOCK in a register, block sums compensated
 # (Kahan; CUDA kernels compile without fast-math), so a long row stays accurate in float32
@@ -116,8 +116,26 @@ MATMUL_SRC = """def matmul(A, B, C, ta, tb):
         C[row, col] = acc
 """
 
+ROW_VALUES = {"softmax": ("x", "p"), "log_softmax": ("x", "lp"),
+              "ce_fwd": ("x", "t", "lp", "loss"), "ce_bwd": ("g", "lp", "t", "dx")}
+"""Per row-step kind, the parameter names of the graph values :func:`..kernel.row_args` gives
+(in its order); the kernels' other parameters are device scratch: ``rowloss`` (each row's loss,
+the row dtype) and ``err`` (int32 flag: a bad target)."""
+
 _cache: dict = {}
 _lock = threading.Lock()
+
+
+def row_params(kind: str) -> list[str]:
+    """The parameter names of row kernel ``kind`` (``ce_loss`` included), in order."""
+    head = ROW_SRC[kind].split("\n", 1)[0]  # def <kind>(a, b, ...):
+    return [a.strip() for a in head[head.index("(") + 1:head.index(")")].split(",")]
+
+
+def row_arguments(kind: str, named: dict) -> list:
+    """The arguments of row kernel ``kind`` in parameter order, from ``named`` (parameter name
+    -> device array, or numba type for a signature): one list for launches and for PTX."""
+    return [named[p] for p in row_params(kind)]
 
 
 def row_source(kind: str, dtype: np.dtype, reduction: str = "mean") -> str:
@@ -138,7 +156,7 @@ def _jit(key: tuple, src: str, fname: str):
         if fn is None:
             from numba import cuda
 
-            from .render_cuda import namespace
+            from .render import namespace
 
             ns = namespace()
             exec(compile(src, f"<sg-cuda {fname}>", "exec"), ns)

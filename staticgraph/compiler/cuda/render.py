@@ -1,4 +1,4 @@
-"""CUDA renderer: the same :class:`~.kernel.Kernel` (same statement text as the CPU renderer)
+"""CUDA renderer: the same :class:`~..kernel.Kernel` (same statement text as the CPU renderer)
 as ``numba.cuda`` grid-stride kernels.
 
 * Elementwise kernels: one thread per element of the iteration space (a grid-stride loop over
@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .kernel import Kernel, const_literal, prologue
+from ..kernel import Kernel, accumulate, init_value, prologue
 
 BLOCK = 32
 """Elements a thread sums in a plain float32 register before the block's sum joins the
@@ -34,27 +34,6 @@ def _index(pattern: tuple) -> str:
     if not pattern:
         return "0"
     return ", ".join("0" if p is None else f"i{p}" for p in pattern)
-
-
-def init_value(op: str, dtype: np.dtype) -> str:
-    """The identity of a reduction, as typed source text."""
-    dtype = np.dtype(dtype)
-    if op in ("sum", "mean"):
-        return const_literal(0, dtype)
-    if dtype.kind == "f":
-        return const_literal(-np.inf if op == "max" else np.inf, dtype)
-    if dtype == np.bool_:
-        return "False" if op == "max" else "True"
-    info = np.iinfo(dtype)
-    return const_literal(info.min if op == "max" else info.max, dtype)
-
-
-def _acc(op: str, acc: str, v: str) -> str:
-    return f"{acc} += {v}" if op in ("sum", "mean") else f"{acc} = sg_{op}({acc}, {v})"
-
-
-def _blocked(r) -> bool:
-    return r.op in ("sum", "mean") and np.dtype(r.dtype).kind == "f"
 
 
 def _kahan(acc: str, comp: str, v: str, ind: str) -> list[str]:
@@ -119,7 +98,7 @@ def render_kernel_cuda(k: Kernel, fname: str) -> str:
     ind = "    "
     body += [f"{ind}kx = t % kept", f"{ind}c = t // kept"]
     body += _decompose(kept, "kx", ind)
-    blocked = [j for j, r in enumerate(k.reductions) if _blocked(r)]
+    blocked = [j for j, r in enumerate(k.reductions) if r.float_sum]
     body += [f"{ind}acc{j} = {init_value(r.op, r.dtype)}" for j, r in enumerate(k.reductions)]
     body += [f"{ind}cmp{j} = {init_value('sum', k.reductions[j].dtype)}" for j in blocked]
     body += [f"{ind}lo = c * chunk", f"{ind}hi = min(lo + chunk, rtot)"]
@@ -133,7 +112,7 @@ def render_kernel_cuda(k: Kernel, fname: str) -> str:
     ind2 = ind + "    "
     body += _decompose(red, "rf", ind2)
     body += _element(k, ind2)
-    body += [ind2 + _acc("sum" if j in blocked else r.op, f"b{j}" if j in blocked else
+    body += [ind2 + accumulate("sum" if j in blocked else r.op, f"b{j}" if j in blocked else
                          f"acc{j}", r.var) for j, r in enumerate(k.reductions)]
     for j in blocked:
         body += _kahan(f"acc{j}", f"cmp{j}", f"b{j}", ind)
@@ -151,7 +130,7 @@ def render_kernel_cuda(k: Kernel, fname: str) -> str:
     for j, r in enumerate(k.reductions):
         part = f"p{j}[c * kept + kx]"
         comb += _kahan(f"acc{j}", f"cmp{j}", part, ind + "    ") if j in blocked else \
-            [f"{ind}    " + _acc(r.op, f"acc{j}", part)]
+            [f"{ind}    " + accumulate(r.op, f"acc{j}", part)]
     comb += _store(k, ind)
     return f"def {fname}({params}):\n" + "".join(f"    {b}\n" for b in body) + \
         f"\n\ndef {fname}_combine({params}):\n" + "".join(f"    {b}\n" for b in comb)
@@ -161,9 +140,9 @@ def namespace() -> dict:
     """The globals generated CUDA kernels are executed in: ``np``, ``cuda`` and ``sg_*``."""
     from numba import cuda
 
-    from . import scalar_cuda
+    from . import scalar
 
-    return dict(scalar_cuda.NAMESPACE, np=np, cuda=cuda)
+    return dict(scalar.NAMESPACE, np=np, cuda=cuda)
 
 
 def compile_cuda(k: Kernel, fname: str = "kernel"):

@@ -45,6 +45,8 @@ from typing import Any
 
 import numpy as np
 
+from ..diskcache import VERSION_TAG, write_atomic
+from ..log import STATS, note
 from .native_elf import needed_by, undefined_symbols  # noqa: F401 - re-exported
 
 MODE = os.environ.get("STATICGRAPH_NATIVE", "auto")
@@ -133,8 +135,6 @@ def _loader(q: queue.SimpleQueue) -> None:
                     inst.upgrade()
                 inst = None
         except Exception as e:  # the native kernels keep running: correct, a little slower
-            from .jit import note
-
             note("could not switch to numba (%s: %s): native kernels keep running",
                  type(e).__name__, e)
         finally:
@@ -174,7 +174,7 @@ def path_for(module_path: str, fname: str) -> str:
 # ------------------------------------------------------------------------------------- save
 def save(disp: Any, sig: tuple, module_path: str, fname: str, source_sha: str) -> bool:
     """Write the object code numba produced for ``disp`` at ``sig`` (``source_sha``: the
-    module source's hash, see :func:`.diskcache.source_sha`): a fresh compile keeps the bytes
+    module source's hash, see :func:`..diskcache.source_sha`): a fresh compile keeps the bytes
     in memory; after a load from numba's cache the library's linkable module is code-generated
     again (~10 ms, only when the entry is missing). True when written."""
     cr = disp.overloads.get(sig)
@@ -192,18 +192,14 @@ def save(disp: Any, sig: tuple, module_path: str, fname: str, source_sha: str) -
     und = undefined_symbols(obj)
     if und is None:
         return False
-    from .diskcache import VERSION_TAG, _write
-
     meta = {"symbol": cr.fndesc.mangled_name, "ndims": [a.ndim for a in sig],
             "dtypes": [str(np.dtype(a.dtype.name)) for a in sig], "host": host(),
             "version": VERSION_TAG, "source": source_sha, "undefined": und,
             "sha256": hashlib.sha256(obj).hexdigest()}
     path = path_for(module_path, fname)
     try:
-        _write(path, json.dumps(meta).encode() + b"\n" + obj)
+        write_atomic(path, json.dumps(meta).encode() + b"\n" + obj)
     except OSError as e:  # numba's cache still has the kernel
-        from .jit import note
-
         note("could not save native code %s (%s: %s)", path, type(e).__name__, e)
         return False
     return True
@@ -251,8 +247,6 @@ def load(module_path: str, fname: str, dtypes: list, ndims: list,
     k = _MEMO.get(key)
     if k is not None:
         return k
-    from .jit import STATS, note
-
     path = path_for(module_path, fname)
     _WHY_NOT.pop((module_path, fname), None)
     try:
@@ -315,8 +309,6 @@ def _read(path: str, source_sha: str) -> tuple[dict, bytes]:
     """Header and object of an entry, after checking that it was built from the source with
     hash ``source_sha`` by this compiler version for this host, and that the object is the
     one the header describes (raises on anything else)."""
-    from .diskcache import VERSION_TAG
-
     with open(path, "rb") as f:
         data = f.read()
     head, obj = data.split(b"\n", 1)

@@ -1,5 +1,7 @@
 """The CPU scalar library: the ``sg_*`` functions named by the registry's ``scalar`` templates.
 
+The basic names (``relu``, ``abs``, ``sign``, ``max``/``min``, ``clamp``, ``pow``, casts) are in
+:mod:`.scalar_basic`; this module adds the polynomial ones and :data:`NAMESPACE`, all of them.
 Each name is a plain Python function (numpy semantics, used when a template is evaluated outside
 numba) with a numba ``@overload`` that picks a dtype-specific implementation, so a rendered
 statement such as ``sg_exp(v3)`` compiles to float32 code for float32 operands (no silent
@@ -32,8 +34,20 @@ from llvmlite import ir
 from numba import njit, types
 from numba.extending import intrinsic, overload
 
-LIB_FASTMATH = frozenset({"contract", "nsz", "arcp"})
-_JIT = {"fastmath": set(LIB_FASTMATH), "error_model": "numpy"}
+from .scalar_basic import (  # noqa: F401 - the library's names, for generated kernels
+    CASTS,
+    JIT_OPTIONS,
+    LIB_FASTMATH,
+    sg_abs,
+    sg_clamp,
+    sg_max,
+    sg_min,
+    sg_pow,
+    sg_relu,
+    sg_sign,
+)
+
+_JIT = JIT_OPTIONS
 _JIT_CACHED = {**_JIT, "cache": True}
 """Module-level library functions are cached by numba beside this file (``__pycache__``): they
 are compiled once per installation, not once per process (cold compiles of new graphs skip
@@ -302,7 +316,7 @@ def sg_expm1(x):
 
 
 def sg_softplus(x):
-    from ..ops.elementwise import _softplus_impl
+    from ...ops.elementwise import _softplus_impl
 
     return _softplus_impl(np.asarray(x))
 
@@ -342,135 +356,6 @@ for _py, _m in ((sg_sqrt, math.sqrt), (sg_sin, math.sin), (sg_cos, math.cos)):
     _reg()
 
 
-def sg_relu(x):
-    return np.where(x < 0, 0, x)
-
-
-def sg_abs(x):
-    return np.abs(x)
-
-
-def sg_sign(x):
-    return np.where(x != x, 0, np.sign(x))
-
-
-def sg_max(x, y):
-    return np.maximum(x, y)
-
-
-def sg_min(x, y):
-    return np.minimum(x, y)
-
-
-def sg_clamp(x, lo, hi):
-    return np.clip(x, lo, hi)
-
-
-def sg_pow(x, y):
-    from ..ops.elementwise import _pow_impl
-
-    return _pow_impl(np.asarray(x), np.asarray(y))
-
-
-def _zero_one(t):
-    """Typed 0 and 1 of numba type ``t`` (closure constants keep their dtype)."""
-    if isinstance(t, types.Boolean):
-        return False, True
-    dt = np.dtype(str(t))
-    return dt.type(0), dt.type(1)
-
-
-@overload(sg_relu, jit_options=_JIT)
-def _ov_relu(x):
-    zero, _ = _zero_one(x)
-    return lambda x: zero if x < zero else x
-
-
-@overload(sg_abs, jit_options=_JIT)
-def _ov_abs(x):
-    return lambda x: abs(x)
-
-
-@overload(sg_sign, jit_options=_JIT)
-def _ov_sign(x):
-    zero, one = _zero_one(x)
-    if isinstance(x, types.Boolean):
-        return lambda x: x
-    return lambda x: one if x > zero else (-one if x < zero else zero)
-
-
-@overload(sg_max, jit_options=_JIT)
-def _ov_max(x, y):
-    return lambda x, y: x if (x >= y or x != x) else y
-
-
-@overload(sg_min, jit_options=_JIT)
-def _ov_min(x, y):
-    return lambda x, y: x if (x <= y or x != x) else y
-
-
-@overload(sg_clamp, jit_options=_JIT)
-def _ov_clamp(x, lo, hi):
-    def impl(x, lo, hi):
-        r = lo if x < lo else x
-        return hi if r > hi else r
-    return impl
-
-
-@overload(sg_pow, jit_options={**_JIT, "fastmath": set(LIB_FASTMATH - {"arcp"})})
-def _ov_pow(x, y):
-    if isinstance(x, types.Float):
-        _, one = _zero_one(x)
-
-        def fpow(x, y):
-            if y == 0.5:
-                return np.sqrt(x)
-            if y == -0.5:  # no arcp here: LLVM would use an rsqrt estimate (NaN at 0 and inf)
-                return one / np.sqrt(x)
-            return x ** y
-        return fpow
-    if isinstance(y, types.Float):
-        return lambda x, y: x ** y
-    if isinstance(x, types.Integer) and isinstance(y, types.Integer):
-        def ipow(x, y):
-            r = x - x + 1
-            b = x
-            e = y
-            while e > 0:
-                if e & 1:
-                    r = r * b
-                b = b * b
-                e = e >> 1
-            return r
-        return ipow
-    return None
-
-
-# ------------------------------------------------------------------------------------ casts
-CAST_DTYPES = ("float32", "float64", "int8", "int16", "int32", "int64", "uint8", "bool")
-CASTS: dict = {}
-
-
-def _make_cast(name: str):
-    dt = np.dtype(name)
-
-    def cast(x):
-        return np.asarray(x).astype(dt)
-
-    cast.__name__ = f"sg_cast_{name}"
-    target = dt.type
-
-    @overload(cast, jit_options=_JIT)
-    def ov(x):
-        if name == "bool":
-            return lambda x: x != 0
-        return lambda x: target(x)
-
-    return cast
-
-
-for _n in CAST_DTYPES:
-    CASTS[f"sg_cast_{_n}"] = _make_cast(_n)
 globals().update(CASTS)
 
 NAMESPACE: dict = {

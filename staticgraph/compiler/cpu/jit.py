@@ -6,7 +6,7 @@ versions and a hash of the ``sg_*`` library sources the module imports), decorat
 ``@njit(cache=True)`` so numba stores the machine code beside it. A new
 process running the same graph runs the same source and loads the code instead of compiling;
 in one process a module is built once per content hash (a graph rebuilt in a new ``Graph``
-reuses the loaded dispatchers). Trust (see :mod:`.diskcache`): the source file must equal the
+reuses the loaded dispatchers). Trust (see :mod:`..diskcache`): the source file must equal the
 expected text byte for byte, and numba's files must be vouched for by the module's manifest;
 anything else there is purged and rebuilt, never run.
 """
@@ -14,7 +14,6 @@ anything else there is purged and rebuilt, never run.
 from __future__ import annotations
 
 import hashlib
-import logging
 import os
 import shutil
 import sys
@@ -22,14 +21,13 @@ import threading
 import time
 import types
 
-from . import diskcache
-from .diskcache import COMPILER_VERSION, VERSION_TAG, cache_dir  # noqa: F401 - re-exported
-from .render_cpu import HEADER, KERNEL_FASTMATH
+from .. import diskcache
+from ..diskcache import COMPILER_VERSION, VERSION_TAG, cache_dir  # noqa: F401 - re-exported
+from ..log import STATS, note
+from .render import HEADER, KERNEL_FASTMATH
 
-log = logging.getLogger("staticgraph.compiler")
 _LOCK = threading.RLock()
 _LOADED: dict[str, object] = {}
-STATS = {"compiled": 0, "disk_hits": 0, "memory_hits": 0, "rebuilt": 0, "native_loads": 0}
 
 
 def _after_fork_in_child() -> None:
@@ -40,17 +38,6 @@ def _after_fork_in_child() -> None:
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
-
-
-def log_compiles() -> bool:
-    return os.environ.get("STATICGRAPH_LOG_COMPILES", "") not in ("", "0")
-
-
-def note(msg: str, *args: object) -> None:
-    """Log a compile event (INFO on ``staticgraph.compiler``; also stderr if the env var is set)."""
-    log.info(msg, *args)
-    if log_compiles() and not log.isEnabledFor(logging.INFO):
-        print("[staticgraph.compiler] " + (msg % args if args else msg), file=sys.stderr)
 
 
 def module_source(body: str, names: list[str], parallel: dict[str, bool]) -> str:
@@ -77,7 +64,7 @@ def load_source(src: str, preset: dict | None = None) -> object:
 def write_source(src: str) -> tuple[str, str]:
     """Make sure the cache directory holds ``src`` (content-hashed name); (hash, path). Does
     not import it, so no numba is needed (the native tier reads objects beside the file).
-    A directory that cannot be written is replaced by a private one (see :mod:`.diskcache`)."""
+    A directory that cannot be written is replaced by a private one (see :mod:`..diskcache`)."""
     h = hashlib.sha256((VERSION_TAG + src).encode()).hexdigest()[:24]
     for attempt in range(3):
         d = cache_dir()

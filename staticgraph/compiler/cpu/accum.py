@@ -1,4 +1,4 @@
-"""Accumulation helpers of the CPU kernels (the rendered sums of :mod:`.render_cpu`).
+"""Accumulation helpers of the CPU kernels (the rendered sums of :mod:`.render`).
 
 Kernels compile without ``reassoc`` (a user's ``a * (b / c)`` must not become ``(a * b) / c``),
 so a plain ``acc += v`` loop would run as one serial float32 chain: slow (no SIMD) and inaccurate
@@ -8,7 +8,7 @@ so a plain ``acc += v`` loop would run as one serial float32 chain: slow (no SIM
   keeping the flag on that one ``fadd`` (flags are per instruction), so the loop vectorizer
   splits the block's sum over SIMD lanes and interleaved accumulators (64 partial sums with
   AVX-512) while the element statements around it stay IEEE. Kernels sum blocks of
-  ``render_cpu.BLOCK`` elements this way and add each block's sum into a float64 accumulator.
+  ``render.BLOCK`` elements this way and add each block's sum into a float64 accumulator.
 * :func:`sg_scratch_f64` / :func:`sg_release` -- a zeroed float64 array shaped like a kernel's
   reduction output (``calloc``/``free``, no numba runtime, so the native tier can run it), for
   reductions that accumulate into an output row: the row sums in float64 and is rounded once.

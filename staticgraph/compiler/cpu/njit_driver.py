@@ -33,16 +33,16 @@ import re
 
 import numpy as np
 
-from .fusion import Step
-from .ir import Node, Program
-from .kernel import RowKernel
-from .memory import MemoryPlan
-from .passes.shapes import Sym
+from ..fusion import Step
+from ..ir import Node, Program
+from ..kernel import RowKernel, row_args
+from ..memory import MemoryPlan
+from ..passes.shapes import Sym
 
 SMALL_DOT = int(os.environ.get("STATICGRAPH_SMALL_DOT", 1 << 12))
 """Multiply-adds (m*k*n): products up to this size run as loops in the single driver."""
 
-HEADER = ("import numpy as np\nfrom staticgraph.compiler.smallmm import mm_nn, mm_nt, mm_tn, "
+HEADER = ("import numpy as np\nfrom staticgraph.compiler.cpu.smallmm import mm_nn, mm_nt, mm_tn, "
           "mm_tt  # noqa: F401\nfrom numba import njit\n")
 
 
@@ -110,7 +110,8 @@ class NjitDriverSource:
         for si, s in enumerate(steps):
             if s.kind in ("kernel", "row"):
                 if isinstance(s.kernel, RowKernel):
-                    ins = [n for n in _row_args(s)[:len(_row_args(s)) - len(s.outputs)]]
+                    args = row_args(s)
+                    ins = args[:len(args) - len(s.outputs)]
                 else:
                     ins = list(s.inputs)
                 args = [ref(n) for n in ins] + [slot(n) for n in s.outputs]
@@ -204,9 +205,3 @@ def _canonical(src: str) -> str:
     come from a process-wide counter, so a rebuilt graph would otherwise render new text."""
     names: dict[str, str] = {}
     return re.sub(r"\bt\d+\b", lambda m: names.setdefault(m.group(0), f"t{len(names)}"), src)
-
-
-def _row_args(step: Step) -> list[Node]:
-    from .codegen import _row_args as ra
-
-    return ra(step)

@@ -1,4 +1,4 @@
-"""A :class:`~.cuda_plan.CudaPlan` bound to concrete feed shapes: device buffers allocated once
+"""A :class:`~.plan.CudaPlan` bound to concrete feed shapes: device buffers allocated once
 (intermediate slots, escape pools, feed staging, reduction partials, constants) and the per-run
 walk over the plan's steps, launching one CUDA kernel (or two: partial + combine) per step."""
 
@@ -9,17 +9,37 @@ from typing import Any
 
 import numpy as np
 
-from .cuda_executor import bad_argument, uninitialized
-from .cuda_kernels import matmul_kernel, row_kernel
-from .cuda_plan import TILE, CudaPlan, dshape, grid, host_fallback, nchunk, row_args
-from .fusion import empty_reduction_error
-from .ir import Node
-from .kernel import Kernel, extent
-from .passes.shapes import bind_dims
+from ...graph.errors import FailedPreconditionError, InvalidArgumentError
+from ...ops.core import REGISTRY, eval_numpy
+from ..fusion import empty_reduction_error
+from ..ir import Node
+from ..kernel import Kernel, extent, row_args
+from ..passes.shapes import bind_dims
+from .device import TILE, dshape, grid, nchunk
+from .kernels import ROW_VALUES, matmul_kernel, row_arguments, row_kernel
+
+
+def uninitialized(v: Any) -> FailedPreconditionError:
+    return FailedPreconditionError(None, v.op, f"Attempting to use uninitialized value "
+                                   f"{v.op.name}")
+
+
+def bad_argument(msg: str) -> InvalidArgumentError:
+    """A kernel's error: the executor reports the reference's error naming the op instead."""
+    return InvalidArgumentError(None, None, msg)
+
+
+def host_fallback(n: Node, args: list[np.ndarray]) -> np.ndarray:
+    """A step no CUDA kernel covers: the registry's numpy kernel on host copies."""
+    out = np.asarray(eval_numpy(REGISTRY[n.op], args, dict(n.params)))
+    return out if out.dtype == n.dtype else out.astype(n.dtype)
 
 
 class CudaInstance:
-    def __init__(self, plan: CudaPlan, feed_shapes: tuple) -> None:
+    """A plan bound to feed shapes: its device buffers, kept across runs, and :meth:`run`."""
+
+    def __init__(self, plan: Any, feed_shapes: tuple) -> None:
+        """``plan``: a :class:`~.plan.CudaPlan`."""
         from numba import cuda
 
         self.cuda, self.plan, self.lock = cuda, plan, threading.Lock()
@@ -175,23 +195,20 @@ class CudaInstance:
 
     def _row(self, si: int, s: Any, val: dict) -> None:
         rk = s.kernel
-        nodes = row_args(s)
-        ins = [self._get(n, val) for n in nodes[:len(nodes) - (2 if rk.kind == "ce_fwd" else 1)]]
+        nodes, names = row_args(s), ROW_VALUES[rk.kind]
+        nin = len(nodes) - (2 if rk.kind == "ce_fwd" else 1)  # then the outputs
+        named = {p: self._get(n, val) if j < nin else self._buf(n, val)
+                 for j, (p, n) in enumerate(zip(names, nodes, strict=True))}
         rows = self.concrete(nodes[1 if rk.kind == "ce_bwd" else 0].shape)[0]
         if rk.kind in ("ce_fwd", "ce_bwd"):
-            t = nodes[1] if rk.kind == "ce_fwd" else nodes[2]
-            if self.concrete(t.shape)[0] != rows:
+            if self.concrete(nodes[names.index("t")].shape)[0] != rows:
                 raise bad_argument("nll_loss: target and input have different batch sizes")
         b, th = grid(rows)
+        named.update(rowloss=self.rowloss.get(si), err=self.err)
+        row_kernel(rk.kind, rk.dtype, rk.reduction)[b, th](*row_arguments(rk.kind, named))
         if rk.kind == "ce_fwd":
-            lp, loss = self._buf(nodes[2], val), self._buf(nodes[3], val)
-            rl = self.rowloss[si]
-            row_kernel("ce_fwd", rk.dtype)[b, th](ins[0], ins[1], lp, rl, self.err)
-            row_kernel("ce_loss", rk.dtype, rk.reduction)[1, 1](rl[:rows], loss)
-        else:
-            out = self._buf(nodes[-1], val)
-            extra = (self.err,) if rk.kind == "ce_bwd" else ()
-            row_kernel(rk.kind, rk.dtype, rk.reduction)[b, th](*ins, out, *extra)
+            named["rowloss"] = named["rowloss"][:rows]
+            row_kernel("ce_loss", rk.dtype, rk.reduction)[1, 1](*row_arguments("ce_loss", named))
 
     def _dot(self, s: Any, val: dict) -> None:
         n = s.nodes[0]
