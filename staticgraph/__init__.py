@@ -1,211 +1,149 @@
-# ruff: noqa: F401 - this module is the TF1 namespace: every import is a re-export
 """staticgraph: define-and-run graphs (TF1-style) with a numba compiler.
 
 ``import staticgraph as tf`` gives the TF1 API: build a graph of placeholders, Variables and ops,
 differentiate it symbolically with ``gradients``, then ``Session.run`` it with fed data.
+
+The package imports lazily (PEP 562): ``tf.placeholder`` loads the graph modules on first use,
+``tf.Session`` the session. So the op registry, :mod:`staticgraph.ops`, which the eager mode
+(``dynamic``) shares, imports with no graph, session, training or compiler code.
 """
 
 from __future__ import annotations
 
 import sys as _sys
 import types as _types
+from importlib import import_module as _import_module
+from importlib.util import find_spec as _find_spec
+from typing import Any as _Any
 
-from . import graph as _graph_pkg
-from . import metrics, nn, ops, summary, train
-from .gradients import gradients, hessians
-from .graph import errors
-from .graph.array_ops import (
-    concat,
-    constant,
-    expand_dims,
-    eye,
-    fill,
-    identity,
-    linspace,
-    one_hot,
-    ones,
-    placeholder,
-    placeholder_with_default,
-    range,  # noqa: A004
-    rank,
-    reshape,
-    shape,
-    size,
-    split,
-    squeeze,
-    stack,
-    stop_gradient,
-    transpose,
-    zeros,
-)
-from .graph.composite_ops import (
-    ceil,
-    clip_by_global_norm,
-    clip_by_norm,
-    cumprod,
-    cumsum,
-    floor,
-    floordiv,
-    floormod,
-    gather,
-    global_norm,
-    norm,
-    reduce_prod,
-    reverse,
-    round,  # noqa: A004
-    slice,  # noqa: A004
-    tile,
-    unstack,
-)
-from .graph.control_ops import cond
-from .graph.core import (
-    Graph,
-    Operation,
-    Tensor,
-    control_dependencies,
-    get_default_graph,
-    name_scope,
-    reset_default_graph,
-)
-from .graph.dtypes import (
-    DType,
-    as_dtype,
-    bool,  # noqa: A004 - TF's name
-    double,
-    float16,
-    float32,
-    float64,
-    half,
-    int8,
-    int16,
-    int32,
-    int64,
-    string,
-    uint8,
-)
-from .graph.extra_ops import (
-    count_nonzero,
-    diag,
-    div,
-    is_finite,
-    is_inf,
-    is_nan,
-    matrix_inverse,
-    scalar_mul,
-    to_double,
-    to_int64,
-)
-from .graph.math_ops import (
-    abs,  # noqa: A004
-    add,
-    add_n,
-    argmax,
-    argmin,
-    cast,
-    clip_by_value,
-    cos,
-    divide,
-    equal,
-    exp,
-    expm1,
-    greater,
-    greater_equal,
-    less,
-    less_equal,
-    log,
-    log1p,
-    logical_and,
-    logical_not,
-    logical_or,
-    matmul,
-    maximum,
-    minimum,
-    multiply,
-    negative,
-    not_equal,
-    ones_like,
-    pow,  # noqa: A004
-    realdiv,
-    reciprocal,
-    reduce_all,
-    reduce_any,
-    reduce_logsumexp,
-    reduce_max,
-    reduce_mean,
-    reduce_min,
-    reduce_sum,
-    rsqrt,
-    sigmoid,
-    sign,
-    sin,
-    sqrt,
-    square,
-    squared_difference,
-    subtract,
-    tanh,
-    to_float,
-    to_int32,
-    truediv,
-    where,
-    zeros_like,
-)
-from .graph.tensor_shape import Dimension, TensorShape
-from .layers import dense as _dense
-from .layers import losses
-from .random_ops import (
-    random_normal,
-    random_uniform,
-    set_random_seed,
-    truncated_normal,
-)
-from .runtime_config import (
-    ConfigProto,
-    GPUOptions,
-    RunMetadata,
-    RunOptions,
-    device,
-    logging,
-    test,
-)
-from .session import EXECUTORS, InteractiveSession, Session, get_default_session
-from .variable_scope import (
-    AUTO_REUSE,
-    constant_initializer,
-    get_variable,
-    get_variable_scope,
-    glorot_uniform_initializer,
-    ones_initializer,
-    random_normal_initializer,
-    random_uniform_initializer,
-    truncated_normal_initializer,
-    variable_scope,
-    zeros_initializer,
-)
-from .variables import (
-    Variable,
-    assign,
-    assign_add,
-    assign_sub,
-    global_variables,
-    global_variables_initializer,
-    group,
-    initialize_all_variables,
-    local_variables,
-    local_variables_initializer,
-    no_op,
-    trainable_variables,
-    variables_initializer,
-)
-from .variables import tuple_ as tuple  # noqa: A004
+# module (relative to this package) -> the names it exports here under the same name
+_EXPORTS: dict[str, str] = {
+    "gradients": "gradients hessians",
+    "graph.array_ops": "concat constant expand_dims eye fill identity linspace one_hot ones "
+                       "placeholder placeholder_with_default range rank reshape shape size split "
+                       "squeeze stack stop_gradient transpose zeros",
+    "graph.composite_ops": "ceil clip_by_global_norm clip_by_norm cumprod cumsum floor floordiv "
+                           "floormod gather global_norm norm reduce_prod reverse round slice tile "
+                           "unstack",
+    "graph.control_ops": "cond",
+    "graph.core": "Graph Operation Tensor control_dependencies get_default_graph name_scope "
+                  "reset_default_graph",
+    "graph.dtypes": "DType as_dtype bool double float16 float32 float64 half int8 int16 int32 "
+                    "int64 string uint8",
+    "graph.extra_ops": "count_nonzero diag div is_finite is_inf is_nan matrix_inverse scalar_mul "
+                       "to_double to_int64",
+    "graph.math_ops": "abs add add_n argmax argmin cast clip_by_value cos divide equal exp "
+                      "expm1 greater greater_equal less less_equal log log1p logical_and "
+                      "logical_not logical_or matmul maximum minimum multiply negative not_equal "
+                      "ones_like pow realdiv reciprocal reduce_all reduce_any reduce_logsumexp "
+                      "reduce_max reduce_mean reduce_min reduce_sum rsqrt sigmoid sign sin sqrt "
+                      "square squared_difference subtract tanh to_float to_int32 truediv where "
+                      "zeros_like",
+    "graph.tensor_shape": "Dimension TensorShape",
+    "layers": "losses",
+    "random_ops": "random_normal random_uniform set_random_seed truncated_normal",
+    "runtime_config": "ConfigProto GPUOptions RunMetadata RunOptions device logging test",
+    "session": "EXECUTORS InteractiveSession Session get_default_session",
+    "variable_scope": "AUTO_REUSE constant_initializer get_variable get_variable_scope "
+                      "glorot_uniform_initializer ones_initializer random_normal_initializer "
+                      "random_uniform_initializer truncated_normal_initializer variable_scope "
+                      "zeros_initializer",
+    "variables": "Variable assign assign_add assign_sub global_variables "
+                 "global_variables_initializer group initialize_all_variables local_variables "
+                 "local_variables_initializer no_op trainable_variables variables_initializer",
+}
+# name -> (module, attribute; None: the module itself)
+_LAZY: dict[str, tuple[str, str | None]] = {
+    name: (mod, name) for mod, names in _EXPORTS.items() for name in names.split()}
+_LAZY.update({
+    "tuple": ("variables", "tuple_"), "sub": ("graph.math_ops", "subtract"),
+    "mul": ("graph.math_ops", "multiply"), "neg": ("graph.math_ops", "negative"),
+    "mod": ("graph.composite_ops", "floormod"), "errors": ("graph.errors", None),
+    "dtypes": ("graph.dtypes", None), "metrics": ("metrics", None), "nn": ("nn", None),
+    "ops": ("ops", None), "summary": ("summary", None), "train": ("train", None),
+})
 
-sub = subtract
-mod = floormod
-mul = multiply
-neg = negative
+
+def _namespace(**members: tuple[str, str]) -> _types.SimpleNamespace:
+    return _types.SimpleNamespace(**{k: _resolve(*v) for k, v in members.items()})
+
+
+def _math() -> _types.SimpleNamespace:
+    """``tf.math``: the element-wise and reduction functions under their TF2-style names."""
+    names = ("add subtract multiply divide negative pow square sqrt exp log abs maximum minimum "
+             "equal greater less sigmoid tanh reduce_sum reduce_mean reduce_max reduce_min "
+             "argmax argmin reciprocal rsqrt sign sin cos logical_and logical_or logical_not "
+             "squared_difference add_n floor ceil round floordiv floormod mod log1p expm1 "
+             "reduce_prod reduce_logsumexp reduce_any reduce_all norm not_equal greater_equal "
+             "less_equal cumsum cumprod").split()
+    ns = _namespace(**{n: _LAZY[n] for n in names})
+    for n in ("log_softmax", "softmax", "softplus"):
+        setattr(ns, n, _resolve("nn", n))
+    return ns
+
+
+# namespaces built on first access: name -> factory
+_NAMESPACES: dict[str, _Any] = {
+    "math": _math,
+    "linalg": lambda: _namespace(inv=_LAZY["matrix_inverse"], matmul=_LAZY["matmul"],
+                                 norm=_LAZY["norm"], diag=_LAZY["diag"]),
+    "random": lambda: _namespace(
+        normal=_LAZY["random_normal"], uniform=_LAZY["random_uniform"],
+        truncated_normal=_LAZY["truncated_normal"], set_seed=_LAZY["set_random_seed"],
+        set_random_seed=_LAZY["set_random_seed"]),
+    "initializers": lambda: _namespace(
+        zeros=_LAZY["zeros_initializer"], ones=_LAZY["ones_initializer"],
+        constant=_LAZY["constant_initializer"], random_normal=_LAZY["random_normal_initializer"],
+        random_uniform=_LAZY["random_uniform_initializer"],
+        truncated_normal=_LAZY["truncated_normal_initializer"],
+        glorot_uniform=_LAZY["glorot_uniform_initializer"]),
+    "layers": lambda: _namespace(dense=("layers", "dense")),
+}
+# exported names that are also submodules: importing the submodule must not replace them
+_SHADOWED = frozenset({"gradients", "layers"})
+
+
+def _resolve(module: str, attr: str | None) -> _Any:
+    mod = _import_module(f"{__name__}.{module}")
+    return mod if attr is None else getattr(mod, attr)
+
+
+def __getattr__(name: str) -> _Any:
+    """Load an exported name, a ``tf.math``-style namespace or a submodule on first access."""
+    if name in _LAZY:
+        value = _resolve(*_LAZY[name])
+    elif name in _NAMESPACES:
+        value = _NAMESPACES[name]()
+    elif not name.startswith("__") and _find_spec(f"{__name__}.{name}"):
+        return _import_module(f"{__name__}.{name}")
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY) | set(_NAMESPACES))
+
+
+class _Package(_types.ModuleType):
+    """This package's module type. The import system sets ``staticgraph.<sub>`` to a submodule
+    when it is first imported; for the exported names that are submodules too (``gradients``
+    the function, ``layers`` the namespace) the exported object must stay."""
+
+    def __setattr__(self, name: str, value: _Any) -> None:
+        if name in _SHADOWED and isinstance(value, _types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+_sys.modules[__name__].__class__ = _Package
 
 
 def convert_to_tensor(value, dtype=None, name=None):  # noqa: ANN001, ANN201
     """A graph tensor for ``value`` (Const for Python/numpy values)."""
+    from .graph.array_ops import constant
+    from .graph.dtypes import as_dtype
     from .graph.frontend import as_graph_tensor
 
     t = as_graph_tensor(value)
@@ -238,35 +176,19 @@ class GraphKeys:
 
 
 def get_collection(key: str, scope: str | None = None) -> list:
+    from .graph.core import get_default_graph
+
     return get_default_graph().get_collection(key, scope)
 
 
 def add_to_collection(name: str, value: object) -> None:
+    from .graph.core import get_default_graph
+
     get_default_graph().add_to_collection(name, value)
 
 
-layers = _types.SimpleNamespace(dense=_dense)
-initializers = _types.SimpleNamespace(
-    zeros=zeros_initializer, ones=ones_initializer, constant=constant_initializer,
-    random_normal=random_normal_initializer, random_uniform=random_uniform_initializer,
-    truncated_normal=truncated_normal_initializer, glorot_uniform=glorot_uniform_initializer)
 compat = _types.SimpleNamespace(v1=_sys.modules[__name__])
-random = _types.SimpleNamespace(normal=random_normal, uniform=random_uniform,
-                                truncated_normal=truncated_normal, set_seed=set_random_seed,
-                                set_random_seed=set_random_seed)
-math = _types.SimpleNamespace(
-    add=add, subtract=subtract, multiply=multiply, divide=divide, negative=negative, pow=pow,
-    square=square, sqrt=sqrt, exp=exp, log=log, abs=abs, maximum=maximum, minimum=minimum,
-    equal=equal, greater=greater, less=less, sigmoid=sigmoid, tanh=tanh, reduce_sum=reduce_sum,
-    reduce_mean=reduce_mean, reduce_max=reduce_max, reduce_min=reduce_min, argmax=argmax,
-    argmin=argmin, reciprocal=reciprocal, rsqrt=rsqrt, sign=sign, sin=sin, cos=cos,
-    logical_and=logical_and, logical_or=logical_or, logical_not=logical_not,
-    squared_difference=squared_difference, add_n=add_n, floor=floor, ceil=ceil, round=round,
-    floordiv=floordiv, floormod=floormod, mod=floormod, log1p=log1p, expm1=expm1,
-    reduce_prod=reduce_prod, reduce_logsumexp=reduce_logsumexp, reduce_any=reduce_any,
-    reduce_all=reduce_all, log_softmax=nn.log_softmax, softmax=nn.softmax, norm=norm,
-    not_equal=not_equal, greater_equal=greater_equal,
-    less_equal=less_equal, softplus=nn.softplus, cumsum=cumsum, cumprod=cumprod)
-linalg = _types.SimpleNamespace(inv=matrix_inverse, matmul=matmul, norm=norm, diag=diag)
-dtypes = _graph_pkg.dtypes
 __version__ = "0.1.0"
+__all__ = sorted({*_LAZY, *_NAMESPACES, "convert_to_tensor", "disable_v2_behavior",
+                  "disable_eager_execution", "enable_resource_variables", "executing_eagerly",
+                  "GraphKeys", "get_collection", "add_to_collection", "compat"})
