@@ -136,7 +136,7 @@ def _scatter(base: Any, chain: list, value: Any) -> Any:
         return ops.setitem(base, inner_new, params["index"])
     if name == "permute":
         return bind(op, inner_new, perm=tuple(int(i) for i in np.argsort(params["perm"])))
-    if name in ("reshape", "expand_dims", "squeeze", "reshape_like"):
+    if op.reshaping:
         return ops.reshape_like(inner_new, base)
     raise RuntimeError(f"in-place write through a {name} view is not supported")
 

@@ -3,8 +3,10 @@
 The walker visits the ops between ``xs`` and ``ys`` in reverse creation order and calls each
 registry op's own VJP rule (``op.op_def.vjp``) on graph tensors, so the rules build ordinary
 graph nodes: one rule set for the eager and the static mode. Only the walker's duties live here:
-un-broadcasting (``sum_to_like``), accumulation, and the special kinds (Identity passes through,
-StopGradient/Const/Placeholder/Variable/Assign stop, integer tensors get no gradient).
+un-broadcasting (``sum_to_like`` where the registry's ``unbroadcast_needed`` policy, shared with
+the eager engine, says so), accumulation, and the special kinds (Identity passes through,
+StopGradient/Const/Placeholder/Variable/Assign stop, integer tensors get no gradient, nor ops TF
+registers no gradient for: ``Op.tf_differentiable``).
 """
 
 from __future__ import annotations
@@ -17,10 +19,8 @@ import numpy as np
 from . import ops
 from .graph.core import Graph, Operation, Tensor
 from .graph.frontend import as_graph_tensor, convert, graph_of, node_name
+from .ops.core import unbroadcast_needed
 
-# Ops whose VJP already returns cotangents of exactly each input's shape (no un-broadcast).
-_EXACT = {"cat", "stack", "nll_loss", "nll_loss_grad", "cat_slice", "index_grad",
-          "reshape_like", "broadcast_like", "sum_to_like"}
 _PASS_THROUGH = ("Identity",)
 
 
@@ -32,15 +32,6 @@ def _as_list(x: Any) -> tuple[list, bool]:
 
 def _is_float(t: Tensor) -> bool:
     return t.dtype.is_floating
-
-
-def _needs_unbroadcast(op: Operation, g: Tensor, x: Tensor) -> bool:
-    if op.type in _EXACT or len(op.inputs) == 1:
-        return False
-    gs, xs = g.aval.shape, x.aval.shape
-    if gs is None or xs is None:  # unknown rank: sum_to_like reduces at run time
-        return True
-    return not (gs == xs and None not in xs)
 
 
 def _between(ys: list[Tensor], xs: list[Tensor], stops: set[Tensor]) -> set[Operation]:
@@ -145,8 +136,8 @@ def _backprop_op(graph: Graph, op: Operation, grads: dict[Tensor, list[Tensor]],
     with graph.name_scope(f"{op.name}_grad"):
         if op.type in _PASS_THROUGH:
             in_grads: Sequence[Any] = (g,)
-        elif op.op_def is None or op.op_def.vjp is None:
-            return  # StopGradient, Const, Placeholder, VariableV2, Assign*, argmax...
+        elif op.op_def is None or op.op_def.vjp is None or not op.op_def.tf_differentiable:
+            return  # StopGradient, Const, Placeholder, VariableV2, Assign*, argmax, Floor...
         else:
             in_grads = op.op_def.vjp(g, out, *_vjp_args(op), **op.params)
         for x, gx in zip(op.inputs, in_grads, strict=False):
@@ -155,7 +146,8 @@ def _backprop_op(graph: Graph, op: Operation, grads: dict[Tensor, list[Tensor]],
                 continue
             gx = as_graph_tensor(gx) if as_graph_tensor(gx) is not None else convert(
                 gx, graph, x.dtype)
-            if _needs_unbroadcast(op, gx, x):
+            if op.op_def is not None and unbroadcast_needed(  # Identity: g itself
+                    op.op_def, gx.aval.shape, x.aval.shape, len(op.inputs)):
                 gx = ops.sum_to_like(gx, x)
             if gx.dtype != x.dtype:
                 gx = ops.cast(gx, x.dtype.np_dtype)

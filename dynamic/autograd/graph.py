@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from staticgraph.ops import AVal
+from staticgraph.ops.core import unbroadcast_needed
 
 from .._dtypes import from_numpy_dtype
 from .._tensor import Tensor, cast, make, shape_dtype, standin, sum_to
@@ -229,11 +230,13 @@ class OpNode(Node):
         args = self._unpack(create_graph)
         out = self._output(g, create_graph)
         res = self._op.vjp(g, out, *args, **self._params)
-        return fit_grads(self._next, res, args, create_graph)
+        return fit_grads(self._next, res, args, create_graph, self._op)
 
 
-def fit_grads(edges: list, res: Any, args: Any, create_graph: bool) -> list:
-    """Un-broadcast each cotangent to its input's shape and cast it to the input's dtype."""
+def fit_grads(edges: list, res: Any, args: Any, create_graph: bool, op: Any = None) -> list:
+    """Un-broadcast each cotangent to its input's shape where the registry's policy says so
+    (``unbroadcast_needed``, shared with the static ``gradients()``; ``op`` is ``None`` for an
+    ``autograd.Function``) and cast it to the input's dtype."""
     out = []
     for (fn, _), r, a in zip(edges, res, args, strict=False):
         if fn is None or r is None:
@@ -242,7 +245,7 @@ def fit_grads(edges: list, res: Any, args: Any, create_graph: bool) -> list:
         shape, dt = shape_dtype(a)
         if not isinstance(r, Tensor):
             r = make(np.array(np.broadcast_to(np.asarray(r, dt), shape)))
-        if r._data.shape != shape:
+        if unbroadcast_needed(op, r._data.shape, shape, len(args)):
             r = sum_to(r, shape, dt, create_graph)
         if r._data.dtype != dt:
             r = cast(r, dt, create_graph)

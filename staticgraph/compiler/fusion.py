@@ -37,12 +37,12 @@ from .kernel import (
 )
 from .passes.shapes import Sym
 
-REDUCE_OPS = {"sum": "sum", "mean": "mean", "max": "max", "min": "min", "sum_to_like": "sum"}
-VIEW_OPS = ("reshape", "reshape_like", "expand_dims", "squeeze")
-FRESH_FALLBACKS = frozenset({"size"})
-"""Fallback ops whose numpy kernel always returns a new array (never a view of an input);
-every other fallback is assumed to alias all its array inputs (transpose, slicing,
-broadcast_to... return views, and a kernel may return an input unchanged)."""
+
+def _fact(n: Node, name: str) -> object:
+    """A fact on ``n``'s op record (``Op.reduce``, ``Op.reshaping``, ``Op.fresh_output``...);
+    ``None`` for nodes that are no registry op (feeds, variables, constants)."""
+    od = n.opdef
+    return getattr(od, name) if od is not None else None
 
 
 @dataclass(eq=False)
@@ -65,7 +65,7 @@ class Step:
         first input's data; a ``fallback`` may return a view of any input."""
         if self.kind == "view":
             return [self.inputs[0]]
-        if self.kind == "fallback" and self.nodes[0].op not in FRESH_FALLBACKS:
+        if self.kind == "fallback" and not _fact(self.nodes[0], "fresh_output"):
             return list(self.inputs)
         return []
 
@@ -85,15 +85,15 @@ def _ew(n: Node) -> bool:
 
 
 def _red(n: Node) -> bool:
-    return n.op in REDUCE_OPS and _known(n.shape) and _known(n.inputs[0].shape) and \
+    return bool(_fact(n, "reduce")) and _known(n.shape) and _known(n.inputs[0].shape) and \
         n.inputs[0].ndim > 0
 
 
 def _shape_only(n: Node, i: Node) -> bool:
-    """Inputs read only for their shape (they need not be computed before the group)."""
-    if n.op in ("ones_like", "zeros_like"):
-        return True
-    return n.op in ("broadcast_like", "sum_to_like", "reshape_like") and i is n.inputs[1]
+    """Inputs read only for their shape (``Op.shape_ref``: they need not be computed before the
+    group)."""
+    ref = _fact(n, "shape_ref")
+    return ref is not None and i is n.inputs[ref]
 
 
 class _Group:
@@ -178,7 +178,7 @@ def fuse(prog: Program) -> list[Step]:
         elif n.op == "matmul" and n.ndim == 2 and n.inputs[0].ndim == 2 and \
                 n.inputs[1].ndim == 2 and n.dtype.kind == "f":
             kind = "dot"
-        elif n.op in VIEW_OPS:
+        elif _fact(n, "reshaping"):
             kind = "view"
         elif n.op == "permute" and cons.get(n.id) and n.id not in escapes and \
                 all(c.op == "matmul" for c in cons[n.id]) and n.ndim == 2:
@@ -324,7 +324,7 @@ def _finish(g: _Group, cons: dict, escapes: set) -> Step:
         v = f"v{k}"
         if _red(n):
             src = use(n.inputs[0])
-            reductions.append(Reduction(f"r{len(reductions)}", src, REDUCE_OPS[n.op], n.dtype,
+            reductions.append(Reduction(f"r{len(reductions)}", src, _fact(n, "reduce"), n.dtype,
                                         _red_pattern(n), _reduced_dims(n)))
             red_nodes.append(n)
             docs.append(f"{n.op}")

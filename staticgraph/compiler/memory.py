@@ -9,7 +9,7 @@ Alias rules (each step kind declares them, :meth:`.fusion.Step.aliases`):
 
 * a ``view`` (reshape, expand_dims, squeeze, a transposed matmul operand) shares its input's
   memory; a numpy ``fallback`` may return a view of *any* of its inputs (``transpose``, slicing,
-  ``broadcast_to``...) unless its op is known to allocate (``FRESH_FALLBACKS``);
+  ``broadcast_to``...) unless its op is known to allocate (``Op.fresh_output``);
 * so every value has a set of *roots*: the buffered values whose memory it may be (transitively,
   through chains of views and fallbacks);
 * a root's buffer stays live until the last step that reads the root or any value aliasing it;

@@ -15,7 +15,6 @@ from .core import Graph, Tensor, get_default_graph
 from .dtypes import DType, as_dtype
 
 _PY_DEFAULTS = {"f": np.float32, "i": np.int32, "u": np.int32, "b": np.bool_}
-_INPUT_NAMES = {"matmul": ("a", "b"), "where": ("condition", "t", "e")}
 
 
 class _Pending(threading.local):
@@ -116,16 +115,12 @@ def convert(x: Any, graph: Graph, dtype: DType | None = None, param: str = "x",
 
 
 def dtype_group(op: Op, n: int) -> tuple[int, ...]:
-    """Inputs that TF requires to share one dtype (the rest are free, e.g. shape references)."""
-    if op.name == "where":
-        return (1, 2)
-    if op.kind == "elementwise" and n >= 2:
+    """Inputs that TF requires to share one dtype (``Op.same_dtype``; the rest are free, e.g.
+    shape references)."""
+    rule = op.same_dtype
+    if rule == "all" or (rule == "auto" and op.kind == "elementwise" and n >= 2):
         return tuple(range(n))
-    if op.name in ("matmul", "mse_loss", "setitem"):
-        return (0, 1)
-    if op.name in ("cat", "stack"):
-        return tuple(range(n))
-    return ()
+    return () if rule == "auto" else tuple(i for i in rule if i < n)
 
 
 def _fmt_shape(shape: tuple) -> str:
@@ -149,20 +144,17 @@ def _dims_message(op: Op, avals: Sequence[AVal], fallback: str) -> str:
     return fallback
 
 
-_LIKE_OPS = ("sum_to_like", "reshape_like", "broadcast_like")
-
-
 def _infer_unknown_rank(op: Op, inputs: Sequence[Tensor], params: dict,
                         op_type: str) -> tuple[Any, Any]:
     """Shape (``None``: unknown rank) and dtype of ``op`` on inputs of which some have unknown
     rank (placeholders declared without a shape). Elementwise ops, ``*_like`` ops and reshapes
     work on them; any other op needs a known rank."""
     avals = [t.aval for t in inputs]
-    if op.kind == "elementwise" or op.name in ("zeros_like", "ones_like"):
+    if op.kind == "elementwise" or op.shape_ref == 0:
         known = [AVal(() if a.shape is None else a.shape, a.dtype, a.weak) for a in avals]
         return None, op.infer(*known, **params)[1]
-    if op.name in _LIKE_OPS:
-        return avals[1].shape, avals[0].dtype
+    if op.shape_ref is not None:  # ``*_like(x, ref)``: ref's shape, x's dtype
+        return avals[op.shape_ref].shape, avals[0].dtype
     if op.name == "reshape" and list(params["shape"]).count(-1) <= 1:
         return tuple(None if d == -1 else d for d in params["shape"]), avals[0].dtype
     bad = next(t for t in inputs if t.aval.shape is None)
@@ -179,7 +171,7 @@ class GraphFrontend:
     def apply(self, op: Op, args: Sequence[Any], params: dict) -> Tensor:
         graph = graph_of(args)
         stem = _take_pending() or op.tf_name or op.name
-        names = _INPUT_NAMES.get(op.name, ("x", "y", "z"))
+        names = op.input_names
         group = dtype_group(op, len(args))
         op_type = op.tf_name or op.name
         gdt = self._group_dtype(op, args, group, names, op_type)
@@ -224,7 +216,7 @@ class GraphFrontend:
             elif t.dtype != first[1]:
                 pi = names[i] if i < len(names) else f"input_{i}"
                 p0 = names[first[0]] if first[0] < len(names) else f"input_{first[0]}"
-                if op.name in ("cat", "stack"):
+                if op.same_dtype == "all":  # TF: one list input, ``values``
                     raise TypeError(f"Tensors in list passed to 'values' of '{op_type}' Op have "
                                     f"types that don't all match: {first[1].name} and "
                                     f"{t.dtype.name}.")

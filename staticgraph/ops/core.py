@@ -44,6 +44,23 @@ class Op:
     * ``scalar``: for elementwise ops, a Python-expression template over ``{0}``, ``{1}``... used by
       fused code generation; names like ``sg_exp`` come from the backend's scalar library.
     * ``grad_name``: PyTorch's ``grad_fn`` class name, or a function ``(args, params) -> name``.
+
+    Facts the walkers, the static frontend and the compiler read (docs/ops.md, "Op facts"); each
+    default is the safe choice for a new op:
+
+    * ``vjp_exact``: the VJP returns every cotangent in its input's exact shape, unknown dims
+      included, so the walkers never un-broadcast it (:func:`unbroadcast_needed`).
+    * ``tf_differentiable``: ``False`` where TF registers no gradient although the VJP rule
+      exists (floor, ceil, round: PyTorch's zero gradient). ``tf.gradients`` stops there.
+    * ``input_names``: TF's input names (error messages, ``<op>/<name>`` constants).
+    * ``same_dtype``: inputs TF requires to share one dtype: ``"auto"`` (all inputs of an
+      elementwise op, none of others), ``"all"`` (a list input: cat, stack) or their indices.
+    * ``shape_ref``: the input whose shape the output takes and whose values are never read
+      (``sum_to_like(g, ref)``: 1, ``zeros_like(x)``: 0).
+    * ``reduce``: the fusable reduction it is (``sum``, ``mean``, ``max``, ``min``).
+    * ``reshaping``: the output is input 0's elements in the same order, reshaped (a free view
+      of a contiguous buffer; a write through it reshapes back).
+    * ``fresh_output``: the kernel always returns a new array, never a view of an input.
     """
 
     name: str
@@ -57,6 +74,14 @@ class Op:
     nin: int | None = 1  # None: variadic
     dtype_rule: str = "promote"  # promote | float | bool | keep (see elementwise_infer)
     tf_name: str = ""  # TF1 node-name stem, e.g. "MatMul"
+    vjp_exact: bool = False
+    tf_differentiable: bool = True
+    input_names: tuple[str, ...] = ("x", "y", "z")
+    same_dtype: tuple[int, ...] | str = "auto"
+    shape_ref: int | None = None
+    reduce: str = ""
+    reshaping: bool = False
+    fresh_output: bool = False
 
     @property
     def differentiable(self) -> bool:
@@ -291,6 +316,23 @@ def sum_to_shape(a: np.ndarray, shape: Shape) -> np.ndarray:
     if lead:
         out = out.reshape(out.shape[lead:])
     return out.reshape(shape)
+
+
+def unbroadcast_needed(op: Op | None, g_shape: Shape | None, x_shape: Shape | None,
+                       n_inputs: int) -> bool:
+    """The one un-broadcast policy of both reverse-mode walkers (the eager engine and the static
+    ``gradients()``): must the cotangent that ``op``'s VJP rule returned for an input (shape
+    ``g_shape``) be summed down to that input's shape ``x_shape``? Shapes may be unknown
+    (``None``: unknown rank; ``None`` dims: unknown until the graph is fed).
+
+    Rules of single-input and :attr:`Op.vjp_exact` ops return each input's exact shape, so
+    never; any other cotangent is summed wherever the shapes differ or may differ. ``op`` is
+    ``None`` for the backward of a user ``autograd.Function``, summed like any other (PyTorch)."""
+    if op is not None and (op.vjp_exact or n_inputs == 1):
+        return False
+    if g_shape is None or x_shape is None:
+        return True
+    return tuple(g_shape) != tuple(x_shape) or None in x_shape
 
 
 def params_key(params: dict) -> tuple:

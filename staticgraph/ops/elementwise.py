@@ -249,7 +249,8 @@ WHERE = register(Op(
     name="where", impl=lambda c, x, y: np.where(c, x, y), infer=_where_infer,
     vjp=lambda g, out, c, x, y: (None, where(c, g, 0.0), where(c, 0.0, g)),
     kind="elementwise", scalar="({1} if {0} else {2})", grad_name="WhereBackward0", saves=(0,),
-    nin=3, dtype_rule="where", tf_name="Select"))
+    nin=3, dtype_rule="where", tf_name="Select", input_names=("condition", "t", "e"),
+    same_dtype=(1, 2)))
 EQ = _ew("eq", np.equal, "({0} == {1})", nin=2, dtype_rule="bool", tf_name="Equal")
 NE = _ew("ne", np.not_equal, "({0} != {1})", nin=2, dtype_rule="bool", tf_name="NotEqual")
 LT = _ew("lt", np.less, "({0} < {1})", nin=2, dtype_rule="bool", tf_name="Less")

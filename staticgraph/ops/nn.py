@@ -98,7 +98,7 @@ def _matmul_name(args, params) -> str:
 
 MATMUL = register(Op(name="matmul", impl=np.matmul, infer=_matmul_infer, vjp=_matmul_vjp,
                      kind="matmul", grad_name=_matmul_name, saves=(0, 1), nin=2,
-                     tf_name="MatMul"))
+                     tf_name="MatMul", input_names=("a", "b"), same_dtype=(0, 1)))
 
 
 # -------------------------------------------------------------------------- softmax family
@@ -223,13 +223,13 @@ def _nll_grad_impl(g, ref, target, reduction):
 
 NLL_LOSS = register(Op(name="nll_loss", impl=_nll_impl, infer=_nll_infer, vjp=_nll_vjp,
                        kind="nn", grad_name="NllLossBackward0", saves=(1,), nin=2,
-                       tf_name="NllLoss"))
+                       tf_name="NllLoss", vjp_exact=True))
 NLL_LOSS_GRAD = register(Op(
     name="nll_loss_grad", impl=_nll_grad_impl,
     infer=lambda g, ref, target, reduction: (ref.shape, ref.dtype),
     vjp=lambda gg, out, g, ref, target, reduction: (nll_loss(gg, target, reduction), None, None),
     kind="nn", grad_name="NllLossBackwardBackward0", saves=(2,), nin=3,
-    tf_name="NllLossGrad"))
+    tf_name="NllLossGrad", vjp_exact=True))
 
 
 def _mse_impl(a, b, reduction):
@@ -254,6 +254,6 @@ def _mse_vjp(g, out, a, b, reduction):
 
 MSE_LOSS = register(Op(name="mse_loss", impl=_mse_impl, infer=_mse_infer, vjp=_mse_vjp,
                        kind="nn", grad_name="MseLossBackward0", saves=(0, 1), nin=2,
-                       tf_name="MSE"))
+                       tf_name="MSE", same_dtype=(0, 1)))
 
 __all__ = ["matmul", "softmax", "log_softmax", "nll_loss", "cross_entropy", "mse_loss"]

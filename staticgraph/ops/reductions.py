@@ -126,9 +126,9 @@ def _lse_vjp(g, out, x, dim, keepdim, full):
     return (mul(_unreduce(g, x, dim, keepdim), exp(sub(x, _unreduce(out, x, dim, keepdim)))),)
 
 
-def _red(name, impl, kind, vjp, grad_name, tf_name, saves=()):
+def _red(name, impl, kind, vjp, grad_name, tf_name, saves=(), reduce=""):
     return register(Op(name=name, impl=impl, infer=_reduce_infer(kind), vjp=vjp, kind="reduce",
-                       grad_name=grad_name, saves=saves, tf_name=tf_name))
+                       grad_name=grad_name, saves=saves, tf_name=tf_name, reduce=reduce))
 
 
 def _name(full_name: str, dim_name: str):
@@ -136,13 +136,15 @@ def _name(full_name: str, dim_name: str):
 
 
 SUM = _red("sum", lambda x, dim, keepdim, full: np.sum(x, axis=dim, keepdims=keepdim), "sum",
-           _sum_vjp, _name("SumBackward0", "SumBackward1"), "Sum")
+           _sum_vjp, _name("SumBackward0", "SumBackward1"), "Sum", reduce="sum")
 MEAN = _red("mean", lambda x, dim, keepdim, full: np.mean(x, axis=dim, keepdims=keepdim),
-            "mean", _mean_vjp, _name("MeanBackward0", "MeanBackward1"), "Mean")
+            "mean", _mean_vjp, _name("MeanBackward0", "MeanBackward1"), "Mean", reduce="mean")
 MAX = _red("max", lambda x, dim, keepdim, full: np.max(x, axis=dim, keepdims=keepdim), "max",
-           _extreme_vjp, _name("MaxBackward1", "AmaxBackward0"), "Max", saves=(0, "out"))
+           _extreme_vjp, _name("MaxBackward1", "AmaxBackward0"), "Max", saves=(0, "out"),
+           reduce="max")
 MIN = _red("min", lambda x, dim, keepdim, full: np.min(x, axis=dim, keepdims=keepdim), "min",
-           _extreme_vjp, _name("MinBackward1", "AminBackward0"), "Min", saves=(0, "out"))
+           _extreme_vjp, _name("MinBackward1", "AminBackward0"), "Min", saves=(0, "out"),
+           reduce="min")
 LOGSUMEXP = _red("logsumexp", _lse_impl, "lse", _lse_vjp, "LogsumexpBackward0", "LogSumExp",
                  saves=(0, "out"))
 
@@ -178,6 +180,6 @@ def _size_impl(x, dim, dtype):
 
 SIZE = register(Op(name="size", impl=_size_impl,
                    infer=lambda x, dim, dtype: ((), np.dtype(dtype)), kind="shape",
-                   tf_name="Size"))
+                   tf_name="Size", fresh_output=True))
 
 __all__ = ["sum", "mean", "amax", "amin", "logsumexp", "argmax", "argmin", "size"]

@@ -149,31 +149,33 @@ def _broadcast_to_infer(x: AVal, shape) -> tuple:
     return tuple(shape), x.dtype
 
 
-def _op(name, impl, infer, vjp=None, *, grad_name="", saves=(), nin=1, kind="shape", tf=""):
+def _op(name, impl, infer, vjp=None, *, grad_name="", saves=(), nin=1, kind="shape", tf="",
+        **facts):
     return register(Op(name=name, impl=impl, infer=infer, vjp=vjp, kind=kind,
-                       grad_name=grad_name, saves=saves, nin=nin, tf_name=tf))
+                       grad_name=grad_name, saves=saves, nin=nin, tf_name=tf, **facts))
 
 
 RESHAPE = _op("reshape", lambda x, shape: np.reshape(x, shape), _reshape_infer,
               lambda g, out, x, shape: (reshape_like(g, x),), grad_name="ViewBackward0",
-              tf="Reshape")
+              tf="Reshape", reshaping=True)
 RESHAPE_LIKE = _op("reshape_like", lambda x, ref: np.reshape(x, ref.shape), _like_infer,
                    lambda g, out, x, ref: (reshape_like(g, x), None), nin=2,
-                   grad_name="ViewBackward0", tf="Reshape")
+                   grad_name="ViewBackward0", tf="Reshape", reshaping=True, shape_ref=1,
+                   vjp_exact=True)
 BROADCAST_TO = _op("broadcast_to", lambda x, shape: np.broadcast_to(x, shape),
                    _broadcast_to_infer, lambda g, out, x, shape: (sum_to_like(g, x),),
                    grad_name="ExpandBackward0", tf="BroadcastTo")
 BROADCAST_LIKE = _op("broadcast_like", lambda x, ref: np.broadcast_to(x, ref.shape),
                      lambda x, ref: (broadcast_shapes(x.shape, ref.shape), x.dtype),
                      lambda g, out, x, ref: (sum_to_like(g, x), None), nin=2,
-                     grad_name="ExpandBackward0", tf="BroadcastTo")
+                     grad_name="ExpandBackward0", tf="BroadcastTo", shape_ref=1, vjp_exact=True)
 SUM_TO_LIKE = _op("sum_to_like", lambda x, ref: sum_to_shape(x, ref.shape), _like_infer,
                   lambda g, out, x, ref: (broadcast_like(g, x), None), nin=2,
-                  grad_name="SumBackward1", tf="Sum")
+                  grad_name="SumBackward1", tf="Sum", shape_ref=1, vjp_exact=True, reduce="sum")
 ZEROS_LIKE = _op("zeros_like", lambda x: np.zeros(x.shape, x.dtype), lambda x: (x.shape, x.dtype),
-                 kind="creation", tf="ZerosLike")
+                 kind="creation", tf="ZerosLike", shape_ref=0)
 ONES_LIKE = _op("ones_like", lambda x: np.ones(x.shape, x.dtype), lambda x: (x.shape, x.dtype),
-                kind="creation", tf="OnesLike")
+                kind="creation", tf="OnesLike", shape_ref=0)
 
 
 def _inverse(perm):
@@ -197,7 +199,7 @@ def _expand_dims_infer(x: AVal, dims) -> tuple:
 
 EXPAND_DIMS = _op("expand_dims", lambda x, dims: np.expand_dims(x, dims), _expand_dims_infer,
                   lambda g, out, x, dims: (reshape_like(g, x),), grad_name="UnsqueezeBackward0",
-                  tf="ExpandDims")
+                  tf="ExpandDims", reshaping=True)
 
 
 def _squeeze_infer(x: AVal, dims, all) -> tuple:  # noqa: A002
@@ -207,7 +209,8 @@ def _squeeze_infer(x: AVal, dims, all) -> tuple:  # noqa: A002
 SQUEEZE = _op("squeeze", lambda x, dims, all: np.reshape(
     x, tuple(d for i, d in enumerate(x.shape) if i not in dims)), _squeeze_infer,
     lambda g, out, x, dims, all: (reshape_like(g, x),),
-    grad_name=lambda a, p: "SqueezeBackward0" if p["all"] else "SqueezeBackward1", tf="Squeeze")
+    grad_name=lambda a, p: "SqueezeBackward0" if p["all"] else "SqueezeBackward1", tf="Squeeze",
+    reshaping=True)
 
 
 def _cat_infer(*xs: AVal, dim) -> tuple:
@@ -246,10 +249,10 @@ def _cat_slice_vjp(gg, out, g, *refs, index, dim):
 
 
 CAT = _op("cat", lambda *xs, dim: np.concatenate(xs, axis=dim), _cat_infer, _cat_vjp, nin=None,
-          grad_name="CatBackward0", tf="ConcatV2")
+          grad_name="CatBackward0", tf="ConcatV2", vjp_exact=True, same_dtype="all")
 CAT_SLICE = _op("cat_slice", _cat_slice_impl,
                 lambda g, *refs, index, dim: (refs[index].shape, g.dtype), _cat_slice_vjp,
-                nin=None, grad_name="SliceBackward0", tf="Slice")
+                nin=None, grad_name="SliceBackward0", tf="Slice", vjp_exact=True)
 
 
 def _stack_infer(*xs: AVal, dim) -> tuple:
@@ -265,7 +268,7 @@ def _stack_infer(*xs: AVal, dim) -> tuple:
 STACK = _op("stack", lambda *xs, dim: np.stack(xs, axis=dim), _stack_infer,
             lambda g, out, *xs, dim: tuple(
                 getitem(g, (slice(None),) * dim + (i,)) for i in range(len(xs))),
-            nin=None, grad_name="StackBackward0", tf="Pack")
+            nin=None, grad_name="StackBackward0", tf="Pack", vjp_exact=True, same_dtype="all")
 
 
 # ---------------------------------------------------------------------------------- indexing
@@ -338,10 +341,11 @@ GETITEM = _op("getitem", lambda x, index: x[index], _index_infer,
               grad_name=_index_name, tf="StridedSlice", kind="index")
 INDEX_GRAD = _op("index_grad", _scatter_impl, lambda g, ref, index: (ref.shape, g.dtype),
                  lambda gg, out, g, ref, index: (getitem(gg, index), None), nin=2,
-                 grad_name="IndexPutBackward0", tf="ScatterNd", kind="index")
+                 grad_name="IndexPutBackward0", tf="ScatterNd", kind="index", vjp_exact=True)
 SETITEM = _op("setitem", _setitem_impl, lambda x, v, index: (x.shape, x.dtype),
               lambda g, out, x, v, index: (setitem(g, 0.0, index), getitem(g, index)), nin=2,
-              grad_name="CopySlices", tf="TensorScatterUpdate", kind="index")
+              grad_name="CopySlices", tf="TensorScatterUpdate", kind="index",
+              same_dtype=(0, 1))
 
 
 # ------------------------------------------------------------------------- gather / scatter
