@@ -14,7 +14,6 @@ import numpy as np
 
 from staticgraph import ops
 
-from ._local_ops import ALL, ANY, CEIL, ERF, FLOOR, FLOOR_DIVIDE, REMAINDER, ROUND, TRUNC
 from ._return_types import ReturnMax, ReturnMin
 from ._tensor import Tensor
 from .autograd.graph import renamed
@@ -46,9 +45,9 @@ class MathMethods:
     def __neg__(self): return ops.neg(self)
     def __pos__(self): return self
     def __abs__(self): return ops.abs(self)
-    def __floordiv__(self, o): return ops.bind(FLOOR_DIVIDE, self, o)
-    def __rfloordiv__(self, o): return ops.bind(FLOOR_DIVIDE, o, self)
-    def __mod__(self, o): return ops.bind(REMAINDER, self, o)
+    def __floordiv__(self, o): return ops.floor_divide(self, o)
+    def __rfloordiv__(self, o): return ops.floor_divide(o, self)
+    def __mod__(self, o): return ops.remainder(self, o)
     def __lt__(self, o): return ops.lt(self, o)
     def __le__(self, o): return ops.le(self, o)
     def __gt__(self, o): return ops.gt(self, o)
@@ -107,16 +106,16 @@ class MathMethods:
     def log2(self): return renamed(ops.div(ops.log(self), math.log(2)), "Log2Backward0")
     def log10(self): return renamed(ops.div(ops.log(self), math.log(10)), "Log10Backward0")
     def tan(self): return renamed(ops.div(ops.sin(self), ops.cos(self)), "TanBackward0")
-    def floor(self): return ops.bind(FLOOR, self)
-    def ceil(self): return ops.bind(CEIL, self)
-    def trunc(self): return ops.bind(TRUNC, self)
-    def erf(self): return ops.bind(ERF, self)
+    def floor(self): return ops.floor(self)
+    def ceil(self): return ops.ceil(self)
+    def trunc(self): return ops.trunc(self)
+    def erf(self): return ops.erf(self)
 
     def round(self, decimals=0):
         if decimals:
             s = 10.0 ** decimals
-            return ops.div(ops.bind(ROUND, ops.mul(self, s)), s)
-        return ops.bind(ROUND, self)
+            return ops.div(ops.round(ops.mul(self, s)), s)
+        return ops.round(self)
 
     def maximum(self, o): return ops.maximum(self, o)
     def minimum(self, o): return ops.minimum(self, o)
@@ -221,8 +220,8 @@ class MathMethods:
             r = ops.pow(ops.sum(ops.pow(ops.abs(self), p), dim, keepdim), 1.0 / p)
         return renamed(r, "LinalgVectorNormBackward0")
 
-    def all(self): return ops.bind(ALL, self)
-    def any(self): return ops.bind(ANY, self)
+    def all(self): return ops.all(self)
+    def any(self): return ops.any(self)
 
     def allclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
         return builtins.bool(np.allclose(self._data, np.asarray(other), rtol, atol, equal_nan))

@@ -9,7 +9,7 @@ import numpy as np
 from . import ops
 from .conv_ops import avg_pool, conv2d, max_pool
 from .graph.array_ops import identity, one_hot, stop_gradient
-from .graph.composite_ops import _floor_t, gather
+from .graph.composite_ops import gather
 from .graph.core import Tensor
 from .graph.frontend import node_name
 from .graph.math_ops import (
@@ -175,8 +175,8 @@ def dropout(x: Any, keep_prob: Any = None, noise_shape: Any = None, seed: Any = 
                                                         (-1,)), 0), x)
         wave = ops.sin(ops.add(ops.mul(index, 12.9898), ops.mul(step, 78.233)))
         big = ops.mul(wave, 43758.5453)
-        u = ops.cast(ops.sub(big, _floor_t(big)), x.aval.dtype)  # uniform in [0, 1)
-        mask = _floor_t(ops.add(u, keep))  # 1 with probability keep
+        u = ops.cast(ops.sub(big, ops.floor(big)), x.aval.dtype)  # uniform in [0, 1)
+        mask = ops.floor(ops.add(u, keep))  # 1 with probability keep
         return _final(stem + "mul_1/", ops.mul, ops.div(x, keep), mask)
 
 

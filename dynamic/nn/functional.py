@@ -10,7 +10,6 @@ import numpy as np
 
 from staticgraph import ops
 
-from .._local_ops import ERF
 from .._tensor import Tensor, make, to_tensor
 from ..autograd.graph import renamed
 
@@ -165,5 +164,5 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:  # noqa: A002
                         math.sqrt(2 / math.pi))
         out = ops.mul(ops.mul(input, 0.5), ops.add(ops.tanh(inner), 1))
     else:
-        out = ops.mul(ops.mul(input, 0.5), ops.add(ops.bind(ERF, ops.mul(input, 0.5 ** 0.5)), 1))
+        out = ops.mul(ops.mul(input, 0.5), ops.add(ops.erf(ops.mul(input, 0.5 ** 0.5)), 1))
     return renamed(out, "GeluBackward0")

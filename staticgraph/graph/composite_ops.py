@@ -1,8 +1,8 @@
-"""TF1 ops with no registry record of their own, built from registry ops: rounding
-(``floor``/``ceil``/``round``, ``//``, ``%``), ``reduce_prod``, ``cumsum``/``cumprod`` (TF's
-dtype), ``tile``/``slice``/``gather``/
-``unstack``, and the clipping helpers (``clip_by_norm``, ``global_norm``,
-``clip_by_global_norm``).
+"""TF1 functions that need more than one registry op or TF's conventions around one: rounding
+(``floor``/``ceil``/``round``, ``//``, ``%``: the registry's rounding ops with TF's dtype checks,
+and TF's float ``FloorDiv``, ``floor(x / y)``), ``reduce_prod``, ``cumsum``/``cumprod`` (TF's
+dtype), ``tile``/``slice``/``gather``/``unstack``, and the clipping helpers (``clip_by_norm``,
+``global_norm``, ``clip_by_global_norm``).
 
 Each composite's helper nodes live under ``<name>/`` and its result node is named ``<name>``
 exactly as TF names its single op, so the names of later nodes match TF's too. Because they are
@@ -25,37 +25,25 @@ from .math_ops import _final, _require, _t, cast, composite
 _slice = builtins.slice
 
 
-def _floor_t(x: Tensor) -> Tensor:
-    """floor(x) = trunc(x) - (trunc(x) > x), with trunc through an int64 cast (|x| < 2**63)."""
-    tr = cast(cast(x, np.int64), x.dtype)
-    return ops.sub(tr, cast(ops.gt(tr, x), x.dtype))
-
-
 def floor(x: Any, name: str | None = None) -> Tensor:
     _require("f", x)
-    x = _t(x)
-    with composite(name, "Floor", x) as stem:
-        tr = cast(cast(x, np.int64), x.dtype)
-        return _final(stem, ops.sub, tr, cast(ops.gt(tr, x), x.dtype))
+    with node_name(name or "Floor"):
+        return ops.floor(_t(x))
 
 
 def ceil(x: Any, name: str | None = None) -> Tensor:
     _require("f", x)
-    x = _t(x)
-    with composite(name, "Ceil", x) as stem:
-        return _final(stem, ops.neg, _floor_t(ops.neg(x)))
+    with node_name(name or "Ceil"):
+        return ops.ceil(_t(x))
 
 
 def round(x: Any, name: str | None = None) -> Tensor:  # noqa: A001 - TF's name
-    """Round half to even, as TF (and numpy) do."""
+    """Round half to even, as TF (and numpy) do; integers are returned as they are."""
     x = _t(x)
     if not x.dtype.is_floating:
         return x
-    with composite(name, "Round", x) as stem:
-        r = _floor_t(ops.add(x, 0.5))
-        tie = ops.eq(ops.sub(r, x), 0.5)
-        odd = ops.eq(ops.sub(r, ops.mul(_floor_t(ops.mul(r, 0.5)), 2.0)), 1.0)
-        return _final(stem, ops.sub, r, cast(ops.logical_and(tie, odd), x.dtype))
+    with node_name(name or "Round"):
+        return ops.round(x)
 
 
 def _both(x: Any, y: Any) -> tuple[Tensor, Tensor]:
@@ -74,26 +62,22 @@ def _both(x: Any, y: Any) -> tuple[Tensor, Tensor]:
     return tx, ty
 
 
-def _floordiv_t(x: Tensor, y: Tensor) -> Tensor:
-    if x.dtype.is_floating:
-        return _floor_t(ops.div(x, y))
-    q = _floor_t(ops.div(cast(x, np.float64), cast(y, np.float64)))
-    return cast(q, x.dtype)
-
-
 def floordiv(x: Any, y: Any, name: str | None = None) -> Tensor:
-    """``x // y`` rounding towards -inf (integers through float64: exact below 2**53)."""
+    """``x // y`` rounding towards -inf: TF's ``FloorDiv``, ``floor(x / y)`` for floats, the
+    registry's exact ``floor_divide`` for integers."""
     with composite(name, "floordiv", x, y) as stem:
         x, y = _both(x, y)
-        q = _floordiv_t(x, y)
-        return _final(stem, ops.add, q, ops.zeros_like(q))
+        if x.dtype.is_floating:
+            return _final(stem, ops.floor, ops.div(x, y))
+        return _final(stem, ops.floor_divide, x, y)
 
 
 def floormod(x: Any, y: Any, name: str | None = None) -> Tensor:
-    """``x % y`` with the sign of ``y`` (Python's and TF's ``FloorMod``)."""
+    """``x % y`` with the sign of ``y`` (Python's and TF's ``FloorMod``: the registry's
+    ``remainder``)."""
     with composite(name, "FloorMod", x, y) as stem:
         x, y = _both(x, y)
-        return _final(stem, ops.sub, x, ops.mul(_floordiv_t(x, y), y))
+        return _final(stem, ops.remainder, x, y)
 
 
 def reduce_prod(input_tensor: Any, axis: Any = None, keepdims: Any = None,

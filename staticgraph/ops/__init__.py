@@ -27,6 +27,7 @@ from .elementwise import (
     cos,
     div,
     eq,
+    erf,
     exp,
     expm1,
     ge,
@@ -57,7 +58,8 @@ from .elementwise import (
     where,
 )
 from .nn import cross_entropy, log_softmax, matmul, mse_loss, nll_loss, softmax
-from .reductions import amax, amin, argmax, argmin, logsumexp, mean, size, sum
+from .reductions import all, amax, amin, any, argmax, argmin, logsumexp, mean, size, sum
+from .rounding import ceil, floor, floor_divide, remainder, round, trunc
 from .scans import cumprod, cumsum, prod
 from .shapes import (
     broadcast_like,
@@ -91,5 +93,6 @@ __all__ = [
     "broadcast_to", "cat", "expand_dims", "getitem", "ones_like", "permute", "reshape",
     "reshape_like", "setitem", "squeeze", "stack", "sum_to_like", "transpose", "unsqueeze",
     "zeros_like", "gather", "scatter_add", "prod", "cumsum", "cumprod", "log1p", "expm1",
-    "softplus",
+    "softplus", "erf", "all", "any", "floor", "ceil", "round", "trunc", "floor_divide",
+    "remainder",
 ]

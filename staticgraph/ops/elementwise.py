@@ -58,6 +58,7 @@ def exp(x): return bind(EXP, x)
 def log(x): return bind(LOG, x)
 def log1p(x): return bind(LOG1P, x)
 def expm1(x): return bind(EXPM1, x)
+def erf(x): return bind(ERF, x)
 def sqrt(x): return bind(SQRT, x)
 def sin(x): return bind(SIN, x)
 def cos(x): return bind(COS, x)
@@ -191,6 +192,11 @@ LOG1P = _ew("log1p", np.log1p, "sg_log1p({0})", lambda g, out, x: (div(g, add(x,
             saves=(0,), dtype_rule="float", grad_name="Log1PBackward0", tf_name="Log1p")
 EXPM1 = _ew("expm1", np.expm1, "sg_expm1({0})", lambda g, out, x: (mul(g, exp(x)),),
             saves=(0,), dtype_rule="float", grad_name="Expm1Backward0", tf_name="Expm1")
+_erf64 = np.vectorize(math.erf, otypes=[np.float64])
+# computed in double precision and rounded once (numpy has no erf ufunc)
+ERF = _ew("erf", lambda x: _erf64(x).astype(x.dtype), "sg_erf({0})",
+          lambda g, out, x: (mul(g, mul(exp(mul(mul(x, x), -1.0)), 2 / math.sqrt(math.pi))),),
+          saves=(0,), dtype_rule="float", grad_name="ErfBackward0", tf_name="Erf")
 SQRT = _ew("sqrt", np.sqrt, "sg_sqrt({0})", lambda g, out, x: (div(g, mul(out, 2)),),
            saves=("out",), dtype_rule="float", grad_name="SqrtBackward0", tf_name="Sqrt")
 SIN = _ew("sin", np.sin, "sg_sin({0})", lambda g, out, x: (mul(g, cos(x)),), saves=(0,),

@@ -1,4 +1,5 @@
-"""Reductions: sum, mean, max, min, logsumexp, argmax, argmin, and ``size`` (element count).
+"""Reductions: sum, mean, max, min, logsumexp, argmax, argmin, ``all``/``any`` of a whole tensor,
+and ``size`` (element count).
 
 Parameters are normalised before binding (``dim`` a sorted tuple of non-negative axes) so equal
 calls produce equal records, which CSE and the compile cache rely on.
@@ -53,6 +54,10 @@ def argmax(x, dim=None, keepdim=False):
 
 def argmin(x, dim=None, keepdim=False):
     return bind(ARGMIN, x, dim=None if dim is None else _dims(x, dim)[0], keepdim=bool(keepdim))
+
+
+def all(x): return bind(ALL, x)  # noqa: A001 - PyTorch's name (whole tensor)
+def any(x): return bind(ANY, x)  # noqa: A001
 
 
 def size(x, dim=None, dtype=None):
@@ -182,4 +187,14 @@ SIZE = register(Op(name="size", impl=_size_impl,
                    infer=lambda x, dim, dtype: ((), np.dtype(dtype)), kind="shape",
                    tf_name="Size", fresh_output=True))
 
-__all__ = ["sum", "mean", "amax", "amin", "logsumexp", "argmax", "argmin", "size"]
+
+def _whole(fn, tf_name: str) -> Op:
+    """``all``/``any`` of the whole tensor: bool, no gradient."""
+    return register(Op(name=fn.__name__, impl=lambda x: np.asarray(fn(x)),
+                       infer=lambda x: ((), np.dtype(np.bool_)), kind="reduce", tf_name=tf_name))
+
+
+ALL = _whole(np.all, "All")
+ANY = _whole(np.any, "Any")
+
+__all__ = ["sum", "mean", "amax", "amin", "logsumexp", "argmax", "argmin", "size", "all", "any"]

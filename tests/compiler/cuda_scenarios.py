@@ -157,9 +157,29 @@ def unit_dim():
                           e: np.arange(6, dtype=np.float32).reshape(3, 2)}, 1
 
 
+def rounding():
+    """The registry's rounding ops (half to even, signed zeros, +-inf, NaN), ``//`` and ``%``
+    of floats and integers (Python's floor semantics), erf, and floormod's gradient."""
+    g = sg.Graph()
+    with g.as_default():
+        x = sg.placeholder(sg.float32, [None], name="x")
+        y = sg.placeholder(sg.float32, [None], name="y")
+        i = sg.placeholder(sg.int32, [None], name="i")
+        j = sg.placeholder(sg.int32, [None], name="j")
+        m = sg.floormod(x, y)
+        outs = [sg.floor(x), sg.ceil(x), sg.round(x), ops.trunc(x), x // y, m, i // j, i % j,
+                ops.erf(x), ops.floor(x * 3.0) + x] + sg.gradients(m * x, [x, y])
+    xv = np.array([-2.5, -1.5, -0.5, 0.5, 1.5, 2.5, -0.4, -0.0, 1e10, np.inf, -np.inf, np.nan],
+                  np.float32)
+    yv = np.array([2.0, -2.0, 1.5, -1.5, 0.1, 0.3, 3.0, 2.0, 3.0, 2.0, 2.0, 1.0], np.float32)
+    return g, None, outs, {x: xv, y: yv, i: np.array([7, -7, 6, -6, 0, 13], np.int32),
+                           j: np.array([2, 2, -4, -4, 3, -5], np.int32)}, 1
+
+
 SCENARIOS = {"seed": seed, "xor": xor, "mlp": mlp_step, "chain": chain,
              "reductions": reductions, "edges": edges, "long_sums": long_sums,
-             "precision": precision, "two_targets": two_targets, "unit_dim": unit_dim}
+             "precision": precision, "two_targets": two_targets, "unit_dim": unit_dim,
+             "rounding": rounding}
 
 
 def check(name: str) -> None:

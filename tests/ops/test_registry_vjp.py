@@ -103,6 +103,10 @@ CASES = [
     ("log1p", [pos(3) - 0.4], {}),
     ("expm1", [anyv(3)], {}),
     ("softplus", [anyv(3) * 5], {}),
+    ("erf", [anyv(4)], {}),
+    *[(name, [anyv(5) * 3], {}) for name in ("floor", "ceil", "round", "trunc")],
+    ("remainder", [anyv(2, 3) * 5, pos(3) * 2], {}),
+    ("remainder", [anyv(4) * 5, 1.5], {}),
 ]
 
 

@@ -39,12 +39,17 @@ from .scalar_basic import (  # noqa: F401 - the library's names, for generated k
     JIT_OPTIONS,
     LIB_FASTMATH,
     sg_abs,
+    sg_ceil,
     sg_clamp,
+    sg_erf,
+    sg_floor,
     sg_max,
     sg_min,
     sg_pow,
     sg_relu,
+    sg_round,
     sg_sign,
+    sg_trunc,
 )
 
 _JIT = JIT_OPTIONS
@@ -363,6 +368,7 @@ NAMESPACE: dict = {
     "sg_sqrt": sg_sqrt, "sg_sin": sg_sin, "sg_cos": sg_cos, "sg_relu": sg_relu,
     "sg_abs": sg_abs, "sg_sign": sg_sign, "sg_max": sg_max, "sg_min": sg_min,
     "sg_clamp": sg_clamp, "sg_pow": sg_pow, "sg_log1p": sg_log1p, "sg_expm1": sg_expm1,
-    "sg_softplus": sg_softplus, **CASTS,
+    "sg_softplus": sg_softplus, "sg_floor": sg_floor, "sg_ceil": sg_ceil, "sg_trunc": sg_trunc,
+    "sg_round": sg_round, "sg_erf": sg_erf, **CASTS,
 }
 """Every scalar-library name, for the namespace generated CPU kernels are executed in."""

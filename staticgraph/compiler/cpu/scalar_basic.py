@@ -1,7 +1,7 @@
 """The basic ``sg_*`` functions of the CPU scalar library (:mod:`.scalar` re-exports them with
-the polynomial ones): ``relu``, ``abs``, ``sign``, ``max``/``min``, ``clamp``, ``pow`` and the
-casts, each a plain Python function (numpy semantics) with a numba ``@overload``; and the
-options every library function compiles with.
+the polynomial ones): ``relu``, ``abs``, ``sign``, ``max``/``min``, ``clamp``, ``pow``, the
+rounding functions, ``erf`` and the casts, each a plain Python function (numpy semantics) with a
+numba ``@overload``; and the options every library function compiles with.
 
 Special values follow the registry's numpy kernels (PyTorch's): ``relu(NaN)=NaN``,
 ``sign(NaN)=0``, ``max``/``min``/``clamp`` propagate NaN, ``x ** 0.5 = sqrt(x)`` and
@@ -9,6 +9,8 @@ Special values follow the registry's numpy kernels (PyTorch's): ``relu(NaN)=NaN`
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 from numba import types
@@ -122,6 +124,51 @@ def _ov_pow(x, y):
                 e = e >> 1
             return r
         return ipow
+    return None
+
+
+# ------------------------------------------------------------------------- rounding, erf
+def sg_floor(x):
+    return np.floor(x)
+
+
+def sg_ceil(x):
+    return np.ceil(x)
+
+
+def sg_trunc(x):
+    return np.trunc(x)
+
+
+def sg_round(x):
+    return np.round(x)
+
+
+for _py, _f in ((sg_floor, np.floor), (sg_ceil, np.ceil), (sg_trunc, np.trunc),
+                (sg_round, np.rint)):  # rint: half to even, as np.round
+    def _reg_rounding(py=_py, f=_f):
+        @overload(py, jit_options=_JIT)
+        def ov(x):
+            if isinstance(x, types.Float):
+                return lambda x: f(x)
+            if isinstance(x, (types.Integer, types.Boolean)):
+                return lambda x: x  # integers round to themselves
+            return None
+    _reg_rounding()
+
+
+def sg_erf(x):
+    from ...ops.elementwise import ERF
+
+    return ERF.impl(np.asarray(x))
+
+
+@overload(sg_erf, jit_options=_JIT)
+def _ov_erf(x):  # in double precision, rounded once: the registry kernel's result
+    if isinstance(x, types.Float) and x.bitwidth == 32:
+        return lambda x: np.float32(math.erf(np.float64(x)))
+    if isinstance(x, (types.Float, types.Integer, types.Boolean)):
+        return lambda x: math.erf(np.float64(x))
     return None
 
 

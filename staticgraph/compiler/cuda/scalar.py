@@ -23,6 +23,7 @@ from numba import cuda
 _Z = np.int8(0)
 _O = np.int8(1)
 _M = np.int8(-1)
+_TWO = np.int8(2)
 _F1 = np.float32(1.0)
 _HALF = np.float32(0.5)
 _NAN = np.float32(np.nan)
@@ -92,6 +93,40 @@ def sg_cos(x):
 
 
 @cuda.jit(device=True)
+def sg_floor(x):
+    return math.floor(x) if x - x == _Z else x  # +-inf, NaN: themselves
+
+
+@cuda.jit(device=True)
+def sg_ceil(x):
+    return math.ceil(x) if x - x == _Z else x
+
+
+@cuda.jit(device=True)
+def sg_trunc(x):
+    if x - x != _Z:
+        return x
+    return math.floor(x) if x >= _Z else math.ceil(x)  # (the simulator's float32: no __trunc__)
+
+
+@cuda.jit(device=True)
+def sg_round(x):
+    """Half to even (``np.round``); a zero result keeps ``x``'s sign."""
+    if x - x != _Z:
+        return x
+    r = math.floor(x)
+    d = x - r
+    if d > _HALF or (d == _HALF and r - _TWO * math.floor(r * _HALF) != _Z):
+        r = r + _O
+    return r if r != _Z else x * _Z
+
+
+@cuda.jit(device=True)
+def sg_erf(x):
+    return math.erf(x)
+
+
+@cuda.jit(device=True)
 def sg_relu(x):
     return _Z if x < _Z else x
 
@@ -150,7 +185,8 @@ NAMESPACE: dict = {
     "sg_sqrt": sg_sqrt, "sg_sin": sg_sin, "sg_cos": sg_cos, "sg_relu": sg_relu,
     "sg_abs": sg_abs, "sg_sign": sg_sign, "sg_max": sg_max, "sg_min": sg_min,
     "sg_clamp": sg_clamp, "sg_pow": sg_pow, "sg_log1p": sg_log1p, "sg_expm1": sg_expm1,
-    "sg_softplus": sg_softplus, "math": math, "sg_cast_bool": _to_bool,
+    "sg_softplus": sg_softplus, "sg_floor": sg_floor, "sg_ceil": sg_ceil, "sg_trunc": sg_trunc,
+    "sg_round": sg_round, "sg_erf": sg_erf, "math": math, "sg_cast_bool": _to_bool,
 }
 """Every scalar-library name, for the namespace generated CUDA kernels are executed in."""
 

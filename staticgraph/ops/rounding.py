@@ -1,0 +1,71 @@
+"""Rounding and integer division: ``floor``, ``ceil``, ``round`` (half to even), ``trunc``,
+``floor_divide`` (``//``) and ``remainder`` (``%``), for both modes.
+
+The kernels are numpy's, which agree with PyTorch's ``//`` and ``%`` (Python's floor semantics:
+the remainder has the sign of the divisor, ``-7 // 2 == -4``) and with TF's ``FloorMod`` and
+integer ``FloorDiv``. TF's ``FloorDiv`` of floats is ``floor(x / y)``: the static frontend builds
+it from ``div`` and ``floor`` (``staticgraph.graph.composite_ops``).
+
+Gradients: the rounding ops are piecewise constant. The eager mode records PyTorch's exact zero
+gradient (0 even for an inf/NaN cotangent); TF registers none (``tf_differentiable=False``), so
+``tf.gradients`` stops there. ``floor_divide`` has no gradient in either mode; ``remainder`` has
+TF's (``d/dx = 1``, ``d/dy = -floor(x / y)``; PyTorch's ``-floor_divide(x, y)`` differs only where
+``x / y`` rounds up to an integer, e.g. ``1.5 / 0.1`` in float32).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .core import Op, bind, register
+from .elementwise import div, elementwise_infer, mul, neg
+from .shapes import zeros_like
+
+
+def floor(x): return bind(FLOOR, x)
+def ceil(x): return bind(CEIL, x)
+def round(x): return bind(ROUND, x)  # noqa: A001 - the op's name
+def trunc(x): return bind(TRUNC, x)
+def floor_divide(x, y): return bind(FLOOR_DIVIDE, x, y)
+def remainder(x, y): return bind(REMAINDER, x, y)
+
+
+def _zero_vjp(g, out, x):
+    return (zeros_like(g),)
+
+
+def _step(name: str, impl: Any, tf_name: str) -> Op:
+    """A piecewise-constant op: input dtype kept (integers round to themselves)."""
+    return register(Op(name=name, impl=impl, infer=elementwise_infer("keep"), vjp=_zero_vjp,
+                       kind="elementwise", scalar=f"sg_{name}({{0}})",
+                       grad_name=name.capitalize() + "Backward0", dtype_rule="keep",
+                       tf_name=tf_name, tf_differentiable=False))
+
+
+FLOOR = _step("floor", np.floor, "Floor")
+CEIL = _step("ceil", np.ceil, "Ceil")
+ROUND = _step("round", np.round, "Round")
+TRUNC = _step("trunc", np.trunc, "Trunc")
+
+
+def _is_scalar(v: Any) -> bool:
+    return isinstance(v, (int, float))
+
+
+def _remainder_vjp(g, out, x, y):
+    return g, (None if _is_scalar(y) else neg(mul(g, floor(div(x, y)))))
+
+
+def _remainder_name(args, params) -> str:
+    return "RemainderBackward0" if _is_scalar(args[1]) else "RemainderBackward1"
+
+
+FLOOR_DIVIDE = register(Op(
+    name="floor_divide", impl=np.floor_divide, infer=elementwise_infer("promote"),
+    kind="elementwise", scalar="({0} // {1})", nin=2, tf_name="FloorDiv"))
+REMAINDER = register(Op(
+    name="remainder", impl=np.remainder, infer=elementwise_infer("promote"), vjp=_remainder_vjp,
+    kind="elementwise", scalar="({0} % {1})", grad_name=_remainder_name, saves=(0, 1), nin=2,
+    tf_name="FloorMod"))
