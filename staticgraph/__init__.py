@@ -100,7 +100,7 @@ _NAMESPACES: dict[str, _Any] = {
     "layers": lambda: _namespace(dense=("layers", "dense")),
 }
 # exported names that are also submodules: importing the submodule must not replace them
-_SHADOWED = frozenset({"gradients", "layers"})
+_SHADOWED = frozenset({"gradients", "layers", "variable_scope"})
 
 
 def _resolve(module: str, attr: str | None) -> _Any:
@@ -129,7 +129,8 @@ def __dir__() -> list[str]:
 class _Package(_types.ModuleType):
     """This package's module type. The import system sets ``staticgraph.<sub>`` to a submodule
     when it is first imported; for the exported names that are submodules too (``gradients``
-    the function, ``layers`` the namespace) the exported object must stay."""
+    and ``variable_scope`` the functions, ``layers`` the namespace) the exported object must
+    stay."""
 
     def __setattr__(self, name: str, value: _Any) -> None:
         if name in _SHADOWED and isinstance(value, _types.ModuleType):

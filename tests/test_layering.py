@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import pathlib
 import subprocess
 import sys
 import types
@@ -77,6 +78,20 @@ def test_from_imports_and_namespaces_in_a_fresh_interpreter():
             "assert tf.math.floor is tf.floor and tf.math.softmax is tf.nn.softmax\n"
             "assert tf.train.GradientDescentOptimizer and tf.linalg.inv is tf.matrix_inverse\n"
             "assert tf.tuple is staticgraph.variables.tuple_ and tf.dtypes.float32 is tf.float32")
+    _fresh_modules(code)
+
+
+def test_names_that_are_submodules_too_keep_the_exported_object():
+    """``staticgraph.gradients`` is a function although ``staticgraph/gradients.py`` exists: the
+    import system's binding of the submodule, in whatever order it happens, must not win."""
+    root = pathlib.Path(tf.__file__).parent
+    subs = {p.stem for p in root.glob("*.py")} | {p.parent.name for p in root.glob("*/__init__.py")}
+    clashing = {n for n in set(tf._LAZY) | set(tf._NAMESPACES) if n in subs
+                and tf._LAZY.get(n) != (n, None)}
+    assert clashing == set(tf._SHADOWED)
+    code = "\n".join(f"import staticgraph.{n}" for n in sorted(clashing)) + (
+        "\nimport staticgraph as tf, types\n"
+        f"assert not any(isinstance(getattr(tf, n), types.ModuleType) for n in {sorted(clashing)})")
     _fresh_modules(code)
 
 
