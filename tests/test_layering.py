@@ -104,3 +104,22 @@ def test_names_keep_their_objects():
     assert isinstance(tf.math, types.SimpleNamespace) and isinstance(tf.nn, types.ModuleType)
     with pytest.raises(AttributeError):
         tf.no_such_name  # noqa: B018
+
+
+def test_no_import_circle_anywhere():
+    """No circle among the modules of staticgraph (compiler included) and dynamic, through
+    top-level or function-level imports: executors register themselves in
+    ``staticgraph.executor.EXECUTORS``, which imports neither the session nor the compiler."""
+    from tests.import_graph import cycles
+
+    assert cycles(["staticgraph", "dynamic"]) == []
+
+
+def test_the_compiler_never_imports_the_session():
+    from tests.import_graph import import_graph
+
+    top, lazy = import_graph(["staticgraph"])
+    compiler = [m for m in top if m.startswith("staticgraph.compiler")]
+    bad = {m: sorted(t for t in top[m] | lazy[m] if t.startswith("staticgraph.session"))
+           for m in compiler}
+    assert {m: t for m, t in bad.items() if t} == {}
