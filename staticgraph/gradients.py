@@ -22,6 +22,9 @@ from .graph.frontend import as_graph_tensor, convert, graph_of, node_name
 _EXACT = {"cat", "stack", "nll_loss", "nll_loss_grad", "cat_slice", "index_grad",
           "reshape_like", "broadcast_like", "sum_to_like"}
 _PASS_THROUGH = ("Identity",)
+#: op type -> ``fn(op, grads, between, stops, wanted)`` for multi-output host ops (While, If,
+#: TensorArray ops), registered by the modules defining them; it adds to ``grads`` itself
+CUSTOM_GRADIENTS: dict[str, Any] = {}
 
 
 def _as_list(x: Any) -> tuple[list, bool]:
@@ -133,6 +136,9 @@ def gradients(ys: Any, xs: Any, grad_ys: Any = None, name: str = "gradients",
 
 def _backprop_op(graph: Graph, op: Operation, grads: dict[Tensor, list[Tensor]],
                  between: set[Operation], stops: set[Tensor], wanted: set[Tensor]) -> None:
+    custom = CUSTOM_GRADIENTS.get(op.type)
+    if custom is not None:  # control flow and TensorArrays (control_flow_grad.py)
+        return custom(op, grads, between, stops, wanted)
     if not op.outputs:
         return
     out = op.outputs[0]
