@@ -1,4 +1,5 @@
-"""Gradients of ``While`` and ``If`` ops, as graph (registered in ``gradients.CUSTOM_GRADIENTS``).
+"""Gradients of ``While`` ops, as graph (registered in ``gradients.CUSTOM_GRADIENTS``), and the
+function-graph VJP that the ``If`` gradient shares.
 
 **The body's VJP.** :func:`build_vjp` runs the ordinary symbolic ``gradients`` over a function
 graph (so the registry's VJP rules build the nodes, inside that graph), then copies the gradient
@@ -13,9 +14,7 @@ accumulates the cotangents of the captured tensors and Variables over the iterat
 sums). Its trip count is the forward one. Its body is an ordinary function graph, so the
 gradient of the gradient is the same construction again.
 
-**Conds**: the gradient is an ``If`` on the same predicate whose branches are the two branches'
-VJPs, so only the taken branch's derivative is computed (an untaken ``1/x`` at 0 gives no NaN);
-each branch gives zeros for the inputs only the other one uses.
+Conds: :mod:`staticgraph.cond_grad`.
 """
 
 from __future__ import annotations
@@ -27,8 +26,6 @@ import numpy as np
 
 from . import ops
 from .gradients import CUSTOM_GRADIENTS, _accumulate, gradients
-from .graph.cond_op import add_saved as cond_save
-from .graph.cond_op import make_if
 from .graph.core import Operation, Tensor
 from .graph.frontend import make_const
 from .graph.func_graph import FuncGraph, copy_ops, is_opaque, mark_opaque
@@ -220,64 +217,6 @@ def while_grad(op: Operation, grads: dict, between: set, stops: set, wanted: set
         _give(op.inputs[j], res[n_out + 1 + k], grads, between, wanted)
 
 
-# ----------------------------------------------------------------------------------- If
-def if_grad(op: Operation, grads: dict, between: set, stops: set, wanted: set) -> None:
-    """Add the gradient ``If`` of ``If`` op ``op``: each branch's VJP, on the same predicate."""
-    spec = op.host
-    n = len(spec.outs[0])
-    g_out = [_cot(t, grads, stops) for t in op.outputs]
-    if all(g is None for g in g_out):
-        return
-    graph = op.graph
-    idx = [j for j in range(1, len(op.inputs)) if _wanted(op.inputs[j], between, wanted)]
-    if not idx:
-        return
-    name = graph.unique_name(spec.name.rsplit("/", 1)[-1] + "_grad")
-    branches, outs = [], []
-    for b, fg in enumerate(spec.branches):
-        inner = dict(spec.feeds[b] + spec.vars[b])
-        use = {j: inner.get(j) for j in idx}
-        wrt = [use[j] for j in idx if use[j] is not None]
-        mine = [k for k, (bb, _) in enumerate(spec.saved) if bb == b]  # its saved values
-        ys = spec.outs[b] + [spec.saved[k][1] for k in mine]
-        gs = g_out[:n] + [g_out[n + k] for k in mine]
-        vjp = build_vjp(fg, ys, [g is not None for g in gs], wrt, op,
-                        {t: op.inputs[j] for j, t in inner.items()}, name)
-        bg = vjp.graph
-        for ph, g in zip(vjp.cots, gs, strict=True):
-            if ph is not None:
-                bind_arg(bg, ph, g)
-        for t, ph in vjp.saved:
-            bind_arg(bg, ph, cond_save(op, b, t))
-        it = iter(vjp.grads)
-        res = []
-        with bg.as_default():
-            for j in idx:
-                g = next(it) if use[j] is not None else None
-                if g is None:  # this branch does not use input j: zeros, or nothing at all
-                    x = bg.capture(op.inputs[j])  # where j has no value when b runs
-                    g = x if _unset_in_branch(op, j, b) else zeros_for(x)
-                res.append(g)
-        branches.append(bg)
-        outs.append(res)
-    avals = [op.inputs[j].aval for j in idx]
-    back = make_if(graph, name, spec.site, op.inputs[0], branches, outs, avals)
-    for j, g in zip(idx, back.outputs, strict=True):
-        _give(op.inputs[j], g, grads, between, wanted)
-
-
-def _unset_in_branch(op: Operation, j: int, b: int) -> bool:
-    """Whether input ``j`` of ``If`` op ``op`` is a value another ``If`` on the same predicate
-    saved for its other branch: it is ``None`` whenever branch ``b`` runs."""
-    src = op.inputs[j]
-    prod = src.op
-    if prod.type != "If" or prod.inputs[0] is not op.inputs[0]:
-        return False
-    k = src.value_index - len(prod.host.outs[0])
-    return k >= 0 and prod.host.saved[k][0] != b
-
-
 CUSTOM_GRADIENTS["While"] = while_grad
-CUSTOM_GRADIENTS["If"] = if_grad
 
-__all__ = ["Vjp", "build_vjp", "while_grad", "if_grad", "zeros_for"]
+__all__ = ["Vjp", "build_vjp", "bind_arg", "while_grad", "zeros_for", "accumulate"]

@@ -4,7 +4,8 @@ The user's functions are called once, at build time, on placeholders of function
 (:mod:`.func_graph`); the result is one ``While`` (:mod:`.while_op`) or ``If`` (:mod:`.cond_op`)
 node holding them. Build-time checks follow TF1 (structure, dtype, shape invariants, a scalar
 bool condition); each error names the loop, the variable and the user's line.
-Gradients: :mod:`staticgraph.control_flow_grad` (registered on import).
+Gradients: :mod:`staticgraph.control_flow_grad` and :mod:`staticgraph.cond_grad` (registered
+on import).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import control_flow_grad  # noqa: F401 - registers the While/If gradients
+from .. import cond_grad, control_flow_grad  # noqa: F401 - register the If/While gradients
 from ..ops.core import AVal
 from . import nest
 from .core import Graph, Tensor, _user_site
