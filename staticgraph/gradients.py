@@ -17,6 +17,8 @@ import numpy as np
 from . import ops
 from .graph.core import Graph, Operation, Tensor
 from .graph.frontend import as_graph_tensor, convert, graph_of, node_name
+from .graph.func_graph import is_opaque
+from .graph.tensor_array_ops import add_opaque
 
 # Ops whose VJP already returns cotangents of exactly each input's shape (no un-broadcast).
 _EXACT = {"cat", "stack", "nll_loss", "nll_loss_grad", "cat_slice", "index_grad",
@@ -70,6 +72,8 @@ def _between(ys: list[Tensor], xs: list[Tensor], stops: set[Tensor]) -> set[Oper
 
 def _accumulate(parts: list[Tensor]) -> Tensor:
     """The sum of a tensor's cotangents; the last node is named ``AddN`` as in TF."""
+    if is_opaque(parts[0]):  # a TensorArray's cotangents (graph/tensor_array_ops.py)
+        return add_opaque(parts)
     out = parts[0]
     for i, p in enumerate(parts[1:], 2):
         with node_name("AddN" if i == len(parts) else None):
