@@ -225,7 +225,14 @@ def one_hot(indices: Any, depth: int, on_value: Any = None, off_value: Any = Non
 
 
 def getitem(x: Any, index: Any) -> Tensor:
-    """``x[index]`` with ints, slices, ``None``, ``...`` and numpy index arrays."""
+    """``x[index]`` with ints, slices, ``None``, ``...`` and numpy index arrays; a leading
+    integer tensor (``x[i]`` in a loop body) is a gather along axis 0."""
+    idx = index if isinstance(index, tuple) else (index,)
+    if idx and as_graph_tensor(idx[0]) is not None:
+        from .composite_ops import gather
+
+        out = gather(x, idx[0])
+        return getitem(out, idx[1:]) if len(idx) > 1 else out
     return _named(None, "strided_slice", ops.getitem, _t(x), index)
 
 
