@@ -5,12 +5,13 @@ The gradient is an ``If`` on the same predicate whose branches are the two branc
 
 TF1 semantics with the eager mode's edge behaviour: gradients flow through the taken branch
 *only*. A branch's input computed outside the cond only for it (``tf.cond(p, lambda:
-tf.sin(1 / x), ...)``: ``1 / x`` feeds nothing else that is differentiated) gets no gradient
-when its branch is not taken, not a zero gradient: a zero pushed through the VJP of ``1 / x``
-at ``x = 0`` would be ``0 * inf = NaN``, where the eager mode (which never ran that branch)
-gives the taken branch's finite gradient. So such an *exclusive chain* of pure ops is
-differentiated inside the gradient ``If``'s branches (recomputed from the values it reads there),
-and the other branch gives zeros for those values instead.
+tf.sin(1 / x), ...)``: ``1 / x`` feeds nothing else that is differentiated but Ifs on the same
+predicate, such as the cond's own gradient) gets no gradient when its branch is not taken, not
+a zero gradient: a zero pushed through the VJP of ``1 / x`` at ``x = 0`` would be
+``0 * inf = NaN``, where the eager mode (which never ran that branch) gives the taken branch's
+finite gradient. So such an *exclusive chain* of pure ops is differentiated inside the gradient
+``If``'s branches (recomputed there from the values it reads), and the other branch gives zeros
+for those values instead.
 """
 
 from __future__ import annotations
@@ -103,16 +104,19 @@ def _chain_grads(op: Operation, bg: FuncGraph, chains: dict, g_in: dict,
 def _exclusive_chains(op: Operation, idx: list[int], between: set, stops: set,
                       wanted: set) -> dict[int, tuple[list[Operation], list[Tensor]]]:
     """Input index -> (the pure ops computing that input only for ``op``, the values they
-    read): an op joins while every differentiated consumer of its output is ``op`` or already
-    in the chain (so its gradient can only come through ``op``)."""
+    read): an op joins while every differentiated consumer of its output is already in the
+    chain or an ``If`` on ``op``'s predicate (so its gradient only comes through such Ifs)."""
     consumers: dict[Tensor, set[Operation]] = {}
     for q in between:
         for t in q.inputs:
             consumers.setdefault(t, set()).add(q)
+    # Ifs on the same predicate (the cond's gradient Ifs among them) each differentiate the
+    # chain inside their own branches, for their own share of its cotangent
+    peers = {q for q in between if q.type == "If" and q.inputs[0] is op.inputs[0]} | {op}
     out = {}
     for j in idx:
         x = op.inputs[j]
-        if x in wanted or x in stops or op.inputs.count(x) != 1:
+        if x in wanted or x in stops:
             continue
         chain: set[Operation] = set()
         heap = [(-x.op._id, x.op)]
@@ -122,7 +126,7 @@ def _exclusive_chains(op: Operation, idx: list[int], between: set, stops: set,
             ok = (q.op_def is not None and len(q.outputs) == 1 and q in between
                   and getattr(q, "host", None) is None and q.outputs[0] not in wanted
                   and q.outputs[0] not in stops
-                  and consumers.get(q.outputs[0], set()) <= chain | {op})
+                  and consumers.get(q.outputs[0], set()) <= chain | peers)
             if not ok:
                 continue
             chain.add(q)

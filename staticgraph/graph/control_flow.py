@@ -105,7 +105,7 @@ def while_loop(cond: Callable, body: Callable, loop_vars: Any, shape_invariants:
                 raise ValueError(f"The shape invariant specified for {t.name} is not compatible "
                                  f"with the initial shape of the loop variable. It enters the "
                                  f"loop with shape {t.shape}, but the specified shape invariant "
-                                 f"is {inv}. ({where}, {p})")
+                                 f"is {inv}. ({p} of {where})")
             invs.append(inv)
     dtypes = [t.aval.dtype for t in init]
     n_extra = 0
@@ -172,7 +172,7 @@ def while_loop(cond: Callable, body: Callable, loop_vars: Any, shape_invariants:
             raise ValueError(f"Input tensor '{t0.name}' enters the loop with shape {inv}, but "
                              f"has shape {o.shape} after one iteration. To allow the shape to "
                              "vary across iterations, use the `shape_invariants` argument of "
-                             f"tf.while_loop to specify a less-specific shape. ({where}, {p})")
+                             f"tf.while_loop to specify a less-specific shape. ({p} of {where})")
     op = make_while(outer, full, site, init, avals, cond_g, cargs, ct, body_g, bargs, outs,
                     back_prop=back_prop)
     exits = []
