@@ -29,6 +29,7 @@ from .gradients import CUSTOM_GRADIENTS, _accumulate, gradients
 from .graph.core import Operation, Tensor
 from .graph.frontend import make_const
 from .graph.func_graph import FuncGraph, copy_ops, is_opaque, mark_opaque
+from .graph.tensor_array_ops import scatter_rows
 from .graph.while_op import add_saved as loop_save
 from .graph.while_op import make_while, trip_count
 from .ops.core import AVal
@@ -169,7 +170,8 @@ def while_grad(op: Operation, grads: dict, between: set, stops: set, wanted: set
             and j in inner]
     sl = [j for j in range(nc + nk, len(op.inputs)) if _wanted(op.inputs[j], between, wanted)
           and j in inner]
-    wrt = [inner[j] for j in car + caps + sl]
+    rows = [(j, c, ph) for j, c, ph, _ in spec.gathered if _wanted(op.inputs[j], between, wanted)]
+    wrt = [inner[j] for j in car + caps + sl] + [ph for _, _, ph in rows]
     ys = list(spec.body_outs) + list(spec.stacked)
     mask = [i in car for i in range(nc)] + [g is not None for g in g_stk]
     name = graph.unique_name(spec.name.rsplit("/", 1)[-1] + "_grad")
@@ -190,9 +192,12 @@ def while_grad(op: Operation, grads: dict, between: set, stops: set, wanted: set
     # sliced inputs of the gradient loop: the saved stacks, then the output cotangent stacks
     sliced = [(loop_save(op, t), ph) for t, ph in vjp.saved]
     sliced += [(g, vjp.cots[nc + k]) for k, g in enumerate(g_stk) if g is not None]
-    g_sl = dict(zip(sl, g_wrt[nca + len(caps):], strict=True))
+    g_sl = dict(zip(sl, g_wrt[nca + len(caps):nca + len(caps) + len(sl)], strict=True))
     sl = [j for j in sl if g_sl[j] is not None]  # the others get no gradient (zero)
     stacked = [(g_sl[j], "list" if is_opaque(op.inputs[j]) else "array") for j in sl]
+    g_rows = [(r, g) for r, g in zip(rows, g_wrt[nca + len(caps) + len(g_sl):], strict=True)
+              if g is not None]
+    stacked += [(g, "list") for _, g in g_rows]  # a gathered row's cotangent per iteration
     with graph.name_scope(name + "/"):
         init = [make_const(graph, np.asarray(0, np.int32), "iteration_start")]
         init += [g if g is not None else zeros_for(outs[i]) for i, g in
@@ -215,6 +220,10 @@ def while_grad(op: Operation, grads: dict, between: set, stops: set, wanted: set
     n_out = 1 + nca + len(caps)
     for k, j in enumerate(sl):
         _give(op.inputs[j], res[n_out + 1 + k], grads, between, wanted)
+    for k, ((j, c, _), _) in enumerate(g_rows):  # rows back to the list they were read from
+        with graph.name_scope(name + "/"):
+            cot = scatter_rows(loop_save(op, inner[c]), res[n_out + 1 + len(sl) + k])
+        _give(op.inputs[j], cot, grads, between, wanted)
 
 
 CUSTOM_GRADIENTS["While"] = while_grad

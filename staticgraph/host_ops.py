@@ -1,8 +1,9 @@
 """Ops that run on the host around compiled or interpreted code: control flow (``While``,
 ``If``) and TensorArrays. Each such op has ``op.host``, an object whose
-``run(inputs, call)`` is the op's meaning; ``call(graph, fetches, feeds)`` runs one of its
-function graphs once. This module gives the executors what they share: the variable state a
-sub-run sees and writes, and how the reference executor runs such an op.
+``run(inputs, prepare, compiled=False)`` is the op's meaning; ``prepare(graph, fetches,
+feed_keys)`` returns ``fn(values) -> results`` running one of its function graphs. This
+module gives the executors what they share: the variable state a sub-run sees and writes, and
+how the reference executor runs such an op.
 
 State: a sub-run reads the variables as the enclosing run sees them at that point (its updates
 so far, else the committed values) and its assigns become updates of the enclosing run, so an
@@ -93,10 +94,13 @@ def run_on_reference(op: Operation, executor: Any, values: dict, updates: dict,
     graph call); its outputs go into ``values``, its assigns into ``updates``."""
     state = _RunState(updates, read_var, op)
 
-    def call(graph: Any, fetches: list, feeds: dict) -> list:
-        return [unwrap(v) for v in executor.run(graph, fetches, [], feeds, state)]
+    def prepare(graph: Any, fetches: list, keys: list) -> Callable[[list], list]:
+        def fn(vals: list) -> list:
+            feeds = dict(zip(keys, vals, strict=True))
+            return [unwrap(v) for v in executor.run(graph, fetches, [], feeds, state)]
+        return fn
 
-    outs = op.host.run(host_inputs(op, value_of), call)
+    outs = op.host.run(host_inputs(op, value_of), prepare)
     for t, v in zip(op.outputs, outs, strict=True):
         values[t] = v
 

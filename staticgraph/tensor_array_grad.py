@@ -57,7 +57,17 @@ _RULES: dict[str, Callable[[Operation, Tensor], list]] = {
     "TensorArrayGradRows": lambda op, g: [_emit(op, "rows", [g], None), None],
     "TensorArrayClearRows": lambda op, g: [_emit(op, "clear_rows", [g, op.inputs[1]], None),
                                            None],
+    # a loop's gathered rows: (index stack, row cotangent stack) <-> list cotangent
+    "TensorArrayScatterList": lambda op, g: [None, _stack(op, "gather_list",
+                                                          [g, op.inputs[0], op.inputs[1]])],
+    "TensorArrayGatherList": lambda op, g: [_stack(op, "scatter_list", [op.inputs[1], g]),
+                                            None, None],
 }
+
+
+def _stack(op: Operation, kind: str, inputs: list) -> Tensor:
+    """A list-valued gradient op (its value is a TensorList or a Stack: opaque either way)."""
+    return _emit(op, kind, inputs, None)
 
 for _kind, _rule in _RULES.items():
     CUSTOM_GRADIENTS[_kind] = _grad(_rule)

@@ -5,9 +5,10 @@ A graph whose needed part holds host ops (``While``, ``If``, TensorArray ops: ``
 
 * a **compiled stage** computes the inputs of the next host op: an ordinary compiled plan of the
   same executor (``NumbaExecutor.prepare``) for (those tensors, the values known so far as feeds);
-* the **host op** runs with ``call(graph, fetches, feeds)`` = the executor's compiled plan of that
-  function graph (the loop's ``cond`` and ``body`` are each compiled once, as their own plans,
-  through the normal compile entry point; a body holding a loop is a region itself);
+* the **host op** runs with ``prepare(graph, fetches, feed_keys)`` = the executor's compiled
+  plan of that function graph, through the normal compile entry point: a loop's condition once,
+  and its body followed by its condition (one *step* graph, so an iteration is one call); a body
+  holding a loop is a region itself;
 * a **final stage** computes the fetches and runs the targets, with the host ops' outputs fed.
 
 The driver is the loop spec's Python loop (``LoopSpec.run``): a new trip count or sequence length
@@ -113,14 +114,11 @@ class RegionRunner:
         return steps
 
     # ---------------------------------------------------------------------------- run
-    def _call(self, state: Overlay) -> Any:
-        def call(graph: Any, fetches: list, feeds: dict) -> list:
-            key = (graph, graph.version, tuple(fetches), tuple(feeds))
-            r = self._calls.get(key)
-            if r is None:
-                r = self._calls[key] = self.ex.prepare(graph, list(fetches), [], list(feeds))
-            return [unwrap(v) for v in r(list(feeds.values()), state)]
-        return call
+    def _prepare(self, state: Overlay) -> Any:
+        def prepare(graph: Any, fetches: list, keys: list) -> Any:
+            r = self.ex.prepare(graph, list(fetches), [], list(keys))
+            return lambda vals: r(vals, state)
+        return prepare
 
     def __call__(self, F: list, state: Any) -> list:
         if self.steps is None:
@@ -129,13 +127,14 @@ class RegionRunner:
             return [unwrap(v) for v in out]
         st = Overlay(state)
         vals = dict(zip(self.feed_keys, F, strict=True))
-        call = self._call(st)
+        prepare = self._prepare(st)
         for step in self.steps:
             if step[0] == "host":
                 op = step[1]
                 ins = [None if t.op.type == "VariableV2" else self._get(vals, t)
                        for t in op.inputs]
-                vals.update(zip(op.outputs, op.host.run(ins, call), strict=True))
+                vals.update(zip(op.outputs, op.host.run(ins, prepare, compiled=True),
+                                strict=True))
             else:
                 _, fetch, targets, keys = step
                 r = self._stage(fetch, targets, keys)

@@ -230,8 +230,10 @@ def getitem(x: Any, index: Any) -> Tensor:
     idx = index if isinstance(index, tuple) else (index,)
     if idx and as_graph_tensor(idx[0]) is not None:
         from .composite_ops import gather
+        from .tensor_array import outer_row  # x[i] in a loop body: a row the loop feeds
 
-        out = gather(x, idx[0])
+        out = outer_row(x, idx[0])
+        out = gather(x, idx[0]) if out is None else out
         return getitem(out, idx[1:]) if len(idx) > 1 else out
     return _named(None, "strided_slice", ops.getitem, _t(x), index)
 

@@ -16,7 +16,7 @@ from typing import Any
 from ..ops.core import AVal
 from .core import Graph, Operation, Tensor
 from .func_graph import FuncGraph, is_opaque, mark_opaque
-from .while_op import Call
+from .loop_driver import Prepare
 
 
 @dataclass
@@ -39,11 +39,11 @@ class CondSpec:
     def __repr__(self) -> str:
         return f"<cond {self.name!r}: {len(self.outs[0])} outputs, {len(self.saved)} saved>"
 
-    def run(self, inputs: Sequence[Any], call: Call) -> list:
+    def run(self, inputs: Sequence[Any], prepare: Prepare, compiled: bool = False) -> list:
         b = 0 if bool(inputs[0]) else 1
         extra = [t for bb, t in self.saved if bb == b]
-        feeds = {ph: inputs[i] for i, ph in self.feeds[b]}
-        vals = call(self.branches[b], self.outs[b] + extra, feeds)
+        fn = prepare(self.branches[b], self.outs[b] + extra, [ph for _, ph in self.feeds[b]])
+        vals = fn([inputs[i] for i, _ in self.feeds[b]])
         n = len(self.outs[b])
         out = list(vals[:n])
         it = iter(vals[n:])

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import tensor_array_grad  # noqa: F401 - registers the TensorArray gradients
+from .. import ops, tensor_array_grad  # noqa: F401 - registers the TensorArray gradients
 from ..ops.core import AVal
 from .core import Tensor, _user_site
 from .dtypes import DType, as_dtype
@@ -154,4 +154,29 @@ class TensorArray:
         return f"<tf.TensorArray '{self._meta.name}' dtype={self.dtype.name}>"
 
 
-__all__ = ["TensorArray"]
+def outer_row(x: Any, i: Any) -> Tensor | None:
+    """``x[i]`` for a scalar integer tensor ``i`` in a loop body, ``x`` built outside the loop:
+    a read of a TensorArray of ``x``'s rows (unstacked outside the loop once), which the loop
+    driver turns into a fed row (no gather per iteration). ``None`` where this does not apply."""
+    from .core import get_default_graph
+    from .func_graph import FuncGraph
+
+    xt, it = as_graph_tensor(x), as_graph_tensor(i)
+    body = get_default_graph()
+    if (xt is None or it is None or not isinstance(body, FuncGraph) or xt.graph is body
+            or not body.encloses(xt.graph) or it.graph is not body or not it.dtype.is_integer
+            or it.aval.shape != () or xt.aval.shape is None or len(xt.aval.shape) == 0):
+        return None
+    cache = xt.graph.__dict__.setdefault("_row_arrays", {})
+    ta = cache.get(xt)
+    if ta is None:
+        with xt.graph.as_default():
+            n = xt.aval.shape[0]
+            size = n if n is not None else ops.size(xt, 0, np.int32)
+            ta = TensorArray(xt.dtype.base_dtype, size=size,
+                             element_shape=xt.shape[1:]).unstack(xt)
+        cache[xt] = ta
+    return ta.read(it)
+
+
+__all__ = ["TensorArray", "outer_row"]

@@ -69,8 +69,13 @@ class ArrayOp:
                                        f"index {k} but array size is: {n}")
         return k
 
-    def run(self, inputs: Sequence[Any], call: Any = None) -> list:
+    def run(self, inputs: Sequence[Any], prepare: Any = None, compiled: bool = False) -> list:
         return [getattr(self, "_" + self.kind)(*inputs)]
+
+    def row(self, tl: TensorList, i: Any) -> np.ndarray:
+        """``read`` without the copy (a loop driver feeding a gathered row)."""
+        v = tl.items[self._index(tl, i, False)]
+        return v if v is not None else self._zeros()
 
     # ------------------------------------------------------------------------- kernels
     def _new(self, size: Any) -> TensorList:
@@ -147,6 +152,24 @@ class ArrayOp:
                 out[k] = v
         return out
 
+    def _scatter_list(self, idx: Any, rows: Any) -> TensorList:
+        """The cotangent of a TensorArray read at ``idx[k]`` with cotangent ``rows[k]``."""
+        ks = [int(k) for k in idx.items]
+        items: list = [None] * (max(ks) + 1 if ks else 0)
+        for k, v in zip(ks, rows.items, strict=True):
+            items[k] = v if items[k] is None else items[k] + v
+        return TensorList(tuple(items))
+
+    def _gather_list(self, g: TensorList, idx: Any, like: Any) -> Any:
+        from .loop_driver import Stack
+
+        out = []
+        for k, v in zip(idx.items, like.items, strict=True):
+            k = int(k)
+            r = g.items[k] if k < len(g.items) else None
+            out.append(np.zeros(np.shape(v), self.dtype) if r is None else r)
+        return Stack(out)
+
     def _clear_rows(self, g: TensorList, like: Any) -> TensorList:
         n = len(np.asarray(like))
         return TensorList((None,) * min(n, len(g.items)) + g.items[n:])
@@ -165,6 +188,13 @@ def array_op(kind: str, inputs: Sequence[Tensor], spec: ArrayOp, out: AVal | Non
     return mark_opaque(t) if out is None else t
 
 
+def scatter_rows(idx: Tensor, rows: Tensor) -> Tensor:
+    """The TensorArray cotangent of rows read at the indices in stack ``idx`` with the
+    cotangents in stack ``rows`` (a loop's gathered rows)."""
+    spec = ArrayOp("scatter_list", rows.aval.dtype, None, "rows")
+    return array_op("scatter_list", [idx, rows], spec, None, "TensorArrayScatterRows")
+
+
 def empty_like(t: Tensor) -> Tensor:
     """A zero cotangent for a TensorArray flow ``t`` (an empty list)."""
     g = function_graph_for([t]) or t.graph
@@ -181,4 +211,5 @@ def add_opaque(parts: Sequence[Tensor]) -> Tensor:
     return out
 
 
-__all__ = ["TensorList", "ArrayOp", "array_op", "empty_like", "add_opaque", "FLOW"]
+__all__ = ["TensorList", "ArrayOp", "array_op", "empty_like", "add_opaque", "scatter_rows",
+           "FLOW"]

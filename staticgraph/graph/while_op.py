@@ -15,40 +15,16 @@ run a function graph once (``call``).
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from ..graph.errors import InvalidArgumentError
 from ..ops.core import AVal
 from .core import Graph, Operation, Tensor
 from .func_graph import FuncGraph, is_opaque, mark_opaque
-
-#: run a function graph once: ``call(graph, fetches, feeds) -> values``
-Call = Callable[[Graph, list, dict], list]
-
-
-class Stack:
-    """A loop's saved per-iteration values (an opaque host value, never an array)."""
-
-    __slots__ = ("items",)
-
-    def __init__(self, items: list) -> None:
-        self.items = items
-
-    def __repr__(self) -> str:
-        return f"<Stack of {len(self.items)}>"
-
-
-def element(s: Any, k: int) -> Any:
-    """Element ``k`` of a sliced input (an array or a :class:`Stack`)."""
-    return s.items[k] if isinstance(s, Stack) else s[k]
-
-
-def length(s: Any) -> int:
-    return len(s.items) if isinstance(s, Stack) else len(s)
+from .loop_driver import Prepare, Stack, element, length, run_loop
 
 
 @dataclass
@@ -72,71 +48,23 @@ class LoopSpec:
     stacked_kind: list[str] = field(default_factory=list)  # "array" | "list" (a Stack)
     saved: dict[Tensor, int] = field(default_factory=dict)  # body tensor -> stacked index
     back_prop: bool = True
+    #: rows read at a carried index: (op input index, carried index, body placeholder, reader)
+    gathered: list[tuple[int, int, Tensor, Any]] = field(default_factory=list)
 
     def clone(self) -> LoopSpec:
         c = copy.copy(self)
         c.stacked, c.stacked_kind, c.saved = list(self.stacked), list(self.stacked_kind), \
             dict(self.saved)
+        c.__dict__.pop("_step", None)
         return c
 
     def __repr__(self) -> str:
         return f"<while {self.name!r}: {self.n_carried} carried, {self.n_captured} captured, " \
                f"{self.n_sliced} sliced, {len(self.stacked)} stacked>"
 
-    # ------------------------------------------------------------------------------ run
-    def run(self, inputs: Sequence[Any], call: Call) -> list:
-        """The loop: run ``cond``; while it is true, run ``body`` on the carried values."""
-        nc, nk = self.n_carried, self.n_captured
-        carried = list(inputs[:nc])
-        sliced = inputs[nc + nk:]
-        for i, s in enumerate(sliced):
-            if s is None:
-                raise InvalidArgumentError(None, None, f"while_loop '{self.name}' (defined at "
-                                           f"{self.site}): sliced input {i} has no value")
-        cond_fixed = {ph: inputs[i] for i, ph in self.cond_feeds if i >= nc}
-        cond_var = [(i, ph) for i, ph in self.cond_feeds if i < nc]
-        body_fixed = {ph: inputs[i] for i, ph in self.body_feeds if nc <= i < nc + nk}
-        body_var = [(i, ph) for i, ph in self.body_feeds if i < nc]
-        body_sl = [(i - nc - nk, ph) for i, ph in self.body_feeds if i >= nc + nk]
-        fetches = self.body_outs + self.stacked
-        stacks: list[list] = [[] for _ in self.stacked]
-        t = 0
-        while True:
-            feeds = dict(cond_fixed)
-            for i, ph in cond_var:
-                feeds[ph] = carried[i]
-            (c,) = call(self.cond, [self.cond_out], feeds)
-            if not bool(c):
-                break
-            feeds = dict(body_fixed)
-            for i, ph in body_var:
-                feeds[ph] = carried[i]
-            for j, ph in body_sl:
-                n = length(sliced[j])
-                k = n - 1 - t if self.reverse else t
-                if not 0 <= k < n:
-                    raise InvalidArgumentError(None, None, f"while_loop '{self.name}' (defined "
-                                               f"at {self.site}): iteration {t} reads element {k}"
-                                               f" of a sliced input of length {n}")
-                feeds[ph] = element(sliced[j], k)
-            outs = call(self.body, fetches, feeds)
-            carried = list(outs[:nc])
-            for s, v in zip(stacks, outs[nc:], strict=True):
-                s.append(v)
-            t += 1
-        return carried + [np.asarray(t, np.int32)] + [
-            self._finish(s, k) for k, s in enumerate(stacks)]
-
-    def _finish(self, items: list, k: int) -> Any:
-        if self.reverse:
-            items.reverse()
-        if self.stacked_kind[k] == "list":
-            return Stack(items)
-        if items:
-            return np.stack(items)
-        t = self.stacked[k]
-        shape = (0,) + tuple(0 if d is None else d for d in (t.aval.shape or ()))
-        return np.zeros(shape, t.aval.dtype)
+    def run(self, inputs: Sequence[Any], prepare: Prepare, compiled: bool = False) -> list:
+        """The loop (:func:`.loop_driver.run_loop`); ``compiled``: one call per iteration."""
+        return run_loop(self, inputs, prepare, fused=compiled)
 
 
 def stacked_aval(t: Tensor) -> AVal:
@@ -175,9 +103,11 @@ def make_while(outer: Graph, name: str, site: str, carried: Sequence[Tensor],
 
     body_feeds = feeds(body, body_args) + [
         (nc + len(caps) + j, ph) for j, (_, ph) in enumerate(sliced)]
+    gathered = _gather_rows(body, body_feeds, nc, len(caps))
     spec = LoopSpec(name, site, cond, cond_out, feeds(cond, cond_args), body, body_feeds,
                     list(body_outs), body_vars, nc, len(caps), len(sliced), reverse,
-                    [t for t, _ in stacked], [k for _, k in stacked], back_prop=back_prop)
+                    [t for t, _ in stacked], [k for _, k in stacked], back_prop=back_prop,
+                    gathered=gathered)
     inputs = list(carried) + caps + [s for s, _ in sliced]
     avals = list(carried_avals) + [AVal((), np.dtype(np.int32))] + [
         stacked_aval(t) for t, _ in stacked]
@@ -190,6 +120,26 @@ def make_while(outer: Graph, name: str, site: str, carried: Sequence[Tensor],
         if kind == "list":
             mark_opaque(op.outputs[nc + 1 + k])
     return op
+
+
+def _gather_rows(body: FuncGraph, feeds: list[tuple[int, Tensor]], nc: int,
+                 nk: int) -> list[tuple[int, int, Tensor, Any]]:
+    """Rows the body reads from a loop invariant at a carried index (``ta.read(i)``, and
+    ``x[i]``, which reads a TensorArray of ``x``'s rows): each reading op becomes a placeholder
+    the driver feeds with that row (no per-iteration op); its reader is kept for the driver."""
+    index = {ph: i for i, ph in feeds}
+    out = []
+    for op in list(body._ops):
+        if op.type != "TensorArrayRead":
+            continue
+        src, idx = (index.get(t) for t in op.inputs)
+        if src is None or idx is None or not nc <= src < nc + nk or idx >= nc:
+            continue
+        reader, ph = op.host, op.outputs[0]
+        op.type, op.inputs, op.host = "Placeholder", (), None  # fed with the row from now on
+        op.params = {"dtype": ph.aval.dtype, "shape": ph.aval.shape}
+        out.append((src, idx, ph, reader))
+    return out
 
 
 def add_saved(op: Operation, t: Tensor) -> Tensor:

@@ -297,3 +297,29 @@ def test_against_tensorflow_when_installed():
     for (a, ga), (b, gb) in zip(*results, strict=True):
         np.testing.assert_allclose(b, a, rtol=1e-10)
         np.testing.assert_allclose(gb, ga, rtol=1e-10)
+
+
+def test_rows_read_in_a_body_and_their_gradients(executor):
+    """``x[i]`` at the loop counter is a row the driver feeds; ``x[n - 1 - i]`` a TensorArray
+    read in the body; both differentiate back to ``x``."""
+    x = tf.placeholder(tf.float64, [None, 2], name="x")
+    n = tf.shape(x)[0]
+
+    def body(i, a):
+        return i + 1, a * 0.5 + x[i] * x[n - 1 - i]
+
+    _, a = tf.while_loop(lambda i, a: i < n, body, [tf.constant(0), tf.zeros([2], tf.float64)])
+    (g,) = tf.gradients(tf.reduce_sum(a * a), [x])
+
+    def f(xv):
+        a = np.zeros(2)
+        for i in range(len(xv)):
+            a = a * 0.5 + xv[i] * xv[len(xv) - 1 - i]
+        return (a * a).sum()
+
+    with tf.Session(executor=executor) as sess:
+        for k in TRIPS:
+            xv = np.random.default_rng(k).normal(size=(k, 2))
+            av, gv = sess.run([a, g], {x: xv})
+            assert (av * av).sum() == pytest.approx(f(xv), rel=1e-12)
+            np.testing.assert_allclose(gv, _fd(f, xv), rtol=1e-6, atol=1e-8)
