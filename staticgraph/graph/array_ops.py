@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -224,17 +224,17 @@ def one_hot(indices: Any, depth: int, on_value: Any = None, off_value: Any = Non
         return where(hit, on, off, name=stem)
 
 
+#: ``x[i, ...]`` with an integer tensor ``i``, set by graph/tensor_array.py when it loads: a
+#: gather, or in a loop body a row the loop driver feeds
+tensor_index: Callable[[Any, tuple], Tensor] | None = None
+
+
 def getitem(x: Any, index: Any) -> Tensor:
     """``x[index]`` with ints, slices, ``None``, ``...`` and numpy index arrays; a leading
     integer tensor (``x[i]`` in a loop body) is a gather along axis 0."""
     idx = index if isinstance(index, tuple) else (index,)
-    if idx and as_graph_tensor(idx[0]) is not None:
-        from .composite_ops import gather
-        from .tensor_array import outer_row  # x[i] in a loop body: a row the loop feeds
-
-        out = outer_row(x, idx[0])
-        out = gather(x, idx[0]) if out is None else out
-        return getitem(out, idx[1:]) if len(idx) > 1 else out
+    if idx and tensor_index is not None and as_graph_tensor(idx[0]) is not None:
+        return tensor_index(x, idx)
     return _named(None, "strided_slice", ops.getitem, _t(x), index)
 
 

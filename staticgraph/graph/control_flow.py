@@ -17,7 +17,7 @@ import numpy as np
 
 from .. import cond_grad, control_flow_grad  # noqa: F401 - register the If/While gradients
 from ..ops.core import AVal
-from . import nest
+from . import nest, tensor_array  # noqa: F401 - tensor_array: x[i] with a tensor i
 from .core import Graph, Tensor, _user_site
 from .frontend import as_graph_tensor, constant_array, graph_of, make_const
 from .func_graph import FuncGraph, function_graph_for, is_opaque, mark_opaque

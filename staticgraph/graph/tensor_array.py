@@ -12,6 +12,8 @@ import numpy as np
 
 from .. import ops, tensor_array_grad  # noqa: F401 - registers the TensorArray gradients
 from ..ops.core import AVal
+from . import array_ops
+from .composite_ops import gather
 from .core import Tensor, _user_site
 from .dtypes import DType, as_dtype
 from .frontend import as_graph_tensor, constant_array, make_const
@@ -178,5 +180,15 @@ def outer_row(x: Any, i: Any) -> Tensor | None:
         cache[xt] = ta
     return ta.read(it)
 
+
+def _tensor_index(x: Any, idx: tuple) -> Tensor:
+    """``x[i, ...]`` for an integer tensor ``i``: a row the loop feeds (:func:`outer_row`),
+    else a gather."""
+    out = outer_row(x, idx[0])
+    out = gather(x, idx[0]) if out is None else out
+    return array_ops.getitem(out, idx[1:]) if len(idx) > 1 else out
+
+
+array_ops.tensor_index = _tensor_index
 
 __all__ = ["TensorArray", "outer_row"]
