@@ -57,7 +57,7 @@ from .graph.composite_ops import (
     tile,
     unstack,
 )
-from .graph.control_ops import cond
+from .graph.control_flow import case, cond, while_loop
 from .graph.core import (
     Graph,
     Operation,
@@ -95,6 +95,7 @@ from .graph.extra_ops import (
     to_double,
     to_int64,
 )
+from .graph.functional_ops import foldl, foldr, map_fn, scan
 from .graph.math_ops import (
     abs,  # noqa: A004
     add,
@@ -149,6 +150,7 @@ from .graph.math_ops import (
     where,
     zeros_like,
 )
+from .graph.tensor_array import TensorArray
 from .graph.tensor_shape import Dimension, TensorShape
 from .layers import dense as _dense
 from .layers import losses
