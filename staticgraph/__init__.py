@@ -25,7 +25,9 @@ _EXPORTS: dict[str, str] = {
     "graph.composite_ops": "ceil clip_by_global_norm clip_by_norm cumprod cumsum floor floordiv "
                            "floormod gather global_norm norm reduce_prod reverse round slice tile "
                            "unstack",
-    "graph.control_ops": "cond",
+    "graph.control_flow": "case cond while_loop",
+    "graph.functional_ops": "foldl foldr map_fn scan",
+    "graph.tensor_array": "TensorArray",
     "graph.core": "Graph Operation Tensor control_dependencies get_default_graph name_scope "
                   "reset_default_graph",
     "graph.dtypes": "DType as_dtype bool double float16 float32 float64 half int8 int16 int32 "

@@ -19,9 +19,14 @@ import numpy as np
 from . import ops
 from .graph.core import Graph, Operation, Tensor
 from .graph.frontend import as_graph_tensor, convert, graph_of, node_name
+from .graph.func_graph import is_opaque
+from .graph.tensor_array_ops import add_opaque
 from .ops.core import unbroadcast_needed
 
 _PASS_THROUGH = ("Identity",)
+#: op type -> ``fn(op, grads, between, stops, wanted)`` for multi-output host ops (While, If,
+#: TensorArray ops), registered by the modules defining them; it adds to ``grads`` itself
+CUSTOM_GRADIENTS: dict[str, Any] = {}
 
 
 def _as_list(x: Any) -> tuple[list, bool]:
@@ -58,6 +63,8 @@ def _between(ys: list[Tensor], xs: list[Tensor], stops: set[Tensor]) -> set[Oper
 
 def _accumulate(parts: list[Tensor]) -> Tensor:
     """The sum of a tensor's cotangents; the last node is named ``AddN`` as in TF."""
+    if is_opaque(parts[0]):  # a TensorArray's cotangents (graph/tensor_array_ops.py)
+        return add_opaque(parts)
     out = parts[0]
     for i, p in enumerate(parts[1:], 2):
         with node_name("AddN" if i == len(parts) else None):
@@ -124,6 +131,9 @@ def gradients(ys: Any, xs: Any, grad_ys: Any = None, name: str = "gradients",
 
 def _backprop_op(graph: Graph, op: Operation, grads: dict[Tensor, list[Tensor]],
                  between: set[Operation], stops: set[Tensor], wanted: set[Tensor]) -> None:
+    custom = CUSTOM_GRADIENTS.get(op.type)
+    if custom is not None:  # control flow and TensorArrays (control_flow_grad.py)
+        return custom(op, grads, between, stops, wanted)
     if not op.outputs:
         return
     out = op.outputs[0]

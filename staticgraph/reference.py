@@ -17,6 +17,7 @@ from .graph.errors import (
     node_context,
     uninitialized_message,
 )
+from .host_ops import run_on_reference
 from .ops.core import eval_numpy
 
 
@@ -68,6 +69,8 @@ class ReferenceExecutor:
         kind = op.type
         if kind == "NoOp":
             return
+        if getattr(op, "host", None) is not None:  # control flow, TensorArrays (host_ops.py)
+            return run_on_reference(op, ReferenceExecutor(), values, updates, value_of, read_var)
         out = op.outputs[0]
         if kind == "Const":
             values[out] = op.params["value"]

@@ -13,6 +13,7 @@ from .graph.core import Graph, Operation, Tensor, get_default_graph
 from .graph.default_session import session_for
 from .graph.dtypes import DType, as_dtype
 from .graph.frontend import FRONTEND, as_graph_tensor, constant_array, convert, make_const
+from .graph.func_graph import target_graph
 from .graph.math_ops import cast
 from .graph.operators import _OperatorMixin
 from .graph.tensor_shape import TensorShape
@@ -145,11 +146,12 @@ def _assign(kind: str, ref: Any, value: Any, name: str | None) -> Tensor:
             raise TypeError(f"{kind} needs a Variable as its first argument, got {ref!r}")
         ref = t.op.params["variable"]
     var_t = ref._as_graph_tensor()
+    g = target_graph(ref.graph)  # in a loop body or cond branch: there (graph/func_graph.py)
     stem = None
     if as_graph_tensor(value) is None:  # TF: the converted value is "<op name>/value"
         nm = name or kind
-        stem = nm if nm.endswith("/") else ref.graph.unique_name(nm) + "/"
-    val = convert(value, ref.graph, ref.dtype.base_dtype, "value", kind,
+        stem = nm if nm.endswith("/") else g.unique_name(nm) + "/"
+    val = convert(value, g, ref.dtype.base_dtype, "value", kind,
                   name=None if stem is None else stem + "value/")
     if val.dtype != ref.dtype:
         raise TypeError(f"Input 'value' of '{kind}' Op has type {val.dtype.name} that does not "
@@ -157,7 +159,7 @@ def _assign(kind: str, ref: Any, value: Any, name: str | None) -> Tensor:
     if not val.shape.is_compatible_with(ref.shape):
         raise ValueError(f"Dimension mismatch: cannot {kind} a value of shape {val.shape} to "
                          f"variable '{ref.op.name}' of shape {ref.shape}")
-    op = ref.graph.create_op(kind, (var_t, val), {}, (var_t.aval,), stem or name or kind)
+    op = g.create_op(kind, (var_t, val), {}, (var_t.aval,), stem or name or kind)
     return op.outputs[0]
 
 

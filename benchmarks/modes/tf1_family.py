@@ -4,8 +4,9 @@
 
 All three run the same builder, written as TF1 user code: ``tf.placeholder``, ``tf.Variable``,
 ``tf.gradients``, ``tf.train.GradientDescentOptimizer(lr).minimize``, ``tf.Session().run``.
-The graph is built once; only the data-dependent loop (``dyn`` kind) must rebuild it, because its
-structure comes from the data: each call builds a graph for that example's length and runs it.
+The graph is built once; the data-dependent loop (``dyn`` kind) is a ``tf.while_loop`` whose
+trip count comes from the fed sequence. The ``static-unrolled`` mode keeps the picture of a static
+graph without control flow: each call builds a graph for that example's length and runs it.
 """
 
 from __future__ import annotations
@@ -18,15 +19,18 @@ import numpy as np
 
 from ..oracle import example_values, train_outputs
 from ..workloads import Problem, Workload
-from . import Bench, Unavailable
+from . import Bench, Unavailable, Unsupported
 
 _tf: Any = None
 _session_kwargs: dict[str, Any] = {}
+_unrolled = False  # static-unrolled: dyn-loop builds a graph per example (no tf.while_loop)
+_mode = ""
 
 
 def setup(mode: str, threads: int) -> dict:
     """Import the TF1 API for ``mode`` and choose the Session options (executor, threads)."""
-    global _tf
+    global _tf, _unrolled, _mode
+    _mode = mode
     info: dict[str, Any] = {"threads": threads}
     if mode == "tf1":
         try:
@@ -47,6 +51,7 @@ def setup(mode: str, threads: int) -> dict:
             if not hasattr(tf, attr):
                 raise Unavailable(f"staticgraph has no tf.{attr} yet")
         info["version"] = getattr(tf, "__version__", "?")
+        _unrolled = mode == "static-unrolled"
         if mode == "static-reference":
             _session_kwargs["executor"] = "reference"
             info["executor"] = "reference"
@@ -104,6 +109,8 @@ def build(mode: str, wl: Workload, problem: Problem) -> Bench:
     tf = _tf
     F = ops(tf)
     vals = problem.values
+    if _unrolled and wl.kind != "dyn":
+        raise Unsupported("the same as static: static-unrolled differs on dyn-loop only")
     if wl.kind == "dyn":
         return _build_dyn(tf, F, wl, problem)
     graph = tf.Graph()
@@ -152,7 +159,42 @@ def build(mode: str, wl: Workload, problem: Problem) -> Bench:
 
 
 def _build_dyn(tf: Any, F: Any, wl: Workload, problem: Problem) -> Bench:
-    """The loop length comes from the data, so the graph is built for each example."""
+    """The loop length comes from the data: one graph whose ``tf.while_loop`` reads it (as
+    TF1's ``dynamic_rnn`` does), built and differentiated once; the ``static-unrolled`` mode
+    instead builds, differentiates (and compiles) a graph per example."""
+    if _unrolled or not hasattr(tf, "while_loop") or wl.cell is None:
+        return _build_dyn_unrolled(tf, F, wl, problem)
+    v0, _ = example_values(problem, 0)
+    names = (*problem.inputs, *problem.params)
+    graph = tf.Graph()
+    with graph.as_default():
+        ph = {n: _placeholder(tf, n, v0[n]) for n in names}
+        ph["xs"] = tf.placeholder(tf.float32, [None, v0["xs"].shape[1]], name="xs")
+        xs = ph["xs"]
+        steps = tf.shape(xs)[0]
+
+        def body(t: Any, h: Any) -> tuple:
+            return t + 1, wl.cell(F, tf.expand_dims(xs[t], 0), h, ph)
+
+        _, h = tf.while_loop(lambda t, h: t < steps, body, [tf.constant(0), ph["h0"]])
+        loss = F.sum(h * h)
+        grads = tf.gradients(loss, [ph[n] for n in problem.wrt])
+    sess = tf.Session(graph=graph, **_session_kwargs)
+    fetches = [loss, *grads]
+    counter = itertools.count()
+
+    def run_example(index: int) -> dict:
+        v, _ = example_values(problem, index)
+        res = sess.run(fetches, feed_dict={ph[n]: v[n] for n in ph})
+        return dict(zip(["loss"] + ["d_" + n for n in problem.wrt], res, strict=True))
+
+    return Bench(lambda: run_example(next(counter)), lambda: run_example(0),
+                 settle=_settle(_mode))
+
+
+def _build_dyn_unrolled(tf: Any, F: Any, wl: Workload, problem: Problem) -> Bench:
+    """The graph-per-example picture of a static graph without control flow: each call builds a
+    graph for that example's length (a Python loop), differentiates it and runs it."""
     counter = itertools.count()
 
     def run_example(index: int) -> dict:

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -15,6 +15,7 @@ from .control_ops import dynamic_shape, like, shape_source
 from .core import Tensor, get_default_graph
 from .dtypes import as_dtype
 from .frontend import as_graph_tensor, constant_array, convert, graph_of, make_const
+from .func_graph import target_graph  # in a loop body or cond branch, ops go there
 from .math_ops import _named, _t, composite, equal, where
 from .tensor_shape import as_shape
 
@@ -48,8 +49,9 @@ def placeholder_with_default(input: Any, shape: Any,  # noqa: A002
     if not dims.is_compatible_with(x.shape):
         raise ValueError(f"Shapes {x.shape} and {dims} are incompatible (the default value "
                          f"of placeholder_with_default {name or 'PlaceholderWithDefault'!r})")
-    op = x.graph.create_op("Identity", (x,), {}, (AVal(dims.as_tuple(), x.aval.dtype),),
-                           name or "PlaceholderWithDefault")
+    op = target_graph(x.graph).create_op(
+        "Identity", (x,), {}, (AVal(dims.as_tuple(), x.aval.dtype),),
+        name or "PlaceholderWithDefault")
     return op.outputs[0]
 
 
@@ -193,13 +195,14 @@ def expand_dims(input: Any, axis: int, name: str | None = None) -> Tensor:  # no
 def identity(input: Any, name: str | None = None) -> Tensor:  # noqa: A002
     """A pass-through node (reads a variable at this point when given one)."""
     x = _t(input)
-    op = x.graph.create_op("Identity", (x,), {}, (x.aval,), name or "Identity")
+    op = target_graph(x.graph).create_op("Identity", (x,), {}, (x.aval,), name or "Identity")
     return op.outputs[0]
 
 
 def stop_gradient(input: Any, name: str | None = None) -> Tensor:  # noqa: A002
     x = _t(input)
-    op = x.graph.create_op("StopGradient", (x,), {}, (x.aval,), name or "StopGradient")
+    op = target_graph(x.graph).create_op("StopGradient", (x,), {}, (x.aval,),
+                                         name or "StopGradient")
     return op.outputs[0]
 
 
@@ -221,8 +224,17 @@ def one_hot(indices: Any, depth: int, on_value: Any = None, off_value: Any = Non
         return where(hit, on, off, name=stem)
 
 
+#: ``x[i, ...]`` with an integer tensor ``i``, set by graph/tensor_array.py when it loads: a
+#: gather, or in a loop body a row the loop driver feeds
+tensor_index: Callable[[Any, tuple], Tensor] | None = None
+
+
 def getitem(x: Any, index: Any) -> Tensor:
-    """``x[index]`` with ints, slices, ``None``, ``...`` and numpy index arrays."""
+    """``x[index]`` with ints, slices, ``None``, ``...`` and numpy index arrays; a leading
+    integer tensor (``x[i]`` in a loop body) is a gather along axis 0."""
+    idx = index if isinstance(index, tuple) else (index,)
+    if idx and tensor_index is not None and as_graph_tensor(idx[0]) is not None:
+        return tensor_index(x, idx)
     return _named(None, "strided_slice", ops.getitem, _t(x), index)
 
 

@@ -1,15 +1,13 @@
-"""``tf.shape`` of tensors with unknown dims (a run-time value), the ``tf.zeros(tf.shape(x))``
-family that it feeds, and ``tf.cond`` for side-effect-free branches.
+"""``tf.shape`` of tensors with unknown dims (a run-time value) and the ``tf.zeros(tf.shape(x))``
+family that it feeds (``tf.cond`` is in :mod:`.control_flow`).
 
-staticgraph has static shapes and no control flow, so these are expressed with registry ops:
-``tf.shape(x)`` stacks ``size`` nodes; a shape tensor used to build a tensor is recognised as
-"the shape of ``x``" and becomes a ``*_like`` op; ``tf.cond`` builds both branches and selects
-with ``where`` (both run, so a branch must not assign variables).
+staticgraph has static shapes, so these are expressed with registry ops: ``tf.shape(x)`` stacks
+``size`` nodes; a shape tensor used to build a tensor is recognised as "the shape of ``x``" and
+becomes a ``*_like`` op.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -18,7 +16,7 @@ from .. import ops
 from .core import Tensor, get_default_graph
 from .dtypes import as_dtype
 from .frontend import as_graph_tensor, make_const, node_name
-from .math_ops import _final, _t, composite, where
+from .math_ops import _final, composite
 
 
 def _registry(graph: Any) -> dict:
@@ -66,34 +64,4 @@ def like(shape: Any, value: Any, dtype: Any, name: str) -> Tensor | None:
         return ops.mul(ones, np.asarray(value, dt.np_dtype))
 
 
-def cond(pred: Any, true_fn: Callable[[], Any] | None = None,
-         false_fn: Callable[[], Any] | None = None, strict: bool = False,
-         name: str | None = None, fn1: Any = None, fn2: Any = None) -> Any:
-    """``true_fn()`` where ``pred`` else ``false_fn()``, element by element (``where``). Both
-    branches are built and evaluated, so neither may assign a variable."""
-    true_fn, false_fn = true_fn or fn1, false_fn or fn2
-    if true_fn is None or false_fn is None:
-        raise TypeError("cond(): true_fn and false_fn arguments must be callables")
-    p = _t(pred)
-    if not p.dtype.is_bool or (p.aval.shape is not None and len(p.aval.shape) != 0):
-        raise TypeError(f"pred must be a scalar bool tensor, got {p.dtype.name} {p.shape}")
-    graph = p.graph
-    n0 = len(graph._ops)
-    with composite(name, "cond", p) as stem:
-        a, b = true_fn(), false_fn()
-        effects = [op.name for op in graph._ops[n0:]
-                   if op.type in ("Assign", "AssignAdd", "AssignSub")]
-        if effects:
-            raise NotImplementedError(f"tf.cond branches that assign variables ({effects}) are "
-                                      "not supported: staticgraph evaluates both branches.")
-        single = not isinstance(a, (list, tuple))
-        la, lb = ([a], [b]) if single else (list(a), list(b))
-        if len(la) != len(lb):
-            raise ValueError(f"true_fn and false_fn must have the same type of outputs: "
-                             f"{len(la)} and {len(lb)} values")
-        outs = [where(p, x, y, name=stem + ("Merge/" if i == 0 else f"Merge_{i}/"))
-                for i, (x, y) in enumerate(zip(la, lb, strict=True))]
-    return outs[0] if single else type(a)(outs) if isinstance(a, tuple) else outs
-
-
-__all__ = ["cond", "dynamic_shape", "like", "shape_source"]
+__all__ = ["dynamic_shape", "like", "shape_source"]

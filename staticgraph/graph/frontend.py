@@ -13,6 +13,7 @@ import numpy as np
 from ..ops.core import AVal, Op
 from .core import Graph, Tensor, get_default_graph
 from .dtypes import DType, as_dtype
+from .func_graph import function_graph_for
 
 _PY_DEFAULTS = {"f": np.float32, "i": np.int32, "u": np.int32, "b": np.bool_}
 
@@ -44,6 +45,9 @@ def _take_pending() -> str | None:
 
 def graph_of(args: Sequence[Any]) -> Graph:
     """The one graph all graph values in ``args`` belong to (the default graph if none)."""
+    inner = function_graph_for(args)  # built in a loop body or cond branch: it goes there
+    if inner is not None:
+        return inner
     g = None
     for a in args:
         t = as_graph_tensor(a)

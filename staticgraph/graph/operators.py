@@ -68,10 +68,11 @@ class _OperatorMixin:
     def __getitem__(self, index: Any) -> Any: return getitem(self, index)
 
     def __bool__(self) -> bool:
-        raise TypeError("Using a graph Tensor as a Python `bool` is not allowed. Use "
+        raise TypeError("Using a `tf.Tensor` as a Python `bool` is not allowed. Use "
                         "`if t is not None:` instead of `if t:` to test if a tensor is defined, "
-                        "and use staticgraph ops such as tf.cond to execute subgraphs "
-                        "conditioned on the value of a tensor.")
+                        "and use TensorFlow ops such as tf.cond to execute subgraphs "
+                        f"conditioned on the value of a tensor. (tensor '{self.name}' "
+                        f"built at {self.op.site}; loops: tf.while_loop)")
 
     def __iter__(self) -> Iterator:
         raise TypeError("Tensor objects are only iterable when eager execution is enabled. "

@@ -17,6 +17,7 @@ import numpy as np
 from ...graph.errors import OpError
 from ..executor_base import MAX_PLANS, REFERENCE, CompilingExecutor, remember
 from ..pipeline import Schedule
+from ..regions import region_runner
 from .plan import Plan, build_plan
 
 MAX_CALLS = 64
@@ -52,8 +53,9 @@ class NumbaExecutor(CompilingExecutor):
         key = (graph, graph.version, tuple(fetches), tuple(targets), tuple(feed_keys))
         with self._lock:
             r = self._runners.get(key)
-            if r is None:
-                r = Runner(self, graph, list(fetches), list(targets), list(feed_keys))
+            if r is None:  # a graph with control flow: a driver over compiled plans
+                r = region_runner(self, graph, list(fetches), list(targets), list(feed_keys)) \
+                    or Runner(self, graph, list(fetches), list(targets), list(feed_keys))
                 remember(self._runners, key, r, MAX_PLANS)
         return r
 

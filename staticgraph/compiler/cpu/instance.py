@@ -170,7 +170,7 @@ class Instance:
                     return cand
             new = np.empty_like(cur)
             if len(pool) >= 4:  # the caller keeps results: stop tracking this one
-                pool.remove(cur)
+                pool[:] = [p for p in pool if p is not cur]  # by identity: no array ==
             pool.append(new)
             E[j] = new
             return new

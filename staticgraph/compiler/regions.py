@@ -1,0 +1,166 @@
+"""Control flow in the compiled executor: a loop (or cond) is a *region*.
+
+A graph whose needed part holds host ops (``While``, ``If``, TensorArray ops: ``op.host``, see
+:mod:`staticgraph.host_ops`) runs as a sequence of steps:
+
+* a **compiled stage** computes the inputs of the next host op: an ordinary compiled plan of the
+  same executor (``NumbaExecutor.prepare``) for (those tensors, the values known so far as feeds);
+* the **host op** runs with ``prepare(graph, fetches, feed_keys)`` = the executor's compiled
+  plan of that function graph, through the normal compile entry point: a loop's condition once,
+  and its body followed by its condition (one *step* graph, so an iteration is one call); a body
+  holding a loop is a region itself;
+* a **final stage** computes the fetches and runs the targets, with the host ops' outputs fed.
+
+The driver is the loop spec's Python loop (``LoopSpec.run``): a new trip count or sequence length
+runs the same plans, it never compiles. Variable state: every step reads and commits through one
+:class:`~staticgraph.host_ops.Overlay`, committed to the session at the end of a successful run.
+A graph this planner cannot split safely (an assign needed before the last stage, a host op
+reached through a control edge, an opaque value a compiled stage would read) runs on the
+reference executor for that key (logged).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..graph.core import needed_ops
+from ..graph.func_graph import is_opaque
+from ..host_ops import Overlay, is_host_op, unwrap
+from .log import note
+
+_ASSIGNS = ("Assign", "AssignAdd", "AssignSub")
+_ALIASES = ("Identity", "StopGradient")
+
+
+class _Unsplittable(Exception):
+    pass
+
+
+def region_runner(ex: Any, graph: Any, fetches: list, targets: list,
+                  feed_keys: list) -> RegionRunner | None:
+    """A :class:`RegionRunner` when the needed graph holds host ops or opaque values, else
+    ``None`` (an ordinary compiled plan runs it)."""
+    order = needed_ops(fetches, targets, set(feed_keys))
+    if not any(is_host_op(op) for op in order) and not any(
+            is_opaque(t) for t in list(fetches) + list(feed_keys)):
+        return None
+    return RegionRunner(ex, graph, fetches, targets, feed_keys, order)
+
+
+class RegionRunner:
+    """``runner(feed_values, state) -> results`` for a graph with control flow (see above)."""
+
+    def __init__(self, ex: Any, graph: Any, fetches: list, targets: list, feed_keys: list,
+                 order: list) -> None:
+        self.ex, self.graph, self.fetches, self.targets = ex, graph, fetches, targets
+        self.feed_keys = feed_keys
+        self._calls: dict = {}
+        try:
+            self.steps = self._plan(order)
+        except _Unsplittable as e:
+            note("control flow: %s; the reference executor runs this key", e)
+            self.steps = None
+
+    # --------------------------------------------------------------------------- plan
+    def _plan(self, order: list) -> list:
+        avail = set(self.feed_keys)
+        alias: dict = {}
+        steps: list = []
+
+        def resolve(t: Any) -> bool:
+            """``t`` has a value without a compiled stage (fed, a host output, an alias)."""
+            if t in avail:
+                return True
+            op = t.op
+            if op.type in _ALIASES and not op.control_inputs and resolve(op.inputs[0]):
+                alias[t] = op.inputs[0]
+                avail.add(t)
+                return True
+            return False
+
+        def stage(fetch: list, targets: list, last: bool) -> None:
+            fetch = [t for t in dict.fromkeys(fetch) if not resolve(t)]
+            if not fetch and not targets:
+                return
+            ops = needed_ops(fetch, targets, avail)
+            for op in ops:
+                if is_host_op(op):
+                    raise _Unsplittable(f"host op {op.name} is needed through a control edge")
+                if not last and op.type in _ASSIGNS:
+                    raise _Unsplittable(f"{op.name} assigns a variable before {hosts[-1].name}")
+            keys = [t for t in self.feed_keys if t in avail]
+            keys += list(dict.fromkeys(t for op in ops for t in op.inputs
+                                       if t in avail and t not in keys))
+            keys += [t for t in fetch if t in avail and t not in keys]
+            for t in fetch + [t for op in ops for t in op.inputs]:
+                if is_opaque(t):
+                    raise _Unsplittable(f"compiled code would read the host value {t.name}")
+            keys = [t for t in keys if any(t in op.inputs for op in ops)]
+            steps.append(("stage", fetch, list(targets), keys))
+            avail.update(fetch)
+
+        hosts: list = []
+        for op in order:
+            if not is_host_op(op):
+                continue
+            hosts.append(op)
+            stage([t for t in op.inputs if t.op.type != "VariableV2"], [], False)
+            steps.append(("host", op))
+            avail.update(op.outputs)
+        stage(list(self.fetches), list(self.targets), True)
+        self.alias = alias
+        return steps
+
+    # ---------------------------------------------------------------------------- run
+    def _prepare(self, state: Overlay) -> Any:
+        def prepare(graph: Any, fetches: list, keys: list) -> Any:
+            r = self.ex.prepare(graph, list(fetches), [], list(keys))
+            return lambda vals: r(vals, state)
+        return prepare
+
+    def __call__(self, F: list, state: Any) -> list:
+        if self.steps is None:
+            out = self.ex.reference().run(self.graph, self.fetches, self.targets,
+                                     dict(zip(self.feed_keys, F, strict=True)), state)
+            return [unwrap(v) for v in out]
+        st = Overlay(state)
+        vals = dict(zip(self.feed_keys, F, strict=True))
+        prepare = self._prepare(st)
+        for step in self.steps:
+            if step[0] == "host":
+                op = step[1]
+                ins = [None if t.op.type == "VariableV2" else self._get(vals, t)
+                       for t in op.inputs]
+                vals.update(zip(op.outputs, op.host.run(ins, prepare, compiled=True),
+                                strict=True))
+            else:
+                _, fetch, targets, keys = step
+                r = self._stage(fetch, targets, keys)
+                vals.update(zip(fetch, r([self._get(vals, t) for t in keys], st), strict=True))
+        state.commit(st.updates)
+        return [_fresh(self._get(vals, t)) for t in self.fetches]
+
+    def _stage(self, fetch: list, targets: list, keys: list) -> Any:
+        key = ("stage", tuple(fetch), tuple(targets), tuple(keys))
+        r = self._calls.get(key)
+        if r is None:
+            r = self._calls[key] = self.ex.prepare(self.graph, fetch, targets, keys)
+        return r
+
+    def _get(self, vals: dict, t: Any) -> Any:
+        while t not in vals:
+            t = self.alias[t]
+        return vals[t]
+
+
+def _fresh(v: Any) -> Any:
+    """A fetched value as a new array (never a feed, a variable's value or a shared host
+    output); host objects pass as they are."""
+    if isinstance(v, np.ndarray) or np.isscalar(v):
+        return np.array(v, copy=True)
+    return v
+
+
+__all__ = ["region_runner", "RegionRunner"]
