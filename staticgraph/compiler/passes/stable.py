@@ -15,8 +15,9 @@ before: G = nll_loss_grad(g, lp, t); dx = sub(G, mul(exp(lp), sum(G, (1,), keepd
 * ``mean(nll_loss(lp, t, reduction="none"))`` over its one axis -> ``nll_loss(lp, t, "mean")``
   (fused with its ``log_softmax`` into one row kernel), and shape-only uses of the per-row loss
   (``Op.shape_only``: ``size``, ``broadcast_like``... built by the gradient of the mean) read
-  the target instead, which has the same shape, so the per-row loss is not computed at all (not
-  where the op's dtype follows that input: ``zeros_like`` of the loss stays a float).
+  the target instead, which has the same shape, so the per-row loss is not computed at all.
+  Not where the op's dtype follows that input (``nll_loss_grad``), but a fill's does not here:
+  the node keeps its dtype, and the compiler renders a fill (``Op.fill``) from its node alone.
 
 before: l = nll_loss(lp, t) {none}; m = mean(l); n = size(l)
 =>  after: m = nll_loss(lp, t) {mean}; n = size(t)
@@ -60,7 +61,8 @@ def rewrite(n: Node) -> Node | None:
     ins = list(n.inputs)
     for j in shape_only_inputs(n):
         x = ins[j]
-        if _rows_loss(x) and x.inputs[1].shape == x.shape and not dtype_matters(n, j):
+        if _rows_loss(x) and x.inputs[1].shape == x.shape and \
+                (n.opdef.fill is not None or not dtype_matters(n, j)):
             ins[j] = x.inputs[1]  # the target: the same shape, already available
     if any(a is not b for a, b in zip(ins, n.inputs, strict=True)):
         return Node(n.op, ins, n.params, n.shape, n.dtype, n.name)
