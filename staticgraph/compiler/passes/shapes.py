@@ -130,7 +130,7 @@ def _apply(prog: Program, subst: dict) -> int:
             changed += 1
     for n in prog.nodes:
         od = n.opdef
-        if od is None or n.op in ("feed", "var", "const"):
+        if od is None:  # feeds, variables, constants
             continue
         shape = infer_shape(n)
         shape = n.shape if shape is None else shape
