@@ -61,6 +61,15 @@ class Op:
     * ``reshaping``: the output is input 0's elements in the same order, reshaped (a free view
       of a contiguous buffer; a write through it reshapes back).
     * ``fresh_output``: the kernel always returns a new array, never a view of an input.
+    * ``shape_only``: the inputs read only for their shape, never for their values (their dtype
+      only where the ``infer`` rule's dtype follows it): indices, or ``"rest"`` for every input
+      after the first (``cat_slice``).
+    * ``fill``: the constant every element of the output holds (``ones_like``: 1), in the shape
+      and dtype of input ``shape_ref``.
+    * ``broadcasting``: the output is input 0 broadcast (numpy's rules) to input ``shape_ref``'s
+      shape, or without ``shape_ref`` to the shape a parameter gives.
+    * ``equal_dims(out_shape, *in_shapes, **params) -> [(dim, dim), ...]``: dims the ``infer``
+      rule requires equal beyond elementwise broadcasting (matmul's inner dims).
     """
 
     name: str
@@ -82,10 +91,21 @@ class Op:
     reduce: str = ""
     reshaping: bool = False
     fresh_output: bool = False
+    shape_only: tuple[int, ...] | str = ()
+    fill: float | None = None
+    broadcasting: bool = False
+    equal_dims: Callable[..., list] | None = None
 
     @property
     def differentiable(self) -> bool:
         return self.vjp is not None
+
+    def shape_inputs(self, n_inputs: int) -> tuple[int, ...]:
+        """The positions of the inputs read only for their shape (``shape_only`` resolved for
+        ``n_inputs`` inputs)."""
+        if self.shape_only == "rest":
+            return tuple(range(1, n_inputs))
+        return tuple(self.shape_only)
 
     def backward_name(self, args: Sequence[Any], params: dict) -> str:
         gn = self.grad_name

@@ -96,9 +96,15 @@ def _matmul_name(args, params) -> str:
     return "UnsafeViewBackward0"
 
 
+def _matmul_equal_dims(out, a, b) -> list:
+    """The contracted dims: a's last, b's second to last."""
+    return [(a[-1], b[-2])] if len(a) >= 1 and len(b) >= 2 else []
+
+
 MATMUL = register(Op(name="matmul", impl=np.matmul, infer=_matmul_infer, vjp=_matmul_vjp,
                      kind="matmul", grad_name=_matmul_name, saves=(0, 1), nin=2,
-                     tf_name="MatMul", input_names=("a", "b"), same_dtype=(0, 1)))
+                     tf_name="MatMul", input_names=("a", "b"), same_dtype=(0, 1),
+                     equal_dims=_matmul_equal_dims))
 
 
 # -------------------------------------------------------------------------- softmax family
@@ -221,15 +227,22 @@ def _nll_grad_impl(g, ref, target, reduction):
     return out
 
 
+def _rows_equal_targets(out, *ins, reduction) -> list:
+    """One target per row: the log-probs (second to last input, 2-D) have as many rows as the
+    targets (last input, 1-D) have entries."""
+    lp, t = ins[-2], ins[-1]
+    return [(lp[0], t[0])] if len(lp) == 2 and len(t) == 1 else []
+
+
 NLL_LOSS = register(Op(name="nll_loss", impl=_nll_impl, infer=_nll_infer, vjp=_nll_vjp,
                        kind="nn", grad_name="NllLossBackward0", saves=(1,), nin=2,
-                       tf_name="NllLoss", vjp_exact=True))
+                       tf_name="NllLoss", vjp_exact=True, equal_dims=_rows_equal_targets))
 NLL_LOSS_GRAD = register(Op(
     name="nll_loss_grad", impl=_nll_grad_impl,
     infer=lambda g, ref, target, reduction: (ref.shape, ref.dtype),
     vjp=lambda gg, out, g, ref, target, reduction: (nll_loss(gg, target, reduction), None, None),
     kind="nn", grad_name="NllLossBackwardBackward0", saves=(2,), nin=3,
-    tf_name="NllLossGrad", vjp_exact=True))
+    tf_name="NllLossGrad", vjp_exact=True, shape_only=(1,), equal_dims=_rows_equal_targets))
 
 
 def _mse_impl(a, b, reduction):

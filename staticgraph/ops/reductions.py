@@ -185,7 +185,7 @@ def _size_impl(x, dim, dtype):
 
 SIZE = register(Op(name="size", impl=_size_impl,
                    infer=lambda x, dim, dtype: ((), np.dtype(dtype)), kind="shape",
-                   tf_name="Size", fresh_output=True))
+                   tf_name="Size", fresh_output=True, shape_only=(0,)))
 
 
 def _whole(fn, tf_name: str) -> Op:

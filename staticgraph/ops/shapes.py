@@ -161,21 +161,23 @@ RESHAPE = _op("reshape", lambda x, shape: np.reshape(x, shape), _reshape_infer,
 RESHAPE_LIKE = _op("reshape_like", lambda x, ref: np.reshape(x, ref.shape), _like_infer,
                    lambda g, out, x, ref: (reshape_like(g, x), None), nin=2,
                    grad_name="ViewBackward0", tf="Reshape", reshaping=True, shape_ref=1,
-                   vjp_exact=True)
+                   shape_only=(1,), vjp_exact=True)
 BROADCAST_TO = _op("broadcast_to", lambda x, shape: np.broadcast_to(x, shape),
                    _broadcast_to_infer, lambda g, out, x, shape: (sum_to_like(g, x),),
-                   grad_name="ExpandBackward0", tf="BroadcastTo")
+                   grad_name="ExpandBackward0", tf="BroadcastTo", broadcasting=True)
 BROADCAST_LIKE = _op("broadcast_like", lambda x, ref: np.broadcast_to(x, ref.shape),
                      lambda x, ref: (broadcast_shapes(x.shape, ref.shape), x.dtype),
                      lambda g, out, x, ref: (sum_to_like(g, x), None), nin=2,
-                     grad_name="ExpandBackward0", tf="BroadcastTo", shape_ref=1, vjp_exact=True)
+                     grad_name="ExpandBackward0", tf="BroadcastTo", shape_ref=1, shape_only=(1,),
+                     vjp_exact=True, broadcasting=True)
 SUM_TO_LIKE = _op("sum_to_like", lambda x, ref: sum_to_shape(x, ref.shape), _like_infer,
                   lambda g, out, x, ref: (broadcast_like(g, x), None), nin=2,
-                  grad_name="SumBackward1", tf="Sum", shape_ref=1, vjp_exact=True, reduce="sum")
+                  grad_name="SumBackward1", tf="Sum", shape_ref=1, shape_only=(1,), vjp_exact=True,
+                  reduce="sum")
 ZEROS_LIKE = _op("zeros_like", lambda x: np.zeros(x.shape, x.dtype), lambda x: (x.shape, x.dtype),
-                 kind="creation", tf="ZerosLike", shape_ref=0)
+                 kind="creation", tf="ZerosLike", shape_ref=0, shape_only=(0,), fill=0)
 ONES_LIKE = _op("ones_like", lambda x: np.ones(x.shape, x.dtype), lambda x: (x.shape, x.dtype),
-                kind="creation", tf="OnesLike", shape_ref=0)
+                kind="creation", tf="OnesLike", shape_ref=0, shape_only=(0,), fill=1)
 
 
 def _inverse(perm):
@@ -248,11 +250,18 @@ def _cat_slice_vjp(gg, out, g, *refs, index, dim):
     return (cat(parts, dim),) + (None,) * len(refs)
 
 
+def _cat_equal_dims(out, *xs, dim) -> list:
+    """Every dim but the concatenated one agrees with the output's."""
+    return [(out[ax], x[ax]) for ax in range(len(out)) if ax != dim % len(out) for x in xs]
+
+
 CAT = _op("cat", lambda *xs, dim: np.concatenate(xs, axis=dim), _cat_infer, _cat_vjp, nin=None,
-          grad_name="CatBackward0", tf="ConcatV2", vjp_exact=True, same_dtype="all")
+          grad_name="CatBackward0", tf="ConcatV2", vjp_exact=True, same_dtype="all",
+          equal_dims=_cat_equal_dims)
 CAT_SLICE = _op("cat_slice", _cat_slice_impl,
                 lambda g, *refs, index, dim: (refs[index].shape, g.dtype), _cat_slice_vjp,
-                nin=None, grad_name="SliceBackward0", tf="Slice", vjp_exact=True)
+                nin=None, grad_name="SliceBackward0", tf="Slice", vjp_exact=True,
+                shape_only="rest")
 
 
 def _stack_infer(*xs: AVal, dim) -> tuple:
@@ -341,7 +350,8 @@ GETITEM = _op("getitem", lambda x, index: x[index], _index_infer,
               grad_name=_index_name, tf="StridedSlice", kind="index")
 INDEX_GRAD = _op("index_grad", _scatter_impl, lambda g, ref, index: (ref.shape, g.dtype),
                  lambda gg, out, g, ref, index: (getitem(gg, index), None), nin=2,
-                 grad_name="IndexPutBackward0", tf="ScatterNd", kind="index", vjp_exact=True)
+                 grad_name="IndexPutBackward0", tf="ScatterNd", kind="index", vjp_exact=True,
+                 shape_only=(1,))
 SETITEM = _op("setitem", _setitem_impl, lambda x, v, index: (x.shape, x.dtype),
               lambda g, out, x, v, index: (setitem(g, 0.0, index), getitem(g, index)), nin=2,
               grad_name="CopySlices", tf="TensorScatterUpdate", kind="index",

@@ -115,3 +115,23 @@ def test_shape_specialization_makes_gradient_identities_vanish():
     assert kinds.count("sum_to_like") == 1  # only the real un-broadcast (for b) is left
     got, ref, _ = both(g, [gx, gb], feeds)
     assert_close(got, ref)
+
+
+def test_seed_of_a_per_row_loss_reads_the_target_and_keeps_its_dtype():
+    """``ones_like(loss)`` (the seed of ``gradients(per-row loss)``) reads the target's shape, so
+    the loss is never computed; CSE keeps it apart from ``ones_like(target)`` (an int64 tensor,
+    once merged with the float seed)."""
+    g = sg.Graph()
+    with g.as_default():
+        x = sg.placeholder(sg.float32, [None, 4], name="x")
+        y = sg.placeholder(sg.int64, [None], name="y")
+        loss = sg.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=x)
+        gx, = sg.gradients(loss, [x])
+        oy = sg.ones_like(y)
+    feeds = {x: R.standard_normal((5, 4)).astype(np.float32), y: R.integers(0, 4, 5)}
+    plan, _ = _trace([gx], feeds)
+    assert "nll_loss" not in _ops(plan), _ops(plan)
+    got, ref, _ = both(g, [gx, oy], feeds)
+    assert_close(got[0], ref[0])
+    assert got[1].dtype == ref[1].dtype == np.int64
+    np.testing.assert_array_equal(got[1], ref[1])

@@ -8,8 +8,10 @@
   keep NaN/Inf/-0 semantics; ``pow(x, 0.5)`` is *not* ``sqrt`` at ``-inf`` and ``-0``);
 * ``permute(permute(x))`` -> one permute, or ``x`` if the composition is the identity;
   ``reshape(reshape(x))`` -> one reshape; reshape/reshape_like to the same shape -> ``x``;
-* ``sum_to_like``/``broadcast_like``/``broadcast_to``/``reshape_like`` that are identities
-  once shapes are known (``shape_specialization`` makes equal batch dims provably equal).
+* reshapes, broadcasts and ``sum_to_like`` (``Op.reshaping``, ``Op.broadcasting``, a reduction
+  to a reference's shape) that are identities once shapes are known (``shape_specialization``
+  makes equal batch dims provably equal); ``ones_like``/``zeros_like`` (``Op.fill``) count as the
+  constants 1 and 0.
 
 before: g1 = sum_to_like(mul(g, 1), x)  (g, x: (N0, 10))   =>   after: g1 = g
 """
@@ -22,8 +24,9 @@ from ..ir import Node, Program, const_node, make
 
 
 def _is_const(n: Node, v: float) -> bool:
-    if n.op in ("ones_like", "zeros_like"):
-        return v == (1 if n.op == "ones_like" else 0)
+    od = n.opdef
+    if od is not None and od.fill is not None:  # ones_like, zeros_like
+        return v == od.fill
     c = n.const_value()
     return c is not None and c.size >= 1 and bool(np.all(c == v))
 
@@ -69,20 +72,25 @@ def simplify(n: Node) -> Node | None:
             if list(comp) == list(range(len(comp))):
                 return ins[0].inputs[0]
             return make("permute", [ins[0].inputs[0]], {"perm": comp}, name=n.name)
-    if op in ("reshape", "reshape_like", "squeeze", "expand_dims"):
+    if op == "reshape":
         src = ins[0]
-        if op == "reshape":
-            tgt = tuple(n.params["shape"])
-            if len(tgt) == src.ndim and tgt.count(-1) <= 1 and n.dtype == src.dtype and \
-                    all(t == -1 or t == d for t, d in zip(tgt, src.shape, strict=True)):
-                return src
-        if op == "reshape" and src.op == "reshape":
-            return Node("reshape", [src.inputs[0]], dict(n.params), n.shape, n.dtype, n.name)
-        if _same(n, src):
+        tgt = tuple(n.params["shape"])
+        if len(tgt) == src.ndim and tgt.count(-1) <= 1 and n.dtype == src.dtype and \
+                all(t == -1 or t == d for t, d in zip(tgt, src.shape, strict=True)):
             return src
-    if op in ("sum_to_like", "broadcast_like", "broadcast_to") and _same(n, ins[0]):
+        if src.op == "reshape":
+            return Node("reshape", [src.inputs[0]], dict(n.params), n.shape, n.dtype, n.name)
+    if _only_reshapes(n) and _same(n, ins[0]):
         return ins[0]
     return None
+
+
+def _only_reshapes(n: Node) -> bool:
+    """Whether ``n`` only gives input 0 another shape (``Op.reshaping``, ``Op.broadcasting``, a
+    reduction to a reference's shape: ``sum_to_like``): the identity where the shapes agree."""
+    od = n.opdef
+    return od is not None and (od.reshaping or od.broadcasting or
+                               bool(od.reduce) and od.shape_ref is not None)
 
 
 def _small_power(x: Node, e: float, name: str) -> Node | None:

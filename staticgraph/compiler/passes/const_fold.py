@@ -1,6 +1,7 @@
 """Constant folding: a registry op whose inputs are all constants is evaluated now (numpy
-kernels from the registry); ``size`` of a fully known shape folds too, and so do ``ones_like`` /
-``zeros_like`` of one (the seed gradient ``ones_like(loss)`` of a training step: one kernel less).
+kernels from the registry); so is an op that reads only its inputs' shapes (``Op.shape_only``:
+``size``, the fills ``ones_like``/``zeros_like``) once those shapes are static (the seed gradient
+``ones_like(loss)`` of a training step: one kernel less).
 
 before: c = mul(const 2, const 3); y = x * c   =>   after: y = x * const 6
 """
@@ -20,17 +21,12 @@ def run(prog: Program, ctx: object) -> int:
     mapping: dict[int, Node] = {}
     for n in prog.nodes:
         od = n.opdef
-        if od is None or n.op in ("feed", "var", "const"):
+        if od is None:  # feeds, variables, constants
             continue
         ins = [mapping.get(i.id, i) for i in n.inputs]
-        if n.op == "size" and is_static(ins[0].shape):
-            mapping[n.id] = const_node(od.impl(np.empty(ins[0].shape, np.bool_), **n.params),
-                                       n.dtype, n.name)
-            continue
-        if n.op in ("ones_like", "zeros_like") and is_static(n.shape) and \
-                int(np.prod(n.shape)) <= MAX_FOLD_ELEMS:  # only the shape is read: no kernel
-            v = np.full(n.shape, 1 if n.op == "ones_like" else 0, n.dtype)
-            mapping[n.id] = const_node(v, n.dtype, n.name)
+        if _reads_shapes_only(n) and all(is_static(i.shape) for i in ins) and \
+                is_static(n.shape) and int(np.prod(n.shape)) <= MAX_FOLD_ELEMS:
+            mapping[n.id] = const_node(_shape_value(n, ins), n.dtype, n.name)
             continue
         if not all(i.op == "const" for i in ins) or not is_static(n.shape):
             continue
@@ -45,3 +41,18 @@ def run(prog: Program, ctx: object) -> int:
         mapping[n.id] = const_node(np.asarray(v, n.dtype), n.dtype, n.name)
     prog.replace(mapping)
     return len(mapping)
+
+
+def _reads_shapes_only(n: Node) -> bool:
+    """Whether ``n`` reads no input's values (``size``, ``zeros_like``...): its result is known
+    once its inputs' shapes are."""
+    return bool(n.inputs) and len(n.opdef.shape_inputs(len(n.inputs))) == len(n.inputs)
+
+
+def _shape_value(n: Node, ins: list[Node]) -> np.ndarray:
+    """The value of such a node: its fill (``Op.fill``, in the node's dtype), else its kernel
+    run on zero-stride stand-ins of the inputs' shapes and dtypes."""
+    od = n.opdef
+    if od.fill is not None:
+        return np.full(n.shape, od.fill, n.dtype)
+    return od.impl(*(np.broadcast_to(np.zeros((), i.dtype), i.shape) for i in ins), **n.params)

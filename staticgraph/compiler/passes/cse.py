@@ -1,5 +1,5 @@
-"""Common-subexpression elimination: equal op, equal inputs, equal params -> one node; small
-equal constants merge too.
+"""Common-subexpression elimination: equal op, equal inputs, equal params (and dtype: a fill
+the stable rewrites re-pointed keeps its own) -> one node; small equal constants merge too.
 
 before: a = exp(x); b = exp(x); y = a + b   =>   after: a = exp(x); y = a + a
 """
@@ -24,7 +24,7 @@ def run(prog: Program, ctx: object) -> int:
             key = ("const", v.dtype.str, v.shape, v.tobytes())
         else:
             try:
-                key = (n.op, ins, params_key(n.params))
+                key = (n.op, ins, params_key(n.params), n.dtype.str)
                 hash(key)
             except TypeError:
                 continue

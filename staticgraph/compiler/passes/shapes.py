@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ...graph.errors import InvalidArgumentError
-from ...ops.core import AVal
+from ...ops.core import AVal, Op
 from ..ir import Node, Program
 
 
@@ -63,8 +63,9 @@ def _later(a: Sym, b: Sym, pos: dict) -> bool:
 
 def _unify(prog: Program) -> dict:
     """Sym -> int or Sym, from elementwise broadcasting (a feed symbol is never 1: the feed
-    signature says which dims are 1), matmul inner dims, nll_loss rows = targets and the kept
-    dims of a concatenation. Binding checks that the fed sizes agree (:func:`bind_dims`); a
+    signature says which dims are 1) and the dims an op's rule requires equal
+    (``Op.equal_dims``: matmul inner dims, nll_loss rows = targets, the kept dims of a
+    concatenation). Binding checks that the fed sizes agree (:func:`bind_dims`); a
     replaced :class:`Derived` symbol is recorded in ``prog.dim_checks`` for that check."""
     subst: dict[int, object] = {}
     syms: dict[int, Sym] = {}
@@ -92,27 +93,28 @@ def _unify(prog: Program) -> dict:
         od = n.opdef
         if od is None:
             continue
-        if od.kind == "elementwise" or n.op in ("broadcast_like", "sum_to_like"):
+        if _broadcasts_together(od):
             shapes = [i.shape for i in n.inputs] + [n.shape]
             nd = max(len(s) for s in shapes)
             for k in range(1, nd + 1):
                 dims = [s[-k] for s in shapes if len(s) >= k]
                 for d in dims[1:]:
                     eq(dims[0], d)
-        elif n.op == "matmul" and n.inputs[0].ndim >= 1 and n.inputs[1].ndim >= 2:
-            eq(n.inputs[0].shape[-1], n.inputs[1].shape[-2])
-        elif n.op in ("nll_loss", "nll_loss_grad"):  # one target per row of the log-probs
-            lp, t = n.inputs[-2], n.inputs[-1]
-            if lp.ndim == 2 and t.ndim == 1:
-                eq(lp.shape[0], t.shape[0])
-        elif n.op == "cat":  # every dim but the concatenated one agrees
-            for ax in range(n.ndim):
-                if ax != n.params["dim"] % n.ndim:
-                    for i in n.inputs:
-                        eq(n.shape[ax], i.shape[ax])
+        elif od.equal_dims is not None:  # matmul's inner dims, nll_loss's rows = targets...
+            for a, b in od.equal_dims(n.shape, *(i.shape for i in n.inputs), **n.params):
+                eq(a, b)
     out = {k: find(v) for k, v in subst.items()}
     prog.dim_checks += [(syms[k], v) for k, v in out.items() if isinstance(syms[k], Derived)]
     return out
+
+
+def _broadcasts_together(od: Op) -> bool:
+    """Whether the inputs and the output of ``od`` broadcast together (numpy's rules):
+    elementwise ops, and broadcasts or reductions to a reference input's shape
+    (``broadcast_like``, ``sum_to_like``; ``broadcast_to``'s shape is a parameter, which may
+    hold dims no feed determines)."""
+    return od.kind == "elementwise" or \
+        od.shape_ref is not None and (od.broadcasting or bool(od.reduce))
 
 
 def _apply(prog: Program, subst: dict) -> int:
@@ -128,7 +130,7 @@ def _apply(prog: Program, subst: dict) -> int:
             changed += 1
     for n in prog.nodes:
         od = n.opdef
-        if od is None or n.op in ("feed", "var", "const"):
+        if od is None:  # feeds, variables, constants
             continue
         shape = infer_shape(n)
         shape = n.shape if shape is None else shape

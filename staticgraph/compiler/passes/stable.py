@@ -14,8 +14,10 @@ before: G = nll_loss_grad(g, lp, t); dx = sub(G, mul(exp(lp), sum(G, (1,), keepd
   ``reduce_mean``) ``g`` is the per-row cotangent vector: the same one row kernel.
 * ``mean(nll_loss(lp, t, reduction="none"))`` over its one axis -> ``nll_loss(lp, t, "mean")``
   (fused with its ``log_softmax`` into one row kernel), and shape-only uses of the per-row loss
-  (``size``, ``broadcast_like``... built by the gradient of the mean) read the target instead,
-  which has the same shape, so the per-row loss is not computed at all.
+  (``Op.shape_only``: ``size``, ``broadcast_like``... built by the gradient of the mean) read
+  the target instead, which has the same shape, so the per-row loss is not computed at all.
+  Not where the op's dtype follows that input (``nll_loss_grad``), but a fill's does not here:
+  the node keeps its dtype, and the compiler renders a fill (``Op.fill``) from its node alone.
 
 before: l = nll_loss(lp, t) {none}; m = mean(l); n = size(l)
 =>  after: m = nll_loss(lp, t) {mean}; n = size(t)
@@ -24,6 +26,7 @@ before: l = nll_loss(lp, t) {none}; m = mean(l); n = size(l)
 from __future__ import annotations
 
 from ..ir import Node, Program, make
+from .shape_refs import dtype_matters, shape_only_inputs
 
 
 def _ce_grad(n: Node) -> Node | None:
@@ -55,19 +58,15 @@ def rewrite(n: Node) -> Node | None:
             not n.params["keepdim"]:
         lp, t = n.inputs[0].inputs
         return Node("nll_loss", [lp, t], {"reduction": "mean"}, (), n.dtype, n.name)
-    if n.op in SHAPE_ONLY:
-        j = SHAPE_ONLY[n.op]
-        x = n.inputs[j]
-        if _rows_loss(x) and x.inputs[1].shape == x.shape:
-            ins = list(n.inputs)
+    ins = list(n.inputs)
+    for j in shape_only_inputs(n):
+        x = ins[j]
+        if _rows_loss(x) and x.inputs[1].shape == x.shape and \
+                (n.opdef.fill is not None or not dtype_matters(n, j)):
             ins[j] = x.inputs[1]  # the target: the same shape, already available
-            return Node(n.op, ins, n.params, n.shape, n.dtype, n.name)
+    if any(a is not b for a, b in zip(ins, n.inputs, strict=True)):
+        return Node(n.op, ins, n.params, n.shape, n.dtype, n.name)
     return _ce_grad(n)
-
-
-SHAPE_ONLY = {"size": 0, "broadcast_like": 1, "ones_like": 0, "zeros_like": 0,
-              "sum_to_like": 1, "reshape_like": 1}
-"""Ops reading only the shape of this input."""
 
 
 def _rows_loss(x: Node) -> bool:
