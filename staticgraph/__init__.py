@@ -66,11 +66,14 @@ _LAZY.update({
 })
 
 
-def _namespace(**members: tuple[str, str]) -> _types.SimpleNamespace:
-    return _types.SimpleNamespace(**{k: _resolve(*v) for k, v in members.items()})
+def _namespace(path: str, **members: tuple[str, str]) -> _Any:
+    """``tf.<path>``: the given members; any other name raises the "not supported" error."""
+    from .unsupported import Namespace
+
+    return Namespace(path, **{k: _resolve(*v) for k, v in members.items()})
 
 
-def _math() -> _types.SimpleNamespace:
+def _math() -> _Any:
     """``tf.math``: the element-wise and reduction functions under their TF2-style names."""
     names = ("add subtract multiply divide negative pow square sqrt exp log abs maximum minimum "
              "equal greater less sigmoid tanh reduce_sum reduce_mean reduce_max reduce_min "
@@ -78,7 +81,7 @@ def _math() -> _types.SimpleNamespace:
              "squared_difference add_n floor ceil round floordiv floormod mod log1p expm1 "
              "reduce_prod reduce_logsumexp reduce_any reduce_all norm not_equal greater_equal "
              "less_equal cumsum cumprod").split()
-    ns = _namespace(**{n: _LAZY[n] for n in names})
+    ns = _namespace("math", **{n: _LAZY[n] for n in names})
     for n in ("log_softmax", "softmax", "softplus"):
         setattr(ns, n, _resolve("nn", n))
     return ns
@@ -87,19 +90,20 @@ def _math() -> _types.SimpleNamespace:
 # namespaces built on first access: name -> factory
 _NAMESPACES: dict[str, _Any] = {
     "math": _math,
-    "linalg": lambda: _namespace(inv=_LAZY["matrix_inverse"], matmul=_LAZY["matmul"],
+    "linalg": lambda: _namespace("linalg", inv=_LAZY["matrix_inverse"], matmul=_LAZY["matmul"],
                                  norm=_LAZY["norm"], diag=_LAZY["diag"]),
     "random": lambda: _namespace(
-        normal=_LAZY["random_normal"], uniform=_LAZY["random_uniform"],
+        "random", normal=_LAZY["random_normal"], uniform=_LAZY["random_uniform"],
         truncated_normal=_LAZY["truncated_normal"], set_seed=_LAZY["set_random_seed"],
         set_random_seed=_LAZY["set_random_seed"]),
     "initializers": lambda: _namespace(
-        zeros=_LAZY["zeros_initializer"], ones=_LAZY["ones_initializer"],
+        "initializers", zeros=_LAZY["zeros_initializer"], ones=_LAZY["ones_initializer"],
         constant=_LAZY["constant_initializer"], random_normal=_LAZY["random_normal_initializer"],
         random_uniform=_LAZY["random_uniform_initializer"],
         truncated_normal=_LAZY["truncated_normal_initializer"],
         glorot_uniform=_LAZY["glorot_uniform_initializer"]),
-    "layers": lambda: _namespace(dense=("layers", "dense")),
+    "layers": lambda: _namespace("layers", dense=("layers", "dense")),
+    "contrib": lambda: _resolve("unsupported", "UnsupportedNamespace")("contrib"),
 }
 # exported names that are also submodules: importing the submodule must not replace them
 _SHADOWED = frozenset({"gradients", "layers", "variable_scope"})
@@ -119,7 +123,9 @@ def __getattr__(name: str) -> _Any:
     elif not name.startswith("__") and _find_spec(f"{__name__}.{name}"):
         return _import_module(f"{__name__}.{name}")
     else:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        from .unsupported import unsupported
+
+        raise unsupported("", name)
     globals()[name] = value
     return value
 

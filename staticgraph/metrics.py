@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from .unsupported import module_getattr
 from . import ops
 from .graph.core import Tensor, get_default_graph
 from .graph.frontend import node_name
@@ -64,3 +65,5 @@ def accuracy(labels: Any, predictions: Any, weights: Any = None, metrics_collect
 
 
 __all__ = ["accuracy", "mean"]
+
+__getattr__ = module_getattr("metrics")  # a missing tf.metrics name: the "not supported" error

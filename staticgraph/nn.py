@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from .unsupported import module_getattr
 from . import ops
 from .conv_ops import avg_pool, conv2d, max_pool
 from .graph.array_ops import identity, one_hot, stop_gradient
@@ -253,3 +254,4 @@ def moments(x: Any, axes: Any, shift: Any = None, name: str | None = None,
                 var = ops.squeeze(var, axes_t)
     return mean, var
 
+__getattr__ = module_getattr("nn")  # a missing tf.nn name: the "not supported" error

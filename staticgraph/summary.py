@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from .unsupported import module_getattr
 from .graph.array_ops import constant
 from .graph.core import Tensor, get_default_graph
 
@@ -71,3 +72,5 @@ class FileWriter:
 
 
 __all__ = ["scalar", "histogram", "image", "text", "merge", "merge_all", "FileWriter"]
+
+__getattr__ = module_getattr("summary")  # a missing tf.summary name: the "not supported" error

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from ..unsupported import module_getattr
 from .. import ops as _ops
 from ..graph.core import get_default_graph
 from ..graph.math_ops import _final
@@ -58,3 +59,5 @@ __all__ = ["Optimizer", "GradientDescentOptimizer", "MomentumOptimizer", "AdamOp
            "AdagradOptimizer", "RMSPropOptimizer", "Saver", "latest_checkpoint",
            "get_global_step", "create_global_step", "get_or_create_global_step",
            "exponential_decay"]
+
+__getattr__ = module_getattr("train")  # a missing tf.train name: the "not supported" error
