@@ -32,9 +32,9 @@ _EXPORTS: dict[str, str] = {
                   "reset_default_graph",
     "graph.dtypes": "DType as_dtype bool double float16 float32 float64 half int8 int16 int32 "
                     "int64 string uint8",
-    "graph.extra_ops": "count_nonzero diag div is_finite is_inf is_nan matrix_inverse scalar_mul "
+    "graph.extra_ops": "log_sigmoid count_nonzero diag div is_finite is_inf is_nan matrix_inverse scalar_mul "
                        "to_double to_int64",
-    "graph.math_ops": "abs add add_n argmax argmin cast clip_by_value cos divide equal exp "
+    "graph.math_ops": "abs add add_n arg_max arg_min argmax argmin cast clip_by_value cos divide equal exp "
                       "expm1 greater greater_equal less less_equal log log1p logical_and "
                       "logical_not logical_or matmul maximum minimum multiply negative not_equal "
                       "ones_like pow realdiv reciprocal reduce_all reduce_any reduce_logsumexp "
@@ -60,7 +60,10 @@ _LAZY: dict[str, tuple[str, str | None]] = {
 _LAZY.update({
     "tuple": ("variables", "tuple_"), "sub": ("graph.math_ops", "subtract"),
     "mul": ("graph.math_ops", "multiply"), "neg": ("graph.math_ops", "negative"),
-    "mod": ("graph.composite_ops", "floormod"), "errors": ("graph.errors", None),
+    "mod": ("graph.composite_ops", "floormod"), "floor_div": ("graph.composite_ops", "floordiv"),
+    "lin_space": ("graph.array_ops", "linspace"), "all_variables": ("variables", "global_variables"),
+    "initialize_variables": ("variables", "variables_initializer"),
+    "initialize_local_variables": ("variables", "local_variables_initializer"), "errors": ("graph.errors", None),
     "dtypes": ("graph.dtypes", None), "metrics": ("metrics", None), "nn": ("nn", None),
     "ops": ("ops", None), "summary": ("summary", None), "train": ("train", None),
 })
@@ -80,7 +83,7 @@ def _math() -> _Any:
              "argmax argmin reciprocal rsqrt sign sin cos logical_and logical_or logical_not "
              "squared_difference add_n floor ceil round floordiv floormod mod log1p expm1 "
              "reduce_prod reduce_logsumexp reduce_any reduce_all norm not_equal greater_equal "
-             "less_equal cumsum cumprod").split()
+             "less_equal cumsum cumprod log_sigmoid").split()
     ns = _namespace("math", **{n: _LAZY[n] for n in names})
     for n in ("log_softmax", "softmax", "softplus"):
         setattr(ns, n, _resolve("nn", n))

@@ -102,10 +102,13 @@ def sparse_softmax_cross_entropy_with_logits(labels: Any = None, logits: Any = N
     lab = _t(labels, None)
     if not lab.dtype.is_integer:
         raise ValueError(f"labels must be int32 or int64, got {lab.dtype.name} ({lab.name})")
-    if lab.ndim != logits.ndim - 1:
+    unknown = lab.aval.shape is None and logits.ndim == 2  # labels declared with shape=(None)
+    if not unknown and lab.ndim != logits.ndim - 1:
         raise ValueError(f"Rank mismatch: Rank of labels (received {lab.ndim}) should equal rank "
                          f"of logits minus 1 (received {logits.ndim}).")
     with logits.graph.name_scope(name or "SparseSoftmaxCrossEntropyWithLogits"):
+        if unknown:  # TF checks the rank when the labels are fed: here the reshape does
+            lab = ops.reshape(lab, (-1,))
         logp = ops.log_softmax(logits, -1)
         with node_name("SparseSoftmaxCrossEntropyWithLogits"):
             return ops.nll_loss(logp, lab, reduction="none")
@@ -191,7 +194,8 @@ def in_top_k(predictions: Any, targets: Any, k: int, name: str | None = None) ->
         raise ValueError(f"in_top_k needs 2-D predictions with a known number of classes, got "
                          f"{p.shape}")
     with composite(name, "in_top_k", p) as stem:
-        hit = one_hot(targets, n, dtype=p.dtype.base_dtype)
+        t = _t(targets, None)
+        hit = one_hot(ops.reshape(t, (-1,)) if t.aval.shape is None else t, n, dtype=p.dtype.base_dtype)
         target_val = ops.sum(ops.mul(p, hit), (1,), True)
         larger = ops.sum(ops.cast(ops.gt(p, target_val), np.int32), (1,), False)
         return _final(stem + "InTopKV2/", ops.lt, larger, np.int32(k))

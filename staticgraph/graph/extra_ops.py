@@ -59,6 +59,14 @@ def diag(diagonal: Any, name: str | None = None) -> Tensor:
         return _final(stem, ops.mul, np.eye(n, dtype=d.aval.dtype), d)
 
 
+def log_sigmoid(x: Any, name: str | None = None) -> Tensor:
+    """``log(sigmoid(x)) = -softplus(-x)`` (no overflow)."""
+    _require("f", x)
+    x = _t(x)
+    with composite(name, "LogSigmoid", x) as stem:
+        return _final(stem, ops.neg, ops.softplus(ops.neg(x)))
+
+
 def scalar_mul(scalar: Any, x: Any, name: str | None = None) -> Tensor:
     return multiply(scalar, x, name=name)
 
@@ -112,5 +120,5 @@ def matrix_inverse(input: Any, adjoint: bool = False, name: str | None = None) -
         return _final(stem, ops.getitem, m, (slice(None), slice(n, None)))
 
 
-__all__ = ["count_nonzero", "is_nan", "is_inf", "is_finite", "diag", "scalar_mul", "div",
+__all__ = ["log_sigmoid", "count_nonzero", "is_nan", "is_inf", "is_finite", "diag", "scalar_mul", "div",
            "to_int64", "to_double", "matrix_inverse"]
