@@ -32,9 +32,10 @@ _EXPORTS: dict[str, str] = {
                   "reset_default_graph",
     "graph.dtypes": "DType as_dtype bool double float16 float32 float64 half int8 int16 int32 "
                     "int64 string uint8",
-    "graph.extra_ops": "log_sigmoid count_nonzero diag div is_finite is_inf is_nan matrix_inverse scalar_mul "
-                       "to_double to_int64",
-    "graph.math_ops": "abs add add_n arg_max arg_min argmax argmin cast clip_by_value cos divide equal exp "
+    "graph.extra_ops": "log_sigmoid count_nonzero diag div is_finite is_inf is_nan "
+                       "matrix_inverse scalar_mul to_double to_int64",
+    "graph.math_ops": "abs add add_n arg_max arg_min argmax argmin cast clip_by_value cos "
+                      "divide equal exp "
                       "expm1 greater greater_equal less less_equal log log1p logical_and "
                       "logical_not logical_or matmul maximum minimum multiply negative not_equal "
                       "ones_like pow realdiv reciprocal reduce_all reduce_any reduce_logsumexp "
@@ -60,10 +61,12 @@ _LAZY: dict[str, tuple[str, str | None]] = {
 _LAZY.update({
     "tuple": ("variables", "tuple_"), "sub": ("graph.math_ops", "subtract"),
     "mul": ("graph.math_ops", "multiply"), "neg": ("graph.math_ops", "negative"),
-    "mod": ("graph.composite_ops", "floormod"), "floor_div": ("graph.composite_ops", "floordiv"),
-    "lin_space": ("graph.array_ops", "linspace"), "all_variables": ("variables", "global_variables"),
+    "mod": ("graph.composite_ops", "floormod"),
+    "floor_div": ("graph.composite_ops", "floordiv"), "lin_space": ("graph.array_ops", "linspace"),
+    "all_variables": ("variables", "global_variables"),
     "initialize_variables": ("variables", "variables_initializer"),
-    "initialize_local_variables": ("variables", "local_variables_initializer"), "errors": ("graph.errors", None),
+    "initialize_local_variables": ("variables", "local_variables_initializer"),
+    "errors": ("graph.errors", None),
     "dtypes": ("graph.dtypes", None), "metrics": ("metrics", None), "nn": ("nn", None),
     "ops": ("ops", None), "summary": ("summary", None), "train": ("train", None),
 })

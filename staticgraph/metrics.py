@@ -7,11 +7,11 @@ from typing import Any
 
 import numpy as np
 
-from .unsupported import module_getattr
 from . import ops
 from .graph.core import Tensor, get_default_graph
 from .graph.frontend import node_name
 from .graph.math_ops import _t, cast, equal, reduce_sum
+from .unsupported import module_getattr
 from .variable_scope import variable_scope
 from .variables import Variable, assign_add
 

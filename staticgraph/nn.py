@@ -6,7 +6,6 @@ from typing import Any
 
 import numpy as np
 
-from .unsupported import module_getattr
 from . import ops
 from .conv_ops import avg_pool, conv2d, max_pool
 from .graph.array_ops import identity, one_hot, stop_gradient
@@ -27,6 +26,7 @@ from .graph.math_ops import (
     subtract,
     tanh,
 )
+from .unsupported import module_getattr
 from .variables import Variable, assign_add
 
 __all__ = ["relu", "relu6", "sigmoid", "tanh", "softmax", "log_softmax", "elu",
@@ -195,7 +195,8 @@ def in_top_k(predictions: Any, targets: Any, k: int, name: str | None = None) ->
                          f"{p.shape}")
     with composite(name, "in_top_k", p) as stem:
         t = _t(targets, None)
-        hit = one_hot(ops.reshape(t, (-1,)) if t.aval.shape is None else t, n, dtype=p.dtype.base_dtype)
+        t = ops.reshape(t, (-1,)) if t.aval.shape is None else t  # targets of unknown rank
+        hit = one_hot(t, n, dtype=p.dtype.base_dtype)
         target_val = ops.sum(ops.mul(p, hit), (1,), True)
         larger = ops.sum(ops.cast(ops.gt(p, target_val), np.int32), (1,), False)
         return _final(stem + "InTopKV2/", ops.lt, larger, np.int32(k))

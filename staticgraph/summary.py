@@ -12,9 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from .unsupported import module_getattr
 from .graph.array_ops import constant
 from .graph.core import Tensor, get_default_graph
+from .unsupported import module_getattr
 
 SUMMARIES = "summaries"
 

@@ -6,12 +6,12 @@ from typing import Any
 
 import numpy as np
 
-from ..unsupported import module_getattr
 from .. import ops as _ops
 from ..graph.core import get_default_graph
 from ..graph.math_ops import _final
 from ..graph.math_ops import cast as _cast
 from ..graph.math_ops import composite as _composite
+from ..unsupported import module_getattr
 from ..variables import Variable
 from .optimizers import (
     AdagradOptimizer,
