@@ -21,7 +21,14 @@ from .optimizers import (
     Optimizer,
     RMSPropOptimizer,
 )
-from .saver import Saver, latest_checkpoint
+from .saver import (
+    Saver,
+    checkpoint_exists,
+    export_meta_graph,
+    get_checkpoint_state,
+    import_meta_graph,
+    latest_checkpoint,
+)
 
 GLOBAL_STEP = "global_step"
 
@@ -57,6 +64,7 @@ def exponential_decay(learning_rate: Any, global_step: Any, decay_steps: Any, de
 
 __all__ = ["Optimizer", "GradientDescentOptimizer", "MomentumOptimizer", "AdamOptimizer",
            "AdagradOptimizer", "RMSPropOptimizer", "Saver", "latest_checkpoint",
+           "get_checkpoint_state", "checkpoint_exists", "import_meta_graph", "export_meta_graph",
            "get_global_step", "create_global_step", "get_or_create_global_step",
            "exponential_decay"]
 
