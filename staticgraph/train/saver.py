@@ -68,7 +68,8 @@ class Saver:
                  name: str | None = None, restore_sequentially: bool = False,
                  saver_def: Any = None, builder: Any = None, defer_build: bool = False,
                  allow_empty: bool = False, write_version: Any = None,
-                 pad_step_number: bool = False, save_relative_paths: bool = False, filename: str | None = None) -> None:
+                 pad_step_number: bool = False, save_relative_paths: bool = False,
+                 filename: str | None = None) -> None:
         try:
             self._vars = _var_dict(var_list)
         except ValueError:
