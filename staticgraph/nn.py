@@ -230,7 +230,9 @@ def embedding_lookup(params: Any, ids: Any, partition_strategy: str = "mod",
         if len(params) != 1:
             raise NotImplementedError("embedding_lookup over a list of sharded params")
         params = params[0]
-    return gather(params, ids, name=name or "embedding_lookup")
+    rows = gather(params, ids, name=name or "embedding_lookup")
+    with rows.graph.name_scope(rows.op.name + "/"):  # TF: <name>/Identity
+        return identity(rows)
 
 
 def l2_loss(t: Any, name: str | None = None) -> Tensor:
