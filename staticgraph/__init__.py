@@ -32,9 +32,10 @@ _EXPORTS: dict[str, str] = {
                   "reset_default_graph",
     "graph.dtypes": "DType as_dtype bool double float16 float32 float64 half int8 int16 int32 "
                     "int64 string uint8",
-    "graph.extra_ops": "count_nonzero diag div is_finite is_inf is_nan matrix_inverse scalar_mul "
-                       "to_double to_int64",
-    "graph.math_ops": "abs add add_n argmax argmin cast clip_by_value cos divide equal exp "
+    "graph.extra_ops": "log_sigmoid count_nonzero diag div is_finite is_inf is_nan "
+                       "matrix_inverse scalar_mul to_double to_int64",
+    "graph.math_ops": "abs add add_n arg_max arg_min argmax argmin cast clip_by_value cos "
+                      "divide equal exp "
                       "expm1 greater greater_equal less less_equal log log1p logical_and "
                       "logical_not logical_or matmul maximum minimum multiply negative not_equal "
                       "ones_like pow realdiv reciprocal reduce_all reduce_any reduce_logsumexp "
@@ -60,25 +61,33 @@ _LAZY: dict[str, tuple[str, str | None]] = {
 _LAZY.update({
     "tuple": ("variables", "tuple_"), "sub": ("graph.math_ops", "subtract"),
     "mul": ("graph.math_ops", "multiply"), "neg": ("graph.math_ops", "negative"),
-    "mod": ("graph.composite_ops", "floormod"), "errors": ("graph.errors", None),
+    "mod": ("graph.composite_ops", "floormod"),
+    "floor_div": ("graph.composite_ops", "floordiv"), "lin_space": ("graph.array_ops", "linspace"),
+    "all_variables": ("variables", "global_variables"),
+    "initialize_variables": ("variables", "variables_initializer"),
+    "initialize_local_variables": ("variables", "local_variables_initializer"),
+    "errors": ("graph.errors", None),
     "dtypes": ("graph.dtypes", None), "metrics": ("metrics", None), "nn": ("nn", None),
     "ops": ("ops", None), "summary": ("summary", None), "train": ("train", None),
 })
 
 
-def _namespace(**members: tuple[str, str]) -> _types.SimpleNamespace:
-    return _types.SimpleNamespace(**{k: _resolve(*v) for k, v in members.items()})
+def _namespace(path: str, **members: tuple[str, str]) -> _Any:
+    """``tf.<path>``: the given members; any other name raises the "not supported" error."""
+    from .unsupported import Namespace
+
+    return Namespace(path, **{k: _resolve(*v) for k, v in members.items()})
 
 
-def _math() -> _types.SimpleNamespace:
+def _math() -> _Any:
     """``tf.math``: the element-wise and reduction functions under their TF2-style names."""
     names = ("add subtract multiply divide negative pow square sqrt exp log abs maximum minimum "
              "equal greater less sigmoid tanh reduce_sum reduce_mean reduce_max reduce_min "
              "argmax argmin reciprocal rsqrt sign sin cos logical_and logical_or logical_not "
              "squared_difference add_n floor ceil round floordiv floormod mod log1p expm1 "
              "reduce_prod reduce_logsumexp reduce_any reduce_all norm not_equal greater_equal "
-             "less_equal cumsum cumprod").split()
-    ns = _namespace(**{n: _LAZY[n] for n in names})
+             "less_equal cumsum cumprod log_sigmoid").split()
+    ns = _namespace("math", **{n: _LAZY[n] for n in names})
     for n in ("log_softmax", "softmax", "softplus"):
         setattr(ns, n, _resolve("nn", n))
     return ns
@@ -87,19 +96,20 @@ def _math() -> _types.SimpleNamespace:
 # namespaces built on first access: name -> factory
 _NAMESPACES: dict[str, _Any] = {
     "math": _math,
-    "linalg": lambda: _namespace(inv=_LAZY["matrix_inverse"], matmul=_LAZY["matmul"],
+    "linalg": lambda: _namespace("linalg", inv=_LAZY["matrix_inverse"], matmul=_LAZY["matmul"],
                                  norm=_LAZY["norm"], diag=_LAZY["diag"]),
     "random": lambda: _namespace(
-        normal=_LAZY["random_normal"], uniform=_LAZY["random_uniform"],
+        "random", normal=_LAZY["random_normal"], uniform=_LAZY["random_uniform"],
         truncated_normal=_LAZY["truncated_normal"], set_seed=_LAZY["set_random_seed"],
         set_random_seed=_LAZY["set_random_seed"]),
     "initializers": lambda: _namespace(
-        zeros=_LAZY["zeros_initializer"], ones=_LAZY["ones_initializer"],
+        "initializers", zeros=_LAZY["zeros_initializer"], ones=_LAZY["ones_initializer"],
         constant=_LAZY["constant_initializer"], random_normal=_LAZY["random_normal_initializer"],
         random_uniform=_LAZY["random_uniform_initializer"],
         truncated_normal=_LAZY["truncated_normal_initializer"],
         glorot_uniform=_LAZY["glorot_uniform_initializer"]),
-    "layers": lambda: _namespace(dense=("layers", "dense")),
+    "layers": lambda: _namespace("layers", dense=("layers", "dense")),
+    "contrib": lambda: _resolve("unsupported", "UnsupportedNamespace")("contrib"),
 }
 # exported names that are also submodules: importing the submodule must not replace them
 _SHADOWED = frozenset({"gradients", "layers", "variable_scope"})
@@ -119,7 +129,9 @@ def __getattr__(name: str) -> _Any:
     elif not name.startswith("__") and _find_spec(f"{__name__}.{name}"):
         return _import_module(f"{__name__}.{name}")
     else:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        from .unsupported import unsupported
+
+        raise unsupported("", name)
     globals()[name] = value
     return value
 

@@ -15,6 +15,7 @@ from .graph.math_ops import (
     reduce_mean,
     squared_difference,
 )
+from .unsupported import unsupported
 from .variable_scope import get_variable, variable_scope, zeros_initializer
 
 
@@ -79,6 +80,9 @@ def _weighted_mean(per: Any, weights: Any) -> Any:
 
 class _MoreLosses(_Losses):
     """The other common ``tf.losses`` (mean reduction, scalar ``weights``)."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise unsupported("losses", name)
 
     @staticmethod
     def absolute_difference(labels: Any, predictions: Any, weights: Any = 1.0,

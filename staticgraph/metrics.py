@@ -11,6 +11,7 @@ from . import ops
 from .graph.core import Tensor, get_default_graph
 from .graph.frontend import node_name
 from .graph.math_ops import _t, cast, equal, reduce_sum
+from .unsupported import module_getattr
 from .variable_scope import variable_scope
 from .variables import Variable, assign_add
 
@@ -64,3 +65,5 @@ def accuracy(labels: Any, predictions: Any, weights: Any = None, metrics_collect
 
 
 __all__ = ["accuracy", "mean"]
+
+__getattr__ = module_getattr("metrics")  # a missing tf.metrics name: the "not supported" error

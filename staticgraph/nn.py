@@ -26,6 +26,7 @@ from .graph.math_ops import (
     subtract,
     tanh,
 )
+from .unsupported import module_getattr
 from .variables import Variable, assign_add
 
 __all__ = ["relu", "relu6", "sigmoid", "tanh", "softmax", "log_softmax", "elu",
@@ -101,10 +102,13 @@ def sparse_softmax_cross_entropy_with_logits(labels: Any = None, logits: Any = N
     lab = _t(labels, None)
     if not lab.dtype.is_integer:
         raise ValueError(f"labels must be int32 or int64, got {lab.dtype.name} ({lab.name})")
-    if lab.ndim != logits.ndim - 1:
+    unknown = lab.aval.shape is None and logits.ndim == 2  # labels declared with shape=(None)
+    if not unknown and lab.ndim != logits.ndim - 1:
         raise ValueError(f"Rank mismatch: Rank of labels (received {lab.ndim}) should equal rank "
                          f"of logits minus 1 (received {logits.ndim}).")
     with logits.graph.name_scope(name or "SparseSoftmaxCrossEntropyWithLogits"):
+        if unknown:  # TF checks the rank when the labels are fed: here the reshape does
+            lab = ops.reshape(lab, (-1,))
         logp = ops.log_softmax(logits, -1)
         with node_name("SparseSoftmaxCrossEntropyWithLogits"):
             return ops.nll_loss(logp, lab, reduction="none")
@@ -190,7 +194,9 @@ def in_top_k(predictions: Any, targets: Any, k: int, name: str | None = None) ->
         raise ValueError(f"in_top_k needs 2-D predictions with a known number of classes, got "
                          f"{p.shape}")
     with composite(name, "in_top_k", p) as stem:
-        hit = one_hot(targets, n, dtype=p.dtype.base_dtype)
+        t = _t(targets, None)
+        t = ops.reshape(t, (-1,)) if t.aval.shape is None else t  # targets of unknown rank
+        hit = one_hot(t, n, dtype=p.dtype.base_dtype)
         target_val = ops.sum(ops.mul(p, hit), (1,), True)
         larger = ops.sum(ops.cast(ops.gt(p, target_val), np.int32), (1,), False)
         return _final(stem + "InTopKV2/", ops.lt, larger, np.int32(k))
@@ -224,7 +230,9 @@ def embedding_lookup(params: Any, ids: Any, partition_strategy: str = "mod",
         if len(params) != 1:
             raise NotImplementedError("embedding_lookup over a list of sharded params")
         params = params[0]
-    return gather(params, ids, name=name or "embedding_lookup")
+    rows = gather(params, ids, name=name or "embedding_lookup")
+    with rows.graph.name_scope(rows.op.name + "/"):  # TF: <name>/Identity
+        return identity(rows)
 
 
 def l2_loss(t: Any, name: str | None = None) -> Tensor:
@@ -253,3 +261,4 @@ def moments(x: Any, axes: Any, shift: Any = None, name: str | None = None,
                 var = ops.squeeze(var, axes_t)
     return mean, var
 
+__getattr__ = module_getattr("nn")  # a missing tf.nn name: the "not supported" error

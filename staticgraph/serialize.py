@@ -1,5 +1,6 @@
 """Export/import a graph as JSON (GraphDef-like): nodes in creation order with their inputs,
-control inputs, parameters and output avals; Const values stored exactly (base64 bytes).
+control inputs, parameters and output avals; Const values stored exactly (base64 bytes); every
+collection of Variables, tensors and ops (the ``.meta`` file of ``tf.train.Saver``).
 ``from_json(to_json(g))`` rebuilds an equivalent graph that runs in a ``Session``."""
 
 from __future__ import annotations
@@ -10,9 +11,9 @@ from typing import Any
 
 import numpy as np
 
-from .graph.core import SPECIAL_KINDS, Graph
+from .graph.core import SPECIAL_KINDS, Graph, Operation, Tensor
 from .ops.core import REGISTRY, AVal
-from .variables import GLOBAL_VARIABLES, TRAINABLE_VARIABLES, Variable
+from .variables import Variable
 
 FORMAT = "staticgraph.GraphDef/1"
 
@@ -81,9 +82,21 @@ def to_dict(graph: Graph) -> dict:
             "outputs": [{"shape": list(t.aval.shape), "dtype": t.aval.dtype.str}
                         for t in op.outputs],
         })
-    cols = {k: [v.op.name for v in graph.get_collection(k)]
-            for k in (GLOBAL_VARIABLES, TRAINABLE_VARIABLES)}
-    return {"format": FORMAT, "nodes": nodes, "variables": variables, "collections": cols}
+    cols = {k: [_member_ref(v) for v in graph.get_collection(k)]
+            for k in sorted(graph._collections) if graph.get_collection(k)}
+    return {"format": FORMAT, "nodes": nodes, "variables": variables,
+            "collections": {k: v for k, v in cols.items() if None not in v}}
+
+
+def _member_ref(v: Any) -> list | None:
+    """A collection member by kind and name (``None``: not a graph object, not exported)."""
+    if isinstance(v, Variable):
+        return ["variable", v.op.name]
+    if isinstance(v, Tensor):
+        return ["tensor", v.name]
+    if isinstance(v, Operation):
+        return ["op", v.name]
+    return None
 
 
 def to_json(graph: Graph, indent: int | None = None) -> str:
@@ -114,9 +127,12 @@ def from_dict(data: dict, graph: Graph | None = None) -> Graph:
         op = graph.get_operation_by_name(v["name"])
         by_name[v["name"]] = Variable._from_graph(
             op, graph.get_operation_by_name(v["initializer"]), v["trainable"])
-    for key, names in data.get("collections", {}).items():
-        for name in names:
-            graph.add_to_collection(key, by_name[name])
+    for key, refs in data.get("collections", {}).items():
+        for ref in refs:
+            kind, name = ref if isinstance(ref, list) else ("variable", ref)
+            graph.add_to_collection(key, by_name[name] if kind == "variable" else
+                                    graph.get_tensor_by_name(name) if kind == "tensor" else
+                                    graph.get_operation_by_name(name))
     return graph
 
 

@@ -14,6 +14,7 @@ import numpy as np
 
 from .graph.array_ops import constant
 from .graph.core import Tensor, get_default_graph
+from .unsupported import module_getattr
 
 SUMMARIES = "summaries"
 
@@ -71,3 +72,5 @@ class FileWriter:
 
 
 __all__ = ["scalar", "histogram", "image", "text", "merge", "merge_all", "FileWriter"]
+
+__getattr__ = module_getattr("summary")  # a missing tf.summary name: the "not supported" error

@@ -21,12 +21,26 @@ from .tensor_shape import as_shape
 
 
 def constant(value: Any, dtype: Any = None, shape: Any = None, name: str = "Const") -> Tensor:
-    """A ``Const`` node; ``shape`` broadcasts/reshapes a scalar or flat value as TF does."""
-    arr = constant_array(value, dtype)
+    """A ``Const`` node; ``shape`` broadcasts/reshapes a scalar or flat value as TF does.
+    Text (numpy ``str`` or object arrays of ``str``/``bytes``) becomes a ``tf.string`` tensor of
+    UTF-8 bytes, as in TF."""
+    arr = constant_array(_text_as_bytes(value), dtype)
     if shape is not None:
         shape = tuple(int(d) for d in shape)
         arr = np.broadcast_to(arr, shape) if arr.size == 1 else arr.reshape(shape)
     return make_const(get_default_graph(), arr, name)
+
+
+def _text_as_bytes(value: Any) -> Any:
+    """A numpy array of ``str`` (or an object array of ``str``/``bytes``) as UTF-8 bytes."""
+    if isinstance(value, np.ndarray) and (value.dtype.kind == "U" or (
+            value.dtype == object and value.size and all(
+                isinstance(v, (str, bytes)) for v in value.flat))):
+        flat = [v.encode() if isinstance(v, str) else v for v in value.flat]
+        return np.array(flat, dtype=np.bytes_).reshape(value.shape)
+    if isinstance(value, np.str_):
+        return np.bytes_(value.encode())
+    return value
 
 
 def placeholder(dtype: Any, shape: Any = None, name: str | None = None) -> Tensor:

@@ -9,7 +9,6 @@ from typing import Any
 import numpy as np
 
 from .. import ops
-from .array_ops import one_hot
 from .composite_ops import floordiv
 from .core import Tensor
 from .frontend import as_graph_tensor
@@ -59,6 +58,14 @@ def diag(diagonal: Any, name: str | None = None) -> Tensor:
         return _final(stem, ops.mul, np.eye(n, dtype=d.aval.dtype), d)
 
 
+def log_sigmoid(x: Any, name: str | None = None) -> Tensor:
+    """``log(sigmoid(x)) = -softplus(-x)`` (no overflow)."""
+    _require("f", x)
+    x = _t(x)
+    with composite(name, "LogSigmoid", x) as stem:
+        return _final(stem, ops.neg, ops.softplus(ops.neg(x)))
+
+
 def scalar_mul(scalar: Any, x: Any, name: str | None = None) -> Tensor:
     return multiply(scalar, x, name=name)
 
@@ -82,35 +89,18 @@ def to_double(x: Any, name: str = "ToDouble") -> Tensor:
 
 
 
-def matrix_inverse(input: Any, adjoint: bool = False, name: str | None = None) -> Tensor:  # noqa: A002
-    """The inverse of a square matrix of known size, by Gauss-Jordan elimination with partial
-    pivoting unrolled into graph ops (row swaps are one-hot permutation matmuls, so gradients
-    flow). A singular matrix gives inf/nan entries where TF raises."""
+def matrix_inverse(input: Any, adjoint: bool = False,  # noqa: A002
+                   name: str | None = None) -> Tensor:
+    """The inverse of each square matrix in the last two dims (of ``input``'s adjoint when
+    ``adjoint``): the registry's ``matrix_inverse`` (pivoted LU in float64, rounded to the
+    input's dtype). A singular matrix raises ``InvalidArgumentError`` at run time."""
     a = _t(input)
     _require("f", a)
-    shape = a.aval.shape
-    if shape is None or len(shape) != 2 or shape[0] != shape[1] or shape[0] is None:
-        raise ValueError(f"matrix_inverse needs one square matrix of known size, got {a.shape}")
-    n, dt = shape[0], a.aval.dtype
-    eye = np.eye(n, dtype=dt)
-    with composite(name, "MatrixInverse", a) as stem:
-        m = ops.cat([ops.transpose(a) if adjoint else a, eye], 1)
-        for k in range(n):
-            col = ops.abs(ops.getitem(m, (slice(k, None), k)))
-            p = ops.add(ops.argmax(col, 0), np.int64(k))
-            ep = one_hot(p, n, dtype=dt)
-            ek = eye[k]
-            swap = ops.add(ops.sub(eye, np.outer(ek, ek)), ops.sub(
-                ops.add(ops.mul(ops.reshape(ek, (n, 1)), ep), ops.mul(ops.reshape(ep, (n, 1)),
-                                                                      ek)),
-                ops.mul(ops.reshape(ep, (n, 1)), ep)))
-            m = ops.matmul(swap, m)
-            pivot = ops.div(ops.getitem(m, (k,)), ops.getitem(m, (k, k)))
-            factor = ops.sub(ops.getitem(m, (slice(None), slice(k, k + 1))),
-                             ek.reshape(n, 1))
-            m = ops.sub(m, ops.mul(factor, pivot))
-        return _final(stem, ops.getitem, m, (slice(None), slice(n, None)))
+    if adjoint:
+        with composite(name, "MatrixInverse", a) as stem:
+            return _final(stem, ops.matrix_inverse, ops.transpose(a))
+    return _named(name, "MatrixInverse", ops.matrix_inverse, a)
 
 
-__all__ = ["count_nonzero", "is_nan", "is_inf", "is_finite", "diag", "scalar_mul", "div",
-           "to_int64", "to_double", "matrix_inverse"]
+__all__ = ["log_sigmoid", "count_nonzero", "is_nan", "is_inf", "is_finite", "diag", "scalar_mul",
+           "div", "to_int64", "to_double", "matrix_inverse"]

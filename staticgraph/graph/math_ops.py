@@ -375,3 +375,15 @@ def _arg(fn: Any, default: str) -> Any:
 
 argmax = _arg(ops.argmax, "ArgMax")
 argmin = _arg(ops.argmin, "ArgMin")
+
+
+def arg_max(input: Any, dimension: Any, output_type: Any = "int64",  # noqa: A002
+            name: str | None = None) -> Tensor:
+    """TF1's deprecated ``tf.arg_max``: ``argmax`` with a required ``dimension``."""
+    return argmax(input, dimension, name=name, output_type=output_type)
+
+
+def arg_min(input: Any, dimension: Any, output_type: Any = "int64",  # noqa: A002
+            name: str | None = None) -> Tensor:
+    """TF1's deprecated ``tf.arg_min``: ``argmin`` with a required ``dimension``."""
+    return argmin(input, dimension, name=name, output_type=output_type)

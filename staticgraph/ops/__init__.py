@@ -57,6 +57,7 @@ from .elementwise import (
     tanh,
     where,
 )
+from .linalg import matrix_inverse
 from .nn import cross_entropy, log_softmax, matmul, mse_loss, nll_loss, softmax
 from .reductions import all, amax, amin, any, argmax, argmin, logsumexp, mean, size, sum
 from .rounding import ceil, floor, floor_divide, remainder, round, trunc
@@ -94,5 +95,5 @@ __all__ = [
     "reshape_like", "setitem", "squeeze", "stack", "sum_to_like", "transpose", "unsqueeze",
     "zeros_like", "gather", "scatter_add", "prod", "cumsum", "cumprod", "log1p", "expm1",
     "softplus", "erf", "all", "any", "floor", "ceil", "round", "trunc", "floor_divide",
-    "remainder",
+    "remainder", "matrix_inverse",
 ]

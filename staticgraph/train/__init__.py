@@ -11,6 +11,7 @@ from ..graph.core import get_default_graph
 from ..graph.math_ops import _final
 from ..graph.math_ops import cast as _cast
 from ..graph.math_ops import composite as _composite
+from ..unsupported import module_getattr
 from ..variables import Variable
 from .optimizers import (
     AdagradOptimizer,
@@ -20,7 +21,14 @@ from .optimizers import (
     Optimizer,
     RMSPropOptimizer,
 )
-from .saver import Saver, latest_checkpoint
+from .saver import (
+    Saver,
+    checkpoint_exists,
+    export_meta_graph,
+    get_checkpoint_state,
+    import_meta_graph,
+    latest_checkpoint,
+)
 
 GLOBAL_STEP = "global_step"
 
@@ -56,5 +64,8 @@ def exponential_decay(learning_rate: Any, global_step: Any, decay_steps: Any, de
 
 __all__ = ["Optimizer", "GradientDescentOptimizer", "MomentumOptimizer", "AdamOptimizer",
            "AdagradOptimizer", "RMSPropOptimizer", "Saver", "latest_checkpoint",
+           "get_checkpoint_state", "checkpoint_exists", "import_meta_graph", "export_meta_graph",
            "get_global_step", "create_global_step", "get_or_create_global_step",
            "exponential_decay"]
+
+__getattr__ = module_getattr("train")  # a missing tf.train name: the "not supported" error

@@ -73,6 +73,8 @@ CASES = [
     ("getitem", [anyv(5, 2)], {"index": (np.array([0, 3, 0]),)}),
     ("setitem", [anyv(4, 3), anyv(3)], {"index": (1,)}),
     ("matmul", [anyv(2, 3), anyv(3, 4)], {}),
+    ("matrix_inverse", [anyv(3, 3) + 3 * np.eye(3)], {}),
+    ("matrix_inverse", [anyv(2, 2, 2) + 2 * np.eye(2)], {}),
     ("matmul", [anyv(3), anyv(2, 3, 4)], {}),
     ("matmul", [anyv(2, 2, 3), anyv(3)], {}),
     ("matmul", [anyv(3), anyv(3)], {}),

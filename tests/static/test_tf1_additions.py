@@ -40,11 +40,11 @@ def test_saver_keeps_the_last_checkpoints_and_reports_missing_ones(tmp_path):
         for i in range(3):
             sess.run(step)
             paths.append(saver.save(sess, str(tmp_path / "m"), global_step=i))
-        assert not os.path.exists(paths[0] + ".npz") and os.path.exists(paths[2] + ".npz")
+        assert not os.path.exists(paths[0] + ".index") and os.path.exists(paths[2] + ".index")
         assert tf.train.latest_checkpoint(str(tmp_path)) == paths[2]
         saver.restore(sess, paths[1])
         np.testing.assert_array_equal(sess.run(v), [3.0, 4.0])
-        with pytest.raises(tf.errors.NotFoundError, match="Failed to find"):
+        with pytest.raises(ValueError, match="not a valid checkpoint"):  # TF's class and text
             saver.restore(sess, str(tmp_path / "nothing"))
     with pytest.raises(ValueError, match="No variables to save"):
         tf.train.Saver([])
@@ -113,5 +113,5 @@ def test_matrix_inverse_value_and_gradient(executor):
     Ai = np.linalg.inv(A.astype(np.float64))
     np.testing.assert_allclose(iv, Ai, atol=1e-5)
     np.testing.assert_allclose(gv, -(Ai.T @ W @ Ai.T), atol=1e-4)  # d tr(W^T A^-1) / dA
-    with pytest.raises(ValueError, match="square matrix"):
+    with pytest.raises(ValueError, match="Dimensions must be equal, but are 2 and 3"):  # TF's text
         tf.matrix_inverse(tf.ones([2, 3]))

@@ -1,0 +1,107 @@
+"""What a TF1 program meets when it uses an API staticgraph does not provide: an error that says so
+and names the replacement, instead of a bare ``AttributeError``.
+
+The error class is an ``AttributeError`` (so ``hasattr`` and ``getattr(tf, name, default)`` keep
+working); its text names the full TF1 path (``tf.nn.top_k``), says that this project does not
+support it, and gives what to use instead where there is something.
+"""
+
+from __future__ import annotations
+
+import types
+from typing import Any
+
+DOC = "see docs/static.md, \"What TF1 code runs\""
+
+# "module.name" (or a whole module: "contrib") -> what to use instead
+HINTS: dict[str, str] = {
+    "contrib": "tf.layers.dense for contrib.layers.fully_connected, tf.scan for contrib.rnn",
+    "contrib.rnn": "a cell written as a function of (state, input) inside tf.scan",
+    "contrib.layers": "tf.layers.dense, or tf.get_variable with tf.matmul",
+    "data": "feed numpy batches through tf.placeholder and feed_dict",
+    "estimator": "a Session training loop (tf.Session, sess.run(train_op, feed_dict))",
+    "keras": "tf.layers.dense and tf.losses in graphs, or the eager mode (import dynamic)",
+    "saved_model": "tf.train.Saver with tf.train.import_meta_graph",
+    "io": "numpy file I/O; feed the arrays through placeholders",
+    "gfile": "os and open()",
+    "app": "a plain `if __name__ == \"__main__\":` block",
+    "flags": "argparse",
+    "nn.top_k": "tf.argmax (k=1) or tf.nn.in_top_k",
+    "nn.dynamic_rnn": "a loop over the time steps with tf.scan or tf.while_loop",
+    "nn.rnn_cell": "a cell written as a function of (state, input) inside tf.scan",
+    "nn.static_rnn": "a loop over the time steps with tf.scan or tf.while_loop",
+    "nn.bidirectional_dynamic_rnn": "two tf.scan loops, one over tf.reverse'd inputs",
+    "train.MonitoredTrainingSession": "tf.Session with a tf.train.Saver",
+    "train.Coordinator": "a plain feed_dict loop (no queue runners)",
+    "train.start_queue_runners": "a plain feed_dict loop (no queue runners)",
+    "train.AdadeltaOptimizer": "tf.train.AdamOptimizer, AdagradOptimizer or RMSPropOptimizer",
+    "train.FtrlOptimizer": "tf.train.AdagradOptimizer",
+    "train.Checkpoint": "tf.train.Saver",
+    "layers.conv2d": "tf.nn.conv2d with tf.get_variable",
+    "layers.max_pooling2d": "tf.nn.max_pool",
+    "layers.flatten": "tf.reshape(x, [-1, n])",
+    "layers.dropout": "tf.nn.dropout",
+    "py_func": "a separate sess.run, then numpy, then a feed",
+    "Print": "fetch the tensor with sess.run and print it",
+    "summary.FileWriterCache": "tf.summary.FileWriter",
+}
+
+
+class UnsupportedError(AttributeError):
+    """A TF1 API that this project does not provide."""
+
+
+def unsupported(module: str, name: str) -> AttributeError:
+    """The error for ``tf.<module>.<name>`` (``module`` "" for the top level)."""
+    path = f"{module}.{name}" if module else name
+    if name.startswith("_"):  # Python protocol probes (copy, pickle, pytest): the usual error
+        return AttributeError(f"module 'staticgraph{'.' + module if module else ''}' has no "
+                              f"attribute {name!r}")
+    hint = HINTS.get(path)
+    if hint is None:
+        parts = path.split(".")
+        for k in range(len(parts) - 1, 0, -1):
+            hint = HINTS.get(".".join(parts[:k]))
+            if hint is not None:
+                break
+    text = f"tf.{path} is not supported by staticgraph (this project provides a subset of the " \
+           f"TF1 API; {DOC})."
+    if hint:
+        text += f" Instead: {hint}."
+    return UnsupportedError(text)
+
+
+def module_getattr(module: str) -> Any:
+    """A PEP 562 ``__getattr__`` for the TF1 submodule ``tf.<module>``."""
+
+    def __getattr__(name: str) -> Any:
+        raise unsupported(module, name)
+
+    return __getattr__
+
+
+class UnsupportedNamespace:
+    """A whole TF1 module this project lacks (``tf.contrib``): every attribute raises, naming it."""
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+
+    def __getattr__(self, name: str) -> Any:
+        raise unsupported(self._path, name)
+
+    def __repr__(self) -> str:
+        return f"<unsupported TF1 module tf.{self._path}>"
+
+
+class Namespace(types.SimpleNamespace):
+    """A small TF1 namespace (``tf.math``, ``tf.layers``) whose missing names raise
+    :class:`UnsupportedError`."""
+
+    def __init__(self, path: str, **members: Any) -> None:
+        super().__init__(_path=path, **members)
+
+    def __getattr__(self, name: str) -> Any:
+        raise unsupported(self._path, name)
+
+    def __repr__(self) -> str:
+        return f"<staticgraph namespace tf.{self._path}>"
