@@ -144,7 +144,7 @@ class OpNode(Node):
         n = type(self).__name__  # a Python-number exponent/base is not an input in PyTorch
         if n == "PowBackward0":
             return (self._next[0],)
-        if n == "PowBackward2":
+        if n == "PowBackward2" or n == "RsubBackward1":  # ``2 ** b``, ``1 - b``
             return (self._next[1],)
         return tuple(self._next)
 
