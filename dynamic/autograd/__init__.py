@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 
 from .._tensor import Tensor as Variable  # noqa: F401 - PyTorch's old name of Tensor
-from . import graph
+from . import functional, graph
 from .engine import backward, grad
 from .function import Function, FunctionCtx, once_differentiable
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
@@ -22,6 +22,6 @@ def detect_anomaly(check_nan: bool = True) -> contextlib.AbstractContextManager:
 
 
 __all__ = ["Function", "FunctionCtx", "GradcheckError", "backward", "detect_anomaly",
-           "enable_grad", "grad", "gradcheck", "gradgradcheck", "graph", "inference_mode",
+           "enable_grad", "functional", "grad", "gradcheck", "gradgradcheck", "graph", "inference_mode",
            "is_grad_enabled", "no_grad", "once_differentiable", "set_detect_anomaly",
            "set_grad_enabled"]
