@@ -16,7 +16,8 @@ def as_tuple(x: Any, arg_name: str, fn_name: str) -> tuple[bool, tuple]:
     items = x if is_tuple else (x,)
     for i, el in enumerate(items):
         if not isinstance(el, Tensor):
-            where = f"the value at index {i} has type" if is_tuple else f"the given {arg_name} has type"
+            where = (f"the value at index {i} has type" if is_tuple
+                     else f"the given {arg_name} has type")
             raise TypeError(f"The {arg_name} given to {fn_name} must be either a Tensor or a tuple "
                             f"of Tensors but {where} {type(el)}.")
     return is_tuple, items

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from ... import _unsupported
 from .collate import default_collate, default_convert
 from .dataloader import DataLoader, get_worker_info
 from .dataset import ConcatDataset, Dataset, IterableDataset, Subset, TensorDataset, random_split
@@ -19,3 +18,6 @@ __all__ = ["BatchSampler", "ConcatDataset", "DataLoader", "Dataset", "IterableDa
            "RandomSampler", "Sampler", "SequentialSampler", "Subset", "SubsetRandomSampler",
            "TensorDataset", "default_collate", "default_convert", "get_worker_info",
            "random_split"]
+__getattr__ = _unsupported.missing_names("torch.utils.data", {
+    "WeightedRandomSampler": "use RandomSampler (uniform draws)",
+    "DistributedSampler": "train in one process"})
