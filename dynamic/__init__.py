@@ -12,7 +12,20 @@ from __future__ import annotations
 from . import _tensor_methods  # noqa: F401 - completes Tensor before any other module runs
 
 # isort: split
-from . import _functional, autograd, cuda, nn, optim, utils, viz
+from . import (
+    _functional,
+    _unsupported,
+    accelerator,
+    autograd,
+    backends,
+    cuda,
+    func,
+    nn,
+    optim,
+    profiler,
+    utils,
+    viz,
+)
 from ._creation import (
     arange,
     as_tensor,
@@ -35,6 +48,7 @@ from ._creation import (
     zeros,
     zeros_like,
 )
+from ._default_device import get_default_device, set_default_device
 from ._device import device
 from ._dtypes import (
     Size,
@@ -95,3 +109,16 @@ del _n
 
 
 __version__ = "0.1.0"
+__getattr__ = _unsupported.missing_names("torch", {
+    "compile": "the code runs eagerly: call the function or module directly",
+    "jit": "the code runs eagerly: call the function or module directly",
+    "vmap": "use torch.func.vmap",
+    "distributed": "train in one process",
+    "multiprocessing": "load data in the main process (DataLoader(num_workers=0))",
+    "fft": "use numpy.fft on tensor.numpy()",
+    "linalg": "use torch.matmul/torch.inverse where provided, or numpy.linalg on tensor.numpy()",
+    "save": "save tensor.numpy() or module.state_dict() values with numpy/pickle",
+    "load": "load with numpy/pickle and wrap with torch.tensor",
+    "amp": "compute in float32",
+    "autocast": "compute in float32",
+})

@@ -16,7 +16,7 @@ from staticgraph.ops.core import compute_dtype
 
 from ._tensor import Tensor
 from .autograd.grad_mode import GRAD_ENABLED
-from .autograd.graph import NONE_EDGE, SEQ, node_class
+from .autograd.graph import NONE_EDGE, SAVED_HOOKS, SEQ, node_class, pack_saved
 
 _new = object.__new__
 _ndarray = np.ndarray
@@ -167,3 +167,5 @@ def _record(op: Op, args: tuple, params: dict, t: Tensor) -> None:
         node._out = None
     t._requires_grad = True
     t._grad_fn = node
+    if SAVED_HOOKS:  # ``autograd.graph.saved_tensors_hooks`` is active
+        pack_saved(node, t)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import builtins
+import functools
+import inspect
 from typing import Any
 
 import numpy as np
@@ -14,14 +16,26 @@ from ._creation import _finish, tensor, zeros
 from ._tensor import Tensor, make, to_tensor
 from .autograd.graph import renamed
 
+_POSITIONAL_KEYWORDS = ("other", "exponent", "mat2", "vec2")  # PyTorch's names of argument 2
+
 
 def _method(name: str) -> Any:
     def fn(input: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: A002 - PyTorch's name
+        if not args and kwargs:  # ``torch.matmul(input=a, other=b)``: the method calls it ``o``
+            for k in _POSITIONAL_KEYWORDS:
+                if k in kwargs and k not in _params(name):
+                    args = (kwargs.pop(k),)
+                    break
         return getattr(to_tensor(input), name)(*args, **kwargs)
 
     fn.__name__ = name
     fn.__doc__ = f"``torch.{name}(input, ...)``: same as ``input.{name}(...)``."
     return fn
+
+
+@functools.cache
+def _params(name: str) -> frozenset:
+    return frozenset(inspect.signature(getattr(Tensor, name)).parameters)
 
 
 _NAMES = ("add sub mul div pow exp log sqrt sin cos tanh sigmoid relu abs neg square sign "
@@ -53,14 +67,14 @@ def stack(tensors: Any, dim: int = 0) -> Tensor:
     return ops.stack([to_tensor(t) for t in tensors], dim)
 
 
-def bmm(a: Tensor, b: Tensor) -> Tensor:
-    if a.dim() != 3 or b.dim() != 3:
+def bmm(input: Tensor, mat2: Tensor) -> Tensor:  # noqa: A002 - PyTorch's names
+    if input.dim() != 3 or mat2.dim() != 3:
         raise RuntimeError("batch1 must be a 3D tensor")
-    return renamed(ops.matmul(a, b), "BmmBackward0")
+    return renamed(ops.matmul(input, mat2), "BmmBackward0")
 
 
-def outer(a: Tensor, b: Tensor) -> Tensor:
-    return ops.mul(ops.unsqueeze(a, 1), ops.unsqueeze(b, 0))
+def outer(input: Tensor, vec2: Tensor) -> Tensor:  # noqa: A002
+    return ops.mul(ops.unsqueeze(input, 1), ops.unsqueeze(vec2, 0))
 
 
 def allclose(a: Any, b: Any, rtol: float = 1e-05, atol: float = 1e-08,
@@ -68,8 +82,8 @@ def allclose(a: Any, b: Any, rtol: float = 1e-05, atol: float = 1e-08,
     return bool(np.allclose(np.asarray(a), np.asarray(b), rtol, atol, equal_nan))
 
 
-def equal(a: Tensor, b: Tensor) -> bool:
-    return a.equal(b)
+def equal(input: Tensor, other: Tensor) -> bool:  # noqa: A002
+    return input.equal(other)
 
 
 def is_tensor(x: Any) -> bool:

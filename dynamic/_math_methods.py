@@ -27,11 +27,13 @@ class MathMethods:
 
     # ------------------------------------------------------------------------ arithmetic
     def __add__(self, o): return ops.add(self, o)
-    def __radd__(self, o): return ops.add(o, self)
+    def __radd__(self, o): return ops.add(self, o)  # PyTorch records ``1 + b`` as ``b + 1``
     def __sub__(self, o): return ops.sub(self, o)
-    def __rsub__(self, o): return ops.sub(o, self)
+    def __rsub__(self, o):  # ``RsubBackward1``: one edge, to ``self`` (``OpNode.next_functions``)
+        return renamed(ops.sub(o, self), "RsubBackward1")
+
     def __mul__(self, o): return ops.mul(self, o)
-    def __rmul__(self, o): return ops.mul(o, self)
+    def __rmul__(self, o): return ops.mul(self, o)  # recorded as ``b * 2``, as in PyTorch
     def __truediv__(self, o): return ops.div(self, o)
     def __rtruediv__(self, o):
         if type(o) in (int, float):  # PyTorch: ``reciprocal() * o`` (MulBackward0)

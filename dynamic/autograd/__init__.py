@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import contextlib
 
+from .. import _unsupported
 from .._tensor import Tensor as Variable  # noqa: F401 - PyTorch's old name of Tensor
-from . import graph
+from . import functional, graph, profiler
 from .engine import backward, grad
 from .function import Function, FunctionCtx, once_differentiable
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
@@ -22,6 +23,9 @@ def detect_anomaly(check_nan: bool = True) -> contextlib.AbstractContextManager:
 
 
 __all__ = ["Function", "FunctionCtx", "GradcheckError", "backward", "detect_anomaly",
-           "enable_grad", "grad", "gradcheck", "gradgradcheck", "graph", "inference_mode",
-           "is_grad_enabled", "no_grad", "once_differentiable", "set_detect_anomaly",
-           "set_grad_enabled"]
+           "enable_grad", "functional", "grad", "gradcheck", "gradgradcheck", "graph",
+           "inference_mode", "is_grad_enabled", "no_grad", "once_differentiable", "profiler",
+           "set_detect_anomaly", "set_grad_enabled"]
+
+__getattr__ = _unsupported.missing_names(
+    "torch.autograd", {"forward_ad": "use torch.autograd.functional.jvp"})

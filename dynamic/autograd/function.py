@@ -16,23 +16,37 @@ from staticgraph.ops import AVal
 
 from .._tensor import Tensor, make
 from .grad_mode import GRAD_ENABLED, no_grad
-from .graph import FREED_MSG, NONE_EDGE, Node, fit_grads, init_node, version_error
+from .graph import (
+    FREED_MSG,
+    NONE_EDGE,
+    SAVED_HOOKS,
+    Node,
+    Packed,
+    fit_grads,
+    init_node,
+    version_error,
+)
 
 
 class FunctionCtx:
     """The ``ctx`` API shared by custom backward nodes."""
 
     def save_for_backward(self, *tensors: Any) -> None:
+        if SAVED_HOOKS:  # ``saved_tensors_hooks``: keep what the pack hook returns
+            pack, unpack = SAVED_HOOKS[-1]
+            tensors = tuple(None if t is None else Packed(pack(t), unpack) for t in tensors)
         self._saved = tuple(tensors)
-        self._saved_versions = tuple(None if t is None else t._vc[0] for t in tensors)
+        self._saved_versions = tuple(None if t is None or type(t) is Packed else t._vc[0]
+                                     for t in tensors)
 
     @property
     def saved_tensors(self) -> tuple:
         if self._freed:
             raise RuntimeError(FREED_MSG)
         saved = getattr(self, "_saved", ())
+        saved = tuple(t.unpack() if type(t) is Packed else t for t in saved)
         for t, v in zip(saved, getattr(self, "_saved_versions", ()), strict=False):
-            if t is not None and t._vc[0] != v:
+            if v is not None and t._vc[0] != v:
                 fn = t._grad_fn
                 raise version_error(t, t._vc[0], v, None if fn is None else fn.name())
         return saved

@@ -55,6 +55,66 @@ class RemovableHandle:
         self.remove()
 
 
+SAVED_HOOKS: list = []  # the (pack, unpack) pairs of the active ``saved_tensors_hooks``
+_NOT_SAVED = {"PowBackward0": "out"}  # saved here for the rule, not by PyTorch: never packed
+
+
+class Packed:
+    """A saved tensor as a ``saved_tensors_hooks`` pack hook returned it."""
+
+    __slots__ = ("value", "unpack_hook")
+
+    def __init__(self, value: Any, unpack_hook: Callable) -> None:
+        self.value = value
+        self.unpack_hook = unpack_hook
+
+    def unpack(self) -> Any:
+        t = self.unpack_hook(self.value)
+        if not isinstance(t, Tensor):
+            raise TypeError("Output of saved tensor unpack_hook expected to be a Tensor but got "
+                            f"result of type {type(t).__name__}")
+        return t
+
+
+class saved_tensors_hooks:  # noqa: N801 - PyTorch's name
+    """``with saved_tensors_hooks(pack, unpack):`` every tensor an op saves for backward is
+    stored as ``pack(tensor)``; backward reads ``unpack(stored)`` (no version check then, as
+    in PyTorch)."""
+
+    def __init__(self, pack_hook: Callable, unpack_hook: Callable) -> None:
+        self.pack_hook = pack_hook
+        self.unpack_hook = unpack_hook
+
+    def __enter__(self) -> saved_tensors_hooks:
+        SAVED_HOOKS.append((self.pack_hook, self.unpack_hook))
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        SAVED_HOOKS.pop()
+
+
+class save_on_cpu(saved_tensors_hooks):  # noqa: N801
+    """Saved tensors go to CPU memory; every tensor is already there, so they stay as they are."""
+
+    def __init__(self, pin_memory: bool = False, device_type: str = "cuda") -> None:
+        super().__init__(lambda t: (t.device, t.cpu()), lambda packed: packed[1])
+
+
+def pack_saved(node: Any, out: Any) -> None:
+    """Apply the innermost pack hook to what ``node`` saved, in PyTorch's order: the inputs
+    last to first (``a * b`` packs ``b``, then ``a``), then the output."""
+    pack, unpack = SAVED_HOOKS[-1]
+    stored = node._stored
+    for i in sorted((i for i in node._op.saves if i != "out"), reverse=True):
+        if isinstance(stored[i], Tensor):
+            stored[i] = Packed(pack(stored[i]), unpack)
+    if "out" in node._op.saves and node._out is not None \
+            and _NOT_SAVED.get(type(node).__name__) != "out":
+        node._out = Packed(pack(out), unpack)
+    if node._saved_ver:
+        node._saved_ver = [(i, v) for i, v in node._saved_ver if type(stored[i]) is not Packed]
+
+
 class Node:
     """A backward function. Subclasses implement ``_apply(grads, create_graph) -> grads``."""
 
@@ -144,7 +204,7 @@ class OpNode(Node):
         n = type(self).__name__  # a Python-number exponent/base is not an input in PyTorch
         if n == "PowBackward0":
             return (self._next[0],)
-        if n == "PowBackward2":
+        if n == "PowBackward2" or n == "RsubBackward1":  # ``2 ** b``, ``1 - b``
             return (self._next[1],)
         return tuple(self._next)
 
@@ -165,7 +225,7 @@ class OpNode(Node):
         stored = self._stored
         if i >= len(stored) or i not in self._op.saves:
             raise AttributeError(f"'{type(self).__name__}' object has no saved input {i}")
-        return stored[i]
+        return stored[i].unpack() if type(stored[i]) is Packed else stored[i]
 
     @property
     def _saved_self(self) -> Any:
@@ -188,6 +248,8 @@ class OpNode(Node):
         if self._out is None:
             raise AttributeError(f"'{type(self).__name__}' object has no attribute "
                                  "'_saved_result'")
+        if type(self._out) is Packed:
+            return self._out.unpack()
         return make(self._out, version=self._out_ver)
 
     def _saved_tensors(self) -> list:
@@ -201,10 +263,17 @@ class OpNode(Node):
 
     def _unpack(self, create_graph: bool) -> tuple:
         args = []
+        packed = False
         for a in self._stored:
             if isinstance(a, AVal):
                 a = standin(a)
+            elif type(a) is Packed:
+                packed = True
             args.append(a)
+        if packed:  # unpacked last to first, as PyTorch reads them
+            for i in range(len(args) - 1, -1, -1):
+                if type(args[i]) is Packed:
+                    args[i] = args[i].unpack()
         for i, ver in self._saved_ver or ():
             t = args[i]
             if t._vc[0] != ver:
@@ -215,6 +284,8 @@ class OpNode(Node):
     def _output(self, g: Any, create_graph: bool) -> Any:
         if self._out is None:
             return standin(AVal(g._data.shape, g._data.dtype))
+        if type(self._out) is Packed:
+            return self._out.unpack()
         cur = self._out_ver[0]
         if cur != self._out_saved:
             t = make(self._out)

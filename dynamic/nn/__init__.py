@@ -1,5 +1,6 @@
 """``dynamic.nn``: a minimal PyTorch-compatible module system."""
 
+from .. import _unsupported
 from . import functional, init
 from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
 from .modules import (
@@ -23,3 +24,8 @@ __all__ = ["BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "Flatten", "Ident
            "LeakyReLU", "Linear", "LogSoftmax", "MSELoss", "Module", "ModuleList", "NLLLoss",
            "Parameter", "ReLU", "Sequential", "Sigmoid", "Softmax", "Softplus", "Tanh",
            "functional", "init"]
+__getattr__ = _unsupported.missing_names("torch.nn", {
+    "Conv2d": "flatten the input and use nn.Linear",
+    "Dropout": "leave it out (it is the identity at evaluation time)",
+    "BatchNorm1d": "normalise by hand: (x - x.mean(0)) / x.std(0)",
+})

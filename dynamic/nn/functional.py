@@ -11,6 +11,7 @@ import numpy as np
 from staticgraph import ops
 
 from .._tensor import Tensor, make, to_tensor
+from .._unsupported import missing_names
 from ..autograd.graph import renamed
 
 
@@ -166,3 +167,5 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:  # noqa: A002
     else:
         out = ops.mul(ops.mul(input, 0.5), ops.add(ops.erf(ops.mul(input, 0.5 ** 0.5)), 1))
     return renamed(out, "GeluBackward0")
+
+__getattr__ = missing_names("torch.nn.functional")

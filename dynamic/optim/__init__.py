@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import _unsupported
 from .._tensor import Tensor
 from ..autograd.grad_mode import enable_grad
 
@@ -167,3 +168,6 @@ class Adam(Optimizer):
 
 
 __all__ = ["Adam", "Optimizer", "SGD"]
+
+__getattr__ = _unsupported.missing_names("torch.optim", {
+    "lr_scheduler": "set group[\"lr\"] in optimizer.param_groups by hand"})

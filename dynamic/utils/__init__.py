@@ -1,5 +1,7 @@
-"""``dynamic.utils``: ``checkpoint``."""
+"""``dynamic.utils``: ``checkpoint`` and ``data`` (datasets and the ``DataLoader``)."""
 
-from . import checkpoint
+from .. import _unsupported
+from . import checkpoint, data
 
-__all__ = ["checkpoint"]
+__all__ = ["checkpoint", "data"]
+__getattr__ = _unsupported.missing_names("torch.utils")

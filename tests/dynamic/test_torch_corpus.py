@@ -1,0 +1,43 @@
+"""The PyTorch program corpora, checked without PyTorch: each program, run with
+``import dynamic as torch`` (its ``from torch... import`` lines resolved to ``dynamic``), prints
+exactly what PyTorch printed (recorded in torch_expected.json by
+``python -m tests.dynamic.torch_oracle --record``). Where PyTorch is installed, the recording
+is also checked against a live run."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+import dynamic
+
+from . import torch_oracle
+
+PROGRAMS = torch_oracle.programs()
+EXPECTED = torch_oracle.load_expected()
+
+
+def test_every_program_has_a_recording():
+    assert sorted(PROGRAMS) == sorted(EXPECTED)
+    assert not [n for n, out in EXPECTED.items() if "CRASH" in out]
+
+
+@pytest.mark.parametrize("name", sorted(PROGRAMS))
+def test_program_prints_what_pytorch_printed(name):
+    got = torch_oracle.run_program(dynamic, PROGRAMS[name])
+    assert got.splitlines() == EXPECTED[name].splitlines()
+
+
+def test_imports_resolve_to_dynamic_only_while_the_program_runs():
+    before = sys.modules.get("torch")
+    out = torch_oracle.run_program(dynamic, "import torch.utils.data as d\nprint(d.__name__)")
+    assert out == "dynamic.utils.data\n"
+    assert sys.modules.get("torch") is before
+
+
+def test_recording_matches_live_pytorch():
+    torch = pytest.importorskip("torch")
+    for name, src in PROGRAMS.items():
+        assert torch_oracle.run_program(torch, src).splitlines() == \
+            EXPECTED[name].splitlines(), name
