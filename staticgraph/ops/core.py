@@ -61,6 +61,13 @@ class Op:
     * ``reshaping``: the output is input 0's elements in the same order, reshaped (a free view
       of a contiguous buffer; a write through it reshapes back).
     * ``fresh_output``: the kernel always returns a new array, never a view of an input.
+
+    ``np_vjp(g, out, needs, *inputs, **params) -> tuple`` (optional) is the same rule as ``vjp``
+    on plain ndarrays, for the eager engine's backward without ``create_graph``: ``needs[i]``
+    says whether input ``i`` wants a cotangent (return ``None`` for the others: no dX GEMM).
+    Unsaved inputs arrive as :class:`AVal` (shape and dtype only). It is called only when ``g``
+    and every array input share one float dtype, and must compute what ``vjp`` computes, op for
+    op, so both paths give bit-identical gradients (``tests/dynamic/test_fast_backward.py``).
     """
 
     name: str
@@ -82,6 +89,7 @@ class Op:
     reduce: str = ""
     reshaping: bool = False
     fresh_output: bool = False
+    np_vjp: Callable[..., tuple] | None = None
 
     @property
     def differentiable(self) -> bool:
@@ -134,7 +142,9 @@ def eval_numpy(op: Op, args: Sequence[Any], params: dict) -> np.ndarray:
     avals = [aval_of(a) for a in args]
     shape, dtype = op.infer(*avals, **params)
     cdt = compute_dtype(op, avals, dtype)
-    arrays = [to_array(a, cdt) for a in args]
+    sdt = cdt if cdt is not None or op.dtype_rule != "where" else dtype
+    arrays = [to_array(a, sdt) if isinstance(a, (bool, int, float)) else to_array(a, cdt)
+              for a in args]
     out = op.impl(*arrays, **params)
     out = np.asarray(out)
     if out.dtype != dtype:
