@@ -65,7 +65,7 @@ def test_hooks_views_inplace_retain_graph_same_on_both_paths(dtype):
         x, w, b = (torch.tensor(v, requires_grad=i > 0) for i, v in enumerate(vals))
         loss, z = _program(x, w, b)
         seen = []
-        w.register_hook(lambda g: seen.append(g.detach().numpy().copy()))
+        w.register_hook(lambda g, seen=seen: seen.append(g.detach().numpy().copy()))
         loss.backward(retain_graph=True, create_graph=create_graph)
         loss.backward(create_graph=create_graph)  # accumulates into .grad
         results.append((w.grad.detach().numpy().tobytes(), b.grad.detach().numpy().tobytes(),
