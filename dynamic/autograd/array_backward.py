@@ -18,7 +18,6 @@ from typing import Any
 import numpy as np
 
 from staticgraph.ops import AVal, sum_to_shape
-from staticgraph.ops.core import unbroadcast_needed
 
 from .._tensor import Tensor, make
 from .graph import FREED_MSG, AccumulateGrad, Node, OpNode, version_error
@@ -88,7 +87,7 @@ def fit_arrays(edges: list, res: Any, args: Any, op: Any) -> list:
     """``fit_grads`` on ndarrays: un-broadcast by the registry's policy, cast to the input's
     dtype; a Python number from a rule is broadcast to the input's shape."""
     out = []
-    n = len(args)
+    exact = op is not None and (op.vjp_exact or len(args) == 1)  # ``unbroadcast_needed``
     for (fn, _), r, a in zip(edges, res, args, strict=False):
         if fn is None or r is None:
             out.append(None)
@@ -103,7 +102,7 @@ def fit_arrays(edges: list, res: Any, args: Any, op: Any) -> list:
                 r = np.asarray(r)
             else:
                 r = np.array(np.broadcast_to(np.asarray(r, dt), shape))
-        if unbroadcast_needed(op, r.shape, shape, n):
+        if r.shape != shape and not exact:
             r = np.asarray(sum_to_shape(r, shape))
         if r.dtype != dt:
             r = r.astype(dt)
@@ -178,7 +177,7 @@ def execute_arrays(node: Node, buf: list, capture: dict, captured: list, inputs:
             if accumulate and buf[nr] is not None:
                 pending.append((inputs[j], buf[nr]))
     edges = node._next
-    needs = tuple(c is not None and needed[c] for c, _ in edges)
+    needs = tuple([c is not None and needed[c] for c, _ in edges])
     if True not in needs:
         return
     if (buf[0] is None) if len(buf) == 1 else all(g is None for g in buf):
