@@ -93,8 +93,9 @@ def apply(op: Op, args: tuple, params: dict) -> Tensor:
         hit = _infer(op, args, params)
     dt, cdt = hit[1], hit[2]
     for i, x in enumerate(arrays):
-        if type(x) is not _ndarray:
-            arrays[i] = np.asarray(x, cdt)
+        if type(x) is not _ndarray:  # where's Python numbers take its output dtype
+            arrays[i] = np.asarray(x, cdt if cdt is not None or op.dtype_rule != "where"
+                                   or type(x) not in _SCALARS else dt)
         elif cdt is not None and x.dtype != cdt:
             arrays[i] = x.astype(cdt)
     out = op.impl(*arrays, **params)

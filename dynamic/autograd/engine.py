@@ -21,6 +21,7 @@ from .._creation import zeros_like
 from .._dtypes import Size
 from .._local_ops import CLONE
 from .._tensor import Tensor, make
+from .array_backward import add_arrays, assign_arrays, call_hooks, execute_arrays
 from .grad_mode import GRAD_ENABLED
 from .graph import AccumulateGrad, Node, renamed
 
@@ -122,48 +123,50 @@ def _add(a: Any, b: Any, create_graph: bool) -> Any:
     return make(np.add(a._data, b._data))
 
 
-def _call_hooks(hooks: dict | None, g: Any) -> Any:
-    if hooks:
-        for fn in list(hooks.values()):
-            r = fn(g)
-            if r is not None:
-                g = r
-    return g
-
-
-def _needed(roots: list, is_target: Any) -> dict:
-    """node -> whether it is a target or leads to one (iterative post-order DFS)."""
+def _plan(roots: list, is_target: Any) -> tuple:
+    """One post-order walk from ``roots``: ``needed`` (node -> whether it is a target or leads
+    to one) and ``deps`` (needed node -> number of needed edges into it)."""
     needed: dict = {}
-    active: set = set()
+    deps: dict = {}
     stack = [(n, False) for n in roots]
     while stack:
         node, done = stack.pop()
         if done:
-            active.discard(node)
-            needed[node] = is_target(node) or any(
-                needed.get(c, False) for c, _ in node._next if c is not None)
+            edges = node._next
+            ok = is_target(node)
+            for c, _ in edges:
+                if c is not None and needed[c]:
+                    ok = True
+                    deps[c] = deps.get(c, 0) + 1
+            needed[node] = ok
             continue
-        if node in needed or node in active:
+        if node in needed:
             continue
-        active.add(node)
+        needed[node] = False  # visited; final value set when done (a DAG: no edge returns here)
         stack.append((node, True))
         for c, _ in node._next:
-            if c is not None and c not in needed and c not in active:
+            if c is not None and c not in needed:
                 stack.append((c, False))
-    return needed
+    return needed, deps
 
 
 def run_engine(outputs: list, grads: list, retain_graph: bool, create_graph: bool,
                inputs: list | None, accumulate: bool) -> list:
-    """Run the backward pass; returns the gradients captured at ``inputs`` (if given)."""
+    """Run the backward pass; returns the gradients captured at ``inputs`` (if given).
+
+    Without ``create_graph`` gradients travel as ndarrays (``array_backward``); tensors are made
+    only where user code sees them (hooks, custom ``Function.backward``, the results)."""
+    arrays = not create_graph
     roots: dict = {}
     for i, (t, g) in enumerate(zip(outputs, grads, strict=False)):
         if not t._requires_grad:
             raise RuntimeError(f"element {i} of tensors does not require grad and does not have "
                                "a grad_fn")
         node, nr = _edge(t)
-        buf = roots.setdefault(node, [None] * node._n_outputs())
-        buf[nr] = _add(buf[nr], g, create_graph)
+        buf = roots.get(node)
+        if buf is None:
+            buf = roots[node] = [None] * node._n_outputs()
+        buf[nr] = add_arrays(buf[nr], g._data) if arrays else _add(buf[nr], g, create_graph)
     capture: dict = {}
     if inputs is not None:
         for j, x in enumerate(inputs):
@@ -174,28 +177,27 @@ def run_engine(outputs: list, grads: list, retain_graph: bool, create_graph: boo
         def is_target(n: Node) -> bool:
             return type(n) is AccumulateGrad
 
-    needed = _needed(list(roots), is_target)
-    deps: dict = {}
-    for node, ok in needed.items():
-        if ok:
-            for c, _ in node._next:
-                if c is not None and needed.get(c):
-                    deps[c] = deps.get(c, 0) + 1
+    needed, deps = _plan(list(roots), is_target)
     buffers = roots
-    heap = [(-n._seq, n) for n in roots if deps.get(n, 0) == 0 and needed.get(n)]
+    heap = [(-n._seq, n) for n in roots if n not in deps and needed[n]]
     heapq.heapify(heap)
     captured: list = [None] * (len(inputs) if inputs is not None else 0)
     pending: list = []  # (tensor, grad) assigned to .grad after success
+    execute = execute_arrays if arrays else _execute
     prev = GRAD_ENABLED[0]
     GRAD_ENABLED[0] = create_graph
     try:
         while heap:
-            _, node = heapq.heappop(heap)
-            buf = buffers.pop(node, None) or [None] * node._n_outputs()
-            _execute(node, buf, capture, captured, inputs, pending, accumulate, create_graph,
-                     retain_graph, needed, deps, buffers, heap)
+            node = heapq.heappop(heap)[1]
+            execute(node, buffers.pop(node, None) or [None] * node._n_outputs(), capture,
+                    captured, inputs, pending, accumulate, create_graph, retain_graph, needed,
+                    deps, buffers, heap)
     finally:
         GRAD_ENABLED[0] = prev
+    if arrays:
+        buffers = roots = None
+        assign_arrays(pending)
+        return [None if g is None else make(g) for g in captured]
     _assign(pending, create_graph)
     return captured
 
@@ -205,7 +207,7 @@ def _execute(node: Node, buf: list, capture: dict, captured: list, inputs: list 
              needed: dict, deps: dict, buffers: dict, heap: list) -> None:
     if type(node) is AccumulateGrad:
         var = node.variable
-        g = _call_hooks(var._hooks, buf[0])
+        g = call_hooks(var._hooks, buf[0])
         if node in capture:
             for _, j in capture[node]:
                 captured[j] = g
@@ -218,7 +220,7 @@ def _execute(node: Node, buf: list, capture: dict, captured: list, inputs: list 
             if buf[nr] is None:
                 continue
             if th and nr in th:
-                buf[nr] = _call_hooks(th[nr], buf[nr])
+                buf[nr] = call_hooks(th[nr], buf[nr])
             if ret and nr in ret:
                 t = ret[nr]()
                 if t is not None:

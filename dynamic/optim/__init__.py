@@ -80,6 +80,16 @@ def _write(p: Any, new: np.ndarray) -> None:
     p._vc[0] += 1
 
 
+def _step(p: Any, delta: np.ndarray) -> None:
+    """``p += delta`` in place (the values of ``p + delta`` written back, one temporary less)."""
+    d = p._data
+    if d.flags.writeable and delta.dtype == d.dtype and delta.shape == d.shape:
+        np.add(d, delta, out=d)
+        p._vc[0] += 1
+    else:
+        _write(p, d + delta)
+
+
 class SGD(Optimizer):
     """Stochastic gradient descent with momentum, dampening, weight decay and Nesterov."""
 
@@ -117,7 +127,7 @@ class SGD(Optimizer):
                         buf = buf * mom + grad * (1 - damp)
                     st["momentum_buffer"] = buf
                     grad = grad + buf * mom if g["nesterov"] else buf
-                _write(p, p._data + grad * (-lr))
+                _step(p, np.multiply(grad, -lr))
         return loss
 
 
@@ -163,7 +173,7 @@ class Adam(Optimizer):
                 if g["amsgrad"]:
                     v = st["max_exp_avg_sq"] = np.maximum(st["max_exp_avg_sq"], v)
                 denom = np.sqrt(v) / bc2_sqrt + eps
-                _write(p, p._data + (m / denom) * (-lr / bc1))
+                _step(p, np.multiply(np.true_divide(m, denom, out=denom), -lr / bc1))
         return loss
 
 

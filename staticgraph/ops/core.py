@@ -70,6 +70,13 @@ class Op:
       shape, or without ``shape_ref`` to the shape a parameter gives.
     * ``equal_dims(out_shape, *in_shapes, **params) -> [(dim, dim), ...]``: dims the ``infer``
       rule requires equal beyond elementwise broadcasting (matmul's inner dims).
+
+    ``np_vjp(g, out, needs, *inputs, **params) -> tuple`` (optional) is the same rule as ``vjp``
+    on plain ndarrays, for the eager engine's backward without ``create_graph``: ``needs[i]``
+    says whether input ``i`` wants a cotangent (return ``None`` for the others: no dX GEMM).
+    Unsaved inputs arrive as :class:`AVal` (shape and dtype only). It is called only when ``g``
+    and every array input share one float dtype, and must compute what ``vjp`` computes, op for
+    op, so both paths give bit-identical gradients (``tests/dynamic/test_fast_backward.py``).
     """
 
     name: str
@@ -95,6 +102,7 @@ class Op:
     fill: float | None = None
     broadcasting: bool = False
     equal_dims: Callable[..., list] | None = None
+    np_vjp: Callable[..., tuple] | None = None
 
     @property
     def differentiable(self) -> bool:
@@ -154,7 +162,9 @@ def eval_numpy(op: Op, args: Sequence[Any], params: dict) -> np.ndarray:
     avals = [aval_of(a) for a in args]
     shape, dtype = op.infer(*avals, **params)
     cdt = compute_dtype(op, avals, dtype)
-    arrays = [to_array(a, cdt) for a in args]
+    sdt = cdt if cdt is not None or op.dtype_rule != "where" else dtype
+    arrays = [to_array(a, sdt) if isinstance(a, (bool, int, float)) else to_array(a, cdt)
+              for a in args]
     out = op.impl(*arrays, **params)
     out = np.asarray(out)
     if out.dtype != dtype:

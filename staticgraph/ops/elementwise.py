@@ -39,10 +39,44 @@ def elementwise_infer(rule: str):
 
 
 def _ew(name, impl, scalar, vjp=None, *, nin=1, saves=(), dtype_rule="promote", grad_name="",
-        tf_name="") -> Op:
+        tf_name="", np_vjp=None) -> Op:
     return register(Op(name=name, impl=impl, infer=elementwise_infer(dtype_rule), vjp=vjp,
                        kind="elementwise", scalar=scalar, grad_name=grad_name, saves=saves,
-                       nin=nin, dtype_rule=dtype_rule, tf_name=tf_name))
+                       nin=nin, dtype_rule=dtype_rule, tf_name=tf_name, np_vjp=np_vjp))
+
+
+# ------------------------------------------------------- the same rules on plain ndarrays
+# (``Op.np_vjp``: the eager engine's backward without create_graph; op for op what ``vjp`` does)
+def _np_add(g, out, needs, x, y):
+    return g, g
+
+
+def _np_sub(g, out, needs, x, y):
+    return g, (np.negative(g) if needs[1] else None)
+
+
+def _np_mul(g, out, needs, x, y):
+    return (np.multiply(g, y) if needs[0] else None), (np.multiply(g, x) if needs[1] else None)
+
+
+def _np_div(g, out, needs, x, y):
+    gx = np.true_divide(g, y) if needs[0] else None
+    gy = np.negative(np.multiply(g, np.true_divide(np.true_divide(x, y), y))) if needs[1] else None
+    return gx, gy
+
+
+def _np_relu(g, out, needs, x):
+    """``where(out <= 0, 0, g)`` in two vectorised passes: the sign-and-payload bits of ``g`` are
+    kept where ``out <= 0`` fails (NaN included) and cleared (+0.0) elsewhere, bit for bit."""
+    ints = _SAME_WIDTH_INT.get(g.dtype)
+    if ints is None:
+        return (np.where(out <= 0, g.dtype.type(0), g),)
+    keep = np.subtract(np.less_equal(out, 0), True, dtype=ints)  # 0 or all ones
+    return (np.bitwise_and(g.view(ints), keep).view(g.dtype),)
+
+
+_SAME_WIDTH_INT = {np.dtype(np.float32): np.dtype(np.int32),
+                   np.dtype(np.float64): np.dtype(np.int64)}
 
 
 # --------------------------------------------------------------------------- public functions
@@ -141,8 +175,9 @@ def _max_min_vjp(x_loses, y_loses):
 
 
 def _relu_impl(x: np.ndarray) -> np.ndarray:
-    """``max(x, 0)`` that keeps NaN (and -0.0) as PyTorch's does."""
-    return x if x.dtype == BOOL else np.where(x < 0, np.zeros_like(x), x)
+    """``max(0, x)`` in one ufunc pass, NaN and -0.0 kept as PyTorch keeps them (``maximum``
+    propagates NaN and returns its second operand on ties, so ``-0.0`` stays ``-0.0``)."""
+    return x if x.dtype == BOOL else np.maximum(x.dtype.type(0), x)
 
 
 def _pow_impl(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -165,15 +200,15 @@ def _sign_impl(x: np.ndarray) -> np.ndarray:
 
 # ----------------------------------------------------------------------------------- records
 ADD = _ew("add", np.add, "({0} + {1})", lambda g, out, x, y: (g, g), nin=2,
-          grad_name="AddBackward0", tf_name="Add")
+          grad_name="AddBackward0", tf_name="Add", np_vjp=_np_add)
 SUB = _ew("sub", np.subtract, "({0} - {1})", lambda g, out, x, y: (g, neg(g)), nin=2,
           grad_name=lambda a, p: "RsubBackward1" if isinstance(a[0], (int, float)) else
-          "SubBackward0", tf_name="Sub")
+          "SubBackward0", tf_name="Sub", np_vjp=_np_sub)
 MUL = _ew("mul", np.multiply, "({0} * {1})", lambda g, out, x, y: (mul(g, y), mul(g, x)), nin=2,
-          saves=(0, 1), grad_name="MulBackward0", tf_name="Mul")
+          saves=(0, 1), grad_name="MulBackward0", tf_name="Mul", np_vjp=_np_mul)
 DIV = _ew("div", np.true_divide, "({0} / {1})",
           lambda g, out, x, y: (div(g, y), neg(mul(g, div(div(x, y), y)))), nin=2, saves=(0, 1),
-          dtype_rule="float", grad_name="DivBackward0", tf_name="RealDiv")
+          dtype_rule="float", grad_name="DivBackward0", tf_name="RealDiv", np_vjp=_np_div)
 POW = _ew("pow", _pow_impl, "sg_pow({0}, {1})", _pow_vjp, nin=2, saves=(0, 1, "out"),
           grad_name=_pow_name, tf_name="Pow")
 MAXIMUM = _ew("maximum", np.maximum, "sg_max({0}, {1})", _max_min_vjp(lt, gt), nin=2,
@@ -181,9 +216,10 @@ MAXIMUM = _ew("maximum", np.maximum, "sg_max({0}, {1})", _max_min_vjp(lt, gt), n
 MINIMUM = _ew("minimum", np.minimum, "sg_min({0}, {1})", _max_min_vjp(gt, lt), nin=2,
               saves=(0, 1), grad_name="MinimumBackward0", tf_name="Minimum")
 NEG = _ew("neg", np.negative, "(-{0})", lambda g, out, x: (neg(g),), grad_name="NegBackward0",
-          tf_name="Neg")
+          tf_name="Neg", np_vjp=lambda g, out, needs, x: (np.negative(g),))
 EXP = _ew("exp", np.exp, "sg_exp({0})", lambda g, out, x: (mul(g, out),), saves=("out",),
-          dtype_rule="float", grad_name="ExpBackward0", tf_name="Exp")
+          dtype_rule="float", grad_name="ExpBackward0", tf_name="Exp",
+          np_vjp=lambda g, out, needs, x: (np.multiply(g, out),))
 LOG = _ew("log", np.log, "sg_log({0})", lambda g, out, x: (div(g, x),), saves=(0,),
           dtype_rule="float", grad_name="LogBackward0", tf_name="Log")
 # exact near 0, where ``log(1 + x)`` and ``exp(x) - 1`` lose every digit. expm1's gradient is
@@ -205,7 +241,8 @@ COS = _ew("cos", np.cos, "sg_cos({0})", lambda g, out, x: (neg(mul(g, sin(x))),)
           dtype_rule="float", grad_name="CosBackward0", tf_name="Cos")
 TANH = _ew("tanh", np.tanh, "sg_tanh({0})",
            lambda g, out, x: (mul(g, sub(1, mul(out, out))),), saves=("out",),
-           dtype_rule="float", grad_name="TanhBackward0", tf_name="Tanh")
+           dtype_rule="float", grad_name="TanhBackward0", tf_name="Tanh",
+           np_vjp=lambda g, out, needs, x: (np.multiply(g, np.subtract(1, out * out)),))
 
 
 def _sigmoid_impl(x: np.ndarray) -> np.ndarray:
@@ -216,7 +253,8 @@ def _sigmoid_impl(x: np.ndarray) -> np.ndarray:
 
 SIGMOID = _ew("sigmoid", _sigmoid_impl, "sg_sigmoid({0})",
               lambda g, out, x: (mul(g, mul(out, sub(1, out))),), saves=("out",),
-              dtype_rule="float", grad_name="SigmoidBackward0", tf_name="Sigmoid")
+              dtype_rule="float", grad_name="SigmoidBackward0", tf_name="Sigmoid",
+              np_vjp=lambda g, out, needs, x: (np.multiply(g, out * np.subtract(1, out)),))
 
 
 def _softplus_impl(x: np.ndarray) -> np.ndarray:
@@ -231,7 +269,7 @@ SOFTPLUS = _ew("softplus", _softplus_impl, "sg_softplus({0})",
                grad_name="SoftplusBackward0", tf_name="Softplus")
 # PyTorch's threshold_backward: the gradient passes wherever ``out <= 0`` fails, NaN included
 RELU = _ew("relu", _relu_impl, "sg_relu({0})", lambda g, out, x: (where(le(out, 0), 0.0, g),),
-           saves=("out",), grad_name="ReluBackward0", tf_name="Relu")
+           saves=("out",), grad_name="ReluBackward0", tf_name="Relu", np_vjp=_np_relu)
 ABS = _ew("abs", np.abs, "sg_abs({0})", lambda g, out, x: (mul(g, sign(x)),), saves=(0,),
           grad_name="AbsBackward0", tf_name="Abs")
 SIGN = _ew("sign", _sign_impl, "sg_sign({0})", lambda g, out, x: (zeros_like(g),),

@@ -83,6 +83,16 @@ def _matmul_vjp(g, out, a, b):
     return matmul(g, transpose(b)), matmul(transpose(a), g)
 
 
+def _np_matmul_vjp(g, out, needs, a, b):
+    """The 2-D-and-up case on ndarrays, computing only the cotangents asked for (no dX GEMM for
+    an input without grad); vectors go through the general rule."""
+    if a.ndim < 2 or b.ndim < 2:
+        return NotImplemented
+    ga = np.matmul(g, np.swapaxes(b, -1, -2)) if needs[0] else None
+    gb = np.matmul(np.swapaxes(a, -1, -2), g) if needs[1] else None
+    return ga, gb
+
+
 def _matmul_name(args, params) -> str:
     na, nb = aval_of(args[0]).ndim, aval_of(args[1]).ndim
     if na == 1 and nb == 1:
@@ -104,7 +114,7 @@ def _matmul_equal_dims(out, a, b) -> list:
 MATMUL = register(Op(name="matmul", impl=np.matmul, infer=_matmul_infer, vjp=_matmul_vjp,
                      kind="matmul", grad_name=_matmul_name, saves=(0, 1), nin=2,
                      tf_name="MatMul", input_names=("a", "b"), same_dtype=(0, 1),
-                     equal_dims=_matmul_equal_dims))
+                     equal_dims=_matmul_equal_dims, np_vjp=_np_matmul_vjp))
 
 
 # -------------------------------------------------------------------------- softmax family
@@ -151,7 +161,9 @@ SOFTMAX = register(Op(name="softmax", impl=_softmax_impl, infer=_float_same, vjp
                       tf_name="Softmax"))
 LOG_SOFTMAX = register(Op(name="log_softmax", impl=_log_softmax_impl, infer=_float_same,
                           vjp=_log_softmax_vjp, kind="nn", grad_name="LogSoftmaxBackward0",
-                          saves=("out",), tf_name="LogSoftmax"))
+                          saves=("out",), tf_name="LogSoftmax",
+                          np_vjp=lambda g, out, needs, x, dim: (
+                              np.subtract(g, np.exp(out) * np.sum(g, axis=dim, keepdims=True)),)))
 
 
 # --------------------------------------------------------------------------------- losses
@@ -236,7 +248,10 @@ def _rows_equal_targets(out, *ins, reduction) -> list:
 
 NLL_LOSS = register(Op(name="nll_loss", impl=_nll_impl, infer=_nll_infer, vjp=_nll_vjp,
                        kind="nn", grad_name="NllLossBackward0", saves=(1,), nin=2,
-                       tf_name="NllLoss", vjp_exact=True, equal_dims=_rows_equal_targets))
+                       tf_name="NllLoss", vjp_exact=True, equal_dims=_rows_equal_targets,
+                       np_vjp=lambda g, out, needs, logp, target, reduction: (
+                           _nll_grad_impl(g, logp, target, reduction) if needs[0] else None,
+                           None)))
 NLL_LOSS_GRAD = register(Op(
     name="nll_loss_grad", impl=_nll_grad_impl,
     infer=lambda g, ref, target, reduction: (ref.shape, ref.dtype),

@@ -131,9 +131,28 @@ def _lse_vjp(g, out, x, dim, keepdim, full):
     return (mul(_unreduce(g, x, dim, keepdim), exp(sub(x, _unreduce(out, x, dim, keepdim)))),)
 
 
-def _red(name, impl, kind, vjp, grad_name, tf_name, saves=(), reduce=""):
+def _red(name, impl, kind, vjp, grad_name, tf_name, saves=(), reduce="", np_vjp=None):
     return register(Op(name=name, impl=impl, infer=_reduce_infer(kind), vjp=vjp, kind="reduce",
-                       grad_name=grad_name, saves=saves, tf_name=tf_name, reduce=reduce))
+                       grad_name=grad_name, saves=saves, tf_name=tf_name, reduce=reduce,
+                       np_vjp=np_vjp))
+
+
+def _np_unreduce(g, x, dim, keepdim):
+    """``_unreduce`` on ndarrays: a read-only broadcast view of ``g`` in ``x``'s shape."""
+    if not keepdim and dim:
+        g = np.expand_dims(g, dim)
+    return np.broadcast_to(g, x.shape)
+
+
+def _np_sum_vjp(g, out, needs, x, dim, keepdim, full):
+    return (_np_unreduce(g, x, dim, keepdim),)
+
+
+def _np_mean_vjp(g, out, needs, x, dim, keepdim, full):
+    n = 1
+    for d in dim:
+        n *= x.shape[d]
+    return (np.true_divide(_np_unreduce(g, x, dim, keepdim), np.asarray(n, x.dtype)),)
 
 
 def _name(full_name: str, dim_name: str):
@@ -141,9 +160,11 @@ def _name(full_name: str, dim_name: str):
 
 
 SUM = _red("sum", lambda x, dim, keepdim, full: np.sum(x, axis=dim, keepdims=keepdim), "sum",
-           _sum_vjp, _name("SumBackward0", "SumBackward1"), "Sum", reduce="sum")
+           _sum_vjp, _name("SumBackward0", "SumBackward1"), "Sum", reduce="sum",
+           np_vjp=_np_sum_vjp)
 MEAN = _red("mean", lambda x, dim, keepdim, full: np.mean(x, axis=dim, keepdims=keepdim),
-            "mean", _mean_vjp, _name("MeanBackward0", "MeanBackward1"), "Mean", reduce="mean")
+            "mean", _mean_vjp, _name("MeanBackward0", "MeanBackward1"), "Mean", reduce="mean",
+            np_vjp=_np_mean_vjp)
 MAX = _red("max", lambda x, dim, keepdim, full: np.max(x, axis=dim, keepdims=keepdim), "max",
            _extreme_vjp, _name("MaxBackward1", "AmaxBackward0"), "Max", saves=(0, "out"),
            reduce="max")

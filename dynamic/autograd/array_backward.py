@@ -1,0 +1,247 @@
+"""Backward on plain ndarrays: what an ``OpNode`` computes when no higher-order graph is wanted.
+
+Without ``create_graph`` the gradients are plain numbers, so the engine passes ndarrays between
+nodes instead of taped tensors. Each node runs its op record's ``np_vjp`` (the same rule written
+on ndarrays, told which inputs need a cotangent) when ``g`` and the inputs share one float dtype;
+otherwise the record's general ``vjp`` runs with ndarray arguments, where ``bind`` dispatches to
+the numpy kernels with PyTorch's dtype rules. Both give the tensor path's values bit for bit
+(``tests/dynamic/test_fast_backward.py``). Version checks and the freed-graph error are the
+tensor path's.
+"""
+
+from __future__ import annotations
+
+import heapq
+from sys import getrefcount
+from typing import Any
+
+import numpy as np
+
+from staticgraph.ops import AVal, sum_to_shape
+
+from .._tensor import Tensor, make
+from .graph import FREED_MSG, AccumulateGrad, Node, OpNode, version_error
+
+_ndarray = np.ndarray
+_SCALARS = (bool, int, float)
+_STANDINS: dict = {}
+
+
+def standin_array(av: AVal) -> np.ndarray:
+    """A shape-only, read-only zero array for an input whose values the rule never reads."""
+    a = _STANDINS.get(av)
+    if a is None:
+        a = np.broadcast_to(np.zeros((), av.dtype), av.shape)
+        if len(_STANDINS) < 10000:
+            _STANDINS[av] = a
+    return a
+
+
+def _fast_ok(op: Any, g: np.ndarray, out: Any, args: list) -> bool:
+    """May ``op.np_vjp`` run? Only where numpy's promotion is PyTorch's: one float dtype."""
+    dt = g.dtype
+    if dt.kind != "f" or (out is not None and out.dtype != dt):
+        return False
+    ew = op.kind == "elementwise"
+    for a in args:
+        ta = type(a)
+        if ta is _ndarray or ta is AVal:
+            adt = a.dtype
+            if adt != dt and (ew or adt.kind == "f"):
+                return False
+        elif ta not in _SCALARS:
+            return False
+    return True
+
+
+def op_node_grads(node: Any, grads: list, needs: tuple) -> list:
+    """The input cotangents (ndarrays or ``None``) of an ``OpNode`` for output cotangent
+    ``grads[0]`` (an ndarray)."""
+    if node._freed:
+        raise RuntimeError(FREED_MSG)
+    g = grads[0]
+    op = node._op
+    stored = node._stored
+    for i, ver in node._saved_ver or ():
+        t = stored[i]
+        if t._vc[0] != ver:
+            fn = t._grad_fn
+            raise version_error(t, t._vc[0], ver, None if fn is None else fn.name())
+    out = node._out
+    if out is not None and node._out_ver[0] != node._out_saved:
+        raise version_error(make(out), node._out_ver[0], node._out_saved, node.name())
+    args = [a._data if isinstance(a, Tensor) else a for a in stored]
+    params = node._params
+    res = NotImplemented
+    f = op.np_vjp
+    if f is not None and _fast_ok(op, g, out, args):
+        res = f(g, out, needs, *args, **params)
+    if res is NotImplemented:
+        full = [standin_array(a) if type(a) is AVal else a for a in args]
+        res = op.vjp(g, out if out is not None else standin_array(AVal(g.shape, g.dtype)),
+                     *full, **params)
+    return fit_arrays(node._next, res, args, op)
+
+
+def fit_arrays(edges: list, res: Any, args: Any, op: Any) -> list:
+    """``fit_grads`` on ndarrays: un-broadcast by the registry's policy, cast to the input's
+    dtype; a Python number from a rule is broadcast to the input's shape."""
+    out = []
+    exact = op is not None and (op.vjp_exact or len(args) == 1)  # ``unbroadcast_needed``
+    for (fn, _), r, a in zip(edges, res, args, strict=False):
+        if fn is None or r is None:
+            out.append(None)
+            continue
+        if type(a) is _ndarray or type(a) is AVal:
+            shape, dt = a.shape, a.dtype
+        else:
+            a = np.asarray(a)
+            shape, dt = a.shape, a.dtype
+        if type(r) is not _ndarray:
+            if isinstance(r, np.generic):
+                r = np.asarray(r)
+            else:
+                r = np.array(np.broadcast_to(np.asarray(r, dt), shape))
+        if r.shape != shape and not exact:
+            r = np.asarray(sum_to_shape(r, shape))
+        if r.dtype != dt:
+            r = r.astype(dt)
+        out.append(r)
+    return out
+
+
+def tensors_of(arrays: list) -> list:
+    """Wrap ndarrays for code that takes tensors (hooks, custom ``Function.backward``)."""
+    return [None if a is None else make(a) for a in arrays]
+
+
+def arrays_of(tensors: Any) -> list:
+    return [None if t is None else (t._data if isinstance(t, Tensor) else np.asarray(t))
+            for t in tensors]
+
+
+# ------------------------------------------------------------------ the engine, on arrays
+def call_hooks(hooks: dict | None, g: Any) -> Any:
+    if hooks:
+        for fn in list(hooks.values()):
+            r = fn(g)
+            if r is not None:
+                g = r
+    return g
+
+
+def add_arrays(a: Any, b: Any) -> Any:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    r = np.add(a, b)
+    return r if type(r) is _ndarray else np.asarray(r)
+
+
+def _hooked(hooks: dict, g: Any) -> Any:
+    """Tensor hooks on an ndarray gradient (they see, and may replace, a tensor)."""
+    r = call_hooks(hooks, None if g is None else make(g))
+    return None if r is None else r._data
+
+
+def execute_arrays(node: Node, buf: list, capture: dict, captured: list, inputs: list | None,
+                   pending: list, accumulate: bool, create_graph: bool, retain_graph: bool,
+                   needed: dict, deps: dict, buffers: dict, heap: list) -> None:
+    """``_execute`` with ndarray gradients: the same steps, in the same order."""
+    if type(node) is AccumulateGrad:
+        var = node.variable
+        g = buf[0]
+        if var._hooks:
+            g = _hooked(var._hooks, g)
+        if capture and node in capture:
+            for _, j in capture[node]:
+                captured[j] = g
+        if accumulate and g is not None and (inputs is None or node in capture):
+            pending.append((var, g))
+        return
+    th, ret = node._tensor_hooks, node._retain
+    if th or ret:
+        for nr in range(len(buf)):
+            if buf[nr] is None:
+                continue
+            if th and nr in th:
+                buf[nr] = _hooked(th[nr], buf[nr])
+            if ret and nr in ret:
+                t = ret[nr]()
+                if t is not None:
+                    pending.append((t, buf[nr]))
+    if capture and node in capture:
+        for nr, j in capture[node]:
+            captured[j] = buf[nr]
+            if accumulate and buf[nr] is not None:
+                pending.append((inputs[j], buf[nr]))
+    edges = node._next
+    needs = tuple([c is not None and needed[c] for c, _ in edges])
+    if True not in needs:
+        return
+    if (buf[0] is None) if len(buf) == 1 else all(g is None for g in buf):
+        out = [None] * len(edges)
+    else:
+        if isinstance(node, OpNode) and not node._prehooks and not node._hooks:
+            out = op_node_grads(node, buf, needs)
+        else:
+            out = _general_arrays(node, buf)
+        if not retain_graph:
+            node._release()
+    for (c, nr), g, need in zip(edges, out, needs, strict=False):
+        if not need:
+            continue
+        if g is not None:
+            b = buffers.get(c)
+            if b is None:
+                b = buffers[c] = [None] * c._n_outputs()
+            b[nr] = g if b[nr] is None else add_arrays(b[nr], g)
+        d = deps[c] - 1
+        deps[c] = d
+        if d == 0:
+            heapq.heappush(heap, (-c._seq, c))
+
+
+def _general_arrays(node: Node, buf: list) -> list:
+    """A node with node hooks, or a custom ``Function``: run it on tensors, as user code
+    expects, and hand ndarrays on."""
+    tbuf = tensors_of(buf)
+    if node._prehooks:
+        for fn in list(node._prehooks.values()):
+            r = fn(tuple(tbuf))
+            if r is not None:
+                tbuf = list(r)
+    out = node._apply(tbuf, False)
+    if node._hooks:
+        for fn in list(node._hooks.values()):
+            r = fn(tuple(out), tuple(tbuf))
+            if r is not None:
+                out = list(r)
+    return arrays_of(out)
+
+
+def _owned(g: np.ndarray) -> bool:
+    """Nobody but the pending list holds ``g``: its buffer is its own (or a base only it
+    references, as after a reshape) and writable, so it can become ``.grad`` without a copy."""
+    if not g.flags.writeable or getrefcount(g) > _OWN_REFS:
+        return False
+    b = g.base
+    return b is None or (type(b) is _ndarray and b.base is None and getrefcount(b) <= 3)
+
+
+_OWN_REFS = 4  # the pending entry, the caller's loop variable, this argument, getrefcount's
+
+
+def assign_arrays(pending: list) -> None:
+    for t, g in pending:
+        old = t._grad
+        if old is None:
+            t._grad = make(g if type(g) is _ndarray and _owned(g) else np.array(g, copy=True))
+        else:
+            d = old._data
+            if d.flags.writeable and d.shape == g.shape:
+                np.add(d, g, out=d, casting="unsafe")
+                old._vc[0] += 1
+            else:
+                t._grad = make(np.add(d, g))
