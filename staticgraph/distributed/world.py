@@ -166,7 +166,7 @@ def allreduce(w: World, arrays: Sequence[Any], op: str = "sum") -> list[np.ndarr
     divides the sum by the world size), fused into as few MPI calls as the threshold allows."""
     if op not in REDUCE_OPS:
         raise ValueError(f"unknown reduce op {op!r}; expected one of {REDUCE_OPS}")
-    arrays = [np.ascontiguousarray(a) for a in arrays]
+    arrays = [np.asarray(a) for a in arrays]  # (ascontiguousarray makes 0-d arrays 1-d)
     out: list[np.ndarray] = [np.empty(0)] * len(arrays)
     for idx in _chunks(arrays, w.fusion_bytes):
         parts = [arrays[i] for i in idx]
@@ -192,7 +192,7 @@ def allreduce(w: World, arrays: Sequence[Any], op: str = "sum") -> list[np.ndarr
 def broadcast(w: World, arrays: Sequence[Any], root: int) -> list[np.ndarray]:
     """Rank ``root``'s values of the arrays, on every rank (one MPI call per dtype)."""
     _check_root(w, root)
-    arrays = [np.ascontiguousarray(a) for a in arrays]
+    arrays = [np.asarray(a) for a in arrays]  # (ascontiguousarray makes 0-d arrays 1-d)
     out: list[np.ndarray] = [np.empty(0)] * len(arrays)
     for idx in _chunks(arrays, sys.maxsize):
         parts = [arrays[i] for i in idx]
