@@ -160,9 +160,31 @@ def fail_case(how: str) -> None:
     print("rank 0 returned from the allreduce", flush=True)
 
 
+def single_case() -> None:
+    """Without mpiexec: a world of one, where every collective is the identity."""
+    import dynamic as torch
+    import dynamic.distributed as dist
+    import staticgraph as tf
+    import staticgraph.distributed as hvd
+
+    hvd.init()
+    assert (hvd.rank(), hvd.size(), hvd.local_rank(), hvd.local_size()) == (0, 1, 0, 1)
+    x = tf.constant(np.arange(3, dtype=np.float32))
+    with tf.Session() as sess:
+        got = sess.run([hvd.allreduce(x), hvd.allgather(x), hvd.broadcast(x, 0)])
+    assert all(np.array_equal(g, np.arange(3)) for g in got), got
+    dist.init_process_group("mpi")
+    t = torch.ones(2)
+    dist.all_reduce(t, op=dist.ReduceOp.AVG)
+    assert dist.get_world_size() == 1 and t.numpy().tolist() == [1.0, 1.0]
+    print("OK single", flush=True)
+
+
 if __name__ == "__main__":
     case = sys.argv[1]
-    if case.startswith("static-"):
+    if case == "single":
+        single_case()
+    elif case.startswith("static-"):
         static_case(case.split("-", 1)[1])
     elif case == "eager":
         eager_case()
