@@ -23,6 +23,9 @@ from typing import Any
 
 import numpy as np
 
+from staticgraph.distributed import world as W
+
+from ... import distributed as dist
 from ..._tensor import Tensor, make
 from ...autograd.graph import AccumulateGrad
 from ..modules import Module
@@ -53,11 +56,9 @@ class DistributedDataParallel(Module):
                  check_reduction: bool = False, gradient_as_bucket_view: bool = False,
                  static_graph: bool = False, **kwargs: Any) -> None:
         super().__init__()
-        from ... import distributed as dist  # needs init_process_group: not at import time
-
         self.module = module
         w = dist._w()
-        self._dist, self._world = dist, w
+        self._world = w
         self.broadcast_buffers = broadcast_buffers
         self.find_unused_parameters = find_unused_parameters
         self.require_backward_grad_sync = True
@@ -80,11 +81,9 @@ class DistributedDataParallel(Module):
         """Rank 0's values of ``tensors`` on every rank (one call per dtype)."""
         if not tensors or self._world.size == 1:
             return
-        from staticgraph.distributed import world as W
-
         for t, v in zip(tensors, W.broadcast(self._world, [t._data for t in tensors], 0),
                         strict=True):
-            self._dist._write(t, v)
+            dist._write(t, v)
 
     def _layout(self, cap: int) -> list[_Bucket]:
         """Buckets of at most ``cap`` bytes (one dtype each), last parameters first."""
@@ -145,8 +144,6 @@ class DistributedDataParallel(Module):
 
     def _reduce_ready(self, r: dict) -> None:
         """Reduce every full bucket from ``r["next"]`` on, in index order (same on all ranks)."""
-        from staticgraph.distributed import world as W
-
         while r["next"] < len(self._buckets) and r["left"][r["next"]] == 0:
             b = r["next"]
             r["bufs"][b][...] = W.allreduce(self._world, [r["bufs"][b]], "avg")[0]
