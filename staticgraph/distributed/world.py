@@ -47,7 +47,8 @@ class World:
         local.Free()
         self.timeout = timeout
         self.fusion_bytes = int(os.environ.get("STATICGRAPH_FUSION_THRESHOLD", 64 << 20))
-        self.calls = 0  # MPI collectives started (tests check the fusion with it)
+        self.calls = 0  # MPI collectives waited for (tests check the fusion with it)
+        self.comm_seconds = 0.0  # time spent waiting for them (sgbench --ranks reports it)
 
 
 _WORLD: list[World | None] = [None]
@@ -128,8 +129,7 @@ def abort(w: World, message: str) -> None:
 def wait(w: World, request: Any, what: str) -> None:
     """Wait for a non-blocking collective, at most ``w.timeout`` seconds."""
     w.calls += 1
-    if request.Test():
-        return
+    start = time.perf_counter()
     deadline = time.monotonic() + w.timeout
     spins = 0
     while not request.Test():
@@ -139,6 +139,7 @@ def wait(w: World, request: Any, what: str) -> None:
         if time.monotonic() > deadline:
             abort(w, f"{what} did not complete within {w.timeout:g} s: another rank failed, "
                      "hung or did not call it")
+    w.comm_seconds += time.perf_counter() - start
 
 
 # ------------------------------------------------------------------------------ collectives
