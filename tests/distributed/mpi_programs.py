@@ -66,9 +66,18 @@ def static_train(opt_name: str, executor: str, hvd: object | None) -> tuple[list
             if bcast is not None:
                 sess.run(bcast)
             start = sess.run(ws)
+            calls = _mpi_calls()
             for xb, yb in data():
                 sess.run([loss, train], {x: shard(xb, rank, size), y: shard(yb, rank, size)})
+            if hvd:  # tensor fusion: the 3 gradients go in one MPI allreduce per step
+                assert _mpi_calls() - calls == STEPS, (_mpi_calls() - calls, STEPS)
             return start, sess.run(ws)
+
+
+def _mpi_calls() -> int:
+    from staticgraph.distributed import world as W
+
+    return W.world().calls if W.initialized() else 0
 
 
 def static_case(executor: str) -> None:
