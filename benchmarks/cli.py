@@ -62,6 +62,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--timeout", type=float, default=900.0, metavar="S",
                    help="give up on a mode's process after S seconds (default: 900)")
     p.add_argument("--list", action="store_true", help="list workloads and modes, then exit")
+    p.add_argument("--ranks", type=int, metavar="N", help="data-parallel training under MPI, 1 "
+                   "rank against N (benchmarks/distributed.py; needs the distributed extra)")
     args = p.parse_args(argv)
     for flag, val in (("--repeat", args.repeat), ("--threads", args.threads)):
         if val is not None and val < 1:
@@ -189,6 +191,11 @@ def run_mode(mode: str, items: list[dict], cfg: dict, timeout: float,
 
 def main(argv: list[str] | None = None) -> int:
     """The ``sgbench`` command (exit status: 0 ok, 1 mismatch or failure, 2 usage error)."""
+    if argv is None:
+        argv = sys.argv[1:]
+    if any(a == "--ranks" or a.startswith("--ranks=") for a in argv):
+        from .distributed import main as ranks_main  # its own options: see --ranks --help
+        return ranks_main(argv)
     modes_mod.load_plugins()
     args = parse_args(argv)
     if args.list:

@@ -9,6 +9,8 @@ static graph mode). See ``docs/eager.md``.
 
 from __future__ import annotations
 
+import importlib as _importlib
+
 from . import _tensor_methods  # noqa: F401 - completes Tensor before any other module runs
 
 # isort: split
@@ -109,11 +111,10 @@ del _n
 
 
 __version__ = "0.1.0"
-__getattr__ = _unsupported.missing_names("torch", {
+_missing = _unsupported.missing_names("torch", {
     "compile": "the code runs eagerly: call the function or module directly",
     "jit": "the code runs eagerly: call the function or module directly",
     "vmap": "use torch.func.vmap",
-    "distributed": "train in one process",
     "multiprocessing": "load data in the main process (DataLoader(num_workers=0))",
     "fft": "use numpy.fft on tensor.numpy()",
     "linalg": "use torch.matmul/torch.inverse where provided, or numpy.linalg on tensor.numpy()",
@@ -122,3 +123,11 @@ __getattr__ = _unsupported.missing_names("torch", {
     "amp": "compute in float32",
     "autocast": "compute in float32",
 })
+
+
+def __getattr__(name: str) -> object:
+    """``torch.distributed`` loads on first use (it brings the MPI glue); other missing names
+    raise the not-supported error."""
+    if name == "distributed":
+        return _importlib.import_module(__name__ + ".distributed")
+    return _missing(name)
