@@ -20,7 +20,7 @@ import numpy as np
 from staticgraph.ops import AVal, sum_to_shape
 
 from .._tensor import Tensor, make
-from .graph import FREED_MSG, AccumulateGrad, Node, OpNode, version_error
+from .graph import FREED_MSG, AccumulateGrad, Node, OpNode, Packed, version_error
 
 _ndarray = np.ndarray
 _SCALARS = (bool, int, float)
@@ -62,6 +62,9 @@ def op_node_grads(node: Any, grads: list, needs: tuple) -> list:
     g = grads[0]
     op = node._op
     stored = node._stored
+    if type(node._out) is Packed or any(type(a) is Packed for a in stored):
+        # saved_tensors_hooks: the unpack hooks see tensors, in PyTorch's order (the tensor path)
+        return arrays_of(node._apply([make(g)], False))
     for i, ver in node._saved_ver or ():
         t = stored[i]
         if t._vc[0] != ver:
