@@ -20,13 +20,14 @@ from .graph.control_flow import while_loop
 from .graph.core import Tensor
 from .graph.math_ops import _t, cast, where
 from .graph.tensor_array import TensorArray
-from .rnn_cell import _zeros, is_cell
+from .rnn_cell import _zeros, assert_like_rnncell
 from .variable_scope import variable_scope
 
 
 def _transpose_batch_time(x: Tensor) -> Tensor:
     if x.shape.ndims is not None and x.shape.ndims < 2:
-        raise ValueError(f"Expected input tensor {x} to have rank at least 2")
+        raise ValueError(f"Input tensor should have rank >= 2. Received input={x} of rank "
+                         f"{x.shape.ndims}")
     return transpose(x, [1, 0] + list(range(2, x.shape.ndims)))
 
 
@@ -36,8 +37,8 @@ def _sequence_length(sequence_length: Any) -> Tensor | None:
     s = _t(sequence_length)
     s = cast(s, "int32") if s.dtype.base_dtype.name != "int32" else s
     if s.shape.ndims not in (None, 1):
-        raise ValueError(f"sequence_length must be a vector of length batch_size, but saw "
-                         f"shape: {s.shape}")
+        raise ValueError(f"Argument sequence_length must be a vector of length batch_size. "
+                         f"Received sequence_length={s} of shape: {s.shape}")
     return s
 
 
@@ -46,7 +47,7 @@ def _initial_state(cell: Any, initial_state: Any, dtype: Any, x0: Tensor) -> Any
     if initial_state is not None:
         return initial_state
     if dtype is None:
-        raise ValueError("If there is no initial_state, you must give a dtype.")
+        raise ValueError("If no initial_state is provided, argument `dtype` must be specified")
     batch = x0.shape.as_list()[0]
     return _zeros(batch if batch is not None else ops.zeros_like(x0[:, :1]), cell.state_size,
                   dtype)
@@ -71,14 +72,13 @@ def dynamic_rnn(cell: Any, inputs: Any, sequence_length: Any = None, initial_sta
                 time_major: bool = False, scope: Any = None) -> tuple:
     """Run ``cell`` over the time steps of ``inputs`` (``[batch, time, depth]``, or
     ``[time, batch, depth]`` with ``time_major``); returns ``(outputs, final_state)``."""
-    if not is_cell(cell):
-        raise TypeError("cell must be an instance of RNNCell")
+    assert_like_rnncell("cell", cell)
     x = _t(inputs)
     with variable_scope(scope or "rnn"):
         xt = x if time_major else _transpose_batch_time(x)
         if xt.shape.ndims is None or xt.shape.as_list()[-1] is None:
             raise ValueError("Input size (depth of inputs) must be accessible via shape "
-                             "inference, but saw value None.")
+                             f"inference, but saw value None for input={xt}.")
         seq = _sequence_length(sequence_length)
         steps = xt.shape.as_list()[0]
         x0 = xt[0]
@@ -109,12 +109,11 @@ def static_rnn(cell: Any, inputs: Any, initial_state: Any = None, dtype: Any = N
                sequence_length: Any = None, scope: Any = None) -> tuple:
     """The cell applied to each tensor of the list ``inputs`` in turn (the graph unrolled);
     returns ``(outputs list, final_state)``."""
-    if not is_cell(cell):
-        raise TypeError("cell must be an instance of RNNCell")
+    assert_like_rnncell("cell", cell)
     if not isinstance(inputs, (list, tuple)):
-        raise TypeError("inputs must be a sequence")
+        raise TypeError(f"Argument `inputs` must be a sequence. Received: {inputs}")
     if not inputs:
-        raise ValueError("inputs must not be empty")
+        raise ValueError("Argument `inputs` must not be empty.")
     xs = [_t(x) for x in inputs]
     with variable_scope(scope or "rnn"):
         seq = _sequence_length(sequence_length)

@@ -82,7 +82,14 @@ class RNNCell:
     trainable_weights = weights = trainable_variables
 
     def zero_state(self, batch_size: Any, dtype: Any) -> Any:
-        """Zeros for every part of the state, ``[batch_size, n]`` each."""
+        """Zeros for every part of the state, ``[batch_size, n]`` each (``batch_size`` a Python
+        int here; ``dynamic_rnn`` with ``dtype`` makes zeros for a batch known only at run
+        time)."""
+        if isinstance(batch_size, Tensor):
+            raise NotImplementedError(
+                "zero_state(batch_size) with a tensor batch_size is not supported by "
+                "staticgraph: pass a Python int, or give dynamic_rnn a dtype and no "
+                "initial_state (its zero state follows the fed batch)")
         return _zeros(batch_size, self.state_size, dtype)
 
     def ensure_built(self, inputs: Tensor, scope: Any = None) -> None:
@@ -92,7 +99,8 @@ class RNNCell:
             return
         depth = inputs.shape.as_list()[-1] if inputs.shape.ndims is not None else None
         if depth is None:
-            raise ValueError(f"Expected inputs.shape[-1] to be known, saw shape: {inputs.shape}")
+            raise ValueError(f"Expected inputs.shape[-1] to be known, received shape: "
+                             f"{inputs.shape}")
         dtype = as_dtype(self._dtype or inputs.dtype).base_dtype
         outer = variable_scope(scope) if scope is not None else None
         if outer is not None:
@@ -272,10 +280,17 @@ __all__ = ["RNNCell", "BasicRNNCell", "BasicLSTMCell", "GRUCell", "MultiRNNCell"
            "LSTMStateTuple"]
 
 
-def is_cell(x: Any) -> bool:
-    """TF's duck test for a cell: ``output_size``, ``state_size``, ``zero_state``, callable."""
-    return all(hasattr(x, a) for a in ("output_size", "state_size", "zero_state")) and \
-        callable(x)
+def assert_like_rnncell(cell_name: str, cell: Any) -> None:
+    """TF's duck test for a cell, with its error text."""
+    checks = [(hasattr(cell, "output_size"), "'output_size' property is missing"),
+              (hasattr(cell, "state_size"), "'state_size' property is missing"),
+              (hasattr(cell, "zero_state") or hasattr(cell, "get_initial_state"),
+               "either 'zero_state' or 'get_initial_state' method is required"),
+              (callable(cell), "is not callable")]
+    missing = [text for ok, text in checks if not ok]
+    if missing:
+        raise TypeError(f"The argument {cell_name!r} ({cell}) is not an RNNCell: "
+                        f"{', '.join(missing)}.")
 
 
 __getattr__ = module_getattr("nn.rnn_cell")  # a missing cell: the "not supported" error

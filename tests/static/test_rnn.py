@@ -182,13 +182,24 @@ def test_multi_rnn_cell_and_time_major():
 def test_errors_match_tf1():
     x = sg.placeholder(sg.float32, [None, T, D])
     cell = sg.nn.rnn_cell.BasicRNNCell(N)
-    with pytest.raises(ValueError, match="If there is no initial_state, you must give a dtype"):
+    with pytest.raises(ValueError, match="If no initial_state is provided, argument `dtype` "
+                                         "must be specified"):
         sg.nn.dynamic_rnn(cell, x)
-    with pytest.raises(TypeError, match="cell must be an instance of RNNCell"):
+    with pytest.raises(TypeError, match="is not an RNNCell: 'output_size' property is missing, "
+                                        "'state_size' property is missing, either 'zero_state' "
+                                        "or 'get_initial_state' method is required."):
         sg.nn.dynamic_rnn(lambda a, b: a, x, dtype=sg.float32)
-    with pytest.raises(ValueError, match="sequence_length must be a vector of length "
-                                         "batch_size, but saw shape"):
+    with pytest.raises(ValueError, match="Argument sequence_length must be a vector of length "
+                                         "batch_size. Received sequence_length="):
         sg.nn.dynamic_rnn(cell, x, sequence_length=[[1]], dtype=sg.float32)
+    with pytest.raises(ValueError, match="Input tensor should have rank >= 2"):
+        sg.nn.dynamic_rnn(cell, sg.placeholder(sg.float32, [3]), dtype=sg.float32)
+    with pytest.raises(TypeError, match="Argument `inputs` must be a sequence"):
+        sg.nn.static_rnn(cell, x, dtype=sg.float32)
+    with pytest.raises(ValueError, match="Argument `inputs` must not be empty"):
+        sg.nn.static_rnn(cell, [], dtype=sg.float32)
+    with pytest.raises(ValueError, match="Expected inputs.shape\\[-1\\] to be known"):
+        sg.nn.rnn_cell.BasicRNNCell(N)(sg.placeholder(sg.float32, [None, None]), sg.zeros([2, N]))
     with pytest.raises(ValueError, match="Input size \\(depth of inputs\\) must be accessible"):
         sg.nn.dynamic_rnn(cell, sg.placeholder(sg.float32, [None, T, None]), dtype=sg.float32)
     with pytest.raises(sg.unsupported.UnsupportedError, match="tf.nn.rnn_cell.LSTMCell is not "
