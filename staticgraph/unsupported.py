@@ -31,7 +31,8 @@ HINTS: dict[str, str] = {
     "nn.top_k": "tf.argmax (k=1) or tf.nn.in_top_k",
     "nn.rnn_cell": "BasicRNNCell, BasicLSTMCell, GRUCell or MultiRNNCell, or a cell written "
                    "as a function of (state, input) inside tf.scan",
-    "nn.bidirectional_dynamic_rnn": "two tf.scan loops, one over tf.reverse'd inputs",
+    "nn.bidirectional_dynamic_rnn": "two tf.nn.dynamic_rnn calls, one over tf.reverse'd "
+                                    "inputs",
     "train.MonitoredTrainingSession": "tf.Session with a tf.train.Saver",
     "train.Coordinator": "a plain feed_dict loop (no queue runners)",
     "train.start_queue_runners": "a plain feed_dict loop (no queue runners)",
