@@ -261,4 +261,20 @@ def moments(x: Any, axes: Any, shift: Any = None, name: str | None = None,
                 var = ops.squeeze(var, axes_t)
     return mean, var
 
-__getattr__ = module_getattr("nn")  # a missing tf.nn name: the "not supported" error
+_missing = module_getattr("nn")
+_RNN = {"rnn_cell": ("rnn_cell", None), "dynamic_rnn": ("rnn", "dynamic_rnn"),
+        "static_rnn": ("rnn", "static_rnn")}
+
+
+def __getattr__(name: str) -> Any:
+    """``tf.nn.rnn_cell``, ``dynamic_rnn``, ``static_rnn`` load on first use; any other missing
+    name raises the "not supported" error."""
+    if name not in _RNN:
+        return _missing(name)
+    import importlib
+
+    mod, attr = _RNN[name]
+    m = importlib.import_module(f"staticgraph.{mod}")
+    value = m if attr is None else getattr(m, attr)
+    globals()[name] = value
+    return value

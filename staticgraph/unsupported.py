@@ -15,8 +15,10 @@ DOC = "see docs/static.md, \"What TF1 code runs\""
 
 # "module.name" (or a whole module: "contrib") -> what to use instead
 HINTS: dict[str, str] = {
-    "contrib": "tf.layers.dense for contrib.layers.fully_connected, tf.scan for contrib.rnn",
-    "contrib.rnn": "a cell written as a function of (state, input) inside tf.scan",
+    "contrib": "tf.layers.dense for contrib.layers.fully_connected, tf.nn.rnn_cell for "
+               "contrib.rnn",
+    "contrib.rnn": "the cells of tf.nn.rnn_cell (BasicRNNCell, BasicLSTMCell, GRUCell, "
+                   "MultiRNNCell) with tf.nn.dynamic_rnn",
     "contrib.layers": "tf.layers.dense, or tf.get_variable with tf.matmul",
     "data": "feed numpy batches through tf.placeholder and feed_dict",
     "estimator": "a Session training loop (tf.Session, sess.run(train_op, feed_dict))",
@@ -27,10 +29,10 @@ HINTS: dict[str, str] = {
     "app": "a plain `if __name__ == \"__main__\":` block",
     "flags": "argparse",
     "nn.top_k": "tf.argmax (k=1) or tf.nn.in_top_k",
-    "nn.dynamic_rnn": "a loop over the time steps with tf.scan or tf.while_loop",
-    "nn.rnn_cell": "a cell written as a function of (state, input) inside tf.scan",
-    "nn.static_rnn": "a loop over the time steps with tf.scan or tf.while_loop",
-    "nn.bidirectional_dynamic_rnn": "two tf.scan loops, one over tf.reverse'd inputs",
+    "nn.rnn_cell": "BasicRNNCell, BasicLSTMCell, GRUCell or MultiRNNCell, or a cell written "
+                   "as a function of (state, input) inside tf.scan",
+    "nn.bidirectional_dynamic_rnn": "two tf.nn.dynamic_rnn calls, one over tf.reverse'd "
+                                    "inputs",
     "train.MonitoredTrainingSession": "tf.Session with a tf.train.Saver",
     "train.Coordinator": "a plain feed_dict loop (no queue runners)",
     "train.start_queue_runners": "a plain feed_dict loop (no queue runners)",

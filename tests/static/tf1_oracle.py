@@ -36,13 +36,15 @@ def programs() -> dict[str, str]:
         import tf1_corpus_errors
         import tf1_corpus_more
         import tf1_corpus_real
+        import tf1_corpus_rnn
         import tf1_corpus_training
         import tf1_corpus_tutorials
     finally:
         sys.path.remove(HERE)
     out: dict[str, str] = {}
     for mod in (tf1_corpus_basics, tf1_corpus_training, tf1_corpus_errors, tf1_corpus_tutorials,
-                tf1_corpus_more, tf1_corpus_books, tf1_corpus_conv, tf1_corpus_real):
+                tf1_corpus_more, tf1_corpus_books, tf1_corpus_conv, tf1_corpus_real,
+                tf1_corpus_rnn):
         out.update(mod.PROGRAMS)
     return out
 

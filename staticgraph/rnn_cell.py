@@ -1,0 +1,296 @@
+"""TF1's ``tf.nn.rnn_cell``: ``BasicRNNCell``, ``BasicLSTMCell`` (with ``LSTMStateTuple``),
+``GRUCell`` and ``MultiRNNCell``, with TF's formulas and variable names.
+
+A cell creates its variables once, on its first build, under ``<scope>/<cell name>/`` (TF's
+``basic_rnn_cell/kernel``, ``basic_lstm_cell/bias``, ``gru_cell/gates/kernel``...), as TF's
+``cell.build`` does. ``tf.nn.dynamic_rnn`` builds the cell before its loop (variables cannot be
+created inside a loop body here) and calls :meth:`RNNCell.call` in the body.
+"""
+
+from __future__ import annotations
+
+import collections
+from typing import Any
+
+import numpy as np
+
+from . import ops
+from .graph import nest
+from .graph.array_ops import concat, split
+from .graph.core import Tensor
+from .graph.dtypes import as_dtype
+from .graph.math_ops import _t, add, matmul, multiply, sigmoid, subtract, tanh
+from .unsupported import module_getattr
+from .variable_scope import constant_initializer, get_variable, variable_scope, \
+    zeros_initializer
+
+
+class LSTMStateTuple(collections.namedtuple("LSTMStateTuple", ("c", "h"))):
+    """An LSTM's state: the cell ``c`` and the output ``h``."""
+
+    __slots__ = ()
+
+    @property
+    def dtype(self) -> Any:
+        return self.c.dtype
+
+
+def _zeros(batch: Any, size: Any, dtype: Any) -> Any:
+    """Zeros of shape ``[batch] + size`` per leaf of ``size`` (``batch``: int or a [B, k] tensor
+    whose zeros_like is broadcast)."""
+    dt = as_dtype(dtype).np_dtype
+
+    def one(n: int) -> Tensor:
+        if isinstance(batch, Tensor):  # [B, 1] zeros + [n] zeros: a [B, n] tensor
+            return ops.add(ops.zeros_like(batch), np.zeros((int(n),), dt))
+        from .graph.array_ops import zeros
+
+        return zeros([int(batch), int(n)], dt)
+    return nest.pack_sequence_as(size, [one(n) for n in nest.flatten(size)])
+
+
+class RNNCell:
+    """The base of TF1's cells: ``output, new_state = cell(inputs, state)``."""
+
+    _default_name = "rnn_cell"
+
+    def __init__(self, num_units: int, activation: Any = None, reuse: Any = None,
+                 name: str | None = None, dtype: Any = None) -> None:
+        self._num_units = int(num_units)
+        self._activation = activation or tanh
+        self._name = name
+        self._dtype = dtype
+        self.built = False
+        self.variables: list = []
+
+    @property
+    def state_size(self) -> Any:
+        return self._num_units
+
+    @property
+    def output_size(self) -> int:
+        return self._num_units
+
+    @property
+    def name(self) -> str:
+        return self._name or self._default_name
+
+    @property
+    def trainable_variables(self) -> list:
+        return list(self.variables)
+
+    trainable_weights = weights = trainable_variables
+
+    def zero_state(self, batch_size: Any, dtype: Any) -> Any:
+        """Zeros for every part of the state, ``[batch_size, n]`` each (``batch_size`` a Python
+        int here; ``dynamic_rnn`` with ``dtype`` makes zeros for a batch known only at run
+        time)."""
+        if isinstance(batch_size, Tensor):
+            raise NotImplementedError(
+                "zero_state(batch_size) with a tensor batch_size is not supported by "
+                "staticgraph: pass a Python int, or give dynamic_rnn a dtype and no "
+                "initial_state (its zero state follows the fed batch)")
+        return _zeros(batch_size, self.state_size, dtype)
+
+    def ensure_built(self, inputs: Tensor, scope: Any = None) -> None:
+        """Create the variables on the first call, under the current variable scope and the
+        cell's name (unique there when the name is TF's default)."""
+        if self.built:
+            return
+        depth = inputs.shape.as_list()[-1] if inputs.shape.ndims is not None else None
+        if depth is None:
+            raise ValueError(f"Expected inputs.shape[-1] to be known, received shape: "
+                             f"{inputs.shape}")
+        dtype = as_dtype(self._dtype or inputs.dtype).base_dtype
+        outer = variable_scope(scope) if scope is not None else None
+        if outer is not None:
+            outer.__enter__()
+        try:
+            with variable_scope(self._name, default_name=self._default_name) as vs:
+                self._name = vs.name.rsplit("/", 1)[-1]
+                self.build(int(depth), dtype)
+        finally:
+            if outer is not None:
+                outer.__exit__(None, None, None)
+        self.built = True
+
+    def _var(self, name: str, shape: list, dtype: Any, init: Any = None) -> Any:
+        v = get_variable(name, shape, dtype=dtype, initializer=init)
+        self.variables.append(v)
+        return v
+
+    def build(self, input_depth: int, dtype: Any) -> None:
+        raise NotImplementedError
+
+    def call(self, inputs: Tensor, state: Any) -> tuple:
+        raise NotImplementedError
+
+    def __call__(self, inputs: Any, state: Any, scope: Any = None) -> tuple:
+        x = _t(inputs)
+        self.ensure_built(x, scope)
+        return self.call(x, state)
+
+
+class BasicRNNCell(RNNCell):
+    """``h' = activation(concat([x, h]) @ kernel + bias)``; the output is ``h'``."""
+
+    _default_name = "basic_rnn_cell"
+
+    def build(self, input_depth: int, dtype: Any) -> None:
+        n = self._num_units
+        self._kernel = self._var("kernel", [input_depth + n, n], dtype)
+        self._bias = self._var("bias", [n], dtype, zeros_initializer(dtype))
+
+    def call(self, inputs: Tensor, state: Any) -> tuple:
+        out = self._activation(add(matmul(concat([inputs, state], 1), self._kernel), self._bias))
+        return out, out
+
+
+class BasicLSTMCell(RNNCell):
+    """TF's basic LSTM: gates ``i, j, f, o`` from one matmul, ``forget_bias`` added to ``f``."""
+
+    _default_name = "basic_lstm_cell"
+
+    def __init__(self, num_units: int, forget_bias: float = 1.0, state_is_tuple: bool = True,
+                 activation: Any = None, reuse: Any = None, name: str | None = None,
+                 dtype: Any = None) -> None:
+        super().__init__(num_units, activation, reuse, name, dtype)
+        self._forget_bias, self._state_is_tuple = float(forget_bias), state_is_tuple
+
+    @property
+    def state_size(self) -> Any:
+        n = self._num_units
+        return LSTMStateTuple(n, n) if self._state_is_tuple else 2 * n
+
+    def build(self, input_depth: int, dtype: Any) -> None:
+        n = self._num_units
+        self._kernel = self._var("kernel", [input_depth + n, 4 * n], dtype)
+        self._bias = self._var("bias", [4 * n], dtype, zeros_initializer(dtype))
+
+    def call(self, inputs: Tensor, state: Any) -> tuple:
+        if self._state_is_tuple:
+            c, h = state
+        else:
+            c, h = split(state, 2, axis=1)
+        gates = add(matmul(concat([inputs, h], 1), self._kernel), self._bias)
+        i, j, f, o = split(gates, 4, axis=1)
+        fb = np.asarray(self._forget_bias, gates.dtype.np_dtype)
+        new_c = add(multiply(c, sigmoid(add(f, fb))),
+                    multiply(sigmoid(i), self._activation(j)))
+        new_h = multiply(self._activation(new_c), sigmoid(o))
+        new_state = LSTMStateTuple(new_c, new_h) if self._state_is_tuple else \
+            concat([new_c, new_h], 1)
+        return new_h, new_state
+
+
+class GRUCell(RNNCell):
+    """TF's GRU: ``r, u`` from ``gates/``, the candidate from ``candidate/`` over ``r * h``;
+    ``h' = u * h + (1 - u) * c``."""
+
+    _default_name = "gru_cell"
+
+    def __init__(self, num_units: int, activation: Any = None, reuse: Any = None,
+                 kernel_initializer: Any = None, bias_initializer: Any = None,
+                 name: str | None = None, dtype: Any = None) -> None:
+        super().__init__(num_units, activation, reuse, name, dtype)
+        self._kernel_init, self._bias_init = kernel_initializer, bias_initializer
+
+    def build(self, input_depth: int, dtype: Any) -> None:
+        n, d = self._num_units, input_depth + self._num_units
+        with variable_scope("gates"):
+            self._gate_kernel = self._var("kernel", [d, 2 * n], dtype, self._kernel_init)
+            self._gate_bias = self._var("bias", [2 * n], dtype,
+                                        self._bias_init or constant_initializer(1.0, dtype))
+        with variable_scope("candidate"):
+            self._cand_kernel = self._var("kernel", [d, n], dtype, self._kernel_init)
+            self._cand_bias = self._var("bias", [n], dtype,
+                                        self._bias_init or zeros_initializer(dtype))
+
+    def call(self, inputs: Tensor, state: Any) -> tuple:
+        value = sigmoid(add(matmul(concat([inputs, state], 1), self._gate_kernel),
+                            self._gate_bias))
+        r, u = split(value, 2, axis=1)
+        cand = add(matmul(concat([inputs, multiply(r, state)], 1), self._cand_kernel),
+                   self._cand_bias)
+        c = self._activation(cand)
+        new_h = add(multiply(u, state), multiply(subtract(np.float32(1.0).astype(
+            u.dtype.np_dtype), u), c))
+        return new_h, new_h
+
+
+class MultiRNNCell(RNNCell):
+    """Cells stacked: each one's output is the next one's input (``cell_0/``, ``cell_1/``...)."""
+
+    _default_name = "multi_rnn_cell"
+
+    def __init__(self, cells: list, state_is_tuple: bool = True) -> None:
+        if not cells:
+            raise ValueError("Must specify at least one cell for MultiRNNCell.")
+        super().__init__(0)
+        self._cells = list(cells)
+        self._state_is_tuple = state_is_tuple
+
+    @property
+    def state_size(self) -> Any:
+        return tuple(c.state_size for c in self._cells)
+
+    @property
+    def output_size(self) -> int:
+        return self._cells[-1].output_size
+
+    def ensure_built(self, inputs: Tensor, scope: Any = None) -> None:
+        if self.built:
+            return
+        outer = variable_scope(scope) if scope is not None else None
+        if outer is not None:
+            outer.__enter__()
+        try:
+            with variable_scope(self._name, default_name=self._default_name) as vs:
+                self._name = vs.name.rsplit("/", 1)[-1]
+                x = inputs
+                for k, cell in enumerate(self._cells):
+                    with variable_scope(f"cell_{k}"):
+                        cell.ensure_built(x)
+                    self.variables.extend(cell.variables)
+                    n = cell.output_size
+                    x = _ShapeOnly(inputs.shape.as_list()[:-1] + [n], x.dtype)
+        finally:
+            if outer is not None:
+                outer.__exit__(None, None, None)
+        self.built = True
+
+    def call(self, inputs: Tensor, state: Any) -> tuple:
+        x, new_states = inputs, []
+        for cell, s in zip(self._cells, state, strict=True):
+            x, ns = cell.call(x, s)
+            new_states.append(ns)
+        return x, tuple(new_states)
+
+
+class _ShapeOnly:
+    """What ``ensure_built`` reads of a stacked cell's input: its shape and dtype."""
+
+    def __init__(self, dims: list, dtype: Any) -> None:
+        from .graph.tensor_shape import TensorShape
+
+        self.shape, self.dtype = TensorShape(dims), dtype
+
+
+__all__ = ["RNNCell", "BasicRNNCell", "BasicLSTMCell", "GRUCell", "MultiRNNCell",
+           "LSTMStateTuple"]
+
+
+def assert_like_rnncell(cell_name: str, cell: Any) -> None:
+    """TF's duck test for a cell, with its error text."""
+    checks = [(hasattr(cell, "output_size"), "'output_size' property is missing"),
+              (hasattr(cell, "state_size"), "'state_size' property is missing"),
+              (hasattr(cell, "zero_state") or hasattr(cell, "get_initial_state"),
+               "either 'zero_state' or 'get_initial_state' method is required"),
+              (callable(cell), "is not callable")]
+    missing = [text for ok, text in checks if not ok]
+    if missing:
+        raise TypeError(f"The argument {cell_name!r} ({cell}) is not an RNNCell: "
+                        f"{', '.join(missing)}.")
+
+
+__getattr__ = module_getattr("nn.rnn_cell")  # a missing cell: the "not supported" error
