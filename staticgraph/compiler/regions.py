@@ -14,9 +14,13 @@ A graph whose needed part holds host ops (``While``, ``If``, TensorArray ops: ``
 The driver is the loop spec's Python loop (``LoopSpec.run``): a new trip count or sequence length
 runs the same plans, it never compiles. Variable state: every step reads and commits through one
 :class:`~staticgraph.host_ops.Overlay`, committed to the session at the end of a successful run.
-A graph this planner cannot split safely (an assign needed before the last stage, a host op
-reached through a control edge, an opaque value a compiled stage would read) runs on the
-reference executor for that key (logged).
+The stages are cut at the host ops in graph (creation) order: each op runs once, in the stage
+where the reference executor runs it, and what a later step needs from a stage is one of that
+stage's fetches, fed on (never recomputed: a dropout mask is drawn once, an assign runs once, a
+variable read sees the value the reference executor's read sees). A graph this planner cannot
+split safely (a host op or an op of an earlier stage reached through a control edge, an opaque
+value a compiled stage would read) runs on the reference executor for that key (logged). The CPU
+and CUDA executors both drive their graphs with host ops through it.
 """
 
 from __future__ import annotations
@@ -141,7 +145,6 @@ class RegionRunner:
             keys = [t for t in self.feed_keys if t in done]
             keys += list(dict.fromkeys(t for op in seg for t in op.inputs
                                        if t in done and t not in keys))
-            keys += [t for t in fetch if t in done and t not in keys]
             keys = [t for t in keys if any(t in op.inputs for op in seg)]
             steps.append(("stage", fetch, targets, keys))
             handed.update(fetch)
