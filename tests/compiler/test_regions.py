@@ -166,3 +166,22 @@ def test_allreduced_gradients_with_dropout_fetch_the_loss_of_the_same_draw(stage
         _assert_close(r, c)
     assert len(stage_ops) >= 2
     assert _recomputed(stage_ops) == []
+
+
+def test_a_control_edge_back_across_a_loop_runs_the_op_once(caplog):
+    """An op after the loop with a control input on an assign before it: the assign runs once,
+    before the loop (which reads the variable); such a key runs on the reference executor."""
+    def build():
+        v = tf.Variable(1.0, name="v")
+        bump = tf.assign_add(v, 1.0)
+        _, acc = tf.while_loop(lambda i, a: i < 2, lambda i, a: (i + 1, a + v), [0, 0.0])
+        with tf.control_dependencies([bump]):
+            out = acc * 1.0
+        return [out, v], v.initializer
+
+    with caplog.at_level(logging.INFO, logger="staticgraph.compiler"):
+        got = _run_twice(build, lambda g: {})
+    assert [float(x) for x in got["reference"][0]] == [4.0, 1.0]
+    for r, c in zip(got["reference"], got["numba"], strict=True):
+        _assert_close(r, c)
+    assert "needed through a control edge" in caplog.text
