@@ -14,9 +14,13 @@ A graph whose needed part holds host ops (``While``, ``If``, TensorArray ops: ``
 The driver is the loop spec's Python loop (``LoopSpec.run``): a new trip count or sequence length
 runs the same plans, it never compiles. Variable state: every step reads and commits through one
 :class:`~staticgraph.host_ops.Overlay`, committed to the session at the end of a successful run.
-A graph this planner cannot split safely (an assign needed before the last stage, a host op
-reached through a control edge, an opaque value a compiled stage would read) runs on the
-reference executor for that key (logged).
+The stages are cut at the host ops in graph (creation) order: each op runs once, in the stage
+where the reference executor runs it, and what a later step needs from a stage is one of that
+stage's fetches, fed on (never recomputed: a dropout mask is drawn once, an assign runs once, a
+variable read sees the value the reference executor's read sees). A graph this planner cannot
+split safely (a host op or an op of an earlier stage reached through a control edge, an opaque
+value a compiled stage would read) runs on the reference executor for that key (logged). The CPU
+and CUDA executors both drive their graphs with host ops through it.
 """
 
 from __future__ import annotations
@@ -30,8 +34,8 @@ from ..graph.func_graph import is_opaque
 from ..host_ops import Overlay, is_host_op, unwrap
 from .log import note
 
-_ASSIGNS = ("Assign", "AssignAdd", "AssignSub")
 _ALIASES = ("Identity", "StopGradient")
+_REREAD = ("Const", "VariableV2")  # each stage that uses one runs it itself
 
 
 class _Unsplittable(Exception):
@@ -65,52 +69,86 @@ class RegionRunner:
 
     # --------------------------------------------------------------------------- plan
     def _plan(self, order: list) -> list:
-        avail = set(self.feed_keys)
+        """Cut ``order`` (creation = topological order) at its host ops: the ops between two host
+        ops are one stage, run exactly once, where the reference executor runs them (so a
+        variable read sees the same value, and an assign or a draw happens once). A value a
+        later step needs from a stage is one of that stage's fetches, fed to the later step,
+        never recomputed. Consts and variable reads are the exception: a stage that uses one
+        reads it itself (a read sees the value current at its consumer, as in the reference
+        executor); a fetched variable is read by the stage where its node stands."""
+        avail = set(self.feed_keys)  # values no stage computes: fed, host outputs, their aliases
         alias: dict = {}
+        owner: dict = {}  # op -> the index of the stage that runs it
+        where: dict = {}  # op -> the index of the stage its node stands in
+        segments: list[list] = [[]]
+        hosts: list = []  # (host op, index of the stage before it)
+        for op in order:
+            where[op] = len(segments) - 1
+            if is_host_op(op):
+                hosts.append((op, len(segments) - 1))
+                segments.append([])
+                avail.update(op.outputs)
+            elif op.type in _ALIASES and not op.control_inputs and op.inputs[0] in avail:
+                alias[op.outputs[0]] = op.inputs[0]
+                avail.add(op.outputs[0])
+            elif op.type not in _REREAD:
+                owner[op] = len(segments) - 1
+                segments[-1].append(op)
+        self.alias = alias
+        exports: list[dict] = [{} for _ in segments]  # what each stage hands on (ordered)
+
+        def need(t: Any, k: int) -> None:
+            """Step ``k`` (stage ``k``, or what follows stage ``k - 1``) reads ``t``."""
+            while t in alias:
+                t = alias[t]
+            i = owner.get(t.op)
+            if i is not None and i < k:
+                exports[i][t] = None
+
+        for k, seg in enumerate(segments):
+            for op in seg:
+                for t in op.inputs:
+                    need(t, k)
+        for op, k in hosts:
+            for t in op.inputs:
+                if t.op.type != "VariableV2":
+                    need(t, k + 1)
+        last = len(segments) - 1
+        for t in self.fetches:
+            if t.op.type == "VariableV2" and t not in avail:
+                exports[where[t.op]][t] = None
+            else:
+                need(t, last + 1)
+
         steps: list = []
-
-        def resolve(t: Any) -> bool:
-            """``t`` has a value without a compiled stage (fed, a host output, an alias)."""
-            if t in avail:
-                return True
-            op = t.op
-            if op.type in _ALIASES and not op.control_inputs and resolve(op.inputs[0]):
-                alias[t] = op.inputs[0]
-                avail.add(t)
-                return True
-            return False
-
-        def stage(fetch: list, targets: list, last: bool) -> None:
-            fetch = [t for t in dict.fromkeys(fetch) if not resolve(t)]
+        done = set(avail)  # values a stage may be fed
+        handed: set = set()  # values fetched from a stage
+        for k, seg in enumerate(segments):
+            fetch = list(exports[k])
+            if k == last:
+                fetch = list(dict.fromkeys(fetch + [t for t in self.fetches
+                                                    if t not in done and t not in handed]))
+            if k > 0:
+                steps.append(("host", hosts[k - 1][0]))
+            reached = set(needed_ops(fetch, [], done))
+            targets = [op for op in seg if op not in reached]
             if not fetch and not targets:
-                return
-            ops = needed_ops(fetch, targets, avail)
-            for op in ops:
-                if is_host_op(op):
-                    raise _Unsplittable(f"host op {op.name} is needed through a control edge")
-                if not last and op.type in _ASSIGNS:
-                    raise _Unsplittable(f"{op.name} assigns a variable before {hosts[-1].name}")
-            keys = [t for t in self.feed_keys if t in avail]
-            keys += list(dict.fromkeys(t for op in ops for t in op.inputs
-                                       if t in avail and t not in keys))
-            keys += [t for t in fetch if t in avail and t not in keys]
-            for t in fetch + [t for op in ops for t in op.inputs]:
+                continue
+            ops = set(seg)
+            for op in needed_ops(fetch, targets, done):
+                if op not in ops and op.type not in _REREAD:
+                    what = "host op" if is_host_op(op) else "an op of an earlier stage,"
+                    raise _Unsplittable(f"{what} {op.name} is needed through a control edge")
+            for t in fetch + [t for op in seg for t in op.inputs]:
                 if is_opaque(t):
                     raise _Unsplittable(f"compiled code would read the host value {t.name}")
-            keys = [t for t in keys if any(t in op.inputs for op in ops)]
-            steps.append(("stage", fetch, list(targets), keys))
-            avail.update(fetch)
-
-        hosts: list = []
-        for op in order:
-            if not is_host_op(op):
-                continue
-            hosts.append(op)
-            stage([t for t in op.inputs if t.op.type != "VariableV2"], [], False)
-            steps.append(("host", op))
-            avail.update(op.outputs)
-        stage(list(self.fetches), list(self.targets), True)
-        self.alias = alias
+            keys = [t for t in self.feed_keys if t in done]
+            keys += list(dict.fromkeys(t for op in seg for t in op.inputs
+                                       if t in done and t not in keys))
+            keys = [t for t in keys if any(t in op.inputs for op in seg)]
+            steps.append(("stage", fetch, targets, keys))
+            handed.update(fetch)
+            done.update(t for t in fetch if t.op.type != "VariableV2")  # read, never fed
         return steps
 
     # ---------------------------------------------------------------------------- run
@@ -151,6 +189,8 @@ class RegionRunner:
 
     def _get(self, vals: dict, t: Any) -> Any:
         while t not in vals:
+            if t.op.type == "Const":  # no stage computes a Const for a host op: its value
+                return t.op.params["value"]
             t = self.alias[t]
         return vals[t]
 

@@ -176,14 +176,37 @@ def rounding():
                            j: np.array([2, 2, -4, -4, 3, -5], np.int32)}, 1
 
 
+def loop():
+    """A ``tf.while_loop`` whose trip count is fed, its gradient loop and an SGD step: host loops
+    over device-compiled stages and step graphs (``compiler/regions.py``), as on the CPU."""
+    g = sg.Graph()
+    with g.as_default():
+        x = sg.placeholder(sg.float32, [None], name="x")
+        n = sg.placeholder(sg.int32, [], name="n")
+        w = sg.Variable(0.5, name="w")
+        z = x * 2.0
+        _, h = sg.while_loop(lambda i, h: i < n, lambda i, h: (i + 1, sg.tanh(h * w + 1.0)),
+                             [0, sg.tanh(z)])
+        loss = sg.reduce_sum(h * h) + sg.reduce_sum(z)
+        train = sg.train.GradientDescentOptimizer(0.1).minimize(loss)
+        init = sg.global_variables_initializer()
+    return g, init, [loss, train, h], {x: np.array([0.5, -1.0, 0.25], np.float32),
+                                       n: np.array(3, np.int32)}, 2
+
+
 SCENARIOS = {"seed": seed, "xor": xor, "mlp": mlp_step, "chain": chain,
              "reductions": reductions, "edges": edges, "long_sums": long_sums,
              "precision": precision, "two_targets": two_targets, "unit_dim": unit_dim,
              "rounding": rounding}
 
 
+LOOP_SCENARIOS = {"loop": loop}
+"""Graphs with host ops: not one plan (the PTX test compiles each of SCENARIOS as one)."""
+ALL_SCENARIOS = {**SCENARIOS, **LOOP_SCENARIOS}
+
+
 def check(name: str) -> None:
-    g, init, fetches, feeds, steps = SCENARIOS[name]()
+    g, init, fetches, feeds, steps = ALL_SCENARIOS[name]()
     got = {}
     for ex in ("cuda", "reference"):
         s = sg.Session(graph=g, executor=ex)
@@ -206,6 +229,8 @@ def check(name: str) -> None:
     ex = got["cuda_session"]._executor
     assert ex.compiles >= 1 and all(p is not REFERENCE for p in ex._plans.values()), \
         "the CUDA executor fell back to the reference executor"
+    assert all(getattr(r, "steps", ()) is not None for r in ex._runners.values()), \
+        "a region ran on the reference executor"
     if init is not None:  # the variables trained stay on the device: the cached device copy
         st = got["cuda_session"]._state._values  # mirrors the very array the session holds
         assert ex._devvars and all(st[v] is h for v, (h, _) in ex._devvars.items())
@@ -218,7 +243,7 @@ def main(names: list[str]) -> int:
         print("SKIP numba.cuda unusable")
         return 0
     bad = 0
-    for name in names or list(SCENARIOS):
+    for name in names or list(ALL_SCENARIOS):
         try:
             check(name)
             print(f"PASS {name}", flush=True)

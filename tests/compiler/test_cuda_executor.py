@@ -2,7 +2,8 @@
 set before ``numba.cuda`` is imported). Each scenario of ``cuda_scenarios.py`` runs on the CUDA
 and reference executors and must agree: seed graph with gradients, XOR SGD steps, an MLP
 training step with softmax cross-entropy, an elementwise chain with NaN/Inf inputs, reductions
-(multi-chunk partials + combine) and row kernels."""
+(multi-chunk partials + combine), row kernels, and a loop with its gradient loop (host loops
+over device-compiled stages, ``compiler/regions.py``)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import sys
 
 import pytest
 
-from tests.compiler.cuda_scenarios import SCENARIOS
+from tests.compiler.cuda_scenarios import ALL_SCENARIOS
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -27,7 +28,7 @@ def sim_output() -> str:
     return p.stdout + p.stderr
 
 
-@pytest.mark.parametrize("name", sorted(SCENARIOS))
+@pytest.mark.parametrize("name", sorted(ALL_SCENARIOS))
 def test_cuda_executor_agrees_with_reference_in_simulator(sim_output: str, name: str):
     assert f"PASS {name}" in sim_output, sim_output[-4000:]
 

@@ -21,8 +21,9 @@ from typing import Any
 
 import numpy as np
 
-from ..executor_base import REFERENCE, CompilingExecutor
+from ..executor_base import MAX_PLANS, REFERENCE, CompilingExecutor, remember
 from ..pipeline import Schedule
+from ..regions import region_runner
 from .device import cuda_usable
 from .plan import CudaPlan, build_plan
 
@@ -36,12 +37,33 @@ class CudaExecutor(CompilingExecutor):
     def __init__(self) -> None:
         super().__init__()
         self._devvars: dict = {}  # Variable -> (host array it mirrors, device array)
+        self._runners: dict = {}  # at most MAX_PLANS (remember)
 
     def build(self, schedule: Schedule, reason: str) -> CudaPlan:
         return build_plan(schedule)
 
     def run(self, graph: Any, fetches: list, targets: list, feeds: dict, state: Any) -> list:
-        feeds = {t: np.ascontiguousarray(a) for t, a in feeds.items()}
+        return self.prepare(graph, fetches, targets, list(feeds))(list(feeds.values()), state)
+
+    def prepare(self, graph: Any, fetches: list, targets: list, feed_keys: list) -> Any:
+        """``runner(feed_values, state) -> results``: a graph with control flow runs as the CPU
+        executor's does, host loops over stages and step graphs compiled for the device
+        (:mod:`..regions`); any other graph as one plan."""
+        key = (graph, graph.version, tuple(fetches), tuple(targets), tuple(feed_keys))
+        with self._lock:
+            r = self._runners.get(key)
+            if r is None:
+                r = region_runner(self, graph, list(fetches), list(targets), list(feed_keys))
+                if r is None:
+                    def r(F: list, state: Any, _k: tuple = (graph, fetches, targets,
+                                                             feed_keys)) -> list:
+                        return self._run_plan(*_k[:3], dict(zip(_k[3], F, strict=True)), state)
+                remember(self._runners, key, r, MAX_PLANS)
+        return r
+
+    def _run_plan(self, graph: Any, fetches: list, targets: list, feeds: dict,
+                  state: Any) -> list:
+        feeds = {t: np.asarray(a, order="C") for t, a in feeds.items()}  # 0-d stays 0-d
         inst = self.instance_for(graph, fetches, targets, feeds)
         if inst is REFERENCE:
             return self.reference().run(graph, fetches, targets, feeds, state)
