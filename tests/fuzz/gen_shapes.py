@@ -45,8 +45,9 @@ def _factor(n: int, r: np.random.Generator) -> list[int]:
             groups[-1] *= x
         else:
             groups.append(x)
-    while len(groups) > 3:
-        groups[-2] *= groups.pop()
+    while len(groups) > 3:  # merge the last two (not ``groups[-2] *= groups.pop()``: the
+        last = groups.pop()   # index -2 would be taken again after the pop)
+        groups[-1] *= last
     if r.random() < 0.2:
         groups.insert(int(r.integers(len(groups) + 1)), 1)
     return groups

@@ -264,7 +264,7 @@ def g_where(G: Gen) -> int | None:
     if G.chance(0.3):
         x, y = y, x
     shape = broadcast(G.shapes[c], G.sshape(x))
-    shape = shape and broadcast(shape, G.sshape(y))
+    shape = None if shape is None else broadcast(shape, G.sshape(y))  # [] (a scalar) is falsy
     if shape is None:
         return None
     return G.node("where", [c, x, y], {}, shape, mag=max(G.smag(x), G.smag(y)))

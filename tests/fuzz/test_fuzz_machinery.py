@@ -77,3 +77,32 @@ def test_supervisor_records_a_native_crash_and_goes_on(tmp_path, monkeypatch):
     s = supervise(opts, log=lambda m: None)
     assert [c["seed"] for c in s.crashes] == [11]
     assert s.ok + s.invalid == 2 and not s.failures and not s.harness
+
+
+def test_factorizations_keep_the_product():
+    from tests.fuzz.gen_shapes import _factor
+
+    r = np.random.default_rng(0)
+    for n in (12, 36, 48, 64, 210, 360, 1024):
+        for _ in range(200):
+            assert int(np.prod(_factor(n, r))) == n, n
+
+
+def test_recorded_shapes_are_the_reference_shapes():
+    """The generator's shape bookkeeping (what ``grad_ys`` are drawn with) matches what the
+    reference executor computes. Seeds 4356 (``where`` of a scalar condition and a batch: the
+    scalar shape ``[]`` was taken for "no broadcast") and 6300 (a reshape whose factorization
+    lost its product) drew cotangents of the wrong shape, which only the eager oracles refused."""
+    from tests.fuzz.oracles import run_static
+    from tests.fuzz.program import Data, concrete
+
+    for seed in [4356, 6300, *range(40)]:
+        prog = generate(seed)
+        res = run_static(prog, Data(prog), "reference")
+        if res.build is not None:
+            continue
+        for k, b in enumerate(prog.batches):
+            for j, o in enumerate(prog.outputs):
+                v = res.values.get(f"b{k}/y{j}")
+                if v is not None:
+                    assert v.shape == concrete(prog.shapes[o], b), (seed, k, j)
