@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from .core import Operation, Tensor
+from .core import Tensor, needed_ops
 from .errors import InvalidArgumentError
 from .func_graph import FuncGraph, copy_ops, is_opaque
 
@@ -146,7 +146,7 @@ def step_graph(spec: Any) -> tuple[FuncGraph, list, list, list]:
         keys.append(tmap[ph])
         src.append(s)
     body_fetch = list(spec.body_outs) + list(spec.stacked)
-    copy_ops(_needed(body_fetch, tmap), g, tmap)
+    copy_ops(needed_ops(body_fetch, (), tmap), g, tmap)
     cmap: dict[Tensor, Tensor] = {}
     for i, ph in spec.cond_feeds:
         if i < spec.n_carried:
@@ -155,27 +155,13 @@ def step_graph(spec: Any) -> tuple[FuncGraph, list, list, list]:
             cmap[ph] = g.add_arg(ph.aval, "arg", is_opaque(ph))
             keys.append(cmap[ph])
             src.append(("k", i, None))
-    copy_ops(_needed([spec.cond_out], cmap), g, cmap)
+    copy_ops(needed_ops([spec.cond_out], (), cmap), g, cmap)
     fetches = [tmap[t] for t in body_fetch] + [cmap[spec.cond_out]]
     used = {t for op in g._ops for t in op.inputs} | set(fetches)
     keep = [k for k, ph in enumerate(keys) if ph in used]  # e.g. a list whose rows are fed
     out = (g, [keys[k] for k in keep], [src[k] for k in keep], fetches)
     spec.__dict__["_step"] = (key, out)
     return out
-
-
-def _needed(fetches: list, known: dict) -> list[Operation]:
-    """Ops computing ``fetches`` from the tensors in ``known`` (creation order)."""
-    seen: set[Operation] = set()
-    stack = [t.op for t in fetches if t not in known]
-    while stack:
-        op = stack.pop()
-        if op in seen:
-            continue
-        seen.add(op)
-        stack.extend(t.op for t in op.inputs if t not in known)
-        stack.extend(op.control_inputs)
-    return sorted(seen, key=lambda o: o._id)
 
 
 __all__ = ["Stack", "element", "length", "run_loop", "step_graph", "Prepare"]
