@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import sys
 
+import numpy as np
 import pytest
 
 import staticgraph as tf
@@ -32,3 +33,13 @@ def fresh_graph():
 @pytest.fixture(params=_executors())
 def executor(request) -> str:
     return request.param
+
+
+def central_difference(f, x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
+    """The gradient of the scalar function ``f`` at ``x`` by central differences."""
+    out = np.zeros_like(x)
+    for i in range(x.size):
+        e = np.zeros_like(x)
+        e.flat[i] = eps
+        out.flat[i] = (f(x + e) - f(x - e)) / (2 * eps)
+    return out

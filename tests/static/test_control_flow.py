@@ -12,6 +12,7 @@ import pytest
 
 import staticgraph as tf
 from staticgraph import ops
+from tests.static.conftest import central_difference as _fd
 
 TRIPS = (0, 1, 4)
 X0 = np.array([0.3, -0.7, 1.1])
@@ -22,15 +23,6 @@ def _rnn_numpy(x: np.ndarray, w: float, n: int) -> float:
     for _ in range(n):
         h = np.sin(h * w) + h
     return float((h * h).sum())
-
-
-def _fd(f, x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
-    out = np.zeros_like(x)
-    for i in range(x.size):
-        e = np.zeros_like(x)
-        e.flat[i] = eps
-        out.flat[i] = (f(x + e) - f(x - e)) / (2 * eps)
-    return out
 
 
 def _loop_graph():

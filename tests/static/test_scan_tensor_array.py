@@ -8,17 +8,9 @@ import numpy as np
 import pytest
 
 import staticgraph as tf
+from tests.static.conftest import central_difference as _fd
 
 LENGTHS = (0, 1, 3)
-
-
-def _fd(f, x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
-    out = np.zeros_like(x)
-    for i in range(x.size):
-        e = np.zeros_like(x)
-        e.flat[i] = eps
-        out.flat[i] = (f(x + e) - f(x - e)) / (2 * eps)
-    return out
 
 
 def _data(n: int) -> np.ndarray:
