@@ -10,6 +10,8 @@ created inside a loop body here) and calls :meth:`RNNCell.call` in the body.
 from __future__ import annotations
 
 import collections
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -21,9 +23,19 @@ from .graph.core import Tensor
 from .graph.dtypes import as_dtype
 from .graph.math_ops import _t, add, matmul, multiply, sigmoid, subtract, tanh
 from .unsupported import module_getattr
-from .variable_scope import constant_initializer, get_variable, variable_scope, \
-    zeros_initializer
+from .variable_scope import constant_initializer, get_variable, variable_scope, zeros_initializer
 
+
+@contextlib.contextmanager
+def _cell_scope(cell: Any, scope: Any) -> Iterator[None]:
+    """The variable scope a cell builds its variables in: ``scope`` when given, then the cell's
+    name (made unique there when it is TF's default, and kept for later builds)."""
+    with contextlib.ExitStack() as stack:
+        if scope is not None:
+            stack.enter_context(variable_scope(scope))
+        vs = stack.enter_context(variable_scope(cell._name, default_name=cell._default_name))
+        cell._name = vs.name.rsplit("/", 1)[-1]
+        yield
 
 class LSTMStateTuple(collections.namedtuple("LSTMStateTuple", ("c", "h"))):
     """An LSTM's state: the cell ``c`` and the output ``h``."""
@@ -102,16 +114,8 @@ class RNNCell:
             raise ValueError(f"Expected inputs.shape[-1] to be known, received shape: "
                              f"{inputs.shape}")
         dtype = as_dtype(self._dtype or inputs.dtype).base_dtype
-        outer = variable_scope(scope) if scope is not None else None
-        if outer is not None:
-            outer.__enter__()
-        try:
-            with variable_scope(self._name, default_name=self._default_name) as vs:
-                self._name = vs.name.rsplit("/", 1)[-1]
-                self.build(int(depth), dtype)
-        finally:
-            if outer is not None:
-                outer.__exit__(None, None, None)
+        with _cell_scope(self, scope):
+            self.build(int(depth), dtype)
         self.built = True
 
     def _var(self, name: str, shape: list, dtype: Any, init: Any = None) -> Any:
@@ -241,22 +245,14 @@ class MultiRNNCell(RNNCell):
     def ensure_built(self, inputs: Tensor, scope: Any = None) -> None:
         if self.built:
             return
-        outer = variable_scope(scope) if scope is not None else None
-        if outer is not None:
-            outer.__enter__()
-        try:
-            with variable_scope(self._name, default_name=self._default_name) as vs:
-                self._name = vs.name.rsplit("/", 1)[-1]
-                x = inputs
-                for k, cell in enumerate(self._cells):
-                    with variable_scope(f"cell_{k}"):
-                        cell.ensure_built(x)
-                    self.variables.extend(cell.variables)
-                    n = cell.output_size
-                    x = _ShapeOnly(inputs.shape.as_list()[:-1] + [n], x.dtype)
-        finally:
-            if outer is not None:
-                outer.__exit__(None, None, None)
+        with _cell_scope(self, scope):
+            x = inputs
+            for k, cell in enumerate(self._cells):
+                with variable_scope(f"cell_{k}"):
+                    cell.ensure_built(x)
+                self.variables.extend(cell.variables)
+                n = cell.output_size
+                x = _ShapeOnly(inputs.shape.as_list()[:-1] + [n], x.dtype)
         self.built = True
 
     def call(self, inputs: Tensor, state: Any) -> tuple:
