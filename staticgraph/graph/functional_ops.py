@@ -75,6 +75,31 @@ def _loop(name: str, site: str, outer: Any, init: Sequence[Tensor], elems: Seque
     return list(op.outputs[1:1 + len(init)]), [stacked_output(op, k) for k in range(len(outs))]
 
 
+def _start(elems: Any, initializer: Any, ts: list, outer: Any, where: str,
+           reverse: bool) -> tuple[list, list, Any]:
+    """The rows to loop over, the initial accumulator (flat) and its structure: the
+    ``initializer``, or without one the first row (last when ``reverse``), which is then not
+    looped over."""
+    if initializer is None:
+        with outer.as_default():
+            init = [ops.getitem(t, -1 if reverse else 0) for t in ts]
+            ts = [ops.getitem(t, slice(None, -1) if reverse else slice(1, None)) for t in ts]
+        return ts, init, elems
+    return ts, [_leaf_tensor(x, outer, f"{where}: initializer")
+                for x in nest.flatten(initializer)], initializer
+
+
+def _accumulate(fn: Callable, struct: Any, elems: Any, acc: list, rows: list,
+                where: str) -> list:
+    """``fn(acc, x)`` on the structured accumulator and row, checked to keep the accumulator's
+    structure; flat."""
+    r = fn(nest.pack_sequence_as(struct, acc), nest.pack_sequence_as(elems, rows))
+    if not nest.same_structure(struct, r):
+        raise ValueError(f"{where}: fn must return the structure of the accumulator. "
+                         + nest.structure_message(struct, r))
+    return nest.flatten(r)
+
+
 def scan(fn: Callable, elems: Any, initializer: Any = None, parallel_iterations: int = 10,
          back_prop: bool = True, swap_memory: bool = False, infer_shape: bool = True,
          reverse: bool = False, name: str | None = None) -> Any:
@@ -84,26 +109,11 @@ def scan(fn: Callable, elems: Any, initializer: Any = None, parallel_iterations:
     site = _user_site()
     where = f"scan (defined at {site})"
     ts, outer = _elems(elems, where)
-    first = None
-    if initializer is None:
-        with outer.as_default():
-            first = [ops.getitem(t, -1 if reverse else 0) for t in ts]
-            ts = [ops.getitem(t, slice(None, -1) if reverse else slice(1, None)) for t in ts]
-        init_struct = elems
-        init = first
-    else:
-        init_struct = initializer
-        init = [_leaf_tensor(x, outer, f"{where}: initializer")
-                for x in nest.flatten(initializer)]
+    ts, init, init_struct = _start(elems, initializer, ts, outer, where, reverse)
+    first = init if initializer is None else None
 
     def step(acc: list, rows: list) -> tuple[list, list]:
-        a = nest.pack_sequence_as(init_struct, acc)
-        x = nest.pack_sequence_as(elems, rows)
-        r = fn(a, x)
-        if not nest.same_structure(init_struct, r):
-            raise ValueError(f"{where}: fn must return the structure of the accumulator. "
-                             + nest.structure_message(init_struct, r))
-        flat = nest.flatten(r)
+        flat = _accumulate(fn, init_struct, elems, acc, rows, where)
         return flat, flat
 
     _, stacked = _loop(name or "scan", site, outer, init, ts, step, reverse, back_prop)
@@ -139,22 +149,10 @@ def _fold(kind: str, fn: Callable, elems: Any, initializer: Any, back_prop: bool
     site = _user_site()
     where = f"{kind} (defined at {site})"
     ts, outer = _elems(elems, where)
-    if initializer is None:
-        with outer.as_default():
-            init = [ops.getitem(t, -1 if reverse else 0) for t in ts]
-            ts = [ops.getitem(t, slice(None, -1) if reverse else slice(1, None)) for t in ts]
-        struct = elems
-    else:
-        struct = initializer
-        init = [_leaf_tensor(x, outer, f"{where}: initializer")
-                for x in nest.flatten(initializer)]
+    ts, init, struct = _start(elems, initializer, ts, outer, where, reverse)
 
     def step(acc: list, rows: list) -> tuple[list, list]:
-        r = fn(nest.pack_sequence_as(struct, acc), nest.pack_sequence_as(elems, rows))
-        if not nest.same_structure(struct, r):
-            raise ValueError(f"{where}: fn must return the structure of the accumulator. "
-                             + nest.structure_message(struct, r))
-        return nest.flatten(r), []
+        return _accumulate(fn, struct, elems, acc, rows, where), []
 
     final, _ = _loop(name or kind, site, outer, init, ts, step, reverse, back_prop)
     return nest.pack_sequence_as(struct, final)
