@@ -148,28 +148,30 @@ def _hooked(hooks: dict, g: Any) -> Any:
     return None if r is None else r._data
 
 
-def execute_arrays(node: Node, buf: list, capture: dict, captured: list, inputs: list | None,
-                   pending: list, accumulate: bool, create_graph: bool, retain_graph: bool,
-                   needed: dict, deps: dict, buffers: dict, heap: list) -> None:
-    """``_execute`` with ndarray gradients: the same steps, in the same order."""
+def before_rule(node: Node, buf: list, capture: dict, captured: list, inputs: list | None,
+                pending: list, accumulate: bool, hook: Any) -> bool:
+    """What every backward step does before a node's rule, on tensors and on arrays alike
+    (``hook(hooks, g)`` runs tensor hooks on one gradient): a leaf's hooks, capture and
+    accumulation (then ``False``: nothing more to do); a node's tensor hooks and ``retain_grad``;
+    the gradients ``autograd.grad`` captures here."""
     if type(node) is AccumulateGrad:
         var = node.variable
         g = buf[0]
         if var._hooks:
-            g = _hooked(var._hooks, g)
+            g = hook(var._hooks, g)
         if capture and node in capture:
             for _, j in capture[node]:
                 captured[j] = g
         if accumulate and g is not None and (inputs is None or node in capture):
             pending.append((var, g))
-        return
+        return False
     th, ret = node._tensor_hooks, node._retain
     if th or ret:
         for nr in range(len(buf)):
             if buf[nr] is None:
                 continue
             if th and nr in th:
-                buf[nr] = _hooked(th[nr], buf[nr])
+                buf[nr] = hook(th[nr], buf[nr])
             if ret and nr in ret:
                 t = ret[nr]()
                 if t is not None:
@@ -179,6 +181,15 @@ def execute_arrays(node: Node, buf: list, capture: dict, captured: list, inputs:
             captured[j] = buf[nr]
             if accumulate and buf[nr] is not None:
                 pending.append((inputs[j], buf[nr]))
+    return True
+
+
+def execute_arrays(node: Node, buf: list, capture: dict, captured: list, inputs: list | None,
+                   pending: list, accumulate: bool, create_graph: bool, retain_graph: bool,
+                   needed: dict, deps: dict, buffers: dict, heap: list) -> None:
+    """``_execute`` with ndarray gradients: the same steps, in the same order."""
+    if not before_rule(node, buf, capture, captured, inputs, pending, accumulate, _hooked):
+        return
     edges = node._next
     needs = tuple([c is not None and needed[c] for c, _ in edges])
     if True not in needs:

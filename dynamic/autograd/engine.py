@@ -21,7 +21,7 @@ from .._creation import zeros_like
 from .._dtypes import Size
 from .._local_ops import CLONE
 from .._tensor import Tensor, make
-from .array_backward import add_arrays, assign_arrays, call_hooks, execute_arrays
+from .array_backward import add_arrays, assign_arrays, before_rule, call_hooks, execute_arrays
 from .grad_mode import GRAD_ENABLED
 from .graph import AccumulateGrad, Node, renamed
 
@@ -205,31 +205,8 @@ def run_engine(outputs: list, grads: list, retain_graph: bool, create_graph: boo
 def _execute(node: Node, buf: list, capture: dict, captured: list, inputs: list | None,
              pending: list, accumulate: bool, create_graph: bool, retain_graph: bool,
              needed: dict, deps: dict, buffers: dict, heap: list) -> None:
-    if type(node) is AccumulateGrad:
-        var = node.variable
-        g = call_hooks(var._hooks, buf[0])
-        if node in capture:
-            for _, j in capture[node]:
-                captured[j] = g
-        if accumulate and g is not None and (inputs is None or node in capture):
-            pending.append((var, g))
+    if not before_rule(node, buf, capture, captured, inputs, pending, accumulate, call_hooks):
         return
-    th, ret = node._tensor_hooks, node._retain
-    if th or ret:
-        for nr in range(len(buf)):
-            if buf[nr] is None:
-                continue
-            if th and nr in th:
-                buf[nr] = call_hooks(th[nr], buf[nr])
-            if ret and nr in ret:
-                t = ret[nr]()
-                if t is not None:
-                    pending.append((t, buf[nr]))
-    if node in capture:
-        for nr, j in capture[node]:
-            captured[j] = buf[nr]
-            if accumulate and buf[nr] is not None:
-                pending.append((inputs[j], buf[nr]))
     edges = node._next
     if not any(needed.get(c, False) for c, _ in edges if c is not None):
         return
