@@ -11,7 +11,9 @@ registers no gradient for: ``Op.tf_differentiable``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -27,6 +29,20 @@ _PASS_THROUGH = ("Identity",)
 #: op type -> ``fn(op, grads, between, stops, wanted)`` for multi-output host ops (While, If,
 #: TensorArray ops), registered by the modules defining them; it adds to ``grads`` itself
 CUSTOM_GRADIENTS: dict[str, Any] = {}
+_READY = threading.local()  # the hook of on_gradient_ready, taken by the next gradients() call
+
+
+@contextmanager
+def on_gradient_ready(fn: Callable[[int, Tensor], None]) -> Iterator[None]:
+    """Within the block, the next :func:`gradients` call (that one only, not the calls nested in
+    it) calls ``fn(i, g)`` the moment ``xs[i]``'s gradient ``g`` is final, during the walk: what
+    ``fn`` adds to the graph is created between the backward's ops, so it runs there (the
+    executors run ops in creation order). ``DistributedOptimizer`` starts allreduces there."""
+    _READY.fn = fn
+    try:
+        yield
+    finally:
+        _READY.fn = None
 
 
 def _as_list(x: Any) -> tuple[list, bool]:
@@ -105,6 +121,15 @@ def gradients(ys: Any, xs: Any, grad_ys: Any = None, name: str = "gradients",
         raise ValueError(f"Passed {len(gys)} grad_ys for {len(ys_t)} ys")
     between = _between(ys_t, xs_t, stops)
     grads: dict[Tensor, list[Tensor]] = {}
+    ready, _READY.fn = getattr(_READY, "fn", None), None
+    last: dict[Operation, list[int]] = {}  # op -> the xs it is the last (lowest) consumer of
+    if ready is not None:
+        for i, x in enumerate(xs_t):
+            users = [op for op in between if any(t is x for t in op.inputs)]
+            if users:
+                last.setdefault(min(users, key=lambda o: o._id), []).append(i)
+    done: dict[int, Tensor | None] = {}
+    counted: dict[int, int] = {}  # the number of cotangents each early gradient summed
     with graph.name_scope(name) as scope:
         for y, gy in zip(ys_t, gys, strict=False):
             if not _is_float(y):
@@ -116,17 +141,32 @@ def gradients(ys: Any, xs: Any, grad_ys: Any = None, name: str = "gradients",
             grads.setdefault(y, []).append(gy)
         for op in sorted(between, key=lambda o: o._id, reverse=True):
             _backprop_op(graph, op, grads, between, stops, set(xs_t))
+            for i in last.get(op, ()):
+                done[i] = _final(graph, scope, grads.get(xs_t[i]), xs_t[i])
+                counted[i] = len(grads.get(xs_t[i], ()))
+                if done[i] is not None:
+                    ready(i, done[i])
+    for i, n in counted.items():  # every cotangent of x comes from an op with x as an input
+        if len(grads.get(xs_t[i], ())) != n:
+            raise AssertionError(f"a cotangent of {xs_t[i].name} arrived after on_ready")
     out = []
-    for x in xs_t:
-        parts = grads.get(x)
-        if not parts or not _is_float(x):
-            out.append(None)
-        elif len(parts) == 1:
-            out.append(parts[0])
-        else:
-            with graph.name_scope(scope):
-                out.append(_accumulate(parts))
+    for i, x in enumerate(xs_t):
+        if i not in done:
+            done[i] = _final(graph, scope, grads.get(x), x)
+            if ready is not None and done[i] is not None:
+                ready(i, done[i])
+        out.append(done[i])
     return out
+
+
+def _final(graph: Graph, scope: str, parts: list[Tensor] | None, x: Tensor) -> Tensor | None:
+    """The gradient of ``x`` from its cotangents (their sum), ``None`` when it has none."""
+    if not parts or not _is_float(x):
+        return None
+    if len(parts) == 1:
+        return parts[0]
+    with graph.name_scope(scope):
+        return _accumulate(parts)
 
 
 def _backprop_op(graph: Graph, op: Operation, grads: dict[Tensor, list[Tensor]],

@@ -11,7 +11,8 @@ the gradients of a step.
 
 Gradients (registered in ``gradients.CUSTOM_GRADIENTS``), as Horovod defines them: an allreduce's
 is the same allreduce of the cotangent; a broadcast's is the sum of the cotangents on the root
-rank and zero elsewhere; an allgather has none here.
+rank and zero elsewhere; an allgather's is the sum over ranks of the cotangent, sliced back to
+this rank's rows.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ Average, Sum, Min, Max, Product = "avg", "sum", "min", "max", "product"
 class Collective:
     """What a collective op runs: ``kind`` with its reduce ``op`` or ``root`` rank."""
 
-    kind: str  # "allreduce" | "broadcast" | "allgather"
+    kind: str  # "allreduce" | "broadcast" | "allgather" | "allgather_grad"
     op: str = Average
     root: int = 0
 
@@ -53,11 +54,13 @@ class Collective:
             return W.allreduce(w, inputs, self.op)
         if self.kind == "broadcast":
             return W.broadcast(w, inputs, self.root)
+        if self.kind == "allgather_grad":
+            return [W.allgather_grad(w, inputs[0], np.shape(inputs[1]))]
         return [W.allgather(w, inputs[0])]
 
 
 _TYPES = {"allreduce": "HorovodAllreduce", "broadcast": "HorovodBroadcast",
-          "allgather": "HorovodAllgather"}
+          "allgather": "HorovodAllgather", "allgather_grad": "HorovodAllgatherGrad"}
 
 
 def _tensors(values: Sequence[Any]) -> list[Tensor]:
@@ -78,6 +81,8 @@ def collective(spec: Collective, inputs: Sequence[Any], name: str) -> list[Tenso
         a = ts[0].aval
         shape = (None,) + tuple(a.shape[1:]) if a.shape else (None,)
         avals = [AVal(shape, a.dtype)]
+    elif spec.kind == "allgather_grad":  # (cotangent, the gathered input): the input's shape
+        avals = [AVal(ts[1].aval.shape, ts[0].aval.dtype)]
     else:
         avals = [t.aval for t in ts]
     op: Operation = g.create_op(_TYPES[spec.kind], ts, {"spec": spec}, avals, name)
@@ -157,9 +162,22 @@ def _broadcast_grad(op: Operation, grads: dict, between: set, stops: set, wanted
         _give(x, ops.mul(gx, np.asarray(keep, gx.dtype.np_dtype)), grads, between, wanted)
 
 
+def _allgather_grad(op: Operation, grads: dict, between: set, stops: set, wanted: set) -> None:
+    """Horovod's: the sum over ranks of the cotangent, sliced back to this rank's rows (one host
+    op: an allreduce, then an allgather of the row counts to find where this rank's rows are)."""
+    g = _cot(op.outputs[0], grads, stops)
+    if g is None:
+        return
+    x = op.inputs[0]
+    (gx,) = collective(Collective("allgather_grad", Sum), [g, x],
+                       op.name.rsplit("/", 1)[-1] + "_grad")
+    _give(x, gx, grads, between, wanted)
+
+
 CUSTOM_GRADIENTS["HorovodAllreduce"] = _allreduce_grad
 CUSTOM_GRADIENTS["HorovodBroadcast"] = _broadcast_grad
-CUSTOM_GRADIENTS["HorovodAllgather"] = lambda *a: None
+CUSTOM_GRADIENTS["HorovodAllgather"] = _allgather_grad
+CUSTOM_GRADIENTS["HorovodAllgatherGrad"] = lambda *a: None
 
 __all__ = ["Average", "Sum", "Min", "Max", "Product", "Collective", "collective", "allreduce",
            "grouped_allreduce", "broadcast", "grouped_broadcast", "allgather"]

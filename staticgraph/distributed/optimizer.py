@@ -7,17 +7,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from ..gradients import on_gradient_ready
 from ..graph.core import Operation, Tensor, get_default_graph
 from ..train.optimizers import GATE_OP, Optimizer
 from ..variables import GLOBAL_VARIABLES, assign, group, no_op, variable_of
 from . import world as W
-from .graph_ops import Average, grouped_allreduce, grouped_broadcast
+from .buckets import GradientBuckets
+from .graph_ops import Average, grouped_broadcast
 
 
 class DistributedOptimizer(Optimizer):
     """Wraps ``optimizer``: ``compute_gradients`` returns the gradients reduced across ranks
-    (their average by default) by one fused allreduce op per step; ``apply_gradients`` is the
-    wrapped optimizer's, so each rank applies the same update to the same weights."""
+    (their average by default): fused into buckets in the order the backward produces them,
+    each bucket's allreduce started as soon as its gradients are computed and waited for before
+    the apply (:mod:`.buckets`); ``apply_gradients`` is the wrapped optimizer's, so each rank
+    applies the same update to the same weights."""
 
     def __init__(self, optimizer: Optimizer, name: str | None = None, use_locking: bool = False,
                  device_dense: str = "", device_sparse: str = "", compression: Any = None,
@@ -30,19 +34,15 @@ class DistributedOptimizer(Optimizer):
                           gate_gradients: int = GATE_OP, aggregation_method: Any = None,
                           colocate_gradients_with_ops: bool = False,
                           grad_loss: Any = None) -> list[tuple[Tensor | None, Any]]:
-        gv = self._optimizer.compute_gradients(loss, var_list, gate_gradients, aggregation_method,
-                                               colocate_gradients_with_ops, grad_loss)
-        if W.world().size == 1:
-            return gv
-        live = [i for i, (g, _) in enumerate(gv) if g is not None]
-        if not live:
-            return gv
-        reduced = grouped_allreduce([gv[i][0] for i in live], op=self._op,
-                                    name="DistributedOptimizer_Allreduce")
-        out = list(gv)
-        for i, r in zip(live, reduced, strict=True):
-            out[i] = (r, gv[i][1])
-        return out
+        args = (loss, var_list, gate_gradients, aggregation_method, colocate_gradients_with_ops,
+                grad_loss)
+        w = W.world()
+        if w.size == 1:
+            return self._optimizer.compute_gradients(*args)
+        buckets = GradientBuckets(w.fusion_bytes, self._op)
+        with on_gradient_ready(buckets.add):
+            gv = self._optimizer.compute_gradients(*args)
+        return buckets.reduced(list(gv))
 
     def apply_gradients(self, grads_and_vars: Sequence[tuple[Any, Any]],
                         global_step: Any = None, name: str | None = None) -> Operation:

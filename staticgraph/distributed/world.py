@@ -16,7 +16,8 @@ Two rules keep a failure from hanging the job:
 
 Tensor fusion (Horovod's): :func:`allreduce` packs many arrays of one dtype into flat buffers of
 at most ``$STATICGRAPH_FUSION_THRESHOLD`` bytes (default 64 MiB, Horovod's default) and runs one
-MPI allreduce per buffer.
+MPI allreduce per buffer. :func:`start_allreduce` / :func:`finish` split one such call in two, so
+that the caller computes between them (the static mode's overlapped gradient buckets).
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ class World:
         self.fusion_bytes = int(os.environ.get("STATICGRAPH_FUSION_THRESHOLD", 64 << 20))
         self.calls = 0  # MPI collectives waited for (tests check the fusion with it)
         self.comm_seconds = 0.0  # time spent waiting for them (sgbench --ranks reports it)
+        self.inflight: dict[int, Pending] = {}  # started, not yet finished (keeps buffers alive)
 
 
 _WORLD: list[World | None] = [None]
@@ -162,31 +164,78 @@ def _chunks(arrays: list[np.ndarray], limit: int) -> list[list[int]]:
     return out
 
 
+class Pending:
+    """A started allreduce of ``shapes`` packed in the flat ``buf``: :func:`finish` waits for it
+    and unpacks the results. ``request`` is ``None`` in a world of one."""
+
+    def __init__(self, buf: np.ndarray, shapes: list[tuple], op: str, request: Any,
+                 what: str) -> None:
+        self.buf, self.shapes, self.op, self.request, self.what = buf, shapes, op, request, what
+        self.done = False
+
+
+def start_allreduce(w: World, arrays: Sequence[Any], op: str = "sum") -> Pending:
+    """Start the reduction over ranks of ``arrays`` (one dtype) as one non-blocking MPI call on
+    one fused buffer, and return at once; :func:`finish` gives the results. Other requests in
+    flight get a progress poke (MPICH advances non-blocking collectives inside MPI calls)."""
+    if op not in REDUCE_OPS:
+        raise ValueError(f"unknown reduce op {op!r}; expected one of {REDUCE_OPS}")
+    parts = [np.asarray(a) for a in arrays]
+    if len({p.dtype for p in parts}) > 1:
+        raise ValueError(f"one fused allreduce needs one dtype, got {[p.dtype for p in parts]}")
+    if len(parts) == 1:
+        buf = parts[0].ravel().copy()
+    else:
+        buf = np.concatenate([p.ravel() for p in parts])
+    what = f"allreduce of {len(parts)} tensor(s), {buf.nbytes} bytes"
+    request = None
+    if w.size > 1:
+        request = w.comm.Iallreduce(w.MPI.IN_PLACE, buf, _mpi_op(w, op))
+        for other in w.inflight.values():
+            other.request.Test()
+    pending = Pending(buf, [p.shape for p in parts], op, request, what)
+    if request is not None:
+        w.inflight[id(pending)] = pending
+    return pending
+
+
+def finish(w: World, pending: Pending) -> list[np.ndarray]:
+    """Wait (at most ``w.timeout`` s) for a started allreduce; its results, one per array."""
+    if pending.done:
+        raise ValueError(f"{pending.what}: finished twice")
+    buf = pending.buf
+    if pending.request is not None:
+        try:
+            wait(w, pending.request, pending.what)
+        finally:
+            w.inflight.pop(id(pending), None)
+    pending.done = True
+    if pending.op == "avg":
+        if buf.dtype.kind in "fc":
+            buf /= w.size
+        else:
+            buf //= w.size
+    out, k = [], 0
+    for shape in pending.shapes:
+        n = int(np.prod(shape, dtype=np.int64))
+        out.append(buf[k:k + n].reshape(shape))
+        k += n
+    return out
+
+
 def allreduce(w: World, arrays: Sequence[Any], op: str = "sum") -> list[np.ndarray]:
     """The elementwise reduction over ranks of each array (``op`` in :data:`REDUCE_OPS`; ``avg``
-    divides the sum by the world size), fused into as few MPI calls as the threshold allows."""
+    divides the sum by the world size), fused into as few MPI calls as the threshold allows
+    (all started, then all waited for)."""
     if op not in REDUCE_OPS:
         raise ValueError(f"unknown reduce op {op!r}; expected one of {REDUCE_OPS}")
     arrays = [np.asarray(a) for a in arrays]  # (ascontiguousarray makes 0-d arrays 1-d)
+    groups = _chunks(arrays, w.fusion_bytes)
+    started = [start_allreduce(w, [arrays[i] for i in idx], op) for idx in groups]
     out: list[np.ndarray] = [np.empty(0)] * len(arrays)
-    for idx in _chunks(arrays, w.fusion_bytes):
-        parts = [arrays[i] for i in idx]
-        if len(parts) == 1:
-            buf = parts[0].ravel().copy()
-        else:
-            buf = np.concatenate([p.ravel() for p in parts])
-        if w.size > 1:
-            wait(w, w.comm.Iallreduce(w.MPI.IN_PLACE, buf, _mpi_op(w, op)),
-                 f"allreduce of {len(parts)} tensor(s), {buf.nbytes} bytes")
-        if op == "avg":
-            if buf.dtype.kind in "fc":
-                buf /= w.size
-            else:
-                buf //= w.size
-        k = 0
-        for i, p in zip(idx, parts, strict=True):
-            out[i] = buf[k:k + p.size].reshape(p.shape)
-            k += p.size
+    for idx, pending in zip(groups, started, strict=True):
+        for i, r in zip(idx, finish(w, pending), strict=True):
+            out[i] = r
     return out
 
 
@@ -223,6 +272,16 @@ def allgather(w: World, array: Any) -> np.ndarray:
     return out
 
 
+def allgather_grad(w: World, grad: Any, shape: tuple) -> np.ndarray:
+    """The gradient of :func:`allgather` (Horovod's): the sum over ranks of the cotangent
+    ``grad`` of the gathered array, sliced to this rank's rows (``shape``: its input's)."""
+    rows = 1 if len(shape) == 0 else int(shape[0])
+    total = allreduce(w, [grad], "sum")[0]
+    counts = allgather(w, np.asarray([rows], np.int64))
+    start = int(counts[:w.rank].sum())
+    return total[start:start + rows].reshape(shape)
+
+
 def barrier(w: World) -> None:
     if w.size > 1:
         wait(w, w.comm.Ibarrier(), "barrier")
@@ -234,4 +293,5 @@ def _check_root(w: World, root: int) -> None:
 
 
 __all__ = ["INSTALL_HINT", "REDUCE_OPS", "World", "load_mpi", "init", "world", "initialized",
-           "shutdown", "abort", "wait", "allreduce", "broadcast", "allgather", "barrier"]
+           "shutdown", "abort", "wait", "Pending", "start_allreduce", "finish", "allreduce",
+           "broadcast", "allgather", "allgather_grad", "barrier"]

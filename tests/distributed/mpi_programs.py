@@ -42,10 +42,12 @@ def check(got: list, want: list, what: str) -> None:
 
 
 # ----------------------------------------------------------------------------- static mode
-def static_train(opt_name: str, executor: str, hvd: object | None) -> tuple[list, list]:
+def static_model(opt_name: str, hvd: object | None) -> tuple:
+    """The 2-layer MLP, its loss and train op on a new graph: ``(graph, x, y, weights, loss,
+    train, init, broadcast or None)``; each rank starts from its own weights."""
     import staticgraph as tf
 
-    rank, size = (hvd.rank(), hvd.size()) if hvd else (0, 1)
+    rank = hvd.rank() if hvd else 0
     g = tf.Graph()
     with g.as_default():
         x = tf.placeholder(tf.float32, [None, DIN])
@@ -54,6 +56,7 @@ def static_train(opt_name: str, executor: str, hvd: object | None) -> tuple[list
         h = tf.tanh(tf.matmul(x, ws[0]) + ws[1])
         loss = tf.reduce_mean(tf.square(tf.matmul(h, ws[2]) - y))
         opt = {"sgd": lambda: tf.train.GradientDescentOptimizer(0.1),
+               "sgd-doubled": lambda: _doubled_sgd(tf),
                "momentum": lambda: tf.train.MomentumOptimizer(0.1, 0.9),
                "adam": lambda: tf.train.AdamOptimizer(0.05)}[opt_name]()
         if hvd:
@@ -61,17 +64,39 @@ def static_train(opt_name: str, executor: str, hvd: object | None) -> tuple[list
         train = opt.minimize(loss)
         init = tf.global_variables_initializer()
         bcast = hvd.broadcast_global_variables(0) if hvd else None
-        with tf.Session(graph=g, executor=executor) as sess:
-            sess.run(init)
-            if bcast is not None:
-                sess.run(bcast)
-            start = sess.run(ws)
-            calls = _mpi_calls()
-            for xb, yb in data():
-                sess.run([loss, train], {x: shard(xb, rank, size), y: shard(yb, rank, size)})
-            if hvd:  # tensor fusion: the 3 gradients go in one MPI allreduce per step
-                assert _mpi_calls() - calls == STEPS, (_mpi_calls() - calls, STEPS)
-            return start, sess.run(ws)
+    return g, x, y, ws, loss, train, init, bcast
+
+
+def _doubled_sgd(tf: object) -> object:
+    """SGD at half the rate on twice the gradients: SGD(0.1) with gradients that are new
+    tensors made after the backward (a wrapped optimizer that changes them)."""
+
+    class DoubledGradients(tf.train.GradientDescentOptimizer):
+        def compute_gradients(self, *args: object, **kwargs: object) -> list:
+            gv = super().compute_gradients(*args, **kwargs)
+            return [(None if g is None else g * 2.0, v) for g, v in gv]
+
+    return DoubledGradients(0.05)
+
+
+def static_train(opt_name: str, executor: str, hvd: object | None,
+                 buckets: int = 1) -> tuple[list, list]:
+    """Train the MLP; with ``hvd``, check that each step makes ``buckets`` MPI allreduces."""
+    import staticgraph as tf
+
+    rank, size = (hvd.rank(), hvd.size()) if hvd else (0, 1)
+    g, x, y, ws, loss, train, init, bcast = static_model(opt_name, hvd)
+    with tf.Session(graph=g, executor=executor) as sess:
+        sess.run(init)
+        if bcast is not None:
+            sess.run(bcast)
+        start = sess.run(ws)
+        calls = _mpi_calls()
+        for xb, yb in data():
+            sess.run([loss, train], {x: shard(xb, rank, size), y: shard(yb, rank, size)})
+        if hvd:  # tensor fusion: the 3 gradients go in `buckets` MPI allreduces per step
+            assert _mpi_calls() - calls == STEPS * buckets, (_mpi_calls() - calls, STEPS)
+        return start, sess.run(ws)
 
 
 def _mpi_calls() -> int:

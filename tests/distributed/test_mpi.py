@@ -40,9 +40,10 @@ def _skip_reason() -> str | None:
 needs_mpi = pytest.mark.skipif(_skip_reason() is not None, reason=str(_skip_reason()))
 
 
-def _run(args: list[str], timeout: float) -> tuple[int, str, float]:
-    """Run ``args`` in its own process group; kill the group if it outlives ``timeout``."""
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+def _run(args: list[str], timeout: float, env: dict | None = None) -> tuple[int, str, float]:
+    """Run ``args`` in its own process group (``env`` added to the environment); kill the group
+    if it outlives ``timeout``."""
+    env = dict(os.environ, **(env or {}), PYTHONPATH=os.pathsep.join(
         [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]))
     t0 = time.monotonic()
     p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -56,8 +57,10 @@ def _run(args: list[str], timeout: float) -> tuple[int, str, float]:
     return p.returncode, out, time.monotonic() - t0
 
 
-def _mpi(case: str, timeout: float = 90) -> tuple[int, str, float]:
-    return _run([_mpiexec(), "-n", str(RANKS), sys.executable, str(PROGRAMS), case], timeout)
+def _mpi(case: str, timeout: float = 90, program: pathlib.Path = PROGRAMS,
+         env: dict | None = None) -> tuple[int, str, float]:
+    return _run([_mpiexec(), "-n", str(RANKS), sys.executable, str(program), case], timeout,
+                env)
 
 
 @needs_mpi
