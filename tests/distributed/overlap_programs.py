@@ -96,6 +96,34 @@ def allgather_grad_case(executor: str) -> None:
     print(f"OK allgather-grad-{executor} rank {rank}", flush=True)
 
 
+def eager_allgather_grad_case(_: str) -> None:
+    """torch.distributed.nn.functional.all_gather: loss = sum_k c_k * outs[k]**2 on every rank,
+    so the gradient of this rank's x is PyTorch's reduce-scatter of the cotangents: size * 2 *
+    c_r * x_r; and all_reduce's gradient is the summed cotangent."""
+    import dynamic as torch
+    import dynamic.distributed as dist
+    import dynamic.distributed.nn as dist_nn
+
+    dist.init_process_group("mpi")
+    rank, size = dist.get_rank(), dist.get_world_size()
+    xs = [np.random.RandomState(20 + r).randn(2, 3).astype(np.float32) for r in range(size)]
+    cs = [np.full((2, 3), k + 1.0, np.float32) for k in range(size)]
+    x = torch.tensor(xs[rank], requires_grad=True)
+    outs = dist_nn.functional.all_gather(x)
+    assert len(outs) == size and all(np.allclose(o.detach().numpy(), xs[k])
+                                     for k, o in enumerate(outs))
+    loss = sum(((torch.tensor(cs[k]) * outs[k] ** 2).sum() for k in range(size)), torch.zeros(()))
+    loss.backward()
+    want = size * 2 * cs[rank] * xs[rank]
+    assert np.allclose(x.grad.numpy(), want, rtol=1e-5), (x.grad.numpy(), want)
+    z = torch.tensor(xs[rank], requires_grad=True)
+    (dist_nn.functional.all_reduce(z) * torch.tensor(cs[rank])).sum().backward()
+    assert np.allclose(z.grad.numpy(), sum(cs)), z.grad
+    dist.destroy_process_group()
+    print(f"OK eager-allgather-grad-torch rank {rank}", flush=True)
+
+
 if __name__ == "__main__":
     kind, executor = sys.argv[1].rsplit("-", 1)
-    {"buckets": buckets_case, "allgather-grad": allgather_grad_case}[kind](executor)
+    {"buckets": buckets_case, "allgather-grad": allgather_grad_case,
+     "eager-allgather-grad": eager_allgather_grad_case}[kind](executor)
