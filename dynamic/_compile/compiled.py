@@ -150,7 +150,7 @@ class CompiledCall:
     def eager_grads(self, feed: tuple, needs: tuple, grads: tuple) -> list:
         """``create_graph=True``: the gradients from an eager replay of the function."""
         n = len(self.input_pos)
-        ins = [t.detach().requires_grad_(nd) for t, nd in zip(feed[:n], needs[:n], strict=True)]
+        ins = list(feed[:n])  # the inputs themselves: the replayed graph starts at them
         it = iter([ins[k] for k in self.leaf_map])
         args, kwargs = unflatten(self.struct, lambda s: next(it) if s == "T" else s[2])
         with enable_grad():
