@@ -271,6 +271,7 @@ class CompiledFunction:
         modules = list(self.module.modules()) if self.module is not None else []
         cap = Capture(self.fullgraph)
         result = None
+        outputs: list = []
         ACTIVE[0] = cap
         Tensor.__sg_frontend__ = TRACER
         try:
@@ -285,6 +286,8 @@ class CompiledFunction:
             ACTIVE[0] = None
             cap.restore()
         reasons = cap.reasons + watch.finish(result)
+        if not reasons and not outputs:
+            reasons.append("no tensor is computed from the inputs (nothing to compile)")
         self.last_capture = cap
         if reasons:
             if self.fullgraph:
