@@ -29,34 +29,11 @@ from ..nn.modules import Module
 from .capture import EAGER, TRACER, Capture, CompileError, user_site
 from .effects import EffectWatch
 from .plan import CallFunction, GuardFailed, Plan
+from .structure import fill, flatten, leaf_specs, out_struct, unflatten
 from .traced_array import ACTIVE, TracedArray
 
 CACHE_SIZE_LIMIT = 8
 _SIMPLE = (bool, int, float, str, type(None))
-
-
-def flatten(x: Any, tensors: list) -> Any:
-    """A hashable structure of ``x`` with tensors replaced by slots (appended to ``tensors``)."""
-    if isinstance(x, Tensor):
-        tensors.append(x)
-        return "T"
-    if isinstance(x, (list, tuple)):
-        return (type(x).__name__, tuple(flatten(i, tensors) for i in x))
-    if isinstance(x, dict):
-        return ("dict", tuple((k, flatten(v, tensors)) for k, v in x.items()))
-    hash(x)  # TypeError: an unhashable argument (the call runs eagerly)
-    return ("V", type(x), x)
-
-
-def unflatten(spec: Any, leaf: Any) -> Any:
-    """Rebuild ``spec`` (:func:`flatten`'s or an output spec) with ``leaf(item)`` at slots."""
-    if isinstance(spec, tuple) and spec and spec[0] in ("list", "tuple", "dict"):
-        kind, items = spec
-        if kind == "dict":
-            return {k: unflatten(v, leaf) for k, v in items}
-        vals = [unflatten(i, leaf) for i in items]
-        return vals if kind == "list" else tuple(vals)
-    return leaf(spec)
 
 
 def code_owner(fn: Any) -> Any:
@@ -156,9 +133,9 @@ class CompiledCall:
         with enable_grad():
             out = self.owner.fn(*args, **kwargs)
         leaves: list = []
-        _out_struct(out, leaves)
+        out_struct(out, leaves)
         outs: dict[int, Any] = {}
-        for spec, leaf in zip(_specs(self.out_spec), leaves, strict=True):
+        for spec, leaf in zip(leaf_specs(self.out_spec), leaves, strict=True):
             if spec[0] == "out":
                 outs.setdefault(spec[1], leaf)
         pairs = [(outs[k], g) for k, g in enumerate(grads)
@@ -324,8 +301,8 @@ class CompiledFunction:
         except GuardFailed:
             return "the compiled plan's guards fail on the capture's own inputs"
         leaves: list = []
-        _out_struct(result, leaves)
-        for (kind, *rest), leaf in zip(_specs(call.out_spec), leaves, strict=True):
+        out_struct(result, leaves)
+        for (kind, *rest), leaf in zip(leaf_specs(call.out_spec), leaves, strict=True):
             if kind != "out":
                 continue
             want, got = leaf._data, outs[rest[0]]
@@ -364,7 +341,7 @@ class CompiledFunction:
         inputs = {id(t): i for i, t in enumerate(tensors)}
         exts = {id(t): j for j, (t, _) in enumerate(cap.externals)}
         leaves: list = []
-        struct = _out_struct(result, leaves)
+        struct = out_struct(result, leaves)
         ids = {id(t) for t in leaves}
         specs = []
         for t in leaves:
@@ -394,7 +371,7 @@ class CompiledFunction:
                 out_grad.append(bool(t._requires_grad))
             specs.append(("out", index[id(t)]))
         it = iter(specs)
-        return _fill(struct, it), outputs, out_grad
+        return fill(struct, it), outputs, out_grad
 
     def _break(self, entry: _Entry | None, reason: str) -> None:
         if entry is not None:
@@ -413,35 +390,6 @@ class CompiledFunction:
                             d = m.__dict__[key]
                             return lambda d=d, name=name: d[name]
         return lambda: t
-
-
-def _out_struct(x: Any, leaves: list) -> Any:
-    if isinstance(x, (list, tuple)) and not hasattr(x, "_fields"):
-        return (type(x).__name__ if type(x) in (list, tuple) else "tuple",
-                tuple(_out_struct(i, leaves) for i in x))
-    if isinstance(x, dict):
-        return ("dict", tuple((k, _out_struct(v, leaves)) for k, v in x.items()))
-    leaves.append(x)
-    return "L"
-
-
-def _fill(struct: Any, it: Any) -> Any:
-    if struct == "L":
-        return next(it)
-    kind, items = struct
-    if kind == "dict":
-        return (kind, tuple((k, _fill(v, it)) for k, v in items))
-    return (kind, tuple(_fill(i, it) for i in items))
-
-
-def _specs(struct: Any) -> list:
-    """The leaf specs of an output spec, in order."""
-    if isinstance(struct, tuple) and struct and struct[0] in ("list", "tuple", "dict"):
-        items = struct[1]
-        if struct[0] == "dict":
-            items = tuple(v for _, v in items)
-        return [s for i in items for s in _specs(i)]
-    return [struct]
 
 
 def _where(fn: Any) -> str:

@@ -16,10 +16,10 @@ from typing import Any
 
 import numpy as np
 
+import staticgraph.compiler  # noqa: F401 - registers the compiled executor ("numba")
 from staticgraph.gradients import gradients
 from staticgraph.graph.core import Graph, needed_ops
 from staticgraph.graph.core import Tensor as GTensor
-import staticgraph.compiler  # noqa: F401 - registers the compiled executor ("numba")
 from staticgraph.session import Session
 
 from .._tensor import Tensor, make
