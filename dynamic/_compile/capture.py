@@ -78,7 +78,7 @@ class Capture:
         self.fullgraph = fullgraph
         self.thread = threading.get_ident()
         self.tensors: dict[int, tuple] = {}  # id(tensor) -> (tensor, graph tensor, version)
-        self.by_data: dict[int, GTensor] = {}  # id(traced storage view) -> graph tensor
+        self.by_data: dict[int, tuple] = {}  # id(traced storage view) -> (view, graph tensor)
         self.values: dict[GTensor, Tensor] = {}  # graph tensor -> the eager tensor it mirrors
         self.inputs: list[tuple[Tensor, GTensor]] = []
         self.externals: list[tuple[Tensor, GTensor]] = []
@@ -115,7 +115,7 @@ class Capture:
         if swap:
             self._restore.append((t, t._data))
         t._data = traced_view(plain(t._data), g)
-        self.by_data[id(t._data)] = g
+        self.by_data[id(t._data)] = (t._data, g)
 
     def placeholder(self, t: Tensor, shape: tuple, name: str) -> GTensor:
         d = plain(t._data)
@@ -147,7 +147,8 @@ class Capture:
             return rec[1]
         d = t._data
         if isinstance(d, TracedArray):
-            g = self.by_data.get(id(d))
+            hit = self.by_data.get(id(d))
+            g = hit[1] if hit is not None and hit[0] is d else None
             if g is not None and t._base is None and not t._requires_grad:  # detach(), .data
                 s = self.graph.create_op("StopGradient", (g,), {}, (g.aval,), "StopGradient")
                 out = s.outputs[0]
