@@ -112,7 +112,6 @@ del _n
 
 __version__ = "0.1.0"
 _missing = _unsupported.missing_names("torch", {
-    "compile": "the code runs eagerly: call the function or module directly",
     "jit": "the code runs eagerly: call the function or module directly",
     "vmap": "use torch.func.vmap",
     "multiprocessing": "load data in the main process (DataLoader(num_workers=0))",
@@ -126,8 +125,10 @@ _missing = _unsupported.missing_names("torch", {
 
 
 def __getattr__(name: str) -> object:
-    """``torch.distributed`` loads on first use (it brings the MPI glue); other missing names
-    raise the not-supported error."""
+    """``torch.distributed`` (the MPI glue) and ``torch.compile`` (the static stack) load on
+    first use; other missing names raise the not-supported error."""
     if name == "distributed":
         return _importlib.import_module(__name__ + ".distributed")
+    if name == "compile":  # loads the static graph and its compiler on first use
+        return _importlib.import_module(__name__ + "._compile").compile
     return _missing(name)

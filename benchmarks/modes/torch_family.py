@@ -1,5 +1,6 @@
-"""PyTorch-API modes: ``dynamic`` (this project, ``import dynamic as torch``), ``torch`` (eager)
-and ``torch-compile``.
+"""PyTorch-API modes: ``dynamic`` (this project, ``import dynamic as torch``), ``dynamic-compile``
+(the same eager builders with the forward through ``dynamic.compile``), ``torch`` (eager) and
+``torch-compile``.
 
 ``dynamic`` and ``torch`` run the very same builder code, written as PyTorch user code
 (``torch.tensor(..., requires_grad=True)``, ``torch.autograd.grad``, ``loss.backward()``,
@@ -26,7 +27,7 @@ _torch: Any = None
 def setup(mode: str, threads: int) -> dict:
     """Import ``dynamic`` or ``torch`` and fix the intra-op thread count."""
     global _torch
-    name = "dynamic" if mode == "dynamic" else "torch"
+    name = "dynamic" if mode in ("dynamic", "dynamic-compile") else "torch"
     try:
         _torch = __import__(name)
     except Exception as e:  # any import failure means: not usable here
@@ -68,20 +69,28 @@ def build(mode: str, wl: Workload, problem: Problem) -> Bench:
     """Eager builders for ``dynamic``/``torch``; functional compiled ones for ``torch-compile``."""
     if mode == "torch-compile":
         return _build_compiled(wl, problem)
-    return _build_eager(_torch, wl, problem)
+    return _build_eager(_torch, wl, problem, compiled=mode == "dynamic-compile")
 
 
 # --------------------------------------------------------------------------------- eager
-def _build_eager(torch: Any, wl: Workload, problem: Problem) -> Bench:
+def _build_eager(torch: Any, wl: Workload, problem: Problem, compiled: bool = False) -> Bench:
+    """The eager builders; ``compiled``: the workload's forward through ``torch.compile`` (the
+    backward, the optimizer and any Python loop stay as written)."""
     F = ops(torch)
     vals = problem.values
+    forward = wl.forward
+    if compiled:
+        fwd = torch.compile(lambda v: wl.forward(F, v))
+
+        def forward(_F: Any, v: dict, *rest: Any, **kw: Any) -> Any:
+            return wl.forward(_F, v, *rest, **kw) if rest or kw else fwd(v)
     if wl.kind in ("grad", "grad2"):
         leaves = {n: torch.tensor(vals[n], requires_grad=n in problem.wrt)
                   for n in problem.inputs + problem.params}
         wrt = [leaves[n] for n in problem.wrt]
 
         def run() -> dict:
-            y = wl.forward(F, leaves)
+            y = forward(F, leaves)
             if wl.kind == "grad2":
                 (g,) = torch.autograd.grad(y, wrt, create_graph=True)
                 (gg,) = torch.autograd.grad(F.sum(g), wrt)
@@ -103,7 +112,7 @@ def _build_eager(torch: Any, wl: Workload, problem: Problem) -> Bench:
             opt, v = state["opt"], {**data, **state["p"]}
             for _ in range(problem.steps):
                 opt.zero_grad()
-                loss = wl.forward(F, v)
+                loss = forward(F, v)
                 loss.backward()
                 opt.step()
 
@@ -115,7 +124,7 @@ def _build_eager(torch: Any, wl: Workload, problem: Problem) -> Bench:
         def check() -> dict:
             fresh()
             train()
-            loss = wl.forward(F, {**data, **state["p"]})
+            loss = forward(F, {**data, **state["p"]})
             return train_outputs(problem, {n: _np(t) for n, t in state["p"].items()}, _np(loss))
 
         return Bench(step, check)

@@ -1,0 +1,280 @@
+"""Capture: run the user's function once, eagerly, while every registry op also adds a node to a
+fresh static graph.
+
+During a capture ``Tensor.__sg_frontend__`` is :data:`TRACER`: each op runs through the eager
+frontend as usual (so the capture call *is* an eager call, with its tape, hooks and side effects),
+then the same op is added to the graph with the eager dtype rules (inputs cast to the compute
+dtype, Python numbers as constants of that dtype), so the graph computes what eager computed.
+Inputs become placeholders (``None`` where a dim is symbolic); every other tensor the function
+reads (module parameters and buffers, closed-over tensors, constants it made) becomes a
+placeholder *fed by reference* at each call, so in-place optimizer updates are always seen.
+
+Anything the graph cannot reproduce is recorded in :attr:`Capture.reasons` (the call's plan is
+then not used: that signature runs eagerly) instead of being raised, because the capture run has
+already done the work eagerly and must not be repeated.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from typing import Any
+
+import numpy as np
+
+from staticgraph.graph.core import Graph
+from staticgraph.graph.core import Tensor as GTensor
+from staticgraph.ops import REGISTRY, AVal, Op
+from staticgraph.ops.core import compute_dtype
+
+from .._frontend import Frontend
+from .._frontend import apply as eager_apply
+from .._local_ops import CLONE, CONTIGUOUS
+from .._tensor import Tensor
+from .traced_array import ACTIVE, TracedArray, plain, traced_view
+
+_SCALARS = (bool, int, float)
+_WEAK = {bool: AVal((), np.dtype(np.bool_), True), int: AVal((), np.dtype(np.int64), True),
+         float: AVal((), np.dtype(np.float32), True)}
+_LIB_DIRS = tuple(os.path.dirname(os.path.dirname(os.path.abspath(m.__file__))) + os.sep
+                  for m in (np,)) + (
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep,
+    os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                 "staticgraph") + os.sep)
+
+
+class CompileError(RuntimeError):
+    """``fullgraph=True`` and the function cannot be captured as one graph."""
+
+
+def user_site(depth: int = 1) -> str:
+    """``file:line`` of the innermost frame outside dynamic, staticgraph and numpy."""
+    f = sys._getframe(depth)
+    while f is not None:
+        fn = os.path.abspath(f.f_code.co_filename)
+        if not fn.startswith(_LIB_DIRS):
+            return f"{f.f_code.co_filename}:{f.f_lineno}"
+        f = f.f_back
+    return "<unknown>"
+
+
+def _has_traced(x: Any) -> bool:
+    if isinstance(x, TracedArray):
+        return True
+    if isinstance(x, (tuple, list)):
+        return any(_has_traced(i) for i in x)
+    if isinstance(x, dict):
+        return any(_has_traced(i) for i in x.values())
+    return False
+
+
+class Capture:
+    """One capture in progress: the graph, the tensor -> graph-tensor map, the guards and the
+    reasons this call cannot be replayed (module docstring)."""
+
+    def __init__(self, fullgraph: bool) -> None:
+        self.graph = Graph()
+        self.fullgraph = fullgraph
+        self.thread = threading.get_ident()
+        self.tensors: dict[int, tuple] = {}  # id(tensor) -> (tensor, graph tensor, version)
+        self.by_data: dict[int, tuple] = {}  # id(traced storage view) -> (view, graph tensor)
+        self.values: dict[GTensor, Tensor] = {}  # graph tensor -> the eager tensor it mirrors
+        self.inputs: list[tuple[Tensor, GTensor]] = []
+        self.externals: list[tuple[Tensor, GTensor]] = []
+        self.guards: list[tuple[GTensor, np.ndarray, str]] = []
+        self.reasons: list[str] = []
+        self.signature: list[tuple] = []
+        self._restore: list[tuple[Tensor, np.ndarray]] = []
+
+    # --------------------------------------------------------------------------- reasons
+    def fail(self, reason: str, site: str | None = None) -> None:
+        """This call cannot be replayed from the graph (it stays an eager call)."""
+        msg = f"{reason} (at {site or user_site(2)})"
+        if self.fullgraph:
+            raise CompileError(f"dynamic.compile(fullgraph=True) cannot capture this function: "
+                               f"{msg}")
+        self.reasons.append(msg)
+
+    def value_read(self, arr: TracedArray, kind: str) -> None:
+        """A traced value went to Python: guard on it (one element, known source) or break."""
+        site = user_site(3)
+        if self.fullgraph:
+            raise CompileError(f"dynamic.compile(fullgraph=True): data-dependent Python control "
+                               f"flow: {kind} of a traced tensor at {site}")
+        src = arr._sg_src
+        if src is None or src not in self.values:
+            self.fail(f"data-dependent value: {kind} of a traced tensor", site)
+            return
+        self.guards.append((src, plain(self.values[src]._data).copy(), f"{kind} at {site}"))
+
+    # ------------------------------------------------------------------------ bindings
+    def _bind(self, t: Tensor, g: GTensor, swap: bool) -> None:
+        self.tensors[id(t)] = (t, g, t._vc[0])
+        self.values[g] = t
+        if swap:
+            self._restore.append((t, t._data))
+        t._data = traced_view(plain(t._data), g)
+        self.by_data[id(t._data)] = (t._data, g)
+
+    def placeholder(self, t: Tensor, shape: tuple, name: str) -> GTensor:
+        d = plain(t._data)
+        op = self.graph.create_op("Placeholder", (), {"dtype": d.dtype, "shape": shape},
+                                  (AVal(shape, d.dtype),), name)
+        return op.outputs[0]
+
+    def add_input(self, t: Tensor, symbolic: set[int]) -> None:
+        if id(t) in self.tensors:
+            return
+        shape = tuple(None if i in symbolic else n for i, n in enumerate(t._data.shape))
+        g = self.placeholder(t, shape, "input")
+        self.inputs.append((t, g))
+        self._bind(t, g, swap=True)
+
+    def _external(self, t: Tensor) -> GTensor:
+        g = self.placeholder(t, tuple(t._data.shape), "external")
+        self.externals.append((t, g))
+        self.signature.append(("external", t._data.shape, str(t._data.dtype)))
+        self._bind(t, g, swap=True)
+        return g
+
+    def graph_tensor(self, t: Tensor) -> GTensor | None:
+        rec = self.tensors.get(id(t))
+        if rec is not None and rec[0] is t:
+            if t._vc[0] != rec[2]:
+                self.fail("a tensor was modified in place inside the function")
+                return None
+            return rec[1]
+        d = t._data
+        if isinstance(d, TracedArray):
+            hit = self.by_data.get(id(d))
+            g = hit[1] if hit is not None and hit[0] is d else None
+            if g is not None and t._base is None and not t._requires_grad:  # detach(), .data
+                s = self.graph.create_op("StopGradient", (g,), {}, (g.aval,), "StopGradient")
+                out = s.outputs[0]
+                self.signature.append(("StopGradient", self._index(g)))
+                self.tensors[id(t)] = (t, out, t._vc[0])
+                self.values[out] = t
+                return out
+            self.fail("a tensor was made from traced values outside the op registry")
+            return None
+        return self._external(t)
+
+    def _index(self, g: GTensor) -> int:
+        return g.op._id
+
+    # ----------------------------------------------------------------------------- nodes
+    def _cast(self, g: GTensor, dt: np.dtype) -> GTensor:
+        op = self.graph.create_op("cast", (g,), {"dtype": dt}, (AVal(g.aval.shape, dt),),
+                                  "Cast", op_def=REGISTRY["cast"])
+        self.signature.append(("cast", self._index(g), str(dt)))
+        return op.outputs[0]
+
+    def _const(self, arr: np.ndarray) -> GTensor:
+        arr = np.array(arr, copy=True)
+        arr.setflags(write=False)
+        self.signature.append(("Const", arr.dtype.str, arr.shape, arr.tobytes()))
+        return self.graph.create_op("Const", (), {"value": arr}, (AVal(arr.shape, arr.dtype),),
+                                    "Const").outputs[0]
+
+    def node(self, op: Op, args: tuple, params: dict, out: Tensor) -> None:
+        """Add ``op(args)`` to the graph as the node ``out`` (already computed eagerly) mirrors."""
+        if _has_traced(params):
+            self.fail(f"'{op.name}' takes a traced tensor's values as a parameter "
+                      "(indexing with a tensor, a data-dependent size)")
+            return
+        if op is CLONE or op is CONTIGUOUS:
+            g = self.graph_tensor(args[0])
+            if g is not None:
+                node = self.graph.create_op("Identity", (g,), {}, (g.aval,), "Identity")
+                self.signature.append(("Identity", self._index(g)))
+                self._bind(out, node.outputs[0], swap=False)
+            return
+        if op.name not in REGISTRY or REGISTRY[op.name] is not op:
+            self.fail(f"'{op.name}' is an eager-only op")
+            return
+        avals = []
+        for a in args:
+            if isinstance(a, Tensor):
+                avals.append(AVal(a._data.shape, a._data.dtype))
+            elif type(a) in _WEAK:
+                avals.append(_WEAK[type(a)])
+            else:
+                a = np.asarray(a)
+                avals.append(AVal(a.shape, a.dtype))
+        dt = out._data.dtype
+        cdt = compute_dtype(op, avals, op.infer(*avals, **params)[1])
+        inputs = []
+        for a in args:
+            if isinstance(a, Tensor):
+                g = self.graph_tensor(a)
+                if g is None:
+                    return
+                if cdt is not None and g.dtype.np_dtype != cdt:
+                    g = self._cast(g, cdt)
+            else:
+                if isinstance(a, TracedArray):
+                    self.fail(f"'{op.name}' takes an array made from traced values")
+                    return
+                if cdt is not None or op.dtype_rule != "where" or type(a) not in _SCALARS:
+                    arr = np.asarray(a, cdt)
+                else:
+                    arr = np.asarray(a, dt)
+                g = self._const(arr)
+            inputs.append(g)
+        try:
+            shape, gdt = op.infer(*[g.aval for g in inputs], **params)
+        except Exception as e:  # noqa: BLE001 - the graph cannot hold it: the call stays eager
+            self.fail(f"'{op.name}' cannot be inferred with symbolic dims: {e}")
+            return
+        shape = tuple(shape)
+        if len(shape) != out._data.ndim or any(
+                d is not None and d != n for d, n in zip(shape, out._data.shape, strict=True)):
+            self.fail(f"'{op.name}': the graph's shape {shape} differs from eager's "
+                      f"{out._data.shape}")
+            return
+        node = self.graph.create_op(op.name, inputs, params, (AVal(shape, np.dtype(gdt)),),
+                                    op.tf_name or op.name, op_def=op)
+        try:
+            p = repr(sorted(params.items()))
+        except TypeError:
+            p = repr(params)
+        self.signature.append((op.name, tuple(self._index(g) for g in inputs), p))
+        g = node.outputs[0]
+        if g.dtype.np_dtype != dt:
+            g = self._cast(g, dt)
+        self._bind(out, g, swap=False)
+
+    # ---------------------------------------------------------------------------- finish
+    def check_unchanged(self) -> None:
+        """Inputs and external tensors must not have been written by the function."""
+        for t, _ in self.inputs + self.externals:
+            rec = self.tensors.get(id(t))
+            if rec is not None and t._vc[0] != rec[2]:
+                self.fail("an input or captured tensor was modified in place", "the function")
+                return
+
+    def restore(self) -> None:
+        """Plain storage again for every tensor the capture touched."""
+        for t, _g, _v in self.tensors.values():
+            t._data = plain(t._data)
+        for t, data in self._restore:
+            t._data = data
+
+
+class TraceFrontend:
+    """The eager frontend, plus a graph node per op while a capture is active on this thread."""
+
+    priority = Frontend.priority
+
+    @staticmethod
+    def apply(op: Op, args: tuple, params: dict) -> Tensor:
+        out = eager_apply(op, args, params)
+        cap = ACTIVE[0]
+        if cap is not None and cap.thread == threading.get_ident() and not cap.reasons:
+            cap.node(op, args, params, out)
+        return out
+
+
+TRACER = TraceFrontend()
+EAGER = Tensor.__sg_frontend__

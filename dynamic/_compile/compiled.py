@@ -1,0 +1,398 @@
+"""``CompiledFunction``: the per-function cache of captured plans, its guards and its fallbacks.
+
+A call's *key* is the grad mode, the structure of the arguments with their non-tensor values, and
+each input tensor's dtype, rank and ``requires_grad``. Under one key live the plans captured so
+far (:class:`CompiledCall`), each valid for some input shapes (``None``: any size) and while the
+Python values it read (module flags and scalar attributes, scalar globals and closure cells) and
+the values it branched on (:class:`.plan.GuardFailed`) are the same. A miss captures again (a
+*recompile*, logged with its reason). A key whose capture found something a graph cannot replay
+(:mod:`.effects`, :class:`.capture.Capture` reasons) runs eagerly from then on (a *graph break*,
+logged with the reason and the user's line).
+
+Sizes: with ``dynamic=None`` a plan first holds exact shapes; a call with other sizes captures
+with those dims symbolic and keeps the symbolic plan only if the capture built the same graph
+(else the function specializes on sizes: one plan per shape). ``dynamic=True`` starts
+symbolic (checked the same way on the first new size); ``dynamic=False`` never generalizes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import _logging
+from .._tensor import Tensor, make
+from ..autograd.engine import grad as autograd_grad
+from ..autograd.grad_mode import GRAD_ENABLED, enable_grad
+from ..nn.modules import Module
+from .capture import EAGER, TRACER, Capture, CompileError, user_site
+from .effects import EffectWatch
+from .plan import CallFunction, GuardFailed, Plan
+from .structure import fill, flatten, leaf_specs, out_struct, unflatten
+from .traced_array import ACTIVE, TracedArray
+
+CACHE_SIZE_LIMIT = 8
+_SIMPLE = (bool, int, float, str, type(None))
+
+
+def code_owner(fn: Any) -> Any:
+    """The Python function whose code and globals a call of ``fn`` runs (a module: forward)."""
+    if hasattr(fn, "__code__"):
+        return fn
+    fwd = getattr(type(fn), "forward", None)
+    return fwd if hasattr(fwd, "__code__") else fn
+
+
+def _py_guards(fn: Any, modules: list) -> list[tuple[Any, Any, Any]]:
+    """(dict, key, value) for each simple Python value the function may have read."""
+    out = []
+    fn = code_owner(fn)
+    code = getattr(fn, "__code__", None)
+    g = getattr(fn, "__globals__", {})
+    for n in code.co_names if code is not None else ():
+        if n in g and type(g[n]) in _SIMPLE:
+            out.append((g, n, g[n]))
+    for cell in getattr(fn, "__closure__", None) or ():
+        try:
+            v = cell.cell_contents
+        except ValueError:
+            continue
+        if type(v) in _SIMPLE:
+            out.append((cell, None, v))
+    for m in modules:
+        for k, v in m.__dict__.items():
+            if type(v) in _SIMPLE:
+                out.append((m.__dict__, k, v))
+    return out
+
+
+def _guard_ok(guards: list) -> str | None:
+    for d, k, v in guards:
+        cur = d.cell_contents if k is None else d.get(k, _guard_ok)
+        if cur is not v and cur != v:
+            return f"{'a closure variable' if k is None else repr(k)} changed from {v!r} to " \
+                   f"{cur!r}"
+    return None
+
+
+class CompiledCall:
+    """One plan and how a call's tensors feed it and its outputs come back."""
+
+    def __init__(self, owner: CompiledFunction, cap: Capture, plan: Plan, spec: tuple,
+                 input_pos: list[int], out_spec: Any, out_grad: list[bool], struct: Any,
+                 py_guards: list) -> None:
+        self.owner, self.plan, self.spec = owner, plan, spec
+        self.input_pos = input_pos
+        self.out_spec, self.out_grad = out_spec, out_grad
+        self.struct = struct
+        self.py_guards = py_guards
+        self.signature = cap.signature
+        self.symbolic = None in {d for s in spec for d in s}
+        self.general = not self.symbolic  # a symbolic plan holds for other sizes once checked
+        self.shape: tuple = ()
+        self.ext = [owner.resolver(t) for t, _ in cap.externals]
+        self.ext_avals = [(t._data.shape, t._data.dtype, t._requires_grad)
+                          for t, _ in cap.externals]
+        self.guard_text = [w for _, _, w in cap.guards]
+
+    def matches(self, tensors: list) -> bool:
+        if not self.general:
+            return all(tensors[i]._data.shape == s
+                       for i, s in zip(self.input_pos, self.shape, strict=True))
+        for i, s in zip(self.input_pos, self.spec, strict=True):
+            shape = tensors[i]._data.shape
+            if len(shape) != len(s) or any(d is not None and d != n
+                                           for d, n in zip(s, shape, strict=True)):
+                return False
+        return True
+
+    def run(self, tensors: list) -> Any:
+        exts = [r() for r in self.ext]
+        for e, (shape, dt, rg) in zip(exts, self.ext_avals, strict=True):
+            if e._data.shape != shape or e._data.dtype != dt or e._requires_grad != rg:
+                raise GuardFailed(f"a captured tensor changed to {tuple(e._data.shape)} "
+                                  f"{e._data.dtype} requires_grad={e._requires_grad}")
+        feed = [tensors[i] for i in self.input_pos] + exts
+        if GRAD_ENABLED[0] and any(t._requires_grad for t in feed):
+            outs = _apply(self, feed)
+            for o, rg in zip(outs, self.out_grad, strict=True):
+                if not rg:
+                    o._requires_grad, o._grad_fn = False, None
+        else:
+            arrays, _ = self.plan.forward([t._data for t in feed], None)
+            outs = [make(a) for a in arrays]
+        return unflatten(self.out_spec, lambda s: _leaf(s, outs, tensors, exts))
+
+    def eager_grads(self, feed: tuple, needs: tuple, grads: tuple) -> list:
+        """``create_graph=True``: the gradients from an eager replay of the function."""
+        n = len(self.input_pos)
+        ins = list(feed[:n])  # the inputs themselves: the replayed graph starts at them
+        it = iter([ins[k] for k in self.leaf_map])
+        args, kwargs = unflatten(self.struct, lambda s: next(it) if s == "T" else s[2])
+        with enable_grad():
+            out = self.owner.fn(*args, **kwargs)
+        leaves: list = []
+        out_struct(out, leaves)
+        outs: dict[int, Any] = {}
+        for spec, leaf in zip(leaf_specs(self.out_spec), leaves, strict=True):
+            if spec[0] == "out":
+                outs.setdefault(spec[1], leaf)
+        pairs = [(outs[k], g) for k, g in enumerate(grads)
+                 if outs[k]._data.dtype.kind == "f" and outs[k]._requires_grad]
+        wrt = [t for t, nd in zip(list(ins) + list(feed[n:]), needs, strict=True) if nd]
+        res = iter(autograd_grad([o for o, _ in pairs], wrt, [g for _, g in pairs],
+                                 create_graph=True, allow_unused=True))
+        return [next(res) if nd else None for nd in needs]
+
+
+def _apply(call: CompiledCall, feed: list) -> list:
+    outs = CallFunction.apply(call, *feed)
+    return list(outs) if isinstance(outs, tuple) else [outs]
+
+
+def _leaf(s: Any, outs: list, tensors: list, exts: list) -> Any:
+    kind = s[0]
+    if kind == "out":
+        return outs[s[1]]
+    if kind == "input":
+        return tensors[s[1]]
+    if kind == "ext":
+        return exts[s[1]]
+    if kind == "copy":
+        return make(s[1]._data.copy())
+    return s[1]
+
+
+class _Entry:
+    def __init__(self) -> None:
+        self.calls: list[CompiledCall] = []
+        self.eager: str | None = None
+
+
+class CompiledFunction:
+    """The callable ``dynamic.compile`` returns for a function (module docstring)."""
+
+    def __init__(self, fn: Any, fullgraph: bool = False, dynamic: bool | None = None,
+                 module: Module | None = None) -> None:
+        self.fn = fn
+        self.fullgraph = fullgraph
+        self.dynamic = dynamic
+        self.module = module
+        self.cache: dict[Any, _Entry] = {}
+        self.n_plans = 0
+        self.last_capture: Capture | None = None
+        self.break_reasons: list[str] = []
+        self.__name__ = getattr(fn, "__name__", type(fn).__name__)
+        self.__doc__ = getattr(fn, "__doc__", None)
+        self.__wrapped__ = fn
+
+    # ------------------------------------------------------------------ the call path
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if ACTIVE[0] is not None:  # called while capturing an outer function: inline it
+            return self.fn(*args, **kwargs)
+        tensors: list = []
+        try:
+            struct = flatten((args, kwargs), tensors)
+        except TypeError:
+            self._break(None, "an argument is not hashable (a list of tensors is fine, a set "
+                              "or an object is not)")
+            return self.fn(*args, **kwargs)
+        key = (GRAD_ENABLED[0], struct, tuple((t._data.dtype, t._data.ndim, t._requires_grad)
+                                              for t in tensors))
+        entry = self.cache.get(key)
+        if entry is None:
+            entry = self.cache[key] = _Entry()
+        if entry.eager is not None:
+            return self.fn(*args, **kwargs)
+        why = "first call" if not self.n_plans else "no plan for these dtypes/ranks/" \
+                                                    "requires_grad/grad mode"
+        for call in entry.calls:
+            if not call.matches(tensors):
+                why = "input sizes changed"
+                continue
+            bad = _guard_ok(call.py_guards)
+            if bad is not None:
+                why = bad
+                continue
+            try:
+                return call.run(tensors)
+            except GuardFailed as e:
+                why = str(e) or f"a guarded value changed ({', '.join(call.guard_text)})"
+        return self._capture(entry, struct, tensors, args, kwargs, why)
+
+    def _symbolic(self, entry: _Entry, tensors: list) -> list[set[int]]:
+        if self.dynamic is False:
+            return [set() for _ in tensors]
+        if self.dynamic is True and not entry.calls:
+            return [set(range(t._data.ndim)) for t in tensors]
+        if not entry.calls:
+            return [set() for _ in tensors]
+        prev = entry.calls[-1]
+        sym = [set() for _ in tensors]
+        for i, s in zip(prev.input_pos, prev.spec, strict=True):
+            sym[i] = {d for d, (a, b) in enumerate(zip(s, tensors[i]._data.shape, strict=True))
+                      if a is None or a != b}
+        return sym
+
+    def _capture(self, entry: _Entry, struct: Any, tensors: list, args: tuple, kwargs: dict,
+                 why: str) -> Any:
+        if self.n_plans >= CACHE_SIZE_LIMIT:
+            self._break(entry, f"cache_size_limit ({CACHE_SIZE_LIMIT}) reached; last reason: "
+                               f"{why}")
+            return self.fn(*args, **kwargs)
+        if self.n_plans:
+            _logging.RECOMPILES.info("Recompiling function %s in %s\n    triggered by: %s",
+                                     self.__name__, _where(self.fn), why)
+        sym = self._symbolic(entry, tensors)
+        modules = list(self.module.modules()) if self.module is not None else []
+        cap = Capture(self.fullgraph)
+        result = None
+        outputs: list = []
+        ACTIVE[0] = cap
+        Tensor.__sg_frontend__ = TRACER
+        try:
+            for t, s in zip(tensors, sym, strict=True):
+                cap.add_input(t, s)
+            with EffectWatch(code_owner(self.fn), modules) as watch:
+                result = self.fn(*args, **kwargs)
+            cap.check_unchanged()
+            out_spec, outputs, out_grad = self._outputs(cap, result, tensors)
+        finally:
+            Tensor.__sg_frontend__ = EAGER
+            ACTIVE[0] = None
+            cap.restore()
+        reasons = cap.reasons + watch.finish(result)
+        if not reasons and not outputs:
+            reasons.append("no tensor is computed from the inputs (nothing to compile)")
+        self.last_capture = cap
+        if reasons:
+            if self.fullgraph:
+                raise CompileError(f"dynamic.compile(fullgraph=True): {reasons[0]}")
+            self._break(entry, "; ".join(reasons))
+            return result
+        plan = Plan(cap.graph, [g for _, g in cap.inputs] + [g for _, g in cap.externals],
+                    outputs, cap.guards)
+        pos = {id(t): i for i, t in enumerate(tensors)}
+        input_pos = [pos[id(t)] for t, _ in cap.inputs]
+        spec = tuple(tuple(g.aval.shape) for _, g in cap.inputs)
+        call = CompiledCall(self, cap, plan, spec, input_pos, out_spec, out_grad, struct,
+                            _py_guards(self.fn, modules))
+        call.shape = tuple(tensors[i]._data.shape for i in input_pos)
+        pos_of = {id(t): k for k, (t, _) in enumerate(cap.inputs)}
+        call.leaf_map = [pos_of[id(t)] for t in tensors]
+        bad = self._first_run(call, tensors, result)
+        if bad is not None:
+            self._break(entry, bad)
+        else:
+            self._add(entry, call)
+        return result
+
+    def _first_run(self, call: CompiledCall, tensors: list, result: Any) -> str | None:
+        """Compile the plan now (the first call pays the compile, as in the static mode) and
+        check it against the capture run's eager values; a reason when they differ."""
+        exts = [r() for r in call.ext]
+        feed = [tensors[i] for i in call.input_pos] + exts
+        needs = tuple(t._requires_grad for t in feed) if GRAD_ENABLED[0] and any(
+            t._requires_grad for t in feed) else None
+        arrays = [t._data for t in feed]
+        try:
+            outs, res = call.plan.forward(arrays, needs)
+        except GuardFailed:
+            return "the compiled plan's guards fail on the capture's own inputs"
+        leaves: list = []
+        out_struct(result, leaves)
+        for (kind, *rest), leaf in zip(leaf_specs(call.out_spec), leaves, strict=True):
+            if kind != "out":
+                continue
+            want, got = leaf._data, outs[rest[0]]
+            tol = 1e-3 if want.dtype.itemsize <= 4 else 1e-8
+            if want.shape != got.shape or not np.allclose(got, want, rtol=tol, atol=tol,
+                                                          equal_nan=True):
+                return "the compiled plan's result differs from the eager result"
+        if needs is not None:
+            b = call.plan.backward_for(needs)
+            cots = [np.ones_like(outs[k]) for k in b.float_pos]
+            b.run(call.plan, arrays, res, cots)
+        return None
+
+    def _add(self, entry: _Entry, call: CompiledCall) -> None:
+        """Keep ``call``; a symbolic plan becomes general when a capture at other sizes built
+        the same graph (else the function specializes on sizes: plans per shape)."""
+        for old in entry.calls:
+            if old.signature != call.signature or len(old.spec) != len(call.spec):
+                continue
+            if old.symbolic and not old.general:
+                old.general = True  # dynamic=True: the first plan holds for these sizes too
+                return
+            if call.symbolic:
+                call.general = True  # automatic dynamic: one symbolic plan for all sizes
+                entry.calls.insert(0, call)
+                self.n_plans += 1
+                return
+        entry.calls.append(call)
+        self.n_plans += 1
+
+    def _outputs(self, cap: Capture, result: Any, tensors: list) -> tuple:
+        """The output spec: graph outputs, inputs and captured tensors passed through."""
+        outputs: list = []
+        out_grad: list[bool] = []
+        index: dict[int, int] = {}
+        inputs = {id(t): i for i, t in enumerate(tensors)}
+        exts = {id(t): j for j, (t, _) in enumerate(cap.externals)}
+        leaves: list = []
+        struct = out_struct(result, leaves)
+        ids = {id(t) for t in leaves}
+        specs = []
+        for t in leaves:
+            if not isinstance(t, Tensor):
+                specs.append(("value", t))
+                continue
+            if id(t) in inputs:
+                specs.append(("input", inputs[id(t)]))
+                continue
+            if id(t) in exts:
+                specs.append(("ext", exts[id(t)]))
+                continue
+            base = t._base
+            if base is not None and (id(base) in inputs or id(base) in exts or id(base) in ids
+                                     or id(base) not in cap.tensors):
+                cap.fail("the function returns a view of an input or of another output",
+                         "the return value")
+            g = cap.graph_tensor(t) if id(t) in cap.tensors else None
+            if g is None:
+                if isinstance(t._data, TracedArray) or id(t) in cap.tensors:
+                    cap.fail("an output was not computed by registry ops", "the return value")
+                specs.append(("value", t))
+                continue
+            if id(t) not in index:
+                index[id(t)] = len(outputs)
+                outputs.append(g)
+                out_grad.append(bool(t._requires_grad))
+            specs.append(("out", index[id(t)]))
+        it = iter(specs)
+        return fill(struct, it), outputs, out_grad
+
+    def _break(self, entry: _Entry | None, reason: str) -> None:
+        if entry is not None:
+            entry.eager = reason
+        self.break_reasons.append(reason)
+        _logging.GRAPH_BREAKS.info("Graph break in %s (%s): the call runs eagerly: %s",
+                                   self.__name__, _where(self.fn), reason)
+
+    def resolver(self, t: Tensor) -> Any:
+        """How a call finds captured tensor ``t``: the module slot holding it, else ``t``."""
+        if self.module is not None:
+            for m in self.module.modules():
+                for key in ("_parameters", "_buffers"):
+                    for name, v in m.__dict__[key].items():
+                        if v is t:
+                            d = m.__dict__[key]
+                            return lambda d=d, name=name: d[name]
+        return lambda: t
+
+
+def _where(fn: Any) -> str:
+    code = getattr(fn, "__code__", None) or getattr(getattr(fn, "forward", None), "__code__",
+                                                    None)
+    return f"{code.co_filename}:{code.co_firstlineno}" if code is not None else user_site()

@@ -1,0 +1,122 @@
+"""What a capture run did besides computing tensors: the things a replayed graph would not do.
+
+A replay runs only the graph, so a call whose capture run printed, appended to a list that
+outlives the call, set a module attribute or a global, drew random numbers, registered a tensor
+hook, kept a non-leaf's ``.grad`` or ran a backward pass inside the function cannot be replayed:
+:class:`EffectWatch` notices each of these (a profile function during the capture run, and
+snapshots before and after) and names it, and that signature stays eager.
+"""
+
+from __future__ import annotations
+
+import builtins
+import os
+import sys
+from typing import Any
+
+from .. import _random
+from .._tensor import Tensor
+from ..autograd import engine
+from .capture import _LIB_DIRS
+
+_MUTATORS = {
+    list: {"append", "extend", "insert", "pop", "remove", "clear", "sort", "reverse"},
+    dict: {"update", "pop", "popitem", "setdefault", "clear"},
+    set: {"add", "update", "discard", "remove", "pop", "clear"},
+}
+_WATCHED = {
+    Tensor.register_hook.__code__: "register_hook() inside the function",
+    Tensor.retain_grad.__code__: "retain_grad() inside the function",
+    engine.run_engine.__code__: "backward()/autograd.grad() inside the function",
+}
+
+
+def _is_user(frame: Any) -> bool:
+    return not os.path.abspath(frame.f_code.co_filename).startswith(_LIB_DIRS)
+
+
+def _module_state(m: Any) -> dict:
+    """Identities of a module's attributes, parameters and buffers."""
+    d = m.__dict__
+    state = {k: id(v) for k, v in d.items()}
+    for key in ("_parameters", "_buffers"):
+        state.update({(key, k): id(v) for k, v in d.get(key, {}).items()})
+    return state
+
+
+class EffectWatch:
+    """Context manager around a capture run; ``reasons`` lists what it saw."""
+
+    def __init__(self, fn: Any, modules: list) -> None:
+        self.fn = fn
+        self.modules = modules
+        self.reasons: list[str] = []
+        self.containers: list[tuple[Any, str]] = []
+
+    def __enter__(self) -> EffectWatch:
+        self._rng = _random._GEN[0]
+        self._rng_state = self._rng.bit_generator.state
+        self._mods = [(m, _module_state(m)) for m in self.modules]
+        code = getattr(self.fn, "__code__", None)
+        g = getattr(self.fn, "__globals__", {})
+        self._globals = {n: id(g[n]) for n in (code.co_names if code else ()) if n in g}
+        self._prev = sys.getprofile()
+        sys.setprofile(self._profile)
+        return self
+
+    def _profile(self, frame: Any, event: str, arg: Any) -> None:
+        if event == "call":
+            why = _WATCHED.get(frame.f_code)
+            if why is not None and why not in self.reasons:
+                self.reasons.append(why)
+        elif event == "c_call":
+            if arg is builtins.print:
+                if "print() inside the function" not in self.reasons:
+                    self.reasons.append("print() inside the function")
+                return
+            owner = getattr(arg, "__self__", None)
+            names = _MUTATORS.get(type(owner))
+            if names is not None and arg.__name__ in names and _is_user(frame):
+                self.containers.append((owner, f"{type(owner).__name__}.{arg.__name__}() at "
+                                               f"{frame.f_code.co_filename}:{frame.f_lineno}"))
+
+    def __exit__(self, *exc: Any) -> None:
+        sys.setprofile(self._prev)
+
+    def finish(self, result: Any) -> list[str]:
+        """The reasons, given the function's ``result`` (containers it returns are its own)."""
+        reasons = list(self.reasons)
+        if _random._GEN[0] is not self._rng or self._rng.bit_generator.state != self._rng_state:
+            reasons.append("random numbers drawn inside the function (dropout, rand...)")
+        for m, before in self._mods:
+            if _module_state(m) != before:
+                reasons.append(f"an attribute of {type(m).__name__} was set inside the function")
+                break
+        g = getattr(self.fn, "__globals__", {})
+        changed = [n for n, i in self._globals.items() if id(g.get(n)) != i]
+        if changed:
+            reasons.append(f"global {changed[0]!r} was assigned inside the function")
+        owned = _ids(result)
+        seen: set[int] = set()
+        for obj, where in self.containers:
+            if id(obj) in owned or id(obj) in seen:
+                continue
+            seen.add(id(obj))
+            # our records, the loop variable and getrefcount's argument hold a dead local
+            if sys.getrefcount(obj) > 2 + sum(o is obj for o, _ in self.containers):
+                reasons.append(f"{where} on a container that outlives the call")
+                break
+        self.containers.clear()
+        return reasons
+
+
+def _ids(x: Any, out: set | None = None) -> set[int]:
+    out = set() if out is None else out
+    out.add(id(x))
+    if isinstance(x, (list, tuple, set)):
+        for i in x:
+            _ids(i, out)
+    elif isinstance(x, dict):
+        for i in x.values():
+            _ids(i, out)
+    return out

@@ -1,0 +1,151 @@
+"""A compiled plan: one captured graph, run by a staticgraph ``Session`` (the compiled executor),
+forward and backward.
+
+The forward fetches the outputs, the guarded values and, when a gradient will be needed, the
+*residuals*: the forward tensors the symbolic gradient reads. The backward (``gradients()`` of
+the graph's float outputs with respect to the fed tensors that need a gradient, cotangents as
+placeholders) is built once per set of needed inputs and runs with the residuals fed, so it does
+not recompute the forward. Autograd sees each call as one custom ``Function`` node
+(:class:`CallFunction`), whose backward returns the gradients and leaves their accumulation
+into ``.grad`` (and the hooks of inputs and parameters) to the eager engine.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+import staticgraph.compiler  # noqa: F401 - registers the compiled executor ("numba")
+from staticgraph.gradients import gradients
+from staticgraph.graph.core import Graph, needed_ops
+from staticgraph.graph.core import Tensor as GTensor
+from staticgraph.session import Session
+
+from .._tensor import Tensor, make
+from ..autograd.function import Function
+from ..autograd.grad_mode import GRAD_ENABLED
+
+_SOURCES = ("Placeholder", "Const")
+
+
+class GuardFailed(Exception):
+    """A value the capture branched on differs in this call: the plan does not apply."""
+
+
+class Backward:
+    """The gradient subgraph for one set of needed inputs."""
+
+    def __init__(self, plan: Plan, needs: tuple[bool, ...]) -> None:
+        g = plan.graph
+        first = len(g._ops)
+        floats = [o for o in plan.outputs if o.dtype.np_dtype.kind == "f"]
+        self.float_pos = [k for k, o in enumerate(plan.outputs) if o.dtype.np_dtype.kind == "f"]
+        with g.as_default():
+            self.cots = [g.create_op("Placeholder", (), {"dtype": o.dtype.np_dtype,
+                                                         "shape": o.aval.shape},
+                                     (o.aval,), "cotangent").outputs[0] for o in floats]
+            xs = [f for f, n in zip(plan.feeds, needs, strict=True) if n]
+            grads = gradients(floats, xs, grad_ys=self.cots) if floats and xs else [None] * len(xs)
+        self.needs = needs
+        self.grads = grads
+        wanted = [t for t in grads if t is not None]
+        feeds = set(plan.feeds) | set(self.cots)
+        ops = needed_ops(wanted, [], feeds) if wanted else []
+        res: dict[GTensor, None] = {}
+        for op in ops:
+            if op._id < first:
+                continue
+            for t in op.inputs:
+                if t.op._id < first and t.op.type not in _SOURCES:
+                    res[t] = None
+        self.residuals = list(res)
+        used = {t for op in ops for t in op.inputs}
+        self.fed = [k for k, f in enumerate(plan.feeds) if f in used]
+
+    def run(self, plan: Plan, feeds: list, residuals: list, cots: list) -> list:
+        fd = {plan.feeds[k]: feeds[k] for k in self.fed}
+        fd.update(zip(self.residuals, residuals, strict=True))
+        fd.update(zip(self.cots, cots, strict=True))
+        wanted = [t for t in self.grads if t is not None]
+        out = plan.session.run(wanted, fd) if wanted else []
+        it = iter(out)
+        return [None if t is None else np.asarray(next(it)) for t in self.grads]
+
+
+class Plan:
+    """A captured graph and how to run it (module docstring)."""
+
+    def __init__(self, graph: Graph, feeds: list[GTensor], outputs: list[GTensor],
+                 guards: list[tuple[GTensor, np.ndarray, str]]) -> None:
+        self.graph = graph
+        self.feeds = feeds
+        self.outputs = outputs
+        self.guards = guards
+        self.session = Session(graph=graph)
+        self._backward: dict[tuple, Backward] = {}
+        self._fetch: dict[tuple, list] = {}
+
+    def backward_for(self, needs: tuple[bool, ...]) -> Backward:
+        b = self._backward.get(needs)
+        if b is None:
+            b = self._backward[needs] = Backward(self, needs)
+        return b
+
+    def forward(self, arrays: list, needs: tuple[bool, ...] | None) -> tuple[list, list]:
+        """Outputs (and residuals for ``needs``); raises :class:`GuardFailed`."""
+        fetch = self._fetch.get(needs)
+        if fetch is None:
+            fetch = list(self.outputs) + [g for g, _, _ in self.guards]
+            if needs is not None:
+                fetch += self.backward_for(needs).residuals
+            self._fetch[needs] = fetch
+        vals = self.session.run(fetch, dict(zip(self.feeds, arrays, strict=True)))
+        n, m = len(self.outputs), len(self.guards)
+        for (_g, want, _w), got in zip(self.guards, vals[n:n + m], strict=True):
+            if not np.array_equal(np.asarray(got), want):
+                raise GuardFailed
+        return [np.asarray(v) for v in vals[:n]], vals[n + m:]
+
+    def explain(self) -> str:
+        """The compiler's account of the forward (passes, kernels, memory)."""
+        fd = {f: np.zeros([1 if d is None else d for d in f.aval.shape], f.dtype.np_dtype)
+              for f in self.feeds}
+        return self.session.explain(list(self.outputs), fd)
+
+
+class CallFunction(Function):
+    """One call of a compiled plan as an autograd node: ``apply(call, *tensors)``."""
+
+    @staticmethod
+    def forward(ctx: Any, call: Any, *tensors: Tensor) -> Any:
+        needs = tuple(ctx.needs_input_grad[1:])
+        arrays = [t._data for t in tensors]
+        outs, res = call.plan.forward(arrays, needs)
+        ctx.call, ctx.arrays, ctx.res, ctx.needs = call, arrays, res, needs
+        ctx.versions = [t._vc[0] for t in tensors]
+        ctx.tensors = tensors
+        ts = tuple(make(o) for o in outs)
+        return ts[0] if len(ts) == 1 else ts
+
+    @staticmethod
+    def backward(ctx: Any, *grads: Tensor) -> Any:
+        for t, v in zip(ctx.tensors, ctx.versions, strict=True):
+            if t._vc[0] != v:
+                raise RuntimeError("one of the variables needed for gradient computation has "
+                                   "been modified by an inplace operation: an input of a "
+                                   f"dynamic.compile'd function is at version {t._vc[0]}; "
+                                   f"expected version {v} instead.")
+        if GRAD_ENABLED[0]:  # create_graph: replay the function eagerly, differentiably
+            return (None, *ctx.call.eager_grads(ctx.tensors, ctx.needs, grads))
+        plan = ctx.call.plan
+        b = plan.backward_for(ctx.needs)
+        cots = [grads[k]._data for k in b.float_pos]
+        out = b.run(plan, ctx.arrays, ctx.res, cots)
+        it = iter(out)
+        res = []
+        for n in ctx.needs:
+            g = next(it) if n else None
+            res.append(None if g is None else make(g))
+        return (None, *res)
+
