@@ -51,7 +51,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--repeat", type=int, metavar="N",
                    help="timing samples per cell (default: up to 7 within ~1 s, at least 3)")
     p.add_argument("--threads", type=int, metavar="N",
-                   help="threads for every mode (default: the CPUs this process may use)")
+                   help="threads for every mode (default: the CPUs this process may use); the "
+                        "static mode takes N as a cap (STATICGRAPH_THREADS) and still uses one "
+                        "BLAS thread when the cores are busy (docs/compiler.md, Threads)")
     p.add_argument("--quick", action="store_true",
                    help="smoke run: tiny sizes, one or two samples (used by CI and tests)")
     p.add_argument("--baseline", default="numpy", metavar="MODE",

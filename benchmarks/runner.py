@@ -19,7 +19,7 @@ import os
 import sys
 
 THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS",
-               "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
+               "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS", "STATICGRAPH_THREADS")
 
 
 def thread_env(threads: int) -> dict[str, str]:

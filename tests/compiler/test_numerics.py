@@ -80,6 +80,7 @@ def test_row_kernels_and_loss_sum_accurately():
 
 def test_prange_variant_sums_blockwise(monkeypatch):
     monkeypatch.setattr(instance, "PARALLEL_MIN", 1)  # every parallel-capable kernel: prange
+    monkeypatch.setenv("STATICGRAPH_PRANGE", "1")  # even when the cores are busy (threads.py)
     g = sg.Graph()
     with g.as_default():
         m = sg.placeholder(sg.float32, [None, None])

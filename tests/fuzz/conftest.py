@@ -15,4 +15,5 @@ def parallel_min(monkeypatch: pytest.MonkeyPatch) -> int:
     from staticgraph.compiler.cpu import instance
 
     monkeypatch.setattr(instance, "PARALLEL_MIN", 4096)
+    monkeypatch.setenv("STATICGRAPH_PRANGE", "1")  # even when the cores are busy (threads.py)
     return 4096

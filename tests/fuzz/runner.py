@@ -109,6 +109,7 @@ class Summary:
 def _env(opts: dict) -> dict:
     env = dict(os.environ)
     env.setdefault("STATICGRAPH_PARALLEL_MIN", str(opts["parallel_min"]))
+    env.setdefault("STATICGRAPH_PRANGE", "1")  # prange kernels even on busy cores
     env["STATICGRAPH_CACHE_DIR"] = opts["cache_dir"]
     env["PYTHONWARNINGS"] = "ignore"
     return env

@@ -67,11 +67,14 @@ class CompiledKernel:
                 self.save_native()
         return self._serial
 
-    def parallel(self) -> object:
+    def parallel(self, build: bool = True) -> object | None:
+        """The ``prange`` variant; ``build=False``: only if compiled or in numba's disk cache
+        (a size change never compiles), else None."""
         with self.lock:
             if self._par is None:
-                self._par = jit.compile_sig(self.module, "kernel_par", self.sig,
-                                            "parallel variant for a large size")
+                why = "parallel variant for a large size"
+                self._par = (jit.compile_sig(self.module, "kernel_par", self.sig, why) if build
+                             else jit.load_only(self.module, "kernel_par", self.sig, why))
         return self._par
 
     def save_native(self, load: bool = False) -> None:

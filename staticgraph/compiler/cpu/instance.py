@@ -26,10 +26,12 @@ import os
 import re
 import sys
 import threading
+import time
 import weakref
 
 import numpy as np
 
+from .. import threads
 from ..fusion import empty_reduction_error
 from ..kernel import Kernel, extent
 from ..log import note
@@ -64,6 +66,7 @@ class Instance:
                 self.peak_bytes += buf.nbytes
         self.lock = threading.Lock()
         self.small = False
+        self.policy: threads.Policy | None = None
         self.tier = "numba"  # or "native": saved machine code, numba not loaded (yet)
         self._listeners: list = []
         self._switch: list = [None, False]  # the numba call once switched; upgrade queued
@@ -100,16 +103,20 @@ class Instance:
     def _numba_call(self) -> object:
         """The call through numba's dispatchers: the single driver where the plan fits it."""
         plan = self.plan
-        self.small = plan.njit_src is not None and self._fits_single_driver()
+        self.small = self._use_single_driver()
         if self.small:
             try:
-                return self._small_call()
+                call = self._small_call()
+                plan.built = True
+                return call
             except Exception as e:  # typing failed: the Python driver runs this plan
                 note("single driver unavailable (%s: %s): using the Python driver",
                          type(e).__name__, str(e)[:200])
                 plan.njit_src = None
                 self.small = False
-        return self._python_call()
+        call = self._python_call()
+        plan.built = True
+        return call
 
     # ------------------------------------------------------------------ tiers
     def subscribe(self, fn: object) -> None:
@@ -122,7 +129,7 @@ class Instance:
         already hold the old call forward to the new one. True when switched."""
         if self.tier != "native":
             return False
-        if self.plan.njit_src is not None and self._fits_single_driver():
+        if self._use_single_driver():
             self._small_sig()  # the driver dispatcher, compiled with its kernels
         else:
             self._numba_kernels()
@@ -136,17 +143,44 @@ class Instance:
         return True
 
     # ------------------------------------------------------------------ driver choice
+    def _use_single_driver(self) -> bool:
+        """The single driver runs these sizes when they fit it and it exists or may be built:
+        the plan's first instance builds what its sizes need; a later one of another size
+        class loads the driver from numba's disk cache or keeps the Python driver."""
+        if self.plan.njit_src is None or not self._fits_single_driver():
+            return False
+        if not self.plan.built or self._small_sig(build=False) is not None:
+            return True
+        note("a size change to the single driver's class: the Python driver runs these "
+             "sizes (the single driver is not built; nothing compiles)")
+        return False
+
     def _fits_single_driver(self) -> bool:
         if sum(s.kind in ("kernel", "row", "dot") for s in self.plan.steps) < SINGLE_MIN_STEPS:
             return False  # nothing to save: one dispatch either way, and no driver to compile
+        if any(d > SMALL_DOT for d in self._dot_sizes()):
+            return False
+        return not any(ck.parallel_ok and self._size(ck) >= PARALLEL_MIN
+                       for ck in self.plan.kernel_list)
+
+    def _dot_sizes(self) -> list[int]:
+        """Multiply-adds of each product at these sizes."""
+        out = []
         for s in self.plan.steps:
             if s.kind == "dot":
                 n = s.nodes[0]
                 m, nn = self._concrete(n.shape)
-                if m * nn * self._concrete(n.inputs[0].shape)[1] > SMALL_DOT:
-                    return False
-        return not any(ck.parallel_ok and self._size(ck) >= PARALLEL_MIN
-                       for ck in self.plan.kernel_list)
+                out.append(m * nn * self._concrete(n.inputs[0].shape)[1])
+        return out
+
+    def _policy(self) -> threads.Policy:
+        """The thread policy at these sizes (:mod:`..threads`): BLAS threads, ``prange``;
+        decided once per instance (its BLAS count refreshed by the call)."""
+        if self.policy is None:
+            par = [self._size(ck) for ck in self.plan.kernel_list if ck.parallel_ok]
+            self.policy = threads.Policy(max(self._dot_sizes(), default=0),
+                                         max(par, default=0), PARALLEL_MIN)
+        return self.policy
 
     def _size(self, ck) -> int:
         k = ck.step.kernel
@@ -213,9 +247,10 @@ class Instance:
         exec(compile(self.call_source, "<staticgraph call>", "exec"), ns)
         return ns["call"]
 
-    def _small_sig(self) -> object:
+    def _small_sig(self, build: bool = True) -> object | None:
         """The single driver's dispatcher for this instance's argument types (feeds,
-        variables, escape buffers, arena, offsets): loaded from disk or compiled."""
+        variables, escape buffers, arena, offsets): loaded from disk or compiled
+        (``build=False``: only if it exists, else None)."""
         from numba import typeof
 
         prog, src = self.plan.prog, self.plan.njit_src
@@ -226,7 +261,7 @@ class Instance:
                    for sl in src.escapes]
         arrays += [(1, np.uint8), (1, np.int64)]
         return self.plan.njit_dispatcher(tuple(typeof(np.empty((0,) * nd, dt))
-                                               for nd, dt in arrays))
+                                               for nd, dt in arrays), build)
 
     def _arena(self, src) -> tuple[np.ndarray, np.ndarray]:
         """One 64-byte aligned byte buffer for the constants and intermediates of the single
@@ -255,6 +290,7 @@ class Instance:
         plan = self.plan
         d = plan.driver
         tiered = kernels is not None
+        pol = self._policy()
         if kernels is None:
             kernels = self._numba_kernels()
         fallbacks = [make_fallback(*f) for f in d.fallbacks]
@@ -267,6 +303,9 @@ class Instance:
         for j, (v, _) in enumerate(prog.updates):
             ns[f"U{j}"] = v
         lines = ["def call(F, S, commit):", "    with lock:"]
+        if any(s.kind == "dot" for s in plan.steps):  # BLAS threads as the policy decides
+            ns.update(CUR=threads.CURRENT, P=pol, mono=time.monotonic)
+            lines += ["        if CUR[0] != P.blas or mono() >= P.next:", "            P.apply()"]
         for sl in sorted(self.pools):  # B, the pool, the local, the argument: 4 references
             lines += [f"        b = B[{sl}]", "        if rc(b) > 4:", f"            fresh({sl})"]
         lines.append("        b = None")
@@ -302,8 +341,9 @@ class Instance:
         kernels = []
         for ck in self.plan.kernel_list:
             fn = ck.serial()
-            if ck.parallel_ok and self._size(ck) >= PARALLEL_MIN:
-                fn = ck.parallel()
+            if ck.parallel_ok and self._size(ck) >= PARALLEL_MIN and self._policy().decision.prange:
+                # a size change compiles nothing: the variant only if built or on disk
+                fn = (ck.parallel() if not self.plan.built else ck.parallel(build=False)) or fn
             kernels.append(fn)
         return kernels
 

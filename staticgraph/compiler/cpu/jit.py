@@ -21,7 +21,7 @@ import threading
 import time
 import types
 
-from .. import diskcache
+from .. import diskcache, threads
 from ..diskcache import COMPILER_VERSION, VERSION_TAG, cache_dir  # noqa: F401 - re-exported
 from ..log import STATS, note
 from .render import HEADER, KERNEL_FASTMATH
@@ -101,6 +101,7 @@ def import_source(src: str, h: str, path: str, preset: dict | None = None,
 def _exec(name: str, src: str, h: str, path: str, preset: dict) -> object:
     """Run module ``name`` from ``src`` (file name ``path`` for numba's cache) and put the
     manifest check in front of its dispatchers' disk caches."""
+    threads.skip_numba_blas_probe()  # before numba's target loads: no SciPy OpenBLAS
     mod = types.ModuleType(name)
     mod.__file__ = path
     mod.__dict__.update(preset)
@@ -121,14 +122,15 @@ def _purge(mod: object) -> None:
 
 
 def compile_sig(mod: object, name: str, sig: tuple, reason: str) -> object:
-    """Compile (or load from disk) ``mod.name`` for argument types ``sig``; logs the event."""
+    """Compile (or load from disk) ``mod.name`` for argument types ``sig``; logs what was done:
+    "already compiled" (in this process), "loaded" (numba's disk cache) or "compiled"."""
     from numba.core.errors import LoweringError, TypingError
 
     disp = getattr(mod, name)
     if tuple(sig) in disp.overloads:  # this module was built before in this process
-        STATS["memory_hits"] += 1
-        return disp
+        return _already(disp, name, sig, reason)
     t0 = time.perf_counter()
+    before = _counts(disp)
     try:
         disp.compile(sig)
     except (TypingError, LoweringError):
@@ -140,17 +142,59 @@ def compile_sig(mod: object, name: str, sig: tuple, reason: str) -> object:
         with _LOCK:
             _LOADED.pop(mod.__sg_hash__, None)
         disp = getattr(_reload(mod), name)
+        before = _counts(disp)
         disp.compile(sig)
     dt = time.perf_counter() - t0
-    hits = sum(getattr(disp, "_cache_hits", {}).values())
-    if hits:
-        STATS["disk_hits"] += 1
-        note("loaded %s%s from disk cache in %.3fs (%s)", name, sig, dt, reason)
-    else:
+    hits, misses = (a - b for a, b in zip(_counts(disp), before, strict=True))
+    if misses:
         STATS["compiled"] += 1
         note("compiled %s%s in %.3fs (%s)", name, sig, dt, reason)
+    elif hits:
+        STATS["disk_hits"] += 1
+        note("loaded %s%s from disk cache in %.3fs (%s)", name, sig, dt, reason)
+    else:  # another thread (or a caller's typing) built it meanwhile
+        _already(disp, name, sig, reason)
     return disp
 
+
+def load_only(mod: object, name: str, sig: tuple, reason: str) -> object | None:
+    """``mod.name`` for ``sig`` when it is compiled in this process or in numba's disk cache
+    (loaded then), else None: never compiles (a size change uses what exists)."""
+    from numba.core.compiler_lock import global_compiler_lock
+
+    disp = getattr(mod, name)
+    if tuple(sig) in disp.overloads:
+        return _already(disp, name, sig, reason)
+    t0 = time.perf_counter()
+    with global_compiler_lock:
+        try:
+            cres = disp._cache.load_overload(sig, disp.targetctx)
+        except Exception as e:  # an unreadable entry: as good as none (compile_sig rebuilds)
+            note("cache load failed for %s (%s: %s)", name, type(e).__name__, e)
+            cres = None
+        if cres is None:
+            return None
+        # what numba's Dispatcher.compile does with a disk-cache hit
+        disp._cache_hits[sig] += 1
+        if not cres.objectmode:
+            disp.targetctx.insert_user_function(cres.entry_point, cres.fndesc, [cres.library])
+        disp.add_overload(cres)
+    STATS["disk_hits"] += 1
+    note("loaded %s%s from disk cache in %.3fs (%s)", name, sig, time.perf_counter() - t0,
+         reason)
+    return disp
+
+
+def _counts(disp: object) -> tuple[int, int]:
+    """numba's disk-cache hits and misses (= compiles) of a dispatcher, all signatures."""
+    return (sum(getattr(disp, "_cache_hits", {}).values()),
+            sum(getattr(disp, "_cache_misses", {}).values()))
+
+
+def _already(disp: object, name: str, sig: tuple, reason: str) -> object:
+    STATS["memory_hits"] += 1
+    note("already compiled %s%s (%s)", name, sig, reason)
+    return disp
 
 
 def _reload(mod: object) -> object:

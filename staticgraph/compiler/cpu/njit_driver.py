@@ -24,6 +24,9 @@ without typing it.
 An :class:`~.instance.Instance` uses this driver when its plan has no numpy fallback steps, every
 product has at most :data:`SMALL_DOT` multiply-adds, and no kernel is large enough for its
 ``prange`` variant; otherwise it runs the Python driver (BLAS ``np.dot``, parallel kernels).
+Only the plan's first instance compiles it: an instance of these sizes bound after the plan
+chose the Python driver loads it from numba's disk cache or keeps the Python driver (a size
+change compiles nothing; see :class:`~.plan.Plan`).
 """
 
 from __future__ import annotations

@@ -4,7 +4,10 @@ gets a Python driver (:mod:`.driver`) and, where it fits, a single ``@njit`` dri
 (:mod:`.njit_driver`).
 
 A plan is size-independent; an :class:`~.instance.Instance` binds it to concrete feed shapes
-(buffers, serial/parallel kernel choice, which driver) and is kept per shape signature.
+(buffers, serial/parallel kernel choice, which driver) and is kept per shape signature. The
+first instance that runs through numba decides what compiles (``Plan.built``); an instance of
+another size class later uses only what exists (compiled in this process or in numba's disk
+cache), so a batch-size change never compiles.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ class Plan(BoundPlans):
     njit_src: NjitDriverSource | None = None
     reason: str = ""
     native_only: bool = False  # run saved machine code only, never numba's dispatchers (tests)
+    built: bool = False  # an instance chose what compiles: later sizes use only what exists
     instances: LRU = field(default_factory=instance_cache)
     _njit: object = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -49,16 +53,22 @@ class Plan(BoundPlans):
     def bind(self, feed_shapes: tuple) -> Instance:
         return Instance(self, feed_shapes)
 
-    def njit_dispatcher(self, sig: tuple) -> object:
+    def njit_dispatcher(self, sig: tuple, build: bool = True) -> object | None:
         """The single driver compiled (or loaded from disk) for ``sig``; no other signature
-        compiles later (a mismatching call raises ``TypeError``, see the executor)."""
+        compiles later (a mismatching call raises ``TypeError``, see the executor).
+        ``build=False``: only what exists (in memory or numba's disk cache), else None."""
         with self._lock:
             if self._njit is None:
                 src = self.njit_src
                 pre = {k: ck.module.kernel for k, ck in src.kernel_globals.items()}
                 mod = jit.load_source(src.module_text(), pre)
                 t0 = time.perf_counter()
-                disp = jit.compile_sig(mod, "driver", sig, self.reason)
+                if build:
+                    disp = jit.compile_sig(mod, "driver", sig, self.reason)
+                else:
+                    disp = jit.load_only(mod, "driver", sig, "a size change: only if built")
+                    if disp is None:
+                        return None
                 disp.disable_compile()
                 for ck in src.kernel_globals.values():  # compiled with the driver: keep them
                     ck.save_native(load=True)
