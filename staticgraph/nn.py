@@ -168,12 +168,15 @@ def dropout(x: Any, keep_prob: Any = None, noise_shape: Any = None, seed: Any = 
         keep = _t(keep_prob, x.dtype.base_dtype) if rate is None else ops.sub(
             1.0, _t(rate, x.dtype.base_dtype))
         keep = ops.reshape(keep, ())  # a scalar (tutorials feed a shapeless placeholder)
-        with g.control_dependencies(None):
+        root = g  # inside a loop body (DropoutWrapper): the counter lives in the outer graph
+        while getattr(root, "outer", None) is not None:
+            root = root.outer
+        with root.as_default(), root.control_dependencies(None):
             counter = Variable(np.float64(seed or 0), trainable=False, name="counter",
                                collections=[])
-        if not hasattr(g, "_auto_init"):
-            g._auto_init = {}
-        g._auto_init[counter] = np.float64(seed or 0)
+        if not hasattr(root, "_auto_init"):
+            root._auto_init = {}
+        root._auto_init[counter] = np.float64(seed or 0)
         step = assign_add(counter, 1.0)
         index = ops.reshape_like(ops.cumsum(ops.reshape(ops.ones_like(ops.cast(x, np.float64)),
                                                         (-1,)), 0), x)
@@ -263,11 +266,13 @@ def moments(x: Any, axes: Any, shift: Any = None, name: str | None = None,
 
 _missing = module_getattr("nn")
 _RNN = {"rnn_cell": ("rnn_cell", None), "dynamic_rnn": ("rnn", "dynamic_rnn"),
-        "static_rnn": ("rnn", "static_rnn")}
+        "static_rnn": ("rnn", "static_rnn"),
+        "bidirectional_dynamic_rnn": ("rnn_bidirectional", "bidirectional_dynamic_rnn")}
 
 
 def __getattr__(name: str) -> Any:
-    """``tf.nn.rnn_cell``, ``dynamic_rnn``, ``static_rnn`` load on first use; any other missing
+    """``tf.nn.rnn_cell``, ``dynamic_rnn``, ``static_rnn``, ``bidirectional_dynamic_rnn`` load on
+    first use; any other missing
     name raises the "not supported" error."""
     if name not in _RNN:
         return _missing(name)

@@ -19,9 +19,11 @@ import numpy as np
 from . import ops
 from .graph import nest
 from .graph.array_ops import concat, split
-from .graph.core import Tensor
+from .graph.core import Tensor, get_default_graph
 from .graph.dtypes import as_dtype
-from .graph.math_ops import _t, add, matmul, multiply, sigmoid, subtract, tanh
+from .graph.frontend import node_name
+from .graph.math_ops import _t, add, clip_by_value, matmul, multiply, sigmoid, subtract, \
+    tanh
 from .unsupported import module_getattr
 from .variable_scope import constant_initializer, get_variable, variable_scope, zeros_initializer
 
@@ -54,7 +56,9 @@ def _zeros(batch: Any, size: Any, dtype: Any) -> Any:
 
     def one(n: int) -> Tensor:
         if isinstance(batch, Tensor):  # [B, 1] zeros + [n] zeros: a [B, n] tensor
-            return ops.add(ops.zeros_like(batch), np.zeros((int(n),), dt))
+            ref = ops.zeros_like(batch if batch.dtype.np_dtype == dt else ops.cast(batch, dt))
+            with node_name("zeros"):
+                return ops.add(ref, np.zeros((int(n),), dt))
         from .graph.array_ops import zeros
 
         return zeros([int(batch), int(n)], dt)
@@ -94,15 +98,13 @@ class RNNCell:
     trainable_weights = weights = trainable_variables
 
     def zero_state(self, batch_size: Any, dtype: Any) -> Any:
-        """Zeros for every part of the state, ``[batch_size, n]`` each (``batch_size`` a Python
-        int here; ``dynamic_rnn`` with ``dtype`` makes zeros for a batch known only at run
-        time)."""
-        if isinstance(batch_size, Tensor):
-            raise NotImplementedError(
-                "zero_state(batch_size) with a tensor batch_size is not supported by "
-                "staticgraph: pass a Python int, or give dynamic_rnn a dtype and no "
-                "initial_state (its zero state follows the fed batch)")
-        return _zeros(batch_size, self.state_size, dtype)
+        """Zeros for every part of the state, ``[batch_size, n]`` each, under TF's
+        ``<Class>ZeroState`` name scope; ``batch_size`` an int or a scalar tensor
+        (``tf.shape(x)[0]``, a fed placeholder)."""
+        from .rnn_batch import batch_rows
+
+        with get_default_graph().name_scope(type(self).__name__ + "ZeroState"):
+            return _zeros(batch_rows(batch_size), self.state_size, dtype)
 
     def ensure_built(self, inputs: Tensor, scope: Any = None) -> None:
         """Create the variables on the first call, under the current variable scope and the
@@ -185,6 +187,69 @@ class BasicLSTMCell(RNNCell):
         new_state = LSTMStateTuple(new_c, new_h) if self._state_is_tuple else \
             concat([new_c, new_h], 1)
         return new_h, new_state
+
+
+class LSTMCell(RNNCell):
+    """TF's full LSTM (``lstm_cell``): optional peepholes (``w_f_diag``, ``w_i_diag``,
+    ``w_o_diag``), ``cell_clip`` on ``c``, a projection of the output to ``num_proj`` units
+    (``projection/kernel``, clipped by ``proj_clip``); gates ``i, j, f, o`` as BasicLSTMCell."""
+
+    _default_name = "lstm_cell"
+
+    def __init__(self, num_units: int, use_peepholes: bool = False, cell_clip: Any = None,
+                 initializer: Any = None, num_proj: Any = None, proj_clip: Any = None,
+                 num_unit_shards: Any = None, num_proj_shards: Any = None,
+                 forget_bias: float = 1.0, state_is_tuple: bool = True, activation: Any = None,
+                 reuse: Any = None, name: str | None = None, dtype: Any = None) -> None:
+        super().__init__(num_units, activation, reuse, name, dtype)
+        self._use_peepholes, self._cell_clip, self._init = use_peepholes, cell_clip, initializer
+        self._num_proj, self._proj_clip = num_proj, proj_clip
+        self._forget_bias, self._state_is_tuple = float(forget_bias), state_is_tuple
+
+    @property
+    def state_size(self) -> Any:
+        n, m = self._num_units, self._num_proj or self._num_units
+        return LSTMStateTuple(n, m) if self._state_is_tuple else n + m
+
+    @property
+    def output_size(self) -> int:
+        return int(self._num_proj or self._num_units)
+
+    def build(self, input_depth: int, dtype: Any) -> None:
+        n, h = self._num_units, self.output_size
+        self._kernel = self._var("kernel", [input_depth + h, 4 * n], dtype, self._init)
+        self._bias = self._var("bias", [4 * n], dtype, zeros_initializer(dtype))
+        if self._use_peepholes:
+            self._w_f, self._w_i, self._w_o = (self._var(k, [n], dtype, self._init)
+                                               for k in ("w_f_diag", "w_i_diag", "w_o_diag"))
+        if self._num_proj is not None:
+            self._proj = self._var("projection/kernel", [n, int(self._num_proj)], dtype,
+                                   self._init)
+
+    def call(self, inputs: Tensor, state: Any) -> tuple:
+        if self._state_is_tuple:
+            c_prev, m_prev = state
+        else:
+            c_prev, m_prev = split(state, [self._num_units, self.output_size], axis=1)
+        gates = add(matmul(concat([inputs, m_prev], 1), self._kernel), self._bias)
+        i, j, f, o = split(gates, 4, axis=1)
+        fb = np.asarray(self._forget_bias, gates.dtype.np_dtype)
+        if self._use_peepholes:
+            c = add(multiply(sigmoid(add(add(f, fb), multiply(self._w_f, c_prev))), c_prev),
+                    multiply(sigmoid(add(i, multiply(self._w_i, c_prev))), self._activation(j)))
+        else:
+            c = add(multiply(sigmoid(add(f, fb)), c_prev),
+                    multiply(sigmoid(i), self._activation(j)))
+        if self._cell_clip is not None:
+            c = clip_by_value(c, -self._cell_clip, self._cell_clip)
+        o_in = add(o, multiply(self._w_o, c)) if self._use_peepholes else o
+        m = multiply(sigmoid(o_in), self._activation(c))
+        if self._num_proj is not None:
+            m = matmul(m, self._proj)
+            if self._proj_clip is not None:
+                m = clip_by_value(m, -self._proj_clip, self._proj_clip)
+        new_state = LSTMStateTuple(c, m) if self._state_is_tuple else concat([c, m], 1)
+        return m, new_state
 
 
 class GRUCell(RNNCell):
@@ -272,8 +337,8 @@ class _ShapeOnly:
         self.shape, self.dtype = TensorShape(dims), dtype
 
 
-__all__ = ["RNNCell", "BasicRNNCell", "BasicLSTMCell", "GRUCell", "MultiRNNCell",
-           "LSTMStateTuple"]
+__all__ = ["RNNCell", "BasicRNNCell", "BasicLSTMCell", "LSTMCell", "GRUCell", "MultiRNNCell",
+           "LSTMStateTuple", "DropoutWrapper", "ResidualWrapper", "DeviceWrapper"]
 
 
 def assert_like_rnncell(cell_name: str, cell: Any) -> None:
@@ -289,4 +354,15 @@ def assert_like_rnncell(cell_name: str, cell: Any) -> None:
                         f"{', '.join(missing)}.")
 
 
-__getattr__ = module_getattr("nn.rnn_cell")  # a missing cell: the "not supported" error
+_missing = module_getattr("nn.rnn_cell")  # a missing cell: the "not supported" error
+_WRAPPERS = ("DropoutWrapper", "ResidualWrapper", "DeviceWrapper")
+
+
+def __getattr__(name: str) -> Any:
+    """The wrappers (:mod:`.rnn_cell_wrappers`) load on first use; any other missing name
+    raises the "not supported" error."""
+    if name not in _WRAPPERS:
+        return _missing(name)
+    from . import rnn_cell_wrappers
+
+    return getattr(rnn_cell_wrappers, name)
