@@ -20,7 +20,7 @@ from .graph.control_flow import while_loop
 from .graph.core import Tensor
 from .graph.math_ops import _t, cast, where
 from .graph.tensor_array import TensorArray
-from .rnn_cell import _zeros, assert_like_rnncell
+from .rnn_cell_base import _zeros, assert_like_rnncell
 from .variable_scope import variable_scope
 
 

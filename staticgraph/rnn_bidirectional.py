@@ -16,7 +16,7 @@ import numpy as np
 from . import ops
 from .graph.composite_ops import reverse
 from .graph.core import Tensor
-from .graph.math_ops import _t, cast, composite, _final
+from .graph.math_ops import _final, _t, cast, composite
 from .rnn import dynamic_rnn
 from .variable_scope import variable_scope
 
@@ -63,7 +63,7 @@ def bidirectional_dynamic_rnn(cell_fw: Any, cell_bw: Any, inputs: Any,
     """``dynamic_rnn`` forwards (under ``<scope>/fw``) and over the reversed sequences (under
     ``<scope>/bw``, its outputs reversed back); returns ``((out_fw, out_bw), (state_fw,
     state_bw))``."""
-    from .rnn_cell import assert_like_rnncell
+    from .rnn_cell_base import assert_like_rnncell
 
     assert_like_rnncell("cell_fw", cell_fw)
     assert_like_rnncell("cell_bw", cell_bw)

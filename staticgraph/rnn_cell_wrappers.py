@@ -18,7 +18,7 @@ from .graph import nest
 from .graph.core import Tensor, get_default_graph
 from .graph.frontend import as_graph_tensor
 from .graph.math_ops import _t, add
-from .rnn_cell import LSTMStateTuple, RNNCell, assert_like_rnncell
+from .rnn_cell_base import LSTMStateTuple, RNNCell, assert_like_rnncell
 
 
 class _Wrapper(RNNCell):
