@@ -47,6 +47,9 @@ HINTS: dict[str, str] = {
     "py_func": "a separate sess.run, then numpy, then a feed",
     "Print": "fetch the tensor with sess.run and print it",
     "summary.FileWriterCache": "tf.summary.FileWriter",
+    "summary.image": "tf.summary.scalar or tf.summary.histogram (event files hold those)",
+    "summary.audio": "tf.summary.scalar or tf.summary.histogram (event files hold those)",
+    "summary.text": "tf.summary.scalar, or print the text",
 }
 
 
