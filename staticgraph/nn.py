@@ -97,7 +97,8 @@ def _labels_logits(labels: Any, logits: Any, fn: str) -> tuple:
 
 def sparse_softmax_cross_entropy_with_logits(labels: Any = None, logits: Any = None,
                                              name: str | None = None) -> Tensor:
-    """Per-example ``-log softmax(logits)[label]`` for integer ``labels`` of shape (N,)."""
+    """Per-example ``-log softmax(logits)[label]`` for integer ``labels`` of shape (N,) (or any
+    ``[d0, ..., dk]`` with logits ``[d0, ..., dk, C]``, as per-timestep losses)."""
     labels, logits = _labels_logits(labels, logits, "sparse_softmax_cross_entropy_with_logits")
     lab = _t(labels, None)
     if not lab.dtype.is_integer:
@@ -109,6 +110,15 @@ def sparse_softmax_cross_entropy_with_logits(labels: Any = None, logits: Any = N
     with logits.graph.name_scope(name or "SparseSoftmaxCrossEntropyWithLogits"):
         if unknown:  # TF checks the rank when the labels are fed: here the reshape does
             lab = ops.reshape(lab, (-1,))
+        if logits.ndim > 2:  # [d0, ..., C] with [d0, ...] labels: as rows, then back
+            classes = logits.aval.shape[-1]
+            if classes is None:
+                raise ValueError(f"sparse_softmax_cross_entropy_with_logits needs the number of "
+                                 f"classes (the last dimension of {logits.name}) to be known")
+            rows = ops.nll_loss(ops.log_softmax(ops.reshape(logits, (-1, classes)), -1),
+                                ops.reshape(lab, (-1,)), reduction="none")
+            with node_name("Reshape"):
+                return ops.reshape_like(rows, lab)
         logp = ops.log_softmax(logits, -1)
         with node_name("SparseSoftmaxCrossEntropyWithLogits"):
             return ops.nll_loss(logp, lab, reduction="none")
