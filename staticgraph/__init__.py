@@ -45,6 +45,8 @@ _EXPORTS: dict[str, str] = {
     "graph.tensor_shape": "Dimension TensorShape",
     "layers": "losses",
     "random_ops": "random_normal random_uniform set_random_seed truncated_normal",
+    "rnn_bidirectional": "reverse_sequence",
+    "summary_messages": "Event HistogramProto Summary",
     "runtime_config": "ConfigProto GPUOptions RunMetadata RunOptions device logging test",
     "session": "EXECUTORS InteractiveSession Session get_default_session",
     "variable_scope": "AUTO_REUSE constant_initializer get_variable get_variable_scope "

@@ -3,6 +3,7 @@ returning ``(value, update_op)`` as TF1 does. Run ``tf.local_variables_initializ
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import numpy as np
@@ -29,7 +30,10 @@ def _safe_div(num: Tensor, den: Tensor, name: str) -> Tensor:
 
 def _streaming_mean(values: Tensor, weights: Any, name: str | None,
                     default: str) -> tuple[Tensor, Tensor]:
-    with variable_scope(name, default_name=default):
+    # ``accuracy`` calls this inside its own scope (TF's names: accuracy/total, accuracy/value)
+    inner = variable_scope(name, default_name=default) if not hasattr(name, "reuse") else \
+        contextlib.nullcontext()
+    with inner:
         g = get_default_graph()
         with g.control_dependencies(None):
             total = Variable(np.float32(0.0), trainable=False, name="total", collections=LOCAL)

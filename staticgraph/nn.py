@@ -97,7 +97,8 @@ def _labels_logits(labels: Any, logits: Any, fn: str) -> tuple:
 
 def sparse_softmax_cross_entropy_with_logits(labels: Any = None, logits: Any = None,
                                              name: str | None = None) -> Tensor:
-    """Per-example ``-log softmax(logits)[label]`` for integer ``labels`` of shape (N,)."""
+    """Per-example ``-log softmax(logits)[label]`` for integer ``labels`` of shape (N,) (or any
+    ``[d0, ..., dk]`` with logits ``[d0, ..., dk, C]``, as per-timestep losses)."""
     labels, logits = _labels_logits(labels, logits, "sparse_softmax_cross_entropy_with_logits")
     lab = _t(labels, None)
     if not lab.dtype.is_integer:
@@ -109,6 +110,15 @@ def sparse_softmax_cross_entropy_with_logits(labels: Any = None, logits: Any = N
     with logits.graph.name_scope(name or "SparseSoftmaxCrossEntropyWithLogits"):
         if unknown:  # TF checks the rank when the labels are fed: here the reshape does
             lab = ops.reshape(lab, (-1,))
+        if logits.ndim > 2:  # [d0, ..., C] with [d0, ...] labels: as rows, then back
+            classes = logits.aval.shape[-1]
+            if classes is None:
+                raise ValueError(f"sparse_softmax_cross_entropy_with_logits needs the number of "
+                                 f"classes (the last dimension of {logits.name}) to be known")
+            rows = ops.nll_loss(ops.log_softmax(ops.reshape(logits, (-1, classes)), -1),
+                                ops.reshape(lab, (-1,)), reduction="none")
+            with node_name("Reshape"):
+                return ops.reshape_like(rows, lab)
         logp = ops.log_softmax(logits, -1)
         with node_name("SparseSoftmaxCrossEntropyWithLogits"):
             return ops.nll_loss(logp, lab, reduction="none")
@@ -168,12 +178,15 @@ def dropout(x: Any, keep_prob: Any = None, noise_shape: Any = None, seed: Any = 
         keep = _t(keep_prob, x.dtype.base_dtype) if rate is None else ops.sub(
             1.0, _t(rate, x.dtype.base_dtype))
         keep = ops.reshape(keep, ())  # a scalar (tutorials feed a shapeless placeholder)
-        with g.control_dependencies(None):
+        root = g  # inside a loop body (DropoutWrapper): the counter lives in the outer graph
+        while getattr(root, "outer", None) is not None:
+            root = root.outer
+        with root.as_default(), root.control_dependencies(None):
             counter = Variable(np.float64(seed or 0), trainable=False, name="counter",
                                collections=[])
-        if not hasattr(g, "_auto_init"):
-            g._auto_init = {}
-        g._auto_init[counter] = np.float64(seed or 0)
+        if not hasattr(root, "_auto_init"):
+            root._auto_init = {}
+        root._auto_init[counter] = np.float64(seed or 0)
         step = assign_add(counter, 1.0)
         index = ops.reshape_like(ops.cumsum(ops.reshape(ops.ones_like(ops.cast(x, np.float64)),
                                                         (-1,)), 0), x)
@@ -263,11 +276,13 @@ def moments(x: Any, axes: Any, shift: Any = None, name: str | None = None,
 
 _missing = module_getattr("nn")
 _RNN = {"rnn_cell": ("rnn_cell", None), "dynamic_rnn": ("rnn", "dynamic_rnn"),
-        "static_rnn": ("rnn", "static_rnn")}
+        "static_rnn": ("rnn", "static_rnn"),
+        "bidirectional_dynamic_rnn": ("rnn_bidirectional", "bidirectional_dynamic_rnn")}
 
 
 def __getattr__(name: str) -> Any:
-    """``tf.nn.rnn_cell``, ``dynamic_rnn``, ``static_rnn`` load on first use; any other missing
+    """``tf.nn.rnn_cell``, ``dynamic_rnn``, ``static_rnn``, ``bidirectional_dynamic_rnn`` load on
+    first use; any other missing
     name raises the "not supported" error."""
     if name not in _RNN:
         return _missing(name)

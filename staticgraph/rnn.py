@@ -20,7 +20,7 @@ from .graph.control_flow import while_loop
 from .graph.core import Tensor
 from .graph.math_ops import _t, cast, where
 from .graph.tensor_array import TensorArray
-from .rnn_cell import _zeros, assert_like_rnncell
+from .rnn_cell_base import _zeros, assert_like_rnncell
 from .variable_scope import variable_scope
 
 
@@ -89,15 +89,17 @@ def dynamic_rnn(cell: Any, inputs: Any, sequence_length: Any = None, initial_sta
                             element_shape=xt.shape[1:]).unstack(xt)
         out_ta = TensorArray(xt.dtype.base_dtype, size=n_steps)
 
-        def body(time: Tensor, state: Any, ta: TensorArray) -> tuple:
+        def body(it: Tensor, time: Tensor, ta: TensorArray, state: Any) -> tuple:
             output, new_state = cell.call(in_ta.read(time), state)
             if seq is not None:
                 output, new_state = _masked(_step_mask(time, seq), output, state, new_state)
-            return time + 1, new_state, ta.write(time, output)
+            return it + 1, time + 1, ta.write(time, output), new_state
 
-        _, final_state, out_ta = while_loop(lambda t, s, ta: t < n_steps, body,
-                                            (0, state0, out_ta))
-        outputs = out_ta.stack()
+        # TF's loop variables (iteration count, time, output array, state): the state's
+        # tensors are named ``rnn/while/Exit_3``... as in TF
+        _, _, out_ta, final_state = while_loop(lambda i, t, ta, s: t < n_steps, body,
+                                               (0, 0, out_ta, state0))
+        outputs = out_ta.stack(name="TensorArrayStack/TensorArrayGatherV3")  # TF's name
         if steps is not None and outputs.shape.ndims is not None:
             outputs.set_shape([steps] + outputs.shape.as_list()[1:])
         if not time_major:

@@ -1,5 +1,6 @@
-"""TF1's ``tf.nn.rnn_cell``: ``BasicRNNCell``, ``BasicLSTMCell`` (with ``LSTMStateTuple``),
-``GRUCell`` and ``MultiRNNCell``, with TF's formulas and variable names.
+"""TF1's ``tf.nn.rnn_cell``: ``BasicRNNCell``, ``BasicLSTMCell``, ``LSTMCell`` (with
+``LSTMStateTuple``), ``GRUCell`` and ``MultiRNNCell``, with TF's formulas and variable names, and
+the wrappers of :mod:`.rnn_cell_wrappers`.
 
 A cell creates its variables once, on its first build, under ``<scope>/<cell name>/`` (TF's
 ``basic_rnn_cell/kernel``, ``basic_lstm_cell/bias``, ``gru_cell/gates/kernel``...), as TF's
@@ -9,130 +10,17 @@ created inside a loop body here) and calls :meth:`RNNCell.call` in the body.
 
 from __future__ import annotations
 
-import collections
-import contextlib
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
-from . import ops
-from .graph import nest
 from .graph.array_ops import concat, split
 from .graph.core import Tensor
-from .graph.dtypes import as_dtype
-from .graph.math_ops import _t, add, matmul, multiply, sigmoid, subtract, tanh
+from .graph.math_ops import add, clip_by_value, matmul, multiply, sigmoid, subtract
+from .rnn_cell_base import LSTMStateTuple, RNNCell, _cell_scope, assert_like_rnncell  # noqa: F401
+from .rnn_cell_wrappers import DeviceWrapper, DropoutWrapper, ResidualWrapper  # noqa: F401
 from .unsupported import module_getattr
-from .variable_scope import constant_initializer, get_variable, variable_scope, zeros_initializer
-
-
-@contextlib.contextmanager
-def _cell_scope(cell: Any, scope: Any) -> Iterator[None]:
-    """The variable scope a cell builds its variables in: ``scope`` when given, then the cell's
-    name (made unique there when it is TF's default, and kept for later builds)."""
-    with contextlib.ExitStack() as stack:
-        if scope is not None:
-            stack.enter_context(variable_scope(scope))
-        vs = stack.enter_context(variable_scope(cell._name, default_name=cell._default_name))
-        cell._name = vs.name.rsplit("/", 1)[-1]
-        yield
-
-class LSTMStateTuple(collections.namedtuple("LSTMStateTuple", ("c", "h"))):
-    """An LSTM's state: the cell ``c`` and the output ``h``."""
-
-    __slots__ = ()
-
-    @property
-    def dtype(self) -> Any:
-        return self.c.dtype
-
-
-def _zeros(batch: Any, size: Any, dtype: Any) -> Any:
-    """Zeros of shape ``[batch] + size`` per leaf of ``size`` (``batch``: int or a [B, k] tensor
-    whose zeros_like is broadcast)."""
-    dt = as_dtype(dtype).np_dtype
-
-    def one(n: int) -> Tensor:
-        if isinstance(batch, Tensor):  # [B, 1] zeros + [n] zeros: a [B, n] tensor
-            return ops.add(ops.zeros_like(batch), np.zeros((int(n),), dt))
-        from .graph.array_ops import zeros
-
-        return zeros([int(batch), int(n)], dt)
-    return nest.pack_sequence_as(size, [one(n) for n in nest.flatten(size)])
-
-
-class RNNCell:
-    """The base of TF1's cells: ``output, new_state = cell(inputs, state)``."""
-
-    _default_name = "rnn_cell"
-
-    def __init__(self, num_units: int, activation: Any = None, reuse: Any = None,
-                 name: str | None = None, dtype: Any = None) -> None:
-        self._num_units = int(num_units)
-        self._activation = activation or tanh
-        self._name = name
-        self._dtype = dtype
-        self.built = False
-        self.variables: list = []
-
-    @property
-    def state_size(self) -> Any:
-        return self._num_units
-
-    @property
-    def output_size(self) -> int:
-        return self._num_units
-
-    @property
-    def name(self) -> str:
-        return self._name or self._default_name
-
-    @property
-    def trainable_variables(self) -> list:
-        return list(self.variables)
-
-    trainable_weights = weights = trainable_variables
-
-    def zero_state(self, batch_size: Any, dtype: Any) -> Any:
-        """Zeros for every part of the state, ``[batch_size, n]`` each (``batch_size`` a Python
-        int here; ``dynamic_rnn`` with ``dtype`` makes zeros for a batch known only at run
-        time)."""
-        if isinstance(batch_size, Tensor):
-            raise NotImplementedError(
-                "zero_state(batch_size) with a tensor batch_size is not supported by "
-                "staticgraph: pass a Python int, or give dynamic_rnn a dtype and no "
-                "initial_state (its zero state follows the fed batch)")
-        return _zeros(batch_size, self.state_size, dtype)
-
-    def ensure_built(self, inputs: Tensor, scope: Any = None) -> None:
-        """Create the variables on the first call, under the current variable scope and the
-        cell's name (unique there when the name is TF's default)."""
-        if self.built:
-            return
-        depth = inputs.shape.as_list()[-1] if inputs.shape.ndims is not None else None
-        if depth is None:
-            raise ValueError(f"Expected inputs.shape[-1] to be known, received shape: "
-                             f"{inputs.shape}")
-        dtype = as_dtype(self._dtype or inputs.dtype).base_dtype
-        with _cell_scope(self, scope):
-            self.build(int(depth), dtype)
-        self.built = True
-
-    def _var(self, name: str, shape: list, dtype: Any, init: Any = None) -> Any:
-        v = get_variable(name, shape, dtype=dtype, initializer=init)
-        self.variables.append(v)
-        return v
-
-    def build(self, input_depth: int, dtype: Any) -> None:
-        raise NotImplementedError
-
-    def call(self, inputs: Tensor, state: Any) -> tuple:
-        raise NotImplementedError
-
-    def __call__(self, inputs: Any, state: Any, scope: Any = None) -> tuple:
-        x = _t(inputs)
-        self.ensure_built(x, scope)
-        return self.call(x, state)
+from .variable_scope import constant_initializer, variable_scope, zeros_initializer
 
 
 class BasicRNNCell(RNNCell):
@@ -185,6 +73,69 @@ class BasicLSTMCell(RNNCell):
         new_state = LSTMStateTuple(new_c, new_h) if self._state_is_tuple else \
             concat([new_c, new_h], 1)
         return new_h, new_state
+
+
+class LSTMCell(RNNCell):
+    """TF's full LSTM (``lstm_cell``): optional peepholes (``w_f_diag``, ``w_i_diag``,
+    ``w_o_diag``), ``cell_clip`` on ``c``, a projection of the output to ``num_proj`` units
+    (``projection/kernel``, clipped by ``proj_clip``); gates ``i, j, f, o`` as BasicLSTMCell."""
+
+    _default_name = "lstm_cell"
+
+    def __init__(self, num_units: int, use_peepholes: bool = False, cell_clip: Any = None,
+                 initializer: Any = None, num_proj: Any = None, proj_clip: Any = None,
+                 num_unit_shards: Any = None, num_proj_shards: Any = None,
+                 forget_bias: float = 1.0, state_is_tuple: bool = True, activation: Any = None,
+                 reuse: Any = None, name: str | None = None, dtype: Any = None) -> None:
+        super().__init__(num_units, activation, reuse, name, dtype)
+        self._use_peepholes, self._cell_clip, self._init = use_peepholes, cell_clip, initializer
+        self._num_proj, self._proj_clip = num_proj, proj_clip
+        self._forget_bias, self._state_is_tuple = float(forget_bias), state_is_tuple
+
+    @property
+    def state_size(self) -> Any:
+        n, m = self._num_units, self._num_proj or self._num_units
+        return LSTMStateTuple(n, m) if self._state_is_tuple else n + m
+
+    @property
+    def output_size(self) -> int:
+        return int(self._num_proj or self._num_units)
+
+    def build(self, input_depth: int, dtype: Any) -> None:
+        n, h = self._num_units, self.output_size
+        self._kernel = self._var("kernel", [input_depth + h, 4 * n], dtype, self._init)
+        self._bias = self._var("bias", [4 * n], dtype, zeros_initializer(dtype))
+        if self._use_peepholes:
+            self._w_f, self._w_i, self._w_o = (self._var(k, [n], dtype, self._init)
+                                               for k in ("w_f_diag", "w_i_diag", "w_o_diag"))
+        if self._num_proj is not None:
+            self._proj = self._var("projection/kernel", [n, int(self._num_proj)], dtype,
+                                   self._init)
+
+    def call(self, inputs: Tensor, state: Any) -> tuple:
+        if self._state_is_tuple:
+            c_prev, m_prev = state
+        else:
+            c_prev, m_prev = split(state, [self._num_units, self.output_size], axis=1)
+        gates = add(matmul(concat([inputs, m_prev], 1), self._kernel), self._bias)
+        i, j, f, o = split(gates, 4, axis=1)
+        fb = np.asarray(self._forget_bias, gates.dtype.np_dtype)
+        if self._use_peepholes:
+            c = add(multiply(sigmoid(add(add(f, fb), multiply(self._w_f, c_prev))), c_prev),
+                    multiply(sigmoid(add(i, multiply(self._w_i, c_prev))), self._activation(j)))
+        else:
+            c = add(multiply(sigmoid(add(f, fb)), c_prev),
+                    multiply(sigmoid(i), self._activation(j)))
+        if self._cell_clip is not None:
+            c = clip_by_value(c, -self._cell_clip, self._cell_clip)
+        o_in = add(o, multiply(self._w_o, c)) if self._use_peepholes else o
+        m = multiply(sigmoid(o_in), self._activation(c))
+        if self._num_proj is not None:
+            m = matmul(m, self._proj)
+            if self._proj_clip is not None:
+                m = clip_by_value(m, -self._proj_clip, self._proj_clip)
+        new_state = LSTMStateTuple(c, m) if self._state_is_tuple else concat([c, m], 1)
+        return m, new_state
 
 
 class GRUCell(RNNCell):
@@ -272,21 +223,8 @@ class _ShapeOnly:
         self.shape, self.dtype = TensorShape(dims), dtype
 
 
-__all__ = ["RNNCell", "BasicRNNCell", "BasicLSTMCell", "GRUCell", "MultiRNNCell",
-           "LSTMStateTuple"]
-
-
-def assert_like_rnncell(cell_name: str, cell: Any) -> None:
-    """TF's duck test for a cell, with its error text."""
-    checks = [(hasattr(cell, "output_size"), "'output_size' property is missing"),
-              (hasattr(cell, "state_size"), "'state_size' property is missing"),
-              (hasattr(cell, "zero_state") or hasattr(cell, "get_initial_state"),
-               "either 'zero_state' or 'get_initial_state' method is required"),
-              (callable(cell), "is not callable")]
-    missing = [text for ok, text in checks if not ok]
-    if missing:
-        raise TypeError(f"The argument {cell_name!r} ({cell}) is not an RNNCell: "
-                        f"{', '.join(missing)}.")
+__all__ = ["RNNCell", "BasicRNNCell", "BasicLSTMCell", "LSTMCell", "GRUCell", "MultiRNNCell",
+           "LSTMStateTuple", "DropoutWrapper", "ResidualWrapper", "DeviceWrapper"]
 
 
 __getattr__ = module_getattr("nn.rnn_cell")  # a missing cell: the "not supported" error

@@ -17,8 +17,8 @@ DOC = "see docs/static.md, \"What TF1 code runs\""
 HINTS: dict[str, str] = {
     "contrib": "tf.layers.dense for contrib.layers.fully_connected, tf.nn.rnn_cell for "
                "contrib.rnn",
-    "contrib.rnn": "the cells of tf.nn.rnn_cell (BasicRNNCell, BasicLSTMCell, GRUCell, "
-                   "MultiRNNCell) with tf.nn.dynamic_rnn",
+    "contrib.rnn": "the cells and wrappers of tf.nn.rnn_cell (BasicRNNCell, BasicLSTMCell, "
+                   "LSTMCell, GRUCell, MultiRNNCell, DropoutWrapper) with tf.nn.dynamic_rnn",
     "contrib.layers": "tf.layers.dense, or tf.get_variable with tf.matmul",
     "data": "feed numpy batches through tf.placeholder and feed_dict",
     "estimator": "a Session training loop (tf.Session, sess.run(train_op, feed_dict))",
@@ -29,10 +29,11 @@ HINTS: dict[str, str] = {
     "app": "a plain `if __name__ == \"__main__\":` block",
     "flags": "argparse",
     "nn.top_k": "tf.argmax (k=1) or tf.nn.in_top_k",
-    "nn.rnn_cell": "BasicRNNCell, BasicLSTMCell, GRUCell or MultiRNNCell, or a cell written "
-                   "as a function of (state, input) inside tf.scan",
-    "nn.bidirectional_dynamic_rnn": "two tf.nn.dynamic_rnn calls, one over tf.reverse'd "
-                                    "inputs",
+    "nn.rnn_cell": "BasicRNNCell, BasicLSTMCell, LSTMCell, GRUCell or MultiRNNCell (with "
+                   "DropoutWrapper, ResidualWrapper), or a cell written as a function of "
+                   "(state, input) inside tf.scan",
+    "nn.raw_rnn": "tf.nn.dynamic_rnn, or tf.while_loop with a TensorArray",
+    "nn.static_bidirectional_rnn": "tf.nn.bidirectional_dynamic_rnn",
     "train.MonitoredTrainingSession": "tf.Session with a tf.train.Saver",
     "train.Coordinator": "a plain feed_dict loop (no queue runners)",
     "train.start_queue_runners": "a plain feed_dict loop (no queue runners)",
@@ -46,6 +47,9 @@ HINTS: dict[str, str] = {
     "py_func": "a separate sess.run, then numpy, then a feed",
     "Print": "fetch the tensor with sess.run and print it",
     "summary.FileWriterCache": "tf.summary.FileWriter",
+    "summary.image": "tf.summary.scalar or tf.summary.histogram (event files hold those)",
+    "summary.audio": "tf.summary.scalar or tf.summary.histogram (event files hold those)",
+    "summary.text": "tf.summary.scalar, or print the text",
 }
 
 

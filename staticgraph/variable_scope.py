@@ -125,10 +125,9 @@ def variable_scope(name_or_scope: Any, default_name: str | None = None, values: 
                    initializer or outer.initializer)
     stack.append(scope)
     try:
-        if isinstance(name_or_scope, _Scope):  # re-entering a captured scope: its name scope
-            ns_cm: Any = g.name_scope(name_or_scope.original_name_scope or None)
-        else:  # TF: a new, unique name scope inside the current one ("net_1/...")
-            ns_cm = g.name_scope(name.rsplit("/", 1)[-1])
+        # TF: a new, unique name scope inside the current one ("net_1/..."), also when a
+        # captured scope is re-entered (its last name: "foo_1/", "fw/fw/")
+        ns_cm: Any = g.name_scope(name.rsplit("/", 1)[-1])
         with ns_cm as ns:
             scope._name_scope = ns
             yield scope

@@ -68,4 +68,14 @@ __all__ = ["Optimizer", "GradientDescentOptimizer", "MomentumOptimizer", "AdamOp
            "get_global_step", "create_global_step", "get_or_create_global_step",
            "exponential_decay"]
 
-__getattr__ = module_getattr("train")  # a missing tf.train name: the "not supported" error
+_missing = module_getattr("train")  # a missing tf.train name: the "not supported" error
+
+
+def __getattr__(name: str) -> Any:
+    """``tf.train.summary_iterator`` (event files, :mod:`staticgraph.summary_writer`) loads on
+    first use; any other missing name raises the "not supported" error."""
+    if name != "summary_iterator":
+        return _missing(name)
+    from ..summary_writer import summary_iterator
+
+    return summary_iterator
