@@ -196,3 +196,17 @@ def test_tile_is_the_sum_block():
     """Tiles and sum blocks coincide, so a tiled float sum adds the same blocks as an untiled
     one."""
     assert TILE == BLOCK and CHUNK % TILE == 0
+
+
+def test_cuda_renders_the_untiled_body(monkeypatch):
+    """The CUDA renderer ignores tiling and chunks: one thread per element either way."""
+    from dataclasses import replace
+
+    from staticgraph.compiler.cuda.render import render_kernel_cuda
+
+    monkeypatch.setenv("STATICGRAPH_TILE_MIN_COST", "1")
+    g, x, y, dx = chain_graph(TILE + 3)
+    (k,) = kernels(g, [y, dx], {x: np.ones(TILE + 3, np.float32)})
+    assert k.tiling is not None
+    plain = replace(k, tiling=None, chunk=0)
+    assert render_kernel_cuda(k, "kernel") == render_kernel_cuda(plain, "kernel")
