@@ -28,6 +28,7 @@ from .kernel import (
     render_template,
 )
 from .passes.shapes import Sym
+from .tiling import schedule
 
 
 def fact(n: Node, name: str) -> object:
@@ -232,7 +233,7 @@ def group_kernel(g: Group, cons: dict, escapes: set) -> tuple[Kernel, list[Node]
     reductions = _absorb_unit_dims(reductions, g.shape)
     red = [g.shape[d] for d in reductions[0].reduced] if reductions else [None]
     short = all(isinstance(d, int) for d in red) and int(np.prod(red)) <= SHORT_REDUCTION
-    kern = Kernel(name="k", rank=rank, inputs=inputs, stmts=stmts, outputs=outputs,
+    kern = schedule(Kernel(name="k", rank=rank, inputs=inputs, stmts=stmts, outputs=outputs,
                   reductions=reductions, consts=pool.consts, extents=tuple(extents),
-                  doc=" -> ".join(docs), short_reduction=short)
+                  doc=" -> ".join(docs), short_reduction=short))
     return kern, in_nodes, out_nodes + red_nodes

@@ -75,6 +75,38 @@ class Reduction:
         return self.op in ("sum", "mean") and np.dtype(self.dtype).kind == "f"
 
 
+@dataclass(frozen=True)
+class Stage:
+    """One loop of a tiled kernel's body over a tile (loop fission, see :class:`Tiling`).
+
+    It loads the non-scalar ``inputs`` (indices into ``Kernel.inputs``) and the tile buffers
+    ``reads`` (statement vars), runs ``stmts`` (indices into ``Kernel.stmts``, in order; a
+    statement that depends on constants and scalars only may appear in several stages), stores
+    the vars ``writes`` into their tile buffers, the ``outputs`` and accumulates the
+    ``reductions`` (indices into ``Kernel.outputs`` / ``Kernel.reductions``)."""
+
+    stmts: tuple[int, ...]
+    inputs: tuple[int, ...] = ()
+    reads: tuple[str, ...] = ()
+    writes: tuple[str, ...] = ()
+    outputs: tuple[int, ...] = ()
+    reductions: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class Tiling:
+    """Loop fission of a long rank-1 body: the loop runs in tiles of ``size`` elements, and each
+    tile runs its ``stages`` one after the other, each a loop over the whole tile. Values that
+    cross stages go through tile buffers of ``size`` elements (``buffers``: (var, dtype)), which
+    stay in L1; each stage's loop is short enough to keep its values in registers. A renderer
+    may ignore the tiling (the statements in order are the same computation) -- the CUDA one
+    does: every thread computes one element anyway."""
+
+    size: int
+    stages: tuple[Stage, ...]
+    buffers: tuple[tuple[str, np.dtype], ...] = ()
+
+
 @dataclass
 class Kernel:
     name: str
@@ -87,6 +119,12 @@ class Kernel:
     extents: tuple = ()  # per loop dim: (array name, axis) giving its size, or None (size 1)
     doc: str = ""  # the subgraph it computes, for explain()
     short_reduction: bool = False  # reduces a static count <= SHORT_REDUCTION per result
+    tiling: Tiling | None = None  # loop fission of a long rank-1 body (compiler/tiling.py)
+    chunk: int = 0
+    """Rank 1 only, 0 = none: the loop runs in chunks of this many elements (a multiple of the
+    tile/block size), the unit of ``prange``; each chunk sums its own partial of every
+    reduction, and the partials combine in chunk order -- the same order for any thread count
+    (and for the serial variant), so results do not depend on threads."""
 
     @property
     def reduced_dims(self) -> tuple[int, ...]:
@@ -99,7 +137,7 @@ class Kernel:
                 tuple((o.var, o.dtype.str, o.pattern) for o in self.outputs),
                 tuple((r.var, r.op, r.dtype.str, r.pattern, r.reduced) for r in self.reductions),
                 tuple(sorted((k, float(v), d.str) for k, (v, d) in self.consts.items())),
-                self.extents, self.short_reduction)
+                self.extents, self.short_reduction, self.tiling, self.chunk)
 
     def params(self) -> list[str]:
         return [i.name for i in self.inputs] + [o.name for o in self.outputs] + \

@@ -12,6 +12,9 @@ so a plain ``acc += v`` loop would run as one serial float32 chain: slow (no SIM
 * :func:`sg_scratch_f64` / :func:`sg_release` -- a zeroed float64 array shaped like a kernel's
   reduction output (``calloc``/``free``, no numba runtime, so the native tier can run it), for
   reductions that accumulate into an output row: the row sums in float64 and is rounded once.
+* :func:`sg_scratch` -- an uninitialized 1-D array of ``n`` elements of a scalar's type
+  (``malloc``; :func:`sg_release` frees it): tile buffers and per-chunk partials of chunked
+  kernels (:mod:`.render_chunks`).
 """
 
 from __future__ import annotations
@@ -77,6 +80,36 @@ def _scratch(typingctx, like):
     return rt(like), codegen
 
 
+def sg_scratch(n, proto):
+    """Python stand-in of the intrinsic: ``n`` elements of ``proto``'s type."""
+    import numpy as np
+
+    return np.empty(n, np.asarray(proto).dtype)
+
+
+@intrinsic
+def _scratch_1d(typingctx, n, proto):
+    if not isinstance(n, types.Integer) or not isinstance(proto, (types.Number, types.Boolean)):
+        return None
+    rt = types.Array(proto, 1, "C")
+
+    def codegen(context, builder, sig, args):
+        intp = context.get_value_type(types.intp)
+        count = context.cast(builder, args[0], sig.args[0], types.intp)
+        size = context.get_abi_sizeof(context.get_data_type(proto))
+        fnty = ir.FunctionType(cgutils.voidptr_t, [intp])
+        malloc = cgutils.get_or_insert_function(builder.module, fnty, "malloc")
+        nbytes = builder.mul(count, ir.Constant(intp, size))  # malloc(0) may be NULL: unread
+        raw = builder.call(malloc, [nbytes])
+        out = context.make_array(rt)(context, builder)
+        data = builder.bitcast(raw, context.get_data_type(proto).as_pointer())
+        context.populate_array(out, data=data, shape=[count], strides=[ir.Constant(intp, size)],
+                               itemsize=ir.Constant(intp, size), meminfo=None)
+        return out._getvalue()
+
+    return rt(n, proto), codegen
+
+
 @intrinsic
 def _release(typingctx, w):
     if not isinstance(w, types.Array):
@@ -97,9 +130,14 @@ def _ov_scratch(like):
     return lambda like: _scratch(like)
 
 
+@overload(sg_scratch)
+def _ov_scratch_1d(n, proto):
+    return lambda n, proto: _scratch_1d(n, proto)
+
+
 @overload(sg_release)
 def _ov_release(w):
     return lambda w: _release(w)
 
 
-__all__ = ["sg_radd", "sg_release", "sg_scratch_f64"]
+__all__ = ["sg_radd", "sg_release", "sg_scratch", "sg_scratch_f64"]

@@ -32,6 +32,7 @@ from ..kernel import (
     init_value,
     prologue,
 )
+from .render_chunks import render_chunked
 
 KERNEL_FASTMATH = frozenset()
 BLOCK = SHORT_REDUCTION
@@ -41,8 +42,8 @@ horizontal add costs a few percent, small enough that each partial sum adds only
 values."""
 HEADER = "import numpy as np\nfrom numba import prange\nfrom staticgraph.compiler.cpu.scalar " \
          "import *  # noqa: F401,F403 - the sg_* scalar library\n" \
-         "from staticgraph.compiler.cpu.accum import sg_radd, sg_release, sg_scratch_f64  " \
-         "# noqa: F401\n"
+         "from staticgraph.compiler.cpu.accum import sg_radd, sg_release, sg_scratch, " \
+         "sg_scratch_f64  # noqa: F401\n"
 
 
 def _index(pattern: tuple) -> str:
@@ -59,7 +60,7 @@ def suffix_reduction(k: Kernel) -> bool:
 def can_parallelize(k: Kernel) -> bool:
     if k.rank == 0:
         return False
-    if not k.reductions:
+    if not k.reductions or k.chunk:
         return True
     return suffix_reduction(k) and 0 not in k.reduced_dims
 
@@ -85,7 +86,9 @@ def render_kernel(k: Kernel, fname: str, parallel: bool = False) -> str:
     red = set(k.reduced_dims)
     blocked = {j for j, r in enumerate(k.reductions) if r.float_sum}
     cnt = " * ".join(f"n{d}" for d in sorted(red)) or "1"
-    if k.rank == 0 or not k.reductions or suffix_reduction(k):
+    if k.chunk:
+        body += render_chunked(k, fname, parallel)
+    elif k.rank == 0 or not k.reductions or suffix_reduction(k):
         mode = "plain" if not blocked or k.rank == 0 else \
             "short" if k.short_reduction else "blocked"
         body += _nest(k, mode, parallel, cnt)
