@@ -74,16 +74,24 @@ class Instance:
 
             self.call = call
             return
-        if plan.native_only or (native.enabled() and self._needs_numba()):
+        if plan.native_only or plan.llvm_only or (native.enabled() and self._needs_numba()):
             kernels = [self._native(ck) for ck in plan.kernel_list]
-            if all(k is not None for k in kernels):
+            if any(k is not None for k in kernels) or not kernels:
+                # kernels neither saved nor rendered by LLVM compile with numba now
+                kernels = [k or ck.serial() for k, ck in zip(kernels, plan.kernel_list)]
                 self.tier = "native"
                 self.call = self._python_call(kernels)
                 return
         self.call = self._numba_call()
 
     def _native(self, ck) -> object:
+        """The kernel as native code: numba's saved machine code, else the LLVM renderer's
+        (compiled now or linked from its disk entry); None where neither is available."""
+        if self.plan.llvm_only:
+            return ck.llvm()
         k = ck.native()
+        if k is None and not self.plan.native_only:
+            k = ck.llvm()
         if k is None and self.plan.native_only:  # compile with numba, then link its code
             ck.serial()
             k = ck.native(retry=True)
@@ -134,6 +142,14 @@ class Instance:
             fn(old, new)
         note("switched an instance from native kernels to numba's")
         return True
+
+    def _numba_pays(self) -> bool:
+        """Whether numba would run this instance faster than native kernels: through the
+        single driver (one dispatch per run) or with ``prange`` variants at these sizes. A
+        serial kernel of numba's runs at the LLVM kernel's speed, so otherwise the instance
+        stays native and numba never loads for it."""
+        return (self.plan.njit_src is not None and self._fits_single_driver()) or any(
+            ck.parallel_ok and self._size(ck) >= PARALLEL_MIN for ck in self.plan.kernel_list)
 
     # ------------------------------------------------------------------ driver choice
     def _fits_single_driver(self) -> bool:
@@ -282,7 +298,8 @@ class Instance:
                 x = f"c{k}"
             vals.append(x)
         outs, upds = vals[:len(d.outs)], vals[len(d.outs):]
-        if tiered and not plan.native_only:  # forward once switched; queue the switch
+        if tiered and not (plan.native_only or plan.llvm_only) and self._numba_pays():
+            # forward once switched; queue the switch
             ns.update(M=self._switch, later=native.later, W=weakref.ref(self))
             lines = lines[:2] + ["        fwd = M[0]", "        if fwd is None:"] + [
                 "    " + ln for ln in lines[2:]] + [

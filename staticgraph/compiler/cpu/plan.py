@@ -38,6 +38,7 @@ class Plan(BoundPlans):
     njit_src: NjitDriverSource | None = None
     reason: str = ""
     native_only: bool = False  # run saved machine code only, never numba's dispatchers (tests)
+    llvm_only: bool = False  # LLVM kernels wherever the renderer covers them, no switch (tests)
     instances: LRU = field(default_factory=instance_cache)
     _njit: object = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
