@@ -143,14 +143,6 @@ class Instance:
         note("switched an instance from native kernels to numba's")
         return True
 
-    def _numba_pays(self) -> bool:
-        """Whether numba would run this instance faster than native kernels: through the
-        single driver (one dispatch per run) or with ``prange`` variants at these sizes. A
-        serial kernel of numba's runs at the LLVM kernel's speed, so otherwise the instance
-        stays native and numba never loads for it."""
-        return (self.plan.njit_src is not None and self._fits_single_driver()) or any(
-            ck.parallel_ok and self._size(ck) >= PARALLEL_MIN for ck in self.plan.kernel_list)
-
     # ------------------------------------------------------------------ driver choice
     def _fits_single_driver(self) -> bool:
         if sum(s.kind in ("kernel", "row", "dot") for s in self.plan.steps) < SINGLE_MIN_STEPS:
@@ -298,8 +290,9 @@ class Instance:
                 x = f"c{k}"
             vals.append(x)
         outs, upds = vals[:len(d.outs)], vals[len(d.outs):]
-        if tiered and not (plan.native_only or plan.llvm_only) and self._numba_pays():
-            # forward once switched; queue the switch
+        if tiered and not (plan.native_only or plan.llvm_only):
+            # forward once switched; queue the switch (numba's dispatchers are called ~50x
+            # cheaper than a ctypes call: 0.3 vs 17 us, a busy machine)
             ns.update(M=self._switch, later=native.later, W=weakref.ref(self))
             lines = lines[:2] + ["        fwd = M[0]", "        if fwd is None:"] + [
                 "    " + ln for ln in lines[2:]] + [
