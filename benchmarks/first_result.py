@@ -109,7 +109,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {m:42s} {statistics.median(v):.3f} [{min(v):.3f}, {max(v):.3f}]  {notes[m]}")
     if a.jax_path:
         j = statistics.median(times["jax first call"])
-        print(f"  static cold / jax first call: {statistics.median(times['static cold (LLVM)']) / j:.2f}x")
+        c = statistics.median(times["static cold (LLVM)"])
+        print(f"  static cold / jax first call: {c / j:.2f}x")
     return 0
 
 

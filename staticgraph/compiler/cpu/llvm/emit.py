@@ -47,7 +47,7 @@ def literal(value: float, t: str) -> str:
     """An LLVM constant of dtype ``t`` (floats as the hex of their double value)."""
     if is_float(t):
         v = float(np.float32(value)) if t == "float32" else float(value)
-        return "0x%016X" % struct.unpack("<Q", struct.pack("<d", v))[0]
+        return f"0x{struct.unpack('<Q', struct.pack('<d', v))[0]:016X}"
     if t == "bool":
         return "true" if value else "false"
     return str(int(value))

@@ -79,7 +79,8 @@ e = e - 1 if small else e
 m = (m + m - ONE) if small else (m - ONE)
 fe = f32(e)
 z = m * m
-y = ((((((((P0 * m + P1) * m + P2) * m + P3) * m + P4) * m + P5) * m + P6) * m + P7) * m + P8) * m * z
+y = (((((P0 * m + P1) * m + P2) * m + P3) * m + P4) * m + P5) * m + P6
+y = ((y * m + P7) * m + P8) * m * z
 y = y + Q1 * fe
 y = y + MHALF * z
 r = m + y
@@ -121,7 +122,8 @@ return m + libm_log1p(exp(-fabs(x)))""")},
     "cos": {t: (_ONE, "d = x - x\nreturn cos(x) if d == d else d") for t in ("float32", "float64")},
     "fpow": {t: (_ONE, """
 s = sqrt(x)
-return s if y == HALF else (ONE / s if y == MHALF else pow(x, y))""") for t in ("float32", "float64")},
+return s if y == HALF else (ONE / s if y == MHALF else pow(x, y))""")
+             for t in ("float32", "float64")},
     "floordiv": {t: (_ONE, """
 q = x / y
 mod = fmod(x, y)
@@ -147,6 +149,14 @@ def _bitcast(t: str):
     return lambda b, v: (b.emit(f"bitcast {LTYPE[v[1]]} {v[0]} to {LTYPE[t]}"), t)
 
 
+def _lib_call(name: str):
+    return lambda b, x: b.lib(name, x[1], [x])
+
+
+def _cast(t: str):
+    return lambda b, x: b.convert(x, t)
+
+
 _INTERNAL = {
     "floor": lambda b, x: b.intrinsic("floor", [x]),
     "fabs": lambda b, x: b.intrinsic("fabs", [x]),
@@ -163,7 +173,7 @@ _INTERNAL = {
     "libm_log": lambda b, x: b.libm("log", [x]), "libm_tanh": lambda b, x: b.libm("tanh", [x]),
     "libm_log1p": lambda b, x: b.libm("log1p", [x]),
     "libm_expm1": lambda b, x: b.libm("expm1", [x]),
-    **{nm: (lambda nm: lambda b, x: b.lib(nm, x[1], [x]))(nm) for nm in ("exp", "log", "log1p")},
+    **{nm: _lib_call(nm) for nm in ("exp", "log", "log1p")},
 }
 
 
@@ -319,7 +329,7 @@ CALLS: dict = {
     "sg_min": _maxmin("<="), "sg_clamp": _clamp, "sg_pow": _pow, "sg_erf": _erf,
     "sg_sqrt": _sqrt, "sg_floor": _rounding("floor"), "sg_ceil": _rounding("ceil"),
     "sg_trunc": _rounding("trunc"), "sg_round": _rounding("rint"),
-    **{f"sg_cast_{t}": (lambda t: lambda b, x: b.convert(x, t))(t) for t in
+    **{f"sg_cast_{t}": _cast(t) for t in
        ("float32", "float64", "int8", "int16", "int32", "int64", "uint8", "bool")},
 }
 """Every ``sg_*`` name a kernel statement may call -> ``emitter(body, *args) -> value``."""
