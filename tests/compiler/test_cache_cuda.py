@@ -30,7 +30,9 @@ SEED = textwrap.dedent("""
 
 
 def _run(code: str, cache: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ, STATICGRAPH_CACHE_DIR=cache, STATICGRAPH_LOG_COMPILES="1")
+    # numba's cache (the LLVM renderer's entries: test_llvm_tier.py)
+    env = dict(os.environ, STATICGRAPH_CACHE_DIR=cache, STATICGRAPH_LOG_COMPILES="1",
+               STATICGRAPH_LLVM="0")
     return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                           timeout=300)
 

@@ -86,8 +86,9 @@ PROG = textwrap.dedent("""
 
 def _run(cache: str, *args: str, timeout: float = 240,
          env: dict | None = None) -> subprocess.CompletedProcess:
+    # numba's cache files and saved code (the LLVM renderer's entries: test_llvm_tier.py)
     e = dict(os.environ, STATICGRAPH_CACHE_DIR=cache, STATICGRAPH_LOG_COMPILES="1",
-             **(env or {}))
+             STATICGRAPH_LLVM="0", **(env or {}))
     e.pop("STATICGRAPH_NATIVE", None)
     return subprocess.run([sys.executable, "-c", PROG, *args], env=e, capture_output=True,
                           text=True, timeout=timeout, cwd=ROOT)
@@ -237,7 +238,7 @@ def test_read_only_cache_directory(warm, tmp_path):
 # ------------------------------------------------------------------ concurrency
 def test_two_processes_compile_into_one_empty_cache_at_once(tmp_path):
     cache = str(tmp_path)
-    e = dict(os.environ, STATICGRAPH_CACHE_DIR=cache)
+    e = dict(os.environ, STATICGRAPH_CACHE_DIR=cache, STATICGRAPH_LLVM="0")
     ps = [subprocess.Popen([sys.executable, "-c", PROG], env=e, cwd=ROOT, text=True,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
     for p in ps:
@@ -301,7 +302,8 @@ MEAN = textwrap.dedent("""
 
 def _twice(prog: str, cache: str) -> list[subprocess.CompletedProcess]:
     """Run ``prog`` in two fresh processes on one cache: cold, then warm."""
-    e = dict(os.environ, STATICGRAPH_CACHE_DIR=cache, STATICGRAPH_LOG_COMPILES="1")
+    e = dict(os.environ, STATICGRAPH_CACHE_DIR=cache, STATICGRAPH_LOG_COMPILES="1",
+             STATICGRAPH_LLVM="0")
     e.pop("STATICGRAPH_NATIVE", None)
     out = []
     for _ in range(2):
@@ -336,7 +338,8 @@ def test_symbols_the_kernel_body_needs_are_told_from_the_wrappers(monkeypatch):
     from staticgraph.compiler.cpu import compiled_kernel, jit
     from staticgraph.compiler.cpu.native_elf import needed_by, undefined_symbols
 
-    g = sg.Graph()
+    monkeypatch.setattr(compiled_kernel, "LLVM", False)  # numba's objects (the LLVM renderer's
+    g = sg.Graph()  # need only libc/libm: test_llvm_tier.py)
     with g.as_default():
         x = sg.placeholder(sg.float32, [None, 3])
         y = x * 2.0

@@ -64,7 +64,9 @@ PROGRAM = textwrap.dedent("""
 
 def _run(cache: str, *args: str, env: dict | None = None,
          timeout: float = 400) -> subprocess.CompletedProcess:
-    e = dict(os.environ, STATICGRAPH_CACHE_DIR=cache, STATICGRAPH_LOG_COMPILES="1", **(env or {}))
+    # numba's saved machine code (the LLVM renderer's own entries: test_llvm_tier.py)
+    e = dict(os.environ, STATICGRAPH_CACHE_DIR=cache, STATICGRAPH_LOG_COMPILES="1",
+             STATICGRAPH_LLVM="0", **(env or {}))
     e.pop("STATICGRAPH_NATIVE", None)
     r = subprocess.run([sys.executable, "-c", PROGRAM, *args], env=e, capture_output=True,
                        text=True, timeout=timeout)

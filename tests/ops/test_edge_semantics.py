@@ -129,11 +129,15 @@ def test_eager_gradients_with_nonfinite_cotangents(case: Case) -> None:
         check(case, dt, _eager(case, xs, True), _torch(case, xs, True), "eager")
 
 
-@pytest.mark.parametrize("executor", ["reference", "numba"])
+@pytest.mark.parametrize("executor", ["reference", "numba", "numba-llvm"])
 @pytest.mark.parametrize("dt", DTYPES, ids=lambda d: d.name)
 @pytest.mark.parametrize("case", [c for c in CASES if "static" in c.modes], ids=_ids)
 def test_static_matches_torch(case: Case, dt: np.dtype, executor: str, static_results) -> None:
     xs = case.inputs(dt)
+    if executor == "numba-llvm":  # the LLVM renderer's kernels (a test-only executor name)
+        from tests.static.conftest import _executors
+
+        _executors()
     with np.errstate(all="ignore"):
         got = static_results(dt, executor)[case.name]
         check(case, dt, got, _torch(case, xs), executor)

@@ -20,6 +20,9 @@ def _executors() -> list[str]:
         # ctypes, as a warm process does before numba loads (test-only name)
         EXECUTORS.setdefault("numba-native", functools.partial(EXECUTORS["numba"],
                                                                native_only=True))
+        # the LLVM renderer's kernels (numba compiles only what it declines)
+        EXECUTORS.setdefault("numba-llvm", functools.partial(EXECUTORS["numba"],
+                                                             llvm_only=True))
     return sorted(EXECUTORS)
 
 

@@ -18,6 +18,10 @@ from ..log import note
 from . import jit, native
 from .render import can_parallelize, render
 
+LLVM = os.environ.get("STATICGRAPH_LLVM", "1") not in ("0", "off", "never")
+"""Whether kernels numba has not compiled yet may run as LLVM kernels (:mod:`.llvm`) on the
+native tier; ``STATICGRAPH_LLVM=0``: never (cold instances compile with numba)."""
+
 
 @dataclass
 class CompiledKernel:
@@ -38,6 +42,7 @@ class CompiledKernel:
     _serial: object = None
     _par: object = None
     _native: object = None
+    _llvm: object = None
     lock: threading.RLock = field(default_factory=threading.RLock)
 
     @property
@@ -101,6 +106,17 @@ class CompiledKernel:
                                            [nd for _, nd in self.argspec],
                                            self.source_sha) or False
         return self._native or None
+
+
+    def llvm(self) -> object:
+        """The kernel rendered to LLVM IR and compiled by llvmlite (or linked from its disk
+        entry), called like :meth:`native`'s; None where the renderer declines it."""
+        with self.lock:
+            if self._llvm is None:
+                from .llvm import load_or_compile
+
+                self._llvm = (LLVM and load_or_compile(self)) or False
+        return self._llvm or None
 
 
 def kernel_argspec(step: Step) -> tuple:

@@ -29,14 +29,16 @@ class NumbaExecutor(CompilingExecutor):
 
     name = "numba"
 
-    def __init__(self, native_only: bool = False) -> None:
+    def __init__(self, native_only: bool = False, llvm_only: bool = False) -> None:
         super().__init__()
         self.native_only = native_only  # kernels as saved machine code only (tests)
+        self.llvm_only = llvm_only  # kernels from the LLVM renderer where it covers them (tests)
         self._runners: dict = {}  # at most MAX_PLANS (remember)
 
     def build(self, schedule: Schedule, reason: str) -> Plan:
         plan = build_plan(schedule, reason)
         plan.native_only = self.native_only
+        plan.llvm_only = self.llvm_only
         return plan
 
     def run(self, graph: Any, fetches: list, targets: list, feeds: dict, state: Any) -> list:

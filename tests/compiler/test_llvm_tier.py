@@ -1,0 +1,168 @@
+"""The LLVM renderer on the native tier: a cold process answers its first run with kernels
+compiled by llvmlite, numba not imported; a warm one links their disk entries; damaged or
+foreign entries are removed and never run; a kernel the renderer declines goes to numba alone.
+(Every static-mode test also runs on the ``numba-llvm`` executor: tests/static/conftest.py.)"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
+                                reason="native objects are ELF (Linux) only")
+
+# an MLP step (bias+relu epilogue, softmax-CE forward and backward, reductions, SGD) and a
+# tanh/sigmoid/exp chain with a mean over rows; products counted large
+# (STATICGRAPH_SMALL_DOT=0): the Python driver
+PROGRAM = textwrap.dedent("""
+    import sys, threading
+    first_numba_import = []
+
+    def watch(event, args):  # which thread imports numba first
+        if event == "import" and args[0] == "numba" and not first_numba_import:
+            first_numba_import.append(threading.current_thread().name)
+
+    sys.addaudithook(watch)
+    import numpy as np, staticgraph as sg
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((7, 4)).astype(np.float32)
+    Y = rng.integers(0, 3, 7)
+    g = sg.Graph()
+    with g.as_default():
+        x = sg.placeholder(sg.float32, [None, 4])
+        y = sg.placeholder(sg.int64, [None])
+        w1 = sg.Variable((rng.standard_normal((4, 6)) * 0.5).astype(np.float32))
+        b1 = sg.Variable(np.zeros(6, np.float32))
+        w2 = sg.Variable((rng.standard_normal((6, 3)) * 0.5).astype(np.float32))
+        h = sg.nn.relu(sg.matmul(x, w1) + b1)
+        loss = sg.reduce_mean(sg.nn.sparse_softmax_cross_entropy_with_logits(
+            labels=y, logits=sg.matmul(h, w2)))
+        chain = sg.reduce_mean(sg.tanh(x) * sg.sigmoid(x) + sg.exp(-x * x), axis=0)
+        train = sg.train.GradientDescentOptimizer(0.5).minimize(loss)
+        init = sg.global_variables_initializer()
+    s = sg.Session(graph=g)
+    s.run(init)
+    l0, c0, _ = s.run([loss, chain, train], {x: X, y: Y})
+    inst = next(i for i in s._executor.instances() if len(i.plan.kernel_list) > 3)
+    print("FIRST", repr(float(l0)), inst.tier, "numba" in sys.modules, len(inst.plan.kernel_list))
+    for _ in range(3):
+        s.run(train, {x: X, y: Y})
+    from staticgraph.compiler import block_until_ready
+    assert block_until_ready(240)
+    print("AFTER", inst.tier, *first_numba_import)
+    print("LOSS", repr(float(s.run(loss, {x: X, y: Y}))))
+    print("CHAIN", *[repr(float(v)) for v in c0])
+""")
+
+
+def _run(cache: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    e = dict(os.environ, STATICGRAPH_CACHE_DIR=cache, STATICGRAPH_LOG_COMPILES="1",
+             STATICGRAPH_SMALL_DOT="0", **(env or {}))
+    for k in ("STATICGRAPH_NATIVE", "STATICGRAPH_LLVM"):
+        e.pop(k, None)
+    r = subprocess.run([sys.executable, "-c", PROGRAM], env=e, capture_output=True, text=True,
+                       timeout=400)
+    assert r.returncode == 0, r.stderr[-3000:]
+    return r
+
+
+def _line(r: subprocess.CompletedProcess, tag: str) -> list[str]:
+    return next(ln.split()[1:] for ln in r.stdout.splitlines() if ln.startswith(tag + " "))
+
+
+def _expected() -> tuple[float, np.ndarray]:
+    """The first loss and the chain by numpy (the reference executor's formulas)."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((7, 4)).astype(np.float32)
+    Y = rng.integers(0, 3, 7)
+    w1 = (rng.standard_normal((4, 6)) * 0.5).astype(np.float32)
+    w2 = (rng.standard_normal((6, 3)) * 0.5).astype(np.float32)
+    z = np.maximum(X @ w1, 0) @ w2
+    lp = z - z.max(1, keepdims=True)
+    lp = lp - np.log(np.exp(lp).sum(1, keepdims=True))
+    sig = 1 / (1 + np.exp(-X.astype(np.float64)))
+    chain = (np.tanh(X.astype(np.float64)) * sig + np.exp(-X.astype(np.float64) ** 2)).mean(0)
+    return float(-lp[np.arange(7), Y].mean()), chain
+
+
+def test_cold_process_answers_with_llvm_kernels_then_numba_loads_in_the_background(tmp_path):
+    cold = _run(str(tmp_path))
+    loss, tier, numba_loaded, nk = _line(cold, "FIRST")
+    assert (tier, numba_loaded) == ("native", "False")
+    assert cold.stderr.count("compiled LLVM kernel") >= int(nk)
+    first = cold.stderr.split("switched an instance")[0]
+    assert "compiled kernel(" not in first.split("loaded")[0]  # numba compiled nothing first
+    # numba was imported by the loader thread, after the first result, and took over
+    assert _line(cold, "AFTER") == ["numba", "staticgraph-numba-loader"]
+    want_loss, want_chain = _expected()
+    np.testing.assert_allclose(float(loss), want_loss, rtol=1e-5)
+    np.testing.assert_allclose([float(v) for v in _line(cold, "CHAIN")], want_chain, rtol=2e-6)
+    # warm: machine code linked from the disk cache (numba's own, saved at the switch, is
+    # preferred), nothing compiles
+    warm = _run(str(tmp_path))
+    assert "compiled" not in warm.stderr
+    assert warm.stderr.count("as native code") >= int(nk)
+    assert _line(warm, "FIRST")[1:] == ["native", "False", nk]
+    np.testing.assert_allclose(float(_line(warm, "FIRST")[0]), float(loss), rtol=1e-6)
+    np.testing.assert_allclose(float(_line(warm, "LOSS")[0]), float(_line(cold, "LOSS")[0]),
+                               rtol=1e-6)
+
+
+def test_damaged_or_swapped_llvm_entries_are_removed_and_never_run(tmp_path):
+    cache = str(tmp_path)
+    cold = _run(cache)
+    for p in glob.glob(os.path.join(cache, "*", "*.kernel.*.native")):
+        os.remove(p)  # numba's saved code (preferred when present): the LLVM entries are read
+    entries = sorted(glob.glob(os.path.join(cache, "*", "*.llvm.*.native")))
+    assert len(entries) >= 4
+    a, b = entries[0], entries[1]
+    shutil.copy(b, a)  # another kernel's intact entry in place of this one
+    for i, p in enumerate(entries[1:]):  # flip bytes in the object, or cut the file short
+        with open(p, "r+b") as f:
+            if i % 2:
+                f.truncate(os.path.getsize(p) // 2)
+            else:
+                f.seek(os.path.getsize(p) - 200)
+                f.write(b"\xcc" * 16)
+    r = _run(cache)
+    assert r.stderr.count("or another kernel's: removed") == len(entries)
+    assert r.stderr.count("compiled LLVM kernel") == len(entries)  # rebuilt, then run
+    assert _line(r, "FIRST") == _line(cold, "FIRST")  # the same code rebuilt: the same bits
+
+
+def test_a_declined_kernel_goes_to_numba_alone(monkeypatch):
+    """A kernel the renderer declines (here: no LLVM form of tanh) is numba's; the others of
+    the same plan stay LLVM kernels; values agree with the reference executor."""
+    import staticgraph as sg
+    from staticgraph.compiler.cpu import native
+    from staticgraph.compiler.cpu.llvm import library
+    from staticgraph.compiler.cpu.llvm.build import _DECLINED
+    from staticgraph.session import EXECUTORS
+    from tests.static.conftest import _executors
+
+    _executors()
+    monkeypatch.delitem(library.CALLS, "sg_tanh")
+    monkeypatch.setattr("staticgraph.compiler.cpu.llvm.build._DECLINED", dict(_DECLINED))
+    assert "numba-llvm" in EXECUTORS
+    rng = np.random.default_rng(3)
+    xv = rng.standard_normal((5, 3)).astype(np.float32)
+    g = sg.Graph()
+    with g.as_default():
+        x = sg.placeholder(sg.float32, [None, 3])
+        a = sg.matmul(sg.tanh(x), sg.transpose(x))  # the tanh kernel, then a product
+        out = sg.reduce_sum(sg.exp(a) * 2.0, axis=1)
+    with sg.Session(graph=g, executor="numba-llvm") as s:
+        got = s.run(out, {x: xv})
+        inst = next(i for i in s._executor.instances() if i.plan.kernel_list)
+        kinds = sorted(type(k).__name__ for k in inst.call.__globals__["K"])
+    with sg.Session(graph=g, executor="reference") as s:
+        want = s.run(out, {x: xv})
+    np.testing.assert_allclose(got, want, rtol=1e-6)
+    assert "CPUDispatcher" in kinds and native.NativeKernel.__name__ in kinds
