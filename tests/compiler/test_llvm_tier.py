@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import sys
+import re
 import textwrap
 
 import numpy as np
@@ -107,7 +108,9 @@ def test_cold_process_answers_with_llvm_kernels_then_numba_loads_in_the_backgrou
     # warm: machine code linked from the disk cache (numba's own, saved at the switch, is
     # preferred), nothing compiles
     warm = _run(str(tmp_path))
-    assert "compiled" not in warm.stderr
+    # nothing compiles: numba's dispatchers loaded from its cache log "loaded" or "already
+    # compiled" (compiler/cpu/jit.py words the log from numba's cache counters), never "compiled"
+    assert not re.search(r"\] compiled ", warm.stderr), warm.stderr
     assert warm.stderr.count("as native code") >= int(nk)
     assert _line(warm, "FIRST")[1:] == ["native", "False", nk]
     np.testing.assert_allclose(float(_line(warm, "FIRST")[0]), float(loss), rtol=1e-6)
