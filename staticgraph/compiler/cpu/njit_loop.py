@@ -43,8 +43,11 @@ from typing import Any
 
 import numpy as np
 
+from ...graph.core import needed_ops
+from ...graph.func_graph import is_opaque
 from ...graph.loop_driver import Stack
 from ...graph.tensor_array_ops import TensorList
+from ...host_ops import is_host_op
 from ..executor_base import REFERENCE
 from ..log import note
 from . import jit
@@ -73,6 +76,8 @@ def run_compiled(ex: Any, state: Any, spec: Any, step: tuple, carried: list, inp
     (graph, feed placeholders, their sources, fetches); ``first``: the first iteration's feed
     values (their shapes bind the step plan, as the Python driver's first call would)."""
     graph, keys, src, fetches = step
+    first = [np.asarray(v) if isinstance(v, (np.generic, int, float, bool)) else v
+             for v in first]  # a Const's value may be a numpy scalar
     if not all(type(v) is np.ndarray for v in first):
         return None
     cache = spec.__dict__.setdefault("_njit_loop", {})
@@ -106,11 +111,12 @@ def run_compiled(ex: Any, state: Any, spec: Any, step: tuple, carried: list, inp
 def _build(ex: Any, spec: Any, step: tuple, first: list) -> Any:
     """The compiled loop for this step plan bound to ``first``'s shapes, ``None`` (never for
     these shapes) or ``_MISS`` (not now: the step instance still runs native kernels)."""
-    from .executor import Runner
-
     graph, keys, src, fetches = step
-    if not isinstance(ex.prepare(graph, fetches, [], keys), Runner):
-        return None  # a body with host ops: a region of its own
+    if any(is_host_op(op) for op in needed_ops(fetches, [], set(keys))) or any(
+            is_opaque(t) for t in list(fetches) + list(keys)):  # as regions.region_runner
+        note("loop %r runs the Python driver: its body holds host ops (a region itself)",
+             spec.name)
+        return None
     inst = ex.instance_for(graph, fetches, [], dict(zip(keys, first, strict=True)))
     why = None
     if inst is REFERENCE:
