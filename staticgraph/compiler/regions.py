@@ -156,6 +156,11 @@ class RegionRunner:
         def prepare(graph: Any, fetches: list, keys: list) -> Any:
             r = self.ex.prepare(graph, list(fetches), [], list(keys))
             return lambda vals: r(vals, state)
+
+        if self.ex.name == "numba":  # the CPU executor: a whole loop as one compiled call
+            from .cpu.njit_loop import run_compiled
+
+            prepare.loop = lambda *a: run_compiled(self.ex, state, *a)  # type: ignore[attr-defined]
         return prepare
 
     def __call__(self, F: list, state: Any) -> list:

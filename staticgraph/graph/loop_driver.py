@@ -8,7 +8,10 @@ invariant at a carried index: ``x[i]``/``ta.read(i)`` in a body, read here on th
 by a gather in the body), and collects the carried results and the stacked outputs.
 
 ``fused``: the compiled executors run one *step* graph per iteration, the body followed by the
-condition on its results (:func:`step_graph`), so an iteration is one compiled call.
+condition on its results (:func:`step_graph`), so an iteration is one compiled call. A
+``prepare`` with a ``loop`` attribute (the CPU compiler's, :mod:`staticgraph.compiler.cpu.njit_loop`)
+may run the whole loop as one compiled call instead: ``prepare.loop(spec, step, carried, inputs,
+sliced, first_feeds) -> (trip count, carried, stacks as arrays)`` or ``None`` (this driver runs it).
 """
 
 from __future__ import annotations
@@ -27,24 +30,35 @@ Prepare = Callable[[Any, list, list], Callable[[list], list]]
 
 
 class Stack:
-    """A loop's saved per-iteration values (an opaque host value, never an array)."""
+    """A loop's saved per-iteration values (an opaque host value, never an array): a list of
+    arrays, or one array of rows (what the compiled loop driver saves; listed on demand)."""
 
-    __slots__ = ("items",)
+    __slots__ = ("_items", "array")
 
-    def __init__(self, items: list) -> None:
-        self.items = items
+    def __init__(self, items: list | None = None, array: np.ndarray | None = None) -> None:
+        self._items, self.array = items, array
+
+    @property
+    def items(self) -> list:
+        if self._items is None:
+            self._items = list(self.array) if self.array is not None else []
+        return self._items
 
     def __repr__(self) -> str:
-        return f"<Stack of {len(self.items)}>"
+        return f"<Stack of {length(self)}>"
 
 
 def element(s: Any, k: int) -> Any:
     """Element ``k`` of a sliced input (an array or a :class:`Stack`)."""
-    return s.items[k] if isinstance(s, Stack) else s[k]
+    if isinstance(s, Stack):
+        return s.items[k] if s.array is None else s.array[k]
+    return s[k]
 
 
 def length(s: Any) -> int:
-    return len(s.items) if isinstance(s, Stack) else len(s)
+    if isinstance(s, Stack):
+        return len(s.items) if s.array is None else len(s.array)
+    return len(s)
 
 
 def _sources(spec: Any, feeds: Sequence[tuple[int, Tensor]]) -> list[tuple[str, int, Any]]:
@@ -102,6 +116,15 @@ def run_loop(spec: Any, inputs: Sequence[Any], prepare: Prepare, fused: bool = F
     ns = len(spec.stacked)
     t = 0
     go = bool(cond_fn(values(cond_src, t))[0])
+    hook = getattr(prepare, "loop", None) if fused else None
+    if go and hook is not None:  # the whole loop as one compiled call, where it applies
+        done = hook(spec, (graph, keys, src, fetches), carried, list(inputs), list(sliced),
+                    values(src, 0))
+        if done is not None:
+            t, carried, arrays = done
+            return carried + [np.asarray(t, np.int32)] + [
+                Stack(array=a) if spec.stacked_kind[k] == "list" else a
+                for k, a in enumerate(arrays)]
     while go:
         outs = body_fn(values(src, t))
         carried = list(outs[:nc])

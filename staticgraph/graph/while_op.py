@@ -56,6 +56,7 @@ class LoopSpec:
         c.stacked, c.stacked_kind, c.saved = list(self.stacked), list(self.stacked_kind), \
             dict(self.saved)
         c.__dict__.pop("_step", None)
+        c.__dict__.pop("_njit_loop", None)
         return c
 
     def __repr__(self) -> str:
