@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import glob
 import os
+import re
 import shutil
 import subprocess
 import sys
-import re
 import textwrap
 
 import numpy as np
