@@ -53,13 +53,10 @@ def _fast_ok(op: Any, g: np.ndarray, out: Any, args: list) -> bool:
     return True
 
 
-def op_node_grads(node: Any, grads: list, needs: tuple) -> list:
-    """The input cotangents (ndarrays or ``None``) of an ``OpNode`` for output cotangent
-    ``grads[0]`` (an ndarray)."""
+def op_node_grads(node: Any, g: np.ndarray, needs: tuple) -> list:
+    """The input cotangents (ndarrays or ``None``) of an ``OpNode`` for output cotangent ``g``."""
     if node._freed:
         raise RuntimeError(FREED_MSG)
-    g = grads[0]
-    op = node._op
     args = []
     for a in node._stored:
         if isinstance(a, Tensor):
@@ -81,16 +78,21 @@ def op_node_grads(node: Any, grads: list, needs: tuple) -> list:
                 raise version_error(t, t._vc[0], ver, None if fn is None else fn.name())
     if out is not None and node._out_ver[0] != node._out_saved:
         raise version_error(make(out), node._out_ver[0], node._out_saved, node.name())
-    params = node._params
+    op = node._op
     res = NotImplemented
     f = op.np_vjp
     if f is not None and _fast_ok(op, g, out, args):
-        res = f(g, out, needs, *args, **params)
+        res = f(g, out, needs, *args, **node._params)
     if res is NotImplemented:
         full = [standin_array(a) if type(a) is AVal else a for a in args]
         res = op.vjp(g, out if out is not None else standin_array(AVal(g.shape, g.dtype)),
-                     *full, **params)
-    return fit_arrays(node._next, res, args, op)
+                     *full, **node._params)
+    for r, a in zip(res, args, strict=False):  # ``fit_arrays``'s common case: nothing to fit
+        if r is not None and (type(r) is not _ndarray or not (type(a) is _ndarray or
+                                                              type(a) is AVal)
+                              or r.shape != a.shape or r.dtype != a.dtype):
+            return fit_arrays(node._next, res, args, op)
+    return res
 
 
 def fit_arrays(edges: list, res: Any, args: Any, op: Any) -> list:
@@ -202,30 +204,44 @@ def run_arrays(order: list, needed: set, buffers: dict, capture: dict, captured:
     for node in order:
         buf = buffers.pop(node, None)
         if type(node) is AccumulateGrad:
-            before_rule(node, buf or [None], capture, captured, inputs, pending, accumulate,
-                        _hooked)
+            var = node.variable
+            if var._hooks or capture:
+                before_rule(node, buf or [None], capture, captured, inputs, pending, accumulate,
+                            _hooked)
+            elif accumulate and buf is not None and buf[0] is not None:
+                pending.append((var, buf[0]))  # ``before_rule``'s common case
             continue
         if buf is None:
             buf = [None] * node._n_outputs()
         if node._tensor_hooks or node._retain or (capture and node in capture):
             before_rule(node, buf, capture, captured, inputs, pending, accumulate, _hooked)
         edges = node._next
-        needs = tuple([c in needed for c, _ in edges])
+        n = len(edges)
+        if n == 1:
+            needs = (edges[0][0] in needed,)
+        elif n == 2:
+            needs = (edges[0][0] in needed, edges[1][0] in needed)
+        else:
+            needs = tuple([c in needed for c, _ in edges])
         if True not in needs:
             continue
         if (buf[0] is None) if len(buf) == 1 else all(g is None for g in buf):
             continue
         if isinstance(node, OpNode) and not node._prehooks and not node._hooks:
-            out = op_node_grads(node, buf, needs)
+            out = op_node_grads(node, buf[0], needs)
+            if not retain_graph and node._op.saves:  # ``OpNode._release``
+                node._freed = True
+                node._stored = node._out = None
         else:
             out = _general_arrays(node, buf)
-        if not retain_graph:
-            node._release()
+            if not retain_graph:
+                node._release()
         for (c, nr), g, need in zip(edges, out, needs, strict=False):
             if need and g is not None:
                 b = buffers.get(c)
                 if b is None:
-                    buffers[c] = [g] if type(c) is AccumulateGrad else _buffer(c, nr, g)
+                    buffers[c] = [g] if nr == 0 and (type(c) is AccumulateGrad or
+                                                     isinstance(c, OpNode)) else _buffer(c, nr, g)
                 else:
                     b[nr] = g if b[nr] is None else add_arrays(b[nr], g)
 

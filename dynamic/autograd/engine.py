@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Sequence
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -49,7 +50,7 @@ def _make_grads(outputs: list, grads: Sequence | None) -> list:
                 if o._data.dtype.kind != "f":
                     raise RuntimeError("grad can be implicitly created only for real scalar "
                                        f"outputs but got {o.dtype}")
-                g = make(np.ones(o._data.shape, o._data.dtype))
+                g = make(_ones(o._data.shape, o._data.dtype))
         else:
             if not isinstance(g, Tensor):
                 g = make(np.asarray(g, o._data.dtype))
@@ -60,6 +61,17 @@ def _make_grads(outputs: list, grads: Sequence | None) -> list:
                     f"{Size(o._data.shape)!r}.")
         out.append(g)
     return out
+
+
+_ONES: dict = {}
+
+
+def _ones(shape: tuple, dt: np.dtype) -> np.ndarray:
+    """A fresh array of ones (a copy of a cached one: ``np.ones`` is Python code)."""
+    one = _ONES.get((shape, dt))
+    if one is None:
+        one = _ONES[(shape, dt)] = np.ones(shape, dt)
+    return one.copy()
 
 
 def _edge(t: Any) -> tuple:
@@ -123,16 +135,16 @@ def _add(a: Any, b: Any, create_graph: bool) -> Any:
     return make(np.add(a._data, b._data))
 
 
-def _seq(n: Node) -> int:
-    return n._seq
+_seq = attrgetter("_seq")
 
 
-def _plan(roots: list, is_target: Any) -> tuple:
+def _plan(roots: list, capture: dict | None) -> tuple:
     """The nodes to run, in execution order, and the set of them.
 
     Nodes are numbered as they are recorded, and a node's inputs exist before it, so running the
     reachable nodes newest-first is a dependency order, the one PyTorch's ready queue gives
-    (ties newest-first). A node runs when it is a target or leads to one (``needed``). Should a
+    (ties newest-first). A node runs when it is a target (a leaf's ``AccumulateGrad``, or a node
+    in ``capture`` when that is given) or leads to one (``needed``). Should a
     graph break the numbering (an edge to a newer node), Kahn's order with the same tie rule is
     used instead."""
     seen = set(roots)
@@ -151,7 +163,7 @@ def _plan(roots: list, is_target: Any) -> tuple:
     order = sorted(seen, key=_seq, reverse=True) if numbered else _kahn(seen)
     needed = set()
     for node in reversed(order):  # inputs first
-        if is_target(node):
+        if (node in capture) if capture is not None else (type(node) is AccumulateGrad):
             needed.add(node)
             continue
         for c, _ in node._next:
@@ -203,12 +215,8 @@ def run_engine(outputs: list, grads: list, retain_graph: bool, create_graph: boo
         for j, x in enumerate(inputs):
             node, nr = _edge(x)
             capture.setdefault(node, []).append((nr, j))
-        is_target = capture.__contains__
-    else:
-        def is_target(n: Node) -> bool:
-            return type(n) is AccumulateGrad
 
-    order, needed = _plan(list(roots), is_target)
+    order, needed = _plan(list(roots), capture if inputs is not None else None)
     captured: list = [None] * (len(inputs) if inputs is not None else 0)
     pending: list = []  # (tensor, grad) assigned to .grad after success
     prev = GRAD_ENABLED[0]
