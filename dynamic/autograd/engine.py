@@ -1,10 +1,10 @@
 """The backward engine: ``Tensor.backward``, ``autograd.backward`` and ``autograd.grad``.
 
 Nodes run in dependency order (newest first, as PyTorch's ready queue orders them), only those
-on a path to a target (a leaf's ``AccumulateGrad``, or the requested ``inputs``). Gradients reaching a
-node are summed per output; each node's ``_apply`` runs its VJP rule and un-broadcasts. New
-``.grad`` values are assigned only after the whole pass succeeded, so a failing backward leaves
-every existing ``.grad`` as it was.
+on a path to a target (a leaf's ``AccumulateGrad``, or the requested ``inputs``). Gradients
+reaching a node are summed per output; each node's ``_apply`` runs its VJP rule and
+un-broadcasts. New ``.grad`` values are assigned only after the whole pass succeeded, so a
+failing backward leaves every existing ``.grad`` as it was.
 """
 
 from __future__ import annotations
