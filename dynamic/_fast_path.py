@@ -19,6 +19,7 @@ import numpy as np
 
 from staticgraph.ops import Op, bind
 
+from ._frontend import apply
 from ._tensor import Tensor
 from .autograd.grad_mode import GRAD_ENABLED
 from .autograd.graph import NONE_EDGE, SAVED_HOOKS, SEQ, node_class, pack_saved
@@ -137,3 +138,11 @@ def unary(op: Op, a: Tensor) -> Tensor:
         else:
             _node(op, t, [_edge(a)], [a.aval], None)
     return t
+
+
+def tensors2(op: Op, a: Tensor, b: Any) -> Tensor:
+    """``bind(op, a, b)`` without the dispatch when both are Tensors (``a @ b``): their
+    frontend is the eager one, so ``_frontend.apply`` runs at once."""
+    if ENABLED[0] and isinstance(b, Tensor):
+        return apply(op, (a, b), {})
+    return bind(op, a, b)

@@ -14,13 +14,13 @@ import numpy as np
 
 from staticgraph import ops
 
-from ._fast_path import binary, unary
+from ._fast_path import binary, tensors2, unary
 from ._return_types import ReturnMax, ReturnMin
 from ._tensor import Tensor
 from .autograd.graph import renamed
 
 __all__ = ["MathMethods"]
-_ADD, _SUB, _MUL, _DIV = (ops.REGISTRY[n] for n in ("add", "sub", "mul", "div"))
+_ADD, _SUB, _MUL, _DIV, _MATMUL = (ops.REGISTRY[n] for n in ("add", "sub", "mul", "div", "matmul"))
 (_EXP, _LOG, _SQRT, _SIN, _COS, _TANH, _SIGMOID, _RELU, _ABS, _NEG, _SQUARE, _RECIPROCAL, _LOG1P,
  _EXPM1) = (ops.REGISTRY[n] for n in ("exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid",
                                        "relu", "abs", "neg", "square", "reciprocal", "log1p",
@@ -48,7 +48,7 @@ class MathMethods:
 
     def __pow__(self, o): return ops.pow(self, o)
     def __rpow__(self, o): return ops.pow(o, self)
-    def __matmul__(self, o): return ops.matmul(self, o)
+    def __matmul__(self, o): return tensors2(_MATMUL, self, o)
     def __rmatmul__(self, o): return ops.matmul(o, self)
     def __neg__(self): return unary(_NEG, self)
     def __pos__(self): return self
@@ -81,7 +81,7 @@ class MathMethods:
     def mul(self, o): return binary(_MUL, self, o)
     def div(self, o): return binary(_DIV, self, o)
     def pow(self, o): return ops.pow(self, o)
-    def matmul(self, o): return ops.matmul(self, o)
+    def matmul(self, o): return tensors2(_MATMUL, self, o)
     multiply, divide, true_divide, subtract = mul, div, div, sub
 
     def mm(self, o):
