@@ -9,7 +9,7 @@ from typing import Any
 
 from ._tensor import Tensor, make
 from .autograd.engine import backward as engine_backward
-from .autograd.graph import AccumulateGrad, RemovableHandle, _add_hook
+from .autograd.graph import AccumulateGrad, RemovableHandle, _add_hook, new_accumulator
 
 
 class AutogradAttrs:
@@ -78,7 +78,7 @@ class AutogradAttrs:
         r = self._acc
         acc = r() if r is not None else None
         if acc is None:
-            acc = AccumulateGrad(self)
+            acc = new_accumulator(self)
             self._acc = weakref.ref(acc)
         return acc
 

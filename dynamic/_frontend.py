@@ -26,6 +26,7 @@ _WEAK = {bool: AVal((), np.dtype(np.bool_), True), int: AVal((), np.dtype(np.int
 _VIEW_KINDS = ("shape", "index")
 _INFER: dict = {}  # (op, input signature, params) -> (shape, dtype, compute dtype)
 _CLASS: dict = {}  # op -> grad_fn class when the op's name does not depend on its arguments
+_NAMED: dict = {}  # the _INFER key -> grad_fn class, for the other ops
 
 
 class Frontend:
@@ -89,8 +90,10 @@ def apply(op: Op, args: tuple, params: dict) -> Tensor:
             hit = _INFER[key] = _infer(op, args, params)
             if len(_INFER) > 20000:
                 _INFER.clear()
+                _NAMED.clear()
     except TypeError:  # unhashable params (slices, index arrays)
         hit = _infer(op, args, params)
+        key = None
     dt, cdt = hit[1], hit[2]
     for i, x in enumerate(arrays):
         if type(x) is not _ndarray:  # where's Python numbers take its output dtype
@@ -118,18 +121,24 @@ def apply(op: Op, args: tuple, params: dict) -> Tensor:
         t._vc = [0]
         t._base = t._view = None
     if rg and GRAD_ENABLED[0] and op.vjp is not None:
-        _record(op, args, params, t)
+        _record(op, args, params, t, key)
     else:
         t._requires_grad = False
     return t
 
 
-def _record(op: Op, args: tuple, params: dict, t: Tensor) -> None:
+def _record(op: Op, args: tuple, params: dict, t: Tensor, key: tuple | None = None) -> None:
     cls = _CLASS.get(op)
     if cls is None:
-        cls = node_class(op.backward_name(args, params))
-        if not callable(op.grad_name):
-            _CLASS[op] = cls
+        # a name that depends on the arguments depends only on what the key holds (argument
+        # kinds, ndims, params), so it is cached per key
+        cls = _NAMED.get(key) if key is not None else None
+        if cls is None:
+            cls = node_class(op.backward_name(args, params))
+            if not callable(op.grad_name):
+                _CLASS[op] = cls
+            elif key is not None:
+                _NAMED[key] = cls
     node = _new(cls)
     saves = op.saves
     edges = []

@@ -21,6 +21,8 @@ _POSITIONAL_KEYWORDS = ("other", "exponent", "mat2", "vec2")  # PyTorch's names 
 
 def _method(name: str) -> Any:
     def fn(input: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: A002 - PyTorch's name
+        if not kwargs and type(input) is Tensor:  # the common call, straight to the method
+            return getattr(input, name)(*args)
         if not args and kwargs:  # ``torch.matmul(input=a, other=b)``: the method calls it ``o``
             for k in _POSITIONAL_KEYWORDS:
                 if k in kwargs and k not in _params(name):

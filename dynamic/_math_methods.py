@@ -14,11 +14,17 @@ import numpy as np
 
 from staticgraph import ops
 
+from ._fast_path import binary, tensors2, unary
 from ._return_types import ReturnMax, ReturnMin
 from ._tensor import Tensor
 from .autograd.graph import renamed
 
 __all__ = ["MathMethods"]
+_ADD, _SUB, _MUL, _DIV, _MATMUL = (ops.REGISTRY[n] for n in ("add", "sub", "mul", "div", "matmul"))
+(_EXP, _LOG, _SQRT, _SIN, _COS, _TANH, _SIGMOID, _RELU, _ABS, _NEG, _SQUARE, _RECIPROCAL, _LOG1P,
+ _EXPM1) = (ops.REGISTRY[n] for n in ("exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid",
+                                       "relu", "abs", "neg", "square", "reciprocal", "log1p",
+                                       "expm1"))
 _pymax = builtins.max
 
 
@@ -26,15 +32,15 @@ class MathMethods:
     """Operators, elementwise functions and reductions (attached to ``Tensor``)."""
 
     # ------------------------------------------------------------------------ arithmetic
-    def __add__(self, o): return ops.add(self, o)
-    def __radd__(self, o): return ops.add(self, o)  # PyTorch records ``1 + b`` as ``b + 1``
-    def __sub__(self, o): return ops.sub(self, o)
+    def __add__(self, o): return binary(_ADD, self, o)
+    def __radd__(self, o): return binary(_ADD, self, o)  # PyTorch records ``1 + b`` as ``b + 1``
+    def __sub__(self, o): return binary(_SUB, self, o)
     def __rsub__(self, o):  # ``RsubBackward1``: one edge, to ``self`` (``OpNode.next_functions``)
         return renamed(ops.sub(o, self), "RsubBackward1")
 
-    def __mul__(self, o): return ops.mul(self, o)
-    def __rmul__(self, o): return ops.mul(self, o)  # recorded as ``b * 2``, as in PyTorch
-    def __truediv__(self, o): return ops.div(self, o)
+    def __mul__(self, o): return binary(_MUL, self, o)
+    def __rmul__(self, o): return binary(_MUL, self, o)  # recorded as ``b * 2``, as in PyTorch
+    def __truediv__(self, o): return binary(_DIV, self, o)
     def __rtruediv__(self, o):
         if type(o) in (int, float):  # PyTorch: ``reciprocal() * o`` (MulBackward0)
             return ops.mul(ops.reciprocal(self), o)
@@ -42,9 +48,9 @@ class MathMethods:
 
     def __pow__(self, o): return ops.pow(self, o)
     def __rpow__(self, o): return ops.pow(o, self)
-    def __matmul__(self, o): return ops.matmul(self, o)
+    def __matmul__(self, o): return tensors2(_MATMUL, self, o)
     def __rmatmul__(self, o): return ops.matmul(o, self)
-    def __neg__(self): return ops.neg(self)
+    def __neg__(self): return unary(_NEG, self)
     def __pos__(self): return self
     def __abs__(self): return ops.abs(self)
     def __floordiv__(self, o): return ops.floor_divide(self, o)
@@ -72,10 +78,10 @@ class MathMethods:
     def sub(self, other, alpha=1):
         return ops.sub(self, other if alpha == 1 else ops.mul(other, alpha))
 
-    def mul(self, o): return ops.mul(self, o)
-    def div(self, o): return ops.div(self, o)
+    def mul(self, o): return binary(_MUL, self, o)
+    def div(self, o): return binary(_DIV, self, o)
     def pow(self, o): return ops.pow(self, o)
-    def matmul(self, o): return ops.matmul(self, o)
+    def matmul(self, o): return tensors2(_MATMUL, self, o)
     multiply, divide, true_divide, subtract = mul, div, div, sub
 
     def mm(self, o):
@@ -89,22 +95,22 @@ class MathMethods:
         return ops.matmul(self, o)
 
     # ---------------------------------------------------------------------- elementwise
-    def exp(self): return ops.exp(self)
-    def log(self): return ops.log(self)
-    def sqrt(self): return ops.sqrt(self)
-    def sin(self): return ops.sin(self)
-    def cos(self): return ops.cos(self)
-    def tanh(self): return ops.tanh(self)
-    def sigmoid(self): return ops.sigmoid(self)
-    def relu(self): return ops.relu(self)
-    def abs(self): return ops.abs(self)
-    def neg(self): return ops.neg(self)
+    def exp(self): return unary(_EXP, self)
+    def log(self): return unary(_LOG, self)
+    def sqrt(self): return unary(_SQRT, self)
+    def sin(self): return unary(_SIN, self)
+    def cos(self): return unary(_COS, self)
+    def tanh(self): return unary(_TANH, self)
+    def sigmoid(self): return unary(_SIGMOID, self)
+    def relu(self): return unary(_RELU, self)
+    def abs(self): return unary(_ABS, self)
+    def neg(self): return unary(_NEG, self)
     def sign(self): return ops.sign(self)
-    def square(self): return ops.square(self)
-    def reciprocal(self): return ops.reciprocal(self)
+    def square(self): return unary(_SQUARE, self)
+    def reciprocal(self): return unary(_RECIPROCAL, self)
     def rsqrt(self): return renamed(ops.pow(self, -0.5), "RsqrtBackward0")
-    def log1p(self): return ops.log1p(self)
-    def expm1(self): return ops.expm1(self)
+    def log1p(self): return unary(_LOG1P, self)
+    def expm1(self): return unary(_EXPM1, self)
     def log2(self): return renamed(ops.div(ops.log(self), math.log(2)), "Log2Backward0")
     def log10(self): return renamed(ops.div(ops.log(self), math.log(10)), "Log10Backward0")
     def tan(self): return renamed(ops.div(ops.sin(self), ops.cos(self)), "TanBackward0")

@@ -9,6 +9,7 @@ what a method written in the class body costs: nothing is looked up per op.
 
 from __future__ import annotations
 
+from ._allocator import tune_malloc
 from ._autograd_attrs import AutogradAttrs
 from ._frontend import Frontend
 from ._inplace import InplaceMethods
@@ -34,3 +35,4 @@ def attach(cls: type, *groups: type) -> None:
 
 attach(Tensor, AutogradAttrs, MathMethods, ShapeMethods, InplaceMethods)
 Tensor.__sg_frontend__ = Frontend()  # how ``staticgraph.ops.bind`` finds the eager frontend
+tune_malloc()  # freed temporaries are reused without page faults (``_allocator``)

@@ -11,7 +11,6 @@ tensor path's.
 
 from __future__ import annotations
 
-import heapq
 from sys import getrefcount
 from typing import Any
 
@@ -54,36 +53,46 @@ def _fast_ok(op: Any, g: np.ndarray, out: Any, args: list) -> bool:
     return True
 
 
-def op_node_grads(node: Any, grads: list, needs: tuple) -> list:
-    """The input cotangents (ndarrays or ``None``) of an ``OpNode`` for output cotangent
-    ``grads[0]`` (an ndarray)."""
+def op_node_grads(node: Any, g: np.ndarray, needs: tuple) -> list:
+    """The input cotangents (ndarrays or ``None``) of an ``OpNode`` for output cotangent ``g``."""
     if node._freed:
         raise RuntimeError(FREED_MSG)
-    g = grads[0]
-    op = node._op
-    stored = node._stored
-    if type(node._out) is Packed or any(type(a) is Packed for a in stored):
-        # saved_tensors_hooks: the unpack hooks see tensors, in PyTorch's order (the tensor path)
-        return arrays_of(node._apply([make(g)], False))
-    for i, ver in node._saved_ver or ():
-        t = stored[i]
-        if t._vc[0] != ver:
-            fn = t._grad_fn
-            raise version_error(t, t._vc[0], ver, None if fn is None else fn.name())
+    args = []
+    for a in node._stored:
+        if isinstance(a, Tensor):
+            args.append(a._data)
+        elif type(a) is Packed:
+            # saved_tensors_hooks: the unpack hooks see tensors, in PyTorch's order
+            return arrays_of(node._apply([make(g)], False))
+        else:
+            args.append(a)
     out = node._out
+    if type(out) is Packed:
+        return arrays_of(node._apply([make(g)], False))
+    if node._saved_ver:
+        stored = node._stored
+        for i, ver in node._saved_ver:
+            t = stored[i]
+            if t._vc[0] != ver:
+                fn = t._grad_fn
+                raise version_error(t, t._vc[0], ver, None if fn is None else fn.name())
     if out is not None and node._out_ver[0] != node._out_saved:
         raise version_error(make(out), node._out_ver[0], node._out_saved, node.name())
-    args = [a._data if isinstance(a, Tensor) else a for a in stored]
-    params = node._params
+    op = node._op
     res = NotImplemented
     f = op.np_vjp
     if f is not None and _fast_ok(op, g, out, args):
-        res = f(g, out, needs, *args, **params)
+        res = f(g, out, needs, *args, **node._params)
     if res is NotImplemented:
         full = [standin_array(a) if type(a) is AVal else a for a in args]
         res = op.vjp(g, out if out is not None else standin_array(AVal(g.shape, g.dtype)),
-                     *full, **params)
-    return fit_arrays(node._next, res, args, op)
+                     *full, **node._params)
+    for r, a in zip(res, args, strict=False):  # ``fit_arrays``'s common case: nothing to fit
+        if r is not None and (type(r) is not _ndarray or not (type(a) is _ndarray or
+                                                              type(a) is AVal)
+                              or r.shape != a.shape or r.dtype != a.dtype):
+            return fit_arrays(node._next, res, args, op)
+    return res
 
 
 def fit_arrays(edges: list, res: Any, args: Any, op: Any) -> list:
@@ -95,8 +104,12 @@ def fit_arrays(edges: list, res: Any, args: Any, op: Any) -> list:
         if fn is None or r is None:
             out.append(None)
             continue
-        if type(a) is _ndarray or type(a) is AVal:
+        ta = type(a)
+        if ta is _ndarray or ta is AVal:
             shape, dt = a.shape, a.dtype
+            if type(r) is _ndarray and r.shape == shape and r.dtype == dt:
+                out.append(r)  # the common case: nothing to fit
+                continue
         else:
             a = np.asarray(a)
             shape, dt = a.shape, a.dtype
@@ -184,37 +197,59 @@ def before_rule(node: Node, buf: list, capture: dict, captured: list, inputs: li
     return True
 
 
-def execute_arrays(node: Node, buf: list, capture: dict, captured: list, inputs: list | None,
-                   pending: list, accumulate: bool, create_graph: bool, retain_graph: bool,
-                   needed: dict, deps: dict, buffers: dict, heap: list) -> None:
-    """``_execute`` with ndarray gradients: the same steps, in the same order."""
-    if not before_rule(node, buf, capture, captured, inputs, pending, accumulate, _hooked):
-        return
-    edges = node._next
-    needs = tuple([c is not None and needed[c] for c, _ in edges])
-    if True not in needs:
-        return
-    if (buf[0] is None) if len(buf) == 1 else all(g is None for g in buf):
-        out = [None] * len(edges)
-    else:
+def run_arrays(order: list, needed: set, buffers: dict, capture: dict, captured: list,
+               inputs: list | None, pending: list, accumulate: bool, retain_graph: bool) -> None:
+    """The engine's loop with ndarray gradients: ``engine._execute``'s steps, in the same order,
+    for each node of ``order`` (execution order; ``needed`` the same nodes as a set)."""
+    for node in order:
+        buf = buffers.pop(node, None)
+        if type(node) is AccumulateGrad:
+            var = node.variable
+            if var._hooks or capture:
+                before_rule(node, buf or [None], capture, captured, inputs, pending, accumulate,
+                            _hooked)
+            elif accumulate and buf is not None and buf[0] is not None:
+                pending.append((var, buf[0]))  # ``before_rule``'s common case
+            continue
+        if buf is None:
+            buf = [None] * node._n_outputs()
+        if node._tensor_hooks or node._retain or (capture and node in capture):
+            before_rule(node, buf, capture, captured, inputs, pending, accumulate, _hooked)
+        edges = node._next
+        n = len(edges)
+        if n == 1:
+            needs = (edges[0][0] in needed,)
+        elif n == 2:
+            needs = (edges[0][0] in needed, edges[1][0] in needed)
+        else:
+            needs = tuple([c in needed for c, _ in edges])
+        if True not in needs:
+            continue
+        if (buf[0] is None) if len(buf) == 1 else all(g is None for g in buf):
+            continue
         if isinstance(node, OpNode) and not node._prehooks and not node._hooks:
-            out = op_node_grads(node, buf, needs)
+            out = op_node_grads(node, buf[0], needs)
+            if not retain_graph and node._op.saves:  # ``OpNode._release``
+                node._freed = True
+                node._stored = node._out = None
         else:
             out = _general_arrays(node, buf)
-        if not retain_graph:
-            node._release()
-    for (c, nr), g, need in zip(edges, out, needs, strict=False):
-        if not need:
-            continue
-        if g is not None:
-            b = buffers.get(c)
-            if b is None:
-                b = buffers[c] = [None] * c._n_outputs()
-            b[nr] = g if b[nr] is None else add_arrays(b[nr], g)
-        d = deps[c] - 1
-        deps[c] = d
-        if d == 0:
-            heapq.heappush(heap, (-c._seq, c))
+            if not retain_graph:
+                node._release()
+        for (c, nr), g, need in zip(edges, out, needs, strict=False):
+            if need and g is not None:
+                b = buffers.get(c)
+                if b is None:
+                    buffers[c] = [g] if nr == 0 and (type(c) is AccumulateGrad or
+                                                     isinstance(c, OpNode)) else _buffer(c, nr, g)
+                else:
+                    b[nr] = g if b[nr] is None else add_arrays(b[nr], g)
+
+
+def _buffer(node: Node, nr: int, g: Any) -> list:
+    b = [None] * node._n_outputs()
+    b[nr] = g
+    return b
 
 
 def _general_arrays(node: Node, buf: list) -> list:

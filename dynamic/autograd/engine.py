@@ -1,16 +1,17 @@
 """The backward engine: ``Tensor.backward``, ``autograd.backward`` and ``autograd.grad``.
 
-Nodes run in dependency order (ties broken newest-first, as PyTorch does), only those on a path
-to a target (a leaf's ``AccumulateGrad``, or the requested ``inputs``). Gradients reaching a
-node are summed per output; each node's ``_apply`` runs its VJP rule and un-broadcasts. New
-``.grad`` values are assigned only after the whole pass succeeded, so a failing backward leaves
-every existing ``.grad`` as it was.
+Nodes run in dependency order (newest first, as PyTorch's ready queue orders them), only those
+on a path to a target (a leaf's ``AccumulateGrad``, or the requested ``inputs``). Gradients
+reaching a node are summed per output; each node's ``_apply`` runs its VJP rule and
+un-broadcasts. New ``.grad`` values are assigned only after the whole pass succeeded, so a
+failing backward leaves every existing ``.grad`` as it was.
 """
 
 from __future__ import annotations
 
 import heapq
 from collections.abc import Sequence
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -21,7 +22,7 @@ from .._creation import zeros_like
 from .._dtypes import Size
 from .._local_ops import CLONE
 from .._tensor import Tensor, make
-from .array_backward import add_arrays, assign_arrays, before_rule, call_hooks, execute_arrays
+from .array_backward import add_arrays, assign_arrays, before_rule, call_hooks, run_arrays
 from .grad_mode import GRAD_ENABLED
 from .graph import AccumulateGrad, Node, renamed
 
@@ -49,7 +50,7 @@ def _make_grads(outputs: list, grads: Sequence | None) -> list:
                 if o._data.dtype.kind != "f":
                     raise RuntimeError("grad can be implicitly created only for real scalar "
                                        f"outputs but got {o.dtype}")
-                g = make(np.ones(o._data.shape, o._data.dtype))
+                g = make(_ones(o._data.shape, o._data.dtype))
         else:
             if not isinstance(g, Tensor):
                 g = make(np.asarray(g, o._data.dtype))
@@ -60,6 +61,17 @@ def _make_grads(outputs: list, grads: Sequence | None) -> list:
                     f"{Size(o._data.shape)!r}.")
         out.append(g)
     return out
+
+
+_ONES: dict = {}
+
+
+def _ones(shape: tuple, dt: np.dtype) -> np.ndarray:
+    """A fresh array of ones (a copy of a cached one: ``np.ones`` is Python code)."""
+    one = _ONES.get((shape, dt))
+    if one is None:
+        one = _ONES[(shape, dt)] = np.ones(shape, dt)
+    return one.copy()
 
 
 def _edge(t: Any) -> tuple:
@@ -123,31 +135,62 @@ def _add(a: Any, b: Any, create_graph: bool) -> Any:
     return make(np.add(a._data, b._data))
 
 
-def _plan(roots: list, is_target: Any) -> tuple:
-    """One post-order walk from ``roots``: ``needed`` (node -> whether it is a target or leads
-    to one) and ``deps`` (needed node -> number of needed edges into it)."""
-    needed: dict = {}
-    deps: dict = {}
-    stack = [(n, False) for n in roots]
+_seq = attrgetter("_seq")
+
+
+def _plan(roots: list, capture: dict | None) -> tuple:
+    """The nodes to run, in execution order, and the set of them.
+
+    Nodes are numbered as they are recorded, and a node's inputs exist before it, so running the
+    reachable nodes newest-first is a dependency order, the one PyTorch's ready queue gives
+    (ties newest-first). A node runs when it is a target (a leaf's ``AccumulateGrad``, or a node
+    in ``capture`` when that is given) or leads to one (``needed``). Should a
+    graph break the numbering (an edge to a newer node), Kahn's order with the same tie rule is
+    used instead."""
+    seen = set(roots)
+    stack = list(roots)
+    numbered = True
     while stack:
-        node, done = stack.pop()
-        if done:
-            edges = node._next
-            ok = is_target(node)
-            for c, _ in edges:
-                if c is not None and needed[c]:
-                    ok = True
-                    deps[c] = deps.get(c, 0) + 1
-            needed[node] = ok
-            continue
-        if node in needed:
-            continue
-        needed[node] = False  # visited; final value set when done (a DAG: no edge returns here)
-        stack.append((node, True))
+        node = stack.pop()
+        s = node._seq
         for c, _ in node._next:
-            if c is not None and c not in needed:
-                stack.append((c, False))
-    return needed, deps
+            if c is not None:
+                if c._seq >= s:
+                    numbered = False
+                if c not in seen:
+                    seen.add(c)
+                    stack.append(c)
+    order = sorted(seen, key=_seq, reverse=True) if numbered else _kahn(seen)
+    needed = set()
+    for node in reversed(order):  # inputs first
+        if (node in capture) if capture is not None else (type(node) is AccumulateGrad):
+            needed.add(node)
+            continue
+        for c, _ in node._next:
+            if c in needed:
+                needed.add(node)
+                break
+    return [n for n in order if n in needed], needed
+
+
+def _kahn(nodes: set) -> list:
+    indeg = dict.fromkeys(nodes, 0)
+    for n in nodes:
+        for c, _ in n._next:
+            if c is not None:
+                indeg[c] += 1
+    heap = [(-n._seq, id(n), n) for n in nodes if indeg[n] == 0]
+    heapq.heapify(heap)
+    order = []
+    while heap:
+        n = heapq.heappop(heap)[2]
+        order.append(n)
+        for c, _ in n._next:
+            if c is not None:
+                indeg[c] -= 1
+                if indeg[c] == 0:
+                    heapq.heappush(heap, (-c._seq, id(c), c))
+    return order
 
 
 def run_engine(outputs: list, grads: list, retain_graph: bool, create_graph: bool,
@@ -172,30 +215,25 @@ def run_engine(outputs: list, grads: list, retain_graph: bool, create_graph: boo
         for j, x in enumerate(inputs):
             node, nr = _edge(x)
             capture.setdefault(node, []).append((nr, j))
-        is_target = capture.__contains__
-    else:
-        def is_target(n: Node) -> bool:
-            return type(n) is AccumulateGrad
 
-    needed, deps = _plan(list(roots), is_target)
-    buffers = roots
-    heap = [(-n._seq, n) for n in roots if n not in deps and needed[n]]
-    heapq.heapify(heap)
+    order, needed = _plan(list(roots), capture if inputs is not None else None)
     captured: list = [None] * (len(inputs) if inputs is not None else 0)
     pending: list = []  # (tensor, grad) assigned to .grad after success
-    execute = execute_arrays if arrays else _execute
     prev = GRAD_ENABLED[0]
     GRAD_ENABLED[0] = create_graph
     try:
-        while heap:
-            node = heapq.heappop(heap)[1]
-            execute(node, buffers.pop(node, None) or [None] * node._n_outputs(), capture,
-                    captured, inputs, pending, accumulate, create_graph, retain_graph, needed,
-                    deps, buffers, heap)
+        if arrays:
+            run_arrays(order, needed, roots, capture, captured, inputs, pending, accumulate,
+                       retain_graph)
+        else:
+            for node in order:
+                _execute(node, roots.pop(node, None) or [None] * node._n_outputs(), capture,
+                         captured, inputs, pending, accumulate, create_graph, retain_graph,
+                         needed, roots)
     finally:
         GRAD_ENABLED[0] = prev
     if arrays:
-        buffers = roots = None
+        roots = None
         assign_arrays(pending)
         return [None if g is None else make(g) for g in captured]
     _assign(pending, create_graph)
@@ -204,40 +242,33 @@ def run_engine(outputs: list, grads: list, retain_graph: bool, create_graph: boo
 
 def _execute(node: Node, buf: list, capture: dict, captured: list, inputs: list | None,
              pending: list, accumulate: bool, create_graph: bool, retain_graph: bool,
-             needed: dict, deps: dict, buffers: dict, heap: list) -> None:
+             needed: set, buffers: dict) -> None:
     if not before_rule(node, buf, capture, captured, inputs, pending, accumulate, call_hooks):
         return
     edges = node._next
-    if not any(needed.get(c, False) for c, _ in edges if c is not None):
+    if not any(c in needed for c, _ in edges):
         return
     if all(g is None for g in buf):
-        out = [None] * len(edges)
-    else:
-        if node._prehooks:
-            for fn in list(node._prehooks.values()):
-                r = fn(tuple(buf))
-                if r is not None:
-                    buf = list(r)
-        out = node._apply(buf, create_graph)
-        if node._hooks:
-            for fn in list(node._hooks.values()):
-                r = fn(tuple(out), tuple(buf))
-                if r is not None:
-                    out = list(r)
-        if not retain_graph:
-            node._release()
+        return
+    if node._prehooks:
+        for fn in list(node._prehooks.values()):
+            r = fn(tuple(buf))
+            if r is not None:
+                buf = list(r)
+    out = node._apply(buf, create_graph)
+    if node._hooks:
+        for fn in list(node._hooks.values()):
+            r = fn(tuple(out), tuple(buf))
+            if r is not None:
+                out = list(r)
+    if not retain_graph:
+        node._release()
     for (c, nr), g in zip(edges, out, strict=False):
-        if c is None or not needed.get(c, False):
-            continue
-        if g is not None:
+        if g is not None and c in needed:
             b = buffers.get(c)
             if b is None:
                 b = buffers[c] = [None] * c._n_outputs()
             b[nr] = _add(b[nr], g, create_graph)
-        d = deps[c] - 1
-        deps[c] = d
-        if d == 0:
-            heapq.heappush(heap, (-c._seq, c))
 
 
 def _copy(g: Any) -> Any:

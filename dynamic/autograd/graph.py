@@ -358,3 +358,17 @@ class AccumulateGrad(Node):
 
     def name(self) -> str:
         return "torch::autograd::AccumulateGrad"
+
+
+def new_accumulator(variable: Any) -> AccumulateGrad:
+    """``AccumulateGrad(variable)`` without the two calls (made once per leaf and graph)."""
+    acc = _new(AccumulateGrad)
+    acc._next = []
+    acc._seq = next(SEQ)
+    acc._freed = False
+    acc._tensor_hooks = acc._retain = acc._hooks = acc._prehooks = None
+    acc.variable = variable
+    return acc
+
+
+_new = object.__new__

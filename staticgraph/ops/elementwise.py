@@ -75,6 +75,31 @@ def _np_relu(g, out, needs, x):
     return (np.bitwise_and(g.view(ints), keep).view(g.dtype),)
 
 
+def _np_tanh_vjp(g, out):
+    """``g * (1 - out * out)``, with one temporary where ``g`` fits in it."""
+    if out.ndim == 0:
+        return np.multiply(g, np.subtract(1, out * out))
+    t = np.multiply(out, out)
+    np.subtract(1, t, out=t)
+    return _times(g, t)
+
+
+def _np_sigmoid_vjp(g, out):
+    """``g * (out * (1 - out))``, with one temporary where ``g`` fits in it."""
+    if out.ndim == 0:
+        return np.multiply(g, out * np.subtract(1, out))
+    t = np.subtract(1, out)
+    np.multiply(out, t, out=t)
+    return _times(g, t)
+
+
+def _times(g, t):
+    """``g * t`` written into ``t`` (a fresh temporary) when the result has its shape and dtype."""
+    if g.shape == t.shape and g.dtype == t.dtype:
+        return np.multiply(g, t, out=t)
+    return np.multiply(g, t)
+
+
 _SAME_WIDTH_INT = {np.dtype(np.float32): np.dtype(np.int32),
                    np.dtype(np.float64): np.dtype(np.int64)}
 
@@ -242,19 +267,30 @@ COS = _ew("cos", np.cos, "sg_cos({0})", lambda g, out, x: (neg(mul(g, sin(x))),)
 TANH = _ew("tanh", np.tanh, "sg_tanh({0})",
            lambda g, out, x: (mul(g, sub(1, mul(out, out))),), saves=("out",),
            dtype_rule="float", grad_name="TanhBackward0", tf_name="Tanh",
-           np_vjp=lambda g, out, needs, x: (np.multiply(g, np.subtract(1, out * out)),))
+           np_vjp=lambda g, out, needs, x: (_np_tanh_vjp(g, out),))
 
 
 def _sigmoid_impl(x: np.ndarray) -> np.ndarray:
-    """Stable logistic: never overflows exp for large |x|."""
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+    """Stable logistic: never overflows exp for large |x|. With ``e = exp(-|x|)`` it is
+    ``1 / (1 + e)`` for ``x >= 0`` and ``e / (1 + e)`` below, computed as
+    ``max(e, x >= 0) / (1 + e)`` (the same bits, NaN included): a select by a data-dependent mask
+    (``np.where``) costs ten passes on random signs, and each temporary of a large array one."""
+    x = np.asarray(x)
+    if x.ndim == 0 or x.dtype.kind != "f":
+        e = np.exp(-np.abs(x))
+        return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+    e = np.abs(x)
+    np.negative(e, out=e)
+    np.exp(e, out=e)
+    r = np.add(e, 1)
+    np.maximum(e, np.greater_equal(x, 0), out=e)
+    return np.divide(e, r, out=e)
 
 
 SIGMOID = _ew("sigmoid", _sigmoid_impl, "sg_sigmoid({0})",
               lambda g, out, x: (mul(g, mul(out, sub(1, out))),), saves=("out",),
               dtype_rule="float", grad_name="SigmoidBackward0", tf_name="Sigmoid",
-              np_vjp=lambda g, out, needs, x: (np.multiply(g, out * np.subtract(1, out)),))
+              np_vjp=lambda g, out, needs, x: (_np_sigmoid_vjp(g, out),))
 
 
 def _softplus_impl(x: np.ndarray) -> np.ndarray:

@@ -1,0 +1,148 @@
+"""The lean forward path for float elementwise ops called as Tensor operators and methods.
+
+``x + y``, ``x * 2.0``, ``x.tanh()``... on float tensors that share one dtype are the bulk of
+small eager programs. There the registry's general frontend (``_frontend.apply``: dispatch through
+``bind``, the shape/dtype rule, the cast loop, the view check) decides nothing: numpy's NEP 50
+promotion is PyTorch's, the result is a fresh array of the operands' dtype. So these calls run
+the op record's own kernel (``op.impl``) and record the same ``OpNode`` ``_frontend._record``
+would (same class, edges, saved values, version counters). Anything else (other dtypes, other
+operand types, an error from the kernel) goes the general way, which also raises the error texts.
+
+``ENABLED[0] = False`` sends every call the general way (for tools that trace ``bind``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from staticgraph.ops import Op, bind
+
+from ._frontend import apply
+from ._tensor import Tensor
+from .autograd.grad_mode import GRAD_ENABLED
+from .autograd.graph import NONE_EDGE, SAVED_HOOKS, SEQ, node_class, pack_saved
+
+ENABLED = [True]
+_new = object.__new__
+_ndarray = np.ndarray
+_CLASS: dict = {}  # op -> its grad_fn class (fast-path ops have argument-independent names)
+
+
+def _cls(op: Op, args: tuple) -> type:
+    c = _CLASS.get(op)
+    if c is None:  # ``args`` start with a Tensor here: ``sub`` is SubBackward0
+        c = _CLASS[op] = node_class(op.backward_name(args, {}))
+    return c
+
+
+def _edge(a: Tensor) -> tuple:
+    fn = a._grad_fn
+    if fn is not None:
+        return (fn, a._output_nr)
+    r = a._acc
+    acc = r() if r is not None else None
+    return (acc if acc is not None else a._accumulator(), 0)
+
+
+def _result(out: Any) -> Tensor:
+    if type(out) is not _ndarray:  # ufuncs return numpy scalars for 0-d operands
+        out = np.asarray(out)
+    t = _new(Tensor)
+    t._data = out
+    t._aval = t._grad = t._acc = t._hooks = t._grad_fn = t._base = t._view = None
+    t._output_nr = 0
+    t._retains_grad = False
+    t._requires_grad = False
+    t._vc = [0]
+    return t
+
+
+def _node(op: Op, t: Tensor, edges: list, stored: list, versions: list | None) -> None:
+    node = _new(_CLASS.get(op) or _cls(op, stored))
+    node._next = edges
+    node._seq = next(SEQ)
+    node._freed = False
+    node._tensor_hooks = node._retain = node._hooks = node._prehooks = None
+    node._op = op
+    node._params = {}
+    node._stored = stored
+    node._saved_ver = versions
+    if "out" in op.saves:
+        node._out = t._data
+        node._out_ver = t._vc
+        node._out_saved = 0
+    else:
+        node._out = None
+    t._requires_grad = True
+    t._grad_fn = node
+    if SAVED_HOOKS:
+        pack_saved(node, t)
+
+
+def binary(op: Op, a: Tensor, b: Any) -> Tensor:
+    """``op(a, b)`` for a Tensor ``a`` (``a + b``, ``a * b``...): see the module docstring."""
+    da = a._data
+    dt = da.dtype
+    tb = type(b)
+    if tb is float or tb is int:
+        if dt.kind != "f" or not ENABLED[0]:
+            return bind(op, a, b)
+        db = b
+        rg = a._requires_grad
+    elif tb is Tensor or isinstance(b, Tensor):
+        db = b._data
+        if db.dtype != dt or dt.kind != "f" or not ENABLED[0]:
+            return bind(op, a, b)
+        rg = a._requires_grad or b._requires_grad
+    else:
+        return bind(op, a, b)
+    try:
+        out = op.impl(da, db)
+    except Exception:  # broadcasting and the like: the general path raises PyTorch's error
+        return bind(op, a, b)
+    if out.dtype != dt:
+        return bind(op, a, b)
+    t = _result(out)
+    if rg and GRAD_ENABLED[0]:
+        saves = op.saves
+        if tb is float or tb is int:
+            edges = [_edge(a), NONE_EDGE]
+            if 0 in saves:
+                _node(op, t, edges, [a, b], [(0, a._vc[0])])
+            else:
+                _node(op, t, edges, [a.aval, b], None)
+        else:
+            edges = [_edge(a) if a._requires_grad else NONE_EDGE,
+                     _edge(b) if b._requires_grad else NONE_EDGE]
+            if 0 in saves:
+                _node(op, t, edges, [a, b], [(0, a._vc[0]), (1, b._vc[0])])
+            else:
+                _node(op, t, edges, [a.aval, b.aval], None)
+    return t
+
+
+def unary(op: Op, a: Tensor) -> Tensor:
+    """``op(a)`` for a float Tensor ``a`` (``a.tanh()``, ``-a``...)."""
+    da = a._data
+    if da.dtype.kind != "f" or not ENABLED[0]:
+        return bind(op, a)
+    out = op.impl(da)
+    if out.dtype != da.dtype:
+        return bind(op, a)
+    t = _result(out)
+    if a._requires_grad and GRAD_ENABLED[0]:
+        if 0 in op.saves:
+            _node(op, t, [_edge(a)], [a], [(0, a._vc[0])])
+        else:
+            _node(op, t, [_edge(a)], [a.aval], None)
+    return t
+
+
+def tensors2(op: Op, a: Tensor, b: Any) -> Tensor:
+    """``bind(op, a, b)`` without the dispatch when both are Tensors (``a @ b``): their
+    frontend is the eager one, so ``_frontend.apply`` runs at once."""
+    if ENABLED[0] and isinstance(b, Tensor):
+        return apply(op, (a, b), {})
+    return bind(op, a, b)
