@@ -21,13 +21,20 @@ from .plan import CallFunction, GuardFailed
 from .structure import leaf_specs, out_struct, unflatten
 
 
-def _grad_of(r: Any) -> Any:
-    def get(ts: list) -> Any:
-        g = r(ts)._grad
-        if g is None:
-            raise GuardFailed("a .grad the plan reads is None")
-        return g
-    return get
+def resolve(desc: tuple, ts: list) -> Any:
+    """The tensor a descriptor names at this call: ``("input", i)``, ``("fixed", t)``,
+    ``("slot", dict, name)`` (a module's parameter or buffer) or ``("grad", leaf descriptor)``."""
+    kind = desc[0]
+    if kind == "input":
+        return ts[desc[1]]
+    if kind == "fixed":
+        return desc[1]
+    if kind == "slot":
+        return desc[1][desc[2]]
+    g = resolve(desc[1], ts)._grad
+    if g is None:
+        raise GuardFailed("a .grad the plan reads is None")
+    return g
 
 
 class CompiledCall:
@@ -48,21 +55,25 @@ class CompiledCall:
         self.guard_text = [w for _, _, w in cap.guards]
         self.step = cap.step.active
         in_pos = {id(t): input_pos[k] for k, (t, _) in enumerate(cap.inputs)}
-        self.leaf = lambda t: ((lambda ts, i=in_pos[id(t)]: ts[i]) if id(t) in in_pos
-                               else (lambda ts, r=owner.resolver(t): r()))
-        self.ext = [self.leaf(t) if how is None else _grad_of(self.leaf(how[1]))
-                    for t, _, how in cap.externals]
+
+        def desc(t: Any) -> tuple:
+            if id(t) in in_pos:
+                return ("input", in_pos[id(t)])
+            slot = owner.slot_of(t)
+            return ("fixed", t) if slot is None else ("slot", *slot)
+
+        self.desc = [desc(t) if how is None else ("grad", desc(how[1]))
+                     for t, _, how in cap.externals]
         self.ext_avals = tuple((t._data.shape, t._data.dtype, t._requires_grad)
                                for t, *_ in cap.externals)
         sc = cap.step
         self.state = [sc.state_keys[k] for k, g in sc.state_in.items() if g is not None]
         self.host = [fn for fn, _ in sc.host]
-        self.checks = [(lambda ts, r=self.leaf(leaf): r(ts)._grad is None, none)
-                       for leaf, none in grad_guards]
-        self.checks += [(lambda ts, f=f: f(), v) for f, v in sc.guards]
-        self.expect = tuple(v for _, v in self.checks)
-        self.effects = [(kind, self.leaf(obj) if kind in ("grad_set", "grad_none") else obj,
+        self.grad_checks = [(desc(leaf), none) for leaf, none in grad_guards]
+        self.state_checks = list(sc.guards)
+        self.effects = [(kind, desc(obj) if kind in ("grad_set", "grad_none") else obj,
                          arg, idx, copy) for kind, obj, arg, idx, copy in effects]
+        self.fast: Any = None
         self.n_feed = len(cap.inputs) + len(cap.externals)
 
     def matches(self, tensors: list) -> bool:
@@ -77,11 +88,12 @@ class CompiledCall:
         return True
 
     def run(self, tensors: list) -> Any:
-        exts = [r(tensors) for r in self.ext]
+        exts = [resolve(d, tensors) for d in self.desc]
         if tuple((e._data.shape, e._data.dtype, e._requires_grad) for e in exts) \
                 != self.ext_avals:
             raise GuardFailed("a captured tensor changed its shape, dtype or requires_grad")
-        if self.checks and tuple(f(tensors) for f, _ in self.checks) != self.expect:
+        if any((resolve(d, tensors)._grad is None) != none for d, none in self.grad_checks) \
+                or any(f() != v for f, v in self.state_checks):
             raise GuardFailed("a .grad or the optimizer state changed from None to a value "
                               "or back")
         feed = [tensors[i] for i in self.input_pos] + exts
@@ -114,12 +126,12 @@ class CompiledCall:
                 np.copyto(t._data, val, casting="unsafe")
                 t._vc[0] += arg
             elif kind == "grad_set":
-                target(tensors)._grad = make(val)
+                resolve(target, tensors)._grad = make(np.asarray(val))
             elif kind == "grad_none":
-                target(tensors)._grad = None
+                resolve(target, tensors)._grad = None
             elif kind == "state":
                 opt, p, key = target
-                opt.state.setdefault(p, {})[key] = val
+                opt.state.setdefault(p, {})[key] = np.asarray(val)
             elif kind == "counter":
                 opt, p = target
                 st = opt.state.setdefault(p, {})
@@ -130,7 +142,7 @@ class CompiledCall:
         if kind == "copy":
             return feed[target]._data
         if kind == "grad_set":
-            return target(tensors)._grad._data
+            return resolve(target, tensors)._grad._data
         opt, p, key = target
         return opt.state[p][key]
 

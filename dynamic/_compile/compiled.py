@@ -29,6 +29,8 @@ from ..nn.modules import Module
 from .capture import EAGER, TRACER, Capture, CompileError, user_site
 from .effects import EffectWatch
 from .call import CompiledCall
+from .fastpath import MISS
+from .fastpath import build as build_fast
 from .plan import GuardFailed, Plan
 from .step import StepCapture
 from .structure import fill, flatten, leaf_specs, out_struct
@@ -95,6 +97,7 @@ class CompiledFunction:
         self.module = module
         self.cache: dict[Any, _Entry] = {}
         self.n_plans = 0
+        self._hot: Any = None  # the fast path of the plan the last call ran (fastpath.py)
         self.last_capture: Capture | None = None
         self.break_reasons: list[str] = []
         self.__name__ = getattr(fn, "__name__", type(fn).__name__)
@@ -105,6 +108,11 @@ class CompiledFunction:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if ACTIVE[0] is not None:  # called while capturing an outer function: inline it
             return self.fn(*args, **kwargs)
+        hot = self._hot
+        if hot is not None and not kwargs:
+            out = hot(args)
+            if out is not MISS:
+                return out
         tensors: list = []
         try:
             struct = flatten((args, kwargs), tensors)
@@ -130,9 +138,16 @@ class CompiledFunction:
                 why = bad
                 continue
             try:
-                return call.run(tensors)
+                out = call.run(tensors)
             except GuardFailed as e:
                 why = str(e) or f"a guarded value changed ({', '.join(call.guard_text)})"
+                continue
+            if call.fast is None:
+                call.fast = build_fast(call, struct, tuple(
+                    (type(t), t._data.dtype, t._data.ndim, t._requires_grad) for t in tensors),
+                    GRAD_ENABLED[0]) or False
+            self._hot = call.fast or None
+            return out
         return self._capture(entry, struct, tensors, args, kwargs, why)
 
     def _symbolic(self, entry: _Entry, tensors: list) -> list[set[int]]:
@@ -318,16 +333,16 @@ class CompiledFunction:
         _logging.GRAPH_BREAKS.info("Graph break in %s (%s): the call runs eagerly: %s",
                                    self.__name__, _where(self.fn), reason)
 
-    def resolver(self, t: Tensor) -> Any:
-        """How a call finds captured tensor ``t``: the module slot holding it, else ``t``."""
+    def slot_of(self, t: Tensor) -> tuple | None:
+        """``(dict, name)`` of the module slot holding captured tensor ``t`` (looked up at each
+        call, so a reassigned parameter is seen), else ``None`` (``t`` itself is fed)."""
         if self.module is not None:
             for m in self.module.modules():
                 for key in ("_parameters", "_buffers"):
                     for name, v in m.__dict__[key].items():
                         if v is t:
-                            d = m.__dict__[key]
-                            return lambda d=d, name=name: d[name]
-        return lambda: t
+                            return m.__dict__[key], name
+        return None
 
 
 def _index(extras: list, g: Any) -> int:

@@ -55,7 +55,11 @@ def sgd_update(sc: Any, opt: Any, gi: int, group: dict, p: Any, gp: GTensor,
         sc.set_state(opt, p, "momentum_buffer", buf)
         grad = e("add", grad, e("mul", buf, mom)) if group["nesterov"] else buf
     dt = p._data.dtype
-    lr = sc.host_feed(lambda: np.asarray(-opt.param_groups[gi]["lr"], dt))
+    key = (id(opt), gi, "-lr", dt)  # one feed per group and dtype
+    lr = sc.host_cache.get(key)
+    if lr is None:
+        lr = sc.host_cache[key] = sc.host_feed(lambda: np.asarray(-opt.param_groups[gi]["lr"],
+                                                                  dt))
     return e("add", gp, e("mul", grad, lr))
 
 

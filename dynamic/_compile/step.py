@@ -55,6 +55,7 @@ class StepCapture:
         self.implicit: set[int] = set()
         self.frames: dict[int, Any] = {}
         self.host: list[tuple[Any, GTensor]] = []  # (fn() -> array, placeholder)
+        self.host_cache: dict[tuple, GTensor] = {}
         self.state_in: dict[tuple, GTensor] = {}  # (id opt, id p, key) -> placeholder
         self.state_keys: dict[tuple, tuple] = {}  # (id opt, id p, key) -> (opt, p, key)
         self.state_out: dict[tuple, list] = {}  # (id opt, id p, key) -> [opt, p, key, graph t]

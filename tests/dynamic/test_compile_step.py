@@ -12,6 +12,7 @@ import pytest
 import dynamic as torch
 from dynamic import _logging, nn
 from dynamic._compile.plan import Plan
+from staticgraph.session import Session
 
 
 @pytest.fixture
@@ -81,8 +82,8 @@ OPTS = {
 @pytest.mark.parametrize("name", list(OPTS))
 def test_training_steps_match_eager(logs, monkeypatch, name, zero_first, set_to_none):
     runs = []
-    real = Plan.forward
-    monkeypatch.setattr(Plan, "forward", lambda self, a, n: runs.append(1) or real(self, a, n))
+    real = Session.run
+    monkeypatch.setattr(Session, "run", lambda self, *a, **k: runs.append(1) or real(self, *a, **k))
     x, y = _data()
     m1, m2 = _model(), _model()
     o1, o2 = OPTS[name](list(m1.parameters())), OPTS[name](list(m2.parameters()))
@@ -162,6 +163,7 @@ def test_failed_run_leaves_parameters_intact(monkeypatch):
         raise RuntimeError("executor failure")
 
     monkeypatch.setattr(Plan, "forward", boom)
+    monkeypatch.setattr(Session, "run", boom)
     with pytest.raises(RuntimeError, match="executor failure"):
         step(x, y)
     for p, (v, g, ver, buf) in zip(m.parameters(), before, strict=True):
