@@ -100,7 +100,8 @@ def _build_eager(torch: Any, wl: Workload, problem: Problem, compiled: bool = Fa
 
         if compiled:
             run = torch.compile(run)
-        return Bench(run, lambda: {k: _np(t) for k, t in run().items()})
+        return Bench(run, lambda: {k: _np(t) for k, t in run().items()},
+                     settle=_settle() if compiled else None)
 
     if wl.kind == "train":
         data = {n: torch.tensor(vals[n]) for n in problem.inputs}
@@ -189,7 +190,15 @@ def _build_compiled_step(torch: Any, wl: Workload, problem: Problem) -> Bench:
         loss = wl.forward(F, {**dict(zip(problem.inputs, data, strict=True)), **params})
         return train_outputs(problem, {n: _np(t) for n, t in params.items()}, _np(loss))
 
-    return Bench(step, check)
+    return Bench(step, check, settle=_settle())
+
+
+def _settle() -> Any:
+    """The static compiler's wait for its background switch from the native tier to numba's
+    dispatchers, untimed (the ``static`` mode waits the same way: tf1_family._settle)."""
+    from staticgraph.compiler import block_until_ready
+
+    return block_until_ready
 
 
 # ------------------------------------------------------------------------------ compiled

@@ -17,6 +17,7 @@ symbolic (checked the same way on the first new size); ``dynamic=False`` never g
 
 from __future__ import annotations
 
+import types
 from typing import Any
 
 import numpy as np
@@ -29,7 +30,7 @@ from ..nn.modules import Module
 from .capture import EAGER, TRACER, Capture, CompileError, user_site
 from .effects import EffectWatch
 from .call import CompiledCall
-from .fastpath import MISS
+from .fastpath import MISS, _guard_ok
 from .fastpath import build as build_fast
 from .plan import GuardFailed, Plan
 from .step import StepCapture
@@ -71,15 +72,6 @@ def _py_guards(fn: Any, modules: list) -> list[tuple[Any, Any, Any]]:
     return out
 
 
-def _guard_ok(guards: list) -> str | None:
-    for d, k, v in guards:
-        cur = d.cell_contents if k is None else d.get(k, _guard_ok)
-        if cur is not v and cur != v:
-            return f"{'a closure variable' if k is None else repr(k)} changed from {v!r} to " \
-                   f"{cur!r}"
-    return None
-
-
 class _Entry:
     def __init__(self) -> None:
         self.calls: list[CompiledCall] = []
@@ -103,6 +95,11 @@ class CompiledFunction:
         self.__name__ = getattr(fn, "__name__", type(fn).__name__)
         self.__doc__ = getattr(fn, "__doc__", None)
         self.__wrapped__ = fn
+
+    def __get__(self, obj: Any, objtype: Any = None) -> Any:
+        """A compiled method (``@torch.compile`` above ``def forward(self, x)``): bound to the
+        instance, which is then an argument of the call (its module attributes guarded)."""
+        return self if obj is None else types.MethodType(self, obj)
 
     # ------------------------------------------------------------------ the call path
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -174,7 +171,8 @@ class CompiledFunction:
             _logging.RECOMPILES.info("Recompiling function %s in %s\n    triggered by: %s",
                                      self.__name__, _where(self.fn), why)
         sym = self._symbolic(entry, tensors)
-        modules = list(self.module.modules()) if self.module is not None else []
+        modules = list(self.module.modules()) if self.module is not None else [
+            m for a in args if isinstance(a, Module) for m in a.modules()]  # a method's self
         cap = Capture(self.fullgraph)
         cap.step = StepCapture(cap)
         result = None

@@ -2,9 +2,10 @@
 
 A replay runs only the graph, so a call whose capture run printed, appended to a list that
 outlives the call, set a module attribute or a global, drew random numbers, registered a tensor
-hook, kept a non-leaf's ``.grad`` or ran a backward pass inside the function cannot be replayed:
-:class:`EffectWatch` notices each of these (a profile function during the capture run, and
-snapshots before and after) and names it, and that signature stays eager.
+hook or kept a non-leaf's ``.grad`` cannot be replayed: :class:`EffectWatch` notices each of
+these (a profile function during the capture run, and snapshots before and after) and names
+it, and that signature stays eager. The same profile function reports backward passes,
+optimizer steps and ``zero_grad`` to the whole-step capture (:mod:`.step`).
 """
 
 from __future__ import annotations

@@ -67,6 +67,15 @@ def _out_expr(spec: Any, gen: _Gen) -> str:
     return gen.const(spec[1])
 
 
+def _guard_ok(guards: list) -> str | None:
+    for d, k, v in guards:
+        cur = d.cell_contents if k is None else d.get(k, _guard_ok)
+        if cur is not v and cur != v:
+            return f"{'a closure variable' if k is None else repr(k)} changed from {v!r} to " \
+                   f"{cur!r}"
+    return None
+
+
 def build(call: Any, struct: Any, key_avals: tuple, grad_mode: bool) -> Any:
     """``fast(args)`` for ``call`` (module docstring), or ``None`` when it does not apply."""
     plan = call.plan
@@ -110,8 +119,6 @@ def build(call: Any, struct: Any, key_avals: tuple, grad_mode: bool) -> Any:
     for f, v in call.state_checks:
         g.line(f"if {g.const(f)}() != {g.const(v)}: return MISS")
     if call.py_guards:
-        from .compiled import _guard_ok
-
         g.ns["guard_ok"] = _guard_ok
         g.line(f"if guard_ok({g.const(call.py_guards)}) is not None: return MISS")
     feeds = [f"d{i}" for i in call.input_pos] + [f"x{j}" for j in range(len(call.desc))]

@@ -32,6 +32,7 @@ from .._autograd_attrs import AutogradAttrs
 from .._inplace import InplaceMethods
 from ..autograd import engine
 from ..optim import SGD, Adam, Optimizer
+from .optim_graph import adam_update, sgd_update
 from .traced_array import plain
 
 
@@ -215,8 +216,6 @@ class StepCapture:
 
     # ------------------------------------------------------------------ optimizers
     def _opt_step(self, frame: Any, call: bool, arg: Any) -> None:
-        from .optim_graph import adam_update, sgd_update
-
         cap = self.cap
         f = frame.f_locals
         opt = f["self"]
