@@ -1,5 +1,6 @@
 """PyTorch-API modes: ``dynamic`` (this project, ``import dynamic as torch``), ``dynamic-compile``
-(the same eager builders with the forward through ``dynamic.compile``), ``torch`` (eager) and
+(the eager builders with the training step or the gradient function under
+``dynamic.compile``), ``torch`` (eager) and
 ``torch-compile``.
 
 ``dynamic`` and ``torch`` run the very same builder code, written as PyTorch user code
@@ -74,16 +75,15 @@ def build(mode: str, wl: Workload, problem: Problem) -> Bench:
 
 # --------------------------------------------------------------------------------- eager
 def _build_eager(torch: Any, wl: Workload, problem: Problem, compiled: bool = False) -> Bench:
-    """The eager builders; ``compiled``: the workload's forward through ``torch.compile`` (the
-    backward, the optimizer and any Python loop stay as written)."""
+    """The eager builders; ``compiled``: what a PyTorch user puts under ``torch.compile``: the
+    whole training step (``zero_grad``, forward, ``backward``, ``step``) for ``train`` workloads,
+    the function computing the value and its gradients for ``grad``/``grad2``; the Python loop of
+    ``dyn`` stays eager."""
     F = ops(torch)
     vals = problem.values
     forward = wl.forward
-    if compiled:
-        fwd = torch.compile(lambda v: wl.forward(F, v))
-
-        def forward(_F: Any, v: dict, *rest: Any, **kw: Any) -> Any:
-            return wl.forward(_F, v, *rest, **kw) if rest or kw else fwd(v)
+    if compiled and wl.kind == "train":
+        return _build_compiled_step(torch, wl, problem)
     if wl.kind in ("grad", "grad2"):
         leaves = {n: torch.tensor(vals[n], requires_grad=n in problem.wrt)
                   for n in problem.inputs + problem.params}
@@ -98,7 +98,10 @@ def _build_eager(torch: Any, wl: Workload, problem: Problem, compiled: bool = Fa
             grads = torch.autograd.grad(y, wrt)
             return {"y": y, **{"d_" + n: g for n, g in zip(problem.wrt, grads, strict=True)}}
 
-        return Bench(run, lambda: {k: _np(t) for k, t in run().items()})
+        if compiled:
+            run = torch.compile(run)
+        return Bench(run, lambda: {k: _np(t) for k, t in run().items()},
+                     settle=_settle() if compiled else None)
 
     if wl.kind == "train":
         data = {n: torch.tensor(vals[n]) for n in problem.inputs}
@@ -145,6 +148,57 @@ def _build_eager(torch: Any, wl: Workload, problem: Problem, compiled: bool = Fa
         return Bench(lambda: run_example(next(counter)),
                      lambda: {k: _np(t) for k, t in run_example(0).items()})
     raise ValueError(f"unknown workload kind {wl.kind!r}")
+
+
+def _build_compiled_step(torch: Any, wl: Workload, problem: Problem) -> Bench:
+    """``dynamic-compile`` for ``train``: ``@torch.compile def train_step(*data)`` holding
+    ``zero_grad``, the loss, ``backward`` and ``optimizer.step``, on parameters and an optimizer
+    made once (a run "from scratch" copies the initial values back in place, as a user resetting
+    a model would; recreating them would be a new closure for the compiler to guard on)."""
+    F = ops(torch)
+    vals = problem.values
+    data = [torch.tensor(vals[n]) for n in problem.inputs]
+    params = {n: torch.tensor(vals[n], requires_grad=True) for n in problem.params}
+    opt = torch.optim.SGD(list(params.values()), lr=problem.lr)
+
+    @torch.compile
+    def train_step(*xs: Any) -> Any:
+        opt.zero_grad()
+        loss = wl.forward(F, {**dict(zip(problem.inputs, xs, strict=True)), **params})
+        loss.backward()
+        opt.step()
+        return loss
+
+    def fresh() -> None:
+        with torch.no_grad():
+            for n, p in params.items():
+                p.copy_(torch.tensor(vals[n]))
+        opt.zero_grad()
+
+    def train() -> None:
+        for _ in range(problem.steps):
+            train_step(*data)
+
+    def step() -> None:
+        if problem.reset:
+            fresh()
+        train()
+
+    def check() -> dict:
+        fresh()
+        train()
+        loss = wl.forward(F, {**dict(zip(problem.inputs, data, strict=True)), **params})
+        return train_outputs(problem, {n: _np(t) for n, t in params.items()}, _np(loss))
+
+    return Bench(step, check, settle=_settle())
+
+
+def _settle() -> Any:
+    """The static compiler's wait for its background switch from the native tier to numba's
+    dispatchers, untimed (the ``static`` mode waits the same way: tf1_family._settle)."""
+    from staticgraph.compiler import block_until_ready
+
+    return block_until_ready
 
 
 # ------------------------------------------------------------------------------ compiled

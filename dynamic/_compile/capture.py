@@ -32,6 +32,7 @@ from .._frontend import Frontend
 from .._frontend import apply as eager_apply
 from .._local_ops import CLONE, CONTIGUOUS
 from .._tensor import Tensor
+from ..autograd.grad_mode import GRAD_ENABLED
 from .traced_array import ACTIVE, TracedArray, plain, traced_view
 
 _SCALARS = (bool, int, float)
@@ -77,11 +78,18 @@ class Capture:
         self.graph = Graph()
         self.fullgraph = fullgraph
         self.thread = threading.get_ident()
-        self.tensors: dict[int, tuple] = {}  # id(tensor) -> (tensor, graph tensor, version)
-        self.by_data: dict[int, tuple] = {}  # id(traced storage view) -> (view, graph tensor)
+        # id(tensor) -> [tensor, graph tensor, version, storage writes seen when recorded]
+        self.tensors: dict[int, list] = {}
+        # id(traced storage view) -> [view, graph tensor of its current value, writes]
+        self.by_data: dict[int, list] = {}
         self.values: dict[GTensor, Tensor] = {}  # graph tensor -> the eager tensor it mirrors
         self.inputs: list[tuple[Tensor, GTensor]] = []
-        self.externals: list[tuple[Tensor, GTensor]] = []
+        # (tensor, placeholder, how it is found at a call: None, or ("grad", leaf tensor))
+        self.externals: list[tuple] = []
+        self.entry: dict[GTensor, np.ndarray] = {}  # placeholder -> the value it had on entry
+        self.entry_vc: dict[int, int] = {}  # id(input/external) -> its version on entry
+        self.handled = 0  # > 0 inside a backward/optimizer call the step capture models
+        self.step: Any = None  # the whole-step state (.step.StepCapture) once one is seen
         self.guards: list[tuple[GTensor, np.ndarray, str]] = []
         self.reasons: list[str] = []
         self.signature: list[tuple] = []
@@ -110,12 +118,59 @@ class Capture:
 
     # ------------------------------------------------------------------------ bindings
     def _bind(self, t: Tensor, g: GTensor, swap: bool) -> None:
-        self.tensors[id(t)] = (t, g, t._vc[0])
+        self.tensors[id(t)] = [t, g, t._vc[0], 0]
         self.values[g] = t
         if swap:
             self._restore.append((t, t._data))
         t._data = traced_view(plain(t._data), g)
-        self.by_data[id(t._data)] = (t._data, g)
+        self.by_data[id(t._data)] = [t._data, g, 0]
+
+    def rebind(self, t: Tensor, g: GTensor) -> None:
+        """``t`` (bound, or new) now holds the value of ``g`` (a gradient the step computed)."""
+        rec = self.tensors.get(id(t))
+        if rec is not None and rec[0] is t and isinstance(t._data, TracedArray):
+            st = self.by_data[id(t._data)]
+            st[1], st[2] = g, st[2] + 1
+            rec[1], rec[2], rec[3] = g, t._vc[0], st[2]
+            self.values[g] = t
+            return
+        self._bind(t, g, swap=False)
+
+    def storage_write(self, dst: np.ndarray, src: Any) -> None:
+        """``np.copyto(dst, src)`` into a traced tensor's storage (an in-place op, ``zero_``,
+        ``copy_``): the storage's value becomes ``src``'s graph tensor (functionalized)."""
+        if self.handled or self.reasons:
+            return
+        st = self.by_data.get(id(dst))
+        if st is None or st[0] is not dst:
+            self.fail("an in-place write into storage the capture does not track (a view)")
+            return
+        if isinstance(src, TracedArray):
+            hit = self.by_data.get(id(src))
+            base = getattr(src, "_sg_from", None)
+            if (hit is None or hit[0] is not src) and base is not None:
+                hit = self.by_data.get(id(base))
+                src = base if hit is not None and hit[0] is base else src
+            if hit is None or hit[0] is not src or src.shape != dst.shape:
+                self.fail("an in-place write of values the capture does not track")
+                return
+            g = hit[1]
+        else:
+            g = self._const(np.broadcast_to(np.asarray(src), dst.shape).astype(dst.dtype))
+        if g.dtype.np_dtype != dst.dtype:
+            g = self._cast(g, dst.dtype)
+        for other in self.by_data.values():
+            if other[0] is not dst and np.may_share_memory(other[0], dst):
+                self.fail("an in-place write into a tensor that has views")
+                return
+        if not GRAD_ENABLED[0]:  # under no_grad the new value starts a fresh history
+            g = self.stop_gradient(g)
+        st[1], st[2] = g, st[2] + 1
+
+    def stop_gradient(self, g: GTensor) -> GTensor:
+        s = self.graph.create_op("StopGradient", (g,), {}, (g.aval,), "StopGradient")
+        self.signature.append(("StopGradient", self._index(g)))
+        return s.outputs[0]
 
     def placeholder(self, t: Tensor, shape: tuple, name: str) -> GTensor:
         d = plain(t._data)
@@ -129,18 +184,28 @@ class Capture:
         shape = tuple(None if i in symbolic else n for i, n in enumerate(t._data.shape))
         g = self.placeholder(t, shape, "input")
         self.inputs.append((t, g))
+        self.entry[g] = np.array(plain(t._data), copy=True)
+        self.entry_vc[id(t)] = t._vc[0]
         self._bind(t, g, swap=True)
 
-    def _external(self, t: Tensor) -> GTensor:
+    def _external(self, t: Tensor, how: Any = None) -> GTensor:
         g = self.placeholder(t, tuple(t._data.shape), "external")
-        self.externals.append((t, g))
-        self.signature.append(("external", t._data.shape, str(t._data.dtype)))
+        self.externals.append((t, g, how))
+        self.signature.append(("external", t._data.shape, str(t._data.dtype), how is None))
+        self.entry[g] = np.array(plain(t._data), copy=True)
+        self.entry_vc[id(t)] = t._vc[0]
         self._bind(t, g, swap=True)
         return g
 
     def graph_tensor(self, t: Tensor) -> GTensor | None:
         rec = self.tensors.get(id(t))
         if rec is not None and rec[0] is t:
+            st = self.by_data.get(id(t._data))
+            if st is not None and st[0] is t._data and st[2] != rec[3]:  # a write we saw
+                out = st[1]
+                rec[1], rec[2], rec[3] = out, t._vc[0], st[2]
+                self.values[out] = t
+                return out
             if t._vc[0] != rec[2]:
                 self.fail("a tensor was modified in place inside the function")
                 return None
@@ -150,15 +215,14 @@ class Capture:
             hit = self.by_data.get(id(d))
             g = hit[1] if hit is not None and hit[0] is d else None
             if g is not None and t._base is None and not t._requires_grad:  # detach(), .data
-                s = self.graph.create_op("StopGradient", (g,), {}, (g.aval,), "StopGradient")
-                out = s.outputs[0]
-                self.signature.append(("StopGradient", self._index(g)))
-                self.tensors[id(t)] = (t, out, t._vc[0])
+                out = self.stop_gradient(g)
+                self.tensors[id(t)] = [t, out, t._vc[0], hit[2]]
                 self.values[out] = t
                 return out
             self.fail("a tensor was made from traced values outside the op registry")
             return None
-        return self._external(t)
+        how = self.step.grad_owner(t) if self.step is not None else None
+        return self._external(t, how)
 
     def _index(self, g: GTensor) -> int:
         return g.op._id
@@ -235,6 +299,9 @@ class Capture:
             return
         node = self.graph.create_op(op.name, inputs, params, (AVal(shape, np.dtype(gdt)),),
                                     op.tf_name or op.name, op_def=op)
+        if not out._requires_grad and any(isinstance(a, Tensor) and a._requires_grad
+                                           for a in args):
+            node = self.stop_gradient(node.outputs[0]).op  # no_grad: eager records no history
         try:
             p = repr(sorted(params.items()))
         except TypeError:
@@ -247,16 +314,22 @@ class Capture:
 
     # ---------------------------------------------------------------------------- finish
     def check_unchanged(self) -> None:
-        """Inputs and external tensors must not have been written by the function."""
-        for t, _ in self.inputs + self.externals:
-            rec = self.tensors.get(id(t))
-            if rec is not None and t._vc[0] != rec[2]:
-                self.fail("an input or captured tensor was modified in place", "the function")
+        """Every version bump of an input or captured tensor is a write the capture saw."""
+        for t, *_ in self.inputs + self.externals:
+            self.graph_tensor(t)
+            if self.reasons:
                 return
+
+    def final_value(self, t: Tensor) -> GTensor | None:
+        """The graph tensor of ``t``'s storage at the end, when the function wrote it."""
+        st = self.by_data.get(id(t._data))
+        if st is None or st[0] is not t._data or not st[2]:
+            return None
+        return st[1]
 
     def restore(self) -> None:
         """Plain storage again for every tensor the capture touched."""
-        for t, _g, _v in self.tensors.values():
+        for t, *_ in self.tensors.values():
             t._data = plain(t._data)
         for t, data in self._restore:
             t._data = data
@@ -271,7 +344,8 @@ class TraceFrontend:
     def apply(op: Op, args: tuple, params: dict) -> Tensor:
         out = eager_apply(op, args, params)
         cap = ACTIVE[0]
-        if cap is not None and cap.thread == threading.get_ident() and not cap.reasons:
+        if cap is not None and cap.thread == threading.get_ident() and not cap.reasons \
+                and not cap.handled:
             cap.node(op, args, params, out)
         return out
 

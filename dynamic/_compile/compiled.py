@@ -17,6 +17,7 @@ symbolic (checked the same way on the first new size); ``dynamic=False`` never g
 
 from __future__ import annotations
 
+import types
 from typing import Any
 
 import numpy as np
@@ -28,8 +29,12 @@ from ..autograd.grad_mode import GRAD_ENABLED, enable_grad
 from ..nn.modules import Module
 from .capture import EAGER, TRACER, Capture, CompileError, user_site
 from .effects import EffectWatch
-from .plan import CallFunction, GuardFailed, Plan
-from .structure import fill, flatten, leaf_specs, out_struct, unflatten
+from .call import CompiledCall
+from .fastpath import MISS, _guard_ok
+from .fastpath import build as build_fast
+from .plan import GuardFailed, Plan
+from .step import StepCapture
+from .structure import fill, flatten, leaf_specs, out_struct
 from .traced_array import ACTIVE, TracedArray
 
 CACHE_SIZE_LIMIT = 8
@@ -67,103 +72,6 @@ def _py_guards(fn: Any, modules: list) -> list[tuple[Any, Any, Any]]:
     return out
 
 
-def _guard_ok(guards: list) -> str | None:
-    for d, k, v in guards:
-        cur = d.cell_contents if k is None else d.get(k, _guard_ok)
-        if cur is not v and cur != v:
-            return f"{'a closure variable' if k is None else repr(k)} changed from {v!r} to " \
-                   f"{cur!r}"
-    return None
-
-
-class CompiledCall:
-    """One plan and how a call's tensors feed it and its outputs come back."""
-
-    def __init__(self, owner: CompiledFunction, cap: Capture, plan: Plan, spec: tuple,
-                 input_pos: list[int], out_spec: Any, out_grad: list[bool], struct: Any,
-                 py_guards: list) -> None:
-        self.owner, self.plan, self.spec = owner, plan, spec
-        self.input_pos = input_pos
-        self.out_spec, self.out_grad = out_spec, out_grad
-        self.struct = struct
-        self.py_guards = py_guards
-        self.signature = cap.signature
-        self.symbolic = None in {d for s in spec for d in s}
-        self.general = not self.symbolic  # a symbolic plan holds for other sizes once checked
-        self.shape: tuple = ()
-        self.ext = [owner.resolver(t) for t, _ in cap.externals]
-        self.ext_avals = [(t._data.shape, t._data.dtype, t._requires_grad)
-                          for t, _ in cap.externals]
-        self.guard_text = [w for _, _, w in cap.guards]
-
-    def matches(self, tensors: list) -> bool:
-        if not self.general:
-            return all(tensors[i]._data.shape == s
-                       for i, s in zip(self.input_pos, self.shape, strict=True))
-        for i, s in zip(self.input_pos, self.spec, strict=True):
-            shape = tensors[i]._data.shape
-            if len(shape) != len(s) or any(d is not None and d != n
-                                           for d, n in zip(s, shape, strict=True)):
-                return False
-        return True
-
-    def run(self, tensors: list) -> Any:
-        exts = [r() for r in self.ext]
-        for e, (shape, dt, rg) in zip(exts, self.ext_avals, strict=True):
-            if e._data.shape != shape or e._data.dtype != dt or e._requires_grad != rg:
-                raise GuardFailed(f"a captured tensor changed to {tuple(e._data.shape)} "
-                                  f"{e._data.dtype} requires_grad={e._requires_grad}")
-        feed = [tensors[i] for i in self.input_pos] + exts
-        if GRAD_ENABLED[0] and any(t._requires_grad for t in feed):
-            outs = _apply(self, feed)
-            for o, rg in zip(outs, self.out_grad, strict=True):
-                if not rg:
-                    o._requires_grad, o._grad_fn = False, None
-        else:
-            arrays, _ = self.plan.forward([t._data for t in feed], None)
-            outs = [make(a) for a in arrays]
-        return unflatten(self.out_spec, lambda s: _leaf(s, outs, tensors, exts))
-
-    def eager_grads(self, feed: tuple, needs: tuple, grads: tuple) -> list:
-        """``create_graph=True``: the gradients from an eager replay of the function."""
-        n = len(self.input_pos)
-        ins = list(feed[:n])  # the inputs themselves: the replayed graph starts at them
-        it = iter([ins[k] for k in self.leaf_map])
-        args, kwargs = unflatten(self.struct, lambda s: next(it) if s == "T" else s[2])
-        with enable_grad():
-            out = self.owner.fn(*args, **kwargs)
-        leaves: list = []
-        out_struct(out, leaves)
-        outs: dict[int, Any] = {}
-        for spec, leaf in zip(leaf_specs(self.out_spec), leaves, strict=True):
-            if spec[0] == "out":
-                outs.setdefault(spec[1], leaf)
-        pairs = [(outs[k], g) for k, g in enumerate(grads)
-                 if outs[k]._data.dtype.kind == "f" and outs[k]._requires_grad]
-        wrt = [t for t, nd in zip(list(ins) + list(feed[n:]), needs, strict=True) if nd]
-        res = iter(autograd_grad([o for o, _ in pairs], wrt, [g for _, g in pairs],
-                                 create_graph=True, allow_unused=True))
-        return [next(res) if nd else None for nd in needs]
-
-
-def _apply(call: CompiledCall, feed: list) -> list:
-    outs = CallFunction.apply(call, *feed)
-    return list(outs) if isinstance(outs, tuple) else [outs]
-
-
-def _leaf(s: Any, outs: list, tensors: list, exts: list) -> Any:
-    kind = s[0]
-    if kind == "out":
-        return outs[s[1]]
-    if kind == "input":
-        return tensors[s[1]]
-    if kind == "ext":
-        return exts[s[1]]
-    if kind == "copy":
-        return make(s[1]._data.copy())
-    return s[1]
-
-
 class _Entry:
     def __init__(self) -> None:
         self.calls: list[CompiledCall] = []
@@ -181,16 +89,27 @@ class CompiledFunction:
         self.module = module
         self.cache: dict[Any, _Entry] = {}
         self.n_plans = 0
+        self._hot: Any = None  # the fast path of the plan the last call ran (fastpath.py)
         self.last_capture: Capture | None = None
         self.break_reasons: list[str] = []
         self.__name__ = getattr(fn, "__name__", type(fn).__name__)
         self.__doc__ = getattr(fn, "__doc__", None)
         self.__wrapped__ = fn
 
+    def __get__(self, obj: Any, objtype: Any = None) -> Any:
+        """A compiled method (``@torch.compile`` above ``def forward(self, x)``): bound to the
+        instance, which is then an argument of the call (its module attributes guarded)."""
+        return self if obj is None else types.MethodType(self, obj)
+
     # ------------------------------------------------------------------ the call path
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if ACTIVE[0] is not None:  # called while capturing an outer function: inline it
             return self.fn(*args, **kwargs)
+        hot = self._hot
+        if hot is not None and not kwargs:
+            out = hot(args)
+            if out is not MISS:
+                return out
         tensors: list = []
         try:
             struct = flatten((args, kwargs), tensors)
@@ -216,9 +135,16 @@ class CompiledFunction:
                 why = bad
                 continue
             try:
-                return call.run(tensors)
+                out = call.run(tensors)
             except GuardFailed as e:
                 why = str(e) or f"a guarded value changed ({', '.join(call.guard_text)})"
+                continue
+            if call.fast is None:
+                call.fast = build_fast(call, struct, tuple(
+                    (type(t), t._data.dtype, t._data.ndim, t._requires_grad) for t in tensors),
+                    GRAD_ENABLED[0]) or False
+            self._hot = call.fast or None
+            return out
         return self._capture(entry, struct, tensors, args, kwargs, why)
 
     def _symbolic(self, entry: _Entry, tensors: list) -> list[set[int]]:
@@ -245,25 +171,35 @@ class CompiledFunction:
             _logging.RECOMPILES.info("Recompiling function %s in %s\n    triggered by: %s",
                                      self.__name__, _where(self.fn), why)
         sym = self._symbolic(entry, tensors)
-        modules = list(self.module.modules()) if self.module is not None else []
+        modules = list(self.module.modules()) if self.module is not None else [
+            m for a in args if isinstance(a, Module) for m in a.modules()]  # a method's self
         cap = Capture(self.fullgraph)
+        cap.step = StepCapture(cap)
         result = None
         outputs: list = []
+        effects: list = []
+        grad_guards: list = []
         ACTIVE[0] = cap
         Tensor.__sg_frontend__ = TRACER
         try:
             for t, s in zip(tensors, sym, strict=True):
                 cap.add_input(t, s)
-            with EffectWatch(code_owner(self.fn), modules) as watch:
+            with EffectWatch(code_owner(self.fn), modules, cap.step) as watch:
                 result = self.fn(*args, **kwargs)
             cap.check_unchanged()
             out_spec, outputs, out_grad = self._outputs(cap, result, tensors)
+            if not cap.reasons:
+                effects, grad_guards = _effects(cap)
         finally:
             Tensor.__sg_frontend__ = EAGER
             ACTIVE[0] = None
             cap.restore()
         reasons = cap.reasons + watch.finish(result)
-        if not reasons and not outputs:
+        if effects and not cap.step.active and any(out_grad):
+            reasons.append("an in-place write to a captured tensor in a function whose outputs "
+                           "need a gradient")
+        cap.step.active = cap.step.active or bool(effects)
+        if not reasons and not outputs and not cap.step.active:
             reasons.append("no tensor is computed from the inputs (nothing to compile)")
         self.last_capture = cap
         if reasons:
@@ -271,41 +207,56 @@ class CompiledFunction:
                 raise CompileError(f"dynamic.compile(fullgraph=True): {reasons[0]}")
             self._break(entry, "; ".join(reasons))
             return result
-        plan = Plan(cap.graph, [g for _, g in cap.inputs] + [g for _, g in cap.externals],
-                    outputs, cap.guards)
+        if cap.step.active:
+            out_grad = [False] * len(out_grad)
+        extras: list = []
+        effects = [(kind, obj, arg, _index(extras, g)) for kind, obj, arg, g in effects]
+        sc = cap.step
+        feeds = [g for _, g in cap.inputs] + [g for _, g, _ in cap.externals] + [
+            g for g in sc.state_in.values() if g is not None] + [g for _, g in sc.host]
+        plan = Plan(cap.graph, feeds, outputs, cap.guards, extras)
+        fetched = list(outputs) + extras
+        effects = [(kind, obj, arg, idx, idx >= 0 and (
+            extras[idx].op.type in ("Placeholder", "Const") or fetched.count(extras[idx]) > 1))
+            for kind, obj, arg, idx in effects]
         pos = {id(t): i for i, t in enumerate(tensors)}
         input_pos = [pos[id(t)] for t, _ in cap.inputs]
         spec = tuple(tuple(g.aval.shape) for _, g in cap.inputs)
         call = CompiledCall(self, cap, plan, spec, input_pos, out_spec, out_grad, struct,
-                            _py_guards(self.fn, modules))
+                            _py_guards(self.fn, modules), effects, grad_guards)
         call.shape = tuple(tensors[i]._data.shape for i in input_pos)
         pos_of = {id(t): k for k, (t, _) in enumerate(cap.inputs)}
         call.leaf_map = [pos_of[id(t)] for t in tensors]
-        bad = self._first_run(call, tensors, result)
+        bad = self._first_run(call, cap, tensors, result)
         if bad is not None:
             self._break(entry, bad)
         else:
             self._add(entry, call)
         return result
 
-    def _first_run(self, call: CompiledCall, tensors: list, result: Any) -> str | None:
+    def _first_run(self, call: CompiledCall, cap: Capture, tensors: list,
+                   result: Any) -> str | None:
         """Compile the plan now (the first call pays the compile, as in the static mode) and
-        check it against the capture run's eager values; a reason when they differ."""
-        exts = [r() for r in call.ext]
-        feed = [tensors[i] for i in call.input_pos] + exts
-        needs = tuple(t._requires_grad for t in feed) if GRAD_ENABLED[0] and any(
-            t._requires_grad for t in feed) else None
-        arrays = [t._data for t in feed]
+        check it, fed the values the capture run started from, against what the eager run
+        computed (its results and, for a whole step, the values it wrote); a reason when they
+        differ."""
+        feed = [tensors[i] for i in call.input_pos] + [t for t, *_ in cap.externals]
+        needs = tuple(t._requires_grad for t in feed) if not call.step and GRAD_ENABLED[0] \
+            and any(t._requires_grad for t in feed) else None
+        arrays = [cap.entry[g] for g in call.plan.feeds]
         try:
             outs, res = call.plan.forward(arrays, needs)
         except GuardFailed:
             return "the compiled plan's guards fail on the capture's own inputs"
         leaves: list = []
         out_struct(result, leaves)
-        for (kind, *rest), leaf in zip(leaf_specs(call.out_spec), leaves, strict=True):
-            if kind != "out":
-                continue
-            want, got = leaf._data, outs[rest[0]]
+        pairs = [(leaf._data, outs[rest[0]]) for (kind, *rest), leaf
+                 in zip(leaf_specs(call.out_spec), leaves, strict=True) if kind == "out"]
+        if call.step:
+            pairs += [(call.written(kind, obj, feed, tensors), res[idx])
+                      for kind, obj, _, idx, _ in call.effects if idx >= 0]
+        for want, got in pairs:
+            want, got = np.asarray(want), np.asarray(got)
             tol = 1e-3 if want.dtype.itemsize <= 4 else 1e-8
             if want.shape != got.shape or not np.allclose(got, want, rtol=tol, atol=tol,
                                                           equal_nan=True):
@@ -339,7 +290,7 @@ class CompiledFunction:
         out_grad: list[bool] = []
         index: dict[int, int] = {}
         inputs = {id(t): i for i, t in enumerate(tensors)}
-        exts = {id(t): j for j, (t, _) in enumerate(cap.externals)}
+        exts = {id(t): j for j, (t, *_) in enumerate(cap.externals)}
         leaves: list = []
         struct = out_struct(result, leaves)
         ids = {id(t) for t in leaves}
@@ -380,16 +331,39 @@ class CompiledFunction:
         _logging.GRAPH_BREAKS.info("Graph break in %s (%s): the call runs eagerly: %s",
                                    self.__name__, _where(self.fn), reason)
 
-    def resolver(self, t: Tensor) -> Any:
-        """How a call finds captured tensor ``t``: the module slot holding it, else ``t``."""
+    def slot_of(self, t: Tensor) -> tuple | None:
+        """``(dict, name)`` of the module slot holding captured tensor ``t`` (looked up at each
+        call, so a reassigned parameter is seen), else ``None`` (``t`` itself is fed)."""
         if self.module is not None:
             for m in self.module.modules():
                 for key in ("_parameters", "_buffers"):
                     for name, v in m.__dict__[key].items():
                         if v is t:
-                            d = m.__dict__[key]
-                            return lambda d=d, name=name: d[name]
-        return lambda: t
+                            return m.__dict__[key], name
+        return None
+
+
+def _index(extras: list, g: Any) -> int:
+    if g is None:
+        return -1
+    extras.append(g)
+    return len(extras) - 1
+
+
+def _effects(cap: Capture) -> tuple[list, list]:
+    """The writes a replay repeats: (kind, target, arg, graph tensor) and the grad guards."""
+    out: list = []
+    feeds = [t for t, _ in cap.inputs] + [t for t, *_ in cap.externals]
+    for k, t in enumerate(feeds):
+        g = cap.final_value(t)
+        if g is not None:
+            out.append(("copy", k, t._vc[0] - cap.entry_vc[id(t)], g))
+    guards: list = []
+    if cap.step.active:
+        effects, guards = cap.step.finish()
+        for kind, obj, g in effects:
+            out.append((kind, obj, g, None) if kind == "counter" else (kind, obj, None, g))
+    return out, guards
 
 
 def _where(fn: Any) -> str:

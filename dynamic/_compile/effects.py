@@ -2,9 +2,10 @@
 
 A replay runs only the graph, so a call whose capture run printed, appended to a list that
 outlives the call, set a module attribute or a global, drew random numbers, registered a tensor
-hook, kept a non-leaf's ``.grad`` or ran a backward pass inside the function cannot be replayed:
-:class:`EffectWatch` notices each of these (a profile function during the capture run, and
-snapshots before and after) and names it, and that signature stays eager.
+hook or kept a non-leaf's ``.grad`` cannot be replayed: :class:`EffectWatch` notices each of
+these (a profile function during the capture run, and snapshots before and after) and names
+it, and that signature stays eager. The same profile function reports backward passes,
+optimizer steps and ``zero_grad`` to the whole-step capture (:mod:`.step`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from typing import Any
 
 from .. import _random
 from .._tensor import Tensor
-from ..autograd import engine
 from .capture import _LIB_DIRS
 
 _MUTATORS = {
@@ -27,7 +27,6 @@ _MUTATORS = {
 _WATCHED = {
     Tensor.register_hook.__code__: "register_hook() inside the function",
     Tensor.retain_grad.__code__: "retain_grad() inside the function",
-    engine.run_engine.__code__: "backward()/autograd.grad() inside the function",
 }
 
 
@@ -47,8 +46,9 @@ def _module_state(m: Any) -> dict:
 class EffectWatch:
     """Context manager around a capture run; ``reasons`` lists what it saw."""
 
-    def __init__(self, fn: Any, modules: list) -> None:
+    def __init__(self, fn: Any, modules: list, step: Any = None) -> None:
         self.fn = fn
+        self.step = step  # the capture's StepCapture: sees backward/optimizer calls
         self.modules = modules
         self.reasons: list[str] = []
         self.containers: list[tuple[Any, str]] = []
@@ -65,6 +65,8 @@ class EffectWatch:
         return self
 
     def _profile(self, frame: Any, event: str, arg: Any) -> None:
+        if self.step is not None and (event == "call" or event == "return"):
+            self.step.event(frame, event, arg)
         if event == "call":
             why = _WATCHED.get(frame.f_code)
             if why is not None and why not in self.reasons:

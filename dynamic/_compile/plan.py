@@ -77,8 +77,10 @@ class Plan:
     """A captured graph and how to run it (module docstring)."""
 
     def __init__(self, graph: Graph, feeds: list[GTensor], outputs: list[GTensor],
-                 guards: list[tuple[GTensor, np.ndarray, str]]) -> None:
+                 guards: list[tuple[GTensor, np.ndarray, str]],
+                 extras: list[GTensor] | None = None) -> None:
         self.graph = graph
+        self.extras = extras or []  # whole-step plans: the values written back after a run
         self.feeds = feeds
         self.outputs = outputs
         self.guards = guards
@@ -93,12 +95,15 @@ class Plan:
         return b
 
     def forward(self, arrays: list, needs: tuple[bool, ...] | None) -> tuple[list, list]:
-        """Outputs (and residuals for ``needs``); raises :class:`GuardFailed`."""
+        """Outputs and residuals for ``needs`` (``None``: the write-back values);
+        raises :class:`GuardFailed`."""
         fetch = self._fetch.get(needs)
         if fetch is None:
             fetch = list(self.outputs) + [g for g, _, _ in self.guards]
             if needs is not None:
                 fetch += self.backward_for(needs).residuals
+            else:
+                fetch += self.extras
             self._fetch[needs] = fetch
         vals = self.session.run(fetch, dict(zip(self.feeds, arrays, strict=True)))
         n, m = len(self.outputs), len(self.guards)

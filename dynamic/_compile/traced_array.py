@@ -33,6 +33,7 @@ class TracedArray(np.ndarray):
     """A view of a traced tensor's storage that reports reads of its values (module doc)."""
 
     _sg_src: Any = None
+    _sg_from: Any = None  # the traced array this one broadcasts (``np.broadcast_to``)
 
     def __array_finalize__(self, obj: Any) -> None:
         src = getattr(obj, "_sg_src", None)
@@ -41,11 +42,32 @@ class TracedArray(np.ndarray):
     def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
         src = _src_of(inputs)
         plain = tuple(i.view(np.ndarray) if isinstance(i, TracedArray) else i for i in inputs)
+        kwargs_out = kwargs.get("out", ())
         if "out" in kwargs:
             kwargs["out"] = tuple(o.view(np.ndarray) if isinstance(o, TracedArray) else o
                                   for o in kwargs["out"])
         res = getattr(ufunc, method)(*plain, **kwargs)
+        cap = ACTIVE[0]
+        if cap is not None and "out" in kwargs and not cap.handled and any(
+                isinstance(o, TracedArray) for o in kwargs_out):
+            cap.fail(f"numpy writes into a traced tensor's storage ({ufunc.__name__}, out=)")
         return _wrap(res, src)
+
+    def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
+        res = super().__array_function__(func, types, args, kwargs)
+        cap = ACTIVE[0]
+        if cap is None:
+            return res
+        if func is np.copyto:
+            dst = args[0] if args else kwargs["dst"]
+            src = args[1] if len(args) > 1 else kwargs["src"]
+            cap.storage_write(dst, src)
+        elif func is np.broadcast_to and isinstance(res, np.ndarray) \
+                and not isinstance(res, TracedArray):
+            out = res.view(TracedArray)  # values of a traced array: still traced
+            out._sg_from = args[0]
+            return out
+        return res
 
     def __getitem__(self, idx: Any) -> Any:
         return _wrap(super().__getitem__(idx), self._sg_src if self.size == 1 else None)

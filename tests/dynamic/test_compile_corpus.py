@@ -1,5 +1,5 @@
-"""The eager test corpus under ``dynamic.compile``: every top-level function a program defines is
-compiled (``@torch.compile`` added by an AST rewrite), and the program must print what it prints
+"""The eager test corpus under ``dynamic.compile``: every top-level function a program defines and
+every top-level class's ``forward`` is compiled (``@torch.compile`` added by an AST rewrite), and the program must print what it prints
 eagerly. Functions with data-dependent control flow or side effects graph-break and run eagerly,
 so every program applies; node names in reprs (``grad_fn=<MulBackward0>`` of a compiled output is
 the compiled call's node) are the one thing normalized away."""
@@ -22,13 +22,22 @@ from .tutorial_programs import PROGS as TUTORIAL_PROGS
 ALL_PROGS = {**PROGS, **{f"tutorial_{k}": v for k, v in TUTORIAL_PROGS.items()}}
 
 
+def _decorate(fn: ast.FunctionDef) -> None:
+    fn.decorator_list.insert(0, ast.Attribute(ast.Name("torch", ast.Load()), "compile",
+                                              ast.Load()))
+
+
 def compiled_source(src: str) -> str:
-    """``src`` with ``@torch.compile`` on each top-level function."""
+    """``src`` with ``@torch.compile`` on each top-level function and on the ``forward`` of each
+    top-level class (an ``nn.Module``'s forward compiled as a method, as PyTorch allows)."""
     tree = ast.parse(src)
     for node in tree.body:
         if isinstance(node, ast.FunctionDef):
-            node.decorator_list.insert(0, ast.Attribute(ast.Name("torch", ast.Load()), "compile",
-                                                        ast.Load()))
+            _decorate(node)
+        elif isinstance(node, ast.ClassDef):
+            for item in node.body:
+                if isinstance(item, ast.FunctionDef) and item.name == "forward":
+                    _decorate(item)
     return ast.unparse(tree)
 
 
@@ -46,7 +55,7 @@ def _run(src: str) -> str:
 
 
 def _has_functions(src: str) -> bool:
-    return any(isinstance(n, ast.FunctionDef) for n in ast.parse(src).body)
+    return any(isinstance(n, (ast.FunctionDef, ast.ClassDef)) for n in ast.parse(src).body)
 
 
 @pytest.mark.parametrize("name", sorted(n for n, s in ALL_PROGS.items() if _has_functions(s)))

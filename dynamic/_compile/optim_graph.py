@@ -1,0 +1,111 @@
+"""``SGD.step`` and ``Adam.step`` (dynamic/optim) as graph nodes, for whole-step capture.
+
+Each function mirrors its eager step's numpy arithmetic op for op, in the parameter's dtype,
+with Python numbers as constants of that dtype (numpy's weak-scalar rule), so the compiled
+update computes what eager computes. Values eager derives in Python at each step (``-lr``,
+Adam's bias corrections) are host feeds (:meth:`.step.StepCapture.host_feed`); optimizer state
+arrays are fed from and written back to ``optimizer.state``; whether a state entry exists on
+entry is a guard.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from staticgraph.graph.core import Tensor as GTensor
+
+
+def _present(opt: Any, p: Any, key: str | None) -> Any:
+    if key is None:
+        return lambda: bool(opt.state.get(p))
+    return lambda: opt.state.get(p, {}).get(key) is not None
+
+
+def _entry_guard(sc: Any, opt: Any, p: Any, key: str | None) -> bool:
+    """Whether the state (``key``, or any for ``None``) exists now; guarded on first sight."""
+    tag = (id(opt), id(p), key or "", "guard")
+    fn = _present(opt, p, key)
+    now = fn()
+    if tag not in sc.state_in:
+        sc.state_in[tag] = None
+        sc.guards.append((fn, now))
+    return now
+
+
+def sgd_update(sc: Any, opt: Any, gi: int, group: dict, p: Any, gp: GTensor,
+               gg: GTensor) -> GTensor:
+    """The new value of ``p`` after ``SGD.step`` (``dynamic.optim.SGD``)."""
+    e = sc.emit
+    grad = gg
+    if group["maximize"]:
+        grad = e("neg", grad)
+    if group["weight_decay"] != 0:
+        grad = e("add", grad, e("mul", gp, group["weight_decay"]))
+    mom = group["momentum"]
+    if mom != 0:
+        k = (id(opt), id(p), "momentum_buffer")
+        have = k in sc.state_out or _entry_guard(sc, opt, p, "momentum_buffer")
+        if not have:
+            buf = grad
+        else:
+            buf = e("add", e("mul", sc.state_array(opt, p, "momentum_buffer"), mom),
+                    e("mul", grad, 1 - group["dampening"]))
+        sc.set_state(opt, p, "momentum_buffer", buf)
+        grad = e("add", grad, e("mul", buf, mom)) if group["nesterov"] else buf
+    dt = p._data.dtype
+    key = (id(opt), gi, "-lr", dt)  # one feed per group and dtype
+    lr = sc.host_cache.get(key)
+    if lr is None:
+        lr = sc.host_cache[key] = sc.host_feed(lambda: np.asarray(-opt.param_groups[gi]["lr"],
+                                                                  dt))
+    return e("add", gp, e("mul", grad, lr))
+
+
+def adam_update(sc: Any, opt: Any, gi: int, group: dict, p: Any, gp: GTensor,
+                gg: GTensor) -> GTensor:
+    """The new value of ``p`` after ``Adam.step`` (``dynamic.optim.Adam``)."""
+    e = sc.emit
+    b1, b2 = group["betas"]
+    grad = gg
+    if group["maximize"]:
+        grad = e("neg", grad)
+    ck = (id(opt), id(p))
+    if ck not in sc.counters:
+        init = not _entry_guard(sc, opt, p, None)
+        sc.counters[ck] = [opt, p, 0]
+    else:
+        init = False
+    done = sc.counters[ck][2]
+    fresh = init and done == 0
+    if fresh:
+        shape, dt = p._data.shape, p._data.dtype
+        zeros = sc.cap._const(np.zeros(shape, dt))
+        m_old, v_old = zeros, zeros
+        mx_old = zeros if group["amsgrad"] else None
+    else:
+        m_old = sc.state_array(opt, p, "exp_avg")
+        v_old = sc.state_array(opt, p, "exp_avg_sq")
+        mx_old = sc.state_array(opt, p, "max_exp_avg_sq") if group["amsgrad"] else None
+    sc.counters[ck][2] = done + 1
+    base = (lambda: 0) if init else (lambda: opt.state[p]["step"])
+    dt = p._data.dtype
+
+    def step_now() -> int:
+        return base() + done + 1
+
+    if group["weight_decay"] != 0:
+        grad = e("add", grad, e("mul", gp, group["weight_decay"]))
+    m = e("add", m_old, e("mul", e("sub", grad, m_old), 1 - b1))
+    v = e("add", e("mul", v_old, b2), e("mul", e("mul", grad, grad), 1 - b2))
+    sc.set_state(opt, p, "exp_avg", m)
+    sc.set_state(opt, p, "exp_avg_sq", v)
+    if mx_old is not None:
+        v = e("maximum", mx_old, v)
+        sc.set_state(opt, p, "max_exp_avg_sq", v)
+    bc2 = sc.host_feed(lambda: np.asarray((1 - b2 ** step_now()) ** 0.5, dt))
+    lr = sc.host_feed(lambda: np.asarray(-opt.param_groups[gi]["lr"] / (1 - b1 ** step_now()),
+                                         dt))
+    denom = e("add", e("div", e("sqrt", v), bc2), group["eps"])
+    return e("add", gp, e("mul", e("div", m, denom), lr))
