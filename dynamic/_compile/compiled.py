@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from .. import _logging
+from .._fast_path import ENABLED as FAST_PATH
 from .._tensor import Tensor, make
 from ..autograd.engine import grad as autograd_grad
 from ..autograd.grad_mode import GRAD_ENABLED, enable_grad
@@ -181,6 +182,7 @@ class CompiledFunction:
         grad_guards: list = []
         ACTIVE[0] = cap
         Tensor.__sg_frontend__ = TRACER
+        FAST_PATH[0] = False  # the eager fast path skips the frontend: every op must reach TRACER
         try:
             for t, s in zip(tensors, sym, strict=True):
                 cap.add_input(t, s)
@@ -192,6 +194,7 @@ class CompiledFunction:
                 effects, grad_guards = _effects(cap)
         finally:
             Tensor.__sg_frontend__ = EAGER
+            FAST_PATH[0] = True
             ACTIVE[0] = None
             cap.restore()
         reasons = cap.reasons + watch.finish(result)
