@@ -65,16 +65,23 @@ def measure(bench, *, repeat: int, warmup: int, min_sample_s: float, budget_s: f
             min_repeat: int, estimate_s: float | None = None) -> dict:
     """Time ``bench.step``: warm-up calls, then ``repeat`` samples (stop early once ``budget_s``
     is spent and ``min_repeat`` samples exist). ``estimate_s`` (the first call's time) stands in
-    for a calibration call when there is no warm-up. A call slower than the whole budget gets no
-    warm-up and a single sample (rebuild-per-call cells can take seconds a call). Returns
-    per-call times in seconds."""
+    for a calibration call when there is no warm-up. A first call slower than the whole budget
+    (it compiled) is followed by a second, timed one: if that is fast, it counts as a warm-up
+    and sampling goes on as usual; if it is slow too (rebuild-per-call cells can take seconds a
+    call), it is the single sample. Returns per-call times in seconds."""
     import gc
     import time
 
     clock = time.perf_counter
     one = estimate_s
     if one is not None and one > budget_s:
-        warmup, min_repeat = 0, 1
+        # the first call includes tracing and compiling: a second call says what a call costs
+        t0 = clock()
+        bench.step()
+        one = clock() - t0
+        if one > budget_s:  # slow every call (a graph rebuilt per call): it is the one sample
+            return {"number": 1, "samples_s": [one]}
+        warmup = max(0, warmup - 1)
     for _ in range(warmup):
         t0 = clock()
         bench.step()

@@ -58,6 +58,16 @@ def test_measure_gives_a_call_slower_than_the_budget_one_sample() -> None:
     assert b.calls == 2 and res["number"] == 1
 
 
+def test_a_slow_first_call_that_compiled_is_not_taken_for_the_cost_of_a_call() -> None:
+    """A first call over the budget (it compiled) must not turn the cell into one cold sample:
+    a fast second call is taken as the warm-up and the samples follow as usual."""
+    b = Counting()
+    res = runner.measure(b, repeat=4, warmup=1, min_sample_s=0.0, budget_s=5.0, min_repeat=4,
+                         estimate_s=30.0)
+    assert len(res["samples_s"]) == 4 and res["number"] == 1
+    assert b.calls == 1 + 4  # the timed second call, then the samples
+
+
 def test_run_workload_reports_stats_and_memory() -> None:
     res = runner.run_workload("numpy", numpy_mode, CFG, {"workload": "seed", "size": None})
     assert res["status"] == "ok" and res["check"] == "ok"
