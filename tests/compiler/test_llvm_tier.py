@@ -107,7 +107,7 @@ def test_cold_process_answers_with_llvm_kernels_then_numba_loads_in_the_backgrou
     # warm: machine code linked from the disk cache (numba's own, saved at the switch, is
     # preferred), nothing compiles
     warm = _run(str(tmp_path))
-    assert "compiled" not in warm.stderr
+    assert "] compiled" not in warm.stderr  # ("already compiled": work done before)
     assert warm.stderr.count("as native code") >= int(nk)
     assert _line(warm, "FIRST")[1:] == ["native", "False", nk]
     np.testing.assert_allclose(float(_line(warm, "FIRST")[0]), float(loss), rtol=1e-6)
@@ -166,3 +166,87 @@ def test_a_declined_kernel_goes_to_numba_alone(monkeypatch):
         want = s.run(out, {x: xv})
     np.testing.assert_allclose(got, want, rtol=1e-6)
     assert "CPUDispatcher" in kinds and native.NativeKernel.__name__ in kinds
+
+
+# ----------------------------------------------------------- the same bits on both tiers
+def _chain(sg, x):
+    """Four transcendentals: tiled at the default tile cost (compiler/tiling.py)."""
+    a = sg.tanh(x)
+    return sg.tanh(sg.exp(sg.sigmoid(a * 1.5) * -1.0) * x + a)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n", [5, 3000, 2 * 65536 + 77])
+def test_chunked_and_tiled_kernels_give_numbas_bits(dtype, n):
+    """Chunked kernels (full reductions, partials in chunk order), tiled or not, give the
+    same bits from the LLVM renderer as from numba: the float sums add each block in
+    sg_block_sum's fixed order on both (compiler/cpu/blocksum.py), not in whatever order the
+    vectorizer picked (float64 sums of tanh differed in the last bits)."""
+    import staticgraph as sg
+    from staticgraph.compiler.tiling import CHUNK
+    from tests.static.conftest import _executors
+
+    assert 2 * CHUNK < 2 * 65536 + 77 < 3 * CHUNK
+    _executors()
+    rng = np.random.default_rng(n)
+    xv = (rng.uniform(-2, 2, n) * 30).astype(dtype)
+    iv = rng.integers(-1000, 1000, n)
+    g = sg.Graph()
+    with g.as_default():
+        x = sg.placeholder(dtype, [n])
+        i = sg.placeholder(sg.int64, [n])
+        y = sg.reduce_sum(_chain(sg, x))
+        (dx,) = sg.gradients(y, [x])
+        outs = [y, dx, sg.reduce_mean(sg.tanh(x * 0.01)), sg.reduce_sum(x * x),
+                sg.reduce_max(sg.exp(x * 0.01)), sg.reduce_sum(i * 3),
+                sg.reduce_sum(sg.log1p(sg.abs(x)), keepdims=True)]
+    res = {}
+    for ex in ("numba", "numba-llvm"):
+        with sg.Session(graph=g, executor=ex) as s:
+            res[ex] = s.run(outs, {x: xv, i: iv})
+            kernels = [ck.step.kernel for inst in s._executor.instances()
+                       for ck in inst.plan.kernel_list]
+    assert any(getattr(k, "tiling", None) is not None for k in kernels)
+    assert all(getattr(k, "chunk", 0) for k in kernels if getattr(k, "rank", 0) == 1)
+    for a, b in zip(res["numba"], res["numba-llvm"], strict=True):
+        assert a.dtype == b.dtype and np.array_equal(a, b), (a, b)
+    np.testing.assert_allclose(res["numba"][3], (xv.astype(np.float64) ** 2).sum(), rtol=1e-6)
+
+
+SWITCH = textwrap.dedent("""
+    import numpy as np, staticgraph as sg
+    from staticgraph.compiler import block_until_ready
+    n = 2 * 65536 + 77
+    rng = np.random.default_rng(5)
+    X = rng.uniform(-2, 2, n)
+    g = sg.Graph()
+    with g.as_default():
+        x = sg.placeholder(sg.float64, [n])
+        w = sg.Variable(np.float64(0.7))
+        a = sg.tanh(x * w)
+        y = sg.tanh(sg.exp(sg.sigmoid(a * 1.5) * -1.0) * x + a)  # tiled
+        loss = sg.reduce_sum(y) + sg.reduce_mean(sg.tanh(x * w) * x)  # chunked sums
+        init = sg.global_variables_initializer()
+    s = sg.Session(graph=g)
+    s.run(init)
+    before = s.run(loss, {x: X})
+    inst = next(i for i in s._executor.instances() if i.plan.kernel_list)
+    tier = inst.tier
+    assert block_until_ready(240)
+    print("BITS", tier, inst.tier, float(before).hex(), float(s.run(loss, {x: X})).hex())
+""")
+
+
+def test_loss_bits_are_the_same_before_and_after_the_tier_switch(tmp_path):
+    """A cold process: the loss from the LLVM renderer's kernels, then from numba's after the
+    background switch: the same float64 bits."""
+    e = dict(os.environ, STATICGRAPH_CACHE_DIR=str(tmp_path), STATICGRAPH_LOG_COMPILES="1")
+    for k in ("STATICGRAPH_NATIVE", "STATICGRAPH_LLVM", "STATICGRAPH_TILE_MIN_COST"):
+        e.pop(k, None)
+    r = subprocess.run([sys.executable, "-c", SWITCH], env=e, capture_output=True, text=True,
+                       timeout=400)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "compiled LLVM kernel" in r.stderr
+    tier0, tier1, before, after = _line(r, "BITS")
+    assert (tier0, tier1) == ("native", "numba")
+    assert before == after

@@ -21,6 +21,7 @@ from contextlib import contextmanager
 import numpy as np
 
 from ..render import BLOCK, suffix_reduction
+from .chunks import render_chunked
 from .emit import LTYPE, MTYPE, Body, Exprs, Unsupported, dtype_name, is_float, literal
 from .library import CALLS
 
@@ -154,7 +155,9 @@ def render_kernel(k, argspec: tuple) -> Frame:
         cnt = n[d] if cnt == "1" else b.emit(f"mul i64 {cnt}, {n[d]}")
     blocked = {j for j, r in enumerate(k.reductions) if r.float_sum}
     ex = Exprs(b, env, CALLS)
-    if k.rank == 0 or not k.reductions or suffix_reduction(k):
+    if k.chunk:  # rank 1, chunk partials in chunk order (numba's bits)
+        render_chunked(f, k, ex, n[0])
+    elif k.rank == 0 or not k.reductions or suffix_reduction(k):
         mode = "plain" if not blocked or k.rank == 0 else \
             "short" if k.short_reduction else "blocked"
         _nest(f, k, ex, n, mode, cnt)
