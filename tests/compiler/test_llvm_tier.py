@@ -250,3 +250,79 @@ def test_loss_bits_are_the_same_before_and_after_the_tier_switch(tmp_path):
     tier0, tier1, before, after = _line(r, "BITS")
     assert (tier0, tier1) == ("native", "numba")
     assert before == after
+
+
+# ------------------------------------------------------------------ the renderer in the key
+def test_every_renderer_source_is_in_the_entries_key(tmp_path):
+    """Editing any source the LLVM IR depends on (cpu/llvm/*.py, render.py, render_chunks.py,
+    blocksum.py) changes RENDERER_SHA, hence every LLVM entry's key."""
+    from staticgraph.compiler.cpu.llvm import build
+
+    cpu = os.path.dirname(os.path.dirname(build.__file__))
+    shutil.copytree(cpu, tmp_path / "cpu", ignore=shutil.ignore_patterns("__pycache__"))
+    here = str(tmp_path / "cpu" / "llvm")
+    base = build._renderer_sha(here)
+    assert base == build.RENDERER_SHA
+    files = [f for f in os.listdir(here) if f.endswith(".py")] + list(build.RENDERER_SOURCES)
+    assert "library.py" in files and len(files) >= 9
+    for fn in files:
+        p = os.path.join(here, fn)
+        with open(p, "rb") as f:
+            old = f.read()
+        with open(p, "ab") as f:
+            f.write(b"\n# edited\n")
+        assert build._renderer_sha(here) != base, fn
+        with open(p, "wb") as f:
+            f.write(old)
+    assert build._renderer_sha(here) == base
+
+
+LIB_PROG = textwrap.dedent("""
+    import sys, numpy as np, staticgraph as sg
+    assert sg.__file__.startswith(sys.argv[1]), sg.__file__  # the copy, not the worktree
+    X = np.linspace(-2, 2, 12, dtype=np.float32).reshape(4, 3)
+    x = sg.placeholder(sg.float32, [None, 3])
+    s = sg.Session()
+    v = s.run(sg.exp(x) * 2.0, {x: X})
+    print("EXP", list(s._executor.instances())[0].tier, "numba" in sys.modules, v.tolist())
+""")
+
+
+def test_an_edited_llvm_library_is_not_served_from_an_old_entry(tmp_path):
+    """A copy of the package runs exp through the LLVM renderer (numba never loads:
+    STATICGRAPH_NATIVE=always); after an edit of cpu/llvm/library.py's float32 exp the old
+    entry is not used: the kernel compiles again and computes the new exp."""
+    import ast
+
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    src = tmp_path / "src"
+    shutil.copytree(os.path.join(root, "staticgraph"), src / "staticgraph",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    env = dict(os.environ, STATICGRAPH_CACHE_DIR=str(tmp_path / "cache"),
+               STATICGRAPH_LOG_COMPILES="1", PYTHONDONTWRITEBYTECODE="1",
+               STATICGRAPH_NATIVE="always")
+    for k in ("STATICGRAPH_LLVM", "PYTHONPATH"):
+        env.pop(k, None)
+
+    def run() -> tuple[list, str]:
+        r = subprocess.run([sys.executable, "-c", LIB_PROG, str(src)], env=env, cwd=src,
+                           capture_output=True, text=True, timeout=240)
+        assert r.returncode == 0, r.stderr[-3000:]
+        tag, tier, loaded, vals = r.stdout.split(" ", 3)
+        assert (tag, tier, loaded) == ("EXP", "native", "False"), r.stdout
+        return np.array(ast.literal_eval(vals), np.float32), r.stderr
+
+    X = np.linspace(-2, 2, 12, dtype=np.float32).reshape(4, 3)
+    v, err = run()
+    np.testing.assert_allclose(v, np.exp(X) * 2, rtol=1e-6)
+    assert "compiled LLVM kernel" in err
+    v, err = run()  # warm: the entry is linked, nothing compiles
+    assert "compiled LLVM kernel" not in err and "as native code" in err
+    lib = src / "staticgraph" / "compiler" / "cpu" / "llvm" / "library.py"
+    text = lib.read_text()
+    anchor = '"exp": {"float32": (_E32, """\n'
+    assert text.count(anchor) == 1
+    lib.write_text(text.replace(anchor, anchor + "x = x + ONE\n"))
+    v, err = run()
+    assert "compiled LLVM kernel" in err, err
+    np.testing.assert_allclose(v, np.exp(X + 1) * 2, rtol=1e-6)
