@@ -23,6 +23,7 @@ from llvmlite import ir as llir
 
 from .. import blocksum
 from ..render_chunks import BLOCK, _whole
+from .accumulate import accumulate, init_value
 from .emit import LTYPE, MTYPE, Exprs, dtype_name
 
 _FTY = {"float32": llir.FloatType, "float64": llir.DoubleType}
@@ -31,8 +32,6 @@ _FTY = {"float32": llir.FloatType, "float64": llir.DoubleType}
 def render_chunked(f, k, ex: Exprs, n0: str) -> None:
     """Emit the chunk loop of rank-1 kernel ``k`` (``n0``: its trip count) into frame ``f``
     (a :class:`.loops.Frame`), after the scalar loads."""
-    from .loops import _accumulate, init_value
-
     b = f.b
     ch = k.chunk
     tile = k.tiling.size if k.tiling is not None else BLOCK
@@ -68,7 +67,7 @@ def render_chunked(f, k, ex: Exprs, n0: str) -> None:
             for st in stages:
                 with f.loop(m) as ir:
                     _stage(f, k, ex, st, bufs, ir, b.emit(f"add nsw i64 {off}, {ir}"), part,
-                           blocked, rts, _accumulate)
+                           blocked, rts)
             for j in (j for j in range(len(k.reductions)) if blocked[j]):
                 t = rts[j]  # the block's sum (in sg_block_sum's order) joins the chunk total
                 sym = blocksum.symbol(_FTY[t]())
@@ -80,7 +79,7 @@ def render_chunked(f, k, ex: Exprs, n0: str) -> None:
             lt = "double" if blocked[j] else LTYPE[rts[j]]
             cur = (b.emit(f"load {lt}, ptr {total[j]}"), "float64" if blocked[j] else rts[j])
             p = (b.emit(f"load {lt}, ptr {part[j]}"), cur[1])
-            new = b.arith("+", cur, p) if blocked[j] else _accumulate(b, r.op, cur, p)
+            new = b.arith("+", cur, p) if blocked[j] else accumulate(b, r.op, cur, p)
             b.put(f"store {lt} {new[0]}, ptr {total[j]}")
     for j, r in enumerate(k.reductions):
         if blocked[j]:
@@ -97,7 +96,7 @@ def _min(b, x: str, y: str) -> str:
 
 
 def _stage(f, k, ex: Exprs, st, bufs: dict, ir: str, i0: str, acc: dict, blocked: list,
-           rts: list, accumulate) -> None:
+           rts: list) -> None:
     """One element of one stage: input and tile-buffer loads, statements, buffer and output
     stores, the stage's reductions into their block (float sums) or chunk accumulators."""
     b = f.b
