@@ -97,8 +97,8 @@ def _add_regression(a: argparse.Namespace) -> int:
         print(f"tag {a.tag!r} is already recorded", file=sys.stderr)
         return 2
     who = case["signature"].split(":")[0]
-    oracles = ["reference"] + (["compiled", "native"] if who in ("compiled", "native", "crash")
-                               else [who])
+    compiled = ["compiled", "native", "llvm"]
+    oracles = ["reference"] + (compiled if who in (*compiled, "crash") else [who])
     cases.append({"tag": a.tag, "cause": a.cause, "xfail": a.xfail, "oracles": oracles,
                   "seed": case.get("seed"), "program": case["program"]})
     with open(path, "w") as f:

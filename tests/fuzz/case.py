@@ -11,7 +11,7 @@ from .compare import Finding, compare
 from .oracles import run_all
 from .program import Program
 
-ORACLES = ("reference", "compiled", "native", "eager", "torch", "fd")
+ORACLES = ("reference", "compiled", "native", "llvm", "eager", "torch", "fd")
 
 
 @dataclass

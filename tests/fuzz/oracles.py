@@ -1,7 +1,8 @@
 """Run one program on every oracle and collect its values.
 
 Oracles: ``compiled`` (``tf.Session()``, the numba executor), ``native`` (the compiler's native
-tier only: ``NumbaExecutor(native_only=True)``), ``reference`` (``Session(executor=
+tier only: ``NumbaExecutor(native_only=True)``), ``llvm`` (the LLVM renderer's kernels wherever
+it covers them: ``NumbaExecutor(llvm_only=True)``), ``reference`` (``Session(executor=
 "reference")``, the numpy interpreter), ``eager`` (``dynamic``, the same ops on eager tensors),
 ``torch`` (PyTorch, when installed) and ``fd`` (central finite differences of the plain-numpy
 rendering, float64 programs of smooth ops only).
@@ -26,7 +27,8 @@ from .ops_table import SMOOTH
 from .program import Data, Program
 from .render import body, static_script
 
-STATIC = ("compiled", "native", "reference")
+STATIC = ("compiled", "native", "llvm", "reference")
+_TEST_EXECUTORS = {"native": ("numba-native", "native_only"), "llvm": ("numba-llvm", "llvm_only")}
 
 
 @dataclass
@@ -47,7 +49,8 @@ def _err(e: BaseException) -> str:
 
 
 def executor_name(oracle: str) -> str | None:
-    """The ``Session(executor=...)`` name of a static oracle (registers the native one)."""
+    """The ``Session(executor=...)`` name of a static oracle (registers the test-only
+    native and LLVM ones)."""
     if oracle == "reference":
         return "reference"
     if oracle == "compiled":
@@ -57,9 +60,9 @@ def executor_name(oracle: str) -> str | None:
     default_executor_name()
     if "numba" not in EXECUTORS:
         return None
-    EXECUTORS.setdefault("numba-native", functools.partial(EXECUTORS["numba"],
-                                                           native_only=True))
-    return "numba-native"
+    name, flag = _TEST_EXECUTORS[oracle]
+    EXECUTORS.setdefault(name, functools.partial(EXECUTORS["numba"], **{flag: True}))
+    return name
 
 
 def run_static(prog: Program, data: Data, oracle: str) -> Result:

@@ -12,6 +12,8 @@ so a plain ``acc += v`` loop would run as one serial float32 chain: slow (no SIM
 * :func:`sg_scratch_f64` / :func:`sg_release` -- a zeroed float64 array shaped like a kernel's
   reduction output (``calloc``/``free``, no numba runtime, so the native tier can run it), for
   reductions that accumulate into an output row: the row sums in float64 and is rounded once.
+* :func:`sg_block_sum` -- the sum of a block of reduction values in the order fixed by
+  :mod:`.blocksum` (chunked kernels: the same bits from numba and from the LLVM renderer).
 * :func:`sg_scratch` -- an uninitialized 1-D array of ``n`` elements of a scalar's type
   (``malloc``; :func:`sg_release` frees it): tile buffers and per-chunk partials of chunked
   kernels (:mod:`.render_chunks`).
@@ -23,6 +25,8 @@ from llvmlite import ir
 from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic, overload
+
+from . import blocksum
 
 ACC_FASTMATH = frozenset({"reassoc", "nsz"})
 
@@ -125,6 +129,41 @@ def _release(typingctx, w):
     return types.none(w), codegen
 
 
+def sg_block_sum(buf, m):
+    """Python stand-in of the intrinsic: ``buf[:m]`` summed in :mod:`.blocksum`'s order."""
+    import numpy as np
+
+    dt = buf.dtype.type
+    n = blocksum.LANE_BYTES // buf.dtype.itemsize
+    lanes = np.zeros(n, buf.dtype)
+    for i in range(m):
+        lanes[i % n] = dt(lanes[i % n] + buf[i])
+    s = lanes[0]
+    for k in range(1, n):
+        s = dt(s + lanes[k])
+    return s
+
+
+@intrinsic
+def _block_sum(typingctx, buf, m):
+    if not (isinstance(buf, types.Array) and buf.dtype in (types.float32, types.float64)
+            and isinstance(m, types.Integer)):
+        return None
+
+    def codegen(context, builder, sig, args):
+        ary = context.make_array(buf)(context, builder, args[0])
+        fn = blocksum.define(builder.module, context.get_value_type(buf.dtype))
+        return builder.call(fn, [ary.data, context.cast(builder, args[1], sig.args[1],
+                                                        types.int64)])
+
+    return buf.dtype(buf, m), codegen
+
+
+@overload(sg_block_sum)
+def _ov_block_sum(buf, m):
+    return lambda buf, m: _block_sum(buf, m)
+
+
 @overload(sg_scratch_f64)
 def _ov_scratch(like):
     return lambda like: _scratch(like)
@@ -140,4 +179,4 @@ def _ov_release(w):
     return lambda w: _release(w)
 
 
-__all__ = ["sg_radd", "sg_release", "sg_scratch", "sg_scratch_f64"]
+__all__ = ["sg_block_sum", "sg_radd", "sg_release", "sg_scratch", "sg_scratch_f64"]

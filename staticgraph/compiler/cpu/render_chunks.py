@@ -3,11 +3,13 @@
 The loop runs in chunks of ``k.chunk`` elements (``prange`` in the parallel variant), each
 chunk in tiles of ``BLOCK`` elements, each tile through its stages (one stage: the whole body,
 when the kernel is not tiled). Each chunk keeps its own partial of every reduction -- float
-sums blockwise with ``sg_radd``, one block per tile, block sums in float64, as
-:mod:`.render` does -- stored into a small array; the partials combine in chunk order after
-the loop. The chunk size does not depend on the thread count, so the serial and the parallel
-variant add the same numbers in the same order. Tile buffers and partial arrays come from
-``sg_scratch`` (``calloc``/``free``: no numba runtime, as the native tier requires)::
+sums blockwise, one block per tile: the stage stores the values into a tile buffer ``rb<j>``
+and ``sg_block_sum`` adds them in the order its IR fixes (:mod:`.blocksum`; not ``sg_radd``,
+whose order is the vectorizer's, so the LLVM renderer's copy gave other bits), block sums in
+float64 -- stored into a small array; the partials combine in chunk order after the loop.
+The chunk size does not depend on the thread count, so the serial and the parallel variant add
+the same numbers in the same order. Tile buffers and partial arrays come from ``sg_scratch``
+(``calloc``/``free``: no numba runtime, as the native tier requires)::
 
     nch = (n0 + 65535) // 65536
     p0 = sg_scratch(nch, np.float64(0.0))
@@ -19,7 +21,6 @@ variant add the same numbers in the same order. Tile buffers and partial arrays 
         for i0b in range((i0e - i0s + 2047) // 2048):
             i0o = i0s + i0b * 2048
             m = min(2048, i0e - i0o)
-            b0 = np.float32(0.0)
             for i0r in range(m):          # stage 1
                 i0 = i0o + i0r
                 a0_ = a0[i0]
@@ -27,7 +28,8 @@ variant add the same numbers in the same order. Tile buffers and partial arrays 
                 tb0[i0r] = v0
             for i0r in range(m):          # stage 2
                 ...
-            t0 += np.float64(b0)
+                rb0[i0r] = v25
+            t0 += np.float64(sg_block_sum(rb0, m))
         p0[ic] = t0
         sg_release(tb0)
     ...
@@ -73,6 +75,9 @@ def render_chunked(k: Kernel, fname: str, parallel: bool) -> list[str]:
     ind = "    "
     for v, dt in (k.tiling.buffers if k.tiling else ()):
         body.append(f"{ind}{bufs[v]} = sg_scratch({tile}, {const_literal(0, dt)})")
+    # the values of each float sum, summed a block at a time in sg_block_sum's fixed order
+    body += [f"{ind}rb{j} = sg_scratch({tile}, {init_value('sum', r.dtype)})"
+             for j, r in enumerate(k.reductions) if blocked[j]]
     # a signed start LLVM knows is >= 0: the index of a prange body is unsigned (ic * ch mixes
     # signs) or unknown, and without the bound every a0[i0] keeps its negative-index
     # wraparound select and the loops run 2x slower
@@ -85,15 +90,15 @@ def render_chunked(k: Kernel, fname: str, parallel: bool) -> list[str]:
     body += [f"{ind}for i0b in range((i0e - i0s + {tile - 1}) // {tile}):",
              f"{ind}    i0o = i0s + i0b * {tile}", f"{ind}    m = min({tile}, i0e - i0o)"]
     ind += "    "
-    body += [f"{ind}b{j} = {init_value('sum', r.dtype)}"
-             for j, r in enumerate(k.reductions) if blocked[j]]
     for st in stages:
         body += _stage(k, st, bufs, blocked, ind)
-    body += [f"{ind}t{j} += np.float64(b{j})" for j in range(len(k.reductions)) if blocked[j]]
+    body += [f"{ind}t{j} += np.float64(sg_block_sum(rb{j}, m))"
+             for j in range(len(k.reductions)) if blocked[j]]
     ind = "    "
     for j in range(len(k.reductions)):
         body.append(f"{ind}p{j}[ic] = {'t' if blocked[j] else 'acc'}{j}")
     body += [f"{ind}sg_release({b})" for b in bufs.values()]
+    body += [f"{ind}sg_release(rb{j})" for j in range(len(k.reductions)) if blocked[j]]
     for j, r in enumerate(k.reductions):  # partials in chunk order: the same for any threads
         if blocked[j]:
             body += [f"s{j} = np.float64(0.0)", "for ic in range(nch):",
@@ -118,6 +123,6 @@ def _stage(k: Kernel, st: Stage, bufs: dict, blocked: list, ind: str) -> list[st
     body += [f"{ind}{k.outputs[j].name}[{_at(k.outputs[j].pattern)}] = {k.outputs[j].var}" for j in st.outputs]
     for j in st.reductions:
         r = k.reductions[j]
-        body.append(f"{ind}b{j} = sg_radd(b{j}, {r.var})" if blocked[j] else
+        body.append(f"{ind}rb{j}[i0r] = {r.var}" if blocked[j] else
                     ind + accumulate(r.op, f"acc{j}", r.var))
     return body

@@ -36,13 +36,18 @@ _DECLINED: dict[str, str] = {}  # module hash -> why the renderer declined it
 STATS.setdefault("llvm_compiled", 0)
 
 
-def _renderer_sha() -> str:
+RENDERER_SOURCES = ("../render.py", "../render_chunks.py", "../blocksum.py")
+"""Sources outside this folder that shape the IR (loop order, chunking, the block sum)."""
+
+
+def _renderer_sha(here: str | None = None) -> str:
+    """The hash of the renderer: every ``.py`` of this folder (of ``here``, a copy, in tests),
+    :data:`RENDERER_SOURCES` and the optimisation level."""
     h = hashlib.sha256(f"opt{OPT_LEVEL}".encode())
-    here = os.path.dirname(__file__)
-    for fn in sorted(os.listdir(here)) + ["../render.py"]:
-        if fn.endswith(".py"):
-            with open(os.path.join(here, fn), "rb") as f:
-                h.update(f.read())
+    here = here or os.path.dirname(__file__)
+    for fn in sorted(f for f in os.listdir(here) if f.endswith(".py")) + list(RENDERER_SOURCES):
+        with open(os.path.join(here, fn), "rb") as f:
+            h.update(fn.encode() + b"\0" + f.read())
     return h.hexdigest()
 
 

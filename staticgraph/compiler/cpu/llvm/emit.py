@@ -147,11 +147,14 @@ class Body:
         return self.call(name, t, args)
 
     def libm(self, name: str, args: list[tuple]) -> tuple:
-        """A libm function on float64 (``name``) or float32 (``name`` + ``f``) arguments."""
+        """A libm function on float64 (``name``) or float32 (``name`` + ``f``) arguments,
+        declared pure (``readonly nounwind``) as numba declares it: LLVM may then treat it as
+        its intrinsic and vectorize the loop around it the way it vectorizes numba's (a loop
+        that vectorizes in one and not the other sums its blocks in another order)."""
         t = args[0][1]
         lt = LTYPE[t]
         sym = name + ("f" if t == "float32" else "")
-        self.declare(f"declare {lt} @{sym}({', '.join([lt] * len(args))})")
+        self.declare(f"declare {lt} @{sym}({', '.join([lt] * len(args))}) readonly nounwind")
         return self.call(sym, t, args)
 
     # ---------------------------------------------------------------- arithmetic

@@ -170,7 +170,8 @@ _INTERNAL = {
     "f32": lambda b, x: b.convert(x, "float32"), "f64": lambda b, x: b.convert(x, "float64"),
     "bits_f32": _bitcast("float32"), "bits_i32": _bitcast("int32"),
     "bits_f64": _bitcast("float64"),
-    "libm_log": lambda b, x: b.libm("log", [x]), "libm_tanh": lambda b, x: b.libm("tanh", [x]),
+    "libm_log": lambda b, x: b.intrinsic("log", [x]),  # numba's math.log
+    "libm_tanh": lambda b, x: b.libm("tanh", [x]),
     "libm_log1p": lambda b, x: b.libm("log1p", [x]),
     "libm_expm1": lambda b, x: b.libm("expm1", [x]),
     **{nm: _lib_call(nm) for nm in ("exp", "log", "log1p")},

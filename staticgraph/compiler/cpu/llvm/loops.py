@@ -21,7 +21,9 @@ from contextlib import contextmanager
 import numpy as np
 
 from ..render import BLOCK, suffix_reduction
-from .emit import LTYPE, MTYPE, Body, Exprs, Unsupported, dtype_name, is_float, literal
+from .accumulate import accumulate, init_value
+from .chunks import render_chunked
+from .emit import LTYPE, MTYPE, Body, Exprs, Unsupported, dtype_name, literal
 from .library import CALLS
 
 SYMBOL = "sg_llvm_kernel"
@@ -107,26 +109,6 @@ class Frame:
                           "entry:", *b.allocas, *b.lines, "  ret i32 0", "}"])
 
 
-def init_value(op: str, t: str) -> str:
-    """The identity of ``op`` at dtype ``t`` (see :func:`...kernel.init_value`)."""
-    if op in ("sum", "mean"):
-        return literal(0, t)
-    if t == "bool":
-        return literal(op == "min", t)
-    if is_float(t):
-        return literal(-np.inf if op == "max" else np.inf, t)
-    info = np.iinfo(t)
-    return literal(info.min if op == "max" else info.max, t)
-
-
-def _accumulate(b: Body, op: str, acc: tuple, v: tuple) -> tuple:
-    v = b.convert(v, acc[1])
-    if op in ("sum", "mean"):
-        return b.arith("+", acc, v) if acc[1] != "bool" else \
-            (b.emit(f"or i1 {acc[0]}, {v[0]}"), "bool")
-    return CALLS[f"sg_{op}"](b, acc, v)
-
-
 def render_kernel(k, argspec: tuple) -> Frame:
     """The IR function of kernel ``k`` (``argspec``: (dtype, ndim) of each parameter)."""
     for r in k.reductions:
@@ -154,7 +136,9 @@ def render_kernel(k, argspec: tuple) -> Frame:
         cnt = n[d] if cnt == "1" else b.emit(f"mul i64 {cnt}, {n[d]}")
     blocked = {j for j, r in enumerate(k.reductions) if r.float_sum}
     ex = Exprs(b, env, CALLS)
-    if k.rank == 0 or not k.reductions or suffix_reduction(k):
+    if k.chunk:  # rank 1, chunk partials in chunk order (numba's bits)
+        render_chunked(f, k, ex, n[0])
+    elif k.rank == 0 or not k.reductions or suffix_reduction(k):
         mode = "plain" if not blocked or k.rank == 0 else \
             "short" if k.short_reduction else "blocked"
         _nest(f, k, ex, n, mode, cnt)
@@ -205,7 +189,7 @@ def _nest(f: Frame, k, ex: Exprs, n: list, mode: str, cnt: str) -> None:
                 v = b.convert(v, t)
                 new = b.emit(f"fadd reassoc nsz {LTYPE[t]} {cur[0]}, {v[0]}"), t
             else:
-                new = _accumulate(b, r.op, cur, v)
+                new = accumulate(b, r.op, cur, v)
             b.put(f"store {LTYPE[t]} {new[0]}, ptr {sl}")
 
     bslots: dict = {}
@@ -299,7 +283,7 @@ def _row_nest(f: Frame, k, ex: Exprs, n: list, blocked: set, cnt: str) -> None:
             else:
                 p = f.at(r.name, idx)
                 cur = b.load(p, rts[j])
-                b.store(_accumulate(b, r.op, cur, v), p, rts[j])
+                b.store(accumulate(b, r.op, cur, v), p, rts[j])
 
     level(0)
     for j, r in enumerate(k.reductions):
