@@ -1,6 +1,6 @@
 """``tf.nn.conv2d``, ``max_pool`` and ``avg_pool`` (NHWC) from registry ops: TF's padding rule
 and names here, the window core (each kernel tap a strided slice of the padded input, multiplied
-by that tap's ``(in, out)`` filter matrix and summed) in ``window_ops.py``, shared with
+by that tap's ``(in, out)`` filter matrix and summed) in ``ops/windows.py``, shared with
 PyTorch's NCHW ``F.conv2d``. Slow for big kernels, but exact, differentiable (slice and matmul
 VJPs) and compilable.
 """
@@ -11,9 +11,10 @@ from typing import Any
 
 import numpy as np
 
-from . import ops, window_ops
+from . import ops
 from .graph.core import Tensor
 from .graph.math_ops import _final, _require, _t, composite
+from .ops import windows as window_ops
 
 
 def _hw(arg: Any, what: str) -> tuple[int, int]:

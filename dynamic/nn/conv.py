@@ -1,7 +1,7 @@
 """``F.conv2d``, ``F.max_pool2d``, ``F.avg_pool2d`` and the modules ``Conv2d``, ``MaxPool2d``,
 ``AvgPool2d``: PyTorch's NCHW conventions (padding ints / 'same' / 'valid', dilation,
 ``ceil_mode``, ``count_include_pad``, its error texts) over the window core that TF1's
-``tf.nn.conv2d`` uses too (``staticgraph/window_ops.py``): the input is permuted to NHWC,
+``tf.nn.conv2d`` uses too (``staticgraph/ops/windows.py``): the input is permuted to NHWC,
 padded, reduced tap by tap with registry ops and permuted back. Exact and differentiable; the
 result's ``grad_fn`` carries PyTorch's node name (``ConvolutionBackward0``...), but its
 ``next_functions`` are those of the last registry op (a permute or an add), not the inputs.
@@ -14,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from staticgraph import ops, window_ops
+from staticgraph import ops
+from staticgraph.ops import windows as window_ops
 
 from .. import _dtypes
 from .._tensor import Tensor, make, to_tensor

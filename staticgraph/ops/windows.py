@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from . import ops
+from .. import ops  # the package is complete before anything imports this module
 
 _slice = builtins.slice
 
