@@ -99,6 +99,7 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
 
 class _BatchNorm(Module):
     _dims: tuple[int, ...] = ()
+    _optional_state = ("num_batches_tracked",)  # load_state_dict does not miss it
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
                  affine: bool = True, track_running_stats: bool = True, device: Any = None,

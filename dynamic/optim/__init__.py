@@ -14,6 +14,7 @@ import numpy as np
 from .. import _unsupported
 from .._tensor import Tensor
 from ..autograd.grad_mode import enable_grad
+from . import state as _state
 
 
 class Optimizer:
@@ -58,14 +59,10 @@ class Optimizer:
             return closure()
 
     def state_dict(self) -> dict:
-        ids = {}
-        for g in self.param_groups:
-            for p in g["params"]:
-                ids.setdefault(id(p), len(ids))
-        return {"state": {ids[id(p)]: s for p, s in self.state.items() if id(p) in ids},
-                "param_groups": [{**{k: v for k, v in g.items() if k != "params"},
-                                  "params": [ids[id(p)] for p in g["params"]]}
-                                 for g in self.param_groups]}
+        return _state.state_dict(self)
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        _state.load_state_dict(self, state_dict)
 
     def __repr__(self) -> str:
         lines = [type(self).__name__ + " ("]
