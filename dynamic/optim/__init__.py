@@ -6,6 +6,7 @@ Updates run on the parameters' numpy storage in their own dtype (like PyTorch's
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from typing import Any
 
@@ -176,5 +177,12 @@ class Adam(Optimizer):
 
 __all__ = ["Adam", "Optimizer", "SGD"]
 
-__getattr__ = _unsupported.missing_names("torch.optim", {
-    "lr_scheduler": "set group[\"lr\"] in optimizer.param_groups by hand"})
+_missing = _unsupported.missing_names("torch.optim", {
+    "swa_utils": "average the parameters by hand"})
+
+
+def __getattr__(name: str) -> Any:
+    """``optim.lr_scheduler`` loads on first use (``lr_scheduler.py``); else not supported."""
+    if name == "lr_scheduler":
+        return importlib.import_module(__name__ + ".lr_scheduler")
+    return _missing(name)
