@@ -3,8 +3,8 @@
 ``python -m tests.dynamic.torch_oracle --record`` (from the repository root, with PyTorch
 installed) runs every program of ``torch_programs.py``, ``tutorial_programs.py``,
 ``torch_corpus_api.py`` and ``torch_corpus_models.py`` under ``import torch`` and stores the
-outputs in ``torch_expected.json``, so ``test_torch_corpus.py`` compares ``dynamic`` against PyTorch even
-where PyTorch is not installed. Under ``dynamic`` the program's ``import torch...`` and
+outputs in ``torch_expected.json``, so ``test_torch_corpus.py`` compares ``dynamic`` against
+PyTorch even where PyTorch is not installed. Under ``dynamic`` the program's ``import torch...`` and
 ``from torch... import`` lines resolve to ``dynamic`` (the modules are aliased while it runs).
 """
 
