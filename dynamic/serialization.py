@@ -28,6 +28,7 @@ from ._device import check_device
 from ._dtypes import Size
 from ._tensor import Tensor, make
 from ._unsupported import PROJECT
+from .nn.modules import Module, Parameter
 
 FORMAT = "dynamic.save"
 _META = "dynamic.json"
@@ -46,7 +47,6 @@ class _Writer:
         if isinstance(obj, float):
             return obj if math.isfinite(obj) else {"float": repr(obj)}
         if isinstance(obj, Tensor):
-            from .nn.modules import Parameter
             return {"tensor": self._array(obj, obj._data), "requires_grad": obj.requires_grad,
                     "parameter": isinstance(obj, Parameter)}
         if isinstance(obj, (np.ndarray, np.generic)):
@@ -62,7 +62,6 @@ class _Writer:
         if isinstance(obj, (list, tuple)):
             return {type(obj).__name__ if type(obj) in (list, tuple) else "list":
                     [self.encode(v) for v in obj]}
-        from .nn.modules import Module
         if isinstance(obj, Module):
             raise NotImplementedError(
                 f"torch.save of a whole nn.Module ({type(obj).__name__}) is not supported by "
@@ -115,7 +114,6 @@ class _Reader:
         (kind, body), = ((k, x) for k, x in v.items() if k not in ("requires_grad", "parameter"))
         if kind == "tensor":
             if body not in self.done:
-                from .nn.modules import Parameter
                 t = make(self.array(body), cls=Parameter if v["parameter"] else None)
                 t.requires_grad_(v["requires_grad"])
                 self.done[body] = t
