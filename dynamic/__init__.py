@@ -117,8 +117,6 @@ _missing = _unsupported.missing_names("torch", {
     "multiprocessing": "load data in the main process (DataLoader(num_workers=0))",
     "fft": "use numpy.fft on tensor.numpy()",
     "linalg": "use torch.matmul/torch.inverse where provided, or numpy.linalg on tensor.numpy()",
-    "save": "save tensor.numpy() or module.state_dict() values with numpy/pickle",
-    "load": "load with numpy/pickle and wrap with torch.tensor",
     "amp": "compute in float32",
     "autocast": "compute in float32",
 })
@@ -131,4 +129,6 @@ def __getattr__(name: str) -> object:
         return _importlib.import_module(__name__ + ".distributed")
     if name == "compile":  # loads the static graph and its compiler on first use
         return _importlib.import_module(__name__ + "._compile").compile
+    if name in ("save", "load"):  # this project's pickle-free format (serialization.py)
+        return getattr(_importlib.import_module(__name__ + ".serialization"), name)
     return _missing(name)

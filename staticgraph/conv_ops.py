@@ -1,11 +1,12 @@
-"""``tf.nn.conv2d``, ``max_pool`` and ``avg_pool`` (NHWC) from registry ops: each kernel tap is
-a strided slice of the (padded) input, multiplied by that tap's ``(in, out)`` filter matrix and
-summed. Slow for big kernels, but exact, differentiable (slice and matmul VJPs) and compilable.
+"""``tf.nn.conv2d``, ``max_pool`` and ``avg_pool`` (NHWC) from registry ops: TF's padding rule
+and names here, the window core (each kernel tap a strided slice of the padded input, multiplied
+by that tap's ``(in, out)`` filter matrix and summed) in ``ops/windows.py``, shared with
+PyTorch's NCHW ``F.conv2d``. Slow for big kernels, but exact, differentiable (slice and matmul
+VJPs) and compilable.
 """
 
 from __future__ import annotations
 
-import builtins
 from typing import Any
 
 import numpy as np
@@ -13,8 +14,7 @@ import numpy as np
 from . import ops
 from .graph.core import Tensor
 from .graph.math_ops import _final, _require, _t, composite
-
-_slice = builtins.slice
+from .ops import windows as window_ops
 
 
 def _hw(arg: Any, what: str) -> tuple[int, int]:
@@ -44,39 +44,16 @@ def _plan(size: int, k: int, s: int, padding: str) -> tuple[int, int, int]:
     return total // 2, total - total // 2, out
 
 
-def _pad(x: Tensor, axis: int, before: int, after: int, fill: float) -> Tensor:
-    """``x`` with ``before``/``after`` entries of ``fill`` around it along ``axis``.
-
-    A pad block is a zero row of ``x`` (``x[..., 0:1, ...]``, so it keeps the batch dim
-    whatever it is) broadcast against a constant of ``n`` fills along ``axis``: any width, even
-    wider than ``x`` (a slice ``0:n`` of ``x`` would come out short), and no gradient flows
-    into it. An empty ``axis`` gives empty blocks (the output is empty along it too)."""
-    if not (before or after):
-        return x
-    rank = len(x.aval.shape)
-    row = ops.zeros_like(ops.getitem(x, (_slice(None),) * axis + (_slice(0, 1),)))
-    parts = []
-    for n in (before, after):
-        if n:
-            shape = (1,) * axis + (n,) + (1,) * (rank - axis - 1)
-            parts.append(ops.add(row, np.full(shape, fill, x.aval.dtype)))
-    pieces = ([parts[0]] if before else []) + [x] + ([parts[-1]] if after else [])
-    return ops.cat(pieces, axis)
-
-
-def _windows(x: Tensor, kh: int, kw: int, sh: int, sw: int, padding: str, fill: float):
+def _windows_plan(x: Tensor, kh: int, kw: int, sh: int, sw: int, padding: str,
+                  fill: float) -> tuple[Tensor, tuple[int, int]]:
+    """``x`` padded by TF's rule and the output size (height, width)."""
     shape = x.aval.shape
     if shape is None or len(shape) != 4 or None in shape[1:]:
         raise ValueError(f"expected an NHWC input with known height, width and channels, got "
                          f"{x.shape}")
     th, bh, oh = _plan(shape[1], kh, sh, padding)
     tw, bw, ow = _plan(shape[2], kw, sw, padding)
-    xp = _pad(_pad(x, 1, th, bh, fill), 2, tw, bw, fill)
-    for i in range(kh):
-        for j in range(kw):
-            idx = (_slice(None), _slice(i, i + sh * (oh - 1) + 1, sh),
-                   _slice(j, j + sw * (ow - 1) + 1, sw))
-            yield i, j, ops.getitem(xp, idx)
+    return window_ops.pad_hw(x, x.aval.dtype, (th, bh, tw, bw), fill), (oh, ow)
 
 
 def conv2d(input: Any, filter: Any = None, strides: Any = (1, 1, 1, 1),  # noqa: A002
@@ -98,10 +75,8 @@ def conv2d(input: Any, filter: Any = None, strides: Any = (1, 1, 1, 1),  # noqa:
                          f"of filter ({cin}) for '{name or 'Conv2D'}'")
     sh, sw = _hw(strides, "strides")
     with composite(name, "Conv2D", x, w) as stem:
-        acc = None
-        for i, j, patch in _windows(x, kh, kw, sh, sw, padding, 0.0):
-            term = ops.matmul(patch, ops.getitem(w, (i, j)))
-            acc = term if acc is None else ops.add(acc, term)
+        xp, out = _windows_plan(x, kh, kw, sh, sw, padding, 0.0)
+        acc = window_ops.conv_sum(xp, w, (kh, kw), (sh, sw), out)
         return _final(stem, ops.add, acc, np.zeros((), x.aval.dtype))
 
 
@@ -116,13 +91,8 @@ def max_pool(value: Any, ksize: Any, strides: Any, padding: str, data_format: st
     _require("f", x)
     (kh, kw), (sh, sw) = _hw(ksize, "ksize"), _hw(strides, "strides")
     with composite(name, "MaxPool", x) as stem:
-        acc = None
-        for _i, _j, patch in _windows(x, kh, kw, sh, sw, padding, -np.inf):
-            if acc is None:
-                acc = patch
-                continue
-            take = ops.logical_or(ops.gt(patch, acc), ops.ne(patch, patch))
-            acc = ops.where(take, patch, acc)
+        xp, out = _windows_plan(x, kh, kw, sh, sw, padding, -np.inf)
+        acc = window_ops.max_over(xp, (kh, kw), (sh, sw), out)
         return _final(stem, ops.add, acc, np.zeros((), x.aval.dtype))
 
 
@@ -133,13 +103,10 @@ def avg_pool(value: Any, ksize: Any, strides: Any, padding: str, data_format: st
     _require("f", x)
     (kh, kw), (sh, sw) = _hw(ksize, "ksize"), _hw(strides, "strides")
     with composite(name, "AvgPool", x) as stem:
-        total = count = None
-        ones = ops.ones_like(x)
-        for (_i, _j, patch), (_a, _b, inside) in zip(
-                _windows(x, kh, kw, sh, sw, padding, 0.0),
-                _windows(ones, kh, kw, sh, sw, padding, 0.0), strict=True):
-            total = patch if total is None else ops.add(total, patch)
-            count = inside if count is None else ops.add(count, inside)
+        xp, out = _windows_plan(x, kh, kw, sh, sw, padding, 0.0)
+        ones, _ = _windows_plan(ops.ones_like(x), kh, kw, sh, sw, padding, 0.0)
+        total = window_ops.window_sum(xp, (kh, kw), (sh, sw), out)
+        count = window_ops.window_sum(ones, (kh, kw), (sh, sw), out)
         return _final(stem, ops.div, total, count)
 
 

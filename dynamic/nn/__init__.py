@@ -4,6 +4,7 @@ import importlib
 
 from .. import _unsupported
 from . import functional, init
+from .conv import AvgPool2d, Conv2d, MaxPool2d
 from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
 from .modules import (
     Flatten,
@@ -21,15 +22,17 @@ from .modules import (
     Softplus,
     Tanh,
 )
+from .norm import BatchNorm1d, BatchNorm2d, Dropout
 
-__all__ = ["BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "Flatten", "Identity", "L1Loss",
+__all__ = ["AvgPool2d", "BCELoss", "BCEWithLogitsLoss", "BatchNorm1d", "BatchNorm2d",
+           "Conv2d", "CrossEntropyLoss", "Dropout", "Flatten", "MaxPool2d", "Identity", "L1Loss",
            "LeakyReLU", "Linear", "LogSoftmax", "MSELoss", "Module", "ModuleList", "NLLLoss",
            "Parameter", "ReLU", "Sequential", "Sigmoid", "Softmax", "Softplus", "Tanh",
            "functional", "init", "parallel"]
 _missing = _unsupported.missing_names("torch.nn", {
-    "Conv2d": "flatten the input and use nn.Linear",
-    "Dropout": "leave it out (it is the identity at evaluation time)",
-    "BatchNorm1d": "normalise by hand: (x - x.mean(0)) / x.std(0)",
+    "Conv1d": "use nn.Conv2d with a height of 1",
+    "Dropout2d": "use nn.Dropout",
+    "BatchNorm3d": "use nn.BatchNorm2d on a reshaped input",
 })
 
 

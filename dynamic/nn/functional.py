@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import math
 import warnings
 from typing import Any
@@ -168,4 +169,16 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:  # noqa: A002
         out = ops.mul(ops.mul(input, 0.5), ops.add(ops.erf(ops.mul(input, 0.5 ** 0.5)), 1))
     return renamed(out, "GeluBackward0")
 
-__getattr__ = missing_names("torch.nn.functional")
+_missing = missing_names("torch.nn.functional")
+# defined beside their modules (conv.py, norm.py import Module, which imports this file)
+_ELSEWHERE = {"conv2d": "conv", "max_pool2d": "conv", "avg_pool2d": "conv",
+              "dropout": "norm", "batch_norm": "norm"}
+
+
+def __getattr__(name: str) -> Any:
+    """The window and train/eval functions from their files; else the not-supported error."""
+    if name in _ELSEWHERE:
+        value = getattr(importlib.import_module(f"{__package__}.{_ELSEWHERE[name]}"), name)
+        globals()[name] = value
+        return value
+    return _missing(name)

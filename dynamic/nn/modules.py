@@ -13,9 +13,9 @@ from .. import _dtypes
 from .._device import check_device
 from .._format import tensor_repr
 from .._tensor import Tensor, make
-from ..autograd.grad_mode import no_grad
 from . import functional as F
 from . import init
+from . import state as _state
 
 
 class Parameter(Tensor):
@@ -100,6 +100,8 @@ class Module:
 
     def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
         self._buffers[name] = tensor
+        if not persistent:  # left out of state_dict
+            self.__dict__.setdefault("_non_persistent_buffers_set", set()).add(name)
 
     def add_module(self, name: str, module: Module | None) -> None:
         self._modules[name] = module
@@ -202,27 +204,12 @@ class Module:
     def cpu(self) -> Module:
         return self
 
-    def state_dict(self, prefix: str = "", keep_vars: bool = False) -> OrderedDict:
-        out: OrderedDict = OrderedDict()
-        for name, t in list(self.named_parameters(prefix.rstrip("."))) + list(
-                self.named_buffers(prefix.rstrip("."))):
-            out[name] = t if keep_vars else t.detach()
-        return out
+    def state_dict(self, *args: Any, destination: Any = None, prefix: str = "",
+                   keep_vars: bool = False) -> OrderedDict:
+        return _state.state_dict(self, prefix, keep_vars)
 
-    def load_state_dict(self, state_dict: dict, strict: bool = True) -> Any:
-        own = dict(self.named_parameters())
-        own.update(dict(self.named_buffers()))
-        missing = [k for k in own if k not in state_dict]
-        unexpected = [k for k in state_dict if k not in own]
-        if strict and (missing or unexpected):
-            raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"
-                               f"Missing key(s) in state_dict: {missing}. Unexpected key(s) in "
-                               f"state_dict: {unexpected}.")
-        with no_grad():
-            for k, v in state_dict.items():
-                if k in own:
-                    own[k].copy_(v)
-        return missing, unexpected
+    def load_state_dict(self, state_dict: Any, strict: bool = True, assign: bool = False) -> Any:
+        return _state.load_state_dict(self, state_dict, strict, assign)
 
     # -------------------------------------------------------------------------- repr
     def extra_repr(self) -> str:

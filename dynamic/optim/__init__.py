@@ -6,6 +6,7 @@ Updates run on the parameters' numpy storage in their own dtype (like PyTorch's
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from typing import Any
 
@@ -14,6 +15,7 @@ import numpy as np
 from .. import _unsupported
 from .._tensor import Tensor
 from ..autograd.grad_mode import enable_grad
+from . import state as _state
 
 
 class Optimizer:
@@ -58,14 +60,10 @@ class Optimizer:
             return closure()
 
     def state_dict(self) -> dict:
-        ids = {}
-        for g in self.param_groups:
-            for p in g["params"]:
-                ids.setdefault(id(p), len(ids))
-        return {"state": {ids[id(p)]: s for p, s in self.state.items() if id(p) in ids},
-                "param_groups": [{**{k: v for k, v in g.items() if k != "params"},
-                                  "params": [ids[id(p)] for p in g["params"]]}
-                                 for g in self.param_groups]}
+        return _state.state_dict(self)
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        _state.load_state_dict(self, state_dict)
 
     def __repr__(self) -> str:
         lines = [type(self).__name__ + " ("]
@@ -179,5 +177,12 @@ class Adam(Optimizer):
 
 __all__ = ["Adam", "Optimizer", "SGD"]
 
-__getattr__ = _unsupported.missing_names("torch.optim", {
-    "lr_scheduler": "set group[\"lr\"] in optimizer.param_groups by hand"})
+_missing = _unsupported.missing_names("torch.optim", {
+    "swa_utils": "average the parameters by hand"})
+
+
+def __getattr__(name: str) -> Any:
+    """``optim.lr_scheduler`` loads on first use (``lr_scheduler.py``); else not supported."""
+    if name == "lr_scheduler":
+        return importlib.import_module(__name__ + ".lr_scheduler")
+    return _missing(name)

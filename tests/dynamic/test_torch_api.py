@@ -11,8 +11,8 @@ from dynamic.utils.data import _mt19937
 
 
 @pytest.mark.parametrize("module, name", [
-    (dynamic, "jit"), (dynamic.nn, "Conv3d"), (dynamic.nn.functional, "conv2d"),
-    (dynamic.optim, "lr_scheduler"), (dynamic.autograd, "forward_ad"),
+    (dynamic, "jit"), (dynamic.nn, "Conv3d"), (dynamic.nn.functional, "conv3d"),
+    (dynamic.optim, "swa_utils"), (dynamic.autograd, "forward_ad"),
     (dynamic.utils.data, "WeightedRandomSampler"), (dynamic.func, "functional_call"),
     (dynamic.accelerator, "current_stream"), (dynamic.cuda, "current_device"),
     (dynamic.profiler, "schedule"), (dynamic.backends, "mkldnn")])

@@ -1,10 +1,10 @@
 """Run the PyTorch program corpora and record what PyTorch printed.
 
 ``python -m tests.dynamic.torch_oracle --record`` (from the repository root, with PyTorch
-installed) runs every program of ``torch_programs.py``, ``tutorial_programs.py`` and
-``torch_corpus_api.py`` under ``import torch`` and stores the outputs in
-``torch_expected.json``, so ``test_torch_corpus.py`` compares ``dynamic`` against PyTorch even
-where PyTorch is not installed. Under ``dynamic`` the program's ``import torch...`` and
+installed) runs every program of ``torch_programs.py``, ``tutorial_programs.py``,
+``torch_corpus_api.py`` and ``torch_corpus_models.py`` under ``import torch`` and stores the
+outputs in ``torch_expected.json``, so ``test_torch_corpus.py`` compares ``dynamic`` against
+PyTorch even where PyTorch is not installed. Under ``dynamic`` the program's ``import torch...`` and
 ``from torch... import`` lines resolve to ``dynamic`` (the modules are aliased while it runs).
 """
 
@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
-from . import torch_corpus_api, torch_programs, tutorial_programs
+from . import torch_corpus_api, torch_corpus_models, torch_programs, tutorial_programs
 
 EXPECTED_PATH = Path(__file__).with_name("torch_expected.json")
 
@@ -29,7 +29,8 @@ def programs() -> dict[str, str]:
     """Every program, by name (the older corpora keep their test_vs_torch names)."""
     return {**torch_programs.PROGS,
             **{f"tutorial_{k}": v for k, v in tutorial_programs.PROGS.items()},
-            **{f"api_{k}": v for k, v in torch_corpus_api.PROGRAMS.items()}}
+            **{f"api_{k}": v for k, v in torch_corpus_api.PROGRAMS.items()},
+            **{f"models_{k}": v for k, v in torch_corpus_models.PROGRAMS.items()}}
 
 
 @contextlib.contextmanager

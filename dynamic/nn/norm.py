@@ -1,0 +1,166 @@
+"""``Dropout`` (``F.dropout``) and ``BatchNorm1d``/``BatchNorm2d`` (``F.batch_norm``): the
+layers that behave differently in ``train()`` and ``eval()`` mode, with PyTorch's formulas,
+running statistics, reprs and error texts.
+
+Dropout's mask is drawn from this project's generator, so which entries drop differs from
+PyTorch's (the kept ones are scaled by ``1 / (1 - p)`` as there; ``grad_fn`` is ``MulBackward0``
+as there). Batch norm normalises with the biased batch variance and updates ``running_var``
+with the unbiased one, as PyTorch does.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from staticgraph import ops
+
+from .. import _dtypes
+from .._random import generator_of
+from .._tensor import Tensor, make, to_tensor
+from ..autograd.grad_mode import no_grad
+from ..autograd.graph import renamed
+from .modules import Module, Parameter
+
+
+def _check_p(p: float) -> None:
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+
+
+def dropout(input: Tensor, p: float = 0.5, training: bool = True,  # noqa: A002
+            inplace: bool = False) -> Tensor:
+    """Zero each entry with probability ``p`` and scale the rest by ``1 / (1 - p)``."""
+    _check_p(p)
+    if not training or p == 0.0:
+        return input
+    keep = generator_of(None).random(tuple(input.shape)) >= p
+    scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)
+    mask = make((keep * scale).astype(input._data.dtype))
+    if inplace:
+        return input.mul_(mask)
+    return ops.mul(input, mask)
+
+
+class Dropout(Module):
+    def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
+        super().__init__()
+        _check_p(p)
+        self.p, self.inplace = p, inplace
+
+    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+        return dropout(input, self.p, self.training, self.inplace)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}, inplace={self.inplace}"
+
+
+def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,  # noqa: A002
+               weight: Tensor | None = None, bias: Tensor | None = None, training: bool = False,
+               momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    """``(x - mean) / sqrt(var + eps) * weight + bias`` per channel (dim 1); in training the
+    batch's statistics, also blended into the running ones (``momentum``), else the running
+    ones."""
+    x = to_tensor(input)
+    c = x.shape[1]
+    for name, t in (("running_mean", running_mean), ("running_var", running_var),
+                    ("weight", weight), ("bias", bias)):
+        if t is not None and t.numel() != c:
+            raise RuntimeError(f"{name} should contain {c} elements not {t.numel()}")
+    axes = (0,) + tuple(range(2, x.dim()))
+    shape = (1, c) + (1,) * (x.dim() - 2)
+    if training:
+        count = x.numel() // c
+        if count <= 1:
+            raise ValueError(f"Expected more than 1 value per channel when training, got input "
+                             f"size {x.shape}")
+        mean = ops.mean(x, axes, True)
+        centred = ops.sub(x, mean)
+        var = ops.mean(ops.mul(centred, centred), axes, True)
+        if running_mean is not None:
+            with no_grad():
+                m = mean.detach()._data.reshape(c)
+                v = var.detach()._data.reshape(c) * (count / (count - 1))
+                running_mean.mul_(1 - momentum).add_(make(m.astype(running_mean._data.dtype)),
+                                                     alpha=momentum)
+                running_var.mul_(1 - momentum).add_(make(v.astype(running_var._data.dtype)),
+                                                    alpha=momentum)
+    else:
+        centred = ops.sub(x, ops.reshape(running_mean, shape))
+        var = ops.reshape(running_var, shape)
+    y = ops.div(centred, ops.sqrt(ops.add(var, eps)))
+    if weight is not None:
+        y = ops.mul(y, ops.reshape(weight, shape))
+    if bias is not None:
+        y = ops.add(y, ops.reshape(bias, shape))
+    return renamed(y, "NativeBatchNormBackward0")
+
+
+class _BatchNorm(Module):
+    _dims: tuple[int, ...] = ()
+    _optional_state = ("num_batches_tracked",)  # load_state_dict does not miss it
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
+                 affine: bool = True, track_running_stats: bool = True, device: Any = None,
+                 dtype: Any = None) -> None:
+        super().__init__()
+        self.num_features, self.eps, self.momentum = num_features, eps, momentum
+        self.affine, self.track_running_stats = affine, track_running_stats
+        dt = _dtypes.to_numpy_dtype(dtype or _dtypes.float32)
+        if affine:
+            self.weight = Parameter(make(np.ones(num_features, dt)))
+            self.bias = Parameter(make(np.zeros(num_features, dt)))
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+        if track_running_stats:
+            self.register_buffer("running_mean", make(np.zeros(num_features, dt)))
+            self.register_buffer("running_var", make(np.ones(num_features, dt)))
+            self.register_buffer("num_batches_tracked", make(np.array(0, np.int64)))
+        else:
+            for name in ("running_mean", "running_var", "num_batches_tracked"):
+                self.register_buffer(name, None)
+
+    def reset_running_stats(self) -> None:
+        if self.track_running_stats:
+            with no_grad():
+                self.running_mean.zero_()
+                self.running_var.fill_(1)
+                self.num_batches_tracked.zero_()
+
+    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+        if input.dim() not in self._dims:
+            want = " or ".join(f"{d}D" for d in self._dims)
+            raise ValueError(f"expected {want} input (got {input.dim()}D input)")
+        factor = 0.0 if self.momentum is None else self.momentum
+        if self.training and self.track_running_stats:
+            with no_grad():
+                self.num_batches_tracked.add_(1)
+            if self.momentum is None:  # a cumulative moving average
+                factor = 1.0 / float(self.num_batches_tracked.item())
+        use_batch = self.training or self.running_mean is None
+        track = not self.training or self.track_running_stats
+        return batch_norm(input, self.running_mean if track else None,
+                          self.running_var if track else None, self.weight, self.bias,
+                          use_batch, factor, self.eps)
+
+    def extra_repr(self) -> str:
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+                f"affine={self.affine}, bias={self.affine}, "
+                f"track_running_stats={self.track_running_stats}")
+
+
+class BatchNorm1d(_BatchNorm):
+    """Over ``(N, C)`` or ``(N, C, L)``: statistics per channel ``C``."""
+
+    _dims = (2, 3)
+
+
+class BatchNorm2d(_BatchNorm):
+    """Over ``(N, C, H, W)``: statistics per channel ``C``."""
+
+    _dims = (4,)
+
+
+__all__ = ["BatchNorm1d", "BatchNorm2d", "Dropout", "batch_norm", "dropout"]
