@@ -103,6 +103,11 @@ def sparse_softmax_cross_entropy_with_logits(labels: Any = None, logits: Any = N
     lab = _t(labels, None)
     if not lab.dtype.is_integer:
         raise ValueError(f"labels must be int32 or int64, got {lab.dtype.name} ({lab.name})")
+    if logits.aval.shape is None:  # TF checks the ranks when the logits are fed
+        with logits.graph.name_scope(name or "SparseSoftmaxCrossEntropyWithLogits"):
+            logp = ops.log_softmax(logits, -1)
+            with node_name("SparseSoftmaxCrossEntropyWithLogits"):
+                return ops.nll_loss(logp, lab, reduction="none")
     unknown = lab.aval.shape is None and logits.ndim == 2  # labels declared with shape=(None)
     if not unknown and lab.ndim != logits.ndim - 1:
         raise ValueError(f"Rank mismatch: Rank of labels (received {lab.ndim}) should equal rank "

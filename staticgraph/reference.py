@@ -18,7 +18,7 @@ from .graph.errors import (
     uninitialized_message,
 )
 from .host_ops import run_on_reference
-from .ops.core import eval_numpy
+from .ops.core import at_rank, aval_of, eval_numpy
 
 
 class ReferenceExecutor:
@@ -99,7 +99,10 @@ class ReferenceExecutor:
             values[out] = new
         elif op.op_def is not None:
             args = [value_of(t, op) for t in op.inputs]
-            values[out] = eval_numpy(op.op_def, args, op.params)
+            params = op.params
+            if op.op_def.at_rank is not None and any(t.aval.shape is None for t in op.inputs):
+                params = at_rank(op.op_def, params, [aval_of(a) for a in args])  # fed ranks
+            values[out] = eval_numpy(op.op_def, args, params)
         else:
             raise InvalidArgumentError(None, op, f"No kernel for op type {kind!r}" +
                                        node_context(op))

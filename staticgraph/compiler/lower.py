@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..executor import needed_ops
+from ..ops.core import AVal, at_rank
 from .ir import Node, Program, make
 
 
@@ -22,12 +23,20 @@ class LoweringError(ValueError):
     pass
 
 
-def lower(fetches: Sequence[Any], targets: Sequence[Any], feed_tensors: Sequence[Any]) -> Program:
+def lower(fetches: Sequence[Any], targets: Sequence[Any], feed_tensors: Sequence[Any],
+          feed_ranks: Sequence[int] | None = None) -> Program:
+    """The IR of the subgraph; a feed of unknown rank takes its fed rank from ``feed_ranks``
+    (part of the plan key), and the nodes built on it are specialized to it (:func:`_at_rank`)."""
     fed = set(feed_tensors)
     feeds = []
     value: dict = {}  # Tensor -> Node
     for i, t in enumerate(feed_tensors):
-        n = Node("feed", [], {"index": i}, t.aval.shape, t.aval.dtype, t.op.name)
+        shape = t.aval.shape
+        if shape is None:
+            if feed_ranks is None:
+                raise LoweringError(f"feed '{t.name}' has unknown rank and no fed rank was given")
+            shape = (None,) * int(feed_ranks[i])
+        n = Node("feed", [], {"index": i}, shape, t.aval.dtype, t.op.name)
         feeds.append(n)
         value[t] = n
     ops = needed_ops(fetches, targets, fed)
@@ -85,7 +94,10 @@ def lower(fetches: Sequence[Any], targets: Sequence[Any], feed_tensors: Sequence
             value[out] = new
         elif op.op_def is not None:
             ins = [arg(t) for t in op.inputs]
-            value[out] = Node(typ, ins, dict(op.params), out.aval.shape, out.aval.dtype, op.name)
+            params, shape = dict(op.params), out.aval.shape
+            if shape is None or any(t.aval.shape is None for t in op.inputs):
+                params, shape = _at_rank(op, ins, params)
+            value[out] = Node(typ, ins, params, shape, out.aval.dtype, op.name)
         else:
             raise LoweringError(f"op '{op.name}' of type {typ} is not supported by the compiler")
     outputs = []
@@ -100,6 +112,21 @@ def lower(fetches: Sequence[Any], targets: Sequence[Any], feed_tensors: Sequence
     prog = Program(nodes=[], feeds=feeds, outputs=outputs, updates=updates, variables=variables)
     prog.toposort()
     return prog
+
+
+def _at_rank(op: Any, ins: list, params: dict) -> tuple[dict, tuple]:
+    """Parameters and shape of ``op``, built on inputs of unknown rank, at the ranks its lowered
+    inputs have (``Op.at_rank`` resolves its raw axes; its rule infers the shape). Raises
+    :class:`LoweringError` where they do not fit: the reference executor then runs the key and
+    reports the op."""
+    avals = [AVal(tuple(n.shape), n.dtype) for n in ins]
+    try:
+        params = at_rank(op.op_def, params, avals)
+        shape, _ = op.op_def.infer(*avals, **params)
+    except Exception as e:  # noqa: BLE001 - any rule failure means "not at these ranks"
+        raise LoweringError(f"op '{op.name}' ({op.type}) at the fed ranks: "
+                            f"{type(e).__name__}: {e}") from e
+    return params, tuple(shape)
 
 
 def _broadcast(n: Node, shape: tuple) -> Node:

@@ -44,7 +44,7 @@ def compile_schedule(fetches: list, targets: list, feeds: dict[Any, np.ndarray])
     pipeline, fuse, plan memory and check the result. Raises on anything no backend can run
     (the executors then fall back to the reference executor for this key)."""
     started = time.perf_counter()
-    prog = lower(fetches, targets, list(feeds))
+    prog = lower(fetches, targets, list(feeds), [np.ndim(a) for a in feeds.values()])
     trace: list = [("lowered", 0, prog.text())]
     ctx = Context([tuple(1 if d == 1 else 0 for d in np.shape(a)) for a in feeds.values()])
     optimize(prog, ctx, trace)

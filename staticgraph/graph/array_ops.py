@@ -131,6 +131,9 @@ def reshape(tensor: Any, shape: Any, name: str | None = None) -> Tensor:
 def transpose(a: Any, perm: Sequence[int] | None = None, name: str | None = None) -> Tensor:
     """TF semantics: output dim ``i`` is input dim ``perm[i]`` (default: reversed)."""
     a = _t(a)
+    if a.aval.shape is None:  # unknown rank: reversed or ``perm`` once it is known (at_rank)
+        return _named(name, "transpose", ops.permute, a,
+                      None if perm is None else tuple(int(p) for p in perm))
     perm = tuple(reversed(builtins.range(a.ndim))) if perm is None else tuple(
         int(p) for p in perm)
     if len(perm) != a.ndim:
@@ -192,7 +195,7 @@ def squeeze(input: Any, axis: Any = None, name: str | None = None,  # noqa: A002
     axis = squeeze_dims if axis is None else axis
     if axis is not None:
         axes = [axis] if isinstance(axis, (int, np.integer)) else list(axis)
-        for a in axes:
+        for a in axes if x.aval.shape is not None else ():  # unknown rank: checked at run
             d = x.aval.shape[int(a)]
             if d is not None and d != 1:
                 raise ValueError(f"Can not squeeze dim[{int(a) % x.ndim}], expected a dimension "

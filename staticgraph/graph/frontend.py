@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from ..ops.core import AVal, Op
+from ..ops.core import AVal, Op, infer_unknown_rank
 from .core import Graph, Tensor, get_default_graph
 from .dtypes import DType, as_dtype
 from .func_graph import function_graph_for
@@ -148,11 +148,14 @@ def _dims_message(op: Op, avals: Sequence[AVal], fallback: str) -> str:
     return fallback
 
 
-def _infer_unknown_rank(op: Op, inputs: Sequence[Tensor], params: dict,
-                        op_type: str) -> tuple[Any, Any]:
+def _infer_unknown_rank(op: Op, inputs: Sequence[Tensor], params: dict, op_type: str,
+                        node: str) -> tuple[Any, Any]:
     """Shape (``None``: unknown rank) and dtype of ``op`` on inputs of which some have unknown
-    rank (placeholders declared without a shape). Elementwise ops, ``*_like`` ops and reshapes
-    work on them; any other op needs a known rank."""
+    rank (placeholders declared without a shape), as TF infers them: elementwise ops keep the
+    rank unknown, ``*_like`` ops take the reference's shape, a reshape its target's, and any
+    other op the shape its rule gives at every rank that fits (:func:`infer_unknown_rank`:
+    ``transpose(x, [1, 0])`` is ``(?, ?)``, ``reduce_sum(x, 1)`` unknown). The node checks its
+    inputs' ranks when it runs (``Op.at_rank``)."""
     avals = [t.aval for t in inputs]
     if op.kind == "elementwise" or op.shape_ref == 0:
         known = [AVal(() if a.shape is None else a.shape, a.dtype, a.weak) for a in avals]
@@ -161,10 +164,13 @@ def _infer_unknown_rank(op: Op, inputs: Sequence[Tensor], params: dict,
         return avals[op.shape_ref].shape, avals[0].dtype
     if op.name == "reshape" and list(params["shape"]).count(-1) <= 1:
         return tuple(None if d == -1 else d for d in params["shape"]), avals[0].dtype
-    bad = next(t for t in inputs if t.aval.shape is None)
-    raise ValueError(f"'{op_type}' needs inputs of known rank, but '{bad.name}' has unknown rank "
-                     "(a placeholder declared without a shape). Declare its shape, e.g. "
-                     "tf.placeholder(tf.float32, shape=[None]).")
+    try:
+        return infer_unknown_rank(op, avals, params)
+    except ValueError as e:
+        shapes = ", ".join("<unknown>" if a.shape is None else _fmt_shape(a.shape)
+                           for a in avals)
+        raise ValueError(f"{e} for '{node}' (op: '{op_type}') with input shapes: {shapes}.") \
+            from None
 
 
 class GraphFrontend:
@@ -192,7 +198,8 @@ class GraphFrontend:
                             "that does not match expected type of bool.")
         avals = [t.aval for t in inputs]
         if any(a.shape is None for a in avals):
-            shape, dtype = _infer_unknown_rank(op, inputs, params, op_type)
+            node = stem[:-1] if stem.endswith("/") else stem
+            shape, dtype = _infer_unknown_rank(op, inputs, params, op_type, node)
             return graph.create_op(op.name, inputs, params, (AVal(shape, np.dtype(dtype)),),
                                    stem, op_def=op).outputs[0]
         try:

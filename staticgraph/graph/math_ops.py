@@ -271,16 +271,14 @@ def _axis(axis: Any, reduction_indices: Any) -> Any:
 
 
 def _flat_if_unknown(x: Tensor, ax: Any, kd: bool) -> tuple[Tensor, Any]:
-    """A tensor of unknown rank can only be reduced over all of it: reduce its flat view.
-    (A full reduction also takes the names TF's reduction-indices nodes take.)"""
+    """A tensor of unknown rank reduced over all of it: reduce its flat view (shape ``()``, as
+    TF infers). Over axes, or keeping dims, the registry op takes the raw axes and checks them
+    when the rank is known (``Op.at_rank``). (A full reduction also takes the names TF's
+    reduction-indices nodes take.)"""
     if ax is None:  # TF: np.arange(rank) as a Const, or range(0, Rank(x)) for rank 0/unknown
         for used in (("Const",) if x.aval.shape else ("Rank", "range")):
             x.graph.unique_name(used)
-    if x.aval.shape is None:
-        if ax is not None or kd:
-            raise ValueError(f"Reducing '{x.name}' (unknown rank: a placeholder declared without "
-                             f"a shape) over axis={ax}, keepdims={kd} needs a known rank; "
-                             "declare the placeholder's shape.")
+    if x.aval.shape is None and ax is None and not kd:  # a full reduction: shape ()
         with node_name("flatten_unknown_rank"):
             return ops.reshape(x, (-1,)), 0
     return x, ax
@@ -300,8 +298,10 @@ def reduce_sum(input_tensor: Any, axis: Any = None, keepdims: Any = None, name: 
         return _named(name, "Sum", ops.sum, x, ax, kd)
     with composite(name, "Sum", x) as stem:  # integer sums keep the dtype (bool: int64)
         out = ops.sum(x, ax, kd)
-        return cast(out, x.dtype, name=stem) if out.dtype != x.dtype and not x.dtype.is_bool \
-            else _final(stem, ops.reshape, out, _static(out))
+        if out.dtype != x.dtype and not x.dtype.is_bool:
+            return cast(out, x.dtype, name=stem)
+        return _final(stem, ops.reshape_like, out, out) if out.aval.shape is None else \
+            _final(stem, ops.reshape, out, _static(out))
 
 
 def reduce_mean(input_tensor: Any, axis: Any = None, keepdims: Any = None,

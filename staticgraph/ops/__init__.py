@@ -57,6 +57,7 @@ from .elementwise import (
     tanh,
     where,
 )
+from .gather import gather, scatter_add
 from .linalg import matrix_inverse
 from .nn import cross_entropy, log_softmax, matmul, mse_loss, nll_loss, softmax
 from .reductions import all, amax, amin, any, argmax, argmin, logsumexp, mean, size, sum
@@ -67,13 +68,11 @@ from .shapes import (
     broadcast_to,
     cat,
     expand_dims,
-    gather,
     getitem,
     ones_like,
     permute,
     reshape,
     reshape_like,
-    scatter_add,
     setitem,
     squeeze,
     stack,

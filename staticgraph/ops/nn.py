@@ -14,6 +14,8 @@ from .core import (
     aval_of,
     bind,
     broadcast_shapes,
+    dims_at_rank,
+    known_rank,
     normalize_dims,
     register,
     result_type,
@@ -69,6 +71,8 @@ def _fmt(shape) -> str:
 
 
 def _matmul_vjp(g, out, a, b):
+    if not (known_rank(a) and known_rank(b)):  # TF's BatchMatMul: both at least 2-D
+        return matmul(g, transpose(b)), matmul(transpose(a), g)
     na, nb = aval_of(a).ndim, aval_of(b).ndim
     if na == 1 and nb == 1:
         return mul(g, b), mul(g, a)
@@ -118,12 +122,17 @@ MATMUL = register(Op(name="matmul", impl=np.matmul, infer=_matmul_infer, vjp=_ma
 
 
 # -------------------------------------------------------------------------- softmax family
+def _axis(x, dim) -> int:
+    """``dim`` normalized for ``x``'s rank, or raw when it is unknown (``Op.at_rank``)."""
+    return normalize_dims(dim, aval_of(x).ndim)[0] if known_rank(x) else int(dim)
+
+
 def softmax(x, dim=-1):
-    return bind(SOFTMAX, x, dim=normalize_dims(dim, aval_of(x).ndim)[0])
+    return bind(SOFTMAX, x, dim=_axis(x, dim))
 
 
 def log_softmax(x, dim=-1):
-    return bind(LOG_SOFTMAX, x, dim=normalize_dims(dim, aval_of(x).ndim)[0])
+    return bind(LOG_SOFTMAX, x, dim=_axis(x, dim))
 
 
 def _row_max(x: np.ndarray, dim: int) -> np.ndarray:
@@ -158,10 +167,10 @@ def _log_softmax_vjp(g, out, x, dim):
 
 SOFTMAX = register(Op(name="softmax", impl=_softmax_impl, infer=_float_same, vjp=_softmax_vjp,
                       kind="nn", grad_name="SoftmaxBackward0", saves=("out",),
-                      tf_name="Softmax"))
+                      tf_name="Softmax", at_rank=dims_at_rank(single=True)))
 LOG_SOFTMAX = register(Op(name="log_softmax", impl=_log_softmax_impl, infer=_float_same,
                           vjp=_log_softmax_vjp, kind="nn", grad_name="LogSoftmaxBackward0",
-                          saves=("out",), tf_name="LogSoftmax",
+                          saves=("out",), tf_name="LogSoftmax", at_rank=dims_at_rank(single=True),
                           np_vjp=lambda g, out, needs, x, dim: (
                               np.subtract(g, np.exp(out) * np.sum(g, axis=dim, keepdims=True)),)))
 
@@ -179,7 +188,8 @@ def nll_loss(logp, target, reduction="mean"):
 
 def cross_entropy(logits, target, reduction="mean"):
     """Softmax cross-entropy from integer labels, numerically stable (log-sum-exp inside)."""
-    return nll_loss(log_softmax(logits, 1 if aval_of(logits).ndim > 1 else 0), target, reduction)
+    dim = -1 if not known_rank(logits) else 1 if aval_of(logits).ndim > 1 else 0
+    return nll_loss(log_softmax(logits, dim), target, reduction)
 
 
 def mse_loss(a, b, reduction="mean"):

@@ -17,7 +17,10 @@ from .core import (
     Op,
     aval_of,
     bind,
+    dims_at_rank,
+    known_rank,
     normalize_dims,
+    raw_dims,
     reduced_shape,
     register,
     to_float,
@@ -26,8 +29,14 @@ from .elementwise import cast, div, eq, exp, mul, sub
 from .shapes import broadcast_like, expand_dims
 
 
-def _dims(x, dim) -> tuple[int, ...]:
-    return normalize_dims(dim, aval_of(x).ndim)
+def _dims(x, dim) -> tuple[int, ...] | None:
+    """``dim`` normalized for ``x``'s rank; kept raw when the rank is unknown (``at_rank``)."""
+    return normalize_dims(dim, aval_of(x).ndim) if known_rank(x) else raw_dims(dim)
+
+
+def _dim(x, dim) -> int:
+    """One axis: normalized for ``x``'s rank, or kept raw when the rank is unknown."""
+    return normalize_dims(dim, aval_of(x).ndim)[0] if known_rank(x) else int(dim)
 
 
 def sum(x, dim=None, keepdim=False):  # noqa: A001 - PyTorch's name
@@ -51,11 +60,11 @@ def logsumexp(x, dim=None, keepdim=False):
 
 
 def argmax(x, dim=None, keepdim=False):
-    return bind(ARGMAX, x, dim=None if dim is None else _dims(x, dim)[0], keepdim=bool(keepdim))
+    return bind(ARGMAX, x, dim=None if dim is None else _dim(x, dim), keepdim=bool(keepdim))
 
 
 def argmin(x, dim=None, keepdim=False):
-    return bind(ARGMIN, x, dim=None if dim is None else _dims(x, dim)[0], keepdim=bool(keepdim))
+    return bind(ARGMIN, x, dim=None if dim is None else _dim(x, dim), keepdim=bool(keepdim))
 
 
 def all(x): return bind(ALL, x)  # noqa: A001 - PyTorch's name (whole tensor)
@@ -71,7 +80,7 @@ def size(x, dim=None, dtype=None):
 
 def _unreduce(g, x, dim, keepdim):
     """Broadcast a reduced cotangent back to ``x``'s shape."""
-    if not keepdim and dim:
+    if not keepdim and dim:  # raw axes of an input of unknown rank count in x's rank too
         g = expand_dims(g, dim)
     return broadcast_like(g, x)
 
@@ -136,7 +145,7 @@ def _lse_vjp(g, out, x, dim, keepdim, full):
 def _red(name, impl, kind, vjp, grad_name, tf_name, saves=(), reduce="", np_vjp=None):
     return register(Op(name=name, impl=impl, infer=_reduce_infer(kind), vjp=vjp, kind="reduce",
                        grad_name=grad_name, saves=saves, tf_name=tf_name, reduce=reduce,
-                       np_vjp=np_vjp))
+                       np_vjp=np_vjp, at_rank=dims_at_rank()))
 
 
 _FILL_MAX = 4096  # up to this many elements a filled array is cheaper than a broadcast view
@@ -226,9 +235,9 @@ def _arg_impl(fn):
 
 
 ARGMAX = register(Op(name="argmax", impl=_arg_impl(np.argmax), infer=_arg_infer, kind="reduce",
-                     tf_name="ArgMax"))
+                     tf_name="ArgMax", at_rank=dims_at_rank(single=True)))
 ARGMIN = register(Op(name="argmin", impl=_arg_impl(np.argmin), infer=_arg_infer, kind="reduce",
-                     tf_name="ArgMin"))
+                     tf_name="ArgMin", at_rank=dims_at_rank(single=True)))
 
 
 def _size_impl(x, dim, dtype):
@@ -240,7 +249,8 @@ def _size_impl(x, dim, dtype):
 
 SIZE = register(Op(name="size", impl=_size_impl,
                    infer=lambda x, dim, dtype: ((), np.dtype(dtype)), kind="shape",
-                   tf_name="Size", fresh_output=True, shape_only=(0,)))
+                   tf_name="Size", fresh_output=True, shape_only=(0,),
+                   at_rank=dims_at_rank()))
 
 
 def _whole(fn, tf_name: str) -> Op:

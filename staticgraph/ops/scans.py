@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import INT64, AVal, Op, aval_of, bind, register
+from .core import INT64, AVal, Op, aval_of, bind, dims_at_rank, known_rank, register
 from .elementwise import (
     cast,
     div,
@@ -30,7 +30,7 @@ from .elementwise import (
     sub,
     where,
 )
-from .reductions import _dims, _name, _red, _unreduce, sum
+from .reductions import _dim, _dims, _name, _red, _unreduce, sum
 from .shapes import ones_like, reshape, reshape_like
 
 
@@ -43,14 +43,14 @@ def prod(x, dim=None, keepdim=False):
 def cumsum(x, dim, reverse=False, exclusive=False):
     """Running sum along ``dim`` (``reverse``: from the end; ``exclusive``: without the element
     itself, starting at 0)."""
-    return bind(CUMSUM, x, dim=_dims(x, dim)[0], exclusive=bool(exclusive),
+    return bind(CUMSUM, x, dim=_dim(x, dim), exclusive=bool(exclusive),
                 reverse=bool(reverse))
 
 
 def cumprod(x, dim, reverse=False, exclusive=False):
     """Running product along ``dim`` (``reverse``: from the end; ``exclusive``: without the
     element itself, starting at 1)."""
-    return bind(CUMPROD, x, dim=_dims(x, dim)[0], exclusive=bool(exclusive),
+    return bind(CUMPROD, x, dim=_dim(x, dim), exclusive=bool(exclusive),
                 reverse=bool(reverse))
 
 
@@ -86,7 +86,7 @@ def _others(x, dim: tuple, full: bool):
     division: exclusive products from both sides (a full reduction runs over the flattened
     tensor, as PyTorch's does). Several dims: the other sub-slices' products times the
     others within the element's own sub-slice."""
-    if full and aval_of(x).ndim > 1:
+    if full and (not known_rank(x) or aval_of(x).ndim > 1):
         return reshape_like(_others(reshape(x, (-1,)), (0,), True), x)
     d, rest = dim[0], dim[1:]
     if rest:
@@ -102,7 +102,7 @@ def _prod_vjp(g, out, x, dim, keepdim, full):
     shortcut; a second derivative there is 0 too). The candidates are built and one is picked,
     so the graph needs no data-dependent branch; the division never sees a 0 (the unpicked
     side stays finite for a second derivative)."""
-    if aval_of(x).ndim == 0:
+    if known_rank(x) and aval_of(x).ndim == 0:
         return (g,)
     gu, ou = _unreduce(g, x, dim, keepdim), _unreduce(out, x, dim, keepdim)
     zero = eq(x, 0)
@@ -148,9 +148,9 @@ PROD = _red("prod", lambda x, dim, keepdim, full: np.prod(x, axis=dim, keepdims=
             _prod_vjp, _name("ProdBackward0", "ProdBackward1"), "Prod", saves=(0, "out"))
 CUMSUM = register(Op(name="cumsum", impl=_scan(np.cumsum, 0), infer=_scan_infer,
                      vjp=_cumsum_vjp, kind="reduce", grad_name="CumsumBackward0",
-                     tf_name="Cumsum"))
+                     tf_name="Cumsum", at_rank=dims_at_rank(single=True)))
 CUMPROD = register(Op(name="cumprod", impl=_scan(np.cumprod, 1), infer=_scan_infer,
                       vjp=_cumprod_vjp, kind="reduce", grad_name="CumprodBackward0",
-                      saves=(0, "out"), tf_name="Cumprod"))
+                      saves=(0, "out"), tf_name="Cumprod", at_rank=dims_at_rank(single=True)))
 
 __all__ = ["prod", "cumsum", "cumprod"]

@@ -14,11 +14,15 @@ import numpy as np
 from .core import (
     AVal,
     Op,
+    UnknownSizes,
     aval_of,
     bind,
     broadcast_shapes,
+    dims_at_rank,
+    known_rank,
     normalize_dims,
     numel,
+    raw_dims,
     register,
     result_type,
     sum_to_shape,
@@ -47,7 +51,12 @@ def broadcast_to(x, shape):
 
 
 def permute(x, perm):
-    nd = _ndim(x)
+    """``x``'s dims in the order ``perm``; ``perm=None``: reversed (TF's default transpose),
+    the one spelling that needs no known rank besides :func:`transpose`'s swap."""
+    if perm is None and not known_rank(x):
+        return bind(PERMUTE, x, perm=None)
+    nd = _ndim(x) if known_rank(x) or perm is None else len(perm)  # a perm gives the rank
+    perm = tuple(reversed(range(nd))) if perm is None else perm
     perm = tuple(int(p) % nd for p in perm) if nd else ()
     if sorted(perm) != list(range(nd)):
         raise ValueError(f"permute(): dims {perm} are not a permutation of {nd} dims")
@@ -55,7 +64,11 @@ def permute(x, perm):
 
 
 def transpose(x, dim0=-2, dim1=-1):
-    """Swap two dims (PyTorch's ``transpose``); ``t`` of a 2-D tensor is ``transpose(x, 0, 1)``."""
+    """Swap two dims (PyTorch's ``transpose``); ``t`` of a 2-D tensor is ``transpose(x, 0, 1)``.
+    Of a tensor of unknown rank: the swap is resolved when the rank is (``perm=("swap", a,
+    b)``), and the tensor must have at least two dims then."""
+    if not known_rank(x):
+        return bind(PERMUTE, x, perm=("swap", int(dim0), int(dim1)))
     nd = _ndim(x)
     if nd < 2:
         return x
@@ -67,6 +80,8 @@ def transpose(x, dim0=-2, dim1=-1):
 
 def expand_dims(x, dims):
     """Insert size-1 axes at ``dims`` (positions in the output)."""
+    if not known_rank(x):
+        return bind(EXPAND_DIMS, x, dims=raw_dims(dims))
     nd = _ndim(x) + (len(dims) if isinstance(dims, (tuple, list)) else 1)
     return bind(EXPAND_DIMS, x, dims=normalize_dims(dims, nd))
 
@@ -77,6 +92,8 @@ def unsqueeze(x, dim): return expand_dims(x, (dim,))
 def squeeze(x, dim=None):
     """Drop size-1 axes (all of them, or those in ``dim`` that have size 1)."""
     av = aval_of(x)
+    if av.shape is None:  # which dims to drop is known once the rank and sizes are
+        return bind(SQUEEZE, x, dims=raw_dims(dim), all=dim is None)
     dims = tuple(i for i, d in enumerate(av.shape) if d == 1) if dim is None else tuple(
         i for i in normalize_dims(dim, av.ndim) if av.shape[i] in (1, None))
     return bind(SQUEEZE, x, dims=dims, all=dim is None)
@@ -86,14 +103,17 @@ def cat(xs, dim=0):
     xs = list(xs)
     if not xs:
         raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
-    return bind(CAT, *xs, dim=normalize_dims(dim, _ndim(xs[0]))[0])
+    ref = next((x for x in xs if known_rank(x)), None)
+    return bind(CAT, *xs, dim=int(dim) if ref is None else normalize_dims(dim, _ndim(ref))[0])
 
 
 def stack(xs, dim=0):
     xs = list(xs)
     if not xs:
         raise RuntimeError("stack expects a non-empty TensorList")
-    return bind(STACK, *xs, dim=normalize_dims(dim, _ndim(xs[0]) + 1)[0])
+    ref = next((x for x in xs if known_rank(x)), None)
+    return bind(STACK, *xs,
+                dim=int(dim) if ref is None else normalize_dims(dim, _ndim(ref) + 1)[0])
 
 
 def getitem(x, index):
@@ -184,12 +204,33 @@ def _inverse(perm):
     return tuple(int(i) for i in np.argsort(perm))
 
 
+def _permute_at_rank(params: dict, x: AVal) -> dict:
+    """``perm=None`` (reversed), ``("swap", a, b)`` or a raw perm, for ``x``'s rank."""
+    perm, nd = params["perm"], x.ndim
+    if perm is None:
+        perm = tuple(reversed(range(nd)))
+    elif perm and perm[0] == "swap":
+        if nd < 2:
+            raise ValueError(f"transpose of the last two dims needs rank >= 2, got rank {nd}")
+        a, b = normalize_dims(perm[1], nd)[0], normalize_dims(perm[2], nd)[0]
+        p = list(range(nd))
+        p[a], p[b] = p[b], p[a]
+        perm = tuple(p)
+    if len(perm) != nd:
+        raise ValueError(f"Dimension must be {nd} but is {len(perm)} for 'transpose'")
+    return {**params, "perm": tuple(int(p) % nd for p in perm) if nd else ()}
+
+
+def _permute_vjp(g, out, x, perm):
+    inv = perm if perm is None or perm[0] == "swap" else _inverse(perm)  # self-inverse forms
+    return (bind(PERMUTE, g, perm=inv),)
+
+
 PERMUTE = _op("permute", lambda x, perm: np.transpose(x, perm),
-              lambda x, perm: (tuple(x.shape[p] for p in perm), x.dtype),
-              lambda g, out, x, perm: (bind(PERMUTE, g, perm=_inverse(perm)),),
+              lambda x, perm: (tuple(x.shape[p] for p in perm), x.dtype), _permute_vjp,
               grad_name=lambda a, p: "TransposeBackward0" if sum(
                   i != j for i, j in enumerate(p["perm"])) == 2 else "PermuteBackward0",
-              tf="Transpose")
+              tf="Transpose", at_rank=_permute_at_rank)
 
 
 def _expand_dims_infer(x: AVal, dims) -> tuple:
@@ -201,18 +242,30 @@ def _expand_dims_infer(x: AVal, dims) -> tuple:
 
 EXPAND_DIMS = _op("expand_dims", lambda x, dims: np.expand_dims(x, dims), _expand_dims_infer,
                   lambda g, out, x, dims: (reshape_like(g, x),), grad_name="UnsqueezeBackward0",
-                  tf="ExpandDims", reshaping=True)
+                  tf="ExpandDims", reshaping=True,
+                  at_rank=lambda p, x: {**p, "dims": normalize_dims(
+                      p["dims"], x.ndim + len(p["dims"]))})
 
 
 def _squeeze_infer(x: AVal, dims, all) -> tuple:  # noqa: A002
     return tuple(d for i, d in enumerate(x.shape) if i not in dims), x.dtype
 
 
+def _squeeze_at_rank(params: dict, x: AVal) -> dict:
+    """Raw dims normalized; ``squeeze()`` of unknown rank: the dims of size 1."""
+    if params["dims"] is not None:
+        return {**params, "dims": normalize_dims(params["dims"], x.ndim)}
+    if None in x.shape:
+        raise UnknownSizes("squeeze() of a tensor of unknown rank drops the dims of size 1, "
+                           "unknown until it is fed", {**params, "dims": ()})
+    return {**params, "dims": tuple(i for i, d in enumerate(x.shape) if d == 1)}
+
+
 SQUEEZE = _op("squeeze", lambda x, dims, all: np.reshape(
     x, tuple(d for i, d in enumerate(x.shape) if i not in dims)), _squeeze_infer,
     lambda g, out, x, dims, all: (reshape_like(g, x),),
     grad_name=lambda a, p: "SqueezeBackward0" if p["all"] else "SqueezeBackward1", tf="Squeeze",
-    reshaping=True)
+    reshaping=True, at_rank=_squeeze_at_rank)
 
 
 def _cat_infer(*xs: AVal, dim) -> tuple:
@@ -230,7 +283,9 @@ def _cat_infer(*xs: AVal, dim) -> tuple:
         d = x.shape[dim]  # None or a compiler symbol: the total is unknown
         total = total + d if isinstance(total, (int, np.integer)) and \
             isinstance(d, (int, np.integer)) else None
-    shape = tuple(total if i == dim else d for i, d in enumerate(first.shape))
+    merged = [next((x.shape[i] for x in xs if x.shape[i] is not None), None)  # TF: known wins
+              for i in range(first.ndim)]
+    shape = tuple(total if i == dim else d for i, d in enumerate(merged))
     return shape, result_type(*xs)
 
 
@@ -257,11 +312,11 @@ def _cat_equal_dims(out, *xs, dim) -> list:
 
 CAT = _op("cat", lambda *xs, dim: np.concatenate(xs, axis=dim), _cat_infer, _cat_vjp, nin=None,
           grad_name="CatBackward0", tf="ConcatV2", vjp_exact=True, same_dtype="all",
-          equal_dims=_cat_equal_dims)
+          equal_dims=_cat_equal_dims, at_rank=dims_at_rank(single=True))
 CAT_SLICE = _op("cat_slice", _cat_slice_impl,
                 lambda g, *refs, index, dim: (refs[index].shape, g.dtype), _cat_slice_vjp,
                 nin=None, grad_name="SliceBackward0", tf="Slice", vjp_exact=True,
-                shape_only="rest")
+                shape_only="rest", at_rank=dims_at_rank(single=True))
 
 
 def _stack_infer(*xs: AVal, dim) -> tuple:
@@ -274,10 +329,16 @@ def _stack_infer(*xs: AVal, dim) -> tuple:
     return tuple(shape), result_type(*xs)
 
 
+def _at_axis(dim: int, i: int) -> tuple:
+    """The index of entry ``i`` along axis ``dim`` (a raw negative axis counts from the end)."""
+    return (slice(None),) * dim + (i,) if dim >= 0 else \
+        (Ellipsis, i) + (slice(None),) * (-dim - 1)
+
+
 STACK = _op("stack", lambda *xs, dim: np.stack(xs, axis=dim), _stack_infer,
-            lambda g, out, *xs, dim: tuple(
-                getitem(g, (slice(None),) * dim + (i,)) for i in range(len(xs))),
-            nin=None, grad_name="StackBackward0", tf="Pack", vjp_exact=True, same_dtype="all")
+            lambda g, out, *xs, dim: tuple(getitem(g, _at_axis(dim, i)) for i in range(len(xs))),
+            nin=None, grad_name="StackBackward0", tf="Pack", vjp_exact=True, same_dtype="all",
+            at_rank=dims_at_rank(single=True, extra=1))
 
 
 # ---------------------------------------------------------------------------------- indexing
@@ -356,45 +417,3 @@ SETITEM = _op("setitem", _setitem_impl, lambda x, v, index: (x.shape, x.dtype),
               lambda g, out, x, v, index: (setitem(g, 0.0, index), getitem(g, index)), nin=2,
               grad_name="CopySlices", tf="TensorScatterUpdate", kind="index",
               same_dtype=(0, 1))
-
-
-# ------------------------------------------------------------------------- gather / scatter
-def gather(x, index, dim):
-    """``out[i][j] = x[i][index[i][j]]`` along ``dim`` (PyTorch's ``gather``; ``index`` int64)."""
-    return bind(GATHER, x, index, dim=normalize_dims(dim, _ndim(x))[0])
-
-
-def scatter_add(x, src, index, dim):
-    """A copy of ``x`` with ``src`` added at ``index`` along ``dim`` (repeated indices add up)."""
-    return bind(SCATTER_ADD, x, src, index, dim=normalize_dims(dim, _ndim(x))[0])
-
-
-def _along(index: np.ndarray, dim: int) -> tuple:
-    """Full integer index tuple addressing ``index``'s positions, with ``index`` along ``dim``."""
-    grid = list(np.indices(index.shape, sparse=True))
-    grid[dim] = index
-    return tuple(grid)
-
-
-def _gather_infer(x: AVal, index: AVal, dim) -> tuple:
-    if index.dtype.kind not in "iu":
-        raise ValueError("gather(): Expected dtype int64 for index")
-    if index.ndim != x.ndim:
-        raise ValueError("Index tensor must have the same number of dimensions as input tensor")
-    return index.shape, x.dtype
-
-
-def _scatter_add_impl(x, src, index, dim):
-    out = np.array(x, copy=True)
-    np.add.at(out, _along(index, dim), src[tuple(slice(0, n) for n in index.shape)])
-    return out
-
-
-GATHER = _op("gather", lambda x, index, dim: x[_along(index, dim)], _gather_infer,
-             lambda g, out, x, index, dim: (scatter_add(zeros_like(x), g, index, dim), None),
-             nin=2, saves=(1,), grad_name="GatherBackward0", tf="GatherV2", kind="index")
-SCATTER_ADD = _op("scatter_add", _scatter_add_impl,
-                  lambda x, src, index, dim: (x.shape, result_type(x, src)),
-                  lambda g, out, x, src, index, dim: (g, gather(g, index, dim), None),
-                  nin=3, saves=(2,), grad_name="ScatterAddBackward0", tf="ScatterAdd",
-                  kind="index")

@@ -143,13 +143,11 @@ def test_closed_session_and_bad_executor():
 
 
 def test_bad_placeholder_and_assign():
-    p = tf.placeholder(tf.float32, name="p")  # unknown rank: elementwise ops and full reductions
+    p = tf.placeholder(tf.float32, name="p")  # unknown rank: every op builds, as in TF
     assert str(p) == 'Tensor("p:0", dtype=float32)' and p.shape.ndims is None
     assert str((p * 2.0).shape) == "<unknown>" and tf.reduce_sum(p).shape.as_list() == []
-    with pytest.raises(ValueError, match="'MatMul' needs inputs of known rank, but 'p:0'"):
-        tf.matmul(p, tf.ones([2, 2]))
-    with pytest.raises(ValueError, match="p:0.*unknown rank"):
-        tf.reduce_sum(p, axis=0)
+    assert str(tf.matmul(p, tf.ones([2, 2])).shape) == "<unknown>"  # checked when fed (#15)
+    assert str(tf.reduce_sum(p, axis=0).shape) == "<unknown>"
     with pytest.raises(ValueError, match="as_list"):
         p.shape.as_list()
     w = tf.Variable(np.zeros(3, np.float32), name="w")
