@@ -112,7 +112,7 @@ del _n
 
 __version__ = "0.1.0"
 _missing = _unsupported.missing_names("torch", {
-    "jit": "the code runs eagerly: call the function or module directly",
+    "jit": "use dynamic.compile (torch.compile's API) to compile a function or module",
     "vmap": "use torch.func.vmap",
     "multiprocessing": "load data in the main process (DataLoader(num_workers=0))",
     "fft": "use numpy.fft on tensor.numpy()",
