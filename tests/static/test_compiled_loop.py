@@ -48,7 +48,7 @@ def _both(fetches, feeds_list, init=()):
         want = [ref.run(fetches, f) for f in feeds_list]
         for f in feeds_list:
             sess.run(fetches, f)
-        block_until_ready()
+        block_until_ready()  # numba's code (the native tier hands over), the compiled loops
         got = [sess.run(fetches, f) for f in feeds_list]
     return want, got
 
@@ -176,7 +176,7 @@ def test_the_compiled_loop_compiles_once_for_every_trip_count_and_length(caplog)
     with tf.Session(executor="numba") as sess, caplog.at_level(logging.INFO,
                                                               "staticgraph.compiler"):
         sess.run(w.initializer)
-        sess.run([loss, gw], {x: np.ones((2, 3), np.float32)})
+        sess.run([loss, gw], {x: np.ones((2, 3), np.float32)})  # queues the loops' builds
         block_until_ready()
         sess.run([loss, gw], {x: np.ones((2, 3), np.float32)})
         assert _compiled(tf.get_default_graph()) == {"while", "gradients/while_grad"}

@@ -25,7 +25,9 @@ against ~1 us of arithmetic. Here the loop itself is compiled: the step plan's s
         return (0, t, c0, c1, st0)
 
 The function is compiled once per loop structure and argument types (logged), so a new trip
-count or sequence length never compiles; its module goes to the disk cache like the kernels.
+count or sequence length never compiles; its module goes to the disk cache like the kernels. It
+is built on the loader thread (:class:`_LoopJob`, queued by the first run that meets the loop),
+so no run waits for numba: runs take the Python driver until it is ready.
 :func:`run_compiled` returns ``None`` (the Python driver runs the loop) whenever this path does
 not apply: a body with host ops (a nested loop, TensorArray ops the driver does not feed), a
 step plan without a single driver (large products, ``prange`` kernels, numpy fallbacks), the
@@ -50,10 +52,11 @@ from ...graph.tensor_array_ops import TensorList
 from ...host_ops import is_host_op
 from ..executor_base import REFERENCE
 from ..log import note
-from . import jit
+from . import jit, native
 
 HEADER = "import numpy as np\nfrom numba import njit\n"
 _MISS = object()
+_BUILDING = object()  # a job on the loader thread is building this loop
 
 
 class _Entry:
@@ -83,17 +86,19 @@ def run_compiled(ex: Any, state: Any, spec: Any, step: tuple, carried: list, inp
     cache = spec.__dict__.setdefault("_njit_loop", {})
     key = (id(ex), id(graph), tuple((v.shape, v.dtype) for v in first))
     entry = cache.get(key, _MISS)
+    S = getattr(state, "view", state)
     if entry is _MISS:
-        entry = _build(ex, spec, step, first)
-        if entry is _MISS:  # not yet (the native tier): asked again next run
+        args = _arguments(spec, src, carried, inputs, sliced)
+        if args is None:
             return None
-        cache[key] = entry
-    if entry is None:
+        cache[key] = _BUILDING  # the Python driver runs the loop until the job is done
+        native.later(_LoopJob(ex, spec, step, first, args, S, cache, key))
+        return None
+    if entry is None or entry is _BUILDING:
         return None
     args = _arguments(spec, src, carried, inputs, sliced)
     if args is None:
         return None
-    S = getattr(state, "view", state)
     args += [_arg(S[v]) for v in entry.variables]
     with entry.lock:
         out = entry.fn(*args, *entry.E, entry.A, entry.O, *_empty_stacks(spec))
@@ -143,6 +148,47 @@ def _build(ex: Any, spec: Any, step: tuple, first: list) -> Any:
     text = _render(spec, src, ranks, nsrc, len(inst.plan.prog.variables), mod_hash)
     mod = jit.load_source(text, {"drv": drv})
     return _Entry(_Compiled(mod, spec.name), inst, nsrc)
+
+
+class _LoopJob:
+    """Builds one compiled loop on the loader thread (:func:`.native.later`): the step instance
+    handed over to numba, the loop module loaded, and the loop compiled for the argument types
+    of the run that asked, by running it once on that run's values (pure: a body that assigns
+    variables never gets here; its results are dropped). Runs meanwhile take the Python driver,
+    so no run waits for numba (``block_until_ready`` waits for the job)."""
+
+    def __init__(self, ex: Any, spec: Any, step: tuple, first: list, args: list, view: Any,
+                 cache: dict, key: tuple) -> None:
+        self.ex, self.spec, self.step, self.first = ex, spec, step, first
+        self.args, self.view, self.cache, self.key = args, view, cache, key
+
+    def __call__(self) -> _LoopJob:  # native.later takes a reference to call
+        return self
+
+    def upgrade(self) -> None:
+        graph, keys, _, fetches = self.step
+        entry: Any = None
+        try:
+            inst = self.ex.instance_for(graph, fetches, [], dict(zip(keys, self.first,
+                                                                     strict=True)))
+            if inst is not REFERENCE and inst.tier == "native":
+                inst.upgrade()
+            entry = _build(self.ex, self.spec, self.step, self.first)
+            if entry is _MISS:  # numba could not take the step plan over: keep Python's loop
+                note("loop %r runs the Python driver: its step plan stays on native kernels",
+                     self.spec.name)
+                entry = None
+            elif entry is not None:
+                args = self.args + [_arg(self.view[v]) for v in entry.variables]
+                with entry.lock:
+                    entry.fn(*args, *entry.E, entry.A, entry.O, *_empty_stacks(self.spec))
+        except Exception as e:  # the Python driver keeps running the loop: correct, slower
+            note("loop %r runs the Python driver: building its compiled loop failed (%s: %s)",
+                 self.spec.name, type(e).__name__, e)
+            entry = None
+        finally:
+            self.cache[self.key] = entry
+            self.args = self.view = None
 
 
 class _Compiled:
