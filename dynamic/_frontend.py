@@ -169,6 +169,7 @@ def _record(op: Op, args: tuple, params: dict, t: Tensor, key: tuple | None = No
     node._params = params
     node._stored = stored
     node._saved_ver = versions
+    node._fdt = None
     if "out" in saves:
         node._out = t._data
         node._out_ver = t._vc
