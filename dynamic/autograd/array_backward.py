@@ -122,11 +122,12 @@ def _lean_grads(node: Any, g: np.ndarray, needs: tuple) -> list:
         args = [a._data if isinstance(a, Tensor) else a for a in stored]
     else:
         args = stored
-    res = node._op.np_vjp(g, out, needs, *args)
+    params = node._params
+    res = node._op.np_vjp(g, out, needs, *args, **params)
     if res is NotImplemented:
         full = [standin_array(a) if type(a) is AVal else a for a in args]
         res = node._op.vjp(g, out if out is not None else standin_array(AVal(g.shape, g.dtype)),
-                           *full)
+                           *full, **params)
     i = 0
     for r in res:  # ``fit_arrays``'s common case: nothing to fit
         if r is not None:
@@ -277,7 +278,12 @@ def run_arrays(order: list, needed: set, buffers: dict, capture: dict, captured:
         if (buf[0] is None) if len(buf) == 1 else all(g is None for g in buf):
             continue
         if isinstance(node, OpNode) and not node._prehooks and not node._hooks:
-            out = op_node_grads(node, buf[0], needs)
+            g = buf[0]
+            fdt = node._fdt
+            if fdt is not None and not node._freed and g.dtype == fdt:
+                out = _lean_grads(node, g, needs)
+            else:
+                out = op_node_grads(node, g, needs)
             if not retain_graph and node._op.saves:  # ``OpNode._release``
                 node._freed = True
                 node._stored = node._out = None
