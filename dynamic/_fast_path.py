@@ -78,7 +78,10 @@ def _node(op: Op, t: Tensor, edges: list, stored: list, versions: list | None) -
     t._requires_grad = True
     t._grad_fn = node
     if SAVED_HOOKS:
+        node._fdt = None
         pack_saved(node, t)
+    else:  # backward may run ``op.np_vjp`` at once (``array_backward._lean_grads``)
+        node._fdt = t._data.dtype if op.np_vjp is not None else None
 
 
 def binary(op: Op, a: Tensor, b: Any) -> Tensor:

@@ -144,8 +144,11 @@ def _record(op: Op, args: tuple, params: dict, t: Tensor, key: tuple | None = No
     edges = []
     stored = []
     versions = None
+    fdt = t._data.dtype if op.np_vjp is not None and t._data.dtype.kind == "f" else None
     for i, a in enumerate(args):
         if isinstance(a, Tensor):
+            if fdt is not None and a._data.dtype != fdt:
+                fdt = None
             if a._requires_grad:
                 fn = a._grad_fn
                 edges.append((fn, a._output_nr) if fn is not None else (a._accumulator(), 0))
@@ -159,6 +162,8 @@ def _record(op: Op, args: tuple, params: dict, t: Tensor, key: tuple | None = No
             else:
                 stored.append(a.aval)
         else:
+            if type(a) not in _SCALARS:
+                fdt = None
             edges.append(NONE_EDGE)
             stored.append(a)
     node._next = edges
@@ -169,6 +174,7 @@ def _record(op: Op, args: tuple, params: dict, t: Tensor, key: tuple | None = No
     node._params = params
     node._stored = stored
     node._saved_ver = versions
+    node._fdt = fdt  # one float dtype throughout: backward may run ``op.np_vjp`` at once
     if "out" in saves:
         node._out = t._data
         node._out_ver = t._vc
@@ -178,4 +184,5 @@ def _record(op: Op, args: tuple, params: dict, t: Tensor, key: tuple | None = No
     t._requires_grad = True
     t._grad_fn = node
     if SAVED_HOOKS:  # ``autograd.graph.saved_tensors_hooks`` is active
+        node._fdt = None
         pack_saved(node, t)

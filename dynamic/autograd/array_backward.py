@@ -57,6 +57,9 @@ def op_node_grads(node: Any, g: np.ndarray, needs: tuple) -> list:
     """The input cotangents (ndarrays or ``None``) of an ``OpNode`` for output cotangent ``g``."""
     if node._freed:
         raise RuntimeError(FREED_MSG)
+    fdt = node._fdt
+    if fdt is not None and g.dtype == fdt:
+        return _lean_grads(node, g, needs)
     args = []
     for a in node._stored:
         if isinstance(a, Tensor):
@@ -67,17 +70,19 @@ def op_node_grads(node: Any, g: np.ndarray, needs: tuple) -> list:
         else:
             args.append(a)
     out = node._out
-    if type(out) is Packed:
-        return arrays_of(node._apply([make(g)], False))
-    if node._saved_ver:
+    if out is not None:
+        if type(out) is Packed:
+            return arrays_of(node._apply([make(g)], False))
+        if node._out_ver[0] != node._out_saved:
+            raise version_error(make(out), node._out_ver[0], node._out_saved, node.name())
+    sv = node._saved_ver
+    if sv:
         stored = node._stored
-        for i, ver in node._saved_ver:
+        for i, ver in sv:
             t = stored[i]
             if t._vc[0] != ver:
                 fn = t._grad_fn
                 raise version_error(t, t._vc[0], ver, None if fn is None else fn.name())
-    if out is not None and node._out_ver[0] != node._out_saved:
-        raise version_error(make(out), node._out_ver[0], node._out_saved, node.name())
     op = node._op
     res = NotImplemented
     f = op.np_vjp
@@ -87,11 +92,51 @@ def op_node_grads(node: Any, g: np.ndarray, needs: tuple) -> list:
         full = [standin_array(a) if type(a) is AVal else a for a in args]
         res = op.vjp(g, out if out is not None else standin_array(AVal(g.shape, g.dtype)),
                      *full, **node._params)
-    for r, a in zip(res, args, strict=False):  # ``fit_arrays``'s common case: nothing to fit
-        if r is not None and (type(r) is not _ndarray or not (type(a) is _ndarray or
-                                                              type(a) is AVal)
-                              or r.shape != a.shape or r.dtype != a.dtype):
-            return fit_arrays(node._next, res, args, op)
+    i = 0
+    for r in res:  # ``fit_arrays``'s common case: nothing to fit
+        if r is not None:
+            a = args[i]
+            ta = type(a)
+            if type(r) is not _ndarray or (ta is not _ndarray and ta is not AVal) \
+                    or r.shape != a.shape or r.dtype != a.dtype:
+                return fit_arrays(node._next, res, args, op)
+        i += 1
+    return res
+
+
+def _lean_grads(node: Any, g: np.ndarray, needs: tuple) -> list:
+    """``op_node_grads`` for a node the lean forward path recorded (``_fast_path``): inputs,
+    output and ``g`` share one float dtype and nothing was packed, so the record's ``np_vjp``
+    runs at once; only the version checks remain."""
+    out = node._out
+    if out is not None and node._out_ver[0] != node._out_saved:
+        raise version_error(make(out), node._out_ver[0], node._out_saved, node.name())
+    stored = node._stored
+    sv = node._saved_ver
+    if sv:
+        for i, ver in sv:
+            t = stored[i]
+            if t._vc[0] != ver:
+                fn = t._grad_fn
+                raise version_error(t, t._vc[0], ver, None if fn is None else fn.name())
+        args = [a._data if isinstance(a, Tensor) else a for a in stored]
+    else:
+        args = stored
+    params = node._params
+    res = node._op.np_vjp(g, out, needs, *args, **params)
+    if res is NotImplemented:
+        full = [standin_array(a) if type(a) is AVal else a for a in args]
+        res = node._op.vjp(g, out if out is not None else standin_array(AVal(g.shape, g.dtype)),
+                           *full, **params)
+    i = 0
+    for r in res:  # ``fit_arrays``'s common case: nothing to fit
+        if r is not None:
+            a = args[i]
+            ta = type(a)
+            if type(r) is not _ndarray or (ta is not _ndarray and ta is not AVal) \
+                    or r.shape != a.shape or r.dtype != a.dtype:
+                return fit_arrays(node._next, res, args, node._op)
+        i += 1
     return res
 
 
@@ -107,8 +152,13 @@ def fit_arrays(edges: list, res: Any, args: Any, op: Any) -> list:
         ta = type(a)
         if ta is _ndarray or ta is AVal:
             shape, dt = a.shape, a.dtype
-            if type(r) is _ndarray and r.shape == shape and r.dtype == dt:
-                out.append(r)  # the common case: nothing to fit
+            tr = type(r)
+            if tr is _ndarray:
+                if r.shape == shape and r.dtype == dt:
+                    out.append(r)  # the common case: nothing to fit
+                    continue
+            elif tr is dt.type and not shape:  # a ufunc's numpy scalar for 0-d operands
+                out.append(np.asarray(r))
                 continue
         else:
             a = np.asarray(a)
@@ -228,7 +278,12 @@ def run_arrays(order: list, needed: set, buffers: dict, capture: dict, captured:
         if (buf[0] is None) if len(buf) == 1 else all(g is None for g in buf):
             continue
         if isinstance(node, OpNode) and not node._prehooks and not node._hooks:
-            out = op_node_grads(node, buf[0], needs)
+            g = buf[0]
+            fdt = node._fdt
+            if fdt is not None and not node._freed and g.dtype == fdt:
+                out = _lean_grads(node, g, needs)
+            else:
+                out = op_node_grads(node, g, needs)
             if not retain_graph and node._op.saves:  # ``OpNode._release``
                 node._freed = True
                 node._stored = node._out = None

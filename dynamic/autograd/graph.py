@@ -208,7 +208,10 @@ class OpNode(Node):
             return (self._next[1],)
         return tuple(self._next)
 
-    __slots__ = ("_op", "_params", "_stored", "_saved_ver", "_out", "_out_ver", "_out_saved")
+    # ``_fdt``: the one float dtype of the inputs and output when the lean forward path
+    # recorded the node (its ``np_vjp`` may then run without ``_fast_ok``), else ``None``
+    __slots__ = ("_op", "_params", "_stored", "_saved_ver", "_out", "_out_ver", "_out_saved",
+                 "_fdt")
 
     def _has_saved(self) -> bool:
         return bool(self._op.saves)

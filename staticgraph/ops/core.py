@@ -424,9 +424,12 @@ def numel(shape: Shape) -> int | None:
 def sum_to_shape(a: np.ndarray, shape: Shape) -> np.ndarray:
     """Sum ``a`` down to ``shape`` (the inverse of broadcasting): the un-broadcast step."""
     shape = tuple(shape)
-    if a.shape == shape:
+    ash = a.shape
+    if ash == shape:
         return a
-    lead = a.ndim - len(shape)
+    lead = len(ash) - len(shape)
+    if lead == 1 and shape and ash[1:] == shape and type(a) is np.ndarray:
+        return np.add.reduce(a, 0)  # a bias's gradient: ``a.sum(axis=0)`` without the wrapper
     axes = tuple(range(lead)) + tuple(
         i + lead for i, d in enumerate(shape) if d == 1 and a.shape[i + lead] != 1
     )

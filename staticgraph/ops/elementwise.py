@@ -48,11 +48,11 @@ def _ew(name, impl, scalar, vjp=None, *, nin=1, saves=(), dtype_rule="promote", 
 # ------------------------------------------------------- the same rules on plain ndarrays
 # (``Op.np_vjp``: the eager engine's backward without create_graph; op for op what ``vjp`` does)
 def _np_add(g, out, needs, x, y):
-    return g, g
+    return (g if needs[0] else None), (g if needs[1] else None)
 
 
 def _np_sub(g, out, needs, x, y):
-    return g, (np.negative(g) if needs[1] else None)
+    return (g if needs[0] else None), (np.negative(g) if needs[1] else None)
 
 
 def _np_mul(g, out, needs, x, y):
