@@ -22,6 +22,31 @@ def _check(name: str, value: float, low: float = 0.0) -> None:
         raise ValueError(f"Invalid {name}: {value}")
 
 
+class _Adaptive(Optimizer):
+    """The step loop the adaptive optimizers share: for each parameter with a gradient, its
+    state (``_init`` on first use), ``step`` counted, then ``p += _delta(...)`` in place."""
+
+    def _init(self, st: dict, p: Any, g: dict) -> None:
+        raise NotImplementedError
+
+    def _delta(self, grad: np.ndarray, st: dict, g: dict) -> np.ndarray:
+        raise NotImplementedError
+
+    def step(self, closure: Callable | None = None) -> Any:
+        loss = self._closure(closure)
+        for g in self.param_groups:
+            for p in g["params"]:
+                if p._grad is None:
+                    continue
+                st = self.state.setdefault(p, {})
+                if not st:
+                    st["step"] = 0
+                    self._init(st, p, g)
+                st["step"] += 1
+                _step(p, self._delta(_grad(p, g), st, g))
+        return loss
+
+
 def _grad(p: Any, g: dict) -> np.ndarray:
     """The gradient as the update sees it: negated for ``maximize``, plus L2 weight decay."""
     grad = p._grad._data
@@ -47,7 +72,7 @@ class AdamW(Adam):
                          amsgrad=amsgrad, maximize=maximize)
 
 
-class RMSprop(Optimizer):
+class RMSprop(_Adaptive):
     """RMSprop (Hinton), optionally centered and with momentum, as PyTorch computes it."""
 
     def __init__(self, params: Any, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
@@ -61,40 +86,30 @@ class RMSprop(Optimizer):
         super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
                                       momentum=momentum, centered=centered, maximize=maximize))
 
-    def step(self, closure: Callable | None = None) -> Any:
-        loss = self._closure(closure)
-        for g in self.param_groups:
-            lr, alpha, eps, mom = g["lr"], g["alpha"], g["eps"], g["momentum"]
-            for p in g["params"]:
-                if p._grad is None:
-                    continue
-                grad = _grad(p, g)
-                st = self.state.setdefault(p, {})
-                if not st:
-                    st["step"] = 0
-                    st["square_avg"] = np.zeros_like(p._data)
-                    if mom > 0:
-                        st["momentum_buffer"] = np.zeros_like(p._data)
-                    if g["centered"]:
-                        st["grad_avg"] = np.zeros_like(p._data)
-                st["step"] += 1
-                sq = st["square_avg"] = st["square_avg"] * alpha + (1 - alpha) * grad * grad
-                if g["centered"]:
-                    ga = st["grad_avg"]
-                    ga = st["grad_avg"] = ga + (grad - ga) * (1 - alpha)
-                    avg = np.sqrt(sq + -1 * ga * ga)
-                else:
-                    avg = np.sqrt(sq)
-                avg = avg + eps
-                if mom > 0:
-                    buf = st["momentum_buffer"] = st["momentum_buffer"] * mom + grad / avg
-                    _step(p, buf * -lr)
-                else:
-                    _step(p, -lr * (grad / avg))
-        return loss
+    def _init(self, st: dict, p: Any, g: dict) -> None:
+        st["square_avg"] = np.zeros_like(p._data)
+        if g["momentum"] > 0:
+            st["momentum_buffer"] = np.zeros_like(p._data)
+        if g["centered"]:
+            st["grad_avg"] = np.zeros_like(p._data)
+
+    def _delta(self, grad: np.ndarray, st: dict, g: dict) -> np.ndarray:
+        lr, alpha, eps, mom = g["lr"], g["alpha"], g["eps"], g["momentum"]
+        sq = st["square_avg"] = st["square_avg"] * alpha + (1 - alpha) * grad * grad
+        if g["centered"]:
+            ga = st["grad_avg"]
+            ga = st["grad_avg"] = ga + (grad - ga) * (1 - alpha)
+            avg = np.sqrt(sq + -1 * ga * ga)
+        else:
+            avg = np.sqrt(sq)
+        avg = avg + eps
+        if mom > 0:
+            buf = st["momentum_buffer"] = st["momentum_buffer"] * mom + grad / avg
+            return buf * -lr
+        return -lr * (grad / avg)
 
 
-class Adagrad(Optimizer):
+class Adagrad(_Adaptive):
     """Adagrad (Duchi et al.) with learning-rate decay, as PyTorch computes it."""
 
     def __init__(self, params: Any, lr: float = 1e-2, lr_decay: float = 0,
@@ -110,25 +125,19 @@ class Adagrad(Optimizer):
                                       eps=eps, maximize=maximize))
         for g in self.param_groups:  # PyTorch fills the state at construction
             for p in g["params"]:
-                self.state[p] = {"step": 0, "sum": np.full_like(
-                    p._data, g["initial_accumulator_value"])}
+                self.state[p] = {"step": 0}
+                self._init(self.state[p], p, g)
 
-    def step(self, closure: Callable | None = None) -> Any:
-        loss = self._closure(closure)
-        for g in self.param_groups:
-            for p in g["params"]:
-                if p._grad is None:
-                    continue
-                grad = _grad(p, g)
-                st = self.state[p]
-                st["step"] += 1
-                clr = g["lr"] / (1 + (st["step"] - 1) * g["lr_decay"])
-                s = st["sum"] = st["sum"] + 1 * grad * grad
-                _step(p, -clr * (grad / (np.sqrt(s) + g["eps"])))
-        return loss
+    def _init(self, st: dict, p: Any, g: dict) -> None:
+        st["sum"] = np.full_like(p._data, g["initial_accumulator_value"])
+
+    def _delta(self, grad: np.ndarray, st: dict, g: dict) -> np.ndarray:
+        clr = g["lr"] / (1 + (st["step"] - 1) * g["lr_decay"])
+        s = st["sum"] = st["sum"] + 1 * grad * grad
+        return -clr * (grad / (np.sqrt(s) + g["eps"]))
 
 
-class Adadelta(Optimizer):
+class Adadelta(_Adaptive):
     """Adadelta (Zeiler), as PyTorch computes it (``lr`` scales the update, default 1.0)."""
 
     def __init__(self, params: Any, lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6,
@@ -141,23 +150,13 @@ class Adadelta(Optimizer):
         super().__init__(params, dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay,
                                       maximize=maximize))
 
-    def step(self, closure: Callable | None = None) -> Any:
-        loss = self._closure(closure)
-        for g in self.param_groups:
-            lr, rho, eps = g["lr"], g["rho"], g["eps"]
-            for p in g["params"]:
-                if p._grad is None:
-                    continue
-                grad = _grad(p, g)
-                st = self.state.setdefault(p, {})
-                if not st:
-                    st["step"] = 0
-                    st["square_avg"] = np.zeros_like(p._data)
-                    st["acc_delta"] = np.zeros_like(p._data)
-                st["step"] += 1
-                sq = st["square_avg"] = st["square_avg"] * rho + (1 - rho) * grad * grad
-                std = np.sqrt(sq + eps)
-                delta = np.sqrt(st["acc_delta"] + eps) / std * grad
-                st["acc_delta"] = st["acc_delta"] * rho + (1 - rho) * delta * delta
-                _step(p, -lr * delta)
-        return loss
+    def _init(self, st: dict, p: Any, g: dict) -> None:
+        st["square_avg"] = np.zeros_like(p._data)
+        st["acc_delta"] = np.zeros_like(p._data)
+
+    def _delta(self, grad: np.ndarray, st: dict, g: dict) -> np.ndarray:
+        rho, eps = g["rho"], g["eps"]
+        sq = st["square_avg"] = st["square_avg"] * rho + (1 - rho) * grad * grad
+        delta = np.sqrt(st["acc_delta"] + eps) / np.sqrt(sq + eps) * grad
+        st["acc_delta"] = st["acc_delta"] * rho + (1 - rho) * delta * delta
+        return -g["lr"] * delta
