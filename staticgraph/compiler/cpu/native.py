@@ -67,6 +67,7 @@ call of a reference count that reached zero, which needs a meminfo; every argume
 and creating one would need an ``NRT_*`` allocation, which makes the kernel ineligible."""
 _LOADING = False  # the loader thread has not finished its first switch (numba not warm yet)
 _QUEUE: queue.SimpleQueue | None = None
+_CTX: list = []  # the native tier's private LLVM context (see _context)
 _PENDING = threading.Condition()
 _pending = 0  # queued switches not finished yet
 
@@ -149,6 +150,14 @@ _NOT_CODEGEN = {"NUM_THREADS", "THREADING_LAYER", "THREADING_LAYER_PRIORITY", "C
                 "HIGHLIGHT_DUMPS", "DISABLE_PERFORMANCE_WARNINGS", "CAPTURED_ERRORS",
                 "DEBUG_CACHE"}
 """``NUMBA_*`` settings that do not change the machine code (every other one is in the key)."""
+
+
+def _context(llvm: Any) -> Any:
+    """The LLVM context of the native tier's engines (one, kept for the process: each engine's
+    module lives in it until the engine is freed)."""
+    if not _CTX:
+        _CTX.append(llvm.create_context())
+    return _CTX[0]
 
 
 def host() -> list:
@@ -288,7 +297,9 @@ def load(module_path: str, fname: str, dtypes: list, ndims: list,
         llvm.initialize_native_target()
         llvm.initialize_native_asmprinter()
         tm = llvm.Target.from_default_triple().create_target_machine(jit=True)
-        ee = llvm.create_mcjit_compiler(llvm.parse_assembly(""), tm)
+        # an empty module in a private context (numba may be compiling in the global one on
+        # the loader thread right now; a context is not safe to share across threads)
+        ee = llvm.create_mcjit_compiler(llvm.parse_assembly("", context=_context(llvm)), tm)
         objref = llvm.ObjectFileRef.from_data(obj)
         ee.add_object_file(objref)
         ee.finalize_object()

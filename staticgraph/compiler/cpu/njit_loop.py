@@ -26,8 +26,8 @@ against ~1 us of arithmetic. Here the loop itself is compiled: the step plan's s
 
 The function is compiled once per loop structure and argument types (logged), so a new trip
 count or sequence length never compiles; its module goes to the disk cache like the kernels. It
-is built on the loader thread (:class:`_LoopJob`, queued by the first run that meets the loop),
-so no run waits for numba: runs take the Python driver until it is ready.
+is compiled on the loader thread (:class:`_CompileJob`, queued by the first run that meets the
+loop on numba's tier), so no run waits for numba: runs take the Python driver until it is ready.
 :func:`run_compiled` returns ``None`` (the Python driver runs the loop) whenever this path does
 not apply: a body with host ops (a nested loop, TensorArray ops the driver does not feed), a
 step plan without a single driver (large products, ``prange`` kernels, numpy fallbacks), the
@@ -56,7 +56,6 @@ from . import jit, native
 
 HEADER = "import numpy as np\nfrom numba import njit\n"
 _MISS = object()
-_BUILDING = object()  # a job on the loader thread is building this loop
 
 
 class _Entry:
@@ -65,6 +64,7 @@ class _Entry:
     def __init__(self, fn: Any, inst: Any, nsrc: Any) -> None:
         self.fn, self.inst = fn, inst
         self.lock = threading.Lock()
+        self.ready = True  # False while the loader thread compiles it (_CompileJob)
         self.E = [np.empty(inst.slot_shapes[sl], inst.plan.mem.slots[sl][1])
                   for sl in nsrc.escapes]
         self.A, self.O = inst._arena(nsrc)
@@ -86,18 +86,20 @@ def run_compiled(ex: Any, state: Any, spec: Any, step: tuple, carried: list, inp
     cache = spec.__dict__.setdefault("_njit_loop", {})
     key = (id(ex), id(graph), tuple((v.shape, v.dtype) for v in first))
     entry = cache.get(key, _MISS)
-    S = getattr(state, "view", state)
     if entry is _MISS:
-        args = _arguments(spec, src, carried, inputs, sliced)
-        if args is None:
+        entry = _build(ex, spec, step, first)
+        if entry is _MISS:  # not yet (the native tier): asked again next run
             return None
-        cache[key] = _BUILDING  # the Python driver runs the loop until the job is done
-        native.later(_LoopJob(ex, spec, step, first, args, S, cache, key))
-        return None
-    if entry is None or entry is _BUILDING:
+        cache[key] = entry
+    if entry is None or not entry.ready:
         return None
     args = _arguments(spec, src, carried, inputs, sliced)
     if args is None:
+        return None
+    S = getattr(state, "view", state)
+    if entry.fn.disp is None:  # compile it on the loader thread; the Python driver runs now
+        entry.ready = False
+        native.later(_CompileJob(entry, args + [_arg(S[v]) for v in entry.variables], spec))
         return None
     args += [_arg(S[v]) for v in entry.variables]
     with entry.lock:
@@ -150,45 +152,29 @@ def _build(ex: Any, spec: Any, step: tuple, first: list) -> Any:
     return _Entry(_Compiled(mod, spec.name), inst, nsrc)
 
 
-class _LoopJob:
-    """Builds one compiled loop on the loader thread (:func:`.native.later`): the step instance
-    handed over to numba, the loop module loaded, and the loop compiled for the argument types
-    of the run that asked, by running it once on that run's values (pure: a body that assigns
-    variables never gets here; its results are dropped). Runs meanwhile take the Python driver,
-    so no run waits for numba (``block_until_ready`` waits for the job)."""
+class _CompileJob:
+    """Compiles one loop on the loader thread (:func:`.native.later`) by running it once on the
+    values of the run that asked (pure: a body that assigns variables never gets here; the
+    results are dropped), so no run waits for numba: runs take the Python driver meanwhile
+    (``block_until_ready`` waits for the job). Only numba's compile runs there (under numba's
+    own compiler lock); instances and buffers were made on the caller's thread."""
 
-    def __init__(self, ex: Any, spec: Any, step: tuple, first: list, args: list, view: Any,
-                 cache: dict, key: tuple) -> None:
-        self.ex, self.spec, self.step, self.first = ex, spec, step, first
-        self.args, self.view, self.cache, self.key = args, view, cache, key
+    def __init__(self, entry: _Entry, args: list, spec: Any) -> None:
+        self.entry, self.args, self.spec = entry, args, spec
 
-    def __call__(self) -> _LoopJob:  # native.later takes a reference to call
+    def __call__(self) -> _CompileJob:  # native.later takes a reference to call
         return self
 
     def upgrade(self) -> None:
-        graph, keys, _, fetches = self.step
-        entry: Any = None
+        e = self.entry
         try:
-            inst = self.ex.instance_for(graph, fetches, [], dict(zip(keys, self.first,
-                                                                     strict=True)))
-            if inst is not REFERENCE and inst.tier == "native":
-                inst.upgrade()
-            entry = _build(self.ex, self.spec, self.step, self.first)
-            if entry is _MISS:  # numba could not take the step plan over: keep Python's loop
-                note("loop %r runs the Python driver: its step plan stays on native kernels",
-                     self.spec.name)
-                entry = None
-            elif entry is not None:
-                args = self.args + [_arg(self.view[v]) for v in entry.variables]
-                with entry.lock:
-                    entry.fn(*args, *entry.E, entry.A, entry.O, *_empty_stacks(self.spec))
-        except Exception as e:  # the Python driver keeps running the loop: correct, slower
-            note("loop %r runs the Python driver: building its compiled loop failed (%s: %s)",
-                 self.spec.name, type(e).__name__, e)
-            entry = None
-        finally:
-            self.cache[self.key] = entry
-            self.args = self.view = None
+            with e.lock:
+                e.fn(*self.args, *e.E, e.A, e.O, *_empty_stacks(self.spec))
+            e.ready = True
+        except Exception as err:  # the Python driver keeps running the loop: correct, slower
+            note("loop %r runs the Python driver: compiling it failed (%s: %s)",
+                 self.spec.name, type(err).__name__, err)
+        self.args = []
 
 
 class _Compiled:

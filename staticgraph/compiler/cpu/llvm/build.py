@@ -87,16 +87,24 @@ def compile_object(text: str) -> bytes:
     import llvmlite.binding as ll
 
     tm = target_machine()
-    mod = ll.parse_assembly(text)
-    mod.triple = tm.triple
-    mod.data_layout = str(tm.target_data)
-    mod.verify()
-    pto = ll.create_pipeline_tuning_options(speed_level=OPT_LEVEL)
-    pto.loop_vectorization = True
-    pto.slp_vectorization = True
-    pb = ll.create_pass_builder(tm, pto)
-    pb.getModulePassManager().run(mod, pb)
-    return tm.emit_object(mod)
+    # a private LLVM context: numba compiles in LLVM's global context, on the loader thread at
+    # the same time (llvmlite releases the GIL), and a context is not safe to share across
+    # threads; the target machine is this module's own (its subtarget cache is not either)
+    ctx = ll.create_context()
+    with _LOCK:
+        mod = ll.parse_assembly(text, context=ctx)
+        try:
+            mod.triple = tm.triple
+            mod.data_layout = str(tm.target_data)
+            mod.verify()
+            pto = ll.create_pipeline_tuning_options(speed_level=OPT_LEVEL)
+            pto.loop_vectorization = True
+            pto.slp_vectorization = True
+            pb = ll.create_pass_builder(tm, pto)
+            pb.getModulePassManager().run(mod, pb)
+            return tm.emit_object(mod)
+        finally:
+            mod.close()
 
 
 def load_or_compile(ck: object) -> object | None:
