@@ -24,13 +24,12 @@ import numpy as np
 
 from .. import _logging
 from .._fast_path import ENABLED as FAST_PATH
-from .._tensor import Tensor, make
-from ..autograd.engine import grad as autograd_grad
-from ..autograd.grad_mode import GRAD_ENABLED, enable_grad
+from .._tensor import Tensor
+from ..autograd.grad_mode import GRAD_ENABLED
 from ..nn.modules import Module
+from .call import CompiledCall
 from .capture import EAGER, TRACER, Capture, CompileError, user_site
 from .effects import EffectWatch
-from .call import CompiledCall
 from .fastpath import MISS, _guard_ok
 from .fastpath import build as build_fast
 from .plan import GuardFailed, Plan
