@@ -5,9 +5,15 @@ For a plan whose call takes positional tensors only and needs no autograd node (
 or a call without gradients), :func:`build` generates ``fast(args)``: the guards unrolled with
 their expected values as constants (argument count, each input's class, dtype, shape and
 ``requires_grad``, the grad mode, each captured tensor's shape/dtype/``requires_grad``, the
-``.grad``/optimizer-state guards, the Python-value guards), the feeds found by reference (no
-flattening, no resolver calls), one ``Session.run``, the write-backs and the result's structure
-built directly. Any failed check returns :data:`MISS` and the call takes the general path
+``.grad``/optimizer-state guards, param-group values read inline, the Python-value guards),
+the feeds found by reference (no flattening, no resolver calls; SGD's ``-lr`` array cached per
+``lr`` object), one run, the write-backs and the result's structure built directly. The run
+calls the executor's prepared runner for this plan's fetches and feeds directly (what
+``Session.run`` would call after checking each feed's type, dtype and shape, which the guards
+above already establish; ``Session.run`` itself where there is no runner). ``.grad`` and the
+outputs wrap the results (the executor reuses a result buffer only when nothing holds it);
+fetched placeholders, constants and repeated fetches are copied first (``copy`` effects).
+Any failed check returns :data:`MISS` and the call takes the general path
 (:meth:`.compiled.CompiledFunction.__call__`), which also logs why it recompiles.
 """
 
