@@ -24,13 +24,13 @@ import numpy as np
 
 from .. import _logging
 from .._fast_path import ENABLED as FAST_PATH
-from .._tensor import Tensor, make
-from ..autograd.engine import grad as autograd_grad
-from ..autograd.grad_mode import GRAD_ENABLED, enable_grad
+from .._tensor import Tensor
+from ..autograd.grad_mode import GRAD_ENABLED
 from ..nn.modules import Module
-from .capture import EAGER, TRACER, Capture, CompileError, user_site
-from .effects import EffectWatch
 from .call import CompiledCall
+from .capture import EAGER, TRACER, Capture, CompileError, user_site
+from .check import close
+from .effects import EffectWatch
 from .fastpath import MISS, _guard_ok
 from .fastpath import build as build_fast
 from .plan import GuardFailed, Plan
@@ -96,6 +96,7 @@ class CompiledFunction:
         self.__name__ = getattr(fn, "__name__", type(fn).__name__)
         self.__doc__ = getattr(fn, "__doc__", None)
         self.__wrapped__ = fn
+        _warm_compiler()
 
     def __get__(self, obj: Any, objtype: Any = None) -> Any:
         """A compiled method (``@torch.compile`` above ``def forward(self, x)``): bound to the
@@ -261,8 +262,7 @@ class CompiledFunction:
         for want, got in pairs:
             want, got = np.asarray(want), np.asarray(got)
             tol = 1e-3 if want.dtype.itemsize <= 4 else 1e-8
-            if want.shape != got.shape or not np.allclose(got, want, rtol=tol, atol=tol,
-                                                          equal_nan=True):
+            if not close(got, want, tol):
                 return "the compiled plan's result differs from the eager result"
         if needs is not None:
             b = call.plan.backward_for(needs)
@@ -344,6 +344,17 @@ class CompiledFunction:
                         if v is t:
                             return m.__dict__[key], name
         return None
+
+
+def _warm_compiler() -> None:
+    """Load what every first compile needs once per process (the machine-code cache's host
+    key: llvmlite's binding, ~20 ms) when a function is wrapped, not inside its first call;
+    the static mode pays the same when its ``Session`` first runs (variable initialization)."""
+    try:
+        from staticgraph.compiler.cpu import native
+        native.host()
+    except Exception:  # noqa: BLE001 - the first compile then pays it, or reports the problem
+        pass
 
 
 def _index(extras: list, g: Any) -> int:

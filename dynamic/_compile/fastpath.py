@@ -5,9 +5,15 @@ For a plan whose call takes positional tensors only and needs no autograd node (
 or a call without gradients), :func:`build` generates ``fast(args)``: the guards unrolled with
 their expected values as constants (argument count, each input's class, dtype, shape and
 ``requires_grad``, the grad mode, each captured tensor's shape/dtype/``requires_grad``, the
-``.grad``/optimizer-state guards, the Python-value guards), the feeds found by reference (no
-flattening, no resolver calls), one ``Session.run``, the write-backs and the result's structure
-built directly. Any failed check returns :data:`MISS` and the call takes the general path
+``.grad``/optimizer-state guards, param-group values read inline, the Python-value guards),
+the feeds found by reference (no flattening, no resolver calls; SGD's ``-lr`` array cached per
+``lr`` object), one run, the write-backs and the result's structure built directly. The run
+calls the executor's prepared runner for this plan's fetches and feeds directly (what
+``Session.run`` would call after checking each feed's type, dtype and shape, which the guards
+above already establish; ``Session.run`` itself where there is no runner). ``.grad`` and the
+outputs wrap the results (the executor reuses a result buffer only when nothing holds it);
+fetched placeholders, constants and repeated fetches are copied first (``copy`` effects).
+Any failed check returns :data:`MISS` and the call takes the general path
 (:meth:`.compiled.CompiledFunction.__call__`), which also logs why it recompiles.
 """
 
@@ -19,8 +25,10 @@ import numpy as np
 
 from .._tensor import Tensor, make
 from ..autograd.grad_mode import GRAD_ENABLED
+from .optim_graph import GroupValue, NegLR
 
 MISS = object()
+_NOTHING = object()  # an empty cache slot
 
 
 class _Gen:
@@ -76,6 +84,53 @@ def _guard_ok(guards: list) -> str | None:
     return None
 
 
+def _runner(plan: Any, fetch: list) -> Any:
+    """The executor's prepared per-run path of ``plan.session.run(fetch, feeds)`` (the call
+    already ran once, so its plan is cached) and where each fetch lands in its results; ``None``
+    when there is none (the reference executor) or a feed's placeholder differs from what the
+    fast path's guards establish (the session would convert that feed)."""
+    from staticgraph.session_cache import general_key
+
+    rp = plan.session._plans.get(general_key(fetch, dict.fromkeys(plan.feeds)))
+    if rp is None or rp.runner is None or len(rp.leaf_pos) != len(fetch):
+        return None
+    for spec in rp.feed_specs:
+        if spec[2] is None:  # unknown rank: the session's check decides
+            return None
+    return rp
+
+
+def _state_guard(g: _Gen, f: Any, v: Any, groups: dict) -> str:
+    """A guard ``f() != v`` as an expression; a param group's value read inline."""
+    if isinstance(f, GroupValue) and type(v) in (bool, int, float, str, type(None)):
+        return f"{_group(g, f.opt, f.gi, groups)}[{f.name!r}] != {g.const(v)}"
+    return f"{g.const(f)}() != {g.const(v)}"
+
+
+def _group(g: _Gen, opt: Any, gi: int, groups: dict) -> str:
+    """A local holding ``opt.param_groups[gi]`` (read once per call)."""
+    key = (id(opt), gi)
+    name = groups.get(key)
+    if name is None:
+        name = groups[key] = f"g{len(groups)}"
+        g.line(f"{name} = {g.const(opt, 'O')}.param_groups[{gi}]")
+    return name
+
+
+def _host_expr(g: _Gen, fn: Any, k: int, groups: dict) -> str:
+    """The host feed ``fn()``; SGD's ``-lr`` cached per ``lr`` object (recomputed when the
+    group's ``lr`` is another object; never cached for a non-float ``lr``)."""
+    if not isinstance(fn, NegLR):
+        return f"{g.const(fn, 'H')}()"
+    cache = g.const([_NOTHING, None], "K")
+    grp = _group(g, fn.opt, fn.gi, groups)
+    g.line(f"lr{k} = {grp}['lr']")
+    g.line(f"if lr{k} is not {cache}[0]:")
+    g.line(f"    {cache}[1] = asarray(-lr{k}, {g.const(fn.dtype)})")
+    g.line(f"    {cache}[0] = lr{k} if lr{k}.__class__ is float else None")
+    return f"{cache}[1]"
+
+
 def build(call: Any, struct: Any, key_avals: tuple, grad_mode: bool) -> Any:
     """``fast(args)`` for ``call`` (module docstring), or ``None`` when it does not apply."""
     plan = call.plan
@@ -88,7 +143,10 @@ def build(call: Any, struct: Any, key_avals: tuple, grad_mode: bool) -> Any:
     if not call.step and grad_mode and (any(rg for *_, rg in key_avals) or any(
             rg for *_, rg in call.ext_avals)):
         return None  # the call is an autograd node: the general path builds it
+    fetch = list(plan.outputs) + list(plan.extras)
+    rp = _runner(plan, fetch)
     g = _Gen()
+    groups: dict = {}
     g.line(f"if len(args) != {n}: return MISS")
     if n:
         g.line(f"{''.join(f'a{i}, ' for i in range(n))}= args")
@@ -116,44 +174,62 @@ def build(call: Any, struct: Any, key_avals: tuple, grad_mode: bool) -> Any:
                f"e{j}._requires_grad is not {rg}: return MISS")
     for (leaf_desc, none) in call.grad_checks:
         g.line(f"if ({_leaf_expr(g, leaf_desc)}._grad is None) is not {none}: return MISS")
-    for f, v in call.state_checks:
-        g.line(f"if {g.const(f)}() != {g.const(v)}: return MISS")
+    tests = [_state_guard(g, f, v, groups) for f, v in call.state_checks]
+    if tests:
+        g.line(f"if {' or '.join(tests)}: return MISS")
     if call.py_guards:
         g.ns["guard_ok"] = _guard_ok
         g.line(f"if guard_ok({g.const(call.py_guards)}) is not None: return MISS")
     feeds = [f"d{i}" for i in call.input_pos] + [f"x{j}" for j in range(len(call.desc))]
-    feeds += [f"{g.const(opt, 'O')}.state[{g.const(p, 'P')}][{key!r}]"
-              for opt, p, key in call.state]
-    feeds += [f"{g.const(fn, 'H')}()" for fn in call.host]
-    fd = ", ".join(f"{g.const(t, 'F')}: {v}" for t, v in zip(plan.feeds, feeds, strict=True))
-    fetch = list(plan.outputs) + list(plan.extras)
-    g.line(f"r = {g.const(plan.session, 'S')}.run({g.const(fetch, 'FETCH')}, {{{fd}}})")
+    for k, (opt, p, key) in enumerate(call.state):
+        ph = plan.feeds[len(feeds)]
+        g.line(f"s{k} = {g.const(opt, 'O')}.state[{g.const(p, 'P')}][{key!r}]")
+        if rp is not None:  # the session's feed check, where the runner is called directly
+            g.line(f"if s{k}.__class__ is not ndarray or s{k}.dtype is not "
+                   f"{g.const(ph.dtype.np_dtype)} or s{k}.shape != {tuple(ph.aval.shape)!r}: "
+                   f"return MISS")
+        feeds.append(f"s{k}")
+    feeds += [_host_expr(g, fn, k, groups) for k, fn in enumerate(call.host)]
+    if rp is not None:
+        g.ns["ndarray"] = np.ndarray
+        g.line(f"r = {g.const(rp.runner, 'R')}([{', '.join(feeds)}], "
+               f"{g.const(plan.session._state, 'ST')})")
+        at = list(rp.leaf_pos)
+    else:
+        fd = ", ".join(f"{g.const(t, 'F')}: {v}" for t, v in zip(plan.feeds, feeds, strict=True))
+        g.line(f"r = {g.const(plan.session, 'S')}.run({g.const(fetch, 'FETCH')}, {{{fd}}})")
+        at = list(range(len(fetch)))
     n_out = len(plan.outputs)
     for kind, target, arg, idx, copy in call.effects:
-        val = "None" if idx < 0 else f"r[{n_out + idx}]"
+        val = "None" if idx < 0 else f"r[{at[n_out + idx]}]"
         if copy:
             val = f"array({val}, copy=True)"
+        elif idx >= 0 and rp is None:
+            val = f"asarray({val})"
         if kind == "copy":
             t = f"d{call.input_pos[target]}" if target < len(call.input_pos) else \
                 f"x{target - len(call.input_pos)}"
             tt = f"a{call.input_pos[target]}" if target < len(call.input_pos) else \
                 f"e{target - len(call.input_pos)}"
-            g.line(f"copyto({t}, {val}, casting='unsafe')")
+            same = idx >= 0 and plan.extras[idx].dtype.np_dtype == (
+                key_avals[call.input_pos[target]][1] if target < len(call.input_pos)
+                else call.ext_avals[target - len(call.input_pos)][1])
+            g.line(f"{t}[...] = {val}" if same else f"copyto({t}, {val}, casting='unsafe')")
             g.line(f"{tt}._vc[0] += {arg}")
         elif kind == "grad_set":
-            g.line(f"{_leaf_expr(g, target)}._grad = make(asarray({val}))")
+            g.line(f"{_leaf_expr(g, target)}._grad = make({val})")
         elif kind == "grad_none":
             g.line(f"{_leaf_expr(g, target)}._grad = None")
         elif kind == "state":
             opt, p, key = target
             g.line(f"{g.const(opt, 'O')}.state.setdefault({g.const(p, 'P')}, {{}})[{key!r}] = "
-                   f"asarray({val})")
+                   f"{val}")
         elif kind == "counter":
             opt, p = target
             g.line(f"st = {g.const(opt, 'O')}.state.setdefault({g.const(p, 'P')}, {{}})")
             g.line(f"st['step'] = st.get('step', 0) + {arg}")
     for k in range(n_out):
-        g.line(f"o{k} = make(asarray(r[{k}]))")
+        g.line(f"o{k} = make({'' if rp is not None else 'asarray'}(r[{at[k]}]))")
     g.line(f"return {_out_expr(call.out_spec, g)}")
     src = "def fast(args):\n" + "\n".join(g.lines) + "\n"
     exec(compile(src, f"<dynamic.compile fast path of {call.owner.__name__}>", "exec"), g.ns)  # noqa: S102

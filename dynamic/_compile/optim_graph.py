@@ -17,6 +17,32 @@ import numpy as np
 from staticgraph.graph.core import Tensor as GTensor
 
 
+class GroupValue:
+    """``opt.param_groups[gi][name]`` read at each call: a guard's probe (the generated fast
+    path inlines it: :mod:`.fastpath`)."""
+
+    __slots__ = ("opt", "gi", "name")
+
+    def __init__(self, opt: Any, gi: int, name: str) -> None:
+        self.opt, self.gi, self.name = opt, gi, name
+
+    def __call__(self) -> Any:
+        return self.opt.param_groups[self.gi][self.name]
+
+
+class NegLR:
+    """SGD's host feed: ``-lr`` of a param group as a 0-d array of the parameter's dtype,
+    computed as eager's ``SGD.step`` computes it (the fast path caches it per ``lr`` object)."""
+
+    __slots__ = ("opt", "gi", "dtype")
+
+    def __init__(self, opt: Any, gi: int, dtype: np.dtype) -> None:
+        self.opt, self.gi, self.dtype = opt, gi, dtype
+
+    def __call__(self) -> np.ndarray:
+        return np.asarray(-self.opt.param_groups[self.gi]["lr"], self.dtype)
+
+
 def _present(opt: Any, p: Any, key: str | None) -> Any:
     if key is None:
         return lambda: bool(opt.state.get(p))
@@ -58,8 +84,7 @@ def sgd_update(sc: Any, opt: Any, gi: int, group: dict, p: Any, gp: GTensor,
     key = (id(opt), gi, "-lr", dt)  # one feed per group and dtype
     lr = sc.host_cache.get(key)
     if lr is None:
-        lr = sc.host_cache[key] = sc.host_feed(lambda: np.asarray(-opt.param_groups[gi]["lr"],
-                                                                  dt))
+        lr = sc.host_cache[key] = sc.host_feed(NegLR(opt, gi, dt))
     return e("add", gp, e("mul", grad, lr))
 
 

@@ -32,7 +32,7 @@ from .._autograd_attrs import AutogradAttrs
 from .._inplace import InplaceMethods
 from ..autograd import engine
 from ..optim import SGD, Adam, Optimizer
-from .optim_graph import adam_update, sgd_update
+from .optim_graph import GroupValue, adam_update, sgd_update
 from .traced_array import plain
 
 
@@ -221,7 +221,7 @@ class StepCapture:
         opt = f["self"]
         if not call:
             cap.handled -= 1
-            for key, (p, g) in self.frames.pop(id(frame), {}).items():
+            for p, g in self.frames.pop(id(frame), {}).values():
                 st = cap.by_data.get(id(p._data))
                 if st is None or st[0] is not p._data:
                     cap.fail("an optimizer updated a parameter the capture does not track")
@@ -242,7 +242,7 @@ class StepCapture:
         for gi, group in enumerate(opt.param_groups):
             for name in sorted(group):
                 if name not in ("params", "lr"):
-                    self.guards.append((_group_value(opt, gi, name), group[name]))
+                    self.guards.append((GroupValue(opt, gi, name), group[name]))
             for p in group["params"]:
                 self.slot(p, "read")
                 if p._grad is None:
@@ -326,7 +326,3 @@ class StepCapture:
         for opt, p, delta in self.counters.values():
             effects.append(("counter", (opt, p), delta))
         return effects, guards
-
-
-def _group_value(opt: Any, gi: int, name: str) -> Any:
-    return lambda: opt.param_groups[gi][name]
