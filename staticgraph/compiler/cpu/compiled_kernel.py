@@ -16,6 +16,7 @@ from ..fusion import Step
 from ..kernel import Kernel, RowKernel, row_args
 from ..log import note
 from . import jit, native
+from .numba_import import import_numba
 from .render import can_parallelize, render
 
 LLVM = os.environ.get("STATICGRAPH_LLVM", "1") not in ("0", "off", "never")
@@ -60,6 +61,7 @@ class CompiledKernel:
 
     @property
     def sig(self) -> tuple:
+        import_numba()
         from numba import types
         from numba.np.numpy_support import from_dtype
 

@@ -39,6 +39,7 @@ from ..passes.shapes import bind_dims
 from . import native
 from .driver import make_fallback
 from .njit_driver import SMALL_DOT
+from .numba_import import import_numba
 
 PARALLEL_MIN = int(os.environ.get("STATICGRAPH_PARALLEL_MIN", 1 << 20))
 """Elements: below this a kernel runs serially (thread start-up costs more than it saves)."""
@@ -259,6 +260,7 @@ class Instance:
         """The single driver's dispatcher for this instance's argument types (feeds,
         variables, escape buffers, arena, offsets): loaded from disk or compiled
         (``build=False``: only if it exists, else None)."""
+        import_numba()
         from numba import typeof
 
         prog, src = self.plan.prog, self.plan.njit_src

@@ -24,6 +24,7 @@ import types
 from .. import diskcache, threads
 from ..diskcache import COMPILER_VERSION, VERSION_TAG, cache_dir  # noqa: F401 - re-exported
 from ..log import STATS, note
+from .numba_import import import_numba
 from .render import HEADER, KERNEL_FASTMATH
 
 _LOCK = threading.RLock()
@@ -101,6 +102,7 @@ def import_source(src: str, h: str, path: str, preset: dict | None = None,
 def _exec(name: str, src: str, h: str, path: str, preset: dict) -> object:
     """Run module ``name`` from ``src`` (file name ``path`` for numba's cache) and put the
     manifest check in front of its dispatchers' disk caches."""
+    import_numba()  # never at the same time as the loader thread's import
     threads.skip_numba_blas_probe()  # before numba's target loads: no SciPy OpenBLAS
     mod = types.ModuleType(name)
     mod.__file__ = path

@@ -48,6 +48,7 @@ import numpy as np
 from ..diskcache import VERSION_TAG, write_atomic
 from ..log import STATS, note
 from .native_elf import needed_by, undefined_symbols  # noqa: F401 - re-exported
+from .numba_import import import_numba
 
 MODE = os.environ.get("STATICGRAPH_NATIVE", "auto")
 """``auto``: native kernels only while numba is not loaded, then numba (default); ``always``:
@@ -131,6 +132,7 @@ def _loader(q: queue.SimpleQueue) -> None:
         ref = q.get()
         try:
             with _GATE:
+                import_numba()  # never at the same time as another thread's import
                 inst = ref()
                 if inst is not None:
                     inst.upgrade()
