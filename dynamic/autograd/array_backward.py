@@ -75,25 +75,37 @@ def op_node_grads(node: Any, g: np.ndarray, needs: tuple) -> list:
             return arrays_of(node._apply([make(g)], False))
         if node._out_ver[0] != node._out_saved:
             raise version_error(make(out), node._out_ver[0], node._out_saved, node.name())
-    sv = node._saved_ver
-    if sv:
-        stored = node._stored
-        for i, ver in sv:
-            t = stored[i]
-            if t._vc[0] != ver:
-                fn = t._grad_fn
-                raise version_error(t, t._vc[0], ver, None if fn is None else fn.name())
+    if node._saved_ver:
+        _check_saved_versions(node)
     op = node._op
     res = NotImplemented
     f = op.np_vjp
     if f is not None and _fast_ok(op, g, out, args):
         res = f(g, out, needs, *args, **node._params)
+    return _finish(node, res, g, out, args)
+
+
+def _check_saved_versions(node: Any) -> None:
+    """PyTorch's error when a tensor the node saved was modified in place since."""
+    stored = node._stored
+    for i, ver in node._saved_ver:
+        t = stored[i]
+        if t._vc[0] != ver:
+            fn = t._grad_fn
+            raise version_error(t, t._vc[0], ver, None if fn is None else fn.name())
+
+
+def _finish(node: Any, res: Any, g: np.ndarray, out: Any, args: list) -> list:
+    """The cotangents ``res`` of the record's ``np_vjp`` (the general rule on arrays where it
+    answered ``NotImplemented``), fitted to the inputs where any differs in type, shape or
+    dtype (``fit_arrays``; the common case, nothing to fit, is checked here inline)."""
+    op = node._op
     if res is NotImplemented:
         full = [standin_array(a) if type(a) is AVal else a for a in args]
         res = op.vjp(g, out if out is not None else standin_array(AVal(g.shape, g.dtype)),
                      *full, **node._params)
     i = 0
-    for r in res:  # ``fit_arrays``'s common case: nothing to fit
+    for r in res:
         if r is not None:
             a = args[i]
             ta = type(a)
@@ -112,32 +124,12 @@ def _lean_grads(node: Any, g: np.ndarray, needs: tuple) -> list:
     if out is not None and node._out_ver[0] != node._out_saved:
         raise version_error(make(out), node._out_ver[0], node._out_saved, node.name())
     stored = node._stored
-    sv = node._saved_ver
-    if sv:
-        for i, ver in sv:
-            t = stored[i]
-            if t._vc[0] != ver:
-                fn = t._grad_fn
-                raise version_error(t, t._vc[0], ver, None if fn is None else fn.name())
+    if node._saved_ver:
+        _check_saved_versions(node)
         args = [a._data if isinstance(a, Tensor) else a for a in stored]
     else:
         args = stored
-    params = node._params
-    res = node._op.np_vjp(g, out, needs, *args, **params)
-    if res is NotImplemented:
-        full = [standin_array(a) if type(a) is AVal else a for a in args]
-        res = node._op.vjp(g, out if out is not None else standin_array(AVal(g.shape, g.dtype)),
-                           *full, **params)
-    i = 0
-    for r in res:  # ``fit_arrays``'s common case: nothing to fit
-        if r is not None:
-            a = args[i]
-            ta = type(a)
-            if type(r) is not _ndarray or (ta is not _ndarray and ta is not AVal) \
-                    or r.shape != a.shape or r.dtype != a.dtype:
-                return fit_arrays(node._next, res, args, node._op)
-        i += 1
-    return res
+    return _finish(node, node._op.np_vjp(g, out, needs, *args, **node._params), g, out, args)
 
 
 def fit_arrays(edges: list, res: Any, args: Any, op: Any) -> list:
