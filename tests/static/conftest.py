@@ -46,3 +46,22 @@ def central_difference(f, x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
         e.flat[i] = eps
         out.flat[i] = (f(x + e) - f(x - e)) / (2 * eps)
     return out
+
+
+def nested_loops(v: np.ndarray) -> tuple:
+    """A loop whose body holds a loop: ``y`` = ``x`` through ``n`` outer iterations of ``m``
+    inner steps ``b * 0.8 + sin(b)``; ``g`` = d sum(y*y)/dx and ``hv`` = d (g . v)/dx (a
+    gradient through the gradient's loops). Returns (x, n, m, y, g, hv)."""
+    x = tf.placeholder(tf.float64, [None], name="x")
+    n = tf.placeholder(tf.int32, [], name="n")
+    m = tf.placeholder(tf.int32, [], name="m")
+
+    def outer(i, a):
+        _, b = tf.while_loop(lambda j, b: j < m, lambda j, b: (j + 1, b * 0.8 + tf.sin(b)),
+                             [tf.constant(0), a])
+        return i + 1, b
+
+    _, y = tf.while_loop(lambda i, a: i < n, outer, [tf.constant(0), x])
+    (g,) = tf.gradients(tf.reduce_sum(y * y), [x])
+    (hv,) = tf.gradients(tf.reduce_sum(g * v), [x])
+    return x, n, m, y, g, hv

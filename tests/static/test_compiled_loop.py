@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import staticgraph as tf
+from tests.static.conftest import nested_loops
 
 pytestmark = pytest.mark.skipif("numba" not in tf.EXECUTORS, reason="no compiler")
 
@@ -87,18 +88,7 @@ def test_an_rnn_loop_and_its_gradient_run_compiled_for_every_trip_count():
 
 
 def test_nested_loops_values_and_gradients():
-    x = tf.placeholder(tf.float64, [None], name="x")
-    n = tf.placeholder(tf.int32, [], name="n")
-    m = tf.placeholder(tf.int32, [], name="m")
-
-    def outer(i, a):
-        _, b = tf.while_loop(lambda j, b: j < m, lambda j, b: (j + 1, b * 0.8 + tf.sin(b)),
-                             [tf.constant(0), a])
-        return i + 1, b
-
-    _, y = tf.while_loop(lambda i, a: i < n, outer, [tf.constant(0), x])
-    (g,) = tf.gradients(tf.reduce_sum(y * y), [x])
-    (hv,) = tf.gradients(tf.reduce_sum(g * np.array([1.0, -2.0, 0.5])), [x])
+    x, n, m, y, g, hv = nested_loops(np.array([1.0, -2.0, 0.5]))
     xv = np.array([0.3, -0.7, 1.1])
     feeds = [{x: xv, n: k, m: mm} for k, mm in ((0, 2), (1, 0), (2, 3), (3, 1))]
     want, got = _both([y, g, hv], feeds)

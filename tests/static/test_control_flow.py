@@ -13,6 +13,7 @@ import pytest
 import staticgraph as tf
 from staticgraph import ops
 from tests.static.conftest import central_difference as _fd
+from tests.static.conftest import nested_loops
 
 TRIPS = (0, 1, 4)
 X0 = np.array([0.3, -0.7, 1.1])
@@ -68,19 +69,8 @@ def test_while_loop_matches_the_eager_python_loop():
 
 
 def test_nested_loops_and_second_order(executor):
-    x = tf.placeholder(tf.float64, [None], name="x")
-    n = tf.placeholder(tf.int32, [], name="n")
-    m = tf.placeholder(tf.int32, [], name="m")
-
-    def outer(i, a):
-        _, b = tf.while_loop(lambda j, b: j < m, lambda j, b: (j + 1, b * 0.8 + tf.sin(b)),
-                             [tf.constant(0), a])
-        return i + 1, b
-
-    _, y = tf.while_loop(lambda i, a: i < n, outer, [tf.constant(0), x])
-    (g,) = tf.gradients(tf.reduce_sum(y * y), [x])
     v = np.array([1.0, -2.0, 0.5])
-    (hv,) = tf.gradients(tf.reduce_sum(g * v), [x])
+    x, n, m, _, g, hv = nested_loops(v)
 
     def f(xv, k, mm):
         a = xv.copy()
