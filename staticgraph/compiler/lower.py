@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 
 from ..executor import needed_ops
-from ..ops.core import AVal, at_rank
+from ..ops.core import AVal
+from ..ops.unknown_rank import at_rank
 from .ir import Node, Program, make
 
 

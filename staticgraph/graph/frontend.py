@@ -10,7 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from ..ops.core import AVal, Op, infer_unknown_rank
+from ..ops.core import AVal, Op
+from ..ops.unknown_rank import infer_unknown_rank
 from .core import Graph, Tensor, get_default_graph
 from .dtypes import DType, as_dtype
 from .func_graph import function_graph_for

@@ -5,18 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import (
-    AVal,
-    Op,
-    aval_of,
-    bind,
-    dims_at_rank,
-    known_rank,
-    normalize_dims,
-    register,
-    result_type,
-)
+from .core import AVal, Op, aval_of, bind, normalize_dims, register, result_type
 from .shapes import zeros_like
+from .unknown_rank import dims_at_rank, known_rank
 
 
 def _op(name, impl, infer, vjp=None, *, grad_name="", saves=(), nin=1, kind="index", tf="",

@@ -8,21 +8,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import (
-    AVal,
-    Op,
-    aval_of,
-    bind,
-    broadcast_shapes,
-    dims_at_rank,
-    known_rank,
-    normalize_dims,
-    register,
-    result_type,
-)
+from .core import AVal, Op, aval_of, bind, broadcast_shapes, normalize_dims, register, result_type
 from .elementwise import exp, mul, sub
 from .reductions import size, sum
 from .shapes import broadcast_like, expand_dims, squeeze, transpose
+from .unknown_rank import dims_at_rank, known_rank
 
 
 # --------------------------------------------------------------------------------- matmul

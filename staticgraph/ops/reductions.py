@@ -11,22 +11,10 @@ import math
 
 import numpy as np
 
-from .core import (
-    INT64,
-    AVal,
-    Op,
-    aval_of,
-    bind,
-    dims_at_rank,
-    known_rank,
-    normalize_dims,
-    raw_dims,
-    reduced_shape,
-    register,
-    to_float,
-)
+from .core import INT64, AVal, Op, aval_of, bind, normalize_dims, reduced_shape, register, to_float
 from .elementwise import cast, div, eq, exp, mul, sub
 from .shapes import broadcast_like, expand_dims
+from .unknown_rank import dims_at_rank, known_rank, raw_dims
 
 
 def _dims(x, dim) -> tuple[int, ...] | None:

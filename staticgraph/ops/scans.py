@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import INT64, AVal, Op, aval_of, bind, dims_at_rank, known_rank, register
+from .core import INT64, AVal, Op, aval_of, bind, register
 from .elementwise import (
     cast,
     div,
@@ -32,6 +32,7 @@ from .elementwise import (
 )
 from .reductions import _dim, _dims, _name, _red, _unreduce, sum
 from .shapes import ones_like, reshape, reshape_like
+from .unknown_rank import dims_at_rank, known_rank
 
 
 # --------------------------------------------------------------------------- public functions

@@ -14,19 +14,16 @@ import numpy as np
 from .core import (
     AVal,
     Op,
-    UnknownSizes,
     aval_of,
     bind,
     broadcast_shapes,
-    dims_at_rank,
-    known_rank,
     normalize_dims,
     numel,
-    raw_dims,
     register,
     result_type,
     sum_to_shape,
 )
+from .unknown_rank import UnknownSizes, dims_at_rank, known_rank, raw_dims
 
 
 def _ndim(x) -> int:
