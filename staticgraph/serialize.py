@@ -6,6 +6,8 @@ collection of Variables, tensors and ops (the ``.meta`` file of ``tf.train.Saver
 from __future__ import annotations
 
 import base64
+import dataclasses
+import importlib
 import json
 from typing import Any
 
@@ -40,6 +42,10 @@ def _enc(v: Any) -> Any:
         return {"__float__": repr(v)}
     if v is None or isinstance(v, (bool, int, float, str)):
         return v
+    if getattr(type(v), "__sg_export__", False) and dataclasses.is_dataclass(v):
+        cls = type(v)
+        return {"__obj__": f"{cls.__module__}:{cls.__qualname__}",
+                "fields": {f.name: _enc(getattr(v, f.name)) for f in dataclasses.fields(v)}}
     raise TypeError(f"cannot serialize parameter value {v!r} of type {type(v).__name__}")
 
 
@@ -63,7 +69,34 @@ def _dec(v: Any) -> Any:
         return Ellipsis
     if "__float__" in v:
         return float(v["__float__"])
+    if "__obj__" in v:
+        return _exported_class(v["__obj__"])(**{k: _dec(x) for k, x in v["fields"].items()})
     raise ValueError(f"unknown encoded value {v!r}")
+
+
+def _exported_class(ref: str) -> type:
+    """The class ``module:qualname`` of an exported parameter: only this package's classes that
+    declare ``__sg_export__`` (a document names no other code to import)."""
+    module, _, qualname = ref.partition(":")
+    if module.split(".")[0] != "staticgraph":
+        raise ValueError(f"parameter class {ref!r} is not one of staticgraph's")
+    cls = getattr(importlib.import_module(module), qualname, None)
+    if not getattr(cls, "__sg_export__", False):
+        raise ValueError(f"parameter class {ref!r} is not exportable")
+    return cls
+
+
+def _host_param(op: Operation) -> str | None:
+    """The name of the parameter that is ``op.host`` (``None``: not a host op); a host op
+    whose host object is not one of its parameters cannot be exported."""
+    host = getattr(op, "host", None)
+    if host is None:
+        return None
+    for k, v in op.params.items():
+        if v is host:
+            return k
+    raise TypeError(f"cannot serialize the host op {op.name!r} of type {op.type!r} (it holds "
+                    f"function graphs)")
 
 
 def to_dict(graph: Graph) -> dict:
@@ -76,12 +109,16 @@ def to_dict(graph: Graph) -> dict:
             var = params.pop("variable")
             variables.append({"name": op.name, "trainable": var.trainable,
                               "initializer": var.initializer.name})
-        nodes.append({
+        node = {
             "name": op.name, "type": op.type, "inputs": [t.name for t in op.inputs],
             "control_inputs": [c.name for c in op.control_inputs], "params": _enc(params),
             "outputs": [{"shape": list(t.aval.shape), "dtype": t.aval.dtype.str}
                         for t in op.outputs],
-        })
+        }
+        host = _host_param(op)
+        if host is not None:
+            node["host"] = host
+        nodes.append(node)
     cols = {k: [_member_ref(v) for v in graph.get_collection(k)]
             for k in sorted(graph._collections) if graph.get_collection(k)}
     return {"format": FORMAT, "nodes": nodes, "variables": variables,
@@ -111,7 +148,7 @@ def from_dict(data: dict, graph: Graph | None = None) -> Graph:
     for n in data["nodes"]:
         t = n["type"]
         op_def = None
-        if t not in SPECIAL_KINDS:
+        if t not in SPECIAL_KINDS and "host" not in n:
             if t not in REGISTRY:
                 raise ValueError(f"node {n['name']!r} has unknown op type {t!r}")
             op_def = REGISTRY[t]
@@ -122,6 +159,8 @@ def from_dict(data: dict, graph: Graph | None = None) -> Graph:
         inputs = [graph.get_tensor_by_name(x) for x in n["inputs"]]
         op = graph.create_op(t, inputs, params, avals, n["name"], op_def=op_def, unique=False)
         op.control_inputs = tuple(graph.get_operation_by_name(c) for c in n["control_inputs"])
+        if "host" in n:
+            op.host = params[n["host"]]
     by_name = {}
     for v in data["variables"]:
         op = graph.get_operation_by_name(v["name"])

@@ -37,8 +37,10 @@ _INVALID_TAG = re.compile(r"[^-/\w\.]")
 
 @dataclass(frozen=True)
 class SummaryOp:
-    """What a summary op runs: ``kind`` ("scalar", "histogram", "merge") for ``tag``."""
+    """What a summary op runs: ``kind`` ("scalar", "histogram", "merge") for ``tag``; exported
+    with the graph (``.meta`` files, :mod:`staticgraph.serialize`)."""
 
+    __sg_export__ = True
     kind: str
     tag: str = ""
     name: str = ""

@@ -86,16 +86,35 @@ class HistogramProto(_Message):
 
 
 class Value(_Message):
-    """``Summary.Value``: a ``tag`` with a ``simple_value`` or a ``histo``."""
+    """``Summary.Value``: a ``tag`` with a ``simple_value`` or a ``histo`` (protobuf's oneof
+    ``value``: the field last set, even to 0.0, is the one ``HasField`` and ``WhichOneof``
+    name)."""
 
     _defaults: ClassVar[dict[str, Any]] = {"tag": "", "simple_value": 0.0, "histo": None,
                                            "node_name": ""}
+    _ONEOF = ("simple_value", "histo")
+
+    def __init__(self, **kw: Any) -> None:
+        object.__setattr__(self, "_which", None)
+        super().__init__(**kw)
+        object.__setattr__(self, "_which", next((k for k in reversed(self._ONEOF)
+                                                 if k in kw and kw[k] is not None), None))
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        object.__setattr__(self, name, value)
+        if name in self._ONEOF and value is not None:
+            object.__setattr__(self, "_which", name)
+            if name == "simple_value":
+                object.__setattr__(self, "histo", None)
+
+    def HasField(self, name: str) -> bool:  # noqa: N802 - protobuf's name
+        return self._which == name if name in self._ONEOF else super().HasField(name)
 
     def SerializeToString(self) -> bytes:  # noqa: N802 - protobuf's name
         out = field_bytes(1, self.tag.encode()) if self.tag else b""
-        if self.histo is not None:
+        if self._which == "histo":
             return out + field_bytes(5, self.histo.SerializeToString())
-        return out + field_float(2, float(self.simple_value))
+        return out + field_float(2, float(self.simple_value)) if self._which else out
 
     def _set(self, field: int, value: Any) -> None:
         if field == 1:
@@ -108,7 +127,9 @@ class Value(_Message):
             self.node_name = value.decode()
 
     def WhichOneof(self, name: str) -> str | None:  # noqa: N802 - protobuf's name
-        return "histo" if self.histo is not None else "simple_value"
+        if name != "value":
+            raise ValueError(f'Protocol message has no oneof "{name}" field.')
+        return self._which
 
 
 class Summary(_Message):

@@ -162,3 +162,49 @@ def test_tensorflow_reads_our_event_files(tmp_path):
     graph = tf1.GraphDef.FromString(next(e for e in read(mine) if e.graph_def).graph_def)
     assert {"x", "w", "MatMul", "loss", "weights"} <= {n.name for n in graph.node}
     assert os.path.getsize(mine) > 0
+
+
+def test_summary_ops_export_and_import_with_the_meta_graph(tmp_path, executor):
+    """A ``.meta`` holding summary ops imports (issue #15): the summaries run in the new graph
+    and stay in the ``summaries`` collection for ``merge_all``."""
+    x = tf.placeholder(tf.float32, [None], name="x")
+    w = tf.Variable(2.0, name="w")
+    tf.summary.scalar("loss", tf.reduce_mean(x * w))
+    tf.summary.histogram("x", x)
+    merged = tf.summary.merge_all()
+    with tf.Session(executor=executor) as sess:
+        sess.run(tf.global_variables_initializer())
+        want = sess.run(merged, {x: [1.0, 2.0, 3.5]})
+        prefix = tf.train.Saver().save(sess, str(tmp_path / "m"))
+    tf.reset_default_graph()
+    saver = tf.train.import_meta_graph(prefix + ".meta")
+    g = tf.get_default_graph()
+    assert [t.name for t in tf.get_collection("summaries")] == ["loss:0", "x_1:0"]
+    with tf.Session(executor=executor) as sess:
+        saver.restore(sess, prefix)
+        got = sess.run(g.get_tensor_by_name(merged.name), {"x:0": [1.0, 2.0, 3.5]})
+        again = sess.run(tf.summary.merge_all(), {"x:0": [1.0, 2.0, 3.5]})
+    assert bytes(got) == bytes(want) == bytes(again)
+    values = tf.Summary.FromString(got).value
+    assert [v.WhichOneof("value") for v in values] == ["simple_value", "histo"]
+    assert values[0].simple_value == pytest.approx(13 / 3)
+
+
+def test_exported_parameters_name_only_this_packages_exportable_classes():
+    from staticgraph.serialize import _dec
+
+    with pytest.raises(ValueError, match="not one of staticgraph's"):
+        _dec({"__obj__": "os:system", "fields": {}})
+    with pytest.raises(ValueError, match="not exportable"):
+        _dec({"__obj__": "staticgraph.graph.core:Graph", "fields": {}})
+
+
+def test_a_zero_simple_value_is_set():
+    """protobuf's oneof: a ``simple_value`` of 0.0 is set (TF's ``HasField`` is True)."""
+    v = tf.Summary.FromString(scalar_value("a", 0.0)).value[0]
+    assert v.HasField("simple_value") and v.WhichOneof("value") == "simple_value"
+    assert not v.HasField("histo")
+    assert tf.Summary.Value(tag="t").WhichOneof("value") is None
+    assert tf.Summary.Value(tag="t").SerializeToString() == b"\n\x01t"
+    assert tf.Summary.Value(tag="t", simple_value=0.0).SerializeToString() == \
+        scalar_value("t", 0.0)[2:]
