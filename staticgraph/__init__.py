@@ -26,6 +26,7 @@ _EXPORTS: dict[str, str] = {
                            "floormod gather global_norm norm reduce_prod reverse round slice tile "
                            "unstack",
     "graph.control_flow": "case cond while_loop",
+    "graph.pad_ops": "pad",
     "graph.functional_ops": "foldl foldr map_fn scan",
     "graph.tensor_array": "TensorArray",
     "graph.core": "Graph Operation Tensor control_dependencies get_default_graph name_scope "

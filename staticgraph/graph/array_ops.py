@@ -10,7 +10,8 @@ from typing import Any
 import numpy as np
 
 from .. import ops
-from ..ops.core import AVal
+from ..ops.core import AVal, bind
+from ..ops.shapes import CAT_SLICE, PERMUTE
 from .control_ops import dynamic_shape, like, shape_source
 from .core import Tensor, get_default_graph
 from .dtypes import as_dtype
@@ -103,6 +104,10 @@ def range(start: Any, limit: Any = None, delta: Any = 1, dtype: Any = None,  # n
           name: str = "range") -> Tensor:
     if limit is None:
         start, limit = 0, start
+    if any(as_graph_tensor(v) is not None for v in (start, limit, delta)):
+        raise NotImplementedError("tf.range with a graph tensor as start, limit or delta is not "
+                                  "supported by staticgraph (its length would be known only "
+                                  "when the graph runs); pass Python numbers")
     arr = np.arange(start, limit, delta)
     dt = as_dtype(dtype) if dtype is not None else (
         as_dtype(np.float32) if arr.dtype.kind == "f" else as_dtype(np.int32))
@@ -155,8 +160,10 @@ def split(value: Any, num_or_size_splits: Any, axis: int = 0, num: int | None = 
           name: str = "split") -> list[Tensor]:
     """Pieces of ``value`` along ``axis``: ``n`` equal ones, or of the given sizes (one -1)."""
     x = _t(value)
-    axis = int(axis) % x.ndim
-    n = x.aval.shape[axis]
+    axis = int(axis) % x.ndim if x.aval.shape is not None else int(axis)
+    n = x.aval.shape[axis] if x.aval.shape is not None else None
+    if n is None:  # the size is known when the graph is fed
+        return _split_unknown_size(x, num_or_size_splits, axis, name)
     if isinstance(num_or_size_splits, (int, np.integer)):
         k = int(num_or_size_splits)
         if n is None or n % k:
@@ -178,6 +185,47 @@ def split(value: Any, num_or_size_splits: Any, axis: int = 0, num: int | None = 
         out.append(_named(name if i == 0 else None, "split", ops.getitem, x,
                           pre + (builtins.slice(start, start + sz),)))
         start += sz
+    return out
+
+
+def index_at(axis: int, index: Any) -> tuple:
+    """An index tuple putting ``index`` at ``axis``: counted from the front, or, for a negative
+    axis (of a tensor of unknown rank), from the back after an ellipsis."""
+    if axis >= 0:
+        return (builtins.slice(None),) * axis + (index,)
+    return (Ellipsis, index) + (builtins.slice(None),) * (-axis - 1)
+
+
+def _split_unknown_size(x: Tensor, num_or_size_splits: Any, axis: int,
+                        name: str) -> list[Tensor]:
+    """``split`` along an axis whose size is unknown until fed (unknown rank, or an unknown
+    dim): ``k`` equal pieces are slices sized by a ``k``-strided view (``cat_slice``, as
+    concat's gradient slices), given sizes are slices from the front up to a ``-1`` and from
+    the back after it."""
+    if isinstance(num_or_size_splits, (int, np.integer)):
+        k = int(num_or_size_splits)
+        with composite(name, "split", x) as stem:
+            ref = ops.getitem(x, index_at(axis, builtins.slice(None, None, k)))
+            return [_named(stem if i == 0 else None, "split", bind, CAT_SLICE, x, *[ref] * k,
+                           index=i, dim=axis) for i in builtins.range(k)]
+    sizes = [int(s) for s in num_or_size_splits]
+    if sizes.count(-1) > 1 or min(sizes) < -1:
+        raise ValueError(f"Determined shape must either match input shape along split_dim "
+                         f"exactly if fully specified, or be less than the size of the input "
+                         f"along split_dim if not fully specified. Got: {sizes}")
+    cut = sizes.index(-1) if -1 in sizes else len(sizes)
+    bounds, start = [], 0
+    for s in sizes[:cut]:
+        bounds.append((start, start + s))
+        start += s
+    tail = [(-sum(sizes[i:]), -sum(sizes[i + 1:]) or None) for i in builtins.range(cut + 1,
+                                                                               len(sizes))]
+    if cut < len(sizes):
+        bounds.append((start, (tail[0][0] if tail else None)))
+    out = []
+    for i, (b, e) in enumerate(bounds + tail):
+        out.append(_named(name if i == 0 else None, "split", ops.getitem, x,
+                          index_at(axis, builtins.slice(b, e))))
     return out
 
 
@@ -234,6 +282,10 @@ def one_hot(indices: Any, depth: int, on_value: Any = None, off_value: Any = Non
     dt = as_dtype(dtype if dtype is not None else "float32")
     with composite(name, "one_hot", idx) as stem:
         classes = constant(np.arange(depth, dtype=idx.dtype.np_dtype), name="depth")
+        if idx.aval.shape is None and axis != -1:  # unknown rank: the new last axis moved
+            hit = bind(PERMUTE, equal(expand_dims(idx, -1), classes), perm=("move", -1, axis))
+            return where(hit, constant(1 if on_value is None else on_value, dt),
+                         constant(0 if off_value is None else off_value, dt), name=stem)
         hit = equal(expand_dims(idx, axis), classes if axis == -1 else reshape(
             classes, [depth] + [1] * (idx.ndim - axis)))
         on = constant(1 if on_value is None else on_value, dt)
@@ -268,4 +320,9 @@ def size(input: Any, name: str = "Size", out_type: Any = "int32") -> Tensor:  # 
 
 
 def rank(input: Any, name: str = "Rank") -> Tensor:  # noqa: A002
-    return constant(np.int32(_t(input).ndim), name=name)
+    x = _t(input)
+    if x.aval.shape is None:  # TF computes it when fed; here shapes are static
+        raise NotImplementedError(f"tf.rank of {x.name!r}, whose rank is unknown (a placeholder "
+                                  f"declared without a shape), is not supported by staticgraph; "
+                                  f"declare the shape, e.g. shape=[None, None]")
+    return constant(np.int32(x.ndim), name=name)

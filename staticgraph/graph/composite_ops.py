@@ -18,11 +18,22 @@ from typing import Any
 import numpy as np
 
 from .. import ops
+from .array_ops import index_at as _index_at
 from .core import Tensor
 from .frontend import as_graph_tensor, node_name
 from .math_ops import _final, _require, _t, cast, composite
 
 _slice = builtins.slice
+
+
+def with_rank(x: Tensor, n: int) -> Tensor:
+    """``x`` when its rank is known; of unknown rank (a placeholder declared without a shape),
+    ``x`` as a tensor of rank ``n`` with unknown dims, as TF infers from an argument's length
+    (``tile``'s multiples, ``slice``'s begin): an identity transpose, which checks the fed rank
+    when the graph runs."""
+    if x.aval.shape is not None:
+        return x
+    return ops.permute(x, tuple(range(n)))
 
 
 def floor(x: Any, name: str | None = None) -> Tensor:
@@ -88,6 +99,8 @@ def reduce_prod(input_tensor: Any, axis: Any = None, keepdims: Any = None,
     x = _t(input_tensor)
     ax, kd = _axis(axis, reduction_indices), _keep(keepdims, keep_dims)
     with composite(name, "Prod", x) as stem:
+        if x.aval.shape is None:
+            return _prod_unknown_rank(stem, x, ax, kd)
         if isinstance(ax, tuple) and len(ax) != 1:  # the registry's prod takes one dim
             out = x
             for a in sorted((a % x.ndim for a in ax), reverse=True):
@@ -98,6 +111,26 @@ def reduce_prod(input_tensor: Any, axis: Any = None, keepdims: Any = None,
             out = cast(out, x.dtype)
         return _final(stem, ops.reshape, out, tuple(-1 if d is None else d
                                                     for d in out.aval.shape))
+
+
+def _prod_unknown_rank(stem: str, x: Tensor, ax: Any, kd: bool) -> Tensor:
+    """``reduce_prod`` of a tensor of unknown rank: over all of it (its flat view, shape ``()``
+    as TF infers), or over raw axes, each kept (so the others stay valid), then squeezed."""
+    from .math_ops import _flat_if_unknown
+
+    x, ax = _flat_if_unknown(x, ax, kd)
+    axes = ax if isinstance(ax, tuple) else (ax,)
+    if len(axes) == 1 or kd:
+        steps = [(ops.prod, a, True) for a in axes[:-1]] + [(ops.prod, axes[-1], kd)]
+    else:
+        steps = [(ops.prod, a, True) for a in axes] + [(ops.squeeze, axes)]
+    out = x
+    cast_to = None if x.dtype.is_floating or x.dtype == np.int64 else x.dtype
+    for i, (fn, *args) in enumerate(steps):
+        if i == len(steps) - 1 and cast_to is None:
+            return _final(stem, fn, out, *args)
+        out = fn(out, *args)
+    return _final(stem, ops.cast, out, cast_to.base_dtype.np_dtype)
 
 
 def _scan(reg_fn: Any, default: str, x: Any, axis: int, exclusive: bool, reverse: bool,
@@ -128,6 +161,12 @@ def cumprod(x: Any, axis: int = 0, exclusive: bool = False, reverse: bool = Fals
 def reverse(tensor: Any, axis: Any, name: str | None = None) -> Tensor:
     """``tensor`` with the order of the given axes reversed."""
     x = _t(tensor)
+    if x.aval.shape is None:  # unknown rank: one reversing index per axis
+        with composite(name, "ReverseV2", x) as stem:
+            axes = [int(a) for a in np.atleast_1d(axis)]
+            for a in axes[:-1]:
+                x = ops.getitem(x, _index_at(a, _slice(None, None, -1)))
+            return _final(stem, ops.getitem, x, _index_at(axes[-1], _slice(None, None, -1)))
     axes = {int(a) % x.ndim for a in np.atleast_1d(axis)}
     idx = tuple(_slice(None, None, -1) if i in axes else _slice(None) for i in range(x.ndim))
     with node_name(name or "ReverseV2"):
@@ -140,6 +179,8 @@ def tile(input: Any, multiples: Sequence[int], name: str | None = None) -> Tenso
     x = _t(input)
     mult = [int(m) for m in (multiples.as_list() if hasattr(multiples, "as_list")
                              else multiples)]
+    if x.aval.shape is None or [d for d, m in zip(x.aval.shape, mult) if d is None and m != 1][1:]:
+        return _tile_by_concat(x, mult, name)
     if len(mult) != x.ndim:
         raise ValueError(f"Shape must be rank {x.ndim} but is rank {len(mult)} for 'Tile' "
                          f"with input shapes: {x.shape.tf_list_str()}, [{len(mult)}].")
@@ -148,9 +189,23 @@ def tile(input: Any, multiples: Sequence[int], name: str | None = None) -> Tenso
         ones = np.ones([d for m in mult for d in (m, 1)], x.dtype.np_dtype)
         wide = ops.mul(ops.getitem(x, idx), ones) if x.ndim else x
         dims = [None if d is None else d * m for d, m in zip(x.aval.shape, mult, strict=True)]
-        if dims.count(None) > 1:
-            raise NotImplementedError("tile of a tensor with more than one unknown dimension")
         return _final(stem, ops.reshape, wide, tuple(-1 if d is None else d for d in dims))
+
+
+def _tile_by_concat(x: Tensor, mult: list[int], name: str | None) -> Tensor:
+    """``tile`` where sizes are unknown (unknown rank, or several unknown dims a reshape cannot
+    resolve): ``x`` concatenated ``mult[i]`` times along each axis ``i``."""
+    if x.aval.shape is not None and len(mult) != x.ndim:
+        raise ValueError(f"Shape must be rank {x.ndim} but is rank {len(mult)} for 'Tile' "
+                         f"with input shapes: {x.shape.tf_list_str()}, [{len(mult)}].")
+    with composite(name, "Tile", x) as stem:
+        out = with_rank(x, len(mult))
+        todo = [(i, m) for i, m in enumerate(mult) if m != 1] or [(0, 1)]
+        for k, (i, m) in enumerate(todo):
+            fn, args = (ops.cat, ([out] * m, i)) if m else (ops.getitem, (out, _index_at(
+                i, _slice(0, 0))))
+            out = _final(stem, fn, *args) if k == len(todo) - 1 else fn(*args)
+        return out
 
 
 def slice(input_: Any, begin: Sequence[int], size: Sequence[int],  # noqa: A001
@@ -158,6 +213,13 @@ def slice(input_: Any, begin: Sequence[int], size: Sequence[int],  # noqa: A001
     """``input_[begin[i] : begin[i] + size[i]]`` per dim (``size[i] == -1``: to the end)."""
     x = _t(input_)
     begin, size = [int(b) for b in begin], [int(s) for s in size]
+    if x.aval.shape is None and len(begin) == len(size):  # unknown rank: that of ``begin``
+        idx = tuple(_slice(b, None if s == -1 else b + s) for b, s in zip(begin, size,
+                                                                           strict=True))
+        with composite(name, "Slice", x) as stem:
+            out = _final(stem, ops.getitem, with_rank(x, len(begin)), idx)
+        out.set_shape([None if s == -1 else s for s in size])
+        return out
     if len(begin) != x.ndim or len(size) != x.ndim:
         raise ValueError(f"Expected begin and size arguments to be 1-D tensors of size "
                          f"{x.ndim}, but got shapes [{len(begin)}] and [{len(size)}] instead.")
@@ -172,23 +234,26 @@ def gather(params: Any, indices: Any, validate_indices: Any = None, name: str | 
     """Slices of ``params`` along ``axis`` at ``indices``. Constant indices index directly;
     fed (tensor) indices, along axis 0, become a one-hot matmul (exact, differentiable)."""
     p = _t(params)
-    axis = int(axis) % p.ndim
+    axis = int(axis) % p.ndim if p.aval.shape is not None else int(axis)
     ti = as_graph_tensor(indices)
     if ti is None:
         idx = np.asarray(indices)
         if idx.dtype.kind not in "iu":
             raise TypeError(f"Value passed to parameter 'indices' has DataType "
                             f"{idx.dtype.name} not in list of allowed values: int32, int64")
-        n = p.aval.shape[axis]
+        n = p.aval.shape[axis] if p.aval.shape is not None else None
         if n is not None and idx.size and (idx.min() < -n or idx.max() >= n):
             raise ValueError(f"indices {idx.tolist()} out of range [0, {n}) for axis {axis} of "
                              f"{p.name}")
         with node_name(name or "GatherV2"):
-            return ops.getitem(p, (_slice(None),) * axis + (idx,))
+            return ops.getitem(p, _index_at(axis, idx))
     if axis != 0:
         raise NotImplementedError("gather with tensor indices is supported along axis 0 only")
-    if ti.aval.shape is None or not ti.dtype.is_integer:
-        raise TypeError(f"gather indices must be an integer tensor of known rank, got {ti}")
+    if not ti.dtype.is_integer:
+        raise TypeError(f"Value passed to parameter 'indices' has DataType {ti.dtype.name} "
+                        f"not in list of allowed values: int32, int64")
+    if ti.aval.shape is None or p.aval.shape is None:
+        return _gather_unknown_rank(p, ti, name)
     with composite(name, "GatherV2", p, ti) as stem:
         # the registry's gather (PyTorch's): out[k, j...] = p[index[k, j...], j...], so the
         # indices are broadcast over p's trailing dims; an index out of range fails at run time
@@ -202,6 +267,27 @@ def gather(params: Any, indices: Any, validate_indices: Any = None, name: str | 
             return _final(stem, ops.gather, p, flat, 0)
         out_shape = tuple(-1 if d is None else d for d in ti.aval.shape) + p.aval.shape[1:]
         return _final(stem, ops.reshape, ops.gather(p, flat, 0), out_shape)
+
+
+def _gather_unknown_rank(p: Tensor, ti: Tensor, name: str | None) -> Tensor:
+    """Rows of ``p`` at tensor indices ``ti``, one of them of unknown rank: the flat indices
+    gathered as rows (``p`` of known rank), then shaped as ``ti`` followed by a row's shape
+    (the reference: a zero of ``ti``'s shape broadcast against one row)."""
+    if p.aval.shape is None:
+        raise NotImplementedError(f"gather from {p.name}, whose rank is unknown (a placeholder "
+                                  f"declared without a shape), with tensor indices; declare "
+                                  f"its shape, e.g. shape=[None, None]")
+    with composite(name, "GatherV2", p, ti) as stem:
+        flat = ops.reshape(cast(ti, np.int64) if ti.dtype != np.int64 else ti, (-1,))
+        if p.ndim > 1:
+            trail = cast(ops.zeros_like(ops.getitem(p, (_slice(0, 1),))), np.int64)
+            flat = ops.add(ops.reshape(flat, (-1,) + (1,) * (p.ndim - 1)), trail)
+        rows = ops.gather(p, flat, 0)
+        zero = ops.zeros_like(cast(ti, p.dtype.base_dtype.np_dtype))
+        for _ in range(p.ndim - 1):
+            zero = ops.expand_dims(zero, (-1,))
+        ref = ops.add(zero, ops.zeros_like(ops.getitem(p, (0,))))
+        return _final(stem, ops.reshape_like, rows, ref)
 
 
 def _reshaped(t: Tensor, shape: tuple) -> Tensor:
@@ -218,14 +304,13 @@ def unstack(value: Any, num: int | None = None, axis: int = 0,
             name: str = "unstack") -> list[Tensor]:
     """The slices of ``value`` along ``axis`` (its size must be known)."""
     x = _t(value)
-    axis = int(axis) % x.ndim
+    axis = int(axis) % x.ndim if x.aval.shape is not None or num is None else int(axis)
     n = x.aval.shape[axis] if num is None else int(num)
     if n is None:
         raise ValueError(f"Cannot infer num from shape {x.shape}")
     with composite(name, "unstack", x) as stem:
-        pre = (_slice(None),) * axis
-        out = [_final(stem, ops.getitem, x, pre + (0,))]
-        out += [ops.getitem(x, pre + (i,)) for i in range(1, n)]
+        out = [_final(stem, ops.getitem, x, _index_at(axis, 0))]
+        out += [ops.getitem(x, _index_at(axis, i)) for i in range(1, n)]
     return out
 
 

@@ -202,10 +202,16 @@ def _inverse(perm):
 
 
 def _permute_at_rank(params: dict, x: AVal) -> dict:
-    """``perm=None`` (reversed), ``("swap", a, b)`` or a raw perm, for ``x``'s rank."""
+    """``perm=None`` (reversed), ``("swap", a, b)``, ``("move", a, b)`` (axis ``a`` moved to
+    position ``b``: TF's ``one_hot(axis=b)`` of unknown rank) or a raw perm, for ``x``'s rank."""
     perm, nd = params["perm"], x.ndim
     if perm is None:
         perm = tuple(reversed(range(nd)))
+    elif perm and perm[0] == "move":
+        a, b = normalize_dims(perm[1], nd)[0], normalize_dims(perm[2], nd)[0]
+        p = [i for i in range(nd) if i != a]
+        p.insert(b, a)
+        perm = tuple(p)
     elif perm and perm[0] == "swap":
         if nd < 2:
             raise ValueError(f"transpose of the last two dims needs rank >= 2, got rank {nd}")
@@ -219,7 +225,8 @@ def _permute_at_rank(params: dict, x: AVal) -> dict:
 
 
 def _permute_vjp(g, out, x, perm):
-    inv = perm if perm is None or perm[0] == "swap" else _inverse(perm)  # self-inverse forms
+    inv = perm if perm is None or perm[0] == "swap" else ("move", perm[2], perm[1]) if \
+        perm[0] == "move" else _inverse(perm)  # self-inverse forms, a move moved back
     return (bind(PERMUTE, g, perm=inv),)
 
 

@@ -106,6 +106,49 @@ TF_TABLE = [
         labels=tf.sigmoid(y), logits=x),
      lambda x, y: np.maximum(x, 0) - x / (1 + np.exp(-y)) + np.log1p(np.exp(-np.abs(x))),
      {"x": _a(3, 4), "y": _a(3, 4)}, "<unknown>"),
+    ("gather", lambda tf, x: tf.gather(x, [2, 0]), lambda x: x[[2, 0]], {"x": _a(3, 4)},
+     "<unknown>"),
+    ("gather_neg_axis", lambda tf, x: tf.gather(x, [1, 0, 1], axis=-1),
+     lambda x: x[..., [1, 0, 1]], {"x": _a(2, 3, 4)}, "<unknown>"),
+    ("embedding_lookup", lambda tf, x: tf.nn.embedding_lookup(x, [1, 1, 0]),
+     lambda x: x[[1, 1, 0]], {"x": _a(3, 4)}, "<unknown>"),
+    ("tile", lambda tf, x: tf.tile(x, [2, 1]), lambda x: np.tile(x, (2, 1)), {"x": _a(3, 4)},
+     "(?, ?)"),
+    ("tile3", lambda tf, x: tf.tile(x, [1, 3, 2]), lambda x: np.tile(x, (1, 3, 2)),
+     {"x": _a(2, 3, 2)}, "(?, ?, ?)"),
+    ("slice", lambda tf, x: tf.slice(x, [1, 0], [2, 3]), lambda x: x[1:3, 0:3],
+     {"x": _a(3, 4)}, "(2, 3)"),
+    ("slice_to_end", lambda tf, x: tf.slice(x, [1, 1], [-1, -1]), lambda x: x[1:, 1:],
+     {"x": _a(3, 4)}, "(?, ?)"),
+    ("split_even", lambda tf, x: tf.split(x, 2, axis=1)[1], lambda x: x[:, 2:],
+     {"x": _a(3, 4)}, "<unknown>"),
+    ("split_neg_axis", lambda tf, x: tf.split(x, 3, axis=-1)[0] * tf.split(x, 3, -1)[2],
+     lambda x: x[..., :2] * x[..., 4:], {"x": _a(2, 3, 6)}, "<unknown>"),
+    ("split_sizes", lambda tf, x: tf.split(x, [1, -1, 2], 1)[1], lambda x: x[:, 1:3],
+     {"x": _a(3, 5)}, "<unknown>"),
+    ("unstack", lambda tf, x: tf.unstack(x, num=3)[1], lambda x: x[1], {"x": _a(3, 4)},
+     "<unknown>"),
+    ("unstack_neg_axis", lambda tf, x: tf.unstack(x, num=4, axis=-1)[3], lambda x: x[..., 3],
+     {"x": _a(2, 3, 4)}, "<unknown>"),
+    ("reverse", lambda tf, x: tf.reverse(x, [1, -1]), lambda x: x[:, ::-1, ::-1],
+     {"x": _a(2, 3, 4)}, "<unknown>"),
+    ("reduce_prod", lambda tf, x: tf.reduce_prod(x, -1), lambda x: x.prod(-1), {"x": _a(3, 4)},
+     "<unknown>"),
+    ("reduce_prod_axes", lambda tf, x: tf.reduce_prod(x, [0, -1]), lambda x: x.prod((0, 2)),
+     {"x": _a(2, 3, 2)}, "<unknown>"),
+    ("reduce_prod_all", lambda tf, x: tf.reduce_prod(x), lambda x: x.prod(), {"x": _a(2, 3)},
+     "()"),
+    ("one_hot_axis0", lambda tf, x: tf.one_hot(tf.cast(x, tf.int32), 3, axis=0, dtype=tf.float64)
+     * tf.reduce_sum(x), lambda x: (np.arange(3)[:, None, None] == x.astype(int)) * x.sum(),
+     {"x": _a(2, 4)}, "<unknown>"),
+    ("pad", lambda tf, x: tf.pad(x, [[1, 0], [0, 2]]), lambda x: np.pad(x, [(1, 0), (0, 2)]),
+     {"x": _a(3, 4)}, "(?, ?)"),
+    ("pad_reflect", lambda tf, x: tf.pad(x, [[2, 1], [1, 2]], "REFLECT"),
+     lambda x: np.pad(x, [(2, 1), (1, 2)], "reflect"), {"x": _a(3, 4)}, "(?, ?)"),
+    ("pad_symmetric", lambda tf, x: tf.pad(x, [[0, 0], [2, 1]], "SYMMETRIC", constant_values=0),
+     lambda x: np.pad(x, [(0, 0), (2, 1)], "symmetric"), {"x": _a(3, 4)}, "(?, ?)"),
+    ("pad_value", lambda tf, x: tf.pad(x, [[1, 1]], constant_values=2.5),
+     lambda x: np.pad(x, 1, constant_values=2.5), {"x": _a(4)}, "(?,)"),
     ("dense_chain", lambda tf, x, y: tf.nn.relu(tf.matmul(tf.nn.tanh(x), y) + 0.5),
      lambda x, y: np.maximum(np.tanh(x) @ y + 0.5, 0), {"x": _a(3, 4), "y": _a(4, 2)},
      "<unknown>"),
@@ -216,3 +259,40 @@ def test_build_time_errors_still_name_the_op():
     t = tf.transpose(x, [2, 0, 1])
     assert str(t.shape) == "(?, ?, ?)"
     assert str(tf.nn.softmax(tf.placeholder(tf.float32, [None, 3])).shape) == "(?, 3)"
+
+
+def test_embedding_lookup_with_ids_of_unknown_rank(executor):
+    """``ids = tf.placeholder(tf.int32)`` (word2vec style): rows shaped as the fed ids."""
+    table = _a(5, 3)
+    emb = tf.Variable(table)
+    ids = tf.placeholder(tf.int32, name="ids")
+    rows = tf.nn.embedding_lookup(emb, ids)
+    assert str(rows.shape) == "<unknown>"
+    g = tf.gradients(tf.reduce_sum(rows * rows), emb)[0]
+    with tf.Session(executor=executor) as sess:
+        sess.run(tf.global_variables_initializer())
+        for fed in ([4, 0, 4], [[1, 2], [3, 3]], 2):
+            out, grad = sess.run([rows, g], {ids: fed})
+            np.testing.assert_array_equal(out, table[np.asarray(fed)])
+            want = np.zeros_like(table)
+            np.add.at(want, np.asarray(fed).ravel(), 2 * table[np.asarray(fed).ravel()])
+            np.testing.assert_allclose(grad, want, rtol=1e-12)
+
+
+def test_split_and_tile_along_unknown_dims_of_known_rank(executor):
+    x = tf.placeholder(tf.float64, [None, None])
+    a, b = tf.split(x, 2, axis=1)
+    t = tf.tile(x, [2, 3])
+    assert str(a.shape) == str(t.shape) == "(?, ?)"
+    v = _a(3, 4)
+    with tf.Session(executor=executor) as sess:
+        got = sess.run([a, b, t], {x: v})
+    for g, w in zip(got, [v[:, :2], v[:, 2:], np.tile(v, (2, 3))], strict=True):
+        np.testing.assert_array_equal(g, w)
+
+
+def test_shape_dependent_functions_of_unknown_rank_say_so():
+    x = tf.placeholder(tf.float32)
+    for fn, what in ((tf.rank, "tf.rank"), (lambda t: tf.range(tf.size(t)), "tf.range")):
+        with pytest.raises(NotImplementedError, match=f"{what}.*not supported by staticgraph"):
+            fn(x)
