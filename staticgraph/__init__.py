@@ -111,7 +111,7 @@ _NAMESPACES: dict[str, _Any] = {
         random_uniform=_LAZY["random_uniform_initializer"],
         truncated_normal=_LAZY["truncated_normal_initializer"],
         glorot_uniform=_LAZY["glorot_uniform_initializer"]),
-    "layers": lambda: _namespace("layers", dense=("layers", "dense")),
+    "layers": lambda: _namespace("layers", dense=("layers", "dense"), Dense=("layers", "Dense")),
     "contrib": lambda: _resolve("unsupported", "UnsupportedNamespace")("contrib"),
 }
 # exported names that are also submodules: importing the submodule must not replace them

@@ -23,22 +23,68 @@ def dense(inputs: Any, units: int, activation: Any = None, use_bias: bool = True
           kernel_initializer: Any = None, bias_initializer: Any = None, trainable: bool = True,
           name: str | None = None, reuse: Any = None, **_: Any) -> Any:
     """``activation(inputs @ kernel + bias)`` with variables ``<name>/kernel``, ``<name>/bias``."""
+    with variable_scope(name, default_name="dense", reuse=reuse):
+        return _dense_here(inputs, units, activation, use_bias, kernel_initializer,
+                           bias_initializer, trainable)[0]
+
+
+def _dense_here(inputs: Any, units: int, activation: Any, use_bias: bool, kernel_initializer: Any,
+                bias_initializer: Any, trainable: bool) -> tuple:
+    """The dense layer in the current variable scope: ``(output, kernel, bias or None)``."""
     x = _t(inputs)
-    n_in = x.shape.as_list()[-1]
+    n_in = x.shape.as_list()[-1] if x.shape.ndims is not None else None
     if n_in is None:
         raise ValueError("The last dimension of the inputs to `Dense` should be defined. "
                          "Found `None`.")
-    with variable_scope(name, default_name="dense", reuse=reuse):
-        kernel = get_variable("kernel", [n_in, units], dtype=x.dtype,
-                              initializer=kernel_initializer, trainable=trainable)
-        y = matmul(x, kernel) if x.ndim == 2 else reshape(
-            matmul(reshape(x, [-1, n_in]), kernel), [-1] + x.shape.as_list()[1:-1] + [units])
-        if use_bias:
-            bias = get_variable("bias", [units], dtype=x.dtype,
-                                initializer=bias_initializer or zeros_initializer(),
-                                trainable=trainable)
-            y = add(y, bias, name="BiasAdd")
-        return activation(y) if activation is not None else y
+    kernel = get_variable("kernel", [n_in, units], dtype=x.dtype,
+                          initializer=kernel_initializer, trainable=trainable)
+    y = matmul(x, kernel) if x.ndim == 2 else reshape(
+        matmul(reshape(x, [-1, n_in]), kernel), [-1] + x.shape.as_list()[1:-1] + [units])
+    bias = None
+    if use_bias:
+        bias = get_variable("bias", [units], dtype=x.dtype,
+                            initializer=bias_initializer or zeros_initializer(),
+                            trainable=trainable)
+        y = add(y, bias, name="BiasAdd")
+    return (activation(y) if activation is not None else y), kernel, bias
+
+
+class Dense:
+    """``tf.layers.Dense``: a layer object whose first call makes ``<name>/kernel`` and
+    ``<name>/bias`` (as :func:`dense`) and whose later calls reuse them."""
+
+    def __init__(self, units: int, activation: Any = None, use_bias: bool = True,
+                 kernel_initializer: Any = None, bias_initializer: Any = None,
+                 trainable: bool = True, name: str | None = None, **_: Any) -> None:
+        self.units, self.activation, self.use_bias = int(units), activation, use_bias
+        self._init = (kernel_initializer, bias_initializer)
+        self.trainable, self.name = trainable, name
+        self.kernel: Any = None
+        self.bias: Any = None
+
+    @property
+    def built(self) -> bool:
+        return self.kernel is not None
+
+    @property
+    def trainable_variables(self) -> list:
+        return [v for v in (self.kernel, self.bias) if v is not None] if self.trainable else []
+
+    @property
+    def variables(self) -> list:
+        return [v for v in (self.kernel, self.bias) if v is not None]
+
+    weights = variables
+
+    def __call__(self, inputs: Any) -> Any:
+        with variable_scope(self.name, default_name=None if self.built else "dense",
+                            reuse=True if self.built else None) as vs:
+            y, kernel, bias = _dense_here(inputs, self.units, self.activation, self.use_bias,
+                                          *self._init, self.trainable)
+        self.kernel, self.bias, self.name = kernel, bias, vs.name
+        return y
+
+    apply = __call__
 
 
 class _Losses:

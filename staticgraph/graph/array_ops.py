@@ -87,6 +87,15 @@ def ones(shape: Any, dtype: Any = "float32", name: str = "ones") -> Tensor:
 
 
 def fill(dims: Any, value: Any, name: str = "Fill") -> Tensor:
+    """``dims``-shaped, every element ``value`` (a scalar tensor is broadcast at run time)."""
+    tv = as_graph_tensor(value)
+    if tv is not None:
+        if tv.aval.shape != ():
+            raise ValueError(f"Shape must be rank 0 but is rank {tv.shape.ndims} for "
+                             f"'{{{{node {name}}}}} = Fill' (value {tv.name})")
+        with composite(name, "Fill", tv) as stem:
+            zero = zeros(dims, tv.dtype, name="zeros")
+            return _named(stem, "Fill", ops.add, zero, tv)
     arr = constant_array(value)
     dyn = like(dims, arr[()], arr.dtype, name) if arr.ndim == 0 else None
     if dyn is not None:
