@@ -147,10 +147,12 @@ class Summary(_Message):
 
 
 class Event(_Message):
-    """``tf.Event``: a wall time, a step and one of file_version, graph_def, summary."""
+    """``tf.Event``: a wall time, a step and one of file_version, graph_def, summary,
+    meta_graph_def."""
 
     _defaults: ClassVar[dict[str, Any]] = {"wall_time": 0.0, "step": 0, "file_version": "",
-                                           "graph_def": b"", "summary": None}
+                                           "graph_def": b"", "summary": None,
+                                           "meta_graph_def": b""}
 
     def __init__(self, **kw: Any) -> None:
         super().__init__(**kw)
@@ -164,7 +166,7 @@ class Event(_Message):
         return super().HasField(name)
 
     def WhichOneof(self, name: str) -> str | None:  # noqa: N802 - protobuf's name
-        for k in ("file_version", "graph_def", "summary"):
+        for k in ("file_version", "graph_def", "summary", "meta_graph_def"):
             if self.HasField(k):
                 return k
         return None
@@ -178,6 +180,8 @@ class Event(_Message):
             out += field_bytes(4, self.graph_def)
         if self._has_summary:
             out += field_bytes(5, self.summary.SerializeToString())
+        if self.meta_graph_def:
+            out += field_bytes(9, self.meta_graph_def)
         return out
 
     def _set(self, field: int, value: Any) -> None:
@@ -191,6 +195,8 @@ class Event(_Message):
             self.graph_def = bytes(value)
         elif field == 5:
             self.summary, self._has_summary = Summary.FromString(value), True
+        elif field == 9:
+            self.meta_graph_def = bytes(value)
 
 
 __all__ = ["Event", "Summary", "Value", "HistogramProto"]

@@ -99,9 +99,10 @@ def histogram_value(tag: str, values: np.ndarray) -> bytes:
 
 
 def event(wall_time: float, step: int = 0, file_version: str | None = None,
-          graph_def: bytes | None = None, summary: bytes | None = None) -> bytes:
+          graph_def: bytes | None = None, summary: bytes | None = None,
+          meta_graph_def: bytes | None = None) -> bytes:
     """An ``Event`` (``wall_time`` 1, ``step`` 2, then one of ``file_version`` 3,
-    ``graph_def`` 4, ``summary`` 5)."""
+    ``graph_def`` 4, ``summary`` 5, ``meta_graph_def`` 9)."""
     out = field_double(1, wall_time)
     if step:
         out += field_varint(2, step)
@@ -111,7 +112,15 @@ def event(wall_time: float, step: int = 0, file_version: str | None = None,
         out += field_bytes(4, graph_def)
     if summary is not None:
         out += field_bytes(5, summary)
+    if meta_graph_def is not None:
+        out += field_bytes(9, meta_graph_def)
     return out
+
+
+def meta_graph_def(graph_def_bytes: bytes) -> bytes:
+    """A ``MetaGraphDef`` holding only its ``graph_def`` (field 2): what TensorBoard reads of
+    the meta graph event ``FileWriter(logdir, graph)`` writes after the graph event."""
+    return field_bytes(2, graph_def_bytes)
 
 
 # ------------------------------------------------------------------------------ decoding

@@ -5,7 +5,7 @@ back.
 An event file is a TFRecord file: each record is the little-endian uint64 length, its masked
 CRC-32C, the data (one serialized ``Event``, :mod:`.summary_proto`) and the data's masked
 CRC-32C. The first event holds ``file_version: "brain.Event:2"``; a graph given to the writer is
-a ``graph_def`` event; ``add_summary`` writes a ``summary`` event with the step. Events are
+a ``graph_def`` event and a ``meta_graph_def`` event (as TF writes them); ``add_summary`` writes a ``summary`` event with the step. Events are
 appended as they are added (``flush`` is a file flush; nothing is queued in threads).
 """
 
@@ -22,6 +22,7 @@ from .graph.core import Graph
 from .summary_messages import Event, Summary
 from .summary_proto import event
 from .summary_proto import graph_def as encode_graph_def
+from .summary_proto import meta_graph_def as encode_meta_graph_def
 
 
 def _crc_table() -> list[int]:
@@ -131,6 +132,18 @@ class FileWriter:
             raise TypeError(f"graph must be a tf.Graph, got {type(graph).__name__}")
         data = graph_def if isinstance(graph_def, bytes) else encode_graph_def(graph)
         self._write(event(time.time(), int(global_step or 0), graph_def=data))
+        if graph is not None:  # TF: the meta graph too, when given the graph itself
+            self.add_meta_graph(encode_meta_graph_def(data), global_step)
+
+    def add_meta_graph(self, meta_graph_def: Any, global_step: Any = None) -> None:
+        """A ``meta_graph_def`` event (serialized ``MetaGraphDef`` bytes)."""
+        if hasattr(meta_graph_def, "SerializeToString"):
+            meta_graph_def = meta_graph_def.SerializeToString()
+        if not isinstance(meta_graph_def, (bytes, bytearray)):
+            raise TypeError(f"meta_graph_def must be type MetaGraphDef, saw type: "
+                            f"{type(meta_graph_def)}")
+        self._write(event(time.time(), int(global_step or 0),
+                          meta_graph_def=bytes(meta_graph_def)))
 
     def add_session_log(self, session_log: Any, global_step: Any = None) -> None:
         """Accepted; no ``SessionLog`` event is written."""

@@ -118,11 +118,15 @@ def test_file_writer_event_file_reads_back(tmp_path):
     files = glob.glob(str(tmp_path / "events.out.tfevents.*"))
     assert len(files) == 1
     events = _decoded(tf.train.summary_iterator, files[0])
-    assert events[:2] == [(0, "file_version"), (0, "graph_def")]
-    assert [e[0] for e in events[2:]] == [0, 1, 2, 7]
-    assert [e[1][0] for e in events[2:5]] == [("loss", round(v, 6)) for v in losses]
-    assert events[2][1][1] == ("weights", (2.0, -0.25, 0.5))
-    assert events[5][1] == [("manual", 0.25)]
+    # TF writes the meta graph after the graph (issue #15: the TF1 corpus showed it)
+    assert events[:3] == [(0, "file_version"), (0, "graph_def"), (0, "meta_graph_def")]
+    assert [e[0] for e in events[3:]] == [0, 1, 2, 7]
+    assert [e[1][0] for e in events[3:6]] == [("loss", round(v, 6)) for v in losses]
+    assert events[3][1][1] == ("weights", (2.0, -0.25, 0.5))
+    assert events[6][1] == [("manual", 0.25)]
+    meta = next(e for e in tf.train.summary_iterator(files[0]) if e.meta_graph_def)
+    assert dict(parse(meta.meta_graph_def))[2] == next(
+        e for e in tf.train.summary_iterator(files[0]) if e.graph_def).graph_def
     first = next(tf.train.summary_iterator(files[0]))
     assert first.file_version == "brain.Event:2" and first.wall_time > 1e9
     graph = next(e for e in tf.train.summary_iterator(files[0]) if e.graph_def).graph_def
@@ -158,9 +162,12 @@ def test_tensorflow_reads_our_event_files(tmp_path):
     ref = glob.glob(str(theirs / "events.*"))[0]
     read = tf1.train.summary_iterator
     got, want = _decoded(read, mine), _decoded(read, ref)
-    assert [e for e in want if e[1] != "meta_graph_def"] == got  # TF also writes a meta graph
+    assert want == got  # the meta graph event too
     graph = tf1.GraphDef.FromString(next(e for e in read(mine) if e.graph_def).graph_def)
     assert {"x", "w", "MatMul", "loss", "weights"} <= {n.name for n in graph.node}
+    meta = tf1.MetaGraphDef.FromString(next(e for e in read(mine) if e.meta_graph_def)
+                                       .meta_graph_def)
+    assert meta.graph_def == graph
     assert os.path.getsize(mine) > 0
 
 
