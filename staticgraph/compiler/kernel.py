@@ -105,6 +105,7 @@ class Tiling:
     size: int
     stages: tuple[Stage, ...]
     buffers: tuple[tuple[str, np.dtype], ...] = ()
+    vector_bits: int = 0  # the SIMD width the stage loops prefer (0: the target's default)
 
 
 @dataclass

@@ -43,7 +43,7 @@ values."""
 HEADER = "import numpy as np\nfrom numba import prange\nfrom staticgraph.compiler.cpu.scalar " \
          "import *  # noqa: F401,F403 - the sg_* scalar library\n" \
          "from staticgraph.compiler.cpu.accum import sg_block_sum, sg_radd, sg_release, " \
-         "sg_scratch, sg_scratch_f64  # noqa: F401\n"
+         "sg_scratch, sg_scratch_f64, sg_vector_width  # noqa: F401\n"
 
 
 def _index(pattern: tuple) -> str:

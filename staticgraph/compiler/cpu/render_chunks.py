@@ -73,6 +73,8 @@ def render_chunked(k: Kernel, fname: str, parallel: bool) -> list[str]:
         body.append(f"p{j} = sg_scratch(nch, {proto})")
     body.append(f"for ic in {'prange' if parallel else 'range'}(nch):")
     ind = "    "
+    if k.tiling is not None and k.tiling.vector_bits:  # inside the loop: numba outlines a
+        body.append(f"{ind}sg_vector_width({k.tiling.vector_bits})")  # prange body
     for v, dt in (k.tiling.buffers if k.tiling else ()):
         body.append(f"{ind}{bufs[v]} = sg_scratch({tile}, {const_literal(0, dt)})")
     # the values of each float sum, summed a block at a time in sg_block_sum's fixed order

@@ -34,6 +34,8 @@ def render_chunked(f, k, ex: Exprs, n0: str) -> None:
     (a :class:`.loops.Frame`), after the scalar loads."""
     b = f.b
     ch = k.chunk
+    if k.tiling is not None and k.tiling.vector_bits:  # as numba's sg_vector_width
+        f.attrs.append(f'"prefer-vector-width"="{k.tiling.vector_bits}"')
     tile = k.tiling.size if k.tiling is not None else BLOCK
     stages = k.tiling.stages if k.tiling is not None else (_whole(k),)
     bufs: dict[str, tuple[str, str]] = {}

@@ -45,6 +45,7 @@ class Frame:
             self.params += [f"i64 %{nm}.st{a}" for a in range(nd)]
         self._strides: dict[tuple, str] = {}
         self._label = 0
+        self.attrs: list[str] = []  # function attributes beyond nounwind (chunks.py)
 
     def shape(self, nm: str, ax: int) -> str:
         return f"%{nm}.s{ax}"
@@ -105,7 +106,8 @@ class Frame:
 
     def function(self) -> str:
         b = self.b
-        return "\n".join([f"define i32 @{SYMBOL}({', '.join(self.params)}) nounwind {{",
+        return "\n".join([f"define i32 @{SYMBOL}({', '.join(self.params)}) "
+                          f"{' '.join(['nounwind', *self.attrs])} {{",
                           "entry:", *b.allocas, *b.lines, "  ret i32 0", "}"])
 
 
