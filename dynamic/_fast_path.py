@@ -59,14 +59,15 @@ def _result(out: Any) -> Tensor:
     return t
 
 
-def _node(op: Op, t: Tensor, edges: list, stored: list, versions: list | None) -> None:
-    node = _new(_CLASS.get(op) or _cls(op, stored))
+def _node(op: Op, t: Tensor, edges: list, stored: list, versions: list | None,
+          cls: type | None = None, params: dict | None = None) -> None:
+    node = _new(cls or _CLASS.get(op) or _cls(op, stored))
     node._next = edges
     node._seq = next(SEQ)
     node._freed = False
     node._tensor_hooks = node._retain = node._hooks = node._prehooks = None
     node._op = op
-    node._params = {}
+    node._params = {} if params is None else params
     node._stored = stored
     node._saved_ver = versions
     if "out" in op.saves:
@@ -143,9 +144,58 @@ def unary(op: Op, a: Tensor) -> Tensor:
     return t
 
 
+_MM: dict = {}  # op -> the grad_fn class of its 2-D @ 2-D case (``MmBackward0``)
+
+
 def tensors2(op: Op, a: Tensor, b: Any) -> Tensor:
     """``bind(op, a, b)`` without the dispatch when both are Tensors (``a @ b``): their
-    frontend is the eager one, so ``_frontend.apply`` runs at once."""
-    if ENABLED[0] and isinstance(b, Tensor):
+    frontend is the eager one, so ``_frontend.apply`` runs at once. For ``matmul`` of two
+    matrices of one float dtype (the layers of small models) even that is skipped: the kernel
+    runs and the node ``_frontend._record`` would make is recorded."""
+    if not ENABLED[0] or not isinstance(b, Tensor):
+        return bind(op, a, b)
+    da = a._data
+    db = b._data
+    dt = da.dtype
+    if op.kind != "matmul" or da.ndim != 2 or db.ndim != 2 or db.dtype != dt or dt.kind != "f" \
+            or da.shape[1] != db.shape[0]:
         return apply(op, (a, b), {})
-    return bind(op, a, b)
+    t = _result(op.impl(da, db))
+    if (a._requires_grad or b._requires_grad) and GRAD_ENABLED[0]:
+        cls = _MM.get(op)
+        if cls is None:
+            cls = _MM[op] = node_class(op.backward_name((a, b), {}))
+        _node(op, t, [_edge(a) if a._requires_grad else NONE_EDGE,
+                      _edge(b) if b._requires_grad else NONE_EDGE],
+              [a, b], [(0, a._vc[0]), (1, b._vc[0])], cls)
+    return t
+
+
+_FULL: dict = {}  # (op, ndim) -> (the reduction's params over all dims, its grad_fn class)
+
+
+def reduce_all(op: Op, a: Tensor) -> Tensor | None:
+    """``op`` over every dim of a float tensor (``x.mean()``, ``x.sum()``), recorded as the
+    general path records it (same params, class, saved values); ``None`` where that path must
+    run (other dtypes, a result of another dtype)."""
+    da = a._data
+    dt = da.dtype
+    if dt.kind != "f" or not ENABLED[0]:
+        return None
+    hit = _FULL.get((op, da.ndim))
+    if hit is None:
+        params = {"dim": tuple(range(da.ndim)), "keepdim": False, "full": True}
+        hit = _FULL[(op, da.ndim)] = (params, node_class(op.backward_name((a,), params)))
+    params = hit[0]
+    out = op.impl(da, **params)
+    if type(out) is not _ndarray:
+        out = np.asarray(out)
+    if out.dtype != dt:
+        return None
+    t = _result(out)
+    if a._requires_grad and GRAD_ENABLED[0]:
+        if 0 in op.saves:
+            _node(op, t, [_edge(a)], [a], [(0, a._vc[0])], hit[1], dict(params))
+        else:
+            _node(op, t, [_edge(a)], [a.aval], None, hit[1], dict(params))
+    return t
