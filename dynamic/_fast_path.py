@@ -226,17 +226,41 @@ def tensors2(op: Op, a: Tensor, b: Any) -> Tensor:
     da = a._data
     db = b._data
     dt = da.dtype
-    if op.kind != "matmul" or da.ndim != 2 or db.ndim != 2 or db.dtype != dt or dt.kind != "f" \
+    if op.name != "matmul" or da.ndim != 2 or db.ndim != 2 or db.dtype != dt or dt.kind != "f" \
             or da.shape[1] != db.shape[0]:
         return apply(op, (a, b), {})
-    t = _result(op.impl(da, db))
-    if (a._requires_grad or b._requires_grad) and GRAD_ENABLED[0]:
-        cls = _MM.get(op)
-        if cls is None:
-            cls = _MM[op] = node_class(op.backward_name((a, b), {}))
-        _node(op, t, [_edge(a) if a._requires_grad else NONE_EDGE,
-                      _edge(b) if b._requires_grad else NONE_EDGE],
-              [a, b], [(0, a._vc[0]), (1, b._vc[0])], cls)
+    out = op.impl(da, db)
+    t = _new(Tensor)  # ``_result``, inlined
+    t._data = out
+    t._aval = t._grad = t._acc = t._hooks = t._base = t._view = t._grad_fn = None
+    t._output_nr = 0
+    t._retains_grad = False
+    t._vc = [0]
+    if not (a._requires_grad or b._requires_grad) or not GRAD_ENABLED[0]:
+        t._requires_grad = False
+        return t
+    cls = _MM.get(op)
+    if cls is None:
+        cls = _MM[op] = node_class(op.backward_name((a, b), {}))
+    edges = [_edge(a) if a._requires_grad else NONE_EDGE,
+             _edge(b) if b._requires_grad else NONE_EDGE]
+    versions = [(0, a._vc[0]), (1, b._vc[0])]
+    if SAVED_HOOKS:
+        _node(op, t, edges, [a, b], versions, cls)
+        return t
+    node = _new(cls)  # ``_node``, inlined (matmul saves its inputs, not its output)
+    node._next = edges
+    node._seq = next(SEQ)
+    node._freed = False
+    node._tensor_hooks = node._retain = node._hooks = node._prehooks = None
+    node._op = op
+    node._params = {}
+    node._stored = [a, b]
+    node._saved_ver = versions
+    node._out = None
+    node._fdt = dt if op.np_vjp is not None else None
+    t._requires_grad = True
+    t._grad_fn = node
     return t
 
 

@@ -119,7 +119,9 @@ def walk(order: list, needed: set | None, grads: dict, capture: dict | None, cap
         if node._freed:
             raise RuntimeError(FREED_MSG)
         fdt = node._fdt
-        if fdt is not None and g.dtype == fdt:  # ``array_backward._lean_grads``, inlined
+        op = node._op
+        gdt = g.dtype
+        if fdt is not None and (gdt is fdt or gdt == fdt):  # ``_lean_grads``, inlined
             out = node._out
             if out is not None and node._out_ver[0] != node._out_saved:
                 raise version_error(make(out), node._out_ver[0], node._out_saved, node.name())
@@ -132,15 +134,18 @@ def walk(order: list, needed: set | None, grads: dict, capture: dict | None, cap
                     if t._vc[0] != ver:
                         _check_saved_versions(node)  # raises PyTorch's error
                     args[i] = t._data
-            op = node._op
-            res = op.np_vjp(g, out, needs, *args, **node._params)
+            params = node._params
+            if params:
+                res = op.np_vjp(g, out, needs, *args, **params)
+            else:
+                res = op.np_vjp(g, out, needs, *args)
             if res is NotImplemented:
                 res = _finish(node, res, g, out, args)
             else:
                 res = _checked(res, args, edges, op)
         else:
             res = op_node_grads(node, g, needs)
-        if not retain_graph and node._op.saves:  # ``OpNode._release``
+        if not retain_graph and op.saves:  # ``OpNode._release``
             node._freed = True
             node._stored = node._out = None
         for (c, _), r, need in zip(edges, res, needs, strict=False):
