@@ -4,15 +4,17 @@ Nodes run in dependency order (newest first, as PyTorch's ready queue orders the
 on a path to a target (a leaf's ``AccumulateGrad``, or the requested ``inputs``). Gradients
 reaching a node are summed per output; each node's ``_apply`` runs its VJP rule and
 un-broadcasts. New ``.grad`` values are assigned only after the whole pass succeeded, so a
-failing backward leaves every existing ``.grad`` as it was.
+failing backward leaves every existing ``.grad`` as it was. The common call (one scalar output,
+no ``create_graph``, leaves as targets) goes straight to ``lean_walk`` (:func:`_lean`) when the
+graph allows; everything else runs ``run_engine``.
 """
 
 from __future__ import annotations
 
 import heapq
-from sys import getprofile as _getprofile
 from collections.abc import Sequence
 from operator import attrgetter
+from sys import getprofile as _getprofile
 from typing import Any
 
 import numpy as np
@@ -23,8 +25,8 @@ from .._creation import zeros_like
 from .._dtypes import Size
 from .._local_ops import CLONE
 from .._tensor import Tensor, make
-from .array_backward import add_arrays, assign_arrays, before_rule, call_hooks, run_arrays
 from . import lean_walk
+from .array_backward import add_arrays, assign_arrays, before_rule, call_hooks, run_arrays
 from .grad_mode import GRAD_ENABLED
 from .graph import AccumulateGrad, Node, renamed
 

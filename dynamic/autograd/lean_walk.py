@@ -9,7 +9,7 @@ checks these conditions in the one depth-first pass the engine needs anyway; :fu
 them. Anything else gets ``None`` from :func:`plan`, and the engine's general loop
 (``array_backward.run_arrays``) runs instead; both compute the same values in the same order
 (the same rules, the same fan-in summation order, the same version checks and release), which
-``tests/dynamic/test_fast_backward.py`` checks.
+``tests/dynamic/test_lean_walk.py`` checks (``ENABLED[0] = False`` forces the general loop).
 """
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ from __future__ import annotations
 from operator import attrgetter
 from typing import Any
 
-from .._tensor import Tensor, make
 import numpy as np
 
 from staticgraph.ops import AVal
 
+from .._tensor import make
 from .array_backward import _check_saved_versions, _finish, fit_arrays, op_node_grads
 from .graph import FREED_MSG, AccumulateGrad, OpNode, version_error
 
