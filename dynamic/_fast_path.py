@@ -59,14 +59,15 @@ def _result(out: Any) -> Tensor:
     return t
 
 
-def _node(op: Op, t: Tensor, edges: list, stored: list, versions: list | None) -> None:
-    node = _new(_CLASS.get(op) or _cls(op, stored))
+def _node(op: Op, t: Tensor, edges: list, stored: list, versions: list | None,
+          cls: type | None = None, params: dict | None = None) -> None:
+    node = _new(cls or _CLASS.get(op) or _cls(op, stored))
     node._next = edges
     node._seq = next(SEQ)
     node._freed = False
     node._tensor_hooks = node._retain = node._hooks = node._prehooks = None
     node._op = op
-    node._params = {}
+    node._params = {} if params is None else params
     node._stored = stored
     node._saved_ver = versions
     if "out" in op.saves:
@@ -85,7 +86,8 @@ def _node(op: Op, t: Tensor, edges: list, stored: list, versions: list | None) -
 
 
 def binary(op: Op, a: Tensor, b: Any) -> Tensor:
-    """``op(a, b)`` for a Tensor ``a`` (``a + b``, ``a * b``...): see the module docstring."""
+    """``op(a, b)`` for a Tensor ``a`` (``a + b``, ``a * b``...): see the module docstring.
+    ``_result`` and ``_node`` are inlined for the commonest case, a grad-recording op."""
     da = a._data
     dt = da.dtype
     tb = type(b)
@@ -94,11 +96,13 @@ def binary(op: Op, a: Tensor, b: Any) -> Tensor:
             return bind(op, a, b)
         db = b
         rg = a._requires_grad
+        scalar = True
     elif tb is Tensor or isinstance(b, Tensor):
         db = b._data
         if db.dtype != dt or dt.kind != "f" or not ENABLED[0]:
             return bind(op, a, b)
         rg = a._requires_grad or b._requires_grad
+        scalar = False
     else:
         return bind(op, a, b)
     try:
@@ -107,45 +111,184 @@ def binary(op: Op, a: Tensor, b: Any) -> Tensor:
         return bind(op, a, b)
     if out.dtype != dt:
         return bind(op, a, b)
-    t = _result(out)
-    if rg and GRAD_ENABLED[0]:
-        saves = op.saves
-        if tb is float or tb is int:
-            edges = [_edge(a), NONE_EDGE]
-            if 0 in saves:
-                _node(op, t, edges, [a, b], [(0, a._vc[0])])
-            else:
-                _node(op, t, edges, [a.aval, b], None)
+    if type(out) is not _ndarray:  # ufuncs return numpy scalars for 0-d operands
+        out = np.asarray(out)
+    t = _new(Tensor)  # ``_result``
+    t._data = out
+    t._aval = t._grad = t._acc = t._hooks = t._base = t._view = None
+    t._output_nr = 0
+    t._retains_grad = False
+    t._vc = [0]
+    if not rg or not GRAD_ENABLED[0]:
+        t._grad_fn = None
+        t._requires_grad = False
+        return t
+    saves = op.saves
+    if scalar:
+        edges = [_edge(a), NONE_EDGE]
+        if 0 in saves:
+            stored, versions = [a, b], [(0, a._vc[0])]
         else:
-            edges = [_edge(a) if a._requires_grad else NONE_EDGE,
-                     _edge(b) if b._requires_grad else NONE_EDGE]
-            if 0 in saves:
-                _node(op, t, edges, [a, b], [(0, a._vc[0]), (1, b._vc[0])])
-            else:
-                _node(op, t, edges, [a.aval, b.aval], None)
+            stored, versions = [a._aval or a.aval, b], None
+    else:
+        edges = [_edge(a) if a._requires_grad else NONE_EDGE,
+                 _edge(b) if b._requires_grad else NONE_EDGE]
+        if 0 in saves:
+            stored, versions = [a, b], [(0, a._vc[0]), (1, b._vc[0])]
+        else:
+            stored, versions = [a._aval or a.aval, b._aval or b.aval], None
+    if SAVED_HOOKS:
+        t._grad_fn = None
+        _node(op, t, edges, stored, versions)
+        return t
+    node = _new(_CLASS.get(op) or _cls(op, stored))  # ``_node``, inlined
+    node._next = edges
+    node._seq = next(SEQ)
+    node._freed = False
+    node._tensor_hooks = node._retain = node._hooks = node._prehooks = None
+    node._op = op
+    node._params = {}
+    node._stored = stored
+    node._saved_ver = versions
+    if "out" in saves:
+        node._out = out
+        node._out_ver = t._vc
+        node._out_saved = 0
+    else:
+        node._out = None
+    node._fdt = dt if op.np_vjp is not None else None
+    t._requires_grad = True
+    t._grad_fn = node
     return t
 
 
 def unary(op: Op, a: Tensor) -> Tensor:
-    """``op(a)`` for a float Tensor ``a`` (``a.tanh()``, ``-a``...)."""
+    """``op(a)`` for a float Tensor ``a`` (``a.tanh()``, ``-a``...); ``_result`` and ``_node``
+    inlined as in :func:`binary`."""
     da = a._data
-    if da.dtype.kind != "f" or not ENABLED[0]:
+    dt = da.dtype
+    if dt.kind != "f" or not ENABLED[0]:
         return bind(op, a)
     out = op.impl(da)
-    if out.dtype != da.dtype:
+    if out.dtype != dt:
         return bind(op, a)
-    t = _result(out)
-    if a._requires_grad and GRAD_ENABLED[0]:
-        if 0 in op.saves:
-            _node(op, t, [_edge(a)], [a], [(0, a._vc[0])])
-        else:
-            _node(op, t, [_edge(a)], [a.aval], None)
+    if type(out) is not _ndarray:
+        out = np.asarray(out)
+    t = _new(Tensor)
+    t._data = out
+    t._aval = t._grad = t._acc = t._hooks = t._base = t._view = None
+    t._output_nr = 0
+    t._retains_grad = False
+    t._vc = [0]
+    t._grad_fn = None
+    if not a._requires_grad or not GRAD_ENABLED[0]:
+        t._requires_grad = False
+        return t
+    saves = op.saves
+    if 0 in saves:
+        stored, versions = [a], [(0, a._vc[0])]
+    else:
+        stored, versions = [a._aval or a.aval], None
+    if SAVED_HOOKS:
+        _node(op, t, [_edge(a)], stored, versions)
+        return t
+    node = _new(_CLASS.get(op) or _cls(op, stored))
+    node._next = [_edge(a)]
+    node._seq = next(SEQ)
+    node._freed = False
+    node._tensor_hooks = node._retain = node._hooks = node._prehooks = None
+    node._op = op
+    node._params = {}
+    node._stored = stored
+    node._saved_ver = versions
+    if "out" in saves:
+        node._out = out
+        node._out_ver = t._vc
+        node._out_saved = 0
+    else:
+        node._out = None
+    node._fdt = dt if op.np_vjp is not None else None
+    t._requires_grad = True
+    t._grad_fn = node
     return t
+
+
+_MM: dict = {}  # op -> the grad_fn class of its 2-D @ 2-D case (``MmBackward0``)
 
 
 def tensors2(op: Op, a: Tensor, b: Any) -> Tensor:
     """``bind(op, a, b)`` without the dispatch when both are Tensors (``a @ b``): their
-    frontend is the eager one, so ``_frontend.apply`` runs at once."""
-    if ENABLED[0] and isinstance(b, Tensor):
+    frontend is the eager one, so ``_frontend.apply`` runs at once. For ``matmul`` of two
+    matrices of one float dtype (the layers of small models) even that is skipped: the kernel
+    runs and the node ``_frontend._record`` would make is recorded."""
+    if not ENABLED[0] or not isinstance(b, Tensor):
+        return bind(op, a, b)
+    da = a._data
+    db = b._data
+    dt = da.dtype
+    if op.name != "matmul" or da.ndim != 2 or db.ndim != 2 or db.dtype != dt or dt.kind != "f" \
+            or da.shape[1] != db.shape[0]:
         return apply(op, (a, b), {})
-    return bind(op, a, b)
+    out = op.impl(da, db)
+    t = _new(Tensor)  # ``_result``, inlined
+    t._data = out
+    t._aval = t._grad = t._acc = t._hooks = t._base = t._view = t._grad_fn = None
+    t._output_nr = 0
+    t._retains_grad = False
+    t._vc = [0]
+    if not (a._requires_grad or b._requires_grad) or not GRAD_ENABLED[0]:
+        t._requires_grad = False
+        return t
+    cls = _MM.get(op)
+    if cls is None:
+        cls = _MM[op] = node_class(op.backward_name((a, b), {}))
+    edges = [_edge(a) if a._requires_grad else NONE_EDGE,
+             _edge(b) if b._requires_grad else NONE_EDGE]
+    versions = [(0, a._vc[0]), (1, b._vc[0])]
+    if SAVED_HOOKS:
+        _node(op, t, edges, [a, b], versions, cls)
+        return t
+    node = _new(cls)  # ``_node``, inlined (matmul saves its inputs, not its output)
+    node._next = edges
+    node._seq = next(SEQ)
+    node._freed = False
+    node._tensor_hooks = node._retain = node._hooks = node._prehooks = None
+    node._op = op
+    node._params = {}
+    node._stored = [a, b]
+    node._saved_ver = versions
+    node._out = None
+    node._fdt = dt if op.np_vjp is not None else None
+    t._requires_grad = True
+    t._grad_fn = node
+    return t
+
+
+_FULL: dict = {}  # (op, ndim) -> (the reduction's params over all dims, its grad_fn class)
+
+
+def reduce_all(op: Op, a: Tensor) -> Tensor | None:
+    """``op`` over every dim of a float tensor (``x.mean()``, ``x.sum()``), recorded as the
+    general path records it (same params, class, saved values); ``None`` where that path must
+    run (other dtypes, a result of another dtype)."""
+    da = a._data
+    dt = da.dtype
+    if dt.kind != "f" or not ENABLED[0]:
+        return None
+    hit = _FULL.get((op, da.ndim))
+    if hit is None:
+        params = {"dim": tuple(range(da.ndim)), "keepdim": False, "full": True}
+        hit = _FULL[(op, da.ndim)] = (params, node_class(op.backward_name((a,), params)))
+    params = hit[0]
+    out = op.impl(da, **params)
+    if type(out) is not _ndarray:
+        out = np.asarray(out)
+    if out.dtype != dt:
+        return None
+    t = _result(out)
+    if a._requires_grad and GRAD_ENABLED[0]:
+        if 0 in op.saves:
+            _node(op, t, [_edge(a)], [a], [(0, a._vc[0])], hit[1], dict(params))
+        else:
+            _node(op, t, [_edge(a)], [a.aval], None, hit[1], dict(params))
+    return t

@@ -14,13 +14,14 @@ import numpy as np
 
 from staticgraph import ops
 
-from ._fast_path import binary, tensors2, unary
+from ._fast_path import binary, reduce_all, tensors2, unary
 from ._return_types import ReturnMax, ReturnMin
 from ._tensor import Tensor
 from .autograd.graph import renamed
 
 __all__ = ["MathMethods"]
 _ADD, _SUB, _MUL, _DIV, _MATMUL = (ops.REGISTRY[n] for n in ("add", "sub", "mul", "div", "matmul"))
+_SUM, _MEAN = ops.REGISTRY["sum"], ops.REGISTRY["mean"]
 (_EXP, _LOG, _SQRT, _SIN, _COS, _TANH, _SIGMOID, _RELU, _ABS, _NEG, _SQUARE, _RECIPROCAL, _LOG1P,
  _EXPM1) = (ops.REGISTRY[n] for n in ("exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid",
                                        "relu", "abs", "neg", "square", "reciprocal", "log1p",
@@ -155,10 +156,18 @@ class MathMethods:
 
     # ------------------------------------------------------------------------ reductions
     def sum(self, dim=None, keepdim=False, dtype=None):
+        if dim is None and dtype is None and not keepdim:
+            t = reduce_all(_SUM, self)
+            if t is not None:
+                return t
         x = self if dtype is None else self.to(dtype)
         return ops.sum(x, dim, keepdim)
 
     def mean(self, dim=None, keepdim=False, dtype=None):
+        if dim is None and dtype is None and not keepdim:
+            t = reduce_all(_MEAN, self)
+            if t is not None:
+                return t
         x = self if dtype is None else self.to(dtype)
         return ops.mean(x, dim, keepdim)
 

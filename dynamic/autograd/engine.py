@@ -4,7 +4,9 @@ Nodes run in dependency order (newest first, as PyTorch's ready queue orders the
 on a path to a target (a leaf's ``AccumulateGrad``, or the requested ``inputs``). Gradients
 reaching a node are summed per output; each node's ``_apply`` runs its VJP rule and
 un-broadcasts. New ``.grad`` values are assigned only after the whole pass succeeded, so a
-failing backward leaves every existing ``.grad`` as it was.
+failing backward leaves every existing ``.grad`` as it was. The common call (one scalar output,
+no ``create_graph``, leaves as targets) goes straight to ``lean_walk`` (:func:`_lean`) when the
+graph allows; everything else runs ``run_engine``.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Sequence
 from operator import attrgetter
+from sys import getprofile as _getprofile
 from typing import Any
 
 import numpy as np
@@ -22,6 +25,7 @@ from .._creation import zeros_like
 from .._dtypes import Size
 from .._local_ops import CLONE
 from .._tensor import Tensor, make
+from . import lean_walk
 from .array_backward import add_arrays, assign_arrays, before_rule, call_hooks, run_arrays
 from .grad_mode import GRAD_ENABLED
 from .graph import AccumulateGrad, Node, renamed
@@ -83,9 +87,13 @@ def backward(tensors: Any, grad_tensors: Any = None, retain_graph: bool | None =
              inputs: Any = None) -> None:
     """Accumulate d(tensors)/d(leaves) into the leaves' ``.grad`` (or only into ``inputs``)."""
     outputs = _tensors(tensors)
-    grads = _make_grads(outputs, grad_tensors if grad_tensors is not None else grad_variables)
+    grads_in = grad_tensors if grad_tensors is not None else grad_variables
     if retain_graph is None:
         retain_graph = create_graph
+    if grads_in is None and not create_graph and inputs is None and len(outputs) == 1 \
+            and _getprofile() is None and _lean(outputs[0], None, retain_graph, True) is not None:
+        return
+    grads = _make_grads(outputs, grads_in)
     if inputs is not None:
         inputs = _tensors(inputs)
         if not inputs:
@@ -110,10 +118,14 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
     for x in ins:
         if not x._requires_grad:
             raise RuntimeError("One of the differentiated Tensors does not require grad")
-    grads = _make_grads(outs, grad_outputs)
     if retain_graph is None:
         retain_graph = create_graph
-    res = run_engine(outs, grads, retain_graph, create_graph, ins, accumulate=False)
+    res = None
+    if grad_outputs is None and not create_graph and len(outs) == 1 and _getprofile() is None:
+        res = _lean(outs[0], ins, retain_graph, False)
+    if res is None:
+        res = run_engine(outs, _make_grads(outs, grad_outputs), retain_graph, create_graph, ins,
+                         accumulate=False)
     for i, r in enumerate(res):
         if r is None:
             if materialize_grads:
@@ -193,6 +205,48 @@ def _kahn(nodes: set) -> list:
     return order
 
 
+def _lean(out: Tensor, ins: list | None, retain_graph: bool, accumulate: bool) -> list | None:
+    """``run_engine`` for the common call: one scalar float output made by an op, its implicit
+    gradient of ones, the targets leaves, a graph ``lean_walk.plan`` accepts. Returns the
+    captured gradients, or ``None`` (nothing done) for the general path. Not used while a
+    profile function runs: ``dynamic.compile``'s whole-step capture watches the calls of
+    ``_make_grads`` and ``run_engine`` to model the backward."""
+    node = out._grad_fn
+    d = out._data
+    if node is None or out._output_nr or d.size != 1 or d.dtype.kind != "f":
+        return None
+    capture = None
+    if ins is not None:
+        capture = {}
+        j = 0
+        for x in ins:
+            if x._grad_fn is not None:
+                return None
+            acc = x._accumulator()
+            at = capture.get(acc)
+            if at is None:
+                capture[acc] = [(0, j)]
+            else:
+                at.append((0, j))
+            j += 1
+    lean = lean_walk.plan((node,), capture)
+    if lean is None:
+        return None
+    captured: list = [None] * len(ins) if ins is not None else []
+    pending: list = []
+    grads = {node: _ones(d.shape, d.dtype)}
+    prev = GRAD_ENABLED[0]
+    GRAD_ENABLED[0] = False
+    try:
+        lean_walk.walk(lean[0], lean[1], grads, capture, captured, pending, accumulate,
+                       retain_graph)
+    finally:
+        GRAD_ENABLED[0] = prev
+    grads = None
+    assign_arrays(pending)
+    return [None if g is None else make(g) for g in captured]
+
+
 def run_engine(outputs: list, grads: list, retain_graph: bool, create_graph: bool,
                inputs: list | None, accumulate: bool) -> list:
     """Run the backward pass; returns the gradients captured at ``inputs`` (if given).
@@ -216,9 +270,23 @@ def run_engine(outputs: list, grads: list, retain_graph: bool, create_graph: boo
             node, nr = _edge(x)
             capture.setdefault(node, []).append((nr, j))
 
-    order, needed = _plan(list(roots), capture if inputs is not None else None)
     captured: list = [None] * (len(inputs) if inputs is not None else 0)
     pending: list = []  # (tensor, grad) assigned to .grad after success
+    lean = lean_walk.plan(roots, capture if inputs is not None else None) if arrays else None
+    if lean is not None:  # the common case: no hooks, one output per node
+        grads = {node: buf[0] for node, buf in roots.items()}
+        roots = None
+        prev = GRAD_ENABLED[0]
+        GRAD_ENABLED[0] = False
+        try:
+            lean_walk.walk(lean[0], lean[1], grads, capture if inputs is not None else None,
+                           captured, pending, accumulate, retain_graph)
+        finally:
+            GRAD_ENABLED[0] = prev
+        grads = None
+        assign_arrays(pending)
+        return [None if g is None else make(g) for g in captured]
+    order, needed = _plan(list(roots), capture if inputs is not None else None)
     prev = GRAD_ENABLED[0]
     GRAD_ENABLED[0] = create_graph
     try:

@@ -82,8 +82,8 @@ def _np_matmul_vjp(g, out, needs, a, b):
     an input without grad); vectors go through the general rule."""
     if a.ndim < 2 or b.ndim < 2:
         return NotImplemented
-    ga = np.matmul(g, np.swapaxes(b, -1, -2)) if needs[0] else None
-    gb = np.matmul(np.swapaxes(a, -1, -2), g) if needs[1] else None
+    ga = np.matmul(g, b.swapaxes(-1, -2)) if needs[0] else None  # the method: no Python wrapper
+    gb = np.matmul(a.swapaxes(-1, -2), g) if needs[1] else None
     return ga, gb
 
 

@@ -90,6 +90,59 @@ def test_unary_methods_match_the_general_path(name, dtype):
     assert fast == general
 
 
+def _params(y):
+    fn = y.grad_fn
+    return None if fn is None else (fn._params, fn._saved_ver, fn._fdt)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16])
+@pytest.mark.parametrize("case", ["both-grad", "weight-grad", "input-grad", "no-grad", "vector",
+                                  "batched", "int", "mixed-dtypes", "bad-shapes"])
+def test_matmul_matches_the_general_path(case, dtype):
+    """``a @ b`` of two float matrices skips the frontend; every other case takes it."""
+
+    def build():
+        rng = np.random.default_rng(2)
+        sa, sb = {"vector": ((3,), (3, 2)), "batched": ((2, 4, 3), (3, 2)),
+                  "bad-shapes": ((4, 3), (2, 2))}.get(case, ((4, 3), (3, 2)))
+        da, db = (dtype, np.float64) if case == "mixed-dtypes" else (dtype, dtype)
+        if case == "int":
+            da = db = np.int64
+        a = torch.tensor(rng.uniform(-2, 2, sa).astype(da),
+                         requires_grad=case in ("both-grad", "input-grad") and da != np.int64)
+        b = torch.tensor(rng.uniform(-2, 2, sb).astype(db),
+                         requires_grad=case not in ("input-grad", "no-grad", "int"))
+        try:
+            y = a @ b
+            z = torch.matmul(a, b)
+        except RuntimeError as e:
+            return f"RuntimeError: {e}"
+        leaves = [t for t in (a, b) if t.requires_grad]
+        return _describe(y, leaves), _describe(z, leaves), _params(y)
+
+    fast, general = _both(build)
+    assert fast == general
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16, np.int64])
+@pytest.mark.parametrize("shape", [(), (5,), (3, 4), (2, 3, 4)])
+@pytest.mark.parametrize("name", ["sum", "mean"])
+def test_full_reductions_match_the_general_path(name, shape, dtype):
+    """``x.sum()``/``x.mean()`` over every dim skip the frontend for float tensors."""
+
+    def build():
+        data = np.random.default_rng(4).uniform(-2, 2, shape).astype(dtype)
+        x = torch.tensor(data, requires_grad=dtype != np.int64)
+        try:
+            y = getattr(x, name)()
+        except RuntimeError as e:
+            return f"RuntimeError: {e}"
+        return _describe(y, [x] if x.requires_grad else []), _params(y)
+
+    fast, general = _both(build)
+    assert fast == general
+
+
 @pytest.mark.parametrize("case", ["int-tensor", "mixed-dtypes", "bad-shapes", "bool-scalar",
                                   "no_grad", "0-d"])
 def test_other_operands_and_modes_match_the_general_path(case):

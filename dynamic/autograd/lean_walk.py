@@ -1,0 +1,186 @@
+"""The backward walk for the common case: ndarray gradients through plain op nodes.
+
+Most backward passes (a training step's ``loss.backward()``, ``autograd.grad`` of a loss with
+respect to leaves) reach only ``OpNode``s and leaf ``AccumulateGrad``s, with no tensor or node
+hooks, no ``retain_grad``, no custom ``Function`` and no capture at an intermediate node. Then
+every node has one output, so a node's pending gradient is one ndarray (not a list per output),
+and the walk needs none of ``before_rule``'s per-node probing. :func:`plan` finds the nodes and
+checks these conditions in the one depth-first pass the engine needs anyway; :func:`walk` runs
+them. Anything else gets ``None`` from :func:`plan`, and the engine's general loop
+(``array_backward.run_arrays``) runs instead; both compute the same values in the same order
+(the same rules, the same fan-in summation order, the same version checks and release), which
+``tests/dynamic/test_lean_walk.py`` checks (``ENABLED[0] = False`` forces the general loop).
+"""
+
+from __future__ import annotations
+
+from operator import attrgetter
+from typing import Any
+
+import numpy as np
+
+from staticgraph.ops import AVal
+
+from .._tensor import make
+from .array_backward import _check_saved_versions, _finish, fit_arrays, op_node_grads
+from .graph import FREED_MSG, AccumulateGrad, OpNode, version_error
+
+ENABLED = [True]  # False: every backward takes the general walk (tests compare the two)
+_seq = attrgetter("_seq")
+_ndarray = np.ndarray
+_asarray = np.asarray
+_add = np.add
+_reduce0 = np.add.reduce
+_Acc = AccumulateGrad
+
+
+def plan(roots: Any, capture: dict | None) -> tuple | None:
+    """``(order, needed)``: the nodes to run newest-first and, when some reachable leaf is not
+    a target, the set of nodes leading to a target (``None``: every node does). ``capture``
+    (``autograd.grad``'s or ``backward(inputs=...)``'s targets) may hold leaves only.
+
+    ``None`` when the graph needs the general walk: a hook, ``retain_grad``, a node other than
+    an ``OpNode``/``AccumulateGrad``, a capture at an intermediate node, an edge to a newer node
+    (the numbering is the dependency order) or a node without an edge."""
+    if not ENABLED[0]:
+        return None
+    seen = set(roots)
+    stack = list(roots)
+    free = 0  # reachable leaves that are not targets
+    while stack:
+        node = stack.pop()
+        if type(node) is _Acc:
+            if node.variable._hooks:
+                return None
+            if capture is not None and node not in capture:
+                free += 1
+            continue
+        if not isinstance(node, OpNode) or node._tensor_hooks or node._retain or node._hooks \
+                or node._prehooks or (capture is not None and node in capture):
+            return None
+        s = node._seq
+        n = 0
+        for c, _ in node._next:
+            if c is not None:
+                n += 1
+                if c._seq >= s:
+                    return None
+                if c not in seen:
+                    seen.add(c)
+                    stack.append(c)
+        if not n:
+            return None
+    order = sorted(seen, key=_seq, reverse=True)
+    if capture is None or not free:
+        return order, None
+    needed = set()
+    for node in reversed(order):  # inputs first
+        if type(node) is _Acc:
+            if node in capture:
+                needed.add(node)
+            continue
+        for c, _ in node._next:
+            if c in needed:
+                needed.add(node)
+                break
+    return [n for n in order if n in needed], needed
+
+
+def walk(order: list, needed: set | None, grads: dict, capture: dict | None, captured: list,
+         pending: list, accumulate: bool, retain_graph: bool) -> None:
+    """Run ``order`` (from :func:`plan`) with ``grads`` (node -> the ndarray reaching it; the
+    roots' on entry). Leaves' gradients go to ``captured`` (at ``capture``'s indices) and, when
+    ``accumulate``, to ``pending`` (assigned to ``.grad`` by the engine after success)."""
+    pop = grads.pop
+    get = grads.get
+    for node in order:
+        g = pop(node, None)
+        if g is None:
+            continue
+        if type(node) is _Acc:
+            if capture is not None:
+                for _, j in capture[node]:
+                    captured[j] = g
+            if accumulate:
+                pending.append((node.variable, g))
+            continue
+        edges = node._next
+        if needed is None:
+            if len(edges) == 1:
+                needs = (True,)
+            elif len(edges) == 2:
+                needs = (edges[0][0] is not None, edges[1][0] is not None)
+            else:
+                needs = tuple([c is not None for c, _ in edges])
+        else:
+            needs = tuple([c in needed for c, _ in edges])
+            if True not in needs:
+                continue
+        if node._freed:
+            raise RuntimeError(FREED_MSG)
+        fdt = node._fdt
+        op = node._op
+        gdt = g.dtype
+        if fdt is not None and (gdt is fdt or gdt == fdt):  # ``_lean_grads``, inlined
+            out = node._out
+            if out is not None and node._out_ver[0] != node._out_saved:
+                raise version_error(make(out), node._out_ver[0], node._out_saved, node.name())
+            args = node._stored
+            saved = node._saved_ver
+            if saved:
+                args = list(args)
+                for i, ver in saved:
+                    t = args[i]
+                    if t._vc[0] != ver:
+                        _check_saved_versions(node)  # raises PyTorch's error
+                    args[i] = t._data
+            params = node._params
+            if params:
+                res = op.np_vjp(g, out, needs, *args, **params)
+            else:
+                res = op.np_vjp(g, out, needs, *args)
+            if res is NotImplemented:
+                res = _finish(node, res, g, out, args)
+            else:
+                res = _checked(res, args, edges, op)
+        else:
+            res = op_node_grads(node, g, needs)
+        if not retain_graph and op.saves:  # ``OpNode._release``
+            node._freed = True
+            node._stored = node._out = None
+        for (c, _), r, need in zip(edges, res, needs, strict=False):
+            if need and r is not None:
+                b = get(c)
+                if b is None:
+                    grads[c] = r
+                else:
+                    b = _add(b, r)
+                    grads[c] = b if type(b) is _ndarray else _asarray(b)
+
+
+def _checked(res: Any, args: list, edges: list, op: Any) -> Any:
+    """``res`` when every cotangent already fits its input (``_finish``'s check; a 0-d result
+    a ufunc returned as a numpy scalar is wrapped), else ``fit_arrays(res)``."""
+    i = 0
+    for r in res:
+        if r is not None:
+            a = args[i]
+            ta = type(a)
+            if type(r) is not _ndarray:
+                if ta is not _ndarray or a.shape or type(r) is not a.dtype.type:
+                    return fit_arrays(edges, res, args, op)
+                if type(res) is not list:
+                    res = list(res)
+                res[i] = _asarray(r)
+            elif (ta is not _ndarray and ta is not AVal) or r.dtype != a.dtype:
+                return fit_arrays(edges, res, args, op)
+            elif r.shape != a.shape:
+                sh = a.shape
+                # a bias's gradient, ``fit_arrays``'s un-broadcast (``sum_to_shape``) inlined
+                if not sh or r.shape[1:] != sh or op.vjp_exact or len(args) == 1:
+                    return fit_arrays(edges, res, args, op)
+                if type(res) is not list:
+                    res = list(res)
+                res[i] = _reduce0(r, 0)
+        i += 1
+    return res
