@@ -105,7 +105,12 @@ class Capture:
         self.reasons.append(msg)
 
     def value_read(self, arr: TracedArray, kind: str) -> None:
-        """A traced value went to Python: guard on it (one element, known source) or break."""
+        """A traced value went to Python: guard on it (one element, known source) or break.
+        Not inside a backward or optimizer step the step capture models (``handled``): those
+        become graph formulas, so an op kernel's own checks there (``nll_loss``'s gradient
+        checks its class indices) decide nothing the plan depends on."""
+        if self.handled:
+            return
         site = user_site(3)
         if self.fullgraph:
             raise CompileError(f"dynamic.compile(fullgraph=True): data-dependent Python control "

@@ -91,7 +91,6 @@ class CompiledFunction:
         self.cache: dict[Any, _Entry] = {}
         self.n_plans = 0
         self._hot: Any = None  # the fast path of the plan the last call ran (fastpath.py)
-        self.last_capture: Capture | None = None
         self.break_reasons: list[str] = []
         self.__name__ = getattr(fn, "__name__", type(fn).__name__)
         self.__doc__ = getattr(fn, "__doc__", None)
@@ -205,7 +204,6 @@ class CompiledFunction:
         cap.step.active = cap.step.active or bool(effects)
         if not reasons and not outputs and not cap.step.active:
             reasons.append("no tensor is computed from the inputs (nothing to compile)")
-        self.last_capture = cap
         if reasons:
             if self.fullgraph:
                 raise CompileError(f"dynamic.compile(fullgraph=True): {reasons[0]}")
