@@ -33,6 +33,7 @@ from .._inplace import InplaceMethods
 from ..autograd import engine
 from ..optim import SGD, Adam, Optimizer
 from .optim_graph import GroupValue, adam_update, sgd_update
+from .reach import reached
 from .traced_array import plain
 
 
@@ -166,6 +167,9 @@ class StepCapture:
                 pre.append((old, None if old is None else cap.graph_tensor(old)))
         with cap.graph.as_default():
             dys = gradients(ys, xs, grad_ys=gys)
+        if any(d is None for d in dys):  # through ops with no TF gradient: eager's zeros
+            dys = [self.emit("zeros_like", x) if d is None and h else d
+                   for d, x, h in zip(dys, xs, reached(xs, ys), strict=True)]
         cap.signature.append(("gradients", tuple(cap._index(x) for x in ys + gys + xs)))
         self.frames[id(frame)] = (targets, pre, dys, f["accumulate"])
 
