@@ -189,6 +189,7 @@ class CompiledFunction:
             with EffectWatch(code_owner(self.fn), modules, cap.step) as watch:
                 result = self.fn(*args, **kwargs)
             cap.check_unchanged()
+            cap.check_saved()
             out_spec, outputs, out_grad = self._outputs(cap, result, tensors)
             if not cap.reasons:
                 effects, grad_guards = _effects(cap)
@@ -208,6 +209,7 @@ class CompiledFunction:
             if self.fullgraph:
                 raise CompileError(f"dynamic.compile(fullgraph=True): {reasons[0]}")
             self._break(entry, "; ".join(reasons))
+            cap.release()
             return result
         if cap.step.active:
             out_grad = [False] * len(out_grad)
@@ -230,6 +232,7 @@ class CompiledFunction:
         pos_of = {id(t): k for k, (t, _) in enumerate(cap.inputs)}
         call.leaf_map = [pos_of[id(t)] for t in tensors]
         bad = self._first_run(call, cap, tensors, result)
+        cap.release()
         if bad is not None:
             self._break(entry, bad)
         else:
