@@ -27,6 +27,7 @@ from .._fast_path import ENABLED as FAST_PATH
 from .._tensor import Tensor
 from ..autograd.grad_mode import GRAD_ENABLED
 from ..nn.modules import Module
+from . import identity
 from .call import CompiledCall
 from .capture import EAGER, TRACER, Capture, CompileError, user_site
 from .check import close
@@ -131,7 +132,7 @@ class CompiledFunction:
             if not call.matches(tensors):
                 why = "input sizes changed"
                 continue
-            bad = _guard_ok(call.py_guards)
+            bad = _guard_ok(call.py_guards) or identity.failed(call.id_checks)
             if bad is not None:
                 why = bad
                 continue
@@ -229,6 +230,9 @@ class CompiledFunction:
         call = CompiledCall(self, cap, plan, spec, input_pos, out_spec, out_grad, struct,
                             _py_guards(self.fn, modules), effects, grad_guards)
         call.shape = tuple(tensors[i]._data.shape for i in input_pos)
+        call.id_checks = identity.collect(
+            code_owner(self.fn), {id(d[1]): d[1] for d in call.desc if d[0] == "fixed"},
+            list(sc.opts.values()))
         pos_of = {id(t): k for k, (t, _) in enumerate(cap.inputs)}
         call.leaf_map = [pos_of[id(t)] for t in tensors]
         bad = self._first_run(call, cap, tensors, result)

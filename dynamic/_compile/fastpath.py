@@ -26,6 +26,7 @@ import numpy as np
 
 from .._tensor import Tensor, make
 from ..autograd.grad_mode import GRAD_ENABLED
+from .identity import lines as identity_lines
 from .optim_graph import GroupValue, NegLR
 from .swap import swap_lines, taker_for
 
@@ -198,6 +199,8 @@ def build(call: Any, struct: Any, key_avals: tuple, grad_mode: bool) -> Any:
     tests = [_state_guard(g, f, v, groups) for f, v in call.state_checks]
     if tests:
         g.line(f"if {' or '.join(tests)}: return MISS")
+    for ln in identity_lines(g, call.id_checks):
+        g.line(ln)
     if call.py_guards:
         g.ns["guard_ok"] = _guard_ok
         g.line(f"if guard_ok({g.const(call.py_guards)}) is not None: return MISS")

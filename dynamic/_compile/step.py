@@ -63,6 +63,7 @@ class StepCapture:
         self.state_out: dict[tuple, list] = {}  # (id opt, id p, key) -> [opt, p, key, graph t]
         self.counters: dict[tuple, list] = {}  # (id opt, id p) -> [opt, p, delta]
         self.guards: list[tuple[Any, Any]] = []  # (fn() -> value, value at capture)
+        self.opts: dict[int, Any] = {}  # the optimizers whose step or zero_grad ran
         self.hooks = {
             engine._make_grads.__code__: self._make_grads,
             engine.run_engine.__code__: self._run_engine,
@@ -203,6 +204,7 @@ class StepCapture:
             return
         self.active = True
         f = frame.f_locals
+        self.opts[id(f["self"])] = f["self"]
         for g in f["self"].param_groups:
             for p in g["params"]:
                 self.slot(p, "set" if f.get("set_to_none", True) else "read")
@@ -238,6 +240,7 @@ class StepCapture:
             return
         cap.handled += 1
         self.active = True
+        self.opts[id(opt)] = opt
         if type(opt) not in (SGD, Adam) or f.get("closure") is not None:
             cap.fail(f"{type(opt).__name__}.step() with a closure or of a subclass")
             return
