@@ -12,6 +12,8 @@ calls the executor's prepared runner for this plan's fetches and feeds directly 
 ``Session.run`` would call after checking each feed's type, dtype and shape, which the guards
 above already establish; ``Session.run`` itself where there is no runner). ``.grad`` and the
 outputs wrap the results (the executor reuses a result buffer only when nothing holds it);
+a parameter's new value becomes its storage when nobody else holds its array (:mod:`.swap`);
+captured tensors reached through Python objects are checked by identity (:mod:`.identity`);
 fetched placeholders, constants and repeated fetches are copied first (``copy`` effects).
 Any failed check returns :data:`MISS` and the call takes the general path
 (:meth:`.compiled.CompiledFunction.__call__`), which also logs why it recompiles.

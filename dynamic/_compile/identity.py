@@ -109,25 +109,26 @@ def failed(checks: list[tuple]) -> str | None:
 
 
 def lines(g: Any, checks: list[tuple]) -> list[str]:
-    """The checks as fast-path source (``g``: the generator, for constants)."""
-    out = []
+    """The checks as fast-path source (``g``: the generator, for constants): one ``if`` for
+    the plain checks, then one per optimizer."""
+    tests, out = [], []
     for kind, box, key, want, _label in checks:
         b = g.const(box, "I")
         if kind == "len":
-            out.append(f"if len({b}) != {want}: return MISS")
+            tests.append(f"len({b}) != {want}")
         elif kind == "opt":
             out.append(f"pg = {b}.param_groups")
             out.append(f"if len(pg) != {len(key)}: return MISS")
             it = iter(want)
             for gi, n in enumerate(key):
                 out.append(f"pl = pg[{gi}]['params']")
-                tests = [f"len(pl) != {n}"] + [f"pl[{k}] is not {g.const(next(it), 'T')}"
-                                               for k in range(n)]
-                out.append(f"if {' or '.join(tests)}: return MISS")
+                opt_tests = [f"len(pl) != {n}"] + [f"pl[{k}] is not {g.const(next(it), 'T')}"
+                                                   for k in range(n)]
+                out.append(f"if {' or '.join(opt_tests)}: return MISS")
         elif key is None:
-            out.append(f"if {b}.cell_contents is not {g.const(want, 'T')}: return MISS")
+            tests.append(f"{b}.cell_contents is not {g.const(want, 'T')}")
+        elif isinstance(box, dict):
+            tests.append(f"{b}.get({key!r}, MISS) is not {g.const(want, 'T')}")
         else:
-            out.append(f"if {b}.get({key!r}, MISS) is not {g.const(want, 'T')}: return MISS"
-                       if isinstance(box, dict) else
-                       f"if {b}[{key!r}] is not {g.const(want, 'T')}: return MISS")
-    return out
+            tests.append(f"{b}[{key!r}] is not {g.const(want, 'T')}")
+    return ([f"if {' or '.join(tests)}: return MISS"] if tests else []) + out
