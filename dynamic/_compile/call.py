@@ -74,6 +74,7 @@ class CompiledCall:
         self.effects = [(kind, desc(obj) if kind in ("grad_set", "grad_none") else obj,
                          arg, idx, copy) for kind, obj, arg, idx, copy in effects]
         self.fast: Any = None
+        self.id_checks: list = []  # identity.py: captured tensors reached via Python objects
         self.n_feed = len(cap.inputs) + len(cap.externals)
 
     def matches(self, tensors: list) -> bool:

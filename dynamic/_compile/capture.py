@@ -33,6 +33,7 @@ from .._frontend import apply as eager_apply
 from .._local_ops import CLONE, CONTIGUOUS
 from .._tensor import Tensor
 from ..autograd.grad_mode import GRAD_ENABLED
+from .entry import EntryValues
 from .traced_array import ACTIVE, TracedArray, plain, traced_view
 
 _SCALARS = (bool, int, float)
@@ -70,7 +71,7 @@ def _has_traced(x: Any) -> bool:
     return False
 
 
-class Capture:
+class Capture(EntryValues):
     """One capture in progress: the graph, the tensor -> graph-tensor map, the guards and the
     reasons this call cannot be replayed (module docstring)."""
 
@@ -94,6 +95,8 @@ class Capture:
         self.reasons: list[str] = []
         self.signature: list[tuple] = []
         self._restore: list[tuple[Tensor, np.ndarray]] = []
+        self.unsaved: dict[int, tuple] = {}  # id(traced array) -> (it, placeholder, tensor)
+        self.copied: dict[int, tuple] = {}  # the same, for entries copied when bound
 
     # --------------------------------------------------------------------------- reasons
     def fail(self, reason: str, site: str | None = None) -> None:
@@ -105,7 +108,12 @@ class Capture:
         self.reasons.append(msg)
 
     def value_read(self, arr: TracedArray, kind: str) -> None:
-        """A traced value went to Python: guard on it (one element, known source) or break."""
+        """A traced value went to Python: guard on it (one element, known source) or break.
+        Not inside a backward or optimizer step the step capture models (``handled``): those
+        become graph formulas, so an op kernel's own checks there (``nll_loss``'s gradient
+        checks its class indices) decide nothing the plan depends on."""
+        if self.handled:
+            return
         site = user_site(3)
         if self.fullgraph:
             raise CompileError(f"dynamic.compile(fullgraph=True): data-dependent Python control "
@@ -184,17 +192,13 @@ class Capture:
         shape = tuple(None if i in symbolic else n for i, n in enumerate(t._data.shape))
         g = self.placeholder(t, shape, "input")
         self.inputs.append((t, g))
-        self.entry[g] = np.array(plain(t._data), copy=True)
-        self.entry_vc[id(t)] = t._vc[0]
-        self._bind(t, g, swap=True)
+        self._bind_entry(t, g)
 
     def _external(self, t: Tensor, how: Any = None) -> GTensor:
         g = self.placeholder(t, tuple(t._data.shape), "external")
         self.externals.append((t, g, how))
         self.signature.append(("external", t._data.shape, str(t._data.dtype), how is None))
-        self.entry[g] = np.array(plain(t._data), copy=True)
-        self.entry_vc[id(t)] = t._vc[0]
-        self._bind(t, g, swap=True)
+        self._bind_entry(t, g)
         return g
 
     def graph_tensor(self, t: Tensor) -> GTensor | None:
@@ -333,6 +337,18 @@ class Capture:
             t._data = plain(t._data)
         for t, data in self._restore:
             t._data = data
+
+    def release(self) -> None:
+        """Drop the references to the call's tensors and arrays once the plan is built or the
+        call is given up (the capture and its step capture form a cycle: until the cyclic
+        collector runs, these references would count as holders of a parameter's array and
+        the fast path would copy instead of swapping, and hold 1M-float snapshots)."""
+        for d in (self.tensors, self.by_data, self.values, self.entry, self.unsaved,
+                  self.copied):
+            d.clear()
+        self._restore.clear()
+        self.inputs, self.externals = [], []
+        self.step = None
 
 
 class TraceFrontend:

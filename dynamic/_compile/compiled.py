@@ -27,6 +27,7 @@ from .._fast_path import ENABLED as FAST_PATH
 from .._tensor import Tensor
 from ..autograd.grad_mode import GRAD_ENABLED
 from ..nn.modules import Module
+from . import identity
 from .call import CompiledCall
 from .capture import EAGER, TRACER, Capture, CompileError, user_site
 from .check import close
@@ -91,7 +92,6 @@ class CompiledFunction:
         self.cache: dict[Any, _Entry] = {}
         self.n_plans = 0
         self._hot: Any = None  # the fast path of the plan the last call ran (fastpath.py)
-        self.last_capture: Capture | None = None
         self.break_reasons: list[str] = []
         self.__name__ = getattr(fn, "__name__", type(fn).__name__)
         self.__doc__ = getattr(fn, "__doc__", None)
@@ -132,7 +132,7 @@ class CompiledFunction:
             if not call.matches(tensors):
                 why = "input sizes changed"
                 continue
-            bad = _guard_ok(call.py_guards)
+            bad = _guard_ok(call.py_guards) or identity.failed(call.id_checks)
             if bad is not None:
                 why = bad
                 continue
@@ -190,6 +190,7 @@ class CompiledFunction:
             with EffectWatch(code_owner(self.fn), modules, cap.step) as watch:
                 result = self.fn(*args, **kwargs)
             cap.check_unchanged()
+            cap.check_saved()
             out_spec, outputs, out_grad = self._outputs(cap, result, tensors)
             if not cap.reasons:
                 effects, grad_guards = _effects(cap)
@@ -205,11 +206,11 @@ class CompiledFunction:
         cap.step.active = cap.step.active or bool(effects)
         if not reasons and not outputs and not cap.step.active:
             reasons.append("no tensor is computed from the inputs (nothing to compile)")
-        self.last_capture = cap
         if reasons:
             if self.fullgraph:
                 raise CompileError(f"dynamic.compile(fullgraph=True): {reasons[0]}")
             self._break(entry, "; ".join(reasons))
+            cap.release()
             return result
         if cap.step.active:
             out_grad = [False] * len(out_grad)
@@ -229,9 +230,13 @@ class CompiledFunction:
         call = CompiledCall(self, cap, plan, spec, input_pos, out_spec, out_grad, struct,
                             _py_guards(self.fn, modules), effects, grad_guards)
         call.shape = tuple(tensors[i]._data.shape for i in input_pos)
+        call.id_checks = identity.collect(
+            code_owner(self.fn), {id(d[1]): d[1] for d in call.desc if d[0] == "fixed"},
+            list(sc.opts.values()))
         pos_of = {id(t): k for k, (t, _) in enumerate(cap.inputs)}
         call.leaf_map = [pos_of[id(t)] for t in tensors]
         bad = self._first_run(call, cap, tensors, result)
+        cap.release()
         if bad is not None:
             self._break(entry, bad)
         else:

@@ -12,6 +12,8 @@ calls the executor's prepared runner for this plan's fetches and feeds directly 
 ``Session.run`` would call after checking each feed's type, dtype and shape, which the guards
 above already establish; ``Session.run`` itself where there is no runner). ``.grad`` and the
 outputs wrap the results (the executor reuses a result buffer only when nothing holds it);
+a parameter's new value becomes its storage when nobody else holds its array (:mod:`.swap`);
+captured tensors reached through Python objects are checked by identity (:mod:`.identity`);
 fetched placeholders, constants and repeated fetches are copied first (``copy`` effects).
 Any failed check returns :data:`MISS` and the call takes the general path
 (:meth:`.compiled.CompiledFunction.__call__`), which also logs why it recompiles.
@@ -19,13 +21,16 @@ Any failed check returns :data:`MISS` and the call takes the general path
 
 from __future__ import annotations
 
+from sys import getrefcount
 from typing import Any
 
 import numpy as np
 
 from .._tensor import Tensor, make
 from ..autograd.grad_mode import GRAD_ENABLED
+from .identity import lines as identity_lines
 from .optim_graph import GroupValue, NegLR
+from .swap import swap_lines, taker_for
 
 MISS = object()
 _NOTHING = object()  # an empty cache slot
@@ -131,6 +136,25 @@ def _host_expr(g: _Gen, fn: Any, k: int, groups: dict) -> str:
     return f"{cache}[1]"
 
 
+def _swaps(call: Any, key_avals: tuple, rp: Any, at: list, n_out: int) -> list:
+    """``(ext j, result position, version delta)`` of the parameter write-backs that may swap
+    references (:mod:`.swap`): a captured tensor (not an input, not a ``.grad``) whose new
+    value is a result of its own dtype, in a plan with exact input shapes (one instance)."""
+    if any(None in s for s in (call.spec if call.general else call.shape)):
+        return []
+    n_in = len(call.input_pos)
+    out = []
+    for kind, target, arg, idx, copy in call.effects:
+        if kind != "copy" or target < n_in or idx < 0 or copy:
+            continue
+        j = target - n_in
+        if call.desc[j][0] == "grad" or \
+                call.plan.extras[idx].dtype.np_dtype != call.ext_avals[j][1]:
+            continue
+        out.append((j, at[n_out + idx], arg))
+    return out
+
+
 def build(call: Any, struct: Any, key_avals: tuple, grad_mode: bool) -> Any:
     """``fast(args)`` for ``call`` (module docstring), or ``None`` when it does not apply."""
     plan = call.plan
@@ -177,6 +201,8 @@ def build(call: Any, struct: Any, key_avals: tuple, grad_mode: bool) -> Any:
     tests = [_state_guard(g, f, v, groups) for f, v in call.state_checks]
     if tests:
         g.line(f"if {' or '.join(tests)}: return MISS")
+    for ln in identity_lines(g, call.id_checks):
+        g.line(ln)
     if call.py_guards:
         g.ns["guard_ok"] = _guard_ok
         g.line(f"if guard_ok({g.const(call.py_guards)}) is not None: return MISS")
@@ -192,15 +218,34 @@ def build(call: Any, struct: Any, key_avals: tuple, grad_mode: bool) -> Any:
     feeds += [_host_expr(g, fn, k, groups) for k, fn in enumerate(call.host)]
     if rp is not None:
         g.ns["ndarray"] = np.ndarray
-        g.line(f"r = {g.const(rp.runner, 'R')}([{', '.join(feeds)}], "
-               f"{g.const(plan.session._state, 'ST')})")
+        g.line(f"F = [{', '.join(feeds)}]")
+        g.line(f"r = {g.const(rp.runner, 'R')}(F, {g.const(plan.session._state, 'ST')})")
         at = list(rp.leaf_pos)
     else:
         fd = ", ".join(f"{g.const(t, 'F')}: {v}" for t, v in zip(plan.feeds, feeds, strict=True))
         g.line(f"r = {g.const(plan.session, 'S')}.run({g.const(fetch, 'FETCH')}, {{{fd}}})")
         at = list(range(len(fetch)))
     n_out = len(plan.outputs)
+    swaps = _swaps(call, key_avals, rp, at, n_out) if rp is not None else []
+    if swaps:
+        g.ns.update(rc=getrefcount, TAKER=taker_for)
+        tk = g.const([None], "TK")
+        g.line(f"tk = {tk}[0]")
+        g.line("if tk is None:")
+        g.line(f"    tk = {tk}[0] = TAKER({g.const(rp.runner, 'R')}, F, "
+               f"{[q for _, q, _ in swaps]!r})")
+        swap, copy = swap_lines(g, swaps)
+        g.line("if tk:")
+        for ln in swap:
+            g.line("    " + ln)
+        g.line("else:")
+        for ln in copy:
+            g.line("    " + ln)
+        g.line("F = None")
+    swapped = {len(call.input_pos) + j for j, _, _ in swaps}
     for kind, target, arg, idx, copy in call.effects:
+        if kind == "copy" and target in swapped:
+            continue
         val = "None" if idx < 0 else f"r[{at[n_out + idx]}]"
         if copy:
             val = f"array({val}, copy=True)"

@@ -25,6 +25,7 @@ from staticgraph.session import Session
 from .._tensor import Tensor, make
 from ..autograd.function import Function
 from ..autograd.grad_mode import GRAD_ENABLED
+from .reach import reached
 
 _SOURCES = ("Placeholder", "Const")
 
@@ -49,6 +50,11 @@ class Backward:
             grads = gradients(floats, xs, grad_ys=self.cots) if floats and xs else [None] * len(xs)
         self.needs = needs
         self.grads = grads
+        # inputs the outputs reach only through ops with no TF gradient: zeros, as eager gives
+        hit = reached(xs, floats) if any(t is None for t in grads) else [False] * len(xs)
+        feed_pos = [k for k, n in enumerate(needs) if n]
+        self.zeros = {i: feed_pos[i] for i, (t, h) in enumerate(zip(grads, hit, strict=True))
+                      if t is None and h}
         wanted = [t for t in grads if t is not None]
         feeds = set(plan.feeds) | set(self.cots)
         ops = needed_ops(wanted, [], feeds) if wanted else []
@@ -70,7 +76,9 @@ class Backward:
         wanted = [t for t in self.grads if t is not None]
         out = plan.session.run(wanted, fd) if wanted else []
         it = iter(out)
-        return [None if t is None else np.asarray(next(it)) for t in self.grads]
+        return [np.asarray(next(it)) if t is not None else
+                np.zeros_like(feeds[self.zeros[i]]) if i in self.zeros else None
+                for i, t in enumerate(self.grads)]
 
 
 class Plan:

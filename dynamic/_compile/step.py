@@ -33,6 +33,7 @@ from .._inplace import InplaceMethods
 from ..autograd import engine
 from ..optim import SGD, Adam, Optimizer
 from .optim_graph import GroupValue, adam_update, sgd_update
+from .reach import reached
 from .traced_array import plain
 
 
@@ -62,6 +63,7 @@ class StepCapture:
         self.state_out: dict[tuple, list] = {}  # (id opt, id p, key) -> [opt, p, key, graph t]
         self.counters: dict[tuple, list] = {}  # (id opt, id p) -> [opt, p, delta]
         self.guards: list[tuple[Any, Any]] = []  # (fn() -> value, value at capture)
+        self.opts: dict[int, Any] = {}  # the optimizers whose step or zero_grad ran
         self.hooks = {
             engine._make_grads.__code__: self._make_grads,
             engine.run_engine.__code__: self._run_engine,
@@ -166,6 +168,9 @@ class StepCapture:
                 pre.append((old, None if old is None else cap.graph_tensor(old)))
         with cap.graph.as_default():
             dys = gradients(ys, xs, grad_ys=gys)
+        if any(d is None for d in dys):  # through ops with no TF gradient: eager's zeros
+            dys = [self.emit("zeros_like", x) if d is None and h else d
+                   for d, x, h in zip(dys, xs, reached(xs, ys), strict=True)]
         cap.signature.append(("gradients", tuple(cap._index(x) for x in ys + gys + xs)))
         self.frames[id(frame)] = (targets, pre, dys, f["accumulate"])
 
@@ -199,6 +204,7 @@ class StepCapture:
             return
         self.active = True
         f = frame.f_locals
+        self.opts[id(f["self"])] = f["self"]
         for g in f["self"].param_groups:
             for p in g["params"]:
                 self.slot(p, "set" if f.get("set_to_none", True) else "read")
@@ -234,6 +240,7 @@ class StepCapture:
             return
         cap.handled += 1
         self.active = True
+        self.opts[id(opt)] = opt
         if type(opt) not in (SGD, Adam) or f.get("closure") is not None:
             cap.fail(f"{type(opt).__name__}.step() with a closure or of a subclass")
             return

@@ -23,6 +23,10 @@ import numpy as np
 ACTIVE: list = [None]
 
 
+_WRITERS = frozenset((np.copyto, np.put, np.place, np.putmask, np.put_along_axis,
+                      np.fill_diagonal))  # numpy functions writing into their first argument
+
+
 def _src_of(arrays: Any) -> Any:
     """The one graph source shared by the traced arrays among ``arrays`` (else ``None``)."""
     srcs = {id(s): s for s in (getattr(a, "_sg_src", None) for a in arrays) if s is not None}
@@ -43,6 +47,11 @@ class TracedArray(np.ndarray):
         src = _src_of(inputs)
         plain = tuple(i.view(np.ndarray) if isinstance(i, TracedArray) else i for i in inputs)
         kwargs_out = kwargs.get("out", ())
+        cap = ACTIVE[0]
+        if cap is not None:
+            for o in kwargs_out + ((inputs[0],) if method == "at" else ()):
+                if isinstance(o, TracedArray):
+                    cap.before_write(o)
         if "out" in kwargs:
             kwargs["out"] = tuple(o.view(np.ndarray) if isinstance(o, TracedArray) else o
                                   for o in kwargs["out"])
@@ -54,8 +63,15 @@ class TracedArray(np.ndarray):
         return _wrap(res, src)
 
     def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
-        res = super().__array_function__(func, types, args, kwargs)
         cap = ACTIVE[0]
+        if cap is not None:
+            dst = kwargs.get("out")
+            if func in _WRITERS:
+                dst = args[0] if args else kwargs.get("dst", kwargs.get("a", kwargs.get("arr")))
+            for o in dst if isinstance(dst, tuple) else (dst,):
+                if isinstance(o, TracedArray):
+                    cap.before_write(o)
+        res = super().__array_function__(func, types, args, kwargs)
         if cap is None:
             return res
         if func is np.copyto:
@@ -71,6 +87,32 @@ class TracedArray(np.ndarray):
 
     def __getitem__(self, idx: Any) -> Any:
         return _wrap(super().__getitem__(idx), self._sg_src if self.size == 1 else None)
+
+    # ---------------------------------------- writes: the capture keeps the value on entry
+    def _will_write(self) -> None:
+        cap = ACTIVE[0]
+        if cap is not None:
+            cap.before_write(self)
+
+    def __setitem__(self, idx: Any, value: Any) -> None:
+        self._will_write()
+        super().__setitem__(idx, value)
+
+    def fill(self, value: Any) -> None:
+        self._will_write()
+        super().fill(value)
+
+    def sort(self, *args: Any, **kwargs: Any) -> None:
+        self._will_write()
+        super().sort(*args, **kwargs)
+
+    def partition(self, *args: Any, **kwargs: Any) -> None:
+        self._will_write()
+        super().partition(*args, **kwargs)
+
+    def put(self, *args: Any, **kwargs: Any) -> None:
+        self._will_write()
+        super().put(*args, **kwargs)
 
     # ------------------------------------------------------------- reads that leave numpy
     def _read(self, kind: str) -> np.ndarray:

@@ -12,6 +12,7 @@ import pytest
 import dynamic as torch
 import dynamic.nn as nn
 import dynamic.nn.functional as F
+from dynamic import _logging
 from dynamic._compile import CompileError, explain
 
 pytestmark = pytest.mark.filterwarnings("ignore")
@@ -27,8 +28,11 @@ def _logs(caplog, name):
 
 @pytest.fixture
 def logs(caplog):
+    # the child loggers' own levels too: another test's ``set_logs()`` leaves them at WARNING
+    _logging.set_logs(recompiles=True, graph_breaks=True)
     caplog.set_level(logging.INFO, logger="dynamic.compile")
-    return caplog
+    yield caplog
+    _logging.set_logs()
 
 
 def _leaves(seed=0):

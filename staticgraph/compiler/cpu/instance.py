@@ -202,7 +202,7 @@ class Instance:
         return extent(ext, k, step, self._concrete)
 
     # ------------------------------------------------------------------ entry points
-    def _fresh_fn(self, E: list, pools: list) -> object:
+    def _fresh_fn(self, E: list, pools: dict) -> object:
         rc = sys.getrefcount
 
         def fresh(j: int) -> np.ndarray:
@@ -220,25 +220,56 @@ class Instance:
 
         return fresh
 
+    def taker(self, positions: list[int]) -> object:
+        """``take(results, gives)`` for the results at ``positions`` of this instance's call:
+        each of them that is an escape buffer still in its pool leaves the pool (and the
+        current-buffer list), replaced there by ``gives[i]`` (an array the caller no longer
+        references anywhere, of the slot's shape and dtype, C-contiguous and writeable; or
+        ``None``: a new buffer). Afterwards the instance holds no reference to any of those
+        results, so a caller may keep one as storage that others view (a parameter's array)
+        without the pool ever writing into it again; results that were copies were the
+        caller's already. Generated and unrolled per position (a few ``is`` tests each)."""
+        prog, mem = self.plan.prog, self.plan.mem
+        ns = {"lock": self.lock, "E": self.buffers, "empty_like": np.empty_like}
+        lines = ["def take(r, G):", "    with lock:"]
+        for i, k in enumerate(positions):
+            sl = mem.slot_of.get(prog.outputs[k].id) if k < len(prog.outputs) else None
+            if sl not in self.pools:
+                continue  # never an escape buffer: a copy, the caller's already
+            ns[f"P{sl}"] = self.pools[sl]
+            lines += [f"        a = r[{k}]", f"        p = P{sl}",
+                      "        for j in range(len(p)):",
+                      "            if p[j] is a:",
+                      f"                g = G[{i}]",
+                      "                if g is None:",
+                      "                    g = empty_like(a)",
+                      "                p[j] = g",
+                      f"                if E[{sl}] is a:",
+                      f"                    E[{sl}] = g",
+                      "                break"]
+        lines.append("        a = p = g = None")
+        src = "\n".join(lines) + "\n"
+        exec(compile(src, "<staticgraph take>", "exec"), ns)
+        take = ns["take"]
+        take.source = src
+        return take
+
     def _small_call(self) -> object:
         plan = self.plan
         src = plan.njit_src
-        E = [self.buffers[sl] for sl in src.escapes]
-        pools = [self.pools[sl] for sl in src.escapes]
-        for sl in src.escapes:  # held by ``E`` and the pool only (the refcount baseline)
-            self.buffers[sl] = None
+        E = self.buffers  # escape slots hold the current buffer; held by ``E`` and the pool only
         A, O = self._arena(src)
         prog = plan.prog
         ns = {"lock": self.lock, "E": E, "A": A, "O": O, "rc": sys.getrefcount,
-              "fresh": self._fresh_fn(E, pools)}
+              "fresh": self._fresh_fn(E, self.pools)}
         args = [f"F[{i}]" for i in src.feeds]
         for j, (v, _) in enumerate(prog.variables):
             ns[f"V{j}"] = v
             args.append(f"S[V{j}]")
         lines = ["def call(F, S, commit):", "    with lock:"]
-        for j in range(len(E)):
-            lines += [f"        e{j} = E[{j}]", f"        if rc(e{j}) > 4:",
-                      f"            e{j} = fresh({j})"]
+        for j, sl in enumerate(src.escapes):  # E, the pool, the local, the argument: 4
+            lines += [f"        e{j} = E[{sl}]", f"        if rc(e{j}) > 4:",
+                      f"            e{j} = fresh({sl})"]
             args.append(f"e{j}")
         args += ["A", "O"]
         ns["drv"] = self._small_sig()
