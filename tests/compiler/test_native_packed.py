@@ -160,3 +160,26 @@ def test_a_warm_process_links_without_llvmlite_and_compiles_nothing(tmp_path):
     xv, wv = np.arange(6, dtype=np.float64), np.linspace(-1, 1, 6).astype(np.float32)
     want = np.tanh(xv + wv) * (wv + 1.0)
     np.testing.assert_allclose([float(v) for v in line[3:9]], want, rtol=1e-5)
+
+
+def test_a_numpy_scalar_feed_takes_the_plain_calls(small_dot_off):
+    # a 0-d feed bound first, then a numpy scalar of the same shape and dtype: no
+    # PyArrayObject to read, so the stretch is refused and the plain calls run (after the
+    # runner's conversion); values as the reference executor's
+    g = sg.Graph()
+    with g.as_default():
+        x = sg.placeholder(sg.float32, [])
+        w = sg.Variable(np.float32(2.0))
+        y = sg.tanh(x * w) + w
+        fetch = [y] + sg.gradients(y, [x, w])
+    got = []
+    for ex in ("numba-llvm", "reference"):
+        s = sg.Session(graph=g, executor=ex)
+        s.run(w.initializer)
+        got.append([s.run(fetch, {x: v}) for v in (np.array(0.5, np.float32),
+                                                    np.float32(0.5), np.float32(-1.5))])
+        if ex == "numba-llvm":
+            inst = next(i for i in s._executor.instances() if i.plan.kernel_list)
+            assert "seq0(g0)" in inst.call_source
+    np.testing.assert_allclose(np.array(got[0], np.float64), np.array(got[1], np.float64),
+                               rtol=1e-6)

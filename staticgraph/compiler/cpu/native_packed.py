@@ -9,8 +9,9 @@ generated per-run call of an instance: each maximal stretch of kernel calls (and
 bindings between them: buffers, views) whose kernels all have packed entries becomes::
 
     t5 = B[3]                       # bindings, as before
-    G0[7] = id(t2); G0[11] = id(t5) # only what changes between runs: feeds, variables,
-    r = seq0(g0)                    # escape buffers (as their PyArrayObject*)
+    G0[7] = id(t2) if type(t2) is nd else 0  # only what changes between runs: feeds,
+    G0[11] = id(t5) if type(t5) is nd else 0 # variables, escape buffers (PyArrayObject*)
+    r = seq0(g0)
     if r:                           # 1: an array of another layout: nothing ran
         if r != 1: raise ...
         K[0](t2, B[1]); K[1](B[1], t5)   # the plain native calls (copy what needs it)
@@ -151,11 +152,14 @@ def _packed_group(group: list[str], kernels: list, ns: dict, fixed: dict,
         blocks.append(blk)
         prog += [k.packed, blk.ctypes.data, len(fixes)]
         for nm, at, nd, descr in fixes:
-            writes.append(f"{indent}G{g}[{len(prog)}] = id({nm})")
+            # 0 (refused: the plain calls) for what is not exactly an ndarray (a numpy scalar
+            # fed or stored has no PyArrayObject fields to read)
+            writes.append(f"{indent}G{g}[{len(prog)}] = id({nm}) if type({nm}) is nd else 0")
             prog += [0, at, nd, descr]
     prog.append(0)
     arr = np.array(prog, np.int64)
     ns[f"G{g}"] = arr
+    ns["nd"] = np.ndarray
     ns[f"seq{g}"] = _SEQ_TYPE(kernels[int(_KERNEL.match(calls[0]).group(2))].seq)
     ns[f"g{g}"] = arr.ctypes.data
     ns.setdefault("_packed_blocks", []).append(blocks)  # alive while the call is

@@ -12,10 +12,11 @@ vectors), and the caller builds them per call: ~17-60 us a call on a busy machin
                             ; ended by a null entry
 
 ``sg_seq`` first describes every listed numpy array in its block (``array`` is the
-``PyArrayObject*``: its data pointer, shape, strides and size written at ``at``, read from the
-object's public fields), after checking its dtype descriptor, rank and C-contiguous + aligned
-flags; any mismatch returns 1 before anything ran (the caller runs those kernels the slow way,
-copying what needs it). Then it calls each entry with its block: 0 when all returned 0, else 2.
+``PyArrayObject*``, or 0 for anything that is not exactly an ndarray: its data pointer, shape,
+strides and size written at ``at``, read from the object's public fields), after checking its
+dtype descriptor, rank and C-contiguous + aligned flags; any mismatch returns 1 before anything
+ran (the caller runs those kernels the slow way, copying what needs it). Then it calls each
+entry with its block: 0 when all returned 0, else 2.
 
 :mod:`..native_packed` keeps one block per kernel call (the addresses and shapes of the plan's
 own buffers written once, only what changes between runs -- feeds, variables, escape buffers --
@@ -55,6 +56,9 @@ fcheck:
   %ri = mul i64 %fi, 4
   %rec = getelementptr inbounds i64, ptr %recs, i64 %ri
   %obj = load ptr, ptr %rec
+  %none = icmp eq ptr %obj, null
+  br i1 %none, label %bad, label %fread
+fread:
   %offp = getelementptr inbounds i64, ptr %rec, i64 1
   %off = load i64, ptr %offp
   %ndp = getelementptr inbounds i64, ptr %rec, i64 2
