@@ -48,7 +48,7 @@ import numpy as np
 from ..diskcache import VERSION_TAG, write_atomic
 from ..log import STATS, note
 from . import native_link
-from .native_elf import needed_by, undefined_symbols  # noqa: F401 - re-exported
+from .native_elf import _Elf, needed_by, undefined_symbols  # noqa: F401 - re-exported
 from .native_host import host, host_tag
 from .numba_import import import_numba
 
@@ -248,9 +248,9 @@ def load(module_path: str, fname: str, dtypes: list, ndims: list,
         meta, obj = _read(path, source_sha)
         ok = meta["ndims"] == list(ndims) and meta["dtypes"] == [str(d) for d in dtypes]
         if ok:
-            need = needed_by(obj, meta["symbol"])
-            und = undefined_symbols(obj)
-            ok = und is not None
+            elf = _Elf(obj)  # parsed once: reachability, undefined symbols, the link
+            need = elf.needed_by(meta["symbol"])
+            und = elf.undefined()
     except FileNotFoundError:
         return None
     except Exception:  # noqa: BLE001 - any read or parse failure: the entry is not trusted
@@ -279,7 +279,7 @@ def load(module_path: str, fname: str, dtypes: list, ndims: list,
             return None
         want = (meta["symbol"], PACKED, SEQ)
         try:  # place the code ourselves: no llvmlite, no engine
-            addrs, base = native_link.link(obj, want, _address)
+            addrs, base = native_link.link(obj, want, _address, elf)
             keep: tuple = (base,)
             how = "native code"
         except native_link.Unlinkable:

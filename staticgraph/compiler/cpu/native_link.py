@@ -62,18 +62,19 @@ def _loaded(sec: tuple) -> bool:
     return bool(sec[2] & _SHF_ALLOC) and sec[1] != _SHT_X86_64_UNWIND and sec[5] > 0
 
 
-def link(obj: bytes, symbols: tuple[str, ...],
-         resolve: Callable[[str], int]) -> tuple[list[int], int]:
+def link(obj: bytes, symbols: tuple[str, ...], resolve: Callable[[str], int],
+         elf: _Elf | None = None) -> tuple[list[int], int]:
     """Place ``obj`` in executable memory, resolve its undefined symbols with ``resolve``
     (name -> address) and return (the address of each of ``symbols``, 0 for one the object
-    does not define except the first, which it must; the base of the mapping). Raises
+    does not define except the first, which it must; the base of the mapping); ``elf``: the
+    object already parsed. Raises
     :class:`Unlinkable` for what it does not handle, ValueError for a malformed object."""
     if not usable():
         raise Unlinkable("not x86-64 Linux")
     if len(obj) < 64 or struct.unpack_from("<H", obj, 0x12)[0] != _EM_X86_64:
         raise Unlinkable("not an x86-64 object")
     try:
-        elf = _Elf(obj)
+        elf = elf or _Elf(obj)
     except (struct.error, IndexError, UnicodeDecodeError) as e:
         raise ValueError(f"malformed object: {e}") from e
     secs = elf.secs
