@@ -3,9 +3,13 @@ fresh process, measured from before the interpreter starts: the static mode with
 (LLVM kernels; and with ``STATICGRAPH_LLVM=0``, numba compiling every kernel), the warm start
 (the same cache directory again), and JAX's first call (``jax.jit`` of the same step), the
 modes interleaved round by round. Each process also reports when compiled code first ran and
-whether numba was imported by then.
+whether numba and ``llvmlite.binding`` were imported by then.
 
-    python -m benchmarks.first_result --reps 5 [--jax-path /tmp/jaxlib]
+The package's bytecode is compiled first (``compileall``, as an installed package has it; on a
+machine that sets ``PYTHONDONTWRITEBYTECODE`` every process would otherwise compile ~100
+modules from source, 0.05-0.2 s); ``--no-bytecode`` measures without doing that.
+
+    python -m benchmarks.first_result --reps 5 [--jax-path /tmp/jaxlib] [--no-bytecode]
 """
 
 from __future__ import annotations
@@ -45,7 +49,7 @@ s.run(init)
 l0, _ = s.run([loss, train], {x: X, y: Y})
 t = time.time()
 inst = next(i for i in s._executor.instances() if i.plan.kernel_list)
-print("RESULT", t, float(l0), inst.tier, "numba" in sys.modules)
+print("RESULT", t, float(l0), inst.tier, "numba" in sys.modules, "llvmlite.binding" in sys.modules)
 """
 JAX = _DATA + """
 import time
@@ -61,7 +65,7 @@ def step(p, x, y):
 p = [jnp.asarray(W1), jnp.zeros(H, jnp.float32), jnp.asarray(W2), jnp.zeros(C, jnp.float32)]
 l0, p = step(p, X, Y)
 l0 = float(jax.block_until_ready(l0))
-print("RESULT", time.time(), l0, "jax", False)
+print("RESULT", time.time(), l0, "jax", False, False)
 """
 
 
@@ -81,7 +85,15 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--jax-path", default="", help="a --target directory holding jax")
+    ap.add_argument("--no-bytecode", action="store_true",
+                    help="do not compile the package's bytecode first")
     a = ap.parse_args(argv)
+    if not a.no_bytecode:
+        import compileall
+
+        import staticgraph
+
+        compileall.compile_dir(os.path.dirname(staticgraph.__file__), quiet=1)
     base = {k: v for k, v in os.environ.items() if not k.startswith("STATICGRAPH_")}
     modes = {"static cold (LLVM)": {}, "static warm": None,
              "static cold (numba, STATICGRAPH_LLVM=0)": {"STATICGRAPH_LLVM": "0"}}
@@ -104,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"round {rep + 1}: " + ", ".join(f"{m} {v[-1]:.3f}" for m, v in times.items()),
               flush=True)
     print("\nwhole process, launch to first result (s): median [min, max]; last run's loss, "
-          "tier, numba imported by then")
+          "tier, numba and llvmlite.binding imported by then")
     for m, v in times.items():
         print(f"  {m:42s} {statistics.median(v):.3f} [{min(v):.3f}, {max(v):.3f}]  {notes[m]}")
     if a.jax_path:

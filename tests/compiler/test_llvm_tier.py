@@ -104,8 +104,8 @@ def test_cold_process_answers_with_llvm_kernels_then_numba_loads_in_the_backgrou
     want_loss, want_chain = _expected()
     np.testing.assert_allclose(float(loss), want_loss, rtol=1e-5)
     np.testing.assert_allclose([float(v) for v in _line(cold, "CHAIN")], want_chain, rtol=2e-6)
-    # warm: machine code linked from the disk cache (numba's own, saved at the switch, is
-    # preferred), nothing compiles
+    # warm: machine code linked from the disk cache (the LLVM entries, which have the packed
+    # entry, are preferred to numba's own saved at the switch), nothing compiles
     warm = _run(str(tmp_path))
     assert "] compiled" not in warm.stderr  # ("already compiled": work done before)
     assert warm.stderr.count("as native code") >= int(nk)

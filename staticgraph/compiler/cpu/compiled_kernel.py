@@ -110,10 +110,21 @@ class CompiledKernel:
         return self._native or None
 
 
-    def llvm(self) -> object:
+    def llvm(self, build: bool = True) -> object:
         """The kernel rendered to LLVM IR and compiled by llvmlite (or linked from its disk
-        entry), called like :meth:`native`'s; None where the renderer declines it."""
+        entry), called like :meth:`native`'s; None where the renderer declines it.
+        ``build=False``: only an entry already on disk (nothing renders or compiles)."""
         with self.lock:
+            if self._llvm is None and not build:
+                if not LLVM:
+                    return None
+                from .llvm.key import entry_sha
+
+                k = native.load(self.path, "llvm", [np.dtype(d) for d, _ in self.argspec],
+                                [nd for _, nd in self.argspec], entry_sha(self.source_sha))
+                if k is not None:
+                    self._llvm = k
+                return k
             if self._llvm is None:
                 from .llvm import load_or_compile
 

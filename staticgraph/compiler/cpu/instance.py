@@ -36,7 +36,7 @@ from ..fusion import empty_reduction_error
 from ..kernel import Kernel, extent
 from ..log import note
 from ..passes.shapes import bind_dims
-from . import native
+from . import native, native_packed
 from .driver import make_fallback
 from .njit_driver import SMALL_DOT
 from .numba_import import import_numba
@@ -89,11 +89,15 @@ class Instance:
         self.call = self._numba_call()
 
     def _native(self, ck) -> object:
-        """The kernel as native code: numba's saved machine code, else the LLVM renderer's
-        (compiled now or linked from its disk entry); None where neither is available."""
+        """The kernel as native code: the LLVM renderer's entry on disk (its packed entry runs
+        stretches of kernels in one call, :mod:`.native_packed`), else numba's saved machine
+        code, else the LLVM renderer's compiled now; None where none is available."""
         if self.plan.llvm_only:
             return ck.llvm()
-        k = ck.native()
+        k = None
+        if native_packed.ENABLED and not self.plan.native_only:
+            k = ck.llvm(build=False)  # on disk: preferred, it has the packed entry
+        k = k or ck.native()
         if k is None and not self.plan.native_only:
             k = ck.llvm()
         if k is None and self.plan.native_only:  # compile with numba, then link its code
@@ -352,9 +356,13 @@ class Instance:
         lines.append("        b = None")
         # the Python driver's body inlined (no extra frame, no V list, no result tuples);
         # variable reads ``tN = V[j]`` become reads of the store
+        body = []
         for ln in d.body:
             m = re.fullmatch(r"    (t\d+) = V\[(\d+)\]", ln)
-            lines.append(f"        {m.group(1)} = S[V{m.group(2)}]" if m else "    " + ln)
+            body.append(f"        {m.group(1)} = S[V{m.group(2)}]" if m else "    " + ln)
+        if tiered and native_packed.ENABLED:  # LLVM kernels: one native call per stretch
+            body = native_packed.pack(body, kernels, ns, set(self.pools))
+        lines += body
         vals = []  # copies of results are taken under the lock: another run reuses buffers
         for k, x in enumerate(d.outs + d.upds):
             if x.startswith("np.array("):

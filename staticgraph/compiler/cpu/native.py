@@ -47,19 +47,23 @@ import numpy as np
 
 from ..diskcache import VERSION_TAG, write_atomic
 from ..log import STATS, note
-from .native_elf import needed_by, undefined_symbols  # noqa: F401 - re-exported
+from . import native_link
+from .native_elf import _Elf, needed_by, undefined_symbols  # noqa: F401 - re-exported
+from .native_host import host, host_tag
 from .numba_import import import_numba
 
 MODE = os.environ.get("STATICGRAPH_NATIVE", "auto")
 """``auto``: native kernels only while numba is not loaded, then numba (default); ``always``:
 native kernels even when numba is loaded, no switch (tests, debugging); ``0``: never."""
 
+PACKED, SEQ = "sg_packed", "sg_seq"
+"""Symbols of an LLVM kernel's one-pointer entries (:mod:`.llvm.packed`, :mod:`.native_packed`)."""
+
 _LOCK = threading.Lock()
 _GATE = threading.RLock()  # held by the loader while it imports numba / switches; fork waits
-_HOST: list | None = None
-_HOST_TAG = ""
 _TRAP_KEEP: list = []
 _TRAPS: dict[str, int] = {}  # symbol -> the trap bound for it
+_PROC: list = []  # the process's own symbols (ctypes.CDLL(None))
 _MEMO: dict[tuple, NativeKernel] = {}  # linked kernels: every instance of a kernel shares one
 _WHY_NOT: dict[tuple, str] = {}  # (path, fname) -> why the kernel cannot run natively now
 _NEVER_CALLED = frozenset({"NRT_MemInfo_call_dtor"})
@@ -147,13 +151,6 @@ def _loader(q: queue.SimpleQueue) -> None:
                 _PENDING.notify_all()
 
 
-_NOT_CODEGEN = {"NUM_THREADS", "THREADING_LAYER", "THREADING_LAYER_PRIORITY", "CACHE_DIR",
-                "ENABLE_CUDASIM", "WARNINGS", "FULL_TRACEBACKS", "SHOW_HELP", "COLOR_SCHEME",
-                "HIGHLIGHT_DUMPS", "DISABLE_PERFORMANCE_WARNINGS", "CAPTURED_ERRORS",
-                "DEBUG_CACHE"}
-"""``NUMBA_*`` settings that do not change the machine code (every other one is in the key)."""
-
-
 def _context(llvm: Any) -> Any:
     """The LLVM context of the native tier's engines (one, kept for the process: each engine's
     module lives in it until the engine is freed)."""
@@ -162,24 +159,9 @@ def _context(llvm: Any) -> Any:
     return _CTX[0]
 
 
-def host() -> list:
-    """What the object code depends on besides its source: target, CPU, numba's settings."""
-    global _HOST, _HOST_TAG
-    if _HOST is None:
-        import llvmlite.binding as llvm
-
-        numba_env = sorted((k, v) for k, v in os.environ.items() if k.startswith("NUMBA_")
-                           and k[6:] not in _NOT_CODEGEN and not k.startswith("NUMBA_CUDA"))
-        _HOST = [llvm.get_process_triple(), llvm.get_host_cpu_name(),
-                 llvm.get_host_cpu_features().flatten(), numba_env]
-        _HOST_TAG = hashlib.sha256(json.dumps(_HOST).encode()).hexdigest()[:12]
-    return _HOST
-
-
 def path_for(module_path: str, fname: str) -> str:
     """``sg_<hash>.<fname>.<host hash>.native``: hosts sharing a cache directory never clash."""
-    host()
-    return module_path[:-3] + f".{fname}.{_HOST_TAG}.native"
+    return module_path[:-3] + f".{fname}.{host_tag()}.native"
 
 
 # ------------------------------------------------------------------------------------- save
@@ -222,10 +204,12 @@ class NativeKernel:
     Arguments of another dtype or rank raise the dispatcher's ``TypeError``; strided or
     unaligned inputs are read through a C-ordered copy (numba would compile a variant)."""
 
-    def __init__(self, name: str, addr: int, dtypes: list, ndims: list, keep: tuple) -> None:
+    def __init__(self, name: str, addr: int, dtypes: list, ndims: list, keep: tuple,
+                 packed: int = 0, seq: int = 0) -> None:
         nargs = 2 + sum(5 + 2 * nd for nd in ndims)
         self.fn = ctypes.CFUNCTYPE(ctypes.c_int32, *[ctypes.c_int64] * nargs)(addr)
         self.name, self.dtypes, self.ndims, self._keep = name, dtypes, ndims, keep
+        self.packed, self.seq = packed, seq  # LLVM kernels' one-pointer entries (llvm/packed)
         self._scratch = np.zeros(16, np.int64)  # return slot and exception-info slot
         self._ret = self._scratch.ctypes.data
 
@@ -264,9 +248,9 @@ def load(module_path: str, fname: str, dtypes: list, ndims: list,
         meta, obj = _read(path, source_sha)
         ok = meta["ndims"] == list(ndims) and meta["dtypes"] == [str(d) for d in dtypes]
         if ok:
-            need = needed_by(obj, meta["symbol"])
-            und = undefined_symbols(obj)
-            ok = und is not None
+            elf = _Elf(obj)  # parsed once: reachability, undefined symbols, the link
+            need = elf.needed_by(meta["symbol"])
+            und = elf.undefined()
     except FileNotFoundError:
         return None
     except Exception:  # noqa: BLE001 - any read or parse failure: the entry is not trusted
@@ -281,39 +265,34 @@ def load(module_path: str, fname: str, dtypes: list, ndims: list,
         return None
     import time
 
-    import llvmlite.binding as llvm
-
     t0 = time.perf_counter()
     with _LOCK:
         k = _MEMO.get(key)
         if k is not None:
             return k
         missing = sorted(nm for nm in need if nm not in _NEVER_CALLED and (
-            nm.startswith(("Py", "_Py")) or not _resolvable(llvm, nm)))
+            nm.startswith(("Py", "_Py")) or not _resolvable(nm)))
         if missing:
             _WHY_NOT[(module_path, fname)] = "needs " + ", ".join(missing)
             note("native entry %s needs %s, absent in this process: numba runs it",
                  os.path.basename(path), ", ".join(missing))
             return None
-        _bind_undefined(llvm, und)
-        llvm.initialize_native_target()
-        llvm.initialize_native_asmprinter()
-        tm = llvm.Target.from_default_triple().create_target_machine(jit=True)
-        # an empty module in a private context (numba may be compiling in the global one on
-        # the loader thread right now; a context is not safe to share across threads)
-        ee = llvm.create_mcjit_compiler(llvm.parse_assembly("", context=_context(llvm)), tm)
-        objref = llvm.ObjectFileRef.from_data(obj)
-        ee.add_object_file(objref)
-        ee.finalize_object()
-        addr = ee.get_function_address(meta["symbol"])
-        if not addr:
+        want = (meta["symbol"], PACKED, SEQ)
+        try:  # place the code ourselves: no llvmlite, no engine
+            addrs, base = native_link.link(obj, want, _address, elf)
+            keep: tuple = (base,)
+            how = "native code"
+        except native_link.Unlinkable:
+            addrs, keep = _link_mcjit(obj, want, und)
+            how = "native code through MCJIT"
+        if not addrs[0]:
             return None
         name = os.path.basename(path)
-        k = NativeKernel(name, addr, [np.dtype(d) for d in dtypes], list(ndims),
-                         (ee, objref, tm))
+        k = NativeKernel(name, addrs[0], [np.dtype(d) for d in dtypes], list(ndims), keep,
+                         *addrs[1:])
         _MEMO[key] = k
     STATS["native_loads"] += 1
-    note("loaded %s from disk cache as native code (no numba) in %.4fs", name,
+    note("loaded %s from disk cache as %s (no numba) in %.4fs", name, how,
          time.perf_counter() - t0)
     return k
 
@@ -347,30 +326,66 @@ def why_not(module_path: str, fname: str = "kernel") -> str | None:
     return _WHY_NOT.get((module_path, fname))
 
 
-def _resolvable(llvm: Any, name: str) -> bool:
+def _link_mcjit(obj: bytes, symbols: tuple, und: list[str]) -> tuple[list[int], tuple]:
+    """Link ``obj`` through an llvmlite MCJIT engine (objects :mod:`.native_link` declines):
+    the address of each of ``symbols`` (0: not defined) and what must stay alive for them."""
+    import llvmlite.binding as llvm
+
+    _bind_undefined(llvm, und)
+    llvm.initialize_native_target()
+    llvm.initialize_native_asmprinter()
+    tm = llvm.Target.from_default_triple().create_target_machine(jit=True)
+    # an empty module in a private context (numba may be compiling in the global one on
+    # the loader thread right now; a context is not safe to share across threads)
+    ee = llvm.create_mcjit_compiler(llvm.parse_assembly("", context=_context(llvm)), tm)
+    objref = llvm.ObjectFileRef.from_data(obj)
+    ee.add_object_file(objref)
+    ee.finalize_object()
+    return [ee.get_function_address(nm) for nm in symbols], (ee, objref, tm)
+
+
+def _process() -> ctypes.CDLL:
+    if not _PROC:
+        _PROC.append(ctypes.CDLL(None))
+    return _PROC[0]
+
+
+def _known_to_llvm(name: str) -> int:
+    """The address LLVM has for ``name`` (numba's runtime and helpers once numba has set them
+    up), 0 when llvmlite is not loaded (then numba is not either) or LLVM has none."""
+    llvm = sys.modules.get("llvmlite.binding")
+    return (llvm.address_of_symbol(name) or 0) if llvm is not None else 0
+
+
+def _resolvable(name: str) -> bool:
     """Whether ``name`` has a real address now: known to LLVM (numba's runtime and helpers
     once numba has set them up), not one of our traps, or exported by the process."""
-    addr = llvm.address_of_symbol(name)
+    addr = _known_to_llvm(name)
     if addr and addr != _TRAPS.get(name):
         return True
-    return hasattr(ctypes.CDLL(None), name)
+    return hasattr(_process(), name)
+
+
+def _address(name: str) -> int:
+    """The address an undefined symbol gets (as :func:`_bind_undefined` binds it): LLVM's,
+    else the process's, else a trap (only symbols the body cannot reach, see :func:`load`)."""
+    addr = _known_to_llvm(name)
+    if addr:
+        return addr
+    try:
+        return ctypes.cast(getattr(_process(), name), ctypes.c_void_p).value
+    except AttributeError:
+        addr = _TRAPS.get(name) or _trap(name)
+        _TRAPS[name] = addr
+        return addr
 
 
 def _bind_undefined(llvm: Any, names: list[str]) -> None:
-    """Give every symbol the object needs an address: one already known to LLVM (numba's
-    helpers once numba is loaded), else the process's own (libc, libm, the Python C API),
-    else a trap that aborts with a message: only for symbols the kernel body cannot reach
-    (the CPython wrapper's), which :func:`load` has checked."""
-    proc = ctypes.CDLL(None)
+    """Give every symbol the object needs an address in LLVM's symbol table (for MCJIT):
+    :func:`_address`'s."""
     for nm in names:
-        if llvm.address_of_symbol(nm):
-            continue
-        try:
-            addr = ctypes.cast(getattr(proc, nm), ctypes.c_void_p).value
-        except AttributeError:
-            addr = _TRAPS.get(nm) or _trap(nm)
-            _TRAPS[nm] = addr
-        llvm.add_symbol(nm, addr)
+        if not llvm.address_of_symbol(nm):
+            llvm.add_symbol(nm, _address(nm))
 
 
 def _trap(name: str) -> int:

@@ -4,8 +4,22 @@ to LLVM IR and compiled through llvmlite (~20 ms a kernel instead of numba's 80-
 
 ``emit`` (values, conversions, the statement compiler), ``library`` (the ``sg_*`` scalar
 library in IR), ``accumulate`` (reduction identities and folds), ``loops`` (kernel loop
-nests), ``chunks`` (chunked and tiled rank-1 kernels), ``rows`` (row kernels), ``build``
-(compile, disk-cache entries). What the renderer declines (:class:`.emit.Unsupported`) numba compiles.
+nests), ``chunks`` (chunked and tiled rank-1 kernels), ``rows`` (row kernels), ``packed``
+(one-pointer entries and the sequence runner), ``build`` (compile, disk-cache entries; loaded on
+first use), ``key`` (the entries' key, all a warm process loads). What
+the renderer declines (:class:`.emit.Unsupported`) numba compiles.
 """
 
-from .build import declined, load_or_compile, module_text  # noqa: F401
+
+from __future__ import annotations
+
+_BUILD = ("declined", "load_or_compile", "module_text")
+
+
+def __getattr__(name: str) -> object:
+    """The renderer loads on first use (a warm process needs only ``key``)."""
+    if name in _BUILD:
+        from . import build
+
+        return getattr(build, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -24,40 +24,16 @@ from ...kernel import RowKernel
 from ...log import STATS, note
 from .. import native
 from .emit import Unsupported
+from .key import OPT_LEVEL, RENDERER_SHA, RENDERER_SOURCES, _renderer_sha, entry_sha  # noqa: F401
 from .library import definitions
 from .loops import SYMBOL, render_kernel
+from .packed import entries
 from .rows import render_row
 
-OPT_LEVEL = int(os.environ.get("STATICGRAPH_LLVM_OPT", 3))
-"""The optimisation pipeline's speed level (2 or 3; the loop vectorizer runs at both)."""
 _LOCK = threading.Lock()
 _TM: list = []
 _DECLINED: dict[str, str] = {}  # module hash -> why the renderer declined it
 STATS.setdefault("llvm_compiled", 0)
-
-
-RENDERER_SOURCES = ("../render.py", "../render_chunks.py", "../blocksum.py")
-"""Sources outside this folder that shape the IR (loop order, chunking, the block sum)."""
-
-
-def _renderer_sha(here: str | None = None) -> str:
-    """The hash of the renderer: every ``.py`` of this folder (of ``here``, a copy, in tests),
-    :data:`RENDERER_SOURCES` and the optimisation level."""
-    h = hashlib.sha256(f"opt{OPT_LEVEL}".encode())
-    here = here or os.path.dirname(__file__)
-    for fn in sorted(f for f in os.listdir(here) if f.endswith(".py")) + list(RENDERER_SOURCES):
-        with open(os.path.join(here, fn), "rb") as f:
-            h.update(fn.encode() + b"\0" + f.read())
-    return h.hexdigest()
-
-
-RENDERER_SHA = _renderer_sha()
-"""The renderer's sources and settings: part of every LLVM entry's key."""
-
-
-def entry_sha(source_sha: str) -> str:
-    """What an LLVM entry's header must name: this module source and this renderer."""
-    return hashlib.sha256((source_sha + RENDERER_SHA).encode()).hexdigest()
 
 
 def module_text(k: object, argspec: tuple) -> str:
@@ -65,7 +41,8 @@ def module_text(k: object, argspec: tuple) -> str:
     calls, external declarations. Raises :class:`.emit.Unsupported` for what it declines."""
     f = render_row(k, argspec) if isinstance(k, RowKernel) else render_kernel(k, argspec)
     defs, decls = definitions(f.b.uses)
-    return "\n".join(sorted(f.b.decls | decls) + [f.function()] + defs) + "\n"
+    return "\n".join(sorted(f.b.decls | decls) + [f.function(), *entries(f.params, SYMBOL)] +
+                     defs) + "\n"
 
 
 def target_machine() -> object:
