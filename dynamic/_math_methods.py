@@ -123,7 +123,7 @@ class MathMethods:
     def round(self, decimals=0):
         if decimals:
             s = 10.0 ** decimals
-            return ops.div(ops.round(ops.mul(self, s)), s)
+            return renamed(ops.div(ops.round(ops.mul(self, s)), s), "RoundBackward1")
         return ops.round(self)
 
     def maximum(self, o): return ops.maximum(self, o)

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from . import ops
-from .conv_ops import avg_pool, conv2d, max_pool
+from .conv_ops import avg_pool, conv1d, conv2d, conv3d, depthwise_conv2d, max_pool
 from .graph.array_ops import identity, one_hot, stop_gradient
 from .graph.composite_ops import gather
 from .graph.core import Tensor
@@ -32,7 +32,7 @@ from .variables import Variable, assign_add
 __all__ = ["relu", "relu6", "sigmoid", "tanh", "softmax", "log_softmax", "elu",
            "sparse_softmax_cross_entropy_with_logits", "softmax_cross_entropy_with_logits",
            "softmax_cross_entropy_with_logits_v2", "sigmoid_cross_entropy_with_logits",
-           "l2_loss", "conv2d", "max_pool", "avg_pool", "embedding_lookup", "dropout",
+           "l2_loss", "conv1d", "conv2d", "conv3d", "depthwise_conv2d", "max_pool", "avg_pool", "embedding_lookup", "dropout",
            "in_top_k", "xw_plus_b", "batch_normalization", "bias_add", "softplus", "leaky_relu",
            "moments"]
 

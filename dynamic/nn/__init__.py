@@ -4,7 +4,7 @@ import importlib
 
 from .. import _unsupported
 from . import functional, init
-from .conv import AvgPool2d, Conv2d, MaxPool2d
+from .conv import Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
 from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
 from .modules import (
     Flatten,
@@ -23,14 +23,18 @@ from .modules import (
     Tanh,
 )
 from .norm import BatchNorm1d, BatchNorm2d, Dropout
+from .normalization import GroupNorm, InstanceNorm1d, InstanceNorm2d, InstanceNorm3d, LayerNorm
+from .pooling import AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d
 
-__all__ = ["AvgPool2d", "BCELoss", "BCEWithLogitsLoss", "BatchNorm1d", "BatchNorm2d",
-           "Conv2d", "CrossEntropyLoss", "Dropout", "Flatten", "MaxPool2d", "Identity", "L1Loss",
+__all__ = ["AdaptiveAvgPool2d", "AvgPool1d", "AvgPool2d", "BCELoss", "BCEWithLogitsLoss",
+           "BatchNorm1d", "BatchNorm2d", "Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d",
+           "ConvTranspose2d", "ConvTranspose3d", "CrossEntropyLoss", "Dropout", "Flatten",
+           "GroupNorm", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "LayerNorm",
+           "MaxPool1d", "MaxPool2d", "Identity", "L1Loss",
            "LeakyReLU", "Linear", "LogSoftmax", "MSELoss", "Module", "ModuleList", "NLLLoss",
            "Parameter", "ReLU", "Sequential", "Sigmoid", "Softmax", "Softplus", "Tanh",
            "functional", "init", "parallel"]
 _missing = _unsupported.missing_names("torch.nn", {
-    "Conv1d": "use nn.Conv2d with a height of 1",
     "Dropout2d": "use nn.Dropout",
     "BatchNorm3d": "use nn.BatchNorm2d on a reshaped input",
 })

@@ -170,8 +170,13 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:  # noqa: A002
     return renamed(out, "GeluBackward0")
 
 _missing = missing_names("torch.nn.functional")
-# defined beside their modules (conv.py, norm.py import Module, which imports this file)
-_ELSEWHERE = {"conv2d": "conv", "max_pool2d": "conv", "avg_pool2d": "conv",
+# defined beside their modules (conv.py, pooling.py, norm.py, normalization.py import Module,
+# which imports this file)
+_ELSEWHERE = {**dict.fromkeys(("conv1d", "conv2d", "conv3d", "conv_transpose1d",
+                                "conv_transpose2d", "conv_transpose3d"), "conv"),
+              **dict.fromkeys(("max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d",
+                               "adaptive_avg_pool2d"), "pooling"),
+              **dict.fromkeys(("layer_norm", "group_norm", "instance_norm"), "normalization"),
               "dropout": "norm", "batch_norm": "norm"}
 
 

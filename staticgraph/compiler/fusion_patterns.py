@@ -18,6 +18,12 @@ from .ir import Node
 from .kernel import RowKernel
 
 
+def _is_dot(n: Node) -> bool:
+    """A float matrix product of two matrices: one BLAS ``np.dot`` step."""
+    return n.op == "matmul" and n.ndim == 2 and n.inputs[0].ndim == 2 and \
+        n.inputs[1].ndim == 2 and n.dtype.kind == "f"
+
+
 def own_step(n: Node, cons: dict, escapes: set) -> tuple[str, RowKernel | None]:
     """The kind of the step that runs ``n`` alone (``row``, ``dot``, ``view`` or ``fallback``)
     and its row kernel, if any."""
@@ -26,14 +32,15 @@ def own_step(n: Node, cons: dict, escapes: set) -> tuple[str, RowKernel | None]:
         return "row", RowKernel(n.op, n.op, n.dtype)
     if n.op == "softmax_ce_grad":
         return "row", RowKernel("ce_bwd", "ce_bwd", n.dtype, n.params["reduction"])
-    if n.op == "matmul" and n.ndim == 2 and n.inputs[0].ndim == 2 and \
-            n.inputs[1].ndim == 2 and n.dtype.kind == "f":
+    if _is_dot(n):
         return "dot", None
     od = n.opdef
     if od is not None and od.reshaping:
         return "view", None
+    # a transposed operand is rendered as ``x.T`` inside each consuming dot, so every consumer
+    # must be a dot step (a batched or integer matmul runs its kernel on a defined value)
     if n.op == "permute" and cons.get(n.id) and n.id not in escapes and \
-            all(c.op == "matmul" for c in cons[n.id]) and n.ndim == 2:
+            all(_is_dot(c) for c in cons[n.id]) and n.ndim == 2:
         return "view", None
     return "fallback", None
 

@@ -257,3 +257,64 @@ show(lambda: nn.BatchNorm1d(6)(torch.zeros(1, 6)))
 show(lambda: nn.BatchNorm2d(3)(torch.zeros(3, 5)))
 show(lambda: nn.BatchNorm1d(3)(torch.zeros(2, 4)))
 '''
+
+PROGRAMS["conv_family_norm_layers"] = _INIT + '''
+import torch.nn.functional as F
+from torch import nn
+# a 1-D signal classifier: Conv1d, GroupNorm, a depthwise conv, LayerNorm over features
+sig = torch.stack([torch.sin(torch.linspace(0, 6.28 * (1 + i % 3), 24)) * (1 + 0.1 * i) for i in range(9)]).unsqueeze(1)
+labels = torch.tensor([i % 3 for i in range(9)])
+class SignalNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv1d(1, 4, 5, padding=2, padding_mode="reflect")
+        self.gn = nn.GroupNorm(2, 4)
+        self.depthwise = nn.Conv1d(4, 8, 3, groups=4, dilation=2, padding="same")
+        self.pool = nn.MaxPool1d(2)
+        self.ln = nn.LayerNorm(8 * 12)
+        self.fc = nn.Linear(8 * 12, 3)
+    def forward(self, x):
+        x = F.relu(self.gn(self.conv(x)))
+        x = self.pool(F.relu(self.depthwise(x)))
+        return self.fc(self.ln(torch.flatten(x, 1)))
+net = SignalNet()
+init_weights(net, 0.4)
+print(net)
+out = net(sig)
+print(out.shape, type(out.grad_fn).__name__ if not hasattr(out.grad_fn, "name") else out.grad_fn.name())
+opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
+for epoch in range(6):
+    opt.zero_grad()
+    loss = F.cross_entropy(net(sig), labels)
+    loss.backward()
+    opt.step()
+    print(f"epoch {epoch} loss {loss.item():.4f}")
+print("accuracy", (net(sig).argmax(1) == labels).float().mean().item())
+# an image decoder: ConvTranspose2d, Conv3d, InstanceNorm2d, AdaptiveAvgPool2d
+z = torch.linspace(-1, 1, 2 * 3 * 2 * 2).reshape(2, 3, 2, 2)
+up = nn.ConvTranspose2d(3, 2, 3, stride=2, padding=1, output_padding=1)
+init_weights(up, 0.3)
+img = up(z)
+print(img.shape, [round(v, 4) for v in img[0, 0, 0].tolist()])
+print(nn.InstanceNorm2d(2)(img).std(dim=(2, 3), unbiased=False).round(decimals=3))
+print(F.adaptive_avg_pool2d(img, (3, 2)).round(decimals=4)[1, 1])
+print(nn.AdaptiveAvgPool2d(1)(img).flatten(1).round(decimals=4))
+vol = torch.arange(2 * 4 * 4 * 4, dtype=torch.float32).reshape(1, 2, 4, 4, 4) / 100
+c3 = nn.Conv3d(2, 3, 2, stride=2, bias=False)
+init_weights(c3, 0.2)
+print(c3, c3(vol).shape, c3(vol).sum().item() == c3(vol).sum().item())
+print(F.conv3d(vol, torch.ones(1, 2, 2, 2, 2), stride=2)[0, 0, 0])
+print(F.conv1d(sig[:2], torch.ones(2, 1, 3), stride=3)[1, 1, :4], F.avg_pool1d(sig[:1], 4)[0, 0, :3])
+print(nn.LayerNorm(4)(torch.tensor([[1., 2., 3., 5.]])).detach(), F.group_norm(torch.arange(8.).reshape(1, 4, 2), 2).flatten())
+def show(fn):
+    try:
+        fn()
+    except (RuntimeError, ValueError) as e:
+        print(type(e).__name__, e)
+show(lambda: nn.Conv1d(3, 4, 3, groups=2))
+show(lambda: F.conv1d(sig, torch.ones(4, 2, 3)))
+show(lambda: nn.GroupNorm(3, 4))
+show(lambda: nn.LayerNorm(5)(torch.zeros(2, 4)))
+show(lambda: nn.Conv2d(1, 1, 3, padding=4, padding_mode="reflect")(torch.zeros(1, 1, 4, 4)))
+show(lambda: F.conv_transpose2d(z, torch.ones(3, 1, 3, 3), stride=2, output_padding=2))
+'''

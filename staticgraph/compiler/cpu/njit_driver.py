@@ -107,7 +107,7 @@ class NjitDriverSource:
         def shape(n: Node) -> str:
             return shape_of(n.shape, f"%{n.id}")
 
-        # fusion makes a 2-D permute a view only when matmuls alone consume it (else fallback)
+        # fusion makes a 2-D permute a view only when dot steps alone consume it (else fallback)
         transposed = {s.nodes[0].id for s in steps if s.kind == "view" and s.nodes[0].op ==
                       "permute"}
         for si, s in enumerate(steps):
