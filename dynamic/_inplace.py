@@ -20,6 +20,7 @@ from . import _dtypes
 from ._creation import ones, tensor, zeros
 from ._random import generator_of
 from ._tensor import Tensor, make
+from .autograd.forward_ad_engine import LEVELS, after_inplace
 from .autograd.grad_mode import GRAD_ENABLED
 from .autograd.graph import node_class
 
@@ -72,6 +73,8 @@ def inplace(t: Any, compute: Callable[[], Any], grad_name: str | None = None) ->
             f"single memory location. Please clone() the tensor before performing the operation. "
             f"({e})") from None
     t._vc[0] += 1
+    if LEVELS:  # forward AD: the written tensor takes the result's tangents
+        after_inplace(r, t)
     if node is None:
         return t
     if getattr(node, "_out", None) is not None:  # the saved output now lives in t's storage
