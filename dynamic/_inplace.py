@@ -187,7 +187,8 @@ class InplaceMethods:
                 value = ops.cast(value, self._data.dtype)
         else:
             value = make(np.asarray(value).astype(self._data.dtype))
-        if not (GRAD_ENABLED[0] and (self._requires_grad or value._requires_grad)):
+        if not (GRAD_ENABLED[0] and (self._requires_grad or value._requires_grad)) \
+                and not LEVELS:
             check_inplace(self)
             np.copyto(self._data, np.broadcast_to(value._data, self._data.shape))
             self._vc[0] += 1
