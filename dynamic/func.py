@@ -1,6 +1,6 @@
 """``torch.func`` basics: ``grad``, ``grad_and_value``, ``vjp``, ``jacrev`` (on the tape,
-``autograd.grad``), ``jvp``, ``jacfwd`` (forward mode, ``func_forward``), ``hessian``
-(``jacfwd(jacrev)``: forward over reverse) and a looping ``vmap``.
+``autograd.grad``), ``jvp``, ``jacfwd`` (forward mode, ``autograd/forward_ad_transforms``),
+``hessian`` (``jacfwd(jacrev)``: forward over reverse) and a looping ``vmap``.
 
 Transforms nest (``grad(grad(f))``): inside another transform the inputs stay connected to the
 outer graph and gradients are built with ``create_graph``; the outermost transform returns
@@ -22,10 +22,10 @@ from . import _unsupported
 from ._tensor import Tensor
 from .autograd.engine import grad as _autograd_grad
 from .autograd.forward_ad_engine import carry_tangents
+from .autograd.forward_ad_transforms import jacfwd_columns
+from .autograd.forward_ad_transforms import jvp as _forward_jvp
 from .autograd.functional import jacobian as _jacobian
 from .autograd.grad_mode import enable_grad
-from .func_forward import jacfwd_columns
-from .func_forward import jvp as _forward_jvp
 
 _LEVEL = [0]  # how many transforms are running (nested transforms keep the graph)
 

@@ -26,6 +26,7 @@ from staticgraph.ops.forward import jvp_rule
 
 from .. import _fast_path
 from .._tensor import Tensor
+from .graph import SAVED_OUT_TANGENTS
 
 __all__ = ["DEPTH", "FRONTEND", "LEVELS", "Level", "hidden", "not_implemented", "pop_level",
            "push_level"]
@@ -34,12 +35,13 @@ __all__ = ["DEPTH", "FRONTEND", "LEVELS", "Level", "hidden", "not_implemented", 
 class Level:
     """One dual level: tensor -> tangent, weakly keyed by the tensor's identity."""
 
-    __slots__ = ("index", "public", "_tangents")
+    __slots__ = ("index", "public", "_tangents", "nodes")
 
     def __init__(self, index: int, public: bool) -> None:
         self.index = index
         self.public = public
         self._tangents: dict = {}
+        self.nodes: dict = {}  # id(node) -> (node, its saved output's tangent)
 
     def get(self, t: Any) -> Any:
         e = self._tangents.get(id(t))
@@ -57,6 +59,7 @@ class Level:
 
     def clear(self) -> None:
         self._tangents.clear()
+        self.nodes.clear()
 
 
 LEVELS: list[Level] = []
@@ -70,6 +73,7 @@ def push_level(public: bool) -> Level:
         _INNER.append((Tensor.__sg_frontend__, _fast_path.ENABLED[0]))
         Tensor.__sg_frontend__ = FRONTEND
         _fast_path.ENABLED[0] = False
+        SAVED_OUT_TANGENTS.append(_saved_out_tangents)
     lv = Level(len(LEVELS), public)
     LEVELS.append(lv)
     DEPTH[0] = len(LEVELS)
@@ -86,6 +90,7 @@ def pop_level(lv: Level) -> None:
     DEPTH[0] = len(LEVELS)
     if not LEVELS:
         Tensor.__sg_frontend__, _fast_path.ENABLED[0] = _INNER.pop()
+        SAVED_OUT_TANGENTS.clear()
 
 
 @contextlib.contextmanager
@@ -151,7 +156,19 @@ def _apply(depth: int, op: Op, args: tuple, params: dict) -> Any:
     finally:
         DEPTH[0] = saved
     lv.set(out, t)
+    node = out._grad_fn
+    if node is not None and "out" in op.saves:  # a create_graph backward rebuilds ``out``
+        lv.nodes[id(node)] = (node, t)
     return out
+
+
+def _saved_out_tangents(node: Any, t: Tensor) -> None:
+    """``t`` is ``node``'s saved output, rebuilt by a ``create_graph`` backward: it takes the
+    tangents the output had, so the backward's own ops carry them (reverse over forward)."""
+    for lv in LEVELS:
+        e = lv.nodes.get(id(node))
+        if e is not None and e[0] is node:
+            lv.set(t, e[1])
 
 
 class ForwardFrontend:

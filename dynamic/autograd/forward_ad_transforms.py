@@ -1,4 +1,6 @@
-"""``torch.func``'s forward-mode transforms: ``jvp`` and ``jacfwd``, on the op records' JVP rules.
+"""Forward-mode transforms on the op records' JVP rules: ``torch.func.jvp``, and the Jacobian
+column by column that ``torch.func.jacfwd`` and ``autograd.functional.jacobian(strategy=
+"forward-mode")`` return.
 
 Each call opens its own forward AD level (``autograd.forward_ad_engine``), so they nest with
 each other and with the reverse-mode transforms: ``jacfwd(jacrev(f))`` (``hessian``) carries
@@ -12,10 +14,10 @@ from typing import Any
 
 from staticgraph import ops
 
-from ._creation import zeros_like
-from ._tensor import Tensor
-from .autograd.forward_ad import attach
-from .autograd.forward_ad_engine import hidden, pop_level, push_level
+from .._creation import zeros_like
+from .._tensor import Tensor
+from .forward_ad import attach
+from .forward_ad_engine import hidden, pop_level, push_level
 
 __all__ = ["jacfwd_columns", "jvp"]
 
