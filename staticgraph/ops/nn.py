@@ -266,7 +266,8 @@ NLL_LOSS_GRAD = register(Op(
     infer=lambda g, ref, target, reduction: (ref.shape, ref.dtype),
     vjp=lambda gg, out, g, ref, target, reduction: (nll_loss(gg, target, reduction), None, None),
     kind="nn", grad_name="NllLossBackwardBackward0", saves=(2,), nin=3,
-    tf_name="NllLossGrad", vjp_exact=True, jvp="linear", shape_only=(1,), equal_dims=_rows_equal_targets))
+    tf_name="NllLossGrad", vjp_exact=True, jvp="linear", shape_only=(1,),
+    equal_dims=_rows_equal_targets))
 
 
 def _mse_impl(a, b, reduction):

@@ -35,7 +35,8 @@ def test_levels_and_their_errors_are_pytorchs():
         with pytest.raises(ValueError, match="Expected primal to be floating point"):
             fwAD.make_dual(dynamic.tensor([1, 2, 3]), t)
         d = fwAD.make_dual(x, t)
-        with pytest.raises(RuntimeError, match="already has a forward gradient at the same level 0"):
+        with pytest.raises(RuntimeError, match="already has a forward gradient at the same "
+                                               "level 0"):
             fwAD.make_dual(d, t)
         assert fwAD.unpack_dual(x).tangent is None and fwAD.unpack_dual(x).primal is x
         p, tan = fwAD.unpack_dual(d)

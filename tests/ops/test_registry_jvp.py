@@ -37,8 +37,9 @@ def _shape_only(name: str, n: int) -> tuple:
 
 
 def _fd(op, args, params, tangents, eps=1e-6):
-    plus = [np.asarray(a + eps * t) if t is not None else a for a, t in zip(args, tangents, strict=True)]
-    minus = [np.asarray(a - eps * t) if t is not None else a for a, t in zip(args, tangents, strict=True)]
+    pairs = list(zip(args, tangents, strict=True))
+    plus = [np.asarray(a + eps * t) if t is not None else a for a, t in pairs]
+    minus = [np.asarray(a - eps * t) if t is not None else a for a, t in pairs]
     return (eval_numpy(op, plus, params) - eval_numpy(op, minus, params)) / (2 * eps)
 
 
