@@ -32,14 +32,9 @@ from .elementwise import add, cast, mul
 from .reductions import sum
 from .shapes import broadcast_to, ones_like, zeros_like
 
-__all__ = ["jvp_rule", "has_jvp"]
+__all__ = ["jvp_rule"]
 
 _RULES: dict = {}  # op -> its resolved rule
-
-
-def has_jvp(op: Op) -> bool:
-    """Whether forward mode can go through ``op``."""
-    return op.jvp is not None
 
 
 def jvp_rule(op: Op) -> Callable[..., Any] | None:
