@@ -20,6 +20,7 @@ from . import _dtypes
 from ._creation import ones, tensor, zeros
 from ._random import generator_of
 from ._tensor import Tensor, make
+from .autograd.forward_ad_engine import LEVELS, after_inplace
 from .autograd.grad_mode import GRAD_ENABLED
 from .autograd.graph import node_class
 
@@ -72,6 +73,8 @@ def inplace(t: Any, compute: Callable[[], Any], grad_name: str | None = None) ->
             f"single memory location. Please clone() the tensor before performing the operation. "
             f"({e})") from None
     t._vc[0] += 1
+    if LEVELS:  # forward AD: the written tensor takes the result's tangents
+        after_inplace(r, t)
     if node is None:
         return t
     if getattr(node, "_out", None) is not None:  # the saved output now lives in t's storage
@@ -184,7 +187,8 @@ class InplaceMethods:
                 value = ops.cast(value, self._data.dtype)
         else:
             value = make(np.asarray(value).astype(self._data.dtype))
-        if not (GRAD_ENABLED[0] and (self._requires_grad or value._requires_grad)):
+        if not (GRAD_ENABLED[0] and (self._requires_grad or value._requires_grad)) \
+                and not LEVELS:
             check_inplace(self)
             np.copyto(self._data, np.broadcast_to(value._data, self._data.shape))
             self._vc[0] += 1

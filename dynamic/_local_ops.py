@@ -12,8 +12,8 @@ import numpy as np
 from staticgraph.ops import Op
 
 CLONE = Op(name="clone", impl=lambda x: np.array(x, copy=True), infer=lambda x: (x.shape, x.dtype),
-           vjp=lambda g, out, x: (g,), grad_name="CloneBackward0")
+           vjp=lambda g, out, x: (g,), grad_name="CloneBackward0", jvp="linear")
 
 CONTIGUOUS = Op(name="contiguous", impl=lambda x: np.array(x, copy=True, order="C"),
                 infer=lambda x: (x.shape, x.dtype), vjp=lambda g, out, x: (g,),
-                grad_name="CloneBackward0")
+                grad_name="CloneBackward0", jvp="linear")

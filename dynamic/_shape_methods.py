@@ -20,6 +20,7 @@ from ._inplace import VIEW_LEAF_MSG, inplace
 from ._local_ops import CLONE, CONTIGUOUS
 from ._return_types import ReturnSort, ReturnTopk
 from ._tensor import Tensor, make
+from .autograd.forward_ad_engine import LEVELS
 from .autograd.grad_mode import GRAD_ENABLED
 from .autograd.graph import renamed
 
@@ -281,7 +282,7 @@ class ShapeMethods:
         needs = GRAD_ENABLED[0] and (self._requires_grad or (
             isinstance(value, Tensor) and value._requires_grad) or (
             base is not None and base._requires_grad))
-        if not needs:
+        if not needs and not LEVELS:  # (forward AD: the tangent is written too)
             v = value._data if isinstance(value, Tensor) else value
             self._data[idx] = v
             self._vc[0] += 1

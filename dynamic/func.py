@@ -1,9 +1,11 @@
-"""``torch.func`` basics: ``grad``, ``grad_and_value``, ``vjp``, ``jvp``, ``jacrev``,
-``jacfwd``, ``hessian`` and a looping ``vmap``, built on the tape (``autograd.grad``).
+"""``torch.func`` basics: ``grad``, ``grad_and_value``, ``vjp``, ``jacrev`` (on the tape,
+``autograd.grad``), ``jvp``, ``jacfwd`` (forward mode, ``autograd/forward_ad_transforms``),
+``hessian`` (``jacfwd(jacrev)``: forward over reverse) and a looping ``vmap``.
 
 Transforms nest (``grad(grad(f))``): inside another transform the inputs stay connected to the
 outer graph and gradients are built with ``create_graph``; the outermost transform returns
-detached results, as PyTorch's do. ``jacfwd`` gives ``jacrev``'s numbers (reverse mode).
+detached results, as PyTorch's do. Inputs re-rooted for reverse mode keep their forward-mode
+tangents, so reverse transforms run inside forward ones.
 ``vmap`` calls the function once per batch element and stacks the results: same values as
 PyTorch's for functions without side effects or randomness, not its speed.
 """
@@ -19,8 +21,10 @@ from staticgraph import ops
 from . import _unsupported
 from ._tensor import Tensor
 from .autograd.engine import grad as _autograd_grad
+from .autograd.forward_ad_engine import carry_tangents
+from .autograd.forward_ad_transforms import jacfwd_columns
+from .autograd.forward_ad_transforms import jvp as _forward_jvp
 from .autograd.functional import jacobian as _jacobian
-from .autograd.functional import jvp as _jvp
 from .autograd.grad_mode import enable_grad
 
 _LEVEL = [0]  # how many transforms are running (nested transforms keep the graph)
@@ -38,7 +42,7 @@ def _track(x: Any) -> Any:
     """An input to differentiate: connected to an outer transform's graph when nested."""
     if _LEVEL[0] > 1 and x.requires_grad:
         return x.view_as(x)
-    return x.detach().requires_grad_(True)
+    return carry_tangents(x, x.detach().requires_grad_(True))
 
 
 def _finish(x: Any, tracked: tuple = ()) -> Any:
@@ -150,11 +154,8 @@ def vjp(func: Callable, *primals: Any, has_aux: bool = False) -> tuple:
 
 
 def jvp(func: Callable, primals: tuple, tangents: tuple, *, has_aux: bool = False) -> tuple:
-    """``(func(*primals), J @ tangents)`` (by the double-backward trick)."""
-    if has_aux:
-        raise NotImplementedError(_unsupported.message("torch.func.jvp(has_aux=True)"))
-    out, t = _jvp(func, tuple(primals), tuple(tangents))
-    return out, t
+    """``(func(*primals), J @ tangents)`` by forward mode."""
+    return _forward_jvp(func, primals, tangents, has_aux=has_aux)
 
 
 def jacrev(func: Callable, argnums: int | tuple = 0, *, has_aux: bool = False) -> Callable:
@@ -179,7 +180,34 @@ def jacrev(func: Callable, argnums: int | tuple = 0, *, has_aux: bool = False) -
     return run
 
 
-jacfwd = jacrev
+def jacfwd(func: Callable, argnums: int | tuple = 0, *, has_aux: bool = False,
+           randomness: str = "error") -> Callable:
+    """The Jacobian (``out.shape + input.shape``) w.r.t. ``argnums``, column by column in
+    forward mode (one ``jvp`` per input element)."""
+    if has_aux:
+        raise NotImplementedError(_unsupported.message("torch.func.jacfwd(has_aux=True)"))
+
+    @_transform
+    def run(*args: Any) -> Any:
+        nums = _argnums_tuple(argnums, len(args))
+        sel = tuple(args[i] for i in nums)
+
+        def of_selected(*s: Any) -> Any:
+            full = list(args)
+            for i, v in zip(nums, s, strict=True):
+                full[i] = v
+            return func(*full)
+
+        jac, out_tuple = jacfwd_columns(of_selected, sel)
+        res = tuple(r if isinstance(argnums, tuple) else r[0] for r in jac)
+        res = res if out_tuple else res[0]
+        outer = any(isinstance(a, Tensor) and a.requires_grad for a in args)
+        return res if outer or _LEVEL[0] > 1 else _detached(res)
+    return run
+
+
+def _detached(x: Any) -> Any:
+    return tuple(_detached(e) for e in x) if isinstance(x, tuple) else x.detach()
 
 
 def hessian(func: Callable, argnums: int | tuple = 0) -> Callable:

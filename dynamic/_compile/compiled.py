@@ -25,6 +25,7 @@ import numpy as np
 from .. import _logging
 from .._fast_path import ENABLED as FAST_PATH
 from .._tensor import Tensor
+from ..autograd.forward_ad_engine import LEVELS
 from ..autograd.grad_mode import GRAD_ENABLED
 from ..nn.modules import Module
 from . import identity
@@ -105,8 +106,8 @@ class CompiledFunction:
 
     # ------------------------------------------------------------------ the call path
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if ACTIVE[0] is not None:  # called while capturing an outer function: inline it
-            return self.fn(*args, **kwargs)
+        if ACTIVE[0] is not None or LEVELS:  # inside an outer capture: inline it; forward AD
+            return self.fn(*args, **kwargs)  # (a dual level is open): eager, tangents and all
         hot = self._hot
         if hot is not None and not kwargs:
             out = hot(args)

@@ -6,7 +6,7 @@ import contextlib
 
 from .. import _unsupported
 from .._tensor import Tensor as Variable  # noqa: F401 - PyTorch's old name of Tensor
-from . import functional, graph, profiler
+from . import forward_ad, functional, graph, profiler
 from .engine import backward, grad
 from .function import Function, FunctionCtx, once_differentiable
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
@@ -23,9 +23,8 @@ def detect_anomaly(check_nan: bool = True) -> contextlib.AbstractContextManager:
 
 
 __all__ = ["Function", "FunctionCtx", "GradcheckError", "backward", "detect_anomaly",
-           "enable_grad", "functional", "grad", "gradcheck", "gradgradcheck", "graph",
+           "enable_grad", "forward_ad", "functional", "grad", "gradcheck", "gradgradcheck", "graph",
            "inference_mode", "is_grad_enabled", "no_grad", "once_differentiable", "profiler",
            "set_detect_anomaly", "set_grad_enabled"]
 
-__getattr__ = _unsupported.missing_names(
-    "torch.autograd", {"forward_ad": "use torch.autograd.functional.jvp"})
+__getattr__ = _unsupported.missing_names("torch.autograd", {})

@@ -15,6 +15,7 @@ import numpy as np
 from staticgraph.ops import AVal
 
 from .._tensor import Tensor, make
+from .forward_ad_engine import hidden, input_tangents
 from .grad_mode import GRAD_ENABLED, no_grad
 from .graph import (
     FREED_MSG,
@@ -124,6 +125,11 @@ class Function(metaclass=FunctionMeta):
     vjp = backward
 
     @staticmethod
+    def jvp(ctx: Any, *tangents: Any) -> Any:
+        raise NotImplementedError("You must implement the jvp function for custom "
+                                  "autograd.Function to use it with forward mode AD.")
+
+    @staticmethod
     def setup_context(ctx: Any, inputs: tuple, output: Any) -> Any:
         return NotImplemented
 
@@ -136,7 +142,10 @@ class Function(metaclass=FunctionMeta):
         ctx.needs_input_grad = needs
         record = GRAD_ENABLED[0] and any(needs)
         separate = cls.setup_context is not Function.setup_context
-        with no_grad():
+        fw = input_tangents(args)  # forward AD: (level, tangents) when an input has a tangent
+        if fw is not None and cls.jvp is Function.jvp:
+            Function.jvp(ctx)
+        with no_grad(), hidden(fw[0]) if fw is not None else no_grad():
             if separate:
                 outputs = cls.forward(*args, **kwargs)
                 cls.setup_context(ctx, args, outputs)
@@ -167,7 +176,20 @@ class Function(metaclass=FunctionMeta):
                     o._requires_grad = False
                     continue
                 o._grad_fn, o._output_nr, o._requires_grad = ctx, k, True
+        if fw is not None:
+            _set_tangents(cls, ctx, fw, outs)
         return outs[0] if single else tuple(outs)
+
+
+def _set_tangents(cls: Any, ctx: Any, fw: tuple, outs: list) -> None:
+    """The outputs' tangents from the user's ``jvp(ctx, *tangents)`` (inputs' level hidden)."""
+    lv, tangents = fw
+    with hidden(lv):
+        res = cls.jvp(ctx, *tangents)
+    res = res if isinstance(res, tuple) else (res,)
+    for o, t in zip(outs, res, strict=False):
+        if isinstance(o, Tensor) and isinstance(t, Tensor) and o._data.dtype.kind == "f":
+            lv.set(o, t)
 
 
 def once_differentiable(fn: Any) -> Any:

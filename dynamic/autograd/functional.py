@@ -1,8 +1,10 @@
 """``torch.autograd.functional``: ``vjp``, ``jvp``, ``jacobian``, ``hessian``, ``vhp``, ``hvp``.
 
-Built on ``autograd.grad`` as PyTorch builds them (forward-mode products by the double-backward
-trick), with the same tuple conventions, ``create_graph``/``strict`` semantics and messages.
-``vectorize=True`` and ``strategy="forward-mode"`` give the same numbers, computed row by row.
+Built on ``autograd.grad`` as PyTorch builds them (``jvp``/``hvp`` by the double-backward
+trick, as PyTorch's), with the same tuple conventions, ``create_graph``/``strict`` semantics and
+messages. ``jacobian(strategy="forward-mode", vectorize=True)`` runs forward mode column by
+column (``forward_ad_transforms``), so ``hessian(outer_jacobian_strategy="forward-mode")`` is
+forward over reverse, as in PyTorch; ``vectorize=True`` alone computes row by row.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from ._functional_checks import (
     unpack,
     validate_v,
 )
+from .forward_ad_transforms import jacfwd_columns
 from .grad_mode import enable_grad, is_grad_enabled, set_grad_enabled
 
 __all__ = ["hessian", "hvp", "jacobian", "jvp", "vhp", "vjp"]
@@ -103,6 +106,9 @@ def jacobian(func: Callable, inputs: Any, create_graph: bool = False, strict: bo
     with enable_grad():
         is_in, inputs = as_tuple(inputs, "inputs", "jacobian")
         inputs = preprocess(inputs, create_graph, need_graph=True)
+        if strategy == "forward-mode":
+            jac, is_out = jacfwd_columns(func, inputs)
+            return unpack(postprocess(jac, create_graph), (is_out, is_in))
         is_out, outputs = as_tuple(func(*inputs), "outputs of the user-provided function",
                                    "jacobian")
         check_requires_grad(outputs, "outputs", strict)

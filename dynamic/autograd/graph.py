@@ -56,6 +56,9 @@ class RemovableHandle:
 
 
 SAVED_HOOKS: list = []  # the (pack, unpack) pairs of the active ``saved_tensors_hooks``
+# while a forward AD level is open: one function ``(node, tensor)`` giving the saved output that
+# a ``create_graph`` backward rebuilds its tangents (``forward_ad_engine``: reverse over forward)
+SAVED_OUT_TANGENTS: list = []
 _NOT_SAVED = {"PowBackward0": "out"}  # saved here for the rule, not by PyTorch: never packed
 
 
@@ -294,7 +297,10 @@ class OpNode(Node):
             t = make(self._out)
             raise version_error(t, cur, self._out_saved, self.name())
         if create_graph:
-            return make(self._out, True, self, 0, self._out_ver)
+            t = make(self._out, True, self, 0, self._out_ver)
+            if SAVED_OUT_TANGENTS:
+                SAVED_OUT_TANGENTS[0](self, t)
+            return t
         return make(self._out, False, None, 0, self._out_ver)
 
     def _apply(self, grads: list, create_graph: bool) -> list:

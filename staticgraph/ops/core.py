@@ -85,6 +85,8 @@ class Op:
     Unsaved inputs arrive as :class:`AVal` (shape and dtype only). It is called only when ``g``
     and every array input share one float dtype, and must compute what ``vjp`` computes, op for
     op, so both paths give bit-identical gradients (``tests/dynamic/test_fast_backward.py``).
+    ``jvp(tangents, out, *inputs, **params) -> tangent`` (forward mode, ``ops/forward.py``), or
+    the way to derive it: ``"linear"``, ``"multilinear"``, ``"diagonal"``, ``"reduction"``.
     """
 
     name: str
@@ -112,6 +114,7 @@ class Op:
     equal_dims: Callable[..., list] | None = None
     np_vjp: Callable[..., tuple] | None = None
     at_rank: Callable[..., dict] | None = None
+    jvp: Callable[..., Any] | str | None = None
 
     @property
     def differentiable(self) -> bool:

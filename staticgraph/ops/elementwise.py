@@ -39,10 +39,21 @@ def elementwise_infer(rule: str):
 
 
 def _ew(name, impl, scalar, vjp=None, *, nin=1, saves=(), dtype_rule="promote", grad_name="",
-        tf_name="", np_vjp=None) -> Op:
+        tf_name="", np_vjp=None, jvp="diagonal") -> Op:
+    """An elementwise record; its JVP is derived from the VJP (diagonal Jacobian) by default."""
     return register(Op(name=name, impl=impl, infer=elementwise_infer(dtype_rule), vjp=vjp,
                        kind="elementwise", scalar=scalar, grad_name=grad_name, saves=saves,
-                       nin=nin, dtype_rule=dtype_rule, tf_name=tf_name, np_vjp=np_vjp))
+                       nin=nin, dtype_rule=dtype_rule, tf_name=tf_name, np_vjp=np_vjp,
+                       jvp=jvp if vjp is not None else None))
+
+
+def _add_jvp(ts, out, x, y):
+    """``tx + ty``, without adding a zero where one side has no tangent."""
+    return ts[0] if ts[1] is None else (ts[1] if ts[0] is None else add(ts[0], ts[1]))
+
+
+def _sub_jvp(ts, out, x, y):
+    return ts[0] if ts[1] is None else (neg(ts[1]) if ts[0] is None else sub(ts[0], ts[1]))
 
 
 # ------------------------------------------------------- the same rules on plain ndarrays
@@ -225,12 +236,13 @@ def _sign_impl(x: np.ndarray) -> np.ndarray:
 
 # ----------------------------------------------------------------------------------- records
 ADD = _ew("add", np.add, "({0} + {1})", lambda g, out, x, y: (g, g), nin=2,
-          grad_name="AddBackward0", tf_name="Add", np_vjp=_np_add)
+          grad_name="AddBackward0", tf_name="Add", np_vjp=_np_add, jvp=_add_jvp)
 SUB = _ew("sub", np.subtract, "({0} - {1})", lambda g, out, x, y: (g, neg(g)), nin=2,
           grad_name=lambda a, p: "RsubBackward1" if isinstance(a[0], (int, float)) else
-          "SubBackward0", tf_name="Sub", np_vjp=_np_sub)
+          "SubBackward0", tf_name="Sub", np_vjp=_np_sub, jvp=_sub_jvp)
 MUL = _ew("mul", np.multiply, "({0} * {1})", lambda g, out, x, y: (mul(g, y), mul(g, x)), nin=2,
-          saves=(0, 1), grad_name="MulBackward0", tf_name="Mul", np_vjp=_np_mul)
+          saves=(0, 1), grad_name="MulBackward0", tf_name="Mul", np_vjp=_np_mul,
+          jvp="multilinear")
 DIV = _ew("div", np.true_divide, "({0} / {1})",
           lambda g, out, x, y: (div(g, y), neg(mul(g, div(div(x, y), y)))), nin=2, saves=(0, 1),
           dtype_rule="float", grad_name="DivBackward0", tf_name="RealDiv", np_vjp=_np_div)
@@ -241,7 +253,7 @@ MAXIMUM = _ew("maximum", np.maximum, "sg_max({0}, {1})", _max_min_vjp(lt, gt), n
 MINIMUM = _ew("minimum", np.minimum, "sg_min({0}, {1})", _max_min_vjp(gt, lt), nin=2,
               saves=(0, 1), grad_name="MinimumBackward0", tf_name="Minimum")
 NEG = _ew("neg", np.negative, "(-{0})", lambda g, out, x: (neg(g),), grad_name="NegBackward0",
-          tf_name="Neg", np_vjp=lambda g, out, needs, x: (np.negative(g),))
+          tf_name="Neg", np_vjp=lambda g, out, needs, x: (np.negative(g),), jvp="linear")
 EXP = _ew("exp", np.exp, "sg_exp({0})", lambda g, out, x: (mul(g, out),), saves=("out",),
           dtype_rule="float", grad_name="ExpBackward0", tf_name="Exp",
           np_vjp=lambda g, out, needs, x: (np.multiply(g, out),))
@@ -330,7 +342,7 @@ WHERE = register(Op(
     vjp=lambda g, out, c, x, y: (None, where(c, g, 0.0), where(c, 0.0, g)),
     kind="elementwise", scalar="({1} if {0} else {2})", grad_name="WhereBackward0", saves=(0,),
     nin=3, dtype_rule="where", tf_name="Select", input_names=("condition", "t", "e"),
-    same_dtype=(1, 2)))
+    same_dtype=(1, 2), jvp="linear"))
 EQ = _ew("eq", np.equal, "({0} == {1})", nin=2, dtype_rule="bool", tf_name="Equal")
 NE = _ew("ne", np.not_equal, "({0} != {1})", nin=2, dtype_rule="bool", tf_name="NotEqual")
 LT = _ew("lt", np.less, "({0} < {1})", nin=2, dtype_rule="bool", tf_name="Less")
@@ -363,4 +375,4 @@ def aval_dtype(x) -> np.dtype:
 CAST = register(Op(
     name="cast", impl=lambda x, dtype: x.astype(dtype), infer=_cast_infer, vjp=_cast_vjp,
     kind="elementwise", scalar="sg_cast_{p[dtype]}({0})", grad_name="ToCopyBackward0",
-    dtype_rule="keep", tf_name="Cast"))
+    dtype_rule="keep", tf_name="Cast", jvp="linear"))

@@ -47,6 +47,11 @@ def _inverse_vjp(g, out, x):
     return (neg(matmul(matmul(inv_t, g), inv_t)),)
 
 
+def _inverse_jvp(ts, out, x):
+    return neg(matmul(matmul(out, ts[0]), out))
+
+
 MATRIX_INVERSE = register(Op(name="matrix_inverse", impl=_inverse_kernel, infer=_inverse_infer,
                              vjp=_inverse_vjp, grad_name="LinalgInvExBackward0", saves=("out",),
-                             nin=1, tf_name="MatrixInverse", fresh_output=True))
+                             nin=1, tf_name="MatrixInverse", fresh_output=True,
+                             jvp=_inverse_jvp))

@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 
 from .core import AVal, Op, aval_of, bind, broadcast_shapes, normalize_dims, register, result_type
-from .elementwise import exp, mul, sub
-from .reductions import size, sum
+from .elementwise import exp, mul, neg, sub
+from .reductions import mean, size, sum
 from .shapes import broadcast_like, expand_dims, squeeze, transpose
 from .unknown_rank import dims_at_rank, known_rank
 
@@ -108,7 +108,7 @@ def _matmul_equal_dims(out, a, b) -> list:
 MATMUL = register(Op(name="matmul", impl=np.matmul, infer=_matmul_infer, vjp=_matmul_vjp,
                      kind="matmul", grad_name=_matmul_name, saves=(0, 1), nin=2,
                      tf_name="MatMul", input_names=("a", "b"), same_dtype=(0, 1),
-                     equal_dims=_matmul_equal_dims, np_vjp=_np_matmul_vjp))
+                     equal_dims=_matmul_equal_dims, np_vjp=_np_matmul_vjp, jvp="multilinear"))
 
 
 # -------------------------------------------------------------------------- softmax family
@@ -155,12 +155,21 @@ def _log_softmax_vjp(g, out, x, dim):
     return (sub(g, mul(exp(out), sum(g, dim, keepdim=True))),)
 
 
+def _softmax_jvp(ts, out, x, dim):
+    return mul(out, sub(ts[0], sum(mul(out, ts[0]), dim, keepdim=True)))
+
+
+def _log_softmax_jvp(ts, out, x, dim):
+    return sub(ts[0], sum(mul(exp(out), ts[0]), dim, keepdim=True))
+
+
 SOFTMAX = register(Op(name="softmax", impl=_softmax_impl, infer=_float_same, vjp=_softmax_vjp,
                       kind="nn", grad_name="SoftmaxBackward0", saves=("out",),
-                      tf_name="Softmax", at_rank=dims_at_rank(single=True)))
+                      tf_name="Softmax", at_rank=dims_at_rank(single=True), jvp=_softmax_jvp))
 LOG_SOFTMAX = register(Op(name="log_softmax", impl=_log_softmax_impl, infer=_float_same,
                           vjp=_log_softmax_vjp, kind="nn", grad_name="LogSoftmaxBackward0",
                           saves=("out",), tf_name="LogSoftmax", at_rank=dims_at_rank(single=True),
+                          jvp=_log_softmax_jvp,
                           np_vjp=lambda g, out, needs, x, dim: (
                               np.subtract(g, np.exp(out) * np.sum(g, axis=dim, keepdims=True)),)))
 
@@ -247,7 +256,7 @@ def _rows_equal_targets(out, *ins, reduction) -> list:
 
 
 NLL_LOSS = register(Op(name="nll_loss", impl=_nll_impl, infer=_nll_infer, vjp=_nll_vjp,
-                       kind="nn", grad_name="NllLossBackward0", saves=(1,), nin=2,
+                       kind="nn", grad_name="NllLossBackward0", saves=(1,), nin=2, jvp="linear",
                        tf_name="NllLoss", vjp_exact=True, equal_dims=_rows_equal_targets,
                        np_vjp=lambda g, out, needs, logp, target, reduction: (
                            _nll_grad_impl(g, logp, target, reduction) if needs[0] else None,
@@ -257,7 +266,8 @@ NLL_LOSS_GRAD = register(Op(
     infer=lambda g, ref, target, reduction: (ref.shape, ref.dtype),
     vjp=lambda gg, out, g, ref, target, reduction: (nll_loss(gg, target, reduction), None, None),
     kind="nn", grad_name="NllLossBackwardBackward0", saves=(2,), nin=3,
-    tf_name="NllLossGrad", vjp_exact=True, shape_only=(1,), equal_dims=_rows_equal_targets))
+    tf_name="NllLossGrad", vjp_exact=True, jvp="linear", shape_only=(1,),
+    equal_dims=_rows_equal_targets))
 
 
 def _mse_impl(a, b, reduction):
@@ -280,8 +290,16 @@ def _mse_vjp(g, out, a, b, reduction):
     return grad, mul(grad, -1.0)
 
 
+def _mse_jvp(ts, out, a, b, reduction):
+    """``2 (a - b) (ta - tb)``, reduced as the loss is."""
+    ta, tb = ts
+    td = ta if tb is None else (neg(tb) if ta is None else sub(ta, tb))
+    dd = mul(mul(sub(a, b), td), 2.0)
+    return dd if reduction == "none" else (sum(dd) if reduction == "sum" else mean(dd))
+
+
 MSE_LOSS = register(Op(name="mse_loss", impl=_mse_impl, infer=_mse_infer, vjp=_mse_vjp,
                        kind="nn", grad_name="MseLossBackward0", saves=(0, 1), nin=2,
-                       tf_name="MSE", same_dtype=(0, 1)))
+                       tf_name="MSE", same_dtype=(0, 1), jvp=_mse_jvp))
 
 __all__ = ["matmul", "softmax", "log_softmax", "nll_loss", "cross_entropy", "mse_loss"]

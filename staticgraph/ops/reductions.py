@@ -130,10 +130,12 @@ def _lse_vjp(g, out, x, dim, keepdim, full):
     return (mul(_unreduce(g, x, dim, keepdim), exp(sub(x, _unreduce(out, x, dim, keepdim)))),)
 
 
-def _red(name, impl, kind, vjp, grad_name, tf_name, saves=(), reduce="", np_vjp=None):
+def _red(name, impl, kind, vjp, grad_name, tf_name, saves=(), reduce="", np_vjp=None,
+         jvp="reduction"):
+    """A reduction record; its JVP sums ``vjp(ones) * tangent`` over the reduced dims."""
     return register(Op(name=name, impl=impl, infer=_reduce_infer(kind), vjp=vjp, kind="reduce",
                        grad_name=grad_name, saves=saves, tf_name=tf_name, reduce=reduce,
-                       np_vjp=np_vjp, at_rank=dims_at_rank()))
+                       np_vjp=np_vjp, at_rank=dims_at_rank(), jvp=jvp))
 
 
 _FILL_MAX = 4096  # up to this many elements a filled array is cheaper than a broadcast view
@@ -193,9 +195,9 @@ def _mean_impl(x, dim, keepdim, full):
 
 SUM = _red("sum", _sum_impl, "sum",
            _sum_vjp, _name("SumBackward0", "SumBackward1"), "Sum", reduce="sum",
-           np_vjp=_np_sum_vjp)
+           np_vjp=_np_sum_vjp, jvp="linear")
 MEAN = _red("mean", _mean_impl, "mean", _mean_vjp, _name("MeanBackward0", "MeanBackward1"), "Mean", reduce="mean",
-            np_vjp=_np_mean_vjp)
+            np_vjp=_np_mean_vjp, jvp="linear")
 MAX = _red("max", lambda x, dim, keepdim, full: np.max(x, axis=dim, keepdims=keepdim), "max",
            _extreme_vjp, _name("MaxBackward1", "AmaxBackward0"), "Max", saves=(0, "out"),
            reduce="max")

@@ -41,7 +41,7 @@ def _step(name: str, impl: Any, tf_name: str) -> Op:
     return register(Op(name=name, impl=impl, infer=elementwise_infer("keep"), vjp=_zero_vjp,
                        kind="elementwise", scalar=f"sg_{name}({{0}})",
                        grad_name=name.capitalize() + "Backward0", dtype_rule="keep",
-                       tf_name=tf_name, tf_differentiable=False))
+                       tf_name=tf_name, tf_differentiable=False, jvp="diagonal"))
 
 
 FLOOR = _step("floor", np.floor, "Floor")
@@ -68,4 +68,4 @@ FLOOR_DIVIDE = register(Op(
 REMAINDER = register(Op(
     name="remainder", impl=np.remainder, infer=elementwise_infer("promote"), vjp=_remainder_vjp,
     kind="elementwise", scalar="({0} % {1})", grad_name=_remainder_name, saves=(0, 1), nin=2,
-    tf_name="FloorMod"))
+    tf_name="FloorMod", jvp="diagonal"))

@@ -144,14 +144,33 @@ def _cumprod_vjp(g, out, x, dim, exclusive, reverse):
     return (grad,)
 
 
+def _cumprod_jvp(ts, out, x, dim, exclusive, reverse):
+    """Exact with zeros: where ``out_k`` has no zero factor, ``out_k * sum_{j} t_j / x_j`` over
+    its factors; with one (the slice's first zero), ``t`` there times the product of the other
+    factors; with two or more, 0."""
+    t = ts[0]
+    fdt = aval_of(x).dtype
+    z = eq(x, 0)
+    zf = cast(z, fdt)
+    cz = cumsum(zf, dim, reverse)
+    factors = sub(cz, zf) if exclusive else cz
+    x1 = where(z, 1, x)
+    none = mul(out, cumsum(div(t, x1), dim, reverse, exclusive))
+    first = logical_and(z, eq(cz, 1))
+    one = mul(cumsum(where(first, t, 0.0), dim, reverse, exclusive),
+              cumprod(x1, dim, reverse, exclusive))
+    return where(eq(factors, 0), none, where(eq(factors, 1), one, 0.0))
+
+
 # ----------------------------------------------------------------------------------- records
 PROD = _red("prod", lambda x, dim, keepdim, full: np.prod(x, axis=dim, keepdims=keepdim), "sum",
             _prod_vjp, _name("ProdBackward0", "ProdBackward1"), "Prod", saves=(0, "out"))
 CUMSUM = register(Op(name="cumsum", impl=_scan(np.cumsum, 0), infer=_scan_infer,
                      vjp=_cumsum_vjp, kind="reduce", grad_name="CumsumBackward0",
-                     tf_name="Cumsum", at_rank=dims_at_rank(single=True)))
+                     tf_name="Cumsum", at_rank=dims_at_rank(single=True), jvp="linear"))
 CUMPROD = register(Op(name="cumprod", impl=_scan(np.cumprod, 1), infer=_scan_infer,
                       vjp=_cumprod_vjp, kind="reduce", grad_name="CumprodBackward0",
-                      saves=(0, "out"), tf_name="Cumprod", at_rank=dims_at_rank(single=True)))
+                      saves=(0, "out"), tf_name="Cumprod", at_rank=dims_at_rank(single=True),
+                      jvp=_cumprod_jvp))
 
 __all__ = ["prod", "cumsum", "cumprod"]

@@ -168,6 +168,7 @@ def _broadcast_to_infer(x: AVal, shape) -> tuple:
 
 def _op(name, impl, infer, vjp=None, *, grad_name="", saves=(), nin=1, kind="shape", tf="",
         **facts):
+    facts.setdefault("jvp", "linear" if vjp is not None else None)  # forward mode: op(tangents)
     return register(Op(name=name, impl=impl, infer=infer, vjp=vjp, kind=kind,
                        grad_name=grad_name, saves=saves, nin=nin, tf_name=tf, **facts))
 

@@ -12,7 +12,7 @@ from dynamic.utils.data import _mt19937
 
 @pytest.mark.parametrize("module, name", [
     (dynamic, "jit"), (dynamic.nn, "MaxPool3d"), (dynamic.nn.functional, "max_pool3d"),
-    (dynamic.optim, "swa_utils"), (dynamic.autograd, "forward_ad"),
+    (dynamic.optim, "swa_utils"), (dynamic.autograd, "NestedIOFunction"),
     (dynamic.utils.data, "WeightedRandomSampler"), (dynamic.func, "functional_call"),
     (dynamic.accelerator, "current_stream"), (dynamic.cuda, "current_device"),
     (dynamic.profiler, "schedule"), (dynamic.backends, "mkldnn")])
@@ -34,8 +34,8 @@ def test_from_import_of_a_missing_name_is_an_import_error_with_the_text():
 
 
 def test_hint_names_what_to_use_instead():
-    with pytest.raises(NotImplementedError, match="use torch.autograd.functional.jvp"):
-        dynamic.autograd.forward_ad  # noqa: B018
+    with pytest.raises(NotImplementedError, match="call the module with its own parameters"):
+        dynamic.func.functional_call  # noqa: B018
 
 
 def test_set_default_device():

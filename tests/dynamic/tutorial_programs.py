@@ -1179,3 +1179,76 @@ for f in (lambda: torch.ones(2).to("cuda"), lambda: torch.ones(2).cuda(), lambda
     except Exception as e:
         print(type(e).__name__, e)
 """
+PROGS["forward_ad"] = '''
+fwAD = torch.autograd.forward_ad  # the forward-mode AD tutorial, with names bound as attributes
+nn = torch.nn
+jvp, jacfwd, jacrev, hessian = torch.func.jvp, torch.func.jacfwd, torch.func.jacrev, torch.func.hessian
+
+primal = torch.linspace(-1.0, 1.0, 12).reshape(3, 4)
+tangent = torch.linspace(0.5, -0.5, 12).reshape(3, 4)
+
+def fn(x, y):
+    return x ** 2 + y ** 2
+
+with fwAD.dual_level():
+    dual_input = fwAD.make_dual(primal, tangent)
+    print(fwAD.unpack_dual(dual_input).tangent is tangent)
+    plain_tensor = torch.ones(3, 4)
+    dual_output = fn(dual_input, plain_tensor)
+    p, jvp_out = fwAD.unpack_dual(dual_output)
+    print(p)
+    print(jvp_out)
+    print(fwAD.unpack_dual(plain_tensor).tangent)
+    print(fwAD.unpack_dual(dual_output.argmax()).tangent)
+print(fwAD.unpack_dual(dual_output).tangent)
+
+model = nn.Linear(4, 2)
+with torch.no_grad():
+    model.weight.copy_(torch.linspace(-0.4, 0.4, 8).reshape(2, 4))
+    model.bias.copy_(torch.tensor([0.1, -0.1]))
+params = {name: p for name, p in model.named_parameters()}
+tangents = {name: torch.ones_like(p) * 0.5 for name, p in params.items()}
+with fwAD.dual_level():
+    for name, p in params.items():
+        delattr(model, name)
+        setattr(model, name, fwAD.make_dual(p, tangents[name]))
+    out = model(primal).tanh().sum(1)
+    print(fwAD.unpack_dual(out).tangent)
+
+class Fn(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, foo):
+        result = torch.exp(foo)
+        ctx.result = result
+        return result
+
+    @staticmethod
+    def backward(ctx, gO):
+        return gO * ctx.result
+
+    @staticmethod
+    def jvp(ctx, gI):
+        gO = gI * ctx.result
+        ctx.result = None
+        return gO
+
+x = torch.tensor([0.1, 0.2, 0.3], dtype=torch.double)
+t = torch.tensor([1.0, -1.0, 2.0], dtype=torch.double)
+with fwAD.dual_level():
+    dual_out = Fn.apply(fwAD.make_dual(x, t))
+    print(fwAD.unpack_dual(dual_out).tangent)
+print(torch.autograd.gradcheck(Fn.apply, (x.clone().requires_grad_(),)))
+
+out, jvp_t = jvp(fn, (primal, torch.ones(3, 4)), (tangent, torch.zeros(3, 4)))
+print(jvp_t)
+f = lambda x: (x.sin() * x).sum() ** 2
+print(jacfwd(lambda x: x.sin() * x.cumsum(0))(x))
+print(torch.allclose(hessian(f)(x), jacrev(jacrev(f))(x)))
+print(jacfwd(jacrev(f))(x))
+try:
+    with fwAD.dual_level():
+        with fwAD.dual_level():
+            pass
+except RuntimeError as e:
+    print(e)
+'''
