@@ -21,6 +21,7 @@ from .core import (
     result_type,
     to_float,
 )
+from . import tiles
 from .shapes import zeros_like
 
 
@@ -66,28 +67,36 @@ def _np_div(g, out, needs, x, y):
 
 
 def _np_relu(g, out, needs, x):
-    """``where(out <= 0, 0, g)`` in two vectorised passes: the sign-and-payload bits of ``g`` are
-    kept where ``out <= 0`` fails (NaN included) and cleared (+0.0) elsewhere, bit for bit."""
+    """``where(out <= 0, 0, g)`` in four integer passes over one buffer: the bits of ``g`` are
+    kept where ``out <= 0`` fails (NaN included) and cleared (+0.0) elsewhere, bit for bit.
+    ``out = relu(x)`` is never below 0, so ``out <= 0`` means ``out`` is +-0: its bits without
+    the sign are 0; ``(-m) >> (width - 1)`` turns the others (``m > 0``) into all ones."""
     ints = _SAME_WIDTH_INT.get(g.dtype)
-    if ints is None:
+    if ints is None or out.dtype != g.dtype or out.shape != g.shape:
         return (np.where(out <= 0, g.dtype.type(0), g),)
-    keep = np.subtract(np.less_equal(out, 0), True, dtype=ints)  # 0 or all ones
-    return (np.bitwise_and(g.view(ints), keep).view(g.dtype),)
+    m = np.bitwise_and(out.view(ints), _NO_SIGN[ints])
+    np.negative(m, out=m)
+    np.right_shift(m, _SIGN_SHIFT[ints], out=m)
+    return (np.bitwise_and(g.view(ints), m, out=m).view(g.dtype),)
 
 
 def _np_tanh_vjp(g, out):
-    """``g * (1 - out * out)``, with one temporary where ``g`` fits in it."""
+    """``g * (1 - out * out)``: one tiled pass where ``g`` has ``out``'s shape and dtype."""
     if out.ndim == 0:
         return np.multiply(g, np.subtract(1, out * out))
+    if g.shape == out.shape and g.dtype == out.dtype:
+        return tiles.tanh_vjp(g, out)
     t = np.multiply(out, out)
     np.subtract(1, t, out=t)
     return _times(g, t)
 
 
 def _np_sigmoid_vjp(g, out):
-    """``g * (out * (1 - out))``, with one temporary where ``g`` fits in it."""
+    """``g * (out * (1 - out))``: one tiled pass where ``g`` has ``out``'s shape and dtype."""
     if out.ndim == 0:
         return np.multiply(g, out * np.subtract(1, out))
+    if g.shape == out.shape and g.dtype == out.dtype:
+        return tiles.sigmoid_vjp(g, out)
     t = np.subtract(1, out)
     np.multiply(out, t, out=t)
     return _times(g, t)
@@ -102,6 +111,8 @@ def _times(g, t):
 
 _SAME_WIDTH_INT = {np.dtype(np.float32): np.dtype(np.int32),
                    np.dtype(np.float64): np.dtype(np.int64)}
+_NO_SIGN = {i: np.iinfo(i).max for i in _SAME_WIDTH_INT.values()}
+_SIGN_SHIFT = {i: 8 * i.itemsize - 1 for i in _SAME_WIDTH_INT.values()}
 
 
 # --------------------------------------------------------------------------- public functions
@@ -273,18 +284,14 @@ TANH = _ew("tanh", np.tanh, "sg_tanh({0})",
 def _sigmoid_impl(x: np.ndarray) -> np.ndarray:
     """Stable logistic: never overflows exp for large |x|. With ``e = exp(-|x|)`` it is
     ``1 / (1 + e)`` for ``x >= 0`` and ``e / (1 + e)`` below, computed as
-    ``max(e, x >= 0) / (1 + e)`` (the same bits, NaN included): a select by a data-dependent mask
-    (``np.where``) costs ten passes on random signs, and each temporary of a large array one."""
+    ``max(e, x >= 0) / (1 + e)`` (the same bits, NaN included), on floats tile by tile
+    (``tiles.sigmoid``: a select by a data-dependent mask, ``np.where``, costs ten passes on
+    random signs, and each pass over a large array one trip through memory)."""
     x = np.asarray(x)
-    if x.ndim == 0 or x.dtype.kind != "f":
-        e = np.exp(-np.abs(x))
-        return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
-    e = np.abs(x)
-    np.negative(e, out=e)
-    np.exp(e, out=e)
-    r = np.add(e, 1)
-    np.maximum(e, np.greater_equal(x, 0), out=e)
-    return np.divide(e, r, out=e)
+    if x.dtype.kind == "f":
+        return tiles.sigmoid(x)
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
 
 
 SIGMOID = _ew("sigmoid", _sigmoid_impl, "sg_sigmoid({0})",
