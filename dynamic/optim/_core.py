@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from staticgraph.ops.tiles import add_scaled
+from staticgraph.ops.tiles import TILED_BYTES, add_scaled
 
 from .._tensor import Tensor
 from ..autograd.grad_mode import enable_grad
@@ -126,7 +126,8 @@ class SGD(Optimizer):
                     st["momentum_buffer"] = buf
                     grad = grad + buf * mom if g["nesterov"] else buf
                 d = p._data
-                if d.flags.writeable and grad.dtype == d.dtype and grad.shape == d.shape:
+                if d.nbytes > TILED_BYTES and d.flags.writeable and grad.dtype == d.dtype \
+                        and grad.shape == d.shape:
                     add_scaled(d, grad, -lr)  # ``p += grad * -lr``, no full-size temporary
                     p._vc[0] += 1
                 else:

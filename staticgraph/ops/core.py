@@ -85,6 +85,9 @@ class Op:
     Unsaved inputs arrive as :class:`AVal` (shape and dtype only). It is called only when ``g``
     and every array input share one float dtype, and must compute what ``vjp`` computes, op for
     op, so both paths give bit-identical gradients (``tests/dynamic/test_fast_backward.py``).
+    ``np_vjp_owned`` (optional): ``np_vjp`` for a ``g`` the engine owns outright (a fresh,
+    writeable, C-contiguous cotangent no buffer, tensor or hook shares): it may write one
+    cotangent into ``g`` and return ``g`` (the same bits; one memory stream less per pass).
     """
 
     name: str
@@ -111,6 +114,7 @@ class Op:
     broadcasting: bool = False
     equal_dims: Callable[..., list] | None = None
     np_vjp: Callable[..., tuple] | None = None
+    np_vjp_owned: Callable[..., tuple] | None = None
     at_rank: Callable[..., dict] | None = None
 
     @property

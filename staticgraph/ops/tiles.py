@@ -19,6 +19,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 TILE_BYTES = 1 << 18  # per operand; three operands of a tile fit a 1-2 MB L2 cache
+TILED_BYTES = 2 * TILE_BYTES  # arrays up to this size take one whole-array call
 
 
 def _flat(a: Any, n: int) -> Any:
@@ -36,10 +37,10 @@ def run_tiled(body: Callable[..., Any], out: np.ndarray, *ins: Any) -> np.ndarra
     shape or are scalars) over matching tiles of ``out`` and ``ins``; in one call when the
     array is small or an operand cannot be tiled. Returns ``out``."""
     n = out.size
-    step = TILE_BYTES // out.itemsize
-    if n <= 2 * step:
+    if out.nbytes <= TILED_BYTES:
         body(out, *ins)
         return out
+    step = TILE_BYTES // out.itemsize
     flat = [_flat(out, n)]
     for a in ins:
         if type(a) is not np.ndarray or not a.ndim:
@@ -92,37 +93,62 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
     return run_tiled(body, np.empty_like(x), x)
 
 
-def _tanh_vjp_body(out: np.ndarray, g: Any, y: np.ndarray) -> None:
-    np.multiply(y, y, out=out)
-    np.subtract(1, out, out=out)
-    np.multiply(g, out, out=out)
+def _scratch(m: int, dtype: np.dtype) -> Callable[[np.ndarray], np.ndarray]:
+    """A tile-sized buffer, viewed in the shape of each tile (a bigger one for a whole-array
+    call on an array that cannot be tiled)."""
+    buf = np.empty(m, dtype)
+
+    def view(out: np.ndarray) -> np.ndarray:
+        k = out.size
+        return (buf[:k] if k <= m else np.empty(k, dtype)).reshape(out.shape)
+
+    return view
 
 
-def _sigmoid_vjp_body(out: np.ndarray, g: Any, y: np.ndarray) -> None:
-    np.subtract(1, y, out=out)
-    np.multiply(y, out, out=out)
-    np.multiply(g, out, out=out)
+def _vjp(g: Any, y: np.ndarray, into: np.ndarray | None, factor: Callable[..., None]
+         ) -> np.ndarray:
+    """``g * factor(y)``, the factor built in a scratch tile, written into ``into`` (``g``
+    itself, when the engine owns it) or a fresh array."""
+    out = np.empty_like(y) if into is None else into
+    scratch = _scratch(min(y.size, TILE_BYTES // y.itemsize), y.dtype)
+
+    def body(o: np.ndarray, gt: Any, yt: np.ndarray) -> None:
+        t = scratch(o)
+        factor(yt, t)
+        np.multiply(gt, t, out=o)
+
+    return run_tiled(body, out, g, y)
 
 
-def tanh_vjp(g: np.ndarray, y: np.ndarray) -> np.ndarray:
+def _tanh_factor(y: np.ndarray, t: np.ndarray) -> None:
+    np.multiply(y, y, out=t)
+    np.subtract(1, t, out=t)
+
+
+def _sigmoid_factor(y: np.ndarray, t: np.ndarray) -> None:
+    np.subtract(1, y, out=t)
+    np.multiply(y, t, out=t)
+
+
+def tanh_vjp(g: Any, y: np.ndarray, into: np.ndarray | None = None) -> np.ndarray:
     """``g * (1 - y * y)`` (``y = tanh(x)``) for ``g`` of ``y``'s shape and dtype."""
-    return run_tiled(_tanh_vjp_body, np.empty_like(y), g, y)
+    return _vjp(g, y, into, _tanh_factor)
 
 
-def sigmoid_vjp(g: np.ndarray, y: np.ndarray) -> np.ndarray:
+def sigmoid_vjp(g: Any, y: np.ndarray, into: np.ndarray | None = None) -> np.ndarray:
     """``g * (y * (1 - y))`` (``y = sigmoid(x)``) for ``g`` of ``y``'s shape and dtype."""
-    return run_tiled(_sigmoid_vjp_body, np.empty_like(y), g, y)
+    return _vjp(g, y, into, _sigmoid_factor)
 
 
 def add_scaled(d: np.ndarray, g: np.ndarray, s: float) -> None:
     """``d += g * s`` in place (``g * s`` rounded, then added: the optimizers' update), tile by
     tile through one tile-sized temporary instead of a full-size one. ``d`` and ``g``: one
     shape and float dtype, ``d`` C-contiguous and writeable."""
-    n = d.size
-    step = TILE_BYTES // d.itemsize
-    if n <= 2 * step or not (d.flags.c_contiguous and g.flags.c_contiguous):
+    if d.nbytes <= TILED_BYTES or not (d.flags.c_contiguous and g.flags.c_contiguous):
         np.add(d, np.multiply(g, s), out=d)
         return
+    n = d.size
+    step = TILE_BYTES // d.itemsize
     fd, fg = d.reshape(-1), g.reshape(-1)
     buf = np.empty(step, d.dtype)
     for lo in range(0, n, step):
