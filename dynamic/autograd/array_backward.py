@@ -129,7 +129,18 @@ def _lean_grads(node: Any, g: np.ndarray, needs: tuple) -> list:
         args = [a._data if isinstance(a, Tensor) else a for a in stored]
     else:
         args = stored
-    return _finish(node, node._op.np_vjp(g, out, needs, *args, **node._params), g, out, args)
+    op = node._op
+    rule = op.np_vjp
+    # ``g`` held only by the engine (its buffer list, the loop's variable, this argument and
+    # getrefcount's) may take the rule's result in place (``Op.np_vjp_owned``)
+    if g.nbytes > _OWN_MIN and op.np_vjp_owned is not None and getrefcount(g) <= _G_REFS \
+            and g.base is None and g.flags.writeable:
+        rule = op.np_vjp_owned
+    return _finish(node, rule(g, out, needs, *args, **node._params), g, out, args)
+
+
+_G_REFS = 4
+_OWN_MIN = 1 << 16  # bytes: below, the arrays stay in cache and writing in place saves nothing
 
 
 def fit_arrays(edges: list, res: Any, args: Any, op: Any) -> list:
@@ -189,12 +200,21 @@ def call_hooks(hooks: dict | None, g: Any) -> Any:
 
 
 def add_arrays(a: Any, b: Any) -> Any:
+    """``a + b``, the fan-in sum of two cotangents: into ``a`` where only the engine's buffer
+    holds it (a fresh array of the sum's shape and dtype), else a fresh array."""
     if a is None:
         return b
     if b is None:
         return a
+    if type(a) is _ndarray and a.nbytes > _OWN_MIN and getrefcount(a) <= _A_REFS \
+            and a.base is None and a.flags.writeable and type(b) is _ndarray \
+            and a.shape == b.shape and a.dtype == b.dtype and a is not b:
+        return np.add(a, b, out=a)
     r = np.add(a, b)
     return r if type(r) is _ndarray else np.asarray(r)
+
+
+_A_REFS = 3  # the engine's buffer list, this argument, getrefcount's
 
 
 def _hooked(hooks: dict, g: Any) -> Any:
@@ -291,6 +311,7 @@ def run_arrays(order: list, needed: set, buffers: dict, capture: dict, captured:
                                                      isinstance(c, OpNode)) else _buffer(c, nr, g)
                 else:
                     b[nr] = g if b[nr] is None else add_arrays(b[nr], g)
+        out = g = None  # the buffers alone hold the cotangents (``_lean_grads``' ownership)
 
 
 def _buffer(node: Node, nr: int, g: Any) -> list:

@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from staticgraph.ops.tiles import TILED_BYTES, add_scaled
+
 from .._tensor import Tensor
 from ..autograd.grad_mode import enable_grad
 from . import state as _state
@@ -123,7 +125,13 @@ class SGD(Optimizer):
                         buf = buf * mom + grad * (1 - damp)
                     st["momentum_buffer"] = buf
                     grad = grad + buf * mom if g["nesterov"] else buf
-                _step(p, np.multiply(grad, -lr))
+                d = p._data
+                if d.nbytes > TILED_BYTES and d.flags.writeable and grad.dtype == d.dtype \
+                        and grad.shape == d.shape:
+                    add_scaled(d, grad, -lr)  # ``p += grad * -lr``, no full-size temporary
+                    p._vc[0] += 1
+                else:
+                    _step(p, np.multiply(grad, -lr))
         return loss
 
 

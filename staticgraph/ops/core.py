@@ -85,6 +85,9 @@ class Op:
     Unsaved inputs arrive as :class:`AVal` (shape and dtype only). It is called only when ``g``
     and every array input share one float dtype, and must compute what ``vjp`` computes, op for
     op, so both paths give bit-identical gradients (``tests/dynamic/test_fast_backward.py``).
+    ``np_vjp_owned`` (optional): ``np_vjp`` for a ``g`` the engine owns outright (a fresh,
+    writeable, C-contiguous cotangent no buffer, tensor or hook shares): it may write one
+    cotangent into ``g`` and return ``g`` (the same bits; one memory stream less per pass).
     ``jvp(tangents, out, *inputs, **params) -> tangent`` (forward mode, ``ops/forward.py``), or
     the way to derive it: ``"linear"``, ``"multilinear"``, ``"diagonal"``, ``"reduction"``.
     """
@@ -113,6 +116,7 @@ class Op:
     broadcasting: bool = False
     equal_dims: Callable[..., list] | None = None
     np_vjp: Callable[..., tuple] | None = None
+    np_vjp_owned: Callable[..., tuple] | None = None
     at_rank: Callable[..., dict] | None = None
     jvp: Callable[..., Any] | str | None = None
 

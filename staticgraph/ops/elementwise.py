@@ -21,6 +21,7 @@ from .core import (
     result_type,
     to_float,
 )
+from . import np_rules, tiles
 from .shapes import zeros_like
 
 
@@ -39,12 +40,12 @@ def elementwise_infer(rule: str):
 
 
 def _ew(name, impl, scalar, vjp=None, *, nin=1, saves=(), dtype_rule="promote", grad_name="",
-        tf_name="", np_vjp=None, jvp="diagonal") -> Op:
+        tf_name="", np_vjp=None, np_vjp_owned=None, jvp="diagonal") -> Op:
     """An elementwise record; its JVP is derived from the VJP (diagonal Jacobian) by default."""
     return register(Op(name=name, impl=impl, infer=elementwise_infer(dtype_rule), vjp=vjp,
                        kind="elementwise", scalar=scalar, grad_name=grad_name, saves=saves,
                        nin=nin, dtype_rule=dtype_rule, tf_name=tf_name, np_vjp=np_vjp,
-                       jvp=jvp if vjp is not None else None))
+                       np_vjp_owned=np_vjp_owned, jvp=jvp if vjp is not None else None))
 
 
 def _add_jvp(ts, out, x, y):
@@ -56,63 +57,8 @@ def _sub_jvp(ts, out, x, y):
     return ts[0] if ts[1] is None else (neg(ts[1]) if ts[0] is None else sub(ts[0], ts[1]))
 
 
-# ------------------------------------------------------- the same rules on plain ndarrays
-# (``Op.np_vjp``: the eager engine's backward without create_graph; op for op what ``vjp`` does)
-def _np_add(g, out, needs, x, y):
-    return (g if needs[0] else None), (g if needs[1] else None)
-
-
-def _np_sub(g, out, needs, x, y):
-    return (g if needs[0] else None), (np.negative(g) if needs[1] else None)
-
-
-def _np_mul(g, out, needs, x, y):
-    return (np.multiply(g, y) if needs[0] else None), (np.multiply(g, x) if needs[1] else None)
-
-
-def _np_div(g, out, needs, x, y):
-    gx = np.true_divide(g, y) if needs[0] else None
-    gy = np.negative(np.multiply(g, np.true_divide(np.true_divide(x, y), y))) if needs[1] else None
-    return gx, gy
-
-
-def _np_relu(g, out, needs, x):
-    """``where(out <= 0, 0, g)`` in two vectorised passes: the sign-and-payload bits of ``g`` are
-    kept where ``out <= 0`` fails (NaN included) and cleared (+0.0) elsewhere, bit for bit."""
-    ints = _SAME_WIDTH_INT.get(g.dtype)
-    if ints is None:
-        return (np.where(out <= 0, g.dtype.type(0), g),)
-    keep = np.subtract(np.less_equal(out, 0), True, dtype=ints)  # 0 or all ones
-    return (np.bitwise_and(g.view(ints), keep).view(g.dtype),)
-
-
-def _np_tanh_vjp(g, out):
-    """``g * (1 - out * out)``, with one temporary where ``g`` fits in it."""
-    if out.ndim == 0:
-        return np.multiply(g, np.subtract(1, out * out))
-    t = np.multiply(out, out)
-    np.subtract(1, t, out=t)
-    return _times(g, t)
-
-
-def _np_sigmoid_vjp(g, out):
-    """``g * (out * (1 - out))``, with one temporary where ``g`` fits in it."""
-    if out.ndim == 0:
-        return np.multiply(g, out * np.subtract(1, out))
-    t = np.subtract(1, out)
-    np.multiply(out, t, out=t)
-    return _times(g, t)
-
-
-def _times(g, t):
-    """``g * t`` written into ``t`` (a fresh temporary) when the result has its shape and dtype."""
-    if g.shape == t.shape and g.dtype == t.dtype:
-        return np.multiply(g, t, out=t)
-    return np.multiply(g, t)
-
-
-_SAME_WIDTH_INT = {np.dtype(np.float32): np.dtype(np.int32),
-                   np.dtype(np.float64): np.dtype(np.int64)}
+# the numpy-level rules (``Op.np_vjp`` / ``np_vjp_owned``) live in np_rules.py
+_np_relu, _np_tanh_vjp, _np_sigmoid_vjp = np_rules.relu, np_rules.tanh_vjp, np_rules.sigmoid_vjp
 
 
 # --------------------------------------------------------------------------- public functions
@@ -236,16 +182,18 @@ def _sign_impl(x: np.ndarray) -> np.ndarray:
 
 # ----------------------------------------------------------------------------------- records
 ADD = _ew("add", np.add, "({0} + {1})", lambda g, out, x, y: (g, g), nin=2,
-          grad_name="AddBackward0", tf_name="Add", np_vjp=_np_add, jvp=_add_jvp)
+          grad_name="AddBackward0", tf_name="Add", np_vjp=np_rules.add, jvp=_add_jvp)
 SUB = _ew("sub", np.subtract, "({0} - {1})", lambda g, out, x, y: (g, neg(g)), nin=2,
           grad_name=lambda a, p: "RsubBackward1" if isinstance(a[0], (int, float)) else
-          "SubBackward0", tf_name="Sub", np_vjp=_np_sub, jvp=_sub_jvp)
+          "SubBackward0", tf_name="Sub", np_vjp=np_rules.sub,
+          np_vjp_owned=np_rules.sub_owned, jvp=_sub_jvp)
 MUL = _ew("mul", np.multiply, "({0} * {1})", lambda g, out, x, y: (mul(g, y), mul(g, x)), nin=2,
-          saves=(0, 1), grad_name="MulBackward0", tf_name="Mul", np_vjp=_np_mul,
-          jvp="multilinear")
+          saves=(0, 1), grad_name="MulBackward0", tf_name="Mul", np_vjp=np_rules.mul,
+          np_vjp_owned=np_rules.mul_owned, jvp="multilinear")
 DIV = _ew("div", np.true_divide, "({0} / {1})",
           lambda g, out, x, y: (div(g, y), neg(mul(g, div(div(x, y), y)))), nin=2, saves=(0, 1),
-          dtype_rule="float", grad_name="DivBackward0", tf_name="RealDiv", np_vjp=_np_div)
+          dtype_rule="float", grad_name="DivBackward0", tf_name="RealDiv", np_vjp=np_rules.div,
+          np_vjp_owned=np_rules.div_owned)
 POW = _ew("pow", _pow_impl, "sg_pow({0}, {1})", _pow_vjp, nin=2, saves=(0, 1, "out"),
           grad_name=_pow_name, tf_name="Pow")
 MAXIMUM = _ew("maximum", np.maximum, "sg_max({0}, {1})", _max_min_vjp(lt, gt), nin=2,
@@ -253,10 +201,10 @@ MAXIMUM = _ew("maximum", np.maximum, "sg_max({0}, {1})", _max_min_vjp(lt, gt), n
 MINIMUM = _ew("minimum", np.minimum, "sg_min({0}, {1})", _max_min_vjp(gt, lt), nin=2,
               saves=(0, 1), grad_name="MinimumBackward0", tf_name="Minimum")
 NEG = _ew("neg", np.negative, "(-{0})", lambda g, out, x: (neg(g),), grad_name="NegBackward0",
-          tf_name="Neg", np_vjp=lambda g, out, needs, x: (np.negative(g),), jvp="linear")
+          tf_name="Neg", np_vjp=np_rules.neg, np_vjp_owned=np_rules.neg_owned, jvp="linear")
 EXP = _ew("exp", np.exp, "sg_exp({0})", lambda g, out, x: (mul(g, out),), saves=("out",),
           dtype_rule="float", grad_name="ExpBackward0", tf_name="Exp",
-          np_vjp=lambda g, out, needs, x: (np.multiply(g, out),))
+          np_vjp=np_rules.exp, np_vjp_owned=np_rules.exp_owned)
 LOG = _ew("log", np.log, "sg_log({0})", lambda g, out, x: (div(g, x),), saves=(0,),
           dtype_rule="float", grad_name="LogBackward0", tf_name="Log")
 # exact near 0, where ``log(1 + x)`` and ``exp(x) - 1`` lose every digit. expm1's gradient is
@@ -279,30 +227,26 @@ COS = _ew("cos", np.cos, "sg_cos({0})", lambda g, out, x: (neg(mul(g, sin(x))),)
 TANH = _ew("tanh", np.tanh, "sg_tanh({0})",
            lambda g, out, x: (mul(g, sub(1, mul(out, out))),), saves=("out",),
            dtype_rule="float", grad_name="TanhBackward0", tf_name="Tanh",
-           np_vjp=lambda g, out, needs, x: (_np_tanh_vjp(g, out),))
+           np_vjp=np_rules.tanh, np_vjp_owned=np_rules.tanh_owned)
 
 
 def _sigmoid_impl(x: np.ndarray) -> np.ndarray:
     """Stable logistic: never overflows exp for large |x|. With ``e = exp(-|x|)`` it is
     ``1 / (1 + e)`` for ``x >= 0`` and ``e / (1 + e)`` below, computed as
-    ``max(e, x >= 0) / (1 + e)`` (the same bits, NaN included): a select by a data-dependent mask
-    (``np.where``) costs ten passes on random signs, and each temporary of a large array one."""
+    ``max(e, x >= 0) / (1 + e)`` (the same bits, NaN included), on floats tile by tile
+    (``tiles.sigmoid``: a select by a data-dependent mask, ``np.where``, costs ten passes on
+    random signs, and each pass over a large array one trip through memory)."""
     x = np.asarray(x)
-    if x.ndim == 0 or x.dtype.kind != "f":
-        e = np.exp(-np.abs(x))
-        return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
-    e = np.abs(x)
-    np.negative(e, out=e)
-    np.exp(e, out=e)
-    r = np.add(e, 1)
-    np.maximum(e, np.greater_equal(x, 0), out=e)
-    return np.divide(e, r, out=e)
+    if x.dtype.kind == "f":
+        return tiles.sigmoid(x)
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
 
 
 SIGMOID = _ew("sigmoid", _sigmoid_impl, "sg_sigmoid({0})",
               lambda g, out, x: (mul(g, mul(out, sub(1, out))),), saves=("out",),
               dtype_rule="float", grad_name="SigmoidBackward0", tf_name="Sigmoid",
-              np_vjp=lambda g, out, needs, x: (_np_sigmoid_vjp(g, out),))
+              np_vjp=np_rules.sigmoid, np_vjp_owned=np_rules.sigmoid_owned)
 
 
 def _softplus_impl(x: np.ndarray) -> np.ndarray:
@@ -317,7 +261,7 @@ SOFTPLUS = _ew("softplus", _softplus_impl, "sg_softplus({0})",
                grad_name="SoftplusBackward0", tf_name="Softplus")
 # PyTorch's threshold_backward: the gradient passes wherever ``out <= 0`` fails, NaN included
 RELU = _ew("relu", _relu_impl, "sg_relu({0})", lambda g, out, x: (where(le(out, 0), 0.0, g),),
-           saves=("out",), grad_name="ReluBackward0", tf_name="Relu", np_vjp=_np_relu)
+           saves=("out",), grad_name="ReluBackward0", tf_name="Relu", np_vjp=np_rules.relu)
 ABS = _ew("abs", np.abs, "sg_abs({0})", lambda g, out, x: (mul(g, sign(x)),), saves=(0,),
           grad_name="AbsBackward0", tf_name="Abs")
 SIGN = _ew("sign", _sign_impl, "sg_sign({0})", lambda g, out, x: (zeros_like(g),),

@@ -211,9 +211,10 @@ def _nll_infer(logp: AVal, target: AVal, reduction) -> tuple:
 
 def _check_targets(logp, target):
     """Class indices outside [0, C) are errors (numpy would wrap -1 to the last class)."""
-    if logp.ndim == 2 and target.size and (target.min() < 0 or target.max() >= logp.shape[1]):
-        bad = target.max() if target.max() >= logp.shape[1] else target.min()
-        raise IndexError(f"Target {int(bad)} is out of bounds.")
+    if logp.ndim == 2 and target.size:
+        lo, hi = target.min(), target.max()
+        if lo < 0 or hi >= logp.shape[1]:
+            raise IndexError(f"Target {int(hi if hi >= logp.shape[1] else lo)} is out of bounds.")
 
 
 def _pick(logp, target):
