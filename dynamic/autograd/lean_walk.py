@@ -15,6 +15,7 @@ them. Anything else gets ``None`` from :func:`plan`, and the engine's general lo
 from __future__ import annotations
 
 from operator import attrgetter
+from sys import getrefcount
 from typing import Any
 
 import numpy as np
@@ -22,7 +23,7 @@ import numpy as np
 from staticgraph.ops import AVal
 
 from .._tensor import make
-from .array_backward import _check_saved_versions, _finish, fit_arrays, op_node_grads
+from .array_backward import _OWN_MIN, _check_saved_versions, _finish, fit_arrays, op_node_grads
 from .graph import FREED_MSG, AccumulateGrad, OpNode, version_error
 
 ENABLED = [True]  # False: every backward takes the general walk (tests compare the two)
@@ -134,11 +135,17 @@ def walk(order: list, needed: set | None, grads: dict, capture: dict | None, cap
                     if t._vc[0] != ver:
                         _check_saved_versions(node)  # raises PyTorch's error
                     args[i] = t._data
+            rule = op.np_vjp
+            # ``g`` held only here (this variable and getrefcount's argument: the loop clears
+            # its other names) may take the rule's result in place (``Op.np_vjp_owned``)
+            if g.nbytes > _OWN_MIN and op.np_vjp_owned is not None and getrefcount(g) <= 2 \
+                    and g.base is None and g.flags.writeable:
+                rule = op.np_vjp_owned
             params = node._params
             if params:
-                res = op.np_vjp(g, out, needs, *args, **params)
+                res = rule(g, out, needs, *args, **params)
             else:
-                res = op.np_vjp(g, out, needs, *args)
+                res = rule(g, out, needs, *args)
             if res is NotImplemented:
                 res = _finish(node, res, g, out, args)
             else:
@@ -153,9 +160,14 @@ def walk(order: list, needed: set | None, grads: dict, capture: dict | None, cap
                 b = get(c)
                 if b is None:
                     grads[c] = r
+                elif (b.nbytes > _OWN_MIN and getrefcount(b) <= 3 and b.base is None
+                      and type(b) is _ndarray and type(r) is _ndarray and b is not r
+                      and b.shape == r.shape and b.dtype == r.dtype and b.flags.writeable):
+                    _add(b, r, out=b)  # only the pending dict holds ``b``: sum into it
                 else:
                     b = _add(b, r)
                     grads[c] = b if type(b) is _ndarray else _asarray(b)
+        g = out = res = r = b = args = None  # the dict alone holds pending cotangents
 
 
 def _checked(res: Any, args: list, edges: list, op: Any) -> Any:

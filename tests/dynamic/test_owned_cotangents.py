@@ -124,3 +124,43 @@ def test_against_torch():
     _chain(xd).sum().backward()
     _chain(xt).sum().backward()
     np.testing.assert_allclose(xd.grad.numpy(), xt.grad.numpy(), rtol=2e-6, atol=2e-6)
+
+
+def _fan_out(x):
+    # ``* 3.0`` makes a fresh cotangent; ``add`` hands that one array to both children, whose
+    # rules (mul, exp) may write in place: neither may see the other's write
+    return (((x * 1.5).exp() + x.tanh() * 2.0) * 3.0).sum()
+
+
+def _fan_in(x):
+    # ``a`` reaches the loss three ways: its pending cotangent is summed into twice
+    a = (x * 0.5).sigmoid()
+    return ((a * 2.0).exp() + a.tanh() + (a * -1.0)).sum() * 2.0
+
+
+def _shared_pending(x):
+    # ``add`` leaves one array pending for both ``a`` and ``t``; then ``u``'s cotangent is
+    # summed into ``a``'s: that sum must not write into the array ``t`` still waits on
+    a = x * 0.5
+    t = x.tanh()
+    u = a.sigmoid()
+    return (((a + t) * 3.0) + u * 2.0).sum()
+
+
+@pytest.mark.parametrize("f", [_fan_out, _fan_in, _shared_pending])
+@pytest.mark.parametrize("n", SIZES)
+@pytest.mark.parametrize("lean", [True, False])
+def test_shared_cotangents_are_never_written_in_place(f, n, lean):
+    from dynamic.autograd import lean_walk
+
+    x = _x(n, seed=3)
+    saved = lean_walk.ENABLED[0]
+    lean_walk.ENABLED[0] = lean
+    try:
+        (g,) = torch.autograd.grad(f(x), [x])
+        f(x).backward()
+    finally:
+        lean_walk.ENABLED[0] = saved
+    (gt,) = torch.autograd.grad(f(x), [x], create_graph=True)
+    assert _bits(g) == _bits(gt)
+    assert _bits(x.grad) == _bits(gt)
