@@ -4,8 +4,20 @@ import importlib
 
 from .. import _unsupported
 from . import functional, init
+from .activation import ELU, GELU, SELU, Hardtanh, LogSigmoid, Mish, PReLU, ReLU6, SiLU, Unflatten
+from .containers import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
 from .conv import AvgPool2d, Conv2d, MaxPool2d
-from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
+from .loss import (
+    BCELoss,
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    HuberLoss,
+    KLDivLoss,
+    L1Loss,
+    MSELoss,
+    NLLLoss,
+    SmoothL1Loss,
+)
 from .modules import (
     Flatten,
     Identity,
@@ -13,22 +25,25 @@ from .modules import (
     Linear,
     LogSoftmax,
     Module,
-    ModuleList,
     Parameter,
     ReLU,
-    Sequential,
     Sigmoid,
     Softmax,
     Softplus,
     Tanh,
 )
 from .norm import BatchNorm1d, BatchNorm2d, Dropout
+from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
+from .sparse import Embedding
 
 __all__ = ["AvgPool2d", "BCELoss", "BCEWithLogitsLoss", "BatchNorm1d", "BatchNorm2d",
-           "Conv2d", "CrossEntropyLoss", "Dropout", "Flatten", "MaxPool2d", "Identity", "L1Loss",
-           "LeakyReLU", "Linear", "LogSoftmax", "MSELoss", "Module", "ModuleList", "NLLLoss",
-           "Parameter", "ReLU", "Sequential", "Sigmoid", "Softmax", "Softplus", "Tanh",
-           "functional", "init", "parallel"]
+           "Conv2d", "CrossEntropyLoss", "Dropout", "ELU", "Embedding", "Flatten", "GELU", "GRU",
+           "GRUCell", "Hardtanh", "HuberLoss", "Identity", "KLDivLoss", "L1Loss", "LSTM",
+           "LSTMCell", "LeakyReLU", "Linear", "LogSigmoid", "LogSoftmax", "MSELoss", "MaxPool2d",
+           "Mish", "Module", "ModuleDict", "ModuleList", "NLLLoss", "PReLU", "Parameter",
+           "ParameterDict", "ParameterList", "RNN", "RNNBase", "RNNCell", "RNNCellBase", "ReLU",
+           "ReLU6", "SELU", "Sequential", "SiLU", "Sigmoid", "SmoothL1Loss", "Softmax",
+           "Softplus", "Tanh", "Unflatten", "functional", "init", "parallel"]
 _missing = _unsupported.missing_names("torch.nn", {
     "Conv1d": "use nn.Conv2d with a height of 1",
     "Dropout2d": "use nn.Dropout",
