@@ -14,6 +14,7 @@ from staticgraph import ops
 from . import _dtypes
 from ._creation import _finish, tensor, zeros
 from ._tensor import Tensor, make, to_tensor
+from .autograd.grad_mode import no_grad
 from .autograd.graph import renamed
 
 _POSITIONAL_KEYWORDS = ("other", "exponent", "mat2", "vec2")  # PyTorch's names of argument 2
@@ -22,8 +23,6 @@ _POSITIONAL_KEYWORDS = ("other", "exponent", "mat2", "vec2")  # PyTorch's names 
 def _write_out(name: str, result: Any, out: Any) -> Any:
     """``torch.f(..., out=t)``: the result written into ``t`` (resized if its shape differs),
     ``t`` returned; PyTorch's error where the result would need a gradient."""
-    from .autograd.grad_mode import no_grad
-
     if not isinstance(out, Tensor):
         raise TypeError(f"{name}(): argument 'out' must be Tensor, not {type(out).__name__}")
     if result.requires_grad:
