@@ -13,9 +13,9 @@ from staticgraph import ops
 
 from .._tensor import Tensor, make, to_tensor
 from .._unsupported import missing_names
+from ..autograd.graph import renamed
 from . import _losses
 from ._losses import huber_loss, kl_div, smooth_l1_loss  # noqa: F401 - nn.functional's names
-from ..autograd.graph import renamed
 
 
 def relu(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002

@@ -49,7 +49,8 @@ def test_recurrent_layers_match_pytorch(cls):
     ours, theirs = getattr(nn, cls)(3, 4, 2, bidirectional=True), getattr(real.nn, cls)(
         3, 4, 2, bidirectional=True)
     with real.no_grad():
-        for (n, p), (n2, q) in zip(ours.named_parameters(), theirs.named_parameters()):
+        for (n, p), (n2, q) in zip(ours.named_parameters(), theirs.named_parameters(),
+                                            strict=True):
             assert n == n2
             q.copy_(real.from_numpy(p.detach().numpy()))
     x = np.cos(np.arange(5 * 2 * 3, dtype=np.float32)).reshape(5, 2, 3)
@@ -58,7 +59,7 @@ def test_recurrent_layers_match_pytorch(cls):
     np.testing.assert_allclose(out.detach().numpy(), rout.detach().numpy(), atol=1e-6)
     hs = h if cls == "LSTM" else (h,)
     rhs = rh if cls == "LSTM" else (rh,)
-    for a, b in zip(hs, rhs):
+    for a, b in zip(hs, rhs, strict=True):
         np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), atol=1e-6)
 
 
@@ -67,7 +68,8 @@ def test_recurrent_errors_name_the_bad_size():
     with pytest.raises(RuntimeError, match="input.size\\(-1\\) must be equal to input_size. "
                                            "Expected 3, got 4"):
         lstm(torch.zeros(5, 1, 4))
-    with pytest.raises(RuntimeError, match=r"Expected hidden\[0\] size \(1, 1, 2\), got \[1, 1, 3\]"):
+    with pytest.raises(RuntimeError,
+                       match=r"Expected hidden\[0\] size \(1, 1, 2\), got \[1, 1, 3\]"):
         lstm(torch.zeros(5, 1, 3), (torch.zeros(1, 1, 3), torch.zeros(1, 1, 2)))
     with pytest.raises(NotImplementedError, match="proj_size"):
         nn.LSTM(3, 2, proj_size=1)
@@ -114,7 +116,7 @@ def test_smooth_l1_and_huber_gradients_by_finite_differences():
                lambda a: F.huber_loss(a, torch.tensor(t), delta=0.8)):
         x = torch.tensor(x0, requires_grad=True)
         fn(x).backward()
-        num = _numeric_grad(lambda a: float(fn(torch.tensor(a))), x0)
+        num = _numeric_grad(lambda a, fn=fn: float(fn(torch.tensor(a))), x0)
         np.testing.assert_allclose(x.grad.numpy(), num, rtol=1e-6)
 
 
