@@ -5,8 +5,9 @@ installed) runs every program of ``torch_programs.py``, ``tutorial_programs.py``
 ``torch_corpus_api.py``, ``torch_corpus_models.py``,
 ``torch_corpus_learn.py`` and ``torch_corpus_nn.py`` under ``import torch`` and stores the
 outputs in ``torch_expected.json`` (``--record-new``: only the programs not yet recorded), so
-``test_torch_corpus.py`` compares ``dynamic`` against PyTorch even where PyTorch is not installed. Under ``dynamic`` the program's ``import torch...`` and
-``from torch... import`` lines resolve to ``dynamic`` (the modules are aliased while it runs).
+``test_torch_corpus.py`` compares ``dynamic`` against PyTorch even where PyTorch is not
+installed. Under ``dynamic`` the program's ``import torch...`` and ``from torch... import`` lines
+resolve to ``dynamic`` (the modules are aliased while it runs).
 """
 
 from __future__ import annotations
