@@ -14,15 +14,38 @@ from staticgraph import ops
 from . import _dtypes
 from ._creation import _finish, tensor, zeros
 from ._tensor import Tensor, make, to_tensor
+from .autograd.grad_mode import no_grad
 from .autograd.graph import renamed
 
 _POSITIONAL_KEYWORDS = ("other", "exponent", "mat2", "vec2")  # PyTorch's names of argument 2
+
+
+def _write_out(name: str, result: Any, out: Any) -> Any:
+    """``torch.f(..., out=t)``: the result written into ``t`` (resized if its shape differs),
+    ``t`` returned; PyTorch's error where the result would need a gradient."""
+    if not isinstance(out, Tensor):
+        raise TypeError(f"{name}(): argument 'out' must be Tensor, not {type(out).__name__}")
+    if result.requires_grad:
+        raise RuntimeError(f"{name}(): functions with out=... arguments don't support automatic "
+                           "differentiation, but one of the arguments requires grad.")
+    if result.is_floating_point() and not out.is_floating_point():
+        raise RuntimeError(f"result type {result.dtype._legacy[:-6]} can't be cast to the "
+                           f"desired output type {out.dtype._legacy[:-6]}")
+    with no_grad():
+        if tuple(out.shape) == tuple(result.shape):
+            out.copy_(result)
+        else:
+            out.data = result.to(out.dtype)
+    return out
 
 
 def _method(name: str) -> Any:
     def fn(input: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: A002 - PyTorch's name
         if not kwargs and type(input) is Tensor:  # the common call, straight to the method
             return getattr(input, name)(*args)
+        if "out" in kwargs:
+            out = kwargs.pop("out")
+            return _write_out(name, fn(input, *args, **kwargs), out)
         if not args and kwargs:  # ``torch.matmul(input=a, other=b)``: the method calls it ``o``
             for k in _POSITIONAL_KEYWORDS:
                 if k in kwargs and k not in _params(name):
@@ -58,15 +81,17 @@ def where(condition: Any, input: Any = None, other: Any = None) -> Any:  # noqa:
     return ops.where(to_tensor(condition), input, other)
 
 
-def cat(tensors: Any, dim: int = 0) -> Tensor:
-    return ops.cat([to_tensor(t) for t in tensors], dim)
+def cat(tensors: Any, dim: int = 0, *, out: Tensor | None = None) -> Tensor:
+    res = ops.cat([to_tensor(t) for t in tensors], dim)
+    return res if out is None else _write_out("cat", res, out)
 
 
 concat = concatenate = cat
 
 
-def stack(tensors: Any, dim: int = 0) -> Tensor:
-    return ops.stack([to_tensor(t) for t in tensors], dim)
+def stack(tensors: Any, dim: int = 0, *, out: Tensor | None = None) -> Tensor:
+    res = ops.stack([to_tensor(t) for t in tensors], dim)
+    return res if out is None else _write_out("stack", res, out)
 
 
 def bmm(input: Tensor, mat2: Tensor) -> Tensor:  # noqa: A002 - PyTorch's names

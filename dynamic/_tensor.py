@@ -92,9 +92,11 @@ def _as_array(data: Any, dtype: Any = None) -> np.ndarray:
         a = np.array(_unwrap(data))
     except ValueError:
         raise ValueError(_ragged(data)) from None
-    if a.dtype == np.float64 and not isinstance(data, np.ndarray):
+    if isinstance(data, (np.ndarray, np.generic)):  # numpy arrays and scalars keep their dtype
+        pass
+    elif a.dtype == np.float64:
         a = a.astype(np.float32)  # Python floats are float32 by default
-    elif a.dtype.kind == "i" and not isinstance(data, np.ndarray):
+    elif a.dtype.kind == "i":
         a = a.astype(np.int64)
     if a.dtype == object or a.dtype.kind in "USc":
         raise TypeError(f"can't convert {type(data).__name__} to a tensor")

@@ -4,8 +4,20 @@ import importlib
 
 from .. import _unsupported
 from . import functional, init
+from .activation import ELU, GELU, SELU, Hardtanh, LogSigmoid, Mish, PReLU, ReLU6, SiLU, Unflatten
+from .containers import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
 from .conv import Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
-from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
+from .loss import (
+    BCELoss,
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    HuberLoss,
+    KLDivLoss,
+    L1Loss,
+    MSELoss,
+    NLLLoss,
+    SmoothL1Loss,
+)
 from .modules import (
     Flatten,
     Identity,
@@ -13,10 +25,8 @@ from .modules import (
     Linear,
     LogSoftmax,
     Module,
-    ModuleList,
     Parameter,
     ReLU,
-    Sequential,
     Sigmoid,
     Softmax,
     Softplus,
@@ -25,15 +35,20 @@ from .modules import (
 from .norm import BatchNorm1d, BatchNorm2d, Dropout
 from .normalization import GroupNorm, InstanceNorm1d, InstanceNorm2d, InstanceNorm3d, LayerNorm
 from .pooling import AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d
+from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
+from .sparse import Embedding
 
 __all__ = ["AdaptiveAvgPool2d", "AvgPool1d", "AvgPool2d", "BCELoss", "BCEWithLogitsLoss",
            "BatchNorm1d", "BatchNorm2d", "Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d",
-           "ConvTranspose2d", "ConvTranspose3d", "CrossEntropyLoss", "Dropout", "Flatten",
-           "GroupNorm", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "LayerNorm",
-           "MaxPool1d", "MaxPool2d", "Identity", "L1Loss",
-           "LeakyReLU", "Linear", "LogSoftmax", "MSELoss", "Module", "ModuleList", "NLLLoss",
-           "Parameter", "ReLU", "Sequential", "Sigmoid", "Softmax", "Softplus", "Tanh",
-           "functional", "init", "parallel"]
+           "ConvTranspose2d", "ConvTranspose3d", "CrossEntropyLoss", "Dropout", "ELU",
+           "Embedding", "Flatten", "GELU", "GRU", "GRUCell", "GroupNorm", "Hardtanh",
+           "HuberLoss", "Identity", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d",
+           "KLDivLoss", "L1Loss", "LSTM", "LSTMCell", "LayerNorm", "LeakyReLU", "Linear",
+           "LogSigmoid", "LogSoftmax", "MSELoss", "MaxPool1d", "MaxPool2d", "Mish", "Module",
+           "ModuleDict", "ModuleList", "NLLLoss", "PReLU", "Parameter", "ParameterDict",
+           "ParameterList", "RNN", "RNNBase", "RNNCell", "RNNCellBase", "ReLU", "ReLU6", "SELU",
+           "Sequential", "SiLU", "Sigmoid", "SmoothL1Loss", "Softmax", "Softplus", "Tanh",
+           "Unflatten", "functional", "init", "parallel"]
 _missing = _unsupported.missing_names("torch.nn", {
     "Dropout2d": "use nn.Dropout",
     "BatchNorm3d": "use nn.BatchNorm2d on a reshaped input",

@@ -14,6 +14,8 @@ from staticgraph import ops
 from .._tensor import Tensor, make, to_tensor
 from .._unsupported import missing_names
 from ..autograd.graph import renamed
+from . import _losses
+from ._losses import huber_loss, kl_div, smooth_l1_loss  # noqa: F401 - nn.functional's names
 
 
 def relu(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
@@ -63,22 +65,34 @@ def _unsupported(**opts: Any) -> None:
             raise NotImplementedError(f"{k}={v!r} is not supported by dynamic.nn.functional")
 
 
-def nll_loss(input: Tensor, target: Tensor, weight: Any = None, ignore_index: int = -100,  # noqa: A002
-             reduction: str = "mean") -> Tensor:
-    _unsupported(weight=(weight, None), ignore_index=(ignore_index, -100))
-    return ops.nll_loss(input, to_tensor(target), reduction)
-
-
-def cross_entropy(input: Tensor, target: Tensor, weight: Any = None, ignore_index: int = -100,  # noqa: A002
-                  reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
-    """Softmax cross-entropy from integer class labels (``log_softmax`` then ``nll_loss``)."""
-    _unsupported(weight=(weight, None), ignore_index=(ignore_index, -100),
-                 label_smoothing=(label_smoothing, 0.0))
+def nll_loss(input: Tensor, target: Tensor, weight: Any = None, size_average: Any = None,  # noqa: A002
+             ignore_index: int = -100, reduce: Any = None, reduction: str = "mean") -> Tensor:
+    """Negative log-likelihood of integer labels; class ``weight`` and ``ignore_index`` as
+    PyTorch (the mean divides by the summed weights of the counted labels)."""
     target = to_tensor(target)
+    if weight is None and ignore_index == -100 and not (target._data == -100).any():
+        return ops.nll_loss(input, target, reduction)
+    return _losses.weighted_nll(input, target, weight, ignore_index, reduction)
+
+
+def cross_entropy(input: Tensor, target: Tensor, weight: Any = None, size_average: Any = None,  # noqa: A002
+                  ignore_index: int = -100, reduce: Any = None, reduction: str = "mean",
+                  label_smoothing: float = 0.0) -> Tensor:
+    """Softmax cross-entropy from integer class labels or class probabilities, with PyTorch's
+    ``weight``, ``ignore_index`` and ``label_smoothing``."""
+    target = to_tensor(target)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
+    plain = weight is None and ignore_index == -100 and label_smoothing == 0.0
+    if not target.is_floating_point() and plain and not (target._data == -100).any():
+        return ops.cross_entropy(input, target, reduction)
+    logp = log_softmax(input, 1 if input.dim() > 1 else 0)
     if target.is_floating_point():
-        raise NotImplementedError("cross_entropy with class probabilities is not supported; "
-                                  "pass integer class indices (int64)")
-    return ops.cross_entropy(input, target, reduction)
+        return _losses.prob_cross_entropy(logp, target, weight, reduction, label_smoothing)
+    if label_smoothing > 0:
+        return _losses.smoothed_cross_entropy(logp, target, weight, ignore_index, reduction,
+                                              label_smoothing)
+    return _losses.weighted_nll(logp, target, weight, ignore_index, reduction)
 
 
 def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:  # noqa: A002
@@ -128,11 +142,15 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Any = None,  # n
 def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Any = None,  # noqa: A002
                                      reduction: str = "mean", pos_weight: Any = None) -> Tensor:
     """Stable ``BCE(sigmoid(x), y)``: ``max(x, 0) - x y + log1p(exp(-|x|))``."""
-    _unsupported(pos_weight=(pos_weight, None))
     target = to_tensor(target)
     if tuple(target.shape) != tuple(input.shape):
         raise ValueError(f"Target size ({target.shape}) must be the same as input size "
                          f"({input.shape})")
+    if pos_weight is not None:
+        loss = _losses.bce_logits_pos_weight(input, target, pos_weight)
+        if weight is not None:
+            loss = ops.mul(loss, weight)
+        return _reduce(loss, reduction, "BinaryCrossEntropyWithLogitsBackward0")
     soft = ops.log1p(ops.exp(ops.neg(ops.abs(input))))
     # maximum, not relu: its gradient at 0 is 1/2, so d/dx at x = 0 is sigmoid(0) - y
     loss = ops.add(ops.sub(ops.maximum(input, 0.0), ops.mul(input, target)), soft)
@@ -169,15 +187,57 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:  # noqa: A002
         out = ops.mul(ops.mul(input, 0.5), ops.add(ops.erf(ops.mul(input, 0.5 ** 0.5)), 1))
     return renamed(out, "GeluBackward0")
 
+def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:  # noqa: A002
+    """``x`` where positive, else ``alpha * (exp(x) - 1)`` (expm1 of ``min(x, 0)``: no inf)."""
+    neg = ops.mul(ops.expm1(ops.minimum(input, 0.0)), alpha)
+    return renamed(ops.where(ops.gt(input, 0), input, neg), "EluBackward0")
+
+
+def selu(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
+    alpha, scale = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
+    return renamed(ops.mul(elu(input, alpha), scale), "EluBackward0")
+
+
+def silu(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
+    return renamed(ops.mul(input, ops.sigmoid(input)), "SiluBackward0")
+
+
+def mish(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
+    return renamed(ops.mul(input, ops.tanh(softplus(input))), "MishBackward0")
+
+
+def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0,  # noqa: A002
+             inplace: bool = False) -> Tensor:
+    return renamed(ops.clamp(input, min_val, max_val), "HardtanhBackward0")
+
+
+def relu6(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
+    return hardtanh(input, 0.0, 6.0)
+
+
+def logsigmoid(input: Tensor) -> Tensor:  # noqa: A002
+    """``-softplus(-x)``, stable for large ``|x|``."""
+    return renamed(ops.neg(ops.softplus(ops.neg(input))), "LogSigmoidBackward0")
+
+
+def prelu(input: Tensor, weight: Tensor) -> Tensor:  # noqa: A002
+    """``x`` where positive, else ``weight * x``; one weight per channel (dim 1) or shared."""
+    w = weight
+    if weight.numel() > 1 and input.dim() > 1:
+        w = ops.reshape(weight, (-1,) + (1,) * (input.dim() - 2))
+    out = ops.where(ops.gt(input, 0), input, ops.mul(w, input))
+    return renamed(out, "PreluKernelBackward0")
+
+
 _missing = missing_names("torch.nn.functional")
-# defined beside their modules (conv.py, pooling.py, norm.py, normalization.py import Module,
-# which imports this file)
+# defined beside their modules (conv.py, pooling.py, norm.py, normalization.py, sparse.py
+# import Module, which imports this file)
 _ELSEWHERE = {**dict.fromkeys(("conv1d", "conv2d", "conv3d", "conv_transpose1d",
                                 "conv_transpose2d", "conv_transpose3d"), "conv"),
               **dict.fromkeys(("max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d",
                                "adaptive_avg_pool2d"), "pooling"),
               **dict.fromkeys(("layer_norm", "group_norm", "instance_norm"), "normalization"),
-              "dropout": "norm", "batch_norm": "norm"}
+              "dropout": "norm", "batch_norm": "norm", "embedding": "sparse"}
 
 
 def __getattr__(name: str) -> Any:

@@ -18,10 +18,26 @@ from ..autograd.grad_mode import enable_grad
 from . import state as _state
 
 
+# PyTorch's implementation switches, kept in ``defaults`` (so in ``repr``, ``param_groups`` and
+# ``state_dict``) with PyTorch's values; they select kernels there and change nothing here
+_FLAGS = dict(foreach=None, capturable=False, differentiable=False, fused=None)
+TORCH_FLAGS = {
+    "SGD": ("foreach", "differentiable", "fused"),
+    "Adam": ("foreach", "capturable", "differentiable", "fused", "decoupled_weight_decay"),
+    "AdamW": ("foreach", "capturable", "differentiable", "fused", "decoupled_weight_decay"),
+    "RMSprop": ("capturable", "foreach", "differentiable"),
+    "Adagrad": ("foreach", "differentiable", "fused"),
+    "Adadelta": ("foreach", "capturable", "differentiable"),
+}
+
+
 class Optimizer:
     """Parameter groups, per-parameter ``state``, ``zero_grad`` and ``step``."""
 
     def __init__(self, params: Any, defaults: dict) -> None:
+        flags = {**_FLAGS, "decoupled_weight_decay": type(self).__name__ == "AdamW"}
+        defaults = {**defaults, **{k: flags[k] for k in TORCH_FLAGS.get(type(self).__name__, ())
+                                   if k not in defaults}}
         self.defaults = defaults
         self.state: dict = {}
         self.param_groups: list[dict] = []

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable
 from functools import wraps
 from typing import Any
 
+from .._unsupported import missing_names
 from . import Optimizer
 
 EPOCH_DEPRECATION_WARNING = (
@@ -349,3 +350,7 @@ class ReduceLROnPlateau(LRScheduler):
 
 __all__ = ["CosineAnnealingLR", "ExponentialLR", "LRScheduler", "LambdaLR", "LinearLR",
            "MultiStepLR", "ReduceLROnPlateau", "StepLR"]
+__getattr__ = missing_names("torch.optim.lr_scheduler", {
+    n: "use LambdaLR with the schedule's formula" for n in (
+        "OneCycleLR", "CyclicLR", "CosineAnnealingWarmRestarts", "PolynomialLR",
+        "MultiplicativeLR", "ConstantLR", "SequentialLR", "ChainedScheduler")})

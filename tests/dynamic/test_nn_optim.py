@@ -84,8 +84,9 @@ def test_functional_and_losses_match_numpy():
     assert nn.MSELoss()(x, t).item() == pytest.approx(((x.numpy() - t.numpy()) ** 2).mean())
     np.testing.assert_allclose(F.relu(x).numpy(), np.maximum(x.numpy(), 0))
     np.testing.assert_allclose(nn.Sigmoid()(x).numpy(), 1 / (1 + np.exp(-x.numpy())), rtol=1e-6)
-    with pytest.raises(NotImplementedError, match="label_smoothing"):
-        F.cross_entropy(x, y, label_smoothing=0.1)
+    # label smoothing (issue #15: computed now, no longer refused): (1-e) nll + e * mean(-logp)
+    smooth = (0.9 * -(logp[0, 2] + logp[1, 0]) / 2 + 0.1 * -logp.mean(1).mean())
+    assert F.cross_entropy(x, y, label_smoothing=0.1).item() == pytest.approx(smooth, rel=1e-6)
 
 
 def _reference_sgd(p, grads, lr, momentum, dampening, wd, nesterov):

@@ -2,10 +2,12 @@
 
 ``python -m tests.dynamic.torch_oracle --record`` (from the repository root, with PyTorch
 installed) runs every program of ``torch_programs.py``, ``tutorial_programs.py``,
-``torch_corpus_api.py`` and ``torch_corpus_models.py`` under ``import torch`` and stores the
-outputs in ``torch_expected.json``, so ``test_torch_corpus.py`` compares ``dynamic`` against
-PyTorch even where PyTorch is not installed. Under ``dynamic`` the program's ``import torch...`` and
-``from torch... import`` lines resolve to ``dynamic`` (the modules are aliased while it runs).
+``torch_corpus_api.py``, ``torch_corpus_models.py``,
+``torch_corpus_learn.py`` and ``torch_corpus_nn.py`` under ``import torch`` and stores the
+outputs in ``torch_expected.json`` (``--record-new``: only the programs not yet recorded), so
+``test_torch_corpus.py`` compares ``dynamic`` against PyTorch even where PyTorch is not
+installed. Under ``dynamic`` the program's ``import torch...`` and ``from torch... import`` lines
+resolve to ``dynamic`` (the modules are aliased while it runs).
 """
 
 from __future__ import annotations
@@ -20,7 +22,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
-from . import torch_corpus_api, torch_corpus_models, torch_programs, tutorial_programs
+from . import (
+    torch_corpus_api,
+    torch_corpus_learn,
+    torch_corpus_models,
+    torch_corpus_nn,
+    torch_programs,
+    tutorial_programs,
+)
 
 EXPECTED_PATH = Path(__file__).with_name("torch_expected.json")
 
@@ -30,7 +39,9 @@ def programs() -> dict[str, str]:
     return {**torch_programs.PROGS,
             **{f"tutorial_{k}": v for k, v in tutorial_programs.PROGS.items()},
             **{f"api_{k}": v for k, v in torch_corpus_api.PROGRAMS.items()},
-            **{f"models_{k}": v for k, v in torch_corpus_models.PROGRAMS.items()}}
+            **{f"models_{k}": v for k, v in torch_corpus_models.PROGRAMS.items()},
+            **{f"learn_{k}": v for k, v in torch_corpus_learn.PROGRAMS.items()},
+            **{f"nn_{k}": v for k, v in torch_corpus_nn.PROGRAMS.items()}}
 
 
 @contextlib.contextmanager
@@ -75,7 +86,10 @@ if __name__ == "__main__":
     import torch
 
     results = {name: run_program(torch, src) for name, src in sorted(programs().items())}
-    if "--record" in sys.argv:
+    if "--record-new" in sys.argv:  # add programs without a recording, keep the others
+        old = load_expected()
+        results = {**{k: v for k, v in results.items() if k not in old}, **old}
+    if "--record" in sys.argv or "--record-new" in sys.argv:
         EXPECTED_PATH.write_text(json.dumps({"torch": torch.__version__, "programs": results},
                                             indent=1, sort_keys=True) + "\n")
     else:
