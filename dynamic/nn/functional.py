@@ -84,7 +84,10 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Any = None, size_averag
     if not 0.0 <= label_smoothing <= 1.0:
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
     plain = weight is None and ignore_index == -100 and label_smoothing == 0.0
-    if not target.is_floating_point() and plain and not (target._data == -100).any():
+    # a plain ndarray view: under ``dynamic.compile``'s capture this check is not a graph
+    # break; a later call's -100 then meets the compiled kernel's bounds check (an IndexError)
+    labels = target._data.view(np.ndarray)
+    if not target.is_floating_point() and plain and not (labels == -100).any():
         return ops.cross_entropy(input, target, reduction)
     logp = log_softmax(input, 1 if input.dim() > 1 else 0)
     if target.is_floating_point():
