@@ -88,18 +88,20 @@ def _node(op: Op, t: Tensor, edges: list, stored: list, versions: list | None,
 def binary(op: Op, a: Tensor, b: Any) -> Tensor:
     """``op(a, b)`` for a Tensor ``a`` (``a + b``, ``a * b``...): see the module docstring.
     ``_result`` and ``_node`` are inlined for the commonest case, a grad-recording op."""
+    if not ENABLED[0]:  # before any local holds an array (a capture counts their references)
+        return bind(op, a, b)
     da = a._data
     dt = da.dtype
     tb = type(b)
     if tb is float or tb is int:
-        if dt.kind != "f" or not ENABLED[0]:
+        if dt.kind != "f":
             return bind(op, a, b)
         db = b
         rg = a._requires_grad
         scalar = True
     elif tb is Tensor or isinstance(b, Tensor):
         db = b._data
-        if db.dtype != dt or dt.kind != "f" or not ENABLED[0]:
+        if db.dtype != dt or dt.kind != "f":
             return bind(op, a, b)
         rg = a._requires_grad or b._requires_grad
         scalar = False
@@ -165,9 +167,11 @@ def binary(op: Op, a: Tensor, b: Any) -> Tensor:
 def unary(op: Op, a: Tensor) -> Tensor:
     """``op(a)`` for a float Tensor ``a`` (``a.tanh()``, ``-a``...); ``_result`` and ``_node``
     inlined as in :func:`binary`."""
+    if not ENABLED[0]:  # before any local holds an array (as in binary)
+        return bind(op, a)
     da = a._data
     dt = da.dtype
-    if dt.kind != "f" or not ENABLED[0]:
+    if dt.kind != "f":
         return bind(op, a)
     out = op.impl(da)
     if out.dtype != dt:

@@ -214,8 +214,8 @@ class Capture(EntryValues):
                 self.fail("a tensor was modified in place inside the function")
                 return None
             return rec[1]
-        d = t._data
-        if isinstance(d, TracedArray):
+        if isinstance(t._data, TracedArray):  # no local holds a plain array: _bind_entry
+            d = t._data  # counts its references to decide whether to copy it
             hit = self.by_data.get(id(d))
             g = hit[1] if hit is not None and hit[0] is d else None
             if g is not None and t._base is None and not t._requires_grad:  # detach(), .data
@@ -358,10 +358,14 @@ class TraceFrontend:
 
     @staticmethod
     def apply(op: Op, args: tuple, params: dict) -> Tensor:
-        out = eager_apply(op, args, params)
         cap = ACTIVE[0]
-        if cap is not None and cap.thread == threading.get_ident() and not cap.reasons \
-                and not cap.handled:
+        if cap is None or cap.thread != threading.get_ident() or cap.reasons or cap.handled:
+            return eager_apply(op, args, params)
+        for a in args:  # meet new tensors before the eager op's autograd node saves their
+            if isinstance(a, Tensor) and type(a._data) is np.ndarray:  # arrays: no entry copy
+                cap.graph_tensor(a)
+        out = eager_apply(op, args, params)
+        if not cap.reasons and not cap.handled:
             cap.node(op, args, params, out)
         return out
 

@@ -30,6 +30,7 @@ from .._tensor import Tensor, make
 from ..autograd.grad_mode import GRAD_ENABLED
 from .identity import lines as identity_lines
 from .optim_graph import GroupValue, NegLR
+from . import swap
 from .swap import swap_lines, taker_for
 
 MISS = object()
@@ -139,7 +140,8 @@ def _host_expr(g: _Gen, fn: Any, k: int, groups: dict) -> str:
 def _swaps(call: Any, key_avals: tuple, rp: Any, at: list, n_out: int) -> list:
     """``(ext j, result position, version delta)`` of the parameter write-backs that may swap
     references (:mod:`.swap`): a captured tensor (not an input, not a ``.grad``) whose new
-    value is a result of its own dtype, in a plan with exact input shapes (one instance)."""
+    value is a result of its own dtype, in a plan with exact input shapes (one instance), of
+    at least :data:`.swap.SWAP_MIN_BYTES` (a smaller one is cheaper to copy)."""
     if any(None in s for s in (call.spec if call.general else call.shape)):
         return []
     n_in = len(call.input_pos)
@@ -148,8 +150,9 @@ def _swaps(call: Any, key_avals: tuple, rp: Any, at: list, n_out: int) -> list:
         if kind != "copy" or target < n_in or idx < 0 or copy:
             continue
         j = target - n_in
-        if call.desc[j][0] == "grad" or \
-                call.plan.extras[idx].dtype.np_dtype != call.ext_avals[j][1]:
+        shape, dt, _ = call.ext_avals[j]
+        if call.desc[j][0] == "grad" or call.plan.extras[idx].dtype.np_dtype != dt or \
+                int(np.prod(shape, dtype=np.int64)) * np.dtype(dt).itemsize < swap.SWAP_MIN_BYTES:
             continue
         out.append((j, at[n_out + idx], arg))
     return out

@@ -13,6 +13,7 @@ import pytest
 
 import dynamic as torch
 from dynamic import _logging, nn
+from dynamic._compile import swap
 from dynamic.nn import functional as F
 
 
@@ -56,7 +57,8 @@ def _check_same(m1, m2):
         assert p1._version == p2._version
 
 
-def test_parameters_swap_storage_and_match_eager(logs):
+def test_parameters_swap_storage_and_match_eager(logs, monkeypatch):
+    monkeypatch.setattr(swap, "SWAP_MIN_BYTES", 0)  # these parameters are small: swap anyway
     x, y = _data()
     m1, _, s1 = _setup()
     m2, _, eager = _setup()
@@ -94,6 +96,52 @@ def test_storage_a_user_holds_stays_the_parameters(hold):
     got = held.numpy() if isinstance(held, torch.Tensor) else held
     np.testing.assert_allclose(got, {"view": want[1:3], "tensor_view": want[0]}.get(hold, want),
                                rtol=1e-5, atol=1e-7)
+
+
+def test_small_parameters_are_copied_back_into_their_own_arrays(logs):
+    """Below ``SWAP_MIN_BYTES`` the new value is copied into the parameter's array (cheaper
+    than the swap): the arrays stay the same objects, values and versions match eager."""
+    x, y = _data()
+    m1, _, s1 = _setup()
+    m2, _, eager = _setup()
+    compiled = torch.compile(s1)
+    assert all(p._data.nbytes < swap.SWAP_MIN_BYTES for p in m1.parameters())
+    arrays = []
+    for _ in range(5):
+        l1, l2 = compiled(x, y), eager(x, y)
+        np.testing.assert_allclose(l1.item(), l2.item(), rtol=1e-5)
+        _check_same(m1, m2)
+        arrays.append([id(p._data) for p in m1.parameters()])
+    assert not _breaks(logs) and compiled.n_plans == 1
+    assert arrays[2] == arrays[3] == arrays[4]
+
+
+def test_large_parameter_swaps_and_small_one_copies_in_one_step():
+    torch.manual_seed(1)
+    model = nn.Linear(64, 32)  # weight 8 KB: swapped; bias 128 B: copied
+    torch.manual_seed(1)
+    ref = nn.Linear(64, 32)
+    opts = [torch.optim.SGD(list(m.parameters()), lr=0.05) for m in (model, ref)]
+    x = torch.tensor(np.random.default_rng(0).normal(size=(6, 64)).astype(np.float32))
+
+    def make_step(m, opt):
+        def step(x):
+            opt.zero_grad()
+            loss = (m(x) ** 2).mean()
+            loss.backward()
+            opt.step()
+            return loss
+        return step
+
+    compiled = torch.compile(make_step(model, opts[0]))
+    eager = make_step(ref, opts[1])
+    w_ids, b_ids = set(), set()
+    for _ in range(6):
+        np.testing.assert_allclose(compiled(x).item(), eager(x).item(), rtol=1e-5)
+        _check_same(model, ref)
+        w_ids.add(id(model.weight._data))
+        b_ids.add(id(model.bias._data))
+    assert len(b_ids) == 1 and len(w_ids) >= 2
 
 
 def test_a_parameter_that_views_a_larger_array_is_never_swapped():
