@@ -1,7 +1,8 @@
 """``LayerNorm``, ``GroupNorm``, ``InstanceNorm1d/2d/3d`` and ``F.layer_norm``,
 ``F.group_norm``, ``F.instance_norm``: normalisation over a sample's own elements, with
 PyTorch's formulas (biased variance, ``eps`` inside the square root), affine parameters,
-reprs, node names and error texts. Built from registry ops (mean, sub, mul, rsqrt), so the
+reprs, node names (one node over input, weight, bias: ``autograd/composite.py``) and
+error texts. Built from registry ops (mean, sub, mul, rsqrt), so the
 gradients are the ops' own VJPs and the graph compiles. Batch norm, whose statistics span the
 batch and change with ``train()``/``eval()``, is in ``norm.py``."""
 
@@ -17,6 +18,7 @@ from staticgraph import ops
 
 from .. import _dtypes
 from .._tensor import Tensor, make, to_tensor
+from ..autograd import composite
 from ..autograd.graph import renamed
 from .modules import Module, Parameter
 from .norm import batch_norm
@@ -46,12 +48,17 @@ def layer_norm(input: Tensor, normalized_shape: Any, weight: Tensor | None = Non
             raise RuntimeError(f"Expected {what} to be of same shape as normalized_shape, but got "
                                f"{what} of shape {list(t.shape)} and normalized_shape = "
                                f"{list(shape)}")
+    seq0 = composite.start()
     y = _normalize(x, tuple(range(x.dim() - n, x.dim())), eps)
     if weight is not None:
         y = ops.mul(y, weight)
     if bias is not None:
         y = ops.add(y, bias)
-    return renamed(y, "NativeLayerNormBackward0")
+
+    def replay(xi: Tensor, wi: Tensor | None, bi: Tensor | None) -> Tensor:
+        return layer_norm(xi, shape, wi, bi, eps)
+
+    return composite.wrap(y, "NativeLayerNormBackward0", (x, weight, bias), seq0, replay)
 
 
 def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,  # noqa: A002
@@ -68,6 +75,7 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,  # 
             raise RuntimeError(f"Expected {what} to be a vector of size equal to the number of "
                                f"channels in input, but got {what} of shape {list(t.shape)} and "
                                f"input of shape {list(x.shape)}")
+    seq0 = composite.start()
     grouped = ops.reshape(x, (n, num_groups, -1))
     y = ops.reshape(_normalize(grouped, (2,), eps), tuple(x.shape))
     per_channel = (c,) + (1,) * (x.dim() - 2)
@@ -75,7 +83,11 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,  # 
         y = ops.mul(y, ops.reshape(weight, per_channel))
     if bias is not None:
         y = ops.add(y, ops.reshape(bias, per_channel))
-    return renamed(y, "NativeGroupNormBackward0")
+
+    def replay(xi: Tensor, wi: Tensor | None, bi: Tensor | None) -> Tensor:
+        return group_norm(xi, num_groups, wi, bi, eps)
+
+    return composite.wrap(y, "NativeGroupNormBackward0", (x, weight, bias), seq0, replay)
 
 
 def instance_norm(input: Tensor, running_mean: Tensor | None = None,  # noqa: A002
