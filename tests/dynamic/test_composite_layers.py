@@ -59,6 +59,9 @@ CASES = {
     "batch_norm_eval": (lambda L, F, x, w, b: F.batch_norm(
         x, L.zeros(3, dtype=L.float64) + 0.5, L.ones(3, dtype=L.float64) * 2, w, b, False),
         arrays((4, 3, 2), (3,), (3,))),
+    "instance_norm": (lambda L, F, x, w, b: F.instance_norm(x, weight=w, bias=b),
+                      arrays((2, 3, 4, 4), (3,), (3,))),
+    "instance_norm_module": (lambda L, F, x: L.nn.InstanceNorm1d(3)(x), arrays((3, 5))),
     "max_pool2d": (lambda L, F, x: F.max_pool2d(x, 2), arrays((2, 3, 6, 6))),
     "max_pool2d_unbatched": (lambda L, F, x: F.max_pool2d(x, 3, 2, 1), arrays((3, 7, 7))),
     "max_pool1d": (lambda L, F, x: F.max_pool1d(x, 2), arrays((2, 3, 8))),
@@ -119,7 +122,7 @@ def test_matches_pytorch(name):
 
 
 @pytest.mark.parametrize("name", ["conv2d", "layer_norm", "group_norm", "batch_norm",
-                                  "avg_pool2d", "pad_reflect"])
+                                  "instance_norm", "avg_pool2d", "pad_reflect"])
 def test_second_order_matches_pytorch(name):
     """``create_graph`` through a composite node replays the layer: double backward as torch."""
     fn, data = CASES[name]
