@@ -34,9 +34,10 @@ from .pooling import (
     MaxPool2d,
     MaxPool3d,
 )
+from .unpooling import MaxUnpool2d
 
 __all__ = ["AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "AvgPool1d",
-           "AvgPool2d", "AvgPool3d", "MaxPool3d", "BCELoss", "BCEWithLogitsLoss",
+           "AvgPool2d", "AvgPool3d", "MaxPool3d", "MaxUnpool2d", "BCELoss", "BCEWithLogitsLoss",
            "BatchNorm1d", "BatchNorm2d", "Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d",
            "ConvTranspose2d", "ConvTranspose3d", "CrossEntropyLoss", "Dropout", "Flatten",
            "GroupNorm", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "LayerNorm",

@@ -189,3 +189,33 @@ def test_new_modules_match_functional():
     x1 = dt.tensor(RNG.standard_normal((2, 7)))
     np.testing.assert_allclose(dt.nn.AdaptiveAvgPool1d(3)(x1).numpy(),
                                torch.nn.AdaptiveAvgPool1d(3)(torch.tensor(x1.numpy())).numpy())
+
+
+def test_max_unpool2d_matches_pytorch():
+    a = RNG.standard_normal((2, 3, 6, 7))
+    res = []
+    for lib, F in ((torch, TF), (dt, DF)):
+        x = lib.tensor(a, requires_grad=True)
+        y, i = F.max_pool2d(x, 2, return_indices=True)
+        yd = y.detach().requires_grad_()
+        u = lib.nn.MaxUnpool2d(2)(yd, i, output_size=(6, 7))
+        (u * lib.tensor(np.arange(u.numel()).reshape(u.shape) * 1.0)).sum().backward()
+        res.append((chain(u), u.detach().numpy(), yd.grad.numpy()))
+    assert res[1][0] == res[0][0]
+    np.testing.assert_array_equal(res[1][1], res[0][1])
+    np.testing.assert_array_equal(res[1][2], res[0][2])
+
+
+@pytest.mark.parametrize("case", ["dims", "dtype", "shape", "size", "index"])
+def test_max_unpool2d_errors_match_pytorch(case):
+    errs = []
+    for lib, F in ((torch, TF), (dt, DF)):
+        y, i = F.max_pool2d(lib.tensor(RNG.standard_normal((1, 1, 5, 5))), 2,
+                            return_indices=True)
+        args = {"dims": (y[0, 0], i[0, 0], 2), "dtype": (y, i.float(), 2),
+                "shape": (y, i[..., :1], 2), "size": (y, i, 2, None, 0, (9, 9)),
+                "index": (y, i * 0 + 99, 2)}[case]
+        with pytest.raises(Exception) as e:
+            F.max_unpool2d(*args)
+        errs.append((type(e.value), str(e.value)))
+    assert errs[1] == errs[0]
