@@ -41,13 +41,15 @@ def start() -> int:
 
 class _SubGraph:
     """The cut sub-graph of one layer call: its root edge, one sink per input, the inputs and
-    their versions (for the ``create_graph`` replay)."""
+    the versions of those PyTorch's node saves (checked at backward, as PyTorch does)."""
 
     __slots__ = ("root", "sinks", "inputs", "versions", "replay")
 
-    def __init__(self, root: Node, sinks: list, inputs: tuple, replay: Callable | None) -> None:
+    def __init__(self, root: tuple, sinks: list, inputs: tuple, replay: Callable | None,
+                 saves: Sequence[int] | None) -> None:
         self.root, self.sinks, self.inputs, self.replay = root, sinks, inputs, replay
-        self.versions = [t._vc[0] if isinstance(t, Tensor) else None for t in inputs]
+        self.versions = [t._vc[0] if isinstance(t, Tensor) and (saves is None or i in saves)
+                         else None for i, t in enumerate(inputs)]
 
 
 class _CompositeOp:
@@ -184,11 +186,12 @@ def _cut(root: Node, seq0: int, at: dict, sinks: list) -> list | None:
     return rewrites
 
 
-def wrap(y: Tensor, name: str, inputs: tuple, seq0: int,
-         replay: Callable | None = None) -> Tensor:
+def wrap(y: Tensor, name: str, inputs: tuple, seq0: int, replay: Callable | None = None,
+         saves: Sequence[int] | None = None) -> Tensor:
     """Give ``y`` (the layer's result, recorded after :func:`start` returned ``seq0``) one node
     called ``name`` with one edge per entry of ``inputs`` (``None`` entries: no edge). ``replay``
-    recomputes ``y`` from ``inputs`` without side effects (for ``create_graph``)."""
+    recomputes ``y`` from ``inputs`` without side effects (for ``create_graph``); ``saves``: the
+    inputs PyTorch's node saves (``None``: all), whose in-place change fails the backward."""
     root = y._grad_fn
     if root is None or not GRAD_ENABLED[0] or REPLAYING[0] or input_tangents(inputs) is not None:
         return y
@@ -218,7 +221,7 @@ def wrap(y: Tensor, name: str, inputs: tuple, seq0: int,
     node._op = _CompositeOp(name)
     node._params = {}
     node._stored = [t.aval if isinstance(t, Tensor) else _F32 for t in inputs]
-    node._stored.append(_SubGraph((root, y._output_nr), sinks, inputs, replay))
+    node._stored.append(_SubGraph((root, y._output_nr), sinks, inputs, replay, saves))
     node._saved_ver = None
     dt = y._data.dtype
     node._fdt = dt if dt.kind == "f" and all(

@@ -56,7 +56,7 @@ def _finish(y_last: Tensor, bias: Tensor | None, nd: int, unbatched: bool, seq0:
     if bias is not None:
         y_last = ops.add(y_last, bias)
     y = composite.wrap(ops.permute(y_last, _to_first(nd)), "ConvolutionBackward0", inputs, seq0,
-                       replay)
+                       replay, (0, 1))
     return ops.squeeze(y, 0) if unbatched else y
 
 

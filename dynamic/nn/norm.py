@@ -100,7 +100,7 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
         return batch_norm(xi, None if training else running_mean,
                           None if training else running_var, wi, bi, training, momentum, eps)
 
-    return composite.wrap(y, "NativeBatchNormBackward0", (x, weight, bias), seq0, replay)
+    return composite.wrap(y, "NativeBatchNormBackward0", (x, weight, bias), seq0, replay, (0, 1))
 
 
 class _BatchNorm(Module):

@@ -86,7 +86,7 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,  # 
     def replay(xi: Tensor, wi: Tensor | None, bi: Tensor | None) -> Tensor:
         return group_norm(xi, num_groups, wi, bi, eps)
 
-    return composite.wrap(y, "NativeGroupNormBackward0", (x, weight, bias), seq0, replay)
+    return composite.wrap(y, "NativeGroupNormBackward0", (x, weight, bias), seq0, replay, (0, 1))
 
 
 def _repeat(t: Tensor | None, n: int) -> Tensor | None:
@@ -94,7 +94,7 @@ def _repeat(t: Tensor | None, n: int) -> Tensor | None:
     if t is None:
         return None
     seq0 = composite.start()
-    return composite.wrap(t.repeat(n), "RepeatBackward0", (t,), seq0, lambda u: u.repeat(n))
+    return composite.wrap(t.repeat(n), "RepeatBackward0", (t,), seq0, lambda u: u.repeat(n), ())
 
 
 def instance_norm(input: Tensor, running_mean: Tensor | None = None,  # noqa: A002

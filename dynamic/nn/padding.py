@@ -88,7 +88,7 @@ def pad(input: Tensor, pad: Any, mode: str = "constant", value: float | None = N
     def replay(xi: Tensor) -> Tensor:
         return _padded(xi, pad, mode, 0.0 if value is None else float(value))
 
-    return composite.wrap(y, name, (x,), seq0, replay)
+    return composite.wrap(y, name, (x,), seq0, replay, () if mode == "constant" else None)
 
 
 def mode_pad_first(x: Tensor, pads: tuple, mode: str) -> Tensor:

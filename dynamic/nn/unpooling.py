@@ -66,7 +66,7 @@ def max_unpool2d(input: Tensor, indices: Tensor, kernel_size: Any, stride: Any =
         return ops.reshape(ops.scatter_add(zeros, src, make(flat), -1), lead + (h, w))
 
     seq0 = composite.start()
-    return composite.wrap(body(x), "MaxUnpool2DBackward0", (x,), seq0, body)
+    return composite.wrap(body(x), "MaxUnpool2DBackward0", (x,), seq0, body, ())
 
 
 class MaxUnpool2d(Module):

@@ -219,3 +219,29 @@ def test_max_unpool2d_errors_match_pytorch(case):
             F.max_unpool2d(*args)
         errs.append((type(e.value), str(e.value)))
     assert errs[1] == errs[0]
+
+
+@pytest.mark.parametrize("layer,raises", [("pad_constant", False), ("pad_reflect", True),
+                                          ("conv_bias", False), ("conv_weight", True)])
+def test_inplace_change_fails_only_where_pytorch_saves(layer, raises):
+    """PyTorch's node saves some inputs (reflect pad: the input; conv: input and weight, not
+    the bias; constant pad: nothing): changing a saved one in place fails the backward."""
+    outcomes = []
+    for lib, F in ((torch, TF), (dt, DF)):
+        x = lib.tensor(RNG.standard_normal((1, 2, 4, 4)), requires_grad=True)
+        w = lib.tensor(RNG.standard_normal((2, 2, 3, 3)), requires_grad=True)
+        b = lib.tensor(RNG.standard_normal(2), requires_grad=True)
+        h, wh, bh = x * 1.0, w * 1.0, b * 1.0
+        if layer.startswith("pad"):
+            y = F.pad(h, (1, 1, 1, 1), mode=layer[4:])
+            h.add_(1.0)
+        else:
+            y = F.conv2d(h, wh, bh)
+            (bh if layer == "conv_bias" else wh).add_(1.0)
+        try:
+            y.sum().backward()
+            outcomes.append(None)
+        except RuntimeError as e:
+            outcomes.append(str(e).split(":")[0])
+    assert outcomes[1] == outcomes[0]
+    assert (outcomes[0] is not None) == raises
