@@ -96,7 +96,7 @@ def _walk(sub: _SubGraph, g: np.ndarray, needs: Sequence[bool]) -> list:
             buf = [None] * root._n_outputs()
             buf[nr] = g
             run_arrays(order, needed, {root: buf}, capture, captured,
-                       [s.variable for s in sub.sinks if s is not None], pending, False, True)
+                       [None if s is None else s.variable for s in sub.sinks], pending, False, True)
     finally:
         GRAD_ENABLED[0] = prev
     return captured
