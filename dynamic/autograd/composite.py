@@ -164,25 +164,27 @@ def _edge(t: Any) -> tuple:
 
 
 def _cut(root: Node, seq0: int, at: dict, sinks: list) -> list | None:
-    """The edge rewrites that point the sub-graph's edges to the inputs (``at``: edge key ->
-    input index) at the sinks; ``None`` when the sub-graph reaches anything else older than the
-    layer (then it is left whole)."""
+    """The edge rewrites that point the sub-graph's edges to the inputs (``at``: node ->
+    ``{output_nr: input index}``) at the sinks; ``None`` when the sub-graph reaches anything
+    else older than the layer (then it is left whole)."""
     rewrites = []
-    seen = {id(root)}
+    seen = {root}
     stack = [root]
+    acc = AccumulateGrad
     while stack:
         node = stack.pop()
-        if type(node) is AccumulateGrad or node._seq <= seq0:
+        if type(node) is acc or node._seq <= seq0:
             return None
-        for k, (c, nr) in enumerate(node._next):
-            if c is None:
-                continue
-            j = at.get((id(c), nr))
-            if j is not None:
-                rewrites.append((node, k, (sinks[j], 0)))
-            elif id(c) not in seen:
-                seen.add(id(c))
-                stack.append(c)
+        k = 0
+        for c, nr in node._next:
+            if c is not None:
+                hit = at.get(c)
+                if hit is not None and nr in hit:
+                    rewrites.append((node, k, (sinks[hit[nr]], 0)))
+                elif c not in seen:
+                    seen.add(c)
+                    stack.append(c)
+            k += 1
     return rewrites
 
 
@@ -202,10 +204,12 @@ def wrap(y: Tensor, name: str, inputs: tuple, seq0: int, replay: Callable | None
         if c is None:
             sinks.append(None)
             continue
-        key = (id(c), nr)
-        if key not in at:
-            at[key] = j
-            sinks.append(new_accumulator(make(inputs[j]._data)))
+        hit = at.setdefault(c, {})
+        if nr not in hit:
+            hit[nr] = j
+            sink = new_accumulator(make(inputs[j]._data))
+            sink._seq = seq0  # older than the sub-graph's nodes: the lean walk's order holds
+            sinks.append(sink)
         else:
             sinks.append(None)
     rewrites = _cut(root, seq0, at, sinks)
