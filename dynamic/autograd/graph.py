@@ -205,7 +205,7 @@ class OpNode(Node):
     @property
     def next_functions(self) -> tuple:
         n = type(self).__name__  # a Python-number exponent/base is not an input in PyTorch
-        if n == "PowBackward0":
+        if n == "PowBackward0" or n == "NllLossBackward0":  # an int target has no edge there
             return (self._next[0],)
         if n == "PowBackward2" or n == "RsubBackward1":  # ``2 ** b``, ``1 - b``
             return (self._next[1],)

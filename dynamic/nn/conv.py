@@ -3,9 +3,9 @@
 'valid', dilation, groups, ``padding_mode``, ``output_padding``, its error texts in
 ``conv_args.py``) over the window core TF1's ``tf.nn.conv*`` uses too
 (``staticgraph/ops/windows.py``): the input is permuted to channels last, padded, reduced tap by
-tap with registry ops and permuted back. Exact and differentiable; the result's ``grad_fn``
-carries PyTorch's node name (``ConvolutionBackward0``), but its ``next_functions`` are those of
-the last registry op (a permute or an add), not the inputs.
+tap with registry ops and permuted back. Exact and differentiable; the result's ``grad_fn`` is
+one ``ConvolutionBackward0`` node over (input, weight, bias), as PyTorch's
+(``autograd/composite.py``); a padding mode other than zeros is ``F.pad`` below it.
 
 A transposed convolution is the convolution of the input spread out by the stride (zeros
 between neighbours), padded by ``dilation*(k-1) - padding``, with the flipped kernel whose in
@@ -24,13 +24,20 @@ from staticgraph.ops import windows as window_ops
 
 from .. import _dtypes
 from .._tensor import Tensor, make, to_tensor
-from ..autograd.graph import renamed
+from ..autograd import composite
 from . import init
-from .conv_args import (batched, check_positive, check_weight, conv_pads, mode_pad,
-                        module_tuple, ntuple, out_sizes)
+from .conv_args import (
+    batched,
+    check_positive,
+    check_weight,
+    conv_pads,
+    module_tuple,
+    ntuple,
+    out_sizes,
+)
 from .modules import Module, Parameter
-from .pooling import (AvgPool2d, MaxPool2d, avg_pool2d,  # noqa: F401 - older import path
-                      max_pool2d)
+from .padding import mode_pad_first
+from .pooling import AvgPool2d, MaxPool2d, avg_pool2d, max_pool2d  # noqa: F401 - older import path
 
 
 def _to_last(nd: int) -> tuple[int, ...]:
@@ -41,12 +48,15 @@ def _to_first(nd: int) -> tuple[int, ...]:
     return (0, nd + 1) + tuple(range(1, nd + 1))
 
 
-def _finish(y_last: Tensor, bias: Tensor | None, nd: int, unbatched: bool) -> Tensor:
-    """Bias, back to channels first, PyTorch's node name; an unbatched call ends in PyTorch's
-    ``SqueezeBackward1`` (it batches the input)."""
+def _finish(y_last: Tensor, bias: Tensor | None, nd: int, unbatched: bool, seq0: int,
+            inputs: tuple, replay: Any) -> Tensor:
+    """Bias, back to channels first, one ``ConvolutionBackward0`` node over ``inputs``
+    (input, weight, bias); an unbatched call ends in PyTorch's ``SqueezeBackward1`` (it
+    batches the input: ``UnsqueezeBackward0`` below the convolution)."""
     if bias is not None:
         y_last = ops.add(y_last, bias)
-    y = renamed(ops.permute(y_last, _to_first(nd)), "ConvolutionBackward0")
+    y = composite.wrap(ops.permute(y_last, _to_first(nd)), "ConvolutionBackward0", inputs, seq0,
+                       replay, (0, 1))
     return ops.squeeze(y, 0) if unbatched else y
 
 
@@ -61,13 +71,19 @@ def _conv(nd: int, input: Any, weight: Any, bias: Any, stride: Any, padding: Any
     check_weight(x, weight, bias, nd, groups)
     k = tuple(weight.shape[2:])
     pads = conv_pads(padding, k, s, d)
+    if padding_mode != "zeros":  # PyTorch: the convolution of ``F.pad``'s result
+        x, pads = mode_pad_first(x, pads, padding_mode), ((0, 0),) * nd
+    seq0 = composite.start()
     xl = ops.permute(x, _to_last(nd))
-    if padding_mode != "zeros":
-        xl, pads = mode_pad(xl, pads, padding_mode), ((0, 0),) * nd
     out = out_sizes(tuple(xl.shape[1:-1]), pads, k, s, d)
     xp = window_ops.pad_spatial(xl, x._data.dtype, pads)
     w = ops.permute(weight, tuple(range(2, nd + 2)) + (1, 0))  # (*k, in/groups, out)
-    return _finish(window_ops.conv_sum(xp, w, k, s, out, d, groups), bias, nd, unbatched)
+
+    def replay(xi: Tensor, wi: Tensor, bi: Tensor | None) -> Tensor:
+        return _conv(nd, xi, wi, bi, s, padding if padding_mode == "zeros" else 0, d, groups)
+
+    return _finish(window_ops.conv_sum(xp, w, k, s, out, d, groups), bias, nd, unbatched, seq0,
+                   (x, weight, bias), replay)
 
 
 def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1,  # noqa: A002
@@ -114,6 +130,7 @@ def _conv_transpose(nd: int, input: Any, weight: Any, bias: Any, stride: Any,  #
                            f"Calculated output size per channel: ({' x '.join(map(str, out))}). "
                            "Output size is too small")
     dt = x._data.dtype
+    seq0 = composite.start()
     xl = window_ops.dilate(ops.permute(x, _to_last(nd)), dt, s, sizes)
     full = [di * (ki - 1) - pi for di, ki, pi in zip(d, k, p, strict=True)]
     crop = tuple(slice(max(-f, 0), None) for f in full)
@@ -130,7 +147,11 @@ def _conv_transpose(nd: int, input: Any, weight: Any, bias: Any, stride: Any,  #
     w = ops.permute(w, tuple(range(3, nd + 3)) + (1, 0, 2))
     w = ops.reshape(w, k + (cin // groups, groups * cout_g))
     y = window_ops.conv_sum(xp, w, k, (1,) * nd, out, d, groups)
-    return _finish(y, bias, nd, unbatched)
+
+    def replay(xi: Tensor, wi: Tensor, bi: Tensor | None) -> Tensor:
+        return _conv_transpose(nd, xi, wi, bi, s, p, op, groups, d)
+
+    return _finish(y, bias, nd, unbatched, seq0, (x, weight, bias), replay)
 
 
 def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None,  # noqa: A002

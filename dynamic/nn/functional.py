@@ -237,8 +237,10 @@ _missing = missing_names("torch.nn.functional")
 # import Module, which imports this file)
 _ELSEWHERE = {**dict.fromkeys(("conv1d", "conv2d", "conv3d", "conv_transpose1d",
                                 "conv_transpose2d", "conv_transpose3d"), "conv"),
-              **dict.fromkeys(("max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d",
-                               "adaptive_avg_pool2d"), "pooling"),
+              **dict.fromkeys(("max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d",
+                               "avg_pool2d", "avg_pool3d", "adaptive_avg_pool2d"), "pooling"),
+              **dict.fromkeys(("adaptive_avg_pool1d", "adaptive_max_pool2d"), "adaptive_pooling"),
+              "pad": "padding", "max_unpool2d": "unpooling",
               **dict.fromkeys(("layer_norm", "group_norm", "instance_norm"), "normalization"),
               "dropout": "norm", "batch_norm": "norm", "embedding": "sparse"}
 

@@ -19,8 +19,8 @@ from staticgraph import ops
 from .. import _dtypes
 from .._random import generator_of
 from .._tensor import Tensor, make, to_tensor
+from ..autograd import composite
 from ..autograd.grad_mode import no_grad
-from ..autograd.graph import renamed
 from .modules import Module, Parameter
 
 
@@ -70,6 +70,7 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
             raise RuntimeError(f"{name} should contain {c} elements not {t.numel()}")
     axes = (0,) + tuple(range(2, x.dim()))
     shape = (1, c) + (1,) * (x.dim() - 2)
+    seq0 = composite.start()
     if training:
         count = x.numel() // c
         if count <= 1:
@@ -94,7 +95,12 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
         y = ops.mul(y, ops.reshape(weight, shape))
     if bias is not None:
         y = ops.add(y, ops.reshape(bias, shape))
-    return renamed(y, "NativeBatchNormBackward0")
+
+    def replay(xi: Tensor, wi: Tensor | None, bi: Tensor | None) -> Tensor:  # no stats update
+        return batch_norm(xi, None if training else running_mean,
+                          None if training else running_var, wi, bi, training, momentum, eps)
+
+    return composite.wrap(y, "NativeBatchNormBackward0", (x, weight, bias), seq0, replay, (0, 1))
 
 
 class _BatchNorm(Module):

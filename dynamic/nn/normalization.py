@@ -1,7 +1,8 @@
 """``LayerNorm``, ``GroupNorm``, ``InstanceNorm1d/2d/3d`` and ``F.layer_norm``,
 ``F.group_norm``, ``F.instance_norm``: normalisation over a sample's own elements, with
 PyTorch's formulas (biased variance, ``eps`` inside the square root), affine parameters,
-reprs, node names and error texts. Built from registry ops (mean, sub, mul, rsqrt), so the
+reprs, node names (one node over input, weight, bias: ``autograd/composite.py``) and
+error texts. Built from registry ops (mean, sub, mul, rsqrt), so the
 gradients are the ops' own VJPs and the graph compiles. Batch norm, whose statistics span the
 batch and change with ``train()``/``eval()``, is in ``norm.py``."""
 
@@ -17,7 +18,7 @@ from staticgraph import ops
 
 from .. import _dtypes
 from .._tensor import Tensor, make, to_tensor
-from ..autograd.graph import renamed
+from ..autograd import composite
 from .modules import Module, Parameter
 from .norm import batch_norm
 
@@ -46,12 +47,17 @@ def layer_norm(input: Tensor, normalized_shape: Any, weight: Tensor | None = Non
             raise RuntimeError(f"Expected {what} to be of same shape as normalized_shape, but got "
                                f"{what} of shape {list(t.shape)} and normalized_shape = "
                                f"{list(shape)}")
+    seq0 = composite.start()
     y = _normalize(x, tuple(range(x.dim() - n, x.dim())), eps)
     if weight is not None:
         y = ops.mul(y, weight)
     if bias is not None:
         y = ops.add(y, bias)
-    return renamed(y, "NativeLayerNormBackward0")
+
+    def replay(xi: Tensor, wi: Tensor | None, bi: Tensor | None) -> Tensor:
+        return layer_norm(xi, shape, wi, bi, eps)
+
+    return composite.wrap(y, "NativeLayerNormBackward0", (x, weight, bias), seq0, replay)
 
 
 def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,  # noqa: A002
@@ -68,6 +74,7 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,  # 
             raise RuntimeError(f"Expected {what} to be a vector of size equal to the number of "
                                f"channels in input, but got {what} of shape {list(t.shape)} and "
                                f"input of shape {list(x.shape)}")
+    seq0 = composite.start()
     grouped = ops.reshape(x, (n, num_groups, -1))
     y = ops.reshape(_normalize(grouped, (2,), eps), tuple(x.shape))
     per_channel = (c,) + (1,) * (x.dim() - 2)
@@ -75,33 +82,41 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,  # 
         y = ops.mul(y, ops.reshape(weight, per_channel))
     if bias is not None:
         y = ops.add(y, ops.reshape(bias, per_channel))
-    return renamed(y, "NativeGroupNormBackward0")
+
+    def replay(xi: Tensor, wi: Tensor | None, bi: Tensor | None) -> Tensor:
+        return group_norm(xi, num_groups, wi, bi, eps)
+
+    return composite.wrap(y, "NativeGroupNormBackward0", (x, weight, bias), seq0, replay, (0, 1))
+
+
+def _repeat(t: Tensor | None, n: int) -> Tensor | None:
+    """``t.repeat(n)`` as one ``RepeatBackward0`` node over ``t`` (PyTorch's)."""
+    if t is None:
+        return None
+    seq0 = composite.start()
+    return composite.wrap(t.repeat(n), "RepeatBackward0", (t,), seq0, lambda u: u.repeat(n), ())
 
 
 def instance_norm(input: Tensor, running_mean: Tensor | None = None,  # noqa: A002
                   running_var: Tensor | None = None, weight: Tensor | None = None,
                   bias: Tensor | None = None, use_input_stats: bool = True,
                   momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
-    """Normalise each sample's channel over its spatial dims (PyTorch: batch norm of the input
-    seen as one batch of ``N*C`` channels); running statistics are the batch-averaged ones."""
+    """PyTorch's: batch norm of the input seen as one batch of ``N*C`` channels (weight, bias
+    and running statistics repeated ``N`` times; the running statistics kept are the
+    batch-averaged ones), so the ``grad_fn`` chain is ``View(NativeBatchNorm(View(x), ...))``."""
     x = to_tensor(input)
     n, c = x.shape[0], x.shape[1]
-    if not use_input_stats:
-        return batch_norm(x, running_mean, running_var, weight, bias, False, momentum, eps)
+    xr = ops.reshape(x, (1, n * c) + tuple(x.shape[2:]))
+    rm = rv = None
     if running_mean is not None:
-        stats = ops.reshape(x, (1, n * c, -1))
         rm = make(np.tile(running_mean._data, n))
         rv = make(np.tile(running_var._data, n))
-        batch_norm(stats.detach(), rm, rv, None, None, True, momentum, eps)
+    y = batch_norm(xr, rm, rv, _repeat(weight, n), _repeat(bias, n), use_input_stats, momentum,
+                   eps)
+    if use_input_stats and running_mean is not None:
         running_mean._data[...] = rm._data.reshape(n, c).mean(0)
         running_var._data[...] = rv._data.reshape(n, c).mean(0)
-    y = _normalize(x, tuple(range(2, x.dim())), eps)
-    per_channel = (c,) + (1,) * (x.dim() - 2)
-    if weight is not None:
-        y = ops.mul(y, ops.reshape(weight, per_channel))
-    if bias is not None:
-        y = ops.add(y, ops.reshape(bias, per_channel))
-    return renamed(y, "ViewBackward0")
+    return ops.reshape(y, tuple(x.shape))
 
 
 class LayerNorm(Module):

@@ -64,7 +64,8 @@ def pad_axis_mode(x: Any, axis: int, size: int, before: int, after: int, mode: s
         head, tail = [at(0, 1)] * before, [at(size - 1, size)] * after
     elif mode == "reflect":
         head = [at(before, 0, -1)]
-        tail = [at(size - 2, size - 2 - after, -1)]
+        stop = size - 2 - after  # -1 (a pad of size - 1) reaches entry 0: no stop then
+        tail = [at(size - 2, stop if stop >= 0 else None, -1)]
     else:
         raise ValueError(f"unknown padding mode {mode!r}")
     pieces = (head if before else []) + [x] + (tail if after else [])

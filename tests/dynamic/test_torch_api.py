@@ -11,7 +11,7 @@ from dynamic.utils.data import _mt19937
 
 
 @pytest.mark.parametrize("module, name", [
-    (dynamic, "jit"), (dynamic.nn, "MaxPool3d"), (dynamic.nn.functional, "max_pool3d"),
+    (dynamic, "jit"), (dynamic.nn, "MaxUnpool3d"), (dynamic.nn.functional, "max_unpool3d"),
     (dynamic.optim, "swa_utils"), (dynamic.autograd, "NestedIOFunction"),
     (dynamic.utils.data, "WeightedRandomSampler"), (dynamic.func, "functional_call"),
     (dynamic.accelerator, "current_stream"), (dynamic.cuda, "current_device"),
