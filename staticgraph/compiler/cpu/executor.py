@@ -11,17 +11,19 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ...graph.errors import OpError
 from ..executor_base import MAX_PLANS, REFERENCE, CompilingExecutor, remember
 from ..log import note
-from ..pipeline import Schedule
 from ..regions import region_runner
 from . import plan_cache
 from .plan import Plan, build_plan
+
+if TYPE_CHECKING:
+    from ..pipeline import Schedule
 
 MAX_CALLS = 64
 """Feed-shape signatures a runner maps straight to their ``call`` (oldest out first)."""
