@@ -152,3 +152,25 @@ def test_disabled_by_environment(fresh_cache, monkeypatch):
     run_twice(build())
     s, _, _ = run_twice(build())
     assert s._executor.plan_loads == 0 and s.step_loads == 0
+
+
+def test_a_fed_tensors_static_shape_is_in_the_key(fresh_cache):
+    """Two graphs alike but for the static shape of a fed tensor that nothing reads (a loop
+    body's pass-through variable): the feed node carries that shape, so they must not share a
+    plan (found by tests/compiler/test_regions.py's dropout-before-a-loop case)."""
+    def graph(n: int) -> tuple:
+        g = sg.Graph()
+        with g.as_default():
+            i = sg.placeholder(sg.int32, [], name="i")
+            a = sg.placeholder(sg.float32, [n, 3], name="a")
+            lt = sg.less(i, 2)
+        return g, i, a, lt
+
+    _, i1, a1, lt1 = graph(3)
+    _, i2, a2, lt2 = graph(4)
+    k1 = plan_cache.plan_cache_key([lt1], [], {i1: np.int32(0), a1: np.zeros((3, 3), np.float32)})
+    k2 = plan_cache.plan_cache_key([lt2], [], {i2: np.int32(0), a2: np.zeros((4, 3), np.float32)})
+    assert k1 != k2
+    for g, i, a, lt, n in (graph(3) + (3,), graph(4) + (4,)):
+        s = sg.Session(graph=g)
+        assert s.run(lt, {i: 1, a: np.zeros((n, 3), np.float32)})

@@ -68,7 +68,7 @@ class NumbaExecutor(CompilingExecutor):
                 return plan
         plan = super()._compile(fetches, targets, feeds, reason)
         if key is not None and plan is not REFERENCE:
-            plan_cache.save(key, plan)
+            plan_cache.save(key, plan, roots[0].graph)
         return plan
 
     def run(self, graph: Any, fetches: list, targets: list, feeds: dict, state: Any) -> list:

@@ -3,8 +3,8 @@ plan, render) for a graph it has compiled before, in this or an earlier process.
 
 Key (:func:`plan_cache_key`): SHA-256 of a canonical listing of the subgraph the fetches and
 targets need (per op in creation order: type, name, parameters -- arrays by content --, input
-and control-input names, output shapes and dtypes), the fetch, target and feed names, each
-feed's dtype, rank and size-1 dims (the plan key's signature), the compiler's own source (every
+and control-input names, output shapes and dtypes), the fetch, target and feed names, each fed
+tensor's static shape and dtype, each feed's dtype, rank and size-1 dims (the plan key's signature), the compiler's own source (every
 module of ``staticgraph/compiler``, ``staticgraph/ops`` and ``staticgraph/graph``, and
 ``executor.py``), :data:`~..diskcache.VERSION_TAG` and the environment settings the pipeline
 reads. Any change to any of these is another key; a graph whose parameters have no stable text
@@ -113,9 +113,9 @@ def plan_cache_key(fetches: list, targets: list, feeds: dict) -> str | None:
     out += [f"{v}={os.environ.get(v, '')}" for v in _CONFIG_VARS]
     out.append("fetches:" + ",".join(t.name for t in fetches))
     out.append("targets:" + ",".join(op.name for op in targets))
-    for t, a in feeds.items():
-        out.append(f"feed:{t.name}:{np.dtype(a.dtype).str}:{np.ndim(a)}:"
-                   f"{[d == 1 for d in np.shape(a)]}")
+    for t, a in feeds.items():  # the fed tensor's static shape is the feed node's
+        out.append(f"feed:{t.name}:{t.aval.shape}:{np.dtype(t.aval.dtype).str}:"
+                   f"{np.dtype(a.dtype).str}:{np.ndim(a)}:{[d == 1 for d in np.shape(a)]}")
     try:
         for op in needed_ops(fetches, targets, set(feeds)):
             out.append(f"|{op.type}:{op.name}:"
@@ -133,12 +133,22 @@ def plan_cache_key(fetches: list, targets: list, feeds: dict) -> str | None:
 class _Pickler(pickle.Pickler):
     """Pickles a plan: graph variables and registry ops by name, run-time state dropped."""
 
+    def __init__(self, f: Any, graph: Any) -> None:
+        super().__init__(f, protocol=pickle.HIGHEST_PROTOCOL)
+        self.graph = graph
+
     def persistent_id(self, obj: Any) -> Any:
         from ...graph.core import Graph, Operation, Tensor
         from ...ops.core import REGISTRY, Op
         from ...variables import Variable
 
         if isinstance(obj, Variable):
+            try:  # the name must find it again (a loop body's graph may not hold it)
+                found = self.graph.get_operation_by_name(obj.op.name).params.get("variable")
+            except KeyError:
+                found = None
+            if found is not obj:
+                raise Uncacheable(f"variable {obj.op.name} is not found by name in the graph")
             return ("var", obj.op.name)
         if isinstance(obj, Op):
             if REGISTRY.get(obj.name) is not obj:
@@ -201,11 +211,12 @@ def _path(key: str) -> str:
     return os.path.join(diskcache.cache_dir(), f"plan_{key}.pkl")
 
 
-def save(key: str, plan: Any) -> bool:
-    """Write ``plan`` (fresh from ``build_plan``) under ``key``; False if it cannot be pickled."""
+def save(key: str, plan: Any, graph: Any) -> bool:
+    """Write ``plan`` (fresh from ``build_plan`` for ``graph``) under ``key``; False if it
+    cannot be pickled (then every process compiles it)."""
     buf = io.BytesIO()
     try:
-        _Pickler(buf, protocol=pickle.HIGHEST_PROTOCOL).dump(plan)
+        _Pickler(buf, graph).dump(plan)
     except (Uncacheable, pickle.PicklingError, TypeError, AttributeError) as e:
         note("plan not cached (%s: %s)", type(e).__name__, str(e)[:200])
         return False
@@ -232,8 +243,6 @@ def load(key: str, graph: Any) -> Any | None:
         if head.decode() != diskcache.sha256(data):
             raise ValueError("checksum mismatch")
         plan = _Unpickler(io.BytesIO(data), graph).load()
-        if not all(os.path.exists(ck.path) for ck in plan.kernel_list):
-            return None  # a kernel module is gone: the pipeline writes it again
     except Exception as e:  # noqa: BLE001 - any damage means: recompile, never run it
         STATS["rebuilt"] += 1
         note("plan cache entry %s was corrupt (%s: %s): recompiling", path, type(e).__name__, e)
@@ -242,6 +251,12 @@ def load(key: str, graph: Any) -> Any | None:
         except OSError:
             pass
         return None
+    from . import jit
+
+    for ck in plan.kernel_list:  # each module file checked (rewritten if damaged or gone)
+        h, ck.path = jit.write_source(ck.module_source)  # as the pipeline's plan does
+        if h != ck.hash:
+            return None
     _advance_node_ids(plan)
     return plan
 
