@@ -6,11 +6,11 @@ targets need (per op in creation order: type, name, parameters -- arrays by cont
 and control-input names, output shapes and dtypes), the fetch, target and feed names, each fed
 tensor's static shape and dtype, each feed's dtype, rank and size-1 dims (the plan key's signature), the compiler's own source (every
 module of ``staticgraph/compiler``, ``staticgraph/ops`` and ``staticgraph/graph``, and
-``executor.py``), :data:`~..diskcache.VERSION_TAG` and the environment settings the pipeline
+``executor.py``: paths, sizes, modification times), :data:`~..diskcache.VERSION_TAG` and the environment settings the pipeline
 reads. Any change to any of these is another key; a graph whose parameters have no stable text
 (an object printed by address) has no key and is never cached.
 
-Value: the :class:`~.plan.Plan` as ``build_plan`` returned it (program, steps, memory plan,
+Value: the :class:`~.plan.Plan` as ``build_plan`` returned it (plans with kernels only) (program, steps, memory plan,
 kernel descriptors, drivers' source), pickled without its run-time state (loaded modules,
 dispatchers, native kernels, instances, locks); the graph's variables and the registry's ops
 are stored by name and re-bound to the live graph on load. Files live beside the kernels,
@@ -47,7 +47,9 @@ class Uncacheable(Exception):
 
 
 def compiler_source_sha() -> str:
-    """SHA-256 of the compiler's sources (read once per process, ~1 ms)."""
+    """SHA-256 of the compiler's source files' paths, sizes and modification times (once per
+    process: ~80 ``stat`` calls, where reading them all took 2-10 ms on a busy machine); an
+    edited, added or removed file changes it."""
     if not _SOURCE_SHA:
         h = hashlib.sha256()
         files = [os.path.join(_PKG, "executor.py")]
@@ -56,10 +58,8 @@ def compiler_source_sha() -> str:
                 dirs[:] = sorted(x for x in dirs if x != "__pycache__")
                 files += [os.path.join(root, n) for n in sorted(names) if n.endswith(".py")]
         for fp in files:
-            with open(fp, "rb") as f:
-                data = f.read()
-            h.update(os.path.relpath(fp, _PKG).encode() + b"\0" +
-                     len(data).to_bytes(8, "little") + data)
+            st = os.stat(fp)
+            h.update(f"{os.path.relpath(fp, _PKG)}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
         _SOURCE_SHA.append(h.hexdigest())
     return _SOURCE_SHA[0]
 
@@ -214,6 +214,8 @@ def _path(key: str) -> str:
 def save(key: str, plan: Any, graph: Any) -> bool:
     """Write ``plan`` (fresh from ``build_plan`` for ``graph``) under ``key``; False if it
     cannot be pickled (then every process compiles it)."""
+    if not plan.kernel_list:  # nothing compiled (an initializer): the pipeline is ~1 ms, while
+        return False  # its constants (initial values) would make a large file to read back
     buf = io.BytesIO()
     try:
         _Pickler(buf, graph).dump(plan)
