@@ -10,6 +10,10 @@ machine that sets ``PYTHONDONTWRITEBYTECODE`` every process would otherwise comp
 modules from source, 0.05-0.2 s); ``--no-bytecode`` measures without doing that.
 
     python -m benchmarks.first_result --reps 5 [--jax-path /tmp/jaxlib] [--no-bytecode]
+
+``--against DIR`` (a source tree of another version, e.g. ``git archive main``) measures only
+the warm start, this tree and ``DIR`` interleaved round by round (each with its own cache,
+warmed first), and prints the per-round ratios.
 """
 
 from __future__ import annotations
@@ -69,16 +73,44 @@ print("RESULT", time.time(), l0, "jax", False, False)
 """
 
 
-def run_once(code: str, env: dict) -> tuple[float, str]:
-    """Seconds from launch to the first result (whole process), and the rest of its line."""
+def run_once(code: str, env: dict, cwd: str | None = None) -> tuple[float, str]:
+    """Seconds from launch to the first result (whole process), and the rest of its line
+    (``cwd``: the directory ``-c`` code imports the package from first)."""
     t0 = time.time()
     r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                       timeout=600)
+                       timeout=600, cwd=cwd)
     if r.returncode != 0:
         raise RuntimeError(r.stderr[-2000:])
     line = next(ln for ln in r.stdout.splitlines() if ln.startswith("RESULT "))
     _, t, rest = line.split(" ", 2)
     return float(t) - t0, rest
+
+
+def compare_warm(other: str, reps: int, base: dict) -> None:
+    """Warm start of this tree against the tree at ``other``, interleaved (both warmed first)."""
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    trees = {"this tree": here, "against": os.path.abspath(other)}
+    times: dict[str, list[float]] = {m: [] for m in trees}
+    with tempfile.TemporaryDirectory() as cache:
+        envs = {m: dict(base, STATICGRAPH_CACHE_DIR=os.path.join(cache, str(i)),
+                        PYTHONPATH=d)
+                for i, (m, d) in enumerate(trees.items())}
+        for m in trees:  # warm both caches (and the bytecode)
+            run_once(STATIC, envs[m], trees[m])
+            run_once(STATIC, envs[m], trees[m])
+        for rep in range(reps):
+            for m in trees:
+                dt, rest = run_once(STATIC, envs[m], trees[m])
+                times[m].append(dt)
+            print(f"round {rep + 1}: " + ", ".join(f"{m} {v[-1]:.3f}" for m, v in
+                                                  times.items()) +
+                  f"  ratio {times['this tree'][-1] / times['against'][-1]:.2f}", flush=True)
+    print("\nwarm start, launch to first result (s): median [min, max]")
+    for m, v in times.items():
+        print(f"  {m:10s} {statistics.median(v):.3f} [{min(v):.3f}, {max(v):.3f}]  {trees[m]}")
+    ratios = sorted(a / b for a, b in zip(times["this tree"], times["against"], strict=True))
+    print(f"  per-round ratio this/against: median {statistics.median(ratios):.2f} "
+          f"[{ratios[0]:.2f}, {ratios[-1]:.2f}]")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -87,6 +119,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jax-path", default="", help="a --target directory holding jax")
     ap.add_argument("--no-bytecode", action="store_true",
                     help="do not compile the package's bytecode first")
+    ap.add_argument("--against", default="",
+                    help="another source tree: warm start only, interleaved with it")
     a = ap.parse_args(argv)
     if not a.no_bytecode:
         import compileall
@@ -94,7 +128,12 @@ def main(argv: list[str] | None = None) -> int:
         import staticgraph
 
         compileall.compile_dir(os.path.dirname(staticgraph.__file__), quiet=1)
+        if a.against:
+            compileall.compile_dir(os.path.join(a.against, "staticgraph"), quiet=1)
     base = {k: v for k, v in os.environ.items() if not k.startswith("STATICGRAPH_")}
+    if a.against:
+        compare_warm(a.against, a.reps, base)
+        return 0
     modes = {"static cold (LLVM)": {}, "static warm": None,
              "static cold (numba, STATICGRAPH_LLVM=0)": {"STATICGRAPH_LLVM": "0"}}
     if a.jax_path:

@@ -8,13 +8,28 @@ example.
 
 from __future__ import annotations
 
+from typing import Any
+
 from .cpu.executor import NumbaExecutor
 from .cpu.native import block_until_ready
-from .cpu.plan import compile_plan
-from .explain import explain
-from .passes import PIPELINE
 
 __all__ = ["NumbaExecutor", "compile_plan", "explain", "PIPELINE", "block_until_ready"]
+
+_LAZY = {"compile_plan": (".cpu.plan", "compile_plan"), "explain": (".explain", "explain"),
+         "PIPELINE": (".passes", "PIPELINE")}
+"""Imported on first use: a warm process whose plans come from the whole-plan cache
+(:mod:`.cpu.plan_cache`) runs without the pass pipeline's modules."""
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        mod, attr = _LAZY[name]
+        value = getattr(importlib.import_module(mod, __name__), attr)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _register() -> None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -27,7 +27,9 @@ from ..executor import ReferenceExecutor
 from ..graph.errors import InvalidArgumentError, OpError
 from .log import note
 from .passes.shapes import UnitDimError
-from .pipeline import Schedule, compile_schedule
+
+if TYPE_CHECKING:
+    from .pipeline import Schedule
 
 
 class _Reference:
@@ -161,6 +163,8 @@ class CompilingExecutor:
         return plan
 
     def _compile(self, fetches: list, targets: list, feeds: dict, reason: str) -> Any:
+        from .pipeline import compile_schedule  # not needed by plans from the plan cache
+
         try:
             plan = self.build(compile_schedule(fetches, targets, feeds), reason)
         except Exception as e:  # unsupported graph: the reference executor still runs it

@@ -10,15 +10,20 @@ executor and failed runs are the base's (:mod:`..executor_base`).
 from __future__ import annotations
 
 import threading
-from typing import Any
+import time
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ...graph.errors import OpError
 from ..executor_base import MAX_PLANS, REFERENCE, CompilingExecutor, remember
-from ..pipeline import Schedule
+from ..log import note
 from ..regions import region_runner
+from . import plan_cache
 from .plan import Plan, build_plan
+
+if TYPE_CHECKING:
+    from ..pipeline import Schedule
 
 MAX_CALLS = 64
 """Feed-shape signatures a runner maps straight to their ``call`` (oldest out first)."""
@@ -34,11 +39,36 @@ class NumbaExecutor(CompilingExecutor):
         self.native_only = native_only  # kernels as saved machine code only (tests)
         self.llvm_only = llvm_only  # kernels from the LLVM renderer where it covers them (tests)
         self._runners: dict = {}  # at most MAX_PLANS (remember)
+        self.plan_loads = 0  # plans read from the whole-plan cache (counted in ``compiles``)
 
     def build(self, schedule: Schedule, reason: str) -> Plan:
         plan = build_plan(schedule, reason)
         plan.native_only = self.native_only
         plan.llvm_only = self.llvm_only
+        return plan
+
+    def _compile(self, fetches: list, targets: list, feeds: dict, reason: str) -> Any:
+        """The plan from the whole-plan cache (:mod:`.plan_cache`: no pipeline), else the
+        pipeline's, saved there for the next process."""
+        roots = list(fetches) + list(targets)
+        key = (plan_cache.plan_cache_key(fetches, targets, feeds)
+               if plan_cache.ENABLED and roots else None)
+        if key is not None:
+            t0 = time.perf_counter()
+            graph = roots[0].graph
+            plan = plan_cache.load(key, graph)
+            if plan is not None:
+                plan.native_only, plan.llvm_only = self.native_only, self.llvm_only
+                plan.compile_seconds = time.perf_counter() - t0
+                self.compiles += 1
+                self.plan_loads += 1
+                note("plan for %d fetch(es), %d target(s): %d kernel(s), loaded from the plan "
+                     "cache in %.3fs (%s)", len(fetches), len(targets), plan.kernel_count,
+                     plan.compile_seconds, reason)
+                return plan
+        plan = super()._compile(fetches, targets, feeds, reason)
+        if key is not None and plan is not REFERENCE:
+            plan_cache.save(key, plan, roots[0].graph)
         return plan
 
     def run(self, graph: Any, fetches: list, targets: list, feeds: dict, state: Any) -> list:

@@ -15,18 +15,21 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from ..executor_base import LRU, BoundPlans, instance_cache
 from ..fusion import Step
 from ..ir import Program
 from ..log import note
 from ..memory import MemoryPlan
-from ..pipeline import Schedule, compile_schedule
 from . import jit
 from .compiled_kernel import CompiledKernel, compile_step
 from .driver import Driver
 from .instance import Instance
 from .njit_driver import NjitDriverSource, Unsupported
+
+if TYPE_CHECKING:
+    from ..pipeline import Schedule
 
 
 @dataclass(eq=False)
@@ -97,4 +100,6 @@ def build_plan(schedule: Schedule, reason: str) -> Plan:
 def compile_plan(fetches: list, targets: list, feeds: dict, reason: str = "explicit") -> Plan:
     """The whole pipeline for one key: :func:`~..pipeline.compile_schedule`, then
     :func:`build_plan`."""
+    from ..pipeline import compile_schedule
+
     return build_plan(compile_schedule(fetches, targets, feeds), reason)

@@ -17,15 +17,17 @@ run (docs/guarantees.md).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..executor_base import MAX_PLANS, REFERENCE, CompilingExecutor, remember
-from ..pipeline import Schedule
 from ..regions import region_runner
 from .device import cuda_usable
-from .plan import CudaPlan, build_plan
+
+if TYPE_CHECKING:  # imported when a plan is built: registering the executor needs neither
+    from ..pipeline import Schedule
+    from .plan import CudaPlan
 
 
 class CudaExecutor(CompilingExecutor):
@@ -40,6 +42,8 @@ class CudaExecutor(CompilingExecutor):
         self._runners: dict = {}  # at most MAX_PLANS (remember)
 
     def build(self, schedule: Schedule, reason: str) -> CudaPlan:
+        from .plan import build_plan
+
         return build_plan(schedule)
 
     def run(self, graph: Any, fetches: list, targets: list, feeds: dict, state: Any) -> list:

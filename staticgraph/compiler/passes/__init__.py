@@ -6,22 +6,28 @@ so pruning runs once, last, after the rewrites."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from ..ir import Program
-from . import algebraic, const_fold, cse, prune, shape_refs, shapes, stable
 
-PIPELINE: list[tuple[str, Callable]] = [
-    ("shape_specialization", shapes.run),
-    ("constant_folding", const_fold.run),
-    ("cse", cse.run),
-    ("algebraic_simplification", algebraic.run),
-    ("stable_rewrites", stable.run),
-    ("shape_refs", shape_refs.run),
-    ("constant_folding_2", const_fold.run),
-    ("cse_2", cse.run),
-    ("algebraic_simplification_2", algebraic.run),
-    ("prune", prune.run),
-]
+
+def _pipeline() -> list[tuple[str, Callable]]:
+    """The passes in order (imported on first use: :mod:`.shapes` alone is what a plan loaded
+    from the whole-plan cache needs)."""
+    from . import algebraic, const_fold, cse, prune, shape_refs, shapes, stable
+
+    return [
+        ("shape_specialization", shapes.run),
+        ("constant_folding", const_fold.run),
+        ("cse", cse.run),
+        ("algebraic_simplification", algebraic.run),
+        ("stable_rewrites", stable.run),
+        ("shape_refs", shape_refs.run),
+        ("constant_folding_2", const_fold.run),
+        ("cse_2", cse.run),
+        ("algebraic_simplification_2", algebraic.run),
+        ("prune", prune.run),
+    ]
 
 
 class Context:
@@ -31,9 +37,16 @@ class Context:
         self.feed_patterns = feed_patterns
 
 
+def __getattr__(name: str) -> Any:
+    if name == "PIPELINE":
+        globals()["PIPELINE"] = _pipeline()
+        return globals()["PIPELINE"]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def optimize(prog: Program, ctx: Context, trace: list | None = None) -> Program:
     """Run :data:`PIPELINE`; ``trace`` (if given) receives ``(pass name, rewrites, listing)``."""
-    for name, fn in PIPELINE:
+    for name, fn in globals().get("PIPELINE") or __getattr__("PIPELINE"):
         n = fn(prog, ctx)
         if trace is not None:
             trace.append((name, n, prog.text()))
