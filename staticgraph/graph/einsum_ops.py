@@ -123,7 +123,8 @@ def einsum(equation: str, *inputs: Any, **kwargs: Any) -> Tensor:
         if t.ndim != len(lab):
             raise ValueError(f"Expected input {t.name} to have rank {len(lab)} but got: "
                              f"{t.ndim} (equation {equation!r})")
-    with composite(name, "einsum", *ts) as stem:
+    with composite(name, "einsum", *ts) as scope:
+        stem = scope + "Einsum/"  # TF's node: einsum/Einsum
         parts = []
         for k, (t, lab) in enumerate(zip(ts, labels, strict=True)):
             t, lab = _diagonal(t, lab)

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from .. import ops
+from .array_ops import identity
 from .core import Tensor
 from .frontend import as_graph_tensor
 from .math_ops import _final, _t, composite
@@ -210,10 +211,12 @@ def tensordot(a: Any, b: Any, axes: Any, name: str | None = None) -> Tensor:
         ym = reshaped(yb, (_prod([sb[i] for i in b_ax]), _prod([sb[i] for i in b_free])),
                       "tensordot")
         out_dims = [sa[i] for i in a_free] + [sb[i] for i in b_free]
-        if len(a_free) == 1 and len(b_free) == 1:
-            return _matmul(xm, ym, name=stem)
-        prod = _matmul(xm, ym, name="MatMul")
-        return _final(stem, reshaped, prod, out_dims, "tensordot")
+        prod = _matmul(xm, ym, name=stem + "MatMul/")
+        if None not in out_dims and list(prod.aval.shape) == out_dims:
+            return prod  # TF's node: Tensordot/MatMul
+        if list(prod.aval.shape) == out_dims and out_dims.count(None) > 1:
+            return identity(prod, name=stem)
+        return _final(stem, ops.reshape, prod, tuple(-1 if d is None else d for d in out_dims))
 
 
 __all__ = ["matrix_transpose", "matrix_diag", "matrix_diag_part", "diag", "diag_part", "trace",
