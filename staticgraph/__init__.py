@@ -27,13 +27,18 @@ _EXPORTS: dict[str, str] = {
                            "unstack",
     "graph.control_flow": "case cond while_loop",
     "graph.pad_ops": "pad",
+    "graph.matrix_ops": "broadcast_to diag diag_part matrix_diag matrix_diag_part "
+                        "matrix_transpose tensordot trace",
+    "graph.einsum_ops": "einsum",
+    "graph.segment_ops": "segment_mean segment_sum unsorted_segment_sum",
+    "graph.mask_ops": "boolean_mask where",
     "graph.functional_ops": "foldl foldr map_fn scan",
     "graph.tensor_array": "TensorArray",
     "graph.core": "Graph Operation Tensor control_dependencies get_default_graph name_scope "
                   "reset_default_graph",
     "graph.dtypes": "DType as_dtype bool double float16 float32 float64 half int8 int16 int32 "
                     "int64 string uint8",
-    "graph.extra_ops": "log_sigmoid count_nonzero diag div is_finite is_inf is_nan "
+    "graph.extra_ops": "log_sigmoid count_nonzero div is_finite is_inf is_nan "
                        "matrix_inverse scalar_mul to_double to_int64",
     "graph.math_ops": "abs add add_n arg_max arg_min argmax argmin cast clip_by_value cos "
                       "divide equal exp "
@@ -41,7 +46,7 @@ _EXPORTS: dict[str, str] = {
                       "logical_not logical_or matmul maximum minimum multiply negative not_equal "
                       "ones_like pow realdiv reciprocal reduce_all reduce_any reduce_logsumexp "
                       "reduce_max reduce_mean reduce_min reduce_sum rsqrt sigmoid sign sin sqrt "
-                      "square squared_difference subtract tanh to_float to_int32 truediv where "
+                      "square squared_difference subtract tanh to_float to_int32 truediv "
                       "zeros_like",
     "graph.tensor_shape": "Dimension TensorShape",
     "layers": "losses",
@@ -89,9 +94,10 @@ def _math() -> _Any:
              "argmax argmin reciprocal rsqrt sign sin cos logical_and logical_or logical_not "
              "squared_difference add_n floor ceil round floordiv floormod mod log1p expm1 "
              "reduce_prod reduce_logsumexp reduce_any reduce_all norm not_equal greater_equal "
-             "less_equal cumsum cumprod log_sigmoid").split()
+             "less_equal cumsum cumprod log_sigmoid segment_sum segment_mean "
+             "unsorted_segment_sum").split()
     ns = _namespace("math", **{n: _LAZY[n] for n in names})
-    for n in ("log_softmax", "softmax", "softplus"):
+    for n in ("log_softmax", "softmax", "softplus", "top_k", "l2_normalize"):
         setattr(ns, n, _resolve("nn", n))
     return ns
 
@@ -99,8 +105,11 @@ def _math() -> _Any:
 # namespaces built on first access: name -> factory
 _NAMESPACES: dict[str, _Any] = {
     "math": _math,
-    "linalg": lambda: _namespace("linalg", inv=_LAZY["matrix_inverse"], matmul=_LAZY["matmul"],
-                                 norm=_LAZY["norm"], diag=_LAZY["diag"]),
+    "linalg": lambda: _namespace(
+        "linalg", inv=_LAZY["matrix_inverse"], matmul=_LAZY["matmul"], norm=_LAZY["norm"],
+        diag=_LAZY["matrix_diag"], diag_part=_LAZY["matrix_diag_part"],
+        transpose=_LAZY["matrix_transpose"], trace=_LAZY["trace"], tensordot=_LAZY["tensordot"],
+        einsum=_LAZY["einsum"], l2_normalize=("graph.vector_ops", "l2_normalize")),
     "random": lambda: _namespace(
         "random", normal=_LAZY["random_normal"], uniform=_LAZY["random_uniform"],
         truncated_normal=_LAZY["truncated_normal"], set_seed=_LAZY["set_random_seed"],

@@ -28,12 +28,9 @@ HINTS: dict[str, str] = {
     "gfile": "os and open()",
     "app": "a plain `if __name__ == \"__main__\":` block",
     "flags": "argparse",
-    "nn.top_k": "tf.argmax (k=1) or tf.nn.in_top_k",
     "nn.nce_loss": "tf.nn.sparse_softmax_cross_entropy_with_logits over the whole vocabulary",
     "nn.sampled_softmax_loss": "tf.nn.sparse_softmax_cross_entropy_with_logits over the whole "
                                "vocabulary",
-    "boolean_mask": "tf.where(mask, x, tf.zeros_like(x)) and a masked reduction (shapes here "
-                    "do not depend on values)",
     "nn.rnn_cell": "BasicRNNCell, BasicLSTMCell, LSTMCell, GRUCell or MultiRNNCell (with "
                    "DropoutWrapper, ResidualWrapper), or a cell written as a function of "
                    "(state, input) inside tf.scan",

@@ -1,5 +1,5 @@
 """Small TF1 conveniences built from registry ops: ``count_nonzero``, ``is_nan``/``is_inf``/
-``is_finite``, ``diag``, ``scalar_mul``, TF1's Python-2 ``div``, ``to_int64``/``to_double``,
+``is_finite``, ``scalar_mul``, TF1's Python-2 ``div``, ``to_int64``/``to_double``,
 ``matrix_inverse``."""
 
 from __future__ import annotations
@@ -48,16 +48,6 @@ def is_finite(x: Any, name: str | None = None) -> Tensor:
         return _final(stem, ops.lt, ops.abs(x), np.inf)
 
 
-def diag(diagonal: Any, name: str | None = None) -> Tensor:
-    """The square matrix with ``diagonal`` (1-D, known length) on its diagonal."""
-    d = _t(diagonal)
-    n = d.aval.shape[0] if d.aval.shape is not None and len(d.aval.shape) == 1 else None
-    if n is None:
-        raise ValueError(f"diag needs a 1-D input of known length, got {d.shape}")
-    with composite(name, "Diag", d) as stem:
-        return _final(stem, ops.mul, np.eye(n, dtype=d.aval.dtype), d)
-
-
 def log_sigmoid(x: Any, name: str | None = None) -> Tensor:
     """``log(sigmoid(x)) = -softplus(-x)`` (no overflow)."""
     _require("f", x)
@@ -102,5 +92,5 @@ def matrix_inverse(input: Any, adjoint: bool = False,  # noqa: A002
     return _named(name, "MatrixInverse", ops.matrix_inverse, a)
 
 
-__all__ = ["log_sigmoid", "count_nonzero", "is_nan", "is_inf", "is_finite", "diag", "scalar_mul",
+__all__ = ["log_sigmoid", "count_nonzero", "is_nan", "is_inf", "is_finite", "scalar_mul",
            "div", "to_int64", "to_double", "matrix_inverse"]

@@ -81,6 +81,7 @@ from .shapes import (
     unsqueeze,
     zeros_like,
 )
+from .sorting import topk_indices
 
 __all__ = [
     "DEFAULT_FLOAT", "REGISTRY", "AVal", "Op", "aval_of", "bind", "broadcast_shapes",
@@ -94,5 +95,5 @@ __all__ = [
     "reshape_like", "setitem", "squeeze", "stack", "sum_to_like", "transpose", "unsqueeze",
     "zeros_like", "gather", "scatter_add", "prod", "cumsum", "cumprod", "log1p", "expm1",
     "softplus", "erf", "all", "any", "floor", "ceil", "round", "trunc", "floor_divide",
-    "remainder", "matrix_inverse",
+    "remainder", "matrix_inverse", "topk_indices",
 ]
