@@ -8,24 +8,54 @@ to a circular import"). Every place that may be numba's first import calls :func
 first, so the import runs once, under one lock, on one thread, while the other waits. The lock
 is held only for the import (it takes no other lock of ours: no deadlock with plan or instance
 locks) and is renewed in a forked child.
+
+Streams: numba marks up every error message it formats -- also the many typing errors it raises
+and catches while resolving overloads in an ordinary compile -- inside colorama's ``init()`` /
+``deinit()`` (``numba.core.errors.ColorShell``), which *reassign* ``sys.stdout`` and
+``sys.stderr`` for the whole process. Done on the loader thread, that undoes a
+``contextlib.redirect_stdout`` the caller's thread entered meanwhile: its prints go to the old
+stream and its redirect's exit installs colorama's wrapper for good. The markup is string work
+only (nothing is written inside the block), so :func:`import_numba` swaps ``ColorShell`` for a
+context that leaves the streams alone: the same message text, no global side effect.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import threading
 
 _LOCK = threading.Lock()
+_STREAMS_KEPT = False  # numba's ColorShell has been swapped for _KeepStreams
 
 
 def import_numba() -> None:
-    """Make sure numba is fully imported (waiting for another thread's import of it)."""
+    """Make sure numba is fully imported (waiting for another thread's import of it), and that
+    its error formatting never reassigns the process's ``sys.stdout`` / ``sys.stderr``."""
     mod = sys.modules.get("numba")
-    if mod is not None and not getattr(getattr(mod, "__spec__", None), "_initializing", False):
-        return
-    with _LOCK:
-        import numba  # noqa: F401
+    if mod is None or getattr(getattr(mod, "__spec__", None), "_initializing", False):
+        with _LOCK:
+            import numba  # noqa: F401
+    if not _STREAMS_KEPT:
+        keep_streams()
+
+
+class _KeepStreams(contextlib.AbstractContextManager):
+    """``numba.core.errors.ColorShell`` without colorama's ``init()`` / ``deinit()``."""
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def keep_streams() -> None:
+    """Stop numba's error markup from swapping ``sys.stdout`` / ``sys.stderr`` (see the module
+    docstring). Without colorama numba uses no ``ColorShell``: nothing to do."""
+    global _STREAMS_KEPT
+    errors = sys.modules.get("numba.core.errors")
+    if errors is not None and hasattr(errors, "ColorShell"):
+        errors.ColorShell = _KeepStreams
+    _STREAMS_KEPT = errors is not None
 
 
 def _after_fork_in_child() -> None:
