@@ -103,6 +103,31 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     return composite.wrap(y, "NativeBatchNormBackward0", (x, weight, bias), seq0, replay, (0, 1))
 
 
+def affine_parameters(module: Module, shape: Any, dt: np.dtype, affine: bool,
+                      bias: bool = True) -> None:
+    """``weight`` (ones) and ``bias`` (zeros) of ``shape``, or registered as ``None``: the
+    affine part every normalization layer has (PyTorch's ``elementwise_affine``/``affine``)."""
+    if affine:
+        module.weight = Parameter(make(np.ones(shape, dt)))
+    else:
+        module.register_parameter("weight", None)
+    if affine and bias:
+        module.bias = Parameter(make(np.zeros(shape, dt)))
+    else:
+        module.register_parameter("bias", None)
+
+
+def running_stats(module: Module, n: int, dt: np.dtype, track: bool) -> None:
+    """The ``running_mean``/``running_var``/``num_batches_tracked`` buffers, or ``None``s."""
+    if track:
+        module.register_buffer("running_mean", make(np.zeros(n, dt)))
+        module.register_buffer("running_var", make(np.ones(n, dt)))
+        module.register_buffer("num_batches_tracked", make(np.array(0, np.int64)))
+    else:
+        for name in ("running_mean", "running_var", "num_batches_tracked"):
+            module.register_buffer(name, None)
+
+
 class _BatchNorm(Module):
     _dims: tuple[int, ...] = ()
     _optional_state = ("num_batches_tracked",)  # load_state_dict does not miss it
@@ -114,19 +139,8 @@ class _BatchNorm(Module):
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         dt = _dtypes.to_numpy_dtype(dtype or _dtypes.float32)
-        if affine:
-            self.weight = Parameter(make(np.ones(num_features, dt)))
-            self.bias = Parameter(make(np.zeros(num_features, dt)))
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
-        if track_running_stats:
-            self.register_buffer("running_mean", make(np.zeros(num_features, dt)))
-            self.register_buffer("running_var", make(np.ones(num_features, dt)))
-            self.register_buffer("num_batches_tracked", make(np.array(0, np.int64)))
-        else:
-            for name in ("running_mean", "running_var", "num_batches_tracked"):
-                self.register_buffer(name, None)
+        affine_parameters(self, num_features, dt, affine)
+        running_stats(self, num_features, dt, track_running_stats)
 
     def reset_running_stats(self) -> None:
         if self.track_running_stats:

@@ -19,8 +19,8 @@ from staticgraph import ops
 from .. import _dtypes
 from .._tensor import Tensor, make, to_tensor
 from ..autograd import composite
-from .modules import Module, Parameter
-from .norm import batch_norm
+from .modules import Module
+from .norm import affine_parameters, batch_norm, running_stats
 
 
 def _normalize(x: Tensor, axes: tuple[int, ...], eps: float) -> Tensor:
@@ -127,14 +127,7 @@ class LayerNorm(Module):
             tuple(normalized_shape)
         self.eps, self.elementwise_affine = eps, elementwise_affine
         dt = _dtypes.to_numpy_dtype(dtype or _dtypes.float32)
-        if elementwise_affine:
-            self.weight = Parameter(make(np.ones(self.normalized_shape, dt)))
-            self.bias = Parameter(make(np.zeros(self.normalized_shape, dt))) if bias else None
-            if not bias:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        affine_parameters(self, self.normalized_shape, dt, elementwise_affine, bias)
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
         return layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
@@ -154,14 +147,7 @@ class GroupNorm(Module):
         self.num_groups, self.num_channels, self.eps, self.affine = (num_groups, num_channels,
                                                                      eps, affine)
         dt = _dtypes.to_numpy_dtype(dtype or _dtypes.float32)
-        if affine:
-            self.weight = Parameter(make(np.ones(num_channels, dt)))
-            self.bias = Parameter(make(np.zeros(num_channels, dt))) if bias else None
-            if not bias:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        affine_parameters(self, num_channels, dt, affine, bias)
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
         return group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
@@ -181,19 +167,8 @@ class _InstanceNorm(Module):
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         dt = _dtypes.to_numpy_dtype(dtype or _dtypes.float32)
-        if affine:
-            self.weight = Parameter(make(np.ones(num_features, dt)))
-            self.bias = Parameter(make(np.zeros(num_features, dt)))
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
-        if track_running_stats:
-            self.register_buffer("running_mean", make(np.zeros(num_features, dt)))
-            self.register_buffer("running_var", make(np.ones(num_features, dt)))
-            self.register_buffer("num_batches_tracked", make(np.array(0, np.int64)))
-        else:
-            for name in ("running_mean", "running_var", "num_batches_tracked"):
-                self.register_buffer(name, None)
+        affine_parameters(self, num_features, dt, affine)
+        running_stats(self, num_features, dt, track_running_stats)
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
         nd = self._nd
