@@ -44,8 +44,9 @@ from .log import STATS, note
 
 def _numba_version() -> str:
     """numba's version without importing numba (~0.2 s): the dist-info folder beside it."""
-    if "numba" in sys.modules:
-        return sys.modules["numba"].__version__
+    known = getattr(sys.modules.get("numba"), "__version__", None)  # None while the loader
+    if known is not None:  # thread's import has not yet got that far: read the dist-info
+        return known
     spec = importlib.util.find_spec("numba")
     if spec is not None and spec.origin:
         site = os.path.dirname(os.path.dirname(spec.origin))

@@ -354,7 +354,11 @@ def _known_to_llvm(name: str) -> int:
     """The address LLVM has for ``name`` (numba's runtime and helpers once numba has set them
     up), 0 when llvmlite is not loaded (then numba is not either) or LLVM has none."""
     llvm = sys.modules.get("llvmlite.binding")
-    return (llvm.address_of_symbol(name) or 0) if llvm is not None else 0
+    # ``getattr``: numba's import on the loader thread may be importing llvmlite.binding right
+    # now, and a partially initialized module has no ``address_of_symbol`` yet (numba's symbols
+    # are then not set up either: 0, as before the import)
+    find = getattr(llvm, "address_of_symbol", None)
+    return (find(name) or 0) if find is not None else 0
 
 
 def _resolvable(name: str) -> bool:
