@@ -59,9 +59,14 @@ def conv2d(x, w, s: int, padding: str):
 
 
 def max_pool(x, k: int, s: int, padding: str):
+    """The gradient goes to the first maximum of each window (TF's and PyTorch's rule, as
+    ``staticgraph.ops.windows.max_over``), never split among ties as ``maximum``'s is."""
     acc = None
     for _, _, patch in _windows(x, k, k, s, padding, -np.inf):
-        acc = patch if acc is None else ops.maximum(acc, patch)
+        if acc is None:
+            acc = patch
+            continue
+        acc = ops.where(ops.logical_or(ops.gt(patch, acc), ops.ne(patch, patch)), patch, acc)
     return acc
 
 
