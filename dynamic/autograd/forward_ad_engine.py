@@ -118,6 +118,12 @@ def input_tangents(args: tuple) -> tuple[Level, list] | None:
     if not DEPTH[0]:
         return None
     lv = LEVELS[DEPTH[0] - 1]
+    tangents = _tangents_at(lv, args)
+    return None if tangents is None else (lv, tangents)
+
+
+def _tangents_at(lv: Level, args: tuple) -> list | None:
+    """One tangent (or ``None``) per argument at level ``lv``; ``None`` when no argument has one."""
     tangents = None
     for i, a in enumerate(args):
         if isinstance(a, Tensor):
@@ -126,7 +132,7 @@ def input_tangents(args: tuple) -> tuple[Level, list] | None:
                 if tangents is None:
                     tangents = [None] * len(args)
                 tangents[i] = t
-    return None if tangents is None else (lv, tangents)
+    return tangents
 
 
 def _apply(depth: int, op: Op, args: tuple, params: dict) -> Any:
@@ -134,14 +140,7 @@ def _apply(depth: int, op: Op, args: tuple, params: dict) -> Any:
         return _INNER[0][0].apply(op, args, params)
     lv = LEVELS[depth - 1]
     out = _apply(depth - 1, op, args, params)
-    tangents = None
-    for i, a in enumerate(args):
-        if isinstance(a, Tensor):
-            t = lv.get(a)
-            if t is not None:
-                if tangents is None:
-                    tangents = [None] * len(args)
-                tangents[i] = t
+    tangents = _tangents_at(lv, args)
     if tangents is None or out._data.dtype.kind != "f":
         return out
     rule = jvp_rule(op)
