@@ -86,8 +86,8 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Any = None, size_averag
     plain = weight is None and ignore_index == -100 and label_smoothing == 0.0
     # a plain ndarray view: under ``dynamic.compile``'s capture this check is not a graph
     # break; a later call's -100 then meets the compiled kernel's bounds check (an IndexError)
-    labels = target._data.view(np.ndarray)
-    if not target.is_floating_point() and plain and not (labels == -100).any():
+    if plain and not target.is_floating_point() and \
+            not (target._data.view(np.ndarray) == -100).any():
         return ops.cross_entropy(input, target, reduction)
     logp = log_softmax(input, 1 if input.dim() > 1 else 0)
     if target.is_floating_point():
