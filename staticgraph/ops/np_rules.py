@@ -93,8 +93,8 @@ def relu(g, out, needs, x):
     ints = _SAME_WIDTH_INT.get(g.dtype)
     if ints is None or out.dtype != g.dtype or out.shape != g.shape:
         return (np.where(out <= 0, g.dtype.type(0), g),)
-    m = np.bitwise_and(out.view(ints), _NO_SIGN[ints])
-    np.negative(m, out=m)
+    m = np.bitwise_and(out.view(ints), _NO_SIGN[ints], out=np.empty(out.shape, ints))
+    np.negative(m, out=m)  # ``out=``: a 0-d operand would make the first result a scalar
     np.right_shift(m, _SIGN_SHIFT[ints], out=m)
     return (np.bitwise_and(g.view(ints), m, out=m).view(g.dtype),)
 
