@@ -20,6 +20,7 @@ from ._inplace import VIEW_LEAF_MSG, inplace
 from ._local_ops import CLONE, CONTIGUOUS
 from ._return_types import ReturnSort, ReturnTopk
 from ._tensor import Tensor, make
+from .autograd import composite
 from .autograd.forward_ad_engine import LEVELS
 from .autograd.grad_mode import GRAD_ENABLED
 from .autograd.graph import renamed
@@ -140,17 +141,17 @@ class ShapeMethods:
 
 
     def repeat(self, *sizes):
-        """Tile: ``x.repeat(2, 1)`` stacks two copies along dim 0 (``RepeatBackward0``)."""
+        """Tile: ``x.repeat(2, 1)`` stacks two copies along dim 0. Recorded as registry ops
+        (reshape, broadcast, reshape) cut behind ONE ``RepeatBackward0`` node over ``x``, as
+        PyTorch's (``autograd/composite.py``)."""
         reps = shape_arg(sizes)
         if len(reps) < self.dim():
             raise RuntimeError("Number of dimensions of repeat dims can not be smaller than "
                                "number of dimensions of tensor")
-        shape = (1,) * (len(reps) - self.dim()) + tuple(self._data.shape)
-        inter = tuple(x for r, s in zip(reps, shape, strict=True) for x in (1, s))
-        big = tuple(x for r, s in zip(reps, shape, strict=True) for x in (r, s))
-        out = ops.reshape(ops.broadcast_to(ops.reshape(self, inter), big),
-                          tuple(r * s for r, s in zip(reps, shape, strict=True)))
-        return renamed(out, "RepeatBackward0")
+        seq0 = composite.start()
+        out = renamed(_tile(self, reps), "RepeatBackward0")
+        return composite.wrap(out, "RepeatBackward0", (self,), seq0,
+                              replay=lambda x: _tile(x, reps), saves=())
 
     def gather(self, dim, index):
         return ops.gather(self, index, dim)
@@ -313,6 +314,15 @@ class ShapeMethods:
         if self._data.dtype.kind not in "iub" or self._data.size != 1:
             raise TypeError("only integer tensors of a single element can be converted to an index")
         return builtins.int(self.item())
+
+
+def _tile(x: Tensor, reps: tuple) -> Tensor:
+    """``x`` repeated ``reps`` times along each dim (leading dims added as needed)."""
+    shape = (1,) * (len(reps) - x.dim()) + tuple(x._data.shape)
+    inter = tuple(v for s in shape for v in (1, s))
+    big = tuple(v for r, s in zip(reps, shape, strict=True) for v in (r, s))
+    return ops.reshape(ops.broadcast_to(ops.reshape(x, inter), big),
+                       tuple(r * s for r, s in zip(reps, shape, strict=True)))
 
 
 def _valid_size(d: np.ndarray, shape: tuple) -> bool:
