@@ -21,7 +21,7 @@ from ._creation import ones, tensor, zeros
 from ._random import generator_of
 from ._tensor import Tensor, make
 from .autograd.forward_ad_engine import LEVELS, after_inplace
-from .autograd.grad_mode import GRAD_ENABLED
+from .autograd.grad_mode import GRAD_ENABLED, check_not_inference
 from .autograd.graph import node_class
 
 __all__ = ["InplaceMethods", "check_inplace", "inplace", "layout_changed"]
@@ -32,7 +32,8 @@ VIEW_LEAF_MSG = ("a view of a leaf Variable that requires grad is being used in 
 
 
 def check_inplace(t: Any) -> None:
-    """PyTorch's checks before any in-place write (only while grad mode is on)."""
+    """PyTorch's checks before any in-place write (the leaf ones only while grad mode is on)."""
+    check_not_inference(t)
     if not GRAD_ENABLED[0]:
         return
     if t._requires_grad and t._grad_fn is None:

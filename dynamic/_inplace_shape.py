@@ -23,7 +23,7 @@ from staticgraph import ops
 from ._inplace import LEAF_MSG, VIEW_LEAF_MSG
 from ._tensor import Tensor
 from .autograd.forward_ad_engine import LEVELS, after_inplace
-from .autograd.grad_mode import GRAD_ENABLED
+from .autograd.grad_mode import GRAD_ENABLED, check_not_inference
 from .autograd.graph import node_class
 
 __all__ = ["InplaceShapeMethods"]
@@ -44,6 +44,7 @@ def _check_dim(dim: int, nd: int) -> int:
 
 def _restride(t: Tensor, view: Callable[[], Any], name: str) -> Tensor:
     """Give ``t`` the layout (and, recording, the node) of ``view()``, a view of ``t``."""
+    check_not_inference(t)
     if GRAD_ENABLED[0]:
         if t._requires_grad and t._grad_fn is None:
             raise RuntimeError(LEAF_MSG)
@@ -132,6 +133,7 @@ class InplaceShapeMethods:
             raise RuntimeError("numel: integer multiplication overflow")
         if self._requires_grad:
             raise RuntimeError("cannot resize variables that require grad")
+        check_not_inference(self)
         if shape == self._data.shape:  # PyTorch keeps the strides and the version
             return self
         n = int(np.prod(shape, dtype=np.int64))

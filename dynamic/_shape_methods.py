@@ -22,7 +22,7 @@ from ._return_types import ReturnSort, ReturnTopk
 from ._tensor import Tensor, make
 from .autograd import composite
 from .autograd.forward_ad_engine import LEVELS
-from .autograd.grad_mode import GRAD_ENABLED
+from .autograd.grad_mode import GRAD_ENABLED, check_not_inference
 from .autograd.graph import renamed
 
 
@@ -284,6 +284,7 @@ class ShapeMethods:
             isinstance(value, Tensor) and value._requires_grad) or (
             base is not None and base._requires_grad))
         if not needs and not LEVELS:  # (forward AD: the tangent is written too)
+            check_not_inference(self)
             v = value._data if isinstance(value, Tensor) else value
             self._data[idx] = v
             self._vc[0] += 1
