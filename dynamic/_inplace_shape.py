@@ -22,6 +22,7 @@ from staticgraph import ops
 
 from ._inplace import LEAF_MSG, VIEW_LEAF_MSG
 from ._tensor import Tensor
+from ._unsupported import UnsupportedError, message
 from .autograd.forward_ad_engine import LEVELS, after_inplace
 from .autograd.grad_mode import GRAD_ENABLED, check_not_inference
 from .autograd.graph import node_class
@@ -76,6 +77,15 @@ def _storage(d: np.ndarray) -> tuple[np.ndarray, int]:
     flat = root.reshape(-1)
     start = d.__array_interface__["data"][0] - flat.__array_interface__["data"][0] if d.size else 0
     return flat, start // d.itemsize
+
+
+def _unsupported(name: str, hint: str) -> property:
+    """An attribute whose lookup raises the not-supported error (``hasattr`` answers no)."""
+
+    def get(self: Tensor) -> Any:
+        raise UnsupportedError(message(f"torch.Tensor.{name}", hint))
+
+    return property(get)
 
 
 class InplaceShapeMethods:
@@ -152,3 +162,8 @@ class InplaceShapeMethods:
 
     def resize_as_(self, other, memory_format=None):
         return self.resize_(tuple(other._data.shape))
+
+    # numpy strides are not PyTorch's storage strides
+    as_strided = _unsupported("as_strided", "use view/reshape, transpose, expand or indexing")
+    as_strided_ = _unsupported("as_strided_", "use view/reshape, transpose or indexing")
+    set_ = _unsupported("set_", "use copy_ or assign .data")

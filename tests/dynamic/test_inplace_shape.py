@@ -164,6 +164,15 @@ def test_resize_errors(call, msg):
     assert str(e.value) == msg
 
 
+@pytest.mark.parametrize("name", ["as_strided", "as_strided_", "set_"])
+def test_storage_methods_say_they_are_not_supported(name):
+    t = dynamic.zeros(2)
+    assert not hasattr(t, name)
+    with pytest.raises(NotImplementedError, match=f"^torch.Tensor.{name} is not supported by "
+                                                  "this project"):
+        getattr(t, name)
+
+
 def _trace(lib):
     """What the tests above check, as one list, for a live comparison with PyTorch."""
     out = []
