@@ -95,7 +95,9 @@ class ShapeMethods:
         if self.dim() > 2:
             raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is "
                                f"{self.dim()}D")
-        return renamed(ops.transpose(self, 0, 1), "TBackward0") if self.dim() == 2 else self
+        if self.dim() == 2:
+            return renamed(ops.transpose(self, 0, 1), "TBackward0")
+        return renamed(ops.reshape(self, tuple(self._data.shape)), "TBackward0")  # an alias
 
     @property
     def T(self):  # noqa: N802
@@ -119,7 +121,10 @@ class ShapeMethods:
         return renamed(ops.permute(self, dims),
                                              "PermuteBackward0")
     def unsqueeze(self, dim): return ops.unsqueeze(self, dim)
-    def squeeze(self, dim=None): return ops.squeeze(self, dim)
+    def squeeze(self, dim=None):
+        if isinstance(dim, (tuple, list)):  # PyTorch's node for a tuple of dims
+            return renamed(ops.squeeze(self, tuple(dim)), "SqueezeBackward2")
+        return ops.squeeze(self, dim)
 
     def flatten(self, start_dim=0, end_dim=-1):
         nd = self.dim()

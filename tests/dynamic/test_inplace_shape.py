@@ -200,3 +200,15 @@ def _trace(lib):
 def test_equal_to_pytorch():
     torch = pytest.importorskip("torch")
     assert _trace(dynamic) == _trace(torch)
+
+
+def test_out_of_place_node_names():
+    y = dynamic.ones(3, requires_grad=True) * 1
+    r = y.t()  # an alias with its own node, as PyTorch's
+    assert r is not y and type(r.grad_fn).__name__ == "TBackward0"
+    x = dynamic.ones(1, 3, 1, requires_grad=True) * 1
+    assert type(x.squeeze((0,)).grad_fn).__name__ == "SqueezeBackward2"
+    assert tuple(x.squeeze([0, 2]).shape) == (3,)
+    assert type(x.squeeze(0).grad_fn).__name__ == "SqueezeBackward1"
+    assert type(x.swapdims(0, 2).grad_fn).__name__ == "TransposeBackward0"
+    assert tuple(x.swapaxes(0, 1).shape) == (3, 1, 1)
