@@ -212,3 +212,13 @@ def test_out_of_place_node_names():
     assert type(x.squeeze(0).grad_fn).__name__ == "SqueezeBackward1"
     assert type(x.swapdims(0, 2).grad_fn).__name__ == "TransposeBackward0"
     assert tuple(x.swapaxes(0, 1).shape) == (3, 1, 1)
+
+
+def test_retained_grad_stays_with_the_old_layout():
+    a = dynamic.ones(2, 3, requires_grad=True)
+    b = a * 2
+    b.retain_grad()
+    b.t_()  # PyTorch keeps the retained gradient at the node before the shape change
+    (b * dynamic.arange(6.0).view(3, 2)).sum().backward()
+    assert b.grad.tolist() == [[0, 2, 4], [1, 3, 5]]
+    assert a.grad.tolist() == [[0, 4, 8], [2, 6, 10]]
