@@ -9,6 +9,7 @@ from typing import Any
 
 from ._tensor import Tensor, make
 from .autograd.engine import backward as engine_backward
+from .autograd.grad_mode import INFERENCE, is_inference_tensor, mark_inference
 from .autograd.graph import AccumulateGrad, RemovableHandle, _add_hook, new_accumulator
 
 
@@ -24,6 +25,9 @@ class AutogradAttrs:
         self.requires_grad_(value)
 
     def requires_grad_(self, requires_grad: bool = True) -> Any:
+        if requires_grad and not INFERENCE[0] and is_inference_tensor(self):
+            raise RuntimeError("Setting requires_grad=True on inference tensor outside "
+                               "InferenceMode is not allowed.")
         if self._grad_fn is not None:
             if not requires_grad:
                 raise RuntimeError(
@@ -84,7 +88,8 @@ class AutogradAttrs:
 
     def detach(self) -> Any:
         """Same storage and version counter, no history."""
-        return make(self._data, version=self._vc)
+        t = make(self._data, version=self._vc)
+        return mark_inference(t) if is_inference_tensor(self) else t
 
     def detach_(self) -> Any:
         self._grad_fn = None

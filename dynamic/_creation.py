@@ -10,6 +10,7 @@ import numpy as np
 from . import _dtypes
 from ._random import generator_of
 from ._tensor import Tensor, _as_array, make
+from .autograd.grad_mode import INFERENCE, mark_inference
 
 _F32 = np.dtype(np.float32)
 
@@ -24,8 +25,14 @@ def _dt(dtype: Any, default: np.dtype = _F32) -> np.dtype:
     return default if dtype is None else _dtypes.to_numpy_dtype(dtype)
 
 
-def _finish(data: np.ndarray, requires_grad: bool) -> Tensor:
+def _made(data: np.ndarray) -> Tensor:
+    """A new tensor over ``data`` (an inference tensor inside ``inference_mode()``)."""
     t = make(data)
+    return mark_inference(t) if INFERENCE[0] else t
+
+
+def _finish(data: np.ndarray, requires_grad: bool) -> Tensor:
+    t = _made(data)
     if requires_grad:
         if data.dtype.kind != "f":
             raise RuntimeError("Only Tensors of floating point and complex dtype can require "
@@ -50,13 +57,13 @@ def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
     if isinstance(data, Tensor) and (dtype is None or _dt(dtype) == data._data.dtype):
         return data
     if isinstance(data, np.ndarray) and (dtype is None or _dt(dtype) == data.dtype):
-        return make(data)
-    return make(_as_array(data, dtype))
+        return _made(data)
+    return _made(_as_array(data, dtype))
 
 
 def from_numpy(a: np.ndarray) -> Tensor:
     """Shares memory with ``a``."""
-    return make(a)
+    return _made(a)
 
 
 def zeros(*size: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None,
@@ -120,7 +127,7 @@ def randint(low: int, high: int | None = None, size: Any = (), generator: Any = 
 
 
 def randperm(n: int, generator: Any = None, dtype: Any = None, device: Any = None) -> Tensor:
-    return make(generator_of(generator).permutation(n).astype(_dt(dtype, np.dtype(np.int64))))
+    return _made(generator_of(generator).permutation(n).astype(_dt(dtype, np.dtype(np.int64))))
 
 
 def _like(fn: Any) -> Any:

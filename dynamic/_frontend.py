@@ -15,7 +15,13 @@ from staticgraph.ops import AVal, Op
 from staticgraph.ops.core import compute_dtype
 
 from ._tensor import Tensor
-from .autograd.grad_mode import GRAD_ENABLED
+from .autograd.grad_mode import (
+    EVER_INFERENCE,
+    GRAD_ENABLED,
+    INFERENCE,
+    is_inference_tensor,
+    mark_inference,
+)
 from .autograd.graph import NONE_EDGE, SAVED_HOOKS, SEQ, node_class, pack_saved
 
 _new = object.__new__
@@ -117,6 +123,8 @@ def apply(op: Op, args: tuple, params: dict) -> Tensor:
         t._vc = a0._vc
         t._base = a0._base if a0._base is not None else a0
         t._view = (a0._view or ()) + ((op, params),)
+        if EVER_INFERENCE[0] and is_inference_tensor(a0):  # a view of an inference tensor
+            mark_inference(t)
     else:
         t._vc = [0]
         t._base = t._view = None
@@ -124,6 +132,8 @@ def apply(op: Op, args: tuple, params: dict) -> Tensor:
         _record(op, args, params, t, key)
     else:
         t._requires_grad = False
+        if INFERENCE[0] and t._base is None:  # (a view of a normal tensor stays normal)
+            mark_inference(t)
     return t
 
 

@@ -21,10 +21,10 @@ from ._creation import ones, tensor, zeros
 from ._random import generator_of
 from ._tensor import Tensor, make
 from .autograd.forward_ad_engine import LEVELS, after_inplace
-from .autograd.grad_mode import GRAD_ENABLED
+from .autograd.grad_mode import GRAD_ENABLED, check_not_inference
 from .autograd.graph import node_class
 
-__all__ = ["InplaceMethods", "check_inplace", "inplace"]
+__all__ = ["InplaceMethods", "check_inplace", "inplace", "layout_changed"]
 
 LEAF_MSG = "a leaf Variable that requires grad is being used in an in-place operation."
 VIEW_LEAF_MSG = ("a view of a leaf Variable that requires grad is being used in an in-place "
@@ -32,7 +32,8 @@ VIEW_LEAF_MSG = ("a view of a leaf Variable that requires grad is being used in 
 
 
 def check_inplace(t: Any) -> None:
-    """PyTorch's checks before any in-place write (only while grad mode is on)."""
+    """PyTorch's checks before any in-place write (the leaf ones only while grad mode is on)."""
+    check_not_inference(t)
     if not GRAD_ENABLED[0]:
         return
     if t._requires_grad and t._grad_fn is None:
@@ -65,6 +66,11 @@ def inplace(t: Any, compute: Callable[[], Any], grad_name: str | None = None) ->
         if grad_name is not None:
             node.__class__ = node_class(grad_name)
         _protect_saved(node, t)
+        if t._base is not None and t._view and layout_changed(t):
+            raise RuntimeError(
+                "in-place write to a view whose base changed shape in place (t_, transpose_, "
+                "squeeze_, unsqueeze_, resize_) after the view was taken is not supported by "
+                "this project; take the view again after the shape change, or clone() it")
     try:
         np.copyto(t._data, data, casting="unsafe")
     except ValueError as e:  # read-only storage (an expanded tensor)
@@ -125,6 +131,17 @@ def _rebase_view(view: Any, new_value: Any) -> None:
     for op, params in view._view:
         v = bind(op, v, **params)
     _set_history(view, v._grad_fn, v._output_nr)
+
+
+def layout_changed(view: Any) -> bool:
+    """Whether ``view``'s chain of view ops, replayed on its base, no longer lands on ``view``'s
+    memory (the base changed shape in place, ``t_()``..., after the view was taken)."""
+    d = view._base._data
+    for op, params in view._view:
+        d = op.impl(d, **params)
+    got, want = np.asarray(d), view._data
+    return got.shape != want.shape or got.strides != want.strides or bool(
+        got.size and got.__array_interface__["data"][0] != want.__array_interface__["data"][0])
 
 
 def _scatter(base: Any, chain: list, value: Any) -> Any:

@@ -20,8 +20,9 @@ from ._inplace import VIEW_LEAF_MSG, inplace
 from ._local_ops import CLONE, CONTIGUOUS
 from ._return_types import ReturnSort, ReturnTopk
 from ._tensor import Tensor, make
+from .autograd import composite
 from .autograd.forward_ad_engine import LEVELS
-from .autograd.grad_mode import GRAD_ENABLED
+from .autograd.grad_mode import GRAD_ENABLED, check_not_inference
 from .autograd.graph import renamed
 
 
@@ -94,7 +95,9 @@ class ShapeMethods:
         if self.dim() > 2:
             raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is "
                                f"{self.dim()}D")
-        return renamed(ops.transpose(self, 0, 1), "TBackward0") if self.dim() == 2 else self
+        if self.dim() == 2:
+            return renamed(ops.transpose(self, 0, 1), "TBackward0")
+        return renamed(ops.reshape(self, tuple(self._data.shape)), "TBackward0")  # an alias
 
     @property
     def T(self):  # noqa: N802
@@ -118,7 +121,10 @@ class ShapeMethods:
         return renamed(ops.permute(self, dims),
                                              "PermuteBackward0")
     def unsqueeze(self, dim): return ops.unsqueeze(self, dim)
-    def squeeze(self, dim=None): return ops.squeeze(self, dim)
+    def squeeze(self, dim=None):
+        if isinstance(dim, (tuple, list)):  # PyTorch's node for a tuple of dims
+            return renamed(ops.squeeze(self, tuple(dim)), "SqueezeBackward2")
+        return ops.squeeze(self, dim)
 
     def flatten(self, start_dim=0, end_dim=-1):
         nd = self.dim()
@@ -140,17 +146,17 @@ class ShapeMethods:
 
 
     def repeat(self, *sizes):
-        """Tile: ``x.repeat(2, 1)`` stacks two copies along dim 0 (``RepeatBackward0``)."""
+        """Tile: ``x.repeat(2, 1)`` stacks two copies along dim 0. Recorded as registry ops
+        (reshape, broadcast, reshape) cut behind ONE ``RepeatBackward0`` node over ``x``, as
+        PyTorch's (``autograd/composite.py``)."""
         reps = shape_arg(sizes)
         if len(reps) < self.dim():
             raise RuntimeError("Number of dimensions of repeat dims can not be smaller than "
                                "number of dimensions of tensor")
-        shape = (1,) * (len(reps) - self.dim()) + tuple(self._data.shape)
-        inter = tuple(x for r, s in zip(reps, shape, strict=True) for x in (1, s))
-        big = tuple(x for r, s in zip(reps, shape, strict=True) for x in (r, s))
-        out = ops.reshape(ops.broadcast_to(ops.reshape(self, inter), big),
-                          tuple(r * s for r, s in zip(reps, shape, strict=True)))
-        return renamed(out, "RepeatBackward0")
+        seq0 = composite.start()
+        out = renamed(_tile(self, reps), "RepeatBackward0")
+        return composite.wrap(out, "RepeatBackward0", (self,), seq0,
+                              replay=lambda x: _tile(x, reps), saves=())
 
     def gather(self, dim, index):
         return ops.gather(self, index, dim)
@@ -283,6 +289,7 @@ class ShapeMethods:
             isinstance(value, Tensor) and value._requires_grad) or (
             base is not None and base._requires_grad))
         if not needs and not LEVELS:  # (forward AD: the tangent is written too)
+            check_not_inference(self)
             v = value._data if isinstance(value, Tensor) else value
             self._data[idx] = v
             self._vc[0] += 1
@@ -313,6 +320,15 @@ class ShapeMethods:
         if self._data.dtype.kind not in "iub" or self._data.size != 1:
             raise TypeError("only integer tensors of a single element can be converted to an index")
         return builtins.int(self.item())
+
+
+def _tile(x: Tensor, reps: tuple) -> Tensor:
+    """``x`` repeated ``reps`` times along each dim (leading dims added as needed)."""
+    shape = (1,) * (len(reps) - x.dim()) + tuple(x._data.shape)
+    inter = tuple(v for s in shape for v in (1, s))
+    big = tuple(v for r, s in zip(reps, shape, strict=True) for v in (r, s))
+    return ops.reshape(ops.broadcast_to(ops.reshape(x, inter), big),
+                       tuple(r * s for r, s in zip(reps, shape, strict=True)))
 
 
 def _valid_size(d: np.ndarray, shape: tuple) -> bool:

@@ -12,7 +12,9 @@ from __future__ import annotations
 from ._allocator import tune_malloc
 from ._autograd_attrs import AutogradAttrs
 from ._frontend import Frontend
+from ._inference import InferenceMethods
 from ._inplace import InplaceMethods
+from ._inplace_shape import InplaceShapeMethods
 from ._math_methods import MathMethods
 from ._shape_methods import ShapeMethods
 from ._tensor import Tensor
@@ -33,6 +35,7 @@ def attach(cls: type, *groups: type) -> None:
             setattr(cls, name, value)
 
 
-attach(Tensor, AutogradAttrs, MathMethods, ShapeMethods, InplaceMethods)
+attach(Tensor, AutogradAttrs, MathMethods, ShapeMethods, InplaceMethods, InplaceShapeMethods,
+       InferenceMethods)
 Tensor.__sg_frontend__ = Frontend()  # how ``staticgraph.ops.bind`` finds the eager frontend
 tune_malloc()  # freed temporaries are reused without page faults (``_allocator``)

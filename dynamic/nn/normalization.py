@@ -90,11 +90,8 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,  # 
 
 
 def _repeat(t: Tensor | None, n: int) -> Tensor | None:
-    """``t.repeat(n)`` as one ``RepeatBackward0`` node over ``t`` (PyTorch's)."""
-    if t is None:
-        return None
-    seq0 = composite.start()
-    return composite.wrap(t.repeat(n), "RepeatBackward0", (t,), seq0, lambda u: u.repeat(n), ())
+    """``t.repeat(n)`` (itself one ``RepeatBackward0`` node over ``t``, as PyTorch's)."""
+    return None if t is None else t.repeat(n)
 
 
 def instance_norm(input: Tensor, running_mean: Tensor | None = None,  # noqa: A002

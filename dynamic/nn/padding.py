@@ -1,7 +1,8 @@
 """``F.pad`` (modes constant, reflect, replicate, circular) with PyTorch's checks, error texts
-and node names (``ConstantPadNdBackward0``, ``ReflectionPad2DBackward0``...), over the window
-core's per-axis padding (``staticgraph/ops/windows.py``). A convolution's ``padding_mode`` is
-this ``F.pad`` below the ``ConvolutionBackward0`` node, as in PyTorch."""
+and node names (``ConstantPadNdBackward0``, ``ReflectionPad2DBackward0``...; circular: PyTorch's
+chain of ``CopySlices``), over the window core's per-axis padding (``staticgraph/ops/windows.py``).
+A convolution's ``padding_mode`` is this ``F.pad`` below the ``ConvolutionBackward0`` node, as in
+PyTorch."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 from staticgraph import ops
 from staticgraph.ops import windows as window_ops
 
+from .._creation import zeros
 from .._tensor import Tensor, to_tensor
 from ..autograd import composite
 
@@ -72,16 +74,46 @@ def _padded(x: Tensor, pad: tuple, mode: str, value: float) -> Tensor:
     return x
 
 
+def _circular(x: Tensor, pad: tuple) -> Tensor:
+    """PyTorch's circular padding, copy for copy (``aten/src/ATen/native/PadNd.cpp``): the
+    (cropped) input copied into an empty result, then per padded dim, last first, the left
+    border copied from the right end and the right border from the left end. Each copy is an
+    in-place slice assignment, so the history is PyTorch's chain of ``CopySlices`` nodes over
+    ``SliceBackward0`` ones."""
+    nd, rank = len(pad) // 2, x.dim()
+    size = list(x.shape)
+    for i in range(nd):
+        size[rank - 1 - i] += pad[2 * i] + pad[2 * i + 1]
+    out = zeros(*size, dtype=x.dtype)
+    dst: list = [slice(None)] * rank
+    src = x
+    for i in range(nd):
+        dim, left, right = rank - 1 - i, pad[2 * i], pad[2 * i + 1]
+        dst[dim] = slice(max(left, 0), size[dim] - max(right, 0))
+        src = src[(slice(None),) * dim + (slice(max(-left, 0), x.shape[dim] - max(-right, 0)),)]
+    out[tuple(dst)] = src
+    for i in range(nd):
+        dim, left, right = rank - 1 - i, pad[2 * i], pad[2 * i + 1]
+        pre, n = (slice(None),) * dim, size[dim]
+        if left > 0:
+            out[pre + (slice(0, left),)] = out[pre + (slice(n - left - max(right, 0),
+                                                           n - max(right, 0)),)]
+        if right > 0:
+            out[pre + (slice(n - right, n),)] = out[pre + (slice(max(left, 0),
+                                                                max(left, 0) + right),)]
+    return out
+
+
 def pad(input: Tensor, pad: Any, mode: str = "constant", value: float | None = None) -> Tensor:  # noqa: A002
     """PyTorch's ``F.pad``: ``pad`` is ``(last_before, last_after, prev_before, ...)``;
     constant widths may be negative (a crop)."""
     x = to_tensor(input)
     pad = tuple(pad)
     _check(x, pad, mode, value)
+    if mode == "circular":
+        return _circular(x, pad)
     seq0 = composite.start()
     y = _padded(x, pad, mode, 0.0 if value is None else float(value))
-    if mode == "circular":  # PyTorch's circular pad is a chain of copies: left as the ops
-        return y
     name = "ConstantPadNdBackward0" if mode == "constant" else \
         _NODE[mode].format(len(pad) // 2)
 

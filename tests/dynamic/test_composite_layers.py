@@ -109,8 +109,7 @@ def test_matches_pytorch(name):
     RNG.bit_generator.state = state
     dt.manual_seed(0)
     yd, gd = run(dt, DF, fn, data, grad_idx)
-    if name != "pad_circular":  # PyTorch's is a chain of copies (CopySlices); here the cat's
-        assert chain(yd) == chain(yt)
+    assert chain(yd) == chain(yt)  # circular: PyTorch's chain of copies (CopySlices) too
     np.testing.assert_allclose(yd.detach().numpy(), yt.detach().numpy(), rtol=1e-9, atol=1e-10)
     for a, b in zip(gd, gt, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-8, atol=1e-10)
@@ -122,7 +121,7 @@ def test_matches_pytorch(name):
 
 
 @pytest.mark.parametrize("name", ["conv2d", "layer_norm", "group_norm", "batch_norm",
-                                  "instance_norm", "avg_pool2d", "pad_reflect"])
+                                  "instance_norm", "avg_pool2d", "pad_reflect", "pad_circular"])
 def test_second_order_matches_pytorch(name):
     """``create_graph`` through a composite node replays the layer: double backward as torch."""
     fn, data = CASES[name]
