@@ -14,6 +14,7 @@ from ._autograd_attrs import AutogradAttrs
 from ._frontend import Frontend
 from ._inplace import InplaceMethods
 from ._math_methods import MathMethods
+from ._scatter_methods import ScatterMethods
 from ._shape_methods import ShapeMethods
 from ._tensor import Tensor
 
@@ -33,6 +34,6 @@ def attach(cls: type, *groups: type) -> None:
             setattr(cls, name, value)
 
 
-attach(Tensor, AutogradAttrs, MathMethods, ShapeMethods, InplaceMethods)
+attach(Tensor, AutogradAttrs, MathMethods, ShapeMethods, InplaceMethods, ScatterMethods)
 Tensor.__sg_frontend__ = Frontend()  # how ``staticgraph.ops.bind`` finds the eager frontend
 tune_malloc()  # freed temporaries are reused without page faults (``_allocator``)
