@@ -1,5 +1,5 @@
 """The learner corpus of issue #15 (third round), checked without PyTorch: each program of
-``torch_corpus_learner_train.py`` and ``torch_corpus_learner_grad.py``, run with
+``torch_corpus_learner_{train,gen,seq,grad}.py``, run with
 ``import dynamic as torch`` (its ``from torch... import`` lines resolved to ``dynamic`` by
 ``torch_oracle.run_program``), prints exactly what PyTorch 2.13 printed, as recorded in
 ``torch_expected_learner.json``. Its own recording (not ``torch_expected.json``) so that this
@@ -19,15 +19,25 @@ import pytest
 
 import dynamic
 
-from . import torch_corpus_learner_grad, torch_corpus_learner_train, torch_oracle
+from . import (
+    torch_corpus_learner_gen,
+    torch_corpus_learner_grad,
+    torch_corpus_learner_seq,
+    torch_corpus_learner_train,
+    torch_oracle,
+)
 
 EXPECTED_PATH = Path(__file__).with_name("torch_expected_learner.json")
 
 
 def programs() -> dict[str, str]:
     """Every program of the learner corpus, by name."""
-    return {**{f"train_{k}": v for k, v in torch_corpus_learner_train.PROGRAMS.items()},
-            **{f"grad_{k}": v for k, v in torch_corpus_learner_grad.PROGRAMS.items()}}
+    return {f"{prefix}_{k}": v
+            for prefix, mod in (("train", torch_corpus_learner_train),
+                                ("gen", torch_corpus_learner_gen),
+                                ("seq", torch_corpus_learner_seq),
+                                ("grad", torch_corpus_learner_grad))
+            for k, v in mod.PROGRAMS.items()}
 
 
 def load_expected() -> dict[str, str]:

@@ -2,10 +2,9 @@
 """Autograd-centred programs as a learner writes them from PyTorch's public material (issue #15,
 third round): the autograd tutorial (``autograd.grad``, hooks, ``detach``, ``requires_grad_``),
 "Learning PyTorch with examples" (a polynomial fit four ways), a custom ``autograd.Function``
-checked with ``gradcheck``, ``torch.func`` regression with per-sample gradients, an n-gram
-word-embedding model, a char-level name classifier (hand-written RNN, then ``nn.GRU``/``LSTM``),
-transfer-learning parameter freezing and gradient clipping with weight decay. Written for this
-project, not copied; weights come from formulas. ``test_torch_corpus_learner.py`` checks them."""
+checked with ``gradcheck``, and ``torch.func`` regression with per-sample gradients. Written
+for this project, not copied; weights come from formulas. ``test_torch_corpus_learner.py``
+checks them against PyTorch's recorded output."""
 
 PROGRAMS: dict[str, str] = {}
 

@@ -2,8 +2,8 @@
 """Training programs as a learner writes them from PyTorch's public material (issue #15, third
 round): the "Learn the basics" quickstart on a FashionMNIST-like seeded fake dataset, a
 CIFAR-style CNN with BatchNorm/Dropout and eval(), the "What is torch.nn really?" refactor up
-to a CNN with a wrapped DataLoader, a VAE, a DCGAN on 8x8 images, transfer-learning parameter
-freezing with per-group learning rates, and gradient clipping with weight decay. Written for
+to a CNN with a wrapped DataLoader, transfer-learning parameter freezing with per-group
+learning rates, and gradient clipping with weight decay and a scheduler. Written for
 this project, not copied; weights come from formulas (PyTorch's random initial values are not
 reproduced). ``test_torch_corpus_learner.py`` checks them against the recorded PyTorch output."""
 
@@ -341,170 +341,159 @@ fit(epochs, model, loss_func, opt, train_dl, valid_dl)
 print(model(x_valid[:2].view(-1, 1, side, side)))
 '''
 
-PROGRAMS["vae_small"] = '''
-from torch import nn, optim
-from torch.nn import functional as F
-
-class VAE(nn.Module):
-    def __init__(self, d=12, h=8, z=2):
-        super().__init__()
-        self.fc1 = nn.Linear(d, h)
-        self.fc21 = nn.Linear(h, z)
-        self.fc22 = nn.Linear(h, z)
-        self.fc3 = nn.Linear(z, h)
-        self.fc4 = nn.Linear(h, d)
-        self.d = d
-
-    def encode(self, x):
-        h1 = F.relu(self.fc1(x))
-        return self.fc21(h1), self.fc22(h1)
-
-    def reparameterize(self, mu, logvar, eps):
-        std = torch.exp(0.5 * logvar)
-        return mu + eps * std
-
-    def decode(self, z):
-        h3 = F.relu(self.fc3(z))
-        return torch.sigmoid(self.fc4(h3))
-
-    def forward(self, x, eps):
-        mu, logvar = self.encode(x.view(-1, self.d))
-        z = self.reparameterize(mu, logvar, eps)
-        return self.decode(z), mu, logvar
-
-def loss_function(recon_x, x, mu, logvar):
-    BCE = F.binary_cross_entropy(recon_x, x.view(-1, 12), reduction='sum')
-    KLD = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())
-    return BCE + KLD
-
-model = VAE()
-with torch.no_grad():
-    for k, (name, p) in enumerate(model.named_parameters()):
-        p.copy_(torch.cos(torch.arange(p.numel(), dtype=torch.float32) * 1.3 + k).reshape(p.shape) * 0.5)
-optimizer = optim.Adam(model.parameters(), lr=1e-2)
-data = (torch.sin(torch.arange(16 * 12, dtype=torch.float32) * 0.21).reshape(16, 1, 3, 4) + 1) / 2
-# eps would be torch.randn_like(std); fixed numbers here so the run is reproducible
-eps_all = torch.cos(torch.arange(16 * 2, dtype=torch.float32) * 2.1).reshape(16, 2)
-print(model)
-for epoch in range(1, 4):
-    model.train()
-    train_loss = 0
-    for batch_idx in range(4):
-        x = data[batch_idx * 4:(batch_idx + 1) * 4]
-        optimizer.zero_grad()
-        recon_batch, mu, logvar = model(x, eps_all[batch_idx * 4:(batch_idx + 1) * 4])
-        loss = loss_function(recon_batch, x, mu, logvar)
-        loss.backward()
-        train_loss += loss.item()
-        optimizer.step()
-        if batch_idx % 2 == 0:
-            print('Train Epoch: {} [{}/{} ({:.0f}%)]\\tLoss: {:.5f}'.format(
-                epoch, batch_idx * len(x), len(data), 100. * batch_idx / 4, loss.item() / len(x)))
-    print('====> Epoch: {} Average loss: {:.4f}'.format(epoch, train_loss / len(data)))
-model.eval()
-with torch.no_grad():
-    recon, mu, logvar = model(data[:2], torch.zeros(2, 2))
-    print(mu, logvar.exp())
-    print(recon.view(2, 1, 3, 4)[0])
-    sample = model.decode(torch.tensor([[0.0, 0.0], [1.0, -1.0]]))
-    print(sample.shape, sample.min() > 0, sample.max() < 1)
-print(optimizer.state_dict()["state"][0]["step"], optimizer)
-try:
-    F.binary_cross_entropy(torch.tensor([1.5]), torch.tensor([1.0]))
-except RuntimeError as e:
-    print(e)
-'''
-
-PROGRAMS["dcgan_tiny"] = '''
+PROGRAMS["transfer_freeze_param_groups"] = _FILL + '''
+import copy
 import torch.nn as nn
 import torch.optim as optim
+from torch.optim import lr_scheduler
 
-nz, ngf, ndf, nc = 4, 4, 4, 1
-
-def weights_init(m):
-    classname = m.__class__.__name__
-    with torch.no_grad():
-        if classname.find('Conv') != -1:
-            m.weight.copy_(torch.sin(torch.arange(m.weight.numel(), dtype=torch.float32)).reshape(m.weight.shape) * 0.2)
-        elif classname.find('BatchNorm') != -1:
-            m.weight.copy_(1.0 + 0.1 * torch.cos(torch.arange(m.weight.numel(), dtype=torch.float32)))
-            nn.init.constant_(m.bias.data, 0)
-
-class Generator(nn.Module):
-    def __init__(self):
+class TinyResNet(nn.Module):
+    """A pretrained-style backbone: conv stem, one residual block, pooling, a classifier head."""
+    def __init__(self, num_classes=5):
         super().__init__()
-        self.main = nn.Sequential(
-            nn.ConvTranspose2d(nz, ngf * 2, 2, 1, 0, bias=False),
-            nn.BatchNorm2d(ngf * 2),
-            nn.ReLU(True),
-            nn.ConvTranspose2d(ngf * 2, ngf, 4, 2, 1, bias=False),
-            nn.BatchNorm2d(ngf),
-            nn.ReLU(True),
-            nn.ConvTranspose2d(ngf, nc, 4, 2, 1, bias=False),
-            nn.Tanh(),
-        )
-    def forward(self, input):
-        return self.main(input)
+        self.conv1 = nn.Conv2d(1, 4, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(4)
+        self.relu = nn.ReLU(inplace=True)
+        self.layer1 = nn.Sequential(nn.Conv2d(4, 4, 3, padding=1, bias=False), nn.BatchNorm2d(4))
+        self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
+        self.fc = nn.Linear(4, num_classes)
+    def forward(self, x):
+        x = self.relu(self.bn1(self.conv1(x)))
+        x = self.relu(x + self.layer1(x))
+        return self.fc(torch.flatten(self.avgpool(x), 1))
 
-class Discriminator(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.main = nn.Sequential(
-            nn.Conv2d(nc, ndf, 4, 2, 1, bias=False),
-            nn.LeakyReLU(0.2, inplace=True),
-            nn.Conv2d(ndf, ndf * 2, 4, 2, 1, bias=False),
-            nn.BatchNorm2d(ndf * 2),
-            nn.LeakyReLU(0.2, inplace=True),
-            nn.Conv2d(ndf * 2, 1, 2, 1, 0, bias=False),
-            nn.Sigmoid(),
-        )
-    def forward(self, input):
-        return self.main(input)
-
-netG = Generator()
-netG.apply(weights_init)
-print(netG)
-netD = Discriminator()
-netD.apply(weights_init)
-print(netD)
-criterion = nn.BCELoss()
-fixed_noise = torch.cos(torch.arange(2 * nz, dtype=torch.float32)).reshape(2, nz, 1, 1)
-real_label, fake_label = 1., 0.
-optimizerD = optim.Adam(netD.parameters(), lr=0.0002 * 10, betas=(0.5, 0.999))
-optimizerG = optim.Adam(netG.parameters(), lr=0.0002 * 10, betas=(0.5, 0.999))
-print(netG(fixed_noise).shape, netD(netG(fixed_noise)).shape)
-G_losses, D_losses = [], []
-b = 3
-for i in range(4):
-    real = torch.sin(torch.arange(b * 64, dtype=torch.float32) * (0.3 + 0.01 * i)).reshape(b, nc, 8, 8)
-    noise = torch.cos(torch.arange(b * nz, dtype=torch.float32) * (1.7 + 0.1 * i)).reshape(b, nz, 1, 1)
-    netD.zero_grad()
-    label = torch.full((b,), real_label, dtype=torch.float)
-    output = netD(real).view(-1)
-    errD_real = criterion(output, label)
-    errD_real.backward()
-    D_x = output.mean().item()
-    fake = netG(noise)
-    label.fill_(fake_label)
-    output = netD(fake.detach()).view(-1)
-    errD_fake = criterion(output, label)
-    errD_fake.backward()
-    D_G_z1 = output.mean().item()
-    errD = errD_real + errD_fake
-    optimizerD.step()
-    netG.zero_grad()
-    label.fill_(real_label)
-    output = netD(fake).view(-1)
-    errG = criterion(output, label)
-    errG.backward()
-    D_G_z2 = output.mean().item()
-    optimizerG.step()
-    print('[%d/%d]\\tLoss_D: %.4f\\tLoss_G: %.4f\\tD(x): %.4f\\tD(G(z)): %.4f / %.4f'
-          % (i, 4, errD.item(), errG.item(), D_x, D_G_z1, D_G_z2))
-    G_losses.append(errG.item())
-    D_losses.append(errD.item())
+model_ft = TinyResNet()
+fill_(model_ft)
+print([name for name, _ in model_ft.named_children()])
+pretrained = copy.deepcopy(model_ft.state_dict())
+for param in model_ft.parameters():
+    param.requires_grad = False
+num_ftrs = model_ft.fc.in_features
+model_ft.fc = nn.Linear(num_ftrs, 2)
 with torch.no_grad():
-    fake = netG(fixed_noise).detach().cpu()
-print(fake[0, 0, :2], len(G_losses), errD.grad_fn)
-print(netD.main[3].running_mean, netG.main[1].num_batches_tracked)
+    model_ft.fc.weight.copy_(torch.tensor([[0.5, -0.5, 0.25, 0.1], [-0.3, 0.2, 0.4, -0.1]]))
+    model_ft.fc.bias.zero_()
+print(model_ft.fc, sum(p.numel() for p in model_ft.parameters() if p.requires_grad))
+print([n for n, p in model_ft.named_parameters() if p.requires_grad])
+criterion = nn.CrossEntropyLoss()
+optimizer_conv = optim.SGD(model_ft.fc.parameters(), lr=0.1, momentum=0.9)
+exp_lr_scheduler = lr_scheduler.StepLR(optimizer_conv, step_size=2, gamma=0.1)
+inputs = torch.cos(torch.arange(6 * 36, dtype=torch.float32) * 0.3).reshape(6, 1, 6, 6)
+labels = torch.tensor([0, 1, 1, 0, 1, 0])
+since_conv = model_ft.conv1.weight.clone()
+for epoch in range(4):
+    model_ft.train()
+    optimizer_conv.zero_grad()
+    with torch.set_grad_enabled(True):
+        outputs = model_ft(inputs)
+        _, preds = torch.max(outputs, 1)
+        loss = criterion(outputs, labels)
+        loss.backward()
+        optimizer_conv.step()
+    exp_lr_scheduler.step()
+    running_corrects = torch.sum(preds == labels.data)
+    print(f'Epoch {epoch} Loss: {loss.item():.4f} Acc: {running_corrects.double() / 6:.4f} lr {exp_lr_scheduler.get_last_lr()}')
+print(model_ft.conv1.weight.grad, torch.equal(since_conv, model_ft.conv1.weight))
+print(model_ft.bn1.running_mean)
+model_ft.eval()
+with torch.no_grad():
+    print(model_ft(inputs[:2]))
+for param in model_ft.layer1.parameters():
+    param.requires_grad_(True)
+optimizer = optim.Adam([
+    {"params": model_ft.layer1.parameters(), "lr": 1e-4},
+    {"params": model_ft.fc.parameters()},
+], lr=1e-2)
+print([len(g["params"]) for g in optimizer.param_groups], [g["lr"] for g in optimizer.param_groups])
+model_ft.train()
+for step in range(3):
+    optimizer.zero_grad()
+    loss = criterion(model_ft(inputs), labels)
+    loss.backward()
+    optimizer.step()
+print(f"{loss.item():.5f}", model_ft.layer1[0].weight.grad is not None, model_ft.conv1.weight.grad)
+print(model_ft.layer1[1].weight, model_ft.fc.bias)
+print(optimizer.state_dict()["param_groups"][0]["params"], optimizer.state_dict()["param_groups"][1]["lr"])
+optimizer.add_param_group({"params": [model_ft.bn1.weight], "lr": 0.5})
+print(len(optimizer.param_groups), optimizer.param_groups[2]["betas"])
+try:
+    optimizer.add_param_group({"params": model_ft.fc.parameters()})
+except ValueError as e:
+    print(e)
+missing = model_ft.load_state_dict({k: v for k, v in pretrained.items() if not k.startswith("fc.")}, strict=False)
+print(missing)
+print(torch.equal(model_ft.conv1.weight, pretrained["conv1.weight"]), model_ft.conv1.weight.requires_grad)
+try:
+    model_ft.load_state_dict(pretrained)
+except RuntimeError as e:
+    print(str(e).splitlines()[1].strip())
+'''
+
+PROGRAMS["clip_weight_decay_schedule"] = _FILL + '''
+import torch.nn as nn
+from torch.nn.utils import clip_grad_norm_, clip_grad_value_, parameters_to_vector, vector_to_parameters
+
+model = nn.Sequential(nn.Linear(3, 5), nn.Tanh(), nn.Linear(5, 2))
+fill_(model, scale=2.0)
+x = torch.linspace(-2, 2, 12).reshape(4, 3)
+y = torch.tensor([[1.0, -1.0], [0.5, 0.5], [2.0, 0.0], [-1.0, 3.0]])
+loss = nn.MSELoss()(model(x), y) * 50
+loss.backward()
+grads = [p.grad.clone() for p in model.parameters()]
+total = clip_grad_norm_(model.parameters(), max_norm=1.0)
+print(total)
+print(f"{torch.cat([p.grad.flatten() for p in model.parameters()]).norm().item():.5f}")
+print(model[2].bias.grad)
+for p, g in zip(model.parameters(), grads):
+    p.grad = g.clone()
+print(clip_grad_norm_(model.parameters(), max_norm=2.0, norm_type=float("inf")), model[2].bias.grad)
+for p, g in zip(model.parameters(), grads):
+    p.grad = g.clone()
+clip_grad_value_(model.parameters(), clip_value=0.5)
+print(model[0].weight.grad)
+print(clip_grad_norm_(model.parameters(), 100.0), model[0].bias.grad)
+vec = parameters_to_vector(model.parameters())
+print(vec.shape, vec[:4])
+vector_to_parameters(vec * 0.5, model.parameters())
+print(model[2].bias)
+fill_(model, scale=2.0)
+
+def run(opt_cls, **kw):
+    m = nn.Sequential(nn.Linear(3, 5), nn.Tanh(), nn.Linear(5, 2))
+    fill_(m, scale=2.0)
+    opt = opt_cls(m.parameters(), **kw)
+    sched = torch.optim.lr_scheduler.ExponentialLR(opt, gamma=0.9)
+    for step in range(5):
+        opt.zero_grad()
+        loss = nn.MSELoss()(m(x), y)
+        loss.backward()
+        norm = clip_grad_norm_(m.parameters(), 0.5)
+        opt.step()
+        sched.step()
+    return f"{loss.item():.5f} {norm.item():.5f} {sched.get_last_lr()[0]:.6f} {m[0].weight.abs().sum().item():.5f}"
+
+print("SGD", run(torch.optim.SGD, lr=0.1))
+print("SGD wd", run(torch.optim.SGD, lr=0.1, weight_decay=0.1))
+print("SGD nesterov", run(torch.optim.SGD, lr=0.1, momentum=0.9, nesterov=True, weight_decay=1e-2))
+print("Adam wd", run(torch.optim.Adam, lr=0.05, weight_decay=0.1))
+print("AdamW", run(torch.optim.AdamW, lr=0.05, weight_decay=0.1))
+print("AdamW amsgrad", run(torch.optim.AdamW, lr=0.05, amsgrad=True))
+print("RMSprop", run(torch.optim.RMSprop, lr=0.01, momentum=0.5, weight_decay=0.01))
+print("Adagrad", run(torch.optim.Adagrad, lr=0.1, weight_decay=0.01))
+print(torch.optim.AdamW(model.parameters(), lr=1e-3))
+decay, no_decay = [], []
+for name, p in model.named_parameters():
+    (no_decay if name.endswith("bias") else decay).append(p)
+opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.05}, {"params": no_decay, "weight_decay": 0.0}], lr=1e-2)
+print([g["weight_decay"] for g in opt.param_groups], [len(g["params"]) for g in opt.param_groups])
+try:
+    torch.optim.SGD(model.parameters(), lr=0.1, weight_decay=-1)
+except ValueError as e:
+    print(e)
+try:
+    clip_grad_norm_(model.parameters(), 1.0, error_if_nonfinite=True)
+    model[0].weight.grad = torch.full_like(model[0].weight, float("nan"))
+    clip_grad_norm_(model.parameters(), 1.0, error_if_nonfinite=True)
+except RuntimeError as e:
+    print(str(e)[:80])
 '''
