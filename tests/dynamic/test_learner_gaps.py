@@ -161,3 +161,26 @@ def test_scatter_agrees_with_pytorch():
         got = torch.tensor(x).scatter(dim, torch.tensor(idx), torch.tensor(s))
         want = real.tensor(x).scatter(dim, real.tensor(idx), real.tensor(s))
         assert np.array_equal(got.numpy(), want.numpy())
+
+
+@pytest.mark.parametrize("expr, name", [
+    ("b[:3]", "SliceBackward0"), ("b[:]", "SliceBackward0"), ("b[..., :3]", "AliasBackward0"),
+    ("b[...]", "AliasBackward0"), ("b[..., :1]", "SliceBackward0"),
+    ("w[..., :4]", "AliasBackward0"), ("w[:, :4]", "AliasBackward0"),
+    ("w[:2, :]", "AliasBackward0"), ("w[:5]", "SliceBackward0"), ("w[..., 1:]", "SliceBackward0"),
+    ("w[0, :]", "SelectBackward0"), ("w[:, 0]", "SelectBackward0"),
+    ("w[None, :2]", "UnsqueezeBackward0"), ("w[0, 1:]", "SliceBackward0"),
+    ("w[[0, 1]]", "IndexBackward0"),
+])
+def test_indexing_node_is_the_last_view_pytorch_applies(expr, name):
+    """In an index tuple PyTorch skips a slice that keeps the whole dim (``param[..., :3]`` of
+    a 2-element bias prints ``AliasBackward0``); a lone slice is always a ``SliceBackward0``."""
+    b = torch.ones(2, requires_grad=True)
+    w = torch.ones(2, 4, requires_grad=True)
+    out = eval(expr)  # noqa: S307 - fixed expressions above
+    assert out.grad_fn.name() == name
+    assert [type(f).__name__ for f, _ in out.grad_fn.next_functions] == ["AccumulateGrad"]
+    real = pytest.importorskip("torch")
+    b = real.ones(2, requires_grad=True)  # noqa: F841 - read by eval
+    w = real.ones(2, 4, requires_grad=True)  # noqa: F841
+    assert eval(expr).grad_fn.name() == name  # noqa: S307

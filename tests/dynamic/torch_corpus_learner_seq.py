@@ -247,3 +247,158 @@ for kind in ("RNN", "GRU", "LSTM"):
     print(kind, f"{loss.item():.4f}", out.argmax(1).item(), [tuple(p.shape) for p in model.rnn.parameters()][:2])
 print(model)
 '''
+
+PROGRAMS["lstm_pos_tagger"] = '''
+import torch.nn as nn
+import torch.nn.functional as F
+import torch.optim as optim
+
+def prepare_sequence(seq, to_ix):
+    idxs = [to_ix[w] for w in seq]
+    return torch.tensor(idxs, dtype=torch.long)
+
+training_data = [
+    ("The dog ate the apple".split(), ["DET", "NN", "V", "DET", "NN"]),
+    ("Everybody read that book".split(), ["NN", "V", "DET", "NN"]),
+]
+word_to_ix = {}
+for sent, tags in training_data:
+    for word in sent:
+        if word not in word_to_ix:
+            word_to_ix[word] = len(word_to_ix)
+print(word_to_ix)
+tag_to_ix = {"DET": 0, "NN": 1, "V": 2}
+EMBEDDING_DIM = 6
+HIDDEN_DIM = 6
+
+class LSTMTagger(nn.Module):
+    def __init__(self, embedding_dim, hidden_dim, vocab_size, tagset_size):
+        super().__init__()
+        self.hidden_dim = hidden_dim
+        self.word_embeddings = nn.Embedding(vocab_size, embedding_dim)
+        self.lstm = nn.LSTM(embedding_dim, hidden_dim)
+        self.hidden2tag = nn.Linear(hidden_dim, tagset_size)
+
+    def forward(self, sentence):
+        embeds = self.word_embeddings(sentence)
+        lstm_out, _ = self.lstm(embeds.view(len(sentence), 1, -1))
+        tag_space = self.hidden2tag(lstm_out.view(len(sentence), -1))
+        tag_scores = F.log_softmax(tag_space, dim=1)
+        return tag_scores
+
+model = LSTMTagger(EMBEDDING_DIM, HIDDEN_DIM, len(word_to_ix), len(tag_to_ix))
+with torch.no_grad():
+    for k, p in enumerate(model.parameters()):
+        p.copy_(torch.sin(torch.arange(p.numel(), dtype=torch.float32) * 0.9 + k).reshape(p.shape) * 0.3)
+print(model)
+print([(n, tuple(p.shape)) for n, p in model.lstm.named_parameters()])
+loss_function = nn.NLLLoss()
+optimizer = optim.SGD(model.parameters(), lr=0.1)
+with torch.no_grad():
+    inputs = prepare_sequence(training_data[0][0], word_to_ix)
+    tag_scores = model(inputs)
+    print(tag_scores)
+for epoch in range(30):
+    for sentence, tags in training_data:
+        model.zero_grad()
+        sentence_in = prepare_sequence(sentence, word_to_ix)
+        targets = prepare_sequence(tags, tag_to_ix)
+        tag_scores = model(sentence_in)
+        loss = loss_function(tag_scores, targets)
+        loss.backward()
+        optimizer.step()
+    if epoch % 10 == 9:
+        print(epoch, f"{loss.item():.5f}")
+with torch.no_grad():
+    inputs = prepare_sequence(training_data[0][0], word_to_ix)
+    tag_scores = model(inputs)
+    print(tag_scores)
+    print(tag_scores.argmax(dim=1), [list(tag_to_ix)[i] for i in tag_scores.argmax(dim=1).tolist()])
+lstm = nn.LSTM(3, 3)
+with torch.no_grad():
+    for k, p in enumerate(lstm.parameters()):
+        p.copy_(torch.cos(torch.arange(p.numel(), dtype=torch.float32) + k).reshape(p.shape) * 0.4)
+inputs = [torch.linspace(-1, 1, 3).view(1, 3) * (i + 1) for i in range(5)]
+hidden = (torch.zeros(1, 1, 3), torch.zeros(1, 1, 3))
+for i in inputs:
+    out, hidden = lstm(i.view(1, 1, -1), hidden)
+print(out.detach(), hidden[1])  # out's grad_fn: PyTorch's fused MkldnnRnnLayerBackward0
+inputs = torch.cat(inputs).view(len(inputs), 1, -1)
+out, hidden = lstm(inputs, (torch.zeros(1, 1, 3), torch.zeros(1, 1, 3)))
+print(out[-1], hidden[0].shape)
+try:
+    lstm(torch.zeros(2, 1, 4))
+except RuntimeError as e:
+    print(e)
+'''
+
+PROGRAMS["bag_of_words_classifier"] = '''
+import torch.nn as nn
+import torch.nn.functional as F
+import torch.optim as optim
+
+data = [("me gusta comer en la cafeteria".split(), "SPANISH"),
+        ("Give it to me".split(), "ENGLISH"),
+        ("No creo que sea una buena idea".split(), "SPANISH"),
+        ("No it is not a good idea to get lost at sea".split(), "ENGLISH")]
+test_data = [("Yo creo que si".split(), "SPANISH"),
+             ("it is lost on me".split(), "ENGLISH")]
+word_to_ix = {}
+for sent, _ in data + test_data:
+    for word in sent:
+        if word not in word_to_ix:
+            word_to_ix[word] = len(word_to_ix)
+print(len(word_to_ix), list(word_to_ix)[:5])
+VOCAB_SIZE = len(word_to_ix)
+NUM_LABELS = 2
+
+class BoWClassifier(nn.Module):
+    def __init__(self, num_labels, vocab_size):
+        super(BoWClassifier, self).__init__()
+        self.linear = nn.Linear(vocab_size, num_labels)
+    def forward(self, bow_vec):
+        return F.log_softmax(self.linear(bow_vec), dim=1)
+
+def make_bow_vector(sentence, word_to_ix):
+    vec = torch.zeros(len(word_to_ix))
+    for word in sentence:
+        vec[word_to_ix[word]] += 1
+    return vec.view(1, -1)
+
+def make_target(label, label_to_ix):
+    return torch.LongTensor([label_to_ix[label]])
+
+model = BoWClassifier(NUM_LABELS, VOCAB_SIZE)
+with torch.no_grad():
+    model.linear.weight.copy_(torch.sin(torch.arange(2 * VOCAB_SIZE, dtype=torch.float32)).reshape(2, -1) * 0.1)
+    model.linear.bias.fill_(0.01)
+for param in model.parameters():
+    print(param.shape, param[..., :3])
+with torch.no_grad():
+    sample = data[0]
+    bow_vector = make_bow_vector(sample[0], word_to_ix)
+    log_probs = model(bow_vector)
+    print(log_probs)
+label_to_ix = {"SPANISH": 0, "ENGLISH": 1}
+with torch.no_grad():
+    for instance, label in test_data:
+        print(model(make_bow_vector(instance, word_to_ix)))
+print(next(model.parameters())[:, word_to_ix["creo"]])
+loss_function = nn.NLLLoss()
+optimizer = optim.SGD(model.parameters(), lr=0.1)
+for epoch in range(100):
+    for instance, label in data:
+        model.zero_grad()
+        bow_vec = make_bow_vector(instance, word_to_ix)
+        target = make_target(label, label_to_ix)
+        log_probs = model(bow_vec)
+        loss = loss_function(log_probs, target)
+        loss.backward()
+        optimizer.step()
+with torch.no_grad():
+    for instance, label in test_data:
+        print(model(make_bow_vector(instance, word_to_ix)))
+print(next(model.parameters())[:, word_to_ix["creo"]])
+print(torch.LongTensor([1, 2]).dtype, torch.FloatTensor([1, 2]), torch.Tensor(2, 3).shape)
+print(make_bow_vector("me me gusta".split(), word_to_ix)[0, :3])
+'''
