@@ -1,5 +1,5 @@
 """The learner corpus of issue #15 (third round), checked without PyTorch: each program of
-``torch_corpus_learner_{train,gen,seq,grad}.py``, run with
+``torch_corpus_learner_{train,tune,gen,seq,grad}.py``, run with
 ``import dynamic as torch`` (its ``from torch... import`` lines resolved to ``dynamic`` by
 ``torch_oracle.run_program``), prints exactly what PyTorch 2.13 printed, as recorded in
 ``torch_expected_learner.json``. Its own recording (not ``torch_expected.json``) so that this
@@ -24,6 +24,7 @@ from . import (
     torch_corpus_learner_grad,
     torch_corpus_learner_seq,
     torch_corpus_learner_train,
+    torch_corpus_learner_tune,
     torch_oracle,
 )
 
@@ -34,6 +35,7 @@ def programs() -> dict[str, str]:
     """Every program of the learner corpus, by name."""
     return {f"{prefix}_{k}": v
             for prefix, mod in (("train", torch_corpus_learner_train),
+                                ("tune", torch_corpus_learner_tune),
                                 ("gen", torch_corpus_learner_gen),
                                 ("seq", torch_corpus_learner_seq),
                                 ("grad", torch_corpus_learner_grad))
