@@ -16,6 +16,7 @@ from ._inference import InferenceMethods
 from ._inplace import InplaceMethods
 from ._inplace_shape import InplaceShapeMethods
 from ._math_methods import MathMethods
+from ._scatter_methods import ScatterMethods
 from ._shape_methods import ShapeMethods
 from ._tensor import Tensor
 
@@ -36,6 +37,6 @@ def attach(cls: type, *groups: type) -> None:
 
 
 attach(Tensor, AutogradAttrs, MathMethods, ShapeMethods, InplaceMethods, InplaceShapeMethods,
-       InferenceMethods)
+       InferenceMethods, ScatterMethods)
 Tensor.__sg_frontend__ = Frontend()  # how ``staticgraph.ops.bind`` finds the eager frontend
 tune_malloc()  # freed temporaries are reused without page faults (``_allocator``)

@@ -3,7 +3,7 @@
 import importlib
 
 from .. import _unsupported
-from . import functional, init
+from . import functional, init, utils
 from .activation import ELU, GELU, SELU, Hardtanh, LogSigmoid, Mish, PReLU, ReLU6, SiLU, Unflatten
 from .adaptive_pooling import AdaptiveAvgPool1d, AdaptiveMaxPool2d
 from .containers import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential

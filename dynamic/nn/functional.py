@@ -134,6 +134,10 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Any = None,  # n
         raise ValueError(f"Using a target size ({target.shape}) that is different to the input "
                          f"size ({input.shape}) is deprecated. Please ensure they have the same "
                          "size.")
+    for name, t in (("input", input), ("target", target)):
+        d = np.asarray(t._data)
+        if not ((d >= 0) & (d <= 1)).all():  # NaN fails too, as in PyTorch's kernel
+            raise RuntimeError(f"all elements of {name} should be between 0 and 1")
     lp = ops.clamp(ops.log(input), -100.0, None)
     lq = ops.clamp(ops.log(ops.sub(1, input)), -100.0, None)
     loss = ops.neg(ops.add(ops.mul(target, lp), ops.mul(ops.sub(1, target), lq)))

@@ -268,7 +268,19 @@ def _activation(name: str, fn: Any) -> type:
     return type(name, (Module,), {"forward": forward, "__doc__": f"``{fn.__name__}`` layer."})
 
 
-ReLU = _activation("ReLU", F.relu)
+class ReLU(Module):
+    """``relu`` layer; ``inplace=True`` overwrites its input (``relu_``), as PyTorch's."""
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+        return F.relu(input, inplace=self.inplace)
+
+    def extra_repr(self) -> str:
+        return "inplace=True" if self.inplace else ""
+
+
 Tanh = _activation("Tanh", F.tanh)
 Sigmoid = _activation("Sigmoid", F.sigmoid)
 
@@ -276,13 +288,13 @@ Sigmoid = _activation("Sigmoid", F.sigmoid)
 class LeakyReLU(Module):
     def __init__(self, negative_slope: float = 0.01, inplace: bool = False) -> None:
         super().__init__()
-        self.negative_slope = negative_slope
+        self.negative_slope, self.inplace = negative_slope, inplace
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
         return F.leaky_relu(input, self.negative_slope)
 
     def extra_repr(self) -> str:
-        return f"negative_slope={self.negative_slope}"
+        return f"negative_slope={self.negative_slope}{', inplace=True' if self.inplace else ''}"
 
 
 class Softplus(Module):

@@ -388,15 +388,32 @@ def _full(k: slice) -> bool:
 
 
 def _index_name(args, params) -> str:
+    """PyTorch's node for ``x[index]``: the last view its indexing applies (``Select`` for an
+    int, ``Unsqueeze`` for None, ``Slice`` for a slice). In a tuple, a slice that keeps a whole
+    dim is skipped, and an index that applies nothing is ``Alias`` (``w[:, :4]`` of a 4-column
+    ``w``, ``b[...]``); a lone slice is always applied (``b[:]`` is ``Slice``, and so is the
+    rare ``b[:, ...]``, which PyTorch calls ``Alias``)."""
     idx = params["index"]
     if any(isinstance(k, np.ndarray) for k in idx):
         return "IndexBackward0"
-    last = [k for k in idx if k is not Ellipsis]
-    if last and last[-1] is None:
-        return "UnsqueezeBackward0"
-    if last and isinstance(last[-1], int):
-        return "SelectBackward0"
-    return "SliceBackward0"
+    if isinstance(idx[0], slice) and (len(idx) == 1 or idx[1:] == (Ellipsis,)):
+        return "SliceBackward0"  # (the eager frontend appends the ``...`` to ``b[:3]``)
+    shape = aval_of(args[0]).shape if known_rank(args[0]) else None
+    consumed = sum(k is not None and k is not Ellipsis for k in idx)
+    name, dim = "AliasBackward0", 0
+    for k in idx:
+        if k is Ellipsis:
+            dim += len(shape) - consumed if shape is not None else 0
+        elif k is None:
+            name = "UnsqueezeBackward0"
+        elif isinstance(k, slice):
+            size = shape[dim] if shape is not None and dim < len(shape) else None
+            if not isinstance(size, (int, np.integer)) or k.indices(size) != (0, size, 1):
+                name = "SliceBackward0"
+            dim += 1
+        else:
+            name, dim = "SelectBackward0", dim + 1
+    return name
 
 
 def _scatter_impl(g, ref, index):

@@ -1,0 +1,16 @@
+"""``torch.nn.utils``: gradient clipping and parameter vectors (``dynamic.nn.clip_grad``);
+other names raise the not-supported error."""
+
+from ... import _unsupported
+from ..clip_grad import (
+    clip_grad_norm_,
+    clip_grad_value_,
+    clip_grads_with_norm_,
+    get_total_norm,
+    parameters_to_vector,
+    vector_to_parameters,
+)
+
+__all__ = ["clip_grad_norm_", "clip_grad_value_", "clip_grads_with_norm_", "get_total_norm",
+           "parameters_to_vector", "vector_to_parameters"]
+__getattr__ = _unsupported.missing_names("torch.nn.utils")
