@@ -4,8 +4,9 @@
 ``torch.zeros(10).scatter_(0, torch.tensor(y), value=1)``. Built from registry ops: the written
 positions are a constant mask, the written values a ``scatter_add`` of ``src`` into zeros, and the
 result ``where(mask, written, self)``, so both ``self`` (outside the mask) and ``src`` get
-gradients. Repeated indices add up where PyTorch keeps one of the values (PyTorch documents
-that case as nondeterministic).
+gradients. Where indices repeat, the last entry in C order wins, as in PyTorch's CPU kernel
+(PyTorch documents the case as nondeterministic); every entry's gradient is still the
+gathered one, as PyTorch's.
 """
 
 from __future__ import annotations
@@ -62,6 +63,10 @@ def _scatter(self: Tensor, dim: int, index: Any, src: Any, reduce: str | None) -
     grid[dim] = index._data
     mask[tuple(grid)] = True
     if isinstance(src, Tensor):
+        keep = _last_writers(grid, index._data.shape, mask.shape)
+        if keep is not None:  # repeated targets: the last write wins, as PyTorch's CPU loop
+            src = src[tuple(slice(0, n) for n in index.shape)]  # and PyTorch's gradient:
+            src = src - src.detach() * make((~keep).astype(src._data.dtype))  # all gathered
         written = ops.scatter_add(ops.zeros_like(flat), src, index, dim)
         out = ops.where(make(mask), written, flat)
         name = "ScatterBackward0"
@@ -70,6 +75,18 @@ def _scatter(self: Tensor, dim: int, index: Any, src: Any, reduce: str | None) -
         out = ops.where(make(mask), make(np.broadcast_to(value, mask.shape).copy()), flat)
         name = "ScatterBackward1"
     return renamed(out.reshape(self.shape) if self.dim() == 0 else out, name)
+
+
+def _last_writers(grid: list, ishape: tuple, shape: tuple) -> np.ndarray | None:
+    """Where several index entries name one position: a mask of the entries that write last in
+    C order (PyTorch's CPU kernel writes them in that order, so the last one stays), else None."""
+    lin = np.ravel_multi_index(tuple(np.broadcast_to(g, ishape) for g in grid), shape).ravel()
+    if np.unique(lin).size == lin.size:
+        return None
+    _, first = np.unique(lin[::-1], return_index=True)
+    keep = np.zeros(lin.size, dtype=bool)
+    keep[lin.size - 1 - first] = True
+    return keep.reshape(ishape)
 
 
 class ScatterMethods:

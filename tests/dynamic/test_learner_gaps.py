@@ -184,3 +184,22 @@ def test_indexing_node_is_the_last_view_pytorch_applies(expr, name):
     b = real.ones(2, requires_grad=True)  # noqa: F841 - read by eval
     w = real.ones(2, 4, requires_grad=True)  # noqa: F841
     assert eval(expr).grad_fn.name() == name  # noqa: S307
+
+
+@pytest.mark.parametrize("dim,idx", [(0, [[0, 1, 0], [0, 0, 1]]), (1, [[0, 0, 2], [1, 1, 1]])])
+def test_scatter_repeated_indices_last_write_wins_and_gradient_is_gathered(dim, idx):
+    """PyTorch's CPU kernel writes in C order (the last entry stays); the gradient of ``src``
+    is ``grad.gather(dim, index)`` for every entry, overwritten ones included."""
+    src = torch.arange(6.).reshape(2, 3).requires_grad_()
+    out = torch.zeros(2, 3).scatter(dim, torch.tensor(idx), src)
+    (out * torch.arange(6.).reshape(2, 3)).sum().backward()
+    want = np.zeros((2, 3))
+    g = np.arange(6.).reshape(2, 3)
+    for i in range(2):
+        for j in range(3):
+            t = (idx[i][j], j) if dim == 0 else (i, idx[i][j])
+            want[t] = 3 * i + j
+    np.testing.assert_array_equal(out.detach().numpy(), want)
+    gathered = np.take_along_axis(g, np.array(idx), dim)
+    np.testing.assert_array_equal(src.grad.numpy(), gathered)
+    assert out.grad_fn.name() == "ScatterBackward0"
