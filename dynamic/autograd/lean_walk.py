@@ -270,12 +270,8 @@ def node_grads(node: Any, g: np.ndarray, needs: tuple, edges: list) -> Any:
     res = rule(g, out, needs, *args, **params) if params else rule(g, out, needs, *args)
     if res is NotImplemented:
         return _finish(node, res, g, out, args)
-    return _checked(res, args, edges, op)
-
-
-def _checked(res: Any, args: list, edges: list, op: Any) -> Any:
-    """``res`` when every cotangent already fits its input (``_finish``'s check; a 0-d result
-    a ufunc returned as a numpy scalar is wrapped), else ``fit_arrays(res)``."""
+    # ``res`` when every cotangent already fits its input (``_finish``'s check; a 0-d result
+    # a ufunc returned as a numpy scalar is wrapped), else ``fit_arrays(res)``
     i = 0
     for r in res:
         if r is not None:
