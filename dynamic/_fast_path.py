@@ -132,13 +132,18 @@ def binary_method(op: Op) -> Callable[[Tensor, Any], Tensor]:
             return t
         saves = op.saves
         if scalar:
-            edges = [_edge(a), NONE_EDGE]
+            fa = a._grad_fn  # ``_edge`` inlined for a recorded operand
+            edges = [(fa, a._output_nr) if fa is not None else _edge(a), NONE_EDGE]
             if 0 in saves:
                 stored, versions = [a, b], [(0, a._vc[0])]
             else:
                 stored, versions = [a._aval or a.aval, b], None
         else:
-            edges = [_edge(a) if a._requires_grad else NONE_EDGE,
+            fa = a._grad_fn  # ``_edge`` inlined for a recorded operand
+            fb = b._grad_fn
+            edges = [(fa, a._output_nr) if fa is not None else
+                     _edge(a) if a._requires_grad else NONE_EDGE,
+                     (fb, b._output_nr) if fb is not None else
                      _edge(b) if b._requires_grad else NONE_EDGE]
             if 0 in saves:
                 stored, versions = [a, b], [(0, a._vc[0]), (1, b._vc[0])]
@@ -218,7 +223,8 @@ def unary_method(op: Op) -> Callable[[Tensor], Tensor]:
             _node(op, t, [_edge(a)], stored, versions)
             return t
         node = _new(_CLASS.get(op) or _cls(op, stored))
-        node._next = [_edge(a)]
+        fa = a._grad_fn  # ``_edge`` inlined for a recorded operand
+        node._next = [(fa, a._output_nr) if fa is not None else _edge(a)]
         node._seq = next(SEQ)
         node._freed = False
         node._tensor_hooks = node._retain = node._hooks = node._prehooks = None
@@ -281,7 +287,11 @@ def tensors2(op: Op, a: Tensor, b: Any) -> Tensor:
     cls = _MM.get(op)
     if cls is None:
         cls = _MM[op] = node_class(op.backward_name((a, b), {}))
-    edges = [_edge(a) if a._requires_grad else NONE_EDGE,
+    fa = a._grad_fn  # ``_edge`` inlined for a recorded operand
+    fb = b._grad_fn
+    edges = [(fa, a._output_nr) if fa is not None else
+             _edge(a) if a._requires_grad else NONE_EDGE,
+             (fb, b._output_nr) if fb is not None else
              _edge(b) if b._requires_grad else NONE_EDGE]
     versions = [(0, a._vc[0]), (1, b._vc[0])]
     if SAVED_HOOKS:
