@@ -152,18 +152,6 @@ def run(root: Any, g: np.ndarray, capture: dict | None, captured: list, pending:
         while heap:
             node = _heappop(heap)[1]
             g = pop(node)
-            if type(node) is _Acc:
-                if node.variable._hooks:
-                    return False
-                if capture is not None:
-                    at = capture.get(node)
-                    if at is None:
-                        return False
-                    for _, j in at:
-                        captured[j] = g
-                if accumulate:
-                    pending.append((node.variable, g))
-                continue
             if not isinstance(node, OpNode) or node._tensor_hooks or node._retain \
                     or node._hooks or node._prehooks or (capture is not None and node in capture):
                 return False
@@ -195,12 +183,25 @@ def run(root: Any, g: np.ndarray, capture: dict | None, captured: list, pending:
                         if c._seq >= s:
                             return False
                         grads[c] = r
-                        _heappush(heap, (-c._seq, c))
+                        if type(c) is not _Acc:  # leaves wait in ``grads`` for the end
+                            _heappush(heap, (-c._seq, c))
                     else:
                         grads[c] = _sum(b, r)
                         b = None
                 i += 1
             res = r = None
+        for node in grads:  # the leaves, each with its whole cotangent
+            if node.variable._hooks:
+                return False
+            if capture is not None:
+                at = capture.get(node)
+                if at is None:
+                    return False
+                for _, j in at:
+                    captured[j] = grads[node]
+            if accumulate:
+                pending.append((node.variable, grads[node]))
+        grads.clear()  # ``pending`` alone holds the leaves' arrays (``.grad`` may adopt them)
     except Exception:
         return False
     if not retain_graph:
