@@ -261,56 +261,73 @@ _UNARY: dict = {}
 _MM: dict = {}  # op -> the grad_fn class of its 2-D @ 2-D case (``MmBackward0``)
 
 
+def tensors2_method(op: Op) -> Callable[[Tensor, Any], Tensor]:
+    """``bind(op, a, b)`` without the dispatch when both are Tensors (``a @ b``), as a method
+    with ``op`` bound (one Python call per ``a @ b``): their frontend is the eager one, so
+    ``_frontend.apply`` runs at once. For ``matmul`` of two matrices of one float dtype (the
+    layers of small models) even that is skipped: the kernel runs and the node
+    ``_frontend._record`` would make is recorded."""
+
+    def method(a: Tensor, b: Any) -> Tensor:
+        if not ENABLED[0] or not isinstance(b, Tensor):
+            return bind(op, a, b)
+        da = a._data
+        db = b._data
+        dt = da.dtype
+        if op.name != "matmul" or da.ndim != 2 or db.ndim != 2 or db.dtype != dt or dt.kind != "f" \
+                or da.shape[1] != db.shape[0]:
+            return apply(op, (a, b), {})
+        out = op.impl(da, db)
+        t = _new(Tensor)  # ``_result``, inlined
+        t._data = out
+        t._aval = t._grad = t._acc = t._hooks = t._base = t._view = t._grad_fn = None
+        t._output_nr = 0
+        t._retains_grad = False
+        t._vc = [0]
+        if not (a._requires_grad or b._requires_grad) or not GRAD_ENABLED[0]:
+            t._requires_grad = False
+            return t
+        cls = _MM.get(op)
+        if cls is None:
+            cls = _MM[op] = node_class(op.backward_name((a, b), {}))
+        fa = a._grad_fn  # ``_edge`` inlined for a recorded operand
+        fb = b._grad_fn
+        edges = [(fa, a._output_nr) if fa is not None else
+                 _edge(a) if a._requires_grad else NONE_EDGE,
+                 (fb, b._output_nr) if fb is not None else
+                 _edge(b) if b._requires_grad else NONE_EDGE]
+        versions = [(0, a._vc[0]), (1, b._vc[0])]
+        if SAVED_HOOKS:
+            _node(op, t, edges, [a, b], versions, cls)
+            return t
+        node = _new(cls)  # ``_node``, inlined (matmul saves its inputs, not its output)
+        node._next = edges
+        node._seq = next(SEQ)
+        node._freed = False
+        node._tensor_hooks = node._retain = node._hooks = node._prehooks = None
+        node._op = op
+        node._params = {}
+        node._stored = [a, b]
+        node._saved_ver = versions
+        node._out = None
+        node._fdt = dt if op.np_vjp is not None else None
+        t._requires_grad = True
+        t._grad_fn = node
+        return t
+
+    method.__name__ = method.__qualname__ = op.name
+    return method
+
+
 def tensors2(op: Op, a: Tensor, b: Any) -> Tensor:
-    """``bind(op, a, b)`` without the dispatch when both are Tensors (``a @ b``): their
-    frontend is the eager one, so ``_frontend.apply`` runs at once. For ``matmul`` of two
-    matrices of one float dtype (the layers of small models) even that is skipped: the kernel
-    runs and the node ``_frontend._record`` would make is recorded."""
-    if not ENABLED[0] or not isinstance(b, Tensor):
-        return bind(op, a, b)
-    da = a._data
-    db = b._data
-    dt = da.dtype
-    if op.name != "matmul" or da.ndim != 2 or db.ndim != 2 or db.dtype != dt or dt.kind != "f" \
-            or da.shape[1] != db.shape[0]:
-        return apply(op, (a, b), {})
-    out = op.impl(da, db)
-    t = _new(Tensor)  # ``_result``, inlined
-    t._data = out
-    t._aval = t._grad = t._acc = t._hooks = t._base = t._view = t._grad_fn = None
-    t._output_nr = 0
-    t._retains_grad = False
-    t._vc = [0]
-    if not (a._requires_grad or b._requires_grad) or not GRAD_ENABLED[0]:
-        t._requires_grad = False
-        return t
-    cls = _MM.get(op)
-    if cls is None:
-        cls = _MM[op] = node_class(op.backward_name((a, b), {}))
-    fa = a._grad_fn  # ``_edge`` inlined for a recorded operand
-    fb = b._grad_fn
-    edges = [(fa, a._output_nr) if fa is not None else
-             _edge(a) if a._requires_grad else NONE_EDGE,
-             (fb, b._output_nr) if fb is not None else
-             _edge(b) if b._requires_grad else NONE_EDGE]
-    versions = [(0, a._vc[0]), (1, b._vc[0])]
-    if SAVED_HOOKS:
-        _node(op, t, edges, [a, b], versions, cls)
-        return t
-    node = _new(cls)  # ``_node``, inlined (matmul saves its inputs, not its output)
-    node._next = edges
-    node._seq = next(SEQ)
-    node._freed = False
-    node._tensor_hooks = node._retain = node._hooks = node._prehooks = None
-    node._op = op
-    node._params = {}
-    node._stored = [a, b]
-    node._saved_ver = versions
-    node._out = None
-    node._fdt = dt if op.np_vjp is not None else None
-    t._requires_grad = True
-    t._grad_fn = node
-    return t
+    """``op(a, b)`` through :func:`tensors2_method`'s method for ``op``."""
+    f = _TENSORS2.get(op)
+    if f is None:
+        f = _TENSORS2[op] = tensors2_method(op)
+    return f(a, b)
+
+
+_TENSORS2: dict = {}
 
 
 _FULL: dict = {}  # (op, ndim) -> (the reduction's params over all dims, its grad_fn class)

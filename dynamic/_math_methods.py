@@ -14,7 +14,7 @@ import numpy as np
 
 from staticgraph import ops
 
-from ._fast_path import binary_method, reduce_all, tensors2, unary_method
+from ._fast_path import binary_method, reduce_all, tensors2_method, unary_method
 from ._return_types import ReturnMax, ReturnMin
 from ._tensor import Tensor
 from .autograd.graph import renamed
@@ -29,6 +29,7 @@ _SUM, _MEAN = ops.REGISTRY["sum"], ops.REGISTRY["mean"]
 _pymax = builtins.max
 # the lean operator methods, one per op (``_fast_path``); ``__radd__`` is ``__add__``: PyTorch
 # records ``1 + b`` as ``b + 1``, ``2 * b`` as ``b * 2``
+_MM = tensors2_method(_MATMUL)
 _B = {op: binary_method(op) for op in (_ADD, _SUB, _MUL, _DIV)}
 _U = {op: unary_method(op) for op in (_EXP, _LOG, _SQRT, _SIN, _COS, _TANH, _SIGMOID, _RELU,
                                       _ABS, _NEG, _SQUARE, _RECIPROCAL, _LOG1P, _EXPM1)}
@@ -54,7 +55,7 @@ class MathMethods:
 
     def __pow__(self, o): return ops.pow(self, o)
     def __rpow__(self, o): return ops.pow(o, self)
-    def __matmul__(self, o): return tensors2(_MATMUL, self, o)
+    __matmul__ = _MM
     def __rmatmul__(self, o): return ops.matmul(o, self)
     __neg__ = _U[_NEG]
     def __pos__(self): return self
@@ -87,7 +88,7 @@ class MathMethods:
     mul = _B[_MUL]
     div = _B[_DIV]
     def pow(self, o): return ops.pow(self, o)
-    def matmul(self, o): return tensors2(_MATMUL, self, o)
+    matmul = _MM
     multiply, divide, true_divide, subtract = mul, div, div, sub
 
     def mm(self, o):
