@@ -13,6 +13,7 @@ operand types, an error from the kernel) goes the general way, which also raises
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -85,187 +86,248 @@ def _node(op: Op, t: Tensor, edges: list, stored: list, versions: list | None,
         node._fdt = t._data.dtype if op.np_vjp is not None else None
 
 
+def binary_method(op: Op) -> Callable[[Tensor, Any], Tensor]:
+    """``op(a, b)`` for a Tensor ``a`` (``a + b``, ``a * b``...) as a method with ``op`` bound
+    (``__add__ = binary_method(ADD)``: one Python call per operator, not two): see the module
+    docstring. ``_result`` and ``_node`` are inlined for the commonest case, a grad-recording
+    op."""
+
+    def method(a: Tensor, b: Any) -> Tensor:
+        if not ENABLED[0]:  # before any local holds an array (a capture counts their references)
+            return bind(op, a, b)
+        da = a._data
+        dt = da.dtype
+        tb = type(b)
+        if tb is float or tb is int:
+            if dt.kind != "f":
+                return bind(op, a, b)
+            db = b
+            rg = a._requires_grad
+            scalar = True
+        elif tb is Tensor or isinstance(b, Tensor):
+            db = b._data
+            if db.dtype != dt or dt.kind != "f":
+                return bind(op, a, b)
+            rg = a._requires_grad or b._requires_grad
+            scalar = False
+        else:
+            return bind(op, a, b)
+        try:
+            out = op.impl(da, db)
+        except Exception:  # broadcasting and the like: the general path raises PyTorch's error
+            return bind(op, a, b)
+        if out.dtype != dt:
+            return bind(op, a, b)
+        if type(out) is not _ndarray:  # ufuncs return numpy scalars for 0-d operands
+            out = np.asarray(out)
+        t = _new(Tensor)  # ``_result``
+        t._data = out
+        t._aval = t._grad = t._acc = t._hooks = t._base = t._view = None
+        t._output_nr = 0
+        t._retains_grad = False
+        t._vc = [0]
+        if not rg or not GRAD_ENABLED[0]:
+            t._grad_fn = None
+            t._requires_grad = False
+            return t
+        saves = op.saves
+        if scalar:
+            fa = a._grad_fn  # ``_edge`` inlined for a recorded operand
+            edges = [(fa, a._output_nr) if fa is not None else _edge(a), NONE_EDGE]
+            if 0 in saves:
+                stored, versions = [a, b], [(0, a._vc[0])]
+            else:
+                stored, versions = [a._aval or a.aval, b], None
+        else:
+            fa = a._grad_fn  # ``_edge`` inlined for a recorded operand
+            fb = b._grad_fn
+            edges = [(fa, a._output_nr) if fa is not None else
+                     _edge(a) if a._requires_grad else NONE_EDGE,
+                     (fb, b._output_nr) if fb is not None else
+                     _edge(b) if b._requires_grad else NONE_EDGE]
+            if 0 in saves:
+                stored, versions = [a, b], [(0, a._vc[0]), (1, b._vc[0])]
+            else:
+                stored, versions = [a._aval or a.aval, b._aval or b.aval], None
+        if SAVED_HOOKS:
+            t._grad_fn = None
+            _node(op, t, edges, stored, versions)
+            return t
+        node = _new(_CLASS.get(op) or _cls(op, stored))  # ``_node``, inlined
+        node._next = edges
+        node._seq = next(SEQ)
+        node._freed = False
+        node._tensor_hooks = node._retain = node._hooks = node._prehooks = None
+        node._op = op
+        node._params = {}
+        node._stored = stored
+        node._saved_ver = versions
+        if "out" in saves:
+            node._out = out
+            node._out_ver = t._vc
+            node._out_saved = 0
+        else:
+            node._out = None
+        node._fdt = dt if op.np_vjp is not None else None
+        t._requires_grad = True
+        t._grad_fn = node
+        return t
+
+    method.__name__ = method.__qualname__ = op.name
+    return method
+
+
 def binary(op: Op, a: Tensor, b: Any) -> Tensor:
-    """``op(a, b)`` for a Tensor ``a`` (``a + b``, ``a * b``...): see the module docstring.
-    ``_result`` and ``_node`` are inlined for the commonest case, a grad-recording op."""
-    if not ENABLED[0]:  # before any local holds an array (a capture counts their references)
-        return bind(op, a, b)
-    da = a._data
-    dt = da.dtype
-    tb = type(b)
-    if tb is float or tb is int:
+    """``op(a, b)`` through :func:`binary_method`'s method for ``op``."""
+    f = _BINARY.get(op)
+    if f is None:
+        f = _BINARY[op] = binary_method(op)
+    return f(a, b)
+
+
+_BINARY: dict = {}
+
+
+def unary_method(op: Op) -> Callable[[Tensor], Tensor]:
+    """``op(a)`` for a float Tensor ``a`` (``a.tanh()``, ``-a``...) as a method with ``op``
+    bound; ``_result`` and ``_node`` inlined as in :func:`binary_method`."""
+
+    def method(a: Tensor) -> Tensor:
+        if not ENABLED[0]:  # before any local holds an array (as in binary)
+            return bind(op, a)
+        da = a._data
+        dt = da.dtype
         if dt.kind != "f":
-            return bind(op, a, b)
-        db = b
-        rg = a._requires_grad
-        scalar = True
-    elif tb is Tensor or isinstance(b, Tensor):
-        db = b._data
-        if db.dtype != dt or dt.kind != "f":
-            return bind(op, a, b)
-        rg = a._requires_grad or b._requires_grad
-        scalar = False
-    else:
-        return bind(op, a, b)
-    try:
-        out = op.impl(da, db)
-    except Exception:  # broadcasting and the like: the general path raises PyTorch's error
-        return bind(op, a, b)
-    if out.dtype != dt:
-        return bind(op, a, b)
-    if type(out) is not _ndarray:  # ufuncs return numpy scalars for 0-d operands
-        out = np.asarray(out)
-    t = _new(Tensor)  # ``_result``
-    t._data = out
-    t._aval = t._grad = t._acc = t._hooks = t._base = t._view = None
-    t._output_nr = 0
-    t._retains_grad = False
-    t._vc = [0]
-    if not rg or not GRAD_ENABLED[0]:
+            return bind(op, a)
+        out = op.impl(da)
+        if out.dtype != dt:
+            return bind(op, a)
+        if type(out) is not _ndarray:
+            out = np.asarray(out)
+        t = _new(Tensor)
+        t._data = out
+        t._aval = t._grad = t._acc = t._hooks = t._base = t._view = None
+        t._output_nr = 0
+        t._retains_grad = False
+        t._vc = [0]
         t._grad_fn = None
-        t._requires_grad = False
-        return t
-    saves = op.saves
-    if scalar:
-        edges = [_edge(a), NONE_EDGE]
+        if not a._requires_grad or not GRAD_ENABLED[0]:
+            t._requires_grad = False
+            return t
+        saves = op.saves
         if 0 in saves:
-            stored, versions = [a, b], [(0, a._vc[0])]
+            stored, versions = [a], [(0, a._vc[0])]
         else:
-            stored, versions = [a._aval or a.aval, b], None
-    else:
-        edges = [_edge(a) if a._requires_grad else NONE_EDGE,
-                 _edge(b) if b._requires_grad else NONE_EDGE]
-        if 0 in saves:
-            stored, versions = [a, b], [(0, a._vc[0]), (1, b._vc[0])]
+            stored, versions = [a._aval or a.aval], None
+        if SAVED_HOOKS:
+            _node(op, t, [_edge(a)], stored, versions)
+            return t
+        node = _new(_CLASS.get(op) or _cls(op, stored))
+        fa = a._grad_fn  # ``_edge`` inlined for a recorded operand
+        node._next = [(fa, a._output_nr) if fa is not None else _edge(a)]
+        node._seq = next(SEQ)
+        node._freed = False
+        node._tensor_hooks = node._retain = node._hooks = node._prehooks = None
+        node._op = op
+        node._params = {}
+        node._stored = stored
+        node._saved_ver = versions
+        if "out" in saves:
+            node._out = out
+            node._out_ver = t._vc
+            node._out_saved = 0
         else:
-            stored, versions = [a._aval or a.aval, b._aval or b.aval], None
-    if SAVED_HOOKS:
-        t._grad_fn = None
-        _node(op, t, edges, stored, versions)
+            node._out = None
+        node._fdt = dt if op.np_vjp is not None else None
+        t._requires_grad = True
+        t._grad_fn = node
         return t
-    node = _new(_CLASS.get(op) or _cls(op, stored))  # ``_node``, inlined
-    node._next = edges
-    node._seq = next(SEQ)
-    node._freed = False
-    node._tensor_hooks = node._retain = node._hooks = node._prehooks = None
-    node._op = op
-    node._params = {}
-    node._stored = stored
-    node._saved_ver = versions
-    if "out" in saves:
-        node._out = out
-        node._out_ver = t._vc
-        node._out_saved = 0
-    else:
-        node._out = None
-    node._fdt = dt if op.np_vjp is not None else None
-    t._requires_grad = True
-    t._grad_fn = node
-    return t
+
+    method.__name__ = method.__qualname__ = op.name
+    return method
 
 
 def unary(op: Op, a: Tensor) -> Tensor:
-    """``op(a)`` for a float Tensor ``a`` (``a.tanh()``, ``-a``...); ``_result`` and ``_node``
-    inlined as in :func:`binary`."""
-    if not ENABLED[0]:  # before any local holds an array (as in binary)
-        return bind(op, a)
-    da = a._data
-    dt = da.dtype
-    if dt.kind != "f":
-        return bind(op, a)
-    out = op.impl(da)
-    if out.dtype != dt:
-        return bind(op, a)
-    if type(out) is not _ndarray:
-        out = np.asarray(out)
-    t = _new(Tensor)
-    t._data = out
-    t._aval = t._grad = t._acc = t._hooks = t._base = t._view = None
-    t._output_nr = 0
-    t._retains_grad = False
-    t._vc = [0]
-    t._grad_fn = None
-    if not a._requires_grad or not GRAD_ENABLED[0]:
-        t._requires_grad = False
-        return t
-    saves = op.saves
-    if 0 in saves:
-        stored, versions = [a], [(0, a._vc[0])]
-    else:
-        stored, versions = [a._aval or a.aval], None
-    if SAVED_HOOKS:
-        _node(op, t, [_edge(a)], stored, versions)
-        return t
-    node = _new(_CLASS.get(op) or _cls(op, stored))
-    node._next = [_edge(a)]
-    node._seq = next(SEQ)
-    node._freed = False
-    node._tensor_hooks = node._retain = node._hooks = node._prehooks = None
-    node._op = op
-    node._params = {}
-    node._stored = stored
-    node._saved_ver = versions
-    if "out" in saves:
-        node._out = out
-        node._out_ver = t._vc
-        node._out_saved = 0
-    else:
-        node._out = None
-    node._fdt = dt if op.np_vjp is not None else None
-    t._requires_grad = True
-    t._grad_fn = node
-    return t
+    """``op(a)`` through :func:`unary_method`'s method for ``op``."""
+    f = _UNARY.get(op)
+    if f is None:
+        f = _UNARY[op] = unary_method(op)
+    return f(a)
+
+
+_UNARY: dict = {}
 
 
 _MM: dict = {}  # op -> the grad_fn class of its 2-D @ 2-D case (``MmBackward0``)
 
 
+def tensors2_method(op: Op) -> Callable[[Tensor, Any], Tensor]:
+    """``bind(op, a, b)`` without the dispatch when both are Tensors (``a @ b``), as a method
+    with ``op`` bound (one Python call per ``a @ b``): their frontend is the eager one, so
+    ``_frontend.apply`` runs at once. For ``matmul`` of two matrices of one float dtype (the
+    layers of small models) even that is skipped: the kernel runs and the node
+    ``_frontend._record`` would make is recorded."""
+
+    def method(a: Tensor, b: Any) -> Tensor:
+        if not ENABLED[0] or not isinstance(b, Tensor):
+            return bind(op, a, b)
+        da = a._data
+        db = b._data
+        dt = da.dtype
+        if op.name != "matmul" or da.ndim != 2 or db.ndim != 2 or db.dtype != dt or dt.kind != "f" \
+                or da.shape[1] != db.shape[0]:
+            return apply(op, (a, b), {})
+        out = op.impl(da, db)
+        t = _new(Tensor)  # ``_result``, inlined
+        t._data = out
+        t._aval = t._grad = t._acc = t._hooks = t._base = t._view = t._grad_fn = None
+        t._output_nr = 0
+        t._retains_grad = False
+        t._vc = [0]
+        if not (a._requires_grad or b._requires_grad) or not GRAD_ENABLED[0]:
+            t._requires_grad = False
+            return t
+        cls = _MM.get(op)
+        if cls is None:
+            cls = _MM[op] = node_class(op.backward_name((a, b), {}))
+        fa = a._grad_fn  # ``_edge`` inlined for a recorded operand
+        fb = b._grad_fn
+        edges = [(fa, a._output_nr) if fa is not None else
+                 _edge(a) if a._requires_grad else NONE_EDGE,
+                 (fb, b._output_nr) if fb is not None else
+                 _edge(b) if b._requires_grad else NONE_EDGE]
+        versions = [(0, a._vc[0]), (1, b._vc[0])]
+        if SAVED_HOOKS:
+            _node(op, t, edges, [a, b], versions, cls)
+            return t
+        node = _new(cls)  # ``_node``, inlined (matmul saves its inputs, not its output)
+        node._next = edges
+        node._seq = next(SEQ)
+        node._freed = False
+        node._tensor_hooks = node._retain = node._hooks = node._prehooks = None
+        node._op = op
+        node._params = {}
+        node._stored = [a, b]
+        node._saved_ver = versions
+        node._out = None
+        node._fdt = dt if op.np_vjp is not None else None
+        t._requires_grad = True
+        t._grad_fn = node
+        return t
+
+    method.__name__ = method.__qualname__ = op.name
+    return method
+
+
 def tensors2(op: Op, a: Tensor, b: Any) -> Tensor:
-    """``bind(op, a, b)`` without the dispatch when both are Tensors (``a @ b``): their
-    frontend is the eager one, so ``_frontend.apply`` runs at once. For ``matmul`` of two
-    matrices of one float dtype (the layers of small models) even that is skipped: the kernel
-    runs and the node ``_frontend._record`` would make is recorded."""
-    if not ENABLED[0] or not isinstance(b, Tensor):
-        return bind(op, a, b)
-    da = a._data
-    db = b._data
-    dt = da.dtype
-    if op.name != "matmul" or da.ndim != 2 or db.ndim != 2 or db.dtype != dt or dt.kind != "f" \
-            or da.shape[1] != db.shape[0]:
-        return apply(op, (a, b), {})
-    out = op.impl(da, db)
-    t = _new(Tensor)  # ``_result``, inlined
-    t._data = out
-    t._aval = t._grad = t._acc = t._hooks = t._base = t._view = t._grad_fn = None
-    t._output_nr = 0
-    t._retains_grad = False
-    t._vc = [0]
-    if not (a._requires_grad or b._requires_grad) or not GRAD_ENABLED[0]:
-        t._requires_grad = False
-        return t
-    cls = _MM.get(op)
-    if cls is None:
-        cls = _MM[op] = node_class(op.backward_name((a, b), {}))
-    edges = [_edge(a) if a._requires_grad else NONE_EDGE,
-             _edge(b) if b._requires_grad else NONE_EDGE]
-    versions = [(0, a._vc[0]), (1, b._vc[0])]
-    if SAVED_HOOKS:
-        _node(op, t, edges, [a, b], versions, cls)
-        return t
-    node = _new(cls)  # ``_node``, inlined (matmul saves its inputs, not its output)
-    node._next = edges
-    node._seq = next(SEQ)
-    node._freed = False
-    node._tensor_hooks = node._retain = node._hooks = node._prehooks = None
-    node._op = op
-    node._params = {}
-    node._stored = [a, b]
-    node._saved_ver = versions
-    node._out = None
-    node._fdt = dt if op.np_vjp is not None else None
-    t._requires_grad = True
-    t._grad_fn = node
-    return t
+    """``op(a, b)`` through :func:`tensors2_method`'s method for ``op``."""
+    f = _TENSORS2.get(op)
+    if f is None:
+        f = _TENSORS2[op] = tensors2_method(op)
+    return f(a, b)
+
+
+_TENSORS2: dict = {}
 
 
 _FULL: dict = {}  # (op, ndim) -> (the reduction's params over all dims, its grad_fn class)

@@ -14,7 +14,7 @@ import numpy as np
 
 from staticgraph import ops
 
-from ._fast_path import binary, reduce_all, tensors2, unary
+from ._fast_path import binary_method, reduce_all, tensors2_method, unary_method
 from ._return_types import ReturnMax, ReturnMin
 from ._tensor import Tensor
 from .autograd.graph import renamed
@@ -27,21 +27,27 @@ _SUM, _MEAN = ops.REGISTRY["sum"], ops.REGISTRY["mean"]
                                        "relu", "abs", "neg", "square", "reciprocal", "log1p",
                                        "expm1"))
 _pymax = builtins.max
+# the lean operator methods, one per op (``_fast_path``); ``__radd__`` is ``__add__``: PyTorch
+# records ``1 + b`` as ``b + 1``, ``2 * b`` as ``b * 2``
+_MM = tensors2_method(_MATMUL)
+_B = {op: binary_method(op) for op in (_ADD, _SUB, _MUL, _DIV)}
+_U = {op: unary_method(op) for op in (_EXP, _LOG, _SQRT, _SIN, _COS, _TANH, _SIGMOID, _RELU,
+                                      _ABS, _NEG, _SQUARE, _RECIPROCAL, _LOG1P, _EXPM1)}
 
 
 class MathMethods:
     """Operators, elementwise functions and reductions (attached to ``Tensor``)."""
 
     # ------------------------------------------------------------------------ arithmetic
-    def __add__(self, o): return binary(_ADD, self, o)
-    def __radd__(self, o): return binary(_ADD, self, o)  # PyTorch records ``1 + b`` as ``b + 1``
-    def __sub__(self, o): return binary(_SUB, self, o)
+    __add__ = __radd__ = _B[_ADD]
+    __sub__ = _B[_SUB]
+
     def __rsub__(self, o):  # ``RsubBackward1``: one edge, to ``self`` (``OpNode.next_functions``)
         return renamed(ops.sub(o, self), "RsubBackward1")
 
-    def __mul__(self, o): return binary(_MUL, self, o)
-    def __rmul__(self, o): return binary(_MUL, self, o)  # recorded as ``b * 2``, as in PyTorch
-    def __truediv__(self, o): return binary(_DIV, self, o)
+    __mul__ = __rmul__ = _B[_MUL]
+    __truediv__ = _B[_DIV]
+
     def __rtruediv__(self, o):
         if type(o) in (int, float):  # PyTorch: ``reciprocal() * o`` (MulBackward0)
             return ops.mul(ops.reciprocal(self), o)
@@ -49,9 +55,9 @@ class MathMethods:
 
     def __pow__(self, o): return ops.pow(self, o)
     def __rpow__(self, o): return ops.pow(o, self)
-    def __matmul__(self, o): return tensors2(_MATMUL, self, o)
+    __matmul__ = _MM
     def __rmatmul__(self, o): return ops.matmul(o, self)
-    def __neg__(self): return unary(_NEG, self)
+    __neg__ = _U[_NEG]
     def __pos__(self): return self
     def __abs__(self): return ops.abs(self)
     def __floordiv__(self, o): return ops.floor_divide(self, o)
@@ -79,10 +85,10 @@ class MathMethods:
     def sub(self, other, alpha=1):
         return ops.sub(self, other if alpha == 1 else ops.mul(other, alpha))
 
-    def mul(self, o): return binary(_MUL, self, o)
-    def div(self, o): return binary(_DIV, self, o)
+    mul = _B[_MUL]
+    div = _B[_DIV]
     def pow(self, o): return ops.pow(self, o)
-    def matmul(self, o): return tensors2(_MATMUL, self, o)
+    matmul = _MM
     multiply, divide, true_divide, subtract = mul, div, div, sub
 
     def mm(self, o):
@@ -96,22 +102,22 @@ class MathMethods:
         return ops.matmul(self, o)
 
     # ---------------------------------------------------------------------- elementwise
-    def exp(self): return unary(_EXP, self)
-    def log(self): return unary(_LOG, self)
-    def sqrt(self): return unary(_SQRT, self)
-    def sin(self): return unary(_SIN, self)
-    def cos(self): return unary(_COS, self)
-    def tanh(self): return unary(_TANH, self)
-    def sigmoid(self): return unary(_SIGMOID, self)
-    def relu(self): return unary(_RELU, self)
-    def abs(self): return unary(_ABS, self)
-    def neg(self): return unary(_NEG, self)
+    exp = _U[_EXP]
+    log = _U[_LOG]
+    sqrt = _U[_SQRT]
+    sin = _U[_SIN]
+    cos = _U[_COS]
+    tanh = _U[_TANH]
+    sigmoid = _U[_SIGMOID]
+    relu = _U[_RELU]
+    abs = _U[_ABS]
+    neg = _U[_NEG]
     def sign(self): return ops.sign(self)
-    def square(self): return unary(_SQUARE, self)
-    def reciprocal(self): return unary(_RECIPROCAL, self)
+    square = _U[_SQUARE]
+    reciprocal = _U[_RECIPROCAL]
     def rsqrt(self): return renamed(ops.pow(self, -0.5), "RsqrtBackward0")
-    def log1p(self): return unary(_LOG1P, self)
-    def expm1(self): return unary(_EXPM1, self)
+    log1p = _U[_LOG1P]
+    expm1 = _U[_EXPM1]
     def log2(self): return renamed(ops.div(ops.log(self), math.log(2)), "Log2Backward0")
     def log10(self): return renamed(ops.div(ops.log(self), math.log(10)), "Log10Backward0")
     def tan(self): return renamed(ops.div(ops.sin(self), ops.cos(self)), "TanBackward0")

@@ -207,7 +207,8 @@ def _kahn(nodes: set) -> list:
 
 def _lean(out: Tensor, ins: list | None, retain_graph: bool, accumulate: bool) -> list | None:
     """``run_engine`` for the common call: one scalar float output made by an op, its implicit
-    gradient of ones, the targets leaves, a graph ``lean_walk.plan`` accepts. Returns the
+    gradient of ones, the targets leaves, a graph ``lean_walk.plan`` accepts (tried first as
+    ``lean_walk.run``, the one-pass walk, then planned). Returns the
     captured gradients, or ``None`` (nothing done) for the general path. Not used while a
     profile function runs: ``dynamic.compile``'s whole-step capture watches the calls of
     ``_make_grads`` and ``run_engine`` to model the backward."""
@@ -229,20 +230,22 @@ def _lean(out: Tensor, ins: list | None, retain_graph: bool, accumulate: bool) -
             else:
                 at.append((0, j))
             j += 1
-    lean = lean_walk.plan((node,), capture)
-    if lean is None:
-        return None
     captured: list = [None] * len(ins) if ins is not None else []
     pending: list = []
-    grads = {node: _ones(d.shape, d.dtype)}
     prev = GRAD_ENABLED[0]
     GRAD_ENABLED[0] = False
     try:
-        lean_walk.walk(lean[0], lean[1], grads, capture, captured, pending, accumulate,
-                       retain_graph)
+        if not lean_walk.run(node, _ones(d.shape, d.dtype), capture, captured, pending,
+                             accumulate, retain_graph):
+            lean = lean_walk.plan((node,), capture)
+            if lean is None:
+                return None
+            captured = [None] * len(captured)
+            pending = []
+            lean_walk.walk(lean[0], lean[1], {node: _ones(d.shape, d.dtype)}, capture,
+                           captured, pending, accumulate, retain_graph)
     finally:
         GRAD_ENABLED[0] = prev
-    grads = None
     assign_arrays(pending)
     return [None if g is None else make(g) for g in captured]
 

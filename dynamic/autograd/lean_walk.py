@@ -14,6 +14,8 @@ them. Anything else gets ``None`` from :func:`plan`, and the engine's general lo
 
 from __future__ import annotations
 
+from heapq import heappop as _heappop
+from heapq import heappush as _heappush
 from operator import attrgetter
 from sys import getrefcount
 from typing import Any
@@ -27,6 +29,7 @@ from .array_backward import _OWN_MIN, _check_saved_versions, _finish, fit_arrays
 from .graph import FREED_MSG, AccumulateGrad, OpNode, version_error
 
 ENABLED = [True]  # False: every backward takes the general walk (tests compare the two)
+FUSED = [True]  # False: ``run`` declines, so the engine plans and walks (tests compare)
 _seq = attrgetter("_seq")
 _ndarray = np.ndarray
 _asarray = np.asarray
@@ -93,7 +96,6 @@ def walk(order: list, needed: set | None, grads: dict, capture: dict | None, cap
     roots' on entry). Leaves' gradients go to ``captured`` (at ``capture``'s indices) and, when
     ``accumulate``, to ``pending`` (assigned to ``.grad`` by the engine after success)."""
     pop = grads.pop
-    get = grads.get
     for node in order:
         g = pop(node, None)
         if g is None:
@@ -108,7 +110,7 @@ def walk(order: list, needed: set | None, grads: dict, capture: dict | None, cap
         edges = node._next
         if needed is None:
             if len(edges) == 1:
-                needs = (True,)
+                needs = _ONE
             elif len(edges) == 2:
                 needs = (edges[0][0] is not None, edges[1][0] is not None)
             else:
@@ -117,62 +119,160 @@ def walk(order: list, needed: set | None, grads: dict, capture: dict | None, cap
             needs = tuple([c in needed for c, _ in edges])
             if True not in needs:
                 continue
-        if node._freed:
-            raise RuntimeError(FREED_MSG)
-        fdt = node._fdt
-        op = node._op
-        gdt = g.dtype
-        if fdt is not None and (gdt is fdt or gdt == fdt):  # ``_lean_grads``, inlined
-            out = node._out
-            if out is not None and node._out_ver[0] != node._out_saved:
-                raise version_error(make(out), node._out_ver[0], node._out_saved, node.name())
-            args = node._stored
-            saved = node._saved_ver
-            if saved:
-                args = list(args)
-                for i, ver in saved:
-                    t = args[i]
-                    if t._vc[0] != ver:
-                        _check_saved_versions(node)  # raises PyTorch's error
-                    args[i] = t._data
-            rule = op.np_vjp
-            # ``g`` held only here (this variable and getrefcount's argument: the loop clears
-            # its other names) may take the rule's result in place (``Op.np_vjp_owned``)
-            if g.nbytes > _OWN_MIN and op.np_vjp_owned is not None and getrefcount(g) <= 2 \
-                    and g.base is None and g.flags.writeable:
-                rule = op.np_vjp_owned
-            params = node._params
-            if params:
-                res = rule(g, out, needs, *args, **params)
-            else:
-                res = rule(g, out, needs, *args)
-            if res is NotImplemented:
-                res = _finish(node, res, g, out, args)
-            else:
-                res = _checked(res, args, edges, op)
-        else:
-            res = op_node_grads(node, g, needs)
-        if not retain_graph and op.saves:  # ``OpNode._release``
+        res = node_grads(node, g, needs, edges)
+        if not retain_graph and node._op.saves:  # ``OpNode._release``
             node._freed = True
             node._stored = node._out = None
-        for (c, _), r, need in zip(edges, res, needs, strict=False):
-            if need and r is not None:
-                b = get(c)
-                if b is None:
-                    grads[c] = r
-                elif (b.nbytes > _OWN_MIN and getrefcount(b) <= 3 and b.base is None
-                      and type(b) is _ndarray and type(r) is _ndarray and b is not r
-                      and b.shape == r.shape and b.dtype == r.dtype and b.flags.writeable):
-                    _add(b, r, out=b)  # only the pending dict holds ``b``: sum into it
-                else:
-                    b = _add(b, r)
-                    grads[c] = b if type(b) is _ndarray else _asarray(b)
-        g = out = res = r = b = args = None  # the dict alone holds pending cotangents
+        g = None  # the dict alone holds pending cotangents
+        _send(grads, edges, res, needs)
+        res = None
 
 
-def _checked(res: Any, args: list, edges: list, op: Any) -> Any:
-    """``res`` when every cotangent already fits its input (``_finish``'s check; a 0-d result
-    a ufunc returned as a numpy scalar is wrapped), else ``fit_arrays(res)``."""
+_ONE = (True,)
+
+
+def run(root: Any, g: np.ndarray, capture: dict | None, captured: list, pending: list,
+        accumulate: bool, retain_graph: bool) -> bool:
+    """:func:`plan` and :func:`walk` in one pass, for one root and leaf targets: the nodes run
+    newest-first off a heap as their first cotangent arrives (the order ``plan`` sorts: an
+    edge always leads to an older node, which the walk checks), so there is no separate
+    reachability pass. Releasing the saved values waits for the end, and the walk stops,
+    returning ``False`` with nothing observable done, where ``plan`` would decline the graph,
+    where a rule gives no cotangent to an input that needs one, where a leaf outside
+    ``capture`` is reached (``plan``'s ``needed`` pruning is then required) or on any error
+    (the planned walk then raises it, or not, as the general engine would); ``True`` when the
+    gradients are in ``captured``/``pending``."""
+    if not ENABLED[0] or not FUSED[0]:
+        return False
+    grads = {root: g}
+    pop = grads.pop
+    heap = [(-root._seq, root)]
+    done = []
+    try:
+        while heap:
+            node = _heappop(heap)[1]
+            g = pop(node)
+            if not isinstance(node, OpNode) or node._tensor_hooks or node._retain \
+                    or node._hooks or node._prehooks or (capture is not None and node in capture):
+                return False
+            edges = node._next
+            if len(edges) == 1:
+                needs = _ONE
+                if edges[0][0] is None:
+                    return False
+            elif len(edges) == 2:
+                needs = (edges[0][0] is not None, edges[1][0] is not None)
+                if needs == _NEITHER:
+                    return False
+            else:
+                needs = tuple([c is not None for c, _ in edges])
+                if True not in needs:
+                    return False
+            res = node_grads(node, g, needs, edges)
+            done.append(node)
+            g = None  # the dict alone holds pending cotangents
+            s = node._seq
+            i = 0
+            for r in res:
+                if needs[i]:
+                    if r is None:
+                        return False
+                    c = edges[i][0]
+                    b = grads.get(c)
+                    if b is None:
+                        if c._seq >= s:
+                            return False
+                        grads[c] = r
+                        if type(c) is not _Acc:  # leaves wait in ``grads`` for the end
+                            _heappush(heap, (-c._seq, c))
+                    else:
+                        grads[c] = _sum(b, r)
+                        b = None
+                i += 1
+            res = r = None
+        for node in grads:  # the leaves, each with its whole cotangent
+            if node.variable._hooks:
+                return False
+            if capture is not None:
+                at = capture.get(node)
+                if at is None:
+                    return False
+                for _, j in at:
+                    captured[j] = grads[node]
+            if accumulate:
+                pending.append((node.variable, grads[node]))
+        grads.clear()  # ``pending`` alone holds the leaves' arrays (``.grad`` may adopt them)
+    except Exception:
+        return False
+    if not retain_graph:
+        for node in done:
+            if node._op.saves:  # ``OpNode._release``
+                node._freed = True
+                node._stored = node._out = None
+    return True
+
+
+_NEITHER = (False, False)
+
+
+def _sum(b: np.ndarray, r: Any) -> np.ndarray:
+    """``b + r`` for two cotangents reaching one node: into ``b`` when only the pending dict
+    (and this call) hold it."""
+    if (b.nbytes > _OWN_MIN and getrefcount(b) <= 4 and b.base is None
+            and type(b) is _ndarray and type(r) is _ndarray and b is not r
+            and b.shape == r.shape and b.dtype == r.dtype and b.flags.writeable):
+        return _add(b, r, out=b)
+    b = _add(b, r)
+    return b if type(b) is _ndarray else _asarray(b)
+
+
+def _send(grads: dict, edges: list, res: Any, needs: tuple) -> None:
+    """Add each needed cotangent in ``res`` to its edge's pending one in ``grads``."""
+    get = grads.get
+    for (c, _), r, need in zip(edges, res, needs, strict=False):
+        if need and r is not None:
+            b = get(c)
+            if b is None:
+                grads[c] = r
+            else:
+                grads[c] = _sum(b, r)
+                b = None
+
+
+def node_grads(node: Any, g: np.ndarray, needs: tuple, edges: list) -> Any:
+    """The input cotangents of an ``OpNode`` for output cotangent ``g`` (held only by the
+    caller's dict entry it was popped from, so an owned rule may write into it)."""
+    if node._freed:
+        raise RuntimeError(FREED_MSG)
+    fdt = node._fdt
+    gdt = g.dtype
+    if fdt is None or (gdt is not fdt and gdt != fdt):
+        return op_node_grads(node, g, needs)
+    op = node._op  # ``_lean_grads``, inlined
+    out = node._out
+    if out is not None and node._out_ver[0] != node._out_saved:
+        raise version_error(make(out), node._out_ver[0], node._out_saved, node.name())
+    args = node._stored
+    saved = node._saved_ver
+    if saved:
+        args = list(args)
+        for i, ver in saved:
+            t = args[i]
+            if t._vc[0] != ver:
+                _check_saved_versions(node)  # raises PyTorch's error
+            args[i] = t._data
+    rule = op.np_vjp
+    # ``g`` held only here (the caller's popped variable, this argument and getrefcount's)
+    # may take the rule's result in place (``Op.np_vjp_owned``)
+    if g.nbytes > _OWN_MIN and op.np_vjp_owned is not None and getrefcount(g) <= 3 \
+            and g.base is None and g.flags.writeable:
+        rule = op.np_vjp_owned
+    params = node._params
+    res = rule(g, out, needs, *args, **params) if params else rule(g, out, needs, *args)
+    if res is NotImplemented:
+        return _finish(node, res, g, out, args)
+    # ``res`` when every cotangent already fits its input (``_finish``'s check; a 0-d result
+    # a ufunc returned as a numpy scalar is wrapped), else ``fit_arrays(res)``
     i = 0
     for r in res:
         if r is not None:

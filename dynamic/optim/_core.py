@@ -17,7 +17,6 @@ from .._tensor import Tensor
 from ..autograd.grad_mode import enable_grad
 from . import state as _state
 
-
 # PyTorch's implementation switches, kept in ``defaults`` (so in ``repr``, ``param_groups`` and
 # ``state_dict``) with PyTorch's values; they select kernels there and change nothing here
 _FLAGS = dict(foreach=None, capturable=False, differentiable=False, fused=None)
@@ -126,34 +125,47 @@ class SGD(Optimizer):
                                       maximize=maximize))
 
     def step(self, closure: Callable | None = None) -> Any:
-        loss = self._closure(closure)
+        loss = None if closure is None else self._closure(closure)
         for g in self.param_groups:
-            lr, mom, damp, wd = g["lr"], g["momentum"], g["dampening"], g["weight_decay"]
+            lr, mom, wd, maximize = g["lr"], g["momentum"], g["weight_decay"], g["maximize"]
+            plain = mom == 0 and wd == 0 and not maximize  # ``p += grad * -lr``, nothing else
             for p in g["params"]:
-                if p._grad is None:
+                gt = p._grad
+                if gt is None:
                     continue
-                grad = p._grad._data
-                if g["maximize"]:
-                    grad = -grad
-                if wd != 0:
-                    grad = grad + p._data * wd
-                if mom != 0:
-                    st = self.state.setdefault(p, {})
-                    buf = st.get("momentum_buffer")
-                    if buf is None:
-                        buf = np.array(grad, copy=True)
-                    else:
-                        buf = buf * mom + grad * (1 - damp)
-                    st["momentum_buffer"] = buf
-                    grad = grad + buf * mom if g["nesterov"] else buf
+                grad = gt._data if plain else self._direction(g, p, gt._data)
                 d = p._data
                 if d.nbytes > TILED_BYTES and d.flags.writeable and grad.dtype == d.dtype \
                         and grad.shape == d.shape:
                     add_scaled(d, grad, -lr)  # ``p += grad * -lr``, no full-size temporary
                     p._vc[0] += 1
+                    continue
+                delta = np.multiply(grad, -lr)  # ``_step``, inlined for small parameters
+                if d.flags.writeable and delta.dtype == d.dtype and delta.shape == d.shape:
+                    np.add(d, delta, out=d)
+                    p._vc[0] += 1
                 else:
-                    _step(p, np.multiply(grad, -lr))
+                    _write(p, d + delta)
         return loss
+
+    def _direction(self, g: dict, p: Any, grad: np.ndarray) -> np.ndarray:
+        """The step direction for ``p``'s gradient under maximize, weight decay and momentum
+        (PyTorch's order), updating the momentum buffer."""
+        mom, damp, wd = g["momentum"], g["dampening"], g["weight_decay"]
+        if g["maximize"]:
+            grad = -grad
+        if wd != 0:
+            grad = grad + p._data * wd
+        if mom != 0:
+            st = self.state.setdefault(p, {})
+            buf = st.get("momentum_buffer")
+            if buf is None:
+                buf = np.array(grad, copy=True)
+            else:
+                buf = buf * mom + grad * (1 - damp)
+            st["momentum_buffer"] = buf
+            grad = grad + buf * mom if g["nesterov"] else buf
+        return grad
 
 
 class Adam(Optimizer):

@@ -164,8 +164,10 @@ def _np_mean_vjp(g, out, needs, x, dim, keepdim, full):
     n = 1
     for d in dim:
         n *= x.shape[d]
-    # each element is g / n: dividing before broadcasting gives the same bits
-    return (_np_unreduce(np.true_divide(g, np.asarray(n, x.dtype)), x, dim, keepdim),)
+    # each element is g / n: dividing before broadcasting gives the same bits (a 0-d ``g``
+    # as a numpy scalar: scalar division, the same quotient without a ufunc call)
+    q = g[()] / x.dtype.type(n) if g.ndim == 0 else np.true_divide(g, np.asarray(n, x.dtype))
+    return (_np_unreduce(q, x, dim, keepdim),)
 
 
 def _name(full_name: str, dim_name: str):
@@ -189,7 +191,9 @@ def _mean_impl(x, dim, keepdim, full):
         n = 1
         for d in dim:
             n *= x.shape[d]
-        return np.true_divide(np.add.reduce(x, axis=dim, keepdims=keepdim), x.dtype.type(n))
+        # ``/``: for a full reduction's numpy scalar, numpy's scalar division (the same
+        # correctly rounded quotient in the input's dtype, without a ufunc call's ~0.5 us)
+        return np.add.reduce(x, axis=dim, keepdims=keepdim) / x.dtype.type(n)
     return np.mean(x, axis=dim, keepdims=keepdim)
 
 
