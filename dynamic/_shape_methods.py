@@ -168,6 +168,28 @@ class ShapeMethods:
         idx = (slice(None),) * (dim % builtins.max(self.dim(), 1)) + (index._data,)
         return renamed(ops.getitem(self, idx), "IndexSelectBackward0")
 
+    def narrow(self, dim, start, length):
+        """``length`` entries of ``dim`` from ``start`` (a view; ``SliceBackward0`` even when
+        it keeps the whole dim, as PyTorch's ``narrow``, where indexing records ``Alias``)."""
+        nd = builtins.max(self.dim(), 1)
+        if not -nd <= dim < nd:
+            raise IndexError(f"Dimension out of range (expected to be in range of [{-nd}, "
+                             f"{nd - 1}], but got {dim})")
+        dim %= nd
+        size = self.shape[dim]
+        start, length = builtins.int(start), builtins.int(length)
+        if not -size <= start <= size:
+            raise IndexError(f"start out of range (expected to be in range of [{-size}, "
+                             f"{size}], but got {start})")
+        if length < 0:
+            raise RuntimeError("narrow(): length must be non-negative.")
+        start %= size if start < 0 else size + 1
+        if start + length > size:
+            raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size "
+                               f"({size}).")
+        return renamed(self[(slice(None),) * dim + (slice(start, start + length),)],
+                       "SliceBackward0")
+
     def flip(self, *dims):
         dims = {d % self.dim() for d in shape_arg(dims)}
         idx = tuple(slice(None, None, -1) if i in dims else slice(None) for i in range(self.dim()))

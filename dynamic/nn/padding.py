@@ -90,17 +90,16 @@ def _circular(x: Tensor, pad: tuple) -> Tensor:
     for i in range(nd):
         dim, left, right = rank - 1 - i, pad[2 * i], pad[2 * i + 1]
         dst[dim] = slice(max(left, 0), size[dim] - max(right, 0))
-        src = src[(slice(None),) * dim + (slice(max(-left, 0), x.shape[dim] - max(-right, 0)),)]
+        lo = max(-left, 0)  # (narrow: PyTorch's SliceBackward0 even for a whole dim)
+        src = src.narrow(dim, lo, x.shape[dim] - max(-right, 0) - lo)
     out[tuple(dst)] = src
     for i in range(nd):
         dim, left, right = rank - 1 - i, pad[2 * i], pad[2 * i + 1]
         pre, n = (slice(None),) * dim, size[dim]
         if left > 0:
-            out[pre + (slice(0, left),)] = out[pre + (slice(n - left - max(right, 0),
-                                                           n - max(right, 0)),)]
+            out[pre + (slice(0, left),)] = out.narrow(dim, n - left - max(right, 0), left)
         if right > 0:
-            out[pre + (slice(n - right, n),)] = out[pre + (slice(max(left, 0),
-                                                                max(left, 0) + right),)]
+            out[pre + (slice(n - right, n),)] = out.narrow(dim, max(left, 0), right)
     return out
 
 

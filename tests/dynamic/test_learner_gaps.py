@@ -203,3 +203,21 @@ def test_scatter_repeated_indices_last_write_wins_and_gradient_is_gathered(dim, 
     gathered = np.take_along_axis(g, np.array(idx), dim)
     np.testing.assert_array_equal(src.grad.numpy(), gathered)
     assert out.grad_fn.name() == "ScatterBackward0"
+
+
+def test_narrow_values_node_name_and_errors():
+    x = (torch.arange(6.).reshape(2, 3).requires_grad_() * 1)
+    np.testing.assert_array_equal(x.narrow(1, -1, 1).detach().numpy(), [[2.], [5.]])
+    np.testing.assert_array_equal(torch.narrow(x, 0, 1, 1).detach().numpy(), [[3., 4., 5.]])
+    assert x.narrow(1, 0, 3).grad_fn.name() == "SliceBackward0"  # indexing would be Alias
+    assert x[:, 0:3].grad_fn.name() == "AliasBackward0"
+    y = torch.arange(6.).reshape(2, 3).requires_grad_()
+    y.narrow(1, 1, 2).sum().backward()
+    np.testing.assert_array_equal(y.grad.numpy(), [[0, 1, 1], [0, 1, 1]])
+    for args, exc, text in [((1, 1, 3), RuntimeError, "start (1) + length (3) exceeds dimension "
+                             "size (3)."), ((1, 0, -1), RuntimeError, "narrow(): length must be "
+                             "non-negative."), ((1, 4, 0), IndexError, "start out of range "
+                             "(expected to be in range of [-3, 3], but got 4)")]:
+        with pytest.raises(exc) as e:
+            x.narrow(*args)
+        assert str(e.value) == text
