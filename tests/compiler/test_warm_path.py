@@ -96,3 +96,58 @@ def test_note_without_logging_imported(env: str) -> None:
     assert "LOG staticgraph.compiler second 2" in r.stdout
     assert ("[staticgraph.compiler] first 1" in r.stderr) == (env == "1")
     assert "second 2" not in r.stderr
+
+
+def test_a_loaded_plan_has_numpys_own_descriptors_and_runs_packed(tmp_path, monkeypatch) -> None:
+    """The packed call checks array descriptors by identity: a plan read back from the plan
+    cache used to hold pickled copies of float32 & co., so every stretch that reads a feed or
+    an initial value (numpy's own descriptors) fell back to the plain calls on every run."""
+    import functools
+
+    from staticgraph.compiler.cpu import instance, native_link, native_packed
+    from staticgraph.executor import EXECUTORS
+
+    if not native_link.usable():
+        pytest.skip("x86-64 Linux only")
+    monkeypatch.setenv("STATICGRAPH_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(instance, "SMALL_DOT", 0)  # the Python driver: the packed call's home
+    monkeypatch.setitem(EXECUTORS, "numba-llvm",
+                        functools.partial(EXECUTORS["numba"], llvm_only=True))
+    rets: list[int] = []
+    real = native_packed._SEQ_TYPE
+
+    def spy(addr: int):
+        f = real(addr)
+        return lambda g: rets.append(f(g)) or rets[-1]
+
+    monkeypatch.setattr(native_packed, "_SEQ_TYPE", spy)
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((6, 5)).astype(np.float32)
+    Y = rng.integers(0, 3, 6)
+    W = (rng.standard_normal((5, 3)) * 0.5).astype(np.float32)
+    results = []
+    for loads in (0, 1):
+        g = sg.Graph()
+        with g.as_default():
+            x = sg.placeholder(sg.float32, [None, 5], name="x")
+            y = sg.placeholder(sg.int64, [None], name="y")
+            w = sg.Variable(W, name="w")
+            b = sg.Variable(np.zeros(3, np.float32), name="b")
+            loss = sg.reduce_mean(sg.nn.sparse_softmax_cross_entropy_with_logits(
+                labels=y, logits=sg.matmul(x, w) + b))
+            train = sg.train.GradientDescentOptimizer(0.5).minimize(loss)
+            init = sg.global_variables_initializer()
+        s = sg.Session(graph=g, executor="numba-llvm")
+        s.run(init)
+        rets.clear()
+        results.append([float(s.run([loss, train], {x: X, y: Y})[0]) for _ in range(3)])
+        assert s._executor.plan_loads == loads
+        inst = next(i for i in s._executor.instances() if i.plan.kernel_list)
+        assert "seq0(g0)" in inst.call_source and rets and all(r == 0 for r in rets), rets
+        for ck in inst.plan.kernel_list:
+            assert all(np.dtype(d) is np.dtype(np.dtype(d).str) for d, _ in ck.argspec)
+    assert results[0] == results[1]  # the same bits, compiled and loaded
+    ref = sg.Session(graph=g, executor="reference")
+    ref.run(init)
+    np.testing.assert_allclose(results[1], [float(ref.run([loss, train], {x: X, y: Y})[0])
+                                            for _ in range(3)], rtol=1e-5)

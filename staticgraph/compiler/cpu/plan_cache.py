@@ -180,7 +180,22 @@ class _Pickler(pickle.Pickler):
         if type(obj) is Plan:
             return (_plan, (obj.prog, obj.steps, obj.mem, obj.kernel_list, obj.driver,
                             obj.compile_seconds, obj.trace, obj.njit_src, obj.reason))
+        if isinstance(obj, np.dtype) and _canonical(obj) is not None:
+            # numpy's own pickling makes a new, equal descriptor; ``sg_seq`` checks arrays'
+            # descriptors by identity (llvm/packed.py), so every feed or initial value (numpy's
+            # canonical float32...) failed it against a loaded plan and took the plain calls
+            return (np.dtype, (obj.str,))
         return NotImplemented
+
+
+def _canonical(dt: np.dtype) -> np.dtype | None:
+    """numpy's own descriptor equal to ``dt`` (float32, int64, bool...), None if it has none
+    (structured, with metadata, another byte order)."""
+    try:
+        c = np.dtype(dt.str)
+    except TypeError:
+        return None
+    return c if c.isbuiltin == 1 and c == dt and not dt.metadata else None
 
 
 def _driver(state: dict) -> Any:
