@@ -174,3 +174,39 @@ def test_a_fed_tensors_static_shape_is_in_the_key(fresh_cache):
     for g, i, a, lt, n in (graph(3) + (3,), graph(4) + (4,)):
         s = sg.Session(graph=g)
         assert s.run(lt, {i: 1, a: np.zeros((n, 3), np.float32)})
+
+
+def test_a_loaded_plan_uses_numpys_own_dtype_objects(fresh_cache):
+    """Unpickled dtypes (and arrays) carry fresh dtype objects, not numpy's canonical ones, and
+    every array made from them does too: identity guards (``a.dtype is float32``: the session's
+    and ``dynamic.compile``'s fast paths) then missed on every run of a plan loaded from the
+    cache (found as ``dynamic.compile`` never swapping parameters on a warm cache)."""
+    run_twice(build())
+    b = build()
+    s, out, wv = run_twice(b)
+    assert s.step_loads == 1
+    p = the_plan(s, b)
+    for shape, dt in p.mem.slots:
+        assert dt is np.dtype(dt.str), dt
+    for a in [*out, wv]:
+        assert a.dtype is np.dtype(a.dtype.str)
+    for ck in p.kernel_list:
+        for c in getattr(ck.step, "consts", ()) or ():
+            if isinstance(c, np.ndarray):
+                assert c.dtype is np.dtype(c.dtype.str)
+
+
+def test_canonical_reducers_round_trip_values():
+    import io
+
+    arrays = [np.arange(6, dtype=np.float32).reshape(2, 3), np.asfortranarray(W),
+              np.zeros((0, 3), np.int64), np.array(3.5), np.array([b"ab", b"c"]),
+              np.array([(1, 2.0)], dtype=[("a", "i4"), ("b", "f8")]), W[:, 1:]]
+    for a in arrays:
+        buf = io.BytesIO()
+        plan_cache._Pickler(buf, None).dump((a, a.dtype))
+        b, d = plan_cache._Unpickler(io.BytesIO(buf.getvalue()), None).load()
+        np.testing.assert_array_equal(a, b)
+        assert b.dtype == a.dtype and b.shape == a.shape and d == a.dtype
+        if np.dtype(a.dtype.str).isbuiltin:
+            assert b.dtype is np.dtype(a.dtype.str) and d is np.dtype(a.dtype.str)

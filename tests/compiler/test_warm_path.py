@@ -99,9 +99,10 @@ def test_note_without_logging_imported(env: str) -> None:
 
 
 def test_a_loaded_plan_has_numpys_own_descriptors_and_runs_packed(tmp_path, monkeypatch) -> None:
-    """The packed call checks array descriptors by identity: a plan read back from the plan
-    cache used to hold pickled copies of float32 & co., so every stretch that reads a feed or
-    an initial value (numpy's own descriptors) fell back to the plain calls on every run."""
+    """``sg_seq`` checks array descriptors by identity too (llvm/packed.py): while a plan read
+    back from the plan cache held pickled copies of float32 & co., every stretch that reads a
+    feed or an initial value (numpy's own descriptors) fell back to the plain ``ctypes`` calls,
+    for feeds on every run (the plan cache's dtype fix; this checks the packed call)."""
     import functools
 
     from staticgraph.compiler.cpu import instance, native_link, native_packed

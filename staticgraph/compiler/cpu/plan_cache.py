@@ -180,22 +180,24 @@ class _Pickler(pickle.Pickler):
         if type(obj) is Plan:
             return (_plan, (obj.prog, obj.steps, obj.mem, obj.kernel_list, obj.driver,
                             obj.compile_seconds, obj.trace, obj.njit_src, obj.reason))
-        if isinstance(obj, np.dtype) and _canonical(obj) is not None:
-            # numpy's own pickling makes a new, equal descriptor; ``sg_seq`` checks arrays'
-            # descriptors by identity (llvm/packed.py), so every feed or initial value (numpy's
-            # canonical float32...) failed it against a loaded plan and took the plain calls
+        if isinstance(obj, np.dtype) and _builtin(obj):
             return (np.dtype, (obj.str,))
+        if type(obj) is np.ndarray and _builtin(obj.dtype):
+            return (_array, (obj.dtype.str, obj.shape, np.ascontiguousarray(obj).tobytes()))
         return NotImplemented
 
 
-def _canonical(dt: np.dtype) -> np.dtype | None:
-    """numpy's own descriptor equal to ``dt`` (float32, int64, bool...), None if it has none
-    (structured, with metadata, another byte order)."""
-    try:
-        c = np.dtype(dt.str)
-    except TypeError:
-        return None
-    return c if c.isbuiltin == 1 and c == dt and not dt.metadata else None
+def _builtin(dt: np.dtype) -> bool:
+    """Whether ``np.dtype(dt.str)`` is numpy's own object (booleans, numbers, dates of native
+    byte order). An unpickled dtype, and every array made from one, holds a fresh object
+    instead, which identity guards (``a.dtype is float32``: the session's and
+    ``dynamic.compile``'s fast paths) never match: those are stored by their text."""
+    return dt.names is None and dt.subdtype is None and np.dtype(dt.str).isbuiltin == 1
+
+
+def _array(dtype: str, shape: tuple, data: bytes) -> np.ndarray:
+    """An owned, writeable, C-contiguous array of numpy's own dtype object."""
+    return np.frombuffer(data, np.dtype(dtype)).reshape(shape).copy()
 
 
 def _driver(state: dict) -> Any:
