@@ -91,7 +91,8 @@ def relu(g, out, needs, x):
     ``out = relu(x)`` is never below 0, so ``out <= 0`` means ``out`` is +-0: its bits without
     the sign are 0; ``(-m) >> (width - 1)`` turns the others (``m > 0``) into all ones."""
     ints = _SAME_WIDTH_INT.get(g.dtype)
-    if ints is None or out.dtype != g.dtype or out.shape != g.shape:
+    if ints is None or out.dtype != g.dtype or out.shape != g.shape or not g.ndim:
+        # (0-d: numpy's ufuncs return scalars there, which the in-place passes cannot take)
         return (np.where(out <= 0, g.dtype.type(0), g),)
     m = np.bitwise_and(out.view(ints), _NO_SIGN[ints])
     np.negative(m, out=m)
