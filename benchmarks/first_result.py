@@ -2,8 +2,10 @@
 fresh process, measured from before the interpreter starts: the static mode with empty caches
 (LLVM kernels; and with ``STATICGRAPH_LLVM=0``, numba compiling every kernel), the warm start
 (the same cache directory again), and JAX's first call (``jax.jit`` of the same step), the
-modes interleaved round by round. Each process also reports when compiled code first ran and
-whether numba and ``llvmlite.binding`` were imported by then.
+modes interleaved round by round. Each process also reports when compiled code first ran,
+its CPU time by then (user and system, all threads: on this shared machine a steadier figure
+than the wall time, which waits for a core whenever the machine is busy) and whether numba
+and ``llvmlite.binding`` were imported by then.
 
 The package's bytecode is compiled first (``compileall``, as an installed package has it; on a
 machine that sets ``PYTHONDONTWRITEBYTECODE`` every process would otherwise compile ~100
@@ -13,7 +15,10 @@ modules from source, 0.05-0.2 s); ``--no-bytecode`` measures without doing that.
 
 ``--against DIR`` (a source tree of another version, e.g. ``git archive main``) measures only
 the warm start, this tree and ``DIR`` interleaved round by round (each with its own cache,
-warmed first), and prints the per-round ratios.
+warmed first, the order alternating), with the *floor* (the same script without
+``staticgraph``: interpreter, ``site``, numpy, the data) in the same rounds, and prints the
+per-round ratios of wall and CPU time and staticgraph's own CPU time (each tree's less the
+floor's).
 """
 
 from __future__ import annotations
@@ -53,7 +58,12 @@ s.run(init)
 l0, _ = s.run([loss, train], {x: X, y: Y})
 t = time.time()
 inst = next(i for i in s._executor.instances() if i.plan.kernel_list)
-print("RESULT", t, float(l0), inst.tier, "numba" in sys.modules, "llvmlite.binding" in sys.modules)
+print("RESULT", t, time.process_time(), float(l0), inst.tier, "numba" in sys.modules,
+      "llvmlite.binding" in sys.modules)
+"""
+FLOOR = _DATA + """
+import time
+print("RESULT", time.time(), time.process_time(), 0.0, "floor", False, False)
 """
 JAX = _DATA + """
 import time
@@ -69,48 +79,69 @@ def step(p, x, y):
 p = [jnp.asarray(W1), jnp.zeros(H, jnp.float32), jnp.asarray(W2), jnp.zeros(C, jnp.float32)]
 l0, p = step(p, X, Y)
 l0 = float(jax.block_until_ready(l0))
-print("RESULT", time.time(), l0, "jax", False, False)
+print("RESULT", time.time(), time.process_time(), l0, "jax", False, False)
 """
 
 
-def run_once(code: str, env: dict, cwd: str | None = None) -> tuple[float, str]:
-    """Seconds from launch to the first result (whole process), and the rest of its line
-    (``cwd``: the directory ``-c`` code imports the package from first)."""
+def run_once(code: str, env: dict, cwd: str | None = None) -> tuple[float, float, str]:
+    """Seconds from launch to the first result (whole process), the process's CPU time (user
+    and system, all threads) by then, and the rest of its line (``cwd``: the directory ``-c``
+    code imports the package from first)."""
     t0 = time.time()
     r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                        timeout=600, cwd=cwd)
     if r.returncode != 0:
         raise RuntimeError(r.stderr[-2000:])
     line = next(ln for ln in r.stdout.splitlines() if ln.startswith("RESULT "))
-    _, t, rest = line.split(" ", 2)
-    return float(t) - t0, rest
+    _, t, cpu, rest = line.split(" ", 3)
+    return float(t) - t0, float(cpu), rest
+
+
+def _summary(label: str, v: list[float]) -> str:
+    return f"{label} {statistics.median(v):.3f} [{min(v):.3f}, {max(v):.3f}]"
+
+
+def _ratios(a: list[float], b: list[float]) -> str:
+    r = sorted(x / y for x, y in zip(a, b, strict=True))
+    return f"median {statistics.median(r):.2f} [{r[0]:.2f}, {r[-1]:.2f}]"
 
 
 def compare_warm(other: str, reps: int, base: dict) -> None:
-    """Warm start of this tree against the tree at ``other``, interleaved (both warmed first)."""
+    """Warm start of this tree against the tree at ``other``, interleaved (both warmed first;
+    the order alternates round by round), with the floor: the same script without
+    ``staticgraph`` (the interpreter, ``site``, numpy and the data)."""
     here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    trees = {"this tree": here, "against": os.path.abspath(other)}
-    times: dict[str, list[float]] = {m: [] for m in trees}
+    trees = {"this tree": here, "against": os.path.abspath(other), "floor": here}
+    wall: dict[str, list[float]] = {m: [] for m in trees}
+    cpu: dict[str, list[float]] = {m: [] for m in trees}
     with tempfile.TemporaryDirectory() as cache:
         envs = {m: dict(base, STATICGRAPH_CACHE_DIR=os.path.join(cache, str(i)),
                         PYTHONPATH=d)
                 for i, (m, d) in enumerate(trees.items())}
+        code = {m: FLOOR if m == "floor" else STATIC for m in trees}
         for m in trees:  # warm both caches (and the bytecode)
-            run_once(STATIC, envs[m], trees[m])
-            run_once(STATIC, envs[m], trees[m])
+            run_once(code[m], envs[m], trees[m])
+            run_once(code[m], envs[m], trees[m])
+        order = list(trees)
         for rep in range(reps):
-            for m in trees:
-                dt, rest = run_once(STATIC, envs[m], trees[m])
-                times[m].append(dt)
-            print(f"round {rep + 1}: " + ", ".join(f"{m} {v[-1]:.3f}" for m, v in
-                                                  times.items()) +
-                  f"  ratio {times['this tree'][-1] / times['against'][-1]:.2f}", flush=True)
-    print("\nwarm start, launch to first result (s): median [min, max]")
-    for m, v in times.items():
-        print(f"  {m:10s} {statistics.median(v):.3f} [{min(v):.3f}, {max(v):.3f}]  {trees[m]}")
-    ratios = sorted(a / b for a, b in zip(times["this tree"], times["against"], strict=True))
-    print(f"  per-round ratio this/against: median {statistics.median(ratios):.2f} "
-          f"[{ratios[0]:.2f}, {ratios[-1]:.2f}]")
+            for m in (order if rep % 2 == 0 else order[::-1]):
+                dt, c, _ = run_once(code[m], envs[m], trees[m])
+                wall[m].append(dt)
+                cpu[m].append(c)
+            print(f"round {rep + 1}: " + ", ".join(f"{m} {wall[m][-1]:.3f} s ({cpu[m][-1]:.3f} "
+                                                   f"CPU)" for m in trees) +
+                  f"  ratio {wall['this tree'][-1] / wall['against'][-1]:.2f}", flush=True)
+    print("\nwarm start, launch to first result, s: median [min, max]; CPU: the process's user "
+          "and system time by then (all threads; less sensitive to load than wall time)")
+    for m in trees:
+        print(f"  {m:10s} {_summary('wall', wall[m])}  {_summary('CPU', cpu[m])}  "
+              f"{trees[m] if m != 'floor' else '(no staticgraph)'}")
+    print(f"  per-round ratio this/against: wall {_ratios(wall['this tree'], wall['against'])}"
+          f", CPU {_ratios(cpu['this tree'], cpu['against'])}")
+    own = [a - f for a, f in zip(cpu["this tree"], cpu["floor"], strict=True)]
+    other_own = [a - f for a, f in zip(cpu["against"], cpu["floor"], strict=True)]
+    print(f"  staticgraph's own CPU (minus the floor's, same round): this tree "
+          f"{statistics.median(own):.3f}, against {statistics.median(other_own):.3f}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -140,6 +171,7 @@ def main(argv: list[str] | None = None) -> int:
         modes["jax first call"] = {"PYTHONPATH": a.jax_path + os.pathsep +
                                    base.get("PYTHONPATH", ""), "JAX_PLATFORMS": "cpu"}
     times: dict[str, list[float]] = {m: [] for m in modes}
+    cpus: dict[str, list[float]] = {m: [] for m in modes}
     notes: dict[str, str] = {}
     for rep in range(a.reps):
         with tempfile.TemporaryDirectory() as cache:
@@ -149,15 +181,17 @@ def main(argv: list[str] | None = None) -> int:
                                  else m.split()[0] + m.split()[-1])
                 env = dict(base, STATICGRAPH_CACHE_DIR=d, **(extra or {}))
                 code = JAX if m.startswith("jax") else STATIC
-                dt, rest = run_once(code, env)
+                dt, c, rest = run_once(code, env)
                 times[m].append(dt)
+                cpus[m].append(c)
                 notes[m] = rest
         print(f"round {rep + 1}: " + ", ".join(f"{m} {v[-1]:.3f}" for m, v in times.items()),
               flush=True)
-    print("\nwhole process, launch to first result (s): median [min, max]; last run's loss, "
-          "tier, numba and llvmlite.binding imported by then")
+    print("\nwhole process, launch to first result (s): median [min, max]; the process's CPU "
+          "time by then; last run's loss, tier, numba and llvmlite.binding imported by then")
     for m, v in times.items():
-        print(f"  {m:42s} {statistics.median(v):.3f} [{min(v):.3f}, {max(v):.3f}]  {notes[m]}")
+        print(f"  {m:42s} {statistics.median(v):.3f} [{min(v):.3f}, {max(v):.3f}]  "
+              f"CPU {statistics.median(cpus[m]):.3f}  {notes[m]}")
     if a.jax_path:
         j = statistics.median(times["jax first call"])
         c = statistics.median(times["static cold (LLVM)"])

@@ -27,10 +27,12 @@ the count the last run set.
 from __future__ import annotations
 
 import ctypes
+import math
 import os
 import sys
 import threading
 import time
+import weakref
 from dataclasses import dataclass
 
 BLAS_THREAD_MIN = int(os.environ.get("STATICGRAPH_BLAS_THREAD_MIN", 1 << 22))
@@ -103,26 +105,72 @@ def allowed_cpus() -> int:
 
 def cores_free(now: float | None = None) -> int:
     """CPUs this process may use minus the other work on the machine: the runnable tasks now
-    (``/proc/loadavg``'s 4th field, less this one) or the 1-minute load average, whichever
-    is larger (a spinning neighbour shows in the first at once, in the second after a
-    while). Read at most once per :data:`REFRESH_S`."""
+    (``/proc/loadavg``'s 4th field) or the 1-minute load average, whichever is larger (a
+    spinning neighbour shows in the first at once, in the second after a while), each less
+    this process's own share: the calling thread, and the threads Python did not start
+    (OpenBLAS's workers, numba's thread pool: :func:`own_pool`). Read at most once per
+    :data:`REFRESH_S`.
+
+    Without the pool's share, an OpenBLAS worker spinning after a 2-thread product (it waits
+    ~0.1 s for more work: runnable all through a training loop) counted as a neighbour: on a
+    free 2-core machine the decision alternated between 2 threads and 1 thread every second
+    (and every minute through the load average). Python threads other than the caller (the
+    numba loader compiling, a user's threads) still count as other work."""
     now = time.monotonic() if now is None else now
     if now - _load[0] < REFRESH_S and _load[0]:
         return _load[1]
     n = allowed_cpus()
-    others = 0.0
-    try:
-        with open("/proc/loadavg") as f:
-            fields = f.read().split()
-        others = max(int(fields[3].split("/")[0]) - 1, float(fields[0]) - 1.0)
-    except (OSError, IndexError, ValueError):
-        try:
-            others = os.getloadavg()[0] - 1.0
-        except (AttributeError, OSError):
-            others = 0.0
+    running, load1 = machine_load()
+    pool_now, pool_avg = own_pool(now)
+    others = max(running - 1 - pool_now, load1 - 1.0 - pool_avg)
     free = max(1, n - max(0, round(others)))
     _load[:] = [now, free]
     return free
+
+
+def machine_load() -> tuple[int, float]:
+    """(runnable tasks now, 1-minute load average) of the machine; (1, 0.0) if unknown."""
+    try:
+        with open("/proc/loadavg") as f:
+            fields = f.read().split()
+        return int(fields[3].split("/")[0]), float(fields[0])
+    except (OSError, IndexError, ValueError):
+        try:
+            return 1, os.getloadavg()[0]
+        except (AttributeError, OSError):
+            return 1, 0.0
+
+
+_pool = [0.0, 0.0, 0.0]  # last reading: when, the pool's CPU seconds then, its averaged use
+
+
+def own_pool(now: float) -> tuple[int, float]:
+    """This process's threads that Python did not start (BLAS and ``prange`` workers): how
+    many are runnable now, and the cores they used, averaged as the kernel averages the load
+    (1-minute exponential decay) from the readings so far; (0, 0.0) where ``/proc`` is not."""
+    ours = {t.native_id for t in threading.enumerate()}
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    running, cpu = 0, 0.0
+    try:
+        tids = os.listdir("/proc/self/task")
+    except OSError:
+        return 0, 0.0
+    for tid in tids:
+        if not tid.isdigit() or int(tid) in ours:
+            continue
+        try:
+            with open(f"/proc/self/task/{tid}/stat") as f:
+                rest = f.read().rsplit(")", 1)[1].split()
+            running += rest[0] == "R"  # fields 3 (state), 14 and 15 (user, system ticks)
+            cpu += (int(rest[11]) + int(rest[12])) / tick
+        except (OSError, IndexError, ValueError):
+            continue  # a thread that just ended
+    when, before, avg = _pool
+    if when and now > when:
+        decay = math.exp(-(now - when) / 60.0)
+        avg = avg * decay + max(0.0, (cpu - before) / (now - when)) * (1.0 - decay)
+    _pool[:] = [now, cpu, avg]
+    return running, avg
 
 
 # ---------------------------------------------------------------------------- BLAS control
@@ -213,16 +261,42 @@ def skip_numba_blas_probe() -> None:
         linalg.ensure_blas = real
 
 
+_POLICIES: weakref.WeakSet = weakref.WeakSet()  # every live Policy (for stale())
+_POLICY_LOCK = threading.Lock()
+
+
+STALE_DELAY_S = 0.05
+"""After :func:`stale`, policies re-decide this much later: the caller (the loader thread) is
+still runnable while it returns, and a reading at that instant would count it."""
+
+
+def stale() -> None:
+    """Make every policy re-decide soon (:data:`STALE_DELAY_S`) from a fresh reading of the
+    load. The
+    loader thread calls it when its queue is done: while it imported and compiled numba it
+    held a core, and a decision made then ("cores not free": one BLAS thread) used to stand
+    for up to :data:`REFRESH_S` more -- on a free 2-core machine, the first second of a cold
+    process's steady state ran its products on one thread."""
+    _load[0] = 0.0
+    soon = time.monotonic() + STALE_DELAY_S  # when the loader has gone back to waiting
+    with _POLICY_LOCK:
+        for p in list(_POLICIES):
+            p.next = soon
+
+
 class Policy:
     """One bound instance's decision: ``prange`` fixed when bound, the BLAS thread count
-    re-decided at most once per :data:`REFRESH_S` by the generated call, which runs
-    ``if CURRENT[0] != P.blas or mono() >= P.next: P.apply()`` before its products."""
+    re-decided at most once per :data:`REFRESH_S` (or after :func:`stale`) by the generated
+    call, which runs ``if CURRENT[0] != P.blas or mono() >= P.next: P.apply()`` before its
+    products."""
 
     def __init__(self, max_dot: int, max_kernel: int, parallel_min: int) -> None:
         self.max_dot, self.max_kernel, self.parallel_min = max_dot, max_kernel, parallel_min
         self.decision = self.decide()
         self.blas = self.decision.blas_threads
         self.next = time.monotonic() + REFRESH_S
+        with _POLICY_LOCK:
+            _POLICIES.add(self)
 
     def decide(self) -> Decision:
         return decide(cores_free(), self.max_dot, self.max_kernel, self.parallel_min,

@@ -10,6 +10,9 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
+import time
+import weakref
 
 import pytest
 
@@ -60,6 +63,89 @@ def test_cores_free_is_read_at_most_once_per_refresh(monkeypatch):
     assert threads.cores_free(threads._load[0] + threads.REFRESH_S / 2) == n + 7
     assert threads.cores_free(threads._load[0] + threads.REFRESH_S * 2) == \
         threads.cores_free()  # re-read
+
+
+@pytest.mark.parametrize("running, load1, pool_now, pool_avg, want", [
+    (2, 0.0, 1, 0.0, 2),   # the caller and its own spinning BLAS worker: the cores are free
+    (3, 0.0, 1, 0.0, 1),   # ... and a neighbour
+    (2, 0.0, 0, 0.0, 1),   # the caller and a neighbour (or the numba loader: a Python thread)
+    (1, 2.0, 0, 1.0, 2),   # the load average of a 2-thread loop: its pool's share is its own
+    (1, 3.0, 0, 1.0, 1),   # ... and a neighbour's on top
+    (1, 2.0, 0, 0.0, 1),   # the caller's 1 and a neighbour's 1
+])
+def test_cores_free_counts_this_processs_pool_as_its_own(monkeypatch, running, load1,
+                                                         pool_now, pool_avg, want):
+    """OpenBLAS's worker spins (runnable) after each 2-thread product; counted as a
+    neighbour, the decision alternated between 2 and 1 threads every second on a free
+    2-core machine."""
+    monkeypatch.setattr(threads, "_load", [0.0, 0])
+    monkeypatch.setattr(threads, "allowed_cpus", lambda: 2)
+    monkeypatch.setattr(threads, "machine_load", lambda: (running, load1))
+    monkeypatch.setattr(threads, "own_pool", lambda now: (pool_now, pool_avg))
+    assert threads.cores_free() == want
+
+
+def test_own_pool_leaves_python_threads_out_and_averages_cpu(monkeypatch):
+    import numpy as np
+
+    stop = threading.Event()
+    spinner = threading.Thread(target=lambda: [None for _ in iter(stop.is_set, True)])
+    spinner.start()  # a busy Python thread: other work, never the pool
+    try:
+        monkeypatch.setattr(threads, "_pool", [0.0, 0.0, 0.0])
+        threads.set_blas_threads(2)
+        a = np.ones((400, 400), np.float32)
+        for _ in range(3):
+            a @ a  # OpenBLAS starts its worker (a thread Python did not start)
+        pool = [t for t in os.listdir("/proc/self/task") if int(t) not in
+                {x.native_id for x in threading.enumerate()}]
+        running, avg = threads.own_pool(100.0)
+        assert spinner.native_id not in map(int, pool) and 0 <= running <= len(pool)
+        assert avg == 0.0  # one reading: no interval yet
+        when, cpu, _ = threads._pool
+        monkeypatch.setattr(threads, "_pool", [when - 6.0, cpu - 6.0, 0.0])  # 1 core for 6 s
+        _, avg = threads.own_pool(100.0)
+        assert avg == pytest.approx(1.0 - np.exp(-0.1), rel=0.05)  # 6 s of a 1-minute average
+    finally:
+        stop.set()
+        spinner.join()
+        threads.set_blas_threads(1)
+
+
+def test_stale_makes_every_policy_read_the_load_again_soon(monkeypatch):
+    """The loader thread calls stale() when its queue is done: decisions made while it
+    compiled (its core busy: one BLAS thread) no longer stand for up to a second."""
+    p = threads.Policy(BIG, 0, PMIN)
+    q = threads.Policy(SMALL, 0, PMIN)
+    p.next = q.next = time.monotonic() + 1000
+    monkeypatch.setattr(threads, "_load", [time.monotonic(), 1])
+    threads.stale()
+    assert threads._load[0] == 0.0  # the next cores_free() reads the machine
+    for pol in (p, q):
+        assert pol.next <= time.monotonic() + threads.STALE_DELAY_S
+
+
+def test_the_loader_calls_stale_when_its_queue_is_done(monkeypatch):
+    from staticgraph.compiler import block_until_ready
+    from staticgraph.compiler.cpu import native
+
+    if native.MODE == "always":
+        pytest.skip("STATICGRAPH_NATIVE=always: no loader")
+    calls: list[int] = []
+    monkeypatch.setattr(threads, "stale", lambda: calls.append(1))
+
+    class Job:
+        def upgrade(self) -> None:
+            time.sleep(0.05)
+
+    jobs = [Job(), Job()]
+    for j in jobs:
+        native.later(weakref.ref(j))
+    assert block_until_ready(60)
+    deadline = time.monotonic() + 10
+    while not calls and time.monotonic() < deadline:
+        time.sleep(0.01)  # stale() runs right after the last job's count drops
+    assert calls and len(calls) <= len(jobs)
 
 
 SCRIPT = textwrap.dedent("""

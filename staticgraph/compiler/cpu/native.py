@@ -45,6 +45,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import threads
 from ..diskcache import VERSION_TAG, write_atomic
 from ..log import STATS, note
 from . import native_link
@@ -148,7 +149,10 @@ def _loader(q: queue.SimpleQueue) -> None:
             _LOADING = False
             with _PENDING:
                 _pending -= 1
+                idle = _pending == 0
                 _PENDING.notify_all()
+            if idle:  # this thread's numba work no longer holds a core: policies re-read
+                threads.stale()  # the load (else one BLAS thread for up to a second more)
 
 
 def _context(llvm: Any) -> Any:
