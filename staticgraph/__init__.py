@@ -34,7 +34,7 @@ _EXPORTS: dict[str, str] = {
     "graph.segment_reduce_ops": "segment_max segment_min segment_prod unsorted_segment_max "
                                 "unsorted_segment_mean unsorted_segment_min "
                                 "unsorted_segment_prod unsorted_segment_sqrt_n",
-    "graph.mask_ops": "boolean_mask where",
+    "graph.mask_ops": "boolean_mask sequence_mask where",
     "graph.unique_ops": "unique unique_with_counts",
     "graph.functional_ops": "foldl foldr map_fn scan",
     "graph.tensor_array": "TensorArray",
