@@ -1,6 +1,6 @@
 """TF1 programs (part 13, issue #15): more of what a learner meets first, written for this
 project on small seeded arrays: a GAN with two optimizers on ``var_list``s, a decayed learning
-rate with ``staircase``, gradient clipping by global norm, a tied-weights autoencoder, an LSTM
+rate with ``staircase`` and the other ``tf.train`` schedules, gradient clipping by global norm, a tied-weights autoencoder, an LSTM
 character model with ``sequence_length``, bag-of-words pooling with ``tf.unique`` and the
 segment reductions, attention scores with ``einsum('...')``, and a ``while_loop`` model saved
 and brought back with ``import_meta_graph``. See tf1_oracle.py for how they run."""
@@ -277,4 +277,32 @@ with tf.Session() as sess:
     for i in range(4):
         print(i, sess.run([loss, train], {x: data})[0])
     print(sess.run(h, {x: data}))
+"""
+
+PROGRAMS["learning_rate_schedules"] = """
+step = tf.placeholder(tf.int32, [], name="step")
+gs = tf.Variable(0, trainable=False, name="global_step")
+rates = [
+    tf.train.piecewise_constant(step, [3, 6], [1.0, 0.5, 0.1]),
+    tf.train.polynomial_decay(0.1, step, 5, end_learning_rate=0.01, power=2.0),
+    tf.train.polynomial_decay(0.1, step, 4, cycle=True),
+    tf.train.inverse_time_decay(0.1, step, 2, 0.5),
+    tf.train.inverse_time_decay(0.1, step, 2, 0.5, staircase=True),
+    tf.train.natural_exp_decay(0.1, step, 3, 0.4),
+    tf.train.natural_exp_decay(0.1, step, 3, 0.4, staircase=True),
+    tf.train.cosine_decay(0.1, step, 6, alpha=0.1),
+]
+print([r.dtype for r in rates], [r.shape for r in rates])
+x = tf.placeholder(tf.float32, [None])
+w = tf.Variable(3.0, name="w")
+loss = tf.reduce_mean(tf.square(x * w - 1.0))
+lr = tf.train.cosine_decay(0.2, gs, 8)
+train = tf.train.GradientDescentOptimizer(lr).minimize(loss, global_step=gs)
+with tf.Session() as sess:
+    sess.run(tf.global_variables_initializer())
+    for s in [0, 1, 3, 4, 5, 6, 7, 9, 12]:
+        print(s, sess.run(rates, {step: s}))
+    for i in range(10):
+        print(i, sess.run([loss, lr, train], {x: [1.0, 2.0]})[:2])
+    print(sess.run([w, gs]))
 """
