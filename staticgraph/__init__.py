@@ -102,7 +102,9 @@ def _math() -> _Any:
              "unsorted_segment_sum segment_max segment_min segment_prod unsorted_segment_max "
              "unsorted_segment_min unsorted_segment_prod unsorted_segment_mean "
              "unsorted_segment_sqrt_n unique unique_with_counts").split()
-    ns = _namespace("math", **{n: _LAZY[n] for n in names})
+    ns = _namespace("math", **{n: _LAZY[n] for n in names},
+                    reduce_std=("nn_extra", "reduce_std"),
+                    reduce_variance=("nn_extra", "reduce_variance"))
     for n in ("log_softmax", "softmax", "softplus", "top_k", "l2_normalize"):
         setattr(ns, n, _resolve("nn", n))
     return ns

@@ -1,9 +1,13 @@
 """TF1 programs (part 13, issue #15): more of what a learner meets first, written for this
 project on small seeded arrays: a GAN with two optimizers on ``var_list``s, a decayed learning
-rate with ``staircase`` and the other ``tf.train`` schedules, gradient clipping by global norm, a tied-weights autoencoder, an LSTM
-character model with ``sequence_length``, bag-of-words pooling with ``tf.unique`` and the
-segment reductions, attention scores with ``einsum('...')``, and a ``while_loop`` model saved
-and brought back with ``import_meta_graph``. See tf1_oracle.py for how they run."""
+rate with ``staircase`` and the other ``tf.train`` schedules, gradient clipping by global
+norm, a tied-weights autoencoder, an LSTM character model with ``sequence_length``,
+bag-of-words pooling with ``tf.unique`` and the segment reductions, attention scores with
+``einsum('...')``, a ``while_loop`` model saved and brought back with ``import_meta_graph``,
+a hand-written RNN whose state is shaped by ``tf.shape(x)[0]``, and the smaller
+``tf.nn``/``tf.math`` functions (``selu``, ``swish``, ``softsign``, ``relu_layer``,
+``weighted_cross_entropy_with_logits``, ``zero_fraction``, ``reduce_std``/``reduce_variance``).
+See tf1_oracle.py for how they run."""
 
 
 PROGRAMS: dict[str, str] = {}
@@ -305,4 +309,26 @@ with tf.Session() as sess:
     for i in range(10):
         print(i, sess.run([loss, lr, train], {x: [1.0, 2.0]})[:2])
     print(sess.run([w, gs]))
+"""
+
+PROGRAMS["nn_activations_weighted_loss_and_moments"] = """
+rng = np.random.RandomState(5)
+xv = rng.randn(4, 3).astype(np.float32)
+xv[0, 1] = 0.0
+x = tf.placeholder(tf.float32, [None, 3], name="x")
+z = tf.placeholder(tf.float32, [None, 3], name="z")
+W = tf.Variable(rng.randn(3, 2).astype(np.float32), name="W")
+outs = [tf.nn.selu(x), tf.nn.swish(x), tf.nn.softsign(x), tf.nn.relu_layer(x, W, [0.1, -0.2]),
+        tf.nn.weighted_cross_entropy_with_logits(labels=z, logits=x, pos_weight=3.0),
+        tf.nn.zero_fraction(tf.nn.relu(x)), tf.math.reduce_std(x), tf.math.reduce_variance(x, 1),
+        tf.math.reduce_std(x, axis=0, keepdims=True)]
+print([o.shape for o in outs])
+print(outs[0], outs[2], outs[3], outs[4], outs[6], outs[7])
+grads = tf.gradients(tf.add_n([tf.reduce_sum(o) for o in outs[:5] + outs[6:]]), [x, W])
+feed = {x: xv, z: (rng.rand(4, 3) > 0.5).astype(np.float32)}
+with tf.Session() as sess:
+    sess.run(tf.global_variables_initializer())
+    for o in sess.run(outs, feed):
+        print(o)
+    print(sess.run(grads, feed))
 """
