@@ -208,6 +208,7 @@ class GraphKeys:
     GLOBAL_STEP = "global_step"
     UPDATE_OPS = "update_ops"
     LOSSES = "losses"
+    REGULARIZATION_LOSSES = "regularization_losses"
 
 
 def get_collection(key: str, scope: str | None = None) -> list:

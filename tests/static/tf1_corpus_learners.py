@@ -6,7 +6,9 @@ bag-of-words pooling with ``tf.unique`` and the segment reductions, attention sc
 ``einsum('...')``, a ``while_loop`` model saved and brought back with ``import_meta_graph``,
 a hand-written RNN whose state is shaped by ``tf.shape(x)[0]``, and the smaller
 ``tf.nn``/``tf.math`` functions (``selu``, ``swish``, ``softsign``, ``relu_layer``,
-``weighted_cross_entropy_with_logits``, ``zero_fraction``, ``reduce_std``/``reduce_variance``).
+``weighted_cross_entropy_with_logits``, ``zero_fraction``, ``reduce_std``/``reduce_variance``),
+regularizers on ``get_variable``/``variable_scope``/``tf.layers.dense`` summed by
+``tf.losses.get_regularization_loss``.
 See tf1_oracle.py for how they run."""
 
 
@@ -331,4 +333,32 @@ with tf.Session() as sess:
     for o in sess.run(outs, feed):
         print(o)
     print(sess.run(grads, feed))
+"""
+
+PROGRAMS["regularizers_in_get_variable_and_dense"] = """
+rng = np.random.RandomState(6)
+xv = rng.randn(12, 3).astype(np.float32)
+yv = (xv @ np.array([[1.0], [-1.0], [0.5]], np.float32)).astype(np.float32)
+x = tf.placeholder(tf.float32, [None, 3])
+y = tf.placeholder(tf.float32, [None, 1])
+print(tf.losses.get_regularization_loss())
+with tf.variable_scope("net", regularizer=lambda w: 0.01 * tf.reduce_sum(tf.abs(w))):
+    W1 = tf.get_variable("W1", [3, 4], initializer=tf.constant_initializer(0.2))
+    b1 = tf.get_variable("b1", [4], initializer=tf.zeros_initializer(),
+                         regularizer=lambda b: None)
+h = tf.nn.relu(tf.matmul(x, W1) + b1)
+out = tf.layers.dense(h, 1, kernel_initializer=tf.constant_initializer(-0.3),
+                      kernel_regularizer=lambda w: 0.05 * tf.nn.l2_loss(w), name="head")
+reg_losses = tf.get_collection(tf.GraphKeys.REGULARIZATION_LOSSES)
+print(len(reg_losses), reg_losses[1])
+print(tf.losses.get_regularization_losses("head"))
+reg = tf.losses.get_regularization_loss()
+print(reg)
+mse = tf.losses.mean_squared_error(y, out)
+train = tf.train.GradientDescentOptimizer(0.1).minimize(mse + reg)
+with tf.Session() as sess:
+    sess.run(tf.global_variables_initializer())
+    for i in range(6):
+        print(i, sess.run([mse, reg, train], {x: xv, y: yv})[:2])
+    print(sess.run(reg_losses))
 """
