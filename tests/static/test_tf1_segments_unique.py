@@ -1,7 +1,8 @@
 """Segment max/min/prod (sorted and unsorted), unsorted mean/sqrt_n and ``tf.unique``: values
 against numpy, gradients against central differences and TF's tie rule (a segment's cotangent
 shared evenly among its tied extremes), run-time id checks, and TensorFlow's ``compat.v1``
-where it is installed (the corpus program ``segments_and_unique`` holds the recorded run)."""
+where it is installed (the corpus program ``bag_of_words_unique_segments`` holds a recorded
+run)."""
 
 from __future__ import annotations
 
