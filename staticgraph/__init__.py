@@ -36,6 +36,8 @@ _EXPORTS: dict[str, str] = {
                                 "unsorted_segment_prod unsorted_segment_sqrt_n",
     "graph.mask_ops": "boolean_mask sequence_mask where",
     "graph.unique_ops": "unique unique_with_counts",
+    "graph.gather_nd_ops": "gather_nd",
+    "graph.vector_ops": "argsort sort",
     "graph.functional_ops": "foldl foldr map_fn scan",
     "graph.tensor_array": "TensorArray",
     "graph.core": "Graph Operation Tensor control_dependencies get_default_graph name_scope "
@@ -101,7 +103,7 @@ def _math() -> _Any:
              "less_equal cumsum cumprod log_sigmoid segment_sum segment_mean "
              "unsorted_segment_sum segment_max segment_min segment_prod unsorted_segment_max "
              "unsorted_segment_min unsorted_segment_prod unsorted_segment_mean "
-             "unsorted_segment_sqrt_n unique unique_with_counts").split()
+             "unsorted_segment_sqrt_n unique unique_with_counts gather_nd sort argsort").split()
     ns = _namespace("math", **{n: _LAZY[n] for n in names},
                     reduce_std=("nn_extra", "reduce_std"),
                     reduce_variance=("nn_extra", "reduce_variance"))

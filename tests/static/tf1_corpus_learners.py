@@ -8,7 +8,7 @@ a hand-written RNN whose state is shaped by ``tf.shape(x)[0]``, and the smaller
 ``tf.nn``/``tf.math`` functions (``selu``, ``swish``, ``softsign``, ``relu_layer``,
 ``weighted_cross_entropy_with_logits``, ``zero_fraction``, ``reduce_std``/``reduce_variance``),
 regularizers on ``get_variable``/``variable_scope``/``tf.layers.dense`` summed by
-``tf.losses.get_regularization_loss``.
+``tf.losses.get_regularization_loss``, and ``tf.sort``/``argsort``/``gather_nd``.
 See tf1_oracle.py for how they run."""
 
 
@@ -361,4 +361,26 @@ with tf.Session() as sess:
     for i in range(6):
         print(i, sess.run([mse, reg, train], {x: xv, y: yv})[:2])
     print(sess.run(reg_losses))
+"""
+
+PROGRAMS["sort_argsort_and_gather_nd"] = """
+rng = np.random.RandomState(7)
+xv = np.array([[3., 1., 2.], [0., 5., 5.]], np.float32)
+x = tf.placeholder(tf.float32, [None, 3], name="x")
+p = tf.Variable(rng.randn(3, 4, 2).astype(np.float32), name="p")
+outs = [tf.sort(x), tf.argsort(x), tf.sort(x, direction="DESCENDING"),
+        tf.argsort(x, direction="DESCENDING"), tf.sort(xv, axis=0), tf.argsort(xv, axis=0),
+        tf.gather_nd(x, [[0, 1], [1, 2]]), tf.gather_nd(x, [[1]]),
+        tf.gather_nd(p, [[[0, 3], [2, 1]], [[1, 1], [0, 0]]]), tf.gather_nd(p, [[2, 1, 0]])]
+print(outs[0], outs[2], outs[6], outs[7], [o.shape for o in outs])
+ids = tf.placeholder(tf.int32, [None, 2], name="ids")
+picked = tf.gather_nd(p, ids)
+loss = tf.reduce_sum(tf.square(picked)) + tf.reduce_sum(tf.sort(x) * [1., 2., 3.])
+gp, gx = tf.gradients(loss, [p, x])
+with tf.Session() as sess:
+    sess.run(tf.global_variables_initializer())
+    for o in sess.run(outs, {x: xv}):
+        print(o)
+    print(sess.run(picked, {ids: [[0, 0], [2, 3], [0, 0]]}))
+    print(sess.run([tf.convert_to_tensor(gp), gx], {ids: [[0, 0], [2, 3], [0, 0]], x: xv}))
 """
