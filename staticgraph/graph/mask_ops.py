@@ -22,10 +22,10 @@ from ..ops import AVal
 from .array_ops import identity
 from .composite_ops import gather
 from .core import Tensor
-from .errors import InvalidArgumentError
-from .func_graph import target_graph
 from .dtypes import as_dtype
+from .errors import InvalidArgumentError
 from .frontend import as_graph_tensor
+from .func_graph import target_graph
 from .math_ops import _final, _t, cast, composite
 from .math_ops import where as _where3
 from .matrix_ops import reshaped

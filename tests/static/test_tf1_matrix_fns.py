@@ -1,7 +1,7 @@
 """The TF1 functions of issue #15's probe (top_k, l2_normalize, matrix_transpose, diag family,
-trace, segment sums, tensordot, einsum (with ``...``), broadcast_to, one-argument where, boolean_mask): values
-and gradients on every executor against numpy and central differences, and against TensorFlow's
-``compat.v1`` where it is installed."""
+trace, segment sums, tensordot, einsum (with ``...``), broadcast_to, one-argument where,
+boolean_mask): values and gradients on every executor against numpy and central differences,
+and against TensorFlow's ``compat.v1`` where it is installed."""
 
 from __future__ import annotations
 
