@@ -91,8 +91,8 @@ def relu(g, out, needs, x):
     ``out = relu(x)`` is never below 0, so ``out <= 0`` means ``out`` is +-0: its bits without
     the sign are 0; ``(-m) >> (width - 1)`` turns the others (``m > 0``) into all ones."""
     ints = _SAME_WIDTH_INT.get(g.dtype)
-    if ints is None or out.dtype != g.dtype or out.shape != g.shape:
-        return (np.where(out <= 0, g.dtype.type(0), g),)
+    if ints is None or out.dtype != g.dtype or out.shape != g.shape or np.ndim(g) == 0:
+        return (np.where(out <= 0, g.dtype.type(0), g),)  # 0-d: numpy scalars, no buffer
     m = np.bitwise_and(out.view(ints), _NO_SIGN[ints])
     np.negative(m, out=m)
     np.right_shift(m, _SIGN_SHIFT[ints], out=m)
