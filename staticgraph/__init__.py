@@ -31,7 +31,13 @@ _EXPORTS: dict[str, str] = {
                         "matrix_transpose tensordot trace",
     "graph.einsum_ops": "einsum",
     "graph.segment_ops": "segment_mean segment_sum unsorted_segment_sum",
-    "graph.mask_ops": "boolean_mask where",
+    "graph.segment_reduce_ops": "segment_max segment_min segment_prod unsorted_segment_max "
+                                "unsorted_segment_mean unsorted_segment_min "
+                                "unsorted_segment_prod unsorted_segment_sqrt_n",
+    "graph.mask_ops": "boolean_mask sequence_mask where",
+    "graph.unique_ops": "unique unique_with_counts",
+    "graph.gather_nd_ops": "gather_nd",
+    "graph.vector_ops": "argsort sort",
     "graph.functional_ops": "foldl foldr map_fn scan",
     "graph.tensor_array": "TensorArray",
     "graph.core": "Graph Operation Tensor control_dependencies get_default_graph name_scope "
@@ -95,8 +101,12 @@ def _math() -> _Any:
              "squared_difference add_n floor ceil round floordiv floormod mod log1p expm1 "
              "reduce_prod reduce_logsumexp reduce_any reduce_all norm not_equal greater_equal "
              "less_equal cumsum cumprod log_sigmoid segment_sum segment_mean "
-             "unsorted_segment_sum").split()
-    ns = _namespace("math", **{n: _LAZY[n] for n in names})
+             "unsorted_segment_sum segment_max segment_min segment_prod unsorted_segment_max "
+             "unsorted_segment_min unsorted_segment_prod unsorted_segment_mean "
+             "unsorted_segment_sqrt_n unique unique_with_counts gather_nd sort argsort").split()
+    ns = _namespace("math", **{n: _LAZY[n] for n in names},
+                    reduce_std=("nn_extra", "reduce_std"),
+                    reduce_variance=("nn_extra", "reduce_variance"))
     for n in ("log_softmax", "softmax", "softplus", "top_k", "l2_normalize"):
         setattr(ns, n, _resolve("nn", n))
     return ns
@@ -200,6 +210,7 @@ class GraphKeys:
     GLOBAL_STEP = "global_step"
     UPDATE_OPS = "update_ops"
     LOSSES = "losses"
+    REGULARIZATION_LOSSES = "regularization_losses"
 
 
 def get_collection(key: str, scope: str | None = None) -> list:

@@ -186,6 +186,12 @@ def _backprop_op(graph: Graph, op: Operation, grads: dict[Tensor, list[Tensor]],
     with graph.name_scope(f"{op.name}_grad"):
         if op.type in _PASS_THROUGH:
             in_grads: Sequence[Any] = (g,)
+        elif getattr(getattr(op, "host", None), "tf_no_gradient", False):
+            raise LookupError(f"No gradient defined for operation'{op.name}' (op type: "
+                              f"{op.tf_type}). In general every operation must have an "
+                              f"associated `@tf.RegisterGradient` for correct autodiff, which "
+                              f"this op is lacking. If you want to pretend this operation is a "
+                              f"constant in your program, you may insert `tf.stop_gradient`.")
         elif op.op_def is None or op.op_def.vjp is None or not op.op_def.tf_differentiable:
             return  # StopGradient, Const, Placeholder, VariableV2, Assign*, argmax, Floor...
         else:

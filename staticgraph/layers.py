@@ -5,31 +5,41 @@ from __future__ import annotations
 from typing import Any
 
 from . import nn, ops
-from .graph.array_ops import reshape
+from .graph.array_ops import constant, reshape
+from .graph.core import get_default_graph
 from .graph.math_ops import (
     _final,
     _t,
     add,
+    add_n,
     composite,
     matmul,
     reduce_mean,
     squared_difference,
 )
 from .unsupported import unsupported
-from .variable_scope import get_variable, variable_scope, zeros_initializer
+from .variable_scope import (
+    REGULARIZATION_LOSSES,
+    get_variable,
+    variable_scope,
+    zeros_initializer,
+)
 
 
 def dense(inputs: Any, units: int, activation: Any = None, use_bias: bool = True,
-          kernel_initializer: Any = None, bias_initializer: Any = None, trainable: bool = True,
+          kernel_initializer: Any = None, bias_initializer: Any = None,
+          kernel_regularizer: Any = None, bias_regularizer: Any = None, trainable: bool = True,
           name: str | None = None, reuse: Any = None, **_: Any) -> Any:
-    """``activation(inputs @ kernel + bias)`` with variables ``<name>/kernel``, ``<name>/bias``."""
+    """``activation(inputs @ kernel + bias)`` with variables ``<name>/kernel``, ``<name>/bias``
+    (a regularizer's loss joins ``regularization_losses``)."""
     with variable_scope(name, default_name="dense", reuse=reuse):
         return _dense_here(inputs, units, activation, use_bias, kernel_initializer,
-                           bias_initializer, trainable)[0]
+                           bias_initializer, trainable, kernel_regularizer, bias_regularizer)[0]
 
 
 def _dense_here(inputs: Any, units: int, activation: Any, use_bias: bool, kernel_initializer: Any,
-                bias_initializer: Any, trainable: bool) -> tuple:
+                bias_initializer: Any, trainable: bool, kernel_regularizer: Any = None,
+                bias_regularizer: Any = None) -> tuple:
     """The dense layer in the current variable scope: ``(output, kernel, bias or None)``."""
     x = _t(inputs)
     n_in = x.shape.as_list()[-1] if x.shape.ndims is not None else None
@@ -37,14 +47,15 @@ def _dense_here(inputs: Any, units: int, activation: Any, use_bias: bool, kernel
         raise ValueError("The last dimension of the inputs to `Dense` should be defined. "
                          "Found `None`.")
     kernel = get_variable("kernel", [n_in, units], dtype=x.dtype,
-                          initializer=kernel_initializer, trainable=trainable)
+                          initializer=kernel_initializer, regularizer=kernel_regularizer,
+                          trainable=trainable)
     y = matmul(x, kernel) if x.ndim == 2 else reshape(
         matmul(reshape(x, [-1, n_in]), kernel), [-1] + x.shape.as_list()[1:-1] + [units])
     bias = None
     if use_bias:
         bias = get_variable("bias", [units], dtype=x.dtype,
                             initializer=bias_initializer or zeros_initializer(),
-                            trainable=trainable)
+                            regularizer=bias_regularizer, trainable=trainable)
         y = add(y, bias, name="BiasAdd")
     return (activation(y) if activation is not None else y), kernel, bias
 
@@ -125,10 +136,22 @@ def _weighted_mean(per: Any, weights: Any) -> Any:
 
 
 class _MoreLosses(_Losses):
-    """The other common ``tf.losses`` (mean reduction, scalar ``weights``)."""
+    """The other common ``tf.losses`` (mean reduction, scalar ``weights``), and the
+    regularization losses ``get_variable(regularizer=...)`` collected."""
 
     def __getattr__(self, name: str) -> Any:
         raise unsupported("losses", name)
+
+    @staticmethod
+    def get_regularization_losses(scope: str | None = None) -> list:
+        return get_default_graph().get_collection(REGULARIZATION_LOSSES, scope)
+
+    @staticmethod
+    def get_regularization_loss(scope: str | None = None,
+                                name: str = "total_regularization_loss") -> Any:
+        """The sum of the regularization losses (``0.0`` when there are none)."""
+        found = _MoreLosses.get_regularization_losses(scope)
+        return add_n(found, name=name) if found else constant(0.0)
 
     @staticmethod
     def absolute_difference(labels: Any, predictions: Any, weights: Any = 1.0,

@@ -27,6 +27,14 @@ from .graph.math_ops import (
     tanh,
 )
 from .graph.vector_ops import l2_normalize, top_k
+from .nn_extra import (
+    relu_layer,
+    selu,
+    softsign,
+    swish,
+    weighted_cross_entropy_with_logits,
+    zero_fraction,
+)
 from .unsupported import module_getattr
 from .variables import Variable, assign_add
 
@@ -35,7 +43,8 @@ __all__ = ["relu", "relu6", "sigmoid", "tanh", "softmax", "log_softmax", "elu",
            "softmax_cross_entropy_with_logits_v2", "sigmoid_cross_entropy_with_logits",
            "l2_loss", "conv1d", "conv2d", "conv3d", "depthwise_conv2d", "max_pool", "avg_pool", "embedding_lookup", "dropout",
            "in_top_k", "xw_plus_b", "batch_normalization", "bias_add", "softplus", "leaky_relu",
-           "moments", "top_k", "l2_normalize"]
+           "moments", "top_k", "l2_normalize", "selu", "swish", "softsign", "relu_layer",
+           "weighted_cross_entropy_with_logits", "zero_fraction"]
 
 
 def relu(features: Any, name: str | None = None) -> Tensor:

@@ -29,6 +29,8 @@ from .ops.core import AVal
 class RowsOf:
     """The host op's meaning: ``[n, 1]`` int32 zeros for the fed scalar ``n``."""
 
+    __sg_export__ = True  # a meta graph holds it (staticgraph.serialize)
+
     def clone(self) -> RowsOf:
         return self
 
@@ -70,9 +72,10 @@ def batch_rows(batch_size: Any) -> Any:
     if rows is not None:
         return rows
     g = t.graph if t.graph is not None else get_default_graph()
-    op = g.create_op("ZerosRows", [ops.reshape(t, ())], {"spec": RowsOf()},
+    spec = RowsOf()
+    op = g.create_op("ZerosRows", [ops.reshape(t, ())], {"spec": spec},
                      [AVal((None, 1), np.dtype(np.int32))], "batch_rows")
-    op.host = RowsOf()
+    op.host = spec
     return op.outputs[0]
 
 

@@ -74,8 +74,9 @@ def glorot_uniform_initializer(seed: Any = None, dtype: Any = "float32") -> _Ini
 
 
 class _Scope:
-    def __init__(self, name: str, reuse: Any, initializer: Any) -> None:
+    def __init__(self, name: str, reuse: Any, initializer: Any, regularizer: Any = None) -> None:
         self.name, self.reuse, self.initializer = name, reuse, initializer
+        self.regularizer = regularizer
         self._name_scope: str | None = None
 
     @property
@@ -102,7 +103,8 @@ def get_variable_scope() -> _Scope:
 
 @contextlib.contextmanager
 def variable_scope(name_or_scope: Any, default_name: str | None = None, values: Any = None,
-                   initializer: Any = None, reuse: Any = None) -> Iterator[_Scope]:
+                   initializer: Any = None, regularizer: Any = None,
+                   reuse: Any = None) -> Iterator[_Scope]:
     """Prefix ``get_variable`` names (and op names) with the scope; ``reuse`` as in TF1."""
     g = get_default_graph()
     stack = _stack(g)
@@ -115,14 +117,12 @@ def variable_scope(name_or_scope: Any, default_name: str | None = None, values: 
             raise ValueError("variable_scope needs a name or a default_name")
         name = (outer.name + "/" if outer.name else "") + base
         if name_or_scope is None:  # default names are made unique
-            used = {k.rsplit("/", 1)[0] for k in g._var_store}
-            i, cand = 0, name
-            while cand in used or cand.lower() in g._names_in_use:
-                i += 1
-                cand = f"{name}_{i}"
-            name = cand
+            name = _unique_scope(g, name)
     scope = _Scope(name, reuse if reuse is not None else outer.reuse,
-                   initializer or outer.initializer)
+                   initializer or outer.initializer, regularizer or outer.regularizer)
+    counts = _counts(g)
+    before = dict(counts) if isinstance(name_or_scope, _Scope) else None
+    counts[name] = counts.get(name, 0) + 1
     stack.append(scope)
     try:
         # TF: a new, unique name scope inside the current one ("net_1/..."), also when a
@@ -133,11 +133,41 @@ def variable_scope(name_or_scope: Any, default_name: str | None = None, values: 
             yield scope
     finally:
         stack.pop()
+        if before is not None:  # TF: a re-entered scope object restores the counts
+            counts.clear()
+            counts.update(before)
+        else:  # TF: leaving a named scope forgets its sub-scopes' default names
+            for k in counts:
+                if k.startswith(name + "/"):
+                    counts[k] = 0
+
+
+def _counts(graph: Any) -> dict[str, int]:
+    """TF's variable scope counts: how often each full scope name was entered (since its
+    enclosing named scope was last left)."""
+    if not hasattr(graph, "_var_scope_counts"):
+        graph._var_scope_counts = {}
+    return graph._var_scope_counts
+
+
+def _unique_scope(graph: Any, name: str) -> str:
+    """TF's ``_get_unique_variable_scope``: ``name``, else the first ``name_<i>`` not entered
+    (so a layer in a re-entered ``reuse=True`` scope finds its ``dense``, ``dense_1`` again)."""
+    counts = _counts(graph)
+    if not counts.get(name, 0):
+        return name
+    i = 1
+    while counts.get(f"{name}_{i}", 0):
+        i += 1
+    return f"{name}_{i}"
 
 
 def get_variable(name: str, shape: Any = None, dtype: Any = None, initializer: Any = None,
-                 trainable: bool = True, collections: Any = None, **_: Any) -> Variable:
-    """Create ``scope/name`` or, under ``reuse``, return the existing one."""
+                 regularizer: Any = None, trainable: bool = True, collections: Any = None,
+                 **_: Any) -> Variable:
+    """Create ``scope/name`` or, under ``reuse``, return the existing one. A ``regularizer``
+    (or the scope's) is called on a new variable under ``<name>/Regularizer/`` and its loss
+    joins the ``regularization_losses`` collection, as in TF."""
     g = get_default_graph()
     scope = _stack(g)[-1]
     full = (scope.name + "/" if scope.name else "") + name
@@ -163,4 +193,13 @@ def get_variable(name: str, shape: Any = None, dtype: Any = None, initializer: A
     with g.name_scope(None):
         var = Variable(value, trainable=trainable, name=full, dtype=dt, collections=collections)
     store[full] = var
+    reg = regularizer if regularizer is not None else scope.regularizer
+    if reg is not None:
+        with g.name_scope(full + "/Regularizer/"):
+            loss = reg(var)
+        if loss is not None:
+            g.add_to_collection(REGULARIZATION_LOSSES, loss)
     return var
+
+
+REGULARIZATION_LOSSES = "regularization_losses"

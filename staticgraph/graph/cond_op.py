@@ -23,6 +23,8 @@ from .loop_driver import Prepare
 class CondSpec:
     """What an ``If`` op runs; ``op.host`` and ``op.params["spec"]``."""
 
+    __sg_export__ = True  # a meta graph holds it (staticgraph.serialize)
+
     name: str
     site: str
     branches: list[FuncGraph]  # [taken when true, taken when false]

@@ -48,11 +48,53 @@ def dynamic_shape(x: Tensor, name: str | None, out_type: Any) -> Tensor:
     return out
 
 
+def _dim_source(d: Any) -> tuple[Tensor, int] | None:
+    """``(x, k)`` when ``d`` is ``tf.shape(x)[k]``, else ``None``."""
+    t = as_graph_tensor(d)
+    if t is None or t.op.type != "getitem" or len(t.op.params["index"]) != 1:
+        return None
+    x = _registry(t.graph).get(t.op.inputs[0])
+    k = t.op.params["index"][0]
+    if x is None or not isinstance(k, (int, np.integer)):
+        return None
+    return x, int(k) % x.ndim
+
+
+def _zeros_of_dims(dims: list, dt: np.dtype) -> Tensor | None:
+    """Zeros shaped ``dims``: ints and ``tf.shape(x)[k]`` scalars (``[tf.shape(x)[0], 4]``, a
+    zero state); ``None`` when an entry is neither. Each run-time dim is the length of ``x``
+    along ``k`` (one row of ``x``), broadcast against the others."""
+    parts, ref = [], None
+    for i, d in enumerate(dims):
+        src = _dim_source(d)
+        if src is None:
+            if as_graph_tensor(d) is not None:
+                return None
+            continue
+        ref = True
+        x, k = src
+        row = ops.getitem(x, tuple(slice(None) if j == k else 0 for j in range(x.ndim)))
+        row = ops.zeros_like(ops.cast(row, dt))
+        parts.append(ops.reshape(row, tuple(-1 if j == i else 1 for j in range(len(dims)))))
+    if ref is None:
+        return None
+    static = tuple(1 if _dim_source(d) is not None else int(d) for d in dims)
+    out = ops.zeros_like(make_const(get_default_graph(), np.zeros(static, dt)))
+    for p in parts:
+        out = ops.add(out, p)
+    return out
+
+
 def like(shape: Any, value: Any, dtype: Any, name: str) -> Tensor | None:
-    """``fill(tf.shape(x), value)`` as ``ones_like(x) * value`` (``None`` when ``shape`` is not
-    ``tf.shape(x)``)."""
+    """``fill(tf.shape(x), value)`` as ``ones_like(x) * value``, and ``fill([tf.shape(x)[0],
+    4], value)`` likewise (``None`` when ``shape`` is neither)."""
     x = shape_source(shape)
     if x is None:
+        if isinstance(shape, (list, tuple)):
+            zero = _zeros_of_dims(list(shape), as_dtype(dtype).np_dtype)
+            if zero is not None:
+                with node_name(name):
+                    return ops.add(zero, np.asarray(value, as_dtype(dtype).np_dtype))
         return None
     dt = as_dtype(dtype)
     base = ops.cast(x, dt.np_dtype) if x.dtype.base_dtype != dt else x

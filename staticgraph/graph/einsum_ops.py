@@ -5,7 +5,14 @@ Each operand first loses its repeated labels (``"ii"``: the diagonal, picked wit
 mask) and the labels no one else needs (summed). Operands are then contracted two at a time,
 left to right: labels of both operands that are kept become batch dims of one matmul, labels
 summed away its inner dim, the others its rows and columns. The result is transposed to the
-requested order. Ellipsis (``...``) is not supported.
+requested order.
+
+An ellipsis (``...``) first becomes fresh labels (:func:`_expand_ellipsis`): each operand's
+broadcasting dims, right-aligned as numpy broadcasts them; a size-1 dim facing another size
+(or an unknown one) is squeezed out of its operand, so the label is simply absent there and
+the contraction broadcasts it. The implicit output is TF's: ``...`` first when it appears in
+one operand (TF drops it, and then refuses non-empty broadcasting dims, when it appears in
+several), then the labels used once, in alphabetical order.
 """
 
 from __future__ import annotations
@@ -23,11 +30,61 @@ from .math_ops import _final, _t, composite
 from .matrix_ops import _prod, reshaped
 
 
+def _expand_ellipsis(equation: str, ts: list[Tensor]) -> tuple[str, list[Tensor]]:
+    """``equation`` with each ``...`` written out as fresh labels, and the operands with the
+    size-1 broadcasting dims that meet another size squeezed out (see the module's text)."""
+    eq = equation.replace(" ", "")
+    lhs, arrow, out = eq.partition("->")
+    ins = lhs.split(",")
+    if any(s.replace("...", "", 1).count(".") for s in ins + [out]):
+        raise ValueError(f"Subscripts have incorrect format: {equation}")
+    if len(ins) != len(ts):
+        raise ValueError(f"Expected {len(ins)} inputs but got: {len(ts)}")
+    ranks = []
+    for t, lab in zip(ts, ins, strict=True):
+        if t.aval.shape is None:
+            raise NotImplementedError(f"einsum of {t.name}, whose rank is unknown, is not "
+                                      f"supported; declare its shape")
+        n = len(lab.replace("...", ""))
+        if "..." in lab and t.ndim < n:
+            raise ValueError(f"Expected input {t.name} to have rank at least {n} but got: "
+                             f"{t.ndim} (equation {equation!r})")
+        ranks.append(t.ndim - n if "..." in lab else 0)
+    e = max(ranks)
+    fresh = [c for c in string.ascii_uppercase + string.ascii_lowercase if c not in eq][:e]
+    if not arrow:
+        once = [c for c in set(lhs) if c in string.ascii_letters and lhs.count(c) == 1]
+        out = ("..." if sum("..." in s for s in ins) == 1 else "") + "".join(sorted(once))
+    if e and "..." not in out:
+        raise ValueError(f"Shape must be at most rank 0 but is rank {e}\n\t for einsum "
+                         f"equation '{lhs}->{out}' without ellipsis (...) in the output "
+                         f"subscripts where input(s) have non-empty broadcasting shape")
+    sizes: dict[str, list] = {c: [] for c in fresh}
+    starts = [lab.find("...") for lab in ins]  # the first broadcasting axis
+    for t, r, at in zip(ts, ranks, starts, strict=True):
+        for c, d in zip(fresh[e - r:], t.aval.shape[at:at + r], strict=True):
+            sizes[c].append(d)
+    for c, ds in sizes.items():
+        known = {d for d in ds if d not in (None, 1)}
+        if len(known) > 1:
+            a, b = sorted(known)
+            raise ValueError(f"Dimensions must be equal, but are {a} and {b} for einsum "
+                             f"equation {equation!r} (broadcasting dims of '...')")
+    new_ts, new_ins = [], []
+    for t, lab, r, at in zip(ts, ins, ranks, starts, strict=True):
+        mine = fresh[e - r:]
+        drop = [k for k, c in enumerate(mine) if t.aval.shape[at + k] == 1 and
+                any(d != 1 for d in sizes[c])]
+        if drop:
+            t = ops.squeeze(t, tuple(at + k for k in drop))
+        new_ts.append(t)
+        new_ins.append(lab.replace("...", "".join(c for k, c in enumerate(mine)
+                                                   if k not in drop)))
+    return ",".join(new_ins) + "->" + out.replace("...", "".join(fresh)), new_ts
+
+
 def _parse(equation: str, n: int) -> tuple[list[str], str]:
     eq = equation.replace(" ", "")
-    if "." in eq:
-        raise NotImplementedError(f"einsum with an ellipsis ('...') is not supported: "
-                                  f"{equation!r}; write the dims out")
     lhs, arrow, out = eq.partition("->")
     ins = lhs.split(",")
     if len(ins) != n:
@@ -115,7 +172,10 @@ def einsum(equation: str, *inputs: Any, **kwargs: Any) -> Tensor:
         raise TypeError(f"Invalid keyword arguments for this function: "
                         f"{', '.join(sorted(kwargs))}")
     ts = [_t(x) for x in inputs]
-    labels, out = _parse(equation, len(ts))
+    spelled = equation
+    if "." in equation:
+        spelled, ts = _expand_ellipsis(equation, ts)
+    labels, out = _parse(spelled, len(ts))
     for t, lab in zip(ts, labels, strict=True):
         if t.aval.shape is None:
             raise NotImplementedError(f"einsum of {t.name}, whose rank is unknown, is not "

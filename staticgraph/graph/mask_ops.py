@@ -22,9 +22,11 @@ from ..ops import AVal
 from .array_ops import identity
 from .composite_ops import gather
 from .core import Tensor
+from .dtypes import as_dtype
 from .errors import InvalidArgumentError
+from .frontend import as_graph_tensor
 from .func_graph import target_graph
-from .math_ops import _t, cast, composite
+from .math_ops import _final, _t, cast, composite
 from .math_ops import where as _where3
 from .matrix_ops import reshaped
 
@@ -34,8 +36,8 @@ _INT64 = np.dtype(np.int64)
 @dataclass(frozen=True)
 class PositionsOp:
     """What a positions host op computes from its one input: ``kind`` "where" (the
-    coordinates of the true entries, ``[n, rank]``) or "segments" (``arange(max(ids) + 1)``
-    after TF's checks of sorted, non-negative ids)."""
+    coordinates of the true entries, ``[n, rank]``), "segments" (``arange(max(ids) + 1)``
+    after TF's checks of sorted, non-negative ids) or "upto" (``arange(max(lengths))``)."""
 
     __sg_export__ = True
     kind: str
@@ -48,6 +50,8 @@ class PositionsOp:
         v = np.asarray(inputs[0])
         if self.kind == "where":
             return [np.argwhere(v).astype(np.int64)]
+        if self.kind == "upto":  # sequence_mask's positions: 0 .. max(lengths) - 1
+            return [np.arange(int(v.max()) if v.size else 0, dtype=np.int64)]
         ids = v.reshape(-1)
         if ids.size and ids.min() < 0:
             k = int(np.argmax(ids < 0))
@@ -67,8 +71,8 @@ def positions(kind: str, x: Tensor, name: str) -> Tensor:
     rank = x.ndim if x.aval.shape is not None else None
     aval = AVal((None, rank), _INT64) if kind == "where" else AVal((None,), _INT64)
     spec = PositionsOp(kind, name)
-    op = g.create_op("Where" if kind == "where" else "SegmentRange", [x], {"spec": spec},
-                     [aval], name)
+    op = g.create_op({"where": "Where", "upto": "Range"}.get(kind, "SegmentRange"), [x],
+                     {"spec": spec}, [aval], name)
     op.host = spec
     return op.outputs[0]
 
@@ -118,6 +122,34 @@ def boolean_mask(tensor: Any, mask: Any, name: str = "boolean_mask",
             _gather_along(flat, idx, axis)
 
 
+def sequence_mask(lengths: Any, maxlen: Any = None, dtype: Any = np.bool_,
+                  name: str | None = None) -> Tensor:
+    """``mask[..., j] = j < lengths[...]`` for ``j < maxlen`` (``None``: ``max(lengths)``, known
+    when the graph runs, from a positions host op), as ``dtype``."""
+    n = _t(lengths)
+    if n.aval.shape is None:
+        raise NotImplementedError("tf.sequence_mask needs lengths of known rank")
+    if not n.dtype.is_integer:
+        raise TypeError(f"Value passed to parameter 'lengths' has DataType {n.dtype.name} not "
+                        f"in list of allowed values: int32, int64")
+    m = as_graph_tensor(maxlen)
+    if m is not None and m.op.type != "Const":
+        raise NotImplementedError("tf.sequence_mask with maxlen given as a computed tensor is "
+                                  "not supported; pass an int or leave it None")
+    with composite(name, "SequenceMask", n) as stem:
+        n64 = cast(n, np.int64)
+        if maxlen is None:
+            row = positions("upto", n64, "Range")
+        else:
+            top = int(np.asarray(m.op.params["value"] if m is not None else maxlen))
+            row = _t(np.arange(top, dtype=np.int64))
+        mask = _final(stem + "Less/", ops.lt, row, ops.expand_dims(n64, (n.ndim,)))
+        want = as_dtype(dtype).np_dtype
+        if want == np.bool_:
+            return mask
+        return _final(stem + "Cast_1/", ops.cast, mask, want)
+
+
 def _gather_along(x: Tensor, idx: Tensor, axis: int) -> Tensor:
     """``gather`` along ``axis`` > 0: moved to the front, gathered, moved back."""
     perm = (axis,) + tuple(k for k in range(x.ndim) if k != axis)
@@ -126,4 +158,4 @@ def _gather_along(x: Tensor, idx: Tensor, axis: int) -> Tensor:
     return ops.permute(rows, back)
 
 
-__all__ = ["PositionsOp", "positions", "where", "boolean_mask"]
+__all__ = ["PositionsOp", "positions", "where", "boolean_mask", "sequence_mask"]

@@ -41,6 +41,8 @@ class TensorList:
 class ArrayOp:
     """One TensorArray op: ``kind`` and its static facts (dtype, element shape)."""
 
+    __sg_export__ = True  # a meta graph holds it (staticgraph.serialize)
+
     kind: str
     dtype: np.dtype
     element_shape: tuple | None  # None: unknown rank

@@ -67,4 +67,45 @@ def l2_normalize(x: Any, axis: Any = None, epsilon: float = 1e-12, name: str | N
         return multiply(t, inv, name=stem)
 
 
-__all__ = ["TopKV2", "top_k", "l2_normalize"]
+def _sorted(values: Any, axis: int, direction: str, name: str | None,
+            label: str) -> tuple[Tensor, Tensor]:
+    """``top_k`` of the whole ``axis`` (moved last): descending as is, ascending on ``-x``
+    (TF's lowering, so equal entries keep their order of position)."""
+    if direction not in ("ASCENDING", "DESCENDING"):
+        raise ValueError(f"{direction} should be either ASCENDING or DESCENDING")
+    x = _t(values)
+    if x.aval.shape is None:
+        raise NotImplementedError(f"tf.{label} needs values of known rank")
+    ax = int(axis) % max(x.ndim, 1)
+    n = x.aval.shape[ax]
+    if n is None:
+        raise NotImplementedError(f"tf.{label} needs the size of the sorted axis when the graph "
+                                  f"is built")
+    perm = tuple(j for j in range(x.ndim) if j != ax) + (ax,)
+    back = tuple(int(np.argsort(perm)[j]) for j in range(x.ndim))
+    with composite(name, label, x):  # TF's nodes: Neg, TopKV2, Neg_1
+        t = x if ax == x.ndim - 1 else ops.permute(x, perm)
+        if direction == "ASCENDING":
+            v, i = top_k(ops.neg(t), n)
+            v = ops.neg(v)
+        else:
+            v, i = top_k(t, n)
+        if ax != x.ndim - 1:
+            v, i = ops.permute(v, back), ops.permute(i, back)
+        return v, i
+
+
+def sort(values: Any, axis: int = -1, direction: str = "ASCENDING",
+         name: str | None = None) -> Tensor:
+    """``values`` sorted along ``axis``."""
+    return _sorted(values, axis, direction, name, "sort")[0]
+
+
+def argsort(values: Any, axis: int = -1, direction: str = "ASCENDING", stable: bool = False,
+            name: str | None = None) -> Tensor:
+    """The positions that sort ``values`` along ``axis`` (int32; equal entries by position,
+    which is also ``stable=True``'s order)."""
+    return _sorted(values, axis, direction, name, "argsort")[1]
+
+
+__all__ = ["TopKV2", "top_k", "l2_normalize", "sort", "argsort"]

@@ -31,6 +31,8 @@ from .loop_driver import Prepare, Stack, element, length, run_loop
 class LoopSpec:
     """What a ``While`` op runs; ``op.host`` and ``op.params["spec"]``."""
 
+    __sg_export__ = True  # a meta graph holds it (staticgraph.serialize)
+
     name: str
     site: str
     cond: FuncGraph

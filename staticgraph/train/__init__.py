@@ -29,6 +29,13 @@ from .saver import (
     import_meta_graph,
     latest_checkpoint,
 )
+from .schedules import (
+    cosine_decay,
+    inverse_time_decay,
+    natural_exp_decay,
+    piecewise_constant,
+    polynomial_decay,
+)
 
 GLOBAL_STEP = "global_step"
 
@@ -66,7 +73,8 @@ __all__ = ["Optimizer", "GradientDescentOptimizer", "MomentumOptimizer", "AdamOp
            "AdagradOptimizer", "RMSPropOptimizer", "Saver", "latest_checkpoint",
            "get_checkpoint_state", "checkpoint_exists", "import_meta_graph", "export_meta_graph",
            "get_global_step", "create_global_step", "get_or_create_global_step",
-           "exponential_decay"]
+           "exponential_decay", "piecewise_constant", "polynomial_decay", "inverse_time_decay",
+           "natural_exp_decay", "cosine_decay"]
 
 _missing = module_getattr("train")  # a missing tf.train name: the "not supported" error
 

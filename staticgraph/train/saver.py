@@ -124,7 +124,7 @@ class Saver:
         try:
             meta = {"format": META_FORMAT, "graph": to_dict(g),
                     "saver": {n: v.op.name for n, v in self._vars.items()}}
-        except TypeError as e:  # e.g. a While node's function graphs
+        except TypeError as e:  # a host op whose object does not travel (a collective)
             meta = {"format": META_FORMAT, "unexportable": str(e)}
         if filename is not None:
             with open(filename, "w") as f:
@@ -168,8 +168,8 @@ def import_meta_graph(meta_graph_or_file: Any, clear_devices: bool = False,
     if meta.get("format") != META_FORMAT:
         raise ValueError(f"{meta_graph_or_file} is not a meta graph written by staticgraph")
     if "unexportable" in meta:
-        raise ValueError("This meta graph could not be exported by staticgraph (control flow "
-                         f"in the graph is not exportable): {meta['unexportable']}")
+        raise ValueError("This meta graph could not be exported by staticgraph (a node of the "
+                         f"graph is not exportable): {meta['unexportable']}")
     g = get_default_graph()
     from_dict(meta["graph"], g)
     if not meta["saver"]:

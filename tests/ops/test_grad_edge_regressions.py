@@ -141,3 +141,13 @@ def test_div_gradient_of_the_divisor_does_not_square_it(mode):
     x, y = np.array([1e300, 1e-300]), np.array([1e300, 1e-200])
     _, (gx, gy) = run(ops.div, x, y, mode=mode)
     np.testing.assert_allclose(gy, [-1e-300, -1e100], rtol=1e-14)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_relu_gradient_of_a_0d_tensor(mode):
+    """Fuzzer seed 1522: the eager array rule of ``relu`` failed on 0-d values (numpy hands
+    back scalars there, which its in-place integer passes cannot write into)."""
+    for v, want in ((1.4264431782351723, 1.0), (-0.5, 0.0), (0.0, 0.0)):
+        out, (gx,) = run(ops.relu, np.array(v), mode=mode)
+        np.testing.assert_array_equal(out, max(v, 0.0))
+        np.testing.assert_array_equal(gx, want)

@@ -1,7 +1,7 @@
 """The TF1 functions of issue #15's probe (top_k, l2_normalize, matrix_transpose, diag family,
-trace, segment sums, tensordot, einsum, broadcast_to, one-argument where, boolean_mask): values
-and gradients on every executor against numpy and central differences, and against TensorFlow's
-``compat.v1`` where it is installed."""
+trace, segment sums, tensordot, einsum (with ``...``), broadcast_to, one-argument where,
+boolean_mask): values and gradients on every executor against numpy and central differences,
+and against TensorFlow's ``compat.v1`` where it is installed."""
 
 from __future__ import annotations
 
@@ -91,6 +91,19 @@ CASES: dict[str, tuple[Callable, Callable, list[np.ndarray]]] = {
                      lambda a, b, c: a @ b @ c, [_a(2, 3), _a(3, 4), _a(4, 2)]),
     "einsum_mixed": (lambda tf, a, b: tf.einsum("bij,jk->bki", a, b),
                      lambda a, b: np.einsum("bij,jk->bki", a, b), [_a(2, 3, 4), _a(4, 5)]),
+    "einsum_ellipsis_batch_broadcast": (
+        lambda tf, a, b: tf.einsum("...ij,...jk->...ik", a, b),
+        lambda a, b: np.einsum("...ij,...jk->...ik", a, b), [_a(2, 1, 3, 4), _a(5, 4, 2)]),
+    "einsum_ellipsis_implicit": (lambda tf, a, b: tf.einsum("...ij,jk", a, b),
+                                 lambda a, b: a @ b, [_a(2, 3, 4), _a(4, 5)]),
+    "einsum_ellipsis_trailing": (lambda tf, a, b: tf.einsum("ij...,jk...->ik...", a, b),
+                                 lambda a, b: np.einsum("ij...,jk...->ik...", a, b),
+                                 [_a(3, 4, 2), _a(4, 5, 2)]),
+    "einsum_ellipsis_middle": (lambda tf, a, b: tf.einsum("bn...d,bm...d->b...nm", a, b),
+                               lambda a, b: np.einsum("bn...d,bm...d->b...nm", a, b),
+                               [_a(2, 3, 1, 4), _a(2, 5, 6, 4)]),
+    "einsum_ellipsis_diagonal_sum": (lambda tf, a: tf.einsum("...ii->...", a),
+                                     lambda a: np.einsum("...ii->...", a), [_a(2, 3, 3)]),
     "broadcast_to": (lambda tf, x: tf.broadcast_to(x, [2, 3]),
                      lambda x: np.broadcast_to(x, (2, 3)), [_a(3)]),
     "boolean_mask": (lambda tf, x: tf.boolean_mask(x, tf.constant(MASK)),
@@ -168,6 +181,16 @@ BUILD_ERRORS: dict[str, tuple[Callable, str]] = {
                   "Dimensions must be equal, but are 3 and 4"),
     "einsum": (lambda tf: tf.einsum("ij,jk->ik", tf.zeros([2, 3]), tf.zeros([4, 5])),
                "Dimensions must be equal, but are 3 and 4"),
+    "einsum_ellipsis_dropped": (lambda tf: tf.einsum("...ij,...jk", tf.zeros([2, 3, 4]),
+                                                     tf.zeros([2, 4, 5])),
+                                "for einsum equation '...ij,...jk->ik' without ellipsis (...) "
+                                "in the output subscripts where input(s) have non-empty "
+                                "broadcasting shape"),
+    "einsum_ellipsis_dims": (lambda tf: tf.einsum("...ij,...jk->...ik", tf.zeros([2, 3, 4]),
+                                                  tf.zeros([3, 4, 2])),
+                             "Dimensions must be equal, but are 2 and 3"),
+    "einsum_dots": (lambda tf: tf.einsum("..i,i", tf.zeros([2, 3]), tf.zeros([3])),
+                    "Subscripts have incorrect format: ..i,i"),
     "broadcast_to": (lambda tf: tf.broadcast_to(tf.zeros([3]), [2, 4]),
                      "Dimensions must be equal, but are 3 and 4"),
     "boolean_mask": (lambda tf: tf.boolean_mask(tf.zeros([2, 3]), tf.zeros([3], tf.bool)),
@@ -253,8 +276,6 @@ def test_value_dependent_results_train_a_variable(executor):
 
 def test_missing_pieces_say_so():
     x = sg.placeholder(sg.float32, [None, 3])
-    with pytest.raises(NotImplementedError, match="ellipsis"):
-        sg.einsum("...ij,jk->...ik", x, sg.ones([3, 2]))
     with pytest.raises(NotImplementedError, match="num_segments given as a tensor"):
         sg.unsorted_segment_sum(x, [0, 1], sg.constant(2))
     with pytest.raises(NotImplementedError, match="Python int"):

@@ -35,6 +35,7 @@ def programs() -> dict[str, str]:
         import tf1_corpus_classic
         import tf1_corpus_conv
         import tf1_corpus_errors
+        import tf1_corpus_learners
         import tf1_corpus_linalg
         import tf1_corpus_more
         import tf1_corpus_rank
@@ -47,7 +48,8 @@ def programs() -> dict[str, str]:
     out: dict[str, str] = {}
     for mod in (tf1_corpus_basics, tf1_corpus_training, tf1_corpus_errors, tf1_corpus_tutorials,
                 tf1_corpus_more, tf1_corpus_books, tf1_corpus_conv, tf1_corpus_real,
-                tf1_corpus_rnn, tf1_corpus_rank, tf1_corpus_classic, tf1_corpus_linalg):
+                tf1_corpus_rnn, tf1_corpus_rank, tf1_corpus_classic, tf1_corpus_linalg,
+                tf1_corpus_learners):
         out.update(mod.PROGRAMS)
     return out
 
