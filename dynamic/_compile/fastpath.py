@@ -21,6 +21,7 @@ Any failed check returns :data:`MISS` and the call takes the general path
 
 from __future__ import annotations
 
+from operator import itemgetter
 from sys import getrefcount
 from typing import Any
 
@@ -115,6 +116,27 @@ def _state_guard(g: _Gen, f: Any, v: Any, groups: dict) -> str:
     return f"{g.const(f)}() != {g.const(v)}"
 
 
+def _group_guards(g: _Gen, checks: list, groups: dict) -> list[str]:
+    """The state guards as expressions: a param group's simple values compared at once
+    (``itemgetter(names)(group) != values``: one C call and a tuple compare instead of one
+    lookup and compare per name), the others one by one."""
+    simple: dict = {}
+    out = []
+    for f, v in checks:
+        if isinstance(f, GroupValue) and type(v) in (bool, int, float, str, type(None)):
+            simple.setdefault((id(f.opt), f.gi), (f.opt, f.gi, []))[2].append((f.name, v))
+        else:
+            out.append(_state_guard(g, f, v, groups))
+    for opt, gi, items in simple.values():
+        grp = _group(g, opt, gi, groups)
+        if len(items) == 1:
+            out.append(_state_guard(g, GroupValue(opt, gi, items[0][0]), items[0][1], groups))
+            continue
+        get = g.const(itemgetter(*[n for n, _ in items]), "IG")
+        out.append(f"{get}({grp}) != {g.const(tuple(v for _, v in items))}")
+    return out
+
+
 def _group(g: _Gen, opt: Any, gi: int, groups: dict) -> str:
     """A local holding ``opt.param_groups[gi]`` (read once per call)."""
     key = (id(opt), gi)
@@ -195,7 +217,15 @@ def build(call: Any, struct: Any, key_avals: tuple, grad_mode: bool) -> Any:
         elif s is not None:
             test.append(f"d{i}.shape != {tuple(s)!r}")
         g.line(f"d{i} = a{i}._data")
-        g.line(f"if {' or '.join(test)}: return MISS")
+        if s is not None and None not in s and _nbytes(s, dt) < swap.SWAP_MIN_BYTES:
+            # a small input's array: its dtype and shape checked once, then known by identity
+            seen = g.const([None], "B")
+            g.line(f"if {' or '.join(test[::2])}: return MISS")
+            g.line(f"if d{i} is not {seen}[0]:")
+            g.line(f"    if {' or '.join(test[1::2])}: return MISS")
+            g.line(f"    {seen}[0] = d{i}")
+        else:
+            g.line(f"if {' or '.join(test)}: return MISS")
     exact = not any(None in s for s in (call.spec if call.general else call.shape))
     for j, (desc, (shape, dt, rg)) in enumerate(zip(call.desc, call.ext_avals, strict=True)):
         if desc[0] == "grad":
@@ -218,7 +248,7 @@ def build(call: Any, struct: Any, key_avals: tuple, grad_mode: bool) -> Any:
             g.line(f"if {test} or e{j}._requires_grad is not {rg}: return MISS")
     for (leaf_desc, none) in call.grad_checks:
         g.line(f"if ({_leaf_expr(g, leaf_desc)}._grad is None) is not {none}: return MISS")
-    tests = [_state_guard(g, f, v, groups) for f, v in call.state_checks]
+    tests = _group_guards(g, call.state_checks, groups)
     if tests:
         g.line(f"if {' or '.join(tests)}: return MISS")
     for ln in identity_lines(g, call.id_checks):
