@@ -15,9 +15,9 @@ parameter can observe it:
   parameter's slot, the cache, the local and ``getrefcount``'s argument (4); the array by the
   tensor, the cache and the argument (3): no variable, list, view, ``detach()``-ed tensor or
   autograd record holds them; no weak reference to the tensor exists;
-* it is as a fresh ``.grad`` is: class ``Tensor``, ``requires_grad`` False (so no hook, no
-  ``grad_fn``, no ``.grad`` of its own can have been added), version counter 0 (no in-place
-  write since).
+* it is as a fresh ``.grad`` is: class ``Tensor``, ``requires_grad`` False (no ``grad_fn``),
+  version counter 0 (no in-place write since), no ``.grad`` and no hooks of its own (left by
+  ``requires_grad_()``, a backward or ``register_hook`` and ``requires_grad_(False)``).
 
 Then ``LD[...] = r[k]`` (a copy of a few bytes, 0.17 us) and the instance's buffer goes back to
 its pool. Otherwise the fast path makes a new tensor as before, on a copy of the result (an
@@ -44,8 +44,8 @@ def recycle_lines(g: Any, leaf: str, val: str) -> list[str]:
     lg, ld = g.const([None], "LG"), g.const([None], "LD")
     return [f"G = {leaf}._grad",
             f"if G is {lg}[0] and G._data is {ld}[0] and rc(G) == 4 and rc({ld}[0]) == 3 "
-            f"and G._requires_grad is False and G._vc[0] == 0 and G.__class__ is TENSOR "
-            f"and not wrc(G):",
+            f"and G._requires_grad is False and G._vc[0] == 0 and G._grad is None "
+            f"and G._hooks is None and G.__class__ is TENSOR and not wrc(G):",
             f"    {ld}[0][...] = {val}",
             "else:",
             f"    {ld}[0] = D = {val}.copy()",

@@ -87,7 +87,7 @@ def test_held_grad_keeps_its_values_and_a_new_grad_appears():
 
 
 @pytest.mark.parametrize("hold", ["numpy", "view", "detach", "weakref", "requires_grad",
-                                  "in_place"])
+                                  "in_place", "own_grad"])
 def test_grad_observed_between_steps_is_not_recycled(hold):
     x, y = _data()
     m1, compiled, m2, eager = _pair()
@@ -107,8 +107,13 @@ def test_grad_observed_between_steps_is_not_recycled(hold):
         keep = weakref.ref(g)
     elif hold == "requires_grad":
         g.requires_grad_(True)
-    else:
+    elif hold == "in_place":
         g.mul_(1.0)
+    else:  # a .grad of its own, then requires_grad off again: a new .grad has none
+        g.requires_grad_(True)
+        (g * 2).sum().backward()
+        g.requires_grad_(False)
+        assert g.grad is not None
     gid = id(g)
     del g
     gc.collect()
@@ -116,7 +121,7 @@ def test_grad_observed_between_steps_is_not_recycled(hold):
     eager(x, y)
     _same(m1, m2)
     new = m1[0].weight.grad
-    assert not new.requires_grad and new._version == 0
+    assert not new.requires_grad and new._version == 0 and new.grad is None
     if hold in ("numpy", "view", "detach"):
         arr = keep if isinstance(keep, np.ndarray) else keep.numpy()
         np.testing.assert_array_equal(arr, before[0] if hold == "view" else before)
