@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from staticgraph.graph.errors import InvalidArgumentError
+
 from .. import _logging
 from .._fast_path import ENABLED as FAST_PATH
 from .._tensor import Tensor
@@ -94,6 +96,7 @@ class CompiledFunction:
         self.n_plans = 0
         self._hot: Any = None  # the fast path of the plan the last call ran (fastpath.py)
         self.break_reasons: list[str] = []
+        self._label_break = False  # a call with ignore_index labels ran eagerly (logged once)
         self.__name__ = getattr(fn, "__name__", type(fn).__name__)
         self.__doc__ = getattr(fn, "__doc__", None)
         self.__wrapped__ = fn
@@ -110,7 +113,10 @@ class CompiledFunction:
             return self.fn(*args, **kwargs)  # (a dual level is open): eager, tangents and all
         hot = self._hot
         if hot is not None and not kwargs:
-            out = hot(args)
+            try:
+                out = hot(args)
+            except InvalidArgumentError as e:
+                return self._ignored_labels(e, args, kwargs)
             if out is not MISS:
                 return out
         tensors: list = []
@@ -142,6 +148,8 @@ class CompiledFunction:
             except GuardFailed as e:
                 why = str(e) or f"a guarded value changed ({', '.join(call.guard_text)})"
                 continue
+            except InvalidArgumentError as e:
+                return self._ignored_labels(e, args, kwargs)
             if call.fast is None:
                 call.fast = build_fast(call, struct, tuple(
                     (type(t), t._data.dtype, t._data.ndim, t._requires_grad) for t in tensors),
@@ -149,6 +157,20 @@ class CompiledFunction:
             self._hot = call.fast or None
             return out
         return self._capture(entry, struct, tensors, args, kwargs, why)
+
+    def _ignored_labels(self, e: Exception, args: tuple, kwargs: dict) -> Any:
+        """A plan captured from class labels without ``-100`` met ``-100`` (``ignore_index``)
+        in a later call: its unmasked kernel's bounds check failed before anything was
+        written, so this call runs eagerly (which masks those rows), logged as a graph break
+        on its first occurrence; the plan stays for calls without them. Any other error is
+        the caller's."""
+        if "Target -100 is out of bounds" not in str(e):
+            raise e
+        if not self._label_break:
+            self._label_break = True
+            self._break(None, "class labels equal to ignore_index (-100) in a call of a plan "
+                              "captured from labels without them (such calls run eagerly)")
+        return self.fn(*args, **kwargs)
 
     def _symbolic(self, entry: _Entry, tensors: list) -> list[set[int]]:
         if self.dynamic is False:

@@ -21,6 +21,7 @@ Any failed check returns :data:`MISS` and the call takes the general path
 
 from __future__ import annotations
 
+from operator import itemgetter
 from sys import getrefcount
 from typing import Any
 
@@ -28,6 +29,8 @@ import numpy as np
 
 from .._tensor import Tensor, make
 from ..autograd.grad_mode import GRAD_ENABLED
+from .direct import run_lines
+from .grad_recycle import RECYCLE_MAX_BYTES, recycle_lines
 from .identity import lines as identity_lines
 from .optim_graph import GroupValue, NegLR
 from . import swap
@@ -113,6 +116,27 @@ def _state_guard(g: _Gen, f: Any, v: Any, groups: dict) -> str:
     return f"{g.const(f)}() != {g.const(v)}"
 
 
+def _group_guards(g: _Gen, checks: list, groups: dict) -> list[str]:
+    """The state guards as expressions: a param group's simple values compared at once
+    (``itemgetter(names)(group) != values``: one C call and a tuple compare instead of one
+    lookup and compare per name), the others one by one."""
+    simple: dict = {}
+    out = []
+    for f, v in checks:
+        if isinstance(f, GroupValue) and type(v) in (bool, int, float, str, type(None)):
+            simple.setdefault((id(f.opt), f.gi), (f.opt, f.gi, []))[2].append((f.name, v))
+        else:
+            out.append(_state_guard(g, f, v, groups))
+    for opt, gi, items in simple.values():
+        grp = _group(g, opt, gi, groups)
+        if len(items) == 1:
+            out.append(_state_guard(g, GroupValue(opt, gi, items[0][0]), items[0][1], groups))
+            continue
+        get = g.const(itemgetter(*[n for n, _ in items]), "IG")
+        out.append(f"{get}({grp}) != {g.const(tuple(v for _, v in items))}")
+    return out
+
+
 def _group(g: _Gen, opt: Any, gi: int, groups: dict) -> str:
     """A local holding ``opt.param_groups[gi]`` (read once per call)."""
     key = (id(opt), gi)
@@ -158,6 +182,10 @@ def _swaps(call: Any, key_avals: tuple, rp: Any, at: list, n_out: int) -> list:
     return out
 
 
+def _nbytes(shape: tuple, dt: Any) -> int:
+    return int(np.prod(shape, dtype=np.int64)) * np.dtype(dt).itemsize
+
+
 def build(call: Any, struct: Any, key_avals: tuple, grad_mode: bool) -> Any:
     """``fast(args)`` for ``call`` (module docstring), or ``None`` when it does not apply."""
     plan = call.plan
@@ -189,7 +217,16 @@ def build(call: Any, struct: Any, key_avals: tuple, grad_mode: bool) -> Any:
         elif s is not None:
             test.append(f"d{i}.shape != {tuple(s)!r}")
         g.line(f"d{i} = a{i}._data")
-        g.line(f"if {' or '.join(test)}: return MISS")
+        if s is not None and None not in s and _nbytes(s, dt) < swap.SWAP_MIN_BYTES:
+            # a small input's array: its dtype and shape checked once, then known by identity
+            seen = g.const([None], "B")
+            g.line(f"if {' or '.join(test[::2])}: return MISS")
+            g.line(f"if d{i} is not {seen}[0]:")
+            g.line(f"    if {' or '.join(test[1::2])}: return MISS")
+            g.line(f"    {seen}[0] = d{i}")
+        else:
+            g.line(f"if {' or '.join(test)}: return MISS")
+    exact = not any(None in s for s in (call.spec if call.general else call.shape))
     for j, (desc, (shape, dt, rg)) in enumerate(zip(call.desc, call.ext_avals, strict=True)):
         if desc[0] == "grad":
             g.line(f"e{j} = {_leaf_expr(g, desc[1])}._grad")
@@ -197,11 +234,21 @@ def build(call: Any, struct: Any, key_avals: tuple, grad_mode: bool) -> Any:
         else:
             g.line(f"e{j} = {_leaf_expr(g, desc)}")
         g.line(f"x{j} = e{j}._data")
-        g.line(f"if x{j}.shape != {tuple(shape)!r} or x{j}.dtype is not {g.const(dt)} or "
-               f"e{j}._requires_grad is not {rg}: return MISS")
+        test = f"x{j}.shape != {tuple(shape)!r} or x{j}.dtype is not {g.const(dt)}"
+        if desc[0] != "grad" and _nbytes(shape, dt) < swap.SWAP_MIN_BYTES:
+            # a small parameter's array: checked once, then known by identity (an array
+            # keeps its shape and dtype; the cache's reference is not counted by swap.py,
+            # which handles only larger ones)
+            seen = g.const([None], "B")
+            g.line(f"if x{j} is not {seen}[0]:")
+            g.line(f"    if {test}: return MISS")
+            g.line(f"    {seen}[0] = x{j}")
+            g.line(f"if e{j}._requires_grad is not {rg}: return MISS")
+        else:
+            g.line(f"if {test} or e{j}._requires_grad is not {rg}: return MISS")
     for (leaf_desc, none) in call.grad_checks:
         g.line(f"if ({_leaf_expr(g, leaf_desc)}._grad is None) is not {none}: return MISS")
-    tests = [_state_guard(g, f, v, groups) for f, v in call.state_checks]
+    tests = _group_guards(g, call.state_checks, groups)
     if tests:
         g.line(f"if {' or '.join(tests)}: return MISS")
     for ln in identity_lines(g, call.id_checks):
@@ -222,7 +269,11 @@ def build(call: Any, struct: Any, key_avals: tuple, grad_mode: bool) -> Any:
     if rp is not None:
         g.ns["ndarray"] = np.ndarray
         g.line(f"F = [{', '.join(feeds)}]")
-        g.line(f"r = {g.const(rp.runner, 'R')}(F, {g.const(plan.session._state, 'ST')})")
+        if exact:  # one instance: call it directly (:mod:`.direct`)
+            for ln in run_lines(g, rp.runner, plan.session._state):
+                g.line(ln)
+        else:
+            g.line(f"r = {g.const(rp.runner, 'R')}(F, {g.const(plan.session._state, 'ST')})")
         at = list(rp.leaf_pos)
     else:
         fd = ", ".join(f"{g.const(t, 'F')}: {v}" for t, v in zip(plan.feeds, feeds, strict=True))
@@ -237,9 +288,9 @@ def build(call: Any, struct: Any, key_avals: tuple, grad_mode: bool) -> Any:
         g.line("if tk is None:")
         g.line(f"    tk = {tk}[0] = TAKER({g.const(rp.runner, 'R')}, F, "
                f"{[q for _, q, _ in swaps]!r})")
-        swap, copy = swap_lines(g, swaps)
+        swapping, copy = swap_lines(g, swaps)
         g.line("if tk:")
-        for ln in swap:
+        for ln in swapping:
             g.line("    " + ln)
         g.line("else:")
         for ln in copy:
@@ -264,6 +315,10 @@ def build(call: Any, struct: Any, key_avals: tuple, grad_mode: bool) -> Any:
                 else call.ext_avals[target - len(call.input_pos)][1])
             g.line(f"{t}[...] = {val}" if same else f"copyto({t}, {val}, casting='unsafe')")
             g.line(f"{tt}._vc[0] += {arg}")
+        elif kind == "grad_set" and rp is not None and idx >= 0 and _nbytes(
+                plan.extras[idx].aval.shape, plan.extras[idx].dtype.np_dtype) < RECYCLE_MAX_BYTES:
+            for ln in recycle_lines(g, _leaf_expr(g, target), f"r[{at[n_out + idx]}]"):
+                g.line(ln)  # a small .grad: the old tensor reused when unobservable
         elif kind == "grad_set":
             g.line(f"{_leaf_expr(g, target)}._grad = make({val})")
         elif kind == "grad_none":

@@ -127,8 +127,10 @@ def lines(g: Any, checks: list[tuple]) -> list[str]:
                 out.append(f"if {' or '.join(opt_tests)}: return MISS")
         elif key is None:
             tests.append(f"{b}.cell_contents is not {g.const(want, 'T')}")
-        elif isinstance(box, dict):
-            tests.append(f"{b}.get({key!r}, MISS) is not {g.const(want, 'T')}")
+        elif isinstance(box, dict):  # a missing key: LookupError below
+            tests.append(f"{b}[{key!r}] is not {g.const(want, 'T')}")
         else:
             tests.append(f"{b}[{key!r}] is not {g.const(want, 'T')}")
-    return ([f"if {' or '.join(tests)}: return MISS"] if tests else []) + out
+    first = ["try:", f"    if {' or '.join(tests)}: return MISS",
+             "except LookupError:", "    return MISS"] if tests else []
+    return first + out

@@ -13,6 +13,7 @@ import dynamic as torch
 from dynamic import _logging, nn
 from dynamic._compile.plan import Plan
 from staticgraph.compiler.cpu.executor import Runner
+from staticgraph.compiler.cpu.instance import Instance
 from staticgraph.session import Session
 
 
@@ -56,6 +57,36 @@ def _same(m1, m2, o1=None, o2=None, rtol=1e-6):
                                            atol=1e-7)
 
 
+def _patch_runs(monkeypatch, fn) -> None:
+    """Route every run of the compiled executor through ``fn(real_call, *args)``: the
+    runner's and the fast path's direct call of the bound instance (:mod:`dynamic._compile.direct`;
+    a property on the class wins over the instance's own ``call``)."""
+    real = Runner.__call__
+
+    def runner(self, *a):
+        def inner(*b):
+            _PATCHED["runner"] = True  # its instance's call is not a second run
+            try:
+                return real(self, *b)
+            finally:
+                _PATCHED["runner"] = False
+        return fn(inner, *a)
+
+    monkeypatch.setattr(Runner, "__call__", runner)
+    monkeypatch.setitem(_PATCHED, "on", True)  # a runner bound meanwhile may keep the wrapper
+
+    def wrapper(inst):
+        own = inst.__dict__["call"]
+        return lambda *a: fn(own, *a) if _PATCHED["on"] and not _PATCHED["runner"] \
+            else own(*a)
+
+    monkeypatch.setattr(Instance, "call", property(
+        wrapper, lambda inst, v: inst.__dict__.__setitem__("call", v)), raising=False)
+
+
+_PATCHED = {"on": False, "runner": False}
+
+
 def _step_fn(model, opt, zero_first: bool, set_to_none: bool):
     def step(x, y):
         if zero_first:
@@ -83,8 +114,7 @@ OPTS = {
 @pytest.mark.parametrize("name", list(OPTS))
 def test_training_steps_match_eager(logs, monkeypatch, name, zero_first, set_to_none):
     runs = []  # runs of the compiled executor (the fast path calls its runner directly)
-    real = Runner.__call__
-    monkeypatch.setattr(Runner, "__call__", lambda self, *a: runs.append(1) or real(self, *a))
+    _patch_runs(monkeypatch, lambda real, *a: runs.append(1) or real(*a))
     x, y = _data()
     m1, m2 = _model(), _model()
     o1, o2 = OPTS[name](list(m1.parameters())), OPTS[name](list(m2.parameters()))
@@ -160,12 +190,12 @@ def test_failed_run_leaves_parameters_intact(monkeypatch):
     before = [(p.detach().numpy().copy(), p.grad.numpy().copy(), p._version,
                opt.state[p]["momentum_buffer"].copy()) for p in m.parameters()]
 
-    def boom(self, *args):
+    def boom(*args):
         raise RuntimeError("executor failure")
 
     monkeypatch.setattr(Plan, "forward", boom)
     monkeypatch.setattr(Session, "run", boom)
-    monkeypatch.setattr(Runner, "__call__", boom)
+    _patch_runs(monkeypatch, boom)
     with pytest.raises(RuntimeError, match="executor failure"):
         step(x, y)
     for p, (v, g, ver, buf) in zip(m.parameters(), before, strict=True):

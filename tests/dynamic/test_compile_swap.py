@@ -180,3 +180,21 @@ def test_integer_label_cross_entropy_step_is_captured(logs):
     for _ in range(3):
         compiled(x, y)
     assert not _breaks(logs) and compiled.n_plans == 1
+
+
+def test_ignore_index_labels_in_a_later_call_run_eagerly(logs):
+    """A plan captured from labels without -100 meets -100 (``ignore_index``) later: that call
+    runs eagerly (logged once as a graph break), calls without them keep the plan; values and
+    gradients are eager's throughout."""
+    x, y = _data()
+    y_pad = torch.tensor(np.where(np.arange(5) % 2 == 0, y.numpy(), -100))
+    m1, _, s1 = _setup()
+    m2, _, eager = _setup()
+    compiled = torch.compile(s1)
+    for labels in (y, y, y, y_pad, y, y_pad, y):
+        np.testing.assert_allclose(compiled(x, labels).item(), eager(x, labels).item(),
+                                   rtol=1e-5)
+        _check_same(m1, m2)
+    breaks = _breaks(logs)
+    assert len(breaks) == 1 and "ignore_index (-100)" in breaks[0]
+    assert compiled.n_plans == 1

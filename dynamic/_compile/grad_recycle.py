@@ -1,0 +1,54 @@
+"""``.grad`` write-back without a new tensor per step where nobody can tell the difference.
+
+A whole step that starts with ``zero_grad()`` (``set_to_none=True``) gives each parameter a new
+``.grad`` tensor on every call, as eager does. Wrapping the run's result (``make(r[k])``) costs
+about 0.25 us, and since the ``.grad`` then holds one of the compiled instance's escape buffers,
+the next run finds that buffer referenced and takes another from its pool (``fresh``, about
+0.2 us): 0.45 us per parameter and step, a fifth of ``xor-mlp``'s step.
+
+The old ``.grad`` tensor can instead receive the new value in place when no one but the
+parameter can observe it:
+
+* it is the tensor the fast path itself made last time (``LG``), and its storage the array it
+  gave it (``LD``, an array of its own, never an instance buffer);
+* reference counts show no other holder of either: the tensor is referenced by the
+  parameter's slot, the cache, the local and ``getrefcount``'s argument (4); the array by the
+  tensor, the cache and the argument (3): no variable, list, view, ``detach()``-ed tensor or
+  autograd record holds them; no weak reference to the tensor exists;
+* it is as a fresh ``.grad`` is: class ``Tensor``, ``requires_grad`` False (no ``grad_fn``),
+  version counter 0 (no in-place write since), no ``.grad`` and no hooks of its own (left by
+  ``requires_grad_()``, a backward or ``register_hook`` and ``requires_grad_(False)``).
+
+Then ``LD[...] = r[k]`` (a copy of a few bytes, 0.17 us) and the instance's buffer goes back to
+its pool. Otherwise the fast path makes a new tensor as before, on a copy of the result (an
+array of its own: the next call may recycle it). Observable behaviour is eager's either way:
+whoever kept the old ``.grad`` (or its array, or a view) keeps the old values.
+"""
+
+from __future__ import annotations
+
+from sys import getrefcount
+from typing import Any
+from weakref import getweakrefcount
+
+from .._tensor import Tensor
+
+RECYCLE_MAX_BYTES = 4096
+"""A larger ``.grad`` is wrapped as before: its copy would cost more than the pool's ``fresh``."""
+
+
+def recycle_lines(g: Any, leaf: str, val: str) -> list[str]:
+    """Source setting ``{leaf}._grad`` to a new-or-recycled tensor holding ``{val}`` (the
+    run's result of the ``.grad``'s shape and dtype); ``g`` is the fast path's generator."""
+    g.ns.update(rc=getrefcount, wrc=getweakrefcount, TENSOR=Tensor)
+    lg, ld = g.const([None], "LG"), g.const([None], "LD")
+    return [f"G = {leaf}._grad",
+            f"if G is {lg}[0] and G._data is {ld}[0] and rc(G) == 4 and rc({ld}[0]) == 3 "
+            f"and G._requires_grad is False and G._vc[0] == 0 and G._grad is None "
+            f"and G._hooks is None and G.__class__ is TENSOR and not wrc(G):",
+            f"    {ld}[0][...] = {val}",
+            "else:",
+            f"    {ld}[0] = D = {val}.copy()",
+            f"    {leaf}._grad = {lg}[0] = make(D)",
+            "    D = None",
+            "G = None"]
