@@ -30,14 +30,19 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from llvmlite import ir
 from numba import njit, types
-from numba.extending import intrinsic, overload
+from numba.extending import overload
 
 from .scalar_basic import (  # noqa: F401 - the library's names, for generated kernels
     CASTS,
     JIT_OPTIONS,
     LIB_FASTMATH,
+    _always_inline,
+    _f32_as_i32,
+    _f64_as_i64,
+    _i32_as_f32,
+    _i64_as_f64,
+    _unary_float,
     sg_abs,
     sg_ceil,
     sg_clamp,
@@ -59,34 +64,6 @@ are compiled once per installation, not once per process (cold compiles of new g
 them). Overload glue (``sg_*``) is compiled into each kernel and cannot be cached."""
 
 F32, F64 = np.float32, np.float64
-
-
-# ------------------------------------------------------------------------------- bitcasts
-def _bitcast(src, dst, lty):
-    """An intrinsic reinterpreting the bits of ``src`` as ``dst``; wider integers (numba widens
-    int32 arithmetic to int64) are truncated to ``src``'s width first."""
-
-    @intrinsic
-    def cast(typingctx, x):
-        if x != src and not (isinstance(src, types.Integer) and isinstance(x, types.Integer)):
-            return None
-
-        def codegen(context, builder, signature, args):
-            v = args[0]
-            if isinstance(src, types.Integer) and x.bitwidth != src.bitwidth:
-                v = builder.trunc(v, ir.IntType(src.bitwidth)) if x.bitwidth > src.bitwidth \
-                    else builder.sext(v, ir.IntType(src.bitwidth))
-            return builder.bitcast(v, lty)
-
-        return dst(x), codegen
-
-    return cast
-
-
-_i32_as_f32 = _bitcast(types.int32, types.float32, ir.FloatType())
-_f32_as_i32 = _bitcast(types.float32, types.int32, ir.IntType(32))
-_i64_as_f64 = _bitcast(types.int64, types.float64, ir.DoubleType())
-_f64_as_i64 = _bitcast(types.float64, types.int64, ir.IntType(64))
 
 
 # ------------------------------------------------------------------------------------ exp
@@ -288,6 +265,7 @@ def _log1p_f32(x):
 def _expm1_f32(x):
     """Kahan's ``(u - 1) * x / log(u)`` with ``u = exp(x)``: the rounding of ``u`` cancels
     between the factors, so the polynomial ``exp``/``log`` give expm1 to ~2 ulp."""
+    _always_inline()
     k = _P32_T
     u = _exp_f32(x)
     r = (u - k[0]) * (x / _log_f32(u))
@@ -308,6 +286,7 @@ def _expm1_f64(x):
 
 @njit(**_JIT_CACHED)
 def _softplus_f32(x):
+    _always_inline()
     m = x if x > _P32_T[3] else _P32_T[3]
     return m + _log1p_f32(_exp_f32(-abs(x)))
 
@@ -319,10 +298,6 @@ def _softplus_f64(x):
 
 
 # --------------------------------------------------------------------- public names + overloads
-def _isf(t, bits: int) -> bool:
-    return isinstance(t, types.Float) and t.bitwidth == bits
-
-
 def sg_exp(x):
     return np.exp(x)
 
@@ -338,23 +313,6 @@ def sg_tanh(x):
 def sg_sigmoid(x):
     e = np.exp(-np.abs(x))
     return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
-
-
-def _unary_float(pyfunc, f32impl, f64impl, generic=None):
-    """Register an overload of ``pyfunc`` choosing the float32/float64 implementation; integer
-    and bool inputs compute in float64 (they only reach here in unfused corner cases)."""
-
-    @overload(pyfunc, jit_options=_JIT)
-    def ov(x):
-        if _isf(x, 32):
-            return lambda x: f32impl(x)
-        if _isf(x, 64):
-            return lambda x: f64impl(x)
-        if isinstance(x, (types.Integer, types.Boolean)):
-            return lambda x: f64impl(np.float64(x))
-        return None
-
-    return ov
 
 
 def sg_log1p(x):
