@@ -30,14 +30,19 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from llvmlite import ir
 from numba import njit, types
-from numba.extending import intrinsic, overload
+from numba.extending import overload
 
 from .scalar_basic import (  # noqa: F401 - the library's names, for generated kernels
     CASTS,
     JIT_OPTIONS,
     LIB_FASTMATH,
+    _always_inline,
+    _f32_as_i32,
+    _f64_as_i64,
+    _i32_as_f32,
+    _i64_as_f64,
+    _unary_float,
     sg_abs,
     sg_ceil,
     sg_clamp,
@@ -61,35 +66,15 @@ them). Overload glue (``sg_*``) is compiled into each kernel and cannot be cache
 F32, F64 = np.float32, np.float64
 
 
-# ------------------------------------------------------------------------------- bitcasts
-def _bitcast(src, dst, lty):
-    """An intrinsic reinterpreting the bits of ``src`` as ``dst``; wider integers (numba widens
-    int32 arithmetic to int64) are truncated to ``src``'s width first."""
-
-    @intrinsic
-    def cast(typingctx, x):
-        if x != src and not (isinstance(src, types.Integer) and isinstance(x, types.Integer)):
-            return None
-
-        def codegen(context, builder, signature, args):
-            v = args[0]
-            if isinstance(src, types.Integer) and x.bitwidth != src.bitwidth:
-                v = builder.trunc(v, ir.IntType(src.bitwidth)) if x.bitwidth > src.bitwidth \
-                    else builder.sext(v, ir.IntType(src.bitwidth))
-            return builder.bitcast(v, lty)
-
-        return dst(x), codegen
-
-    return cast
-
-
-_i32_as_f32 = _bitcast(types.int32, types.float32, ir.FloatType())
-_f32_as_i32 = _bitcast(types.float32, types.int32, ir.IntType(32))
-_i64_as_f64 = _bitcast(types.int64, types.float64, ir.DoubleType())
-
-
 # ------------------------------------------------------------------------------------ exp
-_E32 = dict(hi=F32(89.0), lo=F32(-104.0), log2e=F32(1.44269504088896341), half=F32(0.5),
+# ``n = round(x * log2(e))`` is read from the bits of ``x * log2(e) + 1.5 * 2**23`` (float32;
+# ``2**52`` float64): the addition rounds to an integer in the low mantissa bits, so ``n`` is
+# an integer subtraction of bit patterns, not ``floor`` plus a float->int conversion. The
+# clamps keep NaN (``HI if x > HI else x``), and a NaN's bit pattern is an ordinary integer
+# (``fptosi`` of NaN would be poison), so NaN propagates through ``p * s1 * s2`` with no select.
+_SHIFT32, _SHIFT32_BITS = F32(12582912.0), 0x4B400000
+_SHIFT64, _SHIFT64_BITS = F64(6755399441055744.0), 0x4338000000000000
+_E32 = dict(hi=F32(89.0), lo=F32(-104.0), log2e=F32(1.44269504088896341), shift=_SHIFT32,
             c1=F32(0.693359375), c2=F32(-2.12194440e-4), p0=F32(1.9875691500e-4),
             p1=F32(1.3981999507e-3), p2=F32(8.3334519073e-3), p3=F32(4.1665795894e-2),
             p4=F32(1.6666665459e-1), p5=F32(5.0000001201e-1), one=F32(1.0))
@@ -98,26 +83,26 @@ _E32 = dict(hi=F32(89.0), lo=F32(-104.0), log2e=F32(1.44269504088896341), half=F
 @njit(**_JIT_CACHED)
 def _exp_f32(x):
     k = _E32_T
-    xc = x if x < k[0] else k[0]
-    xc = xc if xc > k[1] else k[1]
-    n = np.floor(xc * k[2] + k[3])
+    xc = k[0] if x > k[0] else x
+    xc = k[1] if xc < k[1] else xc
+    sh = xc * k[2] + k[3]
+    n = sh - k[3]
     r = xc - n * k[4]
     r = r - n * k[5]
     z = r * r
     p = (((((k[6] * r + k[7]) * r + k[8]) * r + k[9]) * r + k[10]) * r + k[11]) * z + r + k[12]
-    ni = np.int32(n)
+    ni = _f32_as_i32(sh) - np.int32(_SHIFT32_BITS)
     n1 = ni >> np.int32(1)
     n2 = ni - n1
     s1 = _i32_as_f32((n1 + np.int32(127)) << np.int32(23))
     s2 = _i32_as_f32((n2 + np.int32(127)) << np.int32(23))
-    y = p * s1 * s2
-    return y if x == x else x
+    return p * s1 * s2
 
 
-_E32_T = tuple(_E32[k] for k in ("hi", "lo", "log2e", "half", "c1", "c2", "p0", "p1", "p2", "p3",
-                                 "p4", "p5", "one"))
+_E32_T = tuple(_E32[k] for k in ("hi", "lo", "log2e", "shift", "c1", "c2", "p0", "p1", "p2",
+                                 "p3", "p4", "p5", "one"))
 
-_E64_T = (F64(710.0), F64(-746.0), F64(1.4426950408889634073599), F64(0.5),
+_E64_T = (F64(710.0), F64(-746.0), F64(1.4426950408889634073599), _SHIFT64,
           F64(6.93145751953125e-1), F64(1.42860682030941723212e-6),
           F64(1.26177193074810590878e-4), F64(3.02994407707441961300e-2),
           F64(9.99999999999999999910e-1), F64(3.00198505138664455042e-6),
@@ -128,22 +113,22 @@ _E64_T = (F64(710.0), F64(-746.0), F64(1.4426950408889634073599), F64(0.5),
 @njit(**_JIT_CACHED)
 def _exp_f64(x):
     k = _E64_T
-    xc = x if x < k[0] else k[0]
-    xc = xc if xc > k[1] else k[1]
-    n = np.floor(xc * k[2] + k[3])
+    xc = k[0] if x > k[0] else x
+    xc = k[1] if xc < k[1] else xc
+    sh = xc * k[2] + k[3]
+    n = sh - k[3]
     r = xc - n * k[4]
     r = r - n * k[5]
     xx = r * r
     px = r * ((k[6] * xx + k[7]) * xx + k[8])
     q = ((k[9] * xx + k[10]) * xx + k[11]) * xx + k[12]
     e = k[13] + k[14] * (px / (q - px))
-    ni = np.int64(n)
+    ni = _f64_as_i64(sh) - np.int64(_SHIFT64_BITS)
     n1 = ni >> np.int64(1)
     n2 = ni - n1
     s1 = _i64_as_f64((n1 + np.int64(1023)) << np.int64(52))
     s2 = _i64_as_f64((n2 + np.int64(1023)) << np.int64(52))
-    y = e * s1 * s2
-    return y if x == x else x
+    return e * s1 * s2
 
 
 # ------------------------------------------------------------------------------------ log
@@ -180,8 +165,16 @@ def _log_f32(x):
 
 
 # ------------------------------------------------------------------------------ tanh, sigmoid
+# tanh: ``x + x z P(z)`` below CUT, else ``1 - 2 / (exp(2|x|) + 1)`` with the sign of x, both
+# computed for every lane (branch-free, vectorizes). The exp is inlined for its range: |x| is
+# clamped to BIG (tanh(BIG) rounds to 1; the clamp also maps NaN to BIG, so no NaN reaches the
+# integer part), so 2|x| in [0, 18.2] needs no overflow/underflow care: one scale factor.
+# A NaN input takes the polynomial side (``a >= CUT`` is false), which is NaN; the sign comes
+# from x last (the polynomial's fused ``c * x + x`` gave +0.0 for -0.0).
 _T32_T = (F32(0.625), F32(-5.70498872745e-3), F32(2.06390887954e-2), F32(-5.37397155531e-2),
-          F32(1.33314422036e-1), F32(-3.33332819422e-1), F32(1.0), F32(2.0), F32(0.0))
+          F32(1.33314422036e-1), F32(-3.33332819422e-1), F32(1.0), F32(2.0), F32(9.1),
+          _E32["log2e"], _SHIFT32, _E32["c1"], _E32["c2"], _E32["p0"], _E32["p1"], _E32["p2"],
+          _E32["p3"], _E32["p4"], _E32["p5"])
 
 
 @njit(**_JIT_CACHED)
@@ -190,10 +183,18 @@ def _tanh_f32(x):
     a = abs(x)
     z = x * x
     small = ((((k[1] * z + k[2]) * z + k[3]) * z + k[4]) * z + k[5]) * z * x + x
-    e = _exp_f32(k[7] * a)
-    big = k[6] - k[7] / (e + k[6])
-    big = big if x >= k[8] else -big
-    return small if a < k[0] else big
+    ac = a if a < k[8] else k[8]
+    xc = ac + ac
+    sh = xc * k[9] + k[10]
+    n = sh - k[10]
+    r = xc - n * k[11]
+    r = r - n * k[12]
+    zr = r * r
+    p = (((((k[13] * r + k[14]) * r + k[15]) * r + k[16]) * r + k[17]) * r + k[18]) * zr + r \
+        + k[6]
+    s = _i32_as_f32((_f32_as_i32(sh) + np.int32(127 - _SHIFT32_BITS)) << np.int32(23))
+    big = k[6] - k[7] / (p * s + k[6])
+    return math.copysign(big if a >= k[0] else small, x)
 
 
 _ONE32 = F32(1.0)
@@ -202,20 +203,41 @@ _ONE32 = F32(1.0)
 @njit(**_JIT_CACHED)
 def _sigmoid_f32(x):
     e = _exp_f32(-abs(x))
-    d = _ONE32 + e
-    return _ONE32 / d if x >= 0 else e / d
+    return (_ONE32 if x >= 0 else e) / (_ONE32 + e)
 
 
 @njit(**_JIT_CACHED)
 def _sigmoid_f64(x):
     e = _exp_f64(-abs(x))
-    d = 1.0 + e
-    return 1.0 / d if x >= 0 else e / d
+    return (1.0 if x >= 0 else e) / (1.0 + e)
+
+
+# float64: Cephes' ``x + x z P(z)/Q(z)`` below CUT, the same exp form above (2|x| <= 40)
+_T64_T = (F64(0.625), F64(-9.64399179425052238628e-1), F64(-9.92877231001918586564e1),
+          F64(-1.61468768441708447952e3), F64(1.12811678491632931402e2),
+          F64(2.23548839060100448583e3), F64(4.84406305325125486048e3), F64(1.0), F64(2.0),
+          F64(20.0), *_E64_T[2:13])
 
 
 @njit(**_JIT_CACHED)
 def _tanh_f64(x):
-    return math.tanh(x)
+    k = _T64_T
+    a = abs(x)
+    z = x * x
+    small = x + x * z * (((k[1] * z + k[2]) * z + k[3]) / (((z + k[4]) * z + k[5]) * z + k[6]))
+    ac = a if a < k[9] else k[9]
+    xc = ac + ac
+    sh = xc * k[10] + k[11]
+    n = sh - k[11]
+    r = xc - n * k[12]
+    r = r - n * k[13]
+    xx = r * r
+    px = r * ((k[14] * xx + k[15]) * xx + k[16])
+    q = ((k[17] * xx + k[18]) * xx + k[19]) * xx + k[20]
+    e = k[7] + k[8] * (px / (q - px))
+    s = _i64_as_f64((_f64_as_i64(sh) + np.int64(1023 - _SHIFT64_BITS)) << np.int64(52))
+    big = k[7] - k[8] / (e * s + k[7])
+    return math.copysign(big if a >= k[0] else small, x)
 
 
 @njit(**_JIT_CACHED)
@@ -243,6 +265,7 @@ def _log1p_f32(x):
 def _expm1_f32(x):
     """Kahan's ``(u - 1) * x / log(u)`` with ``u = exp(x)``: the rounding of ``u`` cancels
     between the factors, so the polynomial ``exp``/``log`` give expm1 to ~2 ulp."""
+    _always_inline()
     k = _P32_T
     u = _exp_f32(x)
     r = (u - k[0]) * (x / _log_f32(u))
@@ -263,6 +286,7 @@ def _expm1_f64(x):
 
 @njit(**_JIT_CACHED)
 def _softplus_f32(x):
+    _always_inline()
     m = x if x > _P32_T[3] else _P32_T[3]
     return m + _log1p_f32(_exp_f32(-abs(x)))
 
@@ -274,10 +298,6 @@ def _softplus_f64(x):
 
 
 # --------------------------------------------------------------------- public names + overloads
-def _isf(t, bits: int) -> bool:
-    return isinstance(t, types.Float) and t.bitwidth == bits
-
-
 def sg_exp(x):
     return np.exp(x)
 
@@ -293,23 +313,6 @@ def sg_tanh(x):
 def sg_sigmoid(x):
     e = np.exp(-np.abs(x))
     return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
-
-
-def _unary_float(pyfunc, f32impl, f64impl, generic=None):
-    """Register an overload of ``pyfunc`` choosing the float32/float64 implementation; integer
-    and bool inputs compute in float64 (they only reach here in unfused corner cases)."""
-
-    @overload(pyfunc, jit_options=_JIT)
-    def ov(x):
-        if _isf(x, 32):
-            return lambda x: f32impl(x)
-        if _isf(x, 64):
-            return lambda x: f64impl(x)
-        if isinstance(x, (types.Integer, types.Boolean)):
-            return lambda x: f64impl(np.float64(x))
-        return None
-
-    return ov
 
 
 def sg_log1p(x):

@@ -13,14 +13,89 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from llvmlite import ir
 from numba import types
-from numba.extending import overload
+from numba.extending import intrinsic, overload
 
 LIB_FASTMATH = frozenset({"contract", "nsz", "arcp"})
 """The library's fast-math flags (``sg_pow`` drops ``arcp``): no ``reassoc`` (it would undo the
 Cody-Waite split of ``exp``), no ``nnan``/``ninf`` (they would break the special values)."""
 JIT_OPTIONS = {"fastmath": set(LIB_FASTMATH), "error_model": "numpy"}
 _JIT = JIT_OPTIONS
+
+
+# ------------------------------------------------------------------------------- bitcasts
+def _bitcast(src, dst, lty):
+    """An intrinsic reinterpreting the bits of ``src`` as ``dst``; wider integers (numba widens
+    int32 arithmetic to int64) are truncated to ``src``'s width first."""
+
+    @intrinsic
+    def cast(typingctx, x):
+        if x != src and not (isinstance(src, types.Integer) and isinstance(x, types.Integer)):
+            return None
+
+        def codegen(context, builder, signature, args):
+            v = args[0]
+            if isinstance(src, types.Integer) and x.bitwidth != src.bitwidth:
+                v = builder.trunc(v, ir.IntType(src.bitwidth)) if x.bitwidth > src.bitwidth \
+                    else builder.sext(v, ir.IntType(src.bitwidth))
+            return builder.bitcast(v, lty)
+
+        return dst(x), codegen
+
+    return cast
+
+
+_i32_as_f32 = _bitcast(types.int32, types.float32, ir.FloatType())
+_f32_as_i32 = _bitcast(types.float32, types.int32, ir.IntType(32))
+_i64_as_f64 = _bitcast(types.int64, types.float64, ir.DoubleType())
+_f64_as_i64 = _bitcast(types.float64, types.int64, ir.IntType(64))
+
+
+# --------------------------------------------------------------------------------- inlining
+@intrinsic
+def _always_inline(typingctx):
+    """Marks the library function it is called in ``alwaysinline``. numba links a cached
+    library function into a kernel as a call that LLVM inlines only under its cost threshold:
+    ``expm1``/``softplus`` (an exp and a log inside) stayed calls, and a call per element keeps
+    the kernel's loop scalar (~5x slower)."""
+
+    def codegen(context, builder, sig, args):
+        builder.function.attributes.add("alwaysinline")
+        return context.get_dummy_value()
+
+    return types.none(), codegen
+
+
+def _isf(t, bits: int) -> bool:
+    return isinstance(t, types.Float) and t.bitwidth == bits
+
+
+def _unary_float(pyfunc, f32impl, f64impl, generic=None):
+    """Register an overload of ``pyfunc`` choosing the float32/float64 implementation; integer
+    and bool inputs compute in float64 (they only reach here in unfused corner cases). The glue
+    is always inlined: an implementation marked so is inlined into it, and the glue around a big
+    one (expm1) would otherwise stay a call in the kernel."""
+
+    def f32(x):
+        _always_inline()
+        return f32impl(x)
+
+    def f64(x):
+        _always_inline()
+        return f64impl(x)
+
+    @overload(pyfunc, jit_options=JIT_OPTIONS)
+    def ov(x):
+        if _isf(x, 32):
+            return f32
+        if _isf(x, 64):
+            return f64
+        if isinstance(x, (types.Integer, types.Boolean)):
+            return lambda x: f64impl(np.float64(x))
+        return None
+
+    return ov
 
 
 def sg_relu(x):

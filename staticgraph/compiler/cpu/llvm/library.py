@@ -17,10 +17,11 @@ LIB_FLAGS = "contract nsz arcp"
 _INF, _NAN = float("inf"), float("nan")
 
 # name -> {dtype: (constants, body)}; constants are typed as the function's dtype
-_E32 = dict(HI=89.0, LO=-104.0, LOG2E=1.44269504088896341, HALF=0.5, C1=0.693359375,
+_SH32, _SH64 = 12582912.0, 6755399441055744.0  # 1.5 * 2**23, 1.5 * 2**52: see scalar.py's exp
+_E32 = dict(HI=89.0, LO=-104.0, LOG2E=1.44269504088896341, SHIFT=_SH32, C1=0.693359375,
             C2=-2.12194440e-4, P0=1.9875691500e-4, P1=1.3981999507e-3, P2=8.3334519073e-3,
             P3=4.1665795894e-2, P4=1.6666665459e-1, P5=5.0000001201e-1, ONE=1.0)
-_E64 = dict(HI=710.0, LO=-746.0, LOG2E=1.4426950408889634073599, HALF=0.5,
+_E64 = dict(HI=710.0, LO=-746.0, LOG2E=1.4426950408889634073599, SHIFT=_SH64,
             C1=6.93145751953125e-1, C2=1.42860682030941723212e-6,
             P0=1.26177193074810590878e-4, P1=3.02994407707441961300e-2,
             P2=9.99999999999999999910e-1, Q0=3.00198505138664455042e-6,
@@ -32,41 +33,48 @@ _L32 = dict(MINNORM=1.17549435e-38, TWO23=8388608.0, SQRTH=0.707106781186547524,
             P8=3.3333331174e-1, Q1=-2.12194440e-4, MHALF=-0.5, Q2=0.693359375, INF=_INF,
             NAN=_NAN, ZERO=0.0)
 _T32 = dict(CUT=0.625, T1=-5.70498872745e-3, T2=2.06390887954e-2, T3=-5.37397155531e-2,
-            T4=1.33314422036e-1, T5=-3.33332819422e-1, ONE=1.0, TWO=2.0, ZERO=0.0)
+            T4=1.33314422036e-1, T5=-3.33332819422e-1, ONE=1.0, TWO=2.0, BIG=9.1,
+            **{k: _E32[k] for k in ("LOG2E", "SHIFT", "C1", "C2", "P0", "P1", "P2", "P3", "P4",
+                                    "P5")})
+_T64 = dict(CUT=0.625, P0=-9.64399179425052238628e-1, P1=-9.92877231001918586564e1,
+            P2=-1.61468768441708447952e3, Q0=1.12811678491632931402e2,
+            Q1=2.23548839060100448583e3, Q2=4.84406305325125486048e3, ONE=1.0, TWO=2.0,
+            BIG=20.0, **{k: _E64[k] for k in ("LOG2E", "SHIFT", "C1", "C2")},
+            **{"E" + k: _E64[k] for k in ("P0", "P1", "P2", "Q0", "Q1", "Q2", "Q3")})
 _ONE = dict(ONE=1.0, ZERO=0.0, MONE=-1.0, INF=_INF, NAN=_NAN, CUT=-17.5, HALF=0.5, MHALF=-0.5)
 
 BODIES: dict[str, dict[str, tuple[dict, str]]] = {
     "exp": {"float32": (_E32, """
-xc = x if x < HI else HI
-xc = xc if xc > LO else LO
-n = floor(xc * LOG2E + HALF)
+xc = HI if x > HI else x
+xc = LO if xc < LO else xc
+sh = xc * LOG2E + SHIFT
+n = sh - SHIFT
 r = xc - n * C1
 r = r - n * C2
 z = r * r
 p = (((((P0 * r + P1) * r + P2) * r + P3) * r + P4) * r + P5) * z + r + ONE
-ni = i32(n)
+ni = bits_i32(sh) - 1262485504
 n1 = ni >> 1
 n2 = ni - n1
 s1 = bits_f32((n1 + 127) << 23)
 s2 = bits_f32((n2 + 127) << 23)
-y = p * s1 * s2
-return y if x == x else x"""), "float64": (_E64, """
-xc = x if x < HI else HI
-xc = xc if xc > LO else LO
-n = floor(xc * LOG2E + HALF)
+return p * s1 * s2"""), "float64": (_E64, """
+xc = HI if x > HI else x
+xc = LO if xc < LO else xc
+sh = xc * LOG2E + SHIFT
+n = sh - SHIFT
 r = xc - n * C1
 r = r - n * C2
 xx = r * r
 px = r * ((P0 * xx + P1) * xx + P2)
 q = ((Q0 * xx + Q1) * xx + Q2) * xx + Q3
 e = ONE + TWO * (px / (q - px))
-ni = i64(n)
+ni = bits_i64(sh) - 4843621399236968448
 n1 = ni >> 1
 n2 = ni - n1
 s1 = bits_f64((n1 + 1023) << 52)
 s2 = bits_f64((n2 + 1023) << 52)
-y = e * s1 * s2
-return y if x == x else x""")},
+return e * s1 * s2""")},
     "log": {"float32": (_L32, """
 sub = x < MINNORM
 xs = x * TWO23 if sub else x
@@ -94,14 +102,38 @@ return r""")},
 a = fabs(x)
 z = x * x
 small = ((((T1 * z + T2) * z + T3) * z + T4) * z + T5) * z * x + x
-e = exp(TWO * a)
-big = ONE - TWO / (e + ONE)
-big = big if x >= ZERO else -big
-return small if a < CUT else big"""), "float64": (_ONE, "return libm_tanh(x)")},
+ac = a if a < BIG else BIG
+xc = ac + ac
+sh = xc * LOG2E + SHIFT
+n = sh - SHIFT
+r = xc - n * C1
+r = r - n * C2
+zr = r * r
+p = (((((P0 * r + P1) * r + P2) * r + P3) * r + P4) * r + P5) * zr + r + ONE
+s = bits_f32((bits_i32(sh) - 1262485377) << 23)
+big = ONE - TWO / (p * s + ONE)
+r = big if a >= CUT else small
+return copysign(r, x)"""), "float64": (_T64, """
+a = fabs(x)
+z = x * x
+small = x + x * z * (((P0 * z + P1) * z + P2) / (((z + Q0) * z + Q1) * z + Q2))
+ac = a if a < BIG else BIG
+xc = ac + ac
+sh = xc * LOG2E + SHIFT
+n = sh - SHIFT
+r = xc - n * C1
+r = r - n * C2
+xx = r * r
+px = r * ((EP0 * xx + EP1) * xx + EP2)
+q = ((EQ0 * xx + EQ1) * xx + EQ2) * xx + EQ3
+e = ONE + TWO * (px / (q - px))
+s = bits_f64((bits_i64(sh) - 4843621399236967425) << 52)
+big = ONE - TWO / (e * s + ONE)
+r = big if a >= CUT else small
+return copysign(r, x)""")},
     "sigmoid": {t: (_ONE, """
 e = exp(-fabs(x))
-d = ONE + e
-return ONE / d if x >= ZERO else e / d""") for t in ("float32", "float64")},
+return (ONE if x >= ZERO else e) / (ONE + e)""") for t in ("float32", "float64")},
     "log1p": {"float32": (_ONE, """
 u = ONE + x
 r = log(u) * (x / (u - ONE))
@@ -169,9 +201,8 @@ _INTERNAL = {
     "i32": lambda b, x: b.convert(x, "int32"), "i64": lambda b, x: b.convert(x, "int64"),
     "f32": lambda b, x: b.convert(x, "float32"), "f64": lambda b, x: b.convert(x, "float64"),
     "bits_f32": _bitcast("float32"), "bits_i32": _bitcast("int32"),
-    "bits_f64": _bitcast("float64"),
+    "bits_f64": _bitcast("float64"), "bits_i64": _bitcast("int64"),
     "libm_log": lambda b, x: b.intrinsic("log", [x]),  # numba's math.log
-    "libm_tanh": lambda b, x: b.libm("tanh", [x]),
     "libm_log1p": lambda b, x: b.libm("log1p", [x]),
     "libm_expm1": lambda b, x: b.libm("expm1", [x]),
     **{nm: _lib_call(nm) for nm in ("exp", "log", "log1p")},
