@@ -242,7 +242,9 @@ _ELSEWHERE = {**dict.fromkeys(("conv1d", "conv2d", "conv3d", "conv_transpose1d",
               **dict.fromkeys(("adaptive_avg_pool1d", "adaptive_max_pool2d"), "adaptive_pooling"),
               "pad": "padding", "max_unpool2d": "unpooling",
               **dict.fromkeys(("layer_norm", "group_norm", "instance_norm"), "normalization"),
-              "dropout": "norm", "batch_norm": "norm", "embedding": "sparse"}
+              "dropout": "norm", "batch_norm": "norm", "embedding": "sparse",
+              **dict.fromkeys(("scaled_dot_product_attention",
+                               "multi_head_attention_forward"), "attention")}
 
 
 def __getattr__(name: str) -> Any:
