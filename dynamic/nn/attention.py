@@ -13,6 +13,7 @@ PyTorch's CPU kernels give, rather than NaN.
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 import numpy as np
@@ -110,13 +111,18 @@ def _safe_softmax(scores: Tensor) -> Tensor:
     return ops.where(dead_t, 0.0, ops.softmax(ops.where(dead_t, 0.0, scores), -1))
 
 
-def _canonical_mask(mask: Any, name: str, dtype: np.dtype) -> Tensor | None:
-    """``MultiheadAttention``'s masks as float: bool ``True`` (masked out) becomes ``-inf``."""
+def _canonical_mask(mask: Any, name: str, dtype: np.dtype, other: Any = None,
+                    other_name: str = "") -> Tensor | None:
+    """``MultiheadAttention``'s masks as float: bool ``True`` (masked out) becomes ``-inf``;
+    PyTorch's deprecation warning when ``other`` (the other mask) has another dtype."""
     if mask is None:
         return None
     m = to_tensor(mask)
     if m.dtype != _dtypes.bool and not m.is_floating_point():
         raise AssertionError(f"only bool and floating types of {name} are supported")
+    if other is not None and to_tensor(other).dtype != m.dtype:
+        warnings.warn(f"Support for mismatched {name} and {other_name} is deprecated. Use same "
+                      "type for both instead.", UserWarning, stacklevel=3)
     if m.is_floating_point():
         return m
     return make(np.where(m._data, -np.inf, 0.0).astype(dtype))
@@ -208,7 +214,7 @@ def multi_head_attention_forward(query: Tensor, key: Tensor, value: Tensor,
         kpm = None if kpm is None else kpm.unsqueeze(0)
     tgt_len, bsz, embed_dim = query.shape
     dt = query._data.dtype
-    kpm = _canonical_mask(kpm, "key_padding_mask", dt)
+    kpm = _canonical_mask(kpm, "key_padding_mask", dt, mask, "attn_mask")
     if is_causal and mask is None:
         raise RuntimeError("Need attn_mask if specifying the is_causal hint. You may use the "
                            "Transformer module method `generate_square_subsequent_mask` to "

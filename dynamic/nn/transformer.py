@@ -95,7 +95,8 @@ class TransformerEncoderLayer(Module):
                 is_causal: bool = False) -> Tensor:
         src = to_tensor(src)
         dt = src._data.dtype
-        kpm = _canonical_mask(src_key_padding_mask, "src_key_padding_mask", dt)
+        kpm = _canonical_mask(src_key_padding_mask, "src_key_padding_mask", dt, src_mask,
+                              "src_mask")
         mask = _canonical_mask(src_mask, "src_mask", dt)
         x = src
         if self.norm_first:
@@ -214,7 +215,7 @@ class TransformerEncoder(Module):
                 is_causal: bool | None = None) -> Tensor:
         src = to_tensor(src)
         dt = src._data.dtype
-        kpm = _canonical_mask(src_key_padding_mask, "src_key_padding_mask", dt)
+        kpm = _canonical_mask(src_key_padding_mask, "src_key_padding_mask", dt, mask, "mask")
         mask = _canonical_mask(mask, "mask", dt)
         first = self.layers[0]
         pad = self._nested_padding(src, kpm, mask, first)
