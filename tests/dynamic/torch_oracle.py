@@ -2,8 +2,8 @@
 
 ``python -m tests.dynamic.torch_oracle --record`` (from the repository root, with PyTorch
 installed) runs every program of ``torch_programs.py``, ``tutorial_programs.py``,
-``torch_corpus_api.py``, ``torch_corpus_models.py``,
-``torch_corpus_learn.py``, ``torch_corpus_nn.py`` and ``torch_corpus_attn.py`` under ``import torch`` and stores the
+``torch_corpus_api.py``, ``torch_corpus_models.py``, ``torch_corpus_learn.py``,
+``torch_corpus_nn.py`` and ``torch_corpus_attn.py`` under ``import torch`` and stores the
 outputs in ``torch_expected.json`` (``--record-new``: only the programs not yet recorded), so
 ``test_torch_corpus.py`` compares ``dynamic`` against PyTorch even where PyTorch is not
 installed. Under ``dynamic`` the program's ``import torch...`` and ``from torch... import`` lines
