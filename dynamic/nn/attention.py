@@ -22,7 +22,6 @@ from staticgraph import ops
 
 from .. import _dtypes
 from .._tensor import Tensor, make, to_tensor
-from ..autograd import composite
 from ..autograd.graph import renamed
 from . import functional as F
 from . import init
@@ -66,7 +65,8 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
     ``attn_mask``: bool (``True`` = may attend) or float (added); ``is_causal``: the top-left
     lower triangle; ``dropout_p``: dropout on the attention weights (always applied, as in
     PyTorch: pass ``dropout_p=0.0`` in eval). The result of a 4-D call without dropout has
-    PyTorch's CPU node name ``ScaledDotProductFlashAttentionForCpuBackward0``."""
+    PyTorch's CPU node name ``ScaledDotProductFlashAttentionForCpuBackward0`` (its
+    ``next_functions`` lead to the softmax and ``value``, not to ``query, key, value``)."""
     q, k, v = to_tensor(query), to_tensor(key), to_tensor(value)
     mask = None if attn_mask is None else to_tensor(attn_mask)
     if enable_gqa:
@@ -77,7 +77,6 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
     if is_causal and mask is not None and q.dim() != 4:  # PyTorch's 4-D CPU kernel takes both
         raise RuntimeError("_scaled_dot_product_attention: Explicit attn_mask should not be set "
                            "when is_causal=True")
-    seq0 = composite.start()
     dt = q._data.dtype
     big, small = q.shape[-2], k.shape[-2]
     factor = 1.0 / math.sqrt(q.shape[-1]) if scale is None else float(scale)
@@ -91,14 +90,11 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
     if dropout_p > 0.0:
         weights = _dropout(weights, dropout_p, True)
     out = ops.matmul(weights, v)
-    if q.dim() != 4 or dropout_p > 0.0 or (mask is not None and mask.requires_grad):
+    if q.dim() != 4 or dropout_p > 0.0:
         return out
-
-    def replay(qi: Tensor, ki: Tensor, vi: Tensor) -> Tensor:
-        return scaled_dot_product_attention(qi, ki, vi, mask, 0.0, is_causal, scale)
-
-    return composite.wrap(out, "ScaledDotProductFlashAttentionForCpuBackward0", (q, k, v), seq0,
-                          replay)
+    # the name only: a composite node's create_graph replay would differentiate q, k and v
+    # as independent inputs, wrong for self-attention where k and v derive from q
+    return renamed(out, "ScaledDotProductFlashAttentionForCpuBackward0")
 
 
 def _safe_softmax(scores: Tensor) -> Tensor:

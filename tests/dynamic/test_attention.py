@@ -203,3 +203,37 @@ def test_sdpa_matches_torch(shape, kw, mask):
     do.backward(dynamic.tensor(g))
     for a, b in zip(dq, tq, strict=True):
         np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), atol=1e-12)
+
+
+def test_second_derivative_of_self_attention_counts_each_path_once():
+    """k and v derive from q (self-attention): create_graph must not treat them as independent
+    inputs (the 4-D call gives the same as the plain 3-D ops)."""
+    a = RNG.standard_normal((1, 2, 3, 4))
+    res = []
+    for four in (True, False):
+        q = _t(a)
+        qq = q if four else q[0]
+        y = F.scaled_dot_product_attention(qq, qq * 2, qq, is_causal=True)
+        g, = dynamic.autograd.grad((y ** 2).sum(), q, create_graph=True)
+        (g ** 2).sum().backward()
+        res.append((g.detach().numpy(), q.grad.numpy()))
+    for x, y in zip(*res, strict=True):
+        np.testing.assert_allclose(x, y, atol=1e-10)
+
+
+def test_multihead_attention_double_backward_matches_torch():
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    tm = torch.nn.MultiheadAttention(4, 2, dtype=torch.float64)
+    dm = nn.MultiheadAttention(4, 2, dtype=dynamic.float64)
+    _copy(tm, dm)
+    x = RNG.standard_normal((3, 2, 4))
+    grads = []
+    for mod, m in ((torch, tm), (dynamic, dm)):
+        t = mod.tensor(x, requires_grad=True)
+        out, _ = m(t, t, t)
+        g, = mod.autograd.grad((out ** 2).sum(), t, create_graph=True)
+        (g ** 2).sum().backward()
+        grads.append((g.detach().numpy(), t.grad.numpy(), m.in_proj_weight.grad.numpy()))
+    for a, b in zip(*grads, strict=True):
+        np.testing.assert_allclose(b, a, atol=1e-11)
