@@ -29,9 +29,11 @@ from .modules import Linear, Module, Parameter
 from .norm import dropout as _dropout
 
 
-def _bias_of(mask: Tensor, dtype: np.dtype) -> Tensor:
-    """A bool mask (``True``: attend) as an additive float bias: 0 or ``-inf``."""
-    return make(np.where(mask._data, 0.0, -np.inf).astype(dtype))
+def _bias_of(mask: Tensor, dtype: np.dtype, masked: bool) -> Tensor:
+    """A bool mask as an additive float bias: ``-inf`` where the entry equals ``masked``, else 0
+    (a traced op, so ``dynamic.compile`` captures masks passed as inputs)."""
+    inf, zero = make(np.array(-np.inf, dtype)), make(np.array(0.0, dtype))
+    return ops.where(mask, inf, zero) if masked else ops.where(mask, zero, inf)
 
 
 def _check_sdpa(q: Tensor, k: Tensor, v: Tensor, attn_mask: Tensor | None) -> None:
@@ -85,8 +87,9 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
         causal = np.tril(np.ones((big, small), bool))
         scores = ops.add(scores, make(np.where(causal, 0.0, -np.inf).astype(dt)))
     if mask is not None:
-        scores = ops.add(scores, _bias_of(mask, dt) if mask.dtype == _dtypes.bool else mask)
-    weights = _safe_softmax(scores)
+        scores = ops.add(scores, _bias_of(mask, dt, False) if mask.dtype == _dtypes.bool
+                         else mask)
+    weights = ops.softmax(scores, -1) if mask is None else _safe_softmax(scores)
     if dropout_p > 0.0:
         weights = _dropout(weights, dropout_p, True)
     out = ops.matmul(weights, v)
@@ -98,13 +101,11 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
 
 
 def _safe_softmax(scores: Tensor) -> Tensor:
-    """Softmax over the last dim; a row that is ``-inf`` throughout gives zeros (PyTorch's
-    ``_safe_softmax``), without a NaN in the forward or the backward."""
-    dead = np.all(np.isneginf(scores._data), axis=-1, keepdims=True)
-    if not dead.any():
-        return ops.softmax(scores, -1)
-    dead_t = make(dead)
-    return ops.where(dead_t, 0.0, ops.softmax(ops.where(dead_t, 0.0, scores), -1))
+    """Softmax over the last dim; a row that is ``-inf`` throughout (every key masked) gives
+    zeros (PyTorch's ``_safe_softmax``), without a NaN in the forward or the backward. Only a
+    mask can empty a row (a causal one keeps the diagonal), so plain calls skip the ops."""
+    dead = ops.eq(ops.amax(scores.detach(), (-1,), True), -np.inf)
+    return ops.where(dead, 0.0, ops.softmax(ops.where(dead, 0.0, scores), -1))
 
 
 def _canonical_mask(mask: Any, name: str, dtype: np.dtype, other: Any = None,
@@ -119,9 +120,7 @@ def _canonical_mask(mask: Any, name: str, dtype: np.dtype, other: Any = None,
     if other is not None and to_tensor(other).dtype != m.dtype:
         warnings.warn(f"Support for mismatched {name} and {other_name} is deprecated. Use same "
                       "type for both instead.", UserWarning, stacklevel=3)
-    if m.is_floating_point():
-        return m
-    return make(np.where(m._data, -np.inf, 0.0).astype(dtype))
+    return m if m.is_floating_point() else _bias_of(m, dtype, True)
 
 
 def _shape_check(query: Tensor, key: Tensor, value: Tensor, kpm: Any, attn_mask: Any,
@@ -304,7 +303,7 @@ def _weights_path(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None, dropout_
     scores = ops.matmul(ops.mul(q, math.sqrt(1.0 / float(q.shape[-1]))), k.transpose(-2, -1))
     if mask is not None:
         scores = renamed(ops.add(mask, scores), "BaddbmmBackward0")
-    weights = _safe_softmax(scores)
+    weights = ops.softmax(scores, -1) if mask is None else _safe_softmax(scores)
     if dropout_p > 0.0:
         weights = _dropout(weights, dropout_p, True)
     out = ops.matmul(weights, v).transpose(0, 1).reshape(tgt_len * bsz, embed_dim)

@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from staticgraph import ops
+
 from .. import _dtypes
 from .._tensor import Tensor, make, to_tensor
 from ..autograd.grad_mode import is_grad_enabled
@@ -59,8 +61,9 @@ def _detect_is_causal_mask(mask: Tensor | None, is_causal: bool | None = None,
     make_causal = is_causal is True
     if is_causal is None and mask is not None:
         sz = size if size is not None else mask.shape[-2]
-        want = np.triu(np.full((sz, sz), -np.inf), 1)
-        make_causal = tuple(mask.shape) == (sz, sz) and bool((mask._data == want).all())
+        want = make(np.triu(np.full((sz, sz), -np.inf, mask._data.dtype), 1))
+        # ops and bool(): under dynamic.compile a guard, not a read of the mask's values
+        make_causal = tuple(mask.shape) == (sz, sz) and bool(ops.all(ops.eq(mask, want)))
     return make_causal
 
 
@@ -225,18 +228,19 @@ class TransformerEncoder(Module):
         for mod in self.layers:
             output = mod(output, src_mask=mask, is_causal=is_causal, src_key_padding_mask=kpm)
         if pad is not None:  # PyTorch's nested-tensor path pads its result with zeros
-            output = make(np.where(pad[..., None], 0, output._data).astype(dt))
+            output = ops.where(ops.unsqueeze(pad, -1), make(np.array(0, dt)), output)
         return self.norm(output) if self.norm is not None else output
 
     def _nested_padding(self, src: Tensor, kpm: Tensor | None, mask: Tensor | None,
-                        first: Any) -> np.ndarray | None:
+                        first: Any) -> Tensor | None:
         """The padded positions when PyTorch would run on nested tensors, else ``None``."""
         if not self.use_nested_tensor or first.training or src.dim() != 3 or kpm is None \
                 or mask is not None:
             return None
-        pad = kpm._data != 0
-        if self.mask_check and (np.diff(pad.astype(np.int8), axis=1) < 0).any():
-            return None  # not left-aligned
+        pad = ops.ne(kpm, 0.0)
+        if self.mask_check and bool(ops.any(ops.logical_and(pad[:, :-1],
+                                                            ops.logical_not(pad[:, 1:])))):
+            return None  # a padded position before a real one: not left-aligned
         sa = first.self_attn
         args = (src, sa.in_proj_weight, sa.in_proj_bias, sa.out_proj.weight, sa.out_proj.bias,
                 first.norm1.weight, first.norm1.bias, first.norm2.weight, first.norm2.bias,

@@ -165,3 +165,19 @@ def test_eval_encoder_zeroes_padded_positions_like_torchs_nested_path():
         _check(torch, tm, dm, [torch.tensor(x)], [dynamic.tensor(x)],
                {"src_key_padding_mask": torch.tensor(kpm)},
                {"src_key_padding_mask": dynamic.tensor(kpm)}, grad=False)
+
+
+def test_encoder_layer_with_masks_compiles_as_one_graph():
+    """Masks are traced ops (no read of their values): ``fullgraph=True`` captures the layer,
+    and a later call with another padding mask gets that mask's result."""
+    dynamic.manual_seed(0)
+    layer = nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0)
+    compiled = dynamic.compile(layer, fullgraph=True)
+    x = dynamic.randn(5, 3, 8)
+    causal = nn.Transformer.generate_square_subsequent_mask(5) != 0  # bool like kpm: no warning
+    for last in (3, 2, 4):
+        kpm = dynamic.zeros(3, 5, dtype=dynamic.bool)
+        kpm[0, last:] = True
+        got = compiled(x, src_mask=causal, src_key_padding_mask=kpm)
+        want = layer(x, src_mask=causal, src_key_padding_mask=kpm)
+        np.testing.assert_allclose(got.detach().numpy(), want.detach().numpy(), atol=1e-5)
