@@ -6,6 +6,7 @@ from .. import _unsupported
 from . import functional, init, utils
 from .activation import ELU, GELU, SELU, Hardtanh, LogSigmoid, Mish, PReLU, ReLU6, SiLU, Unflatten
 from .adaptive_pooling import AdaptiveAvgPool1d, AdaptiveMaxPool2d
+from .attention import MultiheadAttention
 from .containers import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
 from .conv import Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
 from .loss import (
@@ -46,6 +47,13 @@ from .pooling import (
 )
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
 from .sparse import Embedding
+from .transformer import (
+    Transformer,
+    TransformerDecoder,
+    TransformerDecoderLayer,
+    TransformerEncoder,
+    TransformerEncoderLayer,
+)
 from .unpooling import MaxUnpool2d
 
 __all__ = ["AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "AvgPool1d", "AvgPool2d",
@@ -59,6 +67,8 @@ __all__ = ["AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "AvgPo
            "Parameter", "ParameterDict", "ParameterList", "RNN", "RNNBase", "RNNCell",
            "RNNCellBase", "ReLU", "ReLU6", "SELU", "Sequential", "SiLU", "Sigmoid", "SmoothL1Loss",
            "Softmax", "Softplus", "Tanh", "Unflatten", "functional", "init", "parallel"]
+__all__ += ["MultiheadAttention", "Transformer", "TransformerDecoder", "TransformerDecoderLayer",
+            "TransformerEncoder", "TransformerEncoderLayer", "utils"]
 _missing = _unsupported.missing_names("torch.nn", {
     "Dropout2d": "use nn.Dropout",
     "BatchNorm3d": "use nn.BatchNorm2d on a reshaped input",

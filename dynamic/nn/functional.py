@@ -108,12 +108,13 @@ def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor: 
 
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:  # noqa: A002
-    """``input @ weight.T + bias`` (``AddmmBackward0`` for a 2-D input with bias, as PyTorch)."""
+    """``input @ weight.T + bias`` (with bias: ``AddmmBackward0`` for a 2-D input,
+    ``ViewBackward0`` for others, as PyTorch's addmm-and-view)."""
     y = ops.matmul(input, ops.transpose(weight, 0, 1))
     if bias is None:
         return y
     y = ops.add(y, bias)
-    return renamed(y, "AddmmBackward0") if input.dim() == 2 else y
+    return renamed(y, "AddmmBackward0" if input.dim() == 2 else "ViewBackward0")
 
 
 def _reduce(loss: Tensor, reduction: str, name: str) -> Tensor:
@@ -246,7 +247,9 @@ _ELSEWHERE = {**dict.fromkeys(("conv1d", "conv2d", "conv3d", "conv_transpose1d",
               **dict.fromkeys(("adaptive_avg_pool1d", "adaptive_max_pool2d"), "adaptive_pooling"),
               "pad": "padding", "max_unpool2d": "unpooling",
               **dict.fromkeys(("layer_norm", "group_norm", "instance_norm"), "normalization"),
-              "dropout": "norm", "batch_norm": "norm", "embedding": "sparse"}
+              "dropout": "norm", "batch_norm": "norm", "embedding": "sparse",
+              **dict.fromkeys(("scaled_dot_product_attention",
+                               "multi_head_attention_forward"), "attention")}
 
 
 def __getattr__(name: str) -> Any:

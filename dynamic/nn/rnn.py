@@ -20,6 +20,7 @@ from .._tensor import Tensor, make, to_tensor
 from . import functional as F
 from . import init
 from .modules import Module, Parameter
+from .rnn_utils import PackedSequence, run_packed
 
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 State = tuple[Tensor, Tensor | None]
@@ -96,6 +97,8 @@ class RNNBase(Module):
             raise RuntimeError(f"Expected {name} size {want}, got {list(h.shape)}")
 
     def forward(self, input: Tensor, hx: Any = None) -> tuple:  # noqa: A002
+        if isinstance(input, PackedSequence):
+            return run_packed(self, input, hx, _step)
         x = to_tensor(input)
         if x.dim() not in (2, 3):
             raise ValueError(f"{type(self).__name__}: Expected input to be 2D or 3D, got "

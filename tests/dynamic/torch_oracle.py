@@ -2,8 +2,8 @@
 
 ``python -m tests.dynamic.torch_oracle --record`` (from the repository root, with PyTorch
 installed) runs every program of ``torch_programs.py``, ``tutorial_programs.py``,
-``torch_corpus_api.py``, ``torch_corpus_models.py``,
-``torch_corpus_learn.py`` and ``torch_corpus_nn.py`` under ``import torch`` and stores the
+``torch_corpus_api.py``, ``torch_corpus_models.py``, ``torch_corpus_learn.py``,
+``torch_corpus_nn.py`` and ``torch_corpus_attn.py`` under ``import torch`` and stores the
 outputs in ``torch_expected.json`` (``--record-new``: only the programs not yet recorded), so
 ``test_torch_corpus.py`` compares ``dynamic`` against PyTorch even where PyTorch is not
 installed. Under ``dynamic`` the program's ``import torch...`` and ``from torch... import`` lines
@@ -24,6 +24,7 @@ from types import ModuleType
 
 from . import (
     torch_corpus_api,
+    torch_corpus_attn,
     torch_corpus_learn,
     torch_corpus_models,
     torch_corpus_nn,
@@ -41,7 +42,8 @@ def programs() -> dict[str, str]:
             **{f"api_{k}": v for k, v in torch_corpus_api.PROGRAMS.items()},
             **{f"models_{k}": v for k, v in torch_corpus_models.PROGRAMS.items()},
             **{f"learn_{k}": v for k, v in torch_corpus_learn.PROGRAMS.items()},
-            **{f"nn_{k}": v for k, v in torch_corpus_nn.PROGRAMS.items()}}
+            **{f"nn_{k}": v for k, v in torch_corpus_nn.PROGRAMS.items()},
+            **{f"attn_{k}": v for k, v in torch_corpus_attn.PROGRAMS.items()}}
 
 
 @contextlib.contextmanager
