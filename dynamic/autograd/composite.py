@@ -134,8 +134,12 @@ def _replayed(node: CompositeNode, sub: _SubGraph, g: Tensor) -> list:
     GRAD_ENABLED[0] = True
     REPLAYING[0] += 1
     try:
-        y = sub.replay(*sub.inputs)
-        got = engine.grad(y, [sub.inputs[i] for i in want], g, create_graph=True, allow_unused=True)
+        # each input through its own identity view: the layer's partial derivatives, even where
+        # one input is computed from another (``weight=x[0] * 2`` of ``x``'s layer_norm), with
+        # history back to the real inputs through the views
+        ins = [t.view_as(t) if i in want else t for i, t in enumerate(sub.inputs)]
+        y = sub.replay(*ins)
+        got = engine.grad(y, [ins[i] for i in want], g, create_graph=True, allow_unused=True)
     finally:
         GRAD_ENABLED[0] = prev
         REPLAYING[0] -= 1

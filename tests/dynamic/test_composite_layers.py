@@ -244,3 +244,42 @@ def test_inplace_change_fails_only_where_pytorch_saves(layer, raises):
             outcomes.append(str(e).split(":")[0])
     assert outcomes[1] == outcomes[0]
     assert (outcomes[0] is not None) == raises
+
+
+def _dependent_inputs_case(kind, plain):
+    """A layer whose inputs depend on each other, differentiated twice (create_graph)."""
+    from dynamic.autograd import composite
+
+    rng = np.random.default_rng(3)
+    if plain:  # the layers record their plain ops (no composite node): the reference
+        composite.REPLAYING[0] += 1
+    try:
+        if kind == "layer_norm":
+            x = dt.tensor(rng.standard_normal((3, 4)), requires_grad=True)
+            y = DF.layer_norm(x, (4,), weight=x[0] * 2, bias=x[1] - 1)
+            leaf = x
+        elif kind == "conv2d":
+            w = dt.tensor(rng.standard_normal((2, 1, 2, 2)), requires_grad=True)
+            x = (w.sum() * dt.tensor(rng.standard_normal((1, 1, 4, 4))))
+            y = DF.conv2d(x, w, bias=w.sum((1, 2, 3)))
+            leaf = w
+        else:
+            x = dt.tensor(rng.standard_normal((2, 4, 3)), requires_grad=True)
+            y = DF.group_norm(x, 2, weight=x[0, :, 0], bias=x[1, :, 1] * 3)
+            leaf = x
+        (g,) = dt.autograd.grad((y * y.detach().cos()).sum(), leaf, create_graph=True)
+        (h,) = dt.autograd.grad((g * g).sum(), leaf)
+    finally:
+        if plain:
+            composite.REPLAYING[0] -= 1
+    return g.detach().numpy(), h.numpy()
+
+
+@pytest.mark.parametrize("kind", ["layer_norm", "conv2d", "group_norm"])
+def test_create_graph_through_a_layer_whose_inputs_depend_on_each_other(kind):
+    """The composite node's ``create_graph`` replay took the layer's gradient with respect to
+    inputs that reach each other (``weight=x[0] * 2`` of ``x``'s own layer_norm), adding the
+    path through the other input twice (found by the attention work: k and v from q)."""
+    got, want = _dependent_inputs_case(kind, False), _dependent_inputs_case(kind, True)
+    np.testing.assert_allclose(got[0], want[0], rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(got[1], want[1], rtol=1e-10, atol=1e-10)
