@@ -30,6 +30,8 @@ _EXPORTS: dict[str, str] = {
     "graph.matrix_ops": "broadcast_to diag diag_part matrix_diag matrix_diag_part "
                         "matrix_transpose tensordot trace",
     "graph.einsum_ops": "einsum",
+    "graph.linalg_ops": "cholesky matrix_determinant matrix_solve matrix_triangular_solve "
+                        "meshgrid roll scatter_nd",
     "graph.segment_ops": "segment_mean segment_sum unsorted_segment_sum",
     "graph.segment_reduce_ops": "segment_max segment_min segment_prod unsorted_segment_max "
                                 "unsorted_segment_mean unsorted_segment_min "
@@ -57,6 +59,7 @@ _EXPORTS: dict[str, str] = {
     "graph.tensor_shape": "Dimension TensorShape",
     "layers": "losses",
     "random_ops": "random_normal random_uniform set_random_seed truncated_normal",
+    "random_sampling": "multinomial random_shuffle",
     "rnn_bidirectional": "reverse_sequence",
     "summary_messages": "Event HistogramProto Summary",
     "runtime_config": "ConfigProto GPUOptions RunMetadata RunOptions device logging test",
@@ -119,11 +122,16 @@ _NAMESPACES: dict[str, _Any] = {
         "linalg", inv=_LAZY["matrix_inverse"], matmul=_LAZY["matmul"], norm=_LAZY["norm"],
         diag=_LAZY["matrix_diag"], diag_part=_LAZY["matrix_diag_part"],
         transpose=_LAZY["matrix_transpose"], trace=_LAZY["trace"], tensordot=_LAZY["tensordot"],
-        einsum=_LAZY["einsum"], l2_normalize=("graph.vector_ops", "l2_normalize")),
+        einsum=_LAZY["einsum"], l2_normalize=("graph.vector_ops", "l2_normalize"),
+        solve=_LAZY["matrix_solve"], det=_LAZY["matrix_determinant"],
+        slogdet=("graph.linalg_ops", "slogdet"), cholesky=_LAZY["cholesky"],
+        triangular_solve=_LAZY["matrix_triangular_solve"]),
+    "manip": lambda: _namespace("manip", roll=_LAZY["roll"]),
     "random": lambda: _namespace(
         "random", normal=_LAZY["random_normal"], uniform=_LAZY["random_uniform"],
         truncated_normal=_LAZY["truncated_normal"], set_seed=_LAZY["set_random_seed"],
-        set_random_seed=_LAZY["set_random_seed"]),
+        set_random_seed=_LAZY["set_random_seed"], shuffle=_LAZY["random_shuffle"],
+        categorical=("random_sampling", "categorical"), multinomial=_LAZY["multinomial"]),
     "initializers": lambda: _namespace(
         "initializers", zeros=_LAZY["zeros_initializer"], ones=_LAZY["ones_initializer"],
         constant=_LAZY["constant_initializer"], random_normal=_LAZY["random_normal_initializer"],

@@ -59,6 +59,14 @@ from .elementwise import (
 )
 from .gather import gather, scatter_add
 from .linalg import matrix_inverse
+from .linalg_tf import (
+    cholesky,
+    determinant_sign,
+    log_abs_determinant,
+    matrix_determinant,
+    matrix_solve,
+    matrix_triangular_solve,
+)
 from .nn import cross_entropy, log_softmax, matmul, mse_loss, nll_loss, softmax
 from .reductions import all, amax, amin, any, argmax, argmin, logsumexp, mean, size, sum
 from .rounding import ceil, floor, floor_divide, remainder, round, trunc
@@ -95,5 +103,6 @@ __all__ = [
     "reshape_like", "setitem", "squeeze", "stack", "sum_to_like", "transpose", "unsqueeze",
     "zeros_like", "gather", "scatter_add", "prod", "cumsum", "cumprod", "log1p", "expm1",
     "softplus", "erf", "all", "any", "floor", "ceil", "round", "trunc", "floor_divide",
-    "remainder", "matrix_inverse", "topk_indices",
+    "remainder", "matrix_inverse", "topk_indices", "matrix_solve", "matrix_determinant",
+    "log_abs_determinant", "determinant_sign", "cholesky", "matrix_triangular_solve",
 ]

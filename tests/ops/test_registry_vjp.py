@@ -24,6 +24,8 @@ def anyv(*s):
 
 
 LABELS = np.array([0, 2, 1, 2])
+_M = R.standard_normal((3, 3))
+SPD3 = _M @ _M.T + 3 * np.eye(3)
 MASK = np.array([True, False, True])
 # rows with no zero, one zero (first, inner, last) and two zeros: every branch of cumprod's rule
 ZROWS = np.array([[1.5, -0.5, 2.0, 0.7, 1.2], [0.0, 2.0, -1.5, 0.5, 3.0],
@@ -109,7 +111,20 @@ CASES = [
     *[(name, [anyv(5) * 3], {}) for name in ("floor", "ceil", "round", "trunc")],
     ("remainder", [anyv(2, 3) * 5, pos(3) * 2], {}),
     ("remainder", [anyv(4) * 5, 1.5], {}),
+    # TF1 linear algebra (ops/linalg_tf.py)
+    ("matrix_solve", [anyv(3, 3) + 3 * np.eye(3), anyv(3, 2)], {"adjoint": False}),
+    ("matrix_solve", [anyv(2, 3, 3) + 3 * np.eye(3), anyv(2, 3, 1)], {"adjoint": True}),
+    ("matrix_determinant", [anyv(3, 3) + 2 * np.eye(3)], {}),
+    ("matrix_determinant", [anyv(2, 2, 2) + 2 * np.eye(2)], {}),
+    ("log_abs_determinant", [anyv(3, 3) - 3 * np.eye(3)], {}),
+    ("cholesky", [SPD3], {}),
+    ("cholesky", [np.stack([SPD3, SPD3 + np.eye(3)])], {}),
+    *[("matrix_triangular_solve", [anyv(3, 3) + 3 * np.eye(3), anyv(3, 2)],
+       {"lower": lo, "adjoint": adj}) for lo in (True, False) for adj in (False, True)],
 ]
+# ops whose VJP is symmetrized (TF's) while the kernel reads one triangle: compared on
+# symmetric directions only (G + G^T)
+SYMMETRIC = {"cholesky"}
 
 
 def _numeric_vjp(op, args, params, g, i, eps=1e-6):
@@ -143,8 +158,10 @@ def test_vjp_matches_finite_differences(name, args, params):
             continue
         assert ga is not None, f"{name}: missing gradient for input {i}"
         ga = sum_to_shape(np.asarray(ga, dtype=np.float64), a.shape)
-        np.testing.assert_allclose(ga, _numeric_vjp(op, args, params, g, i), rtol=1e-5,
-                                   atol=1e-6, err_msg=f"{name} input {i}")
+        want = _numeric_vjp(op, args, params, g, i)
+        if name in SYMMETRIC:
+            ga, want = ga + np.swapaxes(ga, -1, -2), want + np.swapaxes(want, -1, -2)
+        np.testing.assert_allclose(ga, want, rtol=1e-5, atol=1e-6, err_msg=f"{name} input {i}")
 
 
 def test_every_differentiable_op_is_covered():

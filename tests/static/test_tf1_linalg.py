@@ -1,0 +1,218 @@
+"""TF1's linear algebra and index functions of issue #15 (``tf.linalg.solve``/``matrix_solve``,
+``det``/``matrix_determinant``, ``slogdet``, ``cholesky``, ``triangular_solve``, ``scatter_nd``,
+``meshgrid``, ``roll``): values and gradients on every executor against numpy and central
+differences, and against TensorFlow's ``compat.v1`` where it is installed; run-time errors."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+
+import staticgraph as sg
+
+from .conftest import central_difference
+
+RNG = np.random.default_rng(150)
+
+
+def _m(*shape: int, shift: float = 3.0) -> np.ndarray:
+    """Well-conditioned square matrices (the last two dims)."""
+    return RNG.standard_normal(shape) + shift * np.eye(shape[-1])
+
+
+def _a(*shape: int) -> np.ndarray:
+    return RNG.standard_normal(shape)
+
+
+def _spd(tf, x):
+    """A symmetric positive definite matrix from any square ``x`` (so the gradient w.r.t.
+    ``x`` is well defined for cholesky, whose kernel reads one triangle)."""
+    n = x.shape.as_list()[-1]
+    return tf.matmul(x, x, transpose_b=True) + 2.0 * tf.eye(n, dtype=x.dtype)
+
+
+def _np_spd(x: np.ndarray) -> np.ndarray:
+    return x @ np.swapaxes(x, -1, -2) + 2.0 * np.eye(x.shape[-1])
+
+
+def _roll2(x: np.ndarray) -> np.ndarray:
+    return np.roll(x, (2 - 1, 3), (1, 2))
+
+
+IDX = np.array([[1, 0], [2, 2], [1, 0]])  # a repeated index tuple: the updates add up
+
+# name -> (build(tf, *inputs) -> tensor, numpy function, input arrays)
+CASES: dict[str, tuple[Callable, Callable, list[np.ndarray]]] = {
+    "solve": (lambda tf, a, b: tf.linalg.solve(a, b), np.linalg.solve, [_m(3, 3), _a(3, 2)]),
+    "matrix_solve_batch": (lambda tf, a, b: tf.matrix_solve(a, b), np.linalg.solve,
+                           [_m(2, 3, 3), _a(2, 3, 1)]),
+    "solve_adjoint": (lambda tf, a, b: tf.linalg.solve(a, b, adjoint=True),
+                      lambda a, b: np.linalg.solve(a.T, b), [_m(4, 4), _a(4, 3)]),
+    "det": (lambda tf, a: tf.linalg.det(a), np.linalg.det, [_m(3, 3)]),
+    "matrix_determinant_batch": (lambda tf, a: tf.matrix_determinant(a), np.linalg.det,
+                                 [_m(2, 4, 4, shift=-2.0)]),
+    "slogdet_log": (lambda tf, a: tf.linalg.slogdet(a)[1],
+                    lambda a: np.linalg.slogdet(a)[1], [_m(2, 3, 3, shift=-3.0)]),
+    "cholesky": (lambda tf, x: tf.cholesky(_spd(tf, x)),
+                 lambda x: np.linalg.cholesky(_np_spd(x)), [_a(3, 3)]),
+    "linalg_cholesky_batch": (lambda tf, x: tf.linalg.cholesky(_spd(tf, x)),
+                              lambda x: np.linalg.cholesky(_np_spd(x)), [_a(2, 4, 4)]),
+    "triangular_solve_lower": (lambda tf, a, b: tf.matrix_triangular_solve(a, b),
+                               lambda a, b: np.linalg.solve(np.tril(a), b),
+                               [_m(3, 3), _a(3, 2)]),
+    "triangular_solve_upper_adjoint": (
+        lambda tf, a, b: tf.linalg.triangular_solve(a, b, lower=False, adjoint=True),
+        lambda a, b: np.linalg.solve(np.swapaxes(np.triu(a), -1, -2), b), [_m(2, 3, 3), _a(2, 3, 2)]),
+    "scatter_nd": (lambda tf, u: tf.scatter_nd(IDX, u, [3, 3, 2]),
+                   lambda u: _scatter(IDX, u, (3, 3, 2)), [_a(3, 2)]),
+    "scatter_nd_scalars": (lambda tf, u: tf.scatter_nd([[4], [0], [4]], u, [6]),
+                           lambda u: _scatter(np.array([[4], [0], [4]]), u, (6,)), [_a(3)]),
+    "roll": (lambda tf, x: tf.roll(x, [2, -1, 3], [1, 1, -1]), _roll2, [_a(2, 3, 5)]),
+    "manip_roll_scalar": (lambda tf, x: tf.manip.roll(x, -2, 0),
+                          lambda x: np.roll(x, -2, 0), [_a(5, 2)]),
+    "meshgrid_xy": (lambda tf, x, y: tf.stack(tf.meshgrid(x, y)),
+                    lambda x, y: np.stack(np.meshgrid(x, y)), [_a(3), _a(4)]),
+    "meshgrid_ij_3d": (lambda tf, x, y, z: tf.stack(tf.meshgrid(x, y, z, indexing="ij")),
+                       lambda x, y, z: np.stack(np.meshgrid(x, y, z, indexing="ij")),
+                       [_a(2), _a(3), _a(4)]),
+    "meshgrid_xy_3d": (lambda tf, x, y, z: tf.stack(tf.meshgrid(x, y, z)),
+                       lambda x, y, z: np.stack(np.meshgrid(x, y, z)), [_a(2), _a(3), _a(4)]),
+}
+
+
+def _scatter(idx: np.ndarray, u: np.ndarray, shape: tuple) -> np.ndarray:
+    out = np.zeros(shape)
+    for i, row in zip(idx, u, strict=True):
+        out[tuple(i)] += row
+    return out
+
+
+def _build(tf, name: str, dtype) -> tuple[list, object, object, np.ndarray]:
+    build, np_fn, arrays = CASES[name]
+    xs = [tf.placeholder(dtype, a.shape, name=f"in{k}") for k, a in enumerate(arrays)]
+    out = build(tf, *xs)
+    w = np.random.default_rng(1).uniform(0.5, 1.5, np.shape(np_fn(*arrays)))
+    wt = tf.constant(w.astype(np.float64 if dtype == tf.float64 else np.float32))
+    grads = tf.gradients(tf.reduce_sum(out * wt), xs)
+    return xs, out, grads, w
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_values_and_gradients_match_numpy(name, executor):
+    _, np_fn, arrays = CASES[name]
+    xs, out, grads, w = _build(sg, name, sg.float64)
+    feed = dict(zip(xs, arrays, strict=True))
+    with sg.Session(executor=executor) as sess:
+        got, *gs = sess.run([out] + grads, feed)
+    np.testing.assert_allclose(got, np_fn(*arrays), rtol=1e-11, atol=1e-12)
+    for k, g in enumerate(gs):
+        def f(v, k=k):
+            args = list(arrays)
+            args[k] = v
+            return float((np_fn(*args) * w).sum())
+        np.testing.assert_allclose(g, central_difference(f, arrays[k]), rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_shapes_values_and_gradients_match_tensorflow(name):
+    tf1 = pytest.importorskip("tensorflow.compat.v1")
+    tf1.disable_eager_execution()
+    _, _, arrays = CASES[name]
+    results = []
+    for tf in (tf1, sg):
+        tf.reset_default_graph()
+        xs, out, grads, _ = _build(tf, name, tf.float32)
+        feed = dict(zip(xs, [a.astype(np.float32) for a in arrays], strict=True))
+        with tf.Session() as sess:
+            results.append((out.shape.as_list(), out.dtype.name, sess.run([out] + grads, feed)))
+    (ts, td, tv), (gs, gd, gv) = results
+    assert (gs, gd) == (ts, td)
+    for t, g in zip(tv, gv, strict=True):
+        np.testing.assert_allclose(g, t, rtol=1e-4, atol=1e-5)
+
+
+def test_slogdet_sign_and_float32_accuracy(executor):
+    """The sign output, no overflow where ``det`` overflows, and float32 results computed in
+    float64 (as accurate as float32 holds)."""
+    a = sg.placeholder(sg.float32, [2, 3, 3])
+    sign, logdet = sg.linalg.slogdet(a)
+    big = sg.placeholder(sg.float64, [60, 60])
+    big_sign, big_log = sg.linalg.slogdet(big)
+    v = np.stack([_m(3, 3), _m(3, 3, shift=-3.0)]).astype(np.float32)
+    v[1, 0] = -v[1, 0]
+    bv = 1e6 * np.eye(60)
+    bv[0, 0] = -1e6
+    with sg.Session(executor=executor) as sess:
+        s, ld, bs, bl = sess.run([sign, logdet, big_sign, big_log], {a: v, big: bv})
+    ws, wl = np.linalg.slogdet(v.astype(np.float64))
+    np.testing.assert_array_equal(s, ws)
+    np.testing.assert_allclose(ld, wl, rtol=1e-6)
+    assert (bs, bl) == (-1.0, pytest.approx(60 * np.log(1e6)))
+    assert s.dtype == ld.dtype == np.float32 and sign.shape.as_list() == [2]
+
+
+@pytest.mark.parametrize("build,feed,text", [
+    (lambda tf, a: tf.linalg.solve(a, tf.ones([3, 1], tf.float64)), np.ones((3, 3)),
+     "Input matrix is not invertible."),
+    (lambda tf, a: tf.cholesky(a), -np.eye(3),
+     "Cholesky decomposition was not successful. The input might not be valid."),
+])
+def test_run_time_errors_name_the_problem(build, feed, text, executor):
+    a = sg.placeholder(sg.float64, [3, 3])
+    out = build(sg, a)
+    with sg.Session(executor=executor) as sess:
+        with pytest.raises(sg.errors.InvalidArgumentError, match=text):
+            sess.run(out, {a: feed})
+        assert sess.run(out, {a: 4 * np.eye(3)}).shape  # the session still runs
+
+
+@pytest.mark.parametrize("build,exc,text", [
+    (lambda tf: tf.linalg.solve(tf.zeros([3, 2]), tf.zeros([3, 1])), ValueError,
+     "Dimensions must be equal, but are 3 and 2"),
+    (lambda tf: tf.linalg.det(tf.zeros([3])), ValueError,
+     "Shape must be at least rank 2 but is rank 1"),
+    (lambda tf: tf.cholesky(tf.zeros([2, 2], tf.int32)), TypeError, "DataType int32"),
+    (lambda tf: tf.roll(tf.zeros([2, 3]), [1, 2], [0]), ValueError, "shift and axis"),
+    (lambda tf: tf.meshgrid(tf.zeros([2]), indexing="xx"), ValueError, "'xy' or 'ij'"),
+    (lambda tf: tf.scatter_nd([[0], [1]], tf.zeros([3]), [4]), ValueError,
+     r"updates\[shape=\[3\]\]"),
+])
+def test_build_errors(build, exc, text):
+    with pytest.raises(exc, match=text):
+        build(sg)
+
+
+def test_linalg_records_run_as_logged_numpy_steps_in_compiled_plans(caplog, tmp_path,
+                                                                     monkeypatch):
+    """The compiler has no scalar form for LAPACK kernels: it runs them as numpy fallback steps
+    inside the plan (no reference-executor detour), and its log says so when it builds it."""
+    monkeypatch.setenv("STATICGRAPH_CACHE_DIR", str(tmp_path))  # a fresh plan, not a cached one
+    a = sg.placeholder(sg.float64, [3, 3])
+    b = sg.placeholder(sg.float64, [3, 2])
+    x = sg.linalg.solve(a, b) * 2.0 + sg.linalg.det(a)
+    with caplog.at_level(logging.INFO, logger="staticgraph.compiler"):
+        with sg.Session(executor="numba") as sess:
+            got = sess.run(x, {a: 2 * np.eye(3), b: np.ones((3, 2))})
+    np.testing.assert_allclose(got, np.full((3, 2), 1.0 + 8.0))
+    text = caplog.text
+    assert "fallback[matrix_solve]" in text or "fallback[matrix_determinant]" in text
+    assert "using the reference executor" not in text
+
+
+def test_solve_of_an_ill_conditioned_normal_equation_is_float32_accurate():
+    """The issue's 9x9 normal-equation case, through solve: the float32 system is solved in
+    float64 and rounded once (an elimination in float32 would lose digits here)."""
+    x = np.vander(np.linspace(0, 1, 20), 9).astype(np.float32)
+    y = np.linspace(-1, 1, 20).astype(np.float32)[:, None]
+    xt = sg.constant(x)
+    gram = sg.matmul(xt, xt, transpose_a=True)
+    rhs = sg.matmul(xt, sg.constant(y), transpose_a=True)
+    w = sg.linalg.solve(gram, rhs)
+    with sg.Session() as sess:
+        got, g, r = sess.run([w, gram, rhs])
+    assert np.linalg.cond(g.astype(np.float64)) > 1e6
+    want = np.linalg.solve(g.astype(np.float64), r.astype(np.float64)).astype(np.float32)
+    np.testing.assert_array_equal(got, want)
