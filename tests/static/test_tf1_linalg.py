@@ -216,3 +216,50 @@ def test_solve_of_an_ill_conditioned_normal_equation_is_float32_accurate():
     assert np.linalg.cond(g.astype(np.float64)) > 1e6
     want = np.linalg.solve(g.astype(np.float64), r.astype(np.float64)).astype(np.float32)
     np.testing.assert_array_equal(got, want)
+
+
+def test_second_derivatives_through_the_gradient_rules():
+    """The VJPs are built from differentiable ops: ``tf.hessians`` of ``log|det A|`` is
+    ``-A^-1 (x) A^-1`` and that of ``|A^-1 1|^2`` matches central differences of its gradient."""
+    a = sg.placeholder(sg.float64, [3, 3])
+    h_logdet = sg.hessians(sg.linalg.slogdet(a)[1], a)[0]
+    h_solve = sg.hessians(sg.reduce_sum(sg.linalg.solve(a, sg.ones([3, 1], sg.float64)) ** 2),
+                          a)[0]
+    av = _m(3, 3)
+    with sg.Session() as sess:
+        hl, hs = sess.run([h_logdet, h_solve], {a: av})
+    inv = np.linalg.inv(av)
+    np.testing.assert_allclose(hl, -np.einsum("jk,li->ijkl", inv, inv), rtol=1e-10, atol=1e-12)
+
+    def grad(m: np.ndarray) -> np.ndarray:
+        x = np.linalg.solve(m, np.ones((3, 1)))
+        return -np.linalg.inv(m).T @ (2 * x) @ x.T
+
+    for k in range(3):
+        for j in range(3):
+            e = np.zeros((3, 3))
+            e[k, j] = 1e-6
+            np.testing.assert_allclose(hs[:, :, k, j], (grad(av + e) - grad(av - e)) / 2e-6,
+                                       rtol=1e-6, atol=1e-8)
+
+
+def test_unknown_batch_dims(executor):
+    """Placeholders with an unknown batch dim: shapes ``(?, ...)``; values and gradients."""
+    a = sg.placeholder(sg.float64, [None, 3, 3])
+    b = sg.placeholder(sg.float64, [None, 3, 2])
+    x = sg.linalg.solve(a, b)
+    d = sg.linalg.det(a)
+    c = sg.cholesky(sg.matmul(a, a, transpose_b=True))
+    ga, gb = sg.gradients(sg.reduce_sum(x) + sg.reduce_sum(d), [a, b])
+    assert x.shape.as_list() == [None, 3, 2] and d.shape.as_list() == [None]
+    av, bv = _m(4, 3, 3), _a(4, 3, 2)
+    with sg.Session(executor=executor) as sess:
+        xv, dv, cv, gav, gbv = sess.run([x, d, c, ga, gb], {a: av, b: bv})
+    np.testing.assert_allclose(xv, np.linalg.solve(av, bv), rtol=1e-12)
+    np.testing.assert_allclose(dv, np.linalg.det(av), rtol=1e-12)
+    np.testing.assert_allclose(cv, np.linalg.cholesky(av @ np.swapaxes(av, -1, -2)), rtol=1e-12)
+    at = np.swapaxes(av, -1, -2)
+    want_gb = np.linalg.solve(at, np.ones_like(bv))
+    np.testing.assert_allclose(gbv, want_gb, rtol=1e-10)
+    want_ga = -want_gb @ np.swapaxes(xv, -1, -2) + dv[:, None, None] * np.linalg.inv(at)
+    np.testing.assert_allclose(gav, want_ga, rtol=1e-10, atol=1e-12)
