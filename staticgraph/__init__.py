@@ -131,7 +131,8 @@ _NAMESPACES: dict[str, _Any] = {
         "random", normal=_LAZY["random_normal"], uniform=_LAZY["random_uniform"],
         truncated_normal=_LAZY["truncated_normal"], set_seed=_LAZY["set_random_seed"],
         set_random_seed=_LAZY["set_random_seed"], shuffle=_LAZY["random_shuffle"],
-        categorical=("random_sampling", "categorical"), multinomial=_LAZY["multinomial"]),
+        categorical=("random_sampling", "categorical"), multinomial=_LAZY["multinomial"],
+        log_uniform_candidate_sampler=("sampled_losses", "log_uniform_candidate_sampler")),
     "initializers": lambda: _namespace(
         "initializers", zeros=_LAZY["zeros_initializer"], ones=_LAZY["ones_initializer"],
         constant=_LAZY["constant_initializer"], random_normal=_LAZY["random_normal_initializer"],

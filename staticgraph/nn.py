@@ -292,7 +292,10 @@ def moments(x: Any, axes: Any, shift: Any = None, name: str | None = None,
 _missing = module_getattr("nn")
 _RNN = {"rnn_cell": ("rnn_cell", None), "dynamic_rnn": ("rnn", "dynamic_rnn"),
         "static_rnn": ("rnn", "static_rnn"),
-        "bidirectional_dynamic_rnn": ("rnn_bidirectional", "bidirectional_dynamic_rnn")}
+        "bidirectional_dynamic_rnn": ("rnn_bidirectional", "bidirectional_dynamic_rnn"),
+        "nce_loss": ("sampled_losses", "nce_loss"),
+        "sampled_softmax_loss": ("sampled_losses", "sampled_softmax_loss"),
+        "log_uniform_candidate_sampler": ("sampled_losses", "log_uniform_candidate_sampler")}
 
 
 def __getattr__(name: str) -> Any:

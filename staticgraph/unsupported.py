@@ -28,9 +28,6 @@ HINTS: dict[str, str] = {
     "gfile": "os and open()",
     "app": "a plain `if __name__ == \"__main__\":` block",
     "flags": "argparse",
-    "nn.nce_loss": "tf.nn.sparse_softmax_cross_entropy_with_logits over the whole vocabulary",
-    "nn.sampled_softmax_loss": "tf.nn.sparse_softmax_cross_entropy_with_logits over the whole "
-                               "vocabulary",
     "nn.rnn_cell": "BasicRNNCell, BasicLSTMCell, LSTMCell, GRUCell or MultiRNNCell (with "
                    "DropoutWrapper, ResidualWrapper), or a cell written as a function of "
                    "(state, input) inside tf.scan",
