@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 
 from . import ops
-from .conv_ops import _hw, _plan, avg_pool, conv2d as nn_conv2d, max_pool
+from .conv_ops import _hw, _plan, avg_pool, max_pool
+from .conv_ops import conv2d as nn_conv2d
 from .graph.array_ops import identity, reshape
 from .graph.core import Tensor, get_default_graph
 from .graph.frontend import as_graph_tensor
@@ -39,10 +40,15 @@ def _channels_last(data_format: str) -> None:
                                   f"{data_format!r}")
 
 
+def is_tensor_flag(training: Any) -> bool:
+    """Whether a ``training`` argument is a tensor (decided at run time), not a Python value."""
+    return isinstance(training, Tensor) or as_graph_tensor(training) is not None
+
+
 def pick(training: Any, if_true: Any, if_false: Any) -> Any:
-    """TF's ``smart_cond``: a Python bool picks a branch now; a bool tensor (fed or computed)
+    """TF's ``smart_cond``: a Python value picks a branch now; a bool tensor (fed or computed)
     selects at run time (both branches are built)."""
-    if as_graph_tensor(training) is None and not isinstance(training, Tensor):
+    if not is_tensor_flag(training):
         return if_true() if bool(training) else if_false()
     return _select(training, if_true(), if_false())
 

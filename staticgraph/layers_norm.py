@@ -17,7 +17,7 @@ import numpy as np
 from . import ops
 from .graph.core import get_default_graph
 from .graph.math_ops import _t
-from .layers_conv import layer_scope, pick
+from .layers_conv import is_tensor_flag, layer_scope, pick
 from .nn import batch_normalization as nn_batch_normalization
 from .variable_scope import get_variable, ones_initializer, variable_scope, zeros_initializer
 from .variables import assign
@@ -49,23 +49,17 @@ def _bn_here(x: Any, axis: int, momentum: float, epsilon: float, center: bool, s
     bshape = [1] * len(dims)
     bshape[ax] = n
 
-    def _b(v: Any) -> Any:  # a per-channel vector broadcast along ``axis``
-        return None if v is None or ax == len(dims) - 1 else ops.reshape(v, tuple(bshape))
-
-    def _bc(v: Any) -> Any:
-        return v if v is None or ax == len(dims) - 1 else _b(v)
+    def _bc(v: Any) -> Any:  # a per-channel vector, broadcast along ``axis``
+        return v if v is None or ax == len(dims) - 1 else ops.reshape(v, tuple(bshape))
 
     def normalize(mean: Any, var: Any) -> Any:
         return nn_batch_normalization(x, _bc(mean), _bc(var), _bc(beta), _bc(gamma), epsilon)
 
-    if not isinstance(training, bool) and training is not None and not hasattr(
-            training, "graph") and not hasattr(training, "_as_graph_tensor"):
-        training = bool(training)
-    if training is False or training is None:
+    if not is_tensor_flag(training) and not training:  # TF: no moments, no update ops
         return normalize(moving_mean, moving_var), [gamma, beta, moving_mean, moving_var]
     with get_default_graph().name_scope("moments"):
         batch_mean = ops.mean(x, reduce_axes, False)
-        centered = ops.sub(x, _b(batch_mean) if _b(batch_mean) is not None else batch_mean)
+        centered = ops.sub(x, _bc(batch_mean))
         batch_var = ops.mean(ops.square(centered), reduce_axes, False)
     mean = pick(training, lambda: batch_mean, lambda: moving_mean.value())
     var = pick(training, lambda: batch_var, lambda: moving_var.value())

@@ -70,7 +70,8 @@ def exponential_decay(learning_rate: Any, global_step: Any, decay_steps: Any, de
         return _final(stem, _ops.mul, float(learning_rate), _ops.pow(float(decay_rate), p))
 
 
-__all__ = ["ExponentialMovingAverage", "Optimizer", "GradientDescentOptimizer", "MomentumOptimizer", "AdamOptimizer",
+__all__ = ["ExponentialMovingAverage",
+           "Optimizer", "GradientDescentOptimizer", "MomentumOptimizer", "AdamOptimizer",
            "AdagradOptimizer", "RMSPropOptimizer", "Saver", "latest_checkpoint",
            "get_checkpoint_state", "checkpoint_exists", "import_meta_graph", "export_meta_graph",
            "get_global_step", "create_global_step", "get_or_create_global_step",
