@@ -4,9 +4,9 @@ Variables ``<name>/gamma``, ``beta`` (trainable), ``moving_mean``, ``moving_vari
 trainable), made in that order. With ``training`` true (a bool or a bool tensor) the batch's
 moments normalize and two assign ops that move the moving statistics toward them join the
 ``UPDATE_OPS`` collection, so ``with tf.control_dependencies(tf.get_collection(
-tf.GraphKeys.UPDATE_OPS))`` runs them with the train op. As TF, a 4-D input takes the fused
-kernel's rule (the moving variance follows the Bessel-corrected batch variance); other ranks
-the plain one (the biased variance). ``training=False`` adds no update ops."""
+tf.GraphKeys.UPDATE_OPS))`` runs them with the train op. As TF, a 4-D input (not float64) along
+axis 1 or -1 takes the fused kernel's rule (the moving variance follows the Bessel-corrected
+batch variance, also for a fed batch size); anything else the plain one (the biased variance). ``training=False`` adds no update ops."""
 
 from __future__ import annotations
 
@@ -46,6 +46,9 @@ def _bn_here(x: Any, axis: int, momentum: float, epsilon: float, center: bool, s
     moving_var = get_variable("moving_variance", [n], dtype=x.dtype,
                               initializer=var_init or ones_initializer(), trainable=False)
     reduce_axes = tuple(i for i in range(len(dims)) if i != ax)
+    # TF takes the fused kernel for a 4-D float input (not float64) normalized along axis 1
+    # or 3: it moves the variance toward the Bessel-corrected batch variance
+    fused = len(dims) == 4 and ax in (1, 3) and x.dtype.base_dtype.name != "float64"
     bshape = [1] * len(dims)
     bshape[ax] = n
 
@@ -64,11 +67,10 @@ def _bn_here(x: Any, axis: int, momentum: float, epsilon: float, center: bool, s
     mean = pick(training, lambda: batch_mean, lambda: moving_mean.value())
     var = pick(training, lambda: batch_var, lambda: moving_var.value())
     y = normalize(mean, var)
-    count = int(np.prod([dims[i] for i in reduce_axes])) if None not in [
-        dims[i] for i in reduce_axes] else None
     target_var = batch_var
-    if len(dims) == 4 and count is not None:  # the fused kernel's Bessel correction
-        target_var = ops.mul(batch_var, np.asarray(count / max(count - 1, 1), x.aval.dtype))
+    if fused:  # the fused kernel's Bessel correction, by the (maybe fed) batch's size
+        count = ops.sum(ops.ones_like(x), reduce_axes, False)
+        target_var = ops.mul(batch_var, ops.div(count, ops.maximum(ops.sub(count, 1.0), 1.0)))
     decay = np.asarray(1.0 - momentum, x.aval.dtype)
     updates = []
     for var_, target, nm in ((moving_mean, batch_mean, "AssignMovingAvg"),

@@ -160,12 +160,12 @@ def test_pooling_flatten_and_dropout():
     assert set(np.unique(fed_on)) <= set(np.unique(np.concatenate([[0.0], 2 * (X.ravel() + 1)])))
 
 
-@pytest.mark.parametrize("rank", [2, 4])
-def test_batch_normalization_training_and_moving_statistics(rank):
+@pytest.mark.parametrize("rank,known_batch", [(2, True), (4, True), (4, False)])
+def test_batch_normalization_training_and_moving_statistics(rank, known_batch):
     rng = np.random.RandomState(rank)
     shape = (6, 3) if rank == 2 else (2, 3, 2, 3)
     X = (rng.randn(*shape) * 2 + 1).astype(np.float32)
-    x = tf.placeholder(tf.float32, shape)
+    x = tf.placeholder(tf.float32, shape if known_batch else (None,) + shape[1:])
     training = tf.placeholder(tf.bool, [])
     y = tf.layers.batch_normalization(x, momentum=0.8, epsilon=1e-3, training=training,
                                       gamma_initializer=tf.constant_initializer(2.0),
@@ -197,6 +197,33 @@ def test_batch_normalization_training_and_moving_statistics(rank):
         m1, v1 = sess.run(tf.global_variables()[2:4])
     np.testing.assert_allclose(m1, 0.2 * mean, rtol=1e-5)
     np.testing.assert_allclose(v1, 0.8 + 0.2 * target_var, rtol=1e-5)
+
+
+def test_batch_normalization_which_variance_the_moving_one_follows():
+    """Checked against TF 2.21: a 4-D float32 input along axis -1 or 1 takes the fused
+    kernel's Bessel-corrected variance; float64, or another axis, the biased one."""
+    X = np.array([1.0, 1.002, 0.5, 0.7], np.float32).reshape(2, 1, 2, 1)
+    cases = [(np.float32, -1), (np.float64, -1), (np.float32, 2), (np.float32, 1)]
+    for dtype, axis in cases:
+        tf.layers.batch_normalization(tf.constant(X.astype(dtype)), axis=axis, momentum=0.0,
+                                      training=True)
+    moving = [v for v in tf.global_variables() if "moving_variance" in v.name]
+    with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        sess.run(tf.get_collection(tf.GraphKeys.UPDATE_OPS))
+        got = sess.run(moving)
+    biased = X.astype(np.float64).var()
+    np.testing.assert_allclose(got[0], [biased * 4 / 3], rtol=1e-6)
+    np.testing.assert_allclose(got[1], [biased], rtol=1e-12)
+    np.testing.assert_allclose(got[2], [0.0625, 0.022800982], rtol=1e-6)
+    np.testing.assert_allclose(got[3], [biased * 4 / 3], rtol=1e-6)  # axis 1: NCHW, fused
+
+
+def test_dense_object_later_calls_stay_in_its_name_scope():
+    x = tf.placeholder(tf.float32, [None, 3])
+    layer = tf.layers.Dense(2, name="obj")
+    assert (layer(x).name, layer(x).name) == ("obj/BiasAdd:0", "obj/BiasAdd_1:0")
+    assert tf.layers.Dense(2)(x).name == "dense/BiasAdd:0" and len(tf.global_variables()) == 4
 
 
 def test_batch_normalization_python_flags_axis_reuse_and_checkpoint(tmp_path):
