@@ -136,6 +136,7 @@ _NAMESPACES: dict[str, _Any] = {
         max_pooling2d=("layers_conv", "max_pooling2d"),
         average_pooling2d=("layers_conv", "average_pooling2d"),
         flatten=("layers_conv", "flatten"), dropout=("layers_conv", "dropout"),
+        conv2d_transpose=("layers_conv", "conv2d_transpose_layer"),
         batch_normalization=("layers_norm", "batch_normalization"),
         BatchNormalization=("layers_norm", "BatchNormalization")),
     "contrib": lambda: _resolve("unsupported", "UnsupportedNamespace")("contrib"),

@@ -154,6 +154,41 @@ class Conv2D:
     apply = __call__
 
 
+def conv2d_transpose_layer(inputs: Any, filters: int, kernel_size: Any, strides: Any = (1, 1),
+                           padding: str = "valid", data_format: str = "channels_last",
+                           activation: Any = None, use_bias: bool = True,
+                           kernel_initializer: Any = None, bias_initializer: Any = None,
+                           kernel_regularizer: Any = None, bias_regularizer: Any = None,
+                           trainable: bool = True, name: str | None = None, reuse: Any = None,
+                           **_: Any) -> Any:
+    """``tf.layers.conv2d_transpose``: ``<name>/kernel`` ``[kh, kw, filters, in]`` and
+    ``<name>/bias``; the output is ``in * stride`` (SAME) or ``in * stride + max(k - stride,
+    0)`` (VALID) along each spatial dim, as TF."""
+    _channels_last(data_format)
+    x = _t(inputs)
+    dims = x.shape.as_list() if x.shape.ndims is not None else None
+    with variable_scope(name, default_name="conv2d_transpose", reuse=reuse):
+        if dims is None or len(dims) != 4 or None in dims[1:]:
+            layer = get_variable_scope().name.rsplit("/", 1)[-1]
+            raise ValueError(f"Input 0 of layer \"{layer}\" is incompatible with the layer: "
+                             f"expected ndim=4 with known height, width and channels, found "
+                             f"shape {x.shape}")
+        k, s, pad = _hw(kernel_size, "kernel_size"), _hw(strides, "strides"), _padding(padding)
+        size = [n * st + (max(kk - st, 0) if pad == "VALID" else 0)
+                for n, kk, st in zip(dims[1:3], k, s, strict=True)]
+        kernel = get_variable("kernel", [*k, int(filters), dims[-1]], dtype=x.dtype,
+                              initializer=kernel_initializer, regularizer=kernel_regularizer,
+                              trainable=trainable)
+        y = conv2d_transpose(x, kernel, [-1, *size, int(filters)], [1, *s, 1], pad,
+                             name="conv2d_transpose")
+        if use_bias:
+            bias = get_variable("bias", [int(filters)], dtype=x.dtype,
+                                initializer=bias_initializer or zeros_initializer(),
+                                regularizer=bias_regularizer, trainable=trainable)
+            y = add(y, bias, name="BiasAdd")
+        return activation(y) if activation is not None else y
+
+
 def _pool(fn: Any, op_name: str, default: str, inputs: Any, pool_size: Any, strides: Any,
           padding: str, data_format: str, name: str | None) -> Any:
     _channels_last(data_format)

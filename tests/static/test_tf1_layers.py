@@ -127,6 +127,9 @@ def test_layer_errors_name_the_layer():
         tf.layers.max_pooling2d(tf.zeros([1, 4, 4, 1]), 2, 2, padding="wide")
     with pytest.raises(NotImplementedError, match="channels_last"):
         tf.layers.conv2d(tf.zeros([1, 4, 4, 1]), 2, 3, data_format="channels_first")
+    with pytest.raises(ValueError, match='layer "up" is incompatible'):
+        tf.layers.conv2d_transpose(tf.placeholder(tf.float32, [None, None, 4, 1]), 2, 3,
+                                   name="up")
     with pytest.raises(AttributeError, match="tf.layers.conv3d is not supported"):
         tf.layers.conv3d  # noqa: B018
 

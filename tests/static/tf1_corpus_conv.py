@@ -160,3 +160,28 @@ try:
 except TypeError as e:
     print("TypeError", e)
 """
+
+PROGRAMS["layers_conv2d_transpose_decoder"] = """
+rng = np.random.RandomState(11)
+z = tf.placeholder(tf.float32, [None, 3, 3, 2], name="z")
+init = tf.constant_initializer
+up1 = tf.layers.conv2d_transpose(z, 3, 3, strides=2, padding="same", activation=tf.nn.relu,
+                                 kernel_initializer=init(rng.randn(3, 3, 3, 2) * 0.5))
+up2 = tf.layers.conv2d_transpose(up1, 1, [2, 2], strides=(2, 2), padding="valid",
+                                 kernel_initializer=init(rng.randn(2, 2, 1, 3) * 0.5),
+                                 bias_initializer=init(0.1), name="out")
+up3 = tf.layers.conv2d_transpose(z, 2, 3, strides=2, padding="valid", use_bias=False,
+                                 kernel_initializer=init(rng.randn(3, 3, 2, 2) * 0.5))
+print(up1.name, up1.shape, up2.name, up2.shape, up3.shape)
+print([v.name for v in tf.global_variables()], tf.global_variables()[0].shape)
+target = tf.constant(rng.rand(2, 12, 12, 1).astype(np.float32))
+loss = tf.reduce_mean(tf.square(up2 - target)) + 0.01 * tf.reduce_mean(up3)
+train = tf.train.GradientDescentOptimizer(0.5).minimize(loss)
+Z = rng.randn(2, 3, 3, 2).astype(np.float32)
+with tf.Session() as sess:
+    sess.run(tf.global_variables_initializer())
+    print(sess.run([up1[0, :2, :2], up2[1, 5:8, 5:8, 0], up3[0, 6]], {z: Z}))
+    for step in range(3):
+        print(step, sess.run([train, loss], {z: Z})[1])
+    print(sess.run(tf.global_variables()[1]))
+"""
