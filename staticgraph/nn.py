@@ -292,7 +292,8 @@ def moments(x: Any, axes: Any, shift: Any = None, name: str | None = None,
 _missing = module_getattr("nn")
 _RNN = {"rnn_cell": ("rnn_cell", None), "dynamic_rnn": ("rnn", "dynamic_rnn"),
         "static_rnn": ("rnn", "static_rnn"),
-        "bidirectional_dynamic_rnn": ("rnn_bidirectional", "bidirectional_dynamic_rnn")}
+        "bidirectional_dynamic_rnn": ("rnn_bidirectional", "bidirectional_dynamic_rnn"),
+        "conv2d_transpose": ("layers_conv", "conv2d_transpose")}
 
 
 def __getattr__(name: str) -> Any:
