@@ -139,7 +139,15 @@ _NAMESPACES: dict[str, _Any] = {
         random_uniform=_LAZY["random_uniform_initializer"],
         truncated_normal=_LAZY["truncated_normal_initializer"],
         glorot_uniform=_LAZY["glorot_uniform_initializer"]),
-    "layers": lambda: _namespace("layers", dense=("layers", "dense"), Dense=("layers", "Dense")),
+    "layers": lambda: _namespace(
+        "layers", dense=("layers", "dense"), Dense=("layers", "Dense"),
+        conv2d=("layers_conv", "conv2d"), Conv2D=("layers_conv", "Conv2D"),
+        max_pooling2d=("layers_conv", "max_pooling2d"),
+        average_pooling2d=("layers_conv", "average_pooling2d"),
+        flatten=("layers_conv", "flatten"), dropout=("layers_conv", "dropout"),
+        conv2d_transpose=("layers_conv", "conv2d_transpose_layer"),
+        batch_normalization=("layers_norm", "batch_normalization"),
+        BatchNormalization=("layers_norm", "BatchNormalization")),
     "contrib": lambda: _resolve("unsupported", "UnsupportedNamespace")("contrib"),
 }
 # exported names that are also submodules: importing the submodule must not replace them
@@ -218,6 +226,7 @@ class GraphKeys:
     LOCAL_VARIABLES = "local_variables"
     GLOBAL_STEP = "global_step"
     UPDATE_OPS = "update_ops"
+    MOVING_AVERAGE_VARIABLES = "moving_average_variables"
     LOSSES = "losses"
     REGULARIZATION_LOSSES = "regularization_losses"
 

@@ -17,6 +17,7 @@ from .graph.math_ops import (
     reduce_mean,
     squared_difference,
 )
+from .layers_conv import layer_scope
 from .unsupported import unsupported
 from .variable_scope import (
     REGULARIZATION_LOSSES,
@@ -88,11 +89,9 @@ class Dense:
     weights = variables
 
     def __call__(self, inputs: Any) -> Any:
-        with variable_scope(self.name, default_name=None if self.built else "dense",
-                            reuse=True if self.built else None) as vs:
-            y, kernel, bias = _dense_here(inputs, self.units, self.activation, self.use_bias,
-                                          *self._init, self.trainable)
-        self.kernel, self.bias, self.name = kernel, bias, vs.name
+        with layer_scope(self, "dense"):
+            y, self.kernel, self.bias = _dense_here(inputs, self.units, self.activation,
+                                                    self.use_bias, *self._init, self.trainable)
         return y
 
     apply = __call__

@@ -295,7 +295,8 @@ _RNN = {"rnn_cell": ("rnn_cell", None), "dynamic_rnn": ("rnn", "dynamic_rnn"),
         "bidirectional_dynamic_rnn": ("rnn_bidirectional", "bidirectional_dynamic_rnn"),
         "nce_loss": ("sampled_losses", "nce_loss"),
         "sampled_softmax_loss": ("sampled_losses", "sampled_softmax_loss"),
-        "log_uniform_candidate_sampler": ("sampled_losses", "log_uniform_candidate_sampler")}
+        "log_uniform_candidate_sampler": ("sampled_losses", "log_uniform_candidate_sampler"),
+        "conv2d_transpose": ("layers_conv", "conv2d_transpose")}
 
 
 def __getattr__(name: str) -> Any:

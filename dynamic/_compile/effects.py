@@ -13,6 +13,7 @@ from __future__ import annotations
 import builtins
 import os
 import sys
+import weakref
 from typing import Any
 
 from .. import _random
@@ -24,6 +25,11 @@ _MUTATORS = {
     dict: {"update", "pop", "popitem", "setdefault", "clear"},
     set: {"add", "update", "discard", "remove", "pop", "clear"},
 }
+_GC_CALLBACKS = frozenset(type(w)()._remove.__code__ for w in (
+    weakref.WeakSet(), weakref.WeakKeyDictionary(), weakref.WeakValueDictionary()))
+"""The weak containers' removal callbacks: they run whenever the collector frees an entry
+(at any allocation of the capture run), so their ``discard``/``append`` is no effect of the
+function's."""
 _WATCHED = {
     Tensor.register_hook.__code__: "register_hook() inside the function",
     Tensor.retain_grad.__code__: "retain_grad() inside the function",
@@ -75,6 +81,8 @@ class EffectWatch:
             if arg is builtins.print:
                 if "print() inside the function" not in self.reasons:
                     self.reasons.append("print() inside the function")
+                return
+            if frame.f_code in _GC_CALLBACKS:
                 return
             owner = getattr(arg, "__self__", None)
             names = _MUTATORS.get(type(owner))

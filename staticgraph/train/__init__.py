@@ -13,6 +13,7 @@ from ..graph.math_ops import cast as _cast
 from ..graph.math_ops import composite as _composite
 from ..unsupported import module_getattr
 from ..variables import Variable
+from .moving_average import ExponentialMovingAverage
 from .optimizers import (
     AdagradOptimizer,
     AdamOptimizer,
@@ -69,7 +70,8 @@ def exponential_decay(learning_rate: Any, global_step: Any, decay_steps: Any, de
         return _final(stem, _ops.mul, float(learning_rate), _ops.pow(float(decay_rate), p))
 
 
-__all__ = ["Optimizer", "GradientDescentOptimizer", "MomentumOptimizer", "AdamOptimizer",
+__all__ = ["ExponentialMovingAverage",
+           "Optimizer", "GradientDescentOptimizer", "MomentumOptimizer", "AdamOptimizer",
            "AdagradOptimizer", "RMSPropOptimizer", "Saver", "latest_checkpoint",
            "get_checkpoint_state", "checkpoint_exists", "import_meta_graph", "export_meta_graph",
            "get_global_step", "create_global_step", "get_or_create_global_step",

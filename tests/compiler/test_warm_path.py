@@ -152,3 +152,32 @@ def test_a_loaded_plan_has_numpys_own_descriptors_and_runs_packed(tmp_path, monk
     ref.run(init)
     np.testing.assert_allclose(results[1], [float(ref.run([loss, train], {x: X, y: Y})[0])
                                             for _ in range(3)], rtol=1e-5)
+
+
+_LOADER = """
+import sys, threading
+seen = []
+start = threading.Thread.start
+def spy(self):
+    if self.name == "staticgraph-numba-loader":
+        seen.append("logging" in sys.modules)
+    return start(self)
+threading.Thread.start = spy
+from staticgraph.compiler.cpu import native
+before = "logging" in sys.modules
+native.later(lambda: None)
+native.block_until_ready(60)
+print("before:", before, "at start:", seen)
+"""
+
+
+def test_logging_is_imported_before_the_loader_thread_starts() -> None:
+    """numba imports ``logging``, whose import registers fork handlers; on the loader thread
+    that raced a fork in the main thread, and the parent ran logging's lock release without its
+    acquire ("cannot release un-acquired lock", seen in
+    ``test_fork_right_after_the_first_run_on_a_warm_cache``): the main thread imports it first."""
+    r = subprocess.run([sys.executable, "-c", _LOADER], capture_output=True, text=True,
+                       cwd=ROOT, env=dict(os.environ, PYTHONPATH=ROOT,
+                                          STATICGRAPH_NATIVE="auto"), timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "at start: [True]" in r.stdout, r.stdout

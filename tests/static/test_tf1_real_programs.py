@@ -45,7 +45,7 @@ def test_matrix_inverse_batches_adjoint_and_singular(executor):
 
 @pytest.mark.parametrize("path", ["nn.raw_rnn", "contrib.rnn.LSTMCell", "data.Dataset", "foo",
                                   "train.MonitoredTrainingSession", "losses.get_total_loss",
-                                  "math.no_such", "layers.conv2d", "summary.audio"])
+                                  "math.no_such", "layers.conv3d", "summary.audio"])
 def test_a_missing_api_says_it_is_not_supported(path):
     obj = tf
     with pytest.raises(AttributeError) as info:
@@ -54,7 +54,7 @@ def test_a_missing_api_says_it_is_not_supported(path):
     assert type(info.value).__name__ == "UnsupportedError"
     assert "is not supported by staticgraph" in str(info.value)
     assert str(info.value).startswith("tf." + path.split(".")[0])
-    if path in ("nn.raw_rnn", "data.Dataset", "layers.conv2d"):
+    if path in ("nn.raw_rnn", "data.Dataset", "layers.conv3d"):
         assert " Instead: " in str(info.value)
     assert not hasattr(tf.nn, "no_such_name") and getattr(tf.train, "nope", 7) == 7
 

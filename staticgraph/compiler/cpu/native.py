@@ -95,6 +95,10 @@ def later(ref: Any) -> None:
         _pending += 1
     with _LOCK:
         if _QUEUE is None:
+            # numba imports ``logging``, whose import registers fork handlers: done on the
+            # loader thread while this one forks, the child's parent side ran logging's
+            # release without its acquire ("cannot release un-acquired lock"); here, first
+            import logging  # noqa: F401
             _QUEUE = queue.SimpleQueue()
             _LOADING = True
             threading.Thread(target=_loader, args=(_QUEUE,), daemon=True,
