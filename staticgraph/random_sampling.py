@@ -97,8 +97,11 @@ def multinomial(logits: Any, num_samples: int, seed: int | None = None,
 
 def categorical(logits: Any, num_samples: int, dtype: Any = None, seed: int | None = None,
                 name: str | None = None) -> Tensor:
-    """``tf.random.categorical``: :func:`multinomial` with TF2's argument order."""
-    return multinomial(logits, num_samples, seed=seed, name=name, output_dtype=dtype)
+    """``tf.random.categorical``: :func:`multinomial` with TF2's argument order (and its
+    ``categorical/Multinomial`` node name)."""
+    lg = _t(logits)
+    with composite(name, "categorical", lg):
+        return multinomial(lg, num_samples, seed=seed, output_dtype=dtype)
 
 
 __all__ = ["random_shuffle", "multinomial", "categorical"]

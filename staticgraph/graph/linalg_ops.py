@@ -61,8 +61,9 @@ def matrix_triangular_solve(matrix: Any, rhs: Any, lower: bool = True, adjoint: 
     """``x`` with ``T @ x = rhs``, ``T`` the lower (or upper) triangle of ``matrix`` (its
     adjoint when ``adjoint``); the other triangle is never read."""
     a, b = _matrix(matrix), _t(rhs)
-    return _named(name, "MatrixTriangularSolve", ops.matrix_triangular_solve, a, b,
-                  lower=lower, adjoint=adjoint)
+    with composite(name, "triangular_solve", a, b) as stem:  # TF 2's wrapper scope
+        return _final(stem + "MatrixTriangularSolve/", ops.matrix_triangular_solve, a, b,
+                      lower=lower, adjoint=adjoint)
 
 
 def _static_ints(value: Any, what: str) -> list[int]:

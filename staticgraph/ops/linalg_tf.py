@@ -106,12 +106,21 @@ def _slogdet(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _cholesky_kernel(a: np.ndarray) -> np.ndarray:
+    """Of a matrix that is not positive definite: NaN in its lower triangle, as TF 2's kernel
+    (TF 1.x raised "Cholesky decomposition was not successful")."""
     low = np.tril(_f64(a))
+    sym = low + np.swapaxes(np.tril(low, -1), -1, -2)
     try:
-        out = np.linalg.cholesky(low + np.swapaxes(np.tril(low, -1), -1, -2))
+        out = np.linalg.cholesky(sym)
     except np.linalg.LinAlgError:
-        raise ValueError("Cholesky decomposition was not successful. The input might not be "
-                         "valid.") from None
+        flat = sym.reshape((-1,) + sym.shape[-2:])
+        out = np.empty_like(flat)
+        for i, m in enumerate(flat):
+            try:
+                out[i] = np.linalg.cholesky(m)
+            except np.linalg.LinAlgError:
+                out[i] = np.tril(np.full_like(m, np.nan))
+        out = out.reshape(sym.shape)
     return out.astype(a.dtype, copy=False)
 
 
@@ -125,9 +134,22 @@ def _triangular_kernel(a: np.ndarray, b: np.ndarray, lower: bool, adjoint: bool)
         m = np.swapaxes(m, -1, -2)
     try:
         x = np.linalg.solve(m, _f64(b))
-    except np.linalg.LinAlgError:
-        raise ValueError("Input matrix is not invertible.") from None
+    except np.linalg.LinAlgError:  # a zero on the diagonal: TF substitutes on (inf/nan)
+        x = _substitute(m, _f64(b), lower != adjoint)
     return x.astype(b.dtype, copy=False)
+
+
+def _substitute(m: np.ndarray, b: np.ndarray, lower: bool) -> np.ndarray:
+    """Forward (``lower``) or back substitution without a singularity check, as TF's kernel."""
+    n = m.shape[-1]
+    x = np.zeros(np.broadcast_shapes(m.shape[:-2], b.shape[:-2]) + b.shape[-2:])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for i in (range(n) if lower else range(n - 1, -1, -1)):
+            done = x[..., :i, :] if lower else x[..., i + 1:, :]
+            row = m[..., i:i + 1, :i] if lower else m[..., i:i + 1, i + 1:]
+            rest = b[..., i:i + 1, :] - row @ done
+            x[..., i:i + 1, :] = rest / m[..., i:i + 1, i:i + 1]
+    return x
 
 
 # ----------------------------------------------------------------------------- gradient rules

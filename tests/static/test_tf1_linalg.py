@@ -157,8 +157,6 @@ def test_slogdet_sign_and_float32_accuracy(executor):
 @pytest.mark.parametrize("build,feed,text", [
     (lambda tf, a: tf.linalg.solve(a, tf.ones([3, 1], tf.float64)), np.ones((3, 3)),
      "Input matrix is not invertible."),
-    (lambda tf, a: tf.cholesky(a), -np.eye(3),
-     "Cholesky decomposition was not successful. The input might not be valid."),
 ])
 def test_run_time_errors_name_the_problem(build, feed, text, executor):
     a = sg.placeholder(sg.float64, [3, 3])
@@ -216,6 +214,30 @@ def test_solve_of_an_ill_conditioned_normal_equation_is_float32_accurate():
     assert np.linalg.cond(g.astype(np.float64)) > 1e6
     want = np.linalg.solve(g.astype(np.float64), r.astype(np.float64)).astype(np.float32)
     np.testing.assert_array_equal(got, want)
+
+
+def test_cholesky_of_a_matrix_that_is_not_positive_definite_is_nan(executor):
+    """TF 2's kernel (the oracle): NaN in the lower triangle of each failing matrix, the
+    others factored (TF 1.x raised InvalidArgumentError)."""
+    a = sg.placeholder(sg.float64, [2, 3, 3])
+    c = sg.cholesky(a)
+    good = _np_spd(_a(3, 3))
+    with sg.Session(executor=executor) as sess:
+        got = sess.run(c, {a: np.stack([good, -np.eye(3)])})
+    np.testing.assert_allclose(got[0], np.linalg.cholesky(good), rtol=1e-12)
+    assert np.isnan(got[1][np.tril_indices(3)]).all() and not got[1][np.triu_indices(3, 1)].any()
+
+
+def test_triangular_solve_with_a_zero_on_the_diagonal_substitutes_on(executor):
+    """As TF's kernel: no singularity check, the substitution gives inf/nan."""
+    a = sg.placeholder(sg.float64, [3, 3])
+    b = sg.ones([3, 1], sg.float64)
+    lo = sg.linalg.triangular_solve(a, b)
+    up = sg.linalg.triangular_solve(sg.transpose(a), b, lower=False, adjoint=True)
+    with sg.Session(executor=executor) as sess:
+        got = sess.run([lo, up], {a: np.array([[1.0, 0, 0], [2, 0, 0], [1, 1, 2]])})
+    for g in got:
+        np.testing.assert_array_equal(g.ravel(), [1.0, -np.inf, np.inf])
 
 
 def test_second_derivatives_through_the_gradient_rules():
