@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 
 from .. import ops
-from .core import Tensor
 from .array_ops import identity
+from .core import Tensor
 from .frontend import as_graph_tensor
 from .math_ops import _final, _named, _require, _t, cast, composite
 from .matrix_ops import reshaped
@@ -95,7 +95,8 @@ def scatter_nd(indices: Any, updates: Any, shape: Any, name: str | None = None) 
                          f"must match the outer {k} dimensions of shape={dims}")
     want = list(idx.aval.shape[:-1]) + dims[k:]
     have = list(u.aval.shape)
-    if len(have) != len(want) or any(h is not None and h != w for h, w in zip(have, want)):
+    if len(have) != len(want) or any(h is not None and h != w
+                                     for h, w in zip(have, want, strict=True)):
         raise ValueError(f"Dimensions [0,{len(want)}) of updates[shape={u.shape.as_list()}] "
                          f"= {have} must match dimensions [0,{len(want)}) of "
                          f"indices[shape={idx.shape.as_list()}] = {want[:idx.ndim - 1]} "

@@ -65,7 +65,8 @@ CASES: dict[str, tuple[Callable, Callable, list[np.ndarray]]] = {
                                [_m(3, 3), _a(3, 2)]),
     "triangular_solve_upper_adjoint": (
         lambda tf, a, b: tf.linalg.triangular_solve(a, b, lower=False, adjoint=True),
-        lambda a, b: np.linalg.solve(np.swapaxes(np.triu(a), -1, -2), b), [_m(2, 3, 3), _a(2, 3, 2)]),
+        lambda a, b: np.linalg.solve(np.swapaxes(np.triu(a), -1, -2), b),
+        [_m(2, 3, 3), _a(2, 3, 2)]),
     "scatter_nd": (lambda tf, u: tf.scatter_nd(IDX, u, [3, 3, 2]),
                    lambda u: _scatter(IDX, u, (3, 3, 2)), [_a(3, 2)]),
     "scatter_nd_scalars": (lambda tf, u: tf.scatter_nd([[4], [0], [4]], u, [6]),

@@ -72,7 +72,8 @@ with tf.Session() as sess:
     print(sess.run([chol, tf.matrix_determinant(xtx), sign, logdet], feed))
     print(sess.run([nll, grad], feed))
     print(sess.run([counts, tf.roll(seq, [1, -1], [0, 1]), gx, gy, ii, jj]))
-    print(sess.run(tf.reduce_sum(tf.random_shuffle(seq))), sorted(sess.run(tf.random.shuffle(tf.range(5)))))
+    print(sess.run(tf.reduce_sum(tf.random_shuffle(seq))),
+          sorted(sess.run(tf.random.shuffle(tf.range(5)))))
     m = tf.placeholder(tf.float32, [2, 2], name="m")
     raises(lambda: sess.run(tf.linalg.solve(m, tf.ones([2, 1])), {m: np.zeros((2, 2))}),
            "Input matrix is not invertible.")
