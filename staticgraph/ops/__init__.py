@@ -59,6 +59,7 @@ from .elementwise import (
 )
 from .gather import gather, scatter_add
 from .linalg import matrix_inverse
+from .linalg_decomp import linalg_cholesky, linalg_det, linalg_logabsdet, linalg_solve
 from .nn import cross_entropy, log_softmax, matmul, mse_loss, nll_loss, softmax
 from .reductions import all, amax, amin, any, argmax, argmin, logsumexp, mean, size, sum
 from .rounding import ceil, floor, floor_divide, remainder, round, trunc
@@ -95,5 +96,6 @@ __all__ = [
     "reshape_like", "setitem", "squeeze", "stack", "sum_to_like", "transpose", "unsqueeze",
     "zeros_like", "gather", "scatter_add", "prod", "cumsum", "cumprod", "log1p", "expm1",
     "softplus", "erf", "all", "any", "floor", "ceil", "round", "trunc", "floor_divide",
-    "remainder", "matrix_inverse", "topk_indices",
+    "remainder", "matrix_inverse", "topk_indices", "linalg_cholesky", "linalg_det",
+    "linalg_logabsdet", "linalg_solve",
 ]
