@@ -1,11 +1,12 @@
-"""``torch.linalg``: norms, inverse, determinant, solve, Cholesky (with gradients); QR, eigh and
-SVD values (without).
+"""``torch.linalg``: norms, inverse, determinant, solve, Cholesky, eigh, singular values (with
+gradients); QR and the full SVD (values only).
 
 Norms are composed of registry ops and renamed to PyTorch's node (``LinalgVectorNormBackward0``);
-``inv``/``det``/``slogdet``/``solve``/``cholesky`` are registry records (``staticgraph.ops.linalg``
-and ``linalg_decomp``: LAPACK in float64, VJP and JVP rules written with ops, so second derivatives
-work). Errors carry PyTorch's text; a singular or non-positive-definite input raises
-:class:`LinAlgError` (a ``RuntimeError``) as PyTorch's ``torch.linalg.LinAlgError``.
+``inv``/``det``/``slogdet``/``solve``/``cholesky``/``eigh`` are registry records
+(``staticgraph.ops.linalg``, ``linalg_decomp``, ``linalg_eigh``: LAPACK in float64, VJP and
+JVP rules written with ops, so second derivatives work). Errors carry PyTorch's text; a
+singular or non-positive-definite input raises :class:`LinAlgError` (a ``RuntimeError``), as
+PyTorch's ``torch.linalg.LinAlgError``.
 """
 
 from __future__ import annotations
@@ -254,17 +255,25 @@ def qr(a: Any, mode: str = "reduced") -> Any:
     return _Qr(_out(q, a), _out(r, a))
 
 
+def _uplo(UPLO: str) -> None:
+    if UPLO not in ("L", "U"):
+        raise RuntimeError(f"Expected UPLO argument to be 'L' or 'U', but got {UPLO}")
+
+
 def eigh(a: Any, UPLO: str = "L") -> Any:
-    """Eigenvalues (ascending) and eigenvectors of symmetric matrices (``UPLO`` triangle)."""
+    """Eigenvalues (ascending) and orthonormal eigenvectors of symmetric matrices, both with
+    gradients (``LinalgEighBackward0``). The symmetric part ``(a + a^T)/2`` is decomposed: for a
+    symmetric ``a`` (what ``eigh`` is for) that is PyTorch's result whichever ``UPLO``."""
     a = _matrices(a, "linalg.eigh")
-    w, v = np.linalg.eigh(_values_only(a, "eigh"), UPLO=UPLO)
-    return _Eigh(_out(w, a), _out(v, a))
+    _uplo(UPLO)
+    return _Eigh(ops.linalg_eigvalsh(a), ops.linalg_eigh_vectors(a))
 
 
 def eigvalsh(a: Any, UPLO: str = "L") -> Tensor:
-    """The eigenvalues (ascending) of symmetric matrices."""
+    """The eigenvalues (ascending) of symmetric matrices, with their gradient."""
     a = _matrices(a, "linalg.eigvalsh")
-    return _out(np.linalg.eigvalsh(_values_only(a, "eigvalsh"), UPLO=UPLO), a)
+    _uplo(UPLO)
+    return ops.linalg_eigvalsh(a)
 
 
 def svd(a: Any, full_matrices: bool = True) -> Any:
@@ -275,9 +284,22 @@ def svd(a: Any, full_matrices: bool = True) -> Any:
 
 
 def svdvals(a: Any) -> Tensor:
-    """The singular values, descending."""
+    """The singular values, descending. With a gradient (``LinalgSvdBackward0``) they are the
+    top eigenvalues of the symmetric ``[[0, a], [a^T, 0]]`` (exactly ``+-s`` and zeros), so the
+    eigenvalue record's rule differentiates them; without, LAPACK's SVD gives them directly."""
     a = _float_input(a, "linalg.svdvals")
-    return _out(np.linalg.svd(_values_only(a, "svdvals"), compute_uv=False), a)
+    if a.dim() < 2:
+        raise RuntimeError("linalg.svd: The input tensor A must have at least 2 dimensions.")
+    if not (a.requires_grad and is_grad_enabled()):
+        return _out(np.linalg.svd(a._data.astype(np.float64), compute_uv=False), a)
+    *batch, m, n = a.shape
+    dt = a._data.dtype
+    top = ops.cat([make(np.zeros((*batch, m, m), dt)), a], -1)
+    bottom = ops.cat([ops.transpose(a), make(np.zeros((*batch, n, n), dt))], -1)
+    w = ops.linalg_eigvalsh(ops.cat([top, bottom], -2))
+    k = min(m, n)
+    return renamed(ops.getitem(w, (Ellipsis, slice(m + n - 1, m + n - 1 - k, -1))),
+                   "LinalgSvdBackward0")
 
 
 __getattr__ = _unsupported.missing_names("torch.linalg", {

@@ -60,6 +60,7 @@ from .elementwise import (
 from .gather import gather, scatter_add
 from .linalg import matrix_inverse
 from .linalg_decomp import linalg_cholesky, linalg_det, linalg_logabsdet, linalg_solve
+from .linalg_eigh import linalg_eigh_vectors, linalg_eigvalsh
 from .nn import cross_entropy, log_softmax, matmul, mse_loss, nll_loss, softmax
 from .reductions import all, amax, amin, any, argmax, argmin, logsumexp, mean, size, sum
 from .rounding import ceil, floor, floor_divide, remainder, round, trunc
@@ -97,5 +98,5 @@ __all__ = [
     "zeros_like", "gather", "scatter_add", "prod", "cumsum", "cumprod", "log1p", "expm1",
     "softplus", "erf", "all", "any", "floor", "ceil", "round", "trunc", "floor_divide",
     "remainder", "matrix_inverse", "topk_indices", "linalg_cholesky", "linalg_det",
-    "linalg_logabsdet", "linalg_solve",
+    "linalg_logabsdet", "linalg_solve", "linalg_eigh_vectors", "linalg_eigvalsh",
 ]

@@ -16,6 +16,16 @@ R = np.random.default_rng(7)
 A3 = R.standard_normal((3, 3)) + 3 * np.eye(3)  # well conditioned
 B3 = R.standard_normal((2, 3, 3)) + 3 * np.eye(3)
 SPD = A3 @ A3.T + np.eye(3)
+M43 = R.standard_normal((2, 4, 3))
+
+
+def signed(v):
+    """Eigenvectors with a positive first row (their sign is LAPACK's choice)."""
+    return v * v[..., :1, :].sign()
+
+
+def signed_np(v):
+    return v * np.sign(v[..., :1, :])
 
 
 def t64(a: np.ndarray) -> torch.Tensor:
@@ -48,6 +58,11 @@ FNS = {  # name -> (function of tensors, inputs)
     "cholesky": (lambda x: torch.linalg.cholesky(sym(x)), [SPD]),
     "cholesky_upper": (lambda x: torch.linalg.cholesky(x @ x.mT + torch.eye(3), upper=True),
                        [A3]),
+    "eigvalsh": (lambda x: torch.linalg.eigvalsh(sym(x)), [SPD]),
+    "eigh": (lambda x: signed(torch.linalg.eigh(sym(x)).eigenvectors), [B3]),
+    "svdvals": (lambda x: torch.linalg.svdvals(x), [M43]),
+    "matrix_norm_nuc": (lambda x: torch.linalg.matrix_norm(x, "nuc"), [M43]),
+    "matrix_norm_2": (lambda x: torch.linalg.matrix_norm(x, 2, dim=(0, 2)), [M43]),
 }
 NUMPY = {
     "vector_norm": lambda x: np.linalg.norm(x),
@@ -66,6 +81,11 @@ NUMPY = {
     "solve_right": lambda a, b: b @ np.linalg.inv(a),
     "cholesky": np.linalg.cholesky,
     "cholesky_upper": lambda x: np.linalg.cholesky(x @ x.T + np.eye(3)).T,
+    "eigvalsh": np.linalg.eigvalsh,
+    "eigh": lambda x: signed_np(np.linalg.eigh((x + np.swapaxes(x, -1, -2)) / 2)[1]),
+    "svdvals": lambda x: np.linalg.svd(x, compute_uv=False),
+    "matrix_norm_nuc": lambda x: np.linalg.norm(x, "nuc", axis=(-2, -1)),
+    "matrix_norm_2": lambda x: np.linalg.norm(x, 2, axis=(0, 2)),
 }
 GRAD_FN = {
     "vector_norm": "LinalgVectorNormBackward0", "norm": "LinalgVectorNormBackward0",
@@ -74,7 +94,9 @@ GRAD_FN = {
     "det": "LinalgDetBackward0", "torch_det": "LinalgDetBackward0",
     "slogdet": "LinalgSlogdetBackward0", "logdet": "WhereBackward0",
     "solve": "LinalgSolveExBackward0", "solve_vec": "LinalgSolveExBackward0",
-    "cholesky": "LinalgCholeskyExBackward0",
+    "cholesky": "LinalgCholeskyExBackward0", "eigvalsh": "LinalgEighBackward0",
+    "svdvals": "LinalgSvdBackward0", "matrix_norm_nuc": "SumBackward1",
+    "matrix_norm_2": "AmaxBackward0",
 }
 
 
@@ -161,10 +183,21 @@ def test_decomposition_values():
 
 def test_decompositions_without_a_gradient_say_so():
     x = torch.tensor(A3, requires_grad=True)
-    with pytest.raises(NotImplementedError, match="gradient of torch.linalg.qr is not supported"):
-        torch.linalg.qr(x)
+    for fn in (torch.linalg.qr, torch.linalg.svd):
+        with pytest.raises(NotImplementedError, match=f"gradient of torch.linalg.{fn.__name__} "
+                                                      "is not supported"):
+            fn(x)
     with torch.no_grad():
-        assert torch.linalg.svdvals(x).shape == (3,)
+        q, r = torch.linalg.qr(x)
+    assert not q.requires_grad and q.grad_fn is None
+    with pytest.raises(RuntimeError, match="Expected UPLO argument to be 'L' or 'U'"):
+        torch.linalg.eigh(x, UPLO="X")
+
+
+def test_svdvals_gradient_path_matches_lapack_values():
+    x = torch.tensor(M43, requires_grad=True)
+    np.testing.assert_allclose(torch.linalg.svdvals(x).detach().numpy(),
+                               torch.linalg.svdvals(x.detach()).numpy(), rtol=1e-13)
 
 
 ERRORS = [

@@ -82,6 +82,8 @@ CASES = [
     ("linalg_solve", [anyv(2, 3, 3) + 3 * np.eye(3), anyv(3, 1)], {}),
     ("linalg_solve", [anyv(2, 3, 3) + 3 * np.eye(3), anyv(3)], {"vec": True}),
     ("linalg_cholesky", [np.eye(3) * 2 + 0.3 * anyv(3, 3)], {}),
+    ("linalg_eigvalsh", [np.diag([1.0, 2.5, 4.0]) + 0.3 * anyv(2, 3, 3)], {}),
+    ("linalg_eigh_vectors", [np.diag([1.0, 2.5, 4.0]) + 0.3 * anyv(3, 3)], {}),
     ("matmul", [anyv(3), anyv(2, 3, 4)], {}),
     ("matmul", [anyv(2, 2, 3), anyv(3)], {}),
     ("matmul", [anyv(3), anyv(3)], {}),
