@@ -75,6 +75,17 @@ def _dims(dim: Any) -> Any:
     return tuple(dim) if isinstance(dim, (list, tuple)) else dim
 
 
+def _root(s: Tensor, p: float) -> Tensor:
+    """``s ** (1/p)`` whose gradient is 0 where ``s`` is 0 (PyTorch's norm gradient at the
+    origin), not ``inf * 0``: zero sums are routed around the root. Only when a gradient is
+    recorded, and with ops rather than a read of the values (``dynamic.compile`` keeps it)."""
+    root = ops.sqrt if p == 2.0 else (lambda v: ops.pow(v, 1.0 / p))
+    if not (s.requires_grad and is_grad_enabled()):
+        return root(s)
+    zero = ops.eq(s, 0.0)
+    return ops.where(zero, 0.0, root(ops.where(zero, 1.0, s)))
+
+
 def vector_norm(x: Any, ord: Any = 2, dim: Any = None, keepdim: bool = False, *,
                 dtype: Any = None) -> Tensor:
     """The vector ``ord``-norm over ``dim`` (all elements by default): 2, 1, inf, -inf, 0, p."""
@@ -83,7 +94,7 @@ def vector_norm(x: Any, ord: Any = 2, dim: Any = None, keepdim: bool = False, *,
         x = x.to(dtype)
     dim = _dims(dim)
     if ord in (2, 2.0):
-        r = ops.sqrt(ops.sum(ops.mul(x, x), dim, keepdim))
+        r = _root(ops.sum(ops.mul(x, x), dim, keepdim), 2.0)
     elif ord in (1, 1.0):
         r = ops.sum(ops.abs(x), dim, keepdim)
     elif ord == math.inf:
@@ -93,7 +104,7 @@ def vector_norm(x: Any, ord: Any = 2, dim: Any = None, keepdim: bool = False, *,
     elif ord == 0:
         r = ops.sum(ops.cast(ops.ne(x, 0), x._data.dtype), dim, keepdim)
     elif isinstance(ord, (int, float)):
-        r = ops.pow(ops.sum(ops.pow(ops.abs(x), float(ord)), dim, keepdim), 1.0 / ord)
+        r = _root(ops.sum(ops.pow(ops.abs(x), float(ord)), dim, keepdim), float(ord))
     else:
         raise RuntimeError(f"linalg.vector_norm: Expected a number as ord, got {ord!r}")
     return renamed(r, "LinalgVectorNormBackward0")

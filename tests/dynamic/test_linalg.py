@@ -270,3 +270,49 @@ def test_missing_linalg_names_say_so():
         torch.linalg.lstsq  # noqa: B018
     from dynamic import linalg
     assert linalg is torch.linalg
+
+
+@pytest.mark.parametrize("p", [2, 3, 1.5])
+def test_norm_gradient_at_the_origin_is_zero(p):
+    x = torch.zeros(2, 3, requires_grad=True)
+    (g,) = torch.autograd.grad(torch.linalg.vector_norm(x, p, dim=1).sum(), x, create_graph=True)
+    np.testing.assert_array_equal(g.detach().numpy(), np.zeros((2, 3)))
+    y = torch.tensor([[0.0, 0.0], [3.0, 4.0]], requires_grad=True)
+    torch.norm(y, dim=1).sum().backward()
+    np.testing.assert_allclose(y.grad.numpy(), [[0.0, 0.0], [0.6, 0.8]])
+
+
+def test_tensor_methods_and_old_norm_api():
+    a = torch.tensor(A3, requires_grad=True)
+    np.testing.assert_allclose(a.inverse().detach().numpy(), np.linalg.inv(A3), rtol=1e-12)
+    assert a.det().item() == pytest.approx(np.linalg.det(A3))
+    assert torch.tensor(SPD).logdet().item() == pytest.approx(np.log(np.linalg.det(SPD)))
+    assert torch.norm(a, p="nuc").item() == pytest.approx(np.linalg.norm(A3, "nuc"))
+    assert a.norm(p="fro", dim=(0, 1)).item() == pytest.approx(np.linalg.norm(A3))
+    assert type(a.norm(1).grad_fn).__name__ == "LinalgVectorNormBackward0"
+    assert a.norm(dtype=torch.float32).dtype == torch.float32
+
+
+def test_compiled_function_captures_linalg_as_one_graph():
+    """The records run in a compiled plan (``fullgraph=True`` raises on a graph break) with the
+    eager values and gradients."""
+    w = torch.tensor(R.standard_normal((3, 4)), requires_grad=True)
+    x = torch.tensor(R.standard_normal((5, 3)))
+
+    def f(x):
+        s = w[:, :3] @ w[:, :3].T + torch.eye(3, dtype=torch.float64)
+        return (torch.linalg.vector_norm(x @ w, dim=1).sum() + torch.linalg.det(s)
+                + torch.linalg.solve(s, x[:3].T).sum() + torch.linalg.eigvalsh(s).sum()
+                + torch.linalg.cholesky(s).sum() + torch.linalg.inv(s).sum())
+
+    cf = torch.compile(f, fullgraph=True)
+    for _ in range(2):
+        w.grad = None
+        y = cf(x)
+        y.backward()
+        got = w.grad.clone()
+        w.grad = None
+        ref = f(x)
+        ref.backward()
+        np.testing.assert_allclose(y.item(), ref.item(), rtol=1e-12)
+        np.testing.assert_allclose(got.numpy(), w.grad.numpy(), rtol=1e-10, atol=1e-12)
