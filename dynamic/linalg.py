@@ -22,6 +22,7 @@ from staticgraph.ops.linalg_decomp import NotPositiveDefinite, SingularMatrix
 
 from . import _unsupported
 from ._tensor import Tensor, make, to_tensor
+from .autograd.forward_ad_engine import input_tangents
 from .autograd.grad_mode import is_grad_enabled
 from .autograd.graph import renamed
 
@@ -66,6 +67,11 @@ def _matrices(x: Any, what: str) -> Tensor:
     return x
 
 
+def _differentiated(a: Tensor) -> bool:
+    """Whether a derivative of ``a`` is being taken: recorded (reverse) or carried (forward)."""
+    return (a.requires_grad and is_grad_enabled()) or input_tangents((a,)) is not None
+
+
 def _batch_prefix(index: int | None) -> str:
     return "" if index is None else f"(Batch element {index}): "
 
@@ -80,7 +86,7 @@ def _root(s: Tensor, p: float) -> Tensor:
     origin), not ``inf * 0``: zero sums are routed around the root. Only when a gradient is
     recorded, and with ops rather than a read of the values (``dynamic.compile`` keeps it)."""
     root = ops.sqrt if p == 2.0 else (lambda v: ops.pow(v, 1.0 / p))
-    if not (s.requires_grad and is_grad_enabled()):
+    if not _differentiated(s):
         return root(s)
     zero = ops.eq(s, 0.0)
     return ops.where(zero, 0.0, root(ops.where(zero, 1.0, s)))
@@ -245,7 +251,7 @@ def cholesky(a: Any, *, upper: bool = False) -> Tensor:
 # -------------------------------------------------------- decompositions without a gradient
 def _values_only(a: Tensor, what: str) -> np.ndarray:
     """``a``'s values in float64, refusing inputs that would need a gradient."""
-    if a.requires_grad and is_grad_enabled():
+    if _differentiated(a):
         raise NotImplementedError(_unsupported.message(
             f"the gradient of torch.linalg.{what}",
             "call it under torch.no_grad() or on a detached tensor"))
@@ -301,7 +307,7 @@ def svdvals(a: Any) -> Tensor:
     a = _float_input(a, "linalg.svdvals")
     if a.dim() < 2:
         raise RuntimeError("linalg.svd: The input tensor A must have at least 2 dimensions.")
-    if not (a.requires_grad and is_grad_enabled()):
+    if not _differentiated(a):
         return _out(np.linalg.svd(a._data.astype(np.float64), compute_uv=False), a)
     *batch, m, n = a.shape
     dt = a._data.dtype

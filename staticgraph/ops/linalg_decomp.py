@@ -226,8 +226,8 @@ def _cholesky_jvp(ts, out, x):
     li = matrix_inverse(out)
     ds = mul(add(ts[0], transpose(ts[0])), 0.5)
     m = matmul(matmul(li, ds), transpose(li))
-    half = (np.tril(np.ones((n, n)), -1) + 0.5 * np.eye(n)).astype(out.dtype)
-    return matmul(out, mul(m, half))
+    phi = where(_strict_lower(n), m, where(np.eye(n, dtype=bool), mul(m, 0.5), 0.0))
+    return matmul(out, phi)
 
 
 LINALG_CHOLESKY = register(Op(

@@ -187,6 +187,8 @@ def test_decompositions_without_a_gradient_say_so():
         with pytest.raises(NotImplementedError, match=f"gradient of torch.linalg.{fn.__name__} "
                                                       "is not supported"):
             fn(x)
+    with pytest.raises(NotImplementedError, match="gradient of torch.linalg.qr"):
+        torch.func.jvp(lambda a: torch.linalg.qr(a).R, (x.detach(),), (torch.ones(3, 3),))
     with torch.no_grad():
         q, r = torch.linalg.qr(x)
     assert not q.requires_grad and q.grad_fn is None
@@ -316,3 +318,16 @@ def test_compiled_function_captures_linalg_as_one_graph():
         ref.backward()
         np.testing.assert_allclose(y.item(), ref.item(), rtol=1e-12)
         np.testing.assert_allclose(got.numpy(), w.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", sorted(FNS))
+def test_forward_mode_matches_finite_differences(name):
+    fn, args = FNS[name]
+    tangents = [R.standard_normal(np.shape(a)) for a in args]
+    _, tan = torch.func.jvp(fn, tuple(torch.tensor(a) for a in args),
+                            tuple(torch.tensor(t) for t in tangents))
+    eps = 1e-6
+    hi = fn(*[torch.tensor(a + eps * t) for a, t in zip(args, tangents, strict=True)])
+    lo = fn(*[torch.tensor(a - eps * t) for a, t in zip(args, tangents, strict=True)])
+    np.testing.assert_allclose(tan.numpy(), (hi.numpy() - lo.numpy()) / (2 * eps),
+                               rtol=1e-6, atol=1e-7)
