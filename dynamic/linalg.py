@@ -21,13 +21,15 @@ from staticgraph import ops
 from staticgraph.ops.linalg_decomp import NotPositiveDefinite, SingularMatrix
 
 from . import _unsupported
+from ._linalg_products import check_power, cross, multi_dot, power, vecdot
 from ._tensor import Tensor, make, to_tensor
 from .autograd.forward_ad_engine import input_tangents
 from .autograd.grad_mode import is_grad_enabled
 from .autograd.graph import renamed
 
 __all__ = ["LinAlgError", "vector_norm", "matrix_norm", "norm", "inv", "det", "slogdet", "solve",
-           "cholesky", "qr", "eigh", "eigvalsh", "svd", "svdvals", "inverse", "logdet"]
+           "cholesky", "qr", "eigh", "eigvalsh", "svd", "svdvals", "inverse", "logdet",
+           "solve_triangular", "matrix_power", "multi_dot", "vecdot", "cross"]
 
 
 class LinAlgError(RuntimeError):
@@ -236,6 +238,36 @@ def solve(a: Any, b: Any, *, left: bool = True) -> Tensor:
         raise LinAlgError(f"torch.linalg.solve: {e}") from None
 
 
+def solve_triangular(a: Any, b: Any, *, upper: bool, left: bool = True,
+                     unitriangular: bool = False) -> Tensor:
+    """``X`` with ``a @ X = b`` (``X @ a = b`` with ``left=False``) reading only ``a``'s upper or
+    lower triangle (its diagonal taken as ones with ``unitriangular``): the gradient reaches only
+    that triangle, as PyTorch's does."""
+    a = _matrices(a, "linalg.solve_triangular")
+    b = to_tensor(b)
+    if not left:
+        return ops.transpose(solve_triangular(ops.transpose(a), ops.transpose(b),
+                                              upper=not upper, unitriangular=unitriangular))
+    n = a.shape[-1]
+    keep = np.triu(np.ones((n, n), bool)) if upper else np.tril(np.ones((n, n), bool))
+    if unitriangular:
+        keep &= ~np.eye(n, dtype=bool)
+    t = ops.where(keep, a, 0.0)
+    if unitriangular:
+        t = ops.add(t, make(np.eye(n, dtype=a._data.dtype)))
+    try:
+        return renamed(ops.linalg_solve(t, b), "LinalgSolveTriangularBackward0")
+    except SingularMatrix as e:
+        raise LinAlgError(f"linalg.solve_triangular: {e}") from None
+
+
+def matrix_power(a: Any, n: int) -> Tensor:
+    """``a`` to the integer power ``n`` (``n < 0``: the inverse's power)."""
+    a = _float_input(a, "linalg.matrix_power") if isinstance(n, int) and n < 0 else to_tensor(a)
+    check_power(a, n)
+    return power(inv(a), -n) if n < 0 else power(a, n)
+
+
 def cholesky(a: Any, *, upper: bool = False) -> Tensor:
     """The lower Cholesky factor ``L`` (``a = L L^T``), ``L^T`` with ``upper=True``."""
     a = _matrices(a, "linalg.cholesky")
@@ -324,4 +356,5 @@ __getattr__ = _unsupported.missing_names("torch.linalg", {
     "eigvals": "use torch.linalg.eigvalsh for symmetric matrices",
     "lstsq": "use torch.linalg.solve on the normal equations (A^T A) x = A^T b",
     "pinv": "use torch.linalg.inv or torch.linalg.solve for square matrices",
+    "matrix_exp": "use a truncated series with torch.linalg.matrix_power",
 })

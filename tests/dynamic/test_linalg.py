@@ -63,6 +63,19 @@ FNS = {  # name -> (function of tensors, inputs)
     "svdvals": (lambda x: torch.linalg.svdvals(x), [M43]),
     "matrix_norm_nuc": (lambda x: torch.linalg.matrix_norm(x, "nuc"), [M43]),
     "matrix_norm_2": (lambda x: torch.linalg.matrix_norm(x, 2, dim=(0, 2)), [M43]),
+    "solve_triangular": (lambda a, b: torch.linalg.solve_triangular(a, b, upper=True),
+                         [B3, R.standard_normal((3, 2))]),
+    "solve_triangular_unit_right": (
+        lambda a, b: torch.linalg.solve_triangular(a, b, upper=False, left=False,
+                                                   unitriangular=True),
+        [A3, R.standard_normal((2, 3))]),
+    "matrix_power_3": (lambda x: torch.linalg.matrix_power(x, 3), [B3 / 3]),
+    "matrix_power_-2": (lambda x: torch.linalg.matrix_power(x, -2), [A3]),
+    "matrix_power_0": (lambda x: torch.linalg.matrix_power(x, 0), [A3]),
+    "multi_dot": (lambda a, b, c: torch.linalg.multi_dot([a, b, c]),
+                  [R.standard_normal(3), A3, R.standard_normal((3, 2))]),
+    "vecdot": (lambda x, y: torch.linalg.vecdot(x, y, dim=0), [A3, R.standard_normal((3, 1))]),
+    "cross": (lambda x, y: torch.linalg.cross(x, y), [M43[0], R.standard_normal((1, 3))]),
 }
 NUMPY = {
     "vector_norm": lambda x: np.linalg.norm(x),
@@ -86,6 +99,14 @@ NUMPY = {
     "svdvals": lambda x: np.linalg.svd(x, compute_uv=False),
     "matrix_norm_nuc": lambda x: np.linalg.norm(x, "nuc", axis=(-2, -1)),
     "matrix_norm_2": lambda x: np.linalg.norm(x, 2, axis=(0, 2)),
+    "solve_triangular": lambda a, b: np.linalg.solve(np.triu(a), b),
+    "solve_triangular_unit_right": lambda a, b: b @ np.linalg.inv(np.tril(a, -1) + np.eye(3)),
+    "matrix_power_3": lambda x: np.linalg.matrix_power(x, 3),
+    "matrix_power_-2": lambda x: np.linalg.matrix_power(x, -2),
+    "matrix_power_0": lambda x: np.eye(3),
+    "multi_dot": lambda a, b, c: np.linalg.multi_dot([a, b, c]),
+    "vecdot": lambda x, y: np.sum(x * y, 0),
+    "cross": np.cross,
 }
 GRAD_FN = {
     "vector_norm": "LinalgVectorNormBackward0", "norm": "LinalgVectorNormBackward0",
@@ -96,7 +117,9 @@ GRAD_FN = {
     "solve": "LinalgSolveExBackward0", "solve_vec": "LinalgSolveExBackward0",
     "cholesky": "LinalgCholeskyExBackward0", "eigvalsh": "LinalgEighBackward0",
     "svdvals": "LinalgSvdBackward0", "matrix_norm_nuc": "SumBackward1",
-    "matrix_norm_2": "AmaxBackward0",
+    "matrix_norm_2": "AmaxBackward0", "solve_triangular": "LinalgSolveTriangularBackward0",
+    "matrix_power_3": "UnsafeViewBackward0", "vecdot": "SumBackward1",
+    "cross": "LinalgCrossBackward0",
 }
 
 
@@ -235,6 +258,18 @@ SHAPE_ERRORS = [
      "linalg.matrix_norm: The input tensor A must have at least 2 dimensions."),
     (lambda: torch.linalg.norm(torch.ones(2, 2, 2), ord=2),
      "linalg.norm: If dim is not specified but ord is, the input must be 1D or 2D. Got 3D."),
+    (lambda: torch.linalg.matrix_power(torch.ones(2, 3), 2),
+     "linalg.matrix_power: A must be batches of square matrices, but they are 2 by 3 matrices"),
+    (lambda: torch.linalg.multi_dot([torch.ones(3, 3)]),
+     "multi_dot(): expected at least 2 tensors but got 1"),
+    (lambda: torch.linalg.multi_dot([torch.ones(3, 3), torch.ones(2, 3, 3), torch.ones(3)]),
+     "multi_dot(): tensor 1 must be 2D but got 3D"),
+    (lambda: torch.linalg.multi_dot([torch.ones(2, 3, 3), torch.ones(3)]),
+     "multi_dot(): the first tensor must be 1D or 2D but got 3D"),
+    (lambda: torch.linalg.cross(torch.ones(2, 2), torch.ones(2, 2)),
+     "linalg.cross: inputs dimension -1 must have length 3. Got 2 and 2"),
+    (lambda: torch.linalg.cross(torch.ones(2, 3), torch.ones(3)),
+     "linalg.cross: inputs must have the same number of dimensions."),
 ]
 
 
