@@ -225,6 +225,10 @@ def solve(a: Any, b: Any, *, left: bool = True) -> Tensor:
     (``(..., n)``) or matrices (``(..., n, k)``), PyTorch's rule deciding which."""
     a = _matrices(a, "linalg.solve")
     b = to_tensor(b)
+    if b.dtype != a.dtype:
+        raise RuntimeError(f"linalg.solve: Expected A and B to have the same dtype, but found A "
+                           f"of type {a.dtype._legacy[:-6]} and B of type "
+                           f"{b.dtype._legacy[:-6]} instead")
     vec = b.dim() == 1 or (b.dim() == a.dim() - 1 and tuple(b.shape) == tuple(a.shape[:-1]))
     if not left:
         if vec:

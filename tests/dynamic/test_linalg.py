@@ -258,6 +258,9 @@ SHAPE_ERRORS = [
      "linalg.matrix_norm: The input tensor A must have at least 2 dimensions."),
     (lambda: torch.linalg.norm(torch.ones(2, 2, 2), ord=2),
      "linalg.norm: If dim is not specified but ord is, the input must be 1D or 2D. Got 3D."),
+    (lambda: torch.linalg.solve(torch.eye(2), torch.ones(2, dtype=torch.float64)),
+     "linalg.solve: Expected A and B to have the same dtype, but found A of type Float and B of "
+     "type Double instead"),
     (lambda: torch.linalg.matrix_power(torch.ones(2, 3), 2),
      "linalg.matrix_power: A must be batches of square matrices, but they are 2 by 3 matrices"),
     (lambda: torch.linalg.multi_dot([torch.ones(3, 3)]),
