@@ -117,17 +117,19 @@ _missing = _unsupported.missing_names("torch", {
     "vmap": "use torch.func.vmap",
     "multiprocessing": "load data in the main process (DataLoader(num_workers=0))",
     "fft": "use numpy.fft on tensor.numpy()",
-    "linalg": "use torch.matmul/torch.inverse where provided, or numpy.linalg on tensor.numpy()",
     "amp": "compute in float32",
     "autocast": "compute in float32",
 })
 
 
 def __getattr__(name: str) -> object:
-    """``torch.distributed`` (the MPI glue) and ``torch.compile`` (the static stack) load on
-    first use; other missing names raise the not-supported error."""
-    if name == "distributed":
-        return _importlib.import_module(__name__ + ".distributed")
+    """``torch.distributed`` (the MPI glue), ``torch.linalg`` (with ``torch.inverse``, ``det``,
+    ``logdet``) and ``torch.compile`` (the static stack) load on first use; other missing names
+    raise the not-supported error."""
+    if name in ("distributed", "linalg"):
+        return _importlib.import_module(__name__ + "." + name)
+    if name in ("inverse", "det", "logdet"):  # torch.inverse(a) is torch.linalg.inv(a)...
+        return getattr(_importlib.import_module(__name__ + ".linalg"), name)
     if name == "compile":  # loads the static graph and its compiler on first use
         return _importlib.import_module(__name__ + "._compile").compile
     if name in ("save", "load"):  # this project's pickle-free format (serialization.py)

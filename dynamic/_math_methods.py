@@ -14,6 +14,7 @@ import numpy as np
 
 from staticgraph import ops
 
+from . import linalg
 from ._fast_path import binary_method, reduce_all, tensors2_method, unary_method
 from ._return_types import ReturnMax, ReturnMin
 from ._tensor import Tensor
@@ -231,17 +232,17 @@ class MathMethods:
     def std(self, dim=None, unbiased=True, keepdim=False, correction=None):
         return renamed(ops.sqrt(self.var(dim, unbiased, keepdim, correction)), "StdBackward0")
 
-    def norm(self, p="fro", dim=None, keepdim=False):
-        """Vector p-norm over ``dim`` (all elements by default): 2 (``"fro"``), 1, inf."""
-        if p in ("fro", 2, 2.0):
-            r = ops.sqrt(ops.sum(ops.mul(self, self), dim, keepdim))
-        elif p in (1, 1.0):
-            r = ops.sum(ops.abs(self), dim, keepdim)
-        elif p == math.inf:
-            r = ops.amax(ops.abs(self), dim, keepdim)
-        else:
-            r = ops.pow(ops.sum(ops.pow(ops.abs(self), p), dim, keepdim), 1.0 / p)
-        return renamed(r, "LinalgVectorNormBackward0")
+    def norm(self, p="fro", dim=None, keepdim=False, dtype=None):
+        """``torch.norm``'s old API: ``"fro"``/numbers are vector norms over ``dim`` (all
+        elements by default), ``"nuc"`` the nuclear norm of the matrices in ``dim``."""
+        if p == "nuc":
+            return linalg.matrix_norm(self, "nuc", (-2, -1) if dim is None else dim, keepdim,
+                                      dtype=dtype)
+        return linalg.vector_norm(self, 2 if p == "fro" else p, dim, keepdim, dtype=dtype)
+
+    def inverse(self): return linalg.inv(self)
+    def det(self): return linalg.det(self)
+    def logdet(self): return linalg.logdet(self)
 
     def all(self): return ops.all(self)
     def any(self): return ops.any(self)
