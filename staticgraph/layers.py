@@ -17,7 +17,7 @@ from .graph.math_ops import (
     reduce_mean,
     squared_difference,
 )
-from .layers_conv import layer_scope
+from .layers_conv import KernelLayer, layer_scope
 from .unsupported import unsupported
 from .variable_scope import (
     REGULARIZATION_LOSSES,
@@ -61,7 +61,7 @@ def _dense_here(inputs: Any, units: int, activation: Any, use_bias: bool, kernel
     return (activation(y) if activation is not None else y), kernel, bias
 
 
-class Dense:
+class Dense(KernelLayer):
     """``tf.layers.Dense``: a layer object whose first call makes ``<name>/kernel`` and
     ``<name>/bias`` (as :func:`dense`) and whose later calls reuse them."""
 
@@ -73,20 +73,6 @@ class Dense:
         self.trainable, self.name = trainable, name
         self.kernel: Any = None
         self.bias: Any = None
-
-    @property
-    def built(self) -> bool:
-        return self.kernel is not None
-
-    @property
-    def trainable_variables(self) -> list:
-        return [v for v in (self.kernel, self.bias) if v is not None] if self.trainable else []
-
-    @property
-    def variables(self) -> list:
-        return [v for v in (self.kernel, self.bias) if v is not None]
-
-    weights = variables
 
     def __call__(self, inputs: Any) -> Any:
         with layer_scope(self, "dense"):

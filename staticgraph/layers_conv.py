@@ -111,7 +111,30 @@ def conv2d(inputs: Any, filters: int, kernel_size: Any, strides: Any = (1, 1),
                             kernel_regularizer, bias_regularizer, trainable)[0]
 
 
-class Conv2D:
+class KernelLayer:
+    """What ``tf.layers``' kernel-and-bias layer objects share: built once the kernel exists,
+    their variables in TF's order (kernel, bias)."""
+
+    kernel: Any = None
+    bias: Any = None
+    trainable: bool = True
+
+    @property
+    def built(self) -> bool:
+        return self.kernel is not None
+
+    @property
+    def variables(self) -> list:
+        return [v for v in (self.kernel, self.bias) if v is not None]
+
+    weights = variables
+
+    @property
+    def trainable_variables(self) -> list:
+        return self.variables if self.trainable else []
+
+
+class Conv2D(KernelLayer):
     """``tf.layers.Conv2D``: the first call makes ``<name>/kernel`` and ``<name>/bias``; later
     calls reuse them (on inputs with the same channel count)."""
 
@@ -129,20 +152,6 @@ class Conv2D:
         self._init = (kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer)
         self.kernel: Any = None
         self.bias: Any = None
-
-    @property
-    def built(self) -> bool:
-        return self.kernel is not None
-
-    @property
-    def variables(self) -> list:
-        return [v for v in (self.kernel, self.bias) if v is not None]
-
-    weights = variables
-
-    @property
-    def trainable_variables(self) -> list:
-        return self.variables if self.trainable else []
 
     def __call__(self, inputs: Any) -> Any:
         with layer_scope(self, "conv2d"):
