@@ -95,15 +95,28 @@ def later(ref: Any) -> None:
         _pending += 1
     with _LOCK:
         if _QUEUE is None:
-            # numba imports ``logging``, whose import registers fork handlers: done on the
-            # loader thread while this one forks, the child's parent side ran logging's
-            # release without its acquire ("cannot release un-acquired lock"); here, first
-            import logging  # noqa: F401
+            _logging_before_the_loader()
             _QUEUE = queue.SimpleQueue()
             _LOADING = True
             threading.Thread(target=_loader, args=(_QUEUE,), daemon=True,
                              name="staticgraph-numba-loader").start()
     _QUEUE.put(ref)
+
+
+def _logging_before_the_loader() -> None:
+    """Import ``logging`` here, not on the loader thread (numba imports it), and wait for the
+    loader before logging's own fork handler runs.
+
+    ``logging``'s import registers fork handlers (acquire its lock before, release after). Made
+    on the loader thread while this thread forks, the parent ran the release without the
+    acquire ("cannot release un-acquired lock"). Imported here, its handler runs before ours
+    (handlers run newest first) and takes logging's lock while the loader may still need it to
+    finish numba's import, which our handler waits for: a deadlock. So our handler is
+    registered once more after logging's; ``_GATE`` is re-entrant, the pairs balance."""
+    import logging  # noqa: F401
+
+    if hasattr(os, "register_at_fork"):
+        os.register_at_fork(before=_before_fork, after_in_parent=_after_fork_in_parent)
 
 
 def _before_fork() -> None:
