@@ -13,7 +13,7 @@ import pytest
 
 import staticgraph as sg
 
-from .conftest import central_difference
+from .conftest import check_case_against_numpy, check_case_against_tensorflow
 
 RNG = np.random.default_rng(150)
 
@@ -91,48 +91,14 @@ def _scatter(idx: np.ndarray, u: np.ndarray, shape: tuple) -> np.ndarray:
     return out
 
 
-def _build(tf, name: str, dtype) -> tuple[list, object, object, np.ndarray]:
-    build, np_fn, arrays = CASES[name]
-    xs = [tf.placeholder(dtype, a.shape, name=f"in{k}") for k, a in enumerate(arrays)]
-    out = build(tf, *xs)
-    w = np.random.default_rng(1).uniform(0.5, 1.5, np.shape(np_fn(*arrays)))
-    wt = tf.constant(w.astype(np.float64 if dtype == tf.float64 else np.float32))
-    grads = tf.gradients(tf.reduce_sum(out * wt), xs)
-    return xs, out, grads, w
-
-
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_values_and_gradients_match_numpy(name, executor):
-    _, np_fn, arrays = CASES[name]
-    xs, out, grads, w = _build(sg, name, sg.float64)
-    feed = dict(zip(xs, arrays, strict=True))
-    with sg.Session(executor=executor) as sess:
-        got, *gs = sess.run([out] + grads, feed)
-    np.testing.assert_allclose(got, np_fn(*arrays), rtol=1e-11, atol=1e-12)
-    for k, g in enumerate(gs):
-        def f(v, k=k):
-            args = list(arrays)
-            args[k] = v
-            return float((np_fn(*args) * w).sum())
-        np.testing.assert_allclose(g, central_difference(f, arrays[k]), rtol=1e-6, atol=1e-7)
+    check_case_against_numpy(CASES[name], executor, rtol=1e-11)
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_shapes_values_and_gradients_match_tensorflow(name):
-    tf1 = pytest.importorskip("tensorflow.compat.v1")
-    tf1.disable_eager_execution()
-    _, _, arrays = CASES[name]
-    results = []
-    for tf in (tf1, sg):
-        tf.reset_default_graph()
-        xs, out, grads, _ = _build(tf, name, tf.float32)
-        feed = dict(zip(xs, [a.astype(np.float32) for a in arrays], strict=True))
-        with tf.Session() as sess:
-            results.append((out.shape.as_list(), out.dtype.name, sess.run([out] + grads, feed)))
-    (ts, td, tv), (gs, gd, gv) = results
-    assert (gs, gd) == (ts, td)
-    for t, g in zip(tv, gv, strict=True):
-        np.testing.assert_allclose(g, t, rtol=1e-4, atol=1e-5)
+    check_case_against_tensorflow(CASES[name], rtol=1e-4, atol=1e-5)
 
 
 def test_slogdet_sign_and_float32_accuracy(executor):
