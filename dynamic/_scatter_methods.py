@@ -81,9 +81,9 @@ def _last_writers(grid: list, ishape: tuple, shape: tuple) -> np.ndarray | None:
     """Where several index entries name one position: a mask of the entries that write last in
     C order (PyTorch's CPU kernel writes them in that order, so the last one stays), else None."""
     lin = np.ravel_multi_index(tuple(np.broadcast_to(g, ishape) for g in grid), shape).ravel()
-    if np.unique(lin).size == lin.size:
+    targets, first = np.unique(lin[::-1], return_index=True)
+    if targets.size == lin.size:
         return None
-    _, first = np.unique(lin[::-1], return_index=True)
     keep = np.zeros(lin.size, dtype=bool)
     keep[lin.size - 1 - first] = True
     return keep.reshape(ishape)

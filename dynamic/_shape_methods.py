@@ -183,7 +183,8 @@ class ShapeMethods:
                              f"{size}], but got {start})")
         if length < 0:
             raise RuntimeError("narrow(): length must be non-negative.")
-        start %= size if start < 0 else size + 1
+        if start < 0:
+            start += size
         if start + length > size:
             raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size "
                                f"({size}).")
