@@ -337,9 +337,11 @@ def reduce_all(op: Op, a: Tensor) -> Tensor | None:
     """``op`` over every dim of a float tensor (``x.mean()``, ``x.sum()``), recorded as the
     general path records it (same params, class, saved values); ``None`` where that path must
     run (other dtypes, a result of another dtype)."""
+    if not ENABLED[0]:  # before reading the array (a capture may not have computed it yet)
+        return None
     da = a._data
     dt = da.dtype
-    if dt.kind != "f" or not ENABLED[0]:
+    if dt.kind != "f":
         return None
     hit = _FULL.get((op, da.ndim))
     if hit is None:

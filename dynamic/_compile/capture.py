@@ -33,8 +33,13 @@ from .._frontend import apply as eager_apply
 from .._local_ops import CLONE, CONTIGUOUS
 from .._tensor import Tensor
 from ..autograd.grad_mode import GRAD_ENABLED
+from .deferred import defer_op
 from .entry import EntryValues
+from .pending import Deferred, PendingTensor
 from .traced_array import ACTIVE, TracedArray, plain, traced_view
+
+#: whether captures defer op values (:mod:`.pending`); ``[False]``: every op runs eagerly
+DEFER = [True]
 
 _SCALARS = (bool, int, float)
 _WEAK = {bool: AVal((), np.dtype(np.bool_), True), int: AVal((), np.dtype(np.int64), True),
@@ -97,6 +102,7 @@ class Capture(EntryValues):
         self._restore: list[tuple[Tensor, np.ndarray]] = []
         self.unsaved: dict[int, tuple] = {}  # id(traced array) -> (it, placeholder, tensor)
         self.copied: dict[int, tuple] = {}  # the same, for entries copied when bound
+        self.deferred: Deferred | None = Deferred(self) if DEFER[0] else None
 
     # --------------------------------------------------------------------------- reasons
     def fail(self, reason: str, site: str | None = None) -> None:
@@ -203,6 +209,8 @@ class Capture(EntryValues):
 
     def graph_tensor(self, t: Tensor) -> GTensor | None:
         rec = self.tensors.get(id(t))
+        if type(t) is PendingTensor:  # no values yet, so never written
+            return rec[1] if rec is not None and rec[0] is t else None
         if rec is not None and rec[0] is t:
             st = self.by_data.get(id(t._data))
             if st is not None and st[0] is t._data and st[2] != rec[3]:  # a write we saw
@@ -261,29 +269,38 @@ class Capture(EntryValues):
         if op.name not in REGISTRY or REGISTRY[op.name] is not op:
             self.fail(f"'{op.name}' is an eager-only op")
             return
+        g = self.add_node(op, args, params, AVal(out._data.shape, out._data.dtype),
+                          out._requires_grad)
+        if g is not None:
+            self._bind(out, g, swap=False)
+
+    def add_node(self, op: Op, args: tuple, params: dict, out: AVal,
+                 out_rg: bool) -> GTensor | None:
+        """The graph tensor of registry op ``op(args)`` whose eager result has ``out``'s shape
+        and dtype and ``requires_grad`` ``out_rg`` (``None`` after a :meth:`fail`)."""
         avals = []
         for a in args:
             if isinstance(a, Tensor):
-                avals.append(AVal(a._data.shape, a._data.dtype))
+                avals.append(a.aval)
             elif type(a) in _WEAK:
                 avals.append(_WEAK[type(a)])
             else:
                 a = np.asarray(a)
                 avals.append(AVal(a.shape, a.dtype))
-        dt = out._data.dtype
+        dt = out.dtype
         cdt = compute_dtype(op, avals, op.infer(*avals, **params)[1])
         inputs = []
         for a in args:
             if isinstance(a, Tensor):
                 g = self.graph_tensor(a)
                 if g is None:
-                    return
+                    return None
                 if cdt is not None and g.dtype.np_dtype != cdt:
                     g = self._cast(g, cdt)
             else:
                 if isinstance(a, TracedArray):
                     self.fail(f"'{op.name}' takes an array made from traced values")
-                    return
+                    return None
                 if cdt is not None or op.dtype_rule != "where" or type(a) not in _SCALARS:
                     arr = np.asarray(a, cdt)
                 else:
@@ -294,17 +311,16 @@ class Capture(EntryValues):
             shape, gdt = op.infer(*[g.aval for g in inputs], **params)
         except Exception as e:  # noqa: BLE001 - the graph cannot hold it: the call stays eager
             self.fail(f"'{op.name}' cannot be inferred with symbolic dims: {e}")
-            return
+            return None
         shape = tuple(shape)
-        if len(shape) != out._data.ndim or any(
-                d is not None and d != n for d, n in zip(shape, out._data.shape, strict=True)):
+        if len(shape) != len(out.shape) or any(
+                d is not None and d != n for d, n in zip(shape, out.shape, strict=True)):
             self.fail(f"'{op.name}': the graph's shape {shape} differs from eager's "
-                      f"{out._data.shape}")
-            return
+                      f"{out.shape}")
+            return None
         node = self.graph.create_op(op.name, inputs, params, (AVal(shape, np.dtype(gdt)),),
                                     op.tf_name or op.name, op_def=op)
-        if not out._requires_grad and any(isinstance(a, Tensor) and a._requires_grad
-                                           for a in args):
+        if not out_rg and any(isinstance(a, Tensor) and a._requires_grad for a in args):
             node = self.stop_gradient(node.outputs[0]).op  # no_grad: eager records no history
         try:
             p = repr(sorted(params.items()))
@@ -314,7 +330,7 @@ class Capture(EntryValues):
         g = node.outputs[0]
         if g.dtype.np_dtype != dt:
             g = self._cast(g, dt)
-        self._bind(out, g, swap=False)
+        return g
 
     # ---------------------------------------------------------------------------- finish
     def check_unchanged(self) -> None:
@@ -332,9 +348,13 @@ class Capture(EntryValues):
         return st[1]
 
     def restore(self) -> None:
-        """Plain storage again for every tensor the capture touched."""
+        """Plain storage again for every tensor the capture touched (pending values computed
+        after this are not bound any more)."""
+        if self.deferred is not None:
+            self.deferred.bind = False
         for t, *_ in self.tensors.values():
-            t._data = plain(t._data)
+            if type(t) is not PendingTensor:
+                t._data = plain(t._data)
         for t, data in self._restore:
             t._data = data
 
@@ -362,8 +382,18 @@ class TraceFrontend:
         if cap is None or cap.thread != threading.get_ident() or cap.reasons or cap.handled:
             return eager_apply(op, args, params)
         for a in args:  # meet new tensors before the eager op's autograd node saves their
-            if isinstance(a, Tensor) and type(a._data) is np.ndarray:  # arrays: no entry copy
+            if isinstance(a, Tensor) and type(a) is not PendingTensor \
+                    and type(a._data) is np.ndarray:  # arrays: no entry copy
                 cap.graph_tensor(a)
+        if cap.deferred is not None and cap.deferred.on:
+            prof = sys.getprofile()  # graph building runs no user code: unwatched, it is
+            sys.setprofile(None)  # ~10x cheaper (EffectWatch's profile sees every call)
+            try:
+                out = defer_op(cap, op, args, params)
+            finally:
+                sys.setprofile(prof)
+            if out is not None:
+                return out
         out = eager_apply(op, args, params)
         if not cap.reasons and not cap.handled:
             cap.node(op, args, params, out)

@@ -34,6 +34,7 @@ from . import identity
 from .call import CompiledCall
 from .capture import EAGER, TRACER, Capture, CompileError, user_site
 from .check import close
+from .deferred import first_run, settle
 from .effects import EffectWatch
 from .fastpath import MISS, _guard_ok
 from .fastpath import build as build_fast
@@ -217,6 +218,10 @@ class CompiledFunction:
             out_spec, outputs, out_grad = self._outputs(cap, result, tensors)
             if not cap.reasons:
                 effects, grad_guards = _effects(cap)
+        except BaseException:
+            if cap.deferred is not None:  # whoever sees the tensors the function made
+                cap.deferred.flush()
+            raise
         finally:
             Tensor.__sg_frontend__ = EAGER
             FAST_PATH[0] = True
@@ -229,6 +234,7 @@ class CompiledFunction:
         cap.step.active = cap.step.active or bool(effects)
         if not reasons and not outputs and not cap.step.active:
             reasons.append("no tensor is computed from the inputs (nothing to compile)")
+        lazy = settle(cap, result, reasons, effects)  # values from the plan (pending.py)
         if reasons:
             if self.fullgraph:
                 raise CompileError(f"dynamic.compile(fullgraph=True): {reasons[0]}")
@@ -258,7 +264,10 @@ class CompiledFunction:
             list(sc.opts.values()))
         pos_of = {id(t): k for k, (t, _) in enumerate(cap.inputs)}
         call.leaf_map = [pos_of[id(t)] for t in tensors]
-        bad = self._first_run(call, cap, tensors, result)
+        if lazy:
+            result, bad = first_run(call, cap, tensors, result)
+        else:
+            bad = self._first_run(call, cap, tensors, result)
         cap.release()
         if bad is not None:
             self._break(entry, bad)

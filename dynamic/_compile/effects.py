@@ -19,6 +19,7 @@ from typing import Any
 from .. import _random
 from .._tensor import Tensor
 from .capture import _LIB_DIRS
+from .deferred import patched
 
 _MUTATORS = {
     list: {"append", "extend", "insert", "pop", "remove", "clear", "sort", "reverse"},
@@ -67,6 +68,10 @@ class EffectWatch:
         g = getattr(self.fn, "__globals__", {})
         self._globals = {n: id(g[n]) for n in (code.co_names if code else ()) if n in g}
         self._prev = sys.getprofile()
+        self._patch = None
+        if self.step is not None and self.step.cap.deferred is not None:
+            self._patch = patched()  # autograd.grad on pending values (deferred.py)
+            self._patch.__enter__()
         sys.setprofile(self._profile)
         return self
 
@@ -92,6 +97,8 @@ class EffectWatch:
 
     def __exit__(self, *exc: Any) -> None:
         sys.setprofile(self._prev)
+        if self._patch is not None:
+            self._patch.__exit__(None, None, None)
 
     def finish(self, result: Any) -> list[str]:
         """The reasons, given the function's ``result`` (containers it returns are its own)."""

@@ -46,15 +46,26 @@ class EntryValues:
         lazy = type(arr) is np.ndarray and arr.base is None and sys.getrefcount(arr) == 3
         self.entry[g] = arr if lazy else np.array(plain(arr), copy=True)
         arr = None
+        deferred = getattr(self, "deferred", None)
+        if not lazy and deferred is not None and deferred.on:
+            # others may write it through numpy at any moment, unseen: a deferred op reading
+            # it later would read another value than eager did, so values are computed now
+            deferred.flush()
         self.entry_vc[id(t)] = t._vc[0]
         self._bind(t, g, swap=True)
         (self.unsaved if lazy else self.copied)[id(t._data)] = (t._data, g, t)
 
     def before_write(self, dst: Any) -> None:
         """``dst`` (a bound tensor's traced array) is about to be written: keep its entry value."""
+        deferred = getattr(self, "deferred", None)
+        if deferred is not None and deferred.entries:  # pending ops read the value before it
+            deferred.flush()
         hit = self.unsaved.pop(id(dst), None)
         if hit is not None and hit[0] is dst:
             self.entry[hit[1]] = np.array(self.entry[hit[1]], copy=True)
+            # compared at the end as a shared array is: a write no in-place op made (a numpy
+            # write through ``x.numpy()``) is caught there, not replayed wrongly
+            self.copied[id(dst)] = hit
 
     def check_saved(self) -> None:
         """A fed tensor written without :meth:`before_write` (a numpy write path it does not
@@ -64,11 +75,11 @@ class EntryValues:
                 self.fail("a write into a captured tensor's storage the capture did not see "
                           "coming (its value on entry is lost)")
                 return
-        for d, g, t in self.copied.values():  # others hold it: a write through their array?
+        for d, g, t in self.copied.values():  # a write no in-place op made?
             if not self._written(d, t) and not np.array_equal(plain(d), self.entry[g],
                                                              equal_nan=True):
-                self.fail("a numpy write into a captured tensor's storage (through an array "
-                          "held outside the function)")
+                self.fail("a numpy write into a captured tensor's storage (through its "
+                          "numpy() array or an array held outside the function)")
                 return
 
     def _written(self, d: Any, t: Tensor) -> bool:

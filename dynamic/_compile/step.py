@@ -36,6 +36,10 @@ from .optim_graph import GroupValue, adam_update, sgd_update
 from .reach import reached
 from .traced_array import plain
 
+# the engine's own functions (deferred.py replaces the module globals during a capture)
+_MAKE_GRADS = engine._make_grads
+_RUN_ENGINE = engine.run_engine
+
 
 class Slot:
     """A leaf's ``.grad`` during the capture: its value on entry and whether the plan depends
@@ -64,16 +68,17 @@ class StepCapture:
         self.counters: dict[tuple, list] = {}  # (id opt, id p) -> [opt, p, delta]
         self.guards: list[tuple[Any, Any]] = []  # (fn() -> value, value at capture)
         self.opts: dict[int, Any] = {}  # the optimizers whose step or zero_grad ran
+        self.quiet = 0  # > 0: a deferred backward the graph already holds runs (deferred.py)
         self.hooks = {
-            engine._make_grads.__code__: self._make_grads,
-            engine.run_engine.__code__: self._run_engine,
+            _MAKE_GRADS.__code__: self._make_grads,
+            _RUN_ENGINE.__code__: self._run_engine,
             Optimizer.zero_grad.__code__: self._zero_grad,
             SGD.step.__code__: self._opt_step,
             Adam.step.__code__: self._opt_step,
             AutogradAttrs.grad.fset.__code__: self._grad_set,
             InplaceMethods._overwrite.__code__: self._overwrite,
         }
-        self._depth_codes = {engine.run_engine.__code__, SGD.step.__code__, Adam.step.__code__}
+        self._depth_codes = {_RUN_ENGINE.__code__, SGD.step.__code__, Adam.step.__code__}
 
     # ------------------------------------------------------------------------- slots
     def slot(self, leaf: Any, how: str) -> Slot:
@@ -99,7 +104,7 @@ class StepCapture:
         if fn is None:
             return
         call = event == "call"
-        if self.cap.reasons:  # keep the handled depth balanced, model nothing more
+        if self.cap.reasons or self.quiet:  # keep the handled depth balanced, model nothing more
             if frame.f_code in self._depth_codes:
                 self.cap.handled += 1 if call else -1
             return

@@ -1,0 +1,254 @@
+"""Which ops a capture defers, and ``autograd.grad`` on deferred values (:mod:`.pending`).
+
+:func:`defer_op` is the tracing frontend's first try for an op during a capture: a
+floating-point registry op that makes no view (elementwise, reduction, matmul, nn) outside
+``inference_mode`` and ``saved_tensors_hooks`` becomes a graph node and a pending result; its
+``run`` is the same eager op, under the grad mode of the moment it was called. Everything else
+runs eagerly as before (reading a pending argument's values materializes it).
+
+While a capture may defer, :func:`patched` replaces the autograd engine's ``_make_grads`` and
+``run_engine`` (module globals, looked up at each call): an ``autograd.grad`` whose outputs are
+pending becomes ``gradients()`` of the graph (as the whole-step capture builds it) and returns
+pending gradients, whose ``run`` is the real engine call; any other backward first
+materializes the pending values and runs the real engine (the whole-step capture models it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from staticgraph.gradients import gradients
+from staticgraph.ops import REGISTRY, AVal, Op
+
+from .._frontend import _infer
+from .._frontend import apply as eager_apply
+from .._local_ops import CLONE, CONTIGUOUS
+from .._tensor import Tensor
+from ..autograd import engine
+from ..autograd.grad_mode import GRAD_ENABLED, INFERENCE
+from ..autograd.graph import SAVED_HOOKS
+from .pending import PendingTensor, new_pending
+from .reach import reached
+from .structure import out_struct
+from .traced_array import ACTIVE
+
+_KINDS = frozenset(("elementwise", "reduce", "matmul", "nn"))
+_SCALARS = (bool, int, float)
+_MAKE_GRADS = engine._make_grads
+_RUN_ENGINE = engine.run_engine
+
+
+class _OpRun:
+    """The eager op a pending result stands for."""
+
+    __slots__ = ("op", "args", "params", "grad_mode")
+
+    def __init__(self, op: Op, args: tuple, params: dict, grad_mode: bool) -> None:
+        self.op, self.args, self.params, self.grad_mode = op, args, params, grad_mode
+
+    def __call__(self) -> list:
+        prev = GRAD_ENABLED[0]
+        GRAD_ENABLED[0] = self.grad_mode
+        try:
+            return [eager_apply(self.op, self.args, self.params)]
+        finally:
+            GRAD_ENABLED[0] = prev
+
+
+def defer_op(cap: Any, op: Op, args: tuple, params: dict) -> Tensor | None:
+    """``op(args)`` as a graph node and a pending result, or ``None`` (run it eagerly)."""
+    if op.kind not in _KINDS or op is CLONE or op is CONTIGUOUS or REGISTRY.get(op.name) is not op \
+            or INFERENCE[0] or SAVED_HOOKS:
+        return None
+    rg = False
+    for a in args:
+        if isinstance(a, Tensor):
+            if type(a) is not PendingTensor and id(a) not in cap.tensors \
+                    and type(a._data) is not np.ndarray:
+                return None
+            if a.aval.dtype.kind != "f":
+                return None
+            rg = rg or a._requires_grad
+        elif type(a) not in _SCALARS:
+            return None
+    try:
+        hash(tuple(params.items()))
+    except TypeError:
+        return None
+    shape, dt, _ = _infer(op, args, params)  # eager's own error, at eager's moment
+    dt = np.dtype(dt)
+    if dt.kind != "f":
+        return None
+    rg = rg and GRAD_ENABLED[0] and op.vjp is not None
+    aval = AVal(tuple(shape), dt)
+    g = cap.add_node(op, args, params, aval, rg)
+    if g is None:
+        return None
+    t = new_pending(aval, rg)
+    cap.tensors[id(t)] = [t, g, 0, 0]
+    cap.deferred.add([t], [g], _OpRun(op, args, params, GRAD_ENABLED[0]))
+    return t
+
+
+class _GradRun:
+    """The real ``autograd.grad`` engine call pending gradients stand for."""
+
+    __slots__ = ("args", "n", "flags", "keep")
+
+    def __init__(self, outputs: list, grads: list, inputs: list, flags: tuple,
+                 keep: list[int]) -> None:
+        self.args = tuple(outputs) + tuple(grads) + tuple(inputs)
+        self.n = (len(outputs), len(grads))
+        self.flags, self.keep = flags, keep
+
+    def __call__(self) -> list:
+        no, ng = self.n
+        outs, grads, ins = (list(self.args[:no]), list(self.args[no:no + ng]),
+                            list(self.args[no + ng:]))
+        cap = ACTIVE[0]
+        if cap is not None:
+            cap.step.quiet += 1  # the graph already holds this backward
+        try:
+            res = _RUN_ENGINE(outs, grads, *self.flags[:2], ins, accumulate=False)
+        finally:
+            if cap is not None:
+                cap.step.quiet -= 1
+        out = [res[i] for i in self.keep]
+        if any(r is None for r in out):
+            raise RuntimeError("dynamic.compile: eager autograd.grad gave no gradient where the "
+                               "captured graph has one")
+        return out
+
+
+def _defer_grad(cap: Any, outputs: list, grads: list, retain_graph: bool, create_graph: bool,
+                inputs: list | None, accumulate: bool) -> list | None:
+    if accumulate or create_graph or inputs is None or cap.reasons or cap.handled:
+        return None
+    if any(not o._requires_grad for o in outputs) or any(
+            type(g) is not PendingTensor and id(g) not in cap.tensors
+            and id(g) not in cap.step.implicit for g in grads):
+        return None
+    for t, *_ in cap.inputs + cap.externals:
+        if t._requires_grad and t._grad_fn is not None:
+            return None
+    for t in inputs:
+        acc = t._acc
+        if type(t) is PendingTensor or t._hooks or (acc is not None and (
+                getattr(acc, "_hooks", None) or getattr(acc, "_prehooks", None))):
+            return None
+    ys = [cap.graph_tensor(o) for o in outputs]
+    gys = [cap._const(np.ones(g._data.shape, g._data.dtype)) if id(g) in cap.step.implicit
+           else cap.graph_tensor(g) for g in grads]
+    xs = [cap.graph_tensor(t) for t in inputs]
+    if cap.reasons or any(x is None for x in ys + gys + xs):
+        return None
+    prof = sys.getprofile()  # graph code, no user code: not watched (cheaper)
+    sys.setprofile(None)
+    try:
+        with cap.graph.as_default():
+            dys = gradients(ys, xs, grad_ys=gys)
+        if any(d is None for d in dys):  # through ops with no TF gradient: eager's zeros
+            dys = [cap.step.emit("zeros_like", x) if d is None and h else d
+                   for d, x, h in zip(dys, xs, reached(xs, ys), strict=True)]
+    finally:
+        sys.setprofile(prof)
+    cap.signature.append(("gradients", tuple(cap._index(x) for x in ys + gys + xs)))
+    cap.step.active = True
+    res: list = [None] * len(inputs)
+    pend, gs, keep = [], [], []
+    for i, (x, dy) in enumerate(zip(inputs, dys, strict=True)):
+        if dy is None:
+            continue
+        aval = x.aval
+        g = cap.step._as(dy, aval.dtype)
+        p = res[i] = new_pending(AVal(aval.shape, aval.dtype), False)
+        cap.tensors[id(p)] = [p, g, 0, 0]
+        pend.append(p)
+        gs.append(g)
+        keep.append(i)
+    if pend:
+        cap.deferred.add(pend, gs, _GradRun(outputs, grads, inputs,
+                                            (retain_graph, create_graph), keep))
+    return res
+
+
+class _Shape:
+    """What ``_make_grads`` reads of a pending output: ``requires_grad``, shape and dtype."""
+
+    __slots__ = ("_requires_grad", "_data")
+
+    def __init__(self, t: PendingTensor) -> None:
+        self._requires_grad = t._requires_grad
+        av = t.aval
+        self._data = np.broadcast_to(np.empty((), av.dtype), av.shape)
+
+
+def _mine(cap: Any) -> bool:
+    return cap is not None and cap.deferred is not None and cap.deferred.on \
+        and cap.thread == threading.get_ident()
+
+
+def _make_grads(outputs: list, grads: Any) -> list:
+    if _mine(ACTIVE[0]):
+        outputs = [_Shape(o) if type(o) is PendingTensor else o for o in outputs]
+    return _MAKE_GRADS(outputs, grads)
+
+
+def _run_engine(outputs: list, grads: list, retain_graph: bool, create_graph: bool,
+                inputs: list | None, accumulate: bool) -> list:
+    cap = ACTIVE[0]
+    if _mine(cap) and any(type(o) is PendingTensor for o in outputs):
+        res = _defer_grad(cap, outputs, grads, retain_graph, create_graph, inputs, accumulate)
+        if res is not None:
+            return res
+        cap.deferred.flush()
+    return _RUN_ENGINE(outputs, grads, retain_graph, create_graph, inputs, accumulate)
+
+
+@contextlib.contextmanager
+def patched() -> Iterator[None]:
+    """The engine's ``_make_grads``/``run_engine`` see pending outputs (module docstring)."""
+    engine._make_grads, engine.run_engine = _make_grads, _run_engine
+    try:
+        yield
+    finally:
+        engine._make_grads, engine.run_engine = _MAKE_GRADS, _RUN_ENGINE
+
+
+def settle(cap: Any, result: Any, reasons: list, effects: list) -> bool:
+    """After the capture run: whether the result's pending values will come from the plan's
+    first run (nothing needed a value, nothing to repeat, no pending tensor held outside the
+    result); otherwise every pending value is computed now, eagerly, and the call goes on as
+    an eager capture (its first run checked against those values)."""
+    d = cap.deferred
+    if d is None or not d.entries:
+        return False
+    leaves: list = []
+    out_struct(result, leaves)
+    if type(result) is PendingTensor:  # held by this frame's argument too
+        leaves.append(result)
+    if reasons or effects or cap.guards or not d.on or d.escaped(leaves):
+        d.flush()
+        return False
+    return True
+
+
+def first_run(call: Any, cap: Any, tensors: list, result: Any) -> tuple[Any, str | None]:
+    """The first run of a plan whose capture deferred every value: the call's result is the
+    run's, as a later call's is (outputs needing a gradient get the compiled backward). If
+    the run fails (a guard, a kernel's check), the eager values are computed instead and the
+    reason returned."""
+    d = cap.deferred
+    try:
+        out = call.run(tensors)
+    except Exception as e:  # noqa: BLE001 - eager gives the values; the signature stays eager
+        d.flush()
+        return result, f"the compiled plan's first run failed ({type(e).__name__}: {e})"
+    d.clear()
+    return out, None
