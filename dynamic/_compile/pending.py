@@ -116,13 +116,12 @@ class Deferred:
         the function's result (``leaves``, each held by its container and the list): it could
         be read later, and has no value the plan would give it."""
         held: dict[int, int] = {}
-        for t in leaves:
-            if id(t) in self.ids:
-                held[id(t)] = held.get(id(t), 0) + 2
-        for _, _, run in self.entries:
-            for a in run.args:
-                if id(a) in self.ids:
-                    held[id(a)] = held.get(id(a), 0) + 1
+        for i in [id(t) for t in leaves]:  # (a loop variable would hold the last leaf)
+            if i in self.ids:
+                held[i] = held.get(i, 0) + 2
+        for i in [id(a) for _, _, run in self.entries for a in run.args]:
+            if i in self.ids:
+                held[i] = held.get(i, 0) + 1
         for outs, _, _ in self.entries:
             for t in outs:
                 # the entry's list, the capture's record, the loop variable, getrefcount's
