@@ -33,6 +33,7 @@ from .._frontend import apply as eager_apply
 from .._local_ops import CLONE, CONTIGUOUS
 from .._tensor import Tensor
 from ..autograd.grad_mode import GRAD_ENABLED
+from ..autograd.graph import SAVED_HOOKS
 from .deferred import defer_op
 from .entry import EntryValues
 from .pending import Deferred, PendingTensor
@@ -102,12 +103,15 @@ class Capture(EntryValues):
         self._restore: list[tuple[Tensor, np.ndarray]] = []
         self.unsaved: dict[int, tuple] = {}  # id(traced array) -> (it, placeholder, tensor)
         self.copied: dict[int, tuple] = {}  # the same, for entries copied when bound
+        self.roots: dict[int, int] = {}  # id(an unsaved entry's own array) -> its key there
         self.deferred: Deferred | None = Deferred(self) if DEFER[0] else None
 
     # --------------------------------------------------------------------------- reasons
     def fail(self, reason: str, site: str | None = None) -> None:
         """This call cannot be replayed from the graph (it stays an eager call)."""
         msg = f"{reason} (at {site or user_site(2)})"
+        if self.deferred is not None and self.deferred.entries:  # the call will be eager:
+            self.deferred.flush()  # its values now, before anything else can change an input
         if self.fullgraph:
             raise CompileError(f"dynamic.compile(fullgraph=True) cannot capture this function: "
                                f"{msg}")
@@ -364,7 +368,7 @@ class Capture(EntryValues):
         collector runs, these references would count as holders of a parameter's array and
         the fast path would copy instead of swapping, and hold 1M-float snapshots)."""
         for d in (self.tensors, self.by_data, self.values, self.entry, self.unsaved,
-                  self.copied):
+                  self.copied, self.roots):
             d.clear()
         self._restore.clear()
         self.inputs, self.externals = [], []
@@ -394,9 +398,16 @@ class TraceFrontend:
                 sys.setprofile(prof)
             if out is not None:
                 return out
-        out = eager_apply(op, args, params)
-        if not cap.reasons and not cap.handled:
-            cap.node(op, args, params, out)
+        prof = None if SAVED_HOOKS else sys.getprofile()  # (saved-tensor hooks are user code)
+        if prof is not None:  # an op runs no user code: unwatched it is several times cheaper
+            sys.setprofile(None)
+        try:
+            out = eager_apply(op, args, params)
+            if not cap.reasons and not cap.handled:
+                cap.node(op, args, params, out)
+        finally:
+            if prof is not None:
+                sys.setprofile(prof)
         return out
 
 

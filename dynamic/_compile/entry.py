@@ -32,6 +32,7 @@ class EntryValues:
     entry_vc: dict
     unsaved: dict
     copied: dict
+    roots: dict
     by_data: dict
 
     def _bind_entry(self, t: Tensor, g: GTensor) -> None:
@@ -54,18 +55,27 @@ class EntryValues:
         self.entry_vc[id(t)] = t._vc[0]
         self._bind(t, g, swap=True)
         (self.unsaved if lazy else self.copied)[id(t._data)] = (t._data, g, t)
+        if lazy:  # the array owns its memory: any view written into leads back to it
+            self.roots[id(t._data.base)] = id(t._data)
 
     def before_write(self, dst: Any) -> None:
         """``dst`` (a bound tensor's traced array) is about to be written: keep its entry value."""
         deferred = getattr(self, "deferred", None)
         if deferred is not None and deferred.entries:  # pending ops read the value before it
             deferred.flush()
-        hit = self.unsaved.pop(id(dst), None)
-        if hit is not None and hit[0] is dst:
+        key, own = id(dst), dst
+        if key not in self.unsaved:  # a view of it (an update written tile by tile)
+            r = dst
+            while isinstance(r.base, np.ndarray):
+                r = r.base
+            key = self.roots.get(id(r), key)
+            own = self.unsaved[key][0] if key in self.unsaved else dst
+        hit = self.unsaved.pop(key, None)
+        if hit is not None and hit[0] is own:
             self.entry[hit[1]] = np.array(self.entry[hit[1]], copy=True)
             # compared at the end as a shared array is: a write no in-place op made (a numpy
             # write through ``x.numpy()``) is caught there, not replayed wrongly
-            self.copied[id(dst)] = hit
+            self.copied[key] = hit
 
     def check_saved(self) -> None:
         """A fed tensor written without :meth:`before_write` (a numpy write path it does not

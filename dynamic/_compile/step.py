@@ -104,6 +104,9 @@ class StepCapture:
         if fn is None:
             return
         call = event == "call"
+        d = self.cap.deferred
+        if call and d is not None and d.entries and fn != self._make_grads:
+            d.flush()  # a backward, optimizer step or grad write: pending values first
         if self.cap.reasons or self.quiet:  # keep the handled depth balanced, model nothing more
             if frame.f_code in self._depth_codes:
                 self.cap.handled += 1 if call else -1

@@ -229,3 +229,35 @@ def test_deferring_can_be_turned_off(flushes, monkeypatch):
     got, want = torch.compile(run)(), run()
     np.testing.assert_array_equal(got["g"].numpy(), want["g"].numpy())  # the eager run's
     assert flushes == []
+
+
+def test_a_step_whose_sgd_update_is_written_tile_by_tile_compiles():
+    """SGD writes a parameter over TILED_BYTES tile by tile through views: the capture keeps
+    its value on entry at the first tile (it lost it, and the step ran eagerly)."""
+    from staticgraph.ops.tiles import TILED_BYTES
+
+    n = TILED_BYTES // 4 // 64 + 64  # a (n, 64) float32 parameter just over the threshold
+    rng = np.random.default_rng(0)
+    w0 = rng.normal(0, 0.1, (n, 64)).astype(np.float32)
+    x = torch.tensor(rng.normal(size=(8, n)).astype(np.float32))
+
+    def make():
+        w = torch.tensor(w0, requires_grad=True)
+        return w, torch.optim.SGD([w], lr=0.1)
+
+    def step(w, opt):
+        opt.zero_grad()
+        loss = torch.sum(torch.tanh(x @ w))
+        loss.backward()
+        opt.step()
+        return loss
+
+    w1, o1 = make()
+    w2, o2 = make()
+    cf = torch.compile(lambda: step(w1, o1))
+    for _ in range(3):
+        got, want = cf(), step(w2, o2)
+        np.testing.assert_allclose(got.item(), want.item(), rtol=1e-4)
+        np.testing.assert_allclose(w1.detach().numpy(), w2.detach().numpy(), rtol=1e-3,
+                                   atol=1e-5)
+    assert cf.break_reasons == [] and cf.n_plans == 1
