@@ -62,7 +62,6 @@ def test_a_value_free_function_defers_every_op_and_matches_eager_and_torch(flush
     assert x.grad is None  # autograd.grad leaves .grad alone, as eager does
     torch_ = pytest.importorskip("torch")
     tx = torch_.tensor(_data(), requires_grad=True)
-    ty = _chain.__wrapped__(tx) if hasattr(_chain, "__wrapped__") else None
     ty = torch_.sum(torch_.tanh(torch_.exp(torch_.sigmoid(torch_.tanh(tx) * 1.5) * -1.0) * tx
                                 + torch_.tanh(tx)))
     (tg,) = torch_.autograd.grad(ty, [tx])
