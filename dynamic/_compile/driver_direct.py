@@ -21,7 +21,8 @@ with the instance's own runs; the buffers and the write-back are ours). After th
   becomes our buffer; otherwise the ``.grad`` is a new tensor on our buffer, and we take a
   new buffer;
 * an output (the loss) or optimizer state wraps our buffer; before the next run a buffer
-  that someone still holds is replaced by a new one.
+  that someone still holds is replaced by a new one (the state array a run replaced becomes
+  our buffer when nobody holds it: momentum buffers alternate between two arrays).
 
 So every run writes only into arrays nobody else references, and nothing outside them is
 written before the driver returned: an exception of the driver (an argument of another
@@ -166,6 +167,10 @@ def block(g: Any, call: Any, rp: Any, key_avals: tuple, feeds: list[str],
                 held(m)
             body.append(f"{g.const(opt, 'O')}.state.setdefault({g.const(p, 'P')}, {{}})"
                         f"[{key!r}] = {b[m] if m >= 0 else None}")
+            k = next((k for k, (o, q, kk) in enumerate(call.state)
+                      if o is opt and q is p and kk == key), None)
+            if m >= 0 and k is not None:  # the state it replaces, if nobody holds it: our buffer
+                body += [f"if s{k}.base is None and rc(s{k}) == 2:", f"    {b[m]} = s{k}"]
         elif kind == "counter":
             opt, p = target
             body.append(f"st = {g.const(opt, 'O')}.state.setdefault({g.const(p, 'P')}, {{}})")

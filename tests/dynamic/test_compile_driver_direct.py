@@ -32,11 +32,12 @@ class _MLP(nn.Module):
         return torch.tanh(x @ self.w1 + self.b1) @ self.w2 + self.b2
 
 
-def _pair(momentum: float = 0.0, set_to_none: bool = True):
-    """A compiled and an eager copy of one small SGD step."""
+def _pair(momentum: float = 0.0, set_to_none: bool = True, adam: bool = False):
+    """A compiled and an eager copy of one small SGD (or Adam) step."""
     def make():
         m = _MLP()
-        opt = torch.optim.SGD(list(m.parameters()), lr=0.1, momentum=momentum)
+        opt = torch.optim.Adam(list(m.parameters()), lr=0.01) if adam else \
+            torch.optim.SGD(list(m.parameters()), lr=0.1, momentum=momentum)
 
         def step(x, y):
             opt.zero_grad(set_to_none=set_to_none)
@@ -76,10 +77,10 @@ def _warm(compiled, eager, x, y, m1, m2):
     assert compiled._hot is not None and compiled._hot.direct
 
 
-@pytest.mark.parametrize("momentum", [0.0, 0.9])
-def test_direct_steps_match_eager_and_swap_storage(momentum):
+@pytest.mark.parametrize("momentum,adam", [(0.0, False), (0.9, False), (0.0, True)])
+def test_direct_steps_match_eager_and_swap_storage(momentum, adam):
     x, y = _data()
-    m1, compiled, m2, eager = _pair(momentum)
+    m1, compiled, m2, eager = _pair(momentum, adam=adam)
     _warm(compiled, eager, x, y, m1, m2)
     plans = compiled.n_plans  # momentum: one more for the steps that have a momentum buffer
     ids = []
@@ -143,6 +144,36 @@ def test_kept_grads_and_losses_keep_their_values():
         np.testing.assert_allclose(g1.numpy(), g2.numpy(), rtol=1e-5, atol=1e-7)
     assert len({id(g._data) for *_, g, _ in kept}) == 4
     _same(m1, m2)
+
+
+def _opt(step):
+    return next(c.cell_contents for c in step.__closure__
+                if isinstance(c.cell_contents, torch.optim.Optimizer))
+
+
+def test_momentum_buffers_alternate_and_a_kept_one_keeps_its_values():
+    x, y = _data()
+    m1, compiled, m2, eager = _pair(0.9)
+    _warm(compiled, eager, x, y, m1, m2)
+    o1, o2 = _opt(compiled.fn), _opt(eager)
+    ids = []
+    for _ in range(3):
+        compiled(x, y)
+        eager(x, y)
+        ids.append(id(o1.state[m1.w1]["momentum_buffer"]))
+    assert ids[0] != ids[1] and ids[0] == ids[2]  # the replaced buffer is reused
+    kept1, kept2 = o1.state[m1.w1]["momentum_buffer"], o2.state[m2.w1]["momentum_buffer"]
+    want = kept2.copy()
+    for _ in range(3):
+        compiled(x, y)
+        eager(x, y)
+        _same(m1, m2)
+        for p1, p2 in zip(m1.parameters(), m2.parameters(), strict=True):
+            np.testing.assert_allclose(o1.state[p1]["momentum_buffer"],
+                                       o2.state[p2]["momentum_buffer"], rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(kept1, want, rtol=1e-5, atol=1e-7)  # as eager: a new array
+    np.testing.assert_array_equal(kept2, want)                      # each step
+    assert compiled._hot.direct
 
 
 def test_grad_modified_in_place_between_steps_is_replaced():
