@@ -15,6 +15,9 @@ outputs wrap the results (the executor reuses a result buffer only when nothing 
 a parameter's new value becomes its storage when nobody else holds its array (:mod:`.swap`);
 captured tensors reached through Python objects are checked by identity (:mod:`.identity`);
 fetched placeholders, constants and repeated fetches are copied first (``copy`` effects).
+Where the plan runs as the compiler's single numba driver, the run and the write-backs are
+:mod:`.driver_direct`'s (the driver called with result buffers of the fast path's own; the
+runner path below stays for a run the driver cannot take).
 Any failed check returns :data:`MISS` and the call takes the general path
 (:meth:`.compiled.CompiledFunction.__call__`), which also logs why it recompiles.
 """
