@@ -49,7 +49,7 @@ class _Gen:
                                    "array": np.array, "copyto": np.copyto, "GE": GRAD_ENABLED}
         self.lines: list[str] = []
         self.cells: dict[str, Any] = {}  # closure variables of ``fast`` and their first values
-        self.caches: list[list] = []  # identity caches: emptied when the fast path is dropped
+        self.caches: list[list] = []  # boxes holding tensors or arrays: emptied on a drop
 
     def const(self, value: Any, stem: str = "C") -> str:
         name = f"{stem}{len(self.ns)}"

@@ -57,6 +57,7 @@ def recycle_lines(g: Any, leaf: str, val: str) -> list[str]:
     run's result of the ``.grad``'s shape and dtype); ``g`` is the fast path's generator."""
     bind(g.ns)
     lg, ld = g.const([None], "LG"), g.const([None], "LD")
+    g.caches += [g.ns[lg], g.ns[ld]]  # emptied when the fast path is dropped
     return [f"G = {leaf}._grad",
             f"if G is {lg}[0] and G._data is {ld}[0] and {recycle_test('G', ld + '[0]')}:",
             f"    {ld}[0][...] = {val}",

@@ -257,3 +257,46 @@ def test_switched_off_the_instance_is_called(monkeypatch):
         eager(x, y)
         _same(m1, m2)
     assert not compiled._hot.direct
+
+
+def test_a_parameter_above_the_identity_cache_size_swaps_too():
+    """A 4 KiB weight (no identity cache: its reference count has one holder fewer) swaps in
+    the driver's path, and is copied into while a user holds its array."""
+    def make():
+        rng = np.random.default_rng(2)
+        w = nn.Parameter(torch.tensor(rng.normal(size=(1024, 1)).astype(np.float32) * 0.05))
+        b = nn.Parameter(torch.zeros(1))
+        opt = torch.optim.SGD([w, b], lr=0.05)
+
+        def step(x, y):
+            opt.zero_grad()
+            loss = ((torch.tanh(x @ w + b) - y) ** 2).mean()
+            loss.backward()
+            opt.step()
+            return loss
+        return [w, b], step
+    (p1, s1), (p2, eager) = make(), make()
+    compiled = torch.compile(s1)
+    rng = np.random.default_rng(5)
+    x = torch.tensor(rng.normal(size=(2, 1024)).astype(np.float32))
+    y = torch.tensor(np.array([[0.5], [-0.5]], np.float32))
+    assert p1[0]._data.nbytes >= 4096
+    for _ in range(3):
+        compiled(x, y)
+        eager(x, y)
+    block_until_ready()
+    ids = []
+    for k in range(7):
+        if k == 4:
+            held = p1[0].data
+        np.testing.assert_allclose(compiled(x, y).item(), eager(x, y).item(), rtol=1e-5)
+        for a, c in zip(p1, p2, strict=True):
+            np.testing.assert_allclose(a.detach().numpy(), c.detach().numpy(), rtol=1e-5,
+                                       atol=1e-7)
+            np.testing.assert_allclose(a.grad.numpy(), c.grad.numpy(), rtol=1e-5, atol=1e-7)
+            assert a._version == c._version
+        ids.append(id(p1[0]._data))
+    assert compiled._hot.direct
+    assert ids[1] != ids[2] and ids[1] == ids[3]  # swapped while nobody held it
+    assert ids[4] == ids[5] == ids[6] and np.shares_memory(held._data, p1[0]._data)
+    np.testing.assert_allclose(held.numpy(), p2[0].detach().numpy(), rtol=1e-5, atol=1e-7)
