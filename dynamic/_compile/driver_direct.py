@@ -86,7 +86,8 @@ def new_buffers(inst: Any) -> list[np.ndarray]:
 def param_lines(x: str, e: str, b: str, refs: int, seen: str | None, delta: int) -> list[str]:
     """Parameter ``e`` (array in local ``x``) takes the new value in ``b``: by reference when
     ``x`` has exactly ``refs`` references (module docstring), else by copy."""
-    swap = [f"    {e}._data = {b}"] + ([f"    {seen}[0] = {b}"] if seen else []) + [f"    {b} = {x}"]
+    swap = [f"    {e}._data = {b}", *([f"    {seen}[0] = {b}"] if seen else []),
+            f"    {b} = {x}"]
     return [f"if {x}.base is None and rc({x}) == {refs}:", *swap,
             "else:", f"    {x}[...] = {b}", f"{e}._vc[0] += {delta}"]
 
@@ -118,7 +119,8 @@ def block(g: Any, call: Any, rp: Any, key_avals: tuple, feeds: list[str],
         return []
     if inst.tier == "native":  # rebuilt once numba's driver takes over
         inst.subscribe(lambda old, new: drop(call))
-        return []
+        if inst.tier == "native":  # (else it took over meanwhile: go on)
+            return []
     effects = call.effects
     if any(cp or (idx < 0 and kind in ("copy", "grad_set")) for kind, _, _, idx, cp in effects):
         return []
@@ -196,4 +198,5 @@ def drop(call: Any) -> None:
         box[0] = None  # (its namespace is a cycle, freed only by the cycle collector)
 
 
-__all__ = ["block", "drop", "escapes_for", "feed_args", "grad_lines", "instance_of", "new_buffers", "param_lines"]
+__all__ = ["ENABLED", "block", "drop", "escapes_for", "feed_args", "grad_lines", "instance_of",
+           "new_buffers", "param_lines"]

@@ -32,11 +32,11 @@ import numpy as np
 
 from .._tensor import Tensor, make
 from ..autograd.grad_mode import GRAD_ENABLED
+from . import driver_direct, swap
 from .direct import run_lines
 from .grad_recycle import RECYCLE_MAX_BYTES, recycle_lines
 from .identity import lines as identity_lines
 from .optim_graph import GroupValue, NegLR
-from . import driver_direct, swap
 from .swap import swap_lines, taker_for
 
 MISS = object()
