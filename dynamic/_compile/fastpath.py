@@ -15,6 +15,9 @@ outputs wrap the results (the executor reuses a result buffer only when nothing 
 a parameter's new value becomes its storage when nobody else holds its array (:mod:`.swap`);
 captured tensors reached through Python objects are checked by identity (:mod:`.identity`);
 fetched placeholders, constants and repeated fetches are copied first (``copy`` effects).
+Where the plan runs as the compiler's single numba driver, the run and the write-backs are
+:mod:`.driver_direct`'s (the driver called with result buffers of the fast path's own; the
+runner path below stays for a run the driver cannot take).
 Any failed check returns :data:`MISS` and the call takes the general path
 (:meth:`.compiled.CompiledFunction.__call__`), which also logs why it recompiles.
 """
@@ -29,11 +32,11 @@ import numpy as np
 
 from .._tensor import Tensor, make
 from ..autograd.grad_mode import GRAD_ENABLED
+from . import driver_direct, swap
 from .direct import run_lines
 from .grad_recycle import RECYCLE_MAX_BYTES, recycle_lines
 from .identity import lines as identity_lines
 from .optim_graph import GroupValue, NegLR
-from . import swap
 from .swap import swap_lines, taker_for
 
 MISS = object()
@@ -45,6 +48,8 @@ class _Gen:
         self.ns: dict[str, Any] = {"MISS": MISS, "make": make, "asarray": np.asarray,
                                    "array": np.array, "copyto": np.copyto, "GE": GRAD_ENABLED}
         self.lines: list[str] = []
+        self.cells: dict[str, Any] = {}  # closure variables of ``fast`` and their first values
+        self.caches: list[list] = []  # boxes holding tensors or arrays: emptied on a drop
 
     def const(self, value: Any, stem: str = "C") -> str:
         name = f"{stem}{len(self.ns)}"
@@ -53,6 +58,12 @@ class _Gen:
 
     def line(self, s: str) -> None:
         self.lines.append("    " + s)
+
+    def cell(self, stem: str, value: Any) -> str:
+        """A closure variable of ``fast`` (cheaper to read and rebind than a list slot)."""
+        name = f"{stem}{len(self.cells)}"
+        self.cells[name] = value
+        return name
 
 
 def _leaf_expr(gen: _Gen, desc: tuple) -> str:
@@ -182,6 +193,14 @@ def _swaps(call: Any, key_avals: tuple, rp: Any, at: list, n_out: int) -> list:
     return out
 
 
+def _direct_lines(g: _Gen, call: Any, rp: Any, key_avals: tuple, feeds: list[str],
+                  seen_ext: dict[int, str], n_out: int) -> list[str]:
+    """The run through the compiled driver with buffers of the fast path's own, returning the
+    call's result, where it applies (:mod:`.driver_direct`); else nothing."""
+    return driver_direct.block(g, call, rp, key_avals, feeds, seen_ext, n_out, _leaf_expr,
+                               _out_expr)
+
+
 def _nbytes(shape: tuple, dt: Any) -> int:
     return int(np.prod(shape, dtype=np.int64)) * np.dtype(dt).itemsize
 
@@ -220,6 +239,7 @@ def build(call: Any, struct: Any, key_avals: tuple, grad_mode: bool) -> Any:
         if s is not None and None not in s and _nbytes(s, dt) < swap.SWAP_MIN_BYTES:
             # a small input's array: its dtype and shape checked once, then known by identity
             seen = g.const([None], "B")
+            g.caches.append(g.ns[seen])
             g.line(f"if {' or '.join(test[::2])}: return MISS")
             g.line(f"if d{i} is not {seen}[0]:")
             g.line(f"    if {' or '.join(test[1::2])}: return MISS")
@@ -227,6 +247,7 @@ def build(call: Any, struct: Any, key_avals: tuple, grad_mode: bool) -> Any:
         else:
             g.line(f"if {' or '.join(test)}: return MISS")
     exact = not any(None in s for s in (call.spec if call.general else call.shape))
+    seen_ext: dict[int, str] = {}  # ext j -> its identity cache (small parameters)
     for j, (desc, (shape, dt, rg)) in enumerate(zip(call.desc, call.ext_avals, strict=True)):
         if desc[0] == "grad":
             g.line(f"e{j} = {_leaf_expr(g, desc[1])}._grad")
@@ -239,7 +260,8 @@ def build(call: Any, struct: Any, key_avals: tuple, grad_mode: bool) -> Any:
             # a small parameter's array: checked once, then known by identity (an array
             # keeps its shape and dtype; the cache's reference is not counted by swap.py,
             # which handles only larger ones)
-            seen = g.const([None], "B")
+            seen = seen_ext[j] = g.const([None], "B")
+            g.caches.append(g.ns[seen])
             g.line(f"if x{j} is not {seen}[0]:")
             g.line(f"    if {test}: return MISS")
             g.line(f"    {seen}[0] = x{j}")
@@ -266,6 +288,11 @@ def build(call: Any, struct: Any, key_avals: tuple, grad_mode: bool) -> Any:
                    f"return MISS")
         feeds.append(f"s{k}")
     feeds += [_host_expr(g, fn, k, groups) for k, fn in enumerate(call.host)]
+    n_out = len(plan.outputs)
+    direct = rp is not None and exact and _direct_lines(g, call, rp, key_avals, feeds, seen_ext,
+                                                          n_out)
+    for ln in direct or ():  # the driver called with buffers of our own (driver_direct)
+        g.line(ln)
     if rp is not None:
         g.ns["ndarray"] = np.ndarray
         g.line(f"F = [{', '.join(feeds)}]")
@@ -279,7 +306,6 @@ def build(call: Any, struct: Any, key_avals: tuple, grad_mode: bool) -> Any:
         fd = ", ".join(f"{g.const(t, 'F')}: {v}" for t, v in zip(plan.feeds, feeds, strict=True))
         g.line(f"r = {g.const(plan.session, 'S')}.run({g.const(fetch, 'FETCH')}, {{{fd}}})")
         at = list(range(len(fetch)))
-    n_out = len(plan.outputs)
     swaps = _swaps(call, key_avals, rp, at, n_out) if rp is not None else []
     if swaps:
         g.ns.update(rc=getrefcount, TAKER=taker_for)
@@ -335,9 +361,16 @@ def build(call: Any, struct: Any, key_avals: tuple, grad_mode: bool) -> Any:
         g.line(f"o{k} = make({'' if rp is not None else 'asarray'}(r[{at[k]}]))")
     g.line(f"return {_out_expr(call.out_spec, g)}")
     src = "def fast(args):\n" + "\n".join(g.lines) + "\n"
+    if g.cells:  # ``fast`` inside a factory holding its closure variables
+        names = ", ".join(g.cells)
+        src = f"def factory({names}):\n" + "".join(
+            "    " + ln + "\n" for ln in src.splitlines()[:1] + [f"    nonlocal {names}"]
+            + src.splitlines()[1:]) + "    return fast\n"
     exec(compile(src, f"<dynamic.compile fast path of {call.owner.__name__}>", "exec"), g.ns)  # noqa: S102
-    fast = g.ns["fast"]
+    fast = g.ns["factory"](*g.cells.values()) if g.cells else g.ns["fast"]
     fast.source = src
+    fast.direct = bool(direct)
+    fast.caches = g.caches
     return fast
 
 

@@ -37,15 +37,29 @@ RECYCLE_MAX_BYTES = 4096
 """A larger ``.grad`` is wrapped as before: its copy would cost more than the pool's ``fresh``."""
 
 
+def recycle_test(g: str, d: str) -> str:
+    """Source testing that tensor ``g`` (the last ``.grad`` the fast path made, held by the
+    parameter, the cache, a local) and its array ``d`` (held by the tensor and the cache) are
+    unobservable and as fresh as a new ``.grad`` (module docstring); names ``rc``, ``wrc`` and
+    ``TENSOR`` must be bound (:func:`bind`)."""
+    return (f"rc({g}) == 4 and rc({d}) == 3 and {g}._requires_grad is False and "
+            f"{g}._vc[0] == 0 and {g}._grad is None and {g}._hooks is None and "
+            f"{g}.__class__ is TENSOR and not wrc({g})")
+
+
+def bind(ns: dict) -> None:
+    """Bind the names :func:`recycle_test` uses in a generated function's namespace."""
+    ns.update(rc=getrefcount, wrc=getweakrefcount, TENSOR=Tensor)
+
+
 def recycle_lines(g: Any, leaf: str, val: str) -> list[str]:
     """Source setting ``{leaf}._grad`` to a new-or-recycled tensor holding ``{val}`` (the
     run's result of the ``.grad``'s shape and dtype); ``g`` is the fast path's generator."""
-    g.ns.update(rc=getrefcount, wrc=getweakrefcount, TENSOR=Tensor)
+    bind(g.ns)
     lg, ld = g.const([None], "LG"), g.const([None], "LD")
+    g.caches += [g.ns[lg], g.ns[ld]]  # emptied when the fast path is dropped
     return [f"G = {leaf}._grad",
-            f"if G is {lg}[0] and G._data is {ld}[0] and rc(G) == 4 and rc({ld}[0]) == 3 "
-            f"and G._requires_grad is False and G._vc[0] == 0 and G._grad is None "
-            f"and G._hooks is None and G.__class__ is TENSOR and not wrc(G):",
+            f"if G is {lg}[0] and G._data is {ld}[0] and {recycle_test('G', ld + '[0]')}:",
             f"    {ld}[0][...] = {val}",
             "else:",
             f"    {ld}[0] = D = {val}.copy()",

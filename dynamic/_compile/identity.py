@@ -50,7 +50,8 @@ def _roots(fn: Any) -> list[tuple[str, Any, Any, Any]]:
 
 def collect(fn: Any, fixed: dict[int, Tensor], opts: list) -> list[tuple]:
     """The identity checks of a plan: ``("is", container, key, obj, label)`` (``key`` None: a
-    closure cell), ``("len", container, None, n, label)``, ``("opt", opt, sizes, params, label)``."""
+    closure cell), ``("len", container, None, n, label)``,
+    ``("opt", opt, sizes, params, label)``."""
     checks: list[tuple] = []
     for label, box, key, v in _roots(fn):
         if isinstance(v, Tensor):

@@ -43,6 +43,7 @@ def swap_lines(g: Any, swaps: list[tuple[int, int, int]]) -> tuple[list[str], li
     gives = []
     for s, (j, q, delta) in enumerate(swaps):
         last = g.const([None], "L")
+        g.caches.append(g.ns[last])  # emptied when the fast path is dropped
         x, e, n = f"x{j}", f"e{j}", f"n{s}"
         # references on entry: the tensor's slot, the local, F, getrefcount's argument, and
         # ``last`` when the array is the one swapped in by the previous call

@@ -277,6 +277,7 @@ class Instance:
             args.append(f"e{j}")
         args += ["A", "O"]
         ns["drv"] = self._small_sig()
+        self.driver_args = (ns["drv"], A, O)  # for callers passing their own escape buffers
         lines.append(f"        r = drv({', '.join(args)})")
         vals = [f"e{i}" if w == "e" else f"r[{i}]"
                 for w, i in src.returns]
