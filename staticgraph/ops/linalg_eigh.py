@@ -18,6 +18,7 @@ import numpy as np
 
 from .core import AVal, Op, bind, register
 from .elementwise import add, mul, reciprocal, sub, where
+from .linalg import check_square, f64
 from .nn import matmul
 from .reductions import sum as sum_
 from .shapes import expand_dims, transpose
@@ -34,28 +35,17 @@ def linalg_eigh_vectors(x):
 
 
 def _sym64(x: np.ndarray) -> np.ndarray:
-    a = np.asarray(x, dtype=np.float64)
+    a = f64(x)
     return 0.5 * (a + np.swapaxes(a, -1, -2))
 
 
-def _check(x: AVal) -> None:
-    if x.ndim < 2:
-        raise ValueError("linalg.eigh: The input tensor A must have at least 2 dimensions.")
-    n, m = x.shape[-2], x.shape[-1]
-    if n is not None and m is not None and n != m:
-        raise ValueError(f"linalg.eigh: A must be batches of square matrices, but they are "
-                         f"{n} by {m} matrices")
-    if not np.issubdtype(x.dtype, np.floating):
-        raise ValueError(f"linalg.eigh: Expected a floating point tensor as input. Got {x.dtype}")
-
-
 def _values_infer(x: AVal) -> tuple:
-    _check(x)
+    check_square(x, "eigh")
     return x.shape[:-1], x.dtype
 
 
 def _vectors_infer(x: AVal) -> tuple:
-    _check(x)
+    check_square(x, "eigh")
     return x.shape, x.dtype
 
 
