@@ -321,14 +321,14 @@ def eigh(a: Any, UPLO: str = "L") -> Any:
     symmetric ``a`` (what ``eigh`` is for) that is PyTorch's result whichever ``UPLO``."""
     a = _matrices(a, "linalg.eigh")
     _uplo(UPLO)
-    return _Eigh(ops.linalg_eigvalsh(a), ops.linalg_eigh_vectors(a))
+    return _Eigh(ops.linalg_eigvalsh(a, True), ops.linalg_eigh_vectors(a, True))
 
 
 def eigvalsh(a: Any, UPLO: str = "L") -> Tensor:
     """The eigenvalues (ascending) of symmetric matrices, with their gradient."""
     a = _matrices(a, "linalg.eigvalsh")
     _uplo(UPLO)
-    return ops.linalg_eigvalsh(a)
+    return ops.linalg_eigvalsh(a, True)
 
 
 def svd(a: Any, full_matrices: bool = True) -> Any:
@@ -351,7 +351,7 @@ def svdvals(a: Any) -> Tensor:
     dt = a._data.dtype
     top = ops.cat([make(np.zeros((*batch, m, m), dt)), a], -1)
     bottom = ops.cat([ops.transpose(a), make(np.zeros((*batch, n, n), dt))], -1)
-    w = ops.linalg_eigvalsh(ops.cat([top, bottom], -2))
+    w = ops.linalg_eigvalsh(ops.cat([top, bottom], -2), True)
     k = min(m, n)
     return renamed(ops.getitem(w, (Ellipsis, slice(m + n - 1, m + n - 1 - k, -1))),
                    "LinalgSvdBackward0")

@@ -1,9 +1,10 @@
 """TF1's dense linear algebra (``tf.matrix_solve``/``tf.linalg.solve``, ``tf.matrix_determinant``/
-``tf.linalg.det``, ``tf.linalg.slogdet``, ``tf.cholesky``, ``tf.matrix_triangular_solve``) on the
-registry's LAPACK-backed records (``ops/linalg*.py``, shared with ``torch.linalg``: TF's
-behaviour chosen by their parameters), and three index functions built from
-registry ops: ``tf.scatter_nd`` (a ``scatter_add`` into zeros, so its gradient is a gather),
-``tf.meshgrid`` (reshape + broadcast) and ``tf.roll`` (two slices concatenated).
+``tf.linalg.det``, ``tf.linalg.slogdet``, ``tf.cholesky``, ``tf.matrix_triangular_solve``,
+``tf.self_adjoint_eig``/``tf.linalg.eigh``, ``tf.self_adjoint_eigvals``/``tf.linalg.eigvalsh``)
+on the registry's LAPACK-backed records (``ops/linalg*.py``, shared with ``torch.linalg``:
+TF's behaviour chosen by their parameters), and three index functions built from registry ops:
+``tf.scatter_nd`` (a ``scatter_add`` into zeros, so its gradient is a gather), ``tf.meshgrid``
+(reshape + broadcast) and ``tf.roll`` (two slices concatenated).
 
 The linalg records have no scalar form: the compiler runs them as numpy ``fallback`` steps
 (``staticgraph.compiler.log`` notes each one)."""
@@ -61,6 +62,21 @@ def cholesky(input: Any, name: str | None = None) -> Tensor:  # noqa: A002
     """The lower Cholesky factor of each matrix; only the lower triangle is read (TF's kernel).
     A matrix that is not positive definite gives a NaN lower triangle (TF 2's kernel)."""
     return _named(name, "Cholesky", ops.cholesky, _matrix(input))
+
+
+def self_adjoint_eig(tensor: Any, name: str | None = None) -> tuple[Tensor, Tensor]:
+    """``(e, v)``: the eigenvalues (ascending) and orthonormal eigenvectors (columns) of each
+    self-adjoint matrix; only the lower triangle is read (TF's kernel), gradients flow through
+    both (TF's rule, on the triangle read; distinct eigenvalues assumed)."""
+    a = _matrix(tensor)
+    with composite(name, "SelfAdjointEigV2", a) as stem:
+        v = ops.linalg_eigh_vectors(a)
+        return _final(stem, ops.linalg_eigvalsh, a), v
+
+
+def self_adjoint_eigvals(tensor: Any, name: str | None = None) -> Tensor:
+    """The eigenvalues (ascending) of each self-adjoint matrix (its lower triangle read)."""
+    return _named(name, "SelfAdjointEigV2", ops.linalg_eigvalsh, _matrix(tensor))
 
 
 def matrix_triangular_solve(matrix: Any, rhs: Any, lower: bool = True, adjoint: bool = False,
@@ -193,5 +209,6 @@ def roll(input: Any, shift: Any, axis: Any, name: str | None = None) -> Tensor: 
         return out
 
 
-__all__ = ["matrix_solve", "matrix_determinant", "slogdet", "cholesky",
+__all__ = ["matrix_solve", "matrix_determinant", "slogdet", "cholesky", "self_adjoint_eig",
+           "self_adjoint_eigvals",
            "matrix_triangular_solve", "scatter_nd", "meshgrid", "roll"]

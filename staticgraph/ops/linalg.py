@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from .core import AVal, Op, aval_of, bind, register
-from .elementwise import mul, neg
+from .elementwise import add, mul, neg
 from .nn import matmul
 from .reductions import sum as sum_
 from .shapes import expand_dims, transpose
@@ -54,6 +54,24 @@ def triangle_mask(x, lower: bool, diag: float = 1.0) -> np.ndarray:
     m = np.tril(np.ones((n, n))) if lower else np.triu(np.ones((n, n)))
     m[np.diag_indices(n)] = diag
     return m.astype(aval_of(x).dtype)
+
+
+def symmetric_input(a: np.ndarray, symmetrize: bool) -> np.ndarray:
+    """The symmetric matrix a factorization of ``a`` (float64) decomposes: TF's kernels read the
+    lower triangle (``tril(a) + tril(a, -1)^T``); with ``symmetrize`` (``torch.linalg``) the
+    symmetric part ``(a + a^T)/2``, the same on the symmetric inputs these are for, whose exact
+    gradient is then PyTorch's symmetric one."""
+    if symmetrize:
+        return 0.5 * (a + np.swapaxes(a, -1, -2))
+    low = np.tril(a)
+    return low + np.swapaxes(np.tril(low, -1), -1, -2)
+
+
+def symmetric_tangent(t, symmetrize: bool):
+    """The tangent of :func:`symmetric_input` for a tangent ``t`` of ``a``."""
+    if symmetrize:
+        return mul(add(t, transpose(t)), 0.5)
+    return add(mul(t, triangle_mask(t, True)), transpose(mul(t, triangle_mask(t, True, 0.0))))
 
 
 def per_matrix(v):

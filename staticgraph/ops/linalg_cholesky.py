@@ -23,7 +23,14 @@ import numpy as np
 
 from .core import AVal, Op, bind, register
 from .elementwise import add, mul
-from .linalg import check_square, f64, matrix_inverse, triangle_mask
+from .linalg import (
+    check_square,
+    f64,
+    matrix_inverse,
+    symmetric_input,
+    symmetric_tangent,
+    triangle_mask,
+)
 from .nn import matmul
 from .shapes import transpose
 
@@ -54,17 +61,9 @@ def _first_bad_minor(a: np.ndarray) -> int:
     return a.shape[-1]
 
 
-def _symmetric(a: np.ndarray, symmetrize: bool) -> np.ndarray:
-    """The symmetric matrix the kernel factors (see the module docstring)."""
-    if symmetrize:
-        return 0.5 * (a + np.swapaxes(a, -1, -2))
-    low = np.tril(a)
-    return low + np.swapaxes(np.tril(low, -1), -1, -2)
-
-
 def _cholesky_kernel(a: np.ndarray, symmetrize: bool = False,
                      on_failure: str = "nan") -> np.ndarray:
-    s = _symmetric(f64(a), symmetrize)
+    s = symmetric_input(f64(a), symmetrize)
     try:
         return np.linalg.cholesky(s).astype(a.dtype, copy=False)
     except np.linalg.LinAlgError:
@@ -95,11 +94,7 @@ def _cholesky_vjp(g, out, a, **_):
 
 def _cholesky_jvp(ts, out, a, symmetrize=False, **_):
     """``dL = L Phi(L^-1 dS L^-T)``, ``dS`` the tangent of the symmetric matrix factored."""
-    t = ts[0]
-    if symmetrize:
-        ds = mul(add(t, transpose(t)), 0.5)
-    else:
-        ds = add(mul(t, triangle_mask(t, True)), transpose(mul(t, triangle_mask(t, True, 0.0))))
+    ds = symmetric_tangent(ts[0], symmetrize)
     l_inv = matrix_inverse(out)
     x = matmul(matmul(l_inv, ds), transpose(l_inv))
     return matmul(out, mul(x, triangle_mask(out, True, 0.5)))

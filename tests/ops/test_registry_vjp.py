@@ -86,8 +86,8 @@ CASES = [
     ("matrix_solve", [anyv(3, 3) + 3 * np.eye(3), anyv(2, 3)], {"vec": True, "adjoint": True}),
     ("cholesky", [np.eye(3) * 2 + 0.3 * anyv(3, 3)], {"symmetrize": True, "on_failure": "raise"}),
     ("matrix_triangular_solve", [anyv(2, 3, 3) + 3 * np.eye(3), anyv(3, 2)], {"lower": False}),
-    ("linalg_eigvalsh", [np.diag([1.0, 2.5, 4.0]) + 0.3 * anyv(2, 3, 3)], {}),
-    ("linalg_eigh_vectors", [np.diag([1.0, 2.5, 4.0]) + 0.3 * anyv(3, 3)], {}),
+    *[(name, [np.diag([1.0, 2.5, 4.0]) + 0.3 * anyv(2, 3, 3)], {"symmetrize": sym})
+      for name in ("linalg_eigvalsh", "linalg_eigh_vectors") for sym in (False, True)],
     ("matmul", [anyv(3), anyv(2, 3, 4)], {}),
     ("matmul", [anyv(2, 2, 3), anyv(3)], {}),
     ("matmul", [anyv(3), anyv(3)], {}),
