@@ -2,11 +2,12 @@
 gradients); QR and the full SVD (values only).
 
 Norms are composed of registry ops and renamed to PyTorch's node (``LinalgVectorNormBackward0``);
-``inv``/``det``/``slogdet``/``solve``/``cholesky``/``eigh`` are registry records
-(``staticgraph.ops.linalg``, ``linalg_decomp``, ``linalg_eigh``: LAPACK in float64, VJP and
-JVP rules written with ops, so second derivatives work). Errors carry PyTorch's text; a
-singular or non-positive-definite input raises :class:`LinAlgError` (a ``RuntimeError``), as
-PyTorch's ``torch.linalg.LinAlgError``.
+``inv``/``det``/``slogdet``/``solve``/``solve_triangular``/``cholesky``/``eigh`` are the registry
+records ``tf.linalg`` uses too (``staticgraph/ops/linalg*.py``: LAPACK in float64, VJP and JVP
+rules written with ops, so second derivatives work), with PyTorch's behaviour chosen by their
+parameters (``vec``, ``symmetrize``, ``on_failure``). Inputs are checked here, with PyTorch's
+texts; a singular or non-positive-definite input raises :class:`LinAlgError` (a
+``RuntimeError``), as PyTorch's ``torch.linalg.LinAlgError``.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from typing import Any
 import numpy as np
 
 from staticgraph import ops
-from staticgraph.ops.linalg_decomp import NotPositiveDefinite, SingularMatrix
+from staticgraph.ops.linalg_cholesky import NotPositiveDefinite
+from staticgraph.ops.linalg_solve import SingularMatrix
 
 from . import _unsupported
 from ._linalg_products import check_power, cross, multi_dot, power, vecdot
@@ -204,14 +206,13 @@ inverse = inv
 
 def det(a: Any) -> Tensor:
     """The determinant of each square matrix (``LinalgDetBackward0``)."""
-    return ops.linalg_det(_matrices(a, "linalg.det"))
+    return ops.matrix_determinant(_matrices(a, "linalg.det"))
 
 
 def slogdet(a: Any) -> Any:
     """``(sign, logabsdet)`` of each square matrix; only ``logabsdet`` carries a gradient."""
     a = _matrices(a, "linalg.slogdet")
-    sign = np.linalg.slogdet(a._data.astype(np.float64))[0].astype(a._data.dtype)
-    return _Slogdet(make(np.asarray(sign)), ops.linalg_logabsdet(a))
+    return _Slogdet(ops.determinant_sign(a), ops.log_abs_determinant(a))
 
 
 def logdet(a: Any) -> Tensor:
@@ -236,33 +237,34 @@ def solve(a: Any, b: Any, *, left: bool = True) -> Tensor:
                                "supported for left=False. In this case linalg.solve is "
                                "equivalent to B / A.squeeze(-1)")
         return ops.transpose(solve(ops.transpose(a), ops.transpose(b)))
+    if b.dim() < (1 if vec else 2):
+        raise RuntimeError("linalg.solve: The input tensor B must have at least 2 dimensions.")
+    n, nb, k = a.shape[-1], b.shape[-1 if vec else -2], 1 if vec else b.shape[-1]
+    if n != nb:
+        raise RuntimeError(f"linalg.solve: Incompatible shapes of A and B for the equation AX = B "
+                           f"({n}x{n} and {nb}x{k})")
     try:
-        return ops.linalg_solve(a, b, vec)
-    except SingularMatrix as e:
-        raise LinAlgError(f"torch.linalg.solve: {e}") from None
+        return ops.matrix_solve(a, b, vec=vec)
+    except SingularMatrix:
+        raise LinAlgError("torch.linalg.solve: The solver failed because the input matrix is "
+                          "singular.") from None
 
 
 def solve_triangular(a: Any, b: Any, *, upper: bool, left: bool = True,
                      unitriangular: bool = False) -> Tensor:
     """``X`` with ``a @ X = b`` (``X @ a = b`` with ``left=False``) reading only ``a``'s upper or
     lower triangle (its diagonal taken as ones with ``unitriangular``): the gradient reaches only
-    that triangle, as PyTorch's does."""
+    that triangle, as PyTorch's does. A zero on the diagonal gives inf/nan, as PyTorch's."""
     a = _matrices(a, "linalg.solve_triangular")
     b = to_tensor(b)
     if not left:
         return ops.transpose(solve_triangular(ops.transpose(a), ops.transpose(b),
                                               upper=not upper, unitriangular=unitriangular))
-    n = a.shape[-1]
-    keep = np.triu(np.ones((n, n), bool)) if upper else np.tril(np.ones((n, n), bool))
-    if unitriangular:
-        keep &= ~np.eye(n, dtype=bool)
-    t = ops.where(keep, a, 0.0)
-    if unitriangular:
-        t = ops.add(t, make(np.eye(n, dtype=a._data.dtype)))
-    try:
-        return renamed(ops.linalg_solve(t, b), "LinalgSolveTriangularBackward0")
-    except SingularMatrix as e:
-        raise LinAlgError(f"linalg.solve_triangular: {e}") from None
+    if unitriangular:  # the strict triangle, ones on the diagonal
+        n = a.shape[-1]
+        strict = np.triu(np.ones((n, n), bool), 1) if upper else np.tril(np.ones((n, n), bool), -1)
+        a = ops.add(ops.where(strict, a, 0.0), make(np.eye(n, dtype=a._data.dtype)))
+    return ops.matrix_triangular_solve(a, b, lower=not upper)
 
 
 def matrix_power(a: Any, n: int) -> Tensor:
@@ -276,7 +278,7 @@ def cholesky(a: Any, *, upper: bool = False) -> Tensor:
     """The lower Cholesky factor ``L`` (``a = L L^T``), ``L^T`` with ``upper=True``."""
     a = _matrices(a, "linalg.cholesky")
     try:
-        L = ops.linalg_cholesky(a)
+        L = ops.cholesky(a, symmetrize=True, on_failure="raise")
     except NotPositiveDefinite as e:
         raise LinAlgError(
             f"linalg.cholesky: {_batch_prefix(e.batch)}The factorization could not be completed "
@@ -319,14 +321,14 @@ def eigh(a: Any, UPLO: str = "L") -> Any:
     symmetric ``a`` (what ``eigh`` is for) that is PyTorch's result whichever ``UPLO``."""
     a = _matrices(a, "linalg.eigh")
     _uplo(UPLO)
-    return _Eigh(ops.linalg_eigvalsh(a), ops.linalg_eigh_vectors(a))
+    return _Eigh(ops.linalg_eigvalsh(a, True), ops.linalg_eigh_vectors(a, True))
 
 
 def eigvalsh(a: Any, UPLO: str = "L") -> Tensor:
     """The eigenvalues (ascending) of symmetric matrices, with their gradient."""
     a = _matrices(a, "linalg.eigvalsh")
     _uplo(UPLO)
-    return ops.linalg_eigvalsh(a)
+    return ops.linalg_eigvalsh(a, True)
 
 
 def svd(a: Any, full_matrices: bool = True) -> Any:
@@ -349,7 +351,7 @@ def svdvals(a: Any) -> Tensor:
     dt = a._data.dtype
     top = ops.cat([make(np.zeros((*batch, m, m), dt)), a], -1)
     bottom = ops.cat([ops.transpose(a), make(np.zeros((*batch, n, n), dt))], -1)
-    w = ops.linalg_eigvalsh(ops.cat([top, bottom], -2))
+    w = ops.linalg_eigvalsh(ops.cat([top, bottom], -2), True)
     k = min(m, n)
     return renamed(ops.getitem(w, (Ellipsis, slice(m + n - 1, m + n - 1 - k, -1))),
                    "LinalgSvdBackward0")

@@ -1,8 +1,10 @@
 """``tf.gather_nd``: slices of ``params`` at the index tuples in the last dim of ``indices``,
 lowered to one ``tf.gather`` along axis 0 of ``params`` with its first ``k`` dims merged (each
 index tuple becomes the row ``sum(index_j * stride_j)``), so its gradient is ``gather``'s
-(a scatter-add into the merged rows). Dims 1..k-1 of ``params`` must be known when the
-graph is built (the strides; dim 0 may be unknown)."""
+(a scatter-add into the merged rows). Unknown (``None``) dims are fine: the strides of unknown
+dims are ``size`` nodes, computed at run time, and an output with several unknown dims takes its
+shape from a broadcast of zeros (``reshape_like``). Not covered: unknown dims both among the
+first ``k`` dims of ``params`` and after them (the merge would need two unknown sizes)."""
 
 from __future__ import annotations
 
@@ -37,23 +39,36 @@ def gather_nd(params: Any, indices: Any, name: str | None = None, batch_dims: in
     if k > p.ndim:
         raise ValueError(f"indices.shape[-1] must be <= params.rank, but saw indices shape: "
                          f"{idx.shape.as_list()} and params shape: {p.shape.as_list()}")
-    lead = p.aval.shape[:k]
-    if None in lead[1:]:
-        raise NotImplementedError(f"tf.gather_nd needs dims 1..{k - 1} of {p.name} when the "
-                                  f"graph is built (shape {p.shape})")
-    rest = list(p.aval.shape[k:])
-    strides = [int(np.prod(lead[j + 1:])) for j in range(k)]
+    lead, rest = p.aval.shape[:k], list(p.aval.shape[k:])
+    if None in lead and None in rest:
+        raise NotImplementedError(f"tf.gather_nd of {p.name} (shape {p.shape}): unknown dims "
+                                  f"both among the {k} indexed dims and after them are not "
+                                  f"supported; declare the sizes of one group")
     with composite(name, "GatherNd", p, idx) as stem:
-        i64 = cast(idx, np.int64)
-        rows = ops.sum(ops.mul(i64, np.asarray(strides, np.int64)), (-1,)) if k else \
-            ops.sum(ops.mul(i64, np.zeros((0,), np.int64)), (-1,))
+        rows = ops.sum(ops.mul(cast(idx, np.int64), _strides(p, k)), (-1,))
         flat = reshaped(p, [None if None in lead else int(np.prod(lead))] + rest, "gather_nd")
         picked = gather(flat, reshaped(rows, [None], "gather_nd"))
         out = list(idx.aval.shape[:-1]) + rest
-        want = tuple(-1 if d is None else d for d in out)
-        if out.count(None) > 1:
-            raise NotImplementedError("tf.gather_nd: indices with several unknown dims")
-        return _final(stem, ops.reshape, picked, want)
+        if out.count(None) > 1:  # the shape of zeros broadcast to [indices' batch] + rest
+            ref = ops.add(_batch_zeros(rows, len(rest), p.dtype.base_dtype.np_dtype),
+                          ops.zeros_like(ops.getitem(flat, (0,))))
+            return _final(stem, ops.reshape_like, picked, ref)
+        return _final(stem, ops.reshape, picked, tuple(-1 if d is None else d for d in out))
 
+
+def _strides(p: Tensor, k: int) -> Any:
+    """The row stride of each of the first ``k`` dims of ``p`` (int64, ``[k]``): constants
+    where dims ``1..k-1`` are known, else ``size`` nodes (run-time products)."""
+    lead = p.aval.shape[:k]
+    if None not in lead[1:]:
+        return np.asarray([int(np.prod(lead[j + 1:])) for j in range(k)], np.int64)
+    return ops.stack([ops.size(p, tuple(range(j + 1, k)), np.int64) if j < k - 1
+                      else np.asarray(1, np.int64) for j in range(k)], 0)
+
+
+def _batch_zeros(rows: Tensor, n_rest: int, dtype: np.dtype) -> Tensor:
+    """Zeros (``dtype``) of ``rows``' shape with ``n_rest`` trailing dims of size 1."""
+    zeros = ops.zeros_like(cast(rows, dtype))
+    return ops.expand_dims(zeros, tuple(range(rows.ndim, rows.ndim + n_rest))) if n_rest else zeros
 
 __all__ = ["gather_nd"]

@@ -1,8 +1,10 @@
 """TF1's dense linear algebra (``tf.matrix_solve``/``tf.linalg.solve``, ``tf.matrix_determinant``/
-``tf.linalg.det``, ``tf.linalg.slogdet``, ``tf.cholesky``, ``tf.matrix_triangular_solve``) on the
-registry's LAPACK-backed records (``ops/linalg_tf.py``), and three index functions built from
-registry ops: ``tf.scatter_nd`` (a ``scatter_add`` into zeros, so its gradient is a gather),
-``tf.meshgrid`` (reshape + broadcast) and ``tf.roll`` (two slices concatenated).
+``tf.linalg.det``, ``tf.linalg.slogdet``, ``tf.cholesky``, ``tf.matrix_triangular_solve``,
+``tf.self_adjoint_eig``/``tf.linalg.eigh``, ``tf.self_adjoint_eigvals``/``tf.linalg.eigvalsh``)
+on the registry's LAPACK-backed records (``ops/linalg*.py``, shared with ``torch.linalg``:
+TF's behaviour chosen by their parameters), and three index functions built from registry ops:
+``tf.scatter_nd`` (a ``scatter_add`` into zeros, so its gradient is a gather), ``tf.meshgrid``
+(reshape + broadcast) and ``tf.roll`` (two slices concatenated).
 
 The linalg records have no scalar form: the compiler runs them as numpy ``fallback`` steps
 (``staticgraph.compiler.log`` notes each one)."""
@@ -33,6 +35,12 @@ def matrix_solve(matrix: Any, rhs: Any, adjoint: bool = False,
     the batch; pivoted LU in float64. A singular matrix raises ``InvalidArgumentError: Input
     matrix is not invertible.`` at run time."""
     a, b = _matrix(matrix), _t(rhs)
+    if a.aval.shape is not None and b.aval.shape is not None and b.ndim >= 2:
+        if a.ndim != b.ndim:  # TF's MatrixSolve does not broadcast batch dims
+            raise ValueError(f"Shapes must be equal rank, but are {a.ndim} and {b.ndim}")
+        for m, n in zip(a.aval.shape[:-2], b.aval.shape[:-2], strict=True):
+            if m is not None and n is not None and m != n:
+                raise ValueError(f"Dimensions must be equal, but are {m} and {n}")
     return _named(name, "MatrixSolve", ops.matrix_solve, a, b, adjoint=adjoint)
 
 
@@ -52,14 +60,29 @@ def slogdet(input: Any, name: str | None = None) -> tuple[Tensor, Tensor]:  # no
 
 def cholesky(input: Any, name: str | None = None) -> Tensor:  # noqa: A002
     """The lower Cholesky factor of each matrix; only the lower triangle is read (TF's kernel).
-    A matrix that is not positive definite raises ``InvalidArgumentError`` at run time."""
+    A matrix that is not positive definite gives a NaN lower triangle (TF 2's kernel)."""
     return _named(name, "Cholesky", ops.cholesky, _matrix(input))
+
+
+def self_adjoint_eig(tensor: Any, name: str | None = None) -> tuple[Tensor, Tensor]:
+    """``(e, v)``: the eigenvalues (ascending) and orthonormal eigenvectors (columns) of each
+    self-adjoint matrix; only the lower triangle is read (TF's kernel), gradients flow through
+    both (TF's rule, on the triangle read; distinct eigenvalues assumed)."""
+    a = _matrix(tensor)
+    with composite(name, "SelfAdjointEigV2", a) as stem:
+        v = ops.linalg_eigh_vectors(a)
+        return _final(stem, ops.linalg_eigvalsh, a), v
+
+
+def self_adjoint_eigvals(tensor: Any, name: str | None = None) -> Tensor:
+    """The eigenvalues (ascending) of each self-adjoint matrix (its lower triangle read)."""
+    return _named(name, "SelfAdjointEigV2", ops.linalg_eigvalsh, _matrix(tensor))
 
 
 def matrix_triangular_solve(matrix: Any, rhs: Any, lower: bool = True, adjoint: bool = False,
                             name: str | None = None) -> Tensor:
     """``x`` with ``T @ x = rhs``, ``T`` the lower (or upper) triangle of ``matrix`` (its
-    adjoint when ``adjoint``); the other triangle is never read."""
+    adjoint when ``adjoint``); the other triangle is never read. Batch dims broadcast (TF 2)."""
     a, b = _matrix(matrix), _t(rhs)
     with composite(name, "triangular_solve", a, b) as stem:  # TF 2's wrapper scope
         return _final(stem + "MatrixTriangularSolve/", ops.matrix_triangular_solve, a, b,
@@ -186,5 +209,6 @@ def roll(input: Any, shift: Any, axis: Any, name: str | None = None) -> Tensor: 
         return out
 
 
-__all__ = ["matrix_solve", "matrix_determinant", "slogdet", "cholesky",
+__all__ = ["matrix_solve", "matrix_determinant", "slogdet", "cholesky", "self_adjoint_eig",
+           "self_adjoint_eigvals",
            "matrix_triangular_solve", "scatter_nd", "meshgrid", "roll"]

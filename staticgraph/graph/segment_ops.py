@@ -3,7 +3,8 @@
 Each is one registry ``scatter_add`` of the data rows into zeros of ``[num_segments, ...]``
 (repeated ids add up), so the gradient is the registry's rule: each row receives its segment's
 cotangent (a ``gather``). ``unsorted_segment_sum`` knows its row count (``num_segments``) and
-drops rows whose id is negative, as TF does (they land in one extra row that is cut off).
+drops rows whose id is negative, as TF does (they land in one extra row that is cut off); an id
+``>= num_segments`` raises TF's ``InvalidArgumentError`` at run time.
 ``segment_sum``'s row count, ``max(ids) + 1``, depends on values: a host op
 (:mod:`.mask_ops`) computes it and checks TF's rules (ids sorted and non-negative), so its
 shape is ``(?, ...)`` as in TF 1.x.
@@ -52,9 +53,12 @@ def _scatter_rows(data: Tensor, ids: Tensor, rows: Tensor, stem: str | None = No
     return _final(stem, ops.scatter_add, zeros, data, index, 0)
 
 
-def _flatten(data: Tensor, ids: Tensor) -> tuple[Tensor, Tensor]:
-    """``data`` as ``[N, ...]`` rows and ``ids`` as ``[N]`` int64."""
+def _flatten(data: Tensor, ids: Tensor, num_segments: int) -> tuple[Tensor, Tensor]:
+    """``data`` as ``[N, ...]`` rows and ``ids`` as ``[N]`` int64, the ids checked at run time
+    to be below ``num_segments`` (TF's ``InvalidArgumentError`` naming the first one that is
+    not; negative ids pass, to be dropped)."""
     k = ids.ndim
+    ids = ops.check_segment_ids(ids, num_segments)
     ids64 = cast(ids, np.int64) if ids.dtype.np_dtype != np.int64 else ids
     if k == 1:
         return data, ids64
@@ -66,8 +70,8 @@ def _flatten(data: Tensor, ids: Tensor) -> tuple[Tensor, Tensor]:
 
 def unsorted_segment_sum(data: Any, segment_ids: Any, num_segments: Any,
                          name: str | None = None) -> Tensor:
-    """Sums of ``data``'s rows by ``segment_ids`` (any order; negative ids dropped) into
-    ``num_segments`` rows (an int)."""
+    """Sums of ``data``'s rows by ``segment_ids`` (any order; negative ids dropped, ids
+    ``>= num_segments`` an error at run time) into ``num_segments`` rows (an int)."""
     d, ids = _t(data), _t(segment_ids)
     _check(d, ids, name or "UnsortedSegmentSum")
     if as_graph_tensor(num_segments) is not None:
@@ -75,7 +79,7 @@ def unsorted_segment_sum(data: Any, segment_ids: Any, num_segments: Any,
                                   "is not supported; pass an int")
     s = int(num_segments)
     with composite(name, "UnsortedSegmentSum", d, ids) as stem:
-        rows, flat_ids = _flatten(d, ids)
+        rows, flat_ids = _flatten(d, ids, s)
         spare = ops.where(ops.lt(flat_ids, np.int64(0)), np.int64(s), flat_ids)
         summed = _scatter_rows(rows, spare, _t(np.arange(s + 1, dtype=np.int64)))
         return _final(stem, ops.getitem, summed, (slice(0, s),))

@@ -81,7 +81,7 @@ def _unsorted(kind: str, data: Any, segment_ids: Any, num_segments: Any,
                                   f"tensor is not supported; pass an int")
     s = int(num_segments)
     with composite(name, label, d, ids) as stem:
-        rows, flat_ids = _flatten(d, ids)
+        rows, flat_ids = _flatten(d, ids, s)
         out = _table(rows, flat_ids, _t(np.arange(s, dtype=np.int64)), kind)
         return _final(stem, ops.add, out, np.zeros((), d.dtype.base_dtype.np_dtype))
 

@@ -46,6 +46,13 @@ def top_k(input: Any, k: int = 1, sorted: bool = True,  # noqa: A002 - TF's name
                                   f"placeholder declared without a shape); declare its shape")
     _require("iuf", x, param="input")
     k = int(k)
+    if k < 0:
+        raise ValueError(f"Need k >= 0, got {k}")
+    return _top_k(x, k, name)
+
+
+def _top_k(x: Tensor, k: int, name: str | None = None) -> TopKV2:
+    """``top_k`` of a checked input; ``k=-1``: the whole last dim (its size may be unknown)."""
     with composite(name, "TopKV2", x) as stem:
         idx = ops.topk_indices(x, k)
         values = _final(stem, ops.gather, x, cast(idx, np.int64), -1)
@@ -76,20 +83,19 @@ def _sorted(values: Any, axis: int, direction: str, name: str | None,
     x = _t(values)
     if x.aval.shape is None:
         raise NotImplementedError(f"tf.{label} needs values of known rank")
+    _require("iuf", x, param="input")
     ax = int(axis) % max(x.ndim, 1)
-    n = x.aval.shape[ax]
-    if n is None:
-        raise NotImplementedError(f"tf.{label} needs the size of the sorted axis when the graph "
-                                  f"is built")
+    n = x.aval.shape[ax]  # None: topk_indices' whole-axis form (-1), sized at run time
     perm = tuple(j for j in range(x.ndim) if j != ax) + (ax,)
     back = tuple(int(np.argsort(perm)[j]) for j in range(x.ndim))
     with composite(name, label, x):  # TF's nodes: Neg, TopKV2, Neg_1
         t = x if ax == x.ndim - 1 else ops.permute(x, perm)
+        k = -1 if n is None else n
         if direction == "ASCENDING":
-            v, i = top_k(ops.neg(t), n)
+            v, i = _top_k(ops.neg(t), k)
             v = ops.neg(v)
         else:
-            v, i = top_k(t, n)
+            v, i = _top_k(t, k)
         if ax != x.ndim - 1:
             v, i = ops.permute(v, back), ops.permute(i, back)
         return v, i

@@ -58,17 +58,11 @@ from .elementwise import (
     where,
 )
 from .gather import gather, scatter_add
-from .linalg import matrix_inverse
-from .linalg_tf import (
-    cholesky,
-    determinant_sign,
-    log_abs_determinant,
-    matrix_determinant,
-    matrix_solve,
-    matrix_triangular_solve,
-)
-from .linalg_decomp import linalg_cholesky, linalg_det, linalg_logabsdet, linalg_solve
+from .index_checks import check_segment_ids
+from .linalg import determinant_sign, log_abs_determinant, matrix_determinant, matrix_inverse
+from .linalg_cholesky import cholesky
 from .linalg_eigh import linalg_eigh_vectors, linalg_eigvalsh
+from .linalg_solve import matrix_solve, matrix_triangular_solve
 from .nn import cross_entropy, log_softmax, matmul, mse_loss, nll_loss, softmax
 from .reductions import all, amax, amin, any, argmax, argmin, logsumexp, mean, size, sum
 from .rounding import ceil, floor, floor_divide, remainder, round, trunc
@@ -107,6 +101,5 @@ __all__ = [
     "softplus", "erf", "all", "any", "floor", "ceil", "round", "trunc", "floor_divide",
     "remainder", "matrix_inverse", "topk_indices", "matrix_solve", "matrix_determinant",
     "log_abs_determinant", "determinant_sign", "cholesky", "matrix_triangular_solve",
-    "linalg_cholesky", "linalg_det",
-    "linalg_logabsdet", "linalg_solve", "linalg_eigh_vectors", "linalg_eigvalsh",
+    "linalg_eigh_vectors", "linalg_eigvalsh", "check_segment_ids",
 ]

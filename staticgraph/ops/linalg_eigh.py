@@ -1,66 +1,51 @@
-"""The symmetric eigendecomposition as two records: eigenvalues (``linalg_eigvalsh``) and
-eigenvectors (``linalg_eigh_vectors``), each differentiable, so ``torch.linalg.eigh`` has
-PyTorch's gradients and second derivatives.
+"""The symmetric eigendecomposition ``tf.linalg.eigh`` and ``torch.linalg.eigh`` share, as two
+records: eigenvalues (``linalg_eigvalsh``) and eigenvectors (``linalg_eigh_vectors``), each
+differentiable (gradients and second derivatives).
 
-Both decompose the symmetric part ``S = (x + x^T)/2`` (LAPACK ``syevd`` in float64): on the
-symmetric inputs ``eigh`` is for that equals PyTorch's (which reads one triangle), and PyTorch's
-symmetric gradient is then the exact one. With ``w`` ascending, ``V`` orthonormal and
-``F_ij = 1/(w_j - w_i)`` off the diagonal (0 on it):
+Both decompose a symmetric ``S`` (LAPACK ``syevd`` in float64): TF's kernel reads the lower
+triangle of ``x`` (``symmetrize=False``), ``torch.linalg`` takes the symmetric part
+(``symmetrize=True``), see :func:`.linalg.symmetric_input`. With ``w`` ascending, ``V``
+orthonormal and ``F_ij = 1/(w_j - w_i)`` off the diagonal (0 on it), the gradient ``gS`` is
 
-* ``dw = diag(V^T dS V)``, so ``gA = V diag(gw) V^T``;
-* ``dV = V (F o (V^T dS V))``, so ``gA = V (F o skew(V^T gV)) V^T`` (PyTorch's rule; the
-  gradient assumes distinct eigenvalues, as PyTorch's does).
+* ``V diag(gw) V^T`` for the values (``dw = diag(V^T dS V)``);
+* ``V (F o skew(V^T gV)) V^T`` for the vectors (``dV = V (F o (V^T dS V))``; the gradient
+  assumes distinct eigenvalues, as both libraries' do).
+
+``torch.linalg`` gets ``gS`` itself (PyTorch's rule); TF gets it on the triangle read, ``gS`` on
+the diagonal and ``2 gS`` below it (TF's ``_SelfAdjointEigV2Grad``).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .core import AVal, Op, bind, register
-from .elementwise import add, mul, reciprocal, sub, where
+from .core import AVal, Op, aval_of, bind, register
+from .elementwise import mul, reciprocal, sub, where
+from .linalg import check_square, f64, matrix_size, symmetric_input, symmetric_tangent
 from .nn import matmul
 from .reductions import sum as sum_
 from .shapes import expand_dims, transpose
 
 
-def linalg_eigvalsh(x):
-    """The eigenvalues (ascending) of the symmetric part of each square matrix."""
-    return bind(LINALG_EIGVALSH, x)
+def linalg_eigvalsh(x, symmetrize: bool = False):
+    """The eigenvalues (ascending) of each symmetric matrix (lower triangle of ``x``, or with
+    ``symmetrize`` its symmetric part)."""
+    return bind(LINALG_EIGVALSH, x, symmetrize=bool(symmetrize))
 
 
-def linalg_eigh_vectors(x):
+def linalg_eigh_vectors(x, symmetrize: bool = False):
     """The orthonormal eigenvectors (columns, in ``linalg_eigvalsh``'s order)."""
-    return bind(LINALG_EIGH_VECTORS, x)
+    return bind(LINALG_EIGH_VECTORS, x, symmetrize=bool(symmetrize))
 
 
-def _sym64(x: np.ndarray) -> np.ndarray:
-    a = np.asarray(x, dtype=np.float64)
-    return 0.5 * (a + np.swapaxes(a, -1, -2))
-
-
-def _check(x: AVal) -> None:
-    if x.ndim < 2:
-        raise ValueError("linalg.eigh: The input tensor A must have at least 2 dimensions.")
-    n, m = x.shape[-2], x.shape[-1]
-    if n is not None and m is not None and n != m:
-        raise ValueError(f"linalg.eigh: A must be batches of square matrices, but they are "
-                         f"{n} by {m} matrices")
-    if not np.issubdtype(x.dtype, np.floating):
-        raise ValueError(f"linalg.eigh: Expected a floating point tensor as input. Got {x.dtype}")
-
-
-def _values_infer(x: AVal) -> tuple:
-    _check(x)
+def _values_infer(x: AVal, symmetrize: bool = False) -> tuple:
+    check_square(x, "self_adjoint_eig")
     return x.shape[:-1], x.dtype
 
 
-def _vectors_infer(x: AVal) -> tuple:
-    _check(x)
+def _vectors_infer(x: AVal, symmetrize: bool = False) -> tuple:
+    check_square(x, "self_adjoint_eig")
     return x.shape, x.dtype
-
-
-def _sym(t):
-    return mul(add(t, transpose(t)), 0.5)
 
 
 def _gap_inverse(w, n: int):
@@ -70,35 +55,49 @@ def _gap_inverse(w, n: int):
     return where(eye, 0.0, reciprocal(where(eye, 1.0, gaps)))
 
 
-def _values_vjp(g, out, x):
-    v = linalg_eigh_vectors(x)
-    return (matmul(mul(v, expand_dims(g, -2)), transpose(v)),)
+def _on_input(gs, symmetrize: bool):
+    """The gradient of ``x`` from that of the symmetric ``S`` it stands for."""
+    if symmetrize:
+        return gs
+    n = matrix_size(gs)
+    return mul(gs, (2.0 * np.tril(np.ones((n, n)), -1) + np.eye(n)).astype(aval_of(gs).dtype))
 
 
-def _values_jvp(ts, out, x):
-    v = linalg_eigh_vectors(x)
-    return sum_(mul(v, matmul(_sym(ts[0]), v)), -2)  # diag(V^T dS V)
+def _values_vjp(g, out, x, symmetrize=False):
+    v = linalg_eigh_vectors(x, symmetrize)
+    return (_on_input(matmul(mul(v, expand_dims(g, -2)), transpose(v)), symmetrize),)
 
 
-def _vectors_vjp(g, out, x):
-    n = out.shape[-1]
+def _values_jvp(ts, out, x, symmetrize=False):
+    v = linalg_eigh_vectors(x, symmetrize)
+    return sum_(mul(v, matmul(symmetric_tangent(ts[0], symmetrize), v)), -2)  # diag(V^T dS V)
+
+
+def _vectors_vjp(g, out, x, symmetrize=False):
     vg = matmul(transpose(out), g)
     skew = mul(sub(vg, transpose(vg)), 0.5)
-    inner = mul(_gap_inverse(linalg_eigvalsh(x), n), skew)
-    return (matmul(matmul(out, inner), transpose(out)),)
+    inner = mul(_gap_inverse(linalg_eigvalsh(x, symmetrize), matrix_size(out)), skew)
+    return (_on_input(matmul(matmul(out, inner), transpose(out)), symmetrize),)
 
 
-def _vectors_jvp(ts, out, x):
-    n = out.shape[-1]
-    m = matmul(matmul(transpose(out), _sym(ts[0])), out)
-    return matmul(out, mul(_gap_inverse(linalg_eigvalsh(x), n), m))
+def _vectors_jvp(ts, out, x, symmetrize=False):
+    m = matmul(matmul(transpose(out), symmetric_tangent(ts[0], symmetrize)), out)
+    return matmul(out, mul(_gap_inverse(linalg_eigvalsh(x, symmetrize), matrix_size(out)), m))
 
 
-LINALG_EIGVALSH = register(Op(
-    name="linalg_eigvalsh", impl=lambda x: np.linalg.eigvalsh(_sym64(x)).astype(x.dtype),
-    infer=_values_infer, vjp=_values_vjp, grad_name="LinalgEighBackward0", saves=(0,), nin=1,
-    tf_name="SelfAdjointEigV2", fresh_output=True, jvp=_values_jvp))
+def _values_kernel(x: np.ndarray, symmetrize: bool = False) -> np.ndarray:
+    return np.linalg.eigvalsh(symmetric_input(f64(x), symmetrize)).astype(x.dtype)
+
+
+def _vectors_kernel(x: np.ndarray, symmetrize: bool = False) -> np.ndarray:
+    return np.linalg.eigh(symmetric_input(f64(x), symmetrize))[1].astype(x.dtype)
+
+
+_EIGH = dict(nin=1, grad_name="LinalgEighBackward0", tf_name="SelfAdjointEigV2",
+             input_names=("input",), fresh_output=True)
+
+LINALG_EIGVALSH = register(Op(name="linalg_eigvalsh", impl=_values_kernel, infer=_values_infer,
+                              vjp=_values_vjp, saves=(0,), jvp=_values_jvp, **_EIGH))
 LINALG_EIGH_VECTORS = register(Op(
-    name="linalg_eigh_vectors", impl=lambda x: np.linalg.eigh(_sym64(x))[1].astype(x.dtype),
-    infer=_vectors_infer, vjp=_vectors_vjp, grad_name="LinalgEighBackward0", saves=(0, "out"),
-    nin=1, tf_name="SelfAdjointEigV2", fresh_output=True, jvp=_vectors_jvp))
+    name="linalg_eigh_vectors", impl=_vectors_kernel, infer=_vectors_infer, vjp=_vectors_vjp,
+    saves=(0, "out"), jvp=_vectors_jvp, **_EIGH))
