@@ -264,3 +264,25 @@ def test_other_entries_into_numba_load_one_openblas(entry, tmp_path):
     assert r["numba"]  # the compiler ran (else the check proves nothing)
     assert len(r["libs"]) == 1, r["libs"]
     assert not r["scipy_linalg"]
+
+
+def test_a_machine_made_busy_gets_one_blas_thread_and_no_prange(monkeypatch):
+    """The decision on a really busy machine (``sgbench --busy``'s case): one spinning process
+    per CPU this process may use. The spinners are runnable all the time, so the reading of
+    runnable tasks alone leaves no core free, whatever else the machine runs."""
+    for var in ("STATICGRAPH_THREADS", "STATICGRAPH_BLAS_THREADS", "STATICGRAPH_PRANGE"):
+        monkeypatch.delenv(var, raising=False)
+    spin = [subprocess.Popen([sys.executable, "-c", "while True: pass"])
+            for _ in range(threads.allowed_cpus())]
+    try:
+        time.sleep(0.5)  # the interpreters have started and spin
+        monkeypatch.setattr(threads, "_load", [0.0, 0])  # no cached reading
+        assert threads.cores_free() == 1
+        p = threads.Policy(BIG * 10, PMIN * 10, PMIN)
+        assert (p.decision.blas_threads, p.decision.prange) == (1, False), p.decision
+        assert p.decision.why == "cores not free"
+    finally:
+        for s in spin:
+            s.kill()
+        for s in spin:
+            s.wait()
