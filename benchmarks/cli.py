@@ -20,7 +20,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from . import busy
 from . import modes as modes_mod
+from . import rounds
 from . import report
 from . import workloads as wl_mod
 from .runner import THREAD_VARS, thread_env
@@ -54,6 +56,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="threads for every mode (default: the CPUs this process may use); the "
                         "static mode takes N as a cap (STATICGRAPH_THREADS) and still uses one "
                         "BLAS thread when the cores are busy (docs/compiler.md, Threads)")
+    p.add_argument("--busy", type=int, default=0, metavar="N",
+                   help="keep N extra processes spinning on the CPUs for the whole run (a busy "
+                        "machine, reproducibly: the thread policy's case; default: 0)")
+    p.add_argument("--rounds", type=int, default=1, metavar="N",
+                   help="run every mode N times, order alternating, and pool the samples; "
+                        "prints each round's ratio to the baseline (default: 1)")
     p.add_argument("--quick", action="store_true",
                    help="smoke run: tiny sizes, one or two samples (used by CI and tests)")
     p.add_argument("--baseline", default="numpy", metavar="MODE",
@@ -67,9 +75,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--ranks", type=int, metavar="N", help="data-parallel training under MPI, 1 "
                    "rank against N (benchmarks/distributed.py; needs the distributed extra)")
     args = p.parse_args(argv)
-    for flag, val in (("--repeat", args.repeat), ("--threads", args.threads)):
+    for flag, val in (("--repeat", args.repeat), ("--threads", args.threads),
+                      ("--rounds", args.rounds)):
         if val is not None and val < 1:
             p.error(f"{flag} must be at least 1 (got {val})")
+    if args.busy < 0:
+        p.error(f"--busy must be at least 0 (got {args.busy})")
     try:
         args.workloads = [wl_mod.get(n) for n in _split(args.workload)] or list(
             wl_mod.WORKLOADS.values())
@@ -224,9 +235,9 @@ def main(argv: list[str] | None = None) -> int:
                                "reason": f"{', '.join(m.requires)} is not installed"})
         else:
             runnable.append(name)
-    total, count = len(runnable) * len(items), [0]
+    total, count = len(runnable) * len(items) * args.rounds, [0]
     log(f"sgbench: {len(items)} workloads x {len(runnable)} modes, {cfg['threads']} threads"
-        + (" (quick)" if quick else ""))
+        + (" (quick)" if quick else "") + (f", {args.busy} busy processes" if args.busy else ""))
 
     def on_event(ev: str, rec: dict) -> None:
         if ev == "mode" and rec.get("status") == "skipped":
@@ -241,12 +252,19 @@ def main(argv: list[str] | None = None) -> int:
                    else f"{st}: {rec.get('reason', '')}")
             log(f"sgbench:         {rec['mode']:<16} {rec['workload']:<10} {msg}")
 
-    for name in runnable:
-        info, res = run_mode(name, items, cfg, args.timeout, on_event)
-        mode_infos.append(info)
-        results.extend(res)
-        if info.get("status") == "skipped":
-            count[0] += len(items)
+    per_round: list[list[dict]] = []
+    infos: dict[str, dict] = {}
+    with busy.spinners(args.busy):
+        for rnd in range(args.rounds):
+            per_round.append([])
+            for name in rounds.order(runnable, rnd):
+                info, res = run_mode(name, items, cfg, args.timeout, on_event)
+                infos.setdefault(name, info)
+                per_round[-1].extend(res)
+                if info.get("status") == "skipped":
+                    count[0] += len(items)
+    mode_infos.extend(infos[n] for n in runnable)
+    results.extend(rounds.merge(per_round, args.baseline) if args.rounds > 1 else per_round[0])
     for info in mode_infos:  # a skipped mode still gets a record per workload
         if info.get("status") == "skipped":
             results.extend({"mode": info["mode"], "workload": it["workload"], "size": it["size"],
@@ -262,7 +280,8 @@ def main(argv: list[str] | None = None) -> int:
         "command": "sgbench " + shlex.join(sys.argv[1:] if argv is None else argv),
         "started": datetime.datetime.fromtimestamp(started).isoformat(timespec="seconds"),
         "elapsed_s": round(time.time() - started, 2),
-        "quick": quick, "threads": cfg["threads"], "baseline": args.baseline,
+        "quick": quick, "threads": cfg["threads"], "busy": args.busy, "rounds": args.rounds,
+        "baseline": args.baseline,
         "thread_env": list(THREAD_VARS),
         "timing": {k: cfg[k] for k in ("repeat", "min_repeat", "warmup", "min_sample_s",
                                        "budget_s")},
@@ -293,6 +312,8 @@ def main(argv: list[str] | None = None) -> int:
     grid = report.matrix(results, args.modes, args.workloads, args.baseline)
     if grid:
         print("\n" + grid, file=out)
+    if args.rounds > 1 and (per := rounds.summary(results, args.modes, args.baseline)):
+        print("\n" + per, file=out)
     notes = [f"{i['mode']}: {i['notes']}" for i in mode_infos if i.get("notes")]
     for line in notes:
         print(f"note: {line}", file=out)
@@ -310,5 +331,7 @@ def main(argv: list[str] | None = None) -> int:
 def _header(doc: dict) -> str:
     m = doc["machine"]
     return (f"sgbench: {m['cpu']}, {m['cpus']} CPUs, Python {m['python']}, "
-            f"{doc['threads']} threads per mode; times per step (median/min/max over samples), "
+            f"{doc['threads']} threads per mode"
+            + (f", {doc['busy']} busy processes" if doc.get("busy") else "")
+            + "; times per step (median/min/max over samples), "
             f"first call includes compilation; peak MB = resident memory added by the workload")

@@ -163,9 +163,13 @@ SCRIPT = textwrap.dedent("""
     v = float(s.run(y, {x: xv}))
     inst = s._executor.instance_for(g, [y], [], {x: xv})
     d = inst.policy.decision
+    from staticgraph.compiler import block_until_ready
+    block_until_ready(120)  # numba loaded (a first run may be answered before it is)
+    s.run(y, {x: xv})
     print(json.dumps({"value": v, "blas": d.blas_threads, "prange": d.prange,
                       "counts": threads.blas_threads(), "libs": threads.openblas_paths(),
-                      "scipy_linalg": "scipy.linalg" in sys.modules}))
+                      "scipy_linalg": "scipy.linalg" in sys.modules,
+                      "numba": "numba.np.arraymath" in sys.modules}))
 """)
 
 
@@ -193,5 +197,92 @@ def test_run_sets_openblas_threads_and_loads_one_openblas(env, want, tmp_path):
     assert want is None or r["blas"] == want
     assert not (r["blas"] > 1 and r["prange"])
     assert [n for _, n in r["counts"]] == [r["blas"]] * len(r["counts"])
+    assert r["numba"]  # numba's CPU target loaded (else the next checks prove nothing)
     assert len(r["libs"]) == 1, r["libs"]  # numpy's only: SciPy's BLAS was never loaded
     assert not r["scipy_linalg"]
+
+
+ENTRY_SCRIPTS = {
+    # a tf.while_loop graph: its loop compiles through cpu/njit_loop.py
+    "while_loop": """
+        g = sg.Graph()
+        with g.as_default():
+            x = sg.placeholder(sg.float32, [None, 64])
+            w = sg.Variable(np.full((64, 64), 0.01, np.float32))
+            _, acc = sg.while_loop(lambda i, a: i < 3, lambda i, a: (i + 1, sg.tanh(a @ w)),
+                                   [sg.constant(0), x])
+            loss = sg.reduce_sum(acc)
+            train = sg.train.GradientDescentOptimizer(0.1).minimize(loss)
+            init = sg.global_variables_initializer()
+        s = sg.Session(graph=g)
+        s.run(init)
+        xv = np.ones((128, 64), np.float32)
+        value = [float(s.run([train, loss], {x: xv})[1]) for _ in range(3)][0]
+        want = 128 * 64 * np.tanh(64 * 0.01 * np.tanh(64 * 0.01 * np.tanh(0.64)))
+    """,
+    # dynamic.compile of a whole training step (dynamic/_compile's capture and plan)
+    "dynamic_compile": """
+        import dynamic as torch
+        w = torch.tensor(np.full((64, 64), 0.01, np.float32), requires_grad=True)
+        opt = torch.optim.SGD([w], lr=0.0)
+
+        @torch.compile
+        def step(xb):
+            opt.zero_grad()
+            loss = torch.tanh(xb @ w).sum()
+            loss.backward()
+            opt.step()
+            return loss
+
+        xb = torch.tensor(np.ones((128, 64), np.float32))
+        value = [float(step(xb).item()) for _ in range(3)][-1]
+        want = 128 * 64 * np.tanh(0.64)
+    """,
+}
+
+
+@pytest.mark.parametrize("entry", sorted(ENTRY_SCRIPTS))
+def test_other_entries_into_numba_load_one_openblas(entry, tmp_path):
+    """numba's BLAS probe is skipped whichever path loads numba's CPU target first in a cold
+    process (a loop's driver, dynamic.compile's plan): only numpy's OpenBLAS is mapped."""
+    script = "import json, sys\nimport numpy as np\nimport staticgraph as sg\n" \
+        "from staticgraph.compiler import threads, block_until_ready\n" + \
+        textwrap.dedent(ENTRY_SCRIPTS[entry]) + \
+        "block_until_ready(120)\n" \
+        "print(json.dumps({'value': value, 'want': float(want), " \
+        "'libs': threads.openblas_paths(), 'scipy_linalg': 'scipy.linalg' in sys.modules, " \
+        "'numba': 'numba.np.arraymath' in sys.modules}))\n"
+    e = dict(os.environ, STATICGRAPH_CACHE_DIR=str(tmp_path))
+    out = subprocess.run([sys.executable, "-c", script], env=e, capture_output=True, text=True,
+                         timeout=300, cwd=os.path.dirname(os.path.dirname(os.path.dirname(
+                             os.path.abspath(__file__)))))
+    assert out.returncode == 0, out.stderr[-2000:]
+    r = json.loads(out.stdout.strip().splitlines()[-1])
+    assert r["value"] == pytest.approx(r["want"], rel=1e-4)
+    if not r["libs"]:
+        pytest.skip("numpy does not use OpenBLAS here")
+    assert r["numba"]  # the compiler ran (else the check proves nothing)
+    assert len(r["libs"]) == 1, r["libs"]
+    assert not r["scipy_linalg"]
+
+
+def test_a_machine_made_busy_gets_one_blas_thread_and_no_prange(monkeypatch):
+    """The decision on a really busy machine (``sgbench --busy``'s case): one spinning process
+    per CPU this process may use. The spinners are runnable all the time, so the reading of
+    runnable tasks alone leaves no core free, whatever else the machine runs."""
+    for var in ("STATICGRAPH_THREADS", "STATICGRAPH_BLAS_THREADS", "STATICGRAPH_PRANGE"):
+        monkeypatch.delenv(var, raising=False)
+    spin = [subprocess.Popen([sys.executable, "-c", "while True: pass"])
+            for _ in range(threads.allowed_cpus())]
+    try:
+        time.sleep(0.5)  # the interpreters have started and spin
+        monkeypatch.setattr(threads, "_load", [0.0, 0])  # no cached reading
+        assert threads.cores_free() == 1
+        p = threads.Policy(BIG * 10, PMIN * 10, PMIN)
+        assert (p.decision.blas_threads, p.decision.prange) == (1, False), p.decision
+        assert p.decision.why == "cores not free"
+    finally:
+        for s in spin:
+            s.kill()
+        for s in spin:
+            s.wait()

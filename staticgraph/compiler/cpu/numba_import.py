@@ -37,6 +37,11 @@ def import_numba() -> None:
     if mod is None or getattr(getattr(mod, "__spec__", None), "_initializing", False):
         with _LOCK:
             import numba  # noqa: F401
+    if "numpy.ma" not in sys.modules:
+        # numba's typeof of every ndarray argument reads ``np.ma.MaskedArray``, which numpy 2
+        # imports lazily (20-45 ms): imported here, on the thread importing numba (the
+        # loader's, in the background), not in the first dispatcher call of a run
+        import numpy.ma  # noqa: F401
     if not _STREAMS_KEPT:
         keep_streams()
 
