@@ -14,6 +14,7 @@ import numpy as np
 from staticgraph.ops.tiles import TILED_BYTES, add_scaled
 
 from .._tensor import Tensor
+from .._typed_scalars import typed
 from ..autograd.grad_mode import enable_grad
 from . import state as _state
 
@@ -140,7 +141,9 @@ class SGD(Optimizer):
                     add_scaled(d, grad, -lr)  # ``p += grad * -lr``, no full-size temporary
                     p._vc[0] += 1
                     continue
-                delta = np.multiply(grad, -lr)  # ``_step``, inlined for small parameters
+                # ``_step``, inlined for small parameters (``-lr`` as an array of ``grad``'s
+                # dtype: numpy's cast of the weak float, the same bits without the slow path)
+                delta = np.multiply(grad, typed(-lr, grad.dtype))
                 if d.flags.writeable and delta.dtype == d.dtype and delta.shape == d.shape:
                     np.add(d, delta, out=d)
                     p._vc[0] += 1
