@@ -26,7 +26,7 @@ from staticgraph.ops import AVal
 
 from .._tensor import make
 from .array_backward import _OWN_MIN, _check_saved_versions, _finish, fit_arrays, op_node_grads
-from .graph import FREED_MSG, AccumulateGrad, OpNode, version_error
+from .graph import FREED_MSG, HOOKED, AccumulateGrad, OpNode, version_error
 
 ENABLED = [True]  # False: every backward takes the general walk (tests compare the two)
 FUSED = [True]  # False: ``run`` declines, so the engine plans and walks (tests compare)
@@ -151,13 +151,14 @@ def run(root: Any, g: np.ndarray, capture: dict | None, captured: list, pending:
     get = grads.get
     heap = [(-root._seq, root)]
     done = []
+    hooked = HOOKED[0]  # else no node has a hook or a retained gradient
     try:
         while heap:
             node = _heappop(heap)[1]
             g = pop(node)
-            if not isinstance(node, OpNode) or node._tensor_hooks or node._retain \
-                    or node._hooks or node._prehooks or (capture is not None and node in capture) \
-                    or node._freed:
+            # (``capture`` holds leaves only: no node here is in it)
+            if not isinstance(node, OpNode) or node._freed or hooked and (
+                    node._tensor_hooks or node._retain or node._hooks or node._prehooks):
                 return False
             edges = node._next
             if len(edges) == 1:
@@ -230,7 +231,7 @@ def run(root: Any, g: np.ndarray, capture: dict | None, captured: list, pending:
                 i += 1
             res = r = None
         for node in grads:  # the leaves, each with its whole cotangent
-            if node.variable._hooks:
+            if hooked and node.variable._hooks:
                 return False
             if capture is not None:
                 at = capture.get(node)
