@@ -153,8 +153,10 @@ def binary_method(op: Op) -> Callable[[Tensor, Any], Tensor]:
                      _edge(b) if b._requires_grad else NONE_EDGE]
             if 0 in saves:
                 stored, versions = [a, b], [(0, a._vc[0]), (1, b._vc[0])]
-            else:
-                stored, versions = [a._aval or a.aval, b._aval or b.aval], None
+            else:  # the inputs' avals (``x - y`` of one shape: one aval, looked up once)
+                ava = a._aval or a.aval
+                stored, versions = [ava, ava if db.shape == da.shape else b._aval or b.aval], \
+                    None
         if SAVED_HOOKS:
             t._grad_fn = None
             _node(op, t, edges, stored, versions)

@@ -130,6 +130,7 @@ class SGD(Optimizer):
         for g in self.param_groups:
             lr, mom, wd, maximize = g["lr"], g["momentum"], g["weight_decay"], g["maximize"]
             plain = mom == 0 and wd == 0 and not maximize  # ``p += grad * -lr``, nothing else
+            ndt = neg = None  # ``-lr`` typed for the last dtype seen
             for p in g["params"]:
                 gt = p._grad
                 if gt is None:
@@ -143,9 +144,16 @@ class SGD(Optimizer):
                     continue
                 # ``_step``, inlined for small parameters (``-lr`` as an array of ``grad``'s
                 # dtype: numpy's cast of the weak float, the same bits without the slow path)
-                delta = np.multiply(grad, typed(-lr, grad.dtype))
-                if d.flags.writeable and delta.dtype == d.dtype and delta.shape == d.shape:
-                    np.add(d, delta, out=d)
+                if grad.dtype is not ndt:
+                    ndt = grad.dtype
+                    neg = typed(-lr, ndt)
+                delta = np.multiply(grad, neg)
+                if delta.dtype == d.dtype and delta.shape == d.shape:
+                    try:  # (not ``d.flags.writeable``: a flags object per call)
+                        np.add(d, delta, out=d)
+                    except ValueError:  # a read-only array, left as it was
+                        _write(p, d + delta)
+                        continue
                     p._vc[0] += 1
                 else:
                     _write(p, d + delta)
