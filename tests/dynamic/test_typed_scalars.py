@@ -7,9 +7,25 @@ import numpy as np
 import pytest
 
 import dynamic
+from dynamic import _typed_scalars
 from dynamic._typed_scalars import typed
 
 F32, F64 = np.dtype(np.float32), np.dtype(np.float64)
+
+
+@pytest.fixture(autouse=True)
+def empty_cache() -> object:
+    """Each test starts below the cache's size limit (earlier tests may have filled it)."""
+    _typed_scalars._CACHE.clear()
+    yield
+    _typed_scalars._CACHE.clear()
+
+
+def test_a_full_cache_returns_the_number() -> None:
+    for i in range(_typed_scalars._LIMIT):
+        typed(float(i + 1), F32)
+    assert typed(0.375, F32) == 0.375 and type(typed(0.375, F32)) is float
+    assert isinstance(typed(7.0, F32), np.ndarray)  # cached before the limit
 
 
 @pytest.mark.parametrize("dt", [F32, F64])
