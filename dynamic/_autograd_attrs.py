@@ -10,7 +10,7 @@ from typing import Any
 from ._tensor import Tensor, make
 from .autograd.engine import backward as engine_backward
 from .autograd.grad_mode import INFERENCE, is_inference_tensor, mark_inference
-from .autograd.graph import AccumulateGrad, RemovableHandle, _add_hook, new_accumulator
+from .autograd.graph import HOOKED, AccumulateGrad, RemovableHandle, _add_hook, new_accumulator
 
 
 class AutogradAttrs:
@@ -103,6 +103,7 @@ class AutogradAttrs:
         if self._grad_fn is None or self._retains_grad:
             return
         self._retains_grad = True
+        HOOKED[0] = True
         fn = self._grad_fn
         if fn._retain is None:
             fn._retain = {}
@@ -127,6 +128,7 @@ class AutogradAttrs:
 
 
 def _add_hook_nr(table: dict, nr: int, hook: Any) -> Any:
+    HOOKED[0] = True
     d = table.get(nr)
     if d is None:
         d = table[nr] = {}

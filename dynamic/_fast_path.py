@@ -14,6 +14,7 @@ operand types, an error from the kernel) goes the general way, which also raises
 from __future__ import annotations
 
 from collections.abc import Callable
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -22,10 +23,13 @@ from staticgraph.ops import Op, bind
 
 from ._frontend import apply
 from ._tensor import Tensor
+from ._typed_scalars import _CACHE as _TYPED
+from ._typed_scalars import typed
 from .autograd.grad_mode import GRAD_ENABLED
 from .autograd.graph import NONE_EDGE, SAVED_HOOKS, SEQ, node_class, pack_saved
 
 ENABLED = [True]
+_NO_PARAMS = MappingProxyType({})  # the params of every node recorded here without any
 _new = object.__new__
 _ndarray = np.ndarray
 _CLASS: dict = {}  # op -> its grad_fn class (fast-path ops have argument-independent names)
@@ -68,7 +72,7 @@ def _node(op: Op, t: Tensor, edges: list, stored: list, versions: list | None,
     node._freed = False
     node._tensor_hooks = node._retain = node._hooks = node._prehooks = None
     node._op = op
-    node._params = {} if params is None else params
+    node._params = _NO_PARAMS if params is None else params
     node._stored = stored
     node._saved_ver = versions
     if "out" in op.saves:
@@ -101,7 +105,9 @@ def binary_method(op: Op) -> Callable[[Tensor, Any], Tensor]:
         if tb is float or tb is int:
             if dt.kind != "f":
                 return bind(op, a, b)
-            db = b
+            db = _TYPED.get((b, dt))  # ``b`` as a 0-d array of ``dt``: the same bits, faster
+            if db is None:
+                db = typed(b, dt)
             rg = a._requires_grad
             scalar = True
         elif tb is Tensor or isinstance(b, Tensor):
@@ -147,8 +153,10 @@ def binary_method(op: Op) -> Callable[[Tensor, Any], Tensor]:
                      _edge(b) if b._requires_grad else NONE_EDGE]
             if 0 in saves:
                 stored, versions = [a, b], [(0, a._vc[0]), (1, b._vc[0])]
-            else:
-                stored, versions = [a._aval or a.aval, b._aval or b.aval], None
+            else:  # the inputs' avals (``x - y`` of one shape: one aval, looked up once)
+                ava = a._aval or a.aval
+                stored, versions = [ava, ava if db.shape == da.shape else b._aval or b.aval], \
+                    None
         if SAVED_HOOKS:
             t._grad_fn = None
             _node(op, t, edges, stored, versions)
@@ -159,7 +167,7 @@ def binary_method(op: Op) -> Callable[[Tensor, Any], Tensor]:
         node._freed = False
         node._tensor_hooks = node._retain = node._hooks = node._prehooks = None
         node._op = op
-        node._params = {}
+        node._params = _NO_PARAMS
         node._stored = stored
         node._saved_ver = versions
         if "out" in saves:
@@ -229,7 +237,7 @@ def unary_method(op: Op) -> Callable[[Tensor], Tensor]:
         node._freed = False
         node._tensor_hooks = node._retain = node._hooks = node._prehooks = None
         node._op = op
-        node._params = {}
+        node._params = _NO_PARAMS
         node._stored = stored
         node._saved_ver = versions
         if "out" in saves:
@@ -306,7 +314,7 @@ def tensors2_method(op: Op) -> Callable[[Tensor, Any], Tensor]:
         node._freed = False
         node._tensor_hooks = node._retain = node._hooks = node._prehooks = None
         node._op = op
-        node._params = {}
+        node._params = _NO_PARAMS
         node._stored = [a, b]
         node._saved_ver = versions
         node._out = None
@@ -330,13 +338,14 @@ def tensors2(op: Op, a: Tensor, b: Any) -> Tensor:
 _TENSORS2: dict = {}
 
 
-_FULL: dict = {}  # (op, ndim) -> (the reduction's params over all dims, its grad_fn class)
+_FULL: dict = {}  # (op, ndim) -> (read-only params over all dims, grad_fn class, the dims)
 
 
 def reduce_all(op: Op, a: Tensor) -> Tensor | None:
     """``op`` over every dim of a float tensor (``x.mean()``, ``x.sum()``), recorded as the
     general path records it (same params, class, saved values); ``None`` where that path must
-    run (other dtypes, a result of another dtype)."""
+    run (other dtypes, a result of another dtype). ``_result`` and ``_node`` inlined; the
+    nodes share one read-only params mapping per op and rank."""
     if not ENABLED[0]:  # before reading the array (a capture may not have computed it yet)
         return None
     da = a._data
@@ -346,17 +355,44 @@ def reduce_all(op: Op, a: Tensor) -> Tensor | None:
     hit = _FULL.get((op, da.ndim))
     if hit is None:
         params = {"dim": tuple(range(da.ndim)), "keepdim": False, "full": True}
-        hit = _FULL[(op, da.ndim)] = (params, node_class(op.backward_name((a,), params)))
-    params = hit[0]
-    out = op.impl(da, **params)
+        hit = _FULL[(op, da.ndim)] = (MappingProxyType(params),
+                                      node_class(op.backward_name((a,), params)), params["dim"])
+    out = op.impl(da, hit[2], False, True)  # the params, positionally
     if type(out) is not _ndarray:
         out = np.asarray(out)
     if out.dtype != dt:
         return None
-    t = _result(out)
-    if a._requires_grad and GRAD_ENABLED[0]:
-        if 0 in op.saves:
-            _node(op, t, [_edge(a)], [a], [(0, a._vc[0])], hit[1], dict(params))
-        else:
-            _node(op, t, [_edge(a)], [a.aval], None, hit[1], dict(params))
+    t = _new(Tensor)  # ``_result``
+    t._data = out
+    t._aval = t._grad = t._acc = t._hooks = t._grad_fn = t._base = t._view = None
+    t._output_nr = 0
+    t._retains_grad = t._requires_grad = False
+    t._vc = [0]
+    if not a._requires_grad or not GRAD_ENABLED[0]:
+        return t
+    if 0 in op.saves:
+        stored, versions = [a], [(0, a._vc[0])]
+    else:
+        stored, versions = [a._aval or a.aval], None
+    fa = a._grad_fn
+    edges = [(fa, a._output_nr) if fa is not None else _edge(a)]
+    if SAVED_HOOKS:
+        _node(op, t, edges, stored, versions, hit[1], hit[0])
+        return t
+    node = _new(hit[1])  # ``_node``, inlined (a reduction saves no output)
+    node._next = edges
+    node._seq = next(SEQ)
+    node._freed = False
+    node._tensor_hooks = node._retain = node._hooks = node._prehooks = None
+    node._op = op
+    node._params = hit[0]
+    node._stored = stored
+    node._saved_ver = versions
+    node._out = t._data if "out" in op.saves else None
+    if node._out is not None:
+        node._out_ver = t._vc
+        node._out_saved = 0
+    node._fdt = dt if op.np_vjp is not None else None
+    t._requires_grad = True
+    t._grad_fn = node
     return t

@@ -40,8 +40,15 @@ def _write_out(name: str, result: Any, out: Any) -> Any:
 
 
 def _method(name: str) -> Any:
+    found: list = []  # ``Tensor``'s function for ``name``, looked up at the first call
+
     def fn(input: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: A002 - PyTorch's name
         if not kwargs and type(input) is Tensor:  # the common call, straight to the method
+            if found:  # no bound method made per call
+                return found[0](input, *args)
+            f = getattr(Tensor, name)
+            if inspect.isfunction(f):
+                found.append(f)
             return getattr(input, name)(*args)
         if "out" in kwargs:
             out = kwargs.pop("out")

@@ -34,6 +34,18 @@ def make(data: np.ndarray, requires_grad: bool = False, grad_fn: Any = None, out
     return t
 
 
+def wrap(data: np.ndarray) -> Tensor:
+    """``make(data)``: a fresh Tensor without history over ``data`` (no copy), without
+    ``make``'s optional arguments (the engine's results)."""
+    t = _new(Tensor)
+    t._data = data
+    t._aval = t._grad = t._acc = t._hooks = t._base = t._view = t._grad_fn = None
+    t._requires_grad = t._retains_grad = False
+    t._output_nr = 0
+    t._vc = [0]
+    return t
+
+
 _STANDINS: dict = {}
 _AVALS: dict = {}  # (shape, dtype) -> AVal
 

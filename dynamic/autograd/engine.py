@@ -24,7 +24,7 @@ from staticgraph.ops import bind
 from .._creation import zeros_like
 from .._dtypes import Size
 from .._local_ops import CLONE
-from .._tensor import Tensor, make
+from .._tensor import Tensor, make, wrap
 from . import lean_walk
 from .array_backward import add_arrays, assign_arrays, before_rule, call_hooks, run_arrays
 from .grad_mode import GRAD_ENABLED
@@ -113,8 +113,8 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
                          "True, but got: allow_unused=False.")
     if allow_unused is None:
         allow_unused = materialize_grads
-    outs = _tensors(outputs)
-    ins = _tensors(inputs)
+    outs = [outputs] if isinstance(outputs, Tensor) else list(outputs)  # ``_tensors``, inlined
+    ins = [inputs] if isinstance(inputs, Tensor) else list(inputs)
     for x in ins:
         if not x._requires_grad:
             raise RuntimeError("One of the differentiated Tensors does not require grad")
@@ -126,14 +126,18 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
     if res is None:
         res = run_engine(outs, _make_grads(outs, grad_outputs), retain_graph, create_graph, ins,
                          accumulate=False)
-    for i, r in enumerate(res):
-        if r is None:
-            if materialize_grads:
-                res[i] = zeros_like(ins[i])
-            elif not allow_unused:
-                raise RuntimeError(
-                    f"The differentiated Tensor at index {i} appears to not have been used in the "
-                    "graph. Set allow_unused=True if this is the desired behavior.")
+    for r in res:  # not ``None in res``: that compares tensors with ``==``
+        if r is not None:
+            continue
+        for i, r in enumerate(res):
+            if r is None:
+                if materialize_grads:
+                    res[i] = zeros_like(ins[i])
+                elif not allow_unused:
+                    raise RuntimeError(
+                        f"The differentiated Tensor at index {i} appears to not have been used "
+                        "in the graph. Set allow_unused=True if this is the desired behavior.")
+        break
     return tuple(res)
 
 
@@ -223,7 +227,10 @@ def _lean(out: Tensor, ins: list | None, retain_graph: bool, accumulate: bool) -
         for x in ins:
             if x._grad_fn is not None:
                 return None
-            acc = x._accumulator()
+            r = x._acc  # ``x._accumulator()``, inlined while the graph holds it
+            acc = r() if r is not None else None
+            if acc is None:
+                acc = x._accumulator()
             at = capture.get(acc)
             if at is None:
                 capture[acc] = [(0, j)]
@@ -232,11 +239,12 @@ def _lean(out: Tensor, ins: list | None, retain_graph: bool, accumulate: bool) -
             j += 1
     captured: list = [None] * len(ins) if ins is not None else []
     pending: list = []
+    one = _ONES.get((d.shape, d.dtype))  # ``_ones``, inlined
+    one = _ones(d.shape, d.dtype) if one is None else one.copy()
     prev = GRAD_ENABLED[0]
     GRAD_ENABLED[0] = False
     try:
-        if not lean_walk.run(node, _ones(d.shape, d.dtype), capture, captured, pending,
-                             accumulate, retain_graph):
+        if not lean_walk.run(node, one, capture, captured, pending, accumulate, retain_graph):
             lean = lean_walk.plan((node,), capture)
             if lean is None:
                 return None
@@ -246,8 +254,9 @@ def _lean(out: Tensor, ins: list | None, retain_graph: bool, accumulate: bool) -
                            captured, pending, accumulate, retain_graph)
     finally:
         GRAD_ENABLED[0] = prev
-    assign_arrays(pending)
-    return [None if g is None else make(g) for g in captured]
+    if pending:
+        assign_arrays(pending)
+    return [None if g is None else wrap(g) for g in captured]
 
 
 def run_engine(outputs: list, grads: list, retain_graph: bool, create_graph: bool,

@@ -160,7 +160,12 @@ class Node:
         """Free saved values (after a backward without ``retain_graph``)."""
 
 
+HOOKED = [False]  # True once any hook or ``retain_grad`` was registered (the lean walk then
+# checks each node for them; until then no node can have one)
+
+
 def _add_hook(obj: Any, attr: str, fn: Callable) -> RemovableHandle:
+    HOOKED[0] = True
     d = getattr(obj, attr, None)
     if d is None:
         d = {}

@@ -26,7 +26,7 @@ from staticgraph.ops import AVal
 
 from .._tensor import make
 from .array_backward import _OWN_MIN, _check_saved_versions, _finish, fit_arrays, op_node_grads
-from .graph import FREED_MSG, AccumulateGrad, OpNode, version_error
+from .graph import FREED_MSG, HOOKED, AccumulateGrad, OpNode, version_error
 
 ENABLED = [True]  # False: every backward takes the general walk (tests compare the two)
 FUSED = [True]  # False: ``run`` declines, so the engine plans and walks (tests compare)
@@ -141,19 +141,24 @@ def run(root: Any, g: np.ndarray, capture: dict | None, captured: list, pending:
     where a rule gives no cotangent to an input that needs one, where a leaf outside
     ``capture`` is reached (``plan``'s ``needed`` pruning is then required) or on any error
     (the planned walk then raises it, or not, as the general engine would); ``True`` when the
-    gradients are in ``captured``/``pending``."""
+    gradients are in ``captured``/``pending``. A node the lean forward path recorded
+    (``_fdt``: one float dtype) runs :func:`node_grads`'s rule call inline, and its
+    cotangents are sent as they are checked to fit their inputs."""
     if not ENABLED[0] or not FUSED[0]:
         return False
     grads = {root: g}
     pop = grads.pop
+    get = grads.get
     heap = [(-root._seq, root)]
     done = []
+    hooked = HOOKED[0]  # else no node has a hook or a retained gradient
     try:
         while heap:
             node = _heappop(heap)[1]
             g = pop(node)
-            if not isinstance(node, OpNode) or node._tensor_hooks or node._retain \
-                    or node._hooks or node._prehooks or (capture is not None and node in capture):
+            # (``capture`` holds leaves only: no node here is in it)
+            if not isinstance(node, OpNode) or node._freed or hooked and (
+                    node._tensor_hooks or node._retain or node._hooks or node._prehooks):
                 return False
             edges = node._next
             if len(edges) == 1:
@@ -168,7 +173,42 @@ def run(root: Any, g: np.ndarray, capture: dict | None, captured: list, pending:
                 needs = tuple([c is not None for c, _ in edges])
                 if True not in needs:
                     return False
-            res = node_grads(node, g, needs, edges)
+            fdt = node._fdt
+            gdt = g.dtype
+            if fdt is None or (gdt is not fdt and gdt != fdt):
+                res = op_node_grads(node, g, needs)
+            else:  # ``node_grads``, inlined: a mismatched version declines (the walk raises)
+                out = node._out
+                if out is not None and node._out_ver[0] != node._out_saved:
+                    return False
+                args = node._stored
+                saved = node._saved_ver
+                if saved:
+                    args = list(args)
+                    for i, ver in saved:
+                        t = args[i]
+                        if t._vc[0] != ver:
+                            return False
+                        args[i] = t._data
+                op = node._op
+                rule = op.np_vjp
+                # ``g`` held only here (this variable and getrefcount's argument)
+                if g.nbytes > _OWN_MIN and op.np_vjp_owned is not None \
+                        and getrefcount(g) <= 2 and g.base is None and g.flags.writeable:
+                    rule = op.np_vjp_owned
+                params = node._params
+                res = rule(g, out, needs, *args, **params) if params else \
+                    rule(g, out, needs, *args)
+                if res is NotImplemented:
+                    res = _finish(node, res, g, out, args)
+                else:
+                    i = 0
+                    for r in res:  # every cotangent fits its input already: sent as it is
+                        if needs[i] and (type(r) is not _ndarray or r.shape != args[i].shape
+                                         or r.dtype != args[i].dtype):
+                            res = _fit(res, args, edges, op)
+                            break
+                        i += 1
             done.append(node)
             g = None  # the dict alone holds pending cotangents
             s = node._seq
@@ -178,7 +218,7 @@ def run(root: Any, g: np.ndarray, capture: dict | None, captured: list, pending:
                     if r is None:
                         return False
                     c = edges[i][0]
-                    b = grads.get(c)
+                    b = get(c)
                     if b is None:
                         if c._seq >= s:
                             return False
@@ -191,7 +231,7 @@ def run(root: Any, g: np.ndarray, capture: dict | None, captured: list, pending:
                 i += 1
             res = r = None
         for node in grads:  # the leaves, each with its whole cotangent
-            if node.variable._hooks:
+            if hooked and node.variable._hooks:
                 return False
             if capture is not None:
                 at = capture.get(node)
@@ -271,8 +311,12 @@ def node_grads(node: Any, g: np.ndarray, needs: tuple, edges: list) -> Any:
     res = rule(g, out, needs, *args, **params) if params else rule(g, out, needs, *args)
     if res is NotImplemented:
         return _finish(node, res, g, out, args)
-    # ``res`` when every cotangent already fits its input (``_finish``'s check; a 0-d result
-    # a ufunc returned as a numpy scalar is wrapped), else ``fit_arrays(res)``
+    return _fit(res, args, edges, op)
+
+
+def _fit(res: Any, args: Any, edges: list, op: Any) -> Any:
+    """``res`` when every cotangent already fits its input (``_finish``'s check; a 0-d result
+    a ufunc returned as a numpy scalar is wrapped), else ``fit_arrays(res)``."""
     i = 0
     for r in res:
         if r is not None:

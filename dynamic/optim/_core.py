@@ -14,6 +14,7 @@ import numpy as np
 from staticgraph.ops.tiles import TILED_BYTES, add_scaled
 
 from .._tensor import Tensor
+from .._typed_scalars import typed
 from ..autograd.grad_mode import enable_grad
 from . import state as _state
 
@@ -129,6 +130,7 @@ class SGD(Optimizer):
         for g in self.param_groups:
             lr, mom, wd, maximize = g["lr"], g["momentum"], g["weight_decay"], g["maximize"]
             plain = mom == 0 and wd == 0 and not maximize  # ``p += grad * -lr``, nothing else
+            ndt = neg = None  # ``-lr`` typed for the last dtype seen
             for p in g["params"]:
                 gt = p._grad
                 if gt is None:
@@ -140,9 +142,18 @@ class SGD(Optimizer):
                     add_scaled(d, grad, -lr)  # ``p += grad * -lr``, no full-size temporary
                     p._vc[0] += 1
                     continue
-                delta = np.multiply(grad, -lr)  # ``_step``, inlined for small parameters
-                if d.flags.writeable and delta.dtype == d.dtype and delta.shape == d.shape:
-                    np.add(d, delta, out=d)
+                # ``_step``, inlined for small parameters (``-lr`` as an array of ``grad``'s
+                # dtype: numpy's cast of the weak float, the same bits without the slow path)
+                if grad.dtype is not ndt:
+                    ndt = grad.dtype
+                    neg = typed(-lr, ndt)
+                delta = np.multiply(grad, neg)
+                if delta.dtype == d.dtype and delta.shape == d.shape:
+                    try:  # (not ``d.flags.writeable``: a flags object per call)
+                        np.add(d, delta, out=d)
+                    except ValueError:  # a read-only array, left as it was
+                        _write(p, d + delta)
+                        continue
                     p._vc[0] += 1
                 else:
                     _write(p, d + delta)
