@@ -34,10 +34,11 @@ class NumbaExecutor(CompilingExecutor):
 
     name = "numba"
 
-    def __init__(self, native_only: bool = False, llvm_only: bool = False) -> None:
+    def __init__(self, native_only: bool = False, llvm_only: bool | str = False) -> None:
         super().__init__()
         self.native_only = native_only  # kernels as saved machine code only (tests)
-        self.llvm_only = llvm_only  # kernels from the LLVM renderer where it covers them (tests)
+        # kernels from the LLVM renderer where it covers them (tests; "quick": quick kernels)
+        self.llvm_only = llvm_only
         self._runners: dict = {}  # at most MAX_PLANS (remember)
         self.plan_loads = 0  # plans read from the whole-plan cache (counted in ``compiles``)
 
