@@ -136,21 +136,25 @@ PROGRAM = textwrap.dedent("""
     l0, _ = s.run([loss, train], {x: X, y: Y})
     inst = next(i for i in s._executor.instances() if i.plan.kernel_list)
     print("FIRST", inst.tier, inst.quick, "numba" in sys.modules, STATS.get("llvm_quick", 0),
-          STATS.get("llvm_compiled", 0), len(inst.plan.kernel_list), repr(float(l0)))
+          STATS.get("llvm_compiled", 0), len(inst.plan.kernel_list), repr(float(l0)),
+          flush=True)
+    if len(sys.argv) > 1:  # exit at once (a script that wants one result)
+        print("AFTER -")
+        sys.exit(0)
     assert block_until_ready(300)
     sw = inst.switched_at
     print("AFTER", inst.tier, inst.quick, sorted(sw, key=sw.get), STATS.get("llvm_compiled", 0))
 """)
 
 
-def _run(cache: str, **env: str) -> tuple[list[str], list[str], str]:
+def _run(cache: str, *args: str, **env: str) -> tuple[list[str], list[str], str]:
     e = dict(os.environ, STATICGRAPH_CACHE_DIR=cache, STATICGRAPH_LOG_COMPILES="1",
              STATICGRAPH_SMALL_DOT="0", **env)
     for k in ("STATICGRAPH_NATIVE", "STATICGRAPH_LLVM", "STATICGRAPH_LLVM_QUICK"):
         if k not in env:
             e.pop(k, None)
-    r = subprocess.run([sys.executable, "-c", PROGRAM], env=e, capture_output=True, text=True,
-                       timeout=400)
+    r = subprocess.run([sys.executable, "-c", PROGRAM, *args], env=e, capture_output=True,
+                       text=True, timeout=400)
     assert r.returncode == 0, r.stderr[-3000:]
     lines = {ln.split()[0]: ln.split()[1:] for ln in r.stdout.splitlines() if ln.strip()}
     return lines["FIRST"], lines["AFTER"], r.stderr
@@ -180,3 +184,17 @@ def test_quick_tier_off(tmp_path):
     first, after, err = _run(str(tmp_path), STATICGRAPH_LLVM_QUICK="0")
     assert first[:5] == ["native", "False", "False", "0", first[4]] and int(first[4]) >= 1
     assert "quick LLVM kernel" not in err and "optimised" not in "".join(after[2:-1])
+
+
+def test_a_process_after_one_that_exited_with_quick_kernels(tmp_path):
+    """A cold process that exits right after its first result leaves quick entries only: the
+    next one links them (nothing compiles before its first result, the same bits), and
+    its loader compiles the optimised kernels."""
+    first, _, _ = _run(str(tmp_path), "exit")
+    assert first[:2] == ["native", "True"] and int(first[3]) >= 1
+    assert not glob.glob(os.path.join(str(tmp_path), "*", "*.llvm.*.native"))
+    second, after, err = _run(str(tmp_path))
+    assert second[:5] == ["native", "True", "False", "0", "0"]  # linked, not compiled
+    assert "llvmq" in err and "as native code" in err
+    assert second[-1] == first[-1]
+    assert "".join(after[2:-1]) == "['optimised','numba']" and int(after[-1]) == int(first[3])
