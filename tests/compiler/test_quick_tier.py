@@ -113,6 +113,42 @@ def test_quick_first_decision(monkeypatch):
     assert not tiers.quick_first()
 
 
+def test_a_kernel_with_much_work_compiles_optimised_at_once(monkeypatch):
+    """Quick code is scalar (the chain ran ~80x slower): a kernel whose work (elements times
+    body cost) exceeds QUICK_MAX_WORK skips the quick tier; a row kernel counts 25 an
+    element of its largest argument."""
+    from staticgraph.compiler.cpu import native, tiers
+    from staticgraph.compiler.cpu.llvm import key
+    from staticgraph.compiler.kernel import RowKernel
+    from staticgraph.compiler.tiling import body_cost
+
+    monkeypatch.setattr(key, "QUICK", True)
+    monkeypatch.setattr(native, "MODE", "auto")
+    n = 4096
+    g = tf.Graph()
+    with g.as_default():
+        x = tf.placeholder(tf.float32, [n])
+        y = tf.placeholder(tf.int64, [8])
+        a = tf.tanh(x)
+        out = tf.reduce_sum(tf.tanh(tf.exp(tf.sigmoid(a * 1.5) * -1.0) * x + a))
+        ce = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(
+            labels=y, logits=tf.reshape(x, [8, n // 8])))
+    with tf.Session(graph=g, executor=_quick_executor()) as s:
+        s.run([out, ce], {x: np.linspace(-1, 1, n, dtype=np.float32),
+                          y: np.arange(8) % 3})
+        (inst,) = [i for i in s._executor.instances() if i.plan.kernel_list]
+    for ck in inst.plan.kernel_list:
+        k = ck.step.kernel
+        w = tiers.work(inst, ck)
+        assert w == (25 * n if isinstance(k, RowKernel) else n * max(1, body_cost(k)))
+        monkeypatch.setattr(tiers, "QUICK_MAX_WORK", w)
+        assert tiers.quick_first(inst, ck)
+        monkeypatch.setattr(tiers, "QUICK_MAX_WORK", w - 1)
+        assert not tiers.quick_first(inst, ck)
+    assert any(isinstance(ck.step.kernel, RowKernel) for ck in inst.plan.kernel_list)
+    assert max(tiers.work(inst, ck) for ck in inst.plan.kernel_list) >= 80 * n  # the chain
+
+
 PROGRAM = textwrap.dedent("""
     import sys, numpy as np, staticgraph as sg
     from staticgraph.compiler import block_until_ready

@@ -105,7 +105,7 @@ class Instance:
         k = k or ck.native()
         if k is None and not self.plan.native_only:
             # a cold process: quick LLVM code now, optimised on the loader thread (refine)
-            k = ck.llvm(quick=tiers.quick_first())
+            k = ck.llvm(quick=tiers.quick_first(self, ck))
         if k is None and self.plan.native_only:  # compile with numba, then link its code
             ck.serial()
             k = ck.native(retry=True)

@@ -16,21 +16,44 @@ each hand-over happened (``time.time()``; benchmarks report it).
 
 from __future__ import annotations
 
+import math
+import os
 import time
 from collections.abc import Callable
 from typing import Any
 
+from ..kernel import RowKernel, row_args
 from ..log import note
+from ..tiling import body_cost
 from . import native
 
+QUICK_MAX_WORK = int(os.environ.get("STATICGRAPH_QUICK_MAX_WORK", 1 << 24))
+"""Work (elements times :func:`..tiling.body_cost`: 20 a transcendental, 1 another operator)
+up to which a kernel starts quick. Quick code is scalar and runs ~1 ns a unit here (the
+``chain`` at 1M floats, ~180 units an element: 180 ms a run, optimised 2.3 ms), so above
+~16M units one quick run costs more than the optimised compile (~50-100 ms) saves: such a
+kernel compiles optimised at once (the MLP step's largest: ~0.4M)."""
 
-def quick_first() -> bool:
-    """Whether a kernel without code on disk starts as a quick LLVM kernel: unless
-    ``STATICGRAPH_LLVM_QUICK=0``, or ``STATICGRAPH_NATIVE=always`` (no loader thread to
-    refine it)."""
+
+def quick_first(inst: Any = None, ck: Any = None) -> bool:
+    """Whether kernel ``ck`` without code on disk starts as a quick LLVM kernel in ``inst``:
+    unless ``STATICGRAPH_LLVM_QUICK=0``, or ``STATICGRAPH_NATIVE=always`` (no loader thread to
+    refine it), or its :func:`work` at these sizes exceeds :data:`QUICK_MAX_WORK`."""
     from .llvm.key import QUICK
 
-    return QUICK and native.MODE != "always"
+    if not QUICK or native.MODE == "always":
+        return False
+    return inst is None or work(inst, ck) <= QUICK_MAX_WORK
+
+
+def work(inst: Any, ck: Any) -> int:
+    """Work units of one run of ``ck``'s kernel at ``inst``'s sizes: elements times the body
+    cost (a row kernel: its largest argument's elements times 25, an ``exp`` and a few
+    operators an element)."""
+    k = ck.step.kernel
+    if isinstance(k, RowKernel):
+        return 25 * max(math.prod(inst._concrete(a.shape)) for a in row_args(ck.step))
+    return inst._size(ck) * max(1, body_cost(k))
 
 
 def swap(inst: Any, make: Callable[[], Any], tier: str, what: str) -> None:
