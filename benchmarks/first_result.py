@@ -1,17 +1,27 @@
 """Time to the first result of the MLP training step (256x784-512-10, softmax CE, SGD) in a
 fresh process, measured from before the interpreter starts: the static mode with empty caches
 (LLVM kernels; and with ``STATICGRAPH_LLVM=0``, numba compiling every kernel), the warm start
-(the same cache directory again), and JAX's first call (``jax.jit`` of the same step), the
-modes interleaved round by round. Each process also reports when compiled code first ran,
-its CPU time by then (user and system, all threads: on this shared machine a steadier figure
-than the wall time, which waits for a core whenever the machine is busy) and whether numba
-and ``llvmlite.binding`` were imported by then.
+(the same cache directory again), and JAX's first call (``jax.jit`` of the same step, JAX's
+persistent compilation cache off), the modes interleaved round by round. Each process also
+reports its CPU time by then (user and system, all threads: on this shared machine a steadier
+figure than the wall time, which waits for a core whenever the machine is busy), the time
+from its framework's import to the result (*in-process*), whether numba and
+``llvmlite.binding`` were imported by then, and, for the static mode, which code answered
+(quick LLVM kernels, optimised ones, numba's) and when the optimised LLVM kernels and numba's
+took over while the process went on training (``Instance.switched_at``).
+
+*Empty caches* means what a new user's first run after ``pip install`` sees: an empty
+``STATICGRAPH_CACHE_DIR`` and no numba cache of the scalar library (``cpu/scalar.py``'s
+``cache=True`` functions write ``.nbi``/``.nbc`` files to ``staticgraph/compiler/cpu/
+__pycache__``, which a wheel does not ship): those files are removed from the measured tree
+before every cold run (``--keep-numba-cache`` keeps them).
 
 The package's bytecode is compiled first (``compileall``, as an installed package has it; on a
 machine that sets ``PYTHONDONTWRITEBYTECODE`` every process would otherwise compile ~100
 modules from source, 0.05-0.2 s); ``--no-bytecode`` measures without doing that.
 
     python -m benchmarks.first_result --reps 5 [--jax-path /tmp/jaxlib] [--no-bytecode]
+        [--keep-numba-cache]
 
 ``--against DIR`` (a source tree of another version, e.g. ``git archive main``) measures only
 the warm start, this tree and ``DIR`` interleaved round by round (each with its own cache,
@@ -43,6 +53,7 @@ W2 = (rng.standard_normal((H, C)) * 0.05).astype(np.float32)
 STATIC = _DATA + """
 import sys, time
 import staticgraph as tf
+t_imp = time.time()
 g = tf.Graph()
 with g.as_default():
     x = tf.placeholder(tf.float32, [None, D])
@@ -58,8 +69,14 @@ s.run(init)
 l0, _ = s.run([loss, train], {x: X, y: Y})
 t = time.time()
 inst = next(i for i in s._executor.instances() if i.plan.kernel_list)
-print("RESULT", t, time.process_time(), float(l0), inst.tier, "numba" in sys.modules,
-      "llvmlite.binding" in sys.modules)
+code = "quick" if inst.quick else "numba" if inst.tier == "numba" else "optimised"
+print("RESULT", t, time.process_time(), float(l0), code, "numba" in sys.modules,
+      "llvmlite.binding" in sys.modules, flush=True)
+end = time.time() + 120  # go on training until numba's dispatchers run
+while inst.tier != "numba" and time.time() < end:
+    s.run([loss, train], {x: X, y: Y})
+sw = inst.switched_at
+print("TIERS", t_imp, sw.get("optimised", 0.0 if code == "quick" else t), sw.get("numba", t))
 """
 FLOOR = _DATA + """
 import time
@@ -68,6 +85,7 @@ print("RESULT", time.time(), time.process_time(), 0.0, "floor", False, False)
 JAX = _DATA + """
 import time
 import jax, jax.numpy as jnp
+t_imp = time.time()
 def loss_fn(p, x, y):
     h = jax.nn.relu(x @ p[0] + p[1])
     lp = jax.nn.log_softmax(h @ p[2] + p[3])
@@ -79,14 +97,27 @@ def step(p, x, y):
 p = [jnp.asarray(W1), jnp.zeros(H, jnp.float32), jnp.asarray(W2), jnp.zeros(C, jnp.float32)]
 l0, p = step(p, X, Y)
 l0 = float(jax.block_until_ready(l0))
-print("RESULT", time.time(), time.process_time(), l0, "jax", False, False)
+t = time.time()
+print("RESULT", t, time.process_time(), l0, "jax", False, False)
+print("TIERS", t_imp, t, t)
 """
+
+
+COLD, JAX_MODE = "static cold (LLVM)", "jax first call"
 
 
 def run_once(code: str, env: dict, cwd: str | None = None) -> tuple[float, float, str]:
     """Seconds from launch to the first result (whole process), the process's CPU time (user
     and system, all threads) by then, and the rest of its line (``cwd``: the directory ``-c``
     code imports the package from first)."""
+    dt, cpu, rest, _ = run_tiers(code, env, cwd)
+    return dt, cpu, rest
+
+
+def run_tiers(code: str, env: dict, cwd: str | None = None) -> tuple[float, float, str, tuple]:
+    """:func:`run_once`'s figures and, from the ``TIERS`` line where the script prints one,
+    the seconds from launch to: the framework's import done, optimised code running, numba's
+    dispatchers running (0.0: never)."""
     t0 = time.time()
     r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                        timeout=600, cwd=cwd)
@@ -94,7 +125,24 @@ def run_once(code: str, env: dict, cwd: str | None = None) -> tuple[float, float
         raise RuntimeError(r.stderr[-2000:])
     line = next(ln for ln in r.stdout.splitlines() if ln.startswith("RESULT "))
     _, t, cpu, rest = line.split(" ", 3)
-    return float(t) - t0, float(cpu), rest
+    tiers = next((ln.split()[1:] for ln in r.stdout.splitlines() if ln.startswith("TIERS ")),
+                 [])
+    return (float(t) - t0, float(cpu), rest,
+            tuple(float(v) - t0 if float(v) else 0.0 for v in tiers))
+
+
+def purge_numba_cache() -> int:
+    """Remove numba's cache of the scalar library from the measured tree (what a fresh
+    install lacks); the number of files removed."""
+    import staticgraph
+
+    d = os.path.join(os.path.dirname(staticgraph.__file__), "compiler", "cpu", "__pycache__")
+    n = 0
+    for f in os.listdir(d) if os.path.isdir(d) else []:
+        if f.endswith((".nbi", ".nbc")):
+            os.remove(os.path.join(d, f))
+            n += 1
+    return n
 
 
 def _summary(label: str, v: list[float]) -> str:
@@ -150,6 +198,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jax-path", default="", help="a --target directory holding jax")
     ap.add_argument("--no-bytecode", action="store_true",
                     help="do not compile the package's bytecode first")
+    ap.add_argument("--no-numba", action="store_true",
+                    help="leave out the numba-only cold mode (STATICGRAPH_LLVM=0, slow)")
+    ap.add_argument("--keep-numba-cache", action="store_true",
+                    help="keep numba's cache of the scalar library between cold runs")
     ap.add_argument("--against", default="",
                     help="another source tree: warm start only, interleaved with it")
     a = ap.parse_args(argv)
@@ -165,37 +217,50 @@ def main(argv: list[str] | None = None) -> int:
     if a.against:
         compare_warm(a.against, a.reps, base)
         return 0
-    modes = {"static cold (LLVM)": {}, "static warm": None,
-             "static cold (numba, STATICGRAPH_LLVM=0)": {"STATICGRAPH_LLVM": "0"}}
+    modes: dict[str, dict | None] = {
+        COLD: {}, "static warm": None,
+        "static cold (LLVM, STATICGRAPH_LLVM_QUICK=0)": {"STATICGRAPH_LLVM_QUICK": "0"}}
+    if not a.no_numba:
+        modes["static cold (numba, STATICGRAPH_LLVM=0)"] = {"STATICGRAPH_LLVM": "0"}
     if a.jax_path:
-        modes["jax first call"] = {"PYTHONPATH": a.jax_path + os.pathsep +
-                                   base.get("PYTHONPATH", ""), "JAX_PLATFORMS": "cpu"}
-    times: dict[str, list[float]] = {m: [] for m in modes}
-    cpus: dict[str, list[float]] = {m: [] for m in modes}
+        modes[JAX_MODE] = {"PYTHONPATH": a.jax_path + os.pathsep + base.get("PYTHONPATH", ""),
+                           "JAX_PLATFORMS": "cpu", "JAX_ENABLE_COMPILATION_CACHE": "false"}
+    res: dict[str, list[tuple]] = {m: [] for m in modes}
     notes: dict[str, str] = {}
     for rep in range(a.reps):
+        # the order alternates round by round; the warm start follows the cold LLVM run
+        # whose cache it reads
+        order = [m for m in modes if m != "static warm"]
+        order = order if rep % 2 == 0 else order[::-1]
+        order.insert(order.index(COLD) + 1, "static warm")
         with tempfile.TemporaryDirectory() as cache:
-            for m, extra in modes.items():
-                # every cold run gets an empty cache; the warm start the LLVM run's
-                d = os.path.join(cache, "llvm" if m in ("static warm", "static cold (LLVM)")
-                                 else m.split()[0] + m.split()[-1])
+            for m in order:
+                extra = modes[m]
+                d = os.path.join(cache, COLD if m == "static warm" else m)
                 env = dict(base, STATICGRAPH_CACHE_DIR=d, **(extra or {}))
-                code = JAX if m.startswith("jax") else STATIC
-                dt, c, rest = run_once(code, env)
-                times[m].append(dt)
-                cpus[m].append(c)
+                if m.startswith("static cold") and not a.keep_numba_cache:
+                    purge_numba_cache()
+                dt, c, rest, tiers = run_tiers(JAX if m == JAX_MODE else STATIC, env)
+                res[m].append((dt, c, dt - tiers[0], tiers[1], tiers[2]))
                 notes[m] = rest
-        print(f"round {rep + 1}: " + ", ".join(f"{m} {v[-1]:.3f}" for m, v in times.items()),
+        print(f"round {rep + 1}: " + ", ".join(f"{m} {v[-1][0]:.3f}" for m, v in res.items()),
               flush=True)
-    print("\nwhole process, launch to first result (s): median [min, max]; the process's CPU "
-          "time by then; last run's loss, tier, numba and llvmlite.binding imported by then")
-    for m, v in times.items():
-        print(f"  {m:42s} {statistics.median(v):.3f} [{min(v):.3f}, {max(v):.3f}]  "
-              f"CPU {statistics.median(cpus[m]):.3f}  {notes[m]}")
+    print("\nlaunch to first result (s, whole process): median [min, max]; CPU: the process's "
+          "user+system time by then; in-process: from the framework's import done to the "
+          "result; optimised: launch to optimised code running (LLVM O3 or numba); numba: "
+          "launch to numba's dispatchers running; last run's loss, the code that answered, "
+          "numba and llvmlite.binding imported by then")
+    for m, v in res.items():
+        col = list(zip(*v))
+        print(f"  {m:45s} {_summary('first', col[0])}  CPU {statistics.median(col[1]):.3f}  "
+              f"in-process {statistics.median(col[2]):.3f}  optimised "
+              f"{statistics.median(col[3]):.3f}  numba {statistics.median(col[4]):.3f}  "
+              f"{notes[m]}")
     if a.jax_path:
-        j = statistics.median(times["jax first call"])
-        c = statistics.median(times["static cold (LLVM)"])
-        print(f"  static cold / jax first call: {c / j:.2f}x")
+        for k, what in ((0, "whole process"), (2, "in-process")):
+            r = sorted(x[k] / y[k] for x, y in zip(res[COLD], res[JAX_MODE], strict=True))
+            print(f"  static cold / jax first call, {what}, per round: median "
+                  f"{statistics.median(r):.2f} [{r[0]:.2f}, {r[-1]:.2f}]")
     return 0
 
 

@@ -44,6 +44,7 @@ class CompiledKernel:
     _par: object = None
     _native: object = None
     _llvm: object = None
+    _llvmq: object = None
     lock: threading.RLock = field(default_factory=threading.RLock)
 
     @property
@@ -110,11 +111,20 @@ class CompiledKernel:
         return self._native or None
 
 
-    def llvm(self, build: bool = True) -> object:
+    def llvm(self, build: bool = True, quick: bool = False) -> object:
         """The kernel rendered to LLVM IR and compiled by llvmlite (or linked from its disk
         entry), called like :meth:`native`'s; None where the renderer declines it.
-        ``build=False``: only an entry already on disk (nothing renders or compiles)."""
+        ``build=False``: only an entry already on disk (nothing renders or compiles).
+        ``quick``: the optimised kernel when it exists, else a quick one (its ``quick``
+        attribute is true; :mod:`.llvm.build`)."""
         with self.lock:
+            if quick and self._llvm is None and build:
+                from .llvm import load_or_compile
+
+                k = (LLVM and load_or_compile(self, quick=True)) or None
+                if k is None or not k.quick:
+                    self._llvm = k or False
+                return k
             if self._llvm is None and not build:
                 if not LLVM:
                     return None
@@ -130,6 +140,17 @@ class CompiledKernel:
 
                 self._llvm = (LLVM and load_or_compile(self)) or False
         return self._llvm or None
+
+
+    def llvm_quick(self) -> object:
+        """The quick LLVM kernel even where an optimised one exists (tests), None where the
+        renderer declines it."""
+        with self.lock:
+            if self._llvmq is None:
+                from .llvm import load_or_compile
+
+                self._llvmq = (LLVM and load_or_compile(self, True, False)) or False
+        return self._llvmq or None
 
 
 def kernel_argspec(step: Step) -> tuple:

@@ -9,6 +9,7 @@ executor and failed runs are the base's (:mod:`..executor_base`).
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from typing import TYPE_CHECKING, Any
@@ -34,10 +35,14 @@ class NumbaExecutor(CompilingExecutor):
 
     name = "numba"
 
-    def __init__(self, native_only: bool = False, llvm_only: bool = False) -> None:
+    def __init__(self, native_only: bool = False, llvm_only: bool | str = False) -> None:
         super().__init__()
         self.native_only = native_only  # kernels as saved machine code only (tests)
-        self.llvm_only = llvm_only  # kernels from the LLVM renderer where it covers them (tests)
+        # kernels from the LLVM renderer where it covers them (tests; "quick": quick kernels,
+        # also for every llvm_only executor when STATICGRAPH_TEST_LLVM_QUICK=1: the fuzzer)
+        if llvm_only is True and os.environ.get("STATICGRAPH_TEST_LLVM_QUICK") == "1":
+            llvm_only = "quick"
+        self.llvm_only = llvm_only
         self._runners: dict = {}  # at most MAX_PLANS (remember)
         self.plan_loads = 0  # plans read from the whole-plan cache (counted in ``compiles``)
 

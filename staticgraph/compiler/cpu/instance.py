@@ -36,7 +36,7 @@ from ..fusion import empty_reduction_error
 from ..kernel import Kernel, extent
 from ..log import note
 from ..passes.shapes import bind_dims
-from . import native, native_packed
+from . import native, native_packed, tiers
 from .driver import make_fallback
 from .njit_driver import SMALL_DOT
 from .numba_import import import_numba
@@ -70,7 +70,10 @@ class Instance:
         self.policy: threads.Policy | None = None
         self.tier = "numba"  # or "native": saved machine code, numba not loaded (yet)
         self._listeners: list = []
-        self._switch: list = [None, False]  # the numba call once switched; upgrade queued
+        self._switch: list = [None, False]  # [1]: the hand-overs are queued
+        self.quick = False  # some kernels are quick LLVM code (:mod:`.tiers`: refined later)
+        self.kernels: list = []  # the native tier's kernels
+        self.switched_at: dict[str, float] = {}  # hand-over -> time.time() (:mod:`.tiers`)
         bad = empty_reduction_error(plan.steps, concrete)
         if bad is not None:  # every run at these shapes fails, as numpy's max does
             def call(F: list, S: object, commit: object) -> list:
@@ -84,6 +87,8 @@ class Instance:
                 # kernels neither saved nor rendered by LLVM compile with numba now
                 kernels = [k or ck.serial() for k, ck in zip(kernels, plan.kernel_list)]
                 self.tier = "native"
+                self.kernels = kernels
+                self.quick = any(getattr(k, "quick", False) for k in kernels)
                 self.call = self._python_call(kernels)
                 return
         self.call = self._numba_call()
@@ -92,14 +97,15 @@ class Instance:
         """The kernel as native code: the LLVM renderer's entry on disk (its packed entry runs
         stretches of kernels in one call, :mod:`.native_packed`), else numba's saved machine
         code, else the LLVM renderer's compiled now; None where none is available."""
-        if self.plan.llvm_only:
-            return ck.llvm()
+        if self.plan.llvm_only:  # tests: "quick" runs the quick kernels
+            return ck.llvm_quick() if self.plan.llvm_only == "quick" else ck.llvm()
         k = None
         if native_packed.ENABLED and not self.plan.native_only:
             k = ck.llvm(build=False)  # on disk: preferred, it has the packed entry
         k = k or ck.native()
         if k is None and not self.plan.native_only:
-            k = ck.llvm()
+            # a cold process: quick LLVM code now, optimised on the loader thread (refine)
+            k = ck.llvm(quick=tiers.quick_first(self, ck))
         if k is None and self.plan.native_only:  # compile with numba, then link its code
             ck.serial()
             k = ck.native(retry=True)
@@ -146,14 +152,13 @@ class Instance:
             self._small_sig()  # the driver dispatcher, compiled with its kernels
         else:
             self._numba_kernels()
-        with self.lock:
-            new = self._numba_call()
-            old, self.call, self.tier = self.call, new, "numba"
-            self._switch[0] = new
-        for fn in list(self._listeners):
-            fn(old, new)
+        tiers.swap(self, self._numba_call, "numba", "numba")
         note("switched an instance from native kernels to numba's")
         return True
+
+    def refine(self) -> bool:
+        """Replace quick LLVM kernels by optimised ones (:func:`.tiers.refine`)."""
+        return tiers.refine(self)
 
     # ------------------------------------------------------------------ driver choice
     def _use_single_driver(self) -> bool:
@@ -371,20 +376,25 @@ class Instance:
                 x = f"c{k}"
             vals.append(x)
         outs, upds = vals[:len(d.outs)], vals[len(d.outs):]
+        forward = None
         if tiered and not (plan.native_only or plan.llvm_only):
-            # forward once switched; queue the switch (numba's dispatchers are called ~50x
-            # cheaper than a ctypes call: 0.3 vs 17 us, a busy machine)
-            ns.update(M=self._switch, later=native.later, W=weakref.ref(self))
+            # forward once switched (each call its own cell, tiers.swap); queue the
+            # hand-overs once (numba's dispatchers are called ~50x cheaper than a ctypes
+            # call: 0.3 vs 17 us, a busy machine)
+            forward = [None]
+            ns.update(M=forward, Q=self._switch, later=native.later, W=weakref.ref(self))
             lines = lines[:2] + ["        fwd = M[0]", "        if fwd is None:"] + [
                 "    " + ln for ln in lines[2:]] + [
                 "    if fwd is not None:", "        return fwd(F, S, commit)",
-                "    if not M[1]:", "        M[1] = True", "        later(W)"]
+                "    if not Q[1]:", "        Q[1] = True", "        later(W)"]
         if prog.updates:
             lines.append("    commit({" + ", ".join(f"U{j}: {u}" for j, u in
                                                     enumerate(upds)) + "})")
         lines.append("    return [" + "".join(x + ", " for x in outs) + "]")
         self.call_source = "\n".join(lines) + "\n"
         exec(compile(self.call_source, "<staticgraph call>", "exec"), ns)
+        if forward is not None:
+            ns["call"].forward = forward
         return ns["call"]
 
     def _numba_kernels(self) -> list:

@@ -154,6 +154,10 @@ def _loader(q: queue.SimpleQueue) -> None:
         ref = q.get()
         try:
             with _GATE:
+                inst = ref()
+                if inst is not None:  # quick LLVM kernels: the optimised ones first
+                    inst.refine()
+                inst = None
                 import_numba()  # never at the same time as another thread's import
                 inst = ref()
                 if inst is not None:
@@ -224,6 +228,9 @@ class NativeKernel:
     """A saved kernel linked into this process: called with numpy arrays like the dispatcher.
     Arguments of another dtype or rank raise the dispatcher's ``TypeError``; strided or
     unaligned inputs are read through a C-ordered copy (numba would compile a variant)."""
+
+    quick = False
+    """A quick LLVM kernel (no IR passes, :mod:`.llvm.build`): the optimised one replaces it."""
 
     def __init__(self, name: str, addr: int, dtypes: list, ndims: list, keep: tuple,
                  packed: int = 0, seq: int = 0) -> None:

@@ -45,7 +45,8 @@ class Plan(BoundPlans):
     reason: str = ""
     native_only: bool = False  # run saved machine code only, never numba's dispatchers (tests)
     built: bool = False  # an instance chose what compiles: later sizes use only what exists
-    llvm_only: bool = False  # LLVM kernels wherever the renderer covers them, no switch (tests)
+    llvm_only: bool | str = False  # LLVM kernels where the renderer covers them ("quick":
+    # quick ones), no switch (tests)
     instances: LRU = field(default_factory=instance_cache)
     _njit: object = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
