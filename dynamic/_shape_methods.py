@@ -284,6 +284,12 @@ class ShapeMethods:
                 dt = a.dtype
             elif isinstance(a, str):
                 check_device(a)
+            elif isinstance(a, np.dtype) or a in (float, int, builtins.bool) or (
+                    isinstance(a, type) and issubclass(a, np.generic)):
+                dt = a  # numpy dtypes and types (``np.float64``; it was ignored)
+            elif not isinstance(a, builtins.bool):  # (``non_blocking`` / ``copy``)
+                raise TypeError(f"to() received an invalid argument {a!r}: expected a dtype, "
+                                "a device or a tensor")
         if dt is None or _dtypes.to_numpy_dtype(dt) == self._data.dtype:
             return self.clone() if kwargs.get("copy") else self
         return ops.cast(self, _dtypes.to_numpy_dtype(dt))
