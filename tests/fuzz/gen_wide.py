@@ -78,8 +78,12 @@ def g_moments(G: Gen) -> int | None:
     s = G.shapes[v]
     op = G.choice(["var", "std", "norm"])
     keep = G.chance(0.4)
-    if op == "norm":
-        d = int(G.r.integers(len(s)))
+    if op == "norm":  # (a zero vector's gradient: NaN on TF, 0 on torch: kept away)
+        cand = _static_dims(s)
+        if not cand:
+            return None
+        v = G.positive(v, 1.0)
+        d = G.choice(cand)
         out = [1 if i == d else x for i, x in enumerate(s)] if keep else s[:d] + s[d + 1:]
         return G.node(op, [v], {"dim": d, "keepdim": keep}, out, mag=G.mag[v] * G.size(v))
     dims = sorted(int(x) for x in G.r.choice(len(s), int(G.r.integers(1, len(s) + 1)),
