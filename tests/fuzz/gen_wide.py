@@ -245,7 +245,8 @@ def g_norm_attn(G: Gen) -> int | None:
         return None
     v = G.bounded(v, 1e3)
     s = G.shapes[v]
-    eps = G.choice([1e-5, 1e-3])
+    eps = G.choice([1e-3, 1e-2])  # (1e-5: a near-constant row amplifies a 1-ulp difference of
+    # its float32 input 300-fold, beyond the comparator's per-op rule)
     if op == "layer_norm":
         return G.node(op, [v], {"eps": eps}, s, mag=math.sqrt(s[-1]) + 1)
     stat = [s[1]] + [1] * (len(s) - 2)  # per channel (dim 1), as torch's batch_norm

@@ -71,7 +71,7 @@ WIDE: dict[str, OpRow] = {
     "std": OpRow(_fe("tf.math.reduce_std({a0}, {dims}, keepdims={keepdim})",
                      "dynamic.std({a0}, {dims}, correction=0, keepdim={keepdim})",
                      "np.std({a0}, {dims}, keepdims={keepdim})",
-                     "torch.std({a0}, {dims}, correction=0, keepdim={keepdim})")),
+                     "torch.sqrt(torch.var({a0}, {dims}, correction=0, keepdim={keepdim}))")),
     "norm": OpRow(_fe("tf.norm({a0}, axis={dim}, keepdims={keepdim})",
                       "dynamic.linalg.vector_norm({a0}, 2, {dim}, {keepdim})",
                       "np.linalg.norm({a0}, axis={dim}, keepdims={keepdim})",
@@ -114,7 +114,7 @@ WIDE: dict[str, OpRow] = {
     "layer_norm": OpRow(_fe("W.tf_layer_norm(tf, {a0}, {eps!r})",
                             "DF.layer_norm({a0}, {a0}.shape[-1:], eps={eps!r})",
                             "W.np_layer_norm({a0}, {eps!r})",
-                            "F.layer_norm({a0}, {a0}.shape[-1:], eps={eps!r})")),
+                            "T.layer_norm({a0}, {eps!r})")),
     "batch_norm": OpRow(_fe("tf.nn.batch_normalization({a0}, ops.reshape({a1}, {stat}), "
                             "ops.reshape({a2}, {stat}), None, None, {eps!r})",
                             "DF.batch_norm({a0}, {a1}, {a2}, eps={eps!r})",
@@ -144,6 +144,8 @@ WIDE: dict[str, OpRow] = {
                        "W.loop(ops, {a0}, {a1}, {c!r}, {n})", "W.np_loop({a0}, {a1}, {c!r}, {n})",
                        "T.loop({a0}, {a1}, {c!r}, {n})")),
 }
+
+# (std on torch is sqrt(var): torch.std's gradient at a zero std is 0, TF's and dynamic's NaN)
 
 # continuous derivatives where the generator evaluates them (finite differences apply)
 WIDE_SMOOTH = {"erf", "expm1", "log1p", "softplus", "elu", "cumprod", "var", "std", "norm",

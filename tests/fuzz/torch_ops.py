@@ -108,3 +108,9 @@ def pad(x, pads, mode):
     if x.numel() == 0 and mode != "constant":
         return F.pad(x, pads)
     return F.pad(x, pads, mode)
+
+
+def layer_norm(x, eps):
+    """``F.layer_norm`` over the last dim; an empty ``x`` (which torch refuses to reshape) is
+    returned as is."""
+    return x * 1 if x.numel() == 0 else F.layer_norm(x, x.shape[-1:], eps=eps)
