@@ -250,7 +250,14 @@ class ShapeMethods:
         return renamed(ops.sum(ops.getitem(self, self._diag_index(0))), "TraceBackward0")
 
     def sort(self, dim=-1, descending=False):
-        idx = np.argsort(-self._data if descending else self._data, axis=dim, kind="stable")
+        a = self._data
+        if descending and a.ndim:  # the stable ascending order of the reversed slices,
+            # reversed: NaN first, as PyTorch (``argsort(-a)`` put NaN last, wrapped unsigned
+            # ints and failed for booleans)
+            rev = np.argsort(np.flip(a, dim), axis=dim, kind="stable")
+            idx = a.shape[dim] - 1 - np.flip(rev, dim)
+        else:
+            idx = np.argsort(a, axis=dim, kind="stable")
         i = make(idx.astype(np.int64))
         return ReturnSort(renamed(ops.gather(self, i, dim), "SortBackward0"), i)
 
