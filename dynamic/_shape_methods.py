@@ -250,7 +250,14 @@ class ShapeMethods:
         return renamed(ops.sum(ops.getitem(self, self._diag_index(0))), "TraceBackward0")
 
     def sort(self, dim=-1, descending=False):
-        idx = np.argsort(-self._data if descending else self._data, axis=dim, kind="stable")
+        a = self._data
+        if descending and a.ndim:  # the stable ascending order of the reversed slices,
+            # reversed: NaN first, as PyTorch (``argsort(-a)`` put NaN last, wrapped unsigned
+            # ints and failed for booleans)
+            rev = np.argsort(np.flip(a, dim), axis=dim, kind="stable")
+            idx = a.shape[dim] - 1 - np.flip(rev, dim)
+        else:
+            idx = np.argsort(a, axis=dim, kind="stable")
         i = make(idx.astype(np.int64))
         return ReturnSort(renamed(ops.gather(self, i, dim), "SortBackward0"), i)
 
@@ -284,6 +291,12 @@ class ShapeMethods:
                 dt = a.dtype
             elif isinstance(a, str):
                 check_device(a)
+            elif isinstance(a, np.dtype) or a in (float, int, builtins.bool) or (
+                    isinstance(a, type) and issubclass(a, np.generic)):
+                dt = a  # numpy dtypes and types (``np.float64``; it was ignored)
+            elif not isinstance(a, builtins.bool):  # (``non_blocking`` / ``copy``)
+                raise TypeError(f"to() received an invalid argument {a!r}: expected a dtype, "
+                                "a device or a tensor")
         if dt is None or _dtypes.to_numpy_dtype(dt) == self._data.dtype:
             return self.clone() if kwargs.get("copy") else self
         return ops.cast(self, _dtypes.to_numpy_dtype(dt))

@@ -81,14 +81,17 @@ def _feed_spec(t: Tensor) -> tuple:
 
 def _check_feed(spec: tuple, value: Any) -> np.ndarray:
     """A validated feed value: arrays of the right dtype and shape pass without copies.
-    (``shape`` is None for a placeholder of unknown rank: always the general path.)"""
+    (``shape`` is None for a placeholder of unknown rank: always the general path.) An array
+    whose dtype equals but is not numpy's own object (unpickled) passes as a view with numpy's:
+    the executors' identity guards (``a.dtype is float32``, ``sg_seq``'s descriptor check)
+    would send it down their slow paths on every run."""
     t, dtype, shape, exact = spec
     arr = value if type(value) is np.ndarray else np.asarray(value)
     if arr.dtype == dtype and shape is not None:
         got = arr.shape
         if got == shape if exact else (len(got) == len(shape) and all(
                 d is None or d == g for d, g in zip(shape, got, strict=True))):
-            return arr
+            return arr if arr.dtype is dtype else arr.view(dtype)
     return _feed_value(t, value)  # the general path: safe casts and the error messages
 
 

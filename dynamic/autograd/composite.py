@@ -59,6 +59,7 @@ class _CompositeOp:
     saves = ("graph",)  # truthy: a backward without ``retain_graph`` frees the sub-graph
     kind = "composite"
     vjp_exact = True
+    np_vjp_owned = None  # (the walkers read it for a large owned cotangent: no in-place rule)
 
     def __init__(self, name: str) -> None:
         self.name = name

@@ -196,9 +196,12 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:  # noqa: A002
     return renamed(out, "GeluBackward0")
 
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:  # noqa: A002
-    """``x`` where positive, else ``alpha * (exp(x) - 1)`` (expm1 of ``min(x, 0)``: no inf)."""
-    neg = ops.mul(ops.expm1(ops.minimum(input, 0.0)), alpha)
-    return renamed(ops.where(ops.gt(input, 0), input, neg), "EluBackward0")
+    """``alpha * (exp(x) - 1)`` where ``x <= 0`` (expm1 of ``x`` there, else of 0: no inf),
+    else ``x``. The gradient follows PyTorch's: ``alpha`` at 0 (``minimum(x, 0)`` split it in
+    halves there) and 1 at NaN."""
+    le0 = ops.le(input, 0)
+    neg = ops.mul(ops.expm1(ops.where(le0, input, 0.0)), alpha)
+    return renamed(ops.where(le0, neg, input), "EluBackward0")
 
 
 def selu(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
@@ -216,7 +219,12 @@ def mish(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
 
 def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0,  # noqa: A002
              inplace: bool = False) -> Tensor:
-    return renamed(ops.clamp(input, min_val, max_val), "HardtanhBackward0")
+    """``clamp(x, min_val, max_val)`` whose gradient is 0 at and beyond the bounds and 1
+    elsewhere (NaN included), as PyTorch's (``clamp``'s is 1 at the bounds too)."""
+    x = to_tensor(input)
+    inside = ops.logical_not(ops.logical_or(ops.le(x, min_val), ops.ge(x, max_val)))
+    return renamed(ops.where(inside, x, ops.clamp(x.detach(), min_val, max_val)),
+                   "HardtanhBackward0")
 
 
 def relu6(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002

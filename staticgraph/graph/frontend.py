@@ -13,7 +13,7 @@ import numpy as np
 from ..ops.core import AVal, Op
 from ..ops.unknown_rank import infer_unknown_rank
 from .core import Graph, Tensor, get_default_graph
-from .dtypes import DType, as_dtype
+from .dtypes import DType, as_dtype, with_numpys_dtype
 from .func_graph import function_graph_for
 
 _PY_DEFAULTS = {"f": np.float32, "i": np.int32, "u": np.int32, "b": np.bool_}
@@ -102,7 +102,7 @@ def constant_array(value: Any, dtype: Any = None, param: str = "value",
 
 
 def make_const(graph: Graph, arr: np.ndarray, name: str | None = None) -> Tensor:
-    arr = np.array(arr, copy=True)
+    arr = with_numpys_dtype(np.array(arr, copy=True))
     arr.setflags(write=False)
     op = graph.create_op("Const", (), {"value": arr}, (AVal(arr.shape, arr.dtype),),
                          name or "Const")

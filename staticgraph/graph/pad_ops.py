@@ -49,9 +49,16 @@ def _paddings(paddings: Any, x: Tensor, node: str, op_type: str) -> list[tuple[i
 
 
 def _border(x: Tensor, axis: int, n: int, before: bool, mode: str, fill: Any) -> Tensor:
-    """The ``n``-wide block put before (or after) ``x`` along ``axis``."""
+    """The ``n``-wide block put before (or after) ``x`` along ``axis``. A constant block is
+    made from a one-wide slice of ``x``, or, where ``axis`` may be empty when run (size 0 or
+    unknown when built), from the sum of ``zeros_like(x)`` over it (a slice of an empty axis is
+    empty: the padding came out missing)."""
     if mode == "CONSTANT":
-        one = ops.getitem(x, index_at(axis, _slice(0, 1)))
+        shape = x.aval.shape
+        if shape is not None and shape[axis] is not None and shape[axis] > 0:
+            one = ops.getitem(x, index_at(axis, _slice(0, 1)))
+        else:
+            one = ops.sum(ops.zeros_like(x), axis, keepdim=True)
         block = ops.add(ops.zeros_like(one), fill) if fill else ops.zeros_like(one)
         return block if n == 1 else ops.cat([block] * n, axis)
     skip = 1 if mode == "REFLECT" else 0  # REFLECT leaves out the edge element, SYMMETRIC not

@@ -123,8 +123,14 @@ def _cumprod_vjp(g, out, x, dim, exclusive, reverse):
     before the first zero ``z1``, ``sum_{j >= i} g_j out_j / x_i`` (``j > i`` when exclusive);
     at ``z1``, ``prod_{m < z1} x_m * sum_j g_j prod_{z1 < m <= j} x_m`` over the ``j`` whose
     output has ``z1`` as its only zero factor; after it, 0. Exact at first order; a second
-    derivative through it is exact where the slice has no zero."""
-    fdt = aval_of(x).dtype
+    derivative through it is exact where the slice has no zero. A scan over a dim of size 1
+    is the identity (1 when exclusive): ``g`` (0) itself, as PyTorch's, so that a second
+    derivative does not cancel ``out / x`` terms of size ``1 / x`` (0 instead of the true
+    value at ``x = 1e-30``)."""
+    av = aval_of(x)
+    if known_rank(x) and av.shape[dim] == 1:
+        return (mul(g, 0.0) if exclusive else g,)
+    fdt = av.dtype
     z = eq(x, 0)
     zf = cast(z, fdt)
     cz = cumsum(zf, dim, reverse)  # zeros at or before i

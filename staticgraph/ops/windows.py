@@ -35,10 +35,15 @@ def pad_axis(x: Any, rank: int, dtype: Any, axis: int, before: int, after: int,
     A pad block is a zero row of ``x`` (``x[..., 0:1, ...]``, so it keeps the batch dim
     whatever it is) broadcast against a constant of ``n`` fills along ``axis``: any width, even
     wider than ``x`` (a slice ``0:n`` of ``x`` would come out short), and no gradient flows
-    into it. An empty ``axis`` gives empty blocks (the output is empty along it too)."""
+    into it. An empty ``axis`` pads to ``before + after`` fills, as PyTorch's ``F.pad`` (its
+    row is a sum of the empty ``x`` over ``axis``: a slice ``0:1`` of it is empty, which
+    failed to broadcast against the fills)."""
     if not (before or after):
         return x
-    row = ops.zeros_like(ops.getitem(x, (_slice(None),) * axis + (_slice(0, 1),)))
+    if ops.aval_of(x).shape[axis] == 0:
+        row = ops.sum(ops.zeros_like(x), axis, keepdim=True)
+    else:
+        row = ops.zeros_like(ops.getitem(x, (_slice(None),) * axis + (_slice(0, 1),)))
     parts = []
     for n in (before, after):
         if n:

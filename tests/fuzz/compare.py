@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import composites as K
+from . import wide_forms as W
 from .oracles import Result, fd_run
 from .program import Data, Program, concrete
 from .render import body
@@ -96,7 +97,7 @@ def magnitudes(prog: Program, data: Data) -> list[float]:
     out = []
     for k in range(len(prog.batches)):
         feeds = data.batch(k)
-        ns = {"ops": ops, "np": np, "K": K, "DT": np.dtype(prog.dtype)}
+        ns = {"ops": ops, "np": np, "K": K, "W": W, "DT": np.dtype(prog.dtype)}
         for i in range(len(prog.inputs)):
             ns[f"v{i}"] = data.static[i] if i in data.static else feeds[f"x{i}"]
         m = 1.0

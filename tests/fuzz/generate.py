@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import gen_shapes as S
+from . import gen_wide as GW
 from .generator import Gen, TooBig, g_binary, g_cast, g_cond, g_cumsum, g_reduce, g_unary, g_where
 from .program import Input, Node, Program, compact, reaching
 
@@ -17,6 +18,15 @@ FAMILIES = {  # name: (generator, weight)
     "softmax": (S.g_softmax, 5), "loss": (S.g_loss, 4), "gather": (S.g_gather, 2),
     "conv": (S.g_conv, 3),
 }
+CORE = tuple(FAMILIES)  # the first fuzzer's families (the CI seeds were picked over these)
+WIDE = {  # the ops added since (see :mod:`.gen_wide`)
+    "unary_wide": (GW.g_unary_wide, 4), "binary_wide": (GW.g_binary_wide, 2),
+    "scan_arg": (GW.g_scan_arg, 3), "moments": (GW.g_moments, 3), "sort": (GW.g_sort, 2),
+    "move": (GW.g_move, 4), "pad": (GW.g_pad, 2), "einsum": (GW.g_einsum, 2),
+    "index": (GW.g_index, 3), "norm_attn": (GW.g_norm_attn, 3), "linalg": (GW.g_linalg, 3),
+    "while": (GW.g_while, 2),
+}
+FAMILIES.update(WIDE)
 OPTIMIZERS = ("sgd", "momentum", "adam", "adagrad", "rmsprop")
 
 

@@ -192,6 +192,12 @@ OPS.update({
 })
 
 
+from .ops_wide import WIDE, WIDE_SMOOTH  # noqa: E402 - its rows build on OpRow above
+
+OPS.update(WIDE)
+SMOOTH |= WIDE_SMOOTH
+
+
 def arg_src(arg, fe: str) -> str:
     """A node argument as source: a value name, or a Python scalar literal."""
     if isinstance(arg, dict):

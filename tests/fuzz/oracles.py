@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import composites as K
+from . import wide_forms as W
 from .ops_table import SMOOTH
 from .program import Data, Program
 from .render import body, static_script
@@ -71,7 +72,8 @@ def run_static(prog: Program, data: Data, oracle: str) -> Result:
 
     res = Result()
     graph = tf.Graph()
-    ns = {"tf": tf, "ops": ops, "np": np, "DT": np.dtype(prog.dtype), "VARS": data.static}
+    ns = {"tf": tf, "ops": ops, "np": np, "W": W, "DT": np.dtype(prog.dtype),
+          "VARS": data.static}
     try:
         with graph.as_default():
             exec(static_script(prog), ns)  # noqa: S102 - our own rendered program
@@ -115,7 +117,13 @@ def run_eager(prog: Program, data: Data) -> Result:
         res.skipped = f"optimizer {t['opt']} has no eager twin with TF1's formula"
         return res
     src = body(prog, "dyn")
-    ns0 = {"ops": ops, "np": np, "K": K, "DT": np.dtype(prog.dtype), "dynamic": dynamic}
+    if src is None:
+        res.skipped = "an op has no eager form"
+        return res
+    import dynamic.nn.functional as DF  # noqa: N812
+
+    ns0 = {"ops": ops, "np": np, "K": K, "W": W, "DF": DF, "DT": np.dtype(prog.dtype),
+           "dynamic": dynamic}
     params = {i: dynamic.tensor(a.copy(), requires_grad=True) for i, a in data.static.items()
               if prog.inputs[i].kind == "var"}
     opt = None
@@ -217,7 +225,7 @@ def run_fd(prog: Program, data: Data, eps: float = 1e-6) -> Result:
         arrays[i] = np.array(data.static[i] if i in data.static else feeds[f"x{i}"], copy=True)
 
     def loss() -> float:
-        ns = {"ops": ops, "np": np, "K": K, "DT": np.dtype(prog.dtype)}
+        ns = {"ops": ops, "np": np, "K": K, "W": W, "DT": np.dtype(prog.dtype)}
         ns.update({f"v{i}": a for i, a in arrays.items()})
         exec(src, ns)  # noqa: S102
         total = 0.0
@@ -265,7 +273,7 @@ def run_torch(prog: Program, data: Data) -> Result:
     dt = getattr(torch, prog.dtype)
     for k in range(len(prog.batches)):
         feeds = data.batch(k)
-        ns = {"torch": torch, "F": F, "T": T, "np": np, "DT": dt}
+        ns = {"torch": torch, "F": F, "T": T, "np": np, "W": W, "DT": dt}
         try:
             for i, inp in enumerate(prog.inputs):
                 a = np.array(data.static[i] if i in data.static else feeds[f"x{i}"], order="C")

@@ -76,3 +76,41 @@ def avg_pool(x, k, s, padding):
     xn = _pad_nchw(x.permute(0, 3, 1, 2), (k, k), s, padding, 0.0)
     ones = _pad_nchw(torch.ones_like(x).permute(0, 3, 1, 2), (k, k), s, padding, 0.0)
     return (F.avg_pool2d(xn, k, s) / F.avg_pool2d(ones, k, s)).permute(0, 2, 3, 1)
+
+
+def cumprod(x, dim, reverse):
+    return torch.cumprod(x, dim) if not reverse else torch.cumprod(x.flip(dim), dim).flip(dim)
+
+
+def segment_sum(data, ids, n):
+    out = torch.zeros((n,) + tuple(data.shape[ids.dim():]), dtype=data.dtype)
+    return out.index_put((ids,), data, accumulate=True)
+
+
+def eye(n, dtype):
+    return torch.eye(n, dtype=dtype) * n
+
+
+def loop(x, y, c, n):
+    for _ in range(n):
+        x = torch.tanh(x * c + y)
+    return x
+
+
+def floor_divide(a, b):
+    """torch has no derivative for floor_divide (zero almost everywhere): detached operands."""
+    return torch.floor_divide(*(x.detach() if isinstance(x, torch.Tensor) else x
+                                for x in (a, b)))
+
+
+def pad(x, pads, mode):
+    """``F.pad``; an empty tensor padded by reflection (which torch refuses) is empty."""
+    if x.numel() == 0 and mode != "constant":
+        return F.pad(x, pads)
+    return F.pad(x, pads, mode)
+
+
+def layer_norm(x, eps):
+    """``F.layer_norm`` over the last dim; an empty ``x`` (which torch refuses to reshape) is
+    returned as is."""
+    return x * 1 if x.numel() == 0 else F.layer_norm(x, x.shape[-1:], eps=eps)

@@ -193,3 +193,22 @@ def test_second_derivatives_of_prod_and_cumprod(mode):
     for name, fn in cases.items():
         np.testing.assert_allclose(_hvp(fn, x, v, mode), _fd_hvp(fn, x, v), rtol=1e-6,
                                    atol=1e-8, err_msg=name)
+
+
+@pytest.mark.parametrize("mode", ("eager", "reference"))
+@pytest.mark.parametrize("exclusive", (False, True))
+def test_second_derivative_of_a_cumprod_over_a_size_1_dim_at_tiny_x(mode, exclusive):
+    """A scan over a dim of size 1 is the identity (1 when exclusive): its gradient is ``g``
+    itself, not ``sum(g out) / x``, whose second derivative cancelled two ``1/x``-sized terms
+    (0 instead of the true value at ``x = 1e-30``; found by the fuzzer, seed 154 of the wide
+    families). ``y = tanh(1.5 cumprod(x) + 0.945)``: ``y'' = -2 (1.5)^2 tanh sech^2``."""
+    x = np.array([[1e-30, -1.08], [1e-10, 0.5]])
+    v = np.ones_like(x)
+
+    def fn(t):
+        return ops.tanh(ops.add(ops.mul(ops.cumprod(ops.reshape(t, (2, 1, 2)), 1,
+                                                    exclusive=exclusive), 1.5), 0.945))
+
+    u = np.tanh(1.5 * (np.ones_like(x) if exclusive else x) + 0.945)
+    want = np.zeros_like(x) if exclusive else -2 * 1.5 ** 2 * u * (1 - u ** 2)
+    np.testing.assert_allclose(_hvp(fn, x, v, mode), want, rtol=1e-12, atol=1e-300)
