@@ -86,8 +86,9 @@ def enabled() -> bool:
 
 
 def later(ref: Any) -> None:
-    """Queue ``ref().upgrade()`` (a weak reference to an instance) on the loader thread, which
-    loads numba in the background while the native kernels answer runs; ``always``: never."""
+    """Queue ``ref().refine()`` then ``ref().upgrade()`` (a weak reference to an instance, or a
+    job with both methods) on the loader thread, which loads numba in the background while the
+    native kernels answer runs; ``always``: never."""
     global _QUEUE, _LOADING, _pending
     if MODE == "always":
         return

@@ -165,6 +165,10 @@ class _CompileJob:
     def __call__(self) -> _CompileJob:  # native.later takes a reference to call
         return self
 
+    def refine(self) -> None:
+        """The loader's first step for an instance (quick -> optimised LLVM kernels): a loop has
+        only numba's code, nothing to refine."""
+
     def upgrade(self) -> None:
         e = self.entry
         try:
