@@ -108,8 +108,10 @@ WIDE: dict[str, OpRow] = {
                              "W.segment_sum({a0}, {a1}, {n})", "T.segment_sum({a0}, {a1}, {n})")),
     "one_hot": OpRow(_fe("tf.one_hot({a0}, {n}, dtype=DT)", "DF.one_hot({a0}, {n}).to(DT)",
                          "np.eye({n}, dtype=DT)[{a0}]", "F.one_hot({a0}, {n}).to(DT)")),
+    # torch as indexing: the same values and gradients, while F.embedding's second derivative
+    # raises on empty indices (torch 2.13's EmbeddingDenseBackwardBackward0 reshapes with -1)
     "embedding": OpRow(_fe("tf.nn.embedding_lookup({a0}, {a1})", "DF.embedding({a1}, {a0})",
-                           "{a0}[{a1}]", "F.embedding({a1}, {a0})")),
+                           "{a0}[{a1}]", "{a0}[{a1}]")),
     # normalization and attention
     "layer_norm": OpRow(_fe("W.tf_layer_norm(tf, {a0}, {eps!r})",
                             "DF.layer_norm({a0}, {a0}.shape[-1:], eps={eps!r})",
