@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import gc
 import inspect
-import logging
 import weakref
 
 import numpy as np
@@ -14,7 +13,6 @@ import pytest
 import dynamic as torch
 import dynamic.nn as nn
 import dynamic.nn.functional as F
-from dynamic import _logging
 from dynamic._compile import CompileError, explain
 
 pytestmark = pytest.mark.filterwarnings("ignore")
@@ -26,15 +24,6 @@ def _np(t):
 
 def _logs(caplog, name):
     return [r.getMessage() for r in caplog.records if r.name == f"dynamic.compile.{name}"]
-
-
-@pytest.fixture
-def logs(caplog):
-    # the child loggers' own levels too: another test's ``set_logs()`` leaves them at WARNING
-    _logging.set_logs(recompiles=True, graph_breaks=True)
-    caplog.set_level(logging.INFO, logger="dynamic.compile")
-    yield caplog
-    _logging.set_logs()
 
 
 def _leaves(seed=0):

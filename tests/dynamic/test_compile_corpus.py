@@ -1,8 +1,9 @@
 """The eager test corpus under ``dynamic.compile``: every top-level function a program defines and
-every top-level class's ``forward`` is compiled (``@torch.compile`` added by an AST rewrite), and the program must print what it prints
-eagerly. Functions with data-dependent control flow or side effects graph-break and run eagerly,
-so every program applies; node names in reprs (``grad_fn=<MulBackward0>`` of a compiled output is
-the compiled call's node) are the one thing normalized away."""
+every top-level class's ``forward`` is compiled (``@torch.compile`` added by an AST rewrite),
+and the program must print what it prints eagerly. Functions with data-dependent control flow
+or side effects graph-break and run eagerly, so every program applies; node names in reprs
+(``grad_fn=<MulBackward0>`` of a compiled output is the compiled call's node) are the one thing
+normalized away."""
 
 from __future__ import annotations
 

@@ -14,6 +14,7 @@ from dynamic import nn
 from dynamic._compile import driver_direct
 from dynamic.nn import functional as F
 from staticgraph.compiler import block_until_ready
+from tests.dynamic.compile_pairs import assert_same, data
 
 
 class _MLP(nn.Module):
@@ -50,20 +51,6 @@ def _pair(momentum: float = 0.0, set_to_none: bool = True, adam: bool = False):
     return m1, torch.compile(s1), m2, s2
 
 
-def _data(n: int = 4):
-    rng = np.random.default_rng(0)
-    return (torch.tensor(rng.normal(size=(n, 2)).astype(np.float32)),
-            torch.tensor(rng.normal(size=(n, 1)).astype(np.float32)))
-
-
-def _same(m1, m2):
-    for p1, p2 in zip(m1.parameters(), m2.parameters(), strict=True):
-        np.testing.assert_allclose(p1.detach().numpy(), p2.detach().numpy(), rtol=1e-5,
-                                   atol=1e-7)
-        np.testing.assert_allclose(p1.grad.numpy(), p2.grad.numpy(), rtol=1e-5, atol=1e-7)
-        assert p1._version == p2._version and p1.grad._version == p2.grad._version
-
-
 def _warm(compiled, eager, x, y, m1, m2):
     """Run until the fast path calls the driver itself (after the native tier's hand-over)."""
     for _ in range(3):
@@ -73,20 +60,20 @@ def _warm(compiled, eager, x, y, m1, m2):
     for _ in range(2):
         compiled(x, y)
         eager(x, y)
-    _same(m1, m2)
+    assert_same(m1, m2)
     assert compiled._hot is not None and compiled._hot.direct
 
 
 @pytest.mark.parametrize("momentum,adam", [(0.0, False), (0.9, False), (0.0, True)])
 def test_direct_steps_match_eager_and_swap_storage(momentum, adam):
-    x, y = _data()
+    x, y = data()
     m1, compiled, m2, eager = _pair(momentum, adam=adam)
     _warm(compiled, eager, x, y, m1, m2)
     plans = compiled.n_plans  # momentum: one more for the steps that have a momentum buffer
     ids = []
     for _ in range(6):
         np.testing.assert_allclose(compiled(x, y).item(), eager(x, y).item(), rtol=1e-5)
-        _same(m1, m2)
+        assert_same(m1, m2)
         ids.append([id(p._data) for p in m1.parameters()])
     assert ids[0] != ids[1] and ids[0] == ids[2]  # nobody holds them: two arrays alternate
     assert compiled.n_plans == plans and compiled._hot.direct
@@ -94,7 +81,7 @@ def test_direct_steps_match_eager_and_swap_storage(momentum, adam):
 
 def test_direct_steps_match_torch():
     torch_ = pytest.importorskip("torch")
-    x, y = _data()
+    x, y = data()
     m1, compiled, m2, eager = _pair()
     _warm(compiled, eager, x, y, m1, m2)
     tp = [torch_.tensor(q.detach().numpy().copy(), requires_grad=True) for q in m1.parameters()]
@@ -113,7 +100,7 @@ def test_direct_steps_match_torch():
 
 @pytest.mark.parametrize("hold", ["data", "numpy", "view", "tensor_view"])
 def test_parameter_storage_a_user_holds_stays_the_parameters(hold):
-    x, y = _data()
+    x, y = data()
     m1, compiled, m2, eager = _pair()
     _warm(compiled, eager, x, y, m1, m2)
     w = m1.w1
@@ -122,7 +109,7 @@ def test_parameter_storage_a_user_holds_stays_the_parameters(hold):
     for _ in range(3):
         compiled(x, y)
         eager(x, y)
-        _same(m1, m2)
+        assert_same(m1, m2)
         arr = held._data if isinstance(held, torch.Tensor) else held
         assert np.shares_memory(arr, w._data)  # still the parameter's storage, up to date
     want = m2.w1.detach().numpy()
@@ -132,7 +119,7 @@ def test_parameter_storage_a_user_holds_stays_the_parameters(hold):
 
 
 def test_kept_grads_and_losses_keep_their_values():
-    x, y = _data()
+    x, y = data()
     m1, compiled, m2, eager = _pair()
     _warm(compiled, eager, x, y, m1, m2)
     kept = []
@@ -143,7 +130,7 @@ def test_kept_grads_and_losses_keep_their_values():
         np.testing.assert_allclose(l1.item(), l2.item(), rtol=1e-5)
         np.testing.assert_allclose(g1.numpy(), g2.numpy(), rtol=1e-5, atol=1e-7)
     assert len({id(g._data) for *_, g, _ in kept}) == 4
-    _same(m1, m2)
+    assert_same(m1, m2)
 
 
 def _opt(step):
@@ -152,7 +139,7 @@ def _opt(step):
 
 
 def test_momentum_buffers_alternate_and_a_kept_one_keeps_its_values():
-    x, y = _data()
+    x, y = data()
     m1, compiled, m2, eager = _pair(0.9)
     _warm(compiled, eager, x, y, m1, m2)
     o1, o2 = _opt(compiled.fn), _opt(eager)
@@ -167,7 +154,7 @@ def test_momentum_buffers_alternate_and_a_kept_one_keeps_its_values():
     for _ in range(3):
         compiled(x, y)
         eager(x, y)
-        _same(m1, m2)
+        assert_same(m1, m2)
         for p1, p2 in zip(m1.parameters(), m2.parameters(), strict=True):
             np.testing.assert_allclose(o1.state[p1]["momentum_buffer"],
                                        o2.state[p2]["momentum_buffer"], rtol=1e-5, atol=1e-7)
@@ -179,7 +166,7 @@ def test_momentum_buffers_alternate_and_a_kept_one_keeps_its_values():
 def test_grad_modified_in_place_between_steps_is_replaced():
     """A ``.grad`` written in place (version counter moved) is not recycled: the next step
     gives a new tensor, as eager's ``zero_grad(set_to_none=True)`` and ``backward`` do."""
-    x, y = _data()
+    x, y = data()
     m1, compiled, m2, eager = _pair()
     _warm(compiled, eager, x, y, m1, m2)
     g_old = m1.b1.grad
@@ -187,22 +174,22 @@ def test_grad_modified_in_place_between_steps_is_replaced():
     g_old = None
     compiled(x, y)
     eager(x, y)
-    _same(m1, m2)
+    assert_same(m1, m2)
     assert m1.b1.grad._version == 0
 
 
 def test_noncontiguous_input_goes_through_the_runner_and_back():
-    x, y = _data()
+    x, y = data()
     m1, compiled, m2, eager = _pair()
     _warm(compiled, eager, x, y, m1, m2)
     xt = torch.tensor(np.asfortranarray(x.numpy()))
     assert not xt._data.flags.c_contiguous
     for _ in range(2):
         np.testing.assert_allclose(compiled(xt, y).item(), eager(xt, y).item(), rtol=1e-5)
-        _same(m1, m2)
+        assert_same(m1, m2)
     for _ in range(2):
         np.testing.assert_allclose(compiled(x, y).item(), eager(x, y).item(), rtol=1e-5)
-        _same(m1, m2)
+        assert_same(m1, m2)
     assert compiled.n_plans == 1 and compiled._hot.direct
 
 
@@ -246,7 +233,7 @@ def test_a_failing_run_leaves_parameters_and_grads_as_they_were():
 
 def test_switched_off_the_instance_is_called(monkeypatch):
     monkeypatch.setattr(driver_direct, "ENABLED", False)
-    x, y = _data()
+    x, y = data()
     m1, compiled, m2, eager = _pair()
     for _ in range(3):
         compiled(x, y)
@@ -255,7 +242,7 @@ def test_switched_off_the_instance_is_called(monkeypatch):
     for _ in range(3):
         compiled(x, y)
         eager(x, y)
-        _same(m1, m2)
+        assert_same(m1, m2)
     assert not compiled._hot.direct
 
 

@@ -8,22 +8,14 @@ accumulation writes into the same tensor."""
 from __future__ import annotations
 
 import gc
-import logging
 import weakref
 
 import numpy as np
 import pytest
 
 import dynamic as torch
-from dynamic import _logging, nn
-
-
-@pytest.fixture
-def logs(caplog):
-    _logging.set_logs(recompiles=True, graph_breaks=True)
-    caplog.set_level(logging.INFO, logger="dynamic.compile")
-    yield caplog
-    _logging.set_logs()
+from dynamic import nn
+from tests.dynamic.compile_pairs import assert_same, data
 
 
 def _messages(caplog, kind: str) -> list[str]:
@@ -49,22 +41,8 @@ def _pair(set_to_none: bool = True, zero: bool = True):
     return m1, torch.compile(s1), m2, s2
 
 
-def _data(n: int = 4):
-    rng = np.random.default_rng(0)
-    return (torch.tensor(rng.normal(size=(n, 2)).astype(np.float32)),
-            torch.tensor(rng.normal(size=(n, 1)).astype(np.float32)))
-
-
-def _same(m1, m2):
-    for p1, p2 in zip(m1.parameters(), m2.parameters(), strict=True):
-        np.testing.assert_allclose(p1.detach().numpy(), p2.detach().numpy(), rtol=1e-5,
-                                   atol=1e-7)
-        np.testing.assert_allclose(p1.grad.numpy(), p2.grad.numpy(), rtol=1e-5, atol=1e-7)
-        assert p1._version == p2._version and p1.grad._version == p2.grad._version
-
-
 def test_held_grad_keeps_its_values_and_a_new_grad_appears():
-    x, y = _data()
+    x, y = data()
     m1, compiled, m2, eager = _pair()
     for _ in range(4):  # capture, general run, fast path's first run, recycled runs
         compiled(x, y)
@@ -72,7 +50,7 @@ def test_held_grad_keeps_its_values_and_a_new_grad_appears():
     arrays = [id(p.grad._data) for p in m1.parameters()]
     compiled(x, y)
     eager(x, y)
-    _same(m1, m2)
+    assert_same(m1, m2)
     # nobody held the old .grad: the fast path reused it (no new array per step)
     assert [id(p.grad._data) for p in m1.parameters()] == arrays
     held = [(p.grad, p.grad.numpy().copy()) for p in m1.parameters()]
@@ -80,7 +58,7 @@ def test_held_grad_keeps_its_values_and_a_new_grad_appears():
     for _ in range(3):
         compiled(x, y)
         eager(x, y)
-        _same(m1, m2)
+        assert_same(m1, m2)
     for p, (g, v), ge in zip(m1.parameters(), held, held_e, strict=True):
         assert p.grad is not g and ge is not p.grad  # a new tensor, as eager gives
         np.testing.assert_array_equal(g.numpy(), v)  # the old one kept its values
@@ -89,7 +67,7 @@ def test_held_grad_keeps_its_values_and_a_new_grad_appears():
 @pytest.mark.parametrize("hold", ["numpy", "view", "detach", "weakref", "requires_grad",
                                   "in_place", "own_grad"])
 def test_grad_observed_between_steps_is_not_recycled(hold):
-    x, y = _data()
+    x, y = data()
     m1, compiled, m2, eager = _pair()
     for _ in range(4):
         compiled(x, y)
@@ -119,7 +97,7 @@ def test_grad_observed_between_steps_is_not_recycled(hold):
     gc.collect()
     compiled(x, y)
     eager(x, y)
-    _same(m1, m2)
+    assert_same(m1, m2)
     new = m1[0].weight.grad
     assert not new.requires_grad and new._version == 0 and new.grad is None
     if hold in ("numpy", "view", "detach"):
@@ -131,7 +109,7 @@ def test_grad_observed_between_steps_is_not_recycled(hold):
 
 def test_grads_recycled_in_steady_state_match_torch():
     torch_ = pytest.importorskip("torch")
-    x, y = _data()
+    x, y = data()
     m1, compiled, _, _ = _pair()
     tm = torch_.nn.Sequential(torch_.nn.Linear(2, 4), torch_.nn.Tanh(), torch_.nn.Linear(4, 1))
     with torch_.no_grad():
@@ -156,7 +134,7 @@ def test_grads_recycled_in_steady_state_match_torch():
 def test_accumulation_writes_into_the_same_grad(set_to_none):
     """Without zero_grad in the step the gradient accumulates into the same tensor (torch's
     rule), also with the fast path."""
-    x, y = _data()
+    x, y = data()
     m1, compiled, m2, eager = _pair(set_to_none, zero=False)
     compiled(x, y)
     eager(x, y)
@@ -165,7 +143,7 @@ def test_accumulation_writes_into_the_same_grad(set_to_none):
         before_e = [p.grad for p in m2.parameters()]
         compiled(x, y)
         eager(x, y)
-        _same(m1, m2)
+        assert_same(m1, m2)
         assert [p.grad is b for p, b in zip(m1.parameters(), before, strict=True)] == \
             [p.grad is b for p, b in zip(m2.parameters(), before_e, strict=True)]
 
@@ -173,7 +151,7 @@ def test_accumulation_writes_into_the_same_grad(set_to_none):
 def test_parameter_storage_replaced_between_steps(logs):
     """A parameter's array known by identity: a new array of the same shape is checked and
     used; one of another shape recompiles (logged)."""
-    x, y = _data()
+    x, y = data()
     m1, compiled, m2, eager = _pair()
     for _ in range(4):
         compiled(x, y)
@@ -183,19 +161,19 @@ def test_parameter_storage_replaced_between_steps(logs):
     for _ in range(2):
         compiled(x, y)
         eager(x, y)
-        _same(m1, m2)
+        assert_same(m1, m2)
     assert not _messages(logs, "recompiles")
     for m in (m1, m2):
         m[2].weight.data = torch.zeros((1, 4))
     compiled(x, y)
     eager(x, y)
-    _same(m1, m2)
+    assert_same(m1, m2)
 
 
 def test_noncontiguous_input_runs_through_the_runner():
     """The guards check class, dtype and shape; another memory layout makes the instance's
     direct call fail, and the runner (which normalizes layouts) runs the step instead."""
-    x, y = _data()
+    x, y = data()
     m1, compiled, m2, eager = _pair()
     for _ in range(4):
         compiled(x, y)
@@ -205,7 +183,7 @@ def test_noncontiguous_input_runs_through_the_runner():
     assert not xt._data.flags.c_contiguous
     for _ in range(2):
         np.testing.assert_allclose(compiled(xt, yt).item(), eager(xt, yt).item(), rtol=1e-5)
-        _same(m1, m2)
+        assert_same(m1, m2)
     np.testing.assert_allclose(compiled(x, y).item(), eager(x, y).item(), rtol=1e-5)
-    _same(m1, m2)
+    assert_same(m1, m2)
     assert compiled.n_plans == 1

@@ -5,24 +5,14 @@ plan on the old tensors."""
 
 from __future__ import annotations
 
-import logging
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 import dynamic as torch
-from dynamic import _logging
 
 W = torch.tensor([1.0, 2.0])
-
-
-@pytest.fixture
-def logs(caplog):
-    _logging.set_logs(recompiles=True, graph_breaks=True)
-    caplog.set_level(logging.INFO, logger="dynamic.compile")
-    yield caplog
-    _logging.set_logs()
 
 
 def _recompiles(caplog) -> list[str]:

@@ -4,25 +4,15 @@ eager after several steps, and a failed run writes nothing."""
 
 from __future__ import annotations
 
-import logging
-
 import numpy as np
 import pytest
 
 import dynamic as torch
-from dynamic import _logging, nn
+from dynamic import nn
 from dynamic._compile.plan import Plan
 from staticgraph.compiler.cpu.executor import Runner
 from staticgraph.compiler.cpu.instance import Instance
 from staticgraph.session import Session
-
-
-@pytest.fixture
-def logs(caplog):
-    _logging.set_logs(recompiles=True, graph_breaks=True)
-    caplog.set_level(logging.INFO, logger="dynamic.compile")
-    yield caplog
-    _logging.set_logs()
 
 
 def _breaks(caplog) -> list[str]:

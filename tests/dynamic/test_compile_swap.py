@@ -6,23 +6,13 @@ are not data-dependent control flow of the user's code)."""
 
 from __future__ import annotations
 
-import logging
-
 import numpy as np
 import pytest
 
 import dynamic as torch
-from dynamic import _logging, nn
+from dynamic import nn
 from dynamic._compile import swap
 from dynamic.nn import functional as F
-
-
-@pytest.fixture
-def logs(caplog):
-    _logging.set_logs(recompiles=True, graph_breaks=True)
-    caplog.set_level(logging.INFO, logger="dynamic.compile")
-    yield caplog
-    _logging.set_logs()
 
 
 def _breaks(caplog) -> list[str]:

@@ -5,24 +5,13 @@ differentiable path reaches (``detach``, unused) keeps ``None`` in all of them."
 
 from __future__ import annotations
 
-import logging
-
 import numpy as np
 import pytest
 
 import dynamic as torch
-from dynamic import _logging
 
 OPS = {"floor": torch.floor, "round": torch.round, "sign": torch.sign, "ceil": torch.ceil,
        "trunc": torch.trunc}
-
-
-@pytest.fixture
-def logs(caplog):
-    _logging.set_logs(recompiles=True, graph_breaks=True)
-    caplog.set_level(logging.INFO, logger="dynamic.compile")
-    yield caplog
-    _logging.set_logs()
 
 
 def _loss(op):

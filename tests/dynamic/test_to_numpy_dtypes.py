@@ -1,6 +1,7 @@
 """``Tensor.to`` with a numpy dtype or type converts, as ``dynamic.tensor(x, dtype=np.float64)``
-does (PyTorch refuses numpy dtypes here); it used to ignore the argument and return the tensor unchanged (found by the fuzzer: ``argmax(...)
-.to(DT)`` stayed int64). An argument that is no dtype, device or tensor is an error."""
+does (PyTorch refuses numpy dtypes here); it used to ignore the argument and return the tensor
+unchanged (found by the fuzzer: ``argmax(...).to(DT)`` stayed int64). An argument that is no
+dtype, device or tensor is an error."""
 
 from __future__ import annotations
 
