@@ -20,10 +20,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from . import busy
+from . import busy, report, rounds
 from . import modes as modes_mod
-from . import rounds
-from . import report
 from . import workloads as wl_mod
 from .runner import THREAD_VARS, thread_env
 
@@ -334,4 +332,4 @@ def _header(doc: dict) -> str:
             f"{doc['threads']} threads per mode"
             + (f", {doc['busy']} busy processes" if doc.get("busy") else "")
             + "; times per step (median/min/max over samples), "
-            f"first call includes compilation; peak MB = resident memory added by the workload")
+            "first call includes compilation; peak MB = resident memory added by the workload")

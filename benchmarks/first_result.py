@@ -251,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
           "launch to numba's dispatchers running; last run's loss, the code that answered, "
           "numba and llvmlite.binding imported by then")
     for m, v in res.items():
-        col = list(zip(*v))
+        col = list(zip(*v, strict=True))
         print(f"  {m:45s} {_summary('first', col[0])}  CPU {statistics.median(col[1]):.3f}  "
               f"in-process {statistics.median(col[2]):.3f}  optimised "
               f"{statistics.median(col[3]):.3f}  numba {statistics.median(col[4]):.3f}  "

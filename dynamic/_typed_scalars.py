@@ -3,7 +3,8 @@
 ``float32_array * 0.5`` converts the weak Python float to float32 (NEP 50) on every call, which
 costs a small ufunc call about twice what an operand already of the array's dtype costs
 (~0.6 us against ~0.3 on a 0-d array). The conversion is numpy's own double -> float cast, so
-``float32_array * typed(0.5, float32)`` gives the same bits (``tests/dynamic/test_typed_scalars.py``).
+``float32_array * typed(0.5, float32)`` gives the same bits
+(``tests/dynamic/test_typed_scalars.py``).
 Only values whose conversion is exact or plainly rounded are cached: finite, non-zero (so
 ``-0.0`` never meets ``0.0`` in the cache), within float32's range, integers within 2**24;
 others come back unchanged and take numpy's weak-scalar path.

@@ -80,7 +80,7 @@ class EntryValues:
     def check_saved(self) -> None:
         """A fed tensor written without :meth:`before_write` (a numpy write path it does not
         see) has lost its entry value: the call stays eager rather than check wrongly."""
-        for d, g, t in self.unsaved.values():
+        for d, _g, t in self.unsaved.values():
             if self._written(d, t):
                 self.fail("a write into a captured tensor's storage the capture did not see "
                           "coming (its value on entry is lost)")

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from . import np_rules, tiles
 from .core import (
     BOOL,
     AVal,
@@ -21,7 +22,6 @@ from .core import (
     result_type,
     to_float,
 )
-from . import np_rules, tiles
 from .shapes import zeros_like
 
 

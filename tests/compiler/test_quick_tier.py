@@ -44,9 +44,8 @@ TABLE, IDS = _table()
 
 @pytest.mark.parametrize("name,prog,np_fn,inputs", TABLE, ids=IDS)
 def test_quick_kernels_match_the_reference_on_the_program_table(name, prog, np_fn, inputs):
-    from tests.static.test_program_table import R, _build
-
     from staticgraph.compiler.cpu.native import NativeKernel
+    from tests.static.test_program_table import R, _build
 
     tf.reset_default_graph()
     phs, y = _build(prog, inputs)

@@ -102,7 +102,8 @@ WIDE: dict[str, OpRow] = {
     "scatter_add": OpRow(_fe("ops.scatter_add({a0}, {a2}, {a1}, {dim})", "=tf",
                              "W.scatter_add({a0}, {a1}, {dim}, {a2})",
                              "torch.scatter_add({a0}, {dim}, {a1}, {a2})")),
-    "gather_nd": OpRow(_fe("tf.gather_nd({a0}, {a1})", None, "{a0}[tuple(np.moveaxis({a1}, -1, 0))]",
+    "gather_nd": OpRow(_fe("tf.gather_nd({a0}, {a1})", None,
+                           "{a0}[tuple(np.moveaxis({a1}, -1, 0))]",
                            "{a0}[tuple({a1}.unbind(-1))]")),
     "segment_sum": OpRow(_fe("tf.math.unsorted_segment_sum({a0}, {a1}, {n})", None,
                              "W.segment_sum({a0}, {a1}, {n})", "T.segment_sum({a0}, {a1}, {n})")),
@@ -120,7 +121,8 @@ WIDE: dict[str, OpRow] = {
     "batch_norm": OpRow(_fe("tf.nn.batch_normalization({a0}, ops.reshape({a1}, {stat}), "
                             "ops.reshape({a2}, {stat}), None, None, {eps!r})",
                             "DF.batch_norm({a0}, {a1}, {a2}, eps={eps!r})",
-                            "({a0} - {a1}.reshape({stat})) / np.sqrt({a2}.reshape({stat}) + {eps!r})",
+                            "({a0} - {a1}.reshape({stat})) "
+                            "/ np.sqrt({a2}.reshape({stat}) + {eps!r})",
                             "F.batch_norm({a0}, {a1}, {a2}, eps={eps!r})")),
     "sdpa": OpRow(_fe("W.ops_attention(ops, {a0}, {a1}, {a2})",
                       "DF.scaled_dot_product_attention({a0}, {a1}, {a2})",

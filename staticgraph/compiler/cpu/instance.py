@@ -85,7 +85,7 @@ class Instance:
             kernels = [self._native(ck) for ck in plan.kernel_list]
             if any(k is not None for k in kernels) or not kernels:
                 # kernels neither saved nor rendered by LLVM compile with numba now
-                kernels = [k or ck.serial() for k, ck in zip(kernels, plan.kernel_list)]
+                kernels = [k or ck.serial() for k, ck in zip(kernels, plan.kernel_list, strict=True)]
                 self.tier = "native"
                 self.kernels = kernels
                 self.quick = any(getattr(k, "quick", False) for k in kernels)
