@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from staticgraph.ops.core import with_numpys_dtype
+
 from . import _dtypes
 from ._random import generator_of
 from ._tensor import Tensor, _as_array, make
@@ -25,20 +27,9 @@ def _dt(dtype: Any, default: np.dtype = _F32) -> np.dtype:
     return default if dtype is None else _dtypes.to_numpy_dtype(dtype)
 
 
-def _numpys_dtype(a: np.ndarray) -> np.ndarray:
-    """``a``, or a view of it whose dtype is numpy's own object where one equals it (an
-    unpickled array's dtype is a fresh object that ``dynamic.compile``'s and the executors'
-    identity guards, ``a.dtype is float32``, never match: every call took the slow path)."""
-    dt = a.dtype
-    if dt.isbuiltin == 1 or dt.names is not None or dt.subdtype is not None:
-        return a
-    own = np.dtype(dt.str)
-    return a.view(own) if own.isbuiltin == 1 and own == dt else a
-
-
 def _made(data: np.ndarray) -> Tensor:
     """A new tensor over ``data`` (an inference tensor inside ``inference_mode()``)."""
-    t = make(_numpys_dtype(data))
+    t = make(with_numpys_dtype(data))
     return mark_inference(t) if INFERENCE[0] else t
 
 

@@ -131,14 +131,3 @@ def as_dtype(x: Any) -> DType:
     if dt.name not in _ALL and dt != np.bool_:
         raise TypeError(f"Cannot convert value {x!r} to a staticgraph DType.")
     return _ALL["bool" if dt == np.bool_ else dt.name]
-
-
-def with_numpys_dtype(arr: np.ndarray) -> np.ndarray:
-    """``arr`` (or a view of it) whose dtype is numpy's own object when one equals it. An
-    unpickled array's dtype equals ``float32`` & co. but is a fresh object, which the
-    executors' identity guards (``a.dtype is float32``) never match."""
-    dt = arr.dtype
-    if dt.isbuiltin == 1 or dt.names is not None or dt.subdtype is not None:
-        return arr
-    own = np.dtype(dt.str)
-    return arr.view(own) if own.isbuiltin == 1 and own == dt else arr

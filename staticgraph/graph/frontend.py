@@ -10,10 +10,10 @@ from typing import Any
 
 import numpy as np
 
-from ..ops.core import AVal, Op
+from ..ops.core import AVal, Op, with_numpys_dtype
 from ..ops.unknown_rank import infer_unknown_rank
 from .core import Graph, Tensor, get_default_graph
-from .dtypes import DType, as_dtype, with_numpys_dtype
+from .dtypes import DType, as_dtype
 from .func_graph import function_graph_for
 
 _PY_DEFAULTS = {"f": np.float32, "i": np.int32, "u": np.int32, "b": np.bool_}

@@ -288,6 +288,17 @@ def to_float(dt: np.dtype) -> np.dtype:
 
 
 # ------------------------------------------------------------------------------------- shapes
+def with_numpys_dtype(arr: np.ndarray) -> np.ndarray:
+    """``arr`` (or a view of it) whose dtype is numpy's own object when one equals it. An
+    unpickled array's dtype equals ``float32`` & co. but is a fresh object, which the
+    executors' and ``dynamic``'s identity guards (``a.dtype is float32``) never match."""
+    dt = arr.dtype
+    if dt.isbuiltin == 1 or dt.names is not None or dt.subdtype is not None:
+        return arr
+    own = np.dtype(dt.str)
+    return arr.view(own) if own.isbuiltin == 1 and own == dt else arr
+
+
 def broadcast_shapes(*shapes: Shape) -> Shape:
     """NumPy broadcasting with ``None`` (unknown) dims; ``ValueError`` in PyTorch's words."""
     if len(shapes) == 1:
