@@ -1,8 +1,9 @@
 """A per-session compile cache directory, so tests never read a developer's cache; the ``nvvm``
-fixture of the PTX tests."""
+fixture of the PTX tests; ``packed_returns``, the packed native call watched."""
 
 from __future__ import annotations
 
+import functools
 import os
 import types
 
@@ -42,3 +43,28 @@ def nvvm(monkeypatch: pytest.MonkeyPatch):
     except Exception as e:  # no NVVM / CUDA toolkit here
         pytest.skip(f"compile_ptx unavailable: {type(e).__name__}: {str(e)[:100]}")
     return cuda
+
+
+@pytest.fixture
+def packed_returns(tmp_path, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """What every packed ``sg_seq`` call returns (0: the stretch ran packed; 1: it declined and
+    the plain ``ctypes`` calls ran), with a ``numba-llvm`` executor (LLVM kernels only), the
+    Python driver (the packed call's home) and a fresh cache directory; x86-64 Linux only."""
+    from staticgraph.compiler.cpu import instance, native_link, native_packed
+    from staticgraph.executor import EXECUTORS
+
+    if not native_link.usable():
+        pytest.skip("x86-64 Linux only")
+    monkeypatch.setenv("STATICGRAPH_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(instance, "SMALL_DOT", 0)  # the Python driver: the packed call's home
+    monkeypatch.setitem(EXECUTORS, "numba-llvm",
+                        functools.partial(EXECUTORS["numba"], llvm_only=True))
+    rets: list[int] = []
+    real = native_packed._SEQ_TYPE
+
+    def spy(addr: int):
+        f = real(addr)
+        return lambda g: rets.append(f(g)) or rets[-1]
+
+    monkeypatch.setattr(native_packed, "_SEQ_TYPE", spy)
+    return rets

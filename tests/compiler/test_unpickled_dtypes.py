@@ -7,7 +7,6 @@ values were right but every run missed the identity guards (``a.dtype is float32
 
 from __future__ import annotations
 
-import functools
 import pickle
 
 import numpy as np
@@ -41,26 +40,10 @@ def test_a_constant_from_an_unpickled_array_has_numpys_dtype() -> None:
         assert c.aval.dtype is np.dtype(np.float64)
 
 
-def test_unpickled_feeds_and_initial_values_run_packed(tmp_path, monkeypatch) -> None:
+def test_unpickled_feeds_and_initial_values_run_packed(packed_returns) -> None:
     """The packed call (``sg_seq``) accepts every stretch on every run (it returned 1, the
     slow way, for each stretch reading an unpickled feed or variable)."""
-    from staticgraph.compiler.cpu import instance, native_link, native_packed
-    from staticgraph.executor import EXECUTORS
-
-    if not native_link.usable():
-        pytest.skip("x86-64 Linux only")
-    monkeypatch.setenv("STATICGRAPH_CACHE_DIR", str(tmp_path))
-    monkeypatch.setattr(instance, "SMALL_DOT", 0)  # the Python driver: the packed call's home
-    monkeypatch.setitem(EXECUTORS, "numba-llvm",
-                        functools.partial(EXECUTORS["numba"], llvm_only=True))
-    rets: list[int] = []
-    real = native_packed._SEQ_TYPE
-
-    def spy(addr: int):
-        f = real(addr)
-        return lambda g: rets.append(f(g)) or rets[-1]
-
-    monkeypatch.setattr(native_packed, "_SEQ_TYPE", spy)
+    rets = packed_returns
     rng = np.random.default_rng(3)
     X = unpickled(rng.standard_normal((6, 5)).astype(np.float32))
     Y = unpickled(rng.integers(0, 3, 6))

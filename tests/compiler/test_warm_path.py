@@ -98,30 +98,12 @@ def test_note_without_logging_imported(env: str) -> None:
     assert "second 2" not in r.stderr
 
 
-def test_a_loaded_plan_has_numpys_own_descriptors_and_runs_packed(tmp_path, monkeypatch) -> None:
+def test_a_loaded_plan_has_numpys_own_descriptors_and_runs_packed(packed_returns) -> None:
     """``sg_seq`` checks array descriptors by identity too (llvm/packed.py): while a plan read
     back from the plan cache held pickled copies of float32 & co., every stretch that reads a
     feed or an initial value (numpy's own descriptors) fell back to the plain ``ctypes`` calls,
     for feeds on every run (the plan cache's dtype fix; this checks the packed call)."""
-    import functools
-
-    from staticgraph.compiler.cpu import instance, native_link, native_packed
-    from staticgraph.executor import EXECUTORS
-
-    if not native_link.usable():
-        pytest.skip("x86-64 Linux only")
-    monkeypatch.setenv("STATICGRAPH_CACHE_DIR", str(tmp_path))
-    monkeypatch.setattr(instance, "SMALL_DOT", 0)  # the Python driver: the packed call's home
-    monkeypatch.setitem(EXECUTORS, "numba-llvm",
-                        functools.partial(EXECUTORS["numba"], llvm_only=True))
-    rets: list[int] = []
-    real = native_packed._SEQ_TYPE
-
-    def spy(addr: int):
-        f = real(addr)
-        return lambda g: rets.append(f(g)) or rets[-1]
-
-    monkeypatch.setattr(native_packed, "_SEQ_TYPE", spy)
+    rets = packed_returns
     rng = np.random.default_rng(3)
     X = rng.standard_normal((6, 5)).astype(np.float32)
     Y = rng.integers(0, 3, 6)
