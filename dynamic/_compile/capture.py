@@ -36,7 +36,7 @@ from ..autograd.grad_mode import GRAD_ENABLED
 from ..autograd.graph import SAVED_HOOKS
 from .deferred import defer_op
 from .entry import EntryValues
-from .pending import Deferred, PendingTensor
+from .pending import RAW, Deferred, PendingTensor
 from .traced_array import ACTIVE, TracedArray, plain, traced_view
 
 #: whether captures defer op values (:mod:`.pending`); ``[False]``: every op runs eagerly
@@ -159,6 +159,8 @@ class Capture(EntryValues):
         ``copy_``): the storage's value becomes ``src``'s graph tensor (functionalized)."""
         if self.handled or self.reasons:
             return
+        if self.deferred is not None:
+            self.deferred.dirty = True
         st = self.by_data.get(id(dst))
         if st is None or st[0] is not dst:
             self.fail("an in-place write into storage the capture does not track (a view)")
@@ -385,19 +387,23 @@ class TraceFrontend:
         cap = ACTIVE[0]
         if cap is None or cap.thread != threading.get_ident() or cap.reasons or cap.handled:
             return eager_apply(op, args, params)
-        for a in args:  # meet new tensors before the eager op's autograd node saves their
-            if isinstance(a, Tensor) and type(a) is not PendingTensor \
-                    and type(a._data) is np.ndarray:  # arrays: no entry copy
-                cap.graph_tensor(a)
-        if cap.deferred is not None and cap.deferred.on:
-            prof = sys.getprofile()  # graph building runs no user code: unwatched, it is
-            sys.setprofile(None)  # ~10x cheaper (EffectWatch's profile sees every call)
-            try:
-                out = defer_op(cap, op, args, params)
-            finally:
-                sys.setprofile(prof)
-            if out is not None:
-                return out
+        RAW[0] += 1  # shapes and bindings only: a pending write stays pending
+        try:
+            for a in args:  # meet new tensors before the eager op's autograd node saves
+                if isinstance(a, Tensor) and type(a) is not PendingTensor \
+                        and type(a._data) is np.ndarray:  # their arrays: no entry copy
+                    cap.graph_tensor(a)
+            if cap.deferred is not None and cap.deferred.on:
+                prof = sys.getprofile()  # graph building runs no user code: unwatched, it is
+                sys.setprofile(None)  # ~10x cheaper (EffectWatch's profile sees every call)
+                try:
+                    out = defer_op(cap, op, args, params)
+                finally:
+                    sys.setprofile(prof)
+                if out is not None:
+                    return out
+        finally:
+            RAW[0] -= 1
         prof = None if SAVED_HOOKS else sys.getprofile()  # (saved-tensor hooks are user code)
         if prof is not None:  # an op runs no user code: unwatched it is several times cheaper
             sys.setprofile(None)

@@ -6,11 +6,14 @@ floating-point registry op that makes no view (elementwise, reduction, matmul, n
 ``run`` is the same eager op, under the grad mode of the moment it was called. Everything else
 runs eagerly as before (reading a pending argument's values materializes it).
 
-While a capture may defer, :func:`patched` replaces the autograd engine's ``_make_grads`` and
-``run_engine`` (module globals, looked up at each call): an ``autograd.grad`` whose outputs are
-pending becomes ``gradients()`` of the graph (as the whole-step capture builds it) and returns
-pending gradients, whose ``run`` is the real engine call; any other backward first
-materializes the pending values and runs the real engine (the whole-step capture models it).
+While a capture may defer, :func:`hooked` sets the autograd engine's hook point
+(``engine.CAPTURE_HOOK``, called first by ``backward`` and ``autograd.grad``): an
+``autograd.grad`` whose outputs are pending becomes ``gradients()`` of the graph (as the
+whole-step capture builds it) and returns pending gradients, whose ``run`` is the real engine
+call; a ``backward()`` of pending outputs gives the leaves pending ``.grad`` values
+(:mod:`.deferred_step`); anything else returns ``None`` to the engine, which runs as usual (its
+first read of a pending output materializes every pending value; the whole-step capture
+models that backward).
 """
 
 from __future__ import annotations
@@ -33,14 +36,14 @@ from .._tensor import Tensor
 from ..autograd import engine
 from ..autograd.grad_mode import GRAD_ENABLED, INFERENCE
 from ..autograd.graph import SAVED_HOOKS
-from .pending import PendingTensor, new_pending
+from .deferred_step import defer_backward
+from .pending import RAW, PendingTensor, new_pending
 from .reach import reached
 from .structure import out_struct
 from .traced_array import ACTIVE
 
 _KINDS = frozenset(("elementwise", "reduce", "matmul", "nn"))
 _SCALARS = (bool, int, float)
-_MAKE_GRADS = engine._make_grads
 _RUN_ENGINE = engine.run_engine
 
 
@@ -194,37 +197,40 @@ def _mine(cap: Any) -> bool:
         and cap.thread == threading.get_ident()
 
 
-def _make_grads(outputs: list, grads: Any) -> list:
-    if _mine(ACTIVE[0]):
-        outputs = [_Shape(o) if type(o) is PendingTensor else o for o in outputs]
-    return _MAKE_GRADS(outputs, grads)
-
-
-def _run_engine(outputs: list, grads: list, retain_graph: bool, create_graph: bool,
-                inputs: list | None, accumulate: bool) -> list:
+def _hook(outputs: list, grads_in: Any, retain_graph: bool, create_graph: bool,
+          inputs: list | None, accumulate: bool) -> Any:
+    """``engine.CAPTURE_HOOK``: a backward or ``autograd.grad`` of pending outputs, deferred
+    (``None``: the engine runs it; reading a pending output then materializes everything)."""
     cap = ACTIVE[0]
-    if _mine(cap) and any(type(o) is PendingTensor for o in outputs):
-        res = _defer_grad(cap, outputs, grads, retain_graph, create_graph, inputs, accumulate)
-        if res is not None:
-            return res
-        cap.deferred.flush()
-    return _RUN_ENGINE(outputs, grads, retain_graph, create_graph, inputs, accumulate)
+    if not _mine(cap) or not any(type(o) is PendingTensor for o in outputs):
+        return None
+    RAW[0] += 1
+    try:
+        # (the real function: the whole-step capture sees its call, notes implicit ones)
+        grads = engine._make_grads([_Shape(o) if type(o) is PendingTensor else o
+                                    for o in outputs], grads_in)
+        if accumulate:
+            return defer_backward(cap, outputs, grads, retain_graph, create_graph, inputs)
+        return _defer_grad(cap, outputs, grads, retain_graph, create_graph, inputs, False)
+    finally:
+        RAW[0] -= 1
 
 
 @contextlib.contextmanager
-def patched() -> Iterator[None]:
-    """The engine's ``_make_grads``/``run_engine`` see pending outputs (module docstring)."""
-    engine._make_grads, engine.run_engine = _make_grads, _run_engine
+def hooked() -> Iterator[None]:
+    """The engine's hook point defers backward passes of pending values (module docstring)."""
+    prev = engine.CAPTURE_HOOK[0]
+    engine.CAPTURE_HOOK[0] = _hook
     try:
         yield
     finally:
-        engine._make_grads, engine.run_engine = _MAKE_GRADS, _RUN_ENGINE
+        engine.CAPTURE_HOOK[0] = prev
 
 
 def settle(cap: Any, result: Any, reasons: list, effects: list) -> bool:
     """After the capture run: whether the result's pending values will come from the plan's
-    first run (nothing needed a value, nothing to repeat, no pending tensor held outside the
-    result); otherwise every pending value is computed now, eagerly, and the call goes on as
+    first run (nothing needed a value, nothing was written eagerly, no pending tensor held
+    outside the result and the leaves' ``.grad``); otherwise every pending value is computed now, eagerly, and the call goes on as
     an eager capture (its first run checked against those values)."""
     d = cap.deferred
     if d is None or not d.entries:
@@ -233,7 +239,8 @@ def settle(cap: Any, result: Any, reasons: list, effects: list) -> bool:
     out_struct(result, leaves)
     if type(result) is PendingTensor:  # held by this frame's argument too
         leaves.append(result)
-    if reasons or effects or cap.guards or not d.on or d.escaped(leaves):
+    grads = [s.leaf for s in cap.step.slots.values()] if cap.step is not None else []
+    if reasons or d.dirty or cap.guards or not d.on or d.escaped(leaves, grads):
         d.flush()
         return False
     return True
@@ -243,11 +250,24 @@ def first_run(call: Any, cap: Any, tensors: list, result: Any) -> tuple[Any, str
     """The first run of a plan whose capture deferred every value: the call's result is the
     run's, as a later call's is (outputs needing a gradient get the compiled backward). If
     the run fails (a guard, a kernel's check), the eager values are computed instead and the
-    reason returned."""
+    reason returned. A whole step's run starts from the state on entry, as a later call's
+    does: the leaves' ``.grad`` as they were (``zero_grad`` and the deferred backward set
+    them during the capture), no version bump nor write made yet."""
     d = cap.deferred
+    slots = list(cap.step.slots.values()) if cap.step is not None else []
+    now = [s.leaf._grad for s in slots]
+    vcs = [(t, n) for t, n in d.writes]
+    d.unwrite()
+    for s in slots:
+        s.leaf._grad = s.entry
     try:
         out = call.run(tensors)
     except Exception as e:  # noqa: BLE001 - eager gives the values; the signature stays eager
+        for s, g in zip(slots, now, strict=True):  # the capture run's state, then its values
+            s.leaf._grad = g
+        for t, n in vcs:
+            t._vc[0] += n
+        d.writes = [[t, n] for t, n in vcs]
         d.flush()
         return result, f"the compiled plan's first run failed ({type(e).__name__}: {e})"
     d.clear()

@@ -19,7 +19,7 @@ from typing import Any
 from .. import _random
 from .._tensor import Tensor
 from .capture import _LIB_DIRS
-from .deferred import patched
+from .deferred import hooked
 
 _MUTATORS = {
     list: {"append", "extend", "insert", "pop", "remove", "clear", "sort", "reverse"},
@@ -70,7 +70,7 @@ class EffectWatch:
         self._prev = sys.getprofile()
         self._patch = None
         if self.step is not None and self.step.cap.deferred is not None:
-            self._patch = patched()  # autograd.grad on pending values (deferred.py)
+            self._patch = hooked()  # backward of pending values (deferred.py)
             self._patch.__enter__()
         sys.setprofile(self._profile)
         return self
@@ -99,6 +99,7 @@ class EffectWatch:
         sys.setprofile(self._prev)
         if self._patch is not None:
             self._patch.__exit__(None, None, None)
+            self.step.cap.deferred.end_body()  # pending writes: plain classes again
 
     def finish(self, result: Any) -> list[str]:
         """The reasons, given the function's ``result`` (containers it returns are its own)."""

@@ -61,8 +61,10 @@ class EntryValues:
     def before_write(self, dst: Any) -> None:
         """``dst`` (a bound tensor's traced array) is about to be written: keep its entry value."""
         deferred = getattr(self, "deferred", None)
-        if deferred is not None and deferred.entries:  # pending ops read the value before it
-            deferred.flush()
+        if deferred is not None:
+            deferred.dirty = True  # an eager write: the plan's first run cannot start over
+            if deferred.entries:  # pending ops read the value before it
+                deferred.flush()
         key, own = id(dst), dst
         if key not in self.unsaved:  # a view of it (an update written tile by tile)
             r = dst
@@ -93,6 +95,9 @@ class EntryValues:
                 return
 
     def _written(self, d: Any, t: Tensor) -> bool:
+        deferred = getattr(self, "deferred", None)
+        if deferred is not None and any(w[0] is t for w in deferred.writes):
+            return False  # a pending write (deferred_step.py): nothing written yet
         st = self.by_data.get(id(d))
         return t._vc[0] != self.entry_vc[id(t)] or (st is not None and st[0] is d and st[2])
 

@@ -18,6 +18,13 @@ autograd nodes get eager's sequence order), is computed by running the same eage
 capture recorded, and from then on the call is captured as before (eager values, the first
 run checked against them). The eager semantics are never guessed: a pending tensor becomes the
 very tensor eager would have made, at the first moment anybody could observe a difference.
+
+A whole training step defers too (:mod:`.deferred_step`): ``backward()`` gives each leaf a
+pending ``.grad`` (or a pending write into the ``.grad`` it has), ``SGD``/``Adam.step`` a pending
+write into each parameter. A tensor with a pending write keeps its identity; for the rest of the
+function body its class is a subclass of its own (:func:`pending_write`) whose ``_data`` getter
+materializes first, so any read of its values sees what eager would have written. The capture's
+own bookkeeping reads shapes and dtypes only, under :data:`RAW`.
 """
 
 from __future__ import annotations
@@ -60,6 +67,42 @@ class PendingTensor(Tensor):
         _GRAD_FN.__set__(self, value)
 
 
+#: > 0 while the capture's own bookkeeping reads a tensor (shapes, dtypes, graph bindings): a
+#: pending write's ``_data`` is then the storage as it is, nothing is materialized
+RAW: list = [0]
+_WRITE_CLASSES: dict[type, type] = {}
+
+
+def _written_get(self: Tensor) -> Any:
+    if not RAW[0]:
+        materialize(self)
+    return _DATA.__get__(self)
+
+
+def _written_set(self: Tensor, value: Any) -> None:
+    if not RAW[0]:
+        materialize(self)
+    _DATA.__set__(self, value)
+
+
+def pending_write(t: Tensor) -> None:
+    """``t`` (a real tensor) has a pending in-place write: reading its storage materializes."""
+    cls = type(t)
+    sub = _WRITE_CLASSES.get(cls)
+    if sub is None:
+        sub = _WRITE_CLASSES[cls] = type(cls.__name__, (cls,), {
+            "__slots__": (), "__module__": cls.__module__, "__qualname__": cls.__qualname__,
+            "_data": property(_written_get, _written_set), "_sg_written": cls})
+    t.__class__ = sub
+
+
+def write_done(t: Tensor) -> None:
+    """``t``'s class again (its write was computed, or the capture ends)."""
+    orig = getattr(type(t), "_sg_written", None)
+    if orig is not None and type(t).__dict__.get("_sg_written") is orig:
+        t.__class__ = orig
+
+
 def new_pending(aval: Any, requires_grad: bool) -> PendingTensor:
     """A pending tensor of ``aval`` (shape and dtype), no values, no autograd node."""
     t = object.__new__(PendingTensor)
@@ -91,6 +134,35 @@ class Deferred:
         self.on = True  # still deferring: no value has been needed so far
         self.ids: set[int] = set()  # ids of the pending tensors of the entries
         self.bind = True  # False once the capture has ended: values only, no traced views
+        # real tensors with a pending in-place write: [tensor, version bumps eager would make]
+        self.writes: list[list] = []
+        self.dirty = False  # something was written eagerly: the first run cannot start over
+        self.freed: set[int] = set()  # graph ops a deferred backward freed (no retain_graph)
+
+    def write(self, t: Tensor, bumps: int) -> None:
+        """``t`` gets a pending in-place write (eager's ``bumps`` version bumps made now)."""
+        t._vc[0] += bumps
+        for w in self.writes:
+            if w[0] is t:
+                w[1] += bumps
+                break
+        else:
+            self.writes.append([t, bumps])
+        pending_write(t)
+
+    def end_body(self) -> None:
+        """The function returned: pending writes keep their plain class (the capture's finish
+        reads their storage; nobody else can until the plan's first run or the flush)."""
+        for t, _ in self.writes:
+            write_done(t)
+
+    def unwrite(self) -> None:
+        """Undo the pending writes' version bumps and classes (the flush or the plan's first run
+        makes them for real)."""
+        writes, self.writes = self.writes, []
+        for t, bumps in writes:
+            write_done(t)
+            t._vc[0] -= bumps
 
     def add(self, outs: list, gs: list, run: Any) -> None:
         self.entries.append((outs, gs, run))
@@ -104,34 +176,42 @@ class Deferred:
         self.ids.clear()
         if CURRENT[0] is self:
             CURRENT[0] = None
+        if not self.bind:  # storage no longer traced: keep the values on entry by hand
+            for t, _ in self.writes:
+                self.cap.before_write(_DATA.__get__(t))
+        self.unwrite()
         for outs, gs, run in entries:
             real = run()
             for t, r, g in zip(outs, real, gs, strict=True):
-                become(t, r)
+                if type(t) is PendingTensor:
+                    become(t, r)
                 if self.bind:
-                    self.cap._bind(t, g, swap=False)
+                    self.cap.rebind(t, g)
 
-    def escaped(self, leaves: list) -> bool:
+    def escaped(self, leaves: list, grads: list) -> bool:
         """Whether a pending tensor is held by anything but the entries, their arguments and
-        the function's result (``leaves``, each held by its container and the list): it could
-        be read later, and has no value the plan would give it."""
+        the function's result (``leaves``, each held by its container and the list) and the
+        ``.grad`` of the leaves in ``grads``: it could be read later, and has no value the plan
+        would give it."""
         held: dict[int, int] = {}
         for i in [id(t) for t in leaves]:  # (a loop variable would hold the last leaf)
             if i in self.ids:
                 held[i] = held.get(i, 0) + 2
-        for i in [id(a) for _, _, run in self.entries for a in run.args]:
+        for i in [id(a) for _, _, run in self.entries for a in run.args] + [
+                id(t) for outs, _, _ in self.entries for t in outs] + [
+                id(x._grad) for x in grads]:  # a leaf's pending .grad: replaced by the run
             if i in self.ids:
                 held[i] = held.get(i, 0) + 1
         for outs, _, _ in self.entries:
             for t in outs:
-                # the entry's list, the capture's record, the loop variable, getrefcount's
-                # argument
-                if sys.getrefcount(t) > 4 + held.get(id(t), 0):
+                # the capture's record, the loop variable, getrefcount's argument
+                if sys.getrefcount(t) > 3 + held.get(id(t), 0):
                     return True
         return False
 
     def clear(self) -> None:
         """Forget the entries (their results came from the plan; nobody else holds them)."""
+        self.unwrite()
         self.entries.clear()
         self.ids.clear()
         if CURRENT[0] is self:

@@ -32,11 +32,12 @@ from .._autograd_attrs import AutogradAttrs
 from .._inplace import InplaceMethods
 from ..autograd import engine
 from ..optim import SGD, Adam, Optimizer
+from .deferred_step import DeferredStep, can_defer_step
 from .optim_graph import GroupValue, adam_update, sgd_update
 from .reach import reached
 from .traced_array import plain
 
-# the engine's own functions (deferred.py replaces the module globals during a capture)
+# the engine's functions whose calls the profile events report
 _MAKE_GRADS = engine._make_grads
 _RUN_ENGINE = engine.run_engine
 
@@ -105,8 +106,14 @@ class StepCapture:
             return
         call = event == "call"
         d = self.cap.deferred
-        if call and d is not None and d.entries and fn != self._make_grads:
+        if call and d is not None and d.entries and fn != self._make_grads and not (
+                fn == self._opt_step and can_defer_step(self.cap, frame.f_locals["self"])):
             d.flush()  # a backward, optimizer step or grad write: pending values first
+        if not call and fn == self._opt_step \
+                and type(self.frames.get(id(frame))) is DeferredStep:
+            self.cap.handled -= 1  # (its parameter groups back, even after a graph break)
+            self.frames.pop(id(frame)).end(self.cap)
+            return
         if self.cap.reasons or self.quiet:  # keep the handled depth balanced, model nothing more
             if frame.f_code in self._depth_codes:
                 self.cap.handled += 1 if call else -1
@@ -221,6 +228,8 @@ class StepCapture:
 
     def _grad_set(self, frame: Any, call: bool, arg: Any) -> None:
         if call:
+            if self.cap.deferred is not None:
+                self.cap.deferred.dirty = True  # (a plan's first run would not undo it)
             self.active = True
             self.slot(frame.f_locals["self"], "set")
 
@@ -246,6 +255,7 @@ class StepCapture:
                     if isinstance(v, np.ndarray):
                         d[k] = np.array(plain(v), copy=True)
             return
+        defer = can_defer_step(cap, opt)
         cap.handled += 1
         self.active = True
         self.opts[id(opt)] = opt
@@ -266,6 +276,9 @@ class StepCapture:
                 if gp is None or gg is None:
                     return
                 news[id(p)] = (p, cap.stop_gradient(update(self, opt, gi, group, p, gp, gg)))
+        if defer and cap.deferred.on and not cap.reasons:  # its body sees no parameters
+            self.frames[id(frame)] = DeferredStep(opt, news)
+            return
         self.frames[id(frame)] = news
 
     # --------------------------------------------------------------- graph helpers

@@ -31,6 +31,14 @@ from .grad_mode import GRAD_ENABLED
 from .graph import AccumulateGrad, Node, renamed
 
 
+#: ``dynamic.compile``'s hook point (set only while a capture runs: dynamic/_compile/deferred.py).
+#: ``backward`` and ``grad`` call ``CAPTURE_HOOK[0](outputs, grad_outputs, retain_graph,
+#: create_graph, inputs, accumulate)`` first, ``grad_outputs`` as given by the caller; it returns
+#: ``None`` (run as usual) or the result in the graph's place: ``grad``'s list of gradients, or
+#: any non-``None`` value for ``backward`` (the pass was recorded, its ``.grad`` values pending).
+CAPTURE_HOOK: list = [None]
+
+
 def _tensors(x: Any) -> list:
     if isinstance(x, Tensor):
         return [x]
@@ -90,6 +98,10 @@ def backward(tensors: Any, grad_tensors: Any = None, retain_graph: bool | None =
     grads_in = grad_tensors if grad_tensors is not None else grad_variables
     if retain_graph is None:
         retain_graph = create_graph
+    hook = CAPTURE_HOOK[0]
+    if hook is not None and hook(outputs, grads_in, retain_graph, create_graph,
+                                 None if inputs is None else _tensors(inputs), True) is not None:
+        return
     if grads_in is None and not create_graph and inputs is None and len(outputs) == 1 \
             and _getprofile() is None and _lean(outputs[0], None, retain_graph, True) is not None:
         return
@@ -120,8 +132,11 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
             raise RuntimeError("One of the differentiated Tensors does not require grad")
     if retain_graph is None:
         retain_graph = create_graph
-    res = None
-    if grad_outputs is None and not create_graph and len(outs) == 1 and _getprofile() is None:
+    hook = CAPTURE_HOOK[0]
+    res = None if hook is None else hook(outs, grad_outputs, retain_graph, create_graph, ins,
+                                         False)
+    if res is None and grad_outputs is None and not create_graph and len(outs) == 1 \
+            and _getprofile() is None:
         res = _lean(outs[0], ins, retain_graph, False)
     if res is None:
         res = run_engine(outs, _make_grads(outs, grad_outputs), retain_graph, create_graph, ins,

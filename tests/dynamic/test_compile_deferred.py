@@ -258,5 +258,5 @@ def test_a_step_whose_sgd_update_is_written_tile_by_tile_compiles():
         got, want = cf(), step(w2, o2)
         np.testing.assert_allclose(got.item(), want.item(), rtol=1e-4)
         np.testing.assert_allclose(w1.detach().numpy(), w2.detach().numpy(), rtol=1e-3,
-                                   atol=1e-5)
+                                   atol=1e-4)  # (every call's values from the plan)
     assert cf.break_reasons == [] and cf.n_plans == 1
