@@ -1,7 +1,8 @@
 """Which ops a capture defers, and ``autograd.grad`` on deferred values (:mod:`.pending`).
 
 :func:`defer_op` is the tracing frontend's first try for an op during a capture: a
-floating-point registry op that makes no view (elementwise, reduction, matmul, nn) outside
+floating-point registry op that makes no view (elementwise, reduction, matmul, nn; integer
+tensors only as valid class labels of ``cross_entropy``/``nll_loss``) outside
 ``inference_mode`` and ``saved_tensors_hooks`` becomes a graph node and a pending result; its
 ``run`` is the same eager op, under the grad mode of the moment it was called. Everything else
 runs eagerly as before (reading a pending argument's values materializes it).
@@ -40,11 +41,28 @@ from .deferred_step import defer_backward
 from .pending import RAW, PendingTensor, new_pending
 from .reach import reached
 from .structure import out_struct
-from .traced_array import ACTIVE
+from .traced_array import ACTIVE, plain
 
 _KINDS = frozenset(("elementwise", "reduce", "matmul", "nn"))
 _SCALARS = (bool, int, float)
 _RUN_ENGINE = engine.run_engine
+
+
+#: ops whose argument 1 is integer class labels of argument 0 (classes on its axis 1, or 0 for
+#: a vector): deferred when every label is a class (else eager raises its error now)
+_LABEL_OPS = frozenset(("cross_entropy", "nll_loss"))
+
+
+def _labels_ok(args: tuple) -> bool:
+    x, t = args[0], args[1]
+    if not isinstance(x, Tensor):
+        return False
+    shape = x.aval.shape
+    if not shape:
+        return False
+    c = shape[1 if len(shape) > 1 else 0]
+    d = plain(t._data)  # a fed input's values (not a pending one's: those are floats)
+    return d.size == 0 or bool(d.min() >= 0 and d.max() < c)
 
 
 class _OpRun:
@@ -75,7 +93,9 @@ def defer_op(cap: Any, op: Op, args: tuple, params: dict) -> Tensor | None:
             if type(a) is not PendingTensor and id(a) not in cap.tensors \
                     and type(a._data) is not np.ndarray:
                 return None
-            if a.aval.dtype.kind != "f":
+            kind = a.aval.dtype.kind
+            if kind != "f" and not (kind in "iu" and op.name in _LABEL_OPS and a is args[1]
+                                    and _labels_ok(args)):
                 return None
             rg = rg or a._requires_grad
         elif type(a) not in _SCALARS:
