@@ -229,6 +229,8 @@ def _hook(outputs: list, grads_in: Any, retain_graph: bool, create_graph: bool,
         # (the real function: the whole-step capture sees its call, notes implicit ones)
         grads = engine._make_grads([_Shape(o) if type(o) is PendingTensor else o
                                     for o in outputs], grads_in)
+        if not cap.deferred.on:  # a pending cotangent's shape was read: all computed now
+            return None
         if accumulate:
             return defer_backward(cap, outputs, grads, retain_graph, create_graph, inputs)
         return _defer_grad(cap, outputs, grads, retain_graph, create_graph, inputs, False)
@@ -250,8 +252,9 @@ def hooked() -> Iterator[None]:
 def settle(cap: Any, result: Any, reasons: list, effects: list) -> bool:
     """After the capture run: whether the result's pending values will come from the plan's
     first run (nothing needed a value, nothing was written eagerly, no pending tensor held
-    outside the result and the leaves' ``.grad``); otherwise every pending value is computed now, eagerly, and the call goes on as
-    an eager capture (its first run checked against those values)."""
+    outside the result and the leaves' ``.grad``); otherwise every pending value is computed
+    now, eagerly, and the call goes on as an eager capture (its first run checked against
+    those values)."""
     d = cap.deferred
     if d is None or not d.entries:
         return False

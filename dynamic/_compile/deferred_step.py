@@ -68,6 +68,18 @@ def _interior(ys: list) -> set[int]:
     return seen
 
 
+def _write(cap: Any, t: Any, bumps: int) -> None:
+    """``t`` gets a pending in-place write, and so do the tracked tensors viewing its storage
+    (a read of a view's values must see the write too; they share its version counter)."""
+    cap.deferred.write(t, bumps)
+    data = plain(_DATA.__get__(t))
+    for rec in list(cap.tensors.values()):
+        x = rec[0]
+        if x is not t and type(x) is not PendingTensor \
+                and np.may_share_memory(plain(_DATA.__get__(x)), data):
+            cap.deferred.write(x, 0)
+
+
 class _BackwardRun:
     """The real ``backward()`` pending ``.grad`` values stand for. ``args`` is the only holder
     of the tensors it needs (:meth:`.pending.Deferred.escaped` counts its references):
@@ -90,13 +102,15 @@ class _BackwardRun:
         for t, old in zip(self.targets, olds, strict=True):
             t._grad = old  # the .grad values this backward started from (computed by now)
         cap = ACTIVE[0]
-        if cap is not None:
-            cap.step.quiet += 1  # the graph already holds this backward
+        if cap is not None:  # the graph already holds this backward (and its writes: no
+            cap.step.quiet += 1  # profile events inside the profile function's own flush)
+            cap.handled += 1
         try:
             _RUN_ENGINE(outputs, grads, self.retain, False, self.inputs, accumulate=True)
         finally:
             if cap is not None:
                 cap.step.quiet -= 1
+                cap.handled -= 1
         out = []
         for (t, listed), p in zip(self.news, ps, strict=True):
             r = t._grad
@@ -177,7 +191,7 @@ def defer_backward(cap: Any, outputs: list, grads: list, retain_graph: bool,
         else:  # eager adds into the .grad it has, in place
             g_old = cap.graph_tensor(old)
             new = sc.emit("add", g_old, sc._as(new, g_old.dtype.np_dtype))
-            d.write(old, 1)
+            _write(cap, old, 1)
             cap.rebind(old, new)
             news.append((t, old, False))
             continue
@@ -205,7 +219,7 @@ class DeferredStep:
             data = _DATA.__get__(p)
             st = cap.by_data[id(data)]
             st[1], st[2] = g, st[2] + 1
-            d.write(p, 1)
+            _write(cap, p, 1)
         d.add([], [], _StepRun(self.opt))
 
 
@@ -243,13 +257,15 @@ class _StepRun:
 
     def __call__(self) -> list:
         cap = ACTIVE[0]
-        if cap is not None:
-            cap.step.quiet += 1  # the graph already holds this step
+        if cap is not None:  # the graph already holds this step (and its writes)
+            cap.step.quiet += 1
+            cap.handled += 1
         try:
             self.opt.step()
         finally:
             if cap is not None:
                 cap.step.quiet -= 1
+                cap.handled -= 1
         for st in self.opt.state.values():  # plain arrays, as the modelled path keeps them
             for k, v in list(st.items()):
                 if isinstance(v, np.ndarray):

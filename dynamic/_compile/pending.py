@@ -32,10 +32,13 @@ from __future__ import annotations
 import sys
 from typing import Any
 
+from .._dtypes import Size, from_numpy_dtype
 from .._tensor import Tensor
+from ..autograd.graph import renamed
 
 _DATA = Tensor._data  # the slot descriptors, for use while an object is still pending
 _GRAD_FN = Tensor._grad_fn
+_RENAMED = renamed.__code__
 #: the slots an eager result carries over into the pending object it becomes (hooks and
 #: ``retain_grad`` set on the pending object are kept)
 _COPIED = ("_data", "_requires_grad", "_grad_fn", "_output_nr", "_vc", "_base", "_view")
@@ -58,6 +61,10 @@ class PendingTensor(Tensor):
 
     @property
     def _grad_fn(self) -> Any:  # type: ignore[override]
+        if not self._requires_grad:  # no history, as eager's result has none
+            return None
+        if sys._getframe(1).f_code is _RENAMED:  # a frontend naming the node: noted
+            return _Rename(self)
         materialize(self)
         return _GRAD_FN.__get__(self)
 
@@ -65,6 +72,43 @@ class PendingTensor(Tensor):
     def _grad_fn(self, value: Any) -> None:
         materialize(self)
         _GRAD_FN.__set__(self, value)
+
+    # shape and dtype queries need no values (``F.linear`` asks ``input.dim()``)
+    @property
+    def shape(self) -> Size:  # type: ignore[override]
+        return Size(self._aval.shape)
+
+    def size(self, dim: int | None = None) -> Any:
+        return Size(self._aval.shape) if dim is None else self._aval.shape[dim]
+
+    def dim(self) -> int:
+        return len(self._aval.shape)
+
+    @property
+    def ndim(self) -> int:  # type: ignore[override]
+        return len(self._aval.shape)
+
+    @property
+    def dtype(self) -> Any:  # type: ignore[override]
+        return from_numpy_dtype(self._aval.dtype)
+
+    def is_floating_point(self) -> bool:
+        return self._aval.dtype.kind == "f"
+
+
+class _Rename:
+    """What ``autograd.graph.renamed`` gets as a pending tensor's node: its new class is kept
+    and given to the eager node when the tensor is computed (:meth:`Deferred.flush`)."""
+
+    __slots__ = ("t",)
+
+    def __init__(self, t: PendingTensor) -> None:
+        object.__setattr__(self, "t", t)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name != "__class__" or CURRENT[0] is None:
+            raise AttributeError(f"dynamic.compile: a pending tensor's node has no {name!r}")
+        CURRENT[0].renames[id(self.t)] = value
 
 
 #: > 0 while the capture's own bookkeeping reads a tensor (shapes, dtypes, graph bindings): a
@@ -138,6 +182,7 @@ class Deferred:
         self.writes: list[list] = []
         self.dirty = False  # something was written eagerly: the first run cannot start over
         self.freed: set[int] = set()  # graph ops a deferred backward freed (no retain_graph)
+        self.renames: dict[int, type] = {}  # id(pending) -> its node's class (``renamed``)
 
     def write(self, t: Tensor, bumps: int) -> None:
         """``t`` gets a pending in-place write (eager's ``bumps`` version bumps made now)."""
@@ -185,6 +230,9 @@ class Deferred:
             for t, r, g in zip(outs, real, gs, strict=True):
                 if type(t) is PendingTensor:
                     become(t, r)
+                    cls = self.renames.pop(id(t), None)
+                    if cls is not None and t._grad_fn is not None:
+                        t._grad_fn.__class__ = cls
                 if self.bind:
                     self.cap.rebind(t, g)
 
@@ -212,6 +260,7 @@ class Deferred:
     def clear(self) -> None:
         """Forget the entries (their results came from the plan; nobody else holds them)."""
         self.unwrite()
+        self.renames.clear()
         self.entries.clear()
         self.ids.clear()
         if CURRENT[0] is self:
