@@ -215,12 +215,13 @@ class DeferredStep:
     def end(self, cap: Any) -> None:
         self.opt.param_groups = self.groups
         d = cap.deferred
-        for p, g in self.news.values():
-            data = _DATA.__get__(p)
-            st = cap.by_data[id(data)]
+        d.add([], [], _StepRun(self.opt))  # first: a flush runs the real step, come what may
+        sts = [(p, g, cap.by_data.get(id(_DATA.__get__(p)))) for p, g in self.news.values()]
+        if any(st is None or st[0] is not _DATA.__get__(p) for p, _, st in sts):
+            raise RuntimeError("a parameter's storage is not tracked any more")
+        for p, g, st in sts:
             st[1], st[2] = g, st[2] + 1
             _write(cap, p, 1)
-        d.add([], [], _StepRun(self.opt))
 
 
 def can_defer_step(cap: Any, opt: Any) -> bool:

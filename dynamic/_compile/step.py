@@ -112,7 +112,11 @@ class StepCapture:
         if not call and fn == self._opt_step \
                 and type(self.frames.get(id(frame))) is DeferredStep:
             self.cap.handled -= 1  # (its parameter groups back, even after a graph break)
-            self.frames.pop(id(frame)).end(self.cap)
+            try:
+                self.frames.pop(id(frame)).end(self.cap)
+            except Exception as e:  # noqa: BLE001 - never change what the eager call does
+                self.cap.fail(f"whole-step capture could not defer {frame.f_code.co_name}: "
+                              f"{type(e).__name__}: {e}")
             return
         if self.cap.reasons or self.quiet:  # keep the handled depth balanced, model nothing more
             if frame.f_code in self._depth_codes:
