@@ -11,6 +11,11 @@ first call into phases, by wrapping the capture's functions:
 * ``run``: the plan's first ``Session.run`` (compile, or load from the disk cache, and run);
 * ``other``: the rest (checks, plan bookkeeping, the fast path).
 
+It also prints the step's first call alone: the compiled function's first call against the
+static mode's first two ``Session.run`` calls after its build (the first training run among
+them); the train workloads' *first call* in ``sgbench`` runs all ``steps`` steps (1000 for the
+xor models), so the steady state weighs in there.
+
 Modes alternate round by round; ``--against DIR`` runs another source tree (e.g. ``git archive``
 of the commit before) in the same rounds. ``--cold`` gives every process an empty
 ``STATICGRAPH_CACHE_DIR`` (else all share one, warmed by a first untimed round).
@@ -39,7 +44,7 @@ mod = tf1_family if mode == "static" else torch_family
 mod.setup(mode, 1)
 wl = get(name)
 problem = wl.make(None)
-ph = {"trace": 0.0, "grads": 0.0, "eager": 0.0, "run": 0.0, "capture": 0.0}
+ph = {"trace": 0.0, "grads": 0.0, "eager": 0.0, "run": 0.0, "capture": 0.0, "step": 0.0}
 if mode == "dynamic-compile":
     import importlib
     from dynamic._compile import compiled, effects, pending, plan
@@ -76,10 +81,27 @@ if mode == "dynamic-compile":
         ph["trace"] += time.perf_counter() - self._t
         return r
     effects.EffectWatch.__enter__, effects.EffectWatch.__exit__ = _enter, _exit
+calls = []  # the step's own calls: the compiled function's, or the static Session.run's
+if mode == "dynamic-compile":
+    timed(compiled.CompiledFunction, "__call__", "step", once=True)
+else:
+    from staticgraph.session import Session
+    run0 = Session.run
+
+    def srun(self, *a, **k):
+        t = time.perf_counter()
+        try:
+            return run0(self, *a, **k)
+        finally:
+            calls[len(calls):] = [time.perf_counter() - t]
+    Session.run = srun
 w0, c0 = time.perf_counter(), time.process_time()
 bench = mod.build(mode, wl, problem)
+calls[:] = []  # (the static build runs the variables' initialization)
 bench.step()
 w1, c1 = time.perf_counter(), time.process_time()
+if mode == "static":  # (the first training run is the first slow one)
+    ph["step"] = sum(calls[:2])
 print("RESULT", json.dumps({"wall": w1 - w0, "cpu": c1 - c0, **ph}))
 """
 
@@ -139,6 +161,11 @@ def main(argv: list[str] | None = None) -> None:
             print(f"{name:10} {label:7} static {statistics.median(x['wall'] for x in s) * 1e3:6.1f}"
                   f" ms  dc {statistics.median(x['wall'] for x in d) * 1e3:6.1f} ms  wall "
                   f"{', '.join(f'{v:.2f}' for v in rw)}; cpu {', '.join(f'{v:.2f}' for v in rc)}")
+            rs = sorted(x["step"] / y["step"] for x, y in zip(d, s, strict=True))
+            print(f"{'':10} {'':7} the step's first call alone: static "
+                  f"{statistics.median(x['step'] for x in s) * 1e3:6.1f} ms  dc "
+                  f"{statistics.median(x['step'] for x in d) * 1e3:6.1f} ms  ratios "
+                  f"{', '.join(f'{v:.2f}' for v in rs)}")
             best = min(d, key=lambda x: x["wall"])
             print(f"{'':10} {'':7} dc phases (fastest round): {_phases(best)}")
 
