@@ -132,6 +132,8 @@ def _written_set(self: Tensor, value: Any) -> None:
 def pending_write(t: Tensor) -> None:
     """``t`` (a real tensor) has a pending in-place write: reading its storage materializes."""
     cls = type(t)
+    if "_sg_written" in cls.__dict__:  # pending already
+        return
     sub = _WRITE_CLASSES.get(cls)
     if sub is None:
         sub = _WRITE_CLASSES[cls] = type(cls.__name__, (cls,), {

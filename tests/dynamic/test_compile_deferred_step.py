@@ -383,3 +383,29 @@ def test_a_view_of_a_parameter_sees_the_pending_step(flushes, use):
             np.testing.assert_allclose(seen1["wt"], seen2["wt"], rtol=1e-6)
         _check_same((got, [w1, b1], o1), (want, [w2, b2], o2))
     assert flushes != []
+
+
+def test_two_backwards_adding_into_a_grad_from_before_the_call(flushes):
+    """Both deferred ``backward()``s add into the real ``.grad`` the leaves had (one pending
+    write, two version bumps), and a read afterwards sees eager's values."""
+    x, y = torch.tensor(_X), torch.tensor(_Y)
+    ws = []
+    for _ in range(2):
+        w, b, _o = _model("sgd")
+        _loss(x, y, w, b).backward()
+        ws.append((w, b))
+    (w1, b1), (w2, b2) = ws
+
+    def step(w, b):
+        def f(x, y):
+            _loss(x, y, w, b).backward()
+            _loss(x * 0.5, y, w, b).backward()
+            return w.grad * 1.0
+        return f
+
+    compiled, eager = torch.compile(step(w1, b1)), step(w2, b2)
+    np.testing.assert_allclose(compiled(x, y).numpy(), eager(x, y).numpy(), rtol=1e-5)
+    assert flushes == []
+    for p, q in ((w1, w2), (b1, b2)):
+        np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-5, atol=1e-6)
+        assert p.grad._version == q.grad._version == 2 and type(p.grad) is torch.Tensor
