@@ -30,7 +30,6 @@ from .array_backward import add_arrays, assign_arrays, before_rule, call_hooks, 
 from .grad_mode import GRAD_ENABLED
 from .graph import AccumulateGrad, Node, renamed
 
-
 #: ``dynamic.compile``'s hook point (set only while a capture runs: dynamic/_compile/deferred.py).
 #: ``backward`` and ``grad`` call ``CAPTURE_HOOK[0](outputs, grad_outputs, retain_graph,
 #: create_graph, inputs, accumulate)`` first, ``grad_outputs`` as given by the caller; it returns
