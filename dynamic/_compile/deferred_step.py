@@ -30,7 +30,7 @@ from staticgraph.ops import AVal
 
 from ..autograd import engine
 from ..optim import SGD, Adam
-from .pending import _DATA, PendingTensor, new_pending
+from .pending import _DATA, PendingState, PendingTensor, new_pending
 from .reach import reached
 from .traced_array import ACTIVE, plain
 
@@ -222,6 +222,9 @@ class DeferredStep:
         for p, g, st in sts:
             st[1], st[2] = g, st[2] + 1
             _write(cap, p, 1)
+        if not isinstance(self.opt.state, PendingState):  # read only after the flush
+            d.states.append((self.opt, self.opt.state))
+            self.opt.state = PendingState(self.opt.state)
 
 
 def can_defer_step(cap: Any, opt: Any) -> bool:

@@ -170,6 +170,46 @@ def become(t: Tensor, real: Tensor) -> None:
         setattr(t, name, getattr(real, name))
 
 
+class PendingState:
+    """An optimizer's ``state`` while its deferred step is pending (the body of the function):
+    any use computes every pending value first (the real dict is back by then)."""
+
+    __slots__ = ("_real",)
+
+    def __init__(self, real: dict) -> None:
+        object.__setattr__(self, "_real", real)
+
+    def _now(self) -> dict:
+        d = CURRENT[0]
+        if d is not None:
+            d.flush()
+        return object.__getattribute__(self, "_real")
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._now(), name)
+
+    def __getitem__(self, k: Any) -> Any:
+        return self._now()[k]
+
+    def __setitem__(self, k: Any, v: Any) -> None:
+        self._now()[k] = v
+
+    def __delitem__(self, k: Any) -> None:
+        del self._now()[k]
+
+    def __contains__(self, k: Any) -> bool:
+        return k in self._now()
+
+    def __iter__(self) -> Any:
+        return iter(self._now())
+
+    def __len__(self) -> int:
+        return len(self._now())
+
+    def __repr__(self) -> str:
+        return repr(self._now())
+
+
 class Deferred:
     """The pending values of one capture, in creation order: ``(outs, graph tensors, run)``
     entries, where ``run()`` computes the eager tensors the pending ``outs`` become."""
@@ -185,6 +225,7 @@ class Deferred:
         self.dirty = False  # something was written eagerly: the first run cannot start over
         self.freed: set[int] = set()  # graph ops a deferred backward freed (no retain_graph)
         self.renames: dict[int, type] = {}  # id(pending) -> its node's class (``renamed``)
+        self.states: list[tuple] = []  # (optimizer, its state dict) behind a PendingState
 
     def write(self, t: Tensor, bumps: int) -> None:
         """``t`` gets a pending in-place write (eager's ``bumps`` version bumps made now)."""
@@ -202,10 +243,17 @@ class Deferred:
         reads their storage; nobody else can until the plan's first run or the flush)."""
         for t, _ in self.writes:
             write_done(t)
+        self._real_states()
+
+    def _real_states(self) -> None:
+        states, self.states = self.states, []
+        for opt, real in states:
+            opt.state = real
 
     def unwrite(self) -> None:
         """Undo the pending writes' version bumps and classes (the flush or the plan's first run
         makes them for real)."""
+        self._real_states()
         writes, self.writes = self.writes, []
         for t, bumps in writes:
             write_done(t)

@@ -238,12 +238,14 @@ def _reads(kind: str):
                 seen["branch"] = True
         elif kind == "escape":
             seen["grad"] = w.grad
+        elif kind == "state":
+            seen["buf"] = o.state[w]["momentum_buffer"].copy()
         return loss
     return w, b, o, step, seen
 
 
 @pytest.mark.parametrize("kind", ["grad_numpy", "loss_item", "param_after_step", "branch",
-                                  "escape", "param_op_after_step"])
+                                  "escape", "param_op_after_step", "state"])
 def test_every_read_of_a_pending_value_is_eager_on_the_first_call(flushes, kind):
     x, y = torch.tensor(_X), torch.tensor(_Y)
     w1, b1, o1, s1, seen1 = _reads(kind)
