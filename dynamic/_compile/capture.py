@@ -28,16 +28,12 @@ from staticgraph.graph.core import Tensor as GTensor
 from staticgraph.ops import REGISTRY, AVal, Op
 from staticgraph.ops.core import compute_dtype
 
-from .._frontend import Frontend
-from .._frontend import apply as eager_apply
 from .._local_ops import CLONE, CONTIGUOUS
 from .._tensor import Tensor
 from ..autograd.grad_mode import GRAD_ENABLED
-from ..autograd.graph import SAVED_HOOKS
-from .deferred import defer_op
 from .entry import EntryValues
-from .pending import RAW, Deferred, PendingTensor
-from .traced_array import ACTIVE, TracedArray, plain, traced_view
+from .pending import Deferred, PendingTensor
+from .traced_array import TracedArray, plain, traced_view
 
 #: whether captures defer op values (:mod:`.pending`); ``[False]``: every op runs eagerly
 DEFER = [True]
@@ -377,45 +373,6 @@ class Capture(EntryValues):
         self.step = None
 
 
-class TraceFrontend:
-    """The eager frontend, plus a graph node per op while a capture is active on this thread."""
+from .trace_frontend import EAGER, TRACER, TraceFrontend  # noqa: E402 - re-exported
 
-    priority = Frontend.priority
-
-    @staticmethod
-    def apply(op: Op, args: tuple, params: dict) -> Tensor:
-        cap = ACTIVE[0]
-        if cap is None or cap.thread != threading.get_ident() or cap.reasons or cap.handled:
-            return eager_apply(op, args, params)
-        RAW[0] += 1  # shapes and bindings only: a pending write stays pending
-        try:
-            for a in args:  # meet new tensors before the eager op's autograd node saves
-                if isinstance(a, Tensor) and type(a) is not PendingTensor \
-                        and type(a._data) is np.ndarray:  # their arrays: no entry copy
-                    cap.graph_tensor(a)
-            if cap.deferred is not None and cap.deferred.on:
-                prof = sys.getprofile()  # graph building runs no user code: unwatched, it is
-                sys.setprofile(None)  # ~10x cheaper (EffectWatch's profile sees every call)
-                try:
-                    out = defer_op(cap, op, args, params)
-                finally:
-                    sys.setprofile(prof)
-                if out is not None:
-                    return out
-        finally:
-            RAW[0] -= 1
-        prof = None if SAVED_HOOKS else sys.getprofile()  # (saved-tensor hooks are user code)
-        if prof is not None:  # an op runs no user code: unwatched it is several times cheaper
-            sys.setprofile(None)
-        try:
-            out = eager_apply(op, args, params)
-            if not cap.reasons and not cap.handled:
-                cap.node(op, args, params, out)
-        finally:
-            if prof is not None:
-                sys.setprofile(prof)
-        return out
-
-
-TRACER = TraceFrontend()
-EAGER = Tensor.__sg_frontend__
+__all__ = ["EAGER", "TRACER", "Capture", "CompileError", "TraceFrontend", "user_site"]
