@@ -147,6 +147,13 @@ def _report(s, opts: dict, log) -> None:
     log(f"\n{s.checked} cases: {s.ok} agreed, {s.invalid} invalid (generator slips), "
         f"{len(s.failures)} disagreed, {len(s.crashes)} crashed or hung, "
         f"{len(s.harness)} fuzzer errors")
+    if s.compile:
+        n = sum(s.compile.values())
+        log(f"compile oracle: {n} cases ran it: " + ", ".join(
+            f"{s.compile.get(m, 0)} {m} ({100 * s.compile.get(m, 0) / n:.0f}%)"
+            for m in ("compiled", "partial", "eager")))
+        for why, c in sorted(s.breaks.items(), key=lambda kv: -kv[1])[:8]:
+            log(f"  graph break in {c} case(s): {why}")
     by_sig = defaultdict(list)
     for f in s.failures:
         by_sig[f["signature"]].append(f["fail"])

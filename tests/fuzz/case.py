@@ -11,7 +11,7 @@ from .compare import Finding, compare
 from .oracles import run_all
 from .program import Program
 
-ORACLES = ("reference", "compiled", "native", "llvm", "eager", "torch", "fd")
+ORACLES = ("reference", "compiled", "native", "llvm", "eager", "compile", "torch", "fd")
 
 
 @dataclass
@@ -22,6 +22,7 @@ class Outcome:
     invalid: str | None = None
     findings: list = field(default_factory=list)
     skipped: dict = field(default_factory=dict)
+    compile: dict | None = None  # the compile oracle's plans and graph breaks
 
     @property
     def failed(self) -> bool:
@@ -42,6 +43,8 @@ def check(prog: Program, oracles: tuple[str, ...] = ORACLES) -> Outcome:
             return Outcome(invalid=ref.build)
         out = Outcome(findings=compare(prog, res))
     out.skipped = {k: r.skipped for k, r in res.items() if r.skipped}
+    if "compile" in res:
+        out.compile = res["compile"].stats
     return out
 
 
