@@ -3,9 +3,11 @@
 
 The program becomes a Python function of its placeholder inputs (``def fuzz_fn(v0, ...)``, the
 same node lines as the ``eager`` oracle); variables and constants are globals of that function
-(captured tensors, fed from their storage at every call). Calls: three with the first batch
-size and fresh values each (capture with deferred values, the compiled plan, the per-call fast
-path), then one per other batch size (a recompile with symbolic dims, then the general plan).
+(captured tensors, fed from their storage at every call); an output that is a view is returned
+as a copy (``OWN``: a view output makes ``dynamic.compile`` run eagerly). Calls: three with
+the first batch size and fresh values each (capture with deferred values, the compiled plan,
+the per-call fast path), then one per other batch size (a recompile with symbolic dims, then
+the general plan).
 Each call records the outputs (``y``), and with a gradient: ``autograd.grad`` of the outputs
 (``g``; second order ``h`` through ``create_graph=True``), then ``backward()`` of the same
 weighted sum into ``.grad`` (``a``: a variable's ``.grad`` accumulates over the calls, never
@@ -31,6 +33,9 @@ from .program import Data, Program
 from .render import body
 
 REPEATS = 3  # calls at the first batch size: capture, plan, fast path
+STEP_ALL = True
+"""Run the training-step protocol on every program with variables, not only on those with an
+optimizer step (``prog.train``): a whole step's first compile is the oracle's dearest part."""
 
 
 def calls_program(prog: Program) -> Program:
@@ -39,12 +44,13 @@ def calls_program(prog: Program) -> Program:
     b = list(prog.batches)
     seq = [b[0]] * REPEATS + b[1:]
     p = prog.copy()
-    p.batches = seq + (seq if has_vars(prog) else [])
+    p.batches = seq + (seq if trains(prog) else [])
     return p
 
 
-def has_vars(prog: Program) -> bool:
-    return any(i.kind == "var" for i in prog.inputs)
+def trains(prog: Program) -> bool:
+    """Whether the training-step protocol runs (:data:`STEP_ALL`)."""
+    return (STEP_ALL or bool(prog.train)) and any(i.kind == "var" for i in prog.inputs)
 
 
 def n_forward(prog: Program) -> int:
@@ -52,9 +58,10 @@ def n_forward(prog: Program) -> int:
     return REPEATS + len(prog.batches) - 1
 
 
-def _fn_source(prog: Program, src: str, step: bool) -> str:
+def fn_source(prog: Program, src: str, step: bool) -> str:
+    """The program as the function the protocol compiles (``step``: the training step)."""
     args = [f"v{i}" for i, inp in enumerate(prog.inputs) if inp.kind in ("ph", "int")]
-    ys = ", ".join(f"v{o}" for o in prog.outputs)
+    own = ", ".join(f"OWN(v{o})" for o in prog.outputs)
     lines = [f"def fuzz_{'step' if step else 'fn'}({', '.join(args)}):"]
     if step:
         lines.append("    OPT.zero_grad()")
@@ -62,10 +69,17 @@ def _fn_source(prog: Program, src: str, step: bool) -> str:
     if step:
         loss = " + ".join(f"ops.mean(v{o})" for o in prog.outputs)
         lines += [f"    loss = {loss}", "    loss.backward()", "    OPT.step()",
-                  f"    return (loss, {ys})"]
+                  f"    return (loss, {own})"]
     else:
-        lines.append(f"    return ({ys},)")
+        lines.append(f"    return ({own},)")
     return "\n".join(lines)
+
+
+def _own(t):
+    """``t``, or a copy of it when it is a view: ``dynamic.compile`` runs a function that
+    returns a view of an input or of another output eagerly (its plan's results are separate
+    arrays), which would leave the program's compiled path untested."""
+    return t.clone() if t._base is not None else t
 
 
 def _namespace(prog: Program, data, dynamic, dt) -> dict:
@@ -74,7 +88,8 @@ def _namespace(prog: Program, data, dynamic, dt) -> dict:
     import dynamic.nn.functional as DF  # noqa: N812
     from staticgraph import ops
 
-    ns = {"ops": ops, "np": np, "K": K, "W": W, "DF": DF, "DT": dt, "dynamic": dynamic}
+    ns = {"ops": ops, "np": np, "K": K, "W": W, "DF": DF, "DT": dt, "dynamic": dynamic,
+          "OWN": _own}
     for i, inp in enumerate(prog.inputs):
         if inp.kind == "var":
             ns[f"v{i}"] = dynamic.tensor(np.array(data.static[i], copy=True), requires_grad=True)
@@ -105,7 +120,7 @@ def run_protocol(prog: Program, data, compiled: bool) -> tuple[dict, dict, dict]
     wrap = dynamic.compile if compiled else (lambda f: f)
 
     ns = _namespace(prog, data, dynamic, dt)
-    exec(_fn_source(prog, src, step=False), ns)  # noqa: S102 - our own rendered program
+    exec(fn_source(prog, src, step=False), ns)  # noqa: S102 - our own rendered program
     fn = wrap(ns["fuzz_fn"])
     for k in range(nf):
         try:
@@ -119,7 +134,7 @@ def run_protocol(prog: Program, data, compiled: bool) -> tuple[dict, dict, dict]
         t = prog.train or {}
         ns["OPT"] = dynamic.optim.SGD(params, lr=0.1,
                                       momentum=0.9 if t.get("opt") == "momentum" else 0.0)
-        exec(_fn_source(prog, src, step=True), ns)  # noqa: S102
+        exec(fn_source(prog, src, step=True), ns)  # noqa: S102
         step = wrap(ns["fuzz_step"])
         for k in range(nf, len(cp.batches)):
             try:
@@ -222,3 +237,16 @@ def run_compile(prog: Program, data: Data):
     res.against = twin
     res.calls = cp
     return res
+
+
+def compile_snippet(prog: Program) -> str:
+    """What a failing ``compile`` case runs: the functions (globals ``v{i}``: variables and
+    constants; ``OPT``: the SGD optimizer), and how to replay it."""
+    src = body(prog, "dyn") or ""
+    parts = ["# dynamic.compile(fuzz_fn) / dynamic.compile(fuzz_step) against the same "
+             "functions run eagerly", fn_source(prog, src, step=False)]
+    if trains(prog):
+        parts.append(fn_source(prog, src, step=True))
+    parts.append(f"# calls at batch sizes {calls_program(prog).batches}; replay with: "
+                 "python -m tests.fuzz --replay FILE.json --oracles reference,compile")
+    return "\n\n".join(parts) + "\n"

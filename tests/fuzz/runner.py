@@ -219,3 +219,8 @@ def _save(out: str, ev: dict) -> None:
                    "findings": ev["findings"], "program": ev["program"]}, f, indent=1)
     with open(path[:-5] + ".py", "w") as f:
         f.write(snippet(prog))
+    if ev["signature"].startswith("compile:"):
+        from .oracle_compile import compile_snippet
+
+        with open(path[:-5] + "_compile.py", "w") as f:
+            f.write(compile_snippet(prog))
