@@ -63,3 +63,23 @@ def test_step_fast_path_sets_grad_of_an_input_leaf(direct, monkeypatch):
         runs[compiled] = (out, fn)
     np.testing.assert_allclose(runs[True][0], runs[False][0], rtol=1e-12)
     assert runs[True][1].break_reasons == [] and runs[True][1].n_plans == 1
+
+
+def test_step_fast_path_of_a_symbolic_plan_sets_grad_of_an_input_leaf():
+    """A plan with a symbolic batch dim: the fast path's builder sized the input leaf's
+    ``.grad`` (to choose recycling) from its symbolic shape, ``(None, 1)``, and raised
+    ``TypeError`` in ``np.prod`` on the call after the recompile (found by the fuzzer's
+    ``compile`` oracle, seed 7071)."""
+    runs = {}
+    for compiled in (False, True):
+        w = dynamic.tensor(np.array([-0.9]), requires_grad=True)
+        opt = dynamic.optim.SGD([w], lr=0.1)
+        fn = dynamic.compile(_sgd_step(w, opt)) if compiled else _sgd_step(w, opt)
+        out = []
+        for k, n in enumerate([2, 2, 3, 3, 4]):
+            x = dynamic.tensor(np.linspace(0.5, 1.5 + k, n), requires_grad=True)
+            loss = fn(x)
+            out.append((loss.item(), w.item(), w.grad.item(), float(x.grad.numpy().sum())))
+        runs[compiled] = (out, fn)
+    np.testing.assert_allclose(runs[True][0], runs[False][0], rtol=1e-12)
+    assert runs[True][1].break_reasons == [] and runs[True][1].n_plans == 2
