@@ -18,7 +18,7 @@ import pytest
 from tests.fuzz.case import check, describe
 from tests.fuzz.generate import CORE, generate
 from tests.fuzz.oracle_compile import mode
-from tests.fuzz.test_fuzz_ci import CI_SEEDS, MAX_NODES
+from tests.fuzz.test_fuzz_ci import MAX_NODES
 
 COMPILE_SEEDS = [1003, 1008, 1010, 1019, 1020, 1030, 1043, 1048, 1058, 1074, 1083, 1094]
 
