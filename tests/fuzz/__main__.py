@@ -153,8 +153,8 @@ def _report(s, opts: dict, log) -> None:
         log(f"compile oracle: {n} cases ran it: " + ", ".join(
             f"{s.compile.get(m, 0)} {m} ({100 * s.compile.get(m, 0) / n:.0f}%)"
             for m in ("compiled", "partial", "eager")))
-        for why, c in sorted(s.breaks.items(), key=lambda kv: -kv[1])[:8]:
-            log(f"  graph break in {c} case(s): {why}")
+        for why, seeds in sorted(s.breaks.items(), key=lambda kv: -len(kv[1]))[:8]:
+            log(f"  graph break in {len(seeds)} case(s) (seeds {seeds[:5]}): {why}")
     by_sig = defaultdict(list)
     for f in s.failures:
         by_sig[f["signature"]].append(f["fail"])

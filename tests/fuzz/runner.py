@@ -111,7 +111,7 @@ class Summary:
     harness: list = field(default_factory=list)    # {"seed", "why"}: bugs of the fuzzer
     shrunk: dict = field(default_factory=dict)     # seed -> {"program", "findings"}
     compile: dict = field(default_factory=dict)    # compile oracle: mode -> cases
-    breaks: dict = field(default_factory=dict)     # compile oracle: first break -> cases
+    breaks: dict = field(default_factory=dict)     # compile oracle: first break -> seeds
 
     @property
     def checked(self) -> int:
@@ -187,7 +187,7 @@ def supervise(opts: dict, log=print) -> Summary:
                 if "compile" in ev:
                     s.compile[ev["compile"]] = s.compile.get(ev["compile"], 0) + 1
                     if ev["brk"]:
-                        s.breaks[ev["brk"]] = s.breaks.get(ev["brk"], 0) + 1
+                        s.breaks.setdefault(ev["brk"], []).append(ev["done"])
                 if ev["status"] == "ok":
                     s.ok += 1
                 elif ev["status"] == "invalid":
