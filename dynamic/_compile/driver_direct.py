@@ -41,7 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from .grad_recycle import bind, recycle_test
+from .grad_recycle import UNSET, bind, recycle_test
 
 ENABLED = True
 """Off: the fast path calls the instance (tests of that path; A/B measurements)."""
@@ -159,7 +159,7 @@ def block(g: Any, call: Any, rp: Any, key_avals: tuple, feeds: list[str],
                         f"copyto({t}, {b[m]}, casting='unsafe')")
             body.append(f"{tt}._vc[0] += {arg}")
         elif kind == "grad_set":
-            body += grad_lines(leaf_expr(g, target), b[m], g.cell("qg", None),
+            body += grad_lines(leaf_expr(g, target), b[m], g.cell("qg", UNSET),
                                g.cell("qd", None))
         elif kind == "grad_none":
             body.append(f"{leaf_expr(g, target)}._grad = None")

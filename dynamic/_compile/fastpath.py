@@ -202,6 +202,9 @@ def _direct_lines(g: _Gen, call: Any, rp: Any, key_avals: tuple, feeds: list[str
 
 
 def _nbytes(shape: tuple, dt: Any) -> int:
+    """Bytes of an array of ``shape``; a symbolic shape (a ``None`` dim) is never small."""
+    if None in shape:
+        return 1 << 62
     return int(np.prod(shape, dtype=np.int64)) * np.dtype(dt).itemsize
 
 

@@ -33,6 +33,10 @@ from weakref import getweakrefcount
 
 from .._tensor import Tensor
 
+UNSET = object()
+"""The last ``.grad`` before the fast path made one: never a leaf's ``.grad`` (``None`` is: an
+input leaf has none before its first backward)."""
+
 RECYCLE_MAX_BYTES = 4096
 """A larger ``.grad`` is wrapped as before: its copy would cost more than the pool's ``fresh``."""
 
@@ -56,7 +60,7 @@ def recycle_lines(g: Any, leaf: str, val: str) -> list[str]:
     """Source setting ``{leaf}._grad`` to a new-or-recycled tensor holding ``{val}`` (the
     run's result of the ``.grad``'s shape and dtype); ``g`` is the fast path's generator."""
     bind(g.ns)
-    lg, ld = g.const([None], "LG"), g.const([None], "LD")
+    lg, ld = g.const([UNSET], "LG"), g.const([None], "LD")
     g.caches += [g.ns[lg], g.ns[ld]]  # emptied when the fast path is dropped
     return [f"G = {leaf}._grad",
             f"if G is {lg}[0] and G._data is {ld}[0] and {recycle_test('G', ld + '[0]')}:",

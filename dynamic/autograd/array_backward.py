@@ -167,7 +167,7 @@ def fit_arrays(edges: list, res: Any, args: Any, op: Any) -> list:
             a = np.asarray(a)
             shape, dt = a.shape, a.dtype
         if type(r) is not _ndarray:
-            if isinstance(r, np.generic):
+            if isinstance(r, (np.generic, _ndarray)):  # a capture's TracedArray is an array
                 r = np.asarray(r)
             else:
                 r = np.array(np.broadcast_to(np.asarray(r, dt), shape))

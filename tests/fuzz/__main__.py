@@ -14,7 +14,7 @@ import tempfile
 import time
 from collections import defaultdict
 
-from .case import ORACLES
+from .case import DEFAULT_ORACLES, ORACLES
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -25,8 +25,9 @@ def _args(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--cases", type=int, default=None, help="stop after this many cases")
     ap.add_argument("--seed", type=int, default=None, help="first case seed (default: clock)")
     ap.add_argument("--max-nodes", type=int, default=8, help="nodes per program (default 8)")
-    ap.add_argument("--oracles", default=",".join(ORACLES),
-                    help=f"comma-separated subset of {','.join(ORACLES)}")
+    ap.add_argument("--oracles", default=",".join(DEFAULT_ORACLES),
+                    help=f"comma-separated subset of {','.join(ORACLES)} (default: all but "
+                    "compile; +NAME adds to the default, e.g. +compile)")
     ap.add_argument("--families", default=None,
                     help="comma-separated generator families (default: all; see generate.py)")
     ap.add_argument("--edge", type=float, default=None,
@@ -147,6 +148,13 @@ def _report(s, opts: dict, log) -> None:
     log(f"\n{s.checked} cases: {s.ok} agreed, {s.invalid} invalid (generator slips), "
         f"{len(s.failures)} disagreed, {len(s.crashes)} crashed or hung, "
         f"{len(s.harness)} fuzzer errors")
+    if s.compile:
+        n = sum(s.compile.values())
+        log(f"compile oracle: {n} cases ran it: " + ", ".join(
+            f"{s.compile.get(m, 0)} {m} ({100 * s.compile.get(m, 0) / n:.0f}%)"
+            for m in ("compiled", "partial", "eager")))
+        for why, seeds in sorted(s.breaks.items(), key=lambda kv: -len(kv[1]))[:8]:
+            log(f"  graph break in {len(seeds)} case(s) (seeds {seeds[:5]}): {why}")
     by_sig = defaultdict(list)
     for f in s.failures:
         by_sig[f["signature"]].append(f["fail"])
@@ -160,13 +168,21 @@ def _report(s, opts: dict, log) -> None:
             f"{opts['out']}/seed{seed}.json) ===")
         for line in ev["findings"][:4]:
             log("  " + line[:300])
+        if ev["signature"].startswith("compile:"):
+            from .oracle_compile import compile_snippet
+
+            log(compile_snippet(prog))
+            continue
         log(snippet(prog) if len(snippet(prog)) < 6000 else
             f"  (snippet in {opts['out']}/seed{seed}.py)")
 
 
 def main(argv: list[str] | None = None) -> int:
     a = _args(sys.argv[1:] if argv is None else argv)
-    oracles = tuple(o for o in a.oracles.split(",") if o)
+    names = [o for o in a.oracles.split(",") if o]
+    if names and all(o.startswith("+") for o in names):
+        names = list(DEFAULT_ORACLES) + [o[1:] for o in names]
+    oracles = tuple(names)
     if any(o not in ORACLES for o in oracles):
         print(f"unknown oracle in {a.oracles!r}; choose from {ORACLES}", file=sys.stderr)
         return 2

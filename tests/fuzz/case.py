@@ -11,7 +11,11 @@ from .compare import Finding, compare
 from .oracles import run_all
 from .program import Program
 
-ORACLES = ("reference", "compiled", "native", "llvm", "eager", "torch", "fd")
+ORACLES = ("reference", "compiled", "native", "llvm", "eager", "compile", "torch", "fd")
+DEFAULT_ORACLES = tuple(o for o in ORACLES if o != "compile")
+"""``compile`` (``dynamic.compile``, :mod:`.oracle_compile`) is opt-in (``--oracles``): it
+adds about half the other oracles' time to a case on a cold compile cache (each plan and
+recompile is a compile of its own), over the 30% that would make it a default."""
 
 
 @dataclass
@@ -22,6 +26,7 @@ class Outcome:
     invalid: str | None = None
     findings: list = field(default_factory=list)
     skipped: dict = field(default_factory=dict)
+    compile: dict | None = None  # the compile oracle's plans and graph breaks
 
     @property
     def failed(self) -> bool:
@@ -31,7 +36,7 @@ class Outcome:
         return {f.signature for f in self.findings}
 
 
-def check(prog: Program, oracles: tuple[str, ...] = ORACLES) -> Outcome:
+def check(prog: Program, oracles: tuple[str, ...] = DEFAULT_ORACLES) -> Outcome:
     if "reference" not in oracles:
         oracles = ("reference",) + tuple(oracles)
     with np.errstate(all="ignore"), warnings.catch_warnings():
@@ -42,6 +47,8 @@ def check(prog: Program, oracles: tuple[str, ...] = ORACLES) -> Outcome:
             return Outcome(invalid=ref.build)
         out = Outcome(findings=compare(prog, res))
     out.skipped = {k: r.skipped for k, r in res.items() if r.skipped}
+    if "compile" in res:
+        out.compile = res["compile"].stats
     return out
 
 

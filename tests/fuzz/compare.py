@@ -26,7 +26,7 @@ from .render import body
 RTOL = {"float64": 1e-11, "float32": 2e-5}  # without a float64 truth
 F32_TRUTH_RTOL = 2 * float(np.finfo(np.float32).eps)  # 2 ulp per op (times depth + 1)
 FD_RTOL = 1e-5
-KEY_FACTOR = {"y": 1.0, "w": 2.0, "g": 3.0, "h": 8.0}
+KEY_FACTOR = {"y": 1.0, "w": 2.0, "g": 3.0, "a": 3.0, "h": 8.0}  # a: .grad after backward()
 
 
 @dataclass
@@ -201,6 +201,9 @@ def compare(prog: Program, results: dict[str, Result]) -> list[Finding]:
         if name == "fd":
             out.extend(_compare_fd(prog, res))
             continue
+        if name == "compile":
+            out.extend(compare_compile(prog, res))
+            continue
         for k in range(len(prog.batches)):
             if k in ref.errors:
                 if k not in res.errors and name != "torch":
@@ -221,7 +224,7 @@ def _compare_run(prog, name, res, ref, k, rtol, mag, truth) -> list[Finding]:
         a, b = res.values.get(key), ref.values.get(key)
         if a is None or b is None:
             have = a if a is not None else b
-            if key.split("/")[1][0] in "gh" and not np.any(have):
+            if key.split("/")[1][0] in "gha" and not np.any(have):
                 continue
             who = name if a is None else "reference"
             out.append(Finding(name, "missing", key, f"{who} has no value (None gradient?)"))
@@ -253,3 +256,39 @@ def _compare_fd(prog: Program, fd: Result) -> list[Finding]:
         if f is not None:
             out.append(f)
     return out
+
+
+def _against(prog: Program, name: str, res: Result, ref: Result, rtol: float, mags: list,
+             truth: Result | None) -> list[Finding]:
+    """``res`` against ``ref`` run by run (errors as in :func:`compare`)."""
+    out: list[Finding] = []
+    for k in range(len(prog.batches)):
+        if k in ref.errors:
+            if k not in res.errors:
+                out.append(Finding(name, "ref_error", f"b{k}/run",
+                                   f"answered where the eager twin raised {ref.errors[k]}"))
+            continue
+        if k in res.errors:
+            out.append(Finding(name, "error", f"b{k}/run", res.errors[k]))
+            continue
+        out.extend(_compare_run(prog, name, res, ref, k, rtol, mags[k], truth))
+    return out
+
+
+def compare_compile(prog: Program, res: Result) -> list[Finding]:
+    """The ``compile`` oracle against its eager twin (same protocol, same data: see
+    :mod:`.oracle_compile`); a float32 program's disagreements are judged again against the
+    twin's float64 run (the truth), as the static oracles' are."""
+    from .oracle_compile import run_protocol
+
+    cp, twin = res.calls, res.against
+    data = Data(cp)
+    rtol, mags = rtol_for(cp), magnitudes(cp, data)
+    out = _against(cp, "compile", res, twin, rtol, mags, None)
+    if out and cp.dtype == "float32":
+        p64 = prog.copy()
+        p64.dtype = "float64"
+        truth = Result()
+        truth.values, truth.errors, _ = run_protocol(p64, Upcast(data), compiled=False)
+        out = _against(cp, "compile", res, twin, rtol, mags, truth)
+    return sorted(out, key=lambda f: -f.score)

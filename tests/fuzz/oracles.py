@@ -4,8 +4,9 @@ Oracles: ``compiled`` (``tf.Session()``, the numba executor), ``native`` (the co
 tier only: ``NumbaExecutor(native_only=True)``), ``llvm`` (the LLVM renderer's kernels wherever
 it covers them: ``NumbaExecutor(llvm_only=True)``), ``reference`` (``Session(executor=
 "reference")``, the numpy interpreter), ``eager`` (``dynamic``, the same ops on eager tensors),
-``torch`` (PyTorch, when installed) and ``fd`` (central finite differences of the plain-numpy
-rendering, float64 programs of smooth ops only).
+``torch`` (PyTorch, when installed), ``compile`` (the eager form through ``dynamic.compile``,
+against its eager twin: :mod:`.oracle_compile`) and ``fd`` (central finite differences of the
+plain-numpy rendering, float64 programs of smooth ops only).
 
 A result maps ``"b{k}/{name}"`` (run ``k``; ``y{j}`` output, ``g{i}`` gradient, ``h{i}`` second
 order, ``w{i}`` a variable after the optimizer step) to an array; ``errors`` maps a run to its
@@ -38,7 +39,10 @@ class Result:
     errors: dict = field(default_factory=dict)
     build: str | None = None
     skipped: str | None = None
-    against: Result | None = None  # fd: the reference run on the same (edge-free) data
+    against: Result | None = None  # fd: the reference run on the same (edge-free) data;
+    # compile: the eager twin of its protocol
+    stats: dict | None = None  # compile: plans made and graph breaks (oracle_compile.py)
+    calls: Program | None = None  # compile: the program with one run per call
 
 
 def _err(e: BaseException) -> str:
@@ -320,6 +324,10 @@ def run_all(prog: Program, oracles: tuple[str, ...]) -> dict[str, Result]:
             out[name] = run_eager(prog, data)
         elif name == "torch":
             out[name] = run_torch(prog, data)
+        elif name == "compile":
+            from .oracle_compile import run_compile
+
+            out[name] = run_compile(prog, data)
         elif name == "fd" and fd_applies(prog):
             clean = Data(prog, edge=0.0)
             out[name] = run_fd(prog, clean)

@@ -63,8 +63,9 @@ def _one(seed: int, opts: dict, oracles: tuple, shrunk_per_sig: dict) -> None:
     if out.invalid:
         emit(done=seed, status="invalid", why=out.invalid[:300])
         return
+    how = _compile_event(out.compile)
     if not out.failed:
-        emit(done=seed, status="ok")
+        emit(done=seed, status="ok", **how)
         return
     sig = out.findings[0].signature
     emit(fail=seed, signature=sig, findings=[str(f) for f in out.findings[:8]],
@@ -76,7 +77,17 @@ def _one(seed: int, opts: dict, oracles: tuple, shrunk_per_sig: dict) -> None:
         final = check(small, oracles)
         emit(shrunk=seed, signature=sig, program=small.to_json(),
              findings=[str(f) for f in final.findings[:8]])
-    emit(done=seed, status="fail")
+    emit(done=seed, status="fail", **how)
+
+
+def _compile_event(stats: dict | None) -> dict:
+    """The compile oracle's part of a ``done`` event: how the calls ran, the first break."""
+    from .oracle_compile import mode
+
+    how = mode(stats)
+    if how is None:
+        return {}
+    return {"compile": how, "brk": stats["breaks"][0][:120] if stats["breaks"] else None}
 
 
 def _same_failure(sig: str, oracles: tuple):
@@ -99,6 +110,8 @@ class Summary:
     crashes: list = field(default_factory=list)    # {"seed", "why"}
     harness: list = field(default_factory=list)    # {"seed", "why"}: bugs of the fuzzer
     shrunk: dict = field(default_factory=dict)     # seed -> {"program", "findings"}
+    compile: dict = field(default_factory=dict)    # compile oracle: mode -> cases
+    breaks: dict = field(default_factory=dict)     # compile oracle: first break -> seeds
 
     @property
     def checked(self) -> int:
@@ -171,6 +184,10 @@ def supervise(opts: dict, log=print) -> Summary:
             elif "done" in ev:
                 current = None
                 seed = ev["done"] + 1
+                if "compile" in ev:
+                    s.compile[ev["compile"]] = s.compile.get(ev["compile"], 0) + 1
+                    if ev["brk"]:
+                        s.breaks.setdefault(ev["brk"], []).append(ev["done"])
                 if ev["status"] == "ok":
                     s.ok += 1
                 elif ev["status"] == "invalid":
@@ -202,3 +219,8 @@ def _save(out: str, ev: dict) -> None:
                    "findings": ev["findings"], "program": ev["program"]}, f, indent=1)
     with open(path[:-5] + ".py", "w") as f:
         f.write(snippet(prog))
+    if ev["signature"].startswith("compile:"):
+        from .oracle_compile import compile_snippet
+
+        with open(path[:-5] + "_compile.py", "w") as f:
+            f.write(compile_snippet(prog))
