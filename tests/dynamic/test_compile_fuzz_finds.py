@@ -83,3 +83,36 @@ def test_step_fast_path_of_a_symbolic_plan_sets_grad_of_an_input_leaf():
         runs[compiled] = (out, fn)
     np.testing.assert_allclose(runs[True][0], runs[False][0], rtol=1e-12)
     assert runs[True][1].break_reasons == [] and runs[True][1].n_plans == 2
+
+
+def test_step_after_a_no_grad_copy_and_zero_grad_between_calls():
+    """Found while deferring training steps: between calls of a compiled SGD step the user
+    overwrites the parameter under ``no_grad`` (``w.copy_``) and calls ``zero_grad()``; the
+    fast path's third call raised ``AttributeError: 'NoneType' object has no attribute
+    '_data'`` (its ``.grad`` recycling compared ``None`` with ``None``). Values and the
+    parameter after each call equal eager's."""
+    runs = {}
+    for compiled in (False, True):
+        w = dynamic.tensor(np.ones((3, 2), np.float32), requires_grad=True)
+        opt = dynamic.optim.SGD([w], lr=0.1)
+
+        def step(x, w=w, opt=opt):
+            opt.zero_grad()
+            loss = ((x @ w) ** 2).sum()
+            loss.backward()
+            opt.step()
+            return loss
+
+        fn = dynamic.compile(step) if compiled else step
+        out = []
+        for k in range(5):
+            x = dynamic.tensor(np.arange(12, dtype=np.float32).reshape(4, 3) / (k + 1))
+            out.append((fn(x).item(), w.detach().numpy().copy()))
+            with dynamic.no_grad():
+                w.copy_(dynamic.tensor(np.full((3, 2), 0.5 * (k + 2), np.float32)))
+            opt.zero_grad()
+            assert w.grad is None
+        runs[compiled] = out
+    for (le, we), (lc, wc) in zip(runs[False], runs[True], strict=True):
+        np.testing.assert_allclose(lc, le, rtol=1e-5)
+        np.testing.assert_allclose(wc, we, rtol=1e-5)
