@@ -22,6 +22,8 @@ import numpy as np
 from staticgraph.ops import Op, bind
 
 from ._frontend import apply
+from ._parallel import LARGE as _LARGE
+from ._parallel import forward as _par_forward
 from ._tensor import Tensor
 from ._typed_scalars import _CACHE as _TYPED
 from ._typed_scalars import typed
@@ -119,7 +121,7 @@ def binary_method(op: Op) -> Callable[[Tensor, Any], Tensor]:
         else:
             return bind(op, a, b)
         try:
-            out = op.impl(da, db)
+            out = op.impl(da, db) if da.size < _LARGE[0] else _par_forward(op, da, db)
         except Exception:  # broadcasting and the like: the general path raises PyTorch's error
             return bind(op, a, b)
         if out.dtype != dt:
@@ -207,7 +209,7 @@ def unary_method(op: Op) -> Callable[[Tensor], Tensor]:
         dt = da.dtype
         if dt.kind != "f":
             return bind(op, a)
-        out = op.impl(da)
+        out = op.impl(da) if da.size < _LARGE[0] else _par_forward(op, da)
         if out.dtype != dt:
             return bind(op, a)
         if type(out) is not _ndarray:

@@ -24,6 +24,8 @@ import numpy as np
 
 from staticgraph.ops import AVal
 
+from .._parallel import LARGE as _LARGE
+from .._parallel import vjp as _par_vjp
 from .._tensor import make
 from .array_backward import _OWN_MIN, _check_saved_versions, _finish, fit_arrays, op_node_grads
 from .graph import FREED_MSG, HOOKED, AccumulateGrad, OpNode, version_error
@@ -198,7 +200,8 @@ def run(root: Any, g: np.ndarray, capture: dict | None, captured: list, pending:
                     rule = op.np_vjp_owned
                 params = node._params
                 res = rule(g, out, needs, *args, **params) if params else \
-                    rule(g, out, needs, *args)
+                    rule(g, out, needs, *args) if g.size < _LARGE[0] else \
+                    _par_vjp(rule, g, out, needs, args)
                 if res is NotImplemented:
                     res = _finish(node, res, g, out, args)
                 else:
@@ -308,7 +311,8 @@ def node_grads(node: Any, g: np.ndarray, needs: tuple, edges: list) -> Any:
             and g.base is None and g.flags.writeable:
         rule = op.np_vjp_owned
     params = node._params
-    res = rule(g, out, needs, *args, **params) if params else rule(g, out, needs, *args)
+    res = rule(g, out, needs, *args, **params) if params else rule(g, out, needs, *args) \
+        if g.size < _LARGE[0] else _par_vjp(rule, g, out, needs, args)
     if res is NotImplemented:
         return _finish(node, res, g, out, args)
     return _fit(res, args, edges, op)
