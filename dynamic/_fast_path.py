@@ -24,6 +24,7 @@ from staticgraph.ops import Op, bind
 from ._frontend import apply
 from ._parallel import LARGE as _LARGE
 from ._parallel import forward as _par_forward
+from ._parallel import matmul as _par_matmul
 from ._tensor import Tensor
 from ._typed_scalars import _CACHE as _TYPED
 from ._typed_scalars import typed
@@ -287,7 +288,7 @@ def tensors2_method(op: Op) -> Callable[[Tensor, Any], Tensor]:
         if op.name != "matmul" or da.ndim != 2 or db.ndim != 2 or db.dtype != dt or dt.kind != "f" \
                 or da.shape[1] != db.shape[0]:
             return apply(op, (a, b), {})
-        out = op.impl(da, db)
+        out = op.impl(da, db) if da.size < _LARGE[1] else _par_matmul(op, da, db)
         t = _new(Tensor)  # ``_result``, inlined
         t._data = out
         t._aval = t._grad = t._acc = t._hooks = t._base = t._view = t._grad_fn = None

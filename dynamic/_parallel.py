@@ -34,6 +34,7 @@ import importlib.util
 import os
 import sys
 import threading
+import time
 from collections.abc import Callable
 from contextvars import copy_context
 from pathlib import Path
@@ -50,9 +51,12 @@ PAR_MIN = int(os.environ.get("DYNAMIC_PARALLEL_MIN", 1 << 18))
 "Threads")."""
 ALIGN = 4096
 """Chunks start at multiples of this many elements (whole SIMD vectors and cache lines)."""
+MATMUL_MIN = 1 << 16
+"""Elements of a product's left operand from which :func:`matmul` checks the BLAS threads."""
 _NEVER = sys.maxsize
-LARGE = [_NEVER]
-"""The hot paths' one compare: ops of at least ``LARGE[0]`` elements come here."""
+LARGE = [_NEVER, _NEVER]
+"""The hot paths' one compare: elementwise ops of at least ``LARGE[0]`` elements come here,
+products whose left operand has ``LARGE[1]`` (both never with one thread)."""
 COUNTS = {"ops": 0, "chunks": 0}
 """Parallel ops run and the chunks they ran in (tests observe the thread count here)."""
 _THREADS = [0]  # the user's count; 0: not set yet (the default on first read)
@@ -61,9 +65,12 @@ _ndarray = np.ndarray
 
 # ---------------------------------------------------------------------------- thread count
 def _default_threads() -> int:
-    v = os.environ.get("STATICGRAPH_THREADS", "").strip()
-    if v.isdigit() and int(v) >= 1:
-        return int(v)
+    """``STATICGRAPH_THREADS`` (``sgbench --threads``), else ``OMP_NUM_THREADS`` (PyTorch's
+    default), else the CPUs this process may use."""
+    for var in ("STATICGRAPH_THREADS", "OMP_NUM_THREADS"):
+        v = os.environ.get(var, "").strip()
+        if v.isdigit() and int(v) >= 1:
+            return int(v)
     try:
         return len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
@@ -72,8 +79,6 @@ def _default_threads() -> int:
 
 def get_num_threads() -> int:
     """``torch.get_num_threads()``: the threads a large elementwise op may use."""
-    if not _THREADS[0]:
-        set_num_threads(_default_threads())
     return _THREADS[0]
 
 
@@ -84,20 +89,33 @@ def set_num_threads(n: int) -> None:
         raise RuntimeError(f"set_num_threads expects an int, but got {type(n).__name__}")
     if n < 1:
         raise RuntimeError("set_num_threads expects a positive integer")
-    _THREADS[0] = int(n)
-    LARGE[0] = PAR_MIN if n > 1 else _NEVER
+    _set_threads(int(n))
+    _BLAS[0] = 0.0  # re-decided at the next large product
+    if n == 1:  # PyTorch's products then run on one thread too
+        _blas_policy()
 
 
-set_num_threads(_default_threads())
+def _set_threads(n: int) -> None:
+    _THREADS[0] = n
+    LARGE[:] = [PAR_MIN, MATMUL_MIN] if n > 1 else [_NEVER, _NEVER]
 
 
-def _load_policy() -> Any:
-    """``staticgraph/compiler/threads.py`` (stdlib only), loaded from its file when the
-    compiler package is not imported: importing the package costs ~0.1 s and 60 modules that
-    the eager mode does not need."""
+_set_threads(_default_threads())
+
+
+def _policy() -> Any:
+    """``staticgraph/compiler/threads.py``: the compiler's module once something imported it
+    (one BLAS state for both modes), else a copy loaded from its file (stdlib only; importing
+    the compiler package costs ~0.1 s and 60 modules that the eager mode does not need)."""
     mod = sys.modules.get("staticgraph.compiler.threads")
     if mod is not None:
         return mod
+    if not _POLICY:
+        _POLICY.append(_load_policy())
+    return _POLICY[0]
+
+
+def _load_policy() -> Any:
     path = Path(staticgraph.__file__).parent / "compiler" / "threads.py"
     spec = importlib.util.spec_from_file_location("_dynamic_thread_policy", path)
     mod = importlib.util.module_from_spec(spec)
@@ -111,15 +129,39 @@ _POLICY: list = []
 
 def cores_free() -> int:
     """The static mode's reading of the cores not busy with other work (cached 1 s)."""
-    if not _POLICY:
-        _POLICY.append(_load_policy())
-    return _POLICY[0].cores_free()
+    return _policy().cores_free()
 
 
 def threads_now() -> int:
     """The threads the next large op uses: the user's count, one when the cores are busy."""
     n = get_num_threads()
     return 1 if n < 2 else max(1, min(n, cores_free()))
+
+
+# ---------------------------------------------------------------------------- BLAS
+_BLAS = [0.0]  # when the BLAS thread count is next re-decided
+
+
+def _blas_policy() -> None:
+    """The BLAS threads (process-wide) = :func:`threads_now`, decided at most once per second:
+    on busy cores OpenBLAS's second thread spins waiting for a descheduled partner (a
+    256x784x512 product 4.5x slower, docs/compiler.md "Threads")."""
+    now = time.monotonic()
+    if now < _BLAS[0]:
+        return
+    pol = _policy()
+    _BLAS[0] = now + pol.REFRESH_S
+    n = threads_now()
+    if pol.CURRENT[0] != n:
+        pol.set_blas_threads(n)
+
+
+def matmul(op: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``op.impl(a, b)`` for 2-D ``a`` of at least ``LARGE[1]`` elements: a product of at least
+    the static policy's ``BLAS_THREAD_MIN`` multiply-adds first settles the BLAS threads."""
+    if a.shape[0] * a.shape[1] * b.shape[1] >= _policy().BLAS_THREAD_MIN:
+        _blas_policy()
+    return op.impl(a, b)
 
 
 # ---------------------------------------------------------------------------- the pool
