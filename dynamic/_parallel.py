@@ -310,6 +310,16 @@ def forward(op: Any, *ins: Any) -> Any:
 
 
 # ---------------------------------------------------------------------------- backward
+def add_into(b: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """``np.add(b, r, out=b)`` (two cotangents meeting at a node, ``b`` owned, both of one
+    shape and dtype) over threads where both fit the chunks."""
+    if b.flags.c_contiguous and _fits(r, b.shape, b.dtype) and (t := threads_now()) > 1:
+        run(_add_chunk, t, b, b, r)
+        return b
+    return np.add(b, r, out=b)
+
+
+def _add_chunk(o, a, b): np.add(a, b, out=o)
 # each: (g, out, needs, args, owned, t) -> the rule's cotangents; the rule's ufuncs per chunk
 def _fresh(g: np.ndarray) -> np.ndarray:
     return np.empty(g.shape, g.dtype)

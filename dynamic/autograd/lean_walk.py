@@ -25,6 +25,7 @@ import numpy as np
 from staticgraph.ops import AVal
 
 from .._parallel import LARGE as _LARGE
+from .._parallel import add_into as _par_add_into
 from .._parallel import vjp as _par_vjp
 from .._tensor import make
 from .array_backward import _OWN_MIN, _check_saved_versions, _finish, fit_arrays, op_node_grads
@@ -264,7 +265,7 @@ def _sum(b: np.ndarray, r: Any) -> np.ndarray:
     if (b.nbytes > _OWN_MIN and getrefcount(b) <= 4 and b.base is None
             and type(b) is _ndarray and type(r) is _ndarray and b is not r
             and b.shape == r.shape and b.dtype == r.dtype and b.flags.writeable):
-        return _add(b, r, out=b)
+        return _add(b, r, out=b) if b.size < _LARGE[0] else _par_add_into(b, r)
     b = _add(b, r)
     return b if type(b) is _ndarray else _asarray(b)
 

@@ -226,3 +226,22 @@ def test_products_take_the_thread_count_and_one_blas_thread_on_busy_cores(thread
         assert {n for _, n in P._policy().blas_threads()} == {1}
     finally:
         P._policy().set_blas_threads(libs[0][1])
+
+
+def test_fan_in_sums_are_threaded_and_bit_identical(threads):
+    """``x`` reaches the loss three ways: its cotangents are summed in place, in chunks."""
+    x0 = _data(np.float32)
+
+    def grad():
+        x = torch.tensor(x0, requires_grad=True)
+        (x.tanh() * x + x.sigmoid()).sum().backward()
+        return x.grad.numpy()
+
+    with np.errstate(all="ignore"):
+        threads(1)
+        serial = grad()
+        threads(2)
+        before = P.COUNTS["ops"]
+        par = grad()
+    _same(serial, par)
+    assert P.COUNTS["ops"] - before >= 6  # 3 forward, 3 rules (the sums: in place, owned)
