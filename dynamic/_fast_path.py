@@ -23,8 +23,9 @@ from staticgraph.ops import Op, bind
 
 from ._frontend import apply
 from ._parallel import LARGE as _LARGE
-from ._parallel import forward as _par_forward
 from ._parallel import matmul as _par_matmul
+from ._parallel_ops import forward as _par_forward
+from ._parallel_ops import reduce_all as _par_reduce_all
 from ._tensor import Tensor
 from ._typed_scalars import _CACHE as _TYPED
 from ._typed_scalars import typed
@@ -360,7 +361,8 @@ def reduce_all(op: Op, a: Tensor) -> Tensor | None:
         params = {"dim": tuple(range(da.ndim)), "keepdim": False, "full": True}
         hit = _FULL[(op, da.ndim)] = (MappingProxyType(params),
                                       node_class(op.backward_name((a,), params)), params["dim"])
-    out = op.impl(da, hit[2], False, True)  # the params, positionally
+    out = op.impl(da, hit[2], False, True) if da.size < _LARGE[0] else \
+        _par_reduce_all(op, da, hit[2])  # the params, positionally
     if type(out) is not _ndarray:
         out = np.asarray(out)
     if out.dtype != dt:

@@ -25,8 +25,8 @@ import numpy as np
 from staticgraph.ops import AVal
 
 from .._parallel import LARGE as _LARGE
-from .._parallel import add_into as _par_add_into
-from .._parallel import vjp as _par_vjp
+from .._parallel_ops import add_into as _par_add_into
+from .._parallel_ops import vjp as _par_vjp
 from .._tensor import make
 from .array_backward import _OWN_MIN, _check_saved_versions, _finish, fit_arrays, op_node_grads
 from .graph import FREED_MSG, HOOKED, AccumulateGrad, OpNode, version_error

@@ -245,3 +245,24 @@ def test_fan_in_sums_are_threaded_and_bit_identical(threads):
         par = grad()
     _same(serial, par)
     assert P.COUNTS["ops"] - before >= 6  # 3 forward, 3 rules (the sums: in place, owned)
+
+
+@pytest.mark.parametrize("dt", [np.float32, np.float64])
+@pytest.mark.parametrize("n", [N, 1 << 20, 999_999, P.PAR_MIN + 1])
+def test_full_sums_and_means_are_numpys_bits_at_every_thread_count(threads, dt, n):
+    x0 = _data(dt, n=n)
+    x0[:8] = 1.0  # finite: a NaN would hide differences
+    x0[::1000] *= 1e6  # big terms, where the order of additions shows
+    got = {}
+    for k in (1, 2, 3):
+        threads(k)
+        before = P.COUNTS["ops"]
+        x = torch.tensor(x0, requires_grad=True)
+        s, m = x.sum(), x.mean()
+        (s + m).backward()
+        got[k] = [s.detach().numpy(), m.detach().numpy(), x.grad.numpy()]
+        assert (P.COUNTS["ops"] > before) == (k > 1)
+    for k in (2, 3):
+        for a, b in zip(got[1], got[k], strict=True):
+            _same(a, b)
+    _same(got[1][0], np.asarray(np.sum(x0)))
