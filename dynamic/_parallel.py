@@ -12,7 +12,8 @@ The hot paths pay one size compare per op: ``_fast_path``'s forward methods (and
 ``sum``/``mean``) and ``lean_walk``'s rule calls and in-place fan-in sums come here when
 ``size >= LARGE[0]`` (``LARGE[0]`` is ``PAR_MIN`` with two or more threads, else larger than
 any array). Here the thread count is settled: the user's (:func:`set_num_threads`; default
-``STATICGRAPH_THREADS``, ``OMP_NUM_THREADS`` or the CPUs this process may use), cut to one when the cores are busy with other work (the static compiler's policy,
+``STATICGRAPH_THREADS``, ``OMP_NUM_THREADS`` or the CPUs this process may use), cut to one
+when the cores are busy with other work (the static compiler's policy,
 ``staticgraph/compiler/threads.py``'s ``cores_free``, read at most once a second). With one
 thread the op's own serial kernel runs.
 
@@ -58,7 +59,7 @@ LARGE = [_NEVER, _NEVER]
 products whose left operand has ``LARGE[1]`` (both never with one thread)."""
 COUNTS = {"ops": 0, "chunks": 0}
 """Parallel ops run and the chunks they ran in (tests observe the thread count here)."""
-_THREADS = [0]  # the user's count; 0: not set yet (the default on first read)
+_THREADS = [1]  # the user's count (:func:`set_num_threads`; the default below)
 _ndarray = np.ndarray
 
 
@@ -102,6 +103,9 @@ def _set_threads(n: int) -> None:
 _set_threads(_default_threads())
 
 
+_POLICY: list = []  # the policy module's copy, once loaded
+
+
 def _policy() -> Any:
     """``staticgraph/compiler/threads.py``: the compiler's module once something imported it
     (one BLAS state for both modes), else a copy loaded from its file (stdlib only; importing
@@ -121,9 +125,6 @@ def _load_policy() -> Any:
     sys.modules[spec.name] = mod  # its dataclass looks its module up there
     spec.loader.exec_module(mod)
     return mod
-
-
-_POLICY: list = []
 
 
 def cores_free() -> int:
@@ -150,7 +151,7 @@ def _blas_policy() -> None:
         return
     pol = _policy()
     _BLAS[0] = now + pol.REFRESH_S
-    n = threads_now()
+    n = pol.overrides().get("blas") or threads_now()  # ``STATICGRAPH_BLAS_THREADS`` wins
     if pol.CURRENT[0] != n:
         pol.set_blas_threads(n)
 

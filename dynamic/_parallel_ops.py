@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from staticgraph.ops import REGISTRY, AVal, np_rules, tiles
+from staticgraph.ops import REGISTRY, AVal, elementwise, np_rules, tiles
 
 from ._parallel import dispatch, fits, run, threads_now
 
@@ -49,7 +49,8 @@ def _forward_kernel(op: Any) -> Callable[..., None] | None:
         if isinstance(op.impl, np.ufunc):
             k = _ufunc(op.impl)
         else:
-            k = {"sigmoid": _sigmoid, "relu": _relu}.get(op.name)
+            # the records' own kernels mirrored here (a record with another kernel: serial)
+            k = {elementwise._sigmoid_impl: _sigmoid, elementwise._relu_impl: _relu}.get(op.impl)
         _FORWARD[op] = k
     return k
 
