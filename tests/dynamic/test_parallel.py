@@ -266,3 +266,13 @@ def test_full_sums_and_means_are_numpys_bits_at_every_thread_count(threads, dt, 
         for a, b in zip(got[1], got[k], strict=True):
             _same(a, b)
     _same(got[1][0], np.asarray(np.sum(x0)))
+
+
+@pytest.mark.parametrize("shape", [(512, 1024), (3, 333_333), (64, 64, 256)])
+def test_full_sums_of_many_dims_are_numpys_bits(threads, shape):
+    x0 = (np.random.default_rng(3).standard_normal(shape) * 100).astype(np.float32)
+    threads(2)
+    before = P.COUNTS["ops"]
+    _same(torch.tensor(x0).sum().numpy(), np.asarray(np.sum(x0)))
+    _same(torch.tensor(x0).mean().numpy(), np.asarray(np.mean(x0)))
+    assert P.COUNTS["ops"] - before == 2
