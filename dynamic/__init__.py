@@ -95,6 +95,7 @@ from ._functional import (
     stack,
     where,
 )
+from ._parallel import get_num_threads, set_num_threads
 from ._random import Generator, default_generator, manual_seed, seed
 from ._tensor import Tensor
 from .autograd.grad_mode import (

@@ -22,6 +22,10 @@ import numpy as np
 from staticgraph.ops import Op, bind
 
 from ._frontend import apply
+from ._parallel import LARGE as _LARGE
+from ._parallel import matmul as _par_matmul
+from ._parallel_ops import forward as _par_forward
+from ._parallel_ops import reduce_all as _par_reduce_all
 from ._tensor import Tensor
 from ._typed_scalars import _CACHE as _TYPED
 from ._typed_scalars import typed
@@ -119,7 +123,7 @@ def binary_method(op: Op) -> Callable[[Tensor, Any], Tensor]:
         else:
             return bind(op, a, b)
         try:
-            out = op.impl(da, db)
+            out = op.impl(da, db) if da.size < _LARGE[0] else _par_forward(op, da, db)
         except Exception:  # broadcasting and the like: the general path raises PyTorch's error
             return bind(op, a, b)
         if out.dtype != dt:
@@ -207,7 +211,7 @@ def unary_method(op: Op) -> Callable[[Tensor], Tensor]:
         dt = da.dtype
         if dt.kind != "f":
             return bind(op, a)
-        out = op.impl(da)
+        out = op.impl(da) if da.size < _LARGE[0] else _par_forward(op, da)
         if out.dtype != dt:
             return bind(op, a)
         if type(out) is not _ndarray:
@@ -285,7 +289,7 @@ def tensors2_method(op: Op) -> Callable[[Tensor, Any], Tensor]:
         if op.name != "matmul" or da.ndim != 2 or db.ndim != 2 or db.dtype != dt or dt.kind != "f" \
                 or da.shape[1] != db.shape[0]:
             return apply(op, (a, b), {})
-        out = op.impl(da, db)
+        out = op.impl(da, db) if da.size < _LARGE[1] else _par_matmul(op, da, db)
         t = _new(Tensor)  # ``_result``, inlined
         t._data = out
         t._aval = t._grad = t._acc = t._hooks = t._base = t._view = t._grad_fn = None
@@ -357,7 +361,8 @@ def reduce_all(op: Op, a: Tensor) -> Tensor | None:
         params = {"dim": tuple(range(da.ndim)), "keepdim": False, "full": True}
         hit = _FULL[(op, da.ndim)] = (MappingProxyType(params),
                                       node_class(op.backward_name((a,), params)), params["dim"])
-    out = op.impl(da, hit[2], False, True)  # the params, positionally
+    out = op.impl(da, hit[2], False, True) if da.size < _LARGE[0] else \
+        _par_reduce_all(op, da, hit[2])  # the params, positionally
     if type(out) is not _ndarray:
         out = np.asarray(out)
     if out.dtype != dt:

@@ -24,6 +24,9 @@ import numpy as np
 
 from staticgraph.ops import AVal
 
+from .._parallel import LARGE as _LARGE
+from .._parallel_ops import add_into as _par_add_into
+from .._parallel_ops import vjp as _par_vjp
 from .._tensor import make
 from .array_backward import _OWN_MIN, _check_saved_versions, _finish, fit_arrays, op_node_grads
 from .graph import FREED_MSG, HOOKED, AccumulateGrad, OpNode, version_error
@@ -198,7 +201,8 @@ def run(root: Any, g: np.ndarray, capture: dict | None, captured: list, pending:
                     rule = op.np_vjp_owned
                 params = node._params
                 res = rule(g, out, needs, *args, **params) if params else \
-                    rule(g, out, needs, *args)
+                    rule(g, out, needs, *args) if g.size < _LARGE[0] else \
+                    _par_vjp(rule, g, out, needs, args)
                 if res is NotImplemented:
                     res = _finish(node, res, g, out, args)
                 else:
@@ -261,7 +265,7 @@ def _sum(b: np.ndarray, r: Any) -> np.ndarray:
     if (b.nbytes > _OWN_MIN and getrefcount(b) <= 4 and b.base is None
             and type(b) is _ndarray and type(r) is _ndarray and b is not r
             and b.shape == r.shape and b.dtype == r.dtype and b.flags.writeable):
-        return _add(b, r, out=b)
+        return _add(b, r, out=b) if b.size < _LARGE[0] else _par_add_into(b, r)
     b = _add(b, r)
     return b if type(b) is _ndarray else _asarray(b)
 
@@ -308,7 +312,8 @@ def node_grads(node: Any, g: np.ndarray, needs: tuple, edges: list) -> Any:
             and g.base is None and g.flags.writeable:
         rule = op.np_vjp_owned
     params = node._params
-    res = rule(g, out, needs, *args, **params) if params else rule(g, out, needs, *args)
+    res = rule(g, out, needs, *args, **params) if params else rule(g, out, needs, *args) \
+        if g.size < _LARGE[0] else _par_vjp(rule, g, out, needs, args)
     if res is NotImplemented:
         return _finish(node, res, g, out, args)
     return _fit(res, args, edges, op)

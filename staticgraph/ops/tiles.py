@@ -67,11 +67,12 @@ _SIGN_BIT = {np.dtype(np.float16): (np.dtype(np.int16), -(1 << 15)),
              np.dtype(np.float64): (np.dtype(np.int64), -(1 << 63))}
 
 
-def sigmoid(x: np.ndarray) -> np.ndarray:
+def sigmoid(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """The overflow-free logistic of a float array: with ``e = exp(-|x|)``, ``1 / (1 + e)`` for
     ``x >= 0`` and ``e / (1 + e)`` below, as ``max(e, x >= 0) / (1 + e)`` (NaN kept; denormal
     results far below 0 where ``1 / (1 + exp(-x))`` would overflow to 0). Six passes per tile:
-    ``-|x|`` by setting the sign bit, exp, ``1 + e``, the mask, the max, the quotient."""
+    ``-|x|`` by setting the sign bit, exp, ``1 + e``, the mask, the max, the quotient. Into
+    ``out`` (``x``'s shape and dtype) if given."""
     ints, sign = _SIGN_BIT.get(x.dtype, (None, 0))
     m = min(x.size, TILE_BYTES // x.itemsize)
     den, mask = np.empty(m, x.dtype), np.empty(m, np.bool_)
@@ -90,7 +91,7 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
         np.maximum(out, b, out=out)
         np.divide(out, d, out=out)
 
-    return run_tiled(body, np.empty_like(x), x)
+    return run_tiled(body, np.empty_like(x) if out is None else out, x)
 
 
 def _scratch(m: int, dtype: np.dtype) -> Callable[[np.ndarray], np.ndarray]:
