@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from types import MappingProxyType
 from typing import Any
+from weakref import ref as _ref
 
 import numpy as np
 
@@ -26,7 +27,7 @@ from ._tensor import Tensor
 from ._typed_scalars import _CACHE as _TYPED
 from ._typed_scalars import typed
 from .autograd.grad_mode import GRAD_ENABLED
-from .autograd.graph import NONE_EDGE, SAVED_HOOKS, SEQ, node_class, pack_saved
+from .autograd.graph import NONE_EDGE, SAVED_HOOKS, SEQ, AccumulateGrad, node_class, pack_saved
 
 ENABLED = [True]
 _NO_PARAMS = MappingProxyType({})  # the params of every node recorded here without any
@@ -48,7 +49,31 @@ def _edge(a: Tensor) -> tuple:
         return (fn, a._output_nr)
     r = a._acc
     acc = r() if r is not None else None
-    return (acc if acc is not None else a._accumulator(), 0)
+    if acc is None:  # ``a._accumulator()``, inlined: a leaf's first use in a graph
+        acc = _new(AccumulateGrad)  # ``graph.new_accumulator``
+        acc._next = []
+        acc._seq = next(SEQ)
+        acc._freed = False
+        acc._tensor_hooks = acc._retain = acc._hooks = acc._prehooks = None
+        acc.variable = a
+        a._acc = _ref(acc)
+    return (acc, 0)
+
+
+def _ufunc(op: Op) -> np.ufunc | None:
+    """``op.impl`` when it is a ufunc and this numpy takes ``out=...`` (an array result for 0-d
+    operands too, instead of a numpy scalar: the same bits without ``np.asarray``'s copy)."""
+    return op.impl if _OUT_ARRAY and type(op.impl) is np.ufunc else None
+
+
+def _out_array() -> bool:
+    try:
+        return type(np.negative(np.zeros(()), out=...)) is _ndarray
+    except TypeError:  # numpy before 2.3
+        return False
+
+
+_OUT_ARRAY = _out_array()
 
 
 def _result(out: Any) -> Tensor:
@@ -96,6 +121,8 @@ def binary_method(op: Op) -> Callable[[Tensor, Any], Tensor]:
     docstring. ``_result`` and ``_node`` are inlined for the commonest case, a grad-recording
     op."""
 
+    uf = _ufunc(op)
+
     def method(a: Tensor, b: Any) -> Tensor:
         if not ENABLED[0]:  # before any local holds an array (a capture counts their references)
             return bind(op, a, b)
@@ -119,7 +146,7 @@ def binary_method(op: Op) -> Callable[[Tensor, Any], Tensor]:
         else:
             return bind(op, a, b)
         try:
-            out = op.impl(da, db)
+            out = op.impl(da, db) if uf is None else uf(da, db, out=...)
         except Exception:  # broadcasting and the like: the general path raises PyTorch's error
             return bind(op, a, b)
         if out.dtype != dt:
@@ -200,6 +227,8 @@ def unary_method(op: Op) -> Callable[[Tensor], Tensor]:
     """``op(a)`` for a float Tensor ``a`` (``a.tanh()``, ``-a``...) as a method with ``op``
     bound; ``_result`` and ``_node`` inlined as in :func:`binary_method`."""
 
+    uf = _ufunc(op)
+
     def method(a: Tensor) -> Tensor:
         if not ENABLED[0]:  # before any local holds an array (as in binary)
             return bind(op, a)
@@ -207,7 +236,7 @@ def unary_method(op: Op) -> Callable[[Tensor], Tensor]:
         dt = da.dtype
         if dt.kind != "f":
             return bind(op, a)
-        out = op.impl(da)
+        out = op.impl(da) if uf is None else uf(da, out=...)
         if out.dtype != dt:
             return bind(op, a)
         if type(out) is not _ndarray:

@@ -131,7 +131,7 @@ def walk(order: list, needed: set | None, grads: dict, capture: dict | None, cap
 _ONE = (True,)
 
 
-def run(root: Any, g: np.ndarray, capture: dict | None, captured: list, pending: list,
+def run(root: Any, g: np.ndarray, targets: list | None, captured: list, pending: list,
         accumulate: bool, retain_graph: bool) -> bool:
     """:func:`plan` and :func:`walk` in one pass, for one root and leaf targets: the nodes run
     newest-first off a heap as their first cotangent arrives (the order ``plan`` sorts: an
@@ -139,7 +139,8 @@ def run(root: Any, g: np.ndarray, capture: dict | None, captured: list, pending:
     reachability pass. Releasing the saved values waits for the end, and the walk stops,
     returning ``False`` with nothing observable done, where ``plan`` would decline the graph,
     where a rule gives no cotangent to an input that needs one, where a leaf outside
-    ``capture`` is reached (``plan``'s ``needed`` pruning is then required) or on any error
+    ``targets`` (leaf tensors, matched by identity; their gradients go to ``captured`` at
+    their indices) is reached (``plan``'s ``needed`` pruning is then required) or on any error
     (the planned walk then raises it, or not, as the general engine would); ``True`` when the
     gradients are in ``captured``/``pending``. A node the lean forward path recorded
     (``_fdt``: one float dtype) runs :func:`node_grads`'s rule call inline, and its
@@ -156,7 +157,7 @@ def run(root: Any, g: np.ndarray, capture: dict | None, captured: list, pending:
         while heap:
             node = _heappop(heap)[1]
             g = pop(node)
-            # (``capture`` holds leaves only: no node here is in it)
+            # (``targets`` holds leaves only: no node here is one of them)
             if not isinstance(node, OpNode) or node._freed or hooked and (
                     node._tensor_hooks or node._retain or node._hooks or node._prehooks):
                 return False
@@ -233,12 +234,17 @@ def run(root: Any, g: np.ndarray, capture: dict | None, captured: list, pending:
         for node in grads:  # the leaves, each with its whole cotangent
             if hooked and node.variable._hooks:
                 return False
-            if capture is not None:
-                at = capture.get(node)
-                if at is None:
+            if targets is not None:  # the leaf's index or indices in ``targets``
+                v = node.variable
+                hit = False
+                j = 0
+                for x in targets:
+                    if x is v:
+                        captured[j] = grads[node]
+                        hit = True
+                    j += 1
+                if not hit:
                     return False
-                for _, j in at:
-                    captured[j] = grads[node]
             if accumulate:
                 pending.append((node.variable, grads[node]))
         grads.clear()  # ``pending`` alone holds the leaves' arrays (``.grad`` may adopt them)
