@@ -21,6 +21,7 @@ from weakref import ref as _ref
 import numpy as np
 
 from staticgraph.ops import Op, bind
+from staticgraph.ops.np_rules import ARRAY_OUT
 
 from ._frontend import apply
 from ._tensor import Tensor
@@ -63,17 +64,7 @@ def _edge(a: Tensor) -> tuple:
 def _ufunc(op: Op) -> np.ufunc | None:
     """``op.impl`` when it is a ufunc and this numpy takes ``out=...`` (an array result for 0-d
     operands too, instead of a numpy scalar: the same bits without ``np.asarray``'s copy)."""
-    return op.impl if _OUT_ARRAY and type(op.impl) is np.ufunc else None
-
-
-def _out_array() -> bool:
-    try:
-        return type(np.negative(np.zeros(()), out=...)) is _ndarray
-    except TypeError:  # numpy before 2.3
-        return False
-
-
-_OUT_ARRAY = _out_array()
+    return op.impl if ARRAY_OUT is not None and type(op.impl) is np.ufunc else None
 
 
 def _result(out: Any) -> Tensor:

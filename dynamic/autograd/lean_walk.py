@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from staticgraph.ops import AVal
+from staticgraph.ops.np_rules import ARRAY_OUT
 
 from .._tensor import make
 from .array_backward import _OWN_MIN, _check_saved_versions, _finish, fit_arrays, op_node_grads
@@ -268,7 +269,7 @@ def _sum(b: np.ndarray, r: Any) -> np.ndarray:
             and type(b) is _ndarray and type(r) is _ndarray and b is not r
             and b.shape == r.shape and b.dtype == r.dtype and b.flags.writeable):
         return _add(b, r, out=b)
-    b = _add(b, r)
+    b = _add(b, r, out=ARRAY_OUT)
     return b if type(b) is _ndarray else _asarray(b)
 
 
