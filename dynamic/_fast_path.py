@@ -296,13 +296,15 @@ def tensors2_method(op: Op) -> Callable[[Tensor, Any], Tensor]:
     layers of small models) even that is skipped: the kernel runs and the node
     ``_frontend._record`` would make is recorded."""
 
+    matmul = op.name == "matmul"
+
     def method(a: Tensor, b: Any) -> Tensor:
         if not ENABLED[0] or not isinstance(b, Tensor):
             return bind(op, a, b)
         da = a._data
         db = b._data
         dt = da.dtype
-        if op.name != "matmul" or da.ndim != 2 or db.ndim != 2 or db.dtype != dt or dt.kind != "f" \
+        if not matmul or da.ndim != 2 or db.ndim != 2 or db.dtype != dt or dt.kind != "f" \
                 or da.shape[1] != db.shape[0]:
             return apply(op, (a, b), {})
         out = op.impl(da, db)

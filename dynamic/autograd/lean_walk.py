@@ -167,9 +167,12 @@ def run(root: Any, g: np.ndarray, targets: list | None, captured: list, pending:
                 needs = _ONE
                 if edges[0][0] is None:
                     return False
-            elif len(edges) == 2:
-                needs = (edges[0][0] is not None, edges[1][0] is not None)
-                if needs == _NEITHER:
+            elif len(edges) == 2:  # one of three shared tuples, none built per node
+                if edges[0][0] is not None:
+                    needs = _BOTH if edges[1][0] is not None else _FIRST
+                elif edges[1][0] is not None:
+                    needs = _SECOND
+                else:
                     return False
             else:
                 needs = tuple([c is not None for c, _ in edges])
@@ -259,7 +262,7 @@ def run(root: Any, g: np.ndarray, targets: list | None, captured: list, pending:
     return True
 
 
-_NEITHER = (False, False)
+_BOTH, _FIRST, _SECOND = (True, True), (True, False), (False, True)
 
 
 def _sum(b: np.ndarray, r: Any) -> np.ndarray:
