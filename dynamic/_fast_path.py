@@ -16,10 +16,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from types import MappingProxyType
 from typing import Any
+from weakref import ref as _ref
 
 import numpy as np
 
 from staticgraph.ops import Op, bind
+from staticgraph.ops.np_rules import ARRAY_OUT
 
 from ._frontend import apply
 from ._parallel import LARGE as _LARGE
@@ -30,7 +32,7 @@ from ._tensor import Tensor
 from ._typed_scalars import _CACHE as _TYPED
 from ._typed_scalars import typed
 from .autograd.grad_mode import GRAD_ENABLED
-from .autograd.graph import NONE_EDGE, SAVED_HOOKS, SEQ, node_class, pack_saved
+from .autograd.graph import NONE_EDGE, SAVED_HOOKS, SEQ, AccumulateGrad, node_class, pack_saved
 
 ENABLED = [True]
 _NO_PARAMS = MappingProxyType({})  # the params of every node recorded here without any
@@ -52,7 +54,21 @@ def _edge(a: Tensor) -> tuple:
         return (fn, a._output_nr)
     r = a._acc
     acc = r() if r is not None else None
-    return (acc if acc is not None else a._accumulator(), 0)
+    if acc is None:  # ``a._accumulator()``, inlined: a leaf's first use in a graph
+        acc = _new(AccumulateGrad)  # ``graph.new_accumulator``
+        acc._next = []
+        acc._seq = next(SEQ)
+        acc._freed = False
+        acc._tensor_hooks = acc._retain = acc._hooks = acc._prehooks = None
+        acc.variable = a
+        a._acc = _ref(acc)
+    return (acc, 0)
+
+
+def _ufunc(op: Op) -> np.ufunc | None:
+    """``op.impl`` when it is a ufunc and this numpy takes ``out=...`` (an array result for 0-d
+    operands too, instead of a numpy scalar: the same bits without ``np.asarray``'s copy)."""
+    return op.impl if ARRAY_OUT is not None and type(op.impl) is np.ufunc else None
 
 
 def _result(out: Any) -> Tensor:
@@ -100,6 +116,8 @@ def binary_method(op: Op) -> Callable[[Tensor, Any], Tensor]:
     docstring. ``_result`` and ``_node`` are inlined for the commonest case, a grad-recording
     op."""
 
+    uf = _ufunc(op)
+
     def method(a: Tensor, b: Any) -> Tensor:
         if not ENABLED[0]:  # before any local holds an array (a capture counts their references)
             return bind(op, a, b)
@@ -123,7 +141,10 @@ def binary_method(op: Op) -> Callable[[Tensor, Any], Tensor]:
         else:
             return bind(op, a, b)
         try:
-            out = op.impl(da, db) if da.size < _LARGE[0] else _par_forward(op, da, db)
+            if da.size < _LARGE[0]:
+                out = op.impl(da, db) if uf is None else uf(da, db, out=...)
+            else:
+                out = _par_forward(op, da, db)
         except Exception:  # broadcasting and the like: the general path raises PyTorch's error
             return bind(op, a, b)
         if out.dtype != dt:
@@ -204,6 +225,8 @@ def unary_method(op: Op) -> Callable[[Tensor], Tensor]:
     """``op(a)`` for a float Tensor ``a`` (``a.tanh()``, ``-a``...) as a method with ``op``
     bound; ``_result`` and ``_node`` inlined as in :func:`binary_method`."""
 
+    uf = _ufunc(op)
+
     def method(a: Tensor) -> Tensor:
         if not ENABLED[0]:  # before any local holds an array (as in binary)
             return bind(op, a)
@@ -211,7 +234,10 @@ def unary_method(op: Op) -> Callable[[Tensor], Tensor]:
         dt = da.dtype
         if dt.kind != "f":
             return bind(op, a)
-        out = op.impl(da) if da.size < _LARGE[0] else _par_forward(op, da)
+        if da.size < _LARGE[0]:
+            out = op.impl(da) if uf is None else uf(da, out=...)
+        else:
+            out = _par_forward(op, da)
         if out.dtype != dt:
             return bind(op, a)
         if type(out) is not _ndarray:
@@ -280,13 +306,15 @@ def tensors2_method(op: Op) -> Callable[[Tensor, Any], Tensor]:
     layers of small models) even that is skipped: the kernel runs and the node
     ``_frontend._record`` would make is recorded."""
 
+    matmul = op.name == "matmul"
+
     def method(a: Tensor, b: Any) -> Tensor:
         if not ENABLED[0] or not isinstance(b, Tensor):
             return bind(op, a, b)
         da = a._data
         db = b._data
         dt = da.dtype
-        if op.name != "matmul" or da.ndim != 2 or db.ndim != 2 or db.dtype != dt or dt.kind != "f" \
+        if not matmul or da.ndim != 2 or db.ndim != 2 or db.dtype != dt or dt.kind != "f" \
                 or da.shape[1] != db.shape[0]:
             return apply(op, (a, b), {})
         out = op.impl(da, db) if da.size < _LARGE[1] else _par_matmul(op, da, db)

@@ -44,7 +44,11 @@ def _method(name: str) -> Any:
 
     def fn(input: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: A002 - PyTorch's name
         if not kwargs and type(input) is Tensor:  # the common call, straight to the method
-            if found:  # no bound method made per call
+            if found:  # no bound method made per call, no argument tuple for one or two
+                if not args:
+                    return found[0](input)
+                if len(args) == 1:
+                    return found[0](input, args[0])
                 return found[0](input, *args)
             f = getattr(Tensor, name)
             if inspect.isfunction(f):

@@ -18,7 +18,7 @@ import numpy as np
 
 from staticgraph.ops import AVal, sum_to_shape
 
-from .._tensor import Tensor, make
+from .._tensor import Tensor, make, wrap
 from .graph import FREED_MSG, AccumulateGrad, Node, OpNode, Packed, version_error
 
 _ndarray = np.ndarray
@@ -341,10 +341,13 @@ def _general_arrays(node: Node, buf: list) -> list:
 def _owned(g: np.ndarray) -> bool:
     """Nobody but the pending list holds ``g``: its buffer is its own (or a base only it
     references, as after a reshape) and writable, so it can become ``.grad`` without a copy."""
-    if not g.flags.writeable or getrefcount(g) > _OWN_REFS:
+    if getrefcount(g) > _OWN_REFS:  # the cheap test first (``flags`` builds an object)
         return False
     b = g.base
-    return b is None or (type(b) is _ndarray and b.base is None and getrefcount(b) <= 3)
+    if b is not None and (type(b) is not _ndarray or b.base is not None
+                          or getrefcount(b) > 3):
+        return False
+    return g.flags.writeable
 
 
 _OWN_REFS = 4  # the pending entry, the caller's loop variable, this argument, getrefcount's
@@ -354,7 +357,7 @@ def assign_arrays(pending: list) -> None:
     for t, g in pending:
         old = t._grad
         if old is None:
-            t._grad = make(g if type(g) is _ndarray and _owned(g) else np.array(g, copy=True))
+            t._grad = wrap(g if type(g) is _ndarray and _owned(g) else np.array(g, copy=True))
         else:
             d = old._data
             if d.flags.writeable and d.shape == g.shape:

@@ -24,7 +24,7 @@ from staticgraph.ops import bind
 from .._creation import zeros_like
 from .._dtypes import Size
 from .._local_ops import CLONE
-from .._tensor import Tensor, make, wrap
+from .._tensor import Tensor, make
 from . import lean_walk
 from .array_backward import add_arrays, assign_arrays, before_rule, call_hooks, run_arrays
 from .grad_mode import GRAD_ENABLED
@@ -229,48 +229,68 @@ def _lean(out: Tensor, ins: list | None, retain_graph: bool, accumulate: bool) -
     ``lean_walk.run``, the one-pass walk, then planned). Returns the
     captured gradients, or ``None`` (nothing done) for the general path. Not used while a
     profile function runs: ``dynamic.compile``'s whole-step capture watches the calls of
-    ``_make_grads`` and ``run_engine`` to model the backward."""
+    ``_make_grads`` and ``run_engine`` to model the backward.
+
+    The one-pass walk gets the targets as the list ``ins`` (it matches each leaf it reaches
+    by identity: no ``AccumulateGrad`` lookup, no dict per call); the planned walk, run only
+    when the one-pass walk declines, gets the dict ``_capture`` builds."""
     node = out._grad_fn
     d = out._data
     if node is None or out._output_nr or d.size != 1 or d.dtype.kind != "f":
         return None
-    capture = None
     if ins is not None:
-        capture = {}
-        j = 0
         for x in ins:
             if x._grad_fn is not None:
                 return None
-            r = x._acc  # ``x._accumulator()``, inlined while the graph holds it
-            acc = r() if r is not None else None
-            if acc is None:
-                acc = x._accumulator()
-            at = capture.get(acc)
-            if at is None:
-                capture[acc] = [(0, j)]
-            else:
-                at.append((0, j))
-            j += 1
-    captured: list = [None] * len(ins) if ins is not None else []
+        captured: list = [None] * len(ins)
+    else:
+        captured = []
     pending: list = []
-    one = _ONES.get((d.shape, d.dtype))  # ``_ones``, inlined
-    one = _ones(d.shape, d.dtype) if one is None else one.copy()
+    dt = d.dtype
+    one = _ONE0.get(dt) if not d.shape else None  # ``_ones``, inlined for a 0-d output
+    one = _ones(d.shape, dt) if one is None else one.copy()
     prev = GRAD_ENABLED[0]
     GRAD_ENABLED[0] = False
     try:
-        if not lean_walk.run(node, one, capture, captured, pending, accumulate, retain_graph):
+        if not lean_walk.run(node, one, ins, captured, pending, accumulate, retain_graph):
+            capture = None if ins is None else _capture(ins)
             lean = lean_walk.plan((node,), capture)
             if lean is None:
                 return None
             captured = [None] * len(captured)
             pending = []
-            lean_walk.walk(lean[0], lean[1], {node: _ones(d.shape, d.dtype)}, capture,
+            lean_walk.walk(lean[0], lean[1], {node: _ones(d.shape, dt)}, capture,
                            captured, pending, accumulate, retain_graph)
     finally:
         GRAD_ENABLED[0] = prev
     if pending:
         assign_arrays(pending)
-    return [None if g is None else wrap(g) for g in captured]
+    i = 0
+    for g in captured:  # ``wrap``, inlined
+        if g is not None:
+            t = _new(Tensor)
+            t._data = g
+            t._aval = t._grad = t._acc = t._hooks = t._base = t._view = t._grad_fn = None
+            t._requires_grad = t._retains_grad = False
+            t._output_nr = 0
+            t._vc = [0]
+            captured[i] = t
+        i += 1
+    return captured
+
+
+_new = object.__new__
+_ONE0 = {np.dtype(t): np.ones((), t) for t in (np.float32, np.float64)}  # copied per call
+
+
+def _capture(ins: list) -> dict:
+    """``{AccumulateGrad: [(0, j), ...]}`` of the leaves ``ins`` (the planned walk's targets)."""
+    capture: dict = {}
+    j = 0
+    for x in ins:
+        capture.setdefault(x._accumulator(), []).append((0, j))
+        j += 1
+    return capture
 
 
 def run_engine(outputs: list, grads: list, retain_graph: bool, create_graph: bool,

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from staticgraph.ops import AVal
+from staticgraph.ops.np_rules import ARRAY_OUT
 
 from .._parallel import LARGE as _LARGE
 from .._parallel_ops import add_into as _par_add_into
@@ -134,7 +135,7 @@ def walk(order: list, needed: set | None, grads: dict, capture: dict | None, cap
 _ONE = (True,)
 
 
-def run(root: Any, g: np.ndarray, capture: dict | None, captured: list, pending: list,
+def run(root: Any, g: np.ndarray, targets: list | None, captured: list, pending: list,
         accumulate: bool, retain_graph: bool) -> bool:
     """:func:`plan` and :func:`walk` in one pass, for one root and leaf targets: the nodes run
     newest-first off a heap as their first cotangent arrives (the order ``plan`` sorts: an
@@ -142,7 +143,8 @@ def run(root: Any, g: np.ndarray, capture: dict | None, captured: list, pending:
     reachability pass. Releasing the saved values waits for the end, and the walk stops,
     returning ``False`` with nothing observable done, where ``plan`` would decline the graph,
     where a rule gives no cotangent to an input that needs one, where a leaf outside
-    ``capture`` is reached (``plan``'s ``needed`` pruning is then required) or on any error
+    ``targets`` (leaf tensors, matched by identity; their gradients go to ``captured`` at
+    their indices) is reached (``plan``'s ``needed`` pruning is then required) or on any error
     (the planned walk then raises it, or not, as the general engine would); ``True`` when the
     gradients are in ``captured``/``pending``. A node the lean forward path recorded
     (``_fdt``: one float dtype) runs :func:`node_grads`'s rule call inline, and its
@@ -159,7 +161,7 @@ def run(root: Any, g: np.ndarray, capture: dict | None, captured: list, pending:
         while heap:
             node = _heappop(heap)[1]
             g = pop(node)
-            # (``capture`` holds leaves only: no node here is in it)
+            # (``targets`` holds leaves only: no node here is one of them)
             if not isinstance(node, OpNode) or node._freed or hooked and (
                     node._tensor_hooks or node._retain or node._hooks or node._prehooks):
                 return False
@@ -168,9 +170,12 @@ def run(root: Any, g: np.ndarray, capture: dict | None, captured: list, pending:
                 needs = _ONE
                 if edges[0][0] is None:
                     return False
-            elif len(edges) == 2:
-                needs = (edges[0][0] is not None, edges[1][0] is not None)
-                if needs == _NEITHER:
+            elif len(edges) == 2:  # one of three shared tuples, none built per node
+                if edges[0][0] is not None:
+                    needs = _BOTH if edges[1][0] is not None else _FIRST
+                elif edges[1][0] is not None:
+                    needs = _SECOND
+                else:
                     return False
             else:
                 needs = tuple([c is not None for c, _ in edges])
@@ -237,12 +242,17 @@ def run(root: Any, g: np.ndarray, capture: dict | None, captured: list, pending:
         for node in grads:  # the leaves, each with its whole cotangent
             if hooked and node.variable._hooks:
                 return False
-            if capture is not None:
-                at = capture.get(node)
-                if at is None:
+            if targets is not None:  # the leaf's index or indices in ``targets``
+                v = node.variable
+                hit = False
+                j = 0
+                for x in targets:
+                    if x is v:
+                        captured[j] = grads[node]
+                        hit = True
+                    j += 1
+                if not hit:
                     return False
-                for _, j in at:
-                    captured[j] = grads[node]
             if accumulate:
                 pending.append((node.variable, grads[node]))
         grads.clear()  # ``pending`` alone holds the leaves' arrays (``.grad`` may adopt them)
@@ -256,7 +266,7 @@ def run(root: Any, g: np.ndarray, capture: dict | None, captured: list, pending:
     return True
 
 
-_NEITHER = (False, False)
+_BOTH, _FIRST, _SECOND = (True, True), (True, False), (False, True)
 
 
 def _sum(b: np.ndarray, r: Any) -> np.ndarray:
@@ -266,7 +276,7 @@ def _sum(b: np.ndarray, r: Any) -> np.ndarray:
             and type(b) is _ndarray and type(r) is _ndarray and b is not r
             and b.shape == r.shape and b.dtype == r.dtype and b.flags.writeable):
         return _add(b, r, out=b) if b.size < _LARGE[0] else _par_add_into(b, r)
-    b = _add(b, r)
+    b = _add(b, r, out=ARRAY_OUT)
     return b if type(b) is _ndarray else _asarray(b)
 
 

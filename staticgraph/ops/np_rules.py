@@ -20,6 +20,19 @@ from . import tiles
 _ndarray = np.ndarray
 
 
+def _array_out() -> Any:
+    """``...`` where numpy takes ``out=...`` (NumPy >= 2.3: a ufunc returns a 0-d array, not a
+    numpy scalar, for 0-d operands; the same bits, no ``np.asarray`` afterwards), else
+    ``None`` (``out=None``: numpy's default)."""
+    try:
+        return ... if type(np.negative(np.zeros(()), out=...)) is _ndarray else None
+    except TypeError:
+        return None
+
+
+ARRAY_OUT = _array_out()
+
+
 def _fits(g: np.ndarray, y: Any) -> bool:
     """``g op y`` has ``g``'s shape and dtype (``y``: a same-dtype array that broadcasts into
     ``g`` without growing it, or a Python number, weak under NEP 50)."""
@@ -45,7 +58,8 @@ def sub_owned(g, out, needs, x, y):
 
 
 def mul(g, out, needs, x, y):
-    return (np.multiply(g, y) if needs[0] else None), (np.multiply(g, x) if needs[1] else None)
+    return ((np.multiply(g, y, out=ARRAY_OUT) if needs[0] else None),
+            (np.multiply(g, x, out=ARRAY_OUT) if needs[1] else None))
 
 
 def mul_owned(g, out, needs, x, y):
