@@ -87,13 +87,18 @@ def _dims(dim: Any) -> Any:
 
 def _root(s: Tensor, p: float) -> Tensor:
     """``s ** (1/p)`` whose gradient is 0 where ``s`` is 0 (PyTorch's norm gradient at the
-    origin), not ``inf * 0``: zero sums are routed around the root. Only when a gradient is
-    recorded, and with ops rather than a read of the values (``dynamic.compile`` keeps it)."""
-    root = ops.sqrt if p == 2.0 else (lambda v: ops.pow(v, 1.0 / p))
-    if not _differentiated(s):
-        return root(s)
-    zero = ops.eq(s, 0.0)
-    return ops.where(zero, 0.0, root(ops.where(zero, 1.0, s)))
+    origin, ``ops.root_zero_grad``), only when a gradient is taken."""
+    if _differentiated(s):
+        return ops.root_zero_grad(s, p)
+    return ops.sqrt(s) if p == 2.0 else ops.pow(s, 1.0 / p)
+
+
+def _abs_pow(x: Tensor, p: float) -> Tensor:
+    """``|x| ** p``; for ``p < 1`` with gradient 0 at zero entries (PyTorch's ``norm_backward``
+    masks them; ``inf * 0`` otherwise), only when a gradient is taken."""
+    if p < 1.0 and _differentiated(x):
+        return ops.abs_pow_zero_grad(x, p)
+    return ops.pow(ops.abs(x), p)
 
 
 def vector_norm(x: Any, ord: Any = 2, dim: Any = None, keepdim: bool = False, *,
@@ -114,7 +119,7 @@ def vector_norm(x: Any, ord: Any = 2, dim: Any = None, keepdim: bool = False, *,
     elif ord == 0:
         r = ops.sum(ops.cast(ops.ne(x, 0), x._data.dtype), dim, keepdim)
     elif isinstance(ord, (int, float)):
-        r = _root(ops.sum(ops.pow(ops.abs(x), float(ord)), dim, keepdim), float(ord))
+        r = _root(ops.sum(_abs_pow(x, float(ord)), dim, keepdim), float(ord))
     else:
         raise RuntimeError(f"linalg.vector_norm: Expected a number as ord, got {ord!r}")
     return renamed(r, "LinalgVectorNormBackward0")

@@ -86,6 +86,7 @@ from .shapes import (
     zeros_like,
 )
 from .sorting import topk_indices
+from .zero_subgradients import abs_pow_zero_grad, root_zero_grad
 
 __all__ = [
     "DEFAULT_FLOAT", "REGISTRY", "AVal", "Op", "aval_of", "bind", "broadcast_shapes",
@@ -101,5 +102,6 @@ __all__ = [
     "softplus", "erf", "all", "any", "floor", "ceil", "round", "trunc", "floor_divide",
     "remainder", "matrix_inverse", "topk_indices", "matrix_solve", "matrix_determinant",
     "log_abs_determinant", "determinant_sign", "cholesky", "matrix_triangular_solve",
-    "linalg_eigh_vectors", "linalg_eigvalsh", "check_segment_ids",
+    "linalg_eigh_vectors", "linalg_eigvalsh", "check_segment_ids", "root_zero_grad",
+    "abs_pow_zero_grad",
 ]
