@@ -80,8 +80,8 @@ _NAMES = ("add sub mul div pow exp log sqrt sin cos tanh sigmoid relu abs neg sq
           "reshape flatten unsqueeze squeeze softmax log_softmax numel clone detach "
           "broadcast_to all any logical_not multiply divide true_divide subtract prod cumsum "
           "cumprod norm rsqrt log1p expm1 log2 log10 tan floor ceil round trunc masked_fill gather "
-          "scatter scatter_add narrow index_select flip roll split chunk tril triu diag trace sort argsort topk "
-          "unique nonzero erf").split()
+          "scatter scatter_add narrow index_select flip roll split chunk tril triu diag trace "
+          "sort argsort msort topk unique nonzero erf").split()
 globals().update({n: _method(n) for n in _NAMES})
 
 

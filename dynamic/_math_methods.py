@@ -230,7 +230,9 @@ class MathMethods:
         return renamed(v, "VarBackward0")
 
     def std(self, dim=None, unbiased=True, keepdim=False, correction=None):
-        return renamed(ops.sqrt(self.var(dim, unbiased, keepdim, correction)), "StdBackward0")
+        # PyTorch's std_backward: gradient 0 at zero spread (linalg._root), not inf * 0 = NaN
+        v = self.var(dim, unbiased, keepdim, correction)
+        return renamed(linalg._root(v, 2.0), "StdBackward0")
 
     def norm(self, p="fro", dim=None, keepdim=False, dtype=None):
         """``torch.norm``'s old API: ``"fro"``/numbers are vector norms over ``dim`` (all

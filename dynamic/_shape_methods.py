@@ -249,26 +249,39 @@ class ShapeMethods:
     def trace(self):
         return renamed(ops.sum(ops.getitem(self, self._diag_index(0))), "TraceBackward0")
 
-    def sort(self, dim=-1, descending=False):
-        a = self._data
-        if descending and a.ndim:  # the stable ascending order of the reversed slices,
-            # reversed: NaN first, as PyTorch (``argsort(-a)`` put NaN last, wrapped unsigned
-            # ints and failed for booleans)
-            rev = np.argsort(np.flip(a, dim), axis=dim, kind="stable")
-            idx = a.shape[dim] - 1 - np.flip(rev, dim)
-        else:
-            idx = np.argsort(a, axis=dim, kind="stable")
-        i = make(idx.astype(np.int64))
-        return ReturnSort(renamed(ops.gather(self, i, dim), "SortBackward0"), i)
+    def sort(self, dim=-1, descending=False, stable=False):
+        """PyTorch's order (NaN the largest: last ascending, first descending; equal entries by
+        position), from the registry's ``topk_indices``; a 0-d tensor is its own sort."""
+        d = self._sort_dim(dim)
+        if self.dim() == 0:
+            i = make(np.zeros((), np.int64))
+            return ReturnSort(renamed(ops.reshape(self, ()), "SortBackward0"), i)
+        i = ops.topk_indices(self, -1, "int64", largest=descending, nan_order="largest", axis=d)
+        return ReturnSort(renamed(ops.gather(self, i, d), "SortBackward0"), i)
 
-    def argsort(self, dim=-1, descending=False):
+    def _sort_dim(self, dim) -> int:
+        n = builtins.max(self.dim(), 1)
+        if not -n <= dim < n:
+            raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, "
+                             f"{n - 1}], but got {dim})")
+        return dim % n
+
+    def argsort(self, dim=-1, descending=False, stable=False):
         return self.sort(dim, descending).indices
 
+    def msort(self):
+        return self.sort(0).values
+
     def topk(self, k, dim=-1, largest=True, sorted=True):  # noqa: A002
-        v, i = self.sort(dim, descending=largest)
-        sl = (slice(None),) * (dim % self.dim()) + (slice(0, k), Ellipsis)
-        idx = i[sl]
-        return ReturnTopk(renamed(ops.gather(self, idx, dim), "TopkBackward0"), idx)
+        d = self._sort_dim(dim)
+        size = self._data.shape[d] if self.dim() else 1
+        if not 0 <= k <= size:
+            raise RuntimeError("selected index k out of range")
+        if self.dim() == 0:  # PyTorch: the tensor itself for k 0 or 1
+            i = make(np.zeros((), np.int64))
+            return ReturnTopk(renamed(ops.reshape(self, ()), "TopkBackward0"), i)
+        i = ops.topk_indices(self, k, "int64", largest=largest, nan_order="largest", axis=d)
+        return ReturnTopk(renamed(ops.gather(self, i, d), "TopkBackward0"), i)
 
     def unique(self, sorted=True, return_counts=False):  # noqa: A002
         vals, counts = np.unique(self._data, return_counts=True)

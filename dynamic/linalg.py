@@ -87,13 +87,18 @@ def _dims(dim: Any) -> Any:
 
 def _root(s: Tensor, p: float) -> Tensor:
     """``s ** (1/p)`` whose gradient is 0 where ``s`` is 0 (PyTorch's norm gradient at the
-    origin), not ``inf * 0``: zero sums are routed around the root. Only when a gradient is
-    recorded, and with ops rather than a read of the values (``dynamic.compile`` keeps it)."""
-    root = ops.sqrt if p == 2.0 else (lambda v: ops.pow(v, 1.0 / p))
-    if not _differentiated(s):
-        return root(s)
-    zero = ops.eq(s, 0.0)
-    return ops.where(zero, 0.0, root(ops.where(zero, 1.0, s)))
+    origin, ``ops.root_zero_grad``), only when a gradient is taken."""
+    if _differentiated(s):
+        return ops.root_zero_grad(s, p)
+    return ops.sqrt(s) if p == 2.0 else ops.pow(s, 1.0 / p)
+
+
+def _abs_pow(x: Tensor, p: float) -> Tensor:
+    """``|x| ** p``; for ``p < 1`` with gradient 0 at zero entries (PyTorch's ``norm_backward``
+    masks them; ``inf * 0`` otherwise), only when a gradient is taken."""
+    if p < 1.0 and _differentiated(x):
+        return ops.abs_pow_zero_grad(x, p)
+    return ops.pow(ops.abs(x), p)
 
 
 def vector_norm(x: Any, ord: Any = 2, dim: Any = None, keepdim: bool = False, *,
@@ -114,7 +119,7 @@ def vector_norm(x: Any, ord: Any = 2, dim: Any = None, keepdim: bool = False, *,
     elif ord == 0:
         r = ops.sum(ops.cast(ops.ne(x, 0), x._data.dtype), dim, keepdim)
     elif isinstance(ord, (int, float)):
-        r = _root(ops.sum(ops.pow(ops.abs(x), float(ord)), dim, keepdim), float(ord))
+        r = _root(ops.sum(_abs_pow(x, float(ord)), dim, keepdim), float(ord))
     else:
         raise RuntimeError(f"linalg.vector_norm: Expected a number as ord, got {ord!r}")
     return renamed(r, "LinalgVectorNormBackward0")
@@ -287,27 +292,28 @@ def cholesky(a: Any, *, upper: bool = False) -> Tensor:
 
 
 # -------------------------------------------------------- decompositions without a gradient
-def _values_only(a: Tensor, what: str) -> np.ndarray:
-    """``a``'s values in float64, refusing inputs that would need a gradient."""
-    if _differentiated(a):
-        raise NotImplementedError(_unsupported.message(
-            f"the gradient of torch.linalg.{what}",
-            "call it under torch.no_grad() or on a detached tensor"))
-    return a._data.astype(np.float64)
-
-
 def _out(x: np.ndarray, like: Tensor) -> Tensor:
     return make(np.ascontiguousarray(x.astype(like._data.dtype)))
 
 
 def qr(a: Any, mode: str = "reduced") -> Any:
-    """``(Q, R)`` (LAPACK Householder, as PyTorch's); ``mode`` ``"reduced"`` or ``"complete"``."""
+    """``(Q, R)`` (LAPACK Householder, as PyTorch's); ``mode`` ``"reduced"`` or ``"complete"``.
+    Differentiable through the registry's ``linalg_qr_q``/``linalg_qr_r`` (PyTorch's rule)."""
     a = _float_input(a, "linalg.qr")
     if mode not in ("reduced", "complete"):
         raise RuntimeError(f"qr received unrecognized mode '{mode}' but expected one of "
                            "'reduced' (default), 'r', or 'complete'")
-    q, r = np.linalg.qr(_values_only(a, "qr"), mode=mode)
+    _at_least_2d(a, "linalg.qr")
+    if _differentiated(a):
+        full = mode == "complete"
+        return _Qr(ops.linalg_qr_q(a, full), ops.linalg_qr_r(a, full))
+    q, r = np.linalg.qr(a._data.astype(np.float64), mode=mode)
     return _Qr(_out(q, a), _out(r, a))
+
+
+def _at_least_2d(a: Tensor, what: str) -> None:
+    if a.dim() < 2:
+        raise RuntimeError(f"{what}: The input tensor A must have at least 2 dimensions.")
 
 
 def _uplo(UPLO: str) -> None:
@@ -332,29 +338,25 @@ def eigvalsh(a: Any, UPLO: str = "L") -> Tensor:
 
 
 def svd(a: Any, full_matrices: bool = True) -> Any:
-    """``(U, S, Vh)`` with ``a = U diag(S) Vh``, singular values descending."""
+    """``(U, S, Vh)`` with ``a = U diag(S) Vh``, singular values descending. Differentiable
+    through the registry's ``linalg_svd_*`` records (PyTorch's ``svd_backward``; a full
+    factorization's extra vectors get no gradient, as in PyTorch)."""
     a = _float_input(a, "linalg.svd")
-    u, s, vh = np.linalg.svd(_values_only(a, "svd"), full_matrices=full_matrices)
+    _at_least_2d(a, "linalg.svd")
+    if _differentiated(a):
+        return _Svd(ops.linalg_svd_u(a, full_matrices), ops.linalg_svd_s(a),
+                    ops.linalg_svd_vh(a, full_matrices))
+    u, s, vh = np.linalg.svd(a._data.astype(np.float64), full_matrices=full_matrices)
     return _Svd(_out(u, a), _out(s, a), _out(vh, a))
 
 
 def svdvals(a: Any) -> Tensor:
-    """The singular values, descending. With a gradient (``LinalgSvdBackward0``) they are the
-    top eigenvalues of the symmetric ``[[0, a], [a^T, 0]]`` (exactly ``+-s`` and zeros), so the
-    eigenvalue record's rule differentiates them; without, LAPACK's SVD gives them directly."""
+    """The singular values, descending, with their gradient (``U diag(gS) Vh``)."""
     a = _float_input(a, "linalg.svdvals")
-    if a.dim() < 2:
-        raise RuntimeError("linalg.svd: The input tensor A must have at least 2 dimensions.")
+    _at_least_2d(a, "linalg.svd")
     if not _differentiated(a):
         return _out(np.linalg.svd(a._data.astype(np.float64), compute_uv=False), a)
-    *batch, m, n = a.shape
-    dt = a._data.dtype
-    top = ops.cat([make(np.zeros((*batch, m, m), dt)), a], -1)
-    bottom = ops.cat([ops.transpose(a), make(np.zeros((*batch, n, n), dt))], -1)
-    w = ops.linalg_eigvalsh(ops.cat([top, bottom], -2), True)
-    k = min(m, n)
-    return renamed(ops.getitem(w, (Ellipsis, slice(m + n - 1, m + n - 1 - k, -1))),
-                   "LinalgSvdBackward0")
+    return ops.linalg_svd_s(a)
 
 
 __getattr__ = _unsupported.missing_names("torch.linalg", {

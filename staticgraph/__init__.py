@@ -31,7 +31,7 @@ _EXPORTS: dict[str, str] = {
                         "matrix_transpose tensordot trace",
     "graph.einsum_ops": "einsum",
     "graph.linalg_ops": "cholesky matrix_determinant matrix_solve matrix_triangular_solve "
-                        "meshgrid roll scatter_nd self_adjoint_eig self_adjoint_eigvals",
+                        "meshgrid roll scatter_nd self_adjoint_eig self_adjoint_eigvals qr svd",
     "graph.segment_ops": "segment_mean segment_sum unsorted_segment_sum",
     "graph.segment_reduce_ops": "segment_max segment_min segment_prod unsorted_segment_max "
                                 "unsorted_segment_mean unsorted_segment_min "
@@ -126,7 +126,7 @@ _NAMESPACES: dict[str, _Any] = {
         solve=_LAZY["matrix_solve"], det=_LAZY["matrix_determinant"],
         slogdet=("graph.linalg_ops", "slogdet"), cholesky=_LAZY["cholesky"],
         triangular_solve=_LAZY["matrix_triangular_solve"], eigh=_LAZY["self_adjoint_eig"],
-        eigvalsh=_LAZY["self_adjoint_eigvals"]),
+        eigvalsh=_LAZY["self_adjoint_eigvals"], qr=_LAZY["qr"], svd=_LAZY["svd"]),
     "manip": lambda: _namespace("manip", roll=_LAZY["roll"]),
     "random": lambda: _namespace(
         "random", normal=_LAZY["random_normal"], uniform=_LAZY["random_uniform"],

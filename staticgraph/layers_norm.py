@@ -6,7 +6,8 @@ moments normalize and two assign ops that move the moving statistics toward them
 ``UPDATE_OPS`` collection, so ``with tf.control_dependencies(tf.get_collection(
 tf.GraphKeys.UPDATE_OPS))`` runs them with the train op. As TF, a 4-D input (not float64) along
 axis 1 or -1 takes the fused kernel's rule (the moving variance follows the Bessel-corrected
-batch variance, also for a fed batch size); anything else the plain one (the biased variance). ``training=False`` adds no update ops."""
+batch variance, also for a fed batch size); anything else the plain one (the biased variance).
+``training=False`` adds no update ops."""
 
 from __future__ import annotations
 

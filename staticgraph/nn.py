@@ -41,7 +41,8 @@ from .variables import Variable, assign_add
 __all__ = ["relu", "relu6", "sigmoid", "tanh", "softmax", "log_softmax", "elu",
            "sparse_softmax_cross_entropy_with_logits", "softmax_cross_entropy_with_logits",
            "softmax_cross_entropy_with_logits_v2", "sigmoid_cross_entropy_with_logits",
-           "l2_loss", "conv1d", "conv2d", "conv3d", "depthwise_conv2d", "max_pool", "avg_pool", "embedding_lookup", "dropout",
+           "l2_loss", "conv1d", "conv2d", "conv3d", "depthwise_conv2d", "max_pool", "avg_pool",
+           "embedding_lookup", "dropout",
            "in_top_k", "xw_plus_b", "batch_normalization", "bias_add", "softplus", "leaky_relu",
            "moments", "top_k", "l2_normalize", "selu", "swish", "softsign", "relu_layer",
            "weighted_cross_entropy_with_logits", "zero_fraction"]

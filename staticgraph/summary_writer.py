@@ -5,7 +5,8 @@ back.
 An event file is a TFRecord file: each record is the little-endian uint64 length, its masked
 CRC-32C, the data (one serialized ``Event``, :mod:`.summary_proto`) and the data's masked
 CRC-32C. The first event holds ``file_version: "brain.Event:2"``; a graph given to the writer is
-a ``graph_def`` event and a ``meta_graph_def`` event (as TF writes them); ``add_summary`` writes a ``summary`` event with the step. Events are
+a ``graph_def`` event and a ``meta_graph_def`` event (as TF writes them); ``add_summary`` writes
+a ``summary`` event with the step. Events are
 appended as they are added (``flush`` is a file flush; nothing is queued in threads).
 """
 

@@ -179,11 +179,12 @@ def tile(input: Any, multiples: Sequence[int], name: str | None = None) -> Tenso
     x = _t(input)
     mult = [int(m) for m in (multiples.as_list() if hasattr(multiples, "as_list")
                              else multiples)]
-    if x.aval.shape is None or [d for d, m in zip(x.aval.shape, mult) if d is None and m != 1][1:]:
-        return _tile_by_concat(x, mult, name)
-    if len(mult) != x.ndim:
+    if x.aval.shape is not None and len(mult) != x.ndim:  # before any zip of the two
         raise ValueError(f"Shape must be rank {x.ndim} but is rank {len(mult)} for 'Tile' "
                          f"with input shapes: {x.shape.tf_list_str()}, [{len(mult)}].")
+    if x.aval.shape is None or [d for d, m in zip(x.aval.shape, mult, strict=True)
+                                if d is None and m != 1][1:]:
+        return _tile_by_concat(x, mult, name)
     with composite(name, "Tile", x) as stem:
         idx = tuple(i for _ in range(x.ndim) for i in (None, _slice(None)))
         ones = np.ones([d for m in mult for d in (m, 1)], x.dtype.np_dtype)

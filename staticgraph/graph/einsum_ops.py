@@ -64,7 +64,7 @@ def _expand_ellipsis(equation: str, ts: list[Tensor]) -> tuple[str, list[Tensor]
     for t, r, at in zip(ts, ranks, starts, strict=True):
         for c, d in zip(fresh[e - r:], t.aval.shape[at:at + r], strict=True):
             sizes[c].append(d)
-    for c, ds in sizes.items():
+    for ds in sizes.values():
         known = {d for d in ds if d not in (None, 1)}
         if len(known) > 1:
             a, b = sorted(known)

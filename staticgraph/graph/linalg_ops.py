@@ -1,6 +1,7 @@
 """TF1's dense linear algebra (``tf.matrix_solve``/``tf.linalg.solve``, ``tf.matrix_determinant``/
 ``tf.linalg.det``, ``tf.linalg.slogdet``, ``tf.cholesky``, ``tf.matrix_triangular_solve``,
-``tf.self_adjoint_eig``/``tf.linalg.eigh``, ``tf.self_adjoint_eigvals``/``tf.linalg.eigvalsh``)
+``tf.self_adjoint_eig``/``tf.linalg.eigh``, ``tf.self_adjoint_eigvals``/``tf.linalg.eigvalsh``,
+``tf.qr``/``tf.linalg.qr``, ``tf.svd``/``tf.linalg.svd``)
 on the registry's LAPACK-backed records (``ops/linalg*.py``, shared with ``torch.linalg``:
 TF's behaviour chosen by their parameters), and three index functions built from registry ops:
 ``tf.scatter_nd`` (a ``scatter_add`` into zeros, so its gradient is a gather), ``tf.meshgrid``
@@ -54,7 +55,7 @@ def slogdet(input: Any, name: str | None = None) -> tuple[Tensor, Tensor]:  # no
     Gradients flow through ``log_abs_determinant`` only (TF's rule)."""
     a = _matrix(input)
     with composite(name, "LogMatrixDeterminant", a) as stem:
-        sign = ops.determinant_sign(a)
+        sign = ops.determinant_sign(a, zero_grad=True)  # tf.gradients(sign, a): zeros
         return sign, _final(stem, ops.log_abs_determinant, a)
 
 
@@ -72,6 +73,33 @@ def self_adjoint_eig(tensor: Any, name: str | None = None) -> tuple[Tensor, Tens
     with composite(name, "SelfAdjointEigV2", a) as stem:
         v = ops.linalg_eigh_vectors(a)
         return _final(stem, ops.linalg_eigvalsh, a), v
+
+
+def qr(input: Any, full_matrices: bool = False,  # noqa: A002
+       name: str | None = None) -> tuple[Tensor, Tensor]:
+    """``(q, r)`` of each matrix (Householder QR, LAPACK), both differentiable (PyTorch's rule,
+    the same derivative as TF's ``_QrGrad``); ``full_matrices=True`` of a tall matrix has no
+    gradient (TF: NotImplementedError when ``tf.gradients`` reaches it)."""
+    a = _matrix(input)
+    full = bool(full_matrices)
+    with composite(name, "Qr", a) as stem:
+        r = ops.linalg_qr_r(a, full)
+        return _final(stem, ops.linalg_qr_q, a, full), r
+
+
+def svd(tensor: Any, full_matrices: bool = False, compute_uv: bool = True,
+        name: str | None = None) -> Any:
+    """``(s, u, v)`` of each matrix, ``a = u diag(s) v^T`` (``s`` alone without
+    ``compute_uv``); LAPACK's ``gesdd``, all three differentiable (distinct singular values;
+    the gradient of a full factorization of a non-square matrix is refused)."""
+    a = _matrix(tensor)
+    full = bool(full_matrices)
+    with composite(name, "Svd", a) as stem:
+        if not compute_uv:
+            return _final(stem, ops.linalg_svd_s, a)
+        u = ops.linalg_svd_u(a, full, full_grad=False)
+        v = ops.transpose(ops.linalg_svd_vh(a, full, full_grad=False))
+        return _final(stem, ops.linalg_svd_s, a), u, v
 
 
 def self_adjoint_eigvals(tensor: Any, name: str | None = None) -> Tensor:
@@ -209,6 +237,6 @@ def roll(input: Any, shift: Any, axis: Any, name: str | None = None) -> Tensor: 
         return out
 
 
-__all__ = ["matrix_solve", "matrix_determinant", "slogdet", "cholesky", "self_adjoint_eig",
-           "self_adjoint_eigvals",
-           "matrix_triangular_solve", "scatter_nd", "meshgrid", "roll"]
+__all__ = ["matrix_solve", "matrix_determinant", "slogdet", "cholesky", "self_adjoint_eig", "qr",
+           "svd", "self_adjoint_eigvals", "matrix_triangular_solve", "scatter_nd", "meshgrid",
+           "roll"]

@@ -9,9 +9,10 @@ by a gather in the body), and collects the carried results and the stacked outpu
 
 ``fused``: the compiled executors run one *step* graph per iteration, the body followed by the
 condition on its results (:func:`step_graph`), so an iteration is one compiled call. A
-``prepare`` with a ``loop`` attribute (the CPU compiler's, :mod:`staticgraph.compiler.cpu.njit_loop`)
-may run the whole loop as one compiled call instead: ``prepare.loop(spec, step, carried, inputs,
-sliced, first_feeds) -> (trip count, carried, stacks as arrays)`` or ``None`` (this driver runs it).
+``prepare`` with a ``loop`` attribute (the CPU compiler's,
+:mod:`staticgraph.compiler.cpu.njit_loop`) may run the whole loop as one compiled call instead:
+``prepare.loop(spec, step, carried, inputs, sliced, first_feeds) -> (trip count, carried, stacks
+as arrays)`` or ``None`` (this driver runs it).
 """
 
 from __future__ import annotations

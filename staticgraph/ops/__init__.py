@@ -62,7 +62,9 @@ from .index_checks import check_segment_ids
 from .linalg import determinant_sign, log_abs_determinant, matrix_determinant, matrix_inverse
 from .linalg_cholesky import cholesky
 from .linalg_eigh import linalg_eigh_vectors, linalg_eigvalsh
+from .linalg_qr import linalg_qr_q, linalg_qr_r
 from .linalg_solve import matrix_solve, matrix_triangular_solve
+from .linalg_svd import linalg_svd_s, linalg_svd_u, linalg_svd_vh
 from .nn import cross_entropy, log_softmax, matmul, mse_loss, nll_loss, softmax
 from .reductions import all, amax, amin, any, argmax, argmin, logsumexp, mean, size, sum
 from .rounding import ceil, floor, floor_divide, remainder, round, trunc
@@ -86,6 +88,7 @@ from .shapes import (
     zeros_like,
 )
 from .sorting import topk_indices
+from .zero_subgradients import abs_pow_zero_grad, root_zero_grad
 
 __all__ = [
     "DEFAULT_FLOAT", "REGISTRY", "AVal", "Op", "aval_of", "bind", "broadcast_shapes",
@@ -101,5 +104,7 @@ __all__ = [
     "softplus", "erf", "all", "any", "floor", "ceil", "round", "trunc", "floor_divide",
     "remainder", "matrix_inverse", "topk_indices", "matrix_solve", "matrix_determinant",
     "log_abs_determinant", "determinant_sign", "cholesky", "matrix_triangular_solve",
-    "linalg_eigh_vectors", "linalg_eigvalsh", "check_segment_ids",
+    "linalg_eigh_vectors", "linalg_eigvalsh", "check_segment_ids", "root_zero_grad",
+    "abs_pow_zero_grad", "linalg_qr_q", "linalg_qr_r", "linalg_svd_u", "linalg_svd_s",
+    "linalg_svd_vh",
 ]

@@ -174,7 +174,11 @@ def bind(op: Op, *args: Any, **params: Any) -> Any:
 
 
 def eval_numpy(op: Op, args: Sequence[Any], params: dict) -> np.ndarray:
-    """Run ``op``'s kernel on plain values (arrays, numpy or Python scalars)."""
+    """Run ``op``'s kernel on plain values (arrays, numpy or Python scalars). A numpy scalar is
+    data of its own dtype here, as in numpy (``np.float64`` subclasses ``float``, and taken as
+    a Python number it became float32: ``ops.tanh(ops.log1p(x))`` of a 0-d float64 lost half
+    its digits, since numpy returns a 0-d result as a scalar)."""
+    args = [np.asarray(a) if isinstance(a, np.generic) else a for a in args]
     avals = [aval_of(a) for a in args]
     shape, dtype = op.infer(*avals, **params)
     cdt = compute_dtype(op, avals, dtype)

@@ -20,7 +20,7 @@ from .core import AVal, Op, aval_of, bind, register
 from .elementwise import add, mul, neg
 from .nn import matmul
 from .reductions import sum as sum_
-from .shapes import expand_dims, transpose
+from .shapes import expand_dims, transpose, zeros_like
 
 
 # ------------------------------------------------------------------------------- helpers
@@ -124,13 +124,15 @@ def log_abs_determinant(a):
     return bind(LOG_ABS_DETERMINANT, a)
 
 
-def determinant_sign(a):
-    """The sign of ``det a`` per matrix (``slogdet``'s first output; no gradient)."""
-    return bind(DETERMINANT_SIGN, a)
+def determinant_sign(a, zero_grad: bool = False):
+    """The sign of ``det a`` per matrix (``slogdet``'s first output). Piecewise constant: its
+    gradient is zeros with ``zero_grad`` (TF: ``tf.gradients(sign, a)`` is zeros), otherwise
+    none at all (PyTorch: ``sign`` has a ``grad_fn`` but leaves ``a.grad`` unset)."""
+    return bind(DETERMINANT_SIGN, a, zero_grad=bool(zero_grad))
 
 
 def _per_matrix_infer(what: str):
-    def infer(a: AVal) -> tuple:
+    def infer(a: AVal, **params) -> tuple:
         check_square(a, what)
         return a.shape[:-2], a.dtype
     return infer
@@ -175,6 +177,8 @@ LOG_ABS_DETERMINANT = register(Op(
     **_PER_MATRIX))
 DETERMINANT_SIGN = register(Op(
     name="determinant_sign",
-    impl=lambda a: np.asarray(np.linalg.slogdet(f64(a))[0]).astype(a.dtype),
+    impl=lambda a, zero_grad=False: np.asarray(np.linalg.slogdet(f64(a))[0]).astype(a.dtype),
     infer=_per_matrix_infer("log_matrix_determinant"), tf_name="LogMatrixDeterminant",
-    tf_differentiable=False, **_PER_MATRIX))
+    vjp=lambda g, out, a, zero_grad=False: (zeros_like(a) if zero_grad else None,),
+    jvp=lambda ts, out, a, zero_grad=False: zeros_like(out),
+    grad_name="LinalgSlogdetBackward0", **_PER_MATRIX))

@@ -200,8 +200,8 @@ def _mean_impl(x, dim, keepdim, full):
 SUM = _red("sum", _sum_impl, "sum",
            _sum_vjp, _name("SumBackward0", "SumBackward1"), "Sum", reduce="sum",
            np_vjp=_np_sum_vjp, jvp="linear")
-MEAN = _red("mean", _mean_impl, "mean", _mean_vjp, _name("MeanBackward0", "MeanBackward1"), "Mean", reduce="mean",
-            np_vjp=_np_mean_vjp, jvp="linear")
+MEAN = _red("mean", _mean_impl, "mean", _mean_vjp, _name("MeanBackward0", "MeanBackward1"),
+            "Mean", reduce="mean", np_vjp=_np_mean_vjp, jvp="linear")
 MAX = _red("max", lambda x, dim, keepdim, full: np.max(x, axis=dim, keepdims=keepdim), "max",
            _extreme_vjp, _name("MaxBackward1", "AmaxBackward0"), "Max", saves=(0, "out"),
            reduce="max")

@@ -204,14 +204,17 @@ def test_decomposition_values():
     np.testing.assert_allclose(torch.linalg.svdvals(a).numpy(), s.numpy())
 
 
-def test_decompositions_without_a_gradient_say_so():
+def test_decompositions_differentiate_forward_and_without_grad_record_nothing():
+    """qr/svd were values-only (this test asserted their NotImplementedError); their forward
+    derivatives now match central differences (reverse mode: test_linalg_qr_svd_grads.py)."""
     x = torch.tensor(A3, requires_grad=True)
-    for fn in (torch.linalg.qr, torch.linalg.svd):
-        with pytest.raises(NotImplementedError, match=f"gradient of torch.linalg.{fn.__name__} "
-                                                      "is not supported"):
-            fn(x)
-    with pytest.raises(NotImplementedError, match="gradient of torch.linalg.qr"):
-        torch.func.jvp(lambda a: torch.linalg.qr(a).R, (x.detach(),), (torch.ones(3, 3),))
+    t = np.ones((3, 3))
+    fns = {"R": lambda a: torch.linalg.qr(a).R, "S": lambda a: torch.linalg.svd(a).S}
+    for name, fn in fns.items():
+        _, tangent = torch.func.jvp(fn, (x.detach(),), (torch.tensor(t),))
+        fd = (fn(torch.tensor(A3 + 1e-6 * t)).numpy() - fn(torch.tensor(A3 - 1e-6 * t)).numpy())
+        np.testing.assert_allclose(tangent.numpy(), fd / 2e-6, rtol=1e-5, atol=1e-7,
+                                   err_msg=name)
     with torch.no_grad():
         q, r = torch.linalg.qr(x)
     assert not q.requires_grad and q.grad_fn is None

@@ -88,6 +88,16 @@ CASES = [
     ("matrix_triangular_solve", [anyv(2, 3, 3) + 3 * np.eye(3), anyv(3, 2)], {"lower": False}),
     *[(name, [np.diag([1.0, 2.5, 4.0]) + 0.3 * anyv(2, 3, 3)], {"symmetrize": sym})
       for name in ("linalg_eigvalsh", "linalg_eigh_vectors") for sym in (False, True)],
+    # QR and SVD (ops/linalg_qr.py, linalg_svd.py): tall, wide, batched, complete/full
+    *[(name, [anyv(*shape)], {"complete": full}) for name in ("linalg_qr_q", "linalg_qr_r")
+      for shape, full in (((4, 3), False), ((3, 5), False), ((2, 3, 3), True),
+                          ((2, 3, 4), True))],
+    *[(name, [anyv(*shape)], params)
+      for name in ("linalg_svd_u", "linalg_svd_vh")
+      for shape, params in (((4, 3), {}), ((3, 5), {}), ((2, 4, 2), {}),
+                            ((2, 3, 3), {"full": True}))],
+    *[("linalg_svd_s", [anyv(*shape)], {}) for shape in ((4, 3), (2, 3, 5))],
+    ("determinant_sign", [anyv(3, 3) + 3 * np.eye(3)], {"zero_grad": True}),
     ("matmul", [anyv(3), anyv(2, 3, 4)], {}),
     ("matmul", [anyv(2, 2, 3), anyv(3)], {}),
     ("matmul", [anyv(3), anyv(3)], {}),
