@@ -78,6 +78,22 @@ def feed_args(inst: Any, feeds: list[str]) -> list[str]:
     return [feeds[i] for i in inst.plan.njit_src.feeds]
 
 
+def c_order(x: np.ndarray) -> np.ndarray:
+    """``x``, or a C-contiguous copy of it. The driver is compiled for C-contiguous arrays
+    (numba's dispatcher rejects others) and only reads its feeds. A captured tensor may hold
+    another layout for good: eager's gradient of ``nn.Linear``'s weight is a transposed
+    (Fortran-order) array, which ``zero_grad(set_to_none=False)`` zeroes in place and each
+    step then writes in place (``x[...] = new`` keeps any layout)."""
+    return x if x.flags.c_contiguous else np.ascontiguousarray(x)
+
+
+def ext_feed(x: str, seen: str | None) -> str:
+    """The driver's argument for captured tensor array ``x``: itself when it is the array of
+    its identity cache ``seen`` (which holds C-contiguous arrays only), else :func:`c_order`
+    of it (an expression, no local: a swap's reference count must not see it)."""
+    return f"({x} if {x} is {seen}[0] else CO({x}))" if seen else f"CO({x})"
+
+
 def new_buffers(inst: Any) -> list[np.ndarray]:
     """One buffer per escape slot, as the instance's own (shape, dtype, C order)."""
     return [np.empty_like(inst.buffers[sl], order="C") for sl in inst.plan.njit_src.escapes]
@@ -129,12 +145,15 @@ def block(g: Any, call: Any, rp: Any, key_avals: tuple, feeds: list[str],
     esc = escapes_for(inst, at, used)
     if esc is None:
         return []
-    g.ns.update(rc=getrefcount, empty_like=np.empty_like)
+    g.ns.update(rc=getrefcount, empty_like=np.empty_like, CO=c_order)
     bind(g.ns)
     b = [g.cell("qb", buf) for buf in new_buffers(inst)]
     drv, A, O = inst.driver_args
-    args = feed_args(inst, feeds) + b + [g.const(A, "AR"), g.const(O, "AO")]
     plan, n_in = call.plan, len(call.input_pos)
+    feeds = list(feeds)
+    for j in range(len(call.desc)):
+        feeds[n_in + j] = ext_feed(feeds[n_in + j], seen_ext.get(j))
+    args = feed_args(inst, feeds) + b + [g.const(A, "AR"), g.const(O, "AO")]
     pre: list[str] = []
     body: list[str] = []
 
@@ -198,5 +217,5 @@ def drop(call: Any) -> None:
         box[0] = None  # (its namespace is a cycle, freed only by the cycle collector)
 
 
-__all__ = ["ENABLED", "block", "drop", "escapes_for", "feed_args", "grad_lines", "instance_of",
-           "new_buffers", "param_lines"]
+__all__ = ["ENABLED", "block", "c_order", "drop", "escapes_for", "ext_feed", "feed_args",
+           "grad_lines", "instance_of", "new_buffers", "param_lines"]
