@@ -186,15 +186,16 @@ def block(g: Any, call: Any, rp: Any, key_avals: tuple, feeds: list[str],
             opt, p, key = target
             if m >= 0:
                 held(m)
-            body.append(f"{g.const(opt, 'O')}.state.setdefault({g.const(p, 'P')}, {{}})"
-                        f"[{key!r}] = {b[m] if m >= 0 else None}")
+            body.append(f"{state_dict(g, opt, p)}[{key!r}] = {b[m] if m >= 0 else None}")
             k = next((k for k, (o, q, kk) in enumerate(call.state)
                       if o is opt and q is p and kk == key), None)
             if m >= 0 and k is not None:  # the state it replaces, if nobody holds it: our buffer
+                if k in g.state_seen:  # known by identity at the next call's check
+                    body.append(f"{g.state_seen[k]} = {b[m]}")
                 body += [f"if s{k}.base is None and rc(s{k}) == 2:", f"    {b[m]} = s{k}"]
         elif kind == "counter":
             opt, p = target
-            body.append(f"st = {g.const(opt, 'O')}.state.setdefault({g.const(p, 'P')}, {{}})")
+            body.append(f"st = {state_dict(g, opt, p)}")
             body.append(f"st['step'] = st.get('step', 0) + {arg}")
         else:
             return []
@@ -208,6 +209,13 @@ def block(g: Any, call: Any, rp: Any, key_avals: tuple, feeds: list[str],
             "        pass", "    else:", *("        " + ln for ln in body)]
 
 
+def state_dict(g: Any, opt: Any, p: Any) -> str:
+    """Source for ``opt.state[p]``, made if absent: the local the guards read it into, when
+    they did (the state existed on entry and nothing between replaces the dict)."""
+    sd = g.state_dicts.get((id(opt), id(p)))
+    return sd or f"{g.const(opt, 'O')}.state.setdefault({g.const(p, 'P')}, {{}})"
+
+
 def drop(call: Any) -> None:
     """Forget ``call``'s fast path (the next call builds it again: the instance changed)."""
     old, call.fast = call.fast, None
@@ -218,4 +226,4 @@ def drop(call: Any) -> None:
 
 
 __all__ = ["ENABLED", "block", "c_order", "drop", "escapes_for", "ext_feed", "feed_args",
-           "grad_lines", "instance_of", "new_buffers", "param_lines"]
+           "grad_lines", "instance_of", "new_buffers", "param_lines", "state_dict"]

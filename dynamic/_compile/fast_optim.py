@@ -13,15 +13,24 @@ from __future__ import annotations
 from operator import itemgetter
 from typing import Any
 
-from .optim_graph import AdamHost, GroupValue, NegLR
+from .optim_graph import AdamHost, GroupValue, NegLR, StatePresent
 
 NOTHING = object()  # an empty cache slot (never an ``lr``)
+EMPTY: dict = {}  # an absent state dict (only read)
 
 
 def _state_guard(g: Any, f: Any, v: Any, groups: dict) -> str:
-    """A guard ``f() != v`` as an expression; a param group's value read inline."""
+    """A guard ``f() != v`` as an expression; a param group's value and the presence of an
+    optimizer state entry read inline."""
     if isinstance(f, GroupValue) and type(v) in (bool, int, float, str, type(None)):
         return f"{_group(g, f.opt, f.gi, groups)}[{f.name!r}] != {g.const(v)}"
+    if isinstance(f, StatePresent) and type(v) is bool:
+        st = f"{g.const(f.opt, 'O')}.state"
+        if f.key is None:
+            return f"{'not ' if v else ''}{st}.get({g.const(f.p, 'P')})"
+        g.ns["EMPTY"] = EMPTY
+        got = f"{st}.get({g.const(f.p, 'P')}, EMPTY).get({f.key!r})"
+        return f"{got} is {'' if v else 'not '}None"
     return f"{g.const(f)}() != {g.const(v)}"
 
 
@@ -83,21 +92,22 @@ def _adam_host(g: Any, fn: AdamHost, k: int, groups: dict) -> str:
     if box is None:
         box = g.shared[key] = g.const([None, NOTHING, None], "KA")
         g.caches.append(g.ns[box])
-    n = f"{fn.done + 1}" if fn.init else \
-        f"{g.const(fn.opt, 'O')}.state[{g.const(fn.p, 'P')}]['step'] + {fn.done + 1}"
-    g.line(f"n{k} = {n}")
-    test = f"n{k}.__class__ is not int or n{k} != {box}[0]"
+    sd = g.state_dicts.get((id(fn.opt), id(fn.p))) or \
+        f"{g.const(fn.opt, 'O')}.state[{g.const(fn.p, 'P')}]"  # (the local the guards read)
+    n = f"{fn.done + 1}" if fn.init else f"{sd}['step'] + {fn.done + 1}"
+    g.line(f"an{k} = {n}")
+    test = f"an{k}.__class__ is not int or an{k} != {box}[0]"
     if fn.kind == "lr":
         grp = _group(g, fn.opt, fn.gi, groups)
         g.line(f"lr{k} = {grp}['lr']")
         test += f" or lr{k} is not {box}[1]"
     g.line(f"if {test}:")
     g.line(f"    {box}[2] = {g.const(fn, 'H')}()")
-    g.line(f"    {box}[0] = n{k}")
+    g.line(f"    {box}[0] = an{k}")
     if fn.kind == "lr":
         g.line(f"    {box}[1] = lr{k} if lr{k}.__class__ is float else NOTHING")
-    g.line(f"h{k} = {box}[2]")  # this parameter's value (the box may change for the next)
-    return f"h{k}"
+    g.line(f"ah{k} = {box}[2]")  # this parameter's value (the box may change for the next)
+    return f"ah{k}"
 
 
 __all__ = ["NOTHING", "group_guards", "host_expr"]

@@ -51,6 +51,8 @@ class _Gen:
         self.cells: dict[str, Any] = {}  # closure variables of ``fast`` and their first values
         self.caches: list[list] = []  # boxes holding tensors or arrays: emptied on a drop
         self.shared: dict[Any, str] = {}  # host-feed caches shared by several feeds
+        self.state_dicts: dict[tuple, str] = {}  # (id(opt), id(p)) -> local of its state dict
+        self.state_seen: dict[int, str] = {}  # state k -> cell: the array last put there
 
     def const(self, value: Any, stem: str = "C") -> str:
         name = f"{stem}{len(self.ns)}"
@@ -230,11 +232,17 @@ def build(call: Any, struct: Any, key_avals: tuple, grad_mode: bool) -> Any:
     feeds = [f"d{i}" for i in call.input_pos] + [f"x{j}" for j in range(len(call.desc))]
     for k, (opt, p, key) in enumerate(call.state):
         ph = plan.feeds[len(feeds)]
-        g.line(f"s{k} = {g.const(opt, 'O')}.state[{g.const(p, 'P')}][{key!r}]")
-        if rp is not None:  # the session's feed check, where the runner is called directly
-            g.line(f"if s{k}.__class__ is not ndarray or s{k}.dtype is not "
-                   f"{g.const(ph.dtype.np_dtype)} or s{k}.shape != {tuple(ph.aval.shape)!r}: "
-                   f"return MISS")
+        sd = g.state_dicts.get((id(opt), id(p)))
+        if sd is None:  # each parameter's state dict read once
+            sd = g.state_dicts[id(opt), id(p)] = f"sd{len(g.state_dicts)}"
+            g.line(f"{sd} = {g.const(opt, 'O')}.state[{g.const(p, 'P')}]")
+        g.line(f"s{k} = {sd}[{key!r}]")
+        if rp is not None:  # the session's feed check, where the runner is called directly;
+            # skipped for the array the driver's path put there last (a state cell)
+            seen = g.state_seen[k] = g.cell("qs", None)
+            g.line(f"if s{k} is not {seen} and (s{k}.__class__ is not ndarray or s{k}.dtype is "
+                   f"not {g.const(ph.dtype.np_dtype)} or s{k}.shape != "
+                   f"{tuple(ph.aval.shape)!r}): return MISS")
         feeds.append(f"s{k}")
     feeds += [host_expr(g, fn, k, groups) for k, fn in enumerate(call.host)]
     n_out = len(plan.outputs)

@@ -68,10 +68,23 @@ class AdamHost:
                           self.dtype)
 
 
+class StatePresent:
+    """Whether ``opt.state[p]`` holds anything (``key`` ``None``) or a ``key`` entry: a
+    guard's probe (the generated fast path inlines it: :mod:`.fast_optim`)."""
+
+    __slots__ = ("opt", "p", "key")
+
+    def __init__(self, opt: Any, p: Any, key: str | None) -> None:
+        self.opt, self.p, self.key = opt, p, key
+
+    def __call__(self) -> bool:
+        if self.key is None:
+            return bool(self.opt.state.get(self.p))
+        return self.opt.state.get(self.p, {}).get(self.key) is not None
+
+
 def _present(opt: Any, p: Any, key: str | None) -> Any:
-    if key is None:
-        return lambda: bool(opt.state.get(p))
-    return lambda: opt.state.get(p, {}).get(key) is not None
+    return StatePresent(opt, p, key)
 
 
 def _entry_guard(sc: Any, opt: Any, p: Any, key: str | None) -> bool:
