@@ -101,8 +101,10 @@ def _adam_host(g: Any, fn: AdamHost, k: int, groups: dict) -> str:
         grp = _group(g, fn.opt, fn.gi, groups)
         g.line(f"lr{k} = {grp}['lr']")
         test += f" or lr{k} is not {box}[1]"
-    g.line(f"if {test}:")
-    g.line(f"    {box}[2] = {g.const(fn, 'H')}()")
+    g.line(f"if {test}:")  # AdamHost.__call__'s arithmetic, inline (no second step lookup)
+    b, dt = g.const(fn.beta, "BETA"), g.const(fn.dtype, "DT")
+    val = f"(1 - {b} ** an{k}) ** 0.5" if fn.kind == "bc2" else f"-lr{k} / (1 - {b} ** an{k})"
+    g.line(f"    {box}[2] = asarray({val}, {dt})")
     g.line(f"    {box}[0] = an{k}")
     if fn.kind == "lr":
         g.line(f"    {box}[1] = lr{k} if lr{k}.__class__ is float else NOTHING")
