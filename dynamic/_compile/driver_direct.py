@@ -78,6 +78,22 @@ def feed_args(inst: Any, feeds: list[str]) -> list[str]:
     return [feeds[i] for i in inst.plan.njit_src.feeds]
 
 
+def c_order(x: np.ndarray) -> np.ndarray:
+    """``x``, or a C-contiguous copy of it. The driver is compiled for C-contiguous arrays
+    (numba's dispatcher rejects others) and only reads its feeds. A captured tensor may hold
+    another layout for good: eager's gradient of ``nn.Linear``'s weight is a transposed
+    (Fortran-order) array, which ``zero_grad(set_to_none=False)`` zeroes in place and each
+    step then writes in place (``x[...] = new`` keeps any layout)."""
+    return x if x.flags.c_contiguous else np.ascontiguousarray(x)
+
+
+def ext_feed(x: str, seen: str | None) -> str:
+    """The driver's argument for captured tensor array ``x``: itself when it is the array of
+    its identity cache ``seen`` (which holds C-contiguous arrays only), else :func:`c_order`
+    of it (an expression, no local: a swap's reference count must not see it)."""
+    return f"({x} if {x} is {seen}[0] else CO({x}))" if seen else f"CO({x})"
+
+
 def new_buffers(inst: Any) -> list[np.ndarray]:
     """One buffer per escape slot, as the instance's own (shape, dtype, C order)."""
     return [np.empty_like(inst.buffers[sl], order="C") for sl in inst.plan.njit_src.escapes]
@@ -129,12 +145,15 @@ def block(g: Any, call: Any, rp: Any, key_avals: tuple, feeds: list[str],
     esc = escapes_for(inst, at, used)
     if esc is None:
         return []
-    g.ns.update(rc=getrefcount, empty_like=np.empty_like)
+    g.ns.update(rc=getrefcount, empty_like=np.empty_like, CO=c_order)
     bind(g.ns)
     b = [g.cell("qb", buf) for buf in new_buffers(inst)]
     drv, A, O = inst.driver_args
-    args = feed_args(inst, feeds) + b + [g.const(A, "AR"), g.const(O, "AO")]
     plan, n_in = call.plan, len(call.input_pos)
+    feeds = list(feeds)
+    for j in range(len(call.desc)):
+        feeds[n_in + j] = ext_feed(feeds[n_in + j], seen_ext.get(j))
+    args = feed_args(inst, feeds) + b + [g.const(A, "AR"), g.const(O, "AO")]
     pre: list[str] = []
     body: list[str] = []
 
@@ -167,15 +186,16 @@ def block(g: Any, call: Any, rp: Any, key_avals: tuple, feeds: list[str],
             opt, p, key = target
             if m >= 0:
                 held(m)
-            body.append(f"{g.const(opt, 'O')}.state.setdefault({g.const(p, 'P')}, {{}})"
-                        f"[{key!r}] = {b[m] if m >= 0 else None}")
+            body.append(f"{state_dict(g, opt, p)}[{key!r}] = {b[m] if m >= 0 else None}")
             k = next((k for k, (o, q, kk) in enumerate(call.state)
                       if o is opt and q is p and kk == key), None)
             if m >= 0 and k is not None:  # the state it replaces, if nobody holds it: our buffer
+                if k in g.state_seen:  # known by identity at the next call's check
+                    body.append(f"{g.state_seen[k]} = {b[m]}")
                 body += [f"if s{k}.base is None and rc(s{k}) == 2:", f"    {b[m]} = s{k}"]
         elif kind == "counter":
             opt, p = target
-            body.append(f"st = {g.const(opt, 'O')}.state.setdefault({g.const(p, 'P')}, {{}})")
+            body.append(f"st = {state_dict(g, opt, p)}")
             body.append(f"st['step'] = st.get('step', 0) + {arg}")
         else:
             return []
@@ -189,6 +209,13 @@ def block(g: Any, call: Any, rp: Any, key_avals: tuple, feeds: list[str],
             "        pass", "    else:", *("        " + ln for ln in body)]
 
 
+def state_dict(g: Any, opt: Any, p: Any) -> str:
+    """Source for ``opt.state[p]``, made if absent: the local the guards read it into, when
+    they did (the state existed on entry and nothing between replaces the dict)."""
+    sd = g.state_dicts.get((id(opt), id(p)))
+    return sd or f"{g.const(opt, 'O')}.state.setdefault({g.const(p, 'P')}, {{}})"
+
+
 def drop(call: Any) -> None:
     """Forget ``call``'s fast path (the next call builds it again: the instance changed)."""
     old, call.fast = call.fast, None
@@ -198,5 +225,5 @@ def drop(call: Any) -> None:
         box[0] = None  # (its namespace is a cycle, freed only by the cycle collector)
 
 
-__all__ = ["ENABLED", "block", "drop", "escapes_for", "feed_args", "grad_lines", "instance_of",
-           "new_buffers", "param_lines"]
+__all__ = ["ENABLED", "block", "c_order", "drop", "escapes_for", "ext_feed", "feed_args",
+           "grad_lines", "instance_of", "new_buffers", "param_lines", "state_dict"]

@@ -24,7 +24,6 @@ Any failed check returns :data:`MISS` and the call takes the general path
 
 from __future__ import annotations
 
-from operator import itemgetter
 from sys import getrefcount
 from typing import Any
 
@@ -34,22 +33,26 @@ from .._tensor import Tensor, make
 from ..autograd.grad_mode import GRAD_ENABLED
 from . import driver_direct, swap
 from .direct import run_lines
+from .fast_optim import NOTHING as _NOTHING
+from .fast_optim import group_guards, host_expr
 from .grad_recycle import RECYCLE_MAX_BYTES, recycle_lines
 from .identity import lines as identity_lines
-from .optim_graph import GroupValue, NegLR
 from .swap import swap_lines, taker_for
 
 MISS = object()
-_NOTHING = object()  # an empty cache slot
 
 
 class _Gen:
     def __init__(self) -> None:
-        self.ns: dict[str, Any] = {"MISS": MISS, "make": make, "asarray": np.asarray,
-                                   "array": np.array, "copyto": np.copyto, "GE": GRAD_ENABLED}
+        self.ns: dict[str, Any] = {"MISS": MISS, "NOTHING": _NOTHING, "make": make,
+                                   "asarray": np.asarray, "array": np.array,
+                                   "copyto": np.copyto, "GE": GRAD_ENABLED}
         self.lines: list[str] = []
         self.cells: dict[str, Any] = {}  # closure variables of ``fast`` and their first values
         self.caches: list[list] = []  # boxes holding tensors or arrays: emptied on a drop
+        self.shared: dict[Any, str] = {}  # host-feed caches shared by several feeds
+        self.state_dicts: dict[tuple, str] = {}  # (id(opt), id(p)) -> local of its state dict
+        self.state_seen: dict[int, str] = {}  # state k -> cell: the array last put there
 
     def const(self, value: Any, stem: str = "C") -> str:
         name = f"{stem}{len(self.ns)}"
@@ -118,58 +121,6 @@ def _runner(plan: Any, fetch: list) -> Any:
         if spec[2] is None:  # unknown rank: the session's check decides
             return None
     return rp
-
-
-def _state_guard(g: _Gen, f: Any, v: Any, groups: dict) -> str:
-    """A guard ``f() != v`` as an expression; a param group's value read inline."""
-    if isinstance(f, GroupValue) and type(v) in (bool, int, float, str, type(None)):
-        return f"{_group(g, f.opt, f.gi, groups)}[{f.name!r}] != {g.const(v)}"
-    return f"{g.const(f)}() != {g.const(v)}"
-
-
-def _group_guards(g: _Gen, checks: list, groups: dict) -> list[str]:
-    """The state guards as expressions: a param group's simple values compared at once
-    (``itemgetter(names)(group) != values``: one C call and a tuple compare instead of one
-    lookup and compare per name), the others one by one."""
-    simple: dict = {}
-    out = []
-    for f, v in checks:
-        if isinstance(f, GroupValue) and type(v) in (bool, int, float, str, type(None)):
-            simple.setdefault((id(f.opt), f.gi), (f.opt, f.gi, []))[2].append((f.name, v))
-        else:
-            out.append(_state_guard(g, f, v, groups))
-    for opt, gi, items in simple.values():
-        grp = _group(g, opt, gi, groups)
-        if len(items) == 1:
-            out.append(_state_guard(g, GroupValue(opt, gi, items[0][0]), items[0][1], groups))
-            continue
-        get = g.const(itemgetter(*[n for n, _ in items]), "IG")
-        out.append(f"{get}({grp}) != {g.const(tuple(v for _, v in items))}")
-    return out
-
-
-def _group(g: _Gen, opt: Any, gi: int, groups: dict) -> str:
-    """A local holding ``opt.param_groups[gi]`` (read once per call)."""
-    key = (id(opt), gi)
-    name = groups.get(key)
-    if name is None:
-        name = groups[key] = f"g{len(groups)}"
-        g.line(f"{name} = {g.const(opt, 'O')}.param_groups[{gi}]")
-    return name
-
-
-def _host_expr(g: _Gen, fn: Any, k: int, groups: dict) -> str:
-    """The host feed ``fn()``; SGD's ``-lr`` cached per ``lr`` object (recomputed when the
-    group's ``lr`` is another object; never cached for a non-float ``lr``)."""
-    if not isinstance(fn, NegLR):
-        return f"{g.const(fn, 'H')}()"
-    cache = g.const([_NOTHING, None], "K")
-    grp = _group(g, fn.opt, fn.gi, groups)
-    g.line(f"lr{k} = {grp}['lr']")
-    g.line(f"if lr{k} is not {cache}[0]:")
-    g.line(f"    {cache}[1] = asarray(-lr{k}, {g.const(fn.dtype)})")
-    g.line(f"    {cache}[0] = lr{k} if lr{k}.__class__ is float else None")
-    return f"{cache}[1]"
 
 
 def _swaps(call: Any, key_avals: tuple, rp: Any, at: list, n_out: int) -> list:
@@ -267,13 +218,13 @@ def build(call: Any, struct: Any, key_avals: tuple, grad_mode: bool) -> Any:
             g.caches.append(g.ns[seen])
             g.line(f"if x{j} is not {seen}[0]:")
             g.line(f"    if {test}: return MISS")
-            g.line(f"    {seen}[0] = x{j}")
+            g.line(f"    if x{j}.flags.c_contiguous: {seen}[0] = x{j}  # (driver_direct)")
             g.line(f"if e{j}._requires_grad is not {rg}: return MISS")
         else:
             g.line(f"if {test} or e{j}._requires_grad is not {rg}: return MISS")
     for (leaf_desc, none) in call.grad_checks:
         g.line(f"if ({_leaf_expr(g, leaf_desc)}._grad is None) is not {none}: return MISS")
-    tests = _group_guards(g, call.state_checks, groups)
+    tests = group_guards(g, call.state_checks, groups)
     if tests:
         g.line(f"if {' or '.join(tests)}: return MISS")
     for ln in identity_lines(g, call.id_checks):
@@ -284,20 +235,31 @@ def build(call: Any, struct: Any, key_avals: tuple, grad_mode: bool) -> Any:
     feeds = [f"d{i}" for i in call.input_pos] + [f"x{j}" for j in range(len(call.desc))]
     for k, (opt, p, key) in enumerate(call.state):
         ph = plan.feeds[len(feeds)]
-        g.line(f"s{k} = {g.const(opt, 'O')}.state[{g.const(p, 'P')}][{key!r}]")
-        if rp is not None:  # the session's feed check, where the runner is called directly
-            g.line(f"if s{k}.__class__ is not ndarray or s{k}.dtype is not "
-                   f"{g.const(ph.dtype.np_dtype)} or s{k}.shape != {tuple(ph.aval.shape)!r}: "
-                   f"return MISS")
+        sd = g.state_dicts.get((id(opt), id(p)))
+        if sd is None:  # each parameter's state dict read once
+            sd = g.state_dicts[id(opt), id(p)] = f"sd{len(g.state_dicts)}"
+            g.line(f"{sd} = {g.const(opt, 'O')}.state[{g.const(p, 'P')}]")
+        g.line(f"s{k} = {sd}[{key!r}]")
+        if rp is not None:  # the session's feed check, where the runner is called directly;
+            # skipped for the array the driver's path put there last (a state cell)
+            seen = g.state_seen[k] = g.cell("qs", None)
+            g.line(f"if s{k} is not {seen} and (s{k}.__class__ is not ndarray or s{k}.dtype is "
+                   f"not {g.const(ph.dtype.np_dtype)} or s{k}.shape != "
+                   f"{tuple(ph.aval.shape)!r}): return MISS")
         feeds.append(f"s{k}")
-    feeds += [_host_expr(g, fn, k, groups) for k, fn in enumerate(call.host)]
+    feeds += [host_expr(g, fn, k, groups) for k, fn in enumerate(call.host)]
     n_out = len(plan.outputs)
     direct = rp is not None and exact and _direct_lines(g, call, rp, key_avals, feeds, seen_ext,
                                                           n_out)
     for ln in direct or ():  # the driver called with buffers of our own (driver_direct)
         g.line(ln)
     if rp is not None:
-        g.ns["ndarray"] = np.ndarray
+        g.ns.update(ndarray=np.ndarray, CO=driver_direct.c_order)
+        if exact:  # a single driver's instance takes C-contiguous arrays only
+            n_in = len(call.input_pos)
+            feeds = feeds[:n_in] + [driver_direct.ext_feed(f, seen_ext.get(j)) for j, f in
+                                    enumerate(feeds[n_in:n_in + len(call.desc)])] + \
+                feeds[n_in + len(call.desc):]
         g.line(f"F = [{', '.join(feeds)}]")
         if exact:  # one instance: call it directly (:mod:`.direct`)
             for ln in run_lines(g, rp.runner, plan.session._state):

@@ -43,10 +43,48 @@ class NegLR:
         return np.asarray(-self.opt.param_groups[self.gi]["lr"], self.dtype)
 
 
+class AdamHost:
+    """One of Adam's host feeds for parameter ``p``, computed as eager's ``Adam.step``
+    computes it at step ``n`` (its state's ``step`` on entry, 0 for a fresh state, plus the
+    steps of this call so far: ``done + 1``): ``kind`` ``"bc2"`` is ``(1 - beta**n) ** 0.5``,
+    ``"lr"`` is ``-lr / (1 - beta**n)``. The parameters of a group at the same step share the
+    value: the fast path computes it once per call (:func:`.fastpath._host_expr`)."""
+
+    __slots__ = ("kind", "opt", "gi", "p", "init", "done", "beta", "dtype")
+
+    def __init__(self, kind: str, opt: Any, gi: int, p: Any, init: bool, done: int,
+                 beta: float, dtype: np.dtype) -> None:
+        self.kind, self.opt, self.gi, self.p, self.init = kind, opt, gi, p, init
+        self.done, self.beta, self.dtype = done, beta, dtype
+
+    def step_now(self) -> int:
+        return (0 if self.init else self.opt.state[self.p]["step"]) + self.done + 1
+
+    def __call__(self) -> np.ndarray:
+        n = self.step_now()
+        if self.kind == "bc2":
+            return np.asarray((1 - self.beta ** n) ** 0.5, self.dtype)
+        return np.asarray(-self.opt.param_groups[self.gi]["lr"] / (1 - self.beta ** n),
+                          self.dtype)
+
+
+class StatePresent:
+    """Whether ``opt.state[p]`` holds anything (``key`` ``None``) or a ``key`` entry: a
+    guard's probe (the generated fast path inlines it: :mod:`.fast_optim`)."""
+
+    __slots__ = ("opt", "p", "key")
+
+    def __init__(self, opt: Any, p: Any, key: str | None) -> None:
+        self.opt, self.p, self.key = opt, p, key
+
+    def __call__(self) -> bool:
+        if self.key is None:
+            return bool(self.opt.state.get(self.p))
+        return self.opt.state.get(self.p, {}).get(self.key) is not None
+
+
 def _present(opt: Any, p: Any, key: str | None) -> Any:
-    if key is None:
-        return lambda: bool(opt.state.get(p))
-    return lambda: opt.state.get(p, {}).get(key) is not None
+    return StatePresent(opt, p, key)
 
 
 def _entry_guard(sc: Any, opt: Any, p: Any, key: str | None) -> bool:
@@ -114,12 +152,7 @@ def adam_update(sc: Any, opt: Any, gi: int, group: dict, p: Any, gp: GTensor,
         v_old = sc.state_array(opt, p, "exp_avg_sq")
         mx_old = sc.state_array(opt, p, "max_exp_avg_sq") if group["amsgrad"] else None
     sc.counters[ck][2] = done + 1
-    base = (lambda: 0) if init else (lambda: opt.state[p]["step"])
     dt = p._data.dtype
-
-    def step_now() -> int:
-        return base() + done + 1
-
     if group["weight_decay"] != 0:
         grad = e("add", grad, e("mul", gp, group["weight_decay"]))
     m = e("add", m_old, e("mul", e("sub", grad, m_old), 1 - b1))
@@ -129,8 +162,7 @@ def adam_update(sc: Any, opt: Any, gi: int, group: dict, p: Any, gp: GTensor,
     if mx_old is not None:
         v = e("maximum", mx_old, v)
         sc.set_state(opt, p, "max_exp_avg_sq", v)
-    bc2 = sc.host_feed(lambda: np.asarray((1 - b2 ** step_now()) ** 0.5, dt))
-    lr = sc.host_feed(lambda: np.asarray(-opt.param_groups[gi]["lr"] / (1 - b1 ** step_now()),
-                                         dt))
+    bc2 = sc.host_feed(AdamHost("bc2", opt, gi, p, init, done, b2, dt))
+    lr = sc.host_feed(AdamHost("lr", opt, gi, p, init, done, b1, dt))
     denom = e("add", e("div", e("sqrt", v), bc2), group["eps"])
     return e("add", gp, e("mul", e("div", m, denom), lr))

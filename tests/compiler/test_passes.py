@@ -41,6 +41,37 @@ def test_algebraic_rewrites_fire_and_preserve_values():
     assert_close(got, ref)
 
 
+def test_transpose_of_a_product_read_once_becomes_a_product_of_transposes():
+    """``permute(matmul(a, b))`` -> ``matmul(b^T, a^T)`` (nn.Linear's weight gradient): no
+    fallback copy is left, the transposes are flags of the product; a product read elsewhere
+    too stays (it would be computed twice)."""
+    g = sg.Graph()
+    with g.as_default():
+        x = sg.placeholder(sg.float32, [None, 3], name="x")
+        dy = sg.placeholder(sg.float32, [None, 4], name="dy")
+        w = sg.placeholder(sg.float32, [4, 3], name="w")
+        once = ops.permute(ops.matmul(ops.permute(x, (1, 0)), dy), (1, 0))  # (4, 3)
+        upd = w - once * 0.5  # the transposed gradient read by a kernel (SGD's update)
+        shared = ops.matmul(ops.permute(x, (1, 0)), dy)
+        twice = ops.permute(shared, (1, 0)) * 2.0 + 1.0
+    feeds = {x: R.standard_normal((5, 3)).astype(np.float32),
+             dy: R.standard_normal((5, 4)).astype(np.float32),
+             w: R.standard_normal((4, 3)).astype(np.float32)}
+    plan, _ = _trace([upd], feeds)
+    assert [s.kind for s in plan.steps].count("fallback") == 0, [s.describe() for s in plan.steps]
+    dot = next(n for n in plan.prog.nodes if n.op == "matmul")
+    assert dot.inputs[0].op == "permute" and dot.inputs[0].inputs[0].op == "feed"
+    assert dot.inputs[1].op == "feed"  # permute(permute(x)) is x
+    got, ref, _ = both(g, [upd], feeds)
+    assert_close(got, ref)
+    np.testing.assert_allclose(got[0], feeds[w] - 0.5 * (feeds[x].T @ feeds[dy]).T, rtol=1e-5,
+                               atol=1e-6)
+    plan, _ = _trace([twice, shared], feeds)
+    assert _ops(plan).count("matmul") == 1
+    got, ref, _ = both(g, [twice, shared], feeds)
+    assert_close(got, ref)
+
+
 def test_unsafe_simplifications_do_not_fire():
     g = sg.Graph()
     with g.as_default():

@@ -18,8 +18,8 @@ from tests.dynamic.compile_pairs import assert_same, data
 
 
 class _MLP(nn.Module):
-    """2-4-1 tanh MLP written with ``@`` (the benchmark's xor-mlp; ``nn.Linear``'s transpose
-    runs as a fallback step, which keeps a plan off the single driver)."""
+    """2-4-1 tanh MLP written with ``@`` (the benchmark's xor-mlp; ``nn.Linear`` programs:
+    test_compile_module_program.py)."""
 
     def __init__(self) -> None:
         super().__init__()

@@ -49,8 +49,9 @@ def _same(m1, m2, o1=None, o2=None, rtol=1e-6):
 
 def _patch_runs(monkeypatch, fn) -> None:
     """Route every run of the compiled executor through ``fn(real_call, *args)``: the
-    runner's and the fast path's direct call of the bound instance (:mod:`dynamic._compile.direct`;
-    a property on the class wins over the instance's own ``call``)."""
+    runner's, the fast path's direct call of the bound instance (:mod:`dynamic._compile.direct`;
+    a property on the class wins over the instance's own ``call``) and its call of the single
+    driver (:mod:`dynamic._compile.driver_direct`: ``nn.Linear`` models reach it)."""
     real = Runner.__call__
 
     def runner(self, *a):
@@ -72,6 +73,16 @@ def _patch_runs(monkeypatch, fn) -> None:
 
     monkeypatch.setattr(Instance, "call", property(
         wrapper, lambda inst, v: inst.__dict__.__setitem__("call", v)), raising=False)
+
+    def driver(inst):  # the fast path's call of the single driver (driver_direct.py)
+        got = inst.__dict__.get("driver_args")
+        if got is None:
+            return None
+        drv, A, O = got
+        return (lambda *a: fn(drv, *a) if _PATCHED["on"] else drv(*a)), A, O
+
+    monkeypatch.setattr(Instance, "driver_args", property(
+        driver, lambda inst, v: inst.__dict__.__setitem__("driver_args", v)), raising=False)
 
 
 _PATCHED = {"on": False, "runner": False}
@@ -175,17 +186,20 @@ def test_failed_run_leaves_parameters_intact(monkeypatch):
     m = _model()
     opt = torch.optim.SGD(list(m.parameters()), lr=0.1, momentum=0.9)
     step = torch.compile(_step_fn(m, opt, True, True))
-    for _ in range(3):
-        step(x, y)
-    before = [(p.detach().numpy().copy(), p.grad.numpy().copy(), p._version,
-               opt.state[p]["momentum_buffer"].copy()) for p in m.parameters()]
+    fail = [False]
 
     def boom(*args):
         raise RuntimeError("executor failure")
 
+    # patched before the fast path is built: it binds the single driver it calls
+    _patch_runs(monkeypatch, lambda real, *a: boom() if fail[0] else real(*a))
+    for _ in range(3):
+        step(x, y)
+    before = [(p.detach().numpy().copy(), p.grad.numpy().copy(), p._version,
+               opt.state[p]["momentum_buffer"].copy()) for p in m.parameters()]
     monkeypatch.setattr(Plan, "forward", boom)
     monkeypatch.setattr(Session, "run", boom)
-    _patch_runs(monkeypatch, boom)
+    fail[0] = True
     with pytest.raises(RuntimeError, match="executor failure"):
         step(x, y)
     for p, (v, g, ver, buf) in zip(m.parameters(), before, strict=True):

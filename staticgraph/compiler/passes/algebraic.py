@@ -7,6 +7,11 @@
   ``pow(x, -2)`` -> products and reciprocals (a libm ``pow`` per element is ~10x slower, and these
   keep NaN/Inf/-0 semantics; ``pow(x, 0.5)`` is *not* ``sqrt`` at ``-inf`` and ``-0``);
 * ``permute(permute(x))`` -> one permute, or ``x`` if the composition is the identity;
+* the transpose of a matrix product read only there, ``permute(matmul(a, b), (1, 0))`` ->
+  ``matmul(permute(b), permute(a))`` (the same products, summed in the same order): the
+  gradient of ``nn.Linear``'s weight, ``(x^T dy)^T``, becomes ``dy^T x``, whose transposed
+  operand is a flag of the product instead of a copy of the result (a fallback step that kept
+  such plans off the single driver);
   ``reshape(reshape(x))`` -> one reshape; reshape/reshape_like to the same shape -> ``x``;
 * reshapes, broadcasts and ``sum_to_like`` (``Op.reshaping``, ``Op.broadcasting``, a reduction
   to a reference's shape) that are identities once shapes are known (``shape_specialization``
@@ -110,13 +115,46 @@ def is_static(shape: tuple) -> bool:
     return all(isinstance(d, int) for d in shape)
 
 
+def _t(x: Node) -> Node:
+    """``x`` transposed (a matrix): the input of a transposing permute, else a new one."""
+    if x.op == "permute" and tuple(x.params["perm"]) == (1, 0):
+        return x.inputs[0]
+    return make("permute", [x], {"perm": (1, 0)})
+
+
+def transposed_product(n: Node, uses: dict[int, int]) -> Node | None:
+    """``matmul(b^T, a^T)`` for ``n = permute(matmul(a, b), (1, 0))`` when the product is a
+    float matrix product that nothing else reads (``uses``: node id -> readers, roots
+    included): the product is then computed once, already transposed."""
+    if n.op != "permute" or tuple(n.params["perm"]) != (1, 0):
+        return None
+    m = n.inputs[0]
+    if m.op != "matmul" or uses.get(m.id, 0) != 1 or m.dtype.kind != "f" or \
+            any(i.ndim != 2 for i in m.inputs):
+        return None
+    a, b = m.inputs
+    out = make("matmul", [_t(b), _t(a)], name=n.name)
+    return out if out.shape == n.shape and out.dtype == n.dtype else None
+
+
+def _uses(prog: Program) -> dict[int, int]:
+    uses: dict[int, int] = {}
+    for n in prog.nodes:
+        for i in n.inputs:
+            uses[i.id] = uses.get(i.id, 0) + 1
+    for r in prog.roots():
+        uses[r.id] = uses.get(r.id, 0) + 1
+    return uses
+
+
 def run(prog: Program, ctx: object) -> int:
     count = 0
     for _ in range(4):  # to a fixed point (rewrites expose rewrites)
         mapping: dict[int, Node] = {}
+        uses = _uses(prog)
         for n in prog.nodes:
             n.inputs = [mapping.get(i.id, i) for i in n.inputs]
-            r = simplify(n)
+            r = simplify(n) or transposed_product(n, uses)
             if r is not None and r is not n:
                 mapping[n.id] = r
         if not mapping:
