@@ -20,14 +20,12 @@ models that backward).
 from __future__ import annotations
 
 import contextlib
-import sys
 import threading
 from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
-from staticgraph.gradients import gradients
 from staticgraph.ops import REGISTRY, AVal, Op
 
 from .._frontend import _infer
@@ -37,9 +35,8 @@ from .._tensor import Tensor
 from ..autograd import engine
 from ..autograd.grad_mode import GRAD_ENABLED, INFERENCE
 from ..autograd.graph import SAVED_HOOKS
-from .deferred_step import defer_backward
+from .deferred_step import defer_backward, symbolic_grads
 from .pending import RAW, PendingTensor, new_pending
-from .reach import reached
 from .structure import out_struct
 from .traced_array import ACTIVE, plain
 
@@ -171,17 +168,7 @@ def _defer_grad(cap: Any, outputs: list, grads: list, retain_graph: bool, create
     xs = [cap.graph_tensor(t) for t in inputs]
     if cap.reasons or any(x is None for x in ys + gys + xs):
         return None
-    prof = sys.getprofile()  # graph code, no user code: not watched (cheaper)
-    sys.setprofile(None)
-    try:
-        with cap.graph.as_default():
-            dys = gradients(ys, xs, grad_ys=gys)
-        if any(d is None for d in dys):  # through ops with no TF gradient: eager's zeros
-            dys = [cap.step.emit("zeros_like", x) if d is None and h else d
-                   for d, x, h in zip(dys, xs, reached(xs, ys), strict=True)]
-    finally:
-        sys.setprofile(prof)
-    cap.signature.append(("gradients", tuple(cap._index(x) for x in ys + gys + xs)))
+    dys = symbolic_grads(cap, ys, gys, xs)
     cap.step.active = True
     res: list = [None] * len(inputs)
     pend, gs, keep = [], [], []

@@ -124,6 +124,26 @@ class _BackwardRun:
         return out
 
 
+
+def symbolic_grads(cap: Any, ys: list, gys: list, xs: list) -> list:
+    """``gradients(ys, xs, grad_ys=gys)`` in the captured graph (graph code, not watched by the
+    capture's profiler), zeros where eager gives zeros (reached through ops without a TF
+    gradient), recorded in the capture's signature; for deferred ``backward()`` and
+    ``autograd.grad``."""
+    prof = sys.getprofile()
+    sys.setprofile(None)
+    try:
+        with cap.graph.as_default():
+            dys = gradients(ys, xs, grad_ys=gys)
+        if any(d is None for d in dys):
+            dys = [cap.step.emit("zeros_like", x) if d is None and h else d
+                   for d, x, h in zip(dys, xs, reached(xs, ys), strict=True)]
+    finally:
+        sys.setprofile(prof)
+    cap.signature.append(("gradients", tuple(cap._index(x) for x in ys + gys + xs)))
+    return dys
+
+
 def defer_backward(cap: Any, outputs: list, grads: list, retain_graph: bool,
                    create_graph: bool, inputs: list | None) -> Any:
     """``backward()`` of pending ``outputs`` as ``gradients()`` and pending ``.grad`` values;
@@ -159,17 +179,7 @@ def defer_backward(cap: Any, outputs: list, grads: list, retain_graph: bool,
     inner = _interior(ys)
     if inner & d.freed:  # eager raises (the graph was freed): let it, with its message
         return None
-    prof = sys.getprofile()  # graph code, no user code: not watched (cheaper)
-    sys.setprofile(None)
-    try:
-        with cap.graph.as_default():
-            dys = gradients(ys, xs, grad_ys=gys)
-        if any(d is None for d in dys):  # through ops with no TF gradient: eager's zeros
-            dys = [sc.emit("zeros_like", x) if d is None and h else d
-                   for d, x, h in zip(dys, xs, reached(xs, ys), strict=True)]
-    finally:
-        sys.setprofile(prof)
-    cap.signature.append(("gradients", tuple(cap._index(x) for x in ys + gys + xs)))
+    dys = symbolic_grads(cap, ys, gys, xs)
     sc.active = True
     if not retain_graph:
         d.freed |= inner

@@ -17,3 +17,21 @@ def logs(caplog):
     caplog.set_level(logging.INFO, logger="dynamic.compile")
     yield caplog
     _logging.set_logs()
+
+
+@pytest.fixture
+def flushes(monkeypatch):
+    """How many times a ``dynamic.compile`` capture computed pending values eagerly (a list,
+    appended to: the number of pending entries each time)."""
+    from dynamic._compile import pending  # the static stack: only for the tests that ask
+
+    seen: list = []
+    orig = pending.Deferred.flush
+
+    def flush(self):
+        if self.entries:
+            seen.append(len(self.entries))
+        return orig(self)
+
+    monkeypatch.setattr(pending.Deferred, "flush", flush)
+    return seen

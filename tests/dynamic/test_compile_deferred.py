@@ -10,23 +10,7 @@ import pytest
 
 import dynamic as torch
 from dynamic._compile import capture as capture_mod
-from dynamic._compile import pending
 from dynamic._compile.capture import CompileError
-
-
-@pytest.fixture
-def flushes(monkeypatch):
-    """How many times a capture computed pending values eagerly (a list, appended to)."""
-    seen: list = []
-    orig = pending.Deferred.flush
-
-    def flush(self):
-        if self.entries:
-            seen.append(len(self.entries))
-        return orig(self)
-
-    monkeypatch.setattr(pending.Deferred, "flush", flush)
-    return seen
 
 
 def _chain(x):

@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 
 import dynamic as torch
-from dynamic._compile import pending
 
 _RNG = np.random.default_rng(3)
 _X = _RNG.normal(size=(8, 4)).astype(np.float32)
@@ -18,20 +17,6 @@ _Y = _RNG.normal(size=(8, 2)).astype(np.float32)
 _W = _RNG.normal(0, 0.5, (4, 2)).astype(np.float32)
 _B = _RNG.normal(0, 0.5, (2,)).astype(np.float32)
 
-
-@pytest.fixture
-def flushes(monkeypatch):
-    """How many times a capture computed pending values eagerly (a list, appended to)."""
-    seen: list = []
-    orig = pending.Deferred.flush
-
-    def flush(self):
-        if self.entries:
-            seen.append(len(self.entries))
-        return orig(self)
-
-    monkeypatch.setattr(pending.Deferred, "flush", flush)
-    return seen
 
 
 def _model(opt: str, **kw):
