@@ -114,10 +114,22 @@ def _install_abort_hook(w: World) -> None:
         sys.stderr.write(f"[rank {w.rank}] {text}[rank {w.rank}] staticgraph.distributed: "
                          f"this rank failed; aborting all {w.size} ranks (MPI_Abort)\n")
         sys.stderr.flush()
-        w.MPI.COMM_WORLD.Abort(1)
+        _end(w)
 
     _HOOK[0] = (previous, abort)
     sys.excepthook = abort
+
+
+ABORT_GRACE_S = 0.25
+"""Seconds between writing the reason and ``MPI_Abort``: ``mpiexec``'s proxy forwards a rank's
+output asynchronously, and an abort right after the write can end the job before the reason
+is forwarded (a loaded CI run once showed the job's output empty)."""
+
+
+def _end(w: World) -> None:
+    """``MPI_Abort`` the job, after :data:`ABORT_GRACE_S` for the message to reach ``mpiexec``."""
+    time.sleep(ABORT_GRACE_S)
+    w.MPI.COMM_WORLD.Abort(1)
 
 
 def abort(w: World, message: str) -> None:
@@ -125,7 +137,7 @@ def abort(w: World, message: str) -> None:
     sys.stderr.write(f"[rank {w.rank}] staticgraph.distributed: {message}; aborting all "
                      f"{w.size} ranks (MPI_Abort)\n")
     sys.stderr.flush()
-    w.MPI.COMM_WORLD.Abort(1)
+    _end(w)
 
 
 def wait(w: World, request: Any, what: str) -> None:
