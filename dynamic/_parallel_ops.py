@@ -135,22 +135,21 @@ def _relu_chunk(o, g, y):  # ``np_rules.relu``'s four integer passes, into ``o``
     np.bitwise_and(g.view(ints), m, out=m)
 
 
-def _tanh(g, out, needs, args, owned, t):
-    o = _into_g(g, owned)
-    run(_tanh_chunk, t, o, g, out)
-    return (o,)
+def _of_output(chunk: Callable[..., None]) -> Callable[..., tuple]:
+    """The chunked rule of a one-input op whose cotangent is ``chunk(o, g, out)``, a function
+    of the cotangent and the op's own output (tanh, sigmoid, exp)."""
+
+    def rule(g, out, needs, args, owned, t):
+        o = _into_g(g, owned)
+        run(chunk, t, o, g, out)
+        return (o,)
+
+    return rule
 
 
-def _sigmoid_v(g, out, needs, args, owned, t):
-    o = _into_g(g, owned)
-    run(_sigmoid_chunk, t, o, g, out)
-    return (o,)
-
-
-def _exp(g, out, needs, args, owned, t):
-    o = _into_g(g, owned)
-    run(_mul_chunk, t, o, g, out)
-    return (o,)
+_tanh = _of_output(_tanh_chunk)
+_sigmoid_v = _of_output(_sigmoid_chunk)
+_exp = _of_output(_mul_chunk)  # exp's cotangent: g * exp(x), the output
 
 
 def _neg(g, out, needs, args, owned, t):
