@@ -13,8 +13,8 @@ The hot paths pay one size compare per op: ``_fast_path``'s forward methods (and
 ``size >= LARGE[0]`` (``LARGE[0]`` is ``PAR_MIN`` with two or more threads, else larger than
 any array). Here the thread count is settled: the user's (:func:`set_num_threads`; default
 ``STATICGRAPH_THREADS``, ``OMP_NUM_THREADS`` or the CPUs this process may use), cut to one
-when the cores are busy with other work (the static compiler's policy,
-``staticgraph/compiler/threads.py``'s ``cores_free``, read at most once a second). With one
+when the cores are busy with other work (the policy both modes share,
+``staticgraph/cpu_threads.py``'s ``cores_free``: the last half second's other work). With one
 thread the op's own serial kernel runs.
 
 The kernels (``dynamic/_parallel_ops.py``) mirror the op records' serial ones; this module holds
@@ -30,20 +30,18 @@ new one on its first parallel op.
 from __future__ import annotations
 
 import _thread
-import importlib.util
 import os
 import sys
 import threading
 import time
 from collections.abc import Callable
 from contextvars import copy_context
-from pathlib import Path
 from queue import SimpleQueue
 from typing import Any
 
 import numpy as np
 
-import staticgraph
+from staticgraph import cpu_threads
 from staticgraph.ops import tiles
 
 PAR_MIN = int(os.environ.get("DYNAMIC_PARALLEL_MIN", 1 << 18))
@@ -103,33 +101,10 @@ def _set_threads(n: int) -> None:
 _set_threads(_default_threads())
 
 
-_POLICY: list = []  # the policy module's copy, once loaded
-
-
-def _policy() -> Any:
-    """``staticgraph/compiler/threads.py``: the compiler's module once something imported it
-    (one BLAS state for both modes), else a copy loaded from its file (stdlib only; importing
-    the compiler package costs ~0.1 s and 60 modules that the eager mode does not need)."""
-    mod = sys.modules.get("staticgraph.compiler.threads")
-    if mod is not None:
-        return mod
-    if not _POLICY:
-        _POLICY.append(_load_policy())
-    return _POLICY[0]
-
-
-def _load_policy() -> Any:
-    path = Path(staticgraph.__file__).parent / "compiler" / "threads.py"
-    spec = importlib.util.spec_from_file_location("_dynamic_thread_policy", path)
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod  # its dataclass looks its module up there
-    spec.loader.exec_module(mod)
-    return mod
-
-
 def cores_free() -> int:
-    """The static mode's reading of the cores not busy with other work (cached 1 s)."""
-    return _policy().cores_free()
+    """The shared policy's reading of the cores not busy with other work (cached
+    ``REFRESH_S``)."""
+    return cpu_threads.cores_free()
 
 
 def threads_now() -> int:
@@ -143,23 +118,23 @@ _BLAS = [0.0]  # when the BLAS thread count is next re-decided
 
 
 def _blas_policy() -> None:
-    """The BLAS threads (process-wide) = :func:`threads_now`, decided at most once per second:
+    """The BLAS threads (process-wide) = :func:`threads_now`, decided at most once per
+    ``REFRESH_S``:
     on busy cores OpenBLAS's second thread spins waiting for a descheduled partner (a
     256x784x512 product 4.5x slower, docs/compiler.md "Threads")."""
     now = time.monotonic()
     if now < _BLAS[0]:
         return
-    pol = _policy()
-    _BLAS[0] = now + pol.REFRESH_S
-    n = pol.overrides().get("blas") or threads_now()  # ``STATICGRAPH_BLAS_THREADS`` wins
-    if pol.CURRENT[0] != n:
-        pol.set_blas_threads(n)
+    _BLAS[0] = now + cpu_threads.REFRESH_S
+    n = cpu_threads.overrides().get("blas") or threads_now()  # ``STATICGRAPH_BLAS_THREADS`` wins
+    if cpu_threads.CURRENT[0] != n:
+        cpu_threads.set_blas_threads(n)
 
 
 def matmul(op: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``op.impl(a, b)`` for 2-D ``a`` of at least ``LARGE[1]`` elements: a product of at least
     the static policy's ``BLAS_THREAD_MIN`` multiply-adds first settles the BLAS threads."""
-    if a.shape[0] * a.shape[1] * b.shape[1] >= _policy().BLAS_THREAD_MIN:
+    if a.shape[0] * a.shape[1] * b.shape[1] >= cpu_threads.BLAS_THREAD_MIN:
         _blas_policy()
     return op.impl(a, b)
 

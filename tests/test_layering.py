@@ -40,7 +40,9 @@ EXPORTED = """
     variables_initializer where zeros zeros_initializer zeros_like
 """.split()
 
-REGISTRY_LEVEL = ("staticgraph", "staticgraph.ops")
+# staticgraph.cpu_threads: the thread policy both modes share (stdlib only): the eager mode's
+# large ops and products read the same machine load and set the same OpenBLAS state
+REGISTRY_LEVEL = ("staticgraph", "staticgraph.ops", "staticgraph.cpu_threads")
 
 
 def _fresh_modules(code: str) -> list[str]:

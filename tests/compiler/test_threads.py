@@ -16,8 +16,8 @@ import weakref
 
 import pytest
 
-from staticgraph.compiler import threads
-from staticgraph.compiler.threads import BLAS_THREAD_MIN, Decision, decide
+from staticgraph import cpu_threads as threads
+from staticgraph.cpu_threads import BLAS_THREAD_MIN, Decision, decide
 
 BIG, SMALL, PMIN = BLAS_THREAD_MIN, 1000, 1 << 20
 
@@ -65,47 +65,109 @@ def test_cores_free_is_read_at_most_once_per_refresh(monkeypatch):
         threads.cores_free()  # re-read
 
 
-@pytest.mark.parametrize("running, load1, pool_now, pool_avg, want", [
-    (2, 0.0, 1, 0.0, 2),   # the caller and its own spinning BLAS worker: the cores are free
-    (3, 0.0, 1, 0.0, 1),   # ... and a neighbour
-    (2, 0.0, 0, 0.0, 1),   # the caller and a neighbour (or the numba loader: a Python thread)
-    (1, 2.0, 0, 1.0, 2),   # the load average of a 2-thread loop: its pool's share is its own
-    (1, 3.0, 0, 1.0, 1),   # ... and a neighbour's on top
-    (1, 2.0, 0, 0.0, 1),   # the caller's 1 and a neighbour's 1
-])
-def test_cores_free_counts_this_processs_pool_as_its_own(monkeypatch, running, load1,
-                                                         pool_now, pool_avg, want):
-    """OpenBLAS's worker spins (runnable) after each 2-thread product; counted as a
-    neighbour, the decision alternated between 2 and 1 threads every second on a free
-    2-core machine."""
+class FakeMachine:
+    """``/proc`` readings of a 2-CPU machine over a fake clock: ``run(seconds, own, others)``
+    keeps ``own`` cores busy with this process's counted threads and ``others`` with other
+    work; the tick counts are the kernel's (``_TICK`` per second per CPU)."""
+
+    def __init__(self, monkeypatch) -> None:
+        self.now, self.busy, self.own = 1000.0, [0.0, 0.0], 0.0
+        monkeypatch.setattr(threads, "allowed_cpus", lambda: 2)
+        monkeypatch.setattr(threads, "cpu_ticks", self.ticks)
+        monkeypatch.setattr(threads, "own_cpu", lambda: self.own)
+        monkeypatch.setattr(threads, "machine_running", lambda: 1)
+        monkeypatch.setattr(threads, "own_running", lambda: 0)
+        monkeypatch.setattr(threads, "_load", [0.0, 0])
+        monkeypatch.setattr(threads, "_window", [threads.sample(self.now)])
+
+    def ticks(self) -> list[tuple[int, int]]:
+        total = int(self.now * threads._TICK)
+        return [(int(b + 1e-9), total) for b in self.busy]  # whole ticks, as the kernel counts
+
+    def run(self, seconds: float, own: float, others: float) -> list[int]:
+        """The decisions of a loop that asks every 10 ms for ``seconds``."""
+        out = []
+        for _ in range(round(seconds / 0.01)):
+            self.now += 0.01
+            self.own += own * 0.01
+            load = min(2.0, own + others)
+            for cpu in range(2):
+                self.busy[cpu] += min(1.0, max(0.0, load - cpu)) * 0.01 * threads._TICK
+            out.append(threads.cores_free(self.now))
+        return out
+
+
+def test_a_free_machine_gives_two_and_a_neighbour_one_promptly(monkeypatch):
+    """This process keeps both cores busy (a 2-thread product: the caller and its OpenBLAS
+    worker, which then spins): 2 throughout; a neighbour spinning on one core: 1 from the
+    first full reading after it started; gone: 2 again within a second (the 1-minute load
+    average kept 1 for up to a minute)."""
+    m = FakeMachine(monkeypatch)
+    assert set(m.run(3.0, own=2.0, others=0.0)) == {2}
+    busy = m.run(3.0, own=1.0, others=1.0)
+    assert set(busy[round(2 * threads.REFRESH_S / 0.01):]) == {1}  # within two readings
+    free = m.run(3.0, own=2.0, others=0.0)
+    assert set(free[round(1.0 / 0.01):]) == {2}, free.index(2)  # within a second
+    assert set(m.run(2.0, own=1.0, others=0.2)) == {2}  # a light neighbour: cores free
+
+
+def test_half_a_core_of_other_work_counts_as_busy(monkeypatch):
+    m = FakeMachine(monkeypatch)
+    assert m.run(2.0, own=1.0, others=0.6)[-1] == 1
+    assert m.run(2.0, own=1.0, others=0.4)[-1] == 2
+
+
+def test_without_a_window_the_runnable_tasks_now_decide(monkeypatch):
+    """The first reading, before :data:`MIN_WINDOW_S` has passed (and where ``/proc/stat`` is
+    not): the runnable tasks now, less the caller and this process's own pool."""
+    m = FakeMachine(monkeypatch)
+    for running, pool, want in ((2, 1, 2), (3, 1, 1), (2, 0, 1), (1, 0, 2)):
+        monkeypatch.setattr(threads, "machine_running", lambda r=running: r)
+        monkeypatch.setattr(threads, "own_running", lambda p=pool: p)
+        monkeypatch.setattr(threads, "_load", [0.0, 0])
+        monkeypatch.setattr(threads, "_window", [threads.sample(m.now)])
+        assert threads.cores_free(m.now + threads.MIN_WINDOW_S / 2) == want
+    monkeypatch.setattr(threads, "cpu_ticks", lambda: None)  # no /proc/stat
     monkeypatch.setattr(threads, "_load", [0.0, 0])
-    monkeypatch.setattr(threads, "allowed_cpus", lambda: 2)
-    monkeypatch.setattr(threads, "machine_load", lambda: (running, load1))
-    monkeypatch.setattr(threads, "own_pool", lambda now: (pool_now, pool_avg))
-    assert threads.cores_free() == want
+    assert threads.cores_free(m.now + 5) == want
 
 
-def test_own_pool_leaves_python_threads_out_and_averages_cpu(monkeypatch):
+def _task_cpu() -> dict[int, float]:
+    out = {}
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            out[int(tid)] = threads._stat_cpu(f"/proc/self/task/{tid}/stat")
+        except OSError:
+            pass
+    return out
+
+
+def test_own_cpu_counts_blas_workers_and_leaves_python_threads_out():
+    """Over one window: the caller's and OpenBLAS's workers' CPU time is this process's own; a
+    Python thread spinning meanwhile (a user's thread, the numba loader) is other work."""
     import numpy as np
 
+    if not os.path.exists("/proc/self/task"):
+        pytest.skip("no /proc")
     stop = threading.Event()
     spinner = threading.Thread(target=lambda: [None for _ in iter(stop.is_set, True)])
-    spinner.start()  # a busy Python thread: other work, never the pool
+    threads.set_blas_threads(2)
     try:
-        monkeypatch.setattr(threads, "_pool", [0.0, 0.0, 0.0])
-        threads.set_blas_threads(2)
-        a = np.ones((400, 400), np.float32)
-        for _ in range(3):
-            a @ a  # OpenBLAS starts its worker (a thread Python did not start)
-        pool = [t for t in os.listdir("/proc/self/task") if int(t) not in
-                {x.native_id for x in threading.enumerate()}]
-        running, avg = threads.own_pool(100.0)
-        assert spinner.native_id not in map(int, pool) and 0 <= running <= len(pool)
-        assert avg == 0.0  # one reading: no interval yet
-        when, cpu, _ = threads._pool
-        monkeypatch.setattr(threads, "_pool", [when - 6.0, cpu - 6.0, 0.0])  # 1 core for 6 s
-        _, avg = threads.own_pool(100.0)
-        assert avg == pytest.approx(1.0 - np.exp(-0.1), rel=0.05)  # 6 s of a 1-minute average
+        a = np.ones((600, 600), np.float32)
+        a @ a  # OpenBLAS starts its worker
+        own0, tasks0 = threads.own_cpu(), _task_cpu()
+        spinner.start()
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < 0.6:
+            a @ a
+        own1, tasks1 = threads.own_cpu(), _task_cpu()
+        python = {t.native_id for t in threading.enumerate()}
+        spun = tasks1[spinner.native_id]
+        pool = sum(c - tasks0.get(t, 0.0) for t, c in tasks1.items() if t not in python)
+        caller = tasks1[threading.get_native_id()] - tasks0[threading.get_native_id()]
+        assert spun > 0.02, "the spinner never ran"
+        tick = 1.0 / threads._TICK
+        assert own1 - own0 == pytest.approx(caller + pool, abs=3 * tick)
     finally:
         stop.set()
         spinner.join()
@@ -119,8 +181,10 @@ def test_stale_makes_every_policy_read_the_load_again_soon(monkeypatch):
     q = threads.Policy(SMALL, 0, PMIN)
     p.next = q.next = time.monotonic() + 1000
     monkeypatch.setattr(threads, "_load", [time.monotonic(), 1])
+    monkeypatch.setattr(threads, "_window", [threads.sample(time.monotonic() - 5)])
     threads.stale()
     assert threads._load[0] == 0.0  # the next cores_free() reads the machine
+    assert time.monotonic() - threads._window[0][0] < 1  # from a window that starts now
     for pol in (p, q):
         assert pol.next <= time.monotonic() + threads.STALE_DELAY_S
 
@@ -152,7 +216,7 @@ SCRIPT = textwrap.dedent("""
     import json, sys
     import numpy as np
     import staticgraph as sg
-    from staticgraph.compiler import threads
+    from staticgraph import cpu_threads as threads
     g = sg.Graph()
     with g.as_default():
         x = sg.placeholder(sg.float32, [None, 64])
@@ -246,7 +310,8 @@ def test_other_entries_into_numba_load_one_openblas(entry, tmp_path):
     """numba's BLAS probe is skipped whichever path loads numba's CPU target first in a cold
     process (a loop's driver, dynamic.compile's plan): only numpy's OpenBLAS is mapped."""
     script = "import json, sys\nimport numpy as np\nimport staticgraph as sg\n" \
-        "from staticgraph.compiler import threads, block_until_ready\n" + \
+        "from staticgraph import cpu_threads as threads\n" \
+        "from staticgraph.compiler import block_until_ready\n" + \
         textwrap.dedent(ENTRY_SCRIPTS[entry]) + \
         "block_until_ready(120)\n" \
         "print(json.dumps({'value': value, 'want': float(want), " \
@@ -277,7 +342,11 @@ def test_a_machine_made_busy_gets_one_blas_thread_and_no_prange(monkeypatch):
     try:
         time.sleep(0.5)  # the interpreters have started and spin
         monkeypatch.setattr(threads, "_load", [0.0, 0])  # no cached reading
-        assert threads.cores_free() == 1
+        threads._restart_window()
+        assert threads.cores_free() == 1  # no window yet: the runnable tasks now
+        time.sleep(2 * threads.MIN_WINDOW_S)
+        monkeypatch.setattr(threads, "_load", [0.0, 0])
+        assert threads.cores_free() == 1  # the window
         p = threads.Policy(BIG * 10, PMIN * 10, PMIN)
         assert (p.decision.blas_threads, p.decision.prange) == (1, False), p.decision
         assert p.decision.why == "cores not free"

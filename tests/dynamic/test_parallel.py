@@ -209,23 +209,23 @@ def test_fork_after_a_parallel_op_works(threads):
 
 
 def test_products_take_the_thread_count_and_one_blas_thread_on_busy_cores(threads, monkeypatch):
-    libs = P._policy().blas_threads()
+    libs = P.cpu_threads.blas_threads()
     if not libs:
         pytest.skip("no OpenBLAS found in this process")
     a = torch.tensor(np.ones((256, 784), np.float32))
     b = torch.tensor(np.ones((784, 512), np.float32))
     try:
         threads(1)
-        assert {n for _, n in P._policy().blas_threads()} == {1}
+        assert {n for _, n in P.cpu_threads.blas_threads()} == {1}
         threads(2)
         _same((a @ b).numpy(), np.full((256, 512), 784, np.float32))
-        assert {n for _, n in P._policy().blas_threads()} == {2}
+        assert {n for _, n in P.cpu_threads.blas_threads()} == {2}
         monkeypatch.setattr(P, "cores_free", lambda: 1)
-        P._BLAS[0] = 0.0  # the next reading (at most once a second otherwise)
+        P._BLAS[0] = 0.0  # the next reading (at most once per REFRESH_S otherwise)
         a @ b
-        assert {n for _, n in P._policy().blas_threads()} == {1}
+        assert {n for _, n in P.cpu_threads.blas_threads()} == {1}
     finally:
-        P._policy().set_blas_threads(libs[0][1])
+        P.cpu_threads.set_blas_threads(libs[0][1])
 
 
 def test_fan_in_sums_are_threaded_and_bit_identical(threads):

@@ -31,7 +31,7 @@ import weakref
 
 import numpy as np
 
-from .. import threads
+from ... import cpu_threads as threads
 from ..fusion import empty_reduction_error
 from ..kernel import Kernel, extent
 from ..log import note

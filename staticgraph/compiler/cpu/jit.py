@@ -21,10 +21,10 @@ import threading
 import time
 import types
 
-from .. import diskcache, threads
+from .. import diskcache
 from ..diskcache import COMPILER_VERSION, VERSION_TAG, cache_dir  # noqa: F401 - re-exported
 from ..log import STATS, note
-from .numba_import import import_numba
+from .numba_import import import_numba, skip_numba_blas_probe
 from .render import HEADER, KERNEL_FASTMATH
 
 _LOCK = threading.RLock()
@@ -103,7 +103,7 @@ def _exec(name: str, src: str, h: str, path: str, preset: dict) -> object:
     """Run module ``name`` from ``src`` (file name ``path`` for numba's cache) and put the
     manifest check in front of its dispatchers' disk caches."""
     import_numba()  # never at the same time as the loader thread's import
-    threads.skip_numba_blas_probe()  # before numba's target loads: no SciPy OpenBLAS
+    skip_numba_blas_probe()  # before numba's target loads: no SciPy OpenBLAS
     mod = types.ModuleType(name)
     mod.__file__ = path
     mod.__dict__.update(preset)

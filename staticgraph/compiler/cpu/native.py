@@ -45,7 +45,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import threads
+from ... import cpu_threads as threads
 from ..diskcache import VERSION_TAG, write_atomic
 from ..log import STATS, note
 from . import native_link

@@ -17,6 +17,9 @@ and catches while resolving overloads in an ordinary compile -- inside colorama'
 stream and its redirect's exit installs colorama's wrapper for good. The markup is string work
 only (nothing is written inside the block), so :func:`import_numba` swaps ``ColorShell`` for a
 context that leaves the streams alone: the same message text, no global side effect.
+
+BLAS: :func:`skip_numba_blas_probe` keeps numba's CPU target, when it first loads, from loading
+SciPy's OpenBLAS (a second BLAS whose threads the thread policy would have to set as well).
 """
 
 from __future__ import annotations
@@ -70,3 +73,26 @@ def _after_fork_in_child() -> None:
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def skip_numba_blas_probe() -> None:
+    """numba's ``arraymath`` module probes for BLAS when its CPU target first loads, by
+    importing ``scipy.linalg.cython_blas``: a second OpenBLAS in the process (SciPy's), which
+    nothing compiled here uses (products in compiled code are the loops of ``smallmm``).
+    Run before that load, the probe answers "no BLAS" (numba's inner products then use
+    loops); ``ensure_blas`` itself is restored, so a user's ``np.dot`` in ``@njit`` code still
+    loads SciPy's BLAS when it is compiled. No effect once the target has loaded."""
+    if "numba.np.arraymath" in sys.modules:
+        return
+    from numba.np import linalg
+
+    real = linalg.ensure_blas
+
+    def no_blas() -> None:
+        raise ImportError("staticgraph: BLAS probe skipped (no np.dot in generated code)")
+
+    linalg.ensure_blas = no_blas
+    try:
+        import numba.np.arraymath  # noqa: F401 - runs the probe now
+    finally:
+        linalg.ensure_blas = real

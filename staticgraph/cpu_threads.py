@@ -1,4 +1,9 @@
-"""The CPU thread policy: how many BLAS threads a run uses and whether ``prange`` kernels run.
+"""The CPU thread policy of both modes: how many BLAS threads a run uses, whether ``prange``
+kernels run (the static compiler), how many threads a large eager op uses (``dynamic``).
+
+Stdlib only, directly under the package: the eager mode imports it without the compiler (whose
+package costs ~0.1 s and 60 modules), and both modes share one reading of the machine and one
+record of the OpenBLAS thread count (:data:`CURRENT`).
 
 Measured on a 2-core machine (docs/compiler.md, "Threads"): OpenBLAS with 2 threads on busy
 cores ran a 256x784x512 product 4.5x slower than 1 thread (its worker spins waiting for a
@@ -6,8 +11,7 @@ descheduled partner), and ``prange`` kernels plus BLAS threads in one step were 
 :func:`decide` (a pure function, tested through its decisions) picks:
 
 * one BLAS thread and no ``prange`` when the cores are not free (:func:`cores_free`: the CPUs
-  this process may use against the runnable tasks and the load average, read at most once a
-  second),
+  this process may use against the other work on them over the last half second),
 * several BLAS threads only for products of at least :data:`BLAS_THREAD_MIN` multiply-adds,
   and then no ``prange`` (never both in one run),
 * ``prange`` (with one BLAS thread) when a kernel is big enough and no product is,
@@ -29,7 +33,6 @@ from __future__ import annotations
 import ctypes
 import math
 import os
-import sys
 import threading
 import time
 import weakref
@@ -37,8 +40,9 @@ from dataclasses import dataclass
 
 BLAS_THREAD_MIN = int(os.environ.get("STATICGRAPH_BLAS_THREAD_MIN", 1 << 22))
 """Multiply-adds: a product smaller than this runs on one BLAS thread (threads cost more)."""
-REFRESH_S = 1.0
-"""Seconds between two readings of the machine's load."""
+REFRESH_S = 0.5
+"""Seconds between two readings of the machine's load (the window :func:`cores_free` measures:
+a neighbour that stopped frees its core within about this long)."""
 
 
 @dataclass(frozen=True)
@@ -93,7 +97,11 @@ def overrides() -> dict:
 
 
 # ---------------------------------------------------------------------------- the machine
+MIN_WINDOW_S = 0.1
+"""Shortest window :func:`cores_free` measures over (``/proc/stat`` counts in ticks of 10 ms:
+a shorter window is mostly rounding)."""
 _load = [0.0, 1]  # when read, cores free then
+_window: list = [None]  # the last sample: (time, busy/total ticks per allowed CPU, own CPU s)
 
 
 def allowed_cpus() -> int:
@@ -104,73 +112,150 @@ def allowed_cpus() -> int:
 
 
 def cores_free(now: float | None = None) -> int:
-    """CPUs this process may use minus the other work on the machine: the runnable tasks now
-    (``/proc/loadavg``'s 4th field) or the 1-minute load average, whichever is larger (a
-    spinning neighbour shows in the first at once, in the second after a while), each less
-    this process's own share: the calling thread, and the threads Python did not start
-    (OpenBLAS's workers, numba's thread pool: :func:`own_pool`). Read at most once per
-    :data:`REFRESH_S`.
+    """CPUs this process may use minus the other work on the machine, measured over the short
+    window since the last reading (read at most once per :data:`REFRESH_S`): the busy time of
+    the CPUs this process may use (``/proc/stat``, all but idle and iowait) less this
+    process's own share of it, that is the CPU time of its threads save the Python threads
+    other than the caller (:func:`sample`). Rounded to whole cores (half a core busy counts
+    as busy). Before the first window of :data:`MIN_WINDOW_S`, the runnable tasks now
+    (``/proc/loadavg``) less the caller and this process's runnable non-Python threads.
 
-    Without the pool's share, an OpenBLAS worker spinning after a 2-thread product (it waits
-    ~0.1 s for more work: runnable all through a training loop) counted as a neighbour: on a
-    free 2-core machine the decision alternated between 2 threads and 1 thread every second
-    (and every minute through the load average). Python threads other than the caller (the
-    numba loader compiling, a user's threads) still count as other work."""
+    Why a window, not the load average: the 1-minute load average kept a process on one thread
+    for up to a minute after a neighbour stopped (``sgbench --rounds``: the previous mode's
+    process, gone, still held the load average near 2). The window sees a spinning neighbour
+    at the next reading and its end one reading later.
+
+    Why the own threads are left out: an OpenBLAS worker spins after a 2-thread product (it
+    waits ~0.1 s for more work: runnable all through a training loop); counted as a neighbour,
+    the decision alternated between 2 threads and 1 thread every second on a free 2-core
+    machine. The eager mode's pool workers (started with ``_thread``) and numba's are likewise
+    this process's own. Python threads other than the caller (the numba loader compiling, a
+    user's threads) still count as other work."""
     now = time.monotonic() if now is None else now
     if now - _load[0] < REFRESH_S and _load[0]:
         return _load[1]
-    n = allowed_cpus()
-    running, load1 = machine_load()
-    pool_now, pool_avg = own_pool(now)
-    others = max(running - 1 - pool_now, load1 - 1.0 - pool_avg)
-    free = max(1, n - max(0, round(others)))
+    last, others = _window[0], None
+    if last is not None and now - last[0] >= MIN_WINDOW_S:
+        cur = _window[0] = sample(now)
+        others = others_in_window(last, cur)
+    elif last is None:
+        _window[0] = sample(now)
+    if others is None:  # no window yet (or no /proc/stat): the runnable tasks now
+        others = float(machine_running() - 1 - own_running())
+    free = max(1, allowed_cpus() - max(0, math.floor(others + 0.5)))
     _load[:] = [now, free]
     return free
 
 
-def machine_load() -> tuple[int, float]:
-    """(runnable tasks now, 1-minute load average) of the machine; (1, 0.0) if unknown."""
+def others_in_window(last: tuple, cur: tuple) -> float | None:
+    """Cores other work kept busy on average between two :func:`sample` readings: the busy
+    ticks of this process's CPUs less its own CPU time; None where ``/proc/stat`` is not."""
+    if last[1] is None or cur[1] is None or len(last[1]) != len(cur[1]):
+        return None
+    busy = sum(b1 - b0 for (b0, _), (b1, _) in zip(last[1], cur[1], strict=True))
+    ticks = sum(t1 - t0 for (_, t0), (_, t1) in zip(last[1], cur[1], strict=True))
+    if ticks <= 0:
+        return None
+    span = ticks / len(cur[1]) / _TICK  # the window's seconds, as the kernel counted them
+    return (busy / _TICK - (cur[2] - last[2])) / span
+
+
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+_py_cpu: dict[int, float] = {}  # CPU seconds of each Python thread at the last sample
+
+
+def sample(now: float) -> tuple[float, list[tuple[int, int]] | None, float]:
+    """(``now``, (busy ticks, all ticks) of each CPU this process may use or None where
+    ``/proc/stat`` is not, CPU seconds of this process less what its Python threads other than
+    the caller used since the last sample)."""
+    return now, cpu_ticks(), own_cpu()
+
+
+def cpu_ticks() -> list[tuple[int, int]] | None:
+    """(busy, total) ticks since boot of each CPU this process may use (``/proc/stat``; busy:
+    all but idle and iowait); None if unknown."""
+    try:
+        mine = os.sched_getaffinity(0)
+    except (AttributeError, OSError):
+        mine = None
+    try:
+        with open("/proc/stat") as f:
+            lines = [ln.split() for ln in f if ln.startswith("cpu") and ln[3:4].isdigit()]
+        out = []
+        for f in lines:
+            if mine is None or int(f[0][3:]) in mine:
+                t = [int(x) for x in f[1:]]
+                out.append((sum(t[:8]) - t[3] - t[4], sum(t[:8])))  # 8: guest is in user
+        return out or None
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _stat_cpu(path: str) -> float:
+    """User + system CPU seconds from a ``/proc/.../stat`` file (fields 14, 15)."""
+    with open(path) as f:
+        rest = f.read().rsplit(")", 1)[1].split()
+    return (int(rest[11]) + int(rest[12])) / _TICK
+
+
+def own_cpu() -> float:
+    """This process's CPU seconds (all its threads, ended ones too) less those its Python
+    threads other than the caller used since the previous call (a thread started since then:
+    all its time); 0.0 where ``/proc`` is not."""
+    try:
+        total = _stat_cpu("/proc/self/stat")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+    me = threading.get_native_id()
+    seen: dict[int, float] = {}
+    foreign = 0.0
+    for t in threading.enumerate():
+        tid = t.native_id
+        if tid is None:
+            continue
+        try:
+            seen[tid] = cpu = _stat_cpu(f"/proc/self/task/{tid}/stat")
+        except (OSError, IndexError, ValueError):
+            continue  # a thread that just ended
+        if tid != me:
+            foreign += cpu - _py_cpu.get(tid, 0.0)
+    _py_cpu.clear()
+    _py_cpu.update(seen)
+    _own[0] += total - _own[1] - foreign
+    _own[1] = total
+    return _own[0]
+
+
+_own = [0.0, 0.0]  # this process's counted CPU seconds so far, its total at the last call
+
+
+def machine_running() -> int:
+    """Runnable tasks on the machine now (``/proc/loadavg``'s 4th field); 1 if unknown."""
     try:
         with open("/proc/loadavg") as f:
-            fields = f.read().split()
-        return int(fields[3].split("/")[0]), float(fields[0])
+            return int(f.read().split()[3].split("/")[0])
     except (OSError, IndexError, ValueError):
-        try:
-            return 1, os.getloadavg()[0]
-        except (AttributeError, OSError):
-            return 1, 0.0
+        return 1
 
 
-_pool = [0.0, 0.0, 0.0]  # last reading: when, the pool's CPU seconds then, its averaged use
-
-
-def own_pool(now: float) -> tuple[int, float]:
-    """This process's threads that Python did not start (BLAS and ``prange`` workers): how
-    many are runnable now, and the cores they used, averaged as the kernel averages the load
-    (1-minute exponential decay) from the readings so far; (0, 0.0) where ``/proc`` is not."""
+def own_running() -> int:
+    """This process's runnable threads that Python did not start (BLAS, ``prange`` and the
+    eager pool's workers); 0 where ``/proc`` is not."""
     ours = {t.native_id for t in threading.enumerate()}
-    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-    running, cpu = 0, 0.0
     try:
         tids = os.listdir("/proc/self/task")
     except OSError:
-        return 0, 0.0
+        return 0
+    running = 0
     for tid in tids:
         if not tid.isdigit() or int(tid) in ours:
             continue
         try:
             with open(f"/proc/self/task/{tid}/stat") as f:
-                rest = f.read().rsplit(")", 1)[1].split()
-            running += rest[0] == "R"  # fields 3 (state), 14 and 15 (user, system ticks)
-            cpu += (int(rest[11]) + int(rest[12])) / tick
-        except (OSError, IndexError, ValueError):
+                running += f.read().rsplit(")", 1)[1].split()[0] == "R"
+        except (OSError, IndexError):
             continue  # a thread that just ended
-    when, before, avg = _pool
-    if when and now > when:
-        decay = math.exp(-(now - when) / 60.0)
-        avg = avg * decay + max(0.0, (cpu - before) / (now - when)) * (1.0 - decay)
-    _pool[:] = [now, cpu, avg]
-    return running, avg
+    return running
 
 
 # ---------------------------------------------------------------------------- BLAS control
@@ -237,30 +322,7 @@ def set_blas_threads(n: int) -> None:
         CURRENT[0] = n
 
 
-# ---------------------------------------------------------------------------- numba's probe
-def skip_numba_blas_probe() -> None:
-    """numba's ``arraymath`` module probes for BLAS when its CPU target first loads, by
-    importing ``scipy.linalg.cython_blas``: a second OpenBLAS in the process (SciPy's), which
-    nothing compiled here uses (products in compiled code are the loops of ``smallmm``).
-    Run before that load, the probe answers "no BLAS" (numba's inner products then use
-    loops); ``ensure_blas`` itself is restored, so a user's ``np.dot`` in ``@njit`` code still
-    loads SciPy's BLAS when it is compiled. No effect once the target has loaded."""
-    if "numba.np.arraymath" in sys.modules:
-        return
-    from numba.np import linalg
-
-    real = linalg.ensure_blas
-
-    def no_blas() -> None:
-        raise ImportError("staticgraph: BLAS probe skipped (no np.dot in generated code)")
-
-    linalg.ensure_blas = no_blas
-    try:
-        import numba.np.arraymath  # noqa: F401 - runs the probe now
-    finally:
-        linalg.ensure_blas = real
-
-
+# ---------------------------------------------------------------------------- policies
 _POLICIES: weakref.WeakSet = weakref.WeakSet()  # every live Policy (for stale())
 _POLICY_LOCK = threading.Lock()
 
@@ -272,12 +334,14 @@ still runnable while it returns, and a reading at that instant would count it.""
 
 def stale() -> None:
     """Make every policy re-decide soon (:data:`STALE_DELAY_S`) from a fresh reading of the
-    load. The
-    loader thread calls it when its queue is done: while it imported and compiled numba it
-    held a core, and a decision made then ("cores not free": one BLAS thread) used to stand
-    for up to :data:`REFRESH_S` more -- on a free 2-core machine, the first second of a cold
-    process's steady state ran its products on one thread."""
+    load, and start a new window there. The loader thread calls it when its queue is done:
+    while it imported and compiled numba it held a core, and a decision made then ("cores not
+    free": one BLAS thread) used to stand for up to :data:`REFRESH_S` more -- on a free 2-core
+    machine, the first second of a cold process's steady state ran its products on one
+    thread. The window so far holds the loader's work, so it restarts: the next reading is
+    the runnable tasks then, the one after it the window from here."""
     _load[0] = 0.0
+    _window[0] = sample(time.monotonic())
     soon = time.monotonic() + STALE_DELAY_S  # when the loader has gone back to waiting
     with _POLICY_LOCK:
         for p in list(_POLICIES):
@@ -309,3 +373,16 @@ class Policy:
             self.next = now + REFRESH_S
         if CURRENT[0] != self.blas:
             set_blas_threads(self.blas)
+
+
+def _restart_window() -> None:
+    """A new window from now (at import; in a forked child, whose CPU time starts at zero)."""
+    _load[0] = 0.0
+    _py_cpu.clear()
+    _own[:] = [0.0, 0.0]
+    _window[0] = sample(time.monotonic())
+
+
+_restart_window()  # the first decision, usually well after the imports, has a window
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_restart_window)
