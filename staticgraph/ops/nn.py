@@ -82,9 +82,21 @@ def _np_matmul_vjp(g, out, needs, a, b):
     an input without grad); vectors go through the general rule."""
     if a.ndim < 2 or b.ndim < 2:
         return NotImplemented
+    if a.ndim == 2 and b.ndim == 2 and (_transposed(a) or _transposed(b)):
+        ga = (np.matmul(b, g.T).T if _transposed(a) else g @ b.T) if needs[0] else None
+        gb = (np.matmul(g.T, a).T if _transposed(b) else a.T @ g) if needs[1] else None
+        return ga, gb
     ga = np.matmul(g, b.swapaxes(-1, -2)) if needs[0] else None  # the method: no Python wrapper
     gb = np.matmul(a.swapaxes(-1, -2), g) if needs[1] else None
     return ga, gb
+
+
+def _transposed(x: np.ndarray) -> bool:
+    """A matrix laid out as a transposed C array (``weight.T`` in ``F.linear``): its cotangent
+    is computed transposed (the same GEMM) so that it has the operand's layout, and the
+    weight's gradient, transposed back, is C-contiguous as PyTorch's (its ``mm`` backward does
+    the same); an F-order ``.grad`` made every later update of the weight a strided loop."""
+    return x.flags.f_contiguous and not x.flags.c_contiguous
 
 
 def _matmul_name(args, params) -> str:
