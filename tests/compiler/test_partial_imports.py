@@ -10,12 +10,12 @@ import sys
 import types
 
 from staticgraph.compiler import diskcache
-from staticgraph.compiler.cpu import native
+from staticgraph.compiler.cpu import native_symbols
 
 
 def test_a_partially_imported_llvmlite_binding_counts_as_not_loaded(monkeypatch):
     monkeypatch.setitem(sys.modules, "llvmlite.binding", types.ModuleType("llvmlite.binding"))
-    assert native._known_to_llvm("NRT_MemInfo_alloc_safe_aligned") == 0
+    assert native_symbols._known_to_llvm("NRT_MemInfo_alloc_safe_aligned") == 0
 
 
 def test_a_partially_imported_numba_still_has_a_version(monkeypatch):

@@ -51,6 +51,7 @@ from ..log import STATS, note
 from . import native_link
 from .native_elf import _Elf, needed_by, undefined_symbols  # noqa: F401 - re-exported
 from .native_host import host, host_tag
+from .native_symbols import _address, _link_mcjit, _resolvable
 from .numba_import import import_numba
 
 MODE = os.environ.get("STATICGRAPH_NATIVE", "auto")
@@ -62,9 +63,6 @@ PACKED, SEQ = "sg_packed", "sg_seq"
 
 _LOCK = threading.Lock()
 _GATE = threading.RLock()  # held by the loader while it imports numba / switches; fork waits
-_TRAP_KEEP: list = []
-_TRAPS: dict[str, int] = {}  # symbol -> the trap bound for it
-_PROC: list = []  # the process's own symbols (ctypes.CDLL(None))
 _MEMO: dict[tuple, NativeKernel] = {}  # linked kernels: every instance of a kernel shares one
 _WHY_NOT: dict[tuple, str] = {}  # (path, fname) -> why the kernel cannot run natively now
 _NEVER_CALLED = frozenset({"NRT_MemInfo_call_dtor"})
@@ -73,7 +71,6 @@ call of a reference count that reached zero, which needs a meminfo; every argume
 and creating one would need an ``NRT_*`` allocation, which makes the kernel ineligible."""
 _LOADING = False  # the loader thread has not finished its first switch (numba not warm yet)
 _QUEUE: queue.SimpleQueue | None = None
-_CTX: list = []  # the native tier's private LLVM context (see _context)
 _PENDING = threading.Condition()
 _pending = 0  # queued switches not finished yet
 
@@ -175,14 +172,6 @@ def _loader(q: queue.SimpleQueue) -> None:
                 _PENDING.notify_all()
             if idle:  # this thread's numba work no longer holds a core: policies re-read
                 threads.stale()  # the load (else one BLAS thread for up to a second more)
-
-
-def _context(llvm: Any) -> Any:
-    """The LLVM context of the native tier's engines (one, kept for the process: each engine's
-    module lives in it until the engine is freed)."""
-    if not _CTX:
-        _CTX.append(llvm.create_context())
-    return _CTX[0]
 
 
 def path_for(module_path: str, fname: str) -> str:
@@ -353,79 +342,3 @@ def intact(module_path: str, fname: str, source_sha: str) -> bool:
 def why_not(module_path: str, fname: str = "kernel") -> str | None:
     """Why the last :func:`load` of this entry found it ineligible (None: it was not)."""
     return _WHY_NOT.get((module_path, fname))
-
-
-def _link_mcjit(obj: bytes, symbols: tuple, und: list[str]) -> tuple[list[int], tuple]:
-    """Link ``obj`` through an llvmlite MCJIT engine (objects :mod:`.native_link` declines):
-    the address of each of ``symbols`` (0: not defined) and what must stay alive for them."""
-    import llvmlite.binding as llvm
-
-    _bind_undefined(llvm, und)
-    llvm.initialize_native_target()
-    llvm.initialize_native_asmprinter()
-    tm = llvm.Target.from_default_triple().create_target_machine(jit=True)
-    # an empty module in a private context (numba may be compiling in the global one on
-    # the loader thread right now; a context is not safe to share across threads)
-    ee = llvm.create_mcjit_compiler(llvm.parse_assembly("", context=_context(llvm)), tm)
-    objref = llvm.ObjectFileRef.from_data(obj)
-    ee.add_object_file(objref)
-    ee.finalize_object()
-    return [ee.get_function_address(nm) for nm in symbols], (ee, objref, tm)
-
-
-def _process() -> ctypes.CDLL:
-    if not _PROC:
-        _PROC.append(ctypes.CDLL(None))
-    return _PROC[0]
-
-
-def _known_to_llvm(name: str) -> int:
-    """The address LLVM has for ``name`` (numba's runtime and helpers once numba has set them
-    up), 0 when llvmlite is not loaded (then numba is not either) or LLVM has none."""
-    llvm = sys.modules.get("llvmlite.binding")
-    # ``getattr``: numba's import on the loader thread may be importing llvmlite.binding right
-    # now, and a partially initialized module has no ``address_of_symbol`` yet (numba's symbols
-    # are then not set up either: 0, as before the import)
-    find = getattr(llvm, "address_of_symbol", None)
-    return (find(name) or 0) if find is not None else 0
-
-
-def _resolvable(name: str) -> bool:
-    """Whether ``name`` has a real address now: known to LLVM (numba's runtime and helpers
-    once numba has set them up), not one of our traps, or exported by the process."""
-    addr = _known_to_llvm(name)
-    if addr and addr != _TRAPS.get(name):
-        return True
-    return hasattr(_process(), name)
-
-
-def _address(name: str) -> int:
-    """The address an undefined symbol gets (as :func:`_bind_undefined` binds it): LLVM's,
-    else the process's, else a trap (only symbols the body cannot reach, see :func:`load`)."""
-    addr = _known_to_llvm(name)
-    if addr:
-        return addr
-    try:
-        return ctypes.cast(getattr(_process(), name), ctypes.c_void_p).value
-    except AttributeError:
-        addr = _TRAPS.get(name) or _trap(name)
-        _TRAPS[name] = addr
-        return addr
-
-
-def _bind_undefined(llvm: Any, names: list[str]) -> None:
-    """Give every symbol the object needs an address in LLVM's symbol table (for MCJIT):
-    :func:`_address`'s."""
-    for nm in names:
-        if not llvm.address_of_symbol(nm):
-            llvm.add_symbol(nm, _address(nm))
-
-
-def _trap(name: str) -> int:
-    def trap() -> None:
-        sys.stderr.write(f"staticgraph: native code called {name}, which needs numba loaded\n")
-        os.abort()
-
-    fn = ctypes.CFUNCTYPE(None)(trap)
-    _TRAP_KEEP.append(fn)
-    return ctypes.cast(fn, ctypes.c_void_p).value
