@@ -19,7 +19,7 @@ from contextlib import contextmanager
 SPIN = "while True: pass"
 SETTLE_S = 0.5
 """Seconds between starting the spinners and the first mode: their interpreters start up and
-show as runnable tasks in ``/proc/loadavg`` (what the thread policy reads)."""
+keep the CPUs busy in ``/proc/stat`` (what the thread policy reads, over its window)."""
 
 
 @contextmanager
