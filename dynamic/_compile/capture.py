@@ -205,7 +205,7 @@ class Capture(EntryValues):
     def _external(self, t: Tensor, how: Any = None) -> GTensor:
         g = self.placeholder(t, tuple(t._data.shape), "external")
         self.externals.append((t, g, how))
-        self.signature.append(("external", t._data.shape, str(t._data.dtype), how is None))
+        self.signature.append(("external", t._data.shape, t._data.dtype, how is None))
         self._bind_entry(t, g)
         return g
 
@@ -245,7 +245,7 @@ class Capture(EntryValues):
     def _cast(self, g: GTensor, dt: np.dtype) -> GTensor:
         op = self.graph.create_op("cast", (g,), {"dtype": dt}, (AVal(g.aval.shape, dt),),
                                   "Cast", op_def=REGISTRY["cast"])
-        self.signature.append(("cast", self._index(g), str(dt)))
+        self.signature.append(("cast", self._index(g), dt))
         return op.outputs[0]
 
     def _const(self, arr: np.ndarray) -> GTensor:
