@@ -102,13 +102,13 @@ def defer_op(cap: Any, op: Op, args: tuple, params: dict) -> Tensor | None:
         hash(tuple(params.items()))
     except TypeError:
         return None
-    shape, dt, _ = _infer(op, args, params)  # eager's own error, at eager's moment
-    dt = np.dtype(dt)
+    inferred = _infer(op, args, params)  # eager's own error, at eager's moment
+    shape, dt = inferred[0], np.dtype(inferred[1])
     if dt.kind != "f":
         return None
     rg = rg and GRAD_ENABLED[0] and op.vjp is not None
     aval = AVal(tuple(shape), dt)
-    g = cap.add_node(op, args, params, aval, rg)
+    g = cap.add_node(op, args, params, aval, rg, inferred)
     if g is None:
         return None
     t = new_pending(aval, rg)
