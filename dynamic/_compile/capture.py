@@ -205,7 +205,7 @@ class Capture(EntryValues):
     def _external(self, t: Tensor, how: Any = None) -> GTensor:
         g = self.placeholder(t, tuple(t._data.shape), "external")
         self.externals.append((t, g, how))
-        self.signature.append(("external", t._data.shape, str(t._data.dtype), how is None))
+        self.signature.append(("external", t._data.shape, t._data.dtype, how is None))
         self._bind_entry(t, g)
         return g
 
@@ -245,7 +245,7 @@ class Capture(EntryValues):
     def _cast(self, g: GTensor, dt: np.dtype) -> GTensor:
         op = self.graph.create_op("cast", (g,), {"dtype": dt}, (AVal(g.aval.shape, dt),),
                                   "Cast", op_def=REGISTRY["cast"])
-        self.signature.append(("cast", self._index(g), str(dt)))
+        self.signature.append(("cast", self._index(g), dt))
         return op.outputs[0]
 
     def _const(self, arr: np.ndarray) -> GTensor:
@@ -277,29 +277,39 @@ class Capture(EntryValues):
             self._bind(out, g, swap=False)
 
     def add_node(self, op: Op, args: tuple, params: dict, out: AVal,
-                 out_rg: bool) -> GTensor | None:
+                 out_rg: bool, infer: tuple | None = None) -> GTensor | None:
         """The graph tensor of registry op ``op(args)`` whose eager result has ``out``'s shape
-        and dtype and ``requires_grad`` ``out_rg`` (``None`` after a :meth:`fail`)."""
-        avals = []
-        for a in args:
-            if isinstance(a, Tensor):
-                avals.append(a.aval)
-            elif type(a) in _WEAK:
-                avals.append(_WEAK[type(a)])
-            else:
-                a = np.asarray(a)
-                avals.append(AVal(a.shape, a.dtype))
+        and dtype and ``requires_grad`` ``out_rg`` (``None`` after a :meth:`fail`). ``infer``:
+        eager's ``(shape, dtype, compute dtype)`` of the op where the caller has it (a
+        deferred op): not inferred again, nor on graph inputs with eager's abstract values."""
+        if infer is None:
+            avals = []
+            for a in args:
+                if isinstance(a, Tensor):
+                    avals.append(a.aval)
+                elif type(a) in _WEAK:
+                    avals.append(_WEAK[type(a)])
+                else:
+                    a = np.asarray(a)
+                    avals.append(AVal(a.shape, a.dtype))
+            cdt = compute_dtype(op, avals, op.infer(*avals, **params)[1])
+        else:
+            cdt = infer[2]
         dt = out.dtype
-        cdt = compute_dtype(op, avals, op.infer(*avals, **params)[1])
+        same = infer is not None  # the graph's inputs have eager's abstract values so far
         inputs = []
         for a in args:
             if isinstance(a, Tensor):
                 g = self.graph_tensor(a)
                 if g is None:
                     return None
-                if cdt is not None and g.dtype.np_dtype != cdt:
+                if cdt is not None and g.aval.dtype != cdt:
                     g = self._cast(g, cdt)
+                if same:
+                    gav, av = g.aval, a.aval
+                    same = gav is av or gav == av
             else:
+                same = False  # a constant: not the weak scalar eager inferred with
                 if isinstance(a, TracedArray):
                     self.fail(f"'{op.name}' takes an array made from traced values")
                     return None
@@ -309,11 +319,14 @@ class Capture(EntryValues):
                     arr = np.asarray(a, dt)
                 g = self._const(arr)
             inputs.append(g)
-        try:
-            shape, gdt = op.infer(*[g.aval for g in inputs], **params)
-        except Exception as e:  # noqa: BLE001 - the graph cannot hold it: the call stays eager
-            self.fail(f"'{op.name}' cannot be inferred with symbolic dims: {e}")
-            return None
+        if same:  # the same inference on the same abstract values
+            shape, gdt = infer[0], infer[1]
+        else:
+            try:
+                shape, gdt = op.infer(*[g.aval for g in inputs], **params)
+            except Exception as e:  # noqa: BLE001 - the graph cannot hold it: the call stays eager
+                self.fail(f"'{op.name}' cannot be inferred with symbolic dims: {e}")
+                return None
         shape = tuple(shape)
         if len(shape) != len(out.shape) or any(
                 d is not None and d != n for d, n in zip(shape, out.shape, strict=True)):
@@ -330,7 +343,7 @@ class Capture(EntryValues):
             p = repr(params)
         self.signature.append((op.name, tuple(self._index(g) for g in inputs), p))
         g = node.outputs[0]
-        if g.dtype.np_dtype != dt:
+        if g.aval.dtype != dt:
             g = self._cast(g, dt)
         return g
 

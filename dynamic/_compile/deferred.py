@@ -20,6 +20,7 @@ models that backward).
 from __future__ import annotations
 
 import contextlib
+import sys
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -101,13 +102,13 @@ def defer_op(cap: Any, op: Op, args: tuple, params: dict) -> Tensor | None:
         hash(tuple(params.items()))
     except TypeError:
         return None
-    shape, dt, _ = _infer(op, args, params)  # eager's own error, at eager's moment
-    dt = np.dtype(dt)
+    inferred = _infer(op, args, params)  # eager's own error, at eager's moment
+    shape, dt = inferred[0], np.dtype(inferred[1])
     if dt.kind != "f":
         return None
     rg = rg and GRAD_ENABLED[0] and op.vjp is not None
     aval = AVal(tuple(shape), dt)
-    g = cap.add_node(op, args, params, aval, rg)
+    g = cap.add_node(op, args, params, aval, rg, inferred)
     if g is None:
         return None
     t = new_pending(aval, rg)
@@ -218,9 +219,14 @@ def _hook(outputs: list, grads_in: Any, retain_graph: bool, create_graph: bool,
                                     for o in outputs], grads_in)
         if not cap.deferred.on:  # a pending cotangent's shape was read: all computed now
             return None
-        if accumulate:
-            return defer_backward(cap, outputs, grads, retain_graph, create_graph, inputs)
-        return _defer_grad(cap, outputs, grads, retain_graph, create_graph, inputs, False)
+        prof = sys.getprofile()  # graph building runs no user code and nothing the whole-step
+        sys.setprofile(None)  # capture watches for: unwatched, it is several times cheaper
+        try:
+            if accumulate:
+                return defer_backward(cap, outputs, grads, retain_graph, create_graph, inputs)
+            return _defer_grad(cap, outputs, grads, retain_graph, create_graph, inputs, False)
+        finally:
+            sys.setprofile(prof)
     finally:
         RAW[0] -= 1
 

@@ -37,8 +37,15 @@ _WATCHED = {
 }
 
 
+_USER: dict[str, bool] = {}  # co_filename -> outside dynamic, staticgraph and numpy
+
+
 def _is_user(frame: Any) -> bool:
-    return not os.path.abspath(frame.f_code.co_filename).startswith(_LIB_DIRS)
+    fn = frame.f_code.co_filename
+    user = _USER.get(fn)
+    if user is None:
+        user = _USER[fn] = not os.path.abspath(fn).startswith(_LIB_DIRS)
+    return user
 
 
 def _module_state(m: Any) -> dict:
@@ -72,28 +79,47 @@ class EffectWatch:
         if self.step is not None and self.step.cap.deferred is not None:
             self._patch = hooked()  # backward of pending values (deferred.py)
             self._patch.__enter__()
-        sys.setprofile(self._profile)
+        sys.setprofile(self._profile_fn())
         return self
 
-    def _profile(self, frame: Any, event: str, arg: Any) -> None:
-        if self.step is not None and (event == "call" or event == "return"):
-            self.step.event(frame, event, arg)
-        if event == "call":
-            why = _WATCHED.get(frame.f_code)
-            if why is not None and why not in self.reasons:
-                self.reasons.append(why)
-        elif event == "c_call":
-            if arg is builtins.print:
-                if "print() inside the function" not in self.reasons:
-                    self.reasons.append("print() inside the function")
-                return
-            if frame.f_code in _GC_CALLBACKS:
-                return
-            owner = getattr(arg, "__self__", None)
-            names = _MUTATORS.get(type(owner))
-            if names is not None and arg.__name__ in names and _is_user(frame):
-                self.containers.append((owner, f"{type(owner).__name__}.{arg.__name__}() at "
-                                               f"{frame.f_code.co_filename}:{frame.f_lineno}"))
+    def _profile_fn(self) -> Any:
+        """The profile function: a closure over what it reads (it runs at every Python call,
+        return and builtin call of the capture run, so each attribute lookup counts); the
+        events it ignores (``c_return``, calls of code neither the step capture nor
+        :data:`_WATCHED` knows) cost one dict lookup."""
+        step_event = self.step.event if self.step is not None else None
+        codes = dict.fromkeys(self.step.hooks if self.step is not None else (), True)
+        codes.update(dict.fromkeys(_WATCHED, False))
+        reasons, containers, mutators = self.reasons, self.containers, _MUTATORS
+        prnt, gc_codes, watched = builtins.print, _GC_CALLBACKS, _WATCHED
+
+        def profile(frame: Any, event: str, arg: Any) -> None:
+            if event == "c_call":
+                if arg is prnt:
+                    if "print() inside the function" not in reasons:
+                        reasons.append("print() inside the function")
+                    return
+                owner = getattr(arg, "__self__", None)
+                names = mutators.get(type(owner))
+                if names is None or arg.__name__ not in names:
+                    return
+                code = frame.f_code
+                if code not in gc_codes and _is_user(frame):
+                    containers.append((owner, f"{type(owner).__name__}.{arg.__name__}() at "
+                                              f"{code.co_filename}:{frame.f_lineno}"))
+            elif event == "call" or event == "return":
+                code = frame.f_code
+                step = codes.get(code)
+                if step is None:
+                    return
+                if step:
+                    step_event(frame, event, arg)
+                elif event == "call":
+                    why = watched[code]
+                    if why not in reasons:
+                        reasons.append(why)
+
+        return profile
 
     def __exit__(self, *exc: Any) -> None:
         sys.setprofile(self._prev)

@@ -23,12 +23,18 @@ _REF_KINDS = ("VariableV2", "Assign", "AssignAdd", "AssignSub")  # TF1: ``float3
 _PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+_IN_PKG: dict[str, bool] = {}  # co_filename -> inside the package (abspath once per file)
+
+
 def _user_site() -> str:
     """``file:line`` of the first frame outside the staticgraph package (where a node was built)."""
     f = sys._getframe(1)
     while f is not None:
         fn = f.f_code.co_filename
-        if not os.path.abspath(fn).startswith(_PKG_DIR):
+        inside = _IN_PKG.get(fn)
+        if inside is None:
+            inside = _IN_PKG[fn] = os.path.abspath(fn).startswith(_PKG_DIR)
+        if not inside:
             return f"{fn}:{f.f_lineno}"
         f = f.f_back
     return "<unknown>"

@@ -112,10 +112,24 @@ _REFS = {name: DType(d.np_dtype, ref=True) for name, d in _ALL.items()}
 _ALL.update({"float": float32, "double": float64, "half": float16})
 
 
+_BY_NP: dict[np.dtype, DType] = {}
+"""numpy dtype -> its DType, filled by :func:`as_dtype` (``np.dtype.name`` is Python code in
+numpy: every graph tensor's ``.dtype`` paid it; graph building reads it per op)."""
+
+
 def as_dtype(x: Any) -> DType:
     """Convert a DType, numpy dtype/type, or name to a :class:`DType`."""
     if isinstance(x, DType):
         return x
+    if isinstance(x, np.dtype):
+        d = _BY_NP.get(x)
+        if d is None:
+            d = _BY_NP[x] = _as_dtype(x)
+        return d
+    return _as_dtype(x)
+
+
+def _as_dtype(x: Any) -> DType:
     if isinstance(x, str) and x in _ALL:
         return _ALL[x]
     if x is float:

@@ -69,11 +69,16 @@ def compiler_source_sha() -> str:
     return _SOURCE_SHA[0]
 
 
+_VARIABLES = __name__.rsplit(".", 3)[0] + ".variables"  # staticgraph.variables
+
+
 def _canon(v: Any, out: list) -> None:
     """Append a canonical text of parameter value ``v`` to ``out`` (raises Uncacheable)."""
     from ...graph.core import Operation, Tensor
-    from ...variables import Variable
 
+    # a Variable exists only once its module is loaded (a dynamic.compile graph has none: the
+    # first key of such a process need not import it, ~2.5 ms)
+    variables = sys.modules.get(_VARIABLES)
     if v is None or isinstance(v, (bool, int, float, str, bytes, complex)):
         out.append(f"{type(v).__name__}:{v!r}")
     elif isinstance(v, np.ndarray):
@@ -95,7 +100,7 @@ def _canon(v: Any, out: list) -> None:
             out.append(repr(k))
             _canon(v[k], out)
         out.append("}")
-    elif isinstance(v, Variable):
+    elif variables is not None and isinstance(v, variables.Variable):
         out.append(f"var:{v.op.name}")
     elif isinstance(v, Tensor):
         out.append(f"tensor:{v.name}")
