@@ -97,7 +97,7 @@ class CompiledFunction:
         self.n_plans = 0
         self._hot: Any = None  # the fast path of the plan the last call ran (fastpath.py)
         self.break_reasons: list[str] = []
-        self._label_break = False  # a call with ignore_index labels ran eagerly (logged once)
+        self._kernel_break = False  # a call a kernel check rejected ran eagerly (logged once)
         self.__name__ = getattr(fn, "__name__", type(fn).__name__)
         self.__doc__ = getattr(fn, "__doc__", None)
         self.__wrapped__ = fn
@@ -117,7 +117,7 @@ class CompiledFunction:
             try:
                 out = hot(args)
             except InvalidArgumentError as e:
-                return self._ignored_labels(e, args, kwargs)
+                return self._kernel_error(e, args, kwargs)
             if out is not MISS:
                 return out
         tensors: list = []
@@ -150,7 +150,7 @@ class CompiledFunction:
                 why = str(e) or f"a guarded value changed ({', '.join(call.guard_text)})"
                 continue
             except InvalidArgumentError as e:
-                return self._ignored_labels(e, args, kwargs)
+                return self._kernel_error(e, args, kwargs)
             if call.fast is None:
                 call.fast = build_fast(call, struct, tuple(
                     (type(t), t._data.dtype, t._data.ndim, t._requires_grad) for t in tensors),
@@ -159,18 +159,19 @@ class CompiledFunction:
             return out
         return self._capture(entry, struct, tensors, args, kwargs, why)
 
-    def _ignored_labels(self, e: Exception, args: tuple, kwargs: dict) -> Any:
-        """A plan captured from class labels without ``-100`` met ``-100`` (``ignore_index``)
-        in a later call: its unmasked kernel's bounds check failed before anything was
-        written, so this call runs eagerly (which masks those rows), logged as a graph break
-        on its first occurrence; the plan stays for calls without them. Any other error is
-        the caller's."""
-        if "Target -100 is out of bounds" not in str(e):
-            raise e
-        if not self._label_break:
-            self._label_break = True
-            self._break(None, "class labels equal to ignore_index (-100) in a call of a plan "
-                              "captured from labels without them (such calls run eagerly)")
+    def _kernel_error(self, e: Exception, args: tuple, kwargs: dict) -> Any:
+        """A run of a plan failed in a kernel's check (a class label out of range, ``-100``
+        met by a plan captured from labels without it, an index past the end) before anything
+        was written: this call runs eagerly, so eager's error is raised at the user's line with
+        eager's message, after exactly the writes eager makes before it (``zero_grad``...), or,
+        for ``-100`` (``ignore_index``), eager masks those rows. Logged as a graph break on the
+        first occurrence; the plan stays for later calls."""
+        if not self._kernel_break:
+            self._kernel_break = True
+            why = "class labels equal to ignore_index (-100) in a call of a plan captured " \
+                  "from labels without them" if "Target -100 is out of bounds" in str(e) else \
+                  f"a kernel of the compiled plan rejected this call's values ({_first_line(e)})"
+            self._break(None, f"{why} (such calls run eagerly)")
         return self.fn(*args, **kwargs)
 
     def _symbolic(self, entry: _Entry, tensors: list) -> list[set[int]]:
@@ -415,6 +416,11 @@ def _effects(cap: Capture) -> tuple[list, list]:
         for kind, obj, g in effects:
             out.append((kind, obj, g, None) if kind == "counter" else (kind, obj, None, g))
     return out, guards
+
+
+def _first_line(e: Exception) -> str:
+    """The first line of a kernel's error (the op's own message, before the node's name)."""
+    return str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
 
 
 def _where(fn: Any) -> str:
