@@ -30,7 +30,7 @@ from .._tensor import Tensor
 from ..autograd.forward_ad_engine import LEVELS
 from ..autograd.grad_mode import GRAD_ENABLED
 from ..nn.modules import Module
-from . import identity
+from . import identity, rollback
 from .call import CompiledCall
 from .capture import EAGER, TRACER, Capture, CompileError, user_site
 from .check import close
@@ -96,6 +96,7 @@ class CompiledFunction:
         self.cache: dict[Any, _Entry] = {}
         self.n_plans = 0
         self._hot: Any = None  # the fast path of the plan the last call ran (fastpath.py)
+        self._hot_call: CompiledCall | None = None  # and that plan
         self.break_reasons: list[str] = []
         self._kernel_break = False  # a call a kernel check rejected ran eagerly (logged once)
         self.__name__ = getattr(fn, "__name__", type(fn).__name__)
@@ -117,7 +118,7 @@ class CompiledFunction:
             try:
                 out = hot(args)
             except InvalidArgumentError as e:
-                return self._kernel_error(e, args, kwargs)
+                return self._kernel_error(e, self._hot_call, args, kwargs)
             if out is not MISS:
                 return out
         tensors: list = []
@@ -150,29 +151,35 @@ class CompiledFunction:
                 why = str(e) or f"a guarded value changed ({', '.join(call.guard_text)})"
                 continue
             except InvalidArgumentError as e:
-                return self._kernel_error(e, args, kwargs)
+                return self._kernel_error(e, call, args, kwargs)
             if call.fast is None:
                 call.fast = build_fast(call, struct, tuple(
                     (type(t), t._data.dtype, t._data.ndim, t._requires_grad) for t in tensors),
                     GRAD_ENABLED[0]) or False
-            self._hot = call.fast or None
+            self._hot, self._hot_call = call.fast or None, call
             return out
         return self._capture(entry, struct, tensors, args, kwargs, why)
 
-    def _kernel_error(self, e: Exception, args: tuple, kwargs: dict) -> Any:
-        """A run of a plan failed in a kernel's check (a class label out of range, ``-100``
-        met by a plan captured from labels without it, an index past the end) before anything
-        was written: this call runs eagerly, so eager's error is raised at the user's line with
-        eager's message, after exactly the writes eager makes before it (``zero_grad``...), or,
-        for ``-100`` (``ignore_index``), eager masks those rows. Logged as a graph break on the
-        first occurrence; the plan stays for later calls."""
+    def _kernel_error(self, e: Exception, call: CompiledCall, args: tuple, kwargs: dict) -> Any:
+        """A run of ``call``'s plan failed in a kernel's check (a class label out of range,
+        ``-100`` met by a plan captured from labels without it, an index past the end) before
+        anything was written: this call runs eagerly, so eager's error is raised at the user's
+        line with eager's message, and the writes eager made before it (``zero_grad``...) are
+        undone (:mod:`.rollback`: parameters and ``.grad`` as the failing run left them); for
+        ``-100`` (``ignore_index``) eager masks those rows and its result stands. Logged as a
+        graph break on the first occurrence; the plan stays for later calls."""
         if not self._kernel_break:
             self._kernel_break = True
             why = "class labels equal to ignore_index (-100) in a call of a plan captured " \
                   "from labels without them" if "Target -100 is out of bounds" in str(e) else \
                   f"a kernel of the compiled plan rejected this call's values ({_first_line(e)})"
             self._break(None, f"{why} (such calls run eagerly)")
-        return self.fn(*args, **kwargs)
+        saved = rollback.save(call, _tensors(args, kwargs)) if call is not None else []
+        try:
+            return self.fn(*args, **kwargs)
+        except BaseException:
+            rollback.restore(saved)
+            raise
 
     def _symbolic(self, entry: _Entry, tensors: list) -> list[set[int]]:
         if self.dynamic is False:
@@ -413,9 +420,17 @@ def _effects(cap: Capture) -> tuple[list, list]:
     guards: list = []
     if cap.step.active:
         effects, guards = cap.step.finish()
-        for kind, obj, g in effects:
-            out.append((kind, obj, g, None) if kind == "counter" else (kind, obj, None, g))
+        for kind, obj, g in effects:  # a .grad set anew: at eager's version (bumped by each
+            arg = obj._grad._vc[0] if kind == "grad_set" else None  # backward adding into it)
+            out.append((kind, obj, g, None) if kind == "counter" else (kind, obj, arg, g))
     return out, guards
+
+
+def _tensors(args: tuple, kwargs: dict) -> list:
+    """The call's tensors in ``flatten``'s order (what a plan's input positions index)."""
+    tensors: list = []
+    flatten((args, kwargs), tensors)
+    return tensors
 
 
 def _first_line(e: Exception) -> str:
