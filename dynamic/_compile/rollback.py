@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from .call import resolve
 from .plan import GuardFailed
 
 
@@ -31,7 +32,6 @@ def _put_tensor(saved: tuple) -> None:
 
 def save(call: Any, tensors: list) -> list:
     """The current values of everything ``call``'s effects write (see :func:`restore`)."""
-    from .call import resolve  # (call.py imports nothing of this module)
     out: list = []
     feed = [tensors[i] for i in call.input_pos]
     for d in call.desc:
