@@ -20,8 +20,6 @@ from __future__ import annotations
 import types
 from typing import Any
 
-import numpy as np
-
 from staticgraph.graph.errors import InvalidArgumentError
 
 from .. import _logging
@@ -30,18 +28,17 @@ from .._tensor import Tensor
 from ..autograd.forward_ad_engine import LEVELS
 from ..autograd.grad_mode import GRAD_ENABLED
 from ..nn.modules import Module
-from . import identity, rollback
+from . import capture_result, identity, rollback
 from .call import CompiledCall
 from .capture import EAGER, TRACER, Capture, CompileError, user_site
-from .check import close
 from .deferred import first_run, settle
 from .effects import EffectWatch
 from .fastpath import MISS, _guard_ok
 from .fastpath import build as build_fast
 from .plan import GuardFailed, Plan
 from .step import StepCapture
-from .structure import fill, flatten, leaf_specs, out_struct
-from .traced_array import ACTIVE, TracedArray
+from .structure import flatten
+from .traced_array import ACTIVE
 
 CACHE_SIZE_LIMIT = 8
 _SIMPLE = (bool, int, float, str, type(None))
@@ -223,9 +220,9 @@ class CompiledFunction:
                 result = self.fn(*args, **kwargs)
             cap.check_unchanged()
             cap.check_saved()
-            out_spec, outputs, out_grad = self._outputs(cap, result, tensors)
+            out_spec, outputs, out_grad = capture_result.outputs(cap, result, tensors)
             if not cap.reasons:
-                effects, grad_guards = _effects(cap)
+                effects, grad_guards = capture_result.effects(cap)
         except BaseException:
             if cap.deferred is not None:  # whoever sees the tensors the function made
                 cap.deferred.flush()
@@ -252,7 +249,8 @@ class CompiledFunction:
         if cap.step.active:
             out_grad = [False] * len(out_grad)
         extras: list = []
-        effects = [(kind, obj, arg, _index(extras, g)) for kind, obj, arg, g in effects]
+        effects = [(kind, obj, arg, capture_result.extra_index(extras, g))
+                   for kind, obj, arg, g in effects]
         sc = cap.step
         feeds = [g for _, g in cap.inputs] + [g for _, g, _ in cap.externals] + [
             g for g in sc.state_in.values() if g is not None] + [g for _, g in sc.host]
@@ -275,45 +273,13 @@ class CompiledFunction:
         if lazy:
             result, bad = first_run(call, cap, tensors, result)
         else:
-            bad = self._first_run(call, cap, tensors, result)
+            bad = capture_result.first_run_check(call, cap, tensors, result)
         cap.release()
         if bad is not None:
             self._break(entry, bad)
         else:
             self._add(entry, call)
         return result
-
-    def _first_run(self, call: CompiledCall, cap: Capture, tensors: list,
-                   result: Any) -> str | None:
-        """Compile the plan now (the first call pays the compile, as in the static mode) and
-        check it, fed the values the capture run started from, against what the eager run
-        computed (its results and, for a whole step, the values it wrote); a reason when they
-        differ."""
-        feed = [tensors[i] for i in call.input_pos] + [t for t, *_ in cap.externals]
-        needs = tuple(t._requires_grad for t in feed) if not call.step and GRAD_ENABLED[0] \
-            and any(t._requires_grad for t in feed) else None
-        arrays = [cap.entry[g] for g in call.plan.feeds]
-        try:
-            outs, res = call.plan.forward(arrays, needs)
-        except GuardFailed:
-            return "the compiled plan's guards fail on the capture's own inputs"
-        leaves: list = []
-        out_struct(result, leaves)
-        pairs = [(leaf._data, outs[rest[0]]) for (kind, *rest), leaf
-                 in zip(leaf_specs(call.out_spec), leaves, strict=True) if kind == "out"]
-        if call.step:
-            pairs += [(call.written(kind, obj, feed, tensors), res[idx])
-                      for kind, obj, _, idx, _ in call.effects if idx >= 0]
-        for want, got in pairs:
-            want, got = np.asarray(want), np.asarray(got)
-            tol = 1e-3 if want.dtype.itemsize <= 4 else 1e-8
-            if not close(got, want, tol):
-                return "the compiled plan's result differs from the eager result"
-        if needs is not None:
-            b = call.plan.backward_for(needs)
-            cots = [np.ones_like(outs[k]) for k in b.float_pos]
-            b.run(call.plan, arrays, res, cots)
-        return None
 
     def _add(self, entry: _Entry, call: CompiledCall) -> None:
         """Keep ``call``; a symbolic plan becomes general when a capture at other sizes built
@@ -331,46 +297,6 @@ class CompiledFunction:
                 return
         entry.calls.append(call)
         self.n_plans += 1
-
-    def _outputs(self, cap: Capture, result: Any, tensors: list) -> tuple:
-        """The output spec: graph outputs, inputs and captured tensors passed through."""
-        outputs: list = []
-        out_grad: list[bool] = []
-        index: dict[int, int] = {}
-        inputs = {id(t): i for i, t in enumerate(tensors)}
-        exts = {id(t): j for j, (t, *_) in enumerate(cap.externals)}
-        leaves: list = []
-        struct = out_struct(result, leaves)
-        ids = {id(t) for t in leaves}
-        specs = []
-        for t in leaves:
-            if not isinstance(t, Tensor):
-                specs.append(("value", t))
-                continue
-            if id(t) in inputs:
-                specs.append(("input", inputs[id(t)]))
-                continue
-            if id(t) in exts:
-                specs.append(("ext", exts[id(t)]))
-                continue
-            base = t._base
-            if base is not None and (id(base) in inputs or id(base) in exts or id(base) in ids
-                                     or id(base) not in cap.tensors):
-                cap.fail("the function returns a view of an input or of another output",
-                         "the return value")
-            g = cap.graph_tensor(t) if id(t) in cap.tensors else None
-            if g is None:
-                if isinstance(t._data, TracedArray) or id(t) in cap.tensors:
-                    cap.fail("an output was not computed by registry ops", "the return value")
-                specs.append(("value", t))
-                continue
-            if id(t) not in index:
-                index[id(t)] = len(outputs)
-                outputs.append(g)
-                out_grad.append(bool(t._requires_grad))
-            specs.append(("out", index[id(t)]))
-        it = iter(specs)
-        return fill(struct, it), outputs, out_grad
 
     def _break(self, entry: _Entry | None, reason: str) -> None:
         if entry is not None:
@@ -400,30 +326,6 @@ def _warm_compiler() -> None:
         native.host()
     except Exception:  # noqa: BLE001 - the first compile then pays it, or reports the problem
         pass
-
-
-def _index(extras: list, g: Any) -> int:
-    if g is None:
-        return -1
-    extras.append(g)
-    return len(extras) - 1
-
-
-def _effects(cap: Capture) -> tuple[list, list]:
-    """The writes a replay repeats: (kind, target, arg, graph tensor) and the grad guards."""
-    out: list = []
-    feeds = [t for t, _ in cap.inputs] + [t for t, *_ in cap.externals]
-    for k, t in enumerate(feeds):
-        g = cap.final_value(t)
-        if g is not None:
-            out.append(("copy", k, t._vc[0] - cap.entry_vc[id(t)], g))
-    guards: list = []
-    if cap.step.active:
-        effects, guards = cap.step.finish()
-        for kind, obj, g in effects:  # a .grad set anew: at eager's version (bumped by each
-            arg = obj._grad._vc[0] if kind == "grad_set" else None  # backward adding into it)
-            out.append((kind, obj, g, None) if kind == "counter" else (kind, obj, arg, g))
-    return out, guards
 
 
 def _tensors(args: tuple, kwargs: dict) -> list:

@@ -18,9 +18,9 @@ import numpy as np
 
 import staticgraph.compiler  # noqa: F401 - registers the compiled executor ("numba")
 from staticgraph.gradients import gradients
-from staticgraph.ops import REGISTRY
 from staticgraph.graph.core import Graph, needed_ops
 from staticgraph.graph.core import Tensor as GTensor
+from staticgraph.ops import REGISTRY
 from staticgraph.session import Session
 
 from .._tensor import Tensor, make

@@ -11,7 +11,7 @@ import numpy as np
 
 from staticgraph import ops
 
-from .._tensor import Tensor, make, to_tensor
+from .._tensor import Tensor, to_tensor
 from .._unsupported import missing_names
 from ..autograd.graph import renamed
 from . import _losses

@@ -65,8 +65,8 @@ from .linalg_eigh import linalg_eigh_vectors, linalg_eigvalsh
 from .linalg_qr import linalg_qr_q, linalg_qr_r
 from .linalg_solve import matrix_solve, matrix_triangular_solve
 from .linalg_svd import linalg_svd_s, linalg_svd_u, linalg_svd_vh
-from .one_hot import one_hot
 from .nn import cross_entropy, log_softmax, matmul, mse_loss, nll_loss, softmax
+from .one_hot import one_hot
 from .reductions import all, amax, amin, any, argmax, argmin, logsumexp, mean, size, sum
 from .rounding import ceil, floor, floor_divide, remainder, round, trunc
 from .scans import cumprod, cumsum, prod
