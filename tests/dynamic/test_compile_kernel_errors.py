@@ -109,3 +109,18 @@ def test_matches_torch():
     for _ in range(3):
         _run(compiled, GOOD)
     assert _run(compiled, np.array([0, 1, 5, 0]))[:2] == (IndexError, str(want.value))
+
+
+@pytest.mark.parametrize("target", [np.zeros(4, np.float32), np.zeros(4), np.zeros((3, 3)),
+                                    np.zeros((4, 2), np.float32)])
+def test_float_target_errors_are_pytorchs(target):
+    """A float target not shaped like the input: PyTorch's message, eagerly and compiled."""
+    pt = pytest.importorskip("torch")
+    logits = np.ones((4, 3), np.float32)
+    with pytest.raises((RuntimeError, ValueError)) as want:
+        pt.nn.functional.cross_entropy(pt.tensor(logits), pt.tensor(target))
+    f = torch.compile(lambda z, y: F.cross_entropy(z, y))
+    for fn in (F.cross_entropy, f):
+        with pytest.raises(type(want.value)) as got:
+            fn(torch.tensor(logits), torch.tensor(target))
+        assert str(got.value) == str(want.value)
