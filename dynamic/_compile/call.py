@@ -126,8 +126,9 @@ class CompiledCall:
                 t = feed[target]
                 np.copyto(t._data, val, casting="unsafe")
                 t._vc[0] += arg
-            elif kind == "grad_set":
-                resolve(target, tensors)._grad = make(np.asarray(val))
+            elif kind == "grad_set":  # at eager's version (``arg``: the step's bumps of it)
+                g = resolve(target, tensors)._grad = make(np.asarray(val))
+                g._vc[0] = arg
             elif kind == "grad_none":
                 resolve(target, tensors)._grad = None
             elif kind == "state":

@@ -20,8 +20,6 @@ from __future__ import annotations
 import types
 from typing import Any
 
-import numpy as np
-
 from staticgraph.graph.errors import InvalidArgumentError
 
 from .. import _logging
@@ -30,18 +28,17 @@ from .._tensor import Tensor
 from ..autograd.forward_ad_engine import LEVELS
 from ..autograd.grad_mode import GRAD_ENABLED
 from ..nn.modules import Module
-from . import identity
+from . import capture_result, identity, rollback
 from .call import CompiledCall
 from .capture import EAGER, TRACER, Capture, CompileError, user_site
-from .check import close
 from .deferred import first_run, settle
 from .effects import EffectWatch
 from .fastpath import MISS, _guard_ok
 from .fastpath import build as build_fast
 from .plan import GuardFailed, Plan
 from .step import StepCapture
-from .structure import fill, flatten, leaf_specs, out_struct
-from .traced_array import ACTIVE, TracedArray
+from .structure import flatten
+from .traced_array import ACTIVE
 
 CACHE_SIZE_LIMIT = 8
 _SIMPLE = (bool, int, float, str, type(None))
@@ -96,8 +93,9 @@ class CompiledFunction:
         self.cache: dict[Any, _Entry] = {}
         self.n_plans = 0
         self._hot: Any = None  # the fast path of the plan the last call ran (fastpath.py)
+        self._hot_call: CompiledCall | None = None  # and that plan
         self.break_reasons: list[str] = []
-        self._label_break = False  # a call with ignore_index labels ran eagerly (logged once)
+        self._kernel_break = False  # a call a kernel check rejected ran eagerly (logged once)
         self.__name__ = getattr(fn, "__name__", type(fn).__name__)
         self.__doc__ = getattr(fn, "__doc__", None)
         self.__wrapped__ = fn
@@ -117,7 +115,7 @@ class CompiledFunction:
             try:
                 out = hot(args)
             except InvalidArgumentError as e:
-                return self._ignored_labels(e, args, kwargs)
+                return self._kernel_error(e, self._hot_call, args, kwargs)
             if out is not MISS:
                 return out
         tensors: list = []
@@ -150,28 +148,35 @@ class CompiledFunction:
                 why = str(e) or f"a guarded value changed ({', '.join(call.guard_text)})"
                 continue
             except InvalidArgumentError as e:
-                return self._ignored_labels(e, args, kwargs)
+                return self._kernel_error(e, call, args, kwargs)
             if call.fast is None:
                 call.fast = build_fast(call, struct, tuple(
                     (type(t), t._data.dtype, t._data.ndim, t._requires_grad) for t in tensors),
                     GRAD_ENABLED[0]) or False
-            self._hot = call.fast or None
+            self._hot, self._hot_call = call.fast or None, call
             return out
         return self._capture(entry, struct, tensors, args, kwargs, why)
 
-    def _ignored_labels(self, e: Exception, args: tuple, kwargs: dict) -> Any:
-        """A plan captured from class labels without ``-100`` met ``-100`` (``ignore_index``)
-        in a later call: its unmasked kernel's bounds check failed before anything was
-        written, so this call runs eagerly (which masks those rows), logged as a graph break
-        on its first occurrence; the plan stays for calls without them. Any other error is
-        the caller's."""
-        if "Target -100 is out of bounds" not in str(e):
-            raise e
-        if not self._label_break:
-            self._label_break = True
-            self._break(None, "class labels equal to ignore_index (-100) in a call of a plan "
-                              "captured from labels without them (such calls run eagerly)")
-        return self.fn(*args, **kwargs)
+    def _kernel_error(self, e: Exception, call: CompiledCall, args: tuple, kwargs: dict) -> Any:
+        """A run of ``call``'s plan failed in a kernel's check (a class label out of range,
+        ``-100`` met by a plan captured from labels without it, an index past the end) before
+        anything was written: this call runs eagerly, so eager's error is raised at the user's
+        line with eager's message, and the writes eager made before it (``zero_grad``...) are
+        undone (:mod:`.rollback`: parameters and ``.grad`` as the failing run left them); for
+        ``-100`` (``ignore_index``) eager masks those rows and its result stands. Logged as a
+        graph break on the first occurrence; the plan stays for later calls."""
+        if not self._kernel_break:
+            self._kernel_break = True
+            why = "class labels equal to ignore_index (-100) in a call of a plan captured " \
+                  "from labels without them" if "Target -100 is out of bounds" in str(e) else \
+                  f"a kernel of the compiled plan rejected this call's values ({_first_line(e)})"
+            self._break(None, f"{why} (such calls run eagerly)")
+        saved = rollback.save(call, _tensors(args, kwargs)) if call is not None else []
+        try:
+            return self.fn(*args, **kwargs)
+        except BaseException:
+            rollback.restore(saved)
+            raise
 
     def _symbolic(self, entry: _Entry, tensors: list) -> list[set[int]]:
         if self.dynamic is False:
@@ -215,9 +220,9 @@ class CompiledFunction:
                 result = self.fn(*args, **kwargs)
             cap.check_unchanged()
             cap.check_saved()
-            out_spec, outputs, out_grad = self._outputs(cap, result, tensors)
+            out_spec, outputs, out_grad = capture_result.outputs(cap, result, tensors)
             if not cap.reasons:
-                effects, grad_guards = _effects(cap)
+                effects, grad_guards = capture_result.effects(cap)
         except BaseException:
             if cap.deferred is not None:  # whoever sees the tensors the function made
                 cap.deferred.flush()
@@ -244,7 +249,8 @@ class CompiledFunction:
         if cap.step.active:
             out_grad = [False] * len(out_grad)
         extras: list = []
-        effects = [(kind, obj, arg, _index(extras, g)) for kind, obj, arg, g in effects]
+        effects = [(kind, obj, arg, capture_result.extra_index(extras, g))
+                   for kind, obj, arg, g in effects]
         sc = cap.step
         feeds = [g for _, g in cap.inputs] + [g for _, g, _ in cap.externals] + [
             g for g in sc.state_in.values() if g is not None] + [g for _, g in sc.host]
@@ -267,45 +273,13 @@ class CompiledFunction:
         if lazy:
             result, bad = first_run(call, cap, tensors, result)
         else:
-            bad = self._first_run(call, cap, tensors, result)
+            bad = capture_result.first_run_check(call, cap, tensors, result)
         cap.release()
         if bad is not None:
             self._break(entry, bad)
         else:
             self._add(entry, call)
         return result
-
-    def _first_run(self, call: CompiledCall, cap: Capture, tensors: list,
-                   result: Any) -> str | None:
-        """Compile the plan now (the first call pays the compile, as in the static mode) and
-        check it, fed the values the capture run started from, against what the eager run
-        computed (its results and, for a whole step, the values it wrote); a reason when they
-        differ."""
-        feed = [tensors[i] for i in call.input_pos] + [t for t, *_ in cap.externals]
-        needs = tuple(t._requires_grad for t in feed) if not call.step and GRAD_ENABLED[0] \
-            and any(t._requires_grad for t in feed) else None
-        arrays = [cap.entry[g] for g in call.plan.feeds]
-        try:
-            outs, res = call.plan.forward(arrays, needs)
-        except GuardFailed:
-            return "the compiled plan's guards fail on the capture's own inputs"
-        leaves: list = []
-        out_struct(result, leaves)
-        pairs = [(leaf._data, outs[rest[0]]) for (kind, *rest), leaf
-                 in zip(leaf_specs(call.out_spec), leaves, strict=True) if kind == "out"]
-        if call.step:
-            pairs += [(call.written(kind, obj, feed, tensors), res[idx])
-                      for kind, obj, _, idx, _ in call.effects if idx >= 0]
-        for want, got in pairs:
-            want, got = np.asarray(want), np.asarray(got)
-            tol = 1e-3 if want.dtype.itemsize <= 4 else 1e-8
-            if not close(got, want, tol):
-                return "the compiled plan's result differs from the eager result"
-        if needs is not None:
-            b = call.plan.backward_for(needs)
-            cots = [np.ones_like(outs[k]) for k in b.float_pos]
-            b.run(call.plan, arrays, res, cots)
-        return None
 
     def _add(self, entry: _Entry, call: CompiledCall) -> None:
         """Keep ``call``; a symbolic plan becomes general when a capture at other sizes built
@@ -323,46 +297,6 @@ class CompiledFunction:
                 return
         entry.calls.append(call)
         self.n_plans += 1
-
-    def _outputs(self, cap: Capture, result: Any, tensors: list) -> tuple:
-        """The output spec: graph outputs, inputs and captured tensors passed through."""
-        outputs: list = []
-        out_grad: list[bool] = []
-        index: dict[int, int] = {}
-        inputs = {id(t): i for i, t in enumerate(tensors)}
-        exts = {id(t): j for j, (t, *_) in enumerate(cap.externals)}
-        leaves: list = []
-        struct = out_struct(result, leaves)
-        ids = {id(t) for t in leaves}
-        specs = []
-        for t in leaves:
-            if not isinstance(t, Tensor):
-                specs.append(("value", t))
-                continue
-            if id(t) in inputs:
-                specs.append(("input", inputs[id(t)]))
-                continue
-            if id(t) in exts:
-                specs.append(("ext", exts[id(t)]))
-                continue
-            base = t._base
-            if base is not None and (id(base) in inputs or id(base) in exts or id(base) in ids
-                                     or id(base) not in cap.tensors):
-                cap.fail("the function returns a view of an input or of another output",
-                         "the return value")
-            g = cap.graph_tensor(t) if id(t) in cap.tensors else None
-            if g is None:
-                if isinstance(t._data, TracedArray) or id(t) in cap.tensors:
-                    cap.fail("an output was not computed by registry ops", "the return value")
-                specs.append(("value", t))
-                continue
-            if id(t) not in index:
-                index[id(t)] = len(outputs)
-                outputs.append(g)
-                out_grad.append(bool(t._requires_grad))
-            specs.append(("out", index[id(t)]))
-        it = iter(specs)
-        return fill(struct, it), outputs, out_grad
 
     def _break(self, entry: _Entry | None, reason: str) -> None:
         if entry is not None:
@@ -394,27 +328,16 @@ def _warm_compiler() -> None:
         pass
 
 
-def _index(extras: list, g: Any) -> int:
-    if g is None:
-        return -1
-    extras.append(g)
-    return len(extras) - 1
+def _tensors(args: tuple, kwargs: dict) -> list:
+    """The call's tensors in ``flatten``'s order (what a plan's input positions index)."""
+    tensors: list = []
+    flatten((args, kwargs), tensors)
+    return tensors
 
 
-def _effects(cap: Capture) -> tuple[list, list]:
-    """The writes a replay repeats: (kind, target, arg, graph tensor) and the grad guards."""
-    out: list = []
-    feeds = [t for t, _ in cap.inputs] + [t for t, *_ in cap.externals]
-    for k, t in enumerate(feeds):
-        g = cap.final_value(t)
-        if g is not None:
-            out.append(("copy", k, t._vc[0] - cap.entry_vc[id(t)], g))
-    guards: list = []
-    if cap.step.active:
-        effects, guards = cap.step.finish()
-        for kind, obj, g in effects:
-            out.append((kind, obj, g, None) if kind == "counter" else (kind, obj, None, g))
-    return out, guards
+def _first_line(e: Exception) -> str:
+    """The first line of a kernel's error (the op's own message, before the node's name)."""
+    return str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
 
 
 def _where(fn: Any) -> str:

@@ -196,6 +196,7 @@ def defer_backward(cap: Any, outputs: list, grads: list, retain_graph: bool,
             t._grad = p
         elif type(old) is PendingTensor:  # an earlier deferred backward's: old + new
             p, rec = old, cap.tensors[id(old)]
+            p._vc[0] += 1  # eager adds into that .grad in place: one version bump
             rec[1] = sc.emit("add", rec[1], sc._as(new, rec[1].dtype.np_dtype))
             new = rec[1]
         else:  # eager adds into the .grad it has, in place

@@ -108,16 +108,17 @@ def param_lines(x: str, e: str, b: str, refs: int, seen: str | None, delta: int)
             "else:", f"    {x}[...] = {b}", f"{e}._vc[0] += {delta}"]
 
 
-def grad_lines(leaf: str, b: str, lg: str, ld: str) -> list[str]:
-    """``leaf``'s new ``.grad`` (in ``b``): the last one's storage replaced when nobody can
-    observe it (``lg``/``ld``: the tensor and array the fast path gave last), else a new
-    tensor on ``b`` and a new buffer."""
+def grad_lines(leaf: str, b: str, lg: str, ld: str, version: int = 0) -> list[str]:
+    """``leaf``'s new ``.grad`` (in ``b``) at version ``version``: the last one's storage
+    replaced when nobody can observe it (``lg``/``ld``: the tensor and array the fast path
+    gave last), else a new tensor on ``b`` and a new buffer."""
     return [f"G = {leaf}._grad",
-            f"if G is {lg} and G._data is {ld} and {recycle_test('G', ld)}:",
+            f"if G is {lg} and G._data is {ld} and {recycle_test('G', ld, version)}:",
             f"    G._data = {b}",
             f"    {ld}, {b} = {b}, {ld}",
             "else:",
             f"    {leaf}._grad = {lg} = make({b})",
+            *([f"    {lg}._vc[0] = {version}"] if version else []),
             f"    {ld} = {b}",
             f"    {b} = empty_like({b})",
             "G = None"]
@@ -179,7 +180,7 @@ def block(g: Any, call: Any, rp: Any, key_avals: tuple, feeds: list[str],
             body.append(f"{tt}._vc[0] += {arg}")
         elif kind == "grad_set":
             body += grad_lines(leaf_expr(g, target), b[m], g.cell("qg", UNSET),
-                               g.cell("qd", None))
+                               g.cell("qd", None), arg)
         elif kind == "grad_none":
             body.append(f"{leaf_expr(g, target)}._grad = None")
         elif kind == "state":

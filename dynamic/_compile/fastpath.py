@@ -308,10 +308,13 @@ def build(call: Any, struct: Any, key_avals: tuple, grad_mode: bool) -> Any:
             g.line(f"{tt}._vc[0] += {arg}")
         elif kind == "grad_set" and rp is not None and idx >= 0 and _nbytes(
                 plan.extras[idx].aval.shape, plan.extras[idx].dtype.np_dtype) < RECYCLE_MAX_BYTES:
-            for ln in recycle_lines(g, _leaf_expr(g, target), f"r[{at[n_out + idx]}]"):
+            for ln in recycle_lines(g, _leaf_expr(g, target), f"r[{at[n_out + idx]}]", arg):
                 g.line(ln)  # a small .grad: the old tensor reused when unobservable
         elif kind == "grad_set":
-            g.line(f"{_leaf_expr(g, target)}._grad = make({val})")
+            g.line(f"{_leaf_expr(g, target)}._grad = G = make({val})")
+            if arg:  # eager's version: one bump per later backward() that added into it
+                g.line(f"G._vc[0] = {arg}")
+            g.line("G = None")
         elif kind == "grad_none":
             g.line(f"{_leaf_expr(g, target)}._grad = None")
         elif kind == "state":

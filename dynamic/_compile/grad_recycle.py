@@ -16,7 +16,8 @@ parameter can observe it:
   tensor, the cache and the argument (3): no variable, list, view, ``detach()``-ed tensor or
   autograd record holds them; no weak reference to the tensor exists;
 * it is as a fresh ``.grad`` is: class ``Tensor``, ``requires_grad`` False (no ``grad_fn``),
-  version counter 0 (no in-place write since), no ``.grad`` and no hooks of its own (left by
+  version counter as the step set it (eager's: 0, or one bump per later ``backward()`` of the
+  step that added into it; no in-place write since), no ``.grad`` and no hooks of its own (left by
   ``requires_grad_()``, a backward or ``register_hook`` and ``requires_grad_(False)``).
 
 Then ``LD[...] = r[k]`` (a copy of a few bytes, 0.17 us) and the instance's buffer goes back to
@@ -41,13 +42,14 @@ RECYCLE_MAX_BYTES = 4096
 """A larger ``.grad`` is wrapped as before: its copy would cost more than the pool's ``fresh``."""
 
 
-def recycle_test(g: str, d: str) -> str:
+def recycle_test(g: str, d: str, version: int = 0) -> str:
     """Source testing that tensor ``g`` (the last ``.grad`` the fast path made, held by the
     parameter, the cache, a local) and its array ``d`` (held by the tensor and the cache) are
-    unobservable and as fresh as a new ``.grad`` (module docstring); names ``rc``, ``wrc`` and
+    unobservable and as fresh as a new ``.grad`` at ``version`` (module docstring); names
+    ``rc``, ``wrc`` and
     ``TENSOR`` must be bound (:func:`bind`)."""
     return (f"rc({g}) == 4 and rc({d}) == 3 and {g}._requires_grad is False and "
-            f"{g}._vc[0] == 0 and {g}._grad is None and {g}._hooks is None and "
+            f"{g}._vc[0] == {version} and {g}._grad is None and {g}._hooks is None and "
             f"{g}.__class__ is TENSOR and not wrc({g})")
 
 
@@ -56,17 +58,21 @@ def bind(ns: dict) -> None:
     ns.update(rc=getrefcount, wrc=getweakrefcount, TENSOR=Tensor)
 
 
-def recycle_lines(g: Any, leaf: str, val: str) -> list[str]:
+def recycle_lines(g: Any, leaf: str, val: str, version: int = 0) -> list[str]:
     """Source setting ``{leaf}._grad`` to a new-or-recycled tensor holding ``{val}`` (the
-    run's result of the ``.grad``'s shape and dtype); ``g`` is the fast path's generator."""
+    run's result of the ``.grad``'s shape and dtype) at version ``version`` (eager's: one
+    bump per ``backward()`` that added into it after it was made); ``g`` is the fast path's
+    generator."""
     bind(g.ns)
     lg, ld = g.const([UNSET], "LG"), g.const([None], "LD")
     g.caches += [g.ns[lg], g.ns[ld]]  # emptied when the fast path is dropped
     return [f"G = {leaf}._grad",
-            f"if G is {lg}[0] and G._data is {ld}[0] and {recycle_test('G', ld + '[0]')}:",
+            f"if G is {lg}[0] and G._data is {ld}[0] and "
+            f"{recycle_test('G', ld + '[0]', version)}:",
             f"    {ld}[0][...] = {val}",
             "else:",
             f"    {ld}[0] = D = {val}.copy()",
             f"    {leaf}._grad = {lg}[0] = make(D)",
+            *([f"    {lg}[0]._vc[0] = {version}"] if version else []),
             "    D = None",
             "G = None"]

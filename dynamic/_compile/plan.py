@@ -20,14 +20,22 @@ import staticgraph.compiler  # noqa: F401 - registers the compiled executor ("nu
 from staticgraph.gradients import gradients
 from staticgraph.graph.core import Graph, needed_ops
 from staticgraph.graph.core import Tensor as GTensor
+from staticgraph.ops import REGISTRY
 from staticgraph.session import Session
 
 from .._tensor import Tensor, make
 from ..autograd.function import Function
 from ..autograd.grad_mode import GRAD_ENABLED
+from ..autograd.graph import version_error
 from .reach import reached
 
 _SOURCES = ("Placeholder", "Const")
+
+
+def _shape_only(op: Any) -> tuple[int, ...]:
+    """The positions of a graph op's inputs read only for their shape (``Op.shape_only``)."""
+    rec = REGISTRY.get(op.type)
+    return rec.shape_inputs(len(op.inputs)) if rec is not None else ()
 
 
 class GuardFailed(Exception):
@@ -68,6 +76,11 @@ class Backward:
         self.residuals = list(res)
         used = {t for op in ops for t in op.inputs}
         self.fed = [k for k, f in enumerate(plan.feeds) if f in used]
+        # the feeds whose values (not only shape) its own ops read (the forward's ops before
+        # ``first`` come as residuals): as eager's nodes save them
+        shape_only = [(op, _shape_only(op)) for op in ops if op._id >= first]
+        read = {t for op, so in shape_only for i, t in enumerate(op.inputs) if i not in so}
+        self.read = [k for k in self.fed if plan.feeds[k] in read]
 
     def run(self, plan: Plan, feeds: list, residuals: list, cots: list) -> list:
         fd = {plan.feeds[k]: feeds[k] for k in self.fed}
@@ -143,12 +156,7 @@ class CallFunction(Function):
 
     @staticmethod
     def backward(ctx: Any, *grads: Tensor) -> Any:
-        for t, v in zip(ctx.tensors, ctx.versions, strict=True):
-            if t._vc[0] != v:
-                raise RuntimeError("one of the variables needed for gradient computation has "
-                                   "been modified by an inplace operation: an input of a "
-                                   f"dynamic.compile'd function is at version {t._vc[0]}; "
-                                   f"expected version {v} instead.")
+        _check_versions(ctx)
         if GRAD_ENABLED[0]:  # create_graph: replay the function eagerly, differentiably
             return (None, *ctx.call.eager_grads(ctx.tensors, ctx.needs, grads))
         plan = ctx.call.plan
@@ -162,3 +170,17 @@ class CallFunction(Function):
             res.append(None if g is None else make(g))
         return (None, *res)
 
+
+
+def _check_versions(ctx: Any) -> None:
+    """PyTorch's error for a fed tensor the backward reads (as eager's node saves it) written
+    in place since the forward: its values are read now, so the gradient would be wrong. A
+    fed tensor the backward does not read (``x * 3``; ``exp``'s output is a residual) may
+    change, as in eager; ``create_graph`` replays the function from every input."""
+    fed = range(len(ctx.tensors)) if GRAD_ENABLED[0] else \
+        ctx.call.plan.backward_for(ctx.needs).read
+    for k in fed:
+        t, v = ctx.tensors[k], ctx.versions[k]
+        if t._vc[0] != v:
+            fn = t._grad_fn
+            raise version_error(t, t._vc[0], v, None if fn is None else fn.name())

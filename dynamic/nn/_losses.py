@@ -13,6 +13,7 @@ import numpy as np
 
 from staticgraph import ops
 
+from .._dtypes import from_numpy_dtype
 from .._tensor import Tensor, make, to_tensor
 from ..autograd.graph import renamed
 
@@ -90,10 +91,16 @@ def prob_cross_entropy(logp: Tensor, target: Tensor, weight: Tensor | None, redu
                        eps: float) -> Tensor:
     """Cross-entropy against class probabilities (``target`` shaped like ``input``)."""
     if tuple(target.shape) != tuple(logp.shape):
-        raise RuntimeError("Expected floating point type for target with class probabilities, "
-                           "got Long") if not target.is_floating_point() else ValueError(
-            f"Expected input batch_size ({logp.shape[0]}) to match target batch_size "
-            f"({target.shape[0]}).")
+        if not target.is_floating_point():
+            raise RuntimeError("Expected floating point type for target with class "
+                               "probabilities, got Long")
+        if target.dim() != logp.dim():  # PyTorch takes it for class indices: their dtype
+            name = from_numpy_dtype(target._data.dtype)._legacy.removesuffix("Tensor")
+            raise RuntimeError(f"expected target dtype to be Long or Byte, but got {name}")
+        if target.shape[0] != logp.shape[0]:
+            raise ValueError(f"Expected input batch_size ({logp.shape[0]}) to match target "
+                             f"batch_size ({target.shape[0]}).")
+        raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
     cdim = 1 if logp.dim() > 1 else 0
     c = logp.shape[cdim]
     if eps > 0:

@@ -11,7 +11,7 @@ import numpy as np
 
 from staticgraph import ops
 
-from .._tensor import Tensor, make, to_tensor
+from .._tensor import Tensor, to_tensor
 from .._unsupported import missing_names
 from ..autograd.graph import renamed
 from . import _losses
@@ -179,10 +179,19 @@ def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = Fals
 
 
 def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
-    """int64 one-hot rows (``num_classes=-1``: one more than the largest label)."""
-    labels = to_tensor(tensor)._data
-    n = int(labels.max()) + 1 if num_classes == -1 else num_classes
-    return make((labels[..., None] == np.arange(n)).astype(np.int64))
+    """int64 one-hot rows (``num_classes=-1``: one more than the largest label), one registry
+    op (``staticgraph.ops.one_hot``: recorded by ``dynamic.compile``'s capture, no graph
+    break); PyTorch's errors for a non-int64 tensor and labels out of range."""
+    t = to_tensor(tensor)
+    if t._data.dtype != np.int64:
+        raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
+    if num_classes == -1:
+        if t.numel() == 0:
+            raise RuntimeError("Can not infer total number of classes from empty tensor.")
+        num_classes = int(ops.amax(t)) + 1  # a value read (guarded under dynamic.compile)
+    elif num_classes < -1:
+        raise RuntimeError("Class values must be smaller than num_classes.")
+    return ops.one_hot(t, num_classes)
 
 
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:  # noqa: A002

@@ -66,6 +66,7 @@ from .linalg_qr import linalg_qr_q, linalg_qr_r
 from .linalg_solve import matrix_solve, matrix_triangular_solve
 from .linalg_svd import linalg_svd_s, linalg_svd_u, linalg_svd_vh
 from .nn import cross_entropy, log_softmax, matmul, mse_loss, nll_loss, softmax
+from .one_hot import one_hot
 from .reductions import all, amax, amin, any, argmax, argmin, logsumexp, mean, size, sum
 from .rounding import ceil, floor, floor_divide, remainder, round, trunc
 from .scans import cumprod, cumsum, prod
@@ -106,5 +107,5 @@ __all__ = [
     "log_abs_determinant", "determinant_sign", "cholesky", "matrix_triangular_solve",
     "linalg_eigh_vectors", "linalg_eigvalsh", "check_segment_ids", "root_zero_grad",
     "abs_pow_zero_grad", "linalg_qr_q", "linalg_qr_r", "linalg_svd_u", "linalg_svd_s",
-    "linalg_svd_vh",
+    "linalg_svd_vh", "one_hot",
 ]
