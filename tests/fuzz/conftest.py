@@ -1,9 +1,11 @@
-"""The fuzz tests compile kernels (into the run's cache directory, ``tests/conftest.py``): a low
-parallel threshold so a big batch takes the ``prange`` kernels."""
+"""The fuzz tests compile kernels: give them a per-session cache directory (never a developer's
+cache), and a low parallel threshold so a big batch takes the ``prange`` kernels."""
 
 from __future__ import annotations
 
 import pytest
+
+from tests.compiler.conftest import compiler_cache_dir  # noqa: F401 - the same session cache dir
 
 
 @pytest.fixture()
