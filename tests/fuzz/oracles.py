@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import composites as K
+from . import contract as C
 from . import wide_forms as W
 from .ops_table import SMOOTH
 from .program import Data, Program
@@ -43,6 +44,7 @@ class Result:
     # compile: the eager twin of its protocol
     stats: dict | None = None  # compile: plans made and graph breaks (oracle_compile.py)
     calls: Program | None = None  # compile: the program with one run per call
+    contract: list = field(default_factory=list)  # static: breaches of .contract's rules
 
 
 def _err(e: BaseException) -> str:
@@ -91,10 +93,14 @@ def run_static(prog: Program, data: Data, oracle: str) -> Result:
     except Exception as e:  # noqa: BLE001
         res.build = _err(e)
         return res
+    last = None
     with sess:
         for k in range(len(prog.batches)):
             feeds = {ns["FEED_OF"][n]: a for n, a in data.batch(k).items() if n in ns["FEED_OF"]}
+            kept = C.copies(feeds)
             try:
+                if k == 0:
+                    res.contract += C.failed_runs(sess, _targets(ns), ns, feeds)
                 if ns["TRAIN"] is not None:
                     sess.run(ns["TRAIN"], feeds)
                 out = sess.run(ns["FETCH"], feeds)
@@ -103,7 +109,22 @@ def run_static(prog: Program, data: Data, oracle: str) -> Result:
                 continue
             for name, v in out.items():
                 res.values[f"b{k}/{name}"] = np.array(v, copy=True)
+            res.contract += [f"b{k}: {x}" for x in C.written_feeds(kept, feeds)
+                             + C.shared_results(out, ns["FETCH"], feeds)]
+            last = (k, feeds, out)
+        if last is not None:  # results are the caller's: writing into them changes nothing
+            k, feeds, out = last
+            try:
+                res.contract += [f"b{k}: {x}" for x in C.scribble_rerun(sess, ns["FETCH"],
+                                                                         feeds, out)]
+            except Exception as e:  # noqa: BLE001
+                res.contract.append(f"b{k}: repeating the run raised {_err(e)}")
     return res
+
+
+def _targets(ns: dict) -> list:
+    """What a run of the program fetches: the training step (if any) and every fetch."""
+    return ([ns["TRAIN"]] if ns["TRAIN"] is not None else []) + list(ns["FETCH"].values())
 
 
 def _as_list(x) -> list:
