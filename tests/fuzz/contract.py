@@ -1,12 +1,14 @@
-"""The static executors' contract beyond values (docs/guarantees.md, "State is never corrupted
-or shared"), checked on every fuzz program by the static oracles:
+"""The executors' contract beyond values (docs/guarantees.md, "State is never corrupted
+or shared"), checked on every fuzz program by the static oracles and the eager one:
 
 * a run never writes into the caller's feed arrays;
 * a result never shares memory with a feed or with another distinct fetch (the same tensor
   fetched twice may be one object), and writing into a result changes nothing a later run sees
   (it is not a variable's, a constant's or a cached buffer);
 * a failed ``Session.run`` (a missing feed, a feed of the wrong rank or of strings, an op that
-  raises at run time) raises and changes no variable, optimizer slots included.
+  raises at run time) raises and changes no variable, optimizer slots included;
+* eager: ``backward()`` after an in-place ``mul_(1.0)`` of every intermediate either raises
+  and leaves ``.grad`` as it was, or gives a clean backward's gradients bit for bit.
 
 Each breach is one line of text; :func:`tests.fuzz.compare.compare` reports it as a ``contract``
 finding of that oracle, whatever the reference did.
@@ -69,13 +71,15 @@ def scribble_rerun(sess: Any, fetch: dict, feeds: dict, out: dict) -> list[str]:
             for k in sorted(again) if not _same(again[k], kept[k])]
 
 
-def failed_runs(sess: Any, targets: list, ns: dict, feeds: dict) -> list[str]:
+def failed_runs(sess: Any, targets: list, ns: dict, feeds: dict,
+                needed: list[str]) -> list[str]:
     """Runs of ``targets`` that must fail, each followed by a check that no variable moved:
-    one placeholder's feed left out, fed with an extra axis, fed strings, and (when the build
-    made ``ns["CHECK"]``) a gather out of range in the same run as the training step."""
+    the feed of a placeholder an output reads (``needed``: their data names) left out, fed
+    with an extra axis, fed strings, and (when the build made ``ns["CHECK"]``) a gather out of
+    range in the same run as the training step."""
     import staticgraph as tf
 
-    xs = [ph for n, ph in sorted(ns["FEED_OF"].items()) if n.startswith("x") and ph in feeds]
+    xs = [ns["FEED_OF"][n] for n in sorted(needed) if ns["FEED_OF"].get(n) in feeds]
     variables = [v for v in tf.global_variables() if v.graph is sess.graph]
     if not variables or not xs:
         return []
@@ -103,3 +107,64 @@ def failed_runs(sess: Any, targets: list, ns: dict, feeds: dict) -> list[str]:
             bad.append(f"a failed run ({what}) changed variables {moved}")
             before = [np.array(x, copy=True) for x in after]
     return bad
+
+
+# ------------------------------------------------------------------------------ eager
+def inplace_backward(forward: Any, prog: Any, params: dict, dynamic: Any) -> list[str]:
+    """The eager mode's backward after every intermediate was multiplied by 1 in place
+    (``mul_(1.0)``: same values, new versions): it raises (a saved tensor was modified) and
+    leaves every ``.grad`` as it was (each set to 0.5 beforehand), or it answers and the
+    gradients are bit for bit those of a clean backward. ``.grad`` is None again after."""
+    from staticgraph import ops
+
+    def loss_of(ns: dict) -> Any:
+        ys = [ns[f"v{o}"] for o in prog.outputs if ns[f"v{o}"].requires_grad]
+        loss = ops.mean(ys[0]) if ys else None
+        for y in ys[1:]:
+            loss = ops.add(loss, ops.mean(y))
+        return loss
+
+    def grads() -> dict:
+        return {i: None if p.grad is None else p.grad.detach().numpy().copy()
+                for i, p in params.items()}
+
+    def reset() -> None:
+        for p in params.values():
+            p.grad = dynamic.tensor(np.full(p.shape, 0.5, p.detach().numpy().dtype))
+
+    n_in, bad = len(prog.inputs), []
+    try:
+        reset()
+        before = grads()
+        ns = forward()
+        loss = loss_of(ns)
+        if loss is None:
+            return []
+        for k in range(len(prog.nodes)):
+            v = ns.get(f"v{n_in + k}")
+            if getattr(v, "requires_grad", False) and v.detach().numpy().dtype.kind == "f":
+                try:
+                    v.mul_(1.0)
+                except Exception:  # noqa: BLE001, S112 - a view of a leaf: PyTorch refuses too
+                    continue
+        try:
+            loss.backward()
+        except Exception:  # noqa: BLE001 - a saved tensor was modified: state must be intact
+            moved = [f"w{i}" for i, g in grads().items() if not _same(g, before[i])]
+            if moved:
+                bad.append(f"a failed backward() changed .grad of {moved}")
+            return bad
+        got = grads()
+        reset()
+        loss_of(forward()).backward()
+        clean = grads()
+        differ = [f"w{i}" for i in got if not _same(got[i], clean[i])]
+        if differ:
+            bad.append(f"backward() after mul_(1.0) of the intermediates gave other .grad of "
+                       f"{differ} than a clean backward()")
+        return bad
+    except Exception as e:  # noqa: BLE001 - a crash of the check itself is a finding too
+        return [f"the in-place backward check raised {type(e).__name__}: {e}"[:300]]
+    finally:
+        for p in params.values():
+            p.grad = None

@@ -27,7 +27,7 @@ from . import composites as K
 from . import contract as C
 from . import wide_forms as W
 from .ops_table import SMOOTH
-from .program import Data, Program
+from .program import Data, Program, reaching
 from .render import body, static_script
 
 STATIC = ("compiled", "native", "llvm", "reference")
@@ -94,13 +94,14 @@ def run_static(prog: Program, data: Data, oracle: str) -> Result:
         res.build = _err(e)
         return res
     last = None
+    needed = [f"x{i}" for i in reaching(prog) if i < len(prog.inputs)]
     with sess:
         for k in range(len(prog.batches)):
             feeds = {ns["FEED_OF"][n]: a for n, a in data.batch(k).items() if n in ns["FEED_OF"]}
             kept = C.copies(feeds)
             try:
                 if k == 0:
-                    res.contract += C.failed_runs(sess, _targets(ns), ns, feeds)
+                    res.contract += C.failed_runs(sess, _targets(ns), ns, feeds, needed)
                 if ns["TRAIN"] is not None:
                     sess.run(ns["TRAIN"], feeds)
                 out = sess.run(ns["FETCH"], feeds)
@@ -158,6 +159,10 @@ def run_eager(prog: Program, data: Data) -> Result:
     for k in range(len(prog.batches)):
         try:
             feeds = data.batch(k)
+            if k == 0 and params:
+                res.contract += C.inplace_backward(
+                    lambda fd=feeds: _eager_forward(prog, data, fd, params, ns0, src, dynamic),
+                    prog, params, dynamic)
             if opt is not None:
                 ns = _eager_forward(prog, data, feeds, params, ns0, src, dynamic)
                 loss = ops.mean(ns[f"v{prog.outputs[0]}"])

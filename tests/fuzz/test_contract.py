@@ -62,7 +62,8 @@ def test_a_real_session_keeps_state_through_failed_runs(executor):
     g, ns, x, loss = _train_graph()
     with tf.Session(graph=g, executor=executor) as sess:
         sess.run(ns["INIT"])
-        assert C.failed_runs(sess, [ns["TRAIN"], loss], ns, {x: np.ones((2, 3))}) == []
+        feeds = {x: np.ones((2, 3))}
+        assert C.failed_runs(sess, [ns["TRAIN"], loss], ns, feeds, ["x0"]) == []
 
 
 class _Answers:
@@ -82,7 +83,25 @@ def test_runs_that_answer_or_commit_are_reported():
     good = {x: np.ones((2, 3))}
     with tf.Session(graph=g, executor="reference") as sess:
         sess.run(ns["INIT"])
-        bad = C.failed_runs(_Answers(sess, ns["TRAIN"], good), [ns["TRAIN"], loss], ns, good)
+        bad = C.failed_runs(_Answers(sess, ns["TRAIN"], good), [ns["TRAIN"], loss], ns, good,
+                            ["x0"])
     for what in ("a missing feed", "an extra axis", "a feed of strings", "gather out of range"):
         assert any(what in b and "answered" in b for b in bad), (what, bad)
         assert any(what in b and "changed variables" in b for b in bad), (what, bad)
+
+
+@pytest.mark.parametrize("op", ["exp", "add"])
+def test_eager_backward_after_inplace_raises_or_agrees(op):
+    """``exp`` saves its output (the backward raises: ``.grad`` stays 0.5), ``add`` saves
+    nothing (the backward answers with a clean backward's gradients)."""
+    import dynamic
+    from tests.fuzz.program import Input, Node, Program
+
+    prog = Program(dtype="float64", inputs=[Input([3], kind="var")],
+                   nodes=[Node(op, [0] if op == "exp" else [0, 0])], outputs=[1], batches=[1])
+    w = dynamic.tensor(np.arange(3.0), requires_grad=True)
+
+    def forward():
+        return {"v0": w, "v1": w.exp() if op == "exp" else w + w}
+    assert C.inplace_backward(forward, prog, {0: w}, dynamic) == []
+    assert w.grad is None
