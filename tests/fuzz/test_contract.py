@@ -105,3 +105,4 @@ def test_eager_backward_after_inplace_raises_or_agrees(op):
         return {"v0": w, "v1": w.exp() if op == "exp" else w + w}
     assert C.inplace_backward(forward, prog, {0: w}, dynamic) == []
     assert w.grad is None
+
