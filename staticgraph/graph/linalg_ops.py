@@ -91,7 +91,7 @@ def svd(tensor: Any, full_matrices: bool = False, compute_uv: bool = True,
         name: str | None = None) -> Any:
     """``(s, u, v)`` of each matrix, ``a = u diag(s) v^T`` (``s`` alone without
     ``compute_uv``); LAPACK's ``gesdd``, all three differentiable (distinct singular values;
-    the gradient of a full factorization of a non-square matrix is refused)."""
+    a full factorization of a non-square matrix: TF's gradient, defined when ``|m - n| == 1``)."""
     a = _matrix(tensor)
     full = bool(full_matrices)
     with composite(name, "Svd", a) as stem:

@@ -17,8 +17,12 @@ information about ``a`` and their cotangents are dropped, as PyTorch does),
 
 Repeated singular values make ``E`` zero off the diagonal: the vectors are not unique there and
 the gradient is inf/NaN, as in PyTorch (TF's rule softens the division, ``_SafeReciprocal``).
-TF differentiates a full factorization of a non-square matrix only when ``|m - n| == 1``; the
-static frontend refuses it (``full_grad=False``), PyTorch's dropping rule is ``full_grad=True``.
+A full factorization of a non-square matrix: PyTorch drops the extra columns' cotangents
+(``full_grad=True``). TF (``full_grad=False``, the static frontend) keeps them when ``|m - n| ==
+1``, where the one extra column of the larger factor is fixed up to sign by the others: with
+``U = [U1 u2]`` (``m = n + 1``) it adds ``-u2 (gu2^T U1) S^-1 Vh``, with ``Vh = [Vh1; vh2]``
+(``n = m + 1``) ``-U S^-1 (Vh1 gvh2^T) vh2`` (TF's ``_SvdGrad``); for ``|m - n| > 1`` the extra
+columns are any basis of a subspace and TF raises NotImplementedError, as this rule does.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from __future__ import annotations
 import numpy as np
 
 from .core import AVal, Op, aval_of, bind, register
-from .elementwise import add, div, mul, sub, where
+from .elementwise import add, div, mul, neg, sub, where
 from .linalg import f64
 from .nn import matmul
 from .reductions import sum as sum_
@@ -100,15 +104,34 @@ def _skew_over_e(x, s, k: int):
 
 
 def _narrow(g, full: bool, full_grad: bool, m: int, n: int, axis: int):
+    """The cotangent of the reduced factor (the first ``k`` columns of ``U``, rows of ``Vh``)."""
     if not full or m == n:
         return g
-    if not full_grad:
-        raise NotImplementedError("the gradient of a full SVD (full_matrices=True) of a "
-                                  f"non-square matrix ({m}x{n}) is not supported; use "
-                                  "full_matrices=False")
+    if not full_grad and abs(m - n) > 1:
+        raise NotImplementedError("svd gradient is not implemented for abs(m - n) > 1 when "
+                                  f"full_matrices is True (a {m}x{n} matrix: its extra "
+                                  "singular vectors are not unique); use full_matrices=False")
     k = min(m, n)
     return getitem(g, (Ellipsis, slice(0, k)) if axis == -1 else
                    (Ellipsis, slice(0, k), slice(None)))
+
+
+def _extra_column(g, a, s, vh, full: bool, full_grad: bool, m: int, n: int, axis: int):
+    """TF's term for the cotangent of the one extra column of a full ``U`` (``m = n + 1``,
+    ``axis=-1``) or row of a full ``Vh`` (``n = m + 1``, ``axis=-2``); None when it has none."""
+    if not full or full_grad or abs(m - n) != 1 or (m > n) != (axis == -1):
+        return None
+    if axis == -1:  # -u2 (gu2^T U1) S^-1 Vh
+        uf = linalg_svd_u(a, True, full_grad=False)
+        u1, u2 = getitem(uf, (Ellipsis, slice(0, n))), getitem(uf, (Ellipsis, slice(n, m)))
+        gu2 = getitem(g, (Ellipsis, slice(n, m)))
+        inner = div(matmul(transpose(gu2), u1), expand_dims(s, -2))
+        return neg(matmul(matmul(u2, inner), vh))
+    vf = linalg_svd_vh(a, True, full_grad=False)  # -U S^-1 (Vh1 gvh2^T) vh2
+    vh2 = getitem(vf, (Ellipsis, slice(m, n), slice(None)))
+    gvh2 = getitem(g, (Ellipsis, slice(m, n), slice(None)))
+    inner = div(matmul(vh, transpose(gvh2)), expand_dims(s, -1))
+    return neg(matmul(linalg_svd_u(a), matmul(inner, vh2)))
 
 
 def _s_vjp(g, out, a):
@@ -118,24 +141,28 @@ def _s_vjp(g, out, a):
 
 def _u_vjp(g, out, a, full=False, full_grad=True):
     u, s, vh, m, n = _factors(a)
+    extra = _extra_column(g, a, s, vh, full, full_grad, m, n, -1)
     g = _narrow(g, full, full_grad, m, n, -1)
     inner = mul(_skew_over_e(matmul(transpose(u), g), s, min(m, n)), expand_dims(s, -2))
     ga = matmul(u, inner)
     if m > n:
         gs_inv = div(g, expand_dims(s, -2))
         ga = add(ga, sub(gs_inv, matmul(u, matmul(transpose(u), gs_inv))))
-    return (matmul(ga, vh),)
+    ga = matmul(ga, vh)
+    return (ga if extra is None else add(ga, extra),)
 
 
 def _vh_vjp(g, out, a, full=False, full_grad=True):
     u, s, vh, m, n = _factors(a)
+    extra = _extra_column(g, a, s, vh, full, full_grad, m, n, -2)
     g = _narrow(g, full, full_grad, m, n, -2)
     inner = mul(expand_dims(s, -1), _skew_over_e(matmul(vh, transpose(g)), s, min(m, n)))
     ga = matmul(inner, vh)
     if m < n:
         s_inv_g = div(g, expand_dims(s, -1))
         ga = add(ga, sub(s_inv_g, matmul(matmul(s_inv_g, transpose(vh)), vh)))
-    return (matmul(u, ga),)
+    ga = matmul(u, ga)
+    return (ga if extra is None else add(ga, extra),)
 
 
 def svd_jvp(a, da, full: bool) -> tuple:

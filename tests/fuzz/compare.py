@@ -32,7 +32,8 @@ KEY_FACTOR = {"y": 1.0, "w": 2.0, "g": 3.0, "a": 3.0, "h": 8.0}  # a: .grad afte
 @dataclass
 class Finding:
     """One disagreement of ``oracle`` with the reference (``kind``: value, nan, inf, error,
-    ref_error, shape, dtype, missing) at ``key`` (``b{run}/{name}``); ``score`` ranks the worst
+    ref_error, shape, dtype, missing, contract: a breach of :mod:`.contract`'s rules, whatever
+    the reference did) at ``key`` (``b{run}/{name}``); ``score`` ranks the worst
     value offender (error / tolerance)."""
 
     oracle: str
@@ -193,6 +194,7 @@ def compare(prog: Program, results: dict[str, Result]) -> list[Finding]:
     mags = magnitudes(prog, data)
     truth = float64_truth(prog, data) if prog.dtype == "float32" else None
     for name, res in results.items():
+        out.extend(Finding(name, "contract", "contract", x) for x in res.contract)
         if name == "reference" or res.skipped:
             continue
         if res.build is not None:

@@ -6,6 +6,7 @@ import numpy as np
 
 from . import gen_shapes as S
 from . import gen_wide as GW
+from .gen_alias import alias_forms
 from .generator import Gen, TooBig, g_binary, g_cast, g_cond, g_cumsum, g_reduce, g_unary, g_where
 from .program import Input, Node, Program, compact, reaching
 
@@ -68,7 +69,7 @@ def _finish(G: Gen) -> Program:
         p.grad = {"wrt": wrt, "ys": G.chance(0.5), "second": G.chance(0.3)}
     if any(p.inputs[i].kind == "var" for i in live if i < len(p.inputs)) and G.chance(0.2):
         p.train = {"opt": G.choice(list(OPTIMIZERS)), "lr": 0.1}
-    return compact(p)
+    return compact(alias_forms(p, kinds))
 
 
 def generate(seed: int, max_nodes: int = 8, big: bool = True,

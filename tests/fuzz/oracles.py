@@ -24,9 +24,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import composites as K
+from . import contract as C
 from . import wide_forms as W
 from .ops_table import SMOOTH
-from .program import Data, Program
+from .program import Data, Program, reaching
 from .render import body, static_script
 
 STATIC = ("compiled", "native", "llvm", "reference")
@@ -43,6 +44,7 @@ class Result:
     # compile: the eager twin of its protocol
     stats: dict | None = None  # compile: plans made and graph breaks (oracle_compile.py)
     calls: Program | None = None  # compile: the program with one run per call
+    contract: list = field(default_factory=list)  # static: breaches of .contract's rules
 
 
 def _err(e: BaseException) -> str:
@@ -91,10 +93,15 @@ def run_static(prog: Program, data: Data, oracle: str) -> Result:
     except Exception as e:  # noqa: BLE001
         res.build = _err(e)
         return res
+    last = None
+    needed = [f"x{i}" for i in reaching(prog) if i < len(prog.inputs)]
     with sess:
         for k in range(len(prog.batches)):
             feeds = {ns["FEED_OF"][n]: a for n, a in data.batch(k).items() if n in ns["FEED_OF"]}
+            kept = C.copies(feeds)
             try:
+                if k == 0:
+                    res.contract += C.failed_runs(sess, _targets(ns), ns, feeds, needed)
                 if ns["TRAIN"] is not None:
                     sess.run(ns["TRAIN"], feeds)
                 out = sess.run(ns["FETCH"], feeds)
@@ -103,7 +110,22 @@ def run_static(prog: Program, data: Data, oracle: str) -> Result:
                 continue
             for name, v in out.items():
                 res.values[f"b{k}/{name}"] = np.array(v, copy=True)
+            res.contract += [f"b{k}: {x}" for x in C.written_feeds(kept, feeds)
+                             + C.shared_results(out, ns["FETCH"], feeds)]
+            last = (k, feeds, out)
+        if last is not None:  # results are the caller's: writing into them changes nothing
+            k, feeds, out = last
+            try:
+                res.contract += [f"b{k}: {x}" for x in C.scribble_rerun(sess, ns["FETCH"],
+                                                                         feeds, out)]
+            except Exception as e:  # noqa: BLE001
+                res.contract.append(f"b{k}: repeating the run raised {_err(e)}")
     return res
+
+
+def _targets(ns: dict) -> list:
+    """What a run of the program fetches: the training step (if any) and every fetch."""
+    return ([ns["TRAIN"]] if ns["TRAIN"] is not None else []) + list(ns["FETCH"].values())
 
 
 def _as_list(x) -> list:
@@ -137,6 +159,10 @@ def run_eager(prog: Program, data: Data) -> Result:
     for k in range(len(prog.batches)):
         try:
             feeds = data.batch(k)
+            if k == 0 and params:
+                res.contract += C.inplace_backward(
+                    lambda fd=feeds: _eager_forward(prog, data, fd, params, ns0, src, dynamic),
+                    prog, params, dynamic)
             if opt is not None:
                 ns = _eager_forward(prog, data, feeds, params, ns0, src, dynamic)
                 loss = ops.mean(ns[f"v{prog.outputs[0]}"])
@@ -259,12 +285,22 @@ def run_fd(prog: Program, data: Data, eps: float = 1e-6) -> Result:
     return res
 
 
+CLOSED_FORM_GRADS = {"var", "std"}
+"""Ops whose torch backward is a closed form, ``2 (x - mean) / N``: at an infinite input it
+gives inf for the finite entries where TF's gradient of the composed graph (the registry's
+rule, the reference's) is NaN throughout (fuzz seed 7200009, ``--edge 0.1``)."""
+
+
 def run_torch(prog: Program, data: Data) -> Result:
     """PyTorch's own kernels and autograd (skipped when torch is absent or an op has no form)."""
     res = Result()
     src = body(prog, "torch")
     if src is None or prog.train:
         res.skipped = "no torch form" if src is None else "optimizer step"
+        return res
+    if prog.nonfinite and prog.grad and prog.ops_used() & CLOSED_FORM_GRADS:
+        res.skipped = ("torch's var/std backward is a closed form (inf where TF's composed "
+                       "gradient is NaN at an infinite input)")
         return res
     try:
         import torch

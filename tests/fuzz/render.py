@@ -73,7 +73,10 @@ def static_script(prog: Program) -> str:
         loss = "ops.mean(YS[0])"
         for j in range(1, len(prog.outputs)):
             loss = f"ops.add({loss}, ops.mean(YS[{j}]))"
-        L.append(f"TRAIN = {OPTIMIZERS[t['opt']].format(lr=t['lr'])}.minimize({loss})")
+        L.append(f"LOSS = {loss}")
+        L.append(f"TRAIN = {OPTIMIZERS[t['opt']].format(lr=t['lr'])}.minimize(LOSS)")
+        L.append("BAD_IDX = tf.placeholder(tf.int64, [None], name='bad_idx')  # contract.py")
+        L.append("CHECK = tf.gather(tf.reshape(LOSS, [1]), BAD_IDX)")
         for i, inp in enumerate(prog.inputs):
             if inp.kind == "var":
                 L.append(f"FETCH['w{i}'] = v{i}")

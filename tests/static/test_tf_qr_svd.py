@@ -39,7 +39,10 @@ def _svd_weights(shape, full):
 
 CASES = [("qr", (4, 3), False), ("qr", (3, 5), False), ("qr", (2, 3, 3), True),
          ("qr", (2, 3, 4), True), ("svd", (4, 3), False), ("svd", (3, 5), False),
-         ("svd", (2, 3, 3), True), ("svd", (2, 4, 2), False)]
+         ("svd", (2, 3, 3), True), ("svd", (2, 4, 2), False), ("svd", (4, 3), True),
+         ("svd", (3, 4), True), ("svd", (2, 3, 2), True)]
+"""A full SVD of a non-square matrix is differentiable when ``|m - n| == 1`` (TF's
+``_SvdGrad``: the extra singular vector is fixed up to sign by the others)."""
 
 
 def _run(lib, kind, a_val, full, w, **session):
@@ -90,9 +93,11 @@ def test_refused_gradients_and_slogdet_sign():
     q, _ = tf.linalg.qr(a, full_matrices=True)
     with pytest.raises(NotImplementedError, match="not differentiable"):
         tf.gradients(tf.reduce_sum(q), [a])
-    _, u, _ = tf.linalg.svd(a, full_matrices=True)
-    with pytest.raises(NotImplementedError, match="full_matrices=False"):
-        tf.gradients(tf.reduce_sum(u), [a])
+    wide = tf.placeholder(tf.float64, [2, 4])  # |m - n| > 1: TF's NotImplementedError
+    _, u, v = tf.linalg.svd(wide, full_matrices=True)
+    for f in (u, v):
+        with pytest.raises(NotImplementedError, match=r"abs\(m - n\) > 1.*2x4"):
+            tf.gradients(tf.reduce_sum(f), [wide])
     sq = tf.placeholder(tf.float64, [3, 3])
     sign, _ = tf.linalg.slogdet(sq)
     (gs,) = tf.gradients(sign, [sq])
