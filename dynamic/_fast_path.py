@@ -117,6 +117,10 @@ def binary_method(op: Op) -> Callable[[Tensor, Any], Tensor]:
     op."""
 
     uf = _ufunc(op)
+    sf = op.saved_for  # which cotangents read each saved input (``None``: all)
+    a_for = sf[0] if sf is not None else (0, 1)
+    b_for = sf[1] if sf is not None else (0, 1)
+    a_own = 0 in a_for  # ``a op 3``: ``a``'s value is read only by its own cotangent
 
     def method(a: Tensor, b: Any) -> Tensor:
         if not ENABLED[0]:  # before any local holds an array (a capture counts their references)
@@ -166,7 +170,7 @@ def binary_method(op: Op) -> Callable[[Tensor, Any], Tensor]:
             fa = a._grad_fn  # ``_edge`` inlined for a recorded operand
             edges = [(fa, a._output_nr) if fa is not None else _edge(a), NONE_EDGE]
             if 0 in saves:
-                stored, versions = [a, b], [(0, a._vc[0])]
+                stored, versions = [a, b], [(0, a._vc[0] if a_own else None)]
             else:
                 stored, versions = [a._aval or a.aval, b], None
         else:
@@ -177,7 +181,14 @@ def binary_method(op: Op) -> Callable[[Tensor, Any], Tensor]:
                      (fb, b._output_nr) if fb is not None else
                      _edge(b) if b._requires_grad else NONE_EDGE]
             if 0 in saves:
-                stored, versions = [a, b], [(0, a._vc[0]), (1, b._vc[0])]
+                ra, rb = a._requires_grad, b._requires_grad
+                stored = [a, b]
+                if ra and rb:  # every cotangent wanted: both values read
+                    versions = [(0, a._vc[0]), (1, b._vc[0])]
+                else:
+                    versions = [
+                        (0, a._vc[0] if (ra and 0 in a_for) or (rb and 1 in a_for) else None),
+                        (1, b._vc[0] if (ra and 0 in b_for) or (rb and 1 in b_for) else None)]
             else:  # the inputs' avals (``x - y`` of one shape: one aval, looked up once)
                 ava = a._aval or a.aval
                 stored, versions = [ava, ava if db.shape == da.shape else b._aval or b.aval], \
@@ -336,7 +347,8 @@ def tensors2_method(op: Op) -> Callable[[Tensor, Any], Tensor]:
                  _edge(a) if a._requires_grad else NONE_EDGE,
                  (fb, b._output_nr) if fb is not None else
                  _edge(b) if b._requires_grad else NONE_EDGE]
-        versions = [(0, a._vc[0]), (1, b._vc[0])]
+        versions = [(0, a._vc[0] if b._requires_grad else None),  # ``saved_for`` of matmul:
+                    (1, b._vc[0] if a._requires_grad else None)]  # each read by the other's
         if SAVED_HOOKS:
             _node(op, t, edges, [a, b], versions, cls)
             return t

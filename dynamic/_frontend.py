@@ -22,7 +22,7 @@ from .autograd.grad_mode import (
     is_inference_tensor,
     mark_inference,
 )
-from .autograd.graph import NONE_EDGE, SAVED_HOOKS, SEQ, node_class, pack_saved
+from .autograd.graph import NONE_EDGE, SAVED_HOOKS, SEQ, node_class, pack_saved, reads_saved
 
 _new = object.__new__
 _ndarray = np.ndarray
@@ -151,6 +151,7 @@ def _record(op: Op, args: tuple, params: dict, t: Tensor, key: tuple | None = No
                 _NAMED[key] = cls
     node = _new(cls)
     saves = op.saves
+    sf = op.saved_for
     edges = []
     stored = []
     versions = None
@@ -168,7 +169,8 @@ def _record(op: Op, args: tuple, params: dict, t: Tensor, key: tuple | None = No
                 stored.append(a)
                 if versions is None:
                     versions = []
-                versions.append((i, a._vc[0]))
+                versions.append((i, a._vc[0] if sf is None or reads_saved(args, sf[i])
+                                 else None))
             else:
                 stored.append(a.aval)
         else:

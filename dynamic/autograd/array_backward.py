@@ -90,7 +90,7 @@ def _check_saved_versions(node: Any) -> None:
     stored = node._stored
     for i, ver in node._saved_ver:
         t = stored[i]
-        if t._vc[0] != ver:
+        if ver is not None and t._vc[0] != ver:
             fn = t._grad_fn
             raise version_error(t, t._vc[0], ver, None if fn is None else fn.name())
 

@@ -192,6 +192,16 @@ def describe(t: Any) -> str:
     return f"[torch.{from_numpy_dtype(t._data.dtype)._legacy} [{dims}]]"
 
 
+def reads_saved(args: tuple, inputs: tuple) -> bool:
+    """Whether a saved input's value will be read: one of ``inputs`` (its ``Op.saved_for``
+    entry, indices into ``args``) requires grad. Otherwise its version is not checked: PyTorch
+    does not save ``self`` of ``x * 3`` and lets ``x`` be written in place before backward."""
+    for j in inputs:
+        if getattr(args[j], "_requires_grad", False):
+            return True
+    return False
+
+
 def version_error(t: Any, cur: int, saved: int, producer: str | None) -> RuntimeError:
     which = f", which is output 0 of {stripped(producer)}," if producer else ""
     return RuntimeError(
@@ -287,7 +297,7 @@ class OpNode(Node):
                     args[i] = args[i].unpack()
         for i, ver in self._saved_ver or ():
             t = args[i]
-            if t._vc[0] != ver:
+            if ver is not None and t._vc[0] != ver:
                 fn = t._grad_fn
                 raise version_error(t, t._vc[0], ver, None if fn is None else fn.name())
         return tuple(args)

@@ -195,7 +195,7 @@ def run(root: Any, g: np.ndarray, targets: list | None, captured: list, pending:
                     args = list(args)
                     for i, ver in saved:
                         t = args[i]
-                        if t._vc[0] != ver:
+                        if ver is not None and t._vc[0] != ver:
                             return False
                         args[i] = t._data
                 op = node._op
@@ -312,7 +312,7 @@ def node_grads(node: Any, g: np.ndarray, needs: tuple, edges: list) -> Any:
         args = list(args)
         for i, ver in saved:
             t = args[i]
-            if t._vc[0] != ver:
+            if ver is not None and t._vc[0] != ver:
                 _check_saved_versions(node)  # raises PyTorch's error
             args[i] = t._data
     rule = op.np_vjp

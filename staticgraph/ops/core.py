@@ -41,6 +41,10 @@ class Op:
       is none), written with public op functions. Only inputs listed in ``saves`` (and ``out`` if
       ``"out"`` is listed) may be read for their *values*; the others may be shape-only stand-ins.
       The walker, not the rule, un-broadcasts and accumulates.
+    * ``saved_for``: per input, the inputs whose cotangents read its saved value (``None``: all).
+      The eager mode checks a saved input's version counter (PyTorch's in-place error) only
+      when one of those needs a gradient, as PyTorch saves ``self`` of ``x * y`` only when
+      ``y`` requires grad: ``mul``/``div``/``matmul`` declare it.
     * ``scalar``: for elementwise ops, a Python-expression template over ``{0}``, ``{1}``... used by
       fused code generation; names like ``sg_exp`` come from the backend's scalar library.
     * ``grad_name``: PyTorch's ``grad_fn`` class name, or a function ``(args, params) -> name``.
@@ -100,6 +104,7 @@ class Op:
     scalar: str | None = None  # template: '{0}', '{1}' inputs, '{p[name]}' params
     grad_name: str | Callable[..., str] = ""
     saves: tuple = ()
+    saved_for: tuple | None = None
     nin: int | None = 1  # None: variadic
     dtype_rule: str = "promote"  # promote | float | bool | keep (see elementwise_infer)
     tf_name: str = ""  # TF1 node-name stem, e.g. "MatMul"

@@ -39,12 +39,12 @@ def elementwise_infer(rule: str):
     return infer
 
 
-def _ew(name, impl, scalar, vjp=None, *, nin=1, saves=(), dtype_rule="promote", grad_name="",
-        tf_name="", np_vjp=None, np_vjp_owned=None, jvp="diagonal") -> Op:
+def _ew(name, impl, scalar, vjp=None, *, nin=1, saves=(), saved_for=None, dtype_rule="promote",
+        grad_name="", tf_name="", np_vjp=None, np_vjp_owned=None, jvp="diagonal") -> Op:
     """An elementwise record; its JVP is derived from the VJP (diagonal Jacobian) by default."""
     return register(Op(name=name, impl=impl, infer=elementwise_infer(dtype_rule), vjp=vjp,
                        kind="elementwise", scalar=scalar, grad_name=grad_name, saves=saves,
-                       nin=nin, dtype_rule=dtype_rule, tf_name=tf_name, np_vjp=np_vjp,
+                       saved_for=saved_for, nin=nin, dtype_rule=dtype_rule, tf_name=tf_name, np_vjp=np_vjp,
                        np_vjp_owned=np_vjp_owned, jvp=jvp if vjp is not None else None))
 
 
@@ -188,11 +188,11 @@ SUB = _ew("sub", np.subtract, "({0} - {1})", lambda g, out, x, y: (g, neg(g)), n
           "SubBackward0", tf_name="Sub", np_vjp=np_rules.sub,
           np_vjp_owned=np_rules.sub_owned, jvp=_sub_jvp)
 MUL = _ew("mul", np.multiply, "({0} * {1})", lambda g, out, x, y: (mul(g, y), mul(g, x)), nin=2,
-          saves=(0, 1), grad_name="MulBackward0", tf_name="Mul", np_vjp=np_rules.mul,
+          saves=(0, 1), saved_for=((1,), (0,)), grad_name="MulBackward0", tf_name="Mul", np_vjp=np_rules.mul,
           np_vjp_owned=np_rules.mul_owned, jvp="multilinear")
 DIV = _ew("div", np.true_divide, "({0} / {1})",
           lambda g, out, x, y: (div(g, y), neg(mul(g, div(div(x, y), y)))), nin=2, saves=(0, 1),
-          dtype_rule="float", grad_name="DivBackward0", tf_name="RealDiv", np_vjp=np_rules.div,
+          saved_for=((1,), (0, 1)), dtype_rule="float", grad_name="DivBackward0", tf_name="RealDiv", np_vjp=np_rules.div,
           np_vjp_owned=np_rules.div_owned)
 POW = _ew("pow", _pow_impl, "sg_pow({0}, {1})", _pow_vjp, nin=2, saves=(0, 1, "out"),
           grad_name=_pow_name, tf_name="Pow")

@@ -119,6 +119,7 @@ def _matmul_equal_dims(out, a, b) -> list:
 
 MATMUL = register(Op(name="matmul", impl=np.matmul, infer=_matmul_infer, vjp=_matmul_vjp,
                      kind="matmul", grad_name=_matmul_name, saves=(0, 1), nin=2,
+                     saved_for=((1,), (0,)),
                      tf_name="MatMul", input_names=("a", "b"), same_dtype=(0, 1),
                      equal_dims=_matmul_equal_dims, np_vjp=_np_matmul_vjp, jvp="multilinear"))
 
