@@ -45,7 +45,9 @@ class Frontend:
         return apply(op, args, params)
 
 
-def _infer(op: Op, args: tuple, params: dict) -> tuple:
+def avals_of(args: tuple) -> list:
+    """The abstract values of an op's arguments: a Tensor's, a Python number's weak scalar
+    (PyTorch's promotion: it does not widen a tensor's dtype), an array-like's own."""
     avals = []
     for a in args:
         if isinstance(a, Tensor):
@@ -55,6 +57,11 @@ def _infer(op: Op, args: tuple, params: dict) -> tuple:
         else:
             a = np.asarray(a)
             avals.append(AVal(a.shape, a.dtype))
+    return avals
+
+
+def _infer(op: Op, args: tuple, params: dict) -> tuple:
+    avals = avals_of(args)
     try:
         shape, dt = op.infer(*avals, **params)
     except ValueError as e:

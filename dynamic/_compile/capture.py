@@ -28,6 +28,7 @@ from staticgraph.graph.core import Tensor as GTensor
 from staticgraph.ops import REGISTRY, AVal, Op
 from staticgraph.ops.core import compute_dtype
 
+from .._frontend import avals_of
 from .._local_ops import CLONE, CONTIGUOUS
 from .._tensor import Tensor
 from ..autograd.grad_mode import GRAD_ENABLED
@@ -39,8 +40,6 @@ from .traced_array import TracedArray, plain, traced_view
 DEFER = [True]
 
 _SCALARS = (bool, int, float)
-_WEAK = {bool: AVal((), np.dtype(np.bool_), True), int: AVal((), np.dtype(np.int64), True),
-         float: AVal((), np.dtype(np.float32), True)}
 _LIB_DIRS = tuple(os.path.dirname(os.path.dirname(os.path.abspath(m.__file__))) + os.sep
                   for m in (np,)) + (
     os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep,
@@ -283,15 +282,7 @@ class Capture(EntryValues):
         eager's ``(shape, dtype, compute dtype)`` of the op where the caller has it (a
         deferred op): not inferred again, nor on graph inputs with eager's abstract values."""
         if infer is None:
-            avals = []
-            for a in args:
-                if isinstance(a, Tensor):
-                    avals.append(a.aval)
-                elif type(a) in _WEAK:
-                    avals.append(_WEAK[type(a)])
-                else:
-                    a = np.asarray(a)
-                    avals.append(AVal(a.shape, a.dtype))
+            avals = avals_of(args)
             cdt = compute_dtype(op, avals, op.infer(*avals, **params)[1])
         else:
             cdt = infer[2]
