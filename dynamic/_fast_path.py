@@ -32,7 +32,15 @@ from ._tensor import Tensor
 from ._typed_scalars import _CACHE as _TYPED
 from ._typed_scalars import typed
 from .autograd.grad_mode import GRAD_ENABLED
-from .autograd.graph import NONE_EDGE, SAVED_HOOKS, SEQ, AccumulateGrad, node_class, pack_saved
+from .autograd.graph import (
+    NONE_EDGE,
+    SAVED_HOOKS,
+    SEQ,
+    AccumulateGrad,
+    node_class,
+    pack_saved,
+    pair_versions,
+)
 
 ENABLED = [True]
 _NO_PARAMS = MappingProxyType({})  # the params of every node recorded here without any
@@ -118,9 +126,7 @@ def binary_method(op: Op) -> Callable[[Tensor, Any], Tensor]:
 
     uf = _ufunc(op)
     sf = op.saved_for  # which cotangents read each saved input (``None``: all)
-    a_for = sf[0] if sf is not None else (0, 1)
-    b_for = sf[1] if sf is not None else (0, 1)
-    a_own = 0 in a_for  # ``a op 3``: ``a``'s value is read only by its own cotangent
+    a_own = sf is None or 0 in sf[0]  # ``a op 3``: is ``a``'s value read by its own cotangent
 
     def method(a: Tensor, b: Any) -> Tensor:
         if not ENABLED[0]:  # before any local holds an array (a capture counts their references)
@@ -183,12 +189,8 @@ def binary_method(op: Op) -> Callable[[Tensor, Any], Tensor]:
             if 0 in saves:
                 ra, rb = a._requires_grad, b._requires_grad
                 stored = [a, b]
-                if ra and rb:  # every cotangent wanted: both values read
-                    versions = [(0, a._vc[0]), (1, b._vc[0])]
-                else:
-                    versions = [
-                        (0, a._vc[0] if (ra and 0 in a_for) or (rb and 1 in a_for) else None),
-                        (1, b._vc[0] if (ra and 0 in b_for) or (rb and 1 in b_for) else None)]
+                versions = [(0, a._vc[0]), (1, b._vc[0])] if ra and rb else \
+                    pair_versions(a, b, sf)  # every cotangent wanted: both values read
             else:  # the inputs' avals (``x - y`` of one shape: one aval, looked up once)
                 ava = a._aval or a.aval
                 stored, versions = [ava, ava if db.shape == da.shape else b._aval or b.aval], \
@@ -318,6 +320,7 @@ def tensors2_method(op: Op) -> Callable[[Tensor, Any], Tensor]:
     ``_frontend._record`` would make is recorded."""
 
     matmul = op.name == "matmul"
+    sf = op.saved_for
 
     def method(a: Tensor, b: Any) -> Tensor:
         if not ENABLED[0] or not isinstance(b, Tensor):
@@ -347,8 +350,8 @@ def tensors2_method(op: Op) -> Callable[[Tensor, Any], Tensor]:
                  _edge(a) if a._requires_grad else NONE_EDGE,
                  (fb, b._output_nr) if fb is not None else
                  _edge(b) if b._requires_grad else NONE_EDGE]
-        versions = [(0, a._vc[0] if b._requires_grad else None),  # ``saved_for`` of matmul:
-                    (1, b._vc[0] if a._requires_grad else None)]  # each read by the other's
+        versions = [(0, a._vc[0]), (1, b._vc[0])] if a._requires_grad and b._requires_grad \
+            else pair_versions(a, b, sf)
         if SAVED_HOOKS:
             _node(op, t, edges, [a, b], versions, cls)
             return t

@@ -202,6 +202,14 @@ def reads_saved(args: tuple, inputs: tuple) -> bool:
     return False
 
 
+def pair_versions(a: Any, b: Any, saved_for: tuple | None) -> list:
+    """``_saved_ver`` of a node that saves both inputs of ``op(a, b)``: each input's version
+    where :func:`reads_saved` says its value is read, else ``None`` (not checked)."""
+    args = (a, b)
+    return [(i, t._vc[0] if saved_for is None or reads_saved(args, saved_for[i]) else None)
+            for i, t in enumerate(args)]
+
+
 def version_error(t: Any, cur: int, saved: int, producer: str | None) -> RuntimeError:
     which = f", which is output 0 of {stripped(producer)}," if producer else ""
     return RuntimeError(
