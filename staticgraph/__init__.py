@@ -12,9 +12,15 @@ from __future__ import annotations
 
 import sys as _sys
 import types as _types
+import warnings as _warnings
 from importlib import import_module as _import_module
 from importlib.util import find_spec as _find_spec
 from typing import Any as _Any
+
+# inf and NaN are values here, as in TensorFlow and PyTorch: numpy's floating-point warnings from
+# this package's kernels (log(0), 0/0, overflow in exp) are not shown to the user. Warnings raised
+# from the user's own numpy calls are untouched (the filter matches the calling module's name).
+_warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"(staticgraph|dynamic)(\.|$)")
 
 # module (relative to this package) -> the names it exports here under the same name
 _EXPORTS: dict[str, str] = {
