@@ -1,0 +1,260 @@
+"""The programs the spinning pool runs: each large op or VJP rule as a list of numpy inner loops.
+
+A program is what the serial kernel does, ufunc by ufunc, written as steps for the native
+executor (:mod:`dynamic._pool_ir`): each step an inner loop of numpy (:func:`._pool_loops.loop`)
+or a bool -> float cast, with operands that are the call's arrays (operand numbers), Python
+numbers (written into the job block's scalar slots per call), constants, or tile-sized scratch
+buffers. Programs of several passes run tile by tile (``tiles.TILE_BYTES`` per operand), as
+``staticgraph/ops/tiles.py`` does, so the intermediates stay in cache. Every element goes
+through the same loops in the same order as serially: the same bits
+(``tests/dynamic/test_pool_native.py``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from staticgraph.ops import elementwise, np_rules, tiles
+
+from . import _parallel
+from . import _pool_ir as ir
+from . import _pool_native as pn
+from ._pool_loops import loop
+
+_ndarray = np.ndarray
+_INTS = np_rules._SAME_WIDTH_INT
+
+
+class Program:
+    """Steps ``(fn, data, name, args)``; an arg is an operand number, ``("t", byte offset,
+    itemsize)`` (scratch), ``("c", value, dtype)`` (a constant) or ``("acc",)`` (the chunk's
+    accumulator slot). ``tile``: elements per tile (0: the whole chunk at once)."""
+
+    def __init__(self, steps: list, tile: int, scratch: int) -> None:
+        self.steps, self.tile, self.scratch = steps, tile, scratch
+        self.names = [s[2] for s in steps]
+
+
+def _step(f: np.ufunc, dtypes: tuple, *args: Any) -> tuple | None:
+    lp = loop(f, tuple(np.dtype(d) for d in dtypes))
+    return None if lp is None else (lp[0], lp[1], f.__name__, args)
+
+
+def _program(steps: list, tile: int = 0, scratch: int = 0) -> Program | None:
+    return None if any(s is None for s in steps) else Program(steps, tile, scratch)
+
+
+_CACHE: dict = {}
+
+
+def cached(key: tuple, build: Any) -> Program | None:
+    """The program for ``key``, built once (``None``: no program, the caller runs serially)."""
+    p = _CACHE.get(key, False)
+    if p is False:
+        p = _CACHE[key] = build()
+    return p
+
+
+# ------------------------------------------------------------------------------ the programs
+def ufunc(f: np.ufunc, dt: np.dtype) -> Program | None:
+    """``f(*operands[1:], out=operands[0])``, every operand of dtype ``dt``."""
+    return cached(("ufunc", f, dt), lambda: _program(
+        [_step(f, (dt,) * f.nargs, *range(1, f.nin + 1), 0)]))
+
+
+def _tile(dt: np.dtype) -> int:
+    return tiles.TILE_BYTES // dt.itemsize
+
+
+def sigmoid(dt: np.dtype) -> Program | None:
+    """``tiles.sigmoid``: ``-|x|`` by the sign bit, exp, ``1 + e``, ``x >= 0`` (as 0/1 of
+    ``dt``: numpy's cast inside ``maximum``), the max, the quotient; operands ``out, x``."""
+    def build() -> Program | None:
+        if dt not in _INTS:
+            return None
+        ints, sign = tiles._SIGN_BIT[dt]
+        t = _tile(dt)
+        d, b, bf = ("t", 0, dt.itemsize), ("t", t * dt.itemsize, 1), \
+            ("t", t * (dt.itemsize + 1) + 64, dt.itemsize)
+        steps = [_step(np.bitwise_or, (ints,) * 3, 1, ("c", sign, ints), 0),
+                 _step(np.exp, (dt, dt), 0, 0),
+                 _step(np.add, (dt,) * 3, 0, ("c", 1, dt), d),
+                 _step(np.greater_equal, (dt, dt, np.bool_), 1, ("c", 0, dt), b),
+                 (pn.cast_loop(dt), 0, "cast", (b, bf)),
+                 _step(np.maximum, (dt,) * 3, 0, bf, 0),
+                 _step(np.true_divide, (dt,) * 3, 0, d, 0)]
+        return _program(steps, t, t * (2 * dt.itemsize + 1) + 128)
+    return cached(("sigmoid", dt), build)
+
+
+def _factor_vjp(kind: str, dt: np.dtype) -> Program | None:
+    """``o = g * factor(y)`` (operands ``o, g, y``), the factor in scratch: tanh
+    ``1 - y * y``, sigmoid ``y * (1 - y)`` (``tiles._tanh_factor``/``_sigmoid_factor``)."""
+    def build() -> Program | None:
+        t = _tile(dt)
+        s = ("t", 0, dt.itemsize)
+        one = ("c", 1, dt)
+        if kind == "tanh":
+            f = [_step(np.multiply, (dt,) * 3, 2, 2, s), _step(np.subtract, (dt,) * 3, one, s, s)]
+        else:
+            f = [_step(np.subtract, (dt,) * 3, one, 2, s), _step(np.multiply, (dt,) * 3, 2, s, s)]
+        return _program(f + [_step(np.multiply, (dt,) * 3, 1, s, 0)], t, t * dt.itemsize + 64)
+    return cached((kind + "_vjp", dt), build)
+
+
+def tanh_vjp(dt: np.dtype) -> Program | None:
+    return _factor_vjp("tanh", dt)
+
+
+def sigmoid_vjp(dt: np.dtype) -> Program | None:
+    return _factor_vjp("sigmoid", dt)
+
+
+def div_y(dt: np.dtype) -> Program | None:
+    """``o = -(g * ((x / y) / y))`` (operands ``o, g, x, y``), as ``np_rules.div``."""
+    def build() -> Program | None:
+        t = _tile(dt)
+        s = ("t", 0, dt.itemsize)
+        d3 = (dt,) * 3
+        return _program([_step(np.true_divide, d3, 2, 3, s), _step(np.true_divide, d3, s, 3, s),
+                         _step(np.multiply, d3, 1, s, s), _step(np.negative, (dt, dt), s, 0)],
+                        t, t * dt.itemsize + 64)
+    return cached(("div_y", dt), build)
+
+
+def relu_vjp(dt: np.dtype) -> Program | None:
+    """``np_rules.relu``'s four integer passes (operands ``o, g, y`` viewed as integers)."""
+    def build() -> Program | None:
+        if dt not in _INTS:
+            return None
+        i = _INTS[dt]
+        i3 = (i,) * 3
+        steps = [_step(np.bitwise_and, i3, 2, ("c", np_rules._NO_SIGN[i], i), 0),
+                 _step(np.negative, (i, i), 0, 0),
+                 _step(np.right_shift, i3, 0, ("c", np_rules._SIGN_SHIFT[i], i), 0),
+                 _step(np.bitwise_and, i3, 1, 0, 0)]
+        return _program(steps)
+    return cached(("relu_vjp", dt), build)
+
+
+def reduce_sum(dt: np.dtype) -> Program | None:
+    """``np.add.reduce`` of each chunk into its accumulator slot: numpy's identity 0, then its
+    add loop in reduce form (``out += pairwise sum``), the whole chunk in one call."""
+    return cached(("sum", dt), lambda: _program([_step(np.add, (dt,) * 3, ("acc",), 0,
+                                                       ("acc",))]))
+
+
+def forward_program(op: Any, dt: np.dtype) -> Program | None:
+    """The program of a forward op record (``op.impl``: a ufunc, the tiled sigmoid)."""
+    impl = op.impl
+    if isinstance(impl, np.ufunc):
+        return ufunc(impl, dt) if impl.nout == 1 else None
+    if impl is elementwise._sigmoid_impl:
+        return sigmoid(dt)
+    if impl is elementwise._relu_impl:
+        return cached(("relu", dt), lambda: _program(
+            [_step(np.maximum, (dt,) * 3, ("c", 0, dt), 1, 0)]))
+    return None
+
+
+# ------------------------------------------------------------------------------ running one
+_MAXF = {np.dtype(np.float32): float(np.finfo(np.float32).max),
+         np.dtype(np.float64): float(np.finfo(np.float64).max)}
+
+
+def _scalar_ok(v: Any, dt: np.dtype) -> bool:
+    """A Python number numpy casts to ``dt`` without a warning (no overflow)."""
+    return v != v or abs(v) <= _MAXF.get(dt, 0.0) or abs(v) == float("inf")
+
+
+def run(prog: Program, t: int, n: int, dt: np.dtype, ops: list, bounds: list | None = None
+        ) -> bool:
+    """Run ``prog`` over ``n`` elements on ``t`` threads, ``ops`` its operands (arrays of
+    ``n`` elements, C-contiguous or broadcast scalars, 0-d arrays, Python numbers of ``dt``);
+    ``bounds``: explicit ``(lo, hi)`` chunks. False (nothing run) when the pool is busy with
+    another thread's op or an operand does not fit; errors as numpy reports them."""
+    lock = _parallel._LOCK
+    if not lock.acquire(blocking=False):
+        return False
+    try:
+        pool = _pool(t - 1)
+        J = pool.J
+        slot = ir.J_SLOTS
+        words: list = []
+        views: dict = {}
+        for s, (fn, data, _name, args) in enumerate(prog.steps):
+            base, step, mode = [0] * 4, [0] * 4, [0] * 4
+            for i, a in enumerate(args):
+                if type(a) is int:
+                    a = ops[a]
+                    if type(a) is _ndarray:
+                        base[i], mode[i] = id(a), ir.MODE_ARRAY
+                        step[i] = a.itemsize if a.ndim and a.strides[-1] else 0
+                        continue
+                    if not _scalar_ok(a, dt):
+                        return False
+                    a = ("c", a, dt)
+                kind = a[0]
+                if kind == "c":
+                    adt = np.dtype(a[2])
+                    v = views.get(adt)
+                    if v is None:
+                        v = views[adt] = J.view(adt)
+                    v[slot * 8 // adt.itemsize] = a[1]
+                    base[i] = pool.Jaddr + 8 * slot
+                    slot += 1
+                elif kind == "t":
+                    base[i], step[i], mode[i] = a[1], a[2], ir.MODE_SCRATCH
+                else:  # the chunk's accumulator
+                    base[i], mode[i] = 8 * (ir.J_SLOTS + 16), ir.MODE_CHUNK_SLOT
+            words += [fn, data, len(args), 0, *base, *step, *mode]
+        if bounds is None:
+            size = -(-n // t)
+            size = -(-size // _parallel.ALIGN) * _parallel.ALIGN
+            bounds = [(lo, min(n, lo + size)) for lo in range(0, n, size)]
+        c = len(bounds)
+        if prog.scratch:
+            pool.scratch_for(prog.scratch, c)
+        J[ir.J_STEPS:ir.J_STEPS + len(words)] = words
+        J[ir.J_BOUNDS:ir.J_BOUNDS + 2 * c] = [x for b in bounds for x in b]
+        J[ir.J_NSTEPS] = len(prog.steps)
+        J[ir.J_TILE] = prog.tile or n
+        J[ir.J_SLOTS + 16:ir.J_SLOTS + 16 + c] = 0
+        flags = pool.go(c)
+        _parallel.COUNTS["ops"] += 1
+        _parallel.COUNTS["chunks"] += c
+        if flags:
+            pn.report_flags(pool, prog.names, c)
+        return True
+    finally:
+        lock.release()
+
+
+def accumulators(t: int, dt: np.dtype) -> np.ndarray:
+    """The chunks' accumulator slots of the last job, as ``dt`` values."""
+    acc = _NPOOL[0].J[ir.J_SLOTS + 16:ir.J_SLOTS + 16 + t].copy().view(dt)
+    return acc if dt.itemsize == 8 else acc[::2]  # a float32 in each slot's low half
+
+
+_NPOOL: list = [None]
+
+
+def _pool(workers: int) -> pn.Pool:
+    p = _NPOOL[0]
+    if p is None or p.n < workers:
+        if p is not None:
+            p.close()
+        p = _NPOOL[0] = pn.Pool(max(workers, 1))
+    return p
+
+
+def _forget() -> None:
+    _NPOOL[0] = None
+
+
+import os  # noqa: E402
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget)
