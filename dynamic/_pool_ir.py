@@ -5,18 +5,25 @@ steps, each a numpy ufunc inner loop (``PyUFuncGenericFunction``: ``fn(args, dim
 data)``, the very loop numpy runs for that ufunc and dtype, :mod:`dynamic._pool_loops`) over one
 chunk of the arrays, tile by tile. This module holds the native side, x86-64 only:
 
-``sg_pool_worker(w, spins)``
+``sg_pool_worker(w, budget)``
     a worker's loop, called by a Python thread through ``ctypes`` (so without the GIL): spins
-    on its control block's job word (``pause`` between reads) and runs each job it sees; after
-    ``spins`` idle reads it marks itself sleeping and returns 0 (the thread then blocks on a
-    queue until the next job wakes it), 2 when told to exit.
-``sg_pool_run(J, W, nw)``
-    the calling thread: hands chunks 1..nw of job block ``J`` to workers 1..nw; if one of them
-    is asleep, returns ``mask << 8`` (the caller wakes them, then calls ``sg_pool_finish``),
-    else runs chunk 0 itself, waits for the others and returns the union of their floating-point
-    exception flags.
-``sg_pool_finish(J, W, nw)``
-    chunk 0 here, then wait for the workers; returns the flags.
+    on its control block's job word (``pause`` between reads, ``sched_yield`` every 256: a
+    busy machine's other threads get the core) and runs each job it sees; idle for ``budget``
+    time-stamp-counter ticks, it marks itself sleeping and returns 0 (the thread then blocks
+    on a queue until the next job wakes it), 2 when told to exit.
+``sg_pool_run(J, W, nc)``
+    the calling thread: starts the job's generation (the job block's ``J_GEN`` + 1; each
+    chunk's claim word ``2 * gen``), posts it to workers 1..nc-1; if one of them is asleep,
+    returns ``mask << 8`` (the caller wakes them, then calls ``sg_pool_finish``), else finishes
+    here.
+``sg_pool_finish(J, W, nc)``
+    claims and runs every chunk no worker has claimed yet (chunk 0 first: a late or
+    descheduled worker costs no wait), waits until every chunk has run and returns the union of
+    their floating-point exception flags.
+
+A chunk is claimed by a compare-and-swap of its claim word from ``2 * gen`` to ``2 * gen + 1``,
+so it runs exactly once, and a worker that wakes up after its job is over (its ``gen`` is old)
+claims nothing.
 
 A job block is int64 words (offsets: the ``J_*`` constants). Each chunk runs with the calling
 thread's MXCSR control bits (rounding, flush-to-zero), its exception flags collected per step
@@ -33,7 +40,7 @@ J_BOUNDS = 16  # lo, hi per chunk
 J_SUMMARY = 48  # per chunk: the union of its steps' flags
 J_FLAGS = 64  # per chunk, per step (8 steps a chunk)
 J_SCRATCH = 192  # per chunk: its scratch buffer's address
-J_SLOTS = 208  # scalars (16) and per-chunk accumulators (16), 8 bytes each
+J_ACC = 224  # per chunk: an accumulator (a full sum's part), 8 bytes
 J_STEPS = 240  # 16 words a step: fn, data, nargs, -, base x4, step x4, mode x4
 J_CLAIM = 368  # per chunk: 2 * generation, + 1 once a thread has claimed it
 J_DONE = 384  # per chunk: the generation whose chunk has run
@@ -48,7 +55,7 @@ MODE_RAW, MODE_ARRAY, MODE_SCRATCH, MODE_CHUNK_SLOT = 0, 1, 2, 3
 chunk's scratch buffer ``+ base``; the job block ``+ base + 8 * c`` (a per-chunk slot)."""
 
 _EXEC = """
-define internal void @exec(ptr %J, i64 %c) nounwind {
+define internal void @exec(ptr %J, i64 %c) nounwind alwaysinline {
 entry:
   %args = alloca [4 x ptr], align 8
   %steps = alloca [4 x i64], align 8
@@ -120,9 +127,14 @@ abody:
   %mdp = getelementptr i64, ptr %bp0, i64 12
   %md = load i64, ptr %mdp
   %off = mul i64 %tlo, %st
-  switch i64 %md, label %m0 [ i64 1, label %m1
-                              i64 2, label %m2
-                              i64 3, label %m3 ]
+  %is1 = icmp eq i64 %md, 1
+  br i1 %is1, label %m1, label %n1
+n1:
+  %is2 = icmp eq i64 %md, 2
+  br i1 %is2, label %m2, label %n2
+n2:
+  %is3 = icmp eq i64 %md, 3
+  br i1 %is3, label %m3, label %m0
 m0:
   %p0 = add i64 %base, %off
   br label %aset
@@ -182,7 +194,7 @@ done:
 """
 
 _WORKER = """
-define internal void @claim_run(ptr %J, i64 %c, i64 %g) nounwind {
+define internal void @claim_run(ptr %J, i64 %c, i64 %g) nounwind alwaysinline {
 entry:
   %cp0 = getelementptr i64, ptr %J, i64 %c
   %cp = getelementptr i64, ptr %cp0, i64 368
@@ -200,7 +212,7 @@ out:
   ret void
 }
 
-define i32 @sg_pool_worker(ptr %w, i64 %spins) nounwind {
+define i32 @sg_pool_worker(ptr %w, i64 %budget) nounwind {
 entry:
   %slp = getelementptr i64, ptr %w, i64 2
   store atomic i64 0, ptr %slp seq_cst, align 8
@@ -211,9 +223,11 @@ entry:
   %chp = getelementptr i64, ptr %w, i64 4
   %ch = load i64, ptr %chp
   %exitp = getelementptr i64, ptr %w, i64 5
+  %t0 = call i64 @llvm.readcyclecounter()
   br label %loop
 loop:
-  %i = phi i64 [ 0, %entry ], [ 0, %ran ], [ %i1, %spin ], [ 0, %late ]
+  %i = phi i64 [ 0, %entry ], [ 0, %ran ], [ %i1, %idle ], [ %i1, %yld ], [ 0, %late ]
+  %t = phi i64 [ %t0, %entry ], [ %tr, %ran ], [ %t, %idle ], [ %t, %yld ], [ %tl, %late ]
   %s = load atomic i64, ptr %w acquire, align 8
   %d = load atomic i64, ptr %donep monotonic, align 8
   %new = icmp ne i64 %s, %d
@@ -221,20 +235,24 @@ loop:
 job:
   %ex = load atomic i64, ptr %exitp acquire, align 8
   %quit = icmp ne i64 %ex, 0
-  br i1 %quit, label %exit, label %run
-run:
+  br i1 %quit, label %exit, label %ran
+ran:
   call void @claim_run(ptr %J, i64 %ch, i64 %s)
   store atomic i64 %s, ptr %donep release, align 8
-  br label %ran
-ran:
+  %tr = call i64 @llvm.readcyclecounter()
   br label %loop
 idle:
-  %i1 = add i64 %i, 1
-  %go = icmp slt i64 %i1, %spins
-  br i1 %go, label %spin, label %sleep
-spin:
   call void @llvm.x86.sse2.pause()
-  br label %loop
+  %i1 = add i64 %i, 1
+  %i255 = and i64 %i1, 255
+  %check = icmp eq i64 %i255, 0
+  br i1 %check, label %yld, label %loop
+yld:
+  call void @yield()
+  %now = call i64 @llvm.readcyclecounter()
+  %spent = sub i64 %now, %t
+  %over = icmp ugt i64 %spent, %budget
+  br i1 %over, label %sleep, label %loop
 sleep:
   store atomic i64 1, ptr %slp seq_cst, align 8
   %s2 = load atomic i64, ptr %w seq_cst, align 8
@@ -242,6 +260,7 @@ sleep:
   br i1 %late1, label %late, label %out
 late:
   store atomic i64 0, ptr %slp seq_cst, align 8
+  %tl = call i64 @llvm.readcyclecounter()
   br label %loop
 out:
   ret i32 0
@@ -250,6 +269,11 @@ exit:
 }
 
 define i64 @sg_pool_finish(ptr %J, ptr %W, i64 %nc) nounwind {
+  %r = call i64 @finish(ptr %J, ptr %W, i64 %nc)
+  ret i64 %r
+}
+
+define internal i64 @finish(ptr %J, ptr %W, i64 %nc) nounwind alwaysinline {
 entry:
   %gp = getelementptr i64, ptr %J, i64 4
   %g = load i64, ptr %gp
@@ -272,11 +296,18 @@ wait:
   %dk = getelementptr i64, ptr %dk0, i64 384
   br label %poll
 poll:
+  %n = phi i64 [ 0, %wait ], [ %n1, %pz ], [ %n1, %pzy ]
   %dv = load atomic i64, ptr %dk acquire, align 8
   %fin = icmp eq i64 %dv, %g
   br i1 %fin, label %wdone, label %pz
 pz:
   call void @llvm.x86.sse2.pause()
+  %n1 = add i64 %n, 1
+  %n255 = and i64 %n1, 255
+  %py = icmp eq i64 %n255, 0
+  br i1 %py, label %pzy, label %poll
+pzy:
+  call void @yield()
   br label %poll
 wdone:
   %sp = getelementptr i64, ptr %dk0, i64 48
@@ -297,11 +328,24 @@ entry:
   %ctlp = getelementptr i64, ptr %J, i64 3
   store i64 %mx64, ptr %ctlp
   %gp = getelementptr i64, ptr %J, i64 4
-  %g = load i64, ptr %gp
-  br label %post
+  %g0 = load i64, ptr %gp
+  %g = add i64 %g0, 1
+  store i64 %g, ptr %gp
+  %free = shl i64 %g, 1
+  br label %reset
+reset:
+  %c = phi i64 [ 0, %entry ], [ %c1, %reset1 ]
+  %cin = icmp slt i64 %c, %nc
+  br i1 %cin, label %reset1, label %post
+reset1:
+  %cp0 = getelementptr i64, ptr %J, i64 %c
+  %cp = getelementptr i64, ptr %cp0, i64 368
+  store i64 %free, ptr %cp
+  %c1 = add i64 %c, 1
+  br label %reset
 post:
-  %k = phi i64 [ 1, %entry ], [ %k1, %one ]
-  %mask = phi i64 [ 0, %entry ], [ %mask1, %one ]
+  %k = phi i64 [ 1, %reset ], [ %k1, %one ]
+  %mask = phi i64 [ 0, %reset ], [ %mask1, %one ]
   %kin = icmp slt i64 %k, %nc
   br i1 %kin, label %one, label %after
 one:
@@ -321,7 +365,7 @@ wake:
   %m8 = shl i64 %mask, 8
   ret i64 %m8
 work:
-  %f = call i64 @sg_pool_finish(ptr %J, ptr %W, i64 %nc)
+  %f = call i64 @finish(ptr %J, ptr %W, i64 %nc)
   ret i64 %f
 }
 """
@@ -346,19 +390,28 @@ b:
   %ip = getelementptr i8, ptr %in, i64 %io
   %v = load i8, ptr %ip
   %nz = icmp ne i8 %v, 0
-  %f = uitofp i1 %nz to {ty}
+  %nzi = zext i1 %nz to {ity}
+  %mask = sub {ity} 0, %nzi
+  %f = and {ity} %mask, {one}
   %oo = mul i64 %i, %os
   %op = getelementptr i8, ptr %out, i64 %oo
-  store {ty} %f, ptr %op
+  store {ity} %f, ptr %op
   %i1 = add i64 %i, 1
   br label %l
 e:
   ret void
 }}
-""" for name, ty in (("float32", "float"), ("float64", "double")))
+""" for name, ity, one in (("float32", "i32", 0x3F800000),  # 1.0f, 1.0: immediates
+                           ("float64", "i64", 0x3FF0000000000000)))
 
 _DECLS = """
+define internal void @yield() nounwind alwaysinline {
+  %r = call i64 asm sideeffect "syscall", "={rax},{rax},~{rcx},~{r11},~{memory},~{dirflag}"(i64 24)
+  ret void
+}
+
 declare void @llvm.x86.sse2.pause()
+declare i64 @llvm.readcyclecounter()
 declare void @llvm.x86.sse.stmxcsr(ptr)
 declare void @llvm.x86.sse.ldmxcsr(ptr)
 declare void @llvm.memset.p0.i64(ptr, i8, i64, i1)

@@ -9,12 +9,13 @@ job word for :data:`SPIN_US`, then sleeps on a queue until an op wakes it. A job
 of numpy inner loops (:mod:`dynamic._pool_loops`) over one chunk, so no worker ever needs the
 GIL, and every value is the one numpy computes.
 
-Loading: the native code is compiled by llvmlite (~60 ms with its import), on a background
-thread started by the first op that could use it (:func:`ready`); until then and where it
-cannot load (not x86-64 Linux, no llvmlite, another ``PyUFuncObject`` layout,
-``DYNAMIC_SPIN_POOL=0``) the ops keep the queue pool of :mod:`dynamic._parallel`. While it
-loads, the GIL switch interval is lowered to 0.2 ms, so the main thread never waits 5 ms for
-the loader to hand the GIL back (restored when done).
+Loading (:mod:`dynamic._pool_code`): the first op that could use the pool (:func:`ready`) maps
+the machine code saved by an earlier process (well under a millisecond); when there is none it
+is compiled by llvmlite on a background thread (~70 ms with llvmlite's import; the GIL switch
+interval lowered to 0.2 ms meanwhile, so the main thread never waits 5 ms for the loader to
+hand the GIL back) and saved. Until then, and where it cannot load (not x86-64 Linux, no
+llvmlite, another ``PyUFuncObject`` layout, ``DYNAMIC_SPIN_POOL=0``), the ops keep the queue
+pool of :mod:`dynamic._parallel`.
 
 After ``os.fork`` the child forgets the workers (they do not exist there) and starts new
 ones on its first op; the compiled code is kept.
@@ -34,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from . import _pool_code as code
 from . import _pool_ir as ir
 from ._pool_loops import layout_ok, report
 
@@ -45,21 +47,40 @@ ENABLED = os.environ.get("DYNAMIC_SPIN_POOL", "1") not in ("0", "off", "never") 
 _CODE: dict[str, Any] = {}  # symbol -> address / ctypes function, once compiled
 _STATE = ["idle"]  # idle -> loading -> ready | failed
 _LOAD_LOCK = threading.Lock()
+_GATE = threading.Lock()  # held while LLVM compiles: ``fork`` waits (a child never inherits
+# LLVM's locks held by a thread it does not have)
 _RUN = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64)
 _WORK = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_int64)
 
 
 def ready() -> bool:
-    """Whether the native pool can run jobs now; the first call starts loading it."""
+    """Whether the native pool can run jobs now. The first call maps the saved code (well
+    under a millisecond) or, when there is none, starts compiling it in the background."""
     s = _STATE[0]
     if s == "ready":
         return True
     if s == "idle" and ENABLED:
         with _LOAD_LOCK:
             if _STATE[0] == "idle":
-                _STATE[0] = "loading"
-                _thread.start_new_thread(_load, ())
-    return False
+                if not _from_disk():
+                    _STATE[0] = "loading"
+                    _thread.start_new_thread(_load, ())
+    return _STATE[0] == "ready"
+
+
+def _from_disk() -> bool:
+    """Map the saved code if there is a valid entry; True when ready."""
+    try:
+        path = code.cache_path()
+        got = code.read(path) if path and layout_ok() else None
+        if got is None:
+            return False
+        _bind(code.map_code(*got))
+    except (OSError, ValueError) as e:
+        _CODE["error"] = f"{type(e).__name__}: {e}"
+        return False
+    _STATE[0] = "ready"
+    return True
 
 
 def wait_ready(timeout: float = 30.0) -> bool:
@@ -79,57 +100,69 @@ def why_not() -> str:
 
 
 def _load() -> None:
-    old = sys.getswitchinterval()
-    sys.setswitchinterval(min(old, 0.0002))
-    try:
-        _compile()
-        _calibrate()
-        _STATE[0] = "ready"
-    except Exception as e:  # the queue pool keeps running: correct, slower at 2 threads
-        _STATE[0] = "failed"
-        _CODE["error"] = f"{type(e).__name__}: {e}"
-    finally:
-        sys.setswitchinterval(old)
+    with _GATE:
+        old = sys.getswitchinterval()
+        sys.setswitchinterval(min(old, 0.0002))
+        try:
+            _compile()
+            _STATE[0] = "ready"
+        except Exception as e:  # the queue pool keeps running: correct, slower at 2 threads
+            _STATE[0] = "failed"
+            _CODE["error"] = f"{type(e).__name__}: {e}"
+        finally:
+            sys.setswitchinterval(old)
 
 
 def _compile() -> None:
     if not layout_ok():
         raise RuntimeError("numpy's PyUFuncObject layout is not the one expected")
-    import llvmlite.binding as ll
+    text, symbols = code.compile_text()
+    path = code.cache_path()
+    if path:
+        try:
+            code.save(path, text, symbols)
+        except OSError:  # kept in memory only: the next process compiles again
+            pass
+    _bind(code.map_code(text, symbols))
 
-    ll.initialize_native_target()
-    ll.initialize_native_asmprinter()
-    ll.initialize_native_asmparser()  # the inline fnclex / fnstsw
-    target = ll.Target.from_default_triple()
-    tm = target.create_target_machine(cpu=ll.get_host_cpu_name(),
-                                      features=ll.get_host_cpu_features().flatten(), opt=2,
-                                      jit=True)
-    mod = ll.parse_assembly(ir.MODULE)
-    mod.triple = tm.triple
-    mod.data_layout = str(tm.target_data)
-    mod.verify()
-    engine = ll.create_mcjit_compiler(mod, tm)
-    engine.finalize_object()
-    _CODE["engine"] = engine  # keeps the code alive
-    for name in ir.SYMBOLS:
-        _CODE[name] = engine.get_function_address(name)
+
+def _bind(addresses: dict[str, int]) -> None:
+    """The entry points, and an idle worker's spin budget in time-stamp-counter ticks."""
+    _CODE.update(addresses)
     _CODE["run"] = _RUN(_CODE["sg_pool_run"])
     _CODE["finish"] = _RUN(_CODE["sg_pool_finish"])
     _CODE["work"] = _WORK(_CODE["sg_pool_worker"])
+    _CODE["spins"] = int(SPIN_US * _tsc_mhz())
 
 
-def _calibrate() -> None:
-    """Spins per :data:`SPIN_US`: an idle worker loop of 20000 spins, timed."""
-    w = np.zeros(ir.W_WORDS, np.int64)
-    t = time.perf_counter()
-    _CODE["work"](w.ctypes.data, 20000)
-    per = max((time.perf_counter() - t) / 20000, 1e-9)
-    _CODE["spins"] = max(1000, int(SPIN_US * 1e-6 / per))
+def _tsc_mhz() -> float:
+    """The time-stamp counter's rate: the ``cpu MHz`` of ``/proc/cpuinfo`` (the TSC runs at
+    the nominal clock on CPUs with ``constant_tsc``), else 2000."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("cpu MHz"):
+                    return max(100.0, float(line.split(":")[1]))
+    except (OSError, ValueError, IndexError):
+        pass
+    return 2000.0
 
 
 def cast_loop(dtype: np.dtype) -> int:
     """The native bool -> ``dtype`` inner loop (numpy's cast: 1 for True, 0 for False)."""
     return _CODE[f"sg_bool_to_{dtype.name}"]
+
+
+def _after_fork_in_child() -> None:
+    global _GATE, _LOAD_LOCK
+    _GATE, _LOAD_LOCK = threading.Lock(), threading.Lock()
+    if _STATE[0] == "loading":  # the loader had not started compiling: the child loads anew
+        _STATE[0] = "idle"
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(before=lambda: _GATE.acquire(), after_in_parent=lambda: _GATE.release(),
+                        after_in_child=_after_fork_in_child)
 
 
 # ---------------------------------------------------------------------------------- the pool
@@ -144,7 +177,6 @@ class Pool:
         self.Jaddr, self.Waddr = self.J.ctypes.data, self.W.ctypes.data
         self.wake = [SimpleQueue() for _ in range(workers + 1)]
         self.scratch: list[np.ndarray] = []
-        self.gen = 0
         for k in range(1, workers + 1):
             self.W[ir.W_WORDS * k + 3] = self.Jaddr
             self.W[ir.W_WORDS * k + 4] = k  # worker k's chunk (when the main has not taken it)
@@ -162,10 +194,6 @@ class Pool:
         exception flags of every chunk. Chunk ``k`` is worker ``k``'s unless this thread
         claims it first (a worker asleep or descheduled costs no wait: this thread runs its
         chunk)."""
-        self.gen = g = self.gen + 1
-        J = self.J
-        J[ir.J_GEN] = g
-        J[ir.J_CLAIM:ir.J_CLAIM + chunks] = 2 * g
         r = _CODE["run"](self.Jaddr, self.Waddr, chunks)
         if r >= 256:
             m = r >> 8

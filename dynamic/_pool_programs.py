@@ -30,11 +30,47 @@ _INTS = np_rules._SAME_WIDTH_INT
 class Program:
     """Steps ``(fn, data, name, args)``; an arg is an operand number, ``("t", byte offset,
     itemsize)`` (scratch), ``("c", value, dtype)`` (a constant) or ``("acc",)`` (the chunk's
-    accumulator slot). ``tile``: elements per tile (0: the whole chunk at once)."""
+    accumulator slot). ``tile``: elements per tile (0: the whole chunk at once).
+
+    Compiled once into the job block's step words (:attr:`words`, constants in the program's
+    own buffer); a call patches only its operands: :attr:`at` (the words of each operand
+    reference: base, step, mode) and :attr:`refs` (its operand number)."""
 
     def __init__(self, steps: list, tile: int, scratch: int) -> None:
         self.steps, self.tile, self.scratch = steps, tile, scratch
         self.names = [s[2] for s in steps]
+        self.acc = False
+        nconst = sum(1 for s in steps for a in s[3] if type(a) is tuple and a[0] == "c")
+        nops = 1 + max((a for s in steps for a in s[3] if type(a) is int), default=0)
+        self.consts = np.zeros(nconst + nops, np.int64)  # constants, then one slot an operand
+        self.slot = self.consts.ctypes.data + 8 * nconst  # operand k's number: slot + 8 k
+        self.ops_as = {np.dtype(d): self.consts[nconst:].view(d) for d in (np.float32,
+                                                                         np.float64)}
+        words: list = []
+        at: list = []
+        self.refs: list = []
+        k = 0
+        for j, (fn, data, _name, args) in enumerate(steps):
+            base, step, mode = [0] * 4, [0] * 4, [0] * 4
+            for i, a in enumerate(args):
+                if type(a) is int:
+                    w = ir.J_STEPS + 16 * j + 4 + i
+                    at += [w, w + 4, w + 8]
+                    self.refs.append(a)
+                elif a[0] == "c":
+                    self.consts[k:k + 1].view(np.uint8)[:] = 0
+                    self.consts[k:k + 1].view(np.dtype(a[2]))[0] = a[1]
+                    base[i] = self.consts.ctypes.data + 8 * k
+                    k += 1
+                elif a[0] == "t":
+                    base[i], step[i], mode[i] = a[1], a[2], ir.MODE_SCRATCH
+                else:  # the chunk's accumulator
+                    base[i], mode[i] = 8 * ir.J_ACC, ir.MODE_CHUNK_SLOT
+                    self.acc = True
+            words += [fn, data, len(args), 0, *base, *step, *mode]
+        self.words = np.array(words, np.int64)
+        self.at = np.array(at, np.intp)
+        self.nsteps = len(steps)
 
 
 def _step(f: np.ufunc, dtypes: tuple, *args: Any) -> tuple | None:
@@ -169,59 +205,59 @@ def _scalar_ok(v: Any, dt: np.dtype) -> bool:
     return v != v or abs(v) <= _MAXF.get(dt, 0.0) or abs(v) == float("inf")
 
 
+_BOUNDS: dict = {}
+
+
+def _bounds(n: int, t: int) -> list:
+    """The job block's chunk words for ``n`` elements on ``t`` threads: chunks of whole
+    :data:`ALIGN` blocks, the last one short."""
+    b = _BOUNDS.get((n, t))
+    if b is None:
+        size = -(-n // t)
+        size = -(-size // _parallel.ALIGN) * _parallel.ALIGN
+        b = [x for lo in range(0, n, size) for x in (lo, min(n, lo + size))]
+        if len(_BOUNDS) > 256:
+            _BOUNDS.clear()
+        _BOUNDS[(n, t)] = b
+    return b
+
+
 def run(prog: Program, t: int, n: int, dt: np.dtype, ops: list, bounds: list | None = None
         ) -> bool:
     """Run ``prog`` over ``n`` elements on ``t`` threads, ``ops`` its operands (arrays of
     ``n`` elements, C-contiguous or broadcast scalars, 0-d arrays, Python numbers of ``dt``);
-    ``bounds``: explicit ``(lo, hi)`` chunks. False (nothing run) when the pool is busy with
-    another thread's op or an operand does not fit; errors as numpy reports them."""
+    ``bounds``: explicit chunk words ``[lo0, hi0, lo1, hi1...]``. False (nothing run) when the
+    pool is busy with another thread's op or an operand does not fit; errors as numpy reports
+    them."""
+    vals: list = []
+    for k in prog.refs:
+        a = ops[k]
+        if type(a) is _ndarray:
+            vals += (id(a), a.itemsize if a.ndim and a.flags.c_contiguous else 0,
+                     ir.MODE_ARRAY)
+        else:
+            if not _scalar_ok(a, dt):
+                return False
+            prog.ops_as[dt][k * (8 // dt.itemsize)] = a
+            vals += (prog.slot + 8 * k, 0, ir.MODE_RAW)
     lock = _parallel._LOCK
     if not lock.acquire(blocking=False):
         return False
     try:
         pool = _pool(t - 1)
         J = pool.J
-        slot = ir.J_SLOTS
-        words: list = []
-        views: dict = {}
-        for s, (fn, data, _name, args) in enumerate(prog.steps):
-            base, step, mode = [0] * 4, [0] * 4, [0] * 4
-            for i, a in enumerate(args):
-                if type(a) is int:
-                    a = ops[a]
-                    if type(a) is _ndarray:
-                        base[i], mode[i] = id(a), ir.MODE_ARRAY
-                        step[i] = a.itemsize if a.ndim and a.strides[-1] else 0
-                        continue
-                    if not _scalar_ok(a, dt):
-                        return False
-                    a = ("c", a, dt)
-                kind = a[0]
-                if kind == "c":
-                    adt = np.dtype(a[2])
-                    v = views.get(adt)
-                    if v is None:
-                        v = views[adt] = J.view(adt)
-                    v[slot * 8 // adt.itemsize] = a[1]
-                    base[i] = pool.Jaddr + 8 * slot
-                    slot += 1
-                elif kind == "t":
-                    base[i], step[i], mode[i] = a[1], a[2], ir.MODE_SCRATCH
-                else:  # the chunk's accumulator
-                    base[i], mode[i] = 8 * (ir.J_SLOTS + 16), ir.MODE_CHUNK_SLOT
-            words += [fn, data, len(args), 0, *base, *step, *mode]
         if bounds is None:
-            size = -(-n // t)
-            size = -(-size // _parallel.ALIGN) * _parallel.ALIGN
-            bounds = [(lo, min(n, lo + size)) for lo in range(0, n, size)]
-        c = len(bounds)
+            bounds = _bounds(n, t)
+        c = len(bounds) // 2
         if prog.scratch:
             pool.scratch_for(prog.scratch, c)
-        J[ir.J_STEPS:ir.J_STEPS + len(words)] = words
-        J[ir.J_BOUNDS:ir.J_BOUNDS + 2 * c] = [x for b in bounds for x in b]
-        J[ir.J_NSTEPS] = len(prog.steps)
+        J[ir.J_STEPS:ir.J_STEPS + prog.words.size] = prog.words
+        J[prog.at] = vals
+        J[ir.J_BOUNDS:ir.J_BOUNDS + 2 * c] = bounds
+        J[ir.J_NSTEPS] = prog.nsteps
         J[ir.J_TILE] = prog.tile or n
-        J[ir.J_SLOTS + 16:ir.J_SLOTS + 16 + c] = 0
+        if prog.acc:
+            J[ir.J_ACC:ir.J_ACC + c] = 0
         flags = pool.go(c)
         _parallel.COUNTS["ops"] += 1
         _parallel.COUNTS["chunks"] += c
@@ -234,7 +270,7 @@ def run(prog: Program, t: int, n: int, dt: np.dtype, ops: list, bounds: list | N
 
 def accumulators(t: int, dt: np.dtype) -> np.ndarray:
     """The chunks' accumulator slots of the last job, as ``dt`` values."""
-    acc = _NPOOL[0].J[ir.J_SLOTS + 16:ir.J_SLOTS + 16 + t].copy().view(dt)
+    acc = _NPOOL[0].J[ir.J_ACC:ir.J_ACC + t].copy().view(dt)
     return acc if dt.itemsize == 8 else acc[::2]  # a float32 in each slot's low half
 
 

@@ -1,0 +1,144 @@
+"""The spinning pool's machine code: compiled once by llvmlite, kept on disk, mapped in later.
+
+The module of :mod:`dynamic._pool_ir` is compiled for generic x86-64 (no host features: the
+hot loops are numpy's own) as position-independent code without a single relocation (its
+helpers are inlined, its constants immediates), so its ``.text`` runs wherever it is mapped.
+The first process compiles it (llvmlite: ~60 ms of import and ~10 ms of LLVM, on the
+background loader thread) and saves the bytes as ``eager-pool-<source hash>.code`` under
+``$STATICGRAPH_CACHE_DIR`` (default ``~/.cache/staticgraph``)::
+
+    {"source": "<sha256 of the IR>", "sha256": "<sha256 of the code>",
+     "symbols": {"sg_pool_worker": 576, ...}}\\n<code>
+
+Later processes read it, check both hashes, and map it executable (an anonymous ``mmap``,
+then ``mprotect`` to read+execute): well under a millisecond, no llvmlite, so the pool is ready
+at the first large op. The directory is used only when this user owns it and nobody else may
+write to it; otherwise, or when anything fails, the code is compiled in memory instead.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import json
+import mmap
+import os
+import struct
+
+from . import _pool_ir as ir
+
+SOURCE = hashlib.sha256(ir.MODULE.encode()).hexdigest()
+_MAPS: list = []  # the executable mappings (kept alive for the process's life)
+
+
+def cache_path() -> str | None:
+    """Where the code is kept, or ``None`` when the directory is not this user's alone."""
+    base = os.environ.get("STATICGRAPH_CACHE_DIR") or os.path.join(
+        os.path.expanduser("~"), ".cache", "staticgraph")
+    try:
+        os.makedirs(base, mode=0o700, exist_ok=True)
+        st = os.stat(base)
+    except OSError:
+        return None
+    if st.st_uid != os.getuid() or st.st_mode & 0o022:
+        return None
+    return os.path.join(base, f"eager-pool-{SOURCE[:16]}.code")
+
+
+def compile_text() -> tuple[bytes, dict[str, int]]:
+    """Compile the module with llvmlite; its ``.text`` and the offsets of :data:`ir.SYMBOLS`.
+    Raises when the object has relocations or other allocated sections."""
+    import llvmlite.binding as ll
+
+    ll.initialize_native_target()
+    ll.initialize_native_asmprinter()
+    ll.initialize_native_asmparser()  # the inline fnclex / fnstsw / syscall
+    tm = ll.Target.from_triple("x86_64-unknown-linux-gnu").create_target_machine(
+        cpu="x86-64", features="", opt=2, reloc="pic", codemodel="small")
+    mod = ll.parse_assembly(ir.MODULE)
+    mod.triple = tm.triple
+    mod.data_layout = str(tm.target_data)
+    mod.verify()
+    return text_of(tm.emit_object(mod))
+
+
+def text_of(obj: bytes) -> tuple[bytes, dict[str, int]]:
+    """The ``.text`` bytes of ELF64 object ``obj`` and its global symbols' offsets."""
+    if obj[:4] != b"\x7fELF" or obj[4] != 2 or obj[5] != 1:
+        raise ValueError("not an ELF64 little-endian object")
+    shoff, = struct.unpack_from("<Q", obj, 0x28)
+    shentsize, shnum, shstrndx = struct.unpack_from("<HHH", obj, 0x3A)
+    secs = [struct.unpack_from("<IIQQQQIIQQ", obj, shoff + i * shentsize) for i in range(shnum)]
+    names = secs[shstrndx]
+
+    def name(off: int, strtab: tuple) -> str:
+        start = strtab[4] + off
+        return obj[start:obj.index(b"\0", start)].decode()
+
+    text = None
+    for i, s in enumerate(secs):
+        nm = name(s[0], names)
+        if s[1] in (4, 9):  # SHT_RELA, SHT_REL
+            raise ValueError(f"the pool's code has relocations ({nm})")
+        if s[2] & 0x2 and nm != ".text":  # SHF_ALLOC
+            raise ValueError(f"the pool's code has a section besides .text ({nm})")
+        if nm == ".text":
+            text = i
+    if text is None:
+        raise ValueError("no .text section")
+    symbols: dict[str, int] = {}
+    for s in secs:
+        if s[1] != 2:  # SHT_SYMTAB
+            continue
+        for k in range(s[5] // 24):
+            st_name, _info, _other, shndx, value, _size = struct.unpack_from(
+                "<IBBHQQ", obj, s[4] + 24 * k)
+            if shndx == text and st_name:
+                symbols[name(st_name, secs[s[6]])] = value
+    missing = [n for n in ir.SYMBOLS if n not in symbols]
+    if missing:
+        raise ValueError(f"the pool's code lacks {missing}")
+    sec = secs[text]
+    return obj[sec[4]:sec[4] + sec[5]], {n: symbols[n] for n in ir.SYMBOLS}
+
+
+def save(path: str, code: bytes, symbols: dict[str, int]) -> None:
+    """Write the code entry atomically (a temporary file, then a rename)."""
+    head = json.dumps({"source": SOURCE, "sha256": hashlib.sha256(code).hexdigest(),
+                       "symbols": symbols}, sort_keys=True).encode()
+    tmp = f"{path}.{os.getpid()}.tmp"
+    with open(tmp, "wb") as f:
+        f.write(head + b"\n" + code)
+    os.replace(tmp, path)
+
+
+def read(path: str) -> tuple[bytes, dict[str, int]] | None:
+    """The saved code and symbols, or ``None`` (missing, another source, corrupt)."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+        head, code = data.split(b"\n", 1)
+        meta = json.loads(head)
+    except (OSError, ValueError):
+        return None
+    if meta.get("source") != SOURCE or meta.get("sha256") != hashlib.sha256(code).hexdigest():
+        return None
+    symbols = meta.get("symbols")
+    if not isinstance(symbols, dict) or sorted(symbols) != sorted(ir.SYMBOLS) or not all(
+            type(v) is int and 0 <= v < len(code) for v in symbols.values()):
+        return None
+    return code, symbols
+
+
+def map_code(code: bytes, symbols: dict[str, int]) -> dict[str, int]:
+    """Map ``code`` executable; the symbols' addresses."""
+    size = -(-len(code) // mmap.PAGESIZE) * mmap.PAGESIZE
+    m = mmap.mmap(-1, size, prot=mmap.PROT_READ | mmap.PROT_WRITE)
+    m.write(code)
+    addr = ctypes.addressof(ctypes.c_char.from_buffer(m))
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    if libc.mprotect(addr, size, mmap.PROT_READ | mmap.PROT_EXEC) != 0:
+        raise OSError(ctypes.get_errno(), "mprotect(PROT_EXEC) refused")
+    _MAPS.append(m)
+    return {n: addr + off for n, off in symbols.items()}
