@@ -13,7 +13,8 @@ chunk of the arrays, tile by tile. This module holds the native side, x86-64 onl
     on a queue until the next job wakes it), 2 when told to exit.
 ``sg_pool_run(J, W, nc)``
     the calling thread: starts the job's generation (the job block's ``J_GEN`` + 1; each
-    chunk's claim word ``2 * gen``), posts it to workers 1..nc-1; if one of them is asleep,
+    chunk's claim word ``2 * gen``), posts it to workers 1..``J_NWORKERS``, each of which
+    claims and runs chunks from its own number on, wrapping around; if one of them is asleep,
     returns ``mask << 8`` (the caller wakes them, then calls ``sg_pool_finish``), else finishes
     here.
 ``sg_pool_finish(J, W, nc)``
@@ -35,7 +36,7 @@ sequence number, sleeping flag, job block, chunk index, exit flag.
 
 from __future__ import annotations
 
-J_NSTEPS, J_TILE, J_MXCSR = 0, 2, 3
+J_NSTEPS, J_NCHUNKS, J_TILE, J_MXCSR, J_NWORKERS = 0, 1, 2, 3, 5
 J_BOUNDS = 16  # lo, hi per chunk
 J_SUMMARY = 48  # per chunk: the union of its steps' flags
 J_FLAGS = 64  # per chunk, per step (8 steps a chunk)
@@ -212,6 +213,25 @@ out:
   ret void
 }
 
+define internal void @claim_from(ptr %J, i64 %first, i64 %g) nounwind alwaysinline {
+entry:
+  %ncp = getelementptr i64, ptr %J, i64 1
+  %nc = load i64, ptr %ncp
+  br label %l
+l:
+  %i = phi i64 [ 0, %entry ], [ %i1, %b ]
+  %more = icmp slt i64 %i, %nc
+  br i1 %more, label %b, label %e
+b:
+  %ci = add i64 %first, %i
+  %c = urem i64 %ci, %nc
+  call void @claim_run(ptr %J, i64 %c, i64 %g)
+  %i1 = add i64 %i, 1
+  br label %l
+e:
+  ret void
+}
+
 define i32 @sg_pool_worker(ptr %w, i64 %budget) nounwind {
 entry:
   %slp = getelementptr i64, ptr %w, i64 2
@@ -237,7 +257,7 @@ job:
   %quit = icmp ne i64 %ex, 0
   br i1 %quit, label %exit, label %ran
 ran:
-  call void @claim_run(ptr %J, i64 %ch, i64 %s)
+  call void @claim_from(ptr %J, i64 %ch, i64 %s)
   store atomic i64 %s, ptr %donep release, align 8
   %tr = call i64 @llvm.readcyclecounter()
   br label %loop
@@ -346,7 +366,9 @@ reset1:
 post:
   %k = phi i64 [ 1, %reset ], [ %k1, %one ]
   %mask = phi i64 [ 0, %reset ], [ %mask1, %one ]
-  %kin = icmp slt i64 %k, %nc
+  %nwp = getelementptr i64, ptr %J, i64 5
+  %nw = load i64, ptr %nwp
+  %kin = icmp sle i64 %k, %nw
   br i1 %kin, label %one, label %after
 one:
   %k8 = shl i64 %k, 3

@@ -24,6 +24,7 @@ ones on its first op; the compiled code is kept.
 from __future__ import annotations
 
 import _thread
+import atexit
 import ctypes
 import os
 import platform
@@ -65,6 +66,7 @@ def ready() -> bool:
                 if not _from_disk():
                     _STATE[0] = "loading"
                     _thread.start_new_thread(_load, ())
+                    atexit.register(wait_ready, 10.0)  # a short process still saves the code
     return _STATE[0] == "ready"
 
 
@@ -177,6 +179,7 @@ class Pool:
         self.Jaddr, self.Waddr = self.J.ctypes.data, self.W.ctypes.data
         self.wake = [SimpleQueue() for _ in range(workers + 1)]
         self.scratch: list[np.ndarray] = []
+        self.wakes = 0  # ops that found a worker asleep (tests observe the wake path)
         for k in range(1, workers + 1):
             self.W[ir.W_WORDS * k + 3] = self.Jaddr
             self.W[ir.W_WORDS * k + 4] = k  # worker k's chunk (when the main has not taken it)
@@ -196,6 +199,7 @@ class Pool:
         chunk)."""
         r = _CODE["run"](self.Jaddr, self.Waddr, chunks)
         if r >= 256:
+            self.wakes += 1
             m = r >> 8
             for k in range(1, chunks):
                 if m >> k & 1:

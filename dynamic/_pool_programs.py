@@ -206,14 +206,17 @@ def _scalar_ok(v: Any, dt: np.dtype) -> bool:
 
 
 _BOUNDS: dict = {}
+CHUNKS_PER_THREAD = 1
+"""Chunks a thread (whoever is free claims the next one; 2 and 4 measured no faster on
+``chain``: ``benchmarks/eager_threads.py``)."""
 
 
 def _bounds(n: int, t: int) -> list:
-    """The job block's chunk words for ``n`` elements on ``t`` threads: chunks of whole
-    :data:`ALIGN` blocks, the last one short."""
+    """The job block's chunk words for ``n`` elements on ``t`` threads: :data:`CHUNKS_PER_THREAD`
+    chunks a thread of whole :data:`ALIGN` blocks, the last one short."""
     b = _BOUNDS.get((n, t))
     if b is None:
-        size = -(-n // t)
+        size = -(-n // (CHUNKS_PER_THREAD * t))
         size = -(-size // _parallel.ALIGN) * _parallel.ALIGN
         b = [x for lo in range(0, n, size) for x in (lo, min(n, lo + size))]
         if len(_BOUNDS) > 256:
@@ -255,6 +258,8 @@ def run(prog: Program, t: int, n: int, dt: np.dtype, ops: list, bounds: list | N
         J[prog.at] = vals
         J[ir.J_BOUNDS:ir.J_BOUNDS + 2 * c] = bounds
         J[ir.J_NSTEPS] = prog.nsteps
+        J[ir.J_NCHUNKS] = c
+        J[ir.J_NWORKERS] = min(pool.n, c - 1, t - 1)
         J[ir.J_TILE] = prog.tile or n
         if prog.acc:
             J[ir.J_ACC:ir.J_ACC + c] = 0

@@ -1,0 +1,186 @@
+"""The spinning native pool (``dynamic/_pool_native.py``, issue #12): what the op tests of
+``test_parallel.py`` (run on both pools) do not reach: numpy's floating-point error report
+from chunks run without the GIL, sleeping and late workers, more threads, another Python
+thread's op, the saved machine code, and the pool switched off. Values are compared bit for
+bit with numpy; speed is never asserted."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import warnings
+
+import numpy as np
+import pytest
+
+import dynamic as torch
+from dynamic import _parallel as P
+from dynamic import _pool_code, _pool_native, _pool_programs
+
+N = P.PAR_MIN * 2 + 4133
+
+
+@pytest.fixture
+def spin(monkeypatch):
+    """Two threads on free cores, on the spinning pool (skipped where it cannot load)."""
+    if not _pool_native.wait_ready():
+        pytest.skip(f"no spinning pool here: {_pool_native.why_not()}")
+    saved = torch.get_num_threads()
+    monkeypatch.setattr(P, "cores_free", lambda: 8)
+    torch.set_num_threads(2)
+    yield
+    torch.set_num_threads(saved)
+
+
+def _overflowing(where: str) -> np.ndarray:
+    x = np.zeros(N, np.float32)
+    x[{"first": 5, "last": -1, "both": [5, -1]}[where]] = 1000.0
+    return x
+
+
+def _messages(f) -> list[str]:
+    with warnings.catch_warnings(record=True) as got:
+        warnings.simplefilter("always")
+        f()
+    return [str(w.message) for w in got if issubclass(w.category, RuntimeWarning)]
+
+
+@pytest.mark.parametrize("where", ["first", "last", "both"])
+def test_overflow_is_reported_as_numpy_reports_it(spin, where):
+    x = _overflowing(where)
+    ops = P.COUNTS["ops"]
+    for mode in ("warn", "ignore"):
+        with np.errstate(over=mode):
+            want = _messages(lambda: np.exp(x))
+            got = _messages(lambda: torch.tensor(x).exp())
+        assert got == want == (["overflow encountered in exp"] if mode == "warn" else [])
+    with np.errstate(over="raise"), pytest.raises(FloatingPointError,
+                                                  match="overflow encountered in exp"):
+        torch.tensor(x).exp()
+    calls: list = []
+    with np.errstate(over="call"):
+        np.seterrcall(lambda kind, flag: calls.append(kind))
+        try:
+            torch.tensor(x).exp()
+        finally:
+            np.seterrcall(None)
+    assert calls == ["overflow"]
+    assert P.COUNTS["ops"] >= ops + 4  # every one of them ran on the pool
+
+
+def test_invalid_and_divide_in_a_rule_name_the_ufunc_that_raised(spin):
+    """A rule of several loops (div's ``-(g * ((x / y) / y))``) reports at the loop numpy
+    would have reported at: ``divide`` for 0 / 0 and 1 / 0."""
+    x = np.ones(N, np.float32)
+    y = np.ones(N, np.float32)
+    x[-2], y[-2] = 0.0, 0.0  # 0 / 0: invalid
+    y[-1] = 0.0  # 1 / 0: divide by zero
+    want = set()
+    with np.errstate(all="warn"):
+        want |= set(_messages(lambda: np.true_divide(np.true_divide(x, y), y)))
+        tx, ty = torch.tensor(x, requires_grad=True), torch.tensor(y, requires_grad=True)
+        got = set(_messages(lambda: (tx / ty).sum().backward()))
+    assert want <= got
+    assert got <= want | {"invalid value encountered in multiply"}
+
+
+def test_an_error_leaves_the_pool_usable(spin):
+    x = _overflowing("last")
+    with np.errstate(over="raise"), pytest.raises(FloatingPointError):
+        torch.tensor(x).exp()
+    assert not P._LOCK.locked()
+    y = np.random.default_rng(0).standard_normal(N).astype(np.float32)
+    assert torch.tensor(y).tanh().numpy().tobytes() == np.tanh(y).tobytes()
+
+
+def test_sleeping_workers_are_woken_and_values_stay_exact(spin, monkeypatch):
+    """With no spin budget every worker sleeps after each job: each op wakes it, or runs its
+    chunk itself when the worker is late (it then claims nothing)."""
+    monkeypatch.setitem(_pool_native._CODE, "spins", 0)
+    _pool_programs._NPOOL[0] = None  # new workers read the budget
+    x = np.random.default_rng(1).standard_normal(N).astype(np.float32)
+    t = torch.tensor(x)
+    for _ in range(20):
+        assert (t * 1.5).tanh().numpy().tobytes() == np.tanh(x * np.float32(1.5)).tobytes()
+    assert _pool_programs._NPOOL[0].wakes > 0
+    _pool_programs._NPOOL[0].close()
+    _pool_programs._NPOOL[0] = None
+
+
+def test_more_threads_start_a_larger_pool(spin):
+    x = np.random.default_rng(2).standard_normal(N).astype(np.float32)
+    for n in (2, 3, 2):
+        torch.set_num_threads(n)
+        chunks = P.COUNTS["chunks"]
+        assert torch.tensor(x).sigmoid().numpy().tobytes() == \
+            torch.tensor(x).sigmoid().numpy().tobytes()
+        assert P.COUNTS["chunks"] - chunks == 2 * n
+    assert _pool_programs._NPOOL[0].n == 2
+
+
+def test_another_threads_op_meanwhile_runs_serially_and_exactly(spin):
+    x = np.random.default_rng(3).standard_normal(N).astype(np.float32)
+    want = np.tanh(x).tobytes()
+    bad: list = []
+
+    def work() -> None:
+        for _ in range(15):
+            if torch.tensor(x).tanh().numpy().tobytes() != want:
+                bad.append(1)
+
+    ts = [threading.Thread(target=work) for _ in range(3)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    assert not bad
+
+
+def test_the_saved_code_is_checked_before_it_runs(tmp_path):
+    text, symbols = _pool_code.compile_text()
+    path = str(tmp_path / "pool.code")
+    _pool_code.save(path, text, symbols)
+    assert _pool_code.read(path) == (text, symbols)
+    data = bytearray(open(path, "rb").read())
+    data[-1] ^= 0xFF  # one flipped byte of code
+    open(path, "wb").write(bytes(data))
+    assert _pool_code.read(path) is None
+    with pytest.raises(ValueError, match="not an ELF64"):
+        _pool_code.text_of(b"not an object")
+
+
+_CHILD = """
+import numpy as np, dynamic as torch
+from dynamic import _parallel as P, _pool_native
+P.cores_free = lambda: 8
+torch.set_num_threads(2)
+ready = _pool_native.ready()
+x = np.random.default_rng(0).standard_normal(P.PAR_MIN * 2).astype(np.float32)
+ok = torch.tensor(x).tanh().numpy().tobytes() == np.tanh(x).tobytes()
+print(ready, ok, P.COUNTS["ops"])
+"""
+
+
+def _child(env: dict) -> list[str]:
+    e = dict(os.environ, **env)
+    e["PYTHONPATH"] = os.pathsep.join([os.getcwd(), e.get("PYTHONPATH", "")])
+    return subprocess.run([sys.executable, "-c", _CHILD], env=e, capture_output=True,
+                          text=True, check=True, timeout=120).stdout.split()
+
+
+@pytest.mark.skipif(not _pool_native.ENABLED, reason="no spinning pool on this platform")
+def test_a_fresh_process_maps_the_saved_code_at_its_first_op(tmp_path):
+    env = {"STATICGRAPH_CACHE_DIR": str(tmp_path)}
+    if not _pool_native.wait_ready():
+        pytest.skip(_pool_native.why_not())
+    # compiles in the background (its first op on the queue pool), saves before it exits
+    assert _child(env)[1:] == ["True", "1"]
+    assert [p.name for p in tmp_path.iterdir()] == [f"eager-pool-{_pool_code.SOURCE[:16]}.code"]
+    assert _child(env) == ["True", "True", "1"]  # mapped at once: no compile, no wait
+
+
+def test_switched_off_the_queue_pool_runs(tmp_path):
+    out = _child({"DYNAMIC_SPIN_POOL": "0", "STATICGRAPH_CACHE_DIR": str(tmp_path)})
+    assert out == ["False", "True", "1"]
