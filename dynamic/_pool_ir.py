@@ -426,6 +426,56 @@ e:
 """ for name, ity, one in (("float32", "i32", 0x3F800000),  # 1.0f, 1.0: immediates
                            ("float64", "i64", 0x3FF0000000000000)))
 
+_SIGMOID = "".join(f"""
+define void @sg_sigmoid_end_{name}(ptr %args, ptr %dims, ptr %steps, ptr %data) nounwind {{
+entry:
+  %n = load i64, ptr %dims
+  %xb = load ptr, ptr %args
+  %ep = getelementptr ptr, ptr %args, i64 1
+  %eb = load ptr, ptr %ep
+  %op = getelementptr ptr, ptr %args, i64 2
+  %ob = load ptr, ptr %op
+  %one = load {ty}, ptr %data
+  %nsp = getelementptr {ity}, ptr %data, i64 1
+  %nosign = load {ity}, ptr %nsp
+  %infp = getelementptr {ity}, ptr %data, i64 2
+  %inf = load {ity}, ptr %infp
+  br label %l
+l:
+  %i = phi i64 [ 0, %entry ], [ %i1, %b ]
+  %more = icmp slt i64 %i, %n
+  br i1 %more, label %b, label %e
+b:
+  %xp = getelementptr {ty}, ptr %xb, i64 %i
+  %xi = load {ity}, ptr %xp
+  %epi = getelementptr {ty}, ptr %eb, i64 %i
+  %ev = load {ty}, ptr %epi
+  %mag = and {ity} %xi, %nosign
+  %zero = icmp eq {ity} %mag, 0
+  %pos = icmp sge {ity} %xi, 0
+  %num = icmp ule {ity} %mag, %inf
+  %posnum = and i1 %pos, %num
+  %ge0 = or i1 %zero, %posnum
+  %m = select i1 %ge0, {ty} %one, {ty} %ev
+  %d = fadd {ty} %ev, %one
+  %r = fdiv {ty} %m, %d
+  %opi = getelementptr {ty}, ptr %ob, i64 %i
+  store {ty} %r, ptr %opi
+  %i1 = add i64 %i, 1
+  br label %l
+e:
+  ret void
+}}
+""" for name, ty, ity in (("float32", "float", "i32"), ("float64", "double", "i64")))
+"""``out = (x >= 0 ? 1 : e) / (1 + e)`` over contiguous ``x, e, out``: ``tiles.sigmoid``'s
+last four passes (``1 + e``, ``x >= 0``, the max with it, the quotient) in one, bit for bit
+(``e = exp(-|x|)`` is in [0, 1] or NaN with ``x``; both operations are IEEE's; ``x >= 0`` is
+read from the bits, so it raises no flag, as numpy's comparison reports none). Its constants
+(1, the sign mask, the infinity's bits) come through ``data``
+(:data:`SIGMOID_DATA`): immediates would become constant-pool loads, which need relocations."""
+SIGMOID_DATA = {"float32": ("<fii", 1.0, 0x7FFFFFFF, 0x7F800000),
+                "float64": ("<dqq", 1.0, 0x7FFFFFFFFFFFFFFF, 0x7FF0000000000000)}
+
 _DECLS = """
 define internal void @yield() nounwind alwaysinline {
   %r = call i64 asm sideeffect "syscall", "={rax},{rax},~{rcx},~{r11},~{memory},~{dirflag}"(i64 24)
@@ -439,7 +489,7 @@ declare void @llvm.x86.sse.ldmxcsr(ptr)
 declare void @llvm.memset.p0.i64(ptr, i8, i64, i1)
 """
 
-MODULE = _DECLS + _EXEC + _WORKER + _CASTS
+MODULE = _DECLS + _EXEC + _WORKER + _CASTS + _SIGMOID
 """The whole module's IR text."""
 SYMBOLS = ("sg_pool_worker", "sg_pool_run", "sg_pool_finish", "sg_bool_to_float32",
-           "sg_bool_to_float64")
+           "sg_bool_to_float64", "sg_sigmoid_end_float32", "sg_sigmoid_end_float64")

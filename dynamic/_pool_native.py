@@ -28,6 +28,7 @@ import atexit
 import ctypes
 import os
 import platform
+import struct
 import sys
 import threading
 import time
@@ -148,6 +149,18 @@ def _tsc_mhz() -> float:
     except (OSError, ValueError, IndexError):
         pass
     return 2000.0
+
+
+def sigmoid_loop(dtype: np.dtype) -> tuple[int, int]:
+    """The native end of the tiled sigmoid for ``dtype`` and its ``data`` (its constants:
+    :data:`._pool_ir.SIGMOID_DATA`)."""
+    name = dtype.name
+    buf = _CODE.get("sigmoid_data_" + name)
+    if buf is None:
+        fmt, *vals = ir.SIGMOID_DATA[name]
+        buf = _CODE["sigmoid_data_" + name] = np.frombuffer(
+            bytearray(struct.pack(fmt, *vals)), np.uint8)
+    return _CODE[f"sg_sigmoid_end_{name}"], buf.ctypes.data
 
 
 def cast_loop(dtype: np.dtype) -> int:

@@ -105,23 +105,18 @@ def _tile(dt: np.dtype) -> int:
 
 
 def sigmoid(dt: np.dtype) -> Program | None:
-    """``tiles.sigmoid``: ``-|x|`` by the sign bit, exp, ``1 + e``, ``x >= 0`` (as 0/1 of
-    ``dt``: numpy's cast inside ``maximum``), the max, the quotient; operands ``out, x``."""
+    """``tiles.sigmoid`` (operands ``out, x``): ``-|x|`` by the sign bit and numpy's exp
+    into ``out``, then its last four passes as one native loop (``sg_sigmoid_end``: ``x >= 0``
+    from the bits, ``1 + e``, the select the max with 0/1 amounts to, the quotient; reported
+    as ``divide``, the only one of those passes that can raise a flag)."""
     def build() -> Program | None:
         if dt not in _INTS:
             return None
         ints, sign = tiles._SIGN_BIT[dt]
-        t = _tile(dt)
-        d, b, bf = ("t", 0, dt.itemsize), ("t", t * dt.itemsize, 1), \
-            ("t", t * (dt.itemsize + 1) + 64, dt.itemsize)
         steps = [_step(np.bitwise_or, (ints,) * 3, 1, ("c", sign, ints), 0),
                  _step(np.exp, (dt, dt), 0, 0),
-                 _step(np.add, (dt,) * 3, 0, ("c", 1, dt), d),
-                 _step(np.greater_equal, (dt, dt, np.bool_), 1, ("c", 0, dt), b),
-                 (pn.cast_loop(dt), 0, "cast", (b, bf)),
-                 _step(np.maximum, (dt,) * 3, 0, bf, 0),
-                 _step(np.true_divide, (dt,) * 3, 0, d, 0)]
-        return _program(steps, t, t * (2 * dt.itemsize + 1) + 128)
+                 (*pn.sigmoid_loop(dt), "divide", (1, 0, 0))]
+        return _program(steps, _tile(dt))
     return cached(("sigmoid", dt), build)
 
 

@@ -184,3 +184,25 @@ def test_a_fresh_process_maps_the_saved_code_at_its_first_op(tmp_path):
 def test_switched_off_the_queue_pool_runs(tmp_path):
     out = _child({"DYNAMIC_SPIN_POOL": "0", "STATICGRAPH_CACHE_DIR": str(tmp_path)})
     assert out == ["False", "True", "1"]
+
+
+@pytest.mark.parametrize("dt", [np.float32, np.float64])
+def test_the_native_end_of_sigmoid_is_tiles_sigmoid_bit_for_bit(spin, dt):
+    """``sg_sigmoid_end`` replaces four numpy passes: every class of float, denormals and
+    results that underflow included, against ``tiles.sigmoid`` (the serial kernel)."""
+    from staticgraph.ops import tiles
+
+    fi = np.finfo(dt)
+    special = np.array([np.nan, -np.nan, np.inf, -np.inf, 0.0, -0.0, fi.tiny, -fi.tiny,
+                        fi.smallest_subnormal, -fi.smallest_subnormal, fi.max, -fi.max,
+                        1.0, -1.0, 80.0, -80.0, 700.0, -700.0, 88.7, -88.7, -103.0, -104.0,
+                        -745.0, -746.0], dt)
+    rng = np.random.default_rng(4)
+    bits = rng.integers(0, 1 << (8 * np.dtype(dt).itemsize), N, dtype=np.uint64)
+    x = bits.astype(np.uint32 if dt == np.float32 else np.uint64).view(dt).copy()
+    x[:special.size] = special
+    x[special.size:special.size + 1000] = rng.standard_normal(1000) * 50
+    with np.errstate(all="ignore"):
+        got = torch.tensor(x).sigmoid().numpy()
+        want = tiles.sigmoid(x)
+    assert got.dtype == dt and got.tobytes() == want.tobytes()
