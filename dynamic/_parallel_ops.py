@@ -102,7 +102,7 @@ def reduce_all(op: Any, a: np.ndarray, dims: tuple) -> Any:
         parts = None
         dt = a.dtype
         if dt in _NATIVE_DT and _ready() and progs.run(progs.reduce_sum(dt), 2, f.size, dt,
-                                                       [f], [(0, h), (h, f.size)]):
+                                                       [f], [0, h, h, f.size]):
             parts = progs.accumulators(2, dt)
         if parts is None:
             parts = dispatch(_sum_chunk, [[f[:h]], [f[h:]]])

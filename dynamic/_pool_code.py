@@ -1,8 +1,9 @@
 """The spinning pool's machine code: compiled once by llvmlite, kept on disk, mapped in later.
 
-The module of :mod:`dynamic._pool_ir` is compiled for generic x86-64 (no host features: the
-hot loops are numpy's own) as position-independent code without a single relocation (its
-helpers are inlined, its constants immediates), so its ``.text`` runs wherever it is mapped.
+The module of :mod:`dynamic._pool_ir` is compiled for this CPU (generic x86-64 if that needs
+relocations) as position-independent code without a single relocation (its helpers are
+inlined, its constants immediates or passed in), so its ``.text`` runs wherever it is mapped;
+the entry's name holds a hash of the IR and of the CPU's model and flags.
 The first process compiles it (llvmlite: ~60 ms of import and ~10 ms of LLVM, on the
 background loader thread) and saves the bytes as ``eager-pool-<source hash>.code`` under
 ``$STATICGRAPH_CACHE_DIR`` (default ``~/.cache/staticgraph``)::
@@ -27,7 +28,18 @@ import struct
 
 from . import _pool_ir as ir
 
-SOURCE = hashlib.sha256(ir.MODULE.encode()).hexdigest()
+def _host() -> str:
+    """This CPU's model and feature flags (``/proc/cpuinfo``): the code is compiled for them."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            lines = [ln for ln in f if ln.startswith(("model name", "flags"))][:2]
+    except OSError:
+        lines = []
+    return "".join(lines)
+
+
+SOURCE = hashlib.sha256((ir.MODULE + _host()).encode()).hexdigest()
+"""The hash of the IR and of this host's CPU: a saved entry is used only where both match."""
 _MAPS: list = []  # the executable mappings (kept alive for the process's life)
 
 
@@ -46,20 +58,33 @@ def cache_path() -> str | None:
 
 
 def compile_text() -> tuple[bytes, dict[str, int]]:
-    """Compile the module with llvmlite; its ``.text`` and the offsets of :data:`ir.SYMBOLS`.
-    Raises when the object has relocations or other allocated sections."""
+    """Compile the module with llvmlite for this CPU (its vector width: the sigmoid loop), or
+    for generic x86-64 when that code would need relocations; its ``.text`` and the offsets of
+    :data:`ir.SYMBOLS`. Raises when neither is relocation-free."""
     import llvmlite.binding as ll
 
     ll.initialize_native_target()
     ll.initialize_native_asmprinter()
     ll.initialize_native_asmparser()  # the inline fnclex / fnstsw / syscall
-    tm = ll.Target.from_triple("x86_64-unknown-linux-gnu").create_target_machine(
-        cpu="x86-64", features="", opt=2, reloc="pic", codemodel="small")
-    mod = ll.parse_assembly(ir.MODULE)
-    mod.triple = tm.triple
-    mod.data_layout = str(tm.target_data)
-    mod.verify()
-    return text_of(tm.emit_object(mod))
+    target = ll.Target.from_triple("x86_64-unknown-linux-gnu")
+    err: Exception | None = None
+    for cpu, features in ((ll.get_host_cpu_name(), ll.get_host_cpu_features().flatten()),
+                          ("x86-64", "")):
+        tm = target.create_target_machine(cpu=cpu, features=features, opt=2, reloc="pic",
+                                          codemodel="small")
+        mod = ll.parse_assembly(ir.MODULE)
+        mod.triple = tm.triple
+        mod.data_layout = str(tm.target_data)
+        mod.verify()
+        pto = ll.create_pipeline_tuning_options(speed_level=2)
+        pto.loop_vectorization = True
+        pb = ll.create_pass_builder(tm, pto)
+        pb.getModulePassManager().run(mod, pb)
+        try:
+            return text_of(tm.emit_object(mod))
+        except ValueError as e:
+            err = e
+    raise err  # type: ignore[misc]
 
 
 def text_of(obj: bytes) -> tuple[bytes, dict[str, int]]:

@@ -392,40 +392,6 @@ work:
 }
 """
 
-_CASTS = "".join(f"""
-define void @sg_bool_to_{name}(ptr %args, ptr %dims, ptr %steps, ptr %data) nounwind {{
-entry:
-  %n = load i64, ptr %dims
-  %in = load ptr, ptr %args
-  %outp = getelementptr ptr, ptr %args, i64 1
-  %out = load ptr, ptr %outp
-  %is = load i64, ptr %steps
-  %osp = getelementptr i64, ptr %steps, i64 1
-  %os = load i64, ptr %osp
-  br label %l
-l:
-  %i = phi i64 [ 0, %entry ], [ %i1, %b ]
-  %more = icmp slt i64 %i, %n
-  br i1 %more, label %b, label %e
-b:
-  %io = mul i64 %i, %is
-  %ip = getelementptr i8, ptr %in, i64 %io
-  %v = load i8, ptr %ip
-  %nz = icmp ne i8 %v, 0
-  %nzi = zext i1 %nz to {ity}
-  %mask = sub {ity} 0, %nzi
-  %f = and {ity} %mask, {one}
-  %oo = mul i64 %i, %os
-  %op = getelementptr i8, ptr %out, i64 %oo
-  store {ity} %f, ptr %op
-  %i1 = add i64 %i, 1
-  br label %l
-e:
-  ret void
-}}
-""" for name, ity, one in (("float32", "i32", 0x3F800000),  # 1.0f, 1.0: immediates
-                           ("float64", "i64", 0x3FF0000000000000)))
-
 _SIGMOID = "".join(f"""
 define void @sg_sigmoid_end_{name}(ptr %args, ptr %dims, ptr %steps, ptr %data) nounwind {{
 entry:
@@ -447,9 +413,9 @@ l:
   br i1 %more, label %b, label %e
 b:
   %xp = getelementptr {ty}, ptr %xb, i64 %i
-  %xi = load {ity}, ptr %xp
+  %xi = load {ity}, ptr %xp, !llvm.access.group !1
   %epi = getelementptr {ty}, ptr %eb, i64 %i
-  %ev = load {ty}, ptr %epi
+  %ev = load {ty}, ptr %epi, !llvm.access.group !1
   %mag = and {ity} %xi, %nosign
   %zero = icmp eq {ity} %mag, 0
   %pos = icmp sge {ity} %xi, 0
@@ -460,14 +426,14 @@ b:
   %d = fadd {ty} %ev, %one
   %r = fdiv {ty} %m, %d
   %opi = getelementptr {ty}, ptr %ob, i64 %i
-  store {ty} %r, ptr %opi
+  store {ty} %r, ptr %opi, !llvm.access.group !1
   %i1 = add i64 %i, 1
-  br label %l
+  br label %l, !llvm.loop !2
 e:
   ret void
 }}
 """ for name, ty, ity in (("float32", "float", "i32"), ("float64", "double", "i64")))
-"""``out = (x >= 0 ? 1 : e) / (1 + e)`` over contiguous ``x, e, out``: ``tiles.sigmoid``'s
+_SIGMOID_DOC = """``out = (x >= 0 ? 1 : e) / (1 + e)`` over contiguous ``x, e, out``: ``tiles.sigmoid``'s
 last four passes (``1 + e``, ``x >= 0``, the max with it, the quotient) in one, bit for bit
 (``e = exp(-|x|)`` is in [0, 1] or NaN with ``x``; both operations are IEEE's; ``x >= 0`` is
 read from the bits, so it raises no flag, as numpy's comparison reports none). Its constants
@@ -489,7 +455,15 @@ declare void @llvm.x86.sse.ldmxcsr(ptr)
 declare void @llvm.memset.p0.i64(ptr, i8, i64, i1)
 """
 
-MODULE = _DECLS + _EXEC + _WORKER + _CASTS + _SIGMOID
+_META = """
+!1 = distinct !{}
+!2 = distinct !{!2, !3}
+!3 = !{!"llvm.loop.parallel_accesses", !1}
+"""
+# the sigmoid loop's iterations are independent even in place (``e`` is ``out``): vectorized
+# without the overlap check that would send the in-place call to the scalar loop
+
+MODULE = _DECLS + _EXEC + _WORKER + _SIGMOID + _META
 """The whole module's IR text."""
-SYMBOLS = ("sg_pool_worker", "sg_pool_run", "sg_pool_finish", "sg_bool_to_float32",
-           "sg_bool_to_float64", "sg_sigmoid_end_float32", "sg_sigmoid_end_float64")
+SYMBOLS = ("sg_pool_worker", "sg_pool_run", "sg_pool_finish", "sg_sigmoid_end_float32",
+           "sg_sigmoid_end_float64")

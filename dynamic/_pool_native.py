@@ -163,23 +163,6 @@ def sigmoid_loop(dtype: np.dtype) -> tuple[int, int]:
     return _CODE[f"sg_sigmoid_end_{name}"], buf.ctypes.data
 
 
-def cast_loop(dtype: np.dtype) -> int:
-    """The native bool -> ``dtype`` inner loop (numpy's cast: 1 for True, 0 for False)."""
-    return _CODE[f"sg_bool_to_{dtype.name}"]
-
-
-def _after_fork_in_child() -> None:
-    global _GATE, _LOAD_LOCK
-    _GATE, _LOAD_LOCK = threading.Lock(), threading.Lock()
-    if _STATE[0] == "loading":  # the loader had not started compiling: the child loads anew
-        _STATE[0] = "idle"
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(before=lambda: _GATE.acquire(), after_in_parent=lambda: _GATE.release(),
-                        after_in_child=_after_fork_in_child)
-
-
 # ---------------------------------------------------------------------------------- the pool
 class Pool:
     """``workers`` native workers, their control blocks, and one job block (one op at a time:

@@ -2,9 +2,9 @@
 
 A program is what the serial kernel does, ufunc by ufunc, written as steps for the native
 executor (:mod:`dynamic._pool_ir`): each step an inner loop of numpy (:func:`._pool_loops.loop`)
-or a bool -> float cast, with operands that are the call's arrays (operand numbers), Python
-numbers (written into the job block's scalar slots per call), constants, or tile-sized scratch
-buffers. Programs of several passes run tile by tile (``tiles.TILE_BYTES`` per operand), as
+or a native loop of :mod:`dynamic._pool_ir` (the end of sigmoid), with operands that are the
+call's arrays (operand numbers), Python numbers (written into the program's operand slots per
+call), constants, or tile-sized scratch buffers. Programs of several passes run tile by tile (``tiles.TILE_BYTES`` per operand), as
 ``staticgraph/ops/tiles.py`` does, so the intermediates stay in cache. Every element goes
 through the same loops in the same order as serially: the same bits
 (``tests/dynamic/test_pool_native.py``).
