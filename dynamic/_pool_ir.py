@@ -28,8 +28,8 @@ claims nothing.
 
 A job block is int64 words (offsets: the ``J_*`` constants). Each chunk runs with the calling
 thread's MXCSR control bits (rounding, flush-to-zero), its exception flags collected per step
-(``MXCSR | x87 status word``, low 6 bits: glibc raises overflow and underflow on the
-x87 unit) so that the caller can report them as numpy would (``np.errstate``).
+(``MXCSR | x87 status word``: invalid, divide-by-zero, overflow, underflow, the four numpy
+reports, not denormal-operand or inexact; glibc raises overflow and underflow on the x87 unit) so that the caller can report them as numpy would (``np.errstate``).
 Every worker's control block is 64 bytes (its own cache line): job sequence number, done
 sequence number, sleeping flag, job block, chunk index, exit flag.
 """
@@ -172,7 +172,7 @@ call:
   %swv = load i16, ptr %sw
   %sw32 = zext i16 %swv to i32
   %both = or i32 %mxv, %sw32
-  %fl32 = and i32 %both, 63
+  %fl32 = and i32 %both, 29
   %fl = zext i32 %fl32 to i64
   %fp = getelementptr i64, ptr %flp, i64 %s
   %fo = load i64, ptr %fp

@@ -205,8 +205,12 @@ class Pool:
 
     def step_flags(self, chunks: int, nsteps: int) -> list[int]:
         """Per step, the union over chunks of its exception flags."""
-        f = self.J[ir.J_FLAGS:ir.J_FLAGS + 8 * chunks].reshape(chunks, 8)
-        return [int(v) for v in np.bitwise_or.reduce(f, axis=0)[:nsteps]]
+        rows = self.J[ir.J_FLAGS:ir.J_FLAGS + 8 * chunks].tolist()
+        out = [0] * nsteps
+        for c in range(chunks):
+            for s in range(nsteps):
+                out[s] |= rows[8 * c + s]
+        return out
 
     def close(self) -> None:
         """Tell every worker to exit (each leaves at its next look at the job word)."""
