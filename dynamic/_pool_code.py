@@ -4,9 +4,10 @@ The module of :mod:`dynamic._pool_ir` is compiled for this CPU (generic x86-64 i
 relocations) as position-independent code without a single relocation (its helpers are
 inlined, its constants immediates or passed in), so its ``.text`` runs wherever it is mapped;
 the entry's name holds a hash of the IR and of the CPU's model and flags.
-The first process compiles it (llvmlite: ~60 ms of import and ~10 ms of LLVM, on the
-background loader thread) and saves the bytes as ``eager-pool-<source hash>.code`` under
-``$STATICGRAPH_CACHE_DIR`` (default ``~/.cache/staticgraph``)::
+The first process compiles it in a separate Python process (llvmlite: ~60 ms of import and
+~30 ms of LLVM; :func:`compile_apart`), which saves the bytes as
+``eager-pool-<source hash>.code`` under ``$STATICGRAPH_CACHE_DIR`` (default
+``~/.cache/staticgraph``)::
 
     {"source": "<sha256 of the IR>", "sha256": "<sha256 of the code>",
      "symbols": {"sg_pool_worker": 576, ...}}\\n<code>
@@ -14,7 +15,7 @@ background loader thread) and saves the bytes as ``eager-pool-<source hash>.code
 Later processes read it, check both hashes, and map it executable (an anonymous ``mmap``,
 then ``mprotect`` to read+execute): well under a millisecond, no llvmlite, so the pool is ready
 at the first large op. The directory is used only when this user owns it and nobody else may
-write to it; otherwise, or when anything fails, the code is compiled in memory instead.
+write to it; otherwise the code is compiled in memory on a background thread.
 """
 
 from __future__ import annotations
@@ -25,8 +26,13 @@ import json
 import mmap
 import os
 import struct
+import subprocess
+import sys
 
-from . import _pool_ir as ir
+try:
+    from . import _pool_ir as ir
+except ImportError:  # loaded by file path in the compiling process (see :func:`compile_apart`)
+    import _pool_ir as ir  # type: ignore[no-redef]
 
 def _host() -> str:
     """This CPU's model and feature flags (``/proc/cpuinfo``): the code is compiled for them."""
@@ -85,6 +91,33 @@ def compile_text() -> tuple[bytes, dict[str, int]]:
         except ValueError as e:
             err = e
     raise err  # type: ignore[misc]
+
+
+_BOOT = """
+import importlib.util, sys
+def load(name, path):
+    spec = importlib.util.spec_from_file_location(name, path)
+    m = importlib.util.module_from_spec(spec)
+    sys.modules[name] = m
+    spec.loader.exec_module(m)
+    return m
+load("_pool_ir", sys.argv[1])
+code = load("_pool_code", sys.argv[2])
+code.save(sys.argv[3], *code.compile_text())
+"""
+
+
+def compile_apart(path: str) -> subprocess.Popen:
+    """Compile and save the code to ``path`` in a separate Python process (started in ~1 ms):
+    llvmlite's import and LLVM's work never hold this process's GIL nor delay its exit. The
+    process loads this module and :mod:`._pool_ir` by file path, not the ``dynamic``
+    package (whose import alone takes ~0.4 s)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    return subprocess.Popen(
+        [sys.executable, "-c", _BOOT, os.path.join(here, "_pool_ir.py"),
+         os.path.join(here, "_pool_code.py"), path],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        close_fds=True)
 
 
 def text_of(obj: bytes) -> tuple[bytes, dict[str, int]]:

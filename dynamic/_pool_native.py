@@ -10,12 +10,14 @@ of numpy inner loops (:mod:`dynamic._pool_loops`) over one chunk, so no worker e
 GIL, and every value is the one numpy computes.
 
 Loading (:mod:`dynamic._pool_code`): the first op that could use the pool (:func:`ready`) maps
-the machine code saved by an earlier process (well under a millisecond); when there is none it
-is compiled by llvmlite on a background thread (~70 ms with llvmlite's import; the GIL switch
-interval lowered to 0.2 ms meanwhile, so the main thread never waits 5 ms for the loader to
-hand the GIL back) and saved. Until then, and where it cannot load (not x86-64 Linux, no
-llvmlite, another ``PyUFuncObject`` layout, ``DYNAMIC_SPIN_POOL=0``), the ops keep the queue
-pool of :mod:`dynamic._parallel`.
+the machine code saved by an earlier process (well under a millisecond); when there is none,
+it starts a separate Python process that compiles it with llvmlite and saves it (~0.1 s), and
+maps it once it is there (looked for at most every 50 ms): no import or compile in this
+process, none of its GIL. Until then, and where it cannot load (not x86-64 Linux, no llvmlite,
+another ``PyUFuncObject`` layout, ``DYNAMIC_SPIN_POOL=0``), the ops keep the queue pool of
+:mod:`dynamic._parallel`. Where the cache directory cannot be trusted, the code is compiled
+on a background thread of this process instead (the GIL switch interval lowered to 0.2 ms
+meanwhile, so the main thread never waits 5 ms for the loader to hand the GIL back).
 
 After ``os.fork`` the child forgets the workers (they do not exist there) and starts new
 ones on its first op; the compiled code is kept.
@@ -24,7 +26,6 @@ ones on its first op; the compiled code is kept.
 from __future__ import annotations
 
 import _thread
-import atexit
 import ctypes
 import os
 import platform
@@ -57,18 +58,53 @@ _WORK = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_int64)
 
 def ready() -> bool:
     """Whether the native pool can run jobs now. The first call maps the saved code (well
-    under a millisecond) or, when there is none, starts compiling it in the background."""
+    under a millisecond) or, when there is none, starts compiling it apart; later calls look
+    for the saved code at most every :data:`_POLL_S` until it is there."""
     s = _STATE[0]
     if s == "ready":
         return True
     if s == "idle" and ENABLED:
         with _LOAD_LOCK:
             if _STATE[0] == "idle":
-                if not _from_disk():
-                    _STATE[0] = "loading"
-                    _thread.start_new_thread(_load, ())
-                    atexit.register(wait_ready, 10.0)  # a short process still saves the code
+                _start()
+    elif s == "compiling" and time.monotonic() >= _CODE["next_look"]:
+        with _LOAD_LOCK:
+            if _STATE[0] == "compiling":
+                _look()
     return _STATE[0] == "ready"
+
+
+_POLL_S = 0.05
+
+
+def _start() -> None:
+    if _from_disk():
+        return
+    path = code.cache_path() if layout_ok() else None
+    if path is not None:
+        try:
+            _CODE["proc"] = code.compile_apart(path)
+            _CODE["next_look"] = time.monotonic() + _POLL_S
+            _STATE[0] = "compiling"
+            return
+        except OSError:  # no new process here: compile on a thread of this one
+            pass
+    _STATE[0] = "loading"
+    _thread.start_new_thread(_load, ())
+
+
+def _look() -> None:
+    """The compiling process's code, if it has saved it; its error if it failed."""
+    _CODE["next_look"] = time.monotonic() + _POLL_S
+    if _from_disk():
+        _CODE.pop("proc", None)  # (subprocess reaps it once it has exited)
+        return
+    proc = _CODE.get("proc")
+    rc = proc.poll() if proc is not None else 0
+    if rc is not None and not _from_disk():
+        why = proc.stderr.read().decode(errors="replace").strip().splitlines() if proc else []
+        _CODE["error"] = f"the compiling process failed ({rc}): {why[-1] if why else ''}"
+        _STATE[0] = "failed"
 
 
 def _from_disk() -> bool:
@@ -88,10 +124,9 @@ def _from_disk() -> bool:
 
 def wait_ready(timeout: float = 30.0) -> bool:
     """Block until loading has finished (tests, benchmarks); True when ready."""
-    ready()
     end = time.monotonic() + timeout
-    while _STATE[0] == "loading" and time.monotonic() < end:
-        time.sleep(0.001)
+    while not ready() and _STATE[0] in ("loading", "compiling") and time.monotonic() < end:
+        time.sleep(0.002)
     return _STATE[0] == "ready"
 
 
