@@ -94,7 +94,11 @@ def compile_text() -> tuple[bytes, dict[str, int]]:
 
 
 _BOOT = """
-import importlib.util, sys
+import importlib.util, os, sys
+try:  # only the cores nobody else wants: the steps of the process that started it go first
+    os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+except (AttributeError, OSError):
+    os.nice(19)
 def load(name, path):
     spec = importlib.util.spec_from_file_location(name, path)
     m = importlib.util.module_from_spec(spec)
@@ -108,8 +112,9 @@ code.save(sys.argv[3], *code.compile_text())
 
 
 def compile_apart(path: str) -> subprocess.Popen:
-    """Compile and save the code to ``path`` in a separate Python process (started in ~1 ms):
-    llvmlite's import and LLVM's work never hold this process's GIL nor delay its exit. The
+    """Compile and save the code to ``path`` in a separate Python process (started in ~1 ms,
+    running at ``SCHED_IDLE``): llvmlite's import and LLVM's work never hold this process's
+    GIL, take a core it wants, nor delay its exit. The
     process loads this module and :mod:`._pool_ir` by file path, not the ``dynamic``
     package (whose import alone takes ~0.4 s)."""
     here = os.path.dirname(os.path.abspath(__file__))
