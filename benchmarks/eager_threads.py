@@ -9,7 +9,8 @@ were free), so the threads run even on a busy machine.
 ``--first``: the first steps of fresh processes with and without the spinning pool
 (:func:`first_steps`).
 
-Run from the repository root: ``python -m benchmarks.eager_threads [--force] [--pools | --first] [ROUNDS]``."""
+Run from the repository root:
+``python -m benchmarks.eager_threads [--force] [--pools | --first] [ROUNDS]``."""
 
 from __future__ import annotations
 

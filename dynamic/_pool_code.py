@@ -105,9 +105,10 @@ def load(name, path):
     sys.modules[name] = m
     spec.loader.exec_module(m)
     return m
-load("_pool_ir", sys.argv[1])
-code = load("_pool_code", sys.argv[2])
-code.save(sys.argv[3], *code.compile_text())
+load("_pool_ir_sync", sys.argv[1])
+load("_pool_ir", sys.argv[2])
+code = load("_pool_code", sys.argv[3])
+code.save(sys.argv[4], *code.compile_text())
 """
 
 
@@ -115,12 +116,12 @@ def compile_apart(path: str) -> subprocess.Popen:
     """Compile and save the code to ``path`` in a separate Python process (started in ~1 ms,
     running at ``SCHED_IDLE``): llvmlite's import and LLVM's work never hold this process's
     GIL, take a core it wants, nor delay its exit. The
-    process loads this module and :mod:`._pool_ir` by file path, not the ``dynamic``
+    process loads this module and the IR's two modules by file path, not the ``dynamic``
     package (whose import alone takes ~0.4 s)."""
     here = os.path.dirname(os.path.abspath(__file__))
     return subprocess.Popen(
-        [sys.executable, "-c", _BOOT, os.path.join(here, "_pool_ir.py"),
-         os.path.join(here, "_pool_code.py"), path],
+        [sys.executable, "-c", _BOOT, *(os.path.join(here, f"_pool_{m}.py")
+                                         for m in ("ir_sync", "ir", "code")), path],
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         close_fds=True)
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import ctypes
 import sys
 import warnings
-from typing import Any
 
 import numpy as np
 
@@ -46,8 +45,8 @@ def layout_ok() -> bool:
     """Whether ``PyUFuncObject`` has the fields where :data:`_OFF` says, checked on three
     ufuncs against their Python attributes (free-threaded or debug builds: no)."""
     if not _LAYOUT:
-        ok = not hasattr(sys, "gettotalrefcount") and not getattr(sys, "_is_gil_enabled",
-                                                                  lambda: True)() is False
+        ok = not hasattr(sys, "gettotalrefcount") and getattr(sys, "_is_gil_enabled",
+                                                                  lambda: True)() is not False
         try:
             for f in (np.tanh, np.add, np.divmod):
                 a = id(f)
@@ -123,7 +122,3 @@ def report(names: list[str], flags: list[int]) -> None:
             else:  # "print"
                 print(f"Warning: {msg}", file=sys.stderr)
 
-
-def bytes_of(a: Any) -> int:
-    """The itemsize of ``a``'s dtype (a helper for the program builders)."""
-    return np.dtype(a).itemsize

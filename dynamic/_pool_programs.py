@@ -4,14 +4,16 @@ A program is what the serial kernel does, ufunc by ufunc, written as steps for t
 executor (:mod:`dynamic._pool_ir`): each step an inner loop of numpy (:func:`._pool_loops.loop`)
 or a native loop of :mod:`dynamic._pool_ir` (the end of sigmoid), with operands that are the
 call's arrays (operand numbers), Python numbers (written into the program's operand slots per
-call), constants, or tile-sized scratch buffers. Programs of several passes run tile by tile (``tiles.TILE_BYTES`` per operand), as
-``staticgraph/ops/tiles.py`` does, so the intermediates stay in cache. Every element goes
-through the same loops in the same order as serially: the same bits
+call), constants, or tile-sized scratch buffers. Programs of several passes run tile by tile
+(``tiles.TILE_BYTES`` per operand), as ``staticgraph/ops/tiles.py`` does, so the intermediates
+stay in cache. Every element goes through the same loops in the same order as serially: the
+same bits
 (``tests/dynamic/test_pool_native.py``).
 """
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import numpy as np
@@ -289,8 +291,6 @@ def _pool(workers: int) -> pn.Pool:
 def _forget() -> None:
     _NPOOL[0] = None
 
-
-import os  # noqa: E402
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget)
