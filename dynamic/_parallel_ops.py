@@ -8,7 +8,11 @@ it and runs serially), and numpy's pairwise summation for ``sum``/``mean`` (:fun
 An owned cotangent (the engine holds the only reference) takes the result in place, as the
 ``*_owned`` rules do. Other ops, other layouts (non-contiguous, operands broadcast from another
 shape) and other dtypes run the serial kernel. ``tests/dynamic/test_parallel.py`` checks the
-bits against the serial path, op by op.
+bits against the serial path, op by op, on both pools.
+
+Float32/float64 ops run on the spinning native pool (:mod:`dynamic._pool_native`, the same
+numpy loops as programs: :mod:`dynamic._pool_programs`) once it is loaded (:func:`_go`), on the
+queue pool of :mod:`dynamic._parallel` before that and for what has no program.
 """
 
 from __future__ import annotations
@@ -20,7 +24,8 @@ import numpy as np
 
 from staticgraph.ops import REGISTRY, AVal, elementwise, np_rules, tiles
 
-from . import _pool_native, _pool_programs as progs
+from . import _pool_native
+from . import _pool_programs as progs
 from ._parallel import dispatch, fits, run, threads_now
 
 _ndarray = np.ndarray
