@@ -95,10 +95,11 @@ def compile_text() -> tuple[bytes, dict[str, int]]:
 
 _BOOT = """
 import importlib.util, os, sys
-try:  # only the cores nobody else wants: the steps of the process that started it go first
-    os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
-except (AttributeError, OSError):
-    os.nice(19)
+if sys.argv[5] == "idle":
+    try:  # only the cores nobody else wants: the steps of the process that started it first
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    except (AttributeError, OSError):
+        os.nice(19)
 def load(name, path):
     spec = importlib.util.spec_from_file_location(name, path)
     m = importlib.util.module_from_spec(spec)
@@ -112,16 +113,17 @@ code.save(sys.argv[4], *code.compile_text())
 """
 
 
-def compile_apart(path: str) -> subprocess.Popen:
+def compile_apart(path: str, idle: bool = True) -> subprocess.Popen:
     """Compile and save the code to ``path`` in a separate Python process (started in ~1 ms,
     running at ``SCHED_IDLE``): llvmlite's import and LLVM's work never hold this process's
-    GIL, take a core it wants, nor delay its exit. The
+    GIL, take a core it wants, nor delay its exit (``idle=False``: normal priority). The
     process loads this module and the IR's two modules by file path, not the ``dynamic``
     package (whose import alone takes ~0.4 s)."""
     here = os.path.dirname(os.path.abspath(__file__))
     return subprocess.Popen(
         [sys.executable, "-c", _BOOT, *(os.path.join(here, f"_pool_{m}.py")
-                                         for m in ("ir_sync", "ir", "code")), path],
+                                         for m in ("ir_sync", "ir", "code")), path,
+         "idle" if idle else "normal"],
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         close_fds=True)
 

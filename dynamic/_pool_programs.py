@@ -229,21 +229,22 @@ def run(prog: Program, t: int, n: int, dt: np.dtype, ops: list, bounds: list | N
     ``bounds``: explicit chunk words ``[lo0, hi0, lo1, hi1...]``. False (nothing run) when the
     pool is busy with another thread's op or an operand does not fit; errors as numpy reports
     them."""
-    vals: list = []
-    for k in prog.refs:
-        a = ops[k]
-        if type(a) is _ndarray:
-            vals += (id(a), a.itemsize if a.ndim and a.flags.c_contiguous else 0,
-                     ir.MODE_ARRAY)
-        else:
-            if not _scalar_ok(a, dt):
-                return False
-            prog.ops_as[dt][k * (8 // dt.itemsize)] = a
-            vals += (prog.slot + 8 * k, 0, ir.MODE_RAW)
     lock = _parallel._LOCK
     if not lock.acquire(blocking=False):
         return False
-    try:
+    try:  # (the program's operand slots too belong to the thread holding the lock)
+        vals: list = []
+        for k in prog.refs:
+            a = ops[k]
+            if type(a) is _ndarray:
+                vals += (id(a), a.itemsize if a.ndim and a.flags.c_contiguous else 0,
+                         ir.MODE_ARRAY)
+            else:
+                if not _scalar_ok(a, dt):
+                    return False
+                prog.ops_as[dt][k * (8 // dt.itemsize)] = a
+                vals += (prog.slot + 8 * k, 0, ir.MODE_RAW)
+        t = min(t, ir.MAX_CHUNKS)  # the job block's room
         pool = _pool(t - 1)
         J = pool.J
         if bounds is None:

@@ -10,7 +10,6 @@ import os
 import subprocess
 import sys
 import threading
-import time
 import warnings
 
 import numpy as np
@@ -122,21 +121,31 @@ def test_more_threads_start_a_larger_pool(spin):
 
 
 def test_another_threads_op_meanwhile_runs_serially_and_exactly(spin):
+    """Python threads each multiplying by their own Python number (the program's operand slot
+    is written only under the pool's lock) and taking tanh."""
     x = np.random.default_rng(3).standard_normal(N).astype(np.float32)
-    want = np.tanh(x).tobytes()
     bad: list = []
 
-    def work() -> None:
+    def work(s: float) -> None:
+        want = np.tanh(x * np.float32(s)).tobytes()
         for _ in range(15):
-            if torch.tensor(x).tanh().numpy().tobytes() != want:
-                bad.append(1)
+            if (torch.tensor(x) * s).tanh().numpy().tobytes() != want:
+                bad.append(s)
 
-    ts = [threading.Thread(target=work) for _ in range(3)]
+    ts = [threading.Thread(target=work, args=(s,)) for s in (1.5, -2.0, 0.25)]
     for t in ts:
         t.start()
     for t in ts:
         t.join()
     assert not bad
+
+
+def test_more_threads_than_the_job_block_has_chunks_for(spin):
+    torch.set_num_threads(40)
+    x = np.random.default_rng(5).standard_normal(N).astype(np.float32)
+    chunks = P.COUNTS["chunks"]
+    assert torch.tensor(x).exp().numpy().tobytes() == np.exp(x).tobytes()
+    assert 2 < P.COUNTS["chunks"] - chunks <= 16  # _pool_ir.MAX_CHUNKS
 
 
 def test_the_saved_code_is_checked_before_it_runs(tmp_path):
@@ -160,7 +169,7 @@ torch.set_num_threads(2)
 ready = _pool_native.ready()
 x = np.random.default_rng(0).standard_normal(P.PAR_MIN * 2).astype(np.float32)
 ok = torch.tensor(x).tanh().numpy().tobytes() == np.tanh(x).tobytes()
-print(ready, ok, P.COUNTS["ops"])
+print(ready, ok, P.COUNTS["ops"], _pool_native._STATE[0])
 """
 
 
@@ -172,24 +181,28 @@ def _child(env: dict) -> list[str]:
 
 
 @pytest.mark.skipif(not _pool_native.ENABLED, reason="no spinning pool on this platform")
-def test_a_fresh_process_maps_the_saved_code_at_its_first_op(tmp_path):
+def test_a_fresh_process_compiles_apart_and_the_next_maps_the_saved_code(tmp_path):
     env = {"STATICGRAPH_CACHE_DIR": str(tmp_path)}
     if not _pool_native.wait_ready():
         pytest.skip(_pool_native.why_not())
-    # its first op runs on the queue pool; a separate process compiles and saves the code
-    assert _child(env)[1:] == ["True", "1"]
+    # nothing saved: the first op runs on the queue pool while another process compiles
+    assert _child(env) == ["False", "True", "1", "compiling"]
+    # saved (here, not by that process: it runs only on idle cores): mapped at the first op
     name = f"eager-pool-{_pool_code.SOURCE[:16]}.code"
-    for _ in range(600):
-        if (tmp_path / name).exists():
-            break
-        time.sleep(0.1)
-    assert [p.name for p in tmp_path.iterdir()] == [name]
-    assert _child(env) == ["True", "True", "1"]  # mapped at once: no compile, no wait
+    _pool_code.save(str(tmp_path / name), *_pool_code.compile_text())
+    assert _child(env) == ["True", "True", "1", "ready"]
+
+
+def test_the_compiling_process_saves_code_that_runs(tmp_path):
+    path = str(tmp_path / "apart.code")
+    proc = _pool_code.compile_apart(path, idle=False)  # (at SCHED_IDLE: slow on busy cores)
+    assert proc.wait(timeout=300) == 0, proc.stderr.read()
+    assert _pool_code.read(path) == _pool_code.compile_text()
 
 
 def test_switched_off_the_queue_pool_runs(tmp_path):
     out = _child({"DYNAMIC_SPIN_POOL": "0", "STATICGRAPH_CACHE_DIR": str(tmp_path)})
-    assert out == ["False", "True", "1"]
+    assert out == ["False", "True", "1", "idle"] and not list(tmp_path.iterdir())
 
 
 @pytest.mark.parametrize("dt", [np.float32, np.float64])
