@@ -205,8 +205,8 @@ class Pool:
 
     def __init__(self, workers: int) -> None:
         self.n = workers
-        self.W = np.zeros((workers + 1) * ir.W_WORDS, np.int64)
-        self.J = np.zeros(ir.J_WORDS, np.int64)
+        self.W = _never_freed((workers + 1) * ir.W_WORDS)
+        self.J = _never_freed(ir.J_WORDS)
         self.Jaddr, self.Waddr = self.J.ctypes.data, self.W.ctypes.data
         self.wake = [SimpleQueue() for _ in range(workers + 1)]
         self.scratch: list[np.ndarray] = []
@@ -254,6 +254,22 @@ class Pool:
             self.W[b + 5] = 1
             self.W[b] = -1
             self.wake[k].put(1)
+
+
+def _never_freed(words: int) -> np.ndarray:
+    """Zeroed int64 words that are never freed: a worker may read its control block up to
+    the moment it sees the exit flag, and at interpreter exit numpy's arrays are freed while
+    the worker threads (never joined) still exist. A few hundred bytes a pool."""
+    libc = _CODE.get("libc")
+    if libc is None:
+        libc = _CODE["libc"] = ctypes.CDLL(None)
+        libc.calloc.restype = ctypes.c_void_p
+        libc.calloc.argtypes = [ctypes.c_size_t, ctypes.c_size_t]
+    addr = libc.calloc(words + 8, 8)
+    if not addr:
+        raise MemoryError("calloc failed for the pool's control blocks")
+    addr = -(-addr // 64) * 64  # cache-line aligned (calloc'd with a line to spare)
+    return np.frombuffer((ctypes.c_int64 * words).from_address(addr), np.int64)
 
 
 def _worker(w: int, wake: SimpleQueue) -> None:

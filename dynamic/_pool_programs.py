@@ -13,6 +13,7 @@ same bits
 
 from __future__ import annotations
 
+import atexit
 import os
 from typing import Any
 
@@ -291,6 +292,17 @@ def _pool(workers: int) -> pn.Pool:
 
 def _forget() -> None:
     _NPOOL[0] = None
+
+
+def _close_at_exit() -> None:
+    """Workers leave their native loop before the interpreter tears down (those asleep stay
+    asleep on their queue and touch nothing)."""
+    p = _NPOOL[0]
+    if p is not None:
+        p.close()
+
+
+atexit.register(_close_at_exit)
 
 
 if hasattr(os, "register_at_fork"):
