@@ -115,8 +115,9 @@ def report(names: list[str], flags: list[int]) -> None:
                 warnings.warn(msg, RuntimeWarning, stacklevel=4)
             elif mode == "raise":
                 raise FloatingPointError(msg)
-            elif mode == "call":
-                np.geterrcall()(word, _NUMPY_BITS[kind])
+            elif mode == "call":  # numpy passes every flag the ufunc raised
+                np.geterrcall()(word, sum(b for k, m, _ in _KINDS if fl & m
+                                          for b in (_NUMPY_BITS[k],)))
             elif mode == "log":
                 np.geterrcall().write(f"Warning: {msg}\n")
             else:  # "print"
