@@ -235,6 +235,106 @@ read from the bits, so it raises no flag, as numpy's comparison reports none). I
 SIGMOID_DATA = {"float32": ("<fii", 1.0, 0x7FFFFFFF, 0x7F800000),
                 "float64": ("<dqq", 1.0, 0x7FFFFFFFFFFFFFFF, 0x7FF0000000000000)}
 
+_PAIRWISE = "".join(f"""
+define internal {ty} @pw_{name}(ptr %a, i64 %n) nounwind {{
+entry:
+  %small = icmp slt i64 %n, 8
+  br i1 %small, label %tiny, label %notiny
+tiny:
+  %ti = phi i64 [ 0, %entry ], [ %ti1, %tinyb ]
+  %tr = phi {ty} [ 0.0, %entry ], [ %tr1, %tinyb ]
+  %tm = icmp slt i64 %ti, %n
+  br i1 %tm, label %tinyb, label %tinyend
+tinyb:
+  %tp = getelementptr {ty}, ptr %a, i64 %ti
+  %tv = load {ty}, ptr %tp
+  %tr1 = fadd {ty} %tr, %tv
+  %ti1 = add i64 %ti, 1
+  br label %tiny
+tinyend:
+  ret {ty} %tr
+notiny:
+  %block = icmp sle i64 %n, 128
+  br i1 %block, label %blk, label %split
+blk:
+  %r0 = load <8 x {ty}>, ptr %a, align {al}
+  %rem8 = srem i64 %n, 8
+  %lim = sub i64 %n, %rem8
+  br label %bl
+bl:
+  %bi = phi i64 [ 8, %blk ], [ %bi1, %blb ]
+  %r = phi <8 x {ty}> [ %r0, %blk ], [ %r1, %blb ]
+  %bm = icmp slt i64 %bi, %lim
+  br i1 %bm, label %blb, label %bend
+blb:
+  %bp = getelementptr {ty}, ptr %a, i64 %bi
+  %bv = load <8 x {ty}>, ptr %bp, align {al}
+  %r1 = fadd <8 x {ty}> %r, %bv
+  %bi1 = add i64 %bi, 8
+  br label %bl
+bend:
+  %e0 = extractelement <8 x {ty}> %r, i64 0
+  %e1 = extractelement <8 x {ty}> %r, i64 1
+  %e2 = extractelement <8 x {ty}> %r, i64 2
+  %e3 = extractelement <8 x {ty}> %r, i64 3
+  %e4 = extractelement <8 x {ty}> %r, i64 4
+  %e5 = extractelement <8 x {ty}> %r, i64 5
+  %e6 = extractelement <8 x {ty}> %r, i64 6
+  %e7 = extractelement <8 x {ty}> %r, i64 7
+  %s01 = fadd {ty} %e0, %e1
+  %s23 = fadd {ty} %e2, %e3
+  %s45 = fadd {ty} %e4, %e5
+  %s67 = fadd {ty} %e6, %e7
+  %s03 = fadd {ty} %s01, %s23
+  %s47 = fadd {ty} %s45, %s67
+  %s07 = fadd {ty} %s03, %s47
+  br label %tail
+tail:
+  %qi = phi i64 [ %bi, %bend ], [ %qi1, %tailb ]
+  %qr = phi {ty} [ %s07, %bend ], [ %qr1, %tailb ]
+  %qm = icmp slt i64 %qi, %n
+  br i1 %qm, label %tailb, label %tailend
+tailb:
+  %qp = getelementptr {ty}, ptr %a, i64 %qi
+  %qv = load {ty}, ptr %qp
+  %qr1 = fadd {ty} %qr, %qv
+  %qi1 = add i64 %qi, 1
+  br label %tail
+tailend:
+  ret {ty} %qr
+split:
+  %h = sdiv i64 %n, 2
+  %h8 = srem i64 %h, 8
+  %n2 = sub i64 %h, %h8
+  %left = call {ty} @pw_{name}(ptr %a, i64 %n2)
+  %a2 = getelementptr {ty}, ptr %a, i64 %n2
+  %n3 = sub i64 %n, %n2
+  %right = call {ty} @pw_{name}(ptr %a2, i64 %n3)
+  %sum = fadd {ty} %left, %right
+  ret {ty} %sum
+}}
+
+define void @sg_sum_{name}(ptr %args, ptr %dims, ptr %steps, ptr %data) nounwind {{
+entry:
+  %n = load i64, ptr %dims
+  %accp = load ptr, ptr %args
+  %ip = getelementptr ptr, ptr %args, i64 1
+  %in = load ptr, ptr %ip
+  %acc = load {ty}, ptr %accp
+  %pw = call {ty} @pw_{name}(ptr %in, i64 %n)
+  %r = fadd {ty} %acc, %pw
+  store {ty} %r, ptr %accp
+  ret void
+}}
+""" for name, ty, al in (("float32", "float", 4), ("float64", "double", 8)))
+"""``acc += pairwise_sum(x)`` over contiguous ``x`` (the reduce form of numpy's add loop,
+``args = (acc, x, acc)``): numpy's ``@TYPE@_pairwise_sum`` step for step -- below 8 elements
+``0 + x0 + x1 ...``; up to 128, eight running sums (one vector of 8 lanes, lane ``j`` adding
+``x[j], x[j+8], ...`` in order), combined ``((r0+r1)+(r2+r3))+((r4+r5)+(r6+r7))``, then the
+rest one by one; above, the halves at ``n/2`` less its remainder mod 8, added. The same
+additions in the same order, so the same bits, vectorized where numpy's compiled loop may not
+be."""
+
 _DECLS = """
 define internal void @yield() nounwind alwaysinline {
   %r = call i64 asm sideeffect "syscall", "={rax},{rax},~{rcx},~{r11},~{memory},~{dirflag}"(i64 24)
@@ -256,7 +356,7 @@ _META = """
 # the sigmoid loop's iterations are independent even in place (``e`` is ``out``): vectorized
 # without the overlap check that would send the in-place call to the scalar loop
 
-MODULE = _DECLS + _EXEC + WORKER + _SIGMOID + _META
+MODULE = _DECLS + _EXEC + WORKER + _SIGMOID + _PAIRWISE + _META
 """The whole module's IR text."""
 SYMBOLS = ("sg_pool_worker", "sg_pool_run", "sg_pool_finish", "sg_sigmoid_end_float32",
-           "sg_sigmoid_end_float64")
+           "sg_sigmoid_end_float64", "sg_sum_float32", "sg_sum_float64")

@@ -186,6 +186,11 @@ def _tsc_mhz() -> float:
     return 2000.0
 
 
+def sum_loop(dtype: np.dtype) -> int:
+    """The native pairwise sum of ``dtype`` (numpy's add loop in reduce form, bit for bit)."""
+    return _CODE[f"sg_sum_{dtype.name}"]
+
+
 def sigmoid_loop(dtype: np.dtype) -> tuple[int, int]:
     """The native end of the tiled sigmoid for ``dtype`` and its ``data`` (its constants:
     :data:`._pool_ir.SIGMOID_DATA`)."""

@@ -225,3 +225,23 @@ def test_the_native_end_of_sigmoid_is_tiles_sigmoid_bit_for_bit(spin, dt):
         got = torch.tensor(x).sigmoid().numpy()
         want = tiles.sigmoid(x)
     assert got.dtype == dt and got.tobytes() == want.tobytes()
+
+
+@pytest.mark.parametrize("dt", [np.float32, np.float64])
+def test_the_native_pairwise_sum_is_numpys_bit_for_bit(spin, dt):
+    """``sg_sum`` against ``np.add.reduce`` at every size to 300 (the small and the blocked
+    paths, every remainder mod 8) and at large ones (the splits), -0.0 and mixed scales."""
+    import ctypes
+
+    fn = ctypes.CFUNCTYPE(None, *[ctypes.c_void_p] * 4)(_pool_native.sum_loop(np.dtype(dt)))
+    rng = np.random.default_rng(6)
+    for n in [*range(300), 4095, 65536, 100003, 1 << 20, (1 << 20) + 7]:
+        x = (rng.standard_normal(n) * rng.choice([1e-3, 1.0, 1e6], n)).astype(dt)
+        x[: min(n, 2)] = -0.0
+        acc = np.zeros(1, dt)
+        args = (ctypes.c_void_p * 3)(acc.ctypes.data, x.ctypes.data, acc.ctypes.data)
+        fn(args, (ctypes.c_int64 * 1)(n), (ctypes.c_int64 * 3)(0, x.itemsize, 0), None)
+        assert acc.tobytes() == np.asarray(np.add.reduce(x), dt).tobytes(), n
+    big = np.full(N, np.finfo(dt).max / 4, dt)  # overflows: numpy names it "reduce"
+    with np.errstate(over="warn"):
+        assert _messages(lambda: torch.tensor(big).sum()) == _messages(lambda: np.sum(big))
