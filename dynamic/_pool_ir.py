@@ -21,10 +21,7 @@ sequence number, sleeping flag, job block, chunk index, exit flag.
 
 from __future__ import annotations
 
-try:
-    from ._pool_ir_sync import WORKER
-except ImportError:  # loaded by file path in the compiling process (``_pool_code``)
-    from _pool_ir_sync import WORKER  # type: ignore[no-redef]
+from ._pool_ir_sync import WORKER
 
 J_NSTEPS, J_NCHUNKS, J_TILE, J_MXCSR, J_NWORKERS = 0, 1, 2, 3, 5
 J_BOUNDS = 16  # lo, hi per chunk

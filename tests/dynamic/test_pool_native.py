@@ -17,7 +17,7 @@ import pytest
 
 import dynamic as torch
 from dynamic import _parallel as P
-from dynamic import _pool_code, _pool_native, _pool_programs
+from dynamic import _pool_build, _pool_code, _pool_native, _pool_programs
 
 N = P.PAR_MIN * 2 + 4133
 
@@ -158,7 +158,7 @@ def test_the_saved_code_is_checked_before_it_runs(tmp_path):
     open(path, "wb").write(bytes(data))
     assert _pool_code.read(path) is None
     with pytest.raises(ValueError, match="not an ELF64"):
-        _pool_code.text_of(b"not an object")
+        _pool_build.text_of(b"not an object", ("sg_pool_run",))
 
 
 _CHILD = """
