@@ -19,7 +19,9 @@ thread the op's own serial kernel runs.
 
 The kernels (``dynamic/_parallel_ops.py``) mirror the op records' serial ones; this module holds
 the thread count, the load check, the BLAS threads of large products (:func:`matmul`) and the
-pool (:func:`run`, :func:`dispatch`).
+queue pool (:func:`run`, :func:`dispatch`): Python threads that sleep on queues between ops.
+Float ops run instead on the spinning native pool (``dynamic/_pool_native.py``) once its code
+is mapped; :data:`_LOCK` serialises both pools' ops (one parallel op at a time).
 
 The workers are started with ``_thread`` (not ``threading``), so ``cores_free`` counts them as
 this process's own pool (as it counts OpenBLAS's workers), not as a neighbour's work. After

@@ -8,7 +8,11 @@ it and runs serially), and numpy's pairwise summation for ``sum``/``mean`` (:fun
 An owned cotangent (the engine holds the only reference) takes the result in place, as the
 ``*_owned`` rules do. Other ops, other layouts (non-contiguous, operands broadcast from another
 shape) and other dtypes run the serial kernel. ``tests/dynamic/test_parallel.py`` checks the
-bits against the serial path, op by op.
+bits against the serial path, op by op, on both pools.
+
+Float32/float64 ops run on the spinning native pool (:mod:`dynamic._pool_native`, the same
+numpy loops as programs: :mod:`dynamic._pool_programs`) once it is loaded (:func:`_go`), on the
+queue pool of :mod:`dynamic._parallel` before that and for what has no program.
 """
 
 from __future__ import annotations
@@ -20,9 +24,24 @@ import numpy as np
 
 from staticgraph.ops import REGISTRY, AVal, elementwise, np_rules, tiles
 
+from . import _pool_native
+from . import _pool_programs as progs
 from ._parallel import dispatch, fits, run, threads_now
 
 _ndarray = np.ndarray
+_NATIVE_DT = frozenset({np.dtype(np.float32), np.dtype(np.float64)})
+_ready = _pool_native.ready
+
+
+def _go(prog: Any, chunk: Callable[..., None], t: int, o: np.ndarray, *ins: Any) -> None:
+    """``chunk(o, *ins)`` over ``t`` chunks: on the spinning pool when it is loaded and
+    ``prog(dtype)`` is a program (the same loops), else on the queue pool."""
+    dt = o.dtype
+    if dt in _NATIVE_DT and _ready():
+        p = prog(dt)
+        if p is not None and progs.run(p, t, o.size, dt, [o, *ins]):
+            return
+    run(chunk, t, o, *ins)
 
 
 # ---------------------------------------------------------------------------- forward
@@ -64,6 +83,10 @@ def forward(op: Any, *ins: Any) -> Any:
         shape, dt = a.shape, a.dtype
         if all(fits(b, shape, dt) for b in ins[1:]) and (t := threads_now()) > 1:
             out = np.empty(shape, dt)
+            if dt in _NATIVE_DT and _ready():
+                p = progs.forward_program(op, dt)
+                if p is not None and progs.run(p, t, out.size, dt, [out, *ins]):
+                    return out
             run(k, t, out, *ins)
             return out
     return op.impl(*ins)
@@ -81,7 +104,13 @@ def reduce_all(op: Any, a: np.ndarray, dims: tuple) -> Any:
         f = a.reshape(-1)
         h = f.size // 2
         h -= h % 8
-        parts = dispatch(_sum_chunk, [[f[:h]], [f[h:]]])
+        parts = None
+        dt = a.dtype
+        if dt in _NATIVE_DT and _ready() and progs.run(progs.reduce_sum(dt), 2, f.size, dt,
+                                                       [f], [0, h, h, f.size]):
+            parts = progs.accumulators(2, dt)
+        if parts is None:
+            parts = dispatch(_sum_chunk, [[f[:h]], [f[h:]]])
         if parts is not None:
             s = parts[0] + parts[1]  # numpy's last pairwise step, in the dtype
             return s if name == "sum" else s / a.dtype.type(a.size)  # ``_mean_impl``'s
@@ -96,12 +125,16 @@ def add_into(b: np.ndarray, r: np.ndarray) -> np.ndarray:
     """``np.add(b, r, out=b)`` (two cotangents meeting at a node, ``b`` owned, both of one
     shape and dtype) over threads where both fit the chunks."""
     if b.flags.c_contiguous and fits(r, b.shape, b.dtype) and (t := threads_now()) > 1:
-        run(_add_chunk, t, b, b, r)
+        _go(_add_prog, _add_chunk, t, b, b, r)
         return b
     return np.add(b, r, out=b)
 
 
 def _add_chunk(o, a, b): np.add(a, b, out=o)
+def _add_prog(dt): return progs.ufunc(np.add, dt)
+def _mul_prog(dt): return progs.ufunc(np.multiply, dt)
+def _neg_prog(dt): return progs.ufunc(np.negative, dt)
+def _div_prog(dt): return progs.ufunc(np.true_divide, dt)
 # each: (g, out, needs, args, owned, t) -> the rule's cotangents; the rule's ufuncs per chunk
 def _fresh(g: np.ndarray) -> np.ndarray:
     return np.empty(g.shape, g.dtype)
@@ -135,26 +168,26 @@ def _relu_chunk(o, g, y):  # ``np_rules.relu``'s four integer passes, into ``o``
     np.bitwise_and(g.view(ints), m, out=m)
 
 
-def _of_output(chunk: Callable[..., None]) -> Callable[..., tuple]:
+def _of_output(chunk: Callable[..., None], prog: Callable[..., Any]) -> Callable[..., tuple]:
     """The chunked rule of a one-input op whose cotangent is ``chunk(o, g, out)``, a function
     of the cotangent and the op's own output (tanh, sigmoid, exp)."""
 
     def rule(g, out, needs, args, owned, t):
         o = _into_g(g, owned)
-        run(chunk, t, o, g, out)
+        _go(prog, chunk, t, o, g, out)
         return (o,)
 
     return rule
 
 
-_tanh = _of_output(_tanh_chunk)
-_sigmoid_v = _of_output(_sigmoid_chunk)
-_exp = _of_output(_mul_chunk)  # exp's cotangent: g * exp(x), the output
+_tanh = _of_output(_tanh_chunk, progs.tanh_vjp)
+_sigmoid_v = _of_output(_sigmoid_chunk, progs.sigmoid_vjp)
+_exp = _of_output(_mul_chunk, _mul_prog)  # exp's cotangent: g * exp(x), the output
 
 
 def _neg(g, out, needs, args, owned, t):
     o = _into_g(g, owned)
-    run(_neg_chunk, t, o, g)
+    _go(_neg_prog, _neg_chunk, t, o, g)
     return (o,)
 
 
@@ -162,7 +195,7 @@ def _sub(g, out, needs, args, owned, t):
     if not needs[1]:
         return (g if needs[0] else None), None
     o = _into_g(g, owned and not needs[0])
-    run(_neg_chunk, t, o, g)
+    _go(_neg_prog, _neg_chunk, t, o, g)
     return (g if needs[0] else None), o
 
 
@@ -171,11 +204,11 @@ def _mul(g, out, needs, args, owned, t):
     gy = None
     if needs[1]:  # before ``g`` may be overwritten
         gy = _fresh(g)
-        run(_mul_chunk, t, gy, g, x)
+        _go(_mul_prog, _mul_chunk, t, gy, g, x)
     if not needs[0]:
         return None, gy
     gx = _into_g(g, owned)
-    run(_mul_chunk, t, gx, g, y)
+    _go(_mul_prog, _mul_chunk, t, gx, g, y)
     return gx, gy
 
 
@@ -184,11 +217,11 @@ def _div(g, out, needs, args, owned, t):
     gy = None
     if needs[1]:
         gy = _fresh(g)
-        run(_div_y_chunk, t, gy, g, x, y)
+        _go(progs.div_y, _div_y_chunk, t, gy, g, x, y)
     if not needs[0]:
         return None, gy
     gx = _into_g(g, owned)
-    run(_div_chunk, t, gx, g, y)
+    _go(_div_prog, _div_chunk, t, gx, g, y)
     return gx, gy
 
 
@@ -196,7 +229,7 @@ def _relu_v(g, out, needs, args, owned, t):
     if g.dtype not in np_rules._SAME_WIDTH_INT:
         return np_rules.relu(g, out, needs, *args)
     o = _fresh(g)
-    run(_relu_chunk, t, o, g, out)
+    _go(progs.relu_vjp, _relu_chunk, t, o, g, out)
     return (o,)
 
 

@@ -14,6 +14,7 @@ import pytest
 
 import dynamic as torch
 from dynamic import _parallel as P
+from dynamic import _parallel_ops, _pool_native
 
 N = P.PAR_MIN * 2 + 4133  # not a multiple of the chunk alignment: a short last chunk
 UNARY = ["exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "relu", "abs", "neg",
@@ -21,11 +22,18 @@ UNARY = ["exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "relu", "abs", "
 BINARY = ["add", "sub", "mul", "div"]
 
 
-@pytest.fixture
-def threads(monkeypatch):
-    """``set_num_threads(n)`` on free cores (the load check answers 8); restored after."""
+@pytest.fixture(params=["queue", "spin"])
+def threads(monkeypatch, request):
+    """``set_num_threads(n)`` on free cores (the load check answers 8); restored after. Run
+    on each pool: the queue pool (``dynamic/_parallel.py``) and the spinning native pool
+    (``dynamic/_pool_native.py``, skipped where it cannot load)."""
     saved = torch.get_num_threads()
     monkeypatch.setattr(P, "cores_free", lambda: 8)
+    if request.param == "spin":
+        if not _pool_native.wait_ready():
+            pytest.skip(f"no spinning pool here: {_pool_native.why_not()}")
+    else:
+        monkeypatch.setattr(_parallel_ops, "_ready", lambda: False)
 
     def use(n: int) -> None:
         torch.set_num_threads(n)
