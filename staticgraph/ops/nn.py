@@ -186,7 +186,8 @@ LOG_SOFTMAX = register(Op(name="log_softmax", impl=_log_softmax_impl, infer=_flo
                           saves=("out",), tf_name="LogSoftmax", at_rank=dims_at_rank(single=True),
                           jvp=_log_softmax_jvp,
                           np_vjp=lambda g, out, needs, x, dim: (
-                              np.subtract(g, np.exp(out) * np.sum(g, axis=dim, keepdims=True)),)))
+                              np.subtract(g, np.exp(out) * np.add.reduce(g, axis=dim,
+                                                                         keepdims=True)),)))
 
 
 # --------------------------------------------------------------------------------- losses
