@@ -56,13 +56,11 @@ def wrap_src(name: str, expr: str) -> str:
     and ``TENSOR`` bound (:class:`_Gen` binds them)."""
     if not _INLINE:
         return f"{name} = make({expr})"
-    by_value: dict[str, list[str]] = {}
+    by_value: dict[str, list[str]] = {}  # one chained store per constant (``_vc``: its own)
     for slot, v in _FRESH.items():
         by_value.setdefault(v, []).append(slot)
-    stores = "; ".join(
-        f"{name}.{slot} = {v}" if v == "[0]" else
-        " = ".join(f"{name}.{s}" for s in slots) + f" = {v}"
-        for v, slots in by_value.items() for slot in slots[:1])
+    stores = "; ".join(" = ".join(f"{name}.{s}" for s in slots) + f" = {v}"
+                       for v, slots in by_value.items())
     return f"{name} = NEW(TENSOR); {name}._data = {expr}; {stores}"
 
 
