@@ -116,21 +116,24 @@ def threads_now() -> int:
 
 
 # ---------------------------------------------------------------------------- BLAS
-_BLAS = [0.0]  # when the BLAS thread count is next re-decided
+_BLAS = [0.0, 0]  # when the BLAS thread count is next re-decided, and the count decided
 
 
 def _blas_policy() -> None:
     """The BLAS threads (process-wide) = :func:`threads_now`, decided at most once per
     ``REFRESH_S``:
     on busy cores OpenBLAS's second thread spins waiting for a descheduled partner (a
-    256x784x512 product 4.5x slower, docs/compiler.md "Threads")."""
+    256x784x512 product 4.5x slower, docs/compiler.md "Threads"). The decided count is put
+    back at every large product when something else set another since (a compiled plan's
+    policy picks one thread for its small products: the eager product after it ran on one
+    thread until the next decision, up to ``REFRESH_S`` later)."""
     now = time.monotonic()
-    if now < _BLAS[0]:
-        return
-    _BLAS[0] = now + cpu_threads.REFRESH_S
-    n = cpu_threads.overrides().get("blas") or threads_now()  # ``STATICGRAPH_BLAS_THREADS`` wins
-    if cpu_threads.CURRENT[0] != n:
-        cpu_threads.set_blas_threads(n)
+    if now >= _BLAS[0]:
+        _BLAS[0] = now + cpu_threads.REFRESH_S
+        # ``STATICGRAPH_BLAS_THREADS`` wins
+        _BLAS[1] = cpu_threads.overrides().get("blas") or threads_now()
+    if cpu_threads.CURRENT[0] != _BLAS[1]:
+        cpu_threads.set_blas_threads(_BLAS[1])
 
 
 def matmul(op: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -11,6 +11,7 @@ import numpy as np
 
 from staticgraph import ops
 
+from .._fast_path_loss import cross_entropy as _plain_cross_entropy
 from .._tensor import Tensor, to_tensor
 from .._unsupported import missing_names
 from ..autograd.graph import renamed
@@ -88,7 +89,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Any = None, size_averag
     # break; a later call's -100 then meets the compiled kernel's bounds check (an IndexError)
     if plain and not target.is_floating_point() and \
             not (target._data.view(np.ndarray) == -100).any():
-        return ops.cross_entropy(input, target, reduction)
+        return _plain_cross_entropy(input, target, reduction)  # ops.cross_entropy, lean
     logp = log_softmax(input, 1 if input.dim() > 1 else 0)
     if target.is_floating_point():
         return _losses.prob_cross_entropy(logp, target, weight, reduction, label_smoothing)
@@ -110,7 +111,10 @@ def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor: 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:  # noqa: A002
     """``input @ weight.T + bias`` (with bias: ``AddmmBackward0`` for a 2-D input,
     ``ViewBackward0`` for others, as PyTorch's addmm-and-view)."""
-    y = ops.matmul(input, ops.transpose(weight, 0, 1))
+    wt = ops.transpose(weight, 0, 1)
+    # the eager fast path's product (``Tensor.matmul``): the same op and node, without the
+    # general frontend, and a large product first settles the BLAS threads (_parallel.matmul)
+    y = input.matmul(wt) if isinstance(input, Tensor) else ops.matmul(input, wt)
     if bias is None:
         return y
     y = ops.add(y, bias)
