@@ -84,3 +84,11 @@ def numba_tier() -> Iterator[None]:
 def handover_tier() -> Iterator[None]:
     """New instances start native and hand over to numba on the loader thread."""
     yield from pinned_tier("handover")
+
+
+def executor_on_its_tier(request: pytest.FixtureRequest) -> str:
+    """An ``executor`` fixture's parameter, with ``"numba"`` pinned to numba's tier (the
+    ``numba-native``/``numba-llvm`` test executors name theirs; tests/static/conftest.py)."""
+    if request.param == "numba":
+        request.getfixturevalue("numba_tier")
+    return request.param
