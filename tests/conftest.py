@@ -11,9 +11,10 @@ driver, ``prange`` variants, the accuracy of numba's blocked sums) pins it:
   the tier: a numba compile of a plan's single driver costs 5-30 CPU-s, ~20x the LLVM kernels.
 * ``numba_tier``: numba's dispatchers from the first run, no native tier
   (``STATICGRAPH_NATIVE=0``): the single driver, ``prange`` variants, numba's sums.
-* ``handover_tier``: every new instance starts on the native tier and queues its hand-over to
-  numba, also where numba is loaded already; ``block_until_ready()`` waits for the switches
-  (tests of what the hand-over rebuilds, e.g. ``dynamic.compile``'s fast path).
+* ``handover_tier``: as in a process that has not loaded numba: instances start on the native
+  tier and queue their hand-over to numba, those made after the hand-overs finished start on
+  numba's; ``block_until_ready()`` waits for the switches (tests of what the hand-over
+  rebuilds, e.g. ``dynamic.compile``'s fast path).
 
 Both work whether or not the compiler is imported yet (``native.MODE`` is read at import).
 """
@@ -38,12 +39,23 @@ def pinned_tier(tier: str) -> Iterator[None]:
     if tier == "handover":
         from staticgraph.compiler.cpu import native
 
-        old, native.MODE = native.MODE, mode
-        real, native.enabled = native.enabled, lambda: native.MODE not in ("0", "off", "never")
+        # as in a process that had not loaded numba yet: instances start native until the
+        # first queued hand-overs finished, numba's after (the loader imports nothing new)
+        fresh = [True]
+        real_later = native.later
+
+        def later(ref: object) -> None:
+            fresh[0] = False
+            real_later(ref)
+
+        saved = native.MODE, native.enabled, native.later
+        native.MODE, native.later = mode, later
+        native.enabled = lambda: sys.platform.startswith("linux") and (
+            fresh[0] or native._pending > 0)
         try:
             yield
         finally:
-            native.enabled, native.MODE = real, old
+            native.MODE, native.enabled, native.later = saved
         return
     mod = sys.modules.get(_NATIVE)
     if mod is not None:
