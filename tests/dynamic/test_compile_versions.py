@@ -41,7 +41,8 @@ def _pair(n_backward: int, opt_kind: str, set_to_none: bool):
 @pytest.mark.parametrize(("n_backward", "opt_kind", "set_to_none", "defer", "driver"), [
     (2, "sgd", True, True, True), (2, "sgd", True, False, True), (2, "sgd", True, True, False),
     (2, "sgd", True, False, False), (3, "adam", False, True, True), (3, "adam", True, True, False),
-    (2, "adam", False, True, False), (3, "sgd", False, False, False), (1, "adam", True, True, False)])
+    (2, "adam", False, True, False), (3, "sgd", False, False, False),
+    (1, "adam", True, True, False)])
 def test_grad_and_parameter_versions_match_eager(monkeypatch, request, n_backward, opt_kind,
                                                  set_to_none, defer, driver):
     """``driver``: numba's tier, the fast path calls its single driver itself (one numba
