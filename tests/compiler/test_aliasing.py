@@ -27,6 +27,7 @@ from staticgraph.compiler.memory import plan_memory
 from staticgraph.compiler.passes import Context, optimize
 from staticgraph.graph.errors import InvalidArgumentError
 from tests.compiler.helpers import mlp
+from tests.conftest import executor_on_its_tier
 from tests.static.conftest import _executors
 
 R = np.random.default_rng(9)
@@ -35,7 +36,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 @pytest.fixture(params=_executors())
 def executor(request) -> str:
-    return request.param
+    return executor_on_its_tier(request)
 
 
 @pytest.fixture(params=["single", "python"])

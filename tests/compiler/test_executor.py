@@ -46,7 +46,8 @@ def test_seed_graph_with_gradients_is_one_kernel():
     assert [st.kind for st in plan.steps] == ["kernel"]
 
 
-def test_mlp_step_matches_reference_and_fuses():
+def test_mlp_step_matches_reference_and_fuses(numba_tier):
+    """(numba's tier: the single driver the explanation names; tests/conftest.py)"""
     g, x, y, loss, train, init, vars_ = mlp()
     feeds = {x: R.standard_normal((7, 6)).astype(np.float32), y: R.integers(0, 4, 7)}
     a, b, s = both(g, [loss, train], feeds, init, steps=3)

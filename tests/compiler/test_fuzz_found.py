@@ -25,6 +25,7 @@ from staticgraph.compiler.cpu.plan import Plan, compile_plan
 from staticgraph.compiler.executor_base import REFERENCE
 from staticgraph.graph.errors import InvalidArgumentError
 from tests.compiler.helpers import assert_close
+from tests.conftest import executor_on_its_tier
 from tests.static.conftest import _executors
 
 R = np.random.default_rng(11)
@@ -32,7 +33,7 @@ R = np.random.default_rng(11)
 
 @pytest.fixture(params=_executors())
 def executor(request) -> str:
-    return request.param
+    return executor_on_its_tier(request)
 
 
 # ------------------------------------------------------------------ SAME padding (numpy oracle)

@@ -16,6 +16,16 @@ from staticgraph.compiler.cpu.render import KERNEL_FASTMATH
 
 N = 1 << 20
 
+# numba's kernels, serial unless a test asks for ``prange``: the accuracy stated here is that
+# of numba's blocked sums (a process where numba was not loaded yet ran quick LLVM kernels,
+# whose row sums were 1.6e-5 off at 300001 elements), and the thread policy reads the load
+pytestmark = pytest.mark.usefixtures("numba_tier", "serial_kernels")
+
+
+@pytest.fixture
+def serial_kernels(monkeypatch):
+    monkeypatch.setenv("STATICGRAPH_PRANGE", "0")
+
 
 def _rel(got, want) -> float:
     got, want = np.asarray(got, np.float64), np.asarray(want, np.float64)

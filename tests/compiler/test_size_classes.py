@@ -19,6 +19,10 @@ from .helpers import assert_close, mlp
 
 SMALL, LARGE = 8, 1000  # products 8*6*5 = 240 (single driver) and 1000*6*5 > SMALL_DOT
 
+# numba's dispatchers from the first run: a process where numba is not loaded yet (or still
+# loading, under load) starts on the LLVM tier, whose kernels compile at every size
+pytestmark = pytest.mark.usefixtures("numba_tier")
+
 
 @pytest.fixture()
 def fresh_cache(tmp_path, monkeypatch):

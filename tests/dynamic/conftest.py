@@ -3,10 +3,24 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 
 import pytest
 
 from dynamic import _logging
+from tests.conftest import pinned_tier
+
+
+@pytest.fixture(autouse=True)
+def compile_tier(request: pytest.FixtureRequest) -> Iterator[None]:
+    """``dynamic.compile`` runs on the LLVM/native tier (``tests/conftest.py``): what a capture
+    computes does not depend on the tier, and which tier a test got depended on machine load.
+    ``@pytest.mark.numba_tier``: numba's dispatchers from the start (tests of the single
+    driver's path: ``driver_direct``, ``inst.small``); ``@pytest.mark.handover_tier``: native
+    first, numba after ``block_until_ready()`` (tests of what the hand-over rebuilds)."""
+    tier = next((t for t in ("numba", "handover")
+                 if request.node.get_closest_marker(f"{t}_tier")), "llvm")
+    yield from pinned_tier(tier)
 
 
 @pytest.fixture

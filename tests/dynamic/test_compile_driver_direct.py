@@ -16,6 +16,8 @@ from dynamic.nn import functional as F
 from staticgraph.compiler import block_until_ready
 from tests.dynamic.compile_pairs import assert_same, data
 
+pytestmark = pytest.mark.numba_tier  # the fast path calls numba's single driver itself
+
 
 class _MLP(nn.Module):
     """2-4-1 tanh MLP written with ``@`` (the benchmark's xor-mlp; ``nn.Linear`` programs:

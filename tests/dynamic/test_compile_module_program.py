@@ -16,6 +16,8 @@ from benchmarks import module_programs
 from dynamic import nn
 from staticgraph.compiler import block_until_ready
 
+pytestmark = pytest.mark.handover_tier  # native first; block_until_ready(): numba's driver
+
 
 def _script(name: str, set_to_none: bool = True):
     """``(train_step, model, opt, (x, y))``, PyTorch user code on ``dynamic``."""

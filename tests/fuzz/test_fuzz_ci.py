@@ -16,6 +16,7 @@ from tests.fuzz.generate import CORE, generate
 from tests.fuzz.render import snippet
 
 MAX_NODES = 5
+pytestmark = pytest.mark.usefixtures("numba_tier")  # "compiled": numba's (tests/conftest.py)
 CI_SEEDS = [1000, 1003, 1006, 1008, 1010, 1015, 1017, 1019, 1020, 1030, 1037, 1041, 1043, 1044,
             1048, 1057, 1058, 1059, 1061, 1063, 1064, 1065, 1066, 1072, 1073, 1074, 1080, 1083,
             1094, 1098]

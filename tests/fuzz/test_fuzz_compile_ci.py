@@ -20,6 +20,11 @@ from tests.fuzz.generate import CORE, generate
 from tests.fuzz.oracle_compile import mode
 from tests.fuzz.test_fuzz_ci import MAX_NODES
 
+pytestmark = pytest.mark.usefixtures("llvm_tier")
+"""The LLVM/native tier (tests/conftest.py): the oracle tests what ``dynamic.compile`` captures,
+on any tier; numba's single driver per seed cost 5-30 CPU-s, and which tier a seed got
+depended on the machine's load. The executor's tiers and ``prange`` kernels: test_fuzz_ci.py."""
+
 COMPILE_SEEDS = [1003, 1008, 1010, 1019, 1020, 1030, 1043, 1048, 1058, 1074, 1083, 1094]
 
 

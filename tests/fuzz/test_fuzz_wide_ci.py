@@ -18,6 +18,7 @@ from tests.fuzz.ops_wide import WIDE as ROWS
 from tests.fuzz.render import snippet
 
 MAX_NODES = 5
+pytestmark = pytest.mark.usefixtures("numba_tier")  # "compiled": numba's (tests/conftest.py)
 WIDE_SEEDS = [2004, 2007, 2030, 2084, 2138, 2152, 2184, 2189, 2200, 2226, 2234, 2238, 2265, 2295]
 
 

@@ -11,6 +11,7 @@ import pytest
 
 import staticgraph as tf
 from staticgraph.session import EXECUTORS, default_executor_name
+from tests.conftest import executor_on_its_tier
 
 
 def _executors() -> list[str]:
@@ -35,7 +36,8 @@ def fresh_graph():
 
 @pytest.fixture(params=_executors())
 def executor(request) -> str:
-    return request.param
+    """Each executor; ``numba`` on numba's tier (not the native one while numba loads)."""
+    return executor_on_its_tier(request)
 
 
 def central_difference(f, x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
