@@ -51,10 +51,12 @@ STATS.setdefault("llvm_compiled", 0)
 STATS.setdefault("llvm_quick", 0)
 
 
-def module_text(k: object, argspec: tuple) -> str:
+def module_text(k: object, argspec: tuple, quick: bool = False) -> str:
     """The whole LLVM module of kernel ``k``: the kernel function, the library functions it
-    calls, external declarations. Raises :class:`.emit.Unsupported` for what it declines."""
-    f = render_row(k, argspec) if isinstance(k, RowKernel) else render_kernel(k, argspec)
+    calls, external declarations. Raises :class:`.emit.Unsupported` for what it declines.
+    ``quick``: the module is compiled unoptimised (float sums in float64 blocks)."""
+    f = render_row(k, argspec) if isinstance(k, RowKernel) else \
+        render_kernel(k, argspec, quick)
     defs, decls = definitions(f.b.uses)
     return "\n".join(sorted(f.b.decls | decls) + [f.function(), *entries(f.params, SYMBOL)] +
                      defs) + "\n"
@@ -127,7 +129,7 @@ def load_or_compile(ck: object, quick: bool = False, optimised_first: bool = Tru
             return k
     t0 = time.perf_counter()
     try:
-        text = module_text(ck.step.kernel, ck.argspec)
+        text = module_text(ck.step.kernel, ck.argspec, quick)
     except Unsupported as e:
         _DECLINED[ck.hash] = str(e)
         note("LLVM renderer declines kernel %s (%s): numba compiles it", ck.hash, e)

@@ -111,8 +111,13 @@ class Frame:
                           "entry:", *b.allocas, *b.lines, "  ret i32 0", "}"])
 
 
-def render_kernel(k, argspec: tuple) -> Frame:
-    """The IR function of kernel ``k`` (``argspec``: (dtype, ndim) of each parameter)."""
+def render_kernel(k, argspec: tuple, quick: bool = False) -> Frame:
+    """The IR function of kernel ``k`` (``argspec``: (dtype, ndim) of each parameter).
+
+    ``quick``: the IR is compiled without optimisation passes (the first tier of a cold
+    process), so nothing vectorizes a block's reassociable float sum into lane partials: a
+    block of 2048 float32 values added one by one loses ~1e-5 relative. Quick kernels sum
+    their blocks in float64 instead (more exact than the optimised kernel, not its bits)."""
     for r in k.reductions:
         if r.op == "mean" and np.dtype(r.dtype).kind != "f":
             raise Unsupported("integer mean")
@@ -143,7 +148,7 @@ def render_kernel(k, argspec: tuple) -> Frame:
     elif k.rank == 0 or not k.reductions or suffix_reduction(k):
         mode = "plain" if not blocked or k.rank == 0 else \
             "short" if k.short_reduction else "blocked"
-        _nest(f, k, ex, n, mode, cnt)
+        _nest(f, k, ex, n, mode, cnt, quick)
     else:
         _row_nest(f, k, ex, n, blocked, cnt)
     return f
@@ -161,13 +166,16 @@ def _element(f: Frame, k, ex: Exprs, iv: dict) -> None:
         b.store(ex.env[o.var], f.ptr(o.name, o.pattern, iv), dtype_name(o.dtype))
 
 
-def _nest(f: Frame, k, ex: Exprs, n: list, mode: str, cnt: str) -> None:
-    """Reductions over trailing dims into registers (see :func:`..render._nest`)."""
+def _nest(f: Frame, k, ex: Exprs, n: list, mode: str, cnt: str, quick: bool = False) -> None:
+    """Reductions over trailing dims into registers (see :func:`..render._nest`); ``quick``:
+    blocks summed in float64 (see :func:`render_kernel`)."""
     b = f.b
     red = set(k.reduced_dims)
     n_outer = k.rank - len(red)
     blocked = {j for j, r in enumerate(k.reductions) if r.float_sum} if mode != "plain" else set()
     rts = [dtype_name(r.dtype) for r in k.reductions]
+    # the block accumulators' dtype: the reduction's, float64 in quick kernels' blocks
+    bts = {j: "float64" if quick and mode == "blocked" else rts[j] for j in blocked}
     slots: dict = {}
     iv: dict = {}
 
@@ -183,7 +191,7 @@ def _nest(f: Frame, k, ex: Exprs, n: list, mode: str, cnt: str) -> None:
     def inner() -> None:
         _element(f, k, ex, iv)
         for j, r in enumerate(k.reductions):
-            t = rts[j]
+            t = bts[j] if j in bslots else rts[j]
             sl = bslots.get(j, slots[j])
             cur = (b.emit(f"load {LTYPE[t]}, ptr {sl}"), t)
             v = ex.env[r.var]
@@ -207,7 +215,7 @@ def _nest(f: Frame, k, ex: Exprs, n: list, mode: str, cnt: str) -> None:
             with f.loop(nb) as ib:
                 io = b.emit(f"mul nsw i64 {ib}, {BLOCK}")
                 for j in sorted(blocked):
-                    bslots[j] = b.slot(LTYPE[rts[j]], literal(0, rts[j]))
+                    bslots[j] = b.slot(LTYPE[bts[j]], literal(0, bts[j]))
                 rest = b.emit(f"sub i64 {n[d]}, {io}")
                 lt = b.emit(f"icmp slt i64 {rest}, {BLOCK}")
                 m = b.emit(f"select i1 {lt}, i64 {rest}, i64 {BLOCK}")
@@ -215,7 +223,7 @@ def _nest(f: Frame, k, ex: Exprs, n: list, mode: str, cnt: str) -> None:
                     iv[d] = b.emit(f"add nsw i64 {io}, {ir}")
                     inner()
                 for j in sorted(blocked):  # each block's sum joins the float64 total
-                    t = rts[j]
+                    t = bts[j]
                     bs = b.convert((b.emit(f"load {LTYPE[t]}, ptr {bslots[j]}"), t), "float64")
                     tot = b.emit(f"load double, ptr {slots[j]}")
                     b.put(f"store double {b.emit(f'fadd double {tot}, {bs[0]}')}, "
