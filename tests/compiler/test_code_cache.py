@@ -108,3 +108,32 @@ def test_a_syntax_error_is_compiles_own(cache):
     with pytest.raises(SyntaxError):
         code_cache.compiled("def f(:\n", "<gen bad>")
     assert _files(cache) == []
+
+
+def test_a_second_sessions_run_fast_path_is_not_compiled_again(monkeypatch):
+    """``Session.run``'s generated fast path goes through the cache (the compiler is loaded):
+    the same program in a new graph and session compiles no source of its own."""
+    import numpy as np
+
+    import staticgraph as tf
+
+    seen: list[str] = []
+    real = builtins.compile
+
+    def spy(src, filename, *a, **k):
+        seen.append(str(filename))
+        return real(src, filename, *a, **k)
+
+    def once() -> np.ndarray:
+        g = tf.Graph()
+        with g.as_default():
+            x = tf.placeholder(tf.float32, [3], name="x")
+            y = tf.tanh(x) * 2.0 + 1.0
+        with tf.Session(graph=g) as s:
+            return s.run(y, {x: np.array([0.0, 0.5, -1.0], np.float32)})
+
+    want = np.tanh(np.array([0.0, 0.5, -1.0], np.float32)) * 2 + 1
+    np.testing.assert_allclose(once(), want, rtol=1e-6)
+    monkeypatch.setattr(builtins, "compile", spy)
+    np.testing.assert_allclose(once(), want, rtol=1e-6)
+    assert [f for f in seen if f.startswith("<staticgraph")] == []
