@@ -11,6 +11,10 @@ first call into phases, by wrapping the capture's functions:
 * ``run``: the plan's first ``Session.run`` (compile, or load from the disk cache, and run);
 * ``other``: the rest (checks, plan bookkeeping, the fast path).
 
+Both modes' processes also report the garbage collections that ran inside the timed first call
+(wall ms / count, every round): where a generation-1 or -2 collection lands (10-15 ms in a
+process that has just loaded the compiler) moves one round's ratio more than the capture costs.
+
 It also prints the step's first call alone: the compiled function's first call against the
 static mode's first two ``Session.run`` calls after its build (the first training run among
 them); the train workloads' *first call* in ``sgbench`` runs all ``steps`` steps (1000 for the
@@ -95,11 +99,25 @@ else:
         finally:
             calls[len(calls):] = [time.perf_counter() - t]
     Session.run = srun
+import gc
+gct = {"on": False, "t0": 0.0, "t": 0.0, "n": 0}
+
+def _gc(phase, info):  # garbage collections inside the timed first call (not the build)
+    if gct["on"]:
+        if phase == "start":
+            gct["t0"] = time.perf_counter()
+        else:
+            gct["t"] += time.perf_counter() - gct["t0"]
+            gct["n"] += 1
+gc.callbacks.append(_gc)
 w0, c0 = time.perf_counter(), time.process_time()
 bench = mod.build(mode, wl, problem)
 calls[:] = []  # (the static build runs the variables' initialization)
+gct["on"] = True
 bench.step()
+gct["on"] = False
 w1, c1 = time.perf_counter(), time.process_time()
+ph["gc"], ph["gc_n"] = gct["t"], gct["n"]
 if mode == "static":  # (the first training run is the first slow one)
     ph["step"] = sum(calls[:2])
 print("RESULT", json.dumps({"wall": w1 - w0, "cpu": c1 - c0, **ph}))
@@ -123,6 +141,10 @@ def _phases(r: dict) -> str:
     trace = r["trace"] - r["grads"] - r["eager"]
     return (f"trace {trace * 1e3:5.1f} grads {r['grads'] * 1e3:5.1f} eager "
             f"{r['eager'] * 1e3:5.1f} run {r['run'] * 1e3:6.1f} other {other * 1e3:5.1f} ms")
+
+
+def _gcs(r: dict) -> str:
+    return f"{r.get('gc', 0.0) * 1e3:.1f}/{r.get('gc_n', 0)}"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -168,6 +190,8 @@ def main(argv: list[str] | None = None) -> None:
                   f"{', '.join(f'{v:.2f}' for v in rs)}")
             best = min(d, key=lambda x: x["wall"])
             print(f"{'':10} {'':7} dc phases (fastest round): {_phases(best)}")
+            print(f"{'':10} {'':7} garbage collection inside the first call (ms, collections): "
+                  f"static {', '.join(_gcs(x) for x in s)}; dc {', '.join(_gcs(x) for x in d)}")
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ tensor's dtype (Python ``bytes`` for a string), other results are writeable arra
 from __future__ import annotations
 
 import operator
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -191,5 +192,15 @@ def _make_fast(plan: RunPlan, executor_run: Callable[..., list],
     else:
         body.append(f"    return rebuild([{', '.join(exprs)}])")
     src = "def fast(fd, st):\n" + "\n".join(body) + "\n"
-    exec(compile(src, "<staticgraph.Session.run fast path>", "exec"), ns)  # noqa: S102
+    exec(_compiled(src, "<staticgraph.Session.run fast path>"), ns)  # noqa: S102
     return ns["fast"]
+
+
+def _compiled(src: str, filename: str) -> Any:
+    """``compile(src)``, through the compiler's code cache (one compile per text, kept on
+    disk) when the compiler is loaded; a session on the reference executor does not load it
+    for this."""
+    cache = sys.modules.get("staticgraph.compiler.code_cache")
+    if cache is not None:
+        return cache.compiled(src, filename)
+    return compile(src, filename, "exec")

@@ -189,15 +189,31 @@ def _defer_grad(cap: Any, outputs: list, grads: list, retain_graph: bool, create
     return res
 
 
+class _Meta:
+    """What ``_make_grads`` reads of a pending output's array: shape, size and dtype (no
+    array: ``np.broadcast_to`` is Python code, run here under the capture's profile hook)."""
+
+    __slots__ = ("shape", "dtype", "size")
+
+    def __init__(self, shape: tuple, dtype: np.dtype) -> None:
+        self.shape, self.dtype = shape, dtype
+        self.size = int(np.prod(shape, dtype=np.int64)) if shape else 1
+
+
 class _Shape:
     """What ``_make_grads`` reads of a pending output: ``requires_grad``, shape and dtype."""
 
-    __slots__ = ("_requires_grad", "_data")
+    __slots__ = ("_requires_grad", "_data", "_t")
 
     def __init__(self, t: PendingTensor) -> None:
         self._requires_grad = t._requires_grad
         av = t.aval
-        self._data = np.broadcast_to(np.empty((), av.dtype), av.shape)
+        self._data = _Meta(tuple(av.shape), np.dtype(av.dtype))
+        self._t = t
+
+    @property
+    def dtype(self) -> Any:  # (an error message's)
+        return self._t.dtype
 
 
 def _mine(cap: Any) -> bool:

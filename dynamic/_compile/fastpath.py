@@ -358,7 +358,9 @@ def build(call: Any, struct: Any, key_avals: tuple, grad_mode: bool) -> Any:
         src = f"def factory({names}):\n" + "".join(
             "    " + ln + "\n" for ln in src.splitlines()[:1] + [f"    nonlocal {names}"]
             + src.splitlines()[1:]) + "    return fast\n"
-    exec(compile(src, f"<dynamic.compile fast path of {call.owner.__name__}>", "exec"), g.ns)  # noqa: S102
+    from staticgraph.compiler.code_cache import compiled  # (its text's code: cached on disk)
+
+    exec(compiled(src, f"<dynamic.compile fast path of {call.owner.__name__}>"), g.ns)  # noqa: S102
     fast = g.ns["factory"](*g.cells.values()) if g.cells else g.ns["fast"]
     fast.source = src
     fast.direct = bool(direct)

@@ -10,7 +10,7 @@ import numpy as np
 class DType:
     """A graph element type. Compares equal to itself, its numpy dtype and its name."""
 
-    __slots__ = ("_np", "_ref")
+    __slots__ = ("_np", "_ref", "_name")
 
     def __init__(self, np_dtype: Any, ref: bool = False) -> None:
         self._np = np.dtype(np_dtype)
@@ -18,9 +18,14 @@ class DType:
 
     @property
     def name(self) -> str:
+        try:  # (set once: ``np.dtype.name`` is Python code in numpy, and graph building
+            return self._name  # reads names per node: ``base_dtype``, ``_as_ref``)
+        except AttributeError:
+            pass
         base = "bool" if self._np == np.bool_ else "string" if self._np.kind == "S" \
             else self._np.name
-        return base + "_ref" if self._ref else base
+        self._name = base + "_ref" if self._ref else base
+        return self._name
 
     @property
     def is_ref(self) -> bool:

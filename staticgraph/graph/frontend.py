@@ -186,14 +186,15 @@ class GraphFrontend:
         group = dtype_group(op, len(args))
         op_type = op.tf_name or op.name
         gdt = self._group_dtype(op, args, group, names, op_type)
-        if any(as_graph_tensor(a) is None for a in args):  # consts go under the op's name
+        inputs = [as_graph_tensor(a) for a in args]
+        if any(t is None for t in inputs):  # consts go under the op's name
             full = stem[:-1] if stem.endswith("/") else graph.unique_name(stem)
             stem = full + "/"
-        inputs = []
-        for i, a in enumerate(args):
-            param = names[i] if i < len(names) else f"input_{i}"
-            inputs.append(convert(a, graph, gdt if i in group else None, param, op_type,
-                                  name=f"{stem}{param}/"))
+            for i, a in enumerate(args):
+                if inputs[i] is None:
+                    param = names[i] if i < len(names) else f"input_{i}"
+                    inputs[i] = convert(a, graph, gdt if i in group else None, param,
+                                        op_type, name=f"{stem}{param}/")
         if op.name == "where" and inputs[0].dtype != np.bool_:
             raise TypeError(f"Input 'condition' of 'Select' Op has type {inputs[0].dtype.name} "
                             "that does not match expected type of bool.")

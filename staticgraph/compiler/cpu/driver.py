@@ -19,6 +19,7 @@ from collections.abc import Callable
 import numpy as np
 
 from ...ops.core import REGISTRY, Op, eval_numpy
+from ..code_cache import compiled
 from ..fusion import Step
 from ..ir import Node, Program
 from ..kernel import RowKernel, row_args
@@ -91,7 +92,7 @@ class Driver:
                      f"({''.join(x + ', ' for x in upds)})")
         self.source = "\n".join(lines) + "\n"
         ns = {"np": np}
-        exec(compile(self.source, "<staticgraph driver>", "exec"), ns)
+        exec(compiled(self.source, "<staticgraph driver>"), ns)  # noqa: S102
         self.fn = ns["run"]
 
     def _escaping(self) -> set:

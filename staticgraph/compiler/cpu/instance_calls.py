@@ -20,6 +20,7 @@ import weakref
 import numpy as np
 
 from ... import cpu_threads as threads
+from ..code_cache import compiled
 from . import native, native_packed
 from .driver import make_fallback
 from .numba_import import import_numba
@@ -111,7 +112,7 @@ class GeneratedCalls:
                                                     range(len(prog.updates))) + "})")
         lines.append("    return [" + "".join(x + ", " for x in vals[:no]) + "]")
         self.call_source = "\n".join(lines) + "\n"
-        exec(compile(self.call_source, "<staticgraph call>", "exec"), ns)
+        exec(compiled(self.call_source, "<staticgraph call>"), ns)  # noqa: S102
         return ns["call"]
 
     def _small_sig(self, build: bool = True) -> object | None:
@@ -209,7 +210,7 @@ class GeneratedCalls:
                                                     enumerate(upds)) + "})")
         lines.append("    return [" + "".join(x + ", " for x in outs) + "]")
         self.call_source = "\n".join(lines) + "\n"
-        exec(compile(self.call_source, "<staticgraph call>", "exec"), ns)
+        exec(compiled(self.call_source, "<staticgraph call>"), ns)  # noqa: S102
         if forward is not None:
             ns["call"].forward = forward
         return ns["call"]

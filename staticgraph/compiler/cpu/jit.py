@@ -23,6 +23,7 @@ import types
 
 from .. import diskcache
 from ..diskcache import COMPILER_VERSION, VERSION_TAG, cache_dir  # noqa: F401 - re-exported
+from ..code_cache import compiled
 from ..log import STATS, note
 from .numba_import import import_numba, skip_numba_blas_probe
 from .render import HEADER, KERNEL_FASTMATH
@@ -109,7 +110,7 @@ def _exec(name: str, src: str, h: str, path: str, preset: dict) -> object:
     mod.__dict__.update(preset)
     mod.__sg_preset__ = preset
     sys.modules[name] = mod  # numba's cache pickles references by module name
-    exec(compile(src, path, "exec"), mod.__dict__)
+    exec(compiled(src, path), mod.__dict__)  # noqa: S102 - (code cached by its text)
     mod.__sg_path__, mod.__sg_hash__, mod.__sg_src__ = path, h, src
     diskcache.trust(mod, path, h, diskcache.source_sha(src))
     _LOADED[h] = mod

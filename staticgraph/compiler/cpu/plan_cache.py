@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from .. import diskcache
+from ..code_cache import compiled
 from ..log import STATS, note
 
 ENABLED = os.environ.get("STATICGRAPH_PLAN_CACHE", "1") not in ("0", "off", "never")
@@ -211,7 +212,7 @@ def _driver(state: dict) -> Any:
     d = Driver.__new__(Driver)
     vars(d).update(state)
     ns = {"np": np}
-    exec(compile(d.source, "<staticgraph driver>", "exec"), ns)
+    exec(compiled(d.source, "<staticgraph driver>"), ns)  # noqa: S102
     d.fn = ns["run"]
     return d
 
