@@ -22,7 +22,7 @@ from staticgraph import ops
 
 from . import _dtypes
 from ._creation import zeros
-from ._einsum import einsum
+from ._einsum import einsum  # noqa: F401 - exported (EXPORTS)
 from ._functional import _method
 from ._tensor import Tensor, make, to_tensor
 from ._torch_methods import one_node

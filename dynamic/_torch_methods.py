@@ -257,7 +257,8 @@ class TorchApiMethods:
     def new_empty(self, *size, dtype=None, requires_grad=False, device=None):
         if len(size) == 1 and isinstance(size[0], (tuple, list)):
             size = tuple(size[0])
-        return full(tuple(int(s) for s in size), 0, dtype=dtype or self.dtype, requires_grad=requires_grad)
+        return full(tuple(int(s) for s in size), 0, dtype=dtype or self.dtype,
+                    requires_grad=requires_grad)
 
     def take(self, index):
         idx = to_tensor(index)._data
