@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .core import AVal, Op, bind, register
+from .core import AVal, Op, aval_of, bind, register
 from .shapes import INDEX_GRAD, permute, setitem
 
 
@@ -83,16 +83,23 @@ def _to_numpy_layout(v: Any, nd: int, pos: int) -> Any:
     return permute(v, tuple(perm))
 
 
+def _known_shape(x: Any) -> tuple:
+    shape = aval_of(x).shape
+    if any(d is None for d in shape):
+        raise ValueError(f"diagonal: the gradient needs every dim known, got shape {shape}")
+    return tuple(int(d) for d in shape)
+
+
 def _vjp(g, out, x, offset, dim1, dim2):
-    index, pos = diagonal_index(tuple(x.shape), offset, dim1, dim2)
-    gn = _to_numpy_layout(g, len(x.shape) - 1, pos)
+    index, pos = diagonal_index(_known_shape(x), offset, dim1, dim2)
+    gn = _to_numpy_layout(g, len(aval_of(x).shape) - 1, pos)
     return (bind(INDEX_GRAD, gn, x, index=index),)
 
 
 def diagonal_scatter(x, src, offset: int = 0, dim1: int = 0, dim2: int = 1):
     """``x`` with its diagonal replaced by ``src`` (PyTorch's ``torch.diagonal_scatter``)."""
-    index, pos = diagonal_index(tuple(x.shape), offset, dim1, dim2)
-    return setitem(x, _to_numpy_layout(src, len(x.shape) - 1, pos), index)
+    index, pos = diagonal_index(_known_shape(x), offset, dim1, dim2)
+    return setitem(x, _to_numpy_layout(src, len(aval_of(x).shape) - 1, pos), index)
 
 
 DIAGONAL = register(Op(name="diagonal", impl=_impl, infer=_infer, vjp=_vjp, kind="index",
