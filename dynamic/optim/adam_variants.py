@@ -110,7 +110,8 @@ class NAdam(_AdamLike):
         bc2 = 1 - b2 ** step
         mu = b1 * (1.0 - 0.5 * (0.96 ** (step * md)))
         mu_next = b1 * (1.0 - 0.5 * (0.96 ** ((step + 1) * md)))
-        mp = st["mu_product"] = float(np.float32(st["mu_product"] * mu))  # a float32 tensor
+        # ``mu_product`` is a float32 tensor in PyTorch: ``mu_product *= mu`` in float32
+        mp = st["mu_product"] = float(np.float32(st["mu_product"]) * np.float32(mu))
         m = st["exp_avg"]
         m = st["exp_avg"] = m + (1 - b1) * (grad - m)
         v = st["exp_avg_sq"] = st["exp_avg_sq"] * b2 + (1 - b2) * grad * grad
