@@ -34,11 +34,13 @@ def trigamma(x): return bind(TRIGAMMA, x)
 def erfinv(x): return bind(ERFINV, x)
 
 
-def _rec(name, impl, vjp, *, nin=1, saves=(0,), rule="float", grad_name="", tf_name="") -> Op:
+def _rec(name, impl, vjp, *, nin=1, saves=(0,), rule="float", grad_name="", tf_name="",
+         tf_differentiable=True) -> Op:
     """An elementwise record without a scalar template (runs unfused in compiled plans)."""
     return register(Op(name=name, impl=impl, infer=elementwise_infer(rule), vjp=vjp,
                        kind="elementwise", scalar=None, grad_name=grad_name, saves=saves,
                        nin=nin, dtype_rule=rule, tf_name=tf_name,
+                       tf_differentiable=tf_differentiable,
                        jvp="diagonal" if vjp is not None else None))
 
 
@@ -166,7 +168,7 @@ ATAN2 = _rec("atan2", np.arctan2, _atan2_vjp, nin=2, saves=(0, 1),
 HYPOT = _rec("hypot", np.hypot, lambda g, out, x, y: (mul(g, div(x, out)), mul(g, div(y, out))),
              nin=2, saves=(0, 1, "out"), rule="promote", grad_name="HypotBackward0")
 FMOD = _rec("fmod", np.fmod, _fmod_vjp, nin=2, saves=(0, 1), rule="promote",
-            grad_name=_fmod_name, tf_name="TruncateMod")
+            grad_name=_fmod_name, tf_name="TruncateMod", tf_differentiable=False)  # TF: none
 SINH = _rec("sinh", np.sinh, lambda g, out, x: (mul(g, cosh(x)),), grad_name="SinhBackward0",
             tf_name="Sinh")
 COSH = _rec("cosh", np.cosh, lambda g, out, x: (mul(g, sinh(x)),), grad_name="CoshBackward0",
