@@ -41,7 +41,11 @@ EXPORTS = _NAMES + tuple("isclose allclose broadcast_shapes broadcast_tensors me
                     "cartesian_prod combinations tensordot baddbmm kron cross dist cdist "
                     "take_along_dim block_diag diag_embed diagonal_scatter nansum nanmean "
                     "aminmax std_mean var_mean searchsorted bucketize bincount histc finfo "
-                    "iinfo einsum".split())
+                    "iinfo einsum polygamma".split())
+
+
+def polygamma(n: int, input: Any) -> Tensor:  # noqa: A002 - PyTorch's order: n first
+    return to_tensor(input).polygamma(n)
 
 
 def isclose(input: Any, other: Any, rtol: float = 1e-05, atol: float = 1e-08,  # noqa: A002

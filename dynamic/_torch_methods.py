@@ -86,6 +86,11 @@ class TorchApiMethods:
     def digamma(self): return ops.digamma(self)
     def erfinv(self): return ops.erfinv(self)
 
+    def polygamma(self, n):
+        if n < 0:
+            raise RuntimeError("polygamma(n, x) does not support negative n.")
+        return ops.digamma(self) if n == 0 else ops.polygamma(self, n)
+
     def frac(self):
         """``x - trunc(x)`` (gradient 1, ``FracBackward0``)."""
         return one_node("FracBackward0", lambda x: ops.sub(x, ops.trunc(x)), (self,), ())

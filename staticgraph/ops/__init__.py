@@ -90,7 +90,19 @@ from .shapes import (
     zeros_like,
 )
 from .sorting import topk_indices
-from .special import asinh, atan2, cosh, digamma, erfinv, exp2, fmod, hypot, lgamma, sinh, trigamma
+from .special import (
+    asinh,
+    atan2,
+    cosh,
+    digamma,
+    erfinv,
+    exp2,
+    fmod,
+    hypot,
+    lgamma,
+    polygamma,
+    sinh,
+)
 from .zero_subgradients import abs_pow_zero_grad, root_zero_grad
 
 __all__ = [
@@ -110,5 +122,5 @@ __all__ = [
     "linalg_eigh_vectors", "linalg_eigvalsh", "check_segment_ids", "root_zero_grad",
     "abs_pow_zero_grad", "linalg_qr_q", "linalg_qr_r", "linalg_svd_u", "linalg_svd_s",
     "linalg_svd_vh", "one_hot", "atan2", "hypot", "fmod", "sinh", "cosh", "asinh", "exp2",
-    "lgamma", "digamma", "trigamma", "erfinv", "diagonal", "diagonal_scatter",
+    "lgamma", "digamma", "polygamma", "erfinv", "diagonal", "diagonal_scatter",
 ]

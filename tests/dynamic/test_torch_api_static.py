@@ -1,7 +1,8 @@
 """The new registry records in the static mode: ``tf.atan2``, ``tf.sinh``, ``tf.cosh``,
 ``tf.asinh``, ``tf.lgamma``, ``tf.digamma``, ``tf.math.erfinv``, ``tf.truncatemod`` build TF's
 nodes, agree with numpy on the reference and the compiled executor (unfused numpy steps there),
-and their ``tf.gradients`` are the records' VJPs (``TruncateMod`` has none, as in TF)."""
+and their ``tf.gradients`` are the records' VJPs (``TruncateMod``'s is PyTorch's ``fmod``
+gradient; TF registers none)."""
 
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ ROWS = [
     ("erfinv/Erfinv", lambda x, y: tf.math.erfinv(x * 0.3), None,
      math.sqrt(math.pi) / 2 * 0.3 * np.exp(np.asarray(
          [v for v in map(lambda t: _erfinv(t), X * 0.3)]) ** 2)),
-    ("TruncateMod", lambda x, y: tf.truncatemod(x * 3, y), np.fmod(X * 3, Y), "none"),
+    ("TruncateMod", lambda x, y: tf.truncatemod(x * 3, y), np.fmod(X * 3, Y), np.full(4, 3.0)),
 ]
 
 

@@ -153,6 +153,8 @@ CASES = [
     ("exp2", [anyv(3)], {}),
     ("lgamma", [np.array([-2.5, -0.3, 0.4, 1.7, 6.2])], {}),
     ("digamma", [np.array([-2.5, -0.3, 0.4, 1.7, 6.2, 13.0])], {}),
+    ("polygamma", [np.array([-2.5, -0.3, 0.4, 1.7, 6.2, 13.0])], {"n": 1}),
+    ("polygamma", [np.array([0.4, 1.7, 6.2, 13.0])], {"n": 2}),
     ("erfinv", [np.array([-0.9, -0.3, 0.0, 0.45, 0.8])], {}),
     ("diagonal", [anyv(3, 4)], {"offset": 1, "dim1": 0, "dim2": 1}),
     ("diagonal", [anyv(2, 3, 4)], {"offset": -1, "dim1": 2, "dim2": 0}),
