@@ -130,6 +130,21 @@ ROWS = [
     ("cartesian_prod", lambda T, a, b: T.cartesian_prod(a, b), [(3,), (2,)], None,
      "StackBackward0"),
     ("combinations", lambda T, a: T.combinations(a, 2), [(4,)], None, "StackBackward0"),
+    ("polygamma", lambda T, a: T.polygamma(2, a.exp()), [(4,)], None, "PolygammaBackward0"),
+    ("cummax", lambda T, a: tuple(T.cummax(a, 1)), [(3, 5)],
+     lambda a: np.maximum.accumulate(a, 1), "CummaxBackward0"),
+    ("cummin", lambda T, a: tuple(T.cummin(a, 0)), [(4, 3)],
+     lambda a: np.minimum.accumulate(a, 0), "CumminBackward0"),
+    ("logcumsumexp", lambda T, a: T.logcumsumexp(a * 5, 1), [(3, 5)],
+     lambda a: np.logaddexp.accumulate(a * 5, 1), "LogcumsumexpBackward0"),
+    ("kthvalue", lambda T, a: tuple(T.kthvalue(a, 2, 1)), [(3, 5)],
+     lambda a: np.sort(a, 1)[:, 1], "KthvalueBackward0"),
+    ("median", lambda T, a: T.median(a), [(4, 3)],
+     lambda a: np.sort(a.reshape(-1))[5], "MedianBackward0"),
+    ("median_dim", lambda T, a: tuple(T.median(a, 1, keepdim=True)), [(3, 4)],
+     lambda a: np.sort(a, 1)[:, 1:2], "MedianBackward1"),
+    ("unfold", lambda T, a: a.unfold(1, 2, 1), [(3, 5)],
+     lambda a: np.stack([a[:, i:i + 2] for i in range(4)], 1), "UnfoldBackward0"),
 ]
 
 
