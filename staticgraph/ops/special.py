@@ -55,6 +55,19 @@ def _in_double(fn):
     return impl
 
 
+def _via_double(fn):
+    """numpy's ``fn`` evaluated in float64 for narrower floats and rounded once (numpy's float32
+    loops of ``arctan2``, ``sinh``... are up to an ulp off; PyTorch's are correctly rounded
+    nearly always)."""
+    def impl(*xs: np.ndarray) -> np.ndarray:
+        dt = np.result_type(*xs)
+        if dt.kind == "f" and dt.itemsize < 8:
+            return fn(*(np.asarray(x, np.float64) for x in xs)).astype(dt)
+        return fn(*xs)
+    impl.__name__ = fn.__name__
+    return impl
+
+
 def _lgamma1(v: float) -> float:
     """``log|Gamma(v)|``; +inf at the poles (0 and the negative integers), as PyTorch."""
     try:
@@ -217,20 +230,20 @@ def _fmod_vjp(g, out, x, y):
 _LN2 = math.log(2.0)
 _HALF_SQRT_PI = math.sqrt(math.pi) / 2
 
-ATAN2 = _rec("atan2", np.arctan2, _atan2_vjp, nin=2, saves=(0, 1),
+ATAN2 = _rec("atan2", _via_double(np.arctan2), _atan2_vjp, nin=2, saves=(0, 1),
              grad_name="Atan2Backward0", tf_name="Atan2")
-HYPOT = _rec("hypot", np.hypot, lambda g, out, x, y: (mul(g, div(x, out)), mul(g, div(y, out))),
+HYPOT = _rec("hypot", _via_double(np.hypot), lambda g, out, x, y: (mul(g, div(x, out)), mul(g, div(y, out))),
              nin=2, saves=(0, 1, "out"), rule="promote", grad_name="HypotBackward0")
 FMOD = _rec("fmod", np.fmod, _fmod_vjp, nin=2, saves=(0, 1), rule="promote",
             grad_name=_fmod_name, tf_name="TruncateMod")  # (TF registers no gradient: ours is
 # PyTorch's, so both modes agree; ``tf.gradients`` through TF's TruncateMod raises LookupError)
-SINH = _rec("sinh", np.sinh, lambda g, out, x: (mul(g, cosh(x)),), grad_name="SinhBackward0",
+SINH = _rec("sinh", _via_double(np.sinh), lambda g, out, x: (mul(g, cosh(x)),), grad_name="SinhBackward0",
             tf_name="Sinh")
-COSH = _rec("cosh", np.cosh, lambda g, out, x: (mul(g, sinh(x)),), grad_name="CoshBackward0",
+COSH = _rec("cosh", _via_double(np.cosh), lambda g, out, x: (mul(g, sinh(x)),), grad_name="CoshBackward0",
             tf_name="Cosh")
-ASINH = _rec("asinh", np.arcsinh, lambda g, out, x: (div(g, sqrt(add(mul(x, x), 1.0))),),
+ASINH = _rec("asinh", _via_double(np.arcsinh), lambda g, out, x: (div(g, sqrt(add(mul(x, x), 1.0))),),
              grad_name="AsinhBackward0", tf_name="Asinh")
-EXP2 = _rec("exp2", np.exp2, lambda g, out, x: (mul(g, mul(out, _LN2)),), saves=("out",),
+EXP2 = _rec("exp2", _via_double(np.exp2), lambda g, out, x: (mul(g, mul(out, _LN2)),), saves=("out",),
             grad_name="Exp2Backward0")
 LGAMMA = _rec("lgamma", _in_double(_lgamma1), lambda g, out, x: (mul(g, digamma(x)),),
               grad_name="LgammaBackward0", tf_name="Lgamma")
