@@ -27,14 +27,14 @@ _LETTERS = set(string.ascii_letters)
 
 
 def _parse(eq: str, tensors: list) -> tuple[list[str], str]:
-    """The subscripts of each operand and of the output, ``...`` spelled as private capitals
-    (``\\x00``-prefixed digits would not be letters: the code points 0x100... are used)."""
+    """The subscripts of each operand and of the output; ``...`` becomes one private character
+    per broadcast dim (code points from 0x100, never a subscript letter)."""
     eq = eq.replace(" ", "")
     lhs, arrow, rhs = eq.partition("->")
     terms = lhs.split(",")
     if len(terms) != len(tensors):
-        raise RuntimeError(f"einsum(): more operands were provided than specified in the "
-                           f"equation" if len(tensors) > len(terms) else
+        raise RuntimeError("einsum(): more operands were provided than specified in the "
+                           "equation" if len(tensors) > len(terms) else
                            "einsum(): fewer operands were provided than specified in the "
                            "equation")
     ell_rank = 0
