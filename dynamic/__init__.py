@@ -109,6 +109,10 @@ from .autograd.grad_mode import (
 
 for _n in _functional._NAMES:
     globals()[_n] = getattr(_functional, _n)
+from . import _torch_functions  # noqa: E402 - more torch.* functions (einsum, isclose...)
+
+for _n in _torch_functions.EXPORTS:
+    globals()[_n] = getattr(_torch_functions, _n)
 del _n
 
 

@@ -158,6 +158,8 @@ def _scatter(base: Any, chain: list, value: Any) -> Any:
         return bind(op, inner_new, perm=tuple(int(i) for i in np.argsort(params["perm"])))
     if op.reshaping:
         return ops.reshape_like(inner_new, base)
+    if name == "diagonal":  # ``x.diagonal().add_(1)`` (``ops/diagonal.py``)
+        return ops.diagonal_scatter(base, inner_new, **params)
     raise RuntimeError(f"in-place write through a {name} view is not supported")
 
 

@@ -19,6 +19,9 @@ from ._math_methods import MathMethods
 from ._scatter_methods import ScatterMethods
 from ._shape_methods import ShapeMethods
 from ._tensor import Tensor
+from ._torch_index_methods import IndexMethods
+from ._torch_methods import TorchApiMethods
+from ._torch_order_methods import OrderMethods
 
 # what ``class`` itself puts in a class namespace
 _CLASS_BOOKKEEPING = frozenset({"__module__", "__qualname__", "__doc__", "__dict__", "__weakref__",
@@ -37,6 +40,7 @@ def attach(cls: type, *groups: type) -> None:
 
 
 attach(Tensor, AutogradAttrs, MathMethods, ShapeMethods, InplaceMethods, InplaceShapeMethods,
-       InferenceMethods, ScatterMethods)
+       InferenceMethods, ScatterMethods, TorchApiMethods,
+       IndexMethods, OrderMethods)
 Tensor.__sg_frontend__ = Frontend()  # how ``staticgraph.ops.bind`` finds the eager frontend
 tune_malloc()  # freed temporaries are reused without page faults (``_allocator``)

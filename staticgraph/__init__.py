@@ -63,6 +63,7 @@ _EXPORTS: dict[str, str] = {
                       "square squared_difference subtract tanh to_float to_int32 truediv "
                       "zeros_like",
     "graph.tensor_shape": "Dimension TensorShape",
+    "graph.special_ops": "asinh atan2 cosh digamma lgamma sinh truncatemod",
     "layers": "losses",
     "random_ops": "random_normal random_uniform set_random_seed truncated_normal",
     "random_sampling": "multinomial random_shuffle",
@@ -112,10 +113,12 @@ def _math() -> _Any:
              "less_equal cumsum cumprod log_sigmoid segment_sum segment_mean "
              "unsorted_segment_sum segment_max segment_min segment_prod unsorted_segment_max "
              "unsorted_segment_min unsorted_segment_prod unsorted_segment_mean "
-             "unsorted_segment_sqrt_n unique unique_with_counts gather_nd sort argsort").split()
+             "unsorted_segment_sqrt_n unique unique_with_counts gather_nd sort argsort "
+             "atan2 sinh cosh asinh lgamma digamma truncatemod").split()
     ns = _namespace("math", **{n: _LAZY[n] for n in names},
                     reduce_std=("nn_extra", "reduce_std"),
-                    reduce_variance=("nn_extra", "reduce_variance"))
+                    reduce_variance=("nn_extra", "reduce_variance"),
+                    erfinv=("graph.special_ops", "erfinv"))
     for n in ("log_softmax", "softmax", "softplus", "top_k", "l2_normalize"):
         setattr(ns, n, _resolve("nn", n))
     return ns

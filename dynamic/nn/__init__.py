@@ -9,6 +9,7 @@ from .adaptive_pooling import AdaptiveAvgPool1d, AdaptiveMaxPool2d
 from .attention import MultiheadAttention
 from .containers import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
 from .conv import Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
+from .embedding_bag import EmbeddingBag
 from .loss import (
     BCELoss,
     BCEWithLogitsLoss,
@@ -45,7 +46,16 @@ from .pooling import (
     MaxPool2d,
     MaxPool3d,
 )
+from .resample import (
+    PixelShuffle,
+    PixelUnshuffle,
+    Unfold,
+    Upsample,
+    UpsamplingBilinear2d,
+    UpsamplingNearest2d,
+)
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
+from .similarity import CosineSimilarity, PairwiseDistance
 from .sparse import Embedding
 from .transformer import (
     Transformer,
@@ -69,6 +79,8 @@ __all__ = ["AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "AvgPo
            "Softmax", "Softplus", "Tanh", "Unflatten", "functional", "init", "parallel"]
 __all__ += ["MultiheadAttention", "Transformer", "TransformerDecoder", "TransformerDecoderLayer",
             "TransformerEncoder", "TransformerEncoderLayer", "utils"]
+__all__ += ["CosineSimilarity", "EmbeddingBag", "PairwiseDistance", "PixelShuffle",
+            "PixelUnshuffle", "Unfold", "Upsample", "UpsamplingBilinear2d", "UpsamplingNearest2d"]
 _missing = _unsupported.missing_names("torch.nn", {
     "Dropout2d": "use nn.Dropout",
     "BatchNorm3d": "use nn.BatchNorm2d on a reshaped input",

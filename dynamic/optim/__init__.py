@@ -1,5 +1,6 @@
 """``dynamic.optim``: ``SGD``, ``Adam`` (``_core.py``), ``AdamW``, ``RMSprop``, ``Adagrad``,
-``Adadelta`` (``adaptive.py``) with PyTorch's exact update formulas; ``lr_scheduler`` loads on
+``Adadelta`` (``adaptive.py``), ``Adamax``, ``NAdam``, ``RAdam``
+(``adam_variants.py``) with PyTorch's exact update formulas; ``lr_scheduler`` loads on
 first use."""
 
 from __future__ import annotations
@@ -9,9 +10,11 @@ from typing import Any
 
 from .. import _unsupported
 from ._core import SGD, Adam, Optimizer
+from .adam_variants import Adamax, NAdam, RAdam
 from .adaptive import Adadelta, Adagrad, AdamW, RMSprop
 
-__all__ = ["Adadelta", "Adagrad", "Adam", "AdamW", "Optimizer", "RMSprop", "SGD"]
+__all__ = ["Adadelta", "Adagrad", "Adam", "AdamW", "Adamax", "NAdam", "Optimizer", "RAdam",
+           "RMSprop", "SGD"]
 
 _missing = _unsupported.missing_names("torch.optim", {
     "swa_utils": "average the parameters by hand"})

@@ -57,6 +57,7 @@ from .elementwise import (
     tanh,
     where,
 )
+from .diagonal import diagonal, diagonal_scatter
 from .gather import gather, scatter_add
 from .index_checks import check_segment_ids
 from .linalg import determinant_sign, log_abs_determinant, matrix_determinant, matrix_inverse
@@ -89,6 +90,19 @@ from .shapes import (
     zeros_like,
 )
 from .sorting import topk_indices
+from .special import (
+    asinh,
+    atan2,
+    cosh,
+    digamma,
+    erfinv,
+    exp2,
+    fmod,
+    hypot,
+    lgamma,
+    polygamma,
+    sinh,
+)
 from .zero_subgradients import abs_pow_zero_grad, root_zero_grad
 
 __all__ = [
@@ -107,5 +121,6 @@ __all__ = [
     "log_abs_determinant", "determinant_sign", "cholesky", "matrix_triangular_solve",
     "linalg_eigh_vectors", "linalg_eigvalsh", "check_segment_ids", "root_zero_grad",
     "abs_pow_zero_grad", "linalg_qr_q", "linalg_qr_r", "linalg_svd_u", "linalg_svd_s",
-    "linalg_svd_vh", "one_hot",
+    "linalg_svd_vh", "one_hot", "atan2", "hypot", "fmod", "sinh", "cosh", "asinh", "exp2",
+    "lgamma", "digamma", "polygamma", "erfinv", "diagonal", "diagonal_scatter",
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import gen_shapes as S
+from . import gen_special as GSP
 from . import gen_wide as GW
 from .gen_alias import alias_forms
 from .generator import Gen, TooBig, g_binary, g_cast, g_cond, g_cumsum, g_reduce, g_unary, g_where
@@ -28,6 +29,8 @@ WIDE = {  # the ops added since (see :mod:`.gen_wide`)
     "while": (GW.g_while, 2),
 }
 FAMILIES.update(WIDE)
+SPECIAL = {"special": (GSP.g_special, 2)}  # the special-function records (:mod:`.gen_special`)
+FAMILIES.update(SPECIAL)
 OPTIMIZERS = ("sgd", "momentum", "adam", "adagrad", "rmsprop")
 
 

@@ -208,3 +208,8 @@ def arg_src(arg, fe: str) -> str:
 def node_src(node, fe: str) -> str | None:
     """The right-hand side of one node on frontend ``fe`` (None: no form there)."""
     return OPS[node.op].render(fe, [arg_src(x, fe) for x in node.args], node.p)
+
+from .ops_special import SPECIAL_ROWS, SPECIAL_SMOOTH  # noqa: E402 - appended rows
+
+OPS.update(SPECIAL_ROWS)
+SMOOTH |= SPECIAL_SMOOTH

@@ -142,6 +142,22 @@ CASES = [
     ("cholesky", [np.stack([SPD3, SPD3 + np.eye(3)])], {}),
     *[("matrix_triangular_solve", [anyv(3, 3) + 3 * np.eye(3), anyv(3, 2)],
        {"lower": lo, "adjoint": adj}) for lo in (True, False) for adj in (False, True)],
+    # staticgraph/ops/special.py and diagonal.py
+    ("atan2", [anyv(2, 3), anyv(3)], {}),
+    ("hypot", [anyv(2, 3), anyv(2, 1)], {}),
+    ("fmod", [pos(3) * 3, pos(3)], {}),
+    ("fmod", [anyv(4) * 3, 0.7], {}),
+    ("sinh", [anyv(3)], {}),
+    ("cosh", [anyv(3)], {}),
+    ("asinh", [anyv(3)], {}),
+    ("exp2", [anyv(3)], {}),
+    ("lgamma", [np.array([-2.5, -0.3, 0.4, 1.7, 6.2])], {}),
+    ("digamma", [np.array([-2.5, -0.3, 0.4, 1.7, 6.2, 13.0])], {}),
+    ("polygamma", [np.array([-2.5, -0.3, 0.4, 1.7, 6.2, 13.0])], {"n": 1}),
+    ("polygamma", [np.array([0.4, 1.7, 6.2, 13.0])], {"n": 2}),
+    ("erfinv", [np.array([-0.9, -0.3, 0.0, 0.45, 0.8])], {}),
+    ("diagonal", [anyv(3, 4)], {"offset": 1, "dim1": 0, "dim2": 1}),
+    ("diagonal", [anyv(2, 3, 4)], {"offset": -1, "dim1": 2, "dim2": 0}),
 ]
 # ops whose VJP is symmetrized (TF's) while the kernel reads one triangle: compared on
 # symmetric directions only (G + G^T)

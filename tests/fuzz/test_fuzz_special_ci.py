@@ -1,0 +1,36 @@
+"""The differential fuzzer's CI budget for the special-function rows (:mod:`.ops_special`):
+a fixed set of seeds of the ``special`` family, checked on every oracle (compiled tiers,
+reference, eager, torch when installed, finite differences).
+
+The seeds were picked (a greedy cover over ``generate(seed, MAX_NODES, families=SPECIAL)``,
+seeds 3000-3199) so that every row appears at least once; the long runs
+(``python -m tests.fuzz --families special``) draw fresh seeds.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.fuzz.case import check, describe
+from tests.fuzz.generate import SPECIAL, generate
+from tests.fuzz.ops_special import SPECIAL_ROWS
+from tests.fuzz.render import snippet
+
+MAX_NODES = 5
+SEEDS = [3006, 3011, 3048, 3072]
+
+
+def test_the_seeds_cover_every_special_row():
+    used = set().union(*(generate(s, MAX_NODES, families=tuple(SPECIAL)).ops_used()
+                         for s in SEEDS))
+    assert set(SPECIAL_ROWS) <= used, sorted(set(SPECIAL_ROWS) - used)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_special_seed_agrees_on_every_oracle(seed, parallel_min):
+    prog = generate(seed, MAX_NODES, families=tuple(SPECIAL))
+    out = check(prog)
+    assert out.invalid is None, f"seed {seed} builds an invalid program: {out.invalid}"
+    assert not out.failed, (f"seed {seed}: oracles disagree\n{describe(out.findings)}\n"
+                            f"minimize with: python -m tests.fuzz --seed {seed} --cases 1 "
+                            f"--max-nodes {MAX_NODES} --families special\n{snippet(prog)}")
