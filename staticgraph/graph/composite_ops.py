@@ -250,8 +250,10 @@ def gather(params: Any, indices: Any, validate_indices: Any = None, name: str | 
         with node_name(name or "GatherV2"):
             out = ops.getitem(p, _index_at(axis, idx))
         if axis == 0 and n is not None:  # TF: the gradient is IndexedSlices of these ids
+            wide = idx.dtype == np.int64 and (isinstance(indices, (np.ndarray, np.generic))
+                                              or idx.size and idx.max() > np.iinfo(np.int32).max)
             mark_row_gather(out, (idx.reshape(-1) % max(n, 1)).astype(
-                np.int64 if idx.dtype == np.int64 else np.int32))
+                np.int64 if wide else np.int32))  # TF: Python ints are int32
         return out
     if axis != 0:
         raise NotImplementedError("gather with tensor indices is supported along axis 0 only")

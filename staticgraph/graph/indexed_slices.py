@@ -140,7 +140,10 @@ def to_dense(s: IndexedSlices) -> Tensor:
         raise ValueError(f"IndexedSlices {s.values.name} has no dense_shape: it cannot be made "
                          f"dense")
     else:
-        base = zeros(s.dense_shape, v.dtype.np_dtype)
+        ds = as_graph_tensor(s.dense_shape)
+        shape = ds.op.params["value"] if ds is not None and ds.op.type == "Const" \
+            else s.dense_shape
+        base = zeros(shape, v.dtype.np_dtype)
     return ops.scatter_add(base, v, idx, 0)
 
 
