@@ -152,8 +152,9 @@ class Optimizer:
         raise NotImplementedError
 
     def _apply_sparse_duplicate_indices(self, grad: IndexedSlices, var: Variable) -> Any:
-        """TF: duplicate indices summed, then :meth:`_apply_sparse` (``grad``: the summed rows,
-        zeros elsewhere; ``hit``: a boolean of ``var``'s shape, true on the looked-up rows)."""
+        """TF: duplicate indices summed, then the sparse update, :meth:`_apply_sparse_rows`
+        (``grad``: the summed rows, zeros elsewhere; ``hit``: a boolean of ``var``'s shape, true
+        on the looked-up rows)."""
         if grad.dtype != var.dtype:
             raise TypeError(f"IndexedSlices gradient of dtype {grad.dtype.name} for variable "
                             f"{var.name} of dtype {var.dtype.name}")
@@ -161,10 +162,12 @@ class Optimizer:
         summed = to_dense(IndexedSlices(grad.values, grad.indices, grad.dense_shape, like))
         ones = ops.ones_like(grad.values)
         hit = ops.gt(to_dense(IndexedSlices(ones, grad.indices, grad.dense_shape, like)), 0.0)
-        return self._apply_sparse(summed, hit, var)
+        return self._apply_sparse_rows(summed, hit, var)
 
-    def _apply_sparse(self, grad: Tensor, hit: Tensor, var: Variable) -> Any:
-        raise NotImplementedError(f"{type(self).__name__} has no sparse update for {var.name}")
+    def _apply_sparse_rows(self, grad: Tensor, hit: Tensor, var: Variable) -> Any:
+        """An optimizer without a sparse formula (a user's subclass): the dense update of the
+        summed rows (TF would call its ``_apply_sparse`` with the deduplicated slices)."""
+        return self._apply_dense(grad, var)
 
     def _finish(self, update_ops: list[Any], name: str) -> Operation:
         return group(*update_ops, name=name)
@@ -221,7 +224,7 @@ class MomentumOptimizer(Optimizer):
             step = ops.mul(acc_new, lr)
         return assign_sub(var, step)
 
-    def _apply_sparse(self, grad: Tensor, hit: Tensor, var: Variable) -> Tensor:
+    def _apply_sparse_rows(self, grad: Tensor, hit: Tensor, var: Variable) -> Tensor:
         """``SparseApplyMomentum``: the formulas above on the looked-up rows only."""
         lr = _scalar(self._lr, var.graph, var.dtype, "learning_rate")
         mom = _scalar(self._momentum, var.graph, var.dtype, "momentum")

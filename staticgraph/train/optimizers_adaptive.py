@@ -64,7 +64,7 @@ class AdamOptimizer(Optimizer):
         step = ops.div(ops.mul(m_new, alpha), ops.add(ops.sqrt(v_new), eps))
         return assign_sub(var, step)
 
-    def _apply_sparse(self, grad: Tensor, hit: Tensor, var: Variable) -> Tensor:
+    def _apply_sparse_rows(self, grad: Tensor, hit: Tensor, var: Variable) -> Tensor:
         """TF's ``_apply_sparse_shared``: ``m = m * beta1`` then the rows' ``g * (1 - beta1)``
         added (``v`` likewise with ``g * g``); every row of ``var`` moves, as in the dense
         update (``grad`` is zero off the looked-up rows)."""
@@ -107,7 +107,7 @@ class AdagradOptimizer(Optimizer):
         acc_new = assign_add(acc, ops.square(grad))
         return assign_sub(var, ops.div(ops.mul(grad, lr), ops.sqrt(acc_new)))
 
-    def _apply_sparse(self, grad: Tensor, hit: Tensor, var: Variable) -> Tensor:
+    def _apply_sparse_rows(self, grad: Tensor, hit: Tensor, var: Variable) -> Tensor:
         """``SparseApplyAdagrad``: ``accum += g * g; var -= g * lr / sqrt(accum)`` on the
         looked-up rows only."""
         lr = _scalar(self._lr, var.graph, var.dtype, "learning_rate")
@@ -154,7 +154,7 @@ class RMSPropOptimizer(Optimizer):
         mom_new = assign(mom, ops.add(ops.mul(mom, mom_c), step))
         return assign_sub(var, mom_new)
 
-    def _apply_sparse(self, grad: Tensor, hit: Tensor, var: Variable) -> Tensor:
+    def _apply_sparse_rows(self, grad: Tensor, hit: Tensor, var: Variable) -> Tensor:
         """``SparseApply(Centered)RMSProp`` on the looked-up rows only: ``ms = ms * rho +
         g*g * (1 - rho)`` (``mg = mg * rho + g * (1 - rho)``), ``mom = mom * momentum + lr * g /
         sqrt(ms + eps (- mg*mg))``, ``var -= mom``; the other rows and slots keep their values."""
