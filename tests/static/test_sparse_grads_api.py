@@ -189,3 +189,12 @@ def test_matches_live_tensorflow(ids_list, dense_use, const_ids):
             np.testing.assert_array_equal(x.dense_shape, y.dense_shape)
         else:
             np.testing.assert_allclose(x, y, rtol=1e-6)
+
+
+def test_clip_by_value_clips_the_values():
+    g, E, grad, _ = _lookups(sg, [[3, 3]])
+    c = sg.clip_by_value(grad, -1.0, 0.75)
+    assert isinstance(c, sg.IndexedSlices)
+    v = _fetch(sg, g, E, c)
+    np.testing.assert_array_equal(v.values, [[0.75, -1.0, 0.5]] * 2)
+    np.testing.assert_array_equal(v.indices, [3, 3])
