@@ -10,9 +10,9 @@ registers no gradient for: ``Op.tf_differentiable``).
 
 Sparse gradients, as TF: the parameter of a row gather (``tf.gather`` along axis 0,
 ``embedding_lookup``: nodes tagged by ``mark_row_gather``) gets an :class:`IndexedSlices`
-(``graph/indexed_slices.py``). Identity passes it on; several of them for one tensor are
-concatenated (duplicates kept); with a dense cotangent among them, or at any other op, they
-become dense first (TF's ``add_n`` of converted slices).
+(``graph/indexed_slices.py``). Identity passes it on, a float cast casts its values; several
+of them for one tensor are concatenated (duplicates kept); with a dense cotangent among them,
+or at any other op, they become dense first (TF's ``add_n`` of converted slices).
 """
 
 from __future__ import annotations
@@ -234,6 +234,12 @@ def _backprop_op(graph: Graph, op: Operation, grads: dict[Tensor, list[Tensor]],
         grads[out] = [_accumulate(parts)]
     g = grads[out][0]
     with graph.name_scope(f"{op.name}_grad"):
+        if isinstance(g, IndexedSlices) and op.type == "cast" and _is_float(op.inputs[0]):
+            x = op.inputs[0]  # TF's _CastGrad: the slices' values cast back
+            if x.op in between or x in wanted:
+                grads.setdefault(x, []).append(IndexedSlices(
+                    ops.cast(g.values, x.dtype.np_dtype), g.indices, g.dense_shape, x))
+            return
         if op.type not in _PASS_THROUGH and isinstance(g, IndexedSlices):
             g = grads[out][0] = _dense(g)
         sparse = None

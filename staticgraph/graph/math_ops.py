@@ -232,8 +232,13 @@ def clip_by_value(t: Any, clip_value_min: Any, clip_value_max: Any,
     return minimum(maximum(t, clip_value_min), clip_value_max, name=name or "clip_by_value")
 
 
-def cast(x: Any, dtype: Any, name: str | None = None) -> Tensor:
+def cast(x: Any, dtype: Any, name: str | None = None) -> Any:
+    """``x`` as ``dtype``; of an ``IndexedSlices``, its values cast (TF)."""
+    from .indexed_slices import IndexedSlices
+
     dt = as_dtype(dtype)
+    if isinstance(x, IndexedSlices):
+        return IndexedSlices(cast(x.values, dt, name), x.indices, x.dense_shape, x._like)
     x = _t(x)
     if x.dtype == dt:
         return x

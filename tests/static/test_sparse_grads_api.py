@@ -198,3 +198,25 @@ def test_clip_by_value_clips_the_values():
     v = _fetch(sg, g, E, c)
     np.testing.assert_array_equal(v.values, [[0.75, -1.0, 0.5]] * 2)
     np.testing.assert_array_equal(v.indices, [3, 3])
+
+
+def test_a_cast_table_keeps_the_gradient_sparse():
+    """TF's ``_CastGrad`` casts an IndexedSlices' values back (mixed precision lookups)."""
+    E = sg.Variable(E_INIT)
+    rows = sg.nn.embedding_lookup(sg.cast(E, sg.float64), sg.constant([2, 2]))
+    (g,) = sg.gradients(sg.reduce_sum(rows * 3.0), [E])
+    assert isinstance(g, sg.IndexedSlices) and g.dtype == sg.float32
+    with sg.Session() as sess:
+        sess.run(E.initializer)
+        v = sess.run(g)
+    np.testing.assert_array_equal(v.values, np.full((2, 3), 3.0, np.float32))
+    np.testing.assert_array_equal(v.indices, [2, 2])
+
+
+def test_tf_cast_of_slices_casts_the_values():
+    g, E, grad, _ = _lookups(sg, [[0, 1]])
+    c = sg.cast(grad, sg.float64)
+    assert isinstance(c, sg.IndexedSlices) and c.dtype == sg.float64
+    v = _fetch(sg, g, E, c)
+    assert v.values.dtype == np.float64
+    np.testing.assert_array_equal(v.indices, [0, 1])
