@@ -18,7 +18,7 @@ import numpy as np
 from .. import ops
 from .core import Graph, Tensor
 from .dtypes import DType
-from .frontend import FRONTEND, as_graph_tensor, node_name
+from .frontend import FRONTEND, as_graph_tensor, make_const, node_name
 from .func_graph import function_graph_for
 from .operators import _OperatorMixin
 from .tensor_shape import TensorShape
@@ -124,8 +124,6 @@ class IndexedSlices(_OperatorMixin):
 def to_dense(s: IndexedSlices) -> Tensor:
     """``s`` as a dense tensor: ``zeros(dense_shape)`` with each row of ``values`` added at its
     index (TF: ``unsorted_segment_sum``); an index out of range fails at run time."""
-    from .array_ops import zeros
-
     v = s.values
     if v.aval.shape is None:
         raise NotImplementedError(f"IndexedSlices with values {v.name} of unknown rank cannot "
@@ -134,16 +132,24 @@ def to_dense(s: IndexedSlices) -> Tensor:
     if v.ndim > 1:  # the registry's scatter_add indexes every element: broadcast over a row
         idx = ops.add(ops.reshape(idx, (-1,) + (1,) * (v.ndim - 1)),
                       ops.cast(ops.zeros_like(v), np.int64))
-    if s._like is not None:
-        base = ops.zeros_like(s._like)
+    ds = as_graph_tensor(s.dense_shape)
+    like = s._like
+    if like is None and ds is not None:  # tf.shape(x) (control_ops.dynamic_shape): as x
+        like = getattr(ds.graph, "_shape_of", {}).get(ds)
+    if like is not None:
+        base = ops.zeros_like(like)
+        if base.dtype != v.dtype:
+            base = ops.cast(base, v.dtype.np_dtype)
     elif s.dense_shape is None:
         raise ValueError(f"IndexedSlices {s.values.name} has no dense_shape: it cannot be made "
                          f"dense")
+    elif ds is not None and ds.op.type != "Const":
+        raise NotImplementedError(f"IndexedSlices {s.values.name} with dense_shape computed by "
+                                  f"{ds.op.name}: pass a constant or tf.shape(x)")
     else:
-        ds = as_graph_tensor(s.dense_shape)
-        shape = ds.op.params["value"] if ds is not None and ds.op.type == "Const" \
-            else s.dense_shape
-        base = zeros(shape, v.dtype.np_dtype)
+        shape = ds.op.params["value"] if ds is not None else s.dense_shape
+        base = make_const(v.graph, np.zeros([int(d) for d in shape], v.dtype.np_dtype),
+                          "zeros")
     return ops.scatter_add(base, v, idx, 0)
 
 
@@ -156,10 +162,19 @@ def mark_row_gather(rows: Tensor, indices: Tensor | np.ndarray) -> Tensor:
     return rows
 
 
+def unmark_row_gather(out: Tensor) -> Tensor:
+    """``out`` of a ``gather`` that a composite uses inside (``boolean_mask``, ``gather_nd``,
+    TensorArray): TF's gradient there is dense, so the gather node loses its tag."""
+    for op in (out.op, out.op.inputs[0].op if out.op.inputs else None):
+        if op is not None and "row_gather_indices" in vars(op):
+            del op.row_gather_indices
+    return out
+
+
 def row_gather_indices(op: Any) -> Tensor | np.ndarray | None:
     """The indices :func:`mark_row_gather` tagged ``op`` with (``None``: not a row gather)."""
     return getattr(op, "row_gather_indices", None)
 
 
 __all__ = ["IndexedSlices", "IndexedSlicesValue", "to_dense", "mark_row_gather",
-           "row_gather_indices"]
+           "unmark_row_gather", "row_gather_indices"]

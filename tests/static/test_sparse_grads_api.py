@@ -220,3 +220,12 @@ def test_tf_cast_of_slices_casts_the_values():
     v = _fetch(sg, g, E, c)
     assert v.values.dtype == np.float64
     np.testing.assert_array_equal(v.indices, [0, 1])
+
+
+def test_dense_shape_from_tf_shape_of_a_fed_tensor():
+    x = sg.placeholder(sg.float32, [None, 2])
+    s = sg.IndexedSlices(sg.constant(np.ones((2, 2), np.float32)), sg.constant([1, 1]),
+                         sg.shape(x))
+    with sg.Session() as sess:
+        got = sess.run(sg.convert_to_tensor(s), {x: np.zeros((3, 2), np.float32)})
+    np.testing.assert_array_equal(got, [[0, 0], [2, 2], [0, 0]])
