@@ -44,6 +44,7 @@ _EXPORTS: dict[str, str] = {
                                 "unsorted_segment_prod unsorted_segment_sqrt_n",
     "graph.mask_ops": "boolean_mask sequence_mask where",
     "graph.unique_ops": "unique unique_with_counts",
+    "graph.indexed_slices": "IndexedSlices IndexedSlicesValue",
     "graph.gather_nd_ops": "gather_nd",
     "graph.vector_ops": "argsort sort",
     "graph.functional_ops": "foldl foldr map_fn scan",

@@ -19,7 +19,8 @@ from __future__ import annotations
 import heapq
 
 from .control_flow_grad import _cot, _give, _wanted, accumulate, bind_arg, build_vjp, zeros_for
-from .gradients import CUSTOM_GRADIENTS, gradients
+from .gradients import CUSTOM_GRADIENTS
+from .gradients import dense_gradients as gradients
 from .graph.cond_op import add_saved as cond_save
 from .graph.cond_op import make_if
 from .graph.core import Operation, Tensor

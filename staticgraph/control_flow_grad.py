@@ -25,7 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import ops
-from .gradients import CUSTOM_GRADIENTS, _accumulate, gradients
+from .gradients import CUSTOM_GRADIENTS, _accumulate
+from .gradients import dense_gradients as gradients
 from .graph.core import Operation, Tensor
 from .graph.frontend import make_const
 from .graph.func_graph import FuncGraph, copy_ops, is_opaque, mark_opaque

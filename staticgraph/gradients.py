@@ -7,6 +7,12 @@ un-broadcasting (``sum_to_like`` where the registry's ``unbroadcast_needed`` pol
 the eager engine, says so), accumulation, and the special kinds (Identity passes through,
 StopGradient/Const/Placeholder/Variable/Assign stop, integer tensors get no gradient, nor ops TF
 registers no gradient for: ``Op.tf_differentiable``).
+
+Sparse gradients, as TF: the parameter of a row gather (``tf.gather`` along axis 0,
+``embedding_lookup``: nodes tagged by ``mark_row_gather``) gets an :class:`IndexedSlices`
+(``graph/indexed_slices.py``). Identity passes it on, a float cast casts its values; several
+of them for one tensor are concatenated (duplicates kept); with a dense cotangent among them,
+or at any other op, they become dense first (TF's ``add_n`` of converted slices).
 """
 
 from __future__ import annotations
@@ -20,8 +26,9 @@ import numpy as np
 
 from . import ops
 from .graph.core import Graph, Operation, Tensor
-from .graph.frontend import as_graph_tensor, convert, graph_of, node_name
+from .graph.frontend import as_graph_tensor, convert, graph_of, make_const, node_name
 from .graph.func_graph import is_opaque
+from .graph.indexed_slices import IndexedSlices, row_gather_indices
 from .graph.tensor_array_ops import add_opaque
 from .ops.core import unbroadcast_needed
 
@@ -77,15 +84,47 @@ def _between(ys: list[Tensor], xs: list[Tensor], stops: set[Tensor]) -> set[Oper
     return fwd & back
 
 
-def _accumulate(parts: list[Tensor]) -> Tensor:
-    """The sum of a tensor's cotangents; the last node is named ``AddN`` as in TF."""
+def _accumulate(parts: list[Any]) -> Any:
+    """The sum of a tensor's cotangents; the last node is named ``AddN`` as in TF. All of them
+    :class:`IndexedSlices`: one, their values and indices concatenated (TF keeps duplicates)."""
     if is_opaque(parts[0]):  # a TensorArray's cotangents (graph/tensor_array_ops.py)
         return add_opaque(parts)
+    if all(isinstance(p, IndexedSlices) for p in parts):
+        first = parts[0]
+        idx = [p.indices for p in parts]
+        if any(i.dtype != idx[0].dtype for i in idx):
+            idx = [i if i.dtype == np.int64 else ops.cast(i, np.int64) for i in idx]
+        return IndexedSlices(ops.cat([p.values for p in parts], 0), ops.cat(idx, 0),
+                             first.dense_shape, first._like)
+    parts = [_dense(p) for p in parts]
     out = parts[0]
     for i, p in enumerate(parts[1:], 2):
         with node_name("AddN" if i == len(parts) else None):
             out = ops.add(out, p)
     return out
+
+
+def _dense(g: Any) -> Any:
+    """``g`` as a dense tensor (an :class:`IndexedSlices` converted; others unchanged)."""
+    return g._as_graph_tensor() if isinstance(g, IndexedSlices) else g
+
+
+def _row_gather_grad(graph: Graph, op: Operation, g: Tensor) -> IndexedSlices | None:
+    """TF's gather gradient for the parameter of a tagged row gather: the cotangent's rows,
+    the flat indices, the parameter's shape (``None``: the rows' shape is unknown)."""
+    idx = row_gather_indices(op)
+    p = op.inputs[0]
+    if p.aval.shape is None or any(d is None for d in p.aval.shape[1:]) or g.aval.shape is None:
+        return None
+    from .graph.array_ops import shape
+
+    if len(g.aval.shape) != p.ndim:
+        g = ops.reshape(g, (-1,) + tuple(p.aval.shape[1:]))
+    if isinstance(idx, np.ndarray):
+        idx = make_const(graph, idx, "indices")
+    elif idx.aval.shape is None or idx.ndim != 1:
+        idx = ops.reshape(idx, (-1,))
+    return IndexedSlices(g, idx, shape(p, out_type=np.int32), like=p)
 
 
 def _vjp_args(op: Operation) -> list[Any]:
@@ -142,7 +181,7 @@ def gradients(ys: Any, xs: Any, grad_ys: Any = None, name: str = "gradients",
         for op in sorted(between, key=lambda o: o._id, reverse=True):
             _backprop_op(graph, op, grads, between, stops, set(xs_t))
             for i in last.get(op, ()):
-                done[i] = _final(graph, scope, grads.get(xs_t[i]), xs_t[i])
+                done[i] = _dense(_final(graph, scope, grads.get(xs_t[i]), xs_t[i]))
                 counted[i] = len(grads.get(xs_t[i], ()))
                 if done[i] is not None:
                     ready(i, done[i])
@@ -153,13 +192,20 @@ def gradients(ys: Any, xs: Any, grad_ys: Any = None, name: str = "gradients",
     for i, x in enumerate(xs_t):
         if i not in done:
             done[i] = _final(graph, scope, grads.get(x), x)
-            if ready is not None and done[i] is not None:
+            if ready is not None and done[i] is not None:  # allreduce: dense (sparse_as_dense)
+                done[i] = _dense(done[i])
                 ready(i, done[i])
         out.append(done[i])
     return out
 
 
-def _final(graph: Graph, scope: str, parts: list[Tensor] | None, x: Tensor) -> Tensor | None:
+def dense_gradients(ys: Any, xs: Any, **kwargs: Any) -> list:
+    """:func:`gradients` with every :class:`IndexedSlices` made dense (for the VJPs of loop
+    bodies and cond branches, which pass tensors on)."""
+    return [_dense(g) for g in gradients(ys, xs, **kwargs)]
+
+
+def _final(graph: Graph, scope: str, parts: list[Any] | None, x: Tensor) -> Any:
     """The gradient of ``x`` from its cotangents (their sum), ``None`` when it has none."""
     if not parts or not _is_float(x):
         return None
@@ -173,6 +219,10 @@ def _backprop_op(graph: Graph, op: Operation, grads: dict[Tensor, list[Tensor]],
                  between: set[Operation], stops: set[Tensor], wanted: set[Tensor]) -> None:
     custom = CUSTOM_GRADIENTS.get(op.type)
     if custom is not None:  # control flow and TensorArrays (control_flow_grad.py)
+        for t in op.outputs:
+            if any(isinstance(p, IndexedSlices) for p in grads.get(t, ())):
+                with graph.name_scope(f"{op.name}_grad"):
+                    grads[t] = [_dense(_accumulate(grads[t]))]
         return custom(op, grads, between, stops, wanted)
     if not op.outputs:
         return
@@ -184,6 +234,21 @@ def _backprop_op(graph: Graph, op: Operation, grads: dict[Tensor, list[Tensor]],
         grads[out] = [_accumulate(parts)]
     g = grads[out][0]
     with graph.name_scope(f"{op.name}_grad"):
+        if isinstance(g, IndexedSlices) and op.type == "cast" and _is_float(op.inputs[0]):
+            x = op.inputs[0]  # TF's _CastGrad: the slices' values cast back
+            if x.op in between or x in wanted:
+                grads.setdefault(x, []).append(IndexedSlices(
+                    ops.cast(g.values, x.dtype.np_dtype), g.indices, g.dense_shape, x))
+            return
+        if op.type not in _PASS_THROUGH and isinstance(g, IndexedSlices):
+            g = grads[out][0] = _dense(g)
+        sparse = None
+        if row_gather_indices(op) is not None and _is_float(op.inputs[0]) and (
+                op.inputs[0].op in between or op.inputs[0] in wanted):
+            sparse = _row_gather_grad(graph, op, g)
+        if sparse is not None:
+            grads.setdefault(op.inputs[0], []).append(sparse)
+            return
         if op.type in _PASS_THROUGH:
             in_grads: Sequence[Any] = (g,)
         elif getattr(getattr(op, "host", None), "tf_no_gradient", False):
@@ -199,6 +264,9 @@ def _backprop_op(graph: Graph, op: Operation, grads: dict[Tensor, list[Tensor]],
         for x, gx in zip(op.inputs, in_grads, strict=False):
             if gx is None or not _is_float(x) or (
                     x.op not in between and x not in wanted):
+                continue
+            if isinstance(gx, IndexedSlices):  # Identity passes the slices on
+                grads.setdefault(x, []).append(gx)
                 continue
             gx = as_graph_tensor(gx) if as_graph_tensor(gx) is not None else convert(
                 gx, graph, x.dtype)
@@ -248,4 +316,4 @@ def hessians(ys: Any, xs: Any, name: str = "hessians", gate_gradients: bool = Fa
     return out
 
 
-__all__ = ["gradients", "hessians", "graph_of"]
+__all__ = ["gradients", "dense_gradients", "hessians", "graph_of"]

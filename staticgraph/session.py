@@ -32,6 +32,8 @@ from .graph import default_session
 from .graph.core import Graph, Operation, Tensor, get_default_graph
 from .graph.default_session import get_default_session  # noqa: F401 - tf.get_default_session
 from .graph.errors import FailedPreconditionError, InvalidArgumentError, node_context
+from .graph.frontend import as_graph_tensor
+from .graph.indexed_slices import IndexedSlices, IndexedSlicesValue
 from .session_cache import PlanCache, general_key
 from .session_plan import (  # noqa: F401 - FeedConversionError: part of this module's API
     FeedConversionError,
@@ -61,6 +63,12 @@ def _flatten(fetches: Any, graph: Graph, leaves: list) -> Callable[[list], Any]:
         subs = [_flatten(fetches[k], graph, leaves) for k in keys]
         return lambda vals: type(fetches)(zip(keys, (s(vals) for s in subs), strict=False)) \
             if type(fetches) is not dict else {k: s(vals) for k, s in zip(keys, subs, strict=False)}
+    if isinstance(fetches, IndexedSlices):  # TF: an IndexedSlicesValue of its three parts
+        parts = [_flatten(f, graph, leaves) for f in (fetches.values, fetches.indices)]
+        ds = fetches.dense_shape
+        shape = _flatten(ds, graph, leaves) if as_graph_tensor(ds) is not None else (
+            lambda vals: ds)
+        return lambda vals: IndexedSlicesValue(parts[0](vals), parts[1](vals), shape(vals))
     if isinstance(fetches, (list, tuple)):
         subs = [_flatten(f, graph, leaves) for f in fetches]
         if hasattr(fetches, "_fields"):  # namedtuple

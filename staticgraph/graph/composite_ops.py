@@ -21,6 +21,7 @@ from .. import ops
 from .array_ops import index_at as _index_at
 from .core import Tensor
 from .frontend import as_graph_tensor, node_name
+from .indexed_slices import IndexedSlices, mark_row_gather
 from .math_ops import _final, _require, _t, cast, composite
 
 _slice = builtins.slice
@@ -247,7 +248,13 @@ def gather(params: Any, indices: Any, validate_indices: Any = None, name: str | 
             raise ValueError(f"indices {idx.tolist()} out of range [0, {n}) for axis {axis} of "
                              f"{p.name}")
         with node_name(name or "GatherV2"):
-            return ops.getitem(p, _index_at(axis, idx))
+            out = ops.getitem(p, _index_at(axis, idx))
+        if axis == 0 and n is not None:  # TF: the gradient is IndexedSlices of these ids
+            wide = idx.dtype == np.int64 and (isinstance(indices, (np.ndarray, np.generic))
+                                              or idx.size and idx.max() > np.iinfo(np.int32).max)
+            mark_row_gather(out, (idx.reshape(-1) % max(n, 1)).astype(
+                np.int64 if wide else np.int32))  # TF: Python ints are int32
+        return out
     if axis != 0:
         raise NotImplementedError("gather with tensor indices is supported along axis 0 only")
     if not ti.dtype.is_integer:
@@ -265,9 +272,10 @@ def gather(params: Any, indices: Any, validate_indices: Any = None, name: str | 
             trail = cast(ops.zeros_like(ops.getitem(p, (_slice(0, 1),))), np.int64)
             flat = ops.add(ops.reshape(flat, (-1,) + (1,) * (p.ndim - 1)), trail)
         if ti.ndim == 1:
-            return _final(stem, ops.gather, p, flat, 0)
+            return mark_row_gather(_final(stem, ops.gather, p, flat, 0), ti)
         out_shape = tuple(-1 if d is None else d for d in ti.aval.shape) + p.aval.shape[1:]
-        return _final(stem, ops.reshape, ops.gather(p, flat, 0), out_shape)
+        rows = mark_row_gather(ops.gather(p, flat, 0), ti)
+        return _final(stem, ops.reshape, rows, out_shape)
 
 
 def _gather_unknown_rank(p: Tensor, ti: Tensor, name: str | None) -> Tensor:
@@ -283,7 +291,7 @@ def _gather_unknown_rank(p: Tensor, ti: Tensor, name: str | None) -> Tensor:
         if p.ndim > 1:
             trail = cast(ops.zeros_like(ops.getitem(p, (_slice(0, 1),))), np.int64)
             flat = ops.add(ops.reshape(flat, (-1,) + (1,) * (p.ndim - 1)), trail)
-        rows = ops.gather(p, flat, 0)
+        rows = mark_row_gather(ops.gather(p, flat, 0), ti)
         zero = ops.zeros_like(cast(ti, p.dtype.base_dtype.np_dtype))
         for _ in range(p.ndim - 1):
             zero = ops.expand_dims(zero, (-1,))
@@ -331,8 +339,12 @@ def norm(tensor: Any, ord: Any = "euclidean", axis: Any = None,  # noqa: A002
 
 
 # ------------------------------------------------------------------------------- clipping
-def clip_by_norm(t: Any, clip_norm: Any, axes: Any = None, name: str | None = None) -> Tensor:
-    """``t * clip_norm / max(||t||, clip_norm)`` (TF's formula, safe at ``t == 0``)."""
+def clip_by_norm(t: Any, clip_norm: Any, axes: Any = None, name: str | None = None) -> Any:
+    """``t * clip_norm / max(||t||, clip_norm)`` (TF's formula, safe at ``t == 0``); of an
+    :class:`IndexedSlices`, its values are clipped (TF: the norm of the values)."""
+    if isinstance(t, IndexedSlices):
+        v = clip_by_norm(t.values, clip_norm, axes, name)
+        return IndexedSlices(v, t.indices, t.dense_shape, t._like)
     t = _t(t)
     with composite(name, "clip_by_norm", t) as stem:
         l2sum = ops.sum(ops.mul(t, t), None if axes is None else tuple(np.atleast_1d(axes)),
@@ -342,9 +354,16 @@ def clip_by_norm(t: Any, clip_norm: Any, axes: Any = None, name: str | None = No
         return _final(stem, ops.div, ops.mul(t, clip_norm), ops.maximum(l2norm, clip_norm))
 
 
+def _values(t: Any) -> Tensor:
+    """What TF's norms read: an :class:`IndexedSlices`'s values (duplicates counted), else
+    the tensor."""
+    return t.values if isinstance(t, IndexedSlices) else _t(t)
+
+
 def global_norm(t_list: Sequence[Any], name: str | None = None) -> Tensor:
-    """``sqrt(sum(||t||^2 for t in t_list))`` (``None`` entries are skipped)."""
-    ts = [_t(t) for t in t_list if t is not None]
+    """``sqrt(sum(||t||^2 for t in t_list))`` (``None`` entries are skipped; of an
+    :class:`IndexedSlices`, the norm of its values, as TF)."""
+    ts = [_values(t) for t in t_list if t is not None]
     if not ts:
         raise ValueError("global_norm needs at least one tensor")
     with composite(name, "global_norm", *ts) as stem:
@@ -355,17 +374,24 @@ def global_norm(t_list: Sequence[Any], name: str | None = None) -> Tensor:
 
 def clip_by_global_norm(t_list: Sequence[Any], clip_norm: Any, use_norm: Any = None,
                         name: str | None = None) -> tuple[list, Tensor]:
-    """``([t * clip_norm / max(global_norm, clip_norm) ...], global_norm)``; ``None`` kept."""
+    """``([t * clip_norm / max(global_norm, clip_norm) ...], global_norm)``; ``None`` kept, an
+    :class:`IndexedSlices` stays one with its values scaled (TF)."""
     t_list = list(t_list)
     if use_norm is None:
         use_norm = global_norm(t_list)
-    ts = [t for t in t_list if t is not None]
+    ts = [_values(t) for t in t_list if t is not None]
     with composite(name, "clip_by_global_norm", *ts):
         inv_clip = ops.div(1.0, clip_norm) if as_graph_tensor(clip_norm) is not None \
             else 1.0 / float(clip_norm)
         scale = ops.mul(clip_norm, ops.minimum(ops.div(1.0, use_norm), inv_clip))
-        out = [None if t is None else ops.mul(_t(t), scale) for t in t_list]
+        out = [None if t is None else _scaled(t, scale) for t in t_list]
     return out, use_norm
+
+
+def _scaled(t: Any, scale: Tensor) -> Any:
+    if isinstance(t, IndexedSlices):
+        return IndexedSlices(ops.mul(t.values, scale), t.indices, t.dense_shape, t._like)
+    return ops.mul(_t(t), scale)
 
 
 __all__ = ["floor", "ceil", "round", "floordiv", "floormod", "reduce_prod", "cumprod",

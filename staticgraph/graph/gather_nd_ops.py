@@ -16,6 +16,7 @@ from .. import ops
 from .composite_ops import gather
 from .core import Tensor
 from .frontend import as_graph_tensor
+from .indexed_slices import unmark_row_gather
 from .math_ops import _final, _t, cast, composite
 from .matrix_ops import reshaped
 
@@ -47,7 +48,7 @@ def gather_nd(params: Any, indices: Any, name: str | None = None, batch_dims: in
     with composite(name, "GatherNd", p, idx) as stem:
         rows = ops.sum(ops.mul(cast(idx, np.int64), _strides(p, k)), (-1,))
         flat = reshaped(p, [None if None in lead else int(np.prod(lead))] + rest, "gather_nd")
-        picked = gather(flat, reshaped(rows, [None], "gather_nd"))
+        picked = unmark_row_gather(gather(flat, reshaped(rows, [None], "gather_nd")))
         out = list(idx.aval.shape[:-1]) + rest
         if out.count(None) > 1:  # the shape of zeros broadcast to [indices' batch] + rest
             ref = ops.add(_batch_zeros(rows, len(rest), p.dtype.base_dtype.np_dtype),

@@ -26,6 +26,7 @@ from .dtypes import as_dtype
 from .errors import InvalidArgumentError
 from .frontend import as_graph_tensor
 from .func_graph import target_graph
+from .indexed_slices import unmark_row_gather
 from .math_ops import _final, _t, cast, composite
 from .math_ops import where as _where3
 from .matrix_ops import reshaped
@@ -118,8 +119,9 @@ def boolean_mask(tensor: Any, mask: Any, name: str = "boolean_mask",
         flat = reshaped(t, lead + [n] + rest, "boolean_mask")
         fm = reshaped(m, [n], "boolean_mask")
         idx = reshaped(positions("where", fm, "Where"), [None], "boolean_mask")
-        return gather(flat, idx, axis=axis, name="GatherV2") if axis == 0 else \
-            _gather_along(flat, idx, axis)
+        if axis == 0:  # TF gathers from a Reshape, whose gradient is dense
+            return unmark_row_gather(gather(flat, idx, axis=axis, name="GatherV2"))
+        return _gather_along(flat, idx, axis)
 
 
 def sequence_mask(lengths: Any, maxlen: Any = None, dtype: Any = np.bool_,

@@ -215,7 +215,13 @@ def where(condition: Any, x: Any = None, y: Any = None, name: str | None = None)
 
 
 def clip_by_value(t: Any, clip_value_min: Any, clip_value_max: Any,
-                  name: str | None = None) -> Tensor:
+                  name: str | None = None) -> Any:
+    """``min(max(t, lo), hi)``; of an ``IndexedSlices``, its values clipped (TF)."""
+    from .indexed_slices import IndexedSlices
+
+    if isinstance(t, IndexedSlices):
+        v = clip_by_value(t.values, clip_value_min, clip_value_max, name)
+        return IndexedSlices(v, t.indices, t.dense_shape, t._like)
     t = _t(t)
     for v in (clip_value_min, clip_value_max):  # TF: bounds convert to t's dtype (no 0.5 -> int)
         if as_graph_tensor(v) is None:
@@ -226,8 +232,13 @@ def clip_by_value(t: Any, clip_value_min: Any, clip_value_max: Any,
     return minimum(maximum(t, clip_value_min), clip_value_max, name=name or "clip_by_value")
 
 
-def cast(x: Any, dtype: Any, name: str | None = None) -> Tensor:
+def cast(x: Any, dtype: Any, name: str | None = None) -> Any:
+    """``x`` as ``dtype``; of an ``IndexedSlices``, its values cast (TF)."""
+    from .indexed_slices import IndexedSlices
+
     dt = as_dtype(dtype)
+    if isinstance(x, IndexedSlices):
+        return IndexedSlices(cast(x.values, dt, name), x.indices, x.dense_shape, x._like)
     x = _t(x)
     if x.dtype == dt:
         return x

@@ -18,6 +18,7 @@ from .core import Tensor, _user_site
 from .dtypes import DType, as_dtype
 from .frontend import as_graph_tensor, constant_array, make_const
 from .func_graph import function_graph_for
+from .indexed_slices import unmark_row_gather
 from .tensor_array_ops import ArrayOp, array_op
 from .tensor_shape import TensorShape, as_shape
 
@@ -185,7 +186,7 @@ def _tensor_index(x: Any, idx: tuple) -> Tensor:
     """``x[i, ...]`` for an integer tensor ``i``: a row the loop feeds (:func:`outer_row`),
     else a gather."""
     out = outer_row(x, idx[0])
-    out = gather(x, idx[0]) if out is None else out
+    out = unmark_row_gather(gather(x, idx[0])) if out is None else out
     return array_ops.getitem(out, idx[1:]) if len(idx) > 1 else out
 
 

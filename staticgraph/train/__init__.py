@@ -14,14 +14,8 @@ from ..graph.math_ops import composite as _composite
 from ..unsupported import module_getattr
 from ..variables import Variable
 from .moving_average import ExponentialMovingAverage
-from .optimizers import (
-    AdagradOptimizer,
-    AdamOptimizer,
-    GradientDescentOptimizer,
-    MomentumOptimizer,
-    Optimizer,
-    RMSPropOptimizer,
-)
+from .optimizers import GradientDescentOptimizer, MomentumOptimizer, Optimizer
+from .optimizers_adaptive import AdagradOptimizer, AdamOptimizer, RMSPropOptimizer
 from .saver import (
     Saver,
     checkpoint_exists,

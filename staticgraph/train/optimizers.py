@@ -1,5 +1,14 @@
 """TF1 optimizers with the exact update formulas of TF's ``Apply*`` kernels, built as ordinary
-graph nodes (registry ops + ``Assign*``), so the compiler sees and fuses the whole train step."""
+graph nodes (registry ops + ``Assign*``), so the compiler sees and fuses the whole train step.
+This module: the base class (with TF's dense/sparse dispatch), plain gradient descent and
+momentum; Adam, Adagrad, RMSProp live in :mod:`.optimizers_adaptive`.
+
+Sparse gradients (an :class:`IndexedSlices`, from ``tf.gather``/``embedding_lookup``) are
+applied as TF's ``_apply_sparse_duplicate_indices``: duplicate ids summed, then each optimizer's
+``SparseApply*`` formula on the looked-up rows only -- the other rows of the variable and of its
+slots keep their values (a dense zero gradient would decay the slots and move them). Here the
+summed rows are a dense tensor (zeros elsewhere) and the rows a mask, so the update is dense
+work over the whole variable, with the values of TF's sparse kernels."""
 
 from __future__ import annotations
 
@@ -12,6 +21,7 @@ from .. import ops
 from ..gradients import gradients
 from ..graph.core import Operation, Tensor
 from ..graph.frontend import as_graph_tensor, convert, make_const
+from ..graph.indexed_slices import IndexedSlices, to_dense
 from ..variables import (
     TRAINABLE_VARIABLES,
     Variable,
@@ -80,8 +90,10 @@ class Optimizer:
             updates = []
             for g, v in live:
                 with graph.name_scope("update_" + v.op.name):
-                    gt = convert(g, graph, v.dtype)
-                    updates.append(self._apply_dense(gt, v))
+                    if isinstance(g, IndexedSlices):
+                        updates.append(self._apply_sparse_duplicate_indices(g, v))
+                    else:
+                        updates.append(self._apply_dense(convert(g, graph, v.dtype), v))
             if global_step is None:
                 return self._finish(updates, scope)
             finish = self._finish(updates, "update")
@@ -139,6 +151,24 @@ class Optimizer:
     def _apply_dense(self, grad: Tensor, var: Variable) -> Tensor:
         raise NotImplementedError
 
+    def _apply_sparse_duplicate_indices(self, grad: IndexedSlices, var: Variable) -> Any:
+        """TF: duplicate indices summed, then the sparse update, :meth:`_apply_sparse_rows`
+        (``grad``: the summed rows, zeros elsewhere; ``hit``: a boolean of ``var``'s shape, true
+        on the looked-up rows)."""
+        if grad.dtype != var.dtype:
+            raise TypeError(f"IndexedSlices gradient of dtype {grad.dtype.name} for variable "
+                            f"{var.name} of dtype {var.dtype.name}")
+        like = var._as_graph_tensor()
+        summed = to_dense(IndexedSlices(grad.values, grad.indices, grad.dense_shape, like))
+        ones = ops.ones_like(grad.values)
+        hit = ops.gt(to_dense(IndexedSlices(ones, grad.indices, grad.dense_shape, like)), 0.0)
+        return self._apply_sparse_rows(summed, hit, var)
+
+    def _apply_sparse_rows(self, grad: Tensor, hit: Tensor, var: Variable) -> Any:
+        """An optimizer without a sparse formula (a user's subclass): the dense update of the
+        summed rows (TF would call its ``_apply_sparse`` with the deduplicated slices)."""
+        return self._apply_dense(grad, var)
+
     def _finish(self, update_ops: list[Any], name: str) -> Operation:
         return group(*update_ops, name=name)
 
@@ -161,6 +191,13 @@ class GradientDescentOptimizer(Optimizer):
     def _apply_dense(self, grad: Tensor, var: Variable) -> Tensor:
         lr = _scalar(self._lr, var.graph, var.dtype, "learning_rate")
         return assign_sub(var, ops.mul(grad, lr))
+
+    def _apply_sparse_duplicate_indices(self, grad: IndexedSlices, var: Variable) -> Any:
+        """TF: ``var.scatter_sub(values * lr)`` at the indices, duplicates not merged first."""
+        lr = _scalar(self._lr, var.graph, var.dtype, "learning_rate")
+        delta = IndexedSlices(ops.mul(grad.values, lr), grad.indices, grad.dense_shape,
+                              var._as_graph_tensor())
+        return assign_sub(var, to_dense(delta))
 
 
 class MomentumOptimizer(Optimizer):
@@ -187,121 +224,14 @@ class MomentumOptimizer(Optimizer):
             step = ops.mul(acc_new, lr)
         return assign_sub(var, step)
 
-
-class AdamOptimizer(Optimizer):
-    """TF1 ``ApplyAdam``: ``alpha = lr * sqrt(1 - beta2^t) / (1 - beta1^t)``,
-    ``m += (g - m) * (1 - beta1)``, ``v += (g*g - v) * (1 - beta2)``,
-    ``var -= m * alpha / (sqrt(v) + epsilon)``; ``beta*_power`` advance after the updates."""
-
-    def __init__(self, learning_rate: Any = 0.001, beta1: float = 0.9, beta2: float = 0.999,
-                 epsilon: float = 1e-8, use_locking: bool = False, name: str = "Adam") -> None:
-        super().__init__(use_locking, name)
-        self._lr, self._beta1, self._beta2, self._eps = learning_rate, beta1, beta2, epsilon
-
-    def _create_slots(self, var_list: list[Variable]) -> None:
-        first = min(var_list, key=lambda v: v.name)
-        if "beta1_power" not in self._non_slot:
-            dt = first.dtype.np_dtype
-            self._non_slot["beta1_power"] = Variable(np.asarray(self._beta1, dt),
-                                                     trainable=False, name="beta1_power")
-            self._non_slot["beta2_power"] = Variable(np.asarray(self._beta2, dt),
-                                                     trainable=False, name="beta2_power")
-        for v in var_list:
-            self._zeros_slot(v, "m", self._name)
-            self._zeros_slot(v, "v", self._name)
-
-    def _prepare(self, graph: Any) -> None:
-        self._alpha: dict[Any, Tensor] = {}
-
-    def _consts(self, var: Variable) -> tuple:
-        g, dt = var.graph, var.dtype
-        key = dt
-        if key not in self._alpha:
-            lr = _scalar(self._lr, g, dt, "learning_rate")
-            b1p = self._non_slot["beta1_power"]._as_graph_tensor()
-            b2p = self._non_slot["beta2_power"]._as_graph_tensor()
-            if b1p.dtype != dt:
-                b1p, b2p = ops.cast(b1p, dt.np_dtype), ops.cast(b2p, dt.np_dtype)
-            alpha = ops.div(ops.mul(lr, ops.sqrt(ops.sub(1.0, b2p))), ops.sub(1.0, b1p))
-            self._alpha[key] = alpha
-        b1 = _scalar(self._beta1, g, dt, "beta1")
-        b2 = _scalar(self._beta2, g, dt, "beta2")
-        eps = _scalar(self._eps, g, dt, "epsilon")
-        return self._alpha[key], b1, b2, eps
-
-    def _apply_dense(self, grad: Tensor, var: Variable) -> Tensor:
-        alpha, b1, b2, eps = self._consts(var)
-        m, v = self.get_slot(var, "m"), self.get_slot(var, "v")
-        m_new = assign(m, ops.add(m, ops.mul(ops.sub(grad, m), ops.sub(1.0, b1))))
-        v_new = assign(v, ops.add(v, ops.mul(ops.sub(ops.square(grad), v), ops.sub(1.0, b2))))
-        step = ops.div(ops.mul(m_new, alpha), ops.add(ops.sqrt(v_new), eps))
-        return assign_sub(var, step)
-
-    def _finish(self, update_ops: list[Any], name: str) -> Operation:
-        b1p, b2p = self._non_slot["beta1_power"], self._non_slot["beta2_power"]
-        graph = b1p.graph
-        with graph.control_dependencies(update_ops):
-            u1 = assign(b1p, ops.mul(b1p, _scalar(self._beta1, graph, b1p.dtype, "beta1")))
-            u2 = assign(b2p, ops.mul(b2p, _scalar(self._beta2, graph, b2p.dtype, "beta2")))
-        return group(*update_ops, u1, u2, name=name)
-
-
-class AdagradOptimizer(Optimizer):
-    """TF1 ``ApplyAdagrad``: ``accum += g * g; var -= lr * g / sqrt(accum)``; the ``Adagrad``
-    slot starts at ``initial_accumulator_value``."""
-
-    def __init__(self, learning_rate: Any, initial_accumulator_value: float = 0.1,
-                 use_locking: bool = False, name: str = "Adagrad") -> None:
-        super().__init__(use_locking, name)
-        if initial_accumulator_value <= 0.0:
-            raise ValueError(f"initial_accumulator_value must be positive: "
-                             f"{initial_accumulator_value}")
-        self._lr, self._init_acc = learning_rate, initial_accumulator_value
-
-    def _create_slots(self, var_list: list[Variable]) -> None:
-        for v in var_list:
-            self._const_slot(v, "accumulator", self._name, self._init_acc)
-
-    def _apply_dense(self, grad: Tensor, var: Variable) -> Tensor:
+    def _apply_sparse_rows(self, grad: Tensor, hit: Tensor, var: Variable) -> Tensor:
+        """``SparseApplyMomentum``: the formulas above on the looked-up rows only."""
         lr = _scalar(self._lr, var.graph, var.dtype, "learning_rate")
-        acc = self.get_slot(var, "accumulator")
-        acc_new = assign_add(acc, ops.square(grad))
-        return assign_sub(var, ops.div(ops.mul(grad, lr), ops.sqrt(acc_new)))
-
-
-class RMSPropOptimizer(Optimizer):
-    """TF1 ``ApplyRMSProp``: ``ms += (g*g - ms) * (1 - decay)``; ``mom = mom * momentum +
-    lr * g / sqrt(ms + eps)``; ``var -= mom``. Slots: ``RMSProp`` (ms, starts at 1) and
-    ``RMSProp_1`` (momentum, starts at 0). ``centered`` also tracks the mean gradient ``mg``
-    (``RMSProp_2``) and divides by ``sqrt(ms - mg*mg + eps)``."""
-
-    def __init__(self, learning_rate: Any, decay: float = 0.9, momentum: float = 0.0,
-                 epsilon: float = 1e-10, use_locking: bool = False, centered: bool = False,
-                 name: str = "RMSProp") -> None:
-        super().__init__(use_locking, name)
-        self._lr, self._decay, self._momentum = learning_rate, decay, momentum
-        self._eps, self._centered = epsilon, centered
-
-    def _create_slots(self, var_list: list[Variable]) -> None:
-        for v in var_list:
-            self._const_slot(v, "rms", self._name, 1.0)
-            self._zeros_slot(v, "momentum", self._name + "_1")
-            if self._centered:
-                self._zeros_slot(v, "mg", self._name + "_2")
-
-    def _apply_dense(self, grad: Tensor, var: Variable) -> Tensor:
-        g_, dt = var.graph, var.dtype
-        lr = _scalar(self._lr, g_, dt, "learning_rate")
-        rho = _scalar(self._decay, g_, dt, "decay")
-        mom_c = _scalar(self._momentum, g_, dt, "momentum")
-        eps = _scalar(self._eps, g_, dt, "epsilon")
-        ms, mom = self.get_slot(var, "rms"), self.get_slot(var, "momentum")
-        ms_new = assign(ms, ops.add(ms, ops.mul(ops.sub(ops.square(grad), ms), ops.sub(1.0, rho))))
-        denom = ms_new
-        if self._centered:
-            mg = self.get_slot(var, "mg")
-            mg_new = assign(mg, ops.add(mg, ops.mul(ops.sub(grad, mg), ops.sub(1.0, rho))))
-            denom = ops.sub(ms_new, ops.square(mg_new))
-        step = ops.div(ops.mul(grad, lr), ops.sqrt(ops.add(denom, eps)))
-        mom_new = assign(mom, ops.add(ops.mul(mom, mom_c), step))
-        return assign_sub(var, mom_new)
+        mom = _scalar(self._momentum, var.graph, var.dtype, "momentum")
+        acc = self.get_slot(var, "momentum")
+        acc_new = assign(acc, ops.where(hit, ops.add(ops.mul(acc, mom), grad), acc))
+        if self._nesterov:
+            step = ops.add(ops.mul(grad, lr), ops.mul(ops.mul(acc_new, mom), lr))
+        else:
+            step = ops.mul(acc_new, lr)
+        return assign(var, ops.where(hit, ops.sub(var, step), var))

@@ -269,14 +269,19 @@ def test_embedding_lookup_with_ids_of_unknown_rank(executor):
     rows = tf.nn.embedding_lookup(emb, ids)
     assert str(rows.shape) == "<unknown>"
     g = tf.gradients(tf.reduce_sum(rows * rows), emb)[0]
+    assert isinstance(g, tf.IndexedSlices)  # TF's sparse gradient: one row per id
+    dense = tf.convert_to_tensor(g)
     with tf.Session(executor=executor) as sess:
         sess.run(tf.global_variables_initializer())
         for fed in ([4, 0, 4], [[1, 2], [3, 3]], 2):
-            out, grad = sess.run([rows, g], {ids: fed})
+            out, grad, sparse = sess.run([rows, dense, g], {ids: fed})
             np.testing.assert_array_equal(out, table[np.asarray(fed)])
+            flat = np.asarray(fed).ravel()
             want = np.zeros_like(table)
-            np.add.at(want, np.asarray(fed).ravel(), 2 * table[np.asarray(fed).ravel()])
+            np.add.at(want, flat, 2 * table[flat])
             np.testing.assert_allclose(grad, want, rtol=1e-12)
+            np.testing.assert_array_equal(sparse.indices, flat)
+            np.testing.assert_allclose(sparse.values, 2 * table[flat], rtol=1e-12)
 
 
 def test_split_and_tile_along_unknown_dims_of_known_rank(executor):
