@@ -27,12 +27,11 @@ import numpy as np
 from staticgraph.ops.nn import LOG_SOFTMAX, NLL_LOSS
 from staticgraph.ops.nn import cross_entropy as _general
 
-from ._fast_path import ENABLED
+from ._fast_path import ENABLED, _result
 from ._frontend import _record
 from ._tensor import Tensor
 from .autograd.grad_mode import GRAD_ENABLED, INFERENCE
 
-_new = object.__new__
 _ndarray = np.ndarray
 _FLOATS = frozenset({np.dtype(np.float32), np.dtype(np.float64)})
 _LABELS = np.dtype(np.int64)
@@ -45,14 +44,7 @@ def _tensor(out: Any, dt: np.dtype) -> Tensor:
         out = np.asarray(out)
     if out.dtype != dt:
         out = out.astype(dt)
-    t = _new(Tensor)
-    t._data = out
-    t._aval = t._grad = t._acc = t._hooks = t._grad_fn = t._base = t._view = None
-    t._output_nr = 0
-    t._retains_grad = False
-    t._requires_grad = False
-    t._vc = [0]
-    return t
+    return _result(out)
 
 
 def cross_entropy(input: Tensor, target: Tensor, reduction: str) -> Tensor:  # noqa: A002

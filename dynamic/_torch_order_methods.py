@@ -8,15 +8,13 @@ names (``CummaxBackward0``, ``KthvalueBackward0``, ``MedianBackward1``...).
 
 from __future__ import annotations
 
-import builtins
-
 import numpy as np
 
 from staticgraph import ops
 
 from ._return_types import _return_type
 from ._tensor import make
-from ._torch_methods import one_node
+from ._torch_methods import _dim, one_node
 from .autograd.graph import renamed
 
 __all__ = ["OrderMethods"]
@@ -25,12 +23,6 @@ _Cummax, _Cummin, _Kth, _Median = (_return_type(n) for n in
                                     ("cummax", "cummin", "kthvalue", "median"))
 
 
-def _dim(dim: int, nd: int) -> int:
-    n = builtins.max(nd, 1)
-    if not -n <= dim < n:
-        raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], "
-                         f"but got {dim})")
-    return dim % n
 
 
 def _running(d: np.ndarray, axis: int, better) -> np.ndarray:
