@@ -29,6 +29,19 @@ def _same(a: np.ndarray, b: np.ndarray) -> bool:
     return a.shape == b.shape and a.dtype == b.dtype and a.tobytes() == b.tobytes()
 
 
+def flat(out: dict) -> dict:
+    """Fetched results by name, a fetched ``IndexedSlicesValue`` (the gradient of a gathered
+    parameter) as its arrays ``name.values``/``name.indices``: each is held to the contract."""
+    res = {}
+    for k, v in out.items():
+        if type(v).__name__ == "IndexedSlicesValue":
+            res.update({f"{k}.{f}": a for f, a in zip(v._fields, v, strict=True)
+                        if isinstance(a, np.ndarray)})
+        else:
+            res[k] = v
+    return res
+
+
 def copies(arrays: dict) -> dict:
     return {k: np.array(v, copy=True) for k, v in arrays.items()}
 
@@ -42,6 +55,7 @@ def written_feeds(before: dict, feeds: dict) -> list[str]:
 def shared_results(out: dict, tensors: dict, feeds: dict) -> list[str]:
     """Results sharing memory with a feed, or with the result of another tensor."""
     bad = []
+    out = flat(out)
     names = sorted(out)
     for i, a in enumerate(names):
         va = out[a]
@@ -52,7 +66,8 @@ def shared_results(out: dict, tensors: dict, feeds: dict) -> list[str]:
                 bad.append(f"result {a} shares memory with the caller's feed {f}")
         for b in names[i + 1:]:
             vb = out[b]
-            if tensors[a] is tensors[b] or not isinstance(vb, np.ndarray):
+            if tensors[a.split(".")[0]] is tensors[b.split(".")[0]] or \
+                    not isinstance(vb, np.ndarray):
                 continue
             if va.size and vb.size and np.shares_memory(va, vb):
                 bad.append(f"results {a} and {b} (distinct tensors) share memory")
@@ -62,11 +77,12 @@ def shared_results(out: dict, tensors: dict, feeds: dict) -> list[str]:
 def scribble_rerun(sess: Any, fetch: dict, feeds: dict, out: dict) -> list[str]:
     """Write into every writable result, run the same fetches again: the values must not
     move (a result that is a variable's or a cached buffer would carry the scribble)."""
+    out = flat(out)
     kept = copies(out)
     for v in out.values():
         if isinstance(v, np.ndarray) and v.flags.writeable and v.size:
             v[...] = SCRIBBLE
-    again = sess.run(fetch, feeds)
+    again = flat(sess.run(fetch, feeds))
     return [f"writing into result {k} changed the next run's value of {k}"
             for k in sorted(again) if not _same(again[k], kept[k])]
 

@@ -72,6 +72,17 @@ def executor_name(oracle: str) -> str | None:
     return name
 
 
+def _dense(v: object) -> object:
+    """A fetched value as the other oracles give it: a gradient of a gathered parameter comes
+    back as TF's ``IndexedSlicesValue`` (values per id, duplicates kept), here summed into the
+    dense array (as ``tf.convert_to_tensor`` of the slices would)."""
+    if type(v).__name__ != "IndexedSlicesValue":
+        return v
+    out = np.zeros(tuple(int(d) for d in v.dense_shape), v.values.dtype)
+    np.add.at(out, np.asarray(v.indices, np.int64), v.values)
+    return out
+
+
 def run_static(prog: Program, data: Data, oracle: str) -> Result:
     import staticgraph as tf
     from staticgraph import ops
@@ -109,7 +120,7 @@ def run_static(prog: Program, data: Data, oracle: str) -> Result:
                 res.errors[k] = _err(e)
                 continue
             for name, v in out.items():
-                res.values[f"b{k}/{name}"] = np.array(v, copy=True)
+                res.values[f"b{k}/{name}"] = np.array(_dense(v), copy=True)
             res.contract += [f"b{k}: {x}" for x in C.written_feeds(kept, feeds)
                              + C.shared_results(out, ns["FETCH"], feeds)]
             last = (k, feeds, out)
