@@ -49,14 +49,16 @@ def _tensor(out: Any, dt: np.dtype) -> Tensor:
 
 def cross_entropy(input: Tensor, target: Tensor, reduction: str) -> Tensor:  # noqa: A002
     """``ops.cross_entropy(input, target, reduction)`` (module docstring)."""
+    # the flags and types first: a deferred capture's tensor materializes when ``_data`` is read
+    if not ENABLED[0] or INFERENCE[0] or type(input) is not Tensor or \
+            type(target) is not Tensor or reduction not in _REDUCTIONS:
+        return _general(input, target, reduction)
     x = input._data
     labels = target._data
     dt = x.dtype
-    if not ENABLED[0] or INFERENCE[0] or type(input) is not Tensor or \
-            type(target) is not Tensor or type(x) is not _ndarray or \
-            type(labels) is not _ndarray or x.ndim != 2 or dt not in _FLOATS or \
-            labels.dtype != _LABELS or labels.ndim != 1 or labels.shape[0] != x.shape[0] or \
-            reduction not in _REDUCTIONS:
+    if type(x) is not _ndarray or type(labels) is not _ndarray or x.ndim != 2 or \
+            dt not in _FLOATS or labels.dtype != _LABELS or labels.ndim != 1 or \
+            labels.shape[0] != x.shape[0]:
         return _general(input, target, reduction)
     logp = _tensor(LOG_SOFTMAX.impl(x, dim=1), dt)
     record = input._requires_grad and GRAD_ENABLED[0]
