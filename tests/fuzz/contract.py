@@ -84,7 +84,19 @@ def scribble_rerun(sess: Any, fetch: dict, feeds: dict, out: dict) -> list[str]:
             v[...] = SCRIBBLE
     again = flat(sess.run(fetch, feeds))
     return [f"writing into result {k} changed the next run's value of {k}"
-            for k in sorted(again) if not _same(again[k], kept[k])]
+            for k in sorted(again) if not _unmoved(again[k], kept[k])]
+
+
+def _unmoved(a: Any, b: Any) -> bool:
+    """Bit for bit, except float values within rounding: a compiled instance may switch tiers
+    between the two runs (quick LLVM -> optimised -> numba, each summing in its own order),
+    which moves the last bits; a result aliasing a buffer would carry the scribble (7.25)."""
+    a, b = np.asarray(a), np.asarray(b)
+    if a.shape != b.shape or a.dtype != b.dtype:
+        return False
+    if a.dtype.kind not in "fc":
+        return _same(a, b)
+    return bool(np.allclose(a, b, rtol=1e-4, atol=1e-4, equal_nan=True))
 
 
 def failed_runs(sess: Any, targets: list, ns: dict, feeds: dict,
