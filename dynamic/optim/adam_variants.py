@@ -38,7 +38,7 @@ class _AdamLike(_Adaptive):
         st["exp_avg"] = np.zeros_like(p._data)
         st["exp_avg_sq"] = np.zeros_like(p._data)
 
-    def _decayed_grad(self, p: Any, g: dict) -> np.ndarray:
+    def _grad_of(self, p: Any, g: dict) -> np.ndarray:
         """The gradient after ``maximize`` and weight decay: L2 (added to the gradient) or
         decoupled (``p *= 1 - lr * weight_decay`` first)."""
         if g.get("decoupled_weight_decay") and g["weight_decay"] != 0:
@@ -46,21 +46,10 @@ class _AdamLike(_Adaptive):
             return _grad(p, {**g, "weight_decay": 0})
         return _grad(p, g)
 
-    def step(self, closure: Any = None) -> Any:
-        loss = self._closure(closure)
-        for g in self.param_groups:
-            for p in g["params"]:
-                if p._grad is None:
-                    continue
-                st = self.state.setdefault(p, {})
-                if not st:
-                    st["step"] = 0
-                    self._init(st, p, g)
-                st["step"] += 1
-                grad = self._decayed_grad(p, g)
-                new = self._update(p._data, grad, st, g)
-                _write(p, new)
-        return loss
+    def _apply(self, p: Any, grad: np.ndarray, st: dict, g: dict) -> None:
+        """``p`` replaced by ``_update``'s new value (PyTorch's in-place formula, evaluated
+        in its order)."""
+        _write(p, self._update(p._data, grad, st, g))
 
     def _update(self, p: np.ndarray, grad: np.ndarray, st: dict, g: dict) -> np.ndarray:
         raise NotImplementedError

@@ -24,13 +24,21 @@ def _check(name: str, value: float, low: float = 0.0) -> None:
 
 class _Adaptive(Optimizer):
     """The step loop the adaptive optimizers share: for each parameter with a gradient, its
-    state (``_init`` on first use), ``step`` counted, then ``p += _delta(...)`` in place."""
+    state (``_init`` on first use), ``step`` counted, then ``_apply``: ``p += _delta(...)`` in
+    place (``adam_variants`` overrides ``_grad_of`` and ``_apply``)."""
 
     def _init(self, st: dict, p: Any, g: dict) -> None:
         raise NotImplementedError
 
     def _delta(self, grad: np.ndarray, st: dict, g: dict) -> np.ndarray:
         raise NotImplementedError
+
+    def _grad_of(self, p: Any, g: dict) -> np.ndarray:
+        """The gradient the update sees (:func:`_grad`)."""
+        return _grad(p, g)
+
+    def _apply(self, p: Any, grad: np.ndarray, st: dict, g: dict) -> None:
+        _step(p, self._delta(grad, st, g))
 
     def step(self, closure: Callable | None = None) -> Any:
         loss = self._closure(closure)
@@ -43,7 +51,7 @@ class _Adaptive(Optimizer):
                     st["step"] = 0
                     self._init(st, p, g)
                 st["step"] += 1
-                _step(p, self._delta(_grad(p, g), st, g))
+                self._apply(p, self._grad_of(p, g), st, g)
         return loss
 
 
