@@ -137,12 +137,14 @@ class RMSPropOptimizer(Optimizer):
             if self._centered:
                 self._zeros_slot(v, "mg", self._name + "_2")
 
-    def _apply_dense(self, grad: Tensor, var: Variable) -> Tensor:
+    def _hyper(self, var: Variable) -> tuple:
+        """Learning rate, decay, momentum and epsilon as constants of ``var``'s dtype."""
         g_, dt = var.graph, var.dtype
-        lr = _scalar(self._lr, g_, dt, "learning_rate")
-        rho = _scalar(self._decay, g_, dt, "decay")
-        mom_c = _scalar(self._momentum, g_, dt, "momentum")
-        eps = _scalar(self._eps, g_, dt, "epsilon")
+        return (_scalar(self._lr, g_, dt, "learning_rate"), _scalar(self._decay, g_, dt, "decay"),
+                _scalar(self._momentum, g_, dt, "momentum"), _scalar(self._eps, g_, dt, "epsilon"))
+
+    def _apply_dense(self, grad: Tensor, var: Variable) -> Tensor:
+        lr, rho, mom_c, eps = self._hyper(var)
         ms, mom = self.get_slot(var, "rms"), self.get_slot(var, "momentum")
         ms_new = assign(ms, ops.add(ms, ops.mul(ops.sub(ops.square(grad), ms), ops.sub(1.0, rho))))
         denom = ms_new
@@ -158,11 +160,7 @@ class RMSPropOptimizer(Optimizer):
         """``SparseApply(Centered)RMSProp`` on the looked-up rows only: ``ms = ms * rho +
         g*g * (1 - rho)`` (``mg = mg * rho + g * (1 - rho)``), ``mom = mom * momentum + lr * g /
         sqrt(ms + eps (- mg*mg))``, ``var -= mom``; the other rows and slots keep their values."""
-        g_, dt = var.graph, var.dtype
-        lr = _scalar(self._lr, g_, dt, "learning_rate")
-        rho = _scalar(self._decay, g_, dt, "decay")
-        mom_c = _scalar(self._momentum, g_, dt, "momentum")
-        eps = _scalar(self._eps, g_, dt, "epsilon")
+        lr, rho, mom_c, eps = self._hyper(var)
         ms, mom = self.get_slot(var, "rms"), self.get_slot(var, "momentum")
         ms_new = assign(ms, ops.where(hit, ops.add(ops.mul(ms, rho), ops.mul(
             ops.square(grad), ops.sub(1.0, rho))), ms))
