@@ -17,6 +17,7 @@ from tests.fuzz.ops_special import SPECIAL_ROWS
 from tests.fuzz.render import snippet
 
 MAX_NODES = 5
+pytestmark = pytest.mark.usefixtures("numba_tier")  # "compiled": numba's (tests/conftest.py)
 SEEDS = [3006, 3011, 3048, 3072]
 
 
