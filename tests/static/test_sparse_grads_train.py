@@ -79,7 +79,10 @@ def _embedding_program(tf, duplicates: bool, dense_use: bool, opt_name: str) -> 
         grads = tf.gradients(loss, [E, w])
         clipped, gn = tf.clip_by_global_norm(grads, 0.5)
         opt = tf_class(tf, opt_name)(**OPTIMIZERS[opt_name][0])
-        with tf.control_dependencies([tf.assign_add(counter, 1.0)]):
+        # The update waits for the fetched loss and norm: TF's gather reads a ref variable's
+        # buffer when it runs, so without this edge TF itself sometimes fetched a loss computed
+        # after the update (step 0's loss varied between runs of one process by 1e-4).
+        with tf.control_dependencies([tf.assign_add(counter, 1.0), loss, gn]):
             step = opt.apply_gradients(list(zip(clipped, [E, w], strict=True)))
         upd = tf.assign(E, E * 0.9)
         init = tf.global_variables_initializer()
