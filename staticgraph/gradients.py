@@ -249,6 +249,8 @@ def _backprop_op(graph: Graph, op: Operation, grads: dict[Tensor, list[Tensor]],
         if sparse is not None:
             grads.setdefault(op.inputs[0], []).append(sparse)
             return
+        # the inputs that take a cotangent (float, and on a path from xs or one of them)
+        needs = [_is_float(x) and (x.op in between or x in wanted) for x in op.inputs]
         if op.type in _PASS_THROUGH:
             in_grads: Sequence[Any] = (g,)
         elif getattr(getattr(op, "host", None), "tf_no_gradient", False):
@@ -259,11 +261,12 @@ def _backprop_op(graph: Graph, op: Operation, grads: dict[Tensor, list[Tensor]],
                               f"constant in your program, you may insert `tf.stop_gradient`.")
         elif op.op_def is None or op.op_def.vjp is None or not op.op_def.tf_differentiable:
             return  # StopGradient, Const, Placeholder, VariableV2, Assign*, argmax, Floor...
+        elif op.op_def.vjp_needs:  # the rule builds only the cotangents read below
+            in_grads = op.op_def.vjp(g, out, *_vjp_args(op), needs=needs, **op.params)
         else:
             in_grads = op.op_def.vjp(g, out, *_vjp_args(op), **op.params)
-        for x, gx in zip(op.inputs, in_grads, strict=False):
-            if gx is None or not _is_float(x) or (
-                    x.op not in between and x not in wanted):
+        for x, gx, need in zip(op.inputs, in_grads, needs, strict=False):
+            if gx is None or not need:
                 continue
             if isinstance(gx, IndexedSlices):  # Identity passes the slices on
                 grads.setdefault(x, []).append(gx)

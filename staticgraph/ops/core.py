@@ -92,6 +92,10 @@ class Op:
     ``np_vjp_owned`` (optional): ``np_vjp`` for a ``g`` the engine owns outright (a fresh,
     writeable, C-contiguous cotangent no buffer, tensor or hook shares): it may write one
     cotangent into ``g`` and return ``g`` (the same bits; one memory stream less per pass).
+    ``vjp_needs``: the symbolic ``vjp`` also takes ``needs=`` (keyword; the same per-input flags
+    ``np_vjp`` gets) and returns ``None`` for an input that wants no cotangent, so the symbolic
+    walker (``gradients()``) builds no node nobody reads (the dX of ``X @ W`` for an input ``X``).
+    Called without it, the rule returns every cotangent (the eager ``create_graph`` path, JVPs).
     ``jvp(tangents, out, *inputs, **params) -> tangent`` (forward mode, ``ops/forward.py``), or
     the way to derive it: ``"linear"``, ``"multilinear"``, ``"diagonal"``, ``"reduction"``.
     """
@@ -122,6 +126,7 @@ class Op:
     equal_dims: Callable[..., list] | None = None
     np_vjp: Callable[..., tuple] | None = None
     np_vjp_owned: Callable[..., tuple] | None = None
+    vjp_needs: bool = False
     at_rank: Callable[..., dict] | None = None
     jvp: Callable[..., Any] | str | None = None
 

@@ -40,12 +40,14 @@ def elementwise_infer(rule: str):
 
 
 def _ew(name, impl, scalar, vjp=None, *, nin=1, saves=(), saved_for=None, dtype_rule="promote",
-        grad_name="", tf_name="", np_vjp=None, np_vjp_owned=None, jvp="diagonal") -> Op:
+        grad_name="", tf_name="", np_vjp=None, np_vjp_owned=None, jvp="diagonal",
+        vjp_needs=False) -> Op:
     """An elementwise record; its JVP is derived from the VJP (diagonal Jacobian) by default."""
     return register(Op(name=name, impl=impl, infer=elementwise_infer(dtype_rule), vjp=vjp,
                        kind="elementwise", scalar=scalar, grad_name=grad_name, saves=saves,
                        saved_for=saved_for, nin=nin, dtype_rule=dtype_rule, tf_name=tf_name, np_vjp=np_vjp,
-                       np_vjp_owned=np_vjp_owned, jvp=jvp if vjp is not None else None))
+                       np_vjp_owned=np_vjp_owned, jvp=jvp if vjp is not None else None,
+                       vjp_needs=vjp_needs))
 
 
 def _add_jvp(ts, out, x, y):
@@ -180,18 +182,34 @@ def _sign_impl(x: np.ndarray) -> np.ndarray:
     return ((x > 0).astype(x.dtype) - (x < 0).astype(x.dtype)).astype(x.dtype, copy=False)
 
 
+_BOTH = (True, True)
+
+
+def _sub_vjp(g, out, x, y, needs=_BOTH):
+    return g if needs[0] else None, neg(g) if needs[1] else None
+
+
+def _mul_vjp(g, out, x, y, needs=_BOTH):
+    return mul(g, y) if needs[0] else None, mul(g, x) if needs[1] else None
+
+
+def _div_vjp(g, out, x, y, needs=_BOTH):
+    return (div(g, y) if needs[0] else None,
+            neg(mul(g, div(div(x, y), y))) if needs[1] else None)
+
+
 # ----------------------------------------------------------------------------------- records
 ADD = _ew("add", np.add, "({0} + {1})", lambda g, out, x, y: (g, g), nin=2,
           grad_name="AddBackward0", tf_name="Add", np_vjp=np_rules.add, jvp=_add_jvp)
-SUB = _ew("sub", np.subtract, "({0} - {1})", lambda g, out, x, y: (g, neg(g)), nin=2,
+SUB = _ew("sub", np.subtract, "({0} - {1})", _sub_vjp, nin=2, vjp_needs=True,
           grad_name=lambda a, p: "RsubBackward1" if isinstance(a[0], (int, float)) else
           "SubBackward0", tf_name="Sub", np_vjp=np_rules.sub,
           np_vjp_owned=np_rules.sub_owned, jvp=_sub_jvp)
-MUL = _ew("mul", np.multiply, "({0} * {1})", lambda g, out, x, y: (mul(g, y), mul(g, x)), nin=2,
+MUL = _ew("mul", np.multiply, "({0} * {1})", _mul_vjp, nin=2, vjp_needs=True,
           saves=(0, 1), saved_for=((1,), (0,)), grad_name="MulBackward0", tf_name="Mul", np_vjp=np_rules.mul,
           np_vjp_owned=np_rules.mul_owned, jvp="multilinear")
-DIV = _ew("div", np.true_divide, "({0} / {1})",
-          lambda g, out, x, y: (div(g, y), neg(mul(g, div(div(x, y), y)))), nin=2, saves=(0, 1),
+DIV = _ew("div", np.true_divide, "({0} / {1})", _div_vjp, nin=2, vjp_needs=True,
+          saves=(0, 1),
           saved_for=((1,), (0, 1)), dtype_rule="float", grad_name="DivBackward0", tf_name="RealDiv", np_vjp=np_rules.div,
           np_vjp_owned=np_rules.div_owned)
 POW = _ew("pow", _pow_impl, "sg_pow({0}, {1})", _pow_vjp, nin=2, saves=(0, 1, "out"),

@@ -60,21 +60,26 @@ def _fmt(shape) -> str:
         f"1x{shape[0]}"
 
 
-def _matmul_vjp(g, out, a, b):
-    if not (known_rank(a) and known_rank(b)):  # TF's BatchMatMul: both at least 2-D
-        return matmul(g, transpose(b)), matmul(transpose(a), g)
-    na, nb = aval_of(a).ndim, aval_of(b).ndim
+def _matmul_vjp(g, out, a, b, needs=(True, True)):
+    """Only the cotangents ``needs`` asks for (no dX GEMM node for an input without grad)."""
+    na, nb = (aval_of(a).ndim, aval_of(b).ndim) if known_rank(a) and known_rank(b) else (2, 2)
+    ga = gb = None  # unknown ranks: TF's BatchMatMul (both at least 2-D), the 2-D case below
     if na == 1 and nb == 1:
-        return mul(g, b), mul(g, a)
-    if na == 1:  # (k,) @ (..., k, m) -> (..., m)
-        ga = squeeze(matmul(expand_dims(g, (-2,)), transpose(b)), -2)
-        gb = mul(expand_dims(a, (-1,)), expand_dims(g, (-2,)))
-        return ga, gb
-    if nb == 1:  # (..., n, k) @ (k,) -> (..., n)
-        ga = mul(expand_dims(g, (-1,)), b)
-        gb = squeeze(matmul(transpose(a), expand_dims(g, (-1,))), -1)
-        return ga, gb
-    return matmul(g, transpose(b)), matmul(transpose(a), g)
+        ga, gb = (mul(g, b) if needs[0] else None), (mul(g, a) if needs[1] else None)
+    elif na == 1:  # (k,) @ (..., k, m) -> (..., m)
+        if needs[0]:
+            ga = squeeze(matmul(expand_dims(g, (-2,)), transpose(b)), -2)
+        if needs[1]:
+            gb = mul(expand_dims(a, (-1,)), expand_dims(g, (-2,)))
+    elif nb == 1:  # (..., n, k) @ (k,) -> (..., n)
+        if needs[0]:
+            ga = mul(expand_dims(g, (-1,)), b)
+        if needs[1]:
+            gb = squeeze(matmul(transpose(a), expand_dims(g, (-1,))), -1)
+    else:
+        ga = matmul(g, transpose(b)) if needs[0] else None
+        gb = matmul(transpose(a), g) if needs[1] else None
+    return ga, gb
 
 
 def _np_matmul_vjp(g, out, needs, a, b):
@@ -121,7 +126,8 @@ MATMUL = register(Op(name="matmul", impl=np.matmul, infer=_matmul_infer, vjp=_ma
                      kind="matmul", grad_name=_matmul_name, saves=(0, 1), nin=2,
                      saved_for=((1,), (0,)),
                      tf_name="MatMul", input_names=("a", "b"), same_dtype=(0, 1),
-                     equal_dims=_matmul_equal_dims, np_vjp=_np_matmul_vjp, jvp="multilinear"))
+                     equal_dims=_matmul_equal_dims, np_vjp=_np_matmul_vjp, jvp="multilinear",
+                     vjp_needs=True))
 
 
 # -------------------------------------------------------------------------- softmax family

@@ -25,6 +25,7 @@ from .. import diskcache
 from ..diskcache import COMPILER_VERSION, VERSION_TAG, cache_dir  # noqa: F401 - re-exported
 from ..code_cache import compiled
 from ..log import STATS, note
+from .numba_cache_check import trust_dir
 from .numba_import import import_numba, skip_numba_blas_probe
 from .render import HEADER, KERNEL_FASTMATH
 
@@ -105,6 +106,7 @@ def _exec(name: str, src: str, h: str, path: str, preset: dict) -> object:
     manifest check in front of its dispatchers' disk caches."""
     import_numba()  # never at the same time as the loader thread's import
     skip_numba_blas_probe()  # before numba's target loads: no SciPy OpenBLAS
+    trust_dir(os.path.dirname(path))  # numba checks its cache directory once (not per njit)
     mod = types.ModuleType(name)
     mod.__file__ = path
     mod.__dict__.update(preset)

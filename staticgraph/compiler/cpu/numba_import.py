@@ -47,6 +47,9 @@ def import_numba() -> None:
         import numpy.ma  # noqa: F401
     if not _STREAMS_KEPT:
         keep_streams()
+        from .numba_cache_check import install
+
+        install()  # our dispatchers' cache directories: checked once each (numba_cache_check)
 
 
 class _KeepStreams(contextlib.AbstractContextManager):
