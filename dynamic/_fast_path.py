@@ -22,6 +22,7 @@ import numpy as np
 
 from staticgraph.ops import Op, bind
 from staticgraph.ops.np_rules import ARRAY_OUT
+from staticgraph.ops.reductions import _mean_impl
 
 from ._frontend import apply
 from ._parallel import LARGE as _LARGE
@@ -46,6 +47,7 @@ ENABLED = [True]
 _NO_PARAMS = MappingProxyType({})  # the params of every node recorded here without any
 _new = object.__new__
 _ndarray = np.ndarray
+_add_reduce = np.add.reduce
 _CLASS: dict = {}  # op -> its grad_fn class (fast-path ops have argument-independent names)
 
 
@@ -403,9 +405,17 @@ def reduce_all(op: Op, a: Tensor) -> Tensor | None:
     if hit is None:
         params = {"dim": tuple(range(da.ndim)), "keepdim": False, "full": True}
         hit = _FULL[(op, da.ndim)] = (MappingProxyType(params),
-                                      node_class(op.backward_name((a,), params)), params["dim"])
-    out = op.impl(da, hit[2], False, True) if da.size < _LARGE[0] else \
-        _par_reduce_all(op, da, hit[2])  # the params, positionally
+                                      node_class(op.backward_name((a,), params)), params["dim"],
+                                      op.impl is _mean_impl)
+    n = da.size
+    if n >= _LARGE[0]:
+        out = _par_reduce_all(op, da, hit[2])
+    elif hit[3] and 0 < n < 1 << 24 and dt.itemsize >= 4 and type(da) is _ndarray:
+        # ``_mean_impl``'s float case without its checks: the sum over every dim divided by
+        # the count in the dtype (the same bits)
+        out = _add_reduce(da, axis=hit[2]) / dt.type(n)
+    else:
+        out = op.impl(da, hit[2], False, True)  # the params, positionally
     if type(out) is not _ndarray:
         out = np.asarray(out)
     if out.dtype != dt:

@@ -163,9 +163,14 @@ def _record(op: Op, args: tuple, params: dict, t: Tensor, key: tuple | None = No
     stored = []
     versions = None
     fdt = t._data.dtype if op.np_vjp is not None and t._data.dtype.kind == "f" else None
+    ew = op.kind == "elementwise"
     for i, a in enumerate(args):
         if isinstance(a, Tensor):
-            if fdt is not None and a._data.dtype != fdt:
+            adt = a._data.dtype
+            # ``array_backward._fast_ok``'s rule: an integer operand of another kind of op
+            # (``nll_loss``'s labels, ``gather``'s index) takes no cotangent and leaves the
+            # rule's arithmetic in the one float dtype
+            if fdt is not None and adt != fdt and (ew or adt.kind == "f"):
                 fdt = None
             if a._requires_grad:
                 fn = a._grad_fn

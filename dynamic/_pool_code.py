@@ -28,6 +28,8 @@ import os
 import subprocess
 import sys
 
+from staticgraph import cache_location
+
 from . import _pool_build as build
 from . import _pool_ir as ir
 
@@ -49,14 +51,12 @@ _MAPS: list = []  # the executable mappings (kept alive for the process's life)
 
 def cache_path() -> str | None:
     """Where the code is kept, or ``None`` when the directory is not this user's alone."""
-    base = os.environ.get("STATICGRAPH_CACHE_DIR") or os.path.join(
-        os.path.expanduser("~"), ".cache", "staticgraph")
+    base = cache_location.base_dir()
     try:
         os.makedirs(base, mode=0o700, exist_ok=True)
-        st = os.stat(base)
+        if cache_location.distrust(base) is not None:  # the code lies directly in it: strict
+            return None
     except OSError:
-        return None
-    if st.st_uid != os.getuid() or st.st_mode & 0o022:
         return None
     return os.path.join(base, f"eager-pool-{SOURCE[:16]}.code")
 

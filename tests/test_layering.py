@@ -41,8 +41,10 @@ EXPORTED = """
 """.split()
 
 # staticgraph.cpu_threads: the thread policy both modes share (stdlib only): the eager mode's
-# large ops and products read the same machine load and set the same OpenBLAS state
-REGISTRY_LEVEL = ("staticgraph", "staticgraph.ops", "staticgraph.cpu_threads")
+# large ops and products read the same machine load and set the same OpenBLAS state;
+# staticgraph.cache_location: the disk cache's directory rule both modes share (stdlib only)
+REGISTRY_LEVEL = ("staticgraph", "staticgraph.ops", "staticgraph.cpu_threads",
+                  "staticgraph.cache_location")
 
 
 def _fresh_modules(code: str) -> list[str]:

@@ -87,8 +87,9 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Any = None, size_averag
     plain = weight is None and ignore_index == -100 and label_smoothing == 0.0
     # a plain ndarray view: under ``dynamic.compile``'s capture this check is not a graph
     # break; a later call's -100 then meets the compiled kernel's bounds check (an IndexError)
-    if plain and not target.is_floating_point() and \
-            not (target._data.view(np.ndarray) == -100).any():
+    # no label is -100 (integer labels: their minimum first, the ufunc's own reduction)
+    if plain and not target.is_floating_point() and not _has_ignored(
+            target._data.view(np.ndarray)):
         return _plain_cross_entropy(input, target, reduction)  # ops.cross_entropy, lean
     logp = log_softmax(input, 1 if input.dim() > 1 else 0)
     if target.is_floating_point():
@@ -97,6 +98,15 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Any = None, size_averag
         return _losses.smoothed_cross_entropy(logp, target, weight, ignore_index, reduction,
                                               label_smoothing)
     return _losses.weighted_nll(logp, target, weight, ignore_index, reduction)
+
+
+def _has_ignored(labels: np.ndarray) -> bool:
+    """Whether a label is -100 (``ignore_index``'s default); for integer labels none is when
+    their minimum is not negative (one reduction, no comparison array)."""
+    if labels.dtype.kind in "iu" and (not labels.size or
+                                      np.minimum.reduce(labels, axis=None) >= 0):
+        return False
+    return bool((labels == -100).any())
 
 
 def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:  # noqa: A002

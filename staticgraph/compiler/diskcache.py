@@ -29,7 +29,6 @@ import importlib.util
 import json
 import os
 import shutil
-import stat
 import sys
 import tempfile
 import threading
@@ -39,6 +38,7 @@ from collections.abc import Iterator
 import llvmlite
 import numpy as np
 
+from ..cache_location import base_dir, distrust
 from .log import STATS, note
 
 
@@ -98,8 +98,7 @@ def cache_dir() -> str:
     """The directory of this version's cache entries: ``$STATICGRAPH_CACHE_DIR`` (default
     ``~/.cache/staticgraph``) ``/<VERSION_TAG>``, or a private temporary directory when that
     one cannot be trusted or written (warned once)."""
-    base = os.environ.get("STATICGRAPH_CACHE_DIR") or os.path.join(
-        os.path.expanduser("~"), ".cache", "staticgraph")
+    base = base_dir()
     d = _DIRS.get(base)
     if d is None:
         with _LOCK:
@@ -131,21 +130,15 @@ def _problem(base: str, d: str) -> str | None:
         os.makedirs(d, mode=0o700, exist_ok=True)
     except OSError as e:
         return f"cannot create it ({type(e).__name__}: {e})"
-    uid = os.getuid()
     for p, outer in ((base, True), (d, False), (os.path.join(d, "__pycache__"), False)):
         try:
-            st = os.stat(p)
+            problem = distrust(p, outer)
         except FileNotFoundError:
             continue
         except OSError as e:
             return f"cannot inspect {p} ({type(e).__name__}: {e})"
-        if not stat.S_ISDIR(st.st_mode):
-            return f"{p} is not a directory"
-        if st.st_uid != uid and not (outer and st.st_uid == 0):
-            return f"{p} is owned by another user (uid {st.st_uid})"
-        if st.st_mode & 0o022 and not (outer and st.st_mode & stat.S_ISVTX):
-            return (f"{p} is writable by other users (mode {stat.filemode(st.st_mode)}); "
-                    "they could replace the machine code this process runs")
+        if problem is not None:
+            return problem
     if not os.access(d, os.W_OK | os.X_OK):
         return f"{d} is not writable"
     return None
