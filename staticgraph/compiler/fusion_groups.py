@@ -42,24 +42,29 @@ def _known(shape: tuple) -> bool:
     return all(isinstance(d, (int, Sym)) for d in shape)
 
 
+def _renderable(n: Node) -> bool:
+    """Whether generated code can hold ``n``'s values: numba (and so our kernels) has no
+    float16 type on the CPU, so a node that reads or makes one stays a numpy step."""
+    return n.dtype != np.float16 and all(i.dtype != np.float16 for i in n.inputs)
+
+
 def is_elementwise(n: Node) -> bool:
     """Whether ``n`` is one statement of a group: a fill (``Op.fill``), a broadcast
     (``Op.broadcasting``) or an elementwise op with a scalar template, at known shapes."""
     od = n.opdef
-    if od is None:
+    if od is None or not _renderable(n):
         return False
     if od.fill is not None:
         return _known(n.shape)
     if od.broadcasting:
         return _known(n.shape) and _known(n.inputs[0].shape)
-    return od.kind == "elementwise" and od.scalar is not None and _known(n.shape) and \
-        n.dtype != np.float16
+    return od.kind == "elementwise" and od.scalar is not None and _known(n.shape)
 
 
 def is_reduction(n: Node) -> bool:
     """Whether ``n`` is a reduction a group can end with (``Op.reduce``)."""
     return bool(fact(n, "reduce")) and _known(n.shape) and _known(n.inputs[0].shape) and \
-        n.inputs[0].ndim > 0
+        n.inputs[0].ndim > 0 and _renderable(n)
 
 
 def is_shape_only(n: Node, i: Node) -> bool:

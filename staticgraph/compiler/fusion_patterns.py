@@ -18,19 +18,25 @@ from .ir import Node
 from .kernel import RowKernel
 
 
+def _kernel_float(n: Node) -> bool:
+    """A float dtype generated code can hold (numba has no float16 on the CPU: such nodes run
+    the registry's numpy kernel)."""
+    return n.dtype.kind == "f" and n.dtype.itemsize > 2
+
+
 def _is_dot(n: Node) -> bool:
     """A float matrix product of two matrices: one BLAS ``np.dot`` step."""
     return n.op == "matmul" and n.ndim == 2 and n.inputs[0].ndim == 2 and \
-        n.inputs[1].ndim == 2 and n.dtype.kind == "f"
+        n.inputs[1].ndim == 2 and _kernel_float(n)
 
 
 def own_step(n: Node, cons: dict, escapes: set) -> tuple[str, RowKernel | None]:
     """The kind of the step that runs ``n`` alone (``row``, ``dot``, ``view`` or ``fallback``)
     and its row kernel, if any."""
     if n.op in ("softmax", "log_softmax") and n.ndim == 2 and n.params["dim"] == 1 and \
-            n.dtype.kind == "f":
+            _kernel_float(n):
         return "row", RowKernel(n.op, n.op, n.dtype)
-    if n.op == "softmax_ce_grad":
+    if n.op == "softmax_ce_grad" and _kernel_float(n):
         return "row", RowKernel("ce_bwd", "ce_bwd", n.dtype, n.params["reduction"])
     if _is_dot(n):
         return "dot", None
@@ -49,7 +55,8 @@ def ce_forward(n: Node) -> RowKernel | None:
     """The softmax cross-entropy forward kernel when ``n`` is ``nll_loss`` (mean or sum) of a
     row-wise ``log_softmax`` of a matrix: it may join that ``log_softmax``'s row kernel (the
     fusion decides whether the row step is still plain and the target ready)."""
-    if n.op != "nll_loss" or n.params["reduction"] not in ("mean", "sum"):
+    if n.op != "nll_loss" or n.params["reduction"] not in ("mean", "sum") or \
+            not _kernel_float(n):
         return None
     lp = n.inputs[0]
     if lp.op != "log_softmax" or lp.ndim != 2 or lp.params["dim"] != 1:

@@ -166,7 +166,12 @@ def _np_mean_vjp(g, out, needs, x, dim, keepdim, full):
         n *= x.shape[d]
     # each element is g / n: dividing before broadcasting gives the same bits (a 0-d ``g``
     # as a numpy scalar: scalar division, the same quotient without a ufunc call)
-    q = g[()] / x.dtype.type(n) if g.ndim == 0 else np.true_divide(g, np.asarray(n, x.dtype))
+    if x.dtype == np.float16:  # PyTorch divides in float32 by the exact n (float16(n) is
+        q = np.true_divide(g, np.float32(n), dtype=np.float32).astype(np.float16)  # inf > 65504)
+    elif g.ndim == 0:
+        q = g[()] / x.dtype.type(n)
+    else:
+        q = np.true_divide(g, np.asarray(n, x.dtype))
     return (_np_unreduce(q, x, dim, keepdim),)
 
 
