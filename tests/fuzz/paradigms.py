@@ -57,6 +57,16 @@ def _infinite(node: Node, args: list) -> bool:
     return a.dtype.kind == "f" and bool(np.isinf(a).any())
 
 
+def _score_row_all_neg_inf(node: Node, args: list) -> bool:
+    """Some row of ``q k^T`` has no entry above -inf (and no NaN): a softmax of ``-inf`` only."""
+    q, k = np.asarray(args[0]), np.asarray(args[1])
+    with np.errstate(all="ignore"):
+        s = q @ np.swapaxes(k, -1, -2)
+    if s.shape[-1] == 0:
+        return False
+    return bool(np.all(s == -np.inf, axis=-1).any())
+
+
 RULES = (
     Rule(frozenset({"max_dim", "topk", "sort"}), "yghw",
          "a NaN in a sorted row: TF's top_k/sort place it by their algorithm (a k == 1 max skips "
@@ -68,6 +78,10 @@ RULES = (
          "var/std's gradient at an infinite input: TF's composed graph NaN throughout, "
          "PyTorch's closed form 2 (x - mean) / N (inf at the finite entries)", _infinite,
          ("torch",)),
+    Rule(frozenset({"sdpa"}), "yghw",
+         "attention whose scores are all -inf in a row: torch's fused CPU kernel writes 0 (its "
+         "math path, e.g. under an all-False mask, and TF's softmax give NaN, as does the eager "
+         "mode)", _score_row_all_neg_inf, ("torch",)),
 )
 
 

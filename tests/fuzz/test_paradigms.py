@@ -86,3 +86,14 @@ def test_a_training_run_sits_out_every_later_run():
     assert [sat_out(prog, {1: {"torch": "ghw"}}, "torch", k) for k in range(3)] == \
         ["", "yghw", "yghw"]
     assert sat_out(prog, {1: {"torch": "ghw"}}, "eager", 2) == ""
+
+
+def test_torch_sits_out_attention_rows_of_only_minus_inf_scores():
+    """Fuzz seed 26002 (``--edge 0.1``): ``q = [.., -inf]`` against positive keys makes a score
+    row all -inf; torch's fused CPU attention writes 0 there, TF's softmax (and the eager mode)
+    NaN. Only the torch oracle sits out, only that run."""
+    prog = _recorded("paradigm-sdpa-all-neg-inf-row")
+    ref = run_static(prog, Data(prog), "reference")
+    assert ref.paradigm[0] == {"torch": "ghwy"}
+    assert np.isnan(ref.values["b0/y0"]).any()
+    assert not check(prog, ("reference", "eager")).failed  # the eager mode: TF's NaN
