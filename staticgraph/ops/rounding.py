@@ -8,16 +8,17 @@ it from ``div`` and ``floor`` (``staticgraph.graph.composite_ops``).
 
 Gradients: the rounding ops are piecewise constant. The eager mode records PyTorch's exact zero
 gradient (0 even for an inf/NaN cotangent); TF registers none (``tf_differentiable=False``), so
-``tf.gradients`` stops there. ``floor_divide`` has no gradient in either mode. ``remainder``'s
-``d/dx`` is 1; its ``d/dy`` is minus the floor quotient, which the frontends take from their own
-library (the ``quotient`` parameter): TF's ``_FloorModGrad`` (``tf.math.floormod``, the static
-frontend, ``quotient="floor"``) ``-floor(x / y)``, whose graph stops at ``floor``; PyTorch's
-``RemainderBackward`` (``%``/``torch.remainder``, the default ``"floor_divide"``)
-``-floor_divide(x, y)`` (Python's floor division), whose own derivative is 0 (no path here). They
-differ at ``x = +-inf`` (TF ``+-inf``, PyTorch NaN), at ``y = inf`` with ``x < 0`` (TF
-``floor(-0.0)``, PyTorch -1) and where ``x / y`` rounds up to an integer (``1.5 / 0.1``: 15 and
-14). (Fuzz seed 25514: the eager second order went through ``div``, ``0 * (1 / y)``, NaN at
-``y = NaN``.)
+``tf.gradients`` stops there. ``floor_divide`` has no gradient in either mode.
+
+``x % y`` is two records of one kernel (``np.remainder``) whose ``d/dx`` is 1 and whose ``d/dy``
+is minus each library's floor quotient: ``remainder`` (``%``, ``torch.remainder``: PyTorch's
+``RemainderBackward``, ``-floor_divide(x, y)``, Python's floor division, whose own derivative
+is 0: no path here) and ``floormod`` (``tf.math.floormod``, the static frontend: TF's
+``_FloorModGrad``, ``-floor(x / y)``, whose graph stops at ``floor``). They differ at
+``x = +-inf`` (TF ``-+inf``, PyTorch NaN), at ``y = inf`` with ``x < 0`` (TF ``floor(-0.0)``,
+PyTorch -1) and where ``x / y`` rounds up to an integer (``1.5 / 0.1``: 15 and 14). (Fuzz seed
+25514: one rule, ``floor(div(x, y))``, served both, and the eager second order went through
+``div``: ``0 * (1 / y)``, NaN at ``y = NaN``.)
 """
 
 from __future__ import annotations
@@ -36,15 +37,8 @@ def ceil(x): return bind(CEIL, x)
 def round(x): return bind(ROUND, x)  # noqa: A001 - the op's name
 def trunc(x): return bind(TRUNC, x)
 def floor_divide(x, y): return bind(FLOOR_DIVIDE, x, y)
-QUOTIENTS = ("floor_divide", "floor")
-
-
-def remainder(x, y, quotient: str = "floor_divide"):
-    """``x % y`` with the sign of ``y``; ``quotient`` picks the gradient's floor quotient
-    (``"floor_divide"``: PyTorch's, ``"floor"``: TF's ``floor(x / y)``; module docstring)."""
-    if quotient not in QUOTIENTS:
-        raise ValueError(f"remainder: quotient must be one of {QUOTIENTS}, got {quotient!r}")
-    return bind(REMAINDER, x, y, quotient=quotient)
+def remainder(x, y): return bind(REMAINDER, x, y)
+def floormod(x, y): return bind(FLOOR_MOD, x, y)
 
 
 def _zero_vjp(g, out, x):
@@ -69,15 +63,14 @@ def _is_scalar(v: Any) -> bool:
     return isinstance(v, (int, float))
 
 
-def _remainder_kernel(x, y, quotient: str = "floor_divide"):
-    return np.remainder(x, y)
+def _remainder_vjp(g, out, x, y):
+    """PyTorch's: ``-floor_divide(x, y) * g`` for a tensor ``y``."""
+    return g, (None if _is_scalar(y) else neg(mul(g, floor_divide(x, y))))
 
 
-def _remainder_vjp(g, out, x, y, quotient: str = "floor_divide"):
-    if _is_scalar(y):
-        return g, None
-    q = floor(div(x, y)) if quotient == "floor" else floor_divide(x, y)
-    return g, neg(mul(g, q))
+def _floormod_vjp(g, out, x, y):
+    """TF's ``_FloorModGrad``: ``-floor(x / y) * g`` for a tensor ``y``."""
+    return g, (None if _is_scalar(y) else neg(mul(g, floor(div(x, y)))))
 
 
 def _remainder_name(args, params) -> str:
@@ -88,6 +81,10 @@ FLOOR_DIVIDE = register(Op(
     name="floor_divide", impl=np.floor_divide, infer=elementwise_infer("promote"),
     kind="elementwise", scalar="({0} // {1})", nin=2, tf_name="FloorDiv"))
 REMAINDER = register(Op(
-    name="remainder", impl=_remainder_kernel, infer=elementwise_infer("promote"), vjp=_remainder_vjp,
+    name="remainder", impl=np.remainder, infer=elementwise_infer("promote"), vjp=_remainder_vjp,
+    kind="elementwise", scalar="({0} % {1})", grad_name=_remainder_name, saves=(0, 1), nin=2,
+    tf_name="FloorMod", jvp="diagonal"))
+FLOOR_MOD = register(Op(
+    name="floormod", impl=np.remainder, infer=elementwise_infer("promote"), vjp=_floormod_vjp,
     kind="elementwise", scalar="({0} % {1})", grad_name=_remainder_name, saves=(0, 1), nin=2,
     tf_name="FloorMod", jvp="diagonal"))

@@ -97,3 +97,17 @@ def test_torch_sits_out_attention_rows_of_only_minus_inf_scores():
     assert ref.paradigm[0] == {"torch": "ghwy"}
     assert np.isnan(ref.values["b0/y0"]).any()
     assert not check(prog, ("reference", "eager")).failed  # the eager mode: TF's NaN
+
+
+@pytest.mark.parametrize("seed", [4, 8])
+def test_sort_rows_with_nan_are_drawn_and_only_their_runs_sat_out(seed):
+    """``--edge`` programs draw ``sort``/``top_k`` again: a run whose rows hold NaN is sat out
+    by eager/torch, the others compared (seeds of ``families=("sort",)``, ``edge=0.2``)."""
+    from tests.fuzz.generate import generate
+
+    prog = generate(seed, 4, families=("sort",), edge=0.2)
+    assert prog.nonfinite and prog.ops_used() & {"sort", "topk"}
+    ref = run_static(prog, Data(prog), "reference")
+    fired = [k for k, kinds in ref.paradigm.items() if kinds]
+    assert fired and len(fired) < len(prog.batches)
+    assert not check(prog, ("reference", "eager", "torch")).failed
