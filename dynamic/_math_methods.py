@@ -211,11 +211,15 @@ class MathMethods:
         return self._extreme(dim, keepdim, ops.amin, ops.argmin, ops.minimum, ReturnMin,
                              "MinBackward0")
 
+    # ``dim=()`` is every dim with amax's gradient (mask / count: NaN everywhere at a NaN
+    # result), not ``max()``'s (``ops.amax(x)``: the NaN inputs take it)
     def amax(self, dim=(), keepdim=False):
-        return renamed(ops.amax(self, None if dim == () else dim, keepdim), "AmaxBackward0")
+        return renamed(ops.amax(self, tuple(range(self.ndim)) if dim == () else dim, keepdim),
+                       "AmaxBackward0")
 
     def amin(self, dim=(), keepdim=False):
-        return renamed(ops.amin(self, None if dim == () else dim, keepdim), "AminBackward0")
+        return renamed(ops.amin(self, tuple(range(self.ndim)) if dim == () else dim, keepdim),
+                       "AminBackward0")
 
     def argmax(self, dim=None, keepdim=False): return ops.argmax(self, dim, keepdim)
     def argmin(self, dim=None, keepdim=False): return ops.argmin(self, dim, keepdim)

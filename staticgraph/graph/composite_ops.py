@@ -86,10 +86,10 @@ def floordiv(x: Any, y: Any, name: str | None = None) -> Tensor:
 
 def floormod(x: Any, y: Any, name: str | None = None) -> Tensor:
     """``x % y`` with the sign of ``y`` (Python's and TF's ``FloorMod``: the registry's
-    ``remainder``)."""
+    ``floormod``: ``remainder``'s kernel with TF's gradient, ``-floor(x / y)``)."""
     with composite(name, "FloorMod", x, y) as stem:
         x, y = _both(x, y)
-        return _final(stem, ops.remainder, x, y)
+        return _final(stem, ops.floormod, x, y)
 
 
 def reduce_prod(input_tensor: Any, axis: Any = None, keepdims: Any = None,

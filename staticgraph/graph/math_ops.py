@@ -295,6 +295,15 @@ def _flat_if_unknown(x: Tensor, ax: Any, kd: bool) -> tuple[Tensor, Any]:
     return x, ax
 
 
+def _every_axis(x: Tensor, ax: Any) -> Any:
+    """``axis=None`` of ``reduce_max``/``reduce_min`` as every axis: TF's gradient splits ``g``
+    over the inputs equal to the result (none, at a NaN result: NaN everywhere), the registry's
+    ``amax(x)`` with no dims is PyTorch's ``max()`` (the NaN inputs take it)."""
+    if ax is None and x.aval.shape is not None:
+        return tuple(range(len(x.aval.shape)))
+    return ax
+
+
 def _keep(keepdims: Any, keep_dims: Any) -> bool:
     return bool(keep_dims if keepdims is None and keep_dims is not None else keepdims)
 
@@ -335,7 +344,7 @@ def reduce_max(input_tensor: Any, axis: Any = None, keepdims: Any = None,
                keep_dims: Any = None) -> Tensor:
     kd = _keep(keepdims, keep_dims)
     x, ax = _flat_if_unknown(_t(input_tensor), _axis(axis, reduction_indices), kd)
-    return _named(name, "Max", ops.amax, x, ax, kd)
+    return _named(name, "Max", ops.amax, x, _every_axis(x, ax), kd)
 
 
 def reduce_min(input_tensor: Any, axis: Any = None, keepdims: Any = None,
@@ -343,7 +352,7 @@ def reduce_min(input_tensor: Any, axis: Any = None, keepdims: Any = None,
                keep_dims: Any = None) -> Tensor:
     kd = _keep(keepdims, keep_dims)
     x, ax = _flat_if_unknown(_t(input_tensor), _axis(axis, reduction_indices), kd)
-    return _named(name, "Min", ops.amin, x, ax, kd)
+    return _named(name, "Min", ops.amin, x, _every_axis(x, ax), kd)
 
 
 def reduce_logsumexp(input_tensor: Any, axis: Any = None, keepdims: Any = None,

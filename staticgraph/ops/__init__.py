@@ -69,7 +69,7 @@ from .linalg_svd import linalg_svd_s, linalg_svd_u, linalg_svd_vh
 from .nn import cross_entropy, log_softmax, matmul, mse_loss, nll_loss, softmax
 from .one_hot import one_hot
 from .reductions import all, amax, amin, any, argmax, argmin, logsumexp, mean, size, sum
-from .rounding import ceil, floor, floor_divide, remainder, round, trunc
+from .rounding import ceil, floor, floor_divide, floormod, remainder, round, trunc
 from .scans import cumprod, cumsum, prod
 from .shapes import (
     broadcast_like,
@@ -117,7 +117,8 @@ __all__ = [
     "reshape_like", "setitem", "squeeze", "stack", "sum_to_like", "transpose", "unsqueeze",
     "zeros_like", "gather", "scatter_add", "prod", "cumsum", "cumprod", "log1p", "expm1",
     "softplus", "erf", "all", "any", "floor", "ceil", "round", "trunc", "floor_divide",
-    "remainder", "matrix_inverse", "topk_indices", "matrix_solve", "matrix_determinant",
+    "remainder", "floormod", "matrix_inverse", "topk_indices", "matrix_solve",
+    "matrix_determinant",
     "log_abs_determinant", "determinant_sign", "cholesky", "matrix_triangular_solve",
     "linalg_eigh_vectors", "linalg_eigvalsh", "check_segment_ids", "root_zero_grad",
     "abs_pow_zero_grad", "linalg_qr_q", "linalg_qr_r", "linalg_svd_u", "linalg_svd_s",

@@ -8,9 +8,17 @@ it from ``div`` and ``floor`` (``staticgraph.graph.composite_ops``).
 
 Gradients: the rounding ops are piecewise constant. The eager mode records PyTorch's exact zero
 gradient (0 even for an inf/NaN cotangent); TF registers none (``tf_differentiable=False``), so
-``tf.gradients`` stops there. ``floor_divide`` has no gradient in either mode; ``remainder`` has
-TF's (``d/dx = 1``, ``d/dy = -floor(x / y)``; PyTorch's ``-floor_divide(x, y)`` differs only where
-``x / y`` rounds up to an integer, e.g. ``1.5 / 0.1`` in float32).
+``tf.gradients`` stops there. ``floor_divide`` has no gradient in either mode.
+
+``x % y`` is two records of one kernel (``np.remainder``) whose ``d/dx`` is 1 and whose ``d/dy``
+is minus each library's floor quotient: ``remainder`` (``%``, ``torch.remainder``: PyTorch's
+``RemainderBackward``, ``-floor_divide(x, y)``, Python's floor division, whose own derivative
+is 0: no path here) and ``floormod`` (``tf.math.floormod``, the static frontend: TF's
+``_FloorModGrad``, ``-floor(x / y)``, whose graph stops at ``floor``). They differ at
+``x = +-inf`` (TF ``-+inf``, PyTorch NaN), at ``y = inf`` with ``x < 0`` (TF ``floor(-0.0)``,
+PyTorch -1) and where ``x / y`` rounds up to an integer (``1.5 / 0.1``: 15 and 14). (Fuzz seed
+25514: one rule, ``floor(div(x, y))``, served both, and the eager second order went through
+``div``: ``0 * (1 / y)``, NaN at ``y = NaN``.)
 """
 
 from __future__ import annotations
@@ -30,6 +38,7 @@ def round(x): return bind(ROUND, x)  # noqa: A001 - the op's name
 def trunc(x): return bind(TRUNC, x)
 def floor_divide(x, y): return bind(FLOOR_DIVIDE, x, y)
 def remainder(x, y): return bind(REMAINDER, x, y)
+def floormod(x, y): return bind(FLOOR_MOD, x, y)
 
 
 def _zero_vjp(g, out, x):
@@ -55,6 +64,12 @@ def _is_scalar(v: Any) -> bool:
 
 
 def _remainder_vjp(g, out, x, y):
+    """PyTorch's: ``-floor_divide(x, y) * g`` for a tensor ``y``."""
+    return g, (None if _is_scalar(y) else neg(mul(g, floor_divide(x, y))))
+
+
+def _floormod_vjp(g, out, x, y):
+    """TF's ``_FloorModGrad``: ``-floor(x / y) * g`` for a tensor ``y``."""
     return g, (None if _is_scalar(y) else neg(mul(g, floor(div(x, y)))))
 
 
@@ -67,5 +82,9 @@ FLOOR_DIVIDE = register(Op(
     kind="elementwise", scalar="({0} // {1})", nin=2, tf_name="FloorDiv"))
 REMAINDER = register(Op(
     name="remainder", impl=np.remainder, infer=elementwise_infer("promote"), vjp=_remainder_vjp,
+    kind="elementwise", scalar="({0} % {1})", grad_name=_remainder_name, saves=(0, 1), nin=2,
+    tf_name="FloorMod", jvp="diagonal"))
+FLOOR_MOD = register(Op(
+    name="floormod", impl=np.remainder, infer=elementwise_infer("promote"), vjp=_floormod_vjp,
     kind="elementwise", scalar="({0} % {1})", grad_name=_remainder_name, saves=(0, 1), nin=2,
     tf_name="FloorMod", jvp="diagonal"))

@@ -148,6 +148,9 @@ def _report(s, opts: dict, log) -> None:
     log(f"\n{s.checked} cases: {s.ok} agreed, {s.invalid} invalid (generator slips), "
         f"{len(s.failures)} disagreed, {len(s.crashes)} crashed or hung, "
         f"{len(s.harness)} fuzzer errors")
+    if s.sat_out:
+        log(f"{s.sat_out} case(s) had runs where eager/torch sat out a documented paradigm "
+            "difference (tests/fuzz/paradigms.py)")
     if s.compile:
         n = sum(s.compile.values())
         log(f"compile oracle: {n} cases ran it: " + ", ".join(

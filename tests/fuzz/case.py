@@ -27,6 +27,7 @@ class Outcome:
     findings: list = field(default_factory=list)
     skipped: dict = field(default_factory=dict)
     compile: dict | None = None  # the compile oracle's plans and graph breaks
+    sat_out: int = 0  # runs where a PyTorch-side oracle sat out a paradigm difference
 
     @property
     def failed(self) -> bool:
@@ -46,6 +47,7 @@ def check(prog: Program, oracles: tuple[str, ...] = DEFAULT_ORACLES) -> Outcome:
         if ref.build is not None:
             return Outcome(invalid=ref.build)
         out = Outcome(findings=compare(prog, res))
+    out.sat_out = sum(1 for kinds in ref.paradigm.values() if kinds)
     out.skipped = {k: r.skipped for k, r in res.items() if r.skipped}
     if "compile" in res:
         out.compile = res["compile"].stats

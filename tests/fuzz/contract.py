@@ -164,7 +164,10 @@ def inplace_backward(forward: Any, prog: Any, params: dict, dynamic: Any) -> lis
     try:
         reset()
         before = grads()
-        ns = forward()
+        try:
+            ns = forward()
+        except Exception:  # noqa: BLE001 - the run raises: compared as the run's own error
+            return []
         loss = loss_of(ns)
         if loss is None:
             return []

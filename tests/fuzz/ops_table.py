@@ -87,10 +87,19 @@ def _binary(name: str) -> Render:
     return r
 
 
+_FULL_EXTREME = {"amax": "max", "amin": "min"}
+"""PyTorch's full ``max()``/``min()``, which the registry's ``amax(x)``/``amin(x)`` (no dims)
+are: a NaN result sends the gradient to the NaN inputs; ``torch.amax(x, dims)``'s is
+``mask / count``, NaN everywhere there (fuzz seed 30009)."""
+
+
 def _reduce(name: str) -> Render:
     def r(fe, a, p):
         dims, keep = p["dim"], p["keepdim"]
         if fe == "torch":
+            if p.get("full") and name in _FULL_EXTREME:  # the registry's full amax is max()
+                y = f"torch.{_FULL_EXTREME[name]}({a[0]})"
+                return f"{y}.reshape([1] * {a[0]}.dim())" if keep else y
             fn = {"prod": "T.prod"}.get(name, f"torch.{name}")
             return f"{fn}({a[0]}, {_t(dims)}, keepdim={keep})"
         if p.get("full"):

@@ -25,6 +25,7 @@ import numpy as np
 
 from . import composites as K
 from . import contract as C
+from . import paradigms as P
 from . import wide_forms as W
 from .ops_table import SMOOTH
 from .program import Data, Program, reaching
@@ -45,6 +46,8 @@ class Result:
     stats: dict | None = None  # compile: plans made and graph breaks (oracle_compile.py)
     calls: Program | None = None  # compile: the program with one run per call
     contract: list = field(default_factory=list)  # static: breaches of .contract's rules
+    paradigm: dict = field(default_factory=dict)  # reference: run -> {oracle: value kinds} a
+    # documented paradigm difference makes differ there (.paradigms)
 
 
 def _err(e: BaseException) -> str:
@@ -106,6 +109,7 @@ def run_static(prog: Program, data: Data, oracle: str) -> Result:
         return res
     last = None
     needed = [f"x{i}" for i in reaching(prog) if i < len(prog.inputs)]
+    probing = oracle == "reference" and P.probed(prog)
     with sess:
         for k in range(len(prog.batches)):
             feeds = {ns["FEED_OF"][n]: a for n, a in data.batch(k).items() if n in ns["FEED_OF"]}
@@ -113,9 +117,14 @@ def run_static(prog: Program, data: Data, oracle: str) -> Result:
             try:
                 if k == 0:
                     res.contract += C.failed_runs(sess, _targets(ns), ns, feeds, needed)
+                before = {}
                 if ns["TRAIN"] is not None:
+                    if probing:  # the step's gradients are those of the values before it
+                        before = _probe(prog, sess, ns, feeds)
                     sess.run(ns["TRAIN"], feeds)
                 out = sess.run(ns["FETCH"], feeds)
+                if probing:
+                    res.paradigm[k] = P.merge(before, _probe(prog, sess, ns, feeds))
             except Exception as e:  # noqa: BLE001 - recorded, compared with the reference
                 res.errors[k] = _err(e)
                 continue
@@ -132,6 +141,19 @@ def run_static(prog: Program, data: Data, oracle: str) -> Result:
             except Exception as e:  # noqa: BLE001
                 res.contract.append(f"b{k}: repeating the run raised {_err(e)}")
     return res
+
+
+def _probe(prog: Program, sess, ns: dict, feeds: dict) -> dict[str, str]:
+    """:func:`.paradigms.probe_run` on this session's values of the probed nodes' arguments."""
+    seen: dict[int, np.ndarray] = {}
+
+    def args(node) -> list:
+        for a in node.args:
+            if not isinstance(a, dict) and a not in seen:
+                seen[a] = sess.run(ns[f"v{a}"], feeds)
+        return [a["c"] if isinstance(a, dict) else seen[a] for a in node.args]
+
+    return P.probe_run(prog, args)
 
 
 def _targets(ns: dict) -> list:
@@ -296,22 +318,12 @@ def run_fd(prog: Program, data: Data, eps: float = 1e-6) -> Result:
     return res
 
 
-CLOSED_FORM_GRADS = {"var", "std"}
-"""Ops whose torch backward is a closed form, ``2 (x - mean) / N``: at an infinite input it
-gives inf for the finite entries where TF's gradient of the composed graph (the registry's
-rule, the reference's) is NaN throughout (fuzz seed 7200009, ``--edge 0.1``)."""
-
-
 def run_torch(prog: Program, data: Data) -> Result:
     """PyTorch's own kernels and autograd (skipped when torch is absent or an op has no form)."""
     res = Result()
     src = body(prog, "torch")
     if src is None or prog.train:
         res.skipped = "no torch form" if src is None else "optimizer step"
-        return res
-    if prog.nonfinite and prog.grad and prog.ops_used() & CLOSED_FORM_GRADS:
-        res.skipped = ("torch's var/std backward is a closed form (inf where TF's composed "
-                       "gradient is NaN at an infinite input)")
         return res
     try:
         import torch

@@ -64,6 +64,8 @@ def _one(seed: int, opts: dict, oracles: tuple, shrunk_per_sig: dict) -> None:
         emit(done=seed, status="invalid", why=out.invalid[:300])
         return
     how = _compile_event(out.compile)
+    if out.sat_out:
+        how["sat"] = out.sat_out
     if not out.failed:
         emit(done=seed, status="ok", **how)
         return
@@ -112,6 +114,7 @@ class Summary:
     shrunk: dict = field(default_factory=dict)     # seed -> {"program", "findings"}
     compile: dict = field(default_factory=dict)    # compile oracle: mode -> cases
     breaks: dict = field(default_factory=dict)     # compile oracle: first break -> seeds
+    sat_out: int = 0  # cases where a PyTorch-side oracle sat out a paradigm difference
 
     @property
     def checked(self) -> int:
@@ -184,6 +187,7 @@ def supervise(opts: dict, log=print) -> Summary:
             elif "done" in ev:
                 current = None
                 seed = ev["done"] + 1
+                s.sat_out += bool(ev.get("sat"))
                 if "compile" in ev:
                     s.compile[ev["compile"]] = s.compile.get(ev["compile"], 0) + 1
                     if ev["brk"]:

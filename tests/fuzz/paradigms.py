@@ -1,0 +1,115 @@
+"""Documented paradigm differences (docs/guarantees.md, "Conventions of the two modes' APIs")
+that the PyTorch-side oracles sit out, run by run.
+
+The static reference follows TF, the eager mode (and the ``torch`` oracle) PyTorch. Where the
+two libraries answer differently on purpose at some inputs, comparing ``eager``/``torch`` with
+the reference there finds the convention, not a bug. Each :class:`Rule` names the fuzz ops it
+concerns, which values of a run differ (``y`` outputs, ``g``/``h`` gradients, ``w`` variables
+after a step) and a test on the op's input values. The test reads the **reference's** values
+of those inputs (fetched by :func:`probe_run` in the reference's own session), never the oracle
+under test, so an eager bug that puts a NaN where none belongs is not excused by it; a run
+where no rule fires is compared in full, as is every other oracle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from .program import Node, Program
+
+TORCH_SIDE = ("eager", "torch")
+"""The oracles that follow PyTorch's conventions (the compile oracle is judged against the
+eager twin, not the reference)."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    ops: frozenset
+    kinds: str  # value kinds that differ in a run where the rule fires
+    why: str
+    fires: Callable[[Node, list], bool]  # (node, its arguments' reference values)
+    oracles: tuple = TORCH_SIDE  # the oracles that follow the other convention
+
+
+def _holds_nan(node: Node, args: list) -> bool:
+    a = np.asarray(args[0])
+    return a.dtype.kind == "f" and bool(np.isnan(a).any())
+
+
+def _quotients_differ(node: Node, args: list) -> bool:
+    """TF's ``floor(x / y)`` and PyTorch's ``floor_divide(x, y)`` (the gradient of ``remainder``
+    w.r.t. a tensor ``y``) disagree somewhere: ``x = +-inf``, ``y = inf`` with ``x < 0``, or
+    ``x / y`` rounding up to an integer."""
+    if isinstance(node.args[1], dict):  # a Python-number divisor has no gradient
+        return False
+    x, y = (np.asarray(a) for a in args)
+    tf_q = np.floor(x / y)
+    torch_q = np.floor_divide(x, y)
+    same = (tf_q == torch_q) | (np.isnan(tf_q) & np.isnan(torch_q))
+    return not bool(same.all())
+
+
+def _infinite(node: Node, args: list) -> bool:
+    a = np.asarray(args[0])
+    return a.dtype.kind == "f" and bool(np.isinf(a).any())
+
+
+def _score_row_all_neg_inf(node: Node, args: list) -> bool:
+    """Some row of ``q k^T`` has no entry above -inf (and no NaN): a softmax of ``-inf`` only."""
+    q, k = np.asarray(args[0]), np.asarray(args[1])
+    with np.errstate(all="ignore"):
+        s = q @ np.swapaxes(k, -1, -2)
+    if s.shape[-1] == 0:
+        return False
+    return bool(np.all(s == -np.inf, axis=-1).any())
+
+
+RULES = (
+    Rule(frozenset({"max_dim", "topk", "sort"}), "yghw",
+         "a NaN in a sorted row: TF's top_k/sort place it by their algorithm (a k == 1 max skips "
+         "it or not, by AVX lane), PyTorch's max/topk/sort take NaN as the largest", _holds_nan),
+    Rule(frozenset({"remainder"}), "ghw",
+         "remainder's d/dy: TF -floor(x / y), PyTorch -floor_divide(x, y) (differ at x = +-inf, "
+         "y = inf with x < 0, x / y rounding up to an integer)", _quotients_differ),
+    Rule(frozenset({"var", "std"}), "ghw",
+         "var/std's gradient at an infinite input: TF's composed graph NaN throughout, "
+         "PyTorch's closed form 2 (x - mean) / N (inf at the finite entries)", _infinite,
+         ("torch",)),
+    Rule(frozenset({"sdpa"}), "yghw",
+         "attention whose scores are all -inf in a row: torch's fused CPU kernel writes 0 (its "
+         "math path, e.g. under an all-False mask, and TF's softmax give NaN, as does the eager "
+         "mode)", _score_row_all_neg_inf, ("torch",)),
+)
+
+
+def probed(prog: Program) -> list[tuple[Node, Rule]]:
+    """The program's nodes some rule concerns."""
+    return [(n, r) for n in prog.nodes for r in RULES if n.op in r.ops]
+
+
+def probe_run(prog: Program, fetch_args: Callable[[Node], list]) -> dict[str, str]:
+    """Oracle -> the value kinds that differ in one run (absent: none), given the reference's
+    argument values of a node (``fetch_args``)."""
+    out: dict[str, str] = {}
+    for node, rule in probed(prog):
+        if rule.fires(node, fetch_args(node)):
+            for o in rule.oracles:
+                out[o] = "".join(sorted(set(out.get(o, "") + rule.kinds)))
+    return out
+
+
+def merge(a: dict[str, str], b: dict[str, str]) -> dict[str, str]:
+    return {o: "".join(sorted(set(a.get(o, "") + b.get(o, "")))) for o in {*a, *b}}
+
+
+def sat_out(prog: Program, paradigm: dict[int, dict], oracle: str, k: int) -> str:
+    """The value kinds of run ``k`` that ``oracle`` sits out (``paradigm``: the reference's
+    :func:`probe_run` per run). With an optimizer step, a run whose gradients differ moves the
+    variables differently: every value of it and of the runs after it differs."""
+    if not prog.train:
+        return paradigm.get(k, {}).get(oracle, "")
+    hit = any(paradigm.get(j, {}).get(oracle) for j in range(k + 1))
+    return "yghw" if hit else ""

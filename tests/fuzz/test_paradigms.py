@@ -1,0 +1,113 @@
+"""The PyTorch-side oracles sit out documented paradigm differences run by run, decided on the
+reference's values (:mod:`tests.fuzz.paradigms`), and only there."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from tests.fuzz.case import check
+from tests.fuzz.compare import compare
+from tests.fuzz.oracles import Result, run_static, run_torch
+from tests.fuzz.paradigms import sat_out
+from tests.fuzz.program import Data, Input, Node, Program
+
+HERE = os.path.dirname(__file__)
+
+
+def _recorded(tag: str) -> Program:
+    with open(os.path.join(HERE, "regressions.json")) as f:
+        return Program.from_json(next(c for c in json.load(f) if c["tag"] == tag)["program"])
+
+
+def test_top1_of_a_nan_row_is_sat_out_in_that_run_only():
+    """Fuzz seed 25559: ``max`` over a dim is TF's ``top_k(x, 1)`` in the static program (TF
+    2.21 skips the NaN of ``[-1.33, -0.11, nan]`` and gives -1.33), PyTorch's NaN in eager. Run
+    1 holds the NaN row and is sat out; run 0 has none and is compared."""
+    prog = _recorded("paradigm-top1-nan-row")
+    ref = run_static(prog, Data(prog), "reference")
+    assert ref.paradigm[0] == {}
+    assert set(ref.paradigm[1]) == {"eager", "torch"} and ref.paradigm[1]["eager"] == "ghwy"
+    # the reference's own answer is TF's, not the NaN-skipping max
+    assert ref.values["b1/y0"][1] == pytest.approx(-1.3308286690358258)
+
+
+def test_a_wrong_value_in_a_compared_run_is_still_found():
+    prog = _recorded("paradigm-top1-nan-row")
+    data = Data(prog)
+    ref = run_static(prog, data, "reference")
+    bad = Result(values={k: np.array(v, copy=True) for k, v in ref.values.items()})
+    bad.values["b0/y0"][0] += 1.0  # run 0 has no NaN row: compared in full
+    bad.values["b1/y0"][0] += 1.0  # run 1 is sat out
+    found = compare(prog, {"reference": ref, "eager": bad})
+    assert [f.key for f in found] == ["b0/y0"]
+
+
+def test_remainder_quotients_sit_out_gradients_only():
+    """Fuzz seed 25514: ``floormod`` at ``x = inf``: TF's gradient -floor(inf / y) = -inf,
+    PyTorch's -floor_divide(inf, y) = NaN; values and other runs are compared."""
+    prog = _recorded("remainder-grad-quotient-per-paradigm")
+    ref = run_static(prog, Data(prog), "reference")
+    assert ref.paradigm[0] == {"eager": "ghw", "torch": "ghw"}
+    assert sat_out(prog, ref.paradigm, "compiled", 0) == ""
+    assert not check(prog, ("reference", "eager", "torch")).failed
+
+
+def _var_prog(nonfinite: bool) -> Program:
+    """Fuzz seed 7200009 (``--edge 0.1``), minimized: ``reduce_variance`` of a column holding
+    ``-inf``: torch's closed-form backward gives inf where TF's is NaN (a convention)."""
+    return Program(dtype="float64", inputs=[Input([4, 4])],
+                   nodes=[Node("var", [0], {"dims": [0], "keepdim": False})], outputs=[1],
+                   batches=[1], grad={"wrt": [0], "ys": False, "second": False},
+                   edge=0.1, nonfinite=nonfinite, shapes=[[4, 4], [4]], data_seed=5)
+
+
+def test_torch_sits_out_var_gradients_at_infinite_inputs_only():
+    pytest.importorskip("torch")
+    prog = _var_prog(True)
+    data = Data(prog)
+    assert np.isinf(data.batch(0)["x0"]).any()
+    ref = run_static(prog, data, "reference")
+    assert ref.paradigm[0] == {"torch": "ghw"}  # the eager mode composes TF's NaN
+    assert run_torch(prog, data).skipped is None
+    assert not check(prog, ("reference", "eager", "torch")).failed
+    finite = _var_prog(False)
+    assert not np.isinf(Data(finite).batch(0)["x0"]).any()
+    assert run_static(finite, Data(finite), "reference").paradigm[0] == {}
+
+
+def test_a_training_run_sits_out_every_later_run():
+    prog = _var_prog(True)
+    prog.train = {"opt": "sgd", "lr": 0.1}
+    prog.batches = [1, 1, 1]
+    assert [sat_out(prog, {1: {"torch": "ghw"}}, "torch", k) for k in range(3)] == \
+        ["", "yghw", "yghw"]
+    assert sat_out(prog, {1: {"torch": "ghw"}}, "eager", 2) == ""
+
+
+def test_torch_sits_out_attention_rows_of_only_minus_inf_scores():
+    """Fuzz seed 26002 (``--edge 0.1``): ``q = [.., -inf]`` against positive keys makes a score
+    row all -inf; torch's fused CPU attention writes 0 there, TF's softmax (and the eager mode)
+    NaN. Only the torch oracle sits out, only that run."""
+    prog = _recorded("paradigm-sdpa-all-neg-inf-row")
+    ref = run_static(prog, Data(prog), "reference")
+    assert ref.paradigm[0] == {"torch": "ghwy"}
+    assert np.isnan(ref.values["b0/y0"]).any()
+    assert not check(prog, ("reference", "eager")).failed  # the eager mode: TF's NaN
+
+
+@pytest.mark.parametrize("seed", [4, 8])
+def test_sort_rows_with_nan_are_drawn_and_only_their_runs_sat_out(seed):
+    """``--edge`` programs draw ``sort``/``top_k`` again: a run whose rows hold NaN is sat out
+    by eager/torch, the others compared (seeds of ``families=("sort",)``, ``edge=0.2``)."""
+    from tests.fuzz.generate import generate
+
+    prog = generate(seed, 4, families=("sort",), edge=0.2)
+    assert prog.nonfinite and prog.ops_used() & {"sort", "topk"}
+    ref = run_static(prog, Data(prog), "reference")
+    fired = [k for k, kinds in ref.paradigm.items() if kinds]
+    assert fired and len(fired) < len(prog.batches)
+    assert not check(prog, ("reference", "eager", "torch")).failed
