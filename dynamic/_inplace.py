@@ -176,7 +176,8 @@ class InplaceMethods:
     def add_(self, other, alpha=1): return inplace(self, lambda: self.add(other, alpha))
     def sub_(self, other, alpha=1): return inplace(self, lambda: self.sub(other, alpha))
     def mul_(self, other): return inplace(self, lambda: ops.mul(self, other))
-    def div_(self, other): return inplace(self, lambda: ops.div(self, other))
+    def div_(self, other, *, rounding_mode=None):
+        return inplace(self, lambda: self.div(other, rounding_mode=rounding_mode))
     def pow_(self, other): return inplace(self, lambda: ops.pow(self, other))
     def neg_(self): return inplace(self, lambda: ops.neg(self))
     def exp_(self): return inplace(self, lambda: ops.exp(self))

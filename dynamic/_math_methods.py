@@ -87,10 +87,23 @@ class MathMethods:
         return ops.sub(self, other if alpha == 1 else ops.mul(other, alpha))
 
     mul = _B[_MUL]
-    div = _B[_DIV]
+    _div = _B[_DIV]
+
+    def div(self, other, *, rounding_mode=None):
+        """``rounding_mode``: None (true division), ``"floor"`` or ``"trunc"`` (PyTorch's
+        ``DivBackward2``: a zero gradient)."""
+        if rounding_mode is None:
+            return self._div(other)
+        if rounding_mode == "floor":
+            return ops.div_floor(self, other)
+        if rounding_mode == "trunc":
+            return ops.div_trunc(self, other)
+        raise RuntimeError("div expected rounding_mode to be one of None, 'trunc', or 'floor' "
+                           f"but found '{rounding_mode}'")
+
     def pow(self, o): return ops.pow(self, o)
     matmul = _MM
-    multiply, divide, true_divide, subtract = mul, div, div, sub
+    multiply, divide, true_divide, subtract = mul, div, _div, sub
 
     def mm(self, o):
         if self.dim() != 2 or o.dim() != 2:

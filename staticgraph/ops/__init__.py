@@ -69,7 +69,8 @@ from .linalg_svd import linalg_svd_s, linalg_svd_u, linalg_svd_vh
 from .nn import cross_entropy, log_softmax, matmul, mse_loss, nll_loss, softmax
 from .one_hot import one_hot
 from .reductions import all, amax, amin, any, argmax, argmin, logsumexp, mean, size, sum
-from .rounding import ceil, floor, floor_divide, floormod, remainder, round, trunc
+from .rounding import (ceil, div_floor, div_trunc, floor, floor_divide, floormod, remainder, round,
+                       trunc)
 from .scans import cumprod, cumsum, prod
 from .shapes import (
     broadcast_like,

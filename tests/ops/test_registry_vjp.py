@@ -133,6 +133,8 @@ CASES = [
     ("remainder", [anyv(2, 3) * 5, pos(3) * 2], {}),
     ("remainder", [anyv(4) * 5, 1.5], {}),
     ("floormod", [anyv(2, 3) * 5, pos(3) * 2], {}),
+    ("div_floor", [anyv(2, 3) * 5, pos(3) * 2], {}),
+    ("div_trunc", [anyv(2, 3) * 5, pos(3) * 2], {}),
     # the same records with TF's parameters
     ("matrix_solve", [anyv(3, 3) + 3 * np.eye(3), anyv(3, 2)], {"adjoint": False}),
     ("matrix_solve", [anyv(2, 3, 3) + 3 * np.eye(3), anyv(2, 3, 1)], {"adjoint": True}),

@@ -75,3 +75,36 @@ def test_eager_matches_torch_live():
     yt = torch.tensor(Y, requires_grad=True)
     _, gyt = torch.autograd.grad(torch.remainder(xt, yt).sum(), [xt, yt])
     np.testing.assert_allclose(gyt.numpy(), np.array(TORCH_GY), rtol=1e-15)
+
+
+def test_eager_remainder_second_order_is_pytorch_zeros_through_div_backward2():
+    """``x % y``'s ``d/dy`` is ``-g * x.div(y, rounding_mode="floor")``: a ``MulBackward0``
+    whose quotient is a ``DivBackward2`` node, so differentiating it again gives zeros (it
+    raised "does not require grad" when the quotient was a non-differentiable ``//``)."""
+    import dynamic as torch
+    x = torch.tensor([1.5, -2.0, 3.0, -7.0], requires_grad=True)
+    y = torch.tensor([0.4, 0.7, -1.1, 2.0], requires_grad=True)
+    _, gy = torch.autograd.grad((x % y).sum(), (x, y), create_graph=True)
+    assert type(gy.grad_fn).__name__ == "MulBackward0"
+    np.testing.assert_array_equal(gy.detach().numpy(), [-3.0, 3.0, 3.0, 4.0])
+    hx, hy = torch.autograd.grad(gy.sum(), (x, y))
+    np.testing.assert_array_equal(hx.numpy(), np.zeros(4))
+    np.testing.assert_array_equal(hy.numpy(), np.zeros(4))
+    assert not np.signbit(hy.numpy()).any()
+
+
+@pytest.mark.parametrize("mode", ["floor", "trunc"])
+def test_eager_div_rounding_mode_values_and_zero_gradient(mode):
+    import dynamic as torch
+    a, b = np.array([-7, 7, -8, 9, 0]), np.array([2, -2, 3, 3, -4])
+    want = np.floor_divide(a, b) if mode == "floor" else np.fix(a / b).astype(a.dtype)
+    got = torch.tensor(a).div(torch.tensor(b), rounding_mode=mode)
+    assert got.dtype == torch.int64
+    np.testing.assert_array_equal(got.numpy(), want)
+    x = torch.tensor(a / 1.5, requires_grad=True)
+    q = torch.div(x, torch.tensor(b, dtype=torch.float64), rounding_mode=mode)
+    assert type(q.grad_fn).__name__ == "DivBackward2"
+    (g,) = torch.autograd.grad(q, x, grad_outputs=torch.tensor([np.nan, 1.0, -1.0, 2.0, 3.0]))
+    np.testing.assert_array_equal(g.numpy(), np.zeros(5))  # PyTorch: zeros even for NaN
+    with pytest.raises(RuntimeError, match="rounding_mode"):
+        x.div(x, rounding_mode="round")
