@@ -91,6 +91,7 @@ from .shapes import (
     zeros_like,
 )
 from .sorting import topk_indices
+from .strided import as_strided, unfold
 from .special import (
     asinh,
     atan2,
@@ -124,4 +125,5 @@ __all__ = [
     "abs_pow_zero_grad", "linalg_qr_q", "linalg_qr_r", "linalg_svd_u", "linalg_svd_s",
     "linalg_svd_vh", "one_hot", "atan2", "hypot", "fmod", "sinh", "cosh", "asinh", "exp2",
     "lgamma", "digamma", "polygamma", "erfinv", "diagonal", "diagonal_scatter",
+    "as_strided", "unfold",
 ]
