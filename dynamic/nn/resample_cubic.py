@@ -20,6 +20,8 @@ from staticgraph import ops
 
 from .._tensor import Tensor
 from .._torch_methods import one_node
+from .adaptive_pooling import adaptive_avg_pool1d
+from .pooling import adaptive_avg_pool2d
 
 _A = -0.75
 
@@ -93,10 +95,8 @@ def area(x: Tensor, out_sz: tuple, scales: tuple, align_corners: bool | None) ->
     """``adaptive_avg_pool{1,2,3}d(x, out_sz)``, PyTorch's ``area`` mode."""
     nd = x.dim() - 2
     if nd == 1:
-        from .adaptive_pooling import adaptive_avg_pool1d
         return adaptive_avg_pool1d(x, out_sz)
     if nd == 2:
-        from .pooling import adaptive_avg_pool2d
         return adaptive_avg_pool2d(x, out_sz)
     dt = x._data.dtype
     mats = [_window_matrix(o, i, dt) for o, i in zip(out_sz, x.shape[2:], strict=True)]
