@@ -20,6 +20,7 @@ from . import _dtypes
 from ._creation import ones, tensor, zeros
 from ._random import generator_of
 from ._tensor import Tensor, make
+from ._torch_strided import STRIDED_VIEWS, write_through
 from .autograd.forward_ad_engine import LEVELS, after_inplace
 from .autograd.grad_mode import GRAD_ENABLED, check_not_inference
 from .autograd.graph import node_class
@@ -149,6 +150,8 @@ def _scatter(base: Any, chain: list, value: Any) -> Any:
     if not chain:
         return value
     (op, params), rest = chain[0], chain[1:]
+    if op.name in STRIDED_VIEWS:  # as_strided, unfold: overlapping views (_torch_strided)
+        return write_through(base, op, params, rest, value, _scatter)
     inner = bind(op, base, **params)
     inner_new = _scatter(inner, rest, value)
     name = op.name

@@ -164,6 +164,5 @@ class InplaceShapeMethods:
         return self.resize_(tuple(other._data.shape))
 
     # numpy strides are not PyTorch's storage strides
-    as_strided = _unsupported("as_strided", "use view/reshape, transpose, expand or indexing")
     as_strided_ = _unsupported("as_strided_", "use view/reshape, transpose or indexing")
     set_ = _unsupported("set_", "use copy_ or assign .data")

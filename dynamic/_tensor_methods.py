@@ -22,6 +22,7 @@ from ._tensor import Tensor
 from ._torch_index_methods import IndexMethods
 from ._torch_methods import TorchApiMethods
 from ._torch_order_methods import OrderMethods
+from ._torch_strided import StridedMethods
 
 # what ``class`` itself puts in a class namespace
 _CLASS_BOOKKEEPING = frozenset({"__module__", "__qualname__", "__doc__", "__dict__", "__weakref__",
@@ -41,6 +42,6 @@ def attach(cls: type, *groups: type) -> None:
 
 attach(Tensor, AutogradAttrs, MathMethods, ShapeMethods, InplaceMethods, InplaceShapeMethods,
        InferenceMethods, ScatterMethods, TorchApiMethods,
-       IndexMethods, OrderMethods)
+       IndexMethods, OrderMethods, StridedMethods)
 Tensor.__sg_frontend__ = Frontend()  # how ``staticgraph.ops.bind`` finds the eager frontend
 tune_malloc()  # freed temporaries are reused without page faults (``_allocator``)

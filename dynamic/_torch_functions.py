@@ -34,7 +34,7 @@ _NAMES = tuple(
           "digamma erfinv frac logit xlogy lerp addcmul addcdiv addmm nan_to_num diagonal "
           "unbind movedim moveaxis unflatten repeat_interleave take masked_select count_nonzero "
           "diff index_add index_copy index_fill index_put masked_scatter isinf isposinf "
-     "isneginf cummax cummin logcumsumexp kthvalue median nanmedian").split())
+     "isneginf cummax cummin logcumsumexp kthvalue median nanmedian as_strided").split())
 globals().update({n: _method(n) for n in _NAMES})
 # the functions of this module ``dynamic/__init__`` exports under the same name
 EXPORTS = _NAMES + tuple("isclose allclose broadcast_shapes broadcast_tensors meshgrid "

@@ -1,5 +1,5 @@
 """Order statistics and running extremes of ``Tensor``: ``cummax``/``cummin``,
-``logcumsumexp``, ``kthvalue``, ``median``, ``nanmedian`` and ``unfold`` (sliding windows).
+``logcumsumexp``, ``kthvalue``, ``median`` and ``nanmedian`` (``unfold``: ``_torch_strided``).
 
 The positions are found on the numpy data (PyTorch's tie and NaN rules); the values are a
 ``gather`` of them, so the gradient goes to the chosen elements, under PyTorch's ``grad_fn``
@@ -134,21 +134,3 @@ class OrderMethods:
             pos = np.where(np.expand_dims(nan.any(axis=d), d), first_nan, pos)
         name = "MedianBackward1" if nan_first else "NanmedianBackward1"
         return _Median(*_select(self, d, pos.astype(np.int64), keepdim, name))
-
-    def unfold(self, dimension, size, step):
-        """The windows of ``size`` along ``dimension`` every ``step``, as a new last dim
-        (PyTorch returns a view; this is a copy: ``UnfoldBackward0`` gathers the gradient)."""
-        d = _dim(dimension, self.dim())
-        n = self._data.shape[d] if self.dim() else 1
-        if size > n:
-            raise RuntimeError(f"maximum size for tensor at dimension {d} is {n} but size is "
-                               f"{size}")
-        if step <= 0:
-            raise RuntimeError(f"step is {step} but must be > 0")
-        starts = np.arange(0, n - size + 1, step)
-        idx = starts[:, None] + np.arange(size)[None, :]
-        x = self if self.dim() else ops.reshape(self, (1,))
-        win = ops.getitem(x, (slice(None),) * d + (idx, Ellipsis))  # (..., w, size, ...)
-        nd = x.dim() + 1
-        perm = tuple(i for i in range(nd) if i != d + 1) + (d + 1,)
-        return renamed(ops.permute(win, perm), "UnfoldBackward0")

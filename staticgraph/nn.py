@@ -254,10 +254,12 @@ def batch_normalization(x: Any, mean: Any, variance: Any, offset: Any, scale: An
 def embedding_lookup(params: Any, ids: Any, partition_strategy: str = "mod",
                      name: str | None = None, validate_indices: bool = True,
                      max_norm: Any = None) -> Tensor:
-    """Rows of ``params`` at ``ids`` (``tf.gather`` along axis 0; one params tensor)."""
+    """Rows of ``params`` at ``ids`` (``tf.gather`` along axis 0); a list of several shards:
+    ``embedding_partitioned.py`` (``partition_strategy`` 'mod' or 'div')."""
     if isinstance(params, (list, tuple)):
         if len(params) != 1:
-            raise NotImplementedError("embedding_lookup over a list of sharded params")
+            from .embedding_partitioned import lookup_partitioned
+            return lookup_partitioned(params, ids, partition_strategy, name)
         params = params[0]
     rows = gather(params, ids, name=name or "embedding_lookup")
     with rows.graph.name_scope(rows.op.name + "/"):  # TF: <name>/Identity

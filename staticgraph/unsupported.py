@@ -36,8 +36,6 @@ HINTS: dict[str, str] = {
     "train.MonitoredTrainingSession": "tf.Session with a tf.train.Saver",
     "train.Coordinator": "a plain feed_dict loop (no queue runners)",
     "train.start_queue_runners": "a plain feed_dict loop (no queue runners)",
-    "train.AdadeltaOptimizer": "tf.train.AdamOptimizer, AdagradOptimizer or RMSPropOptimizer",
-    "train.FtrlOptimizer": "tf.train.AdagradOptimizer",
     "train.Checkpoint": "tf.train.Saver",
     "layers.conv3d": "tf.nn.conv3d with tf.get_variable",
     "layers.separable_conv2d": "tf.nn.depthwise_conv2d then a 1x1 tf.layers.conv2d",

@@ -16,6 +16,7 @@ from .graph.frontend import FRONTEND, as_graph_tensor, constant_array, convert, 
 from .graph.func_graph import target_graph
 from .graph.math_ops import cast
 from .graph.operators import _OperatorMixin
+from .graph.scatter_rows import ASSIGN_KIND, scatter_value, sparse_delta_parts
 from .graph.tensor_shape import TensorShape
 from .ops.core import AVal
 
@@ -121,6 +122,24 @@ class Variable(_OperatorMixin):
 
     def assign_sub(self, delta: Any, use_locking: bool = False, name: str | None = None) -> Tensor:
         return assign_sub(self, delta, name=name)
+
+    def _scatter(self, kind: str, sparse_delta: Any, name: str | None) -> Tensor:
+        """``Variable.scatter_update/add/sub(IndexedSlices)`` (``graph/scatter_rows.py``)."""
+        idx, vals = sparse_delta_parts(kind, sparse_delta)
+        value = scatter_value(kind, self._as_graph_tensor(), idx, vals)
+        return _assign(ASSIGN_KIND[kind], self, value, name)
+
+    def scatter_update(self, sparse_delta: Any, use_locking: bool = False,
+                       name: str | None = None) -> Tensor:
+        return self._scatter("scatter_update", sparse_delta, name)
+
+    def scatter_add(self, sparse_delta: Any, use_locking: bool = False,
+                    name: str | None = None) -> Tensor:
+        return self._scatter("scatter_add", sparse_delta, name)
+
+    def scatter_sub(self, sparse_delta: Any, use_locking: bool = False,
+                    name: str | None = None) -> Tensor:
+        return self._scatter("scatter_sub", sparse_delta, name)
 
     def eval(self, session: Any = None) -> Any:
         return self._tensor.eval(session=session)

@@ -10,6 +10,7 @@ from .attention import MultiheadAttention
 from .containers import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
 from .conv import Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
 from .embedding_bag import EmbeddingBag
+from .fold import Fold
 from .loss import (
     BCELoss,
     BCEWithLogitsLoss,
@@ -79,7 +80,7 @@ __all__ = ["AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "AvgPo
            "Softmax", "Softplus", "Tanh", "Unflatten", "functional", "init", "parallel"]
 __all__ += ["MultiheadAttention", "Transformer", "TransformerDecoder", "TransformerDecoderLayer",
             "TransformerEncoder", "TransformerEncoderLayer", "utils"]
-__all__ += ["CosineSimilarity", "EmbeddingBag", "PairwiseDistance", "PixelShuffle",
+__all__ += ["CosineSimilarity", "EmbeddingBag", "Fold", "PairwiseDistance", "PixelShuffle",
             "PixelUnshuffle", "Unfold", "Upsample", "UpsamplingBilinear2d", "UpsamplingNearest2d"]
 _missing = _unsupported.missing_names("torch.nn", {
     "Dropout2d": "use nn.Dropout",

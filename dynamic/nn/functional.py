@@ -282,7 +282,7 @@ _ELSEWHERE = {**dict.fromkeys(("conv1d", "conv2d", "conv3d", "conv_transpose1d",
                                "unfold"), "resample"),
               **dict.fromkeys(("normalize", "cosine_similarity", "pairwise_distance",
                                "gumbel_softmax"), "similarity"),
-              "embedding_bag": "embedding_bag",
+              "embedding_bag": "embedding_bag", "fold": "fold",
               "dropout": "norm", "batch_norm": "norm", "embedding": "sparse",
               **dict.fromkeys(("scaled_dot_product_attention",
                                "multi_head_attention_forward"), "attention")}

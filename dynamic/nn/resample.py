@@ -1,5 +1,6 @@
 """Resampling: ``F.interpolate`` (``nearest``, ``nearest-exact``, ``linear``/``bilinear``/
-``trilinear``), ``F.pixel_shuffle``/``pixel_unshuffle``, ``F.unfold`` (im2col) and the modules
+``trilinear``; ``bicubic`` and ``area`` in ``resample_cubic.py``), ``F.pixel_shuffle``/
+``pixel_unshuffle``, ``F.unfold`` (im2col) and the modules
 ``nn.Upsample``, ``UpsamplingNearest2d``, ``UpsamplingBilinear2d``, ``PixelShuffle``,
 ``PixelUnshuffle``, ``Unfold``.
 
@@ -21,6 +22,7 @@ from staticgraph import ops
 from .._tensor import Tensor, make, to_tensor
 from .._torch_methods import one_node
 from .modules import Module
+from .resample_cubic import MODES as _MORE_MODES
 
 _LINEAR = {"linear": 1, "bilinear": 2, "trilinear": 3}
 _NAMES = {"nearest": "Nearest", "nearest-exact": "NearestExact", "linear": "Linear",
@@ -75,18 +77,18 @@ def _along(x: Any, axis: int, src: tuple, nd: int) -> Any:
 def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None,  # noqa: A002
                 mode: str = "nearest", align_corners: bool | None = None,
                 recompute_scale_factor: bool | None = None, antialias: bool = False) -> Tensor:
-    """PyTorch's ``F.interpolate`` for the nearest and (bi/tri)linear modes."""
+    """PyTorch's ``F.interpolate``: nearest, (bi/tri)linear, bicubic and area modes."""
     x = to_tensor(input)
     nd = x.dim() - 2
     if nd < 1:
         raise ValueError(f"Input Error: Only 3D, 4D and 5D input Tensors supported (got "
                          f"{x.dim()}D) for the modes: nearest | linear | bilinear | bicubic | "
                          f"trilinear | area | nearest-exact (got {mode})")
-    if mode not in _NAMES:
+    if mode not in _NAMES and mode not in _MORE_MODES:
         raise NotImplementedError(f"F.interpolate(mode={mode!r}) is not supported by this "
-                                  "project; use nearest, nearest-exact, linear, bilinear or "
-                                  "trilinear")
-    if mode.startswith("nearest") and align_corners is not None:
+                                  "project; use nearest, nearest-exact, linear, bilinear, "
+                                  "trilinear, bicubic or area")
+    if (mode.startswith("nearest") or mode == "area") and align_corners is not None:
         raise ValueError("align_corners option can only be set with the interpolating modes: "
                          "linear | bilinear | bicubic | trilinear")
     if mode in _LINEAR and _LINEAR[mode] != nd:
@@ -109,6 +111,8 @@ def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None,  # no
     if x._data.dtype.kind != "f" and mode not in ("nearest", "nearest-exact"):
         raise RuntimeError(f"\"upsample_{mode}{nd}d_out_frame\" not implemented for "
                            f"'{x.dtype._legacy[:-6]}'")
+    if mode in _MORE_MODES:  # bicubic, area (resample_cubic.py)
+        return _MORE_MODES[mode](x, out_sz, scales, align_corners)
     dt = x._data.dtype if x._data.dtype.kind == "f" else np.dtype(np.float32)
     srcs = [_source(o, i, s, bool(align_corners), dt, mode)
             for o, i, s in zip(out_sz, in_sz, scales, strict=True)]

@@ -59,7 +59,8 @@ def _numba_version() -> str:
     return version("numba")
 
 
-LIBRARY_MODULES = ("cpu.scalar", "cpu.scalar_basic", "cpu.accum", "cpu.blocksum", "cpu.smallmm")
+LIBRARY_MODULES = ("cpu.scalar", "cpu.scalar_basic", "cpu.scalar_special", "cpu.accum",
+                   "cpu.blocksum", "cpu.smallmm")
 """Package modules that generated kernels and drivers import (``cpu.render.HEADER``,
 ``cpu.njit_driver.HEADER``) and the modules those import: numba compiles their functions
 *into* each kernel's machine code, so a kernel's cache entry is only valid for the library

@@ -60,6 +60,7 @@ from .elementwise import (
 from .diagonal import diagonal, diagonal_scatter
 from .gather import gather, scatter_add
 from .index_checks import check_segment_ids
+from .index_range import check_index_range
 from .linalg import determinant_sign, log_abs_determinant, matrix_determinant, matrix_inverse
 from .linalg_cholesky import cholesky
 from .linalg_eigh import linalg_eigh_vectors, linalg_eigvalsh
@@ -91,6 +92,7 @@ from .shapes import (
     zeros_like,
 )
 from .sorting import topk_indices
+from .strided import as_strided, unfold
 from .special import (
     asinh,
     atan2,
@@ -121,8 +123,9 @@ __all__ = [
     "remainder", "floormod", "matrix_inverse", "topk_indices", "matrix_solve",
     "matrix_determinant",
     "log_abs_determinant", "determinant_sign", "cholesky", "matrix_triangular_solve",
-    "linalg_eigh_vectors", "linalg_eigvalsh", "check_segment_ids", "root_zero_grad",
+    "linalg_eigh_vectors", "linalg_eigvalsh", "check_segment_ids", "check_index_range", "root_zero_grad",
     "abs_pow_zero_grad", "linalg_qr_q", "linalg_qr_r", "linalg_svd_u", "linalg_svd_s",
     "linalg_svd_vh", "one_hot", "atan2", "hypot", "fmod", "sinh", "cosh", "asinh", "exp2",
     "lgamma", "digamma", "polygamma", "erfinv", "diagonal", "diagonal_scatter",
+    "as_strided", "unfold",
 ]

@@ -4,11 +4,13 @@
 Laid out like ``elementwise.py``: numpy kernel (PyTorch's values at 0, +-inf and NaN), the
 shape/dtype rule (``"float"``: integer inputs give float32, as in PyTorch), the VJP written with
 public op functions (PyTorch's formulas from ``derivatives.yaml``), the PyTorch ``grad_fn`` and
-TF names. They have no scalar template: the compiler runs them as numpy steps, unfused (the
-compiler's scalar library has no ``atan2``/``lgamma``...; adding them there is a compiler
-change). ``lgamma``, ``digamma``, ``polygamma`` and ``erfinv`` are computed in double precision
-and rounded once, as ``erf`` is (numpy has no such ufuncs); ``digamma`` and ``polygamma`` replay
-PyTorch's algorithms (cephes' series and Hurwitz zeta), so float64 values agree with PyTorch's.
+TF names. ``atan2``, ``hypot``, ``fmod``, ``sinh``, ``cosh``, ``asinh``, ``exp2`` and ``lgamma``
+have scalar templates (``sg_atan2({0}, {1})``...: libm in double precision, rounded once, the
+compiler's ``cpu/scalar_special.py``), so compiled plans fuse them; ``digamma``, ``polygamma``
+and ``erfinv`` have no libm function and run as numpy steps, unfused. ``lgamma``, ``digamma``,
+``polygamma`` and ``erfinv`` are computed in double precision and rounded once, as ``erf`` is
+(numpy has no such ufuncs); ``digamma`` and ``polygamma`` replay PyTorch's algorithms (cephes'
+series and Hurwitz zeta), so float64 values agree with PyTorch's.
 """
 
 from __future__ import annotations
@@ -35,10 +37,13 @@ def polygamma(x, n: int): return bind(POLYGAMMA, x, n=int(n))
 def erfinv(x): return bind(ERFINV, x)
 
 
-def _rec(name, impl, vjp, *, nin=1, saves=(0,), rule="float", grad_name="", tf_name="") -> Op:
-    """An elementwise record without a scalar template (runs unfused in compiled plans)."""
+def _rec(name, impl, vjp, *, nin=1, saves=(0,), rule="float", grad_name="", tf_name="",
+         fused: bool = False) -> Op:
+    """An elementwise record; ``fused``: with the scalar template ``sg_<name>(...)`` (the
+    compiler's ``cpu/scalar_special.py``), else it runs unfused in compiled plans."""
+    scalar = f"sg_{name}(" + ", ".join(f"{{{i}}}" for i in range(nin)) + ")" if fused else None
     return register(Op(name=name, impl=impl, infer=elementwise_infer(rule), vjp=vjp,
-                       kind="elementwise", scalar=None, grad_name=grad_name, saves=saves,
+                       kind="elementwise", scalar=scalar, grad_name=grad_name, saves=saves,
                        nin=nin, dtype_rule=rule, tf_name=tf_name,
                        jvp="diagonal" if vjp is not None else None))
 
@@ -231,22 +236,23 @@ _LN2 = math.log(2.0)
 _HALF_SQRT_PI = math.sqrt(math.pi) / 2
 
 ATAN2 = _rec("atan2", _via_double(np.arctan2), _atan2_vjp, nin=2, saves=(0, 1),
-             grad_name="Atan2Backward0", tf_name="Atan2")
+             grad_name="Atan2Backward0", tf_name="Atan2", fused=True)
 HYPOT = _rec("hypot", _via_double(np.hypot), lambda g, out, x, y: (mul(g, div(x, out)), mul(g, div(y, out))),
-             nin=2, saves=(0, 1, "out"), rule="promote", grad_name="HypotBackward0")
+             nin=2, saves=(0, 1, "out"), rule="promote", grad_name="HypotBackward0", fused=True)
 FMOD = _rec("fmod", np.fmod, _fmod_vjp, nin=2, saves=(0, 1), rule="promote",
-            grad_name=_fmod_name, tf_name="TruncateMod")  # (TF registers no gradient: ours is
-# PyTorch's, so both modes agree; ``tf.gradients`` through TF's TruncateMod raises LookupError)
+            grad_name=_fmod_name, tf_name="TruncateMod", fused=True)  # (TF registers no gradient:
+# ours is PyTorch's, so both modes agree; ``tf.gradients`` through TF's TruncateMod raises
+# LookupError)
 SINH = _rec("sinh", _via_double(np.sinh), lambda g, out, x: (mul(g, cosh(x)),), grad_name="SinhBackward0",
-            tf_name="Sinh")
+            tf_name="Sinh", fused=True)
 COSH = _rec("cosh", _via_double(np.cosh), lambda g, out, x: (mul(g, sinh(x)),), grad_name="CoshBackward0",
-            tf_name="Cosh")
+            tf_name="Cosh", fused=True)
 ASINH = _rec("asinh", _via_double(np.arcsinh), lambda g, out, x: (div(g, sqrt(add(mul(x, x), 1.0))),),
-             grad_name="AsinhBackward0", tf_name="Asinh")
+             grad_name="AsinhBackward0", tf_name="Asinh", fused=True)
 EXP2 = _rec("exp2", _via_double(np.exp2), lambda g, out, x: (mul(g, mul(out, _LN2)),), saves=("out",),
-            grad_name="Exp2Backward0")
+            grad_name="Exp2Backward0", fused=True)
 LGAMMA = _rec("lgamma", _in_double(_lgamma1), lambda g, out, x: (mul(g, digamma(x)),),
-              grad_name="LgammaBackward0", tf_name="Lgamma")
+              grad_name="LgammaBackward0", tf_name="Lgamma", fused=True)
 DIGAMMA = _rec("digamma", _in_double(_digamma1), lambda g, out, x: (mul(g, polygamma(x, 1)),),
                grad_name="DigammaBackward0", tf_name="Digamma")
 # ``polygamma(n, x)`` for n >= 1 (PyTorch's argument order is ``polygamma(n, x)``)

@@ -15,7 +15,9 @@ from ..unsupported import module_getattr
 from ..variables import Variable
 from .moving_average import ExponentialMovingAverage
 from .optimizers import GradientDescentOptimizer, MomentumOptimizer, Optimizer
+from .optimizers_adadelta import AdadeltaOptimizer
 from .optimizers_adaptive import AdagradOptimizer, AdamOptimizer, RMSPropOptimizer
+from .optimizers_proximal import FtrlOptimizer, ProximalAdagradOptimizer
 from .saver import (
     Saver,
     checkpoint_exists,
@@ -66,7 +68,8 @@ def exponential_decay(learning_rate: Any, global_step: Any, decay_steps: Any, de
 
 __all__ = ["ExponentialMovingAverage",
            "Optimizer", "GradientDescentOptimizer", "MomentumOptimizer", "AdamOptimizer",
-           "AdagradOptimizer", "RMSPropOptimizer", "Saver", "latest_checkpoint",
+           "AdagradOptimizer", "RMSPropOptimizer", "AdadeltaOptimizer", "FtrlOptimizer",
+           "ProximalAdagradOptimizer", "Saver", "latest_checkpoint",
            "get_checkpoint_state", "checkpoint_exists", "import_meta_graph", "export_meta_graph",
            "get_global_step", "create_global_step", "get_or_create_global_step",
            "exponential_decay", "piecewise_constant", "polynomial_decay", "inverse_time_decay",

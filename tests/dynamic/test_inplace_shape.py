@@ -164,7 +164,7 @@ def test_resize_errors(call, msg):
     assert str(e.value) == msg
 
 
-@pytest.mark.parametrize("name", ["as_strided", "as_strided_", "set_"])
+@pytest.mark.parametrize("name", ["as_strided_", "set_"])  # as_strided: test_torch_api_strided
 def test_storage_methods_say_they_are_not_supported(name):
     t = dynamic.zeros(2)
     assert not hasattr(t, name)

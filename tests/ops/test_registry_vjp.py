@@ -161,6 +161,11 @@ CASES = [
     ("erfinv", [np.array([-0.9, -0.3, 0.0, 0.45, 0.8])], {}),
     ("diagonal", [anyv(3, 4)], {"offset": 1, "dim1": 0, "dim2": 1}),
     ("diagonal", [anyv(2, 3, 4)], {"offset": -1, "dim1": 2, "dim2": 0}),
+    # staticgraph/ops/strided.py (overlapping elements: their cotangents add up)
+    ("as_strided", [anyv(12)], {"size": (3, 3), "stride": (2, 1), "storage_offset": 1}),
+    ("as_strided", [anyv(3, 4)], {"size": (2, 2, 2), "stride": (4, 1, 2), "storage_offset": 0}),
+    ("unfold", [anyv(3, 7)], {"dim": 1, "size": 2, "step": 2}),
+    ("unfold", [anyv(10)], {"dim": 0, "size": 3, "step": 1}),
 ]
 # ops whose VJP is symmetrized (TF's) while the kernel reads one triangle: compared on
 # symmetric directions only (G + G^T)

@@ -56,6 +56,17 @@ from .scalar_basic import (  # noqa: F401 - the library's names, for generated k
     sg_sign,
     sg_trunc,
 )
+from .scalar_special import NAMES as SPECIAL_NAMES
+from .scalar_special import (  # noqa: F401 - the library's names, for generated kernels
+    sg_asinh,
+    sg_atan2,
+    sg_cosh,
+    sg_exp2,
+    sg_fmod,
+    sg_hypot,
+    sg_lgamma,
+    sg_sinh,
+)
 
 _JIT = JIT_OPTIONS
 _JIT_CACHED = {**_JIT, "cache": True}
@@ -372,6 +383,6 @@ NAMESPACE: dict = {
     "sg_abs": sg_abs, "sg_sign": sg_sign, "sg_max": sg_max, "sg_min": sg_min,
     "sg_clamp": sg_clamp, "sg_pow": sg_pow, "sg_log1p": sg_log1p, "sg_expm1": sg_expm1,
     "sg_softplus": sg_softplus, "sg_floor": sg_floor, "sg_ceil": sg_ceil, "sg_trunc": sg_trunc,
-    "sg_round": sg_round, "sg_erf": sg_erf, **CASTS,
+    "sg_round": sg_round, "sg_erf": sg_erf, **CASTS, **SPECIAL_NAMES,
 }
 """Every scalar-library name, for the namespace generated CPU kernels are executed in."""

@@ -127,6 +127,46 @@ def sg_erf(x):
 
 
 @cuda.jit(device=True)
+def sg_atan2(x, y):
+    return math.atan2(x, y)
+
+
+@cuda.jit(device=True)
+def sg_hypot(x, y):
+    return math.hypot(x, y)
+
+
+@cuda.jit(device=True)
+def sg_fmod(x, y):
+    return math.fmod(x, y)
+
+
+@cuda.jit(device=True)
+def sg_sinh(x):
+    return math.sinh(x)
+
+
+@cuda.jit(device=True)
+def sg_cosh(x):
+    return math.cosh(x)
+
+
+@cuda.jit(device=True)
+def sg_asinh(x):
+    return math.asinh(x)
+
+
+@cuda.jit(device=True)
+def sg_exp2(x):
+    return math.pow(2.0, x)
+
+
+@cuda.jit(device=True)
+def sg_lgamma(x):
+    return math.lgamma(x)
+
+
+@cuda.jit(device=True)
 def sg_relu(x):
     return _Z if x < _Z else x
 
@@ -187,6 +227,8 @@ NAMESPACE: dict = {
     "sg_clamp": sg_clamp, "sg_pow": sg_pow, "sg_log1p": sg_log1p, "sg_expm1": sg_expm1,
     "sg_softplus": sg_softplus, "sg_floor": sg_floor, "sg_ceil": sg_ceil, "sg_trunc": sg_trunc,
     "sg_round": sg_round, "sg_erf": sg_erf, "math": math, "sg_cast_bool": _to_bool,
+    "sg_atan2": sg_atan2, "sg_hypot": sg_hypot, "sg_fmod": sg_fmod, "sg_sinh": sg_sinh,
+    "sg_cosh": sg_cosh, "sg_asinh": sg_asinh, "sg_exp2": sg_exp2, "sg_lgamma": sg_lgamma,
 }
 """Every scalar-library name, for the namespace generated CUDA kernels are executed in."""
 

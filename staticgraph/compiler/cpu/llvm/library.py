@@ -350,6 +350,17 @@ def _erf(b: Body, x: tuple) -> tuple:
     return b.convert(r, "float32") if x[1] == "float32" else r
 
 
+def _libm_double(name: str):
+    """A libm function in float64, rounded once for float32 operands (``scalar_special``);
+    integer operands are left to numba (``fmod``'s integer remainder)."""
+    def call(b: Body, *xs: tuple) -> tuple:
+        if not all(is_float(x[1]) for x in xs):
+            raise Unsupported(f"sg_{name} of integers")
+        r = b.libm(name, [b.convert(x, "float64") for x in xs])
+        return b.convert(r, "float32") if all(x[1] == "float32" for x in xs) else r
+    return call
+
+
 def _sqrt(b: Body, x: tuple) -> tuple:
     return b.intrinsic("sqrt", [_float_arg(b, x)])
 
@@ -361,6 +372,8 @@ CALLS: dict = {
     "sg_min": _maxmin("<="), "sg_clamp": _clamp, "sg_pow": _pow, "sg_erf": _erf,
     "sg_sqrt": _sqrt, "sg_floor": _rounding("floor"), "sg_ceil": _rounding("ceil"),
     "sg_trunc": _rounding("trunc"), "sg_round": _rounding("rint"),
+    **{f"sg_{nm}": _libm_double(nm) for nm in ("atan2", "hypot", "fmod", "sinh", "cosh",
+                                               "asinh", "exp2", "lgamma")},
     **{f"sg_cast_{t}": _cast(t) for t in
        ("float32", "float64", "int8", "int16", "int32", "int64", "uint8", "bool")},
 }

@@ -1,0 +1,102 @@
+"""The value side of TF1's scatter ops on a variable (``tf.scatter_update``/``add``/``sub``,
+``Variable.scatter_*``; the ops themselves: ``staticgraph/scatter_ops.py``): the range-checked
+flat indices, the updates as rows, and what the ``Assign``/``AssignAdd``/``AssignSub`` node takes.
+It works on the variable's graph tensor, so ``variables.py`` (above this layer) can use it.
+
+The rows are made dense (zeros off the indexed rows, the registry's ``scatter_add``): dense work
+over the variable with TF's values. Duplicate indices add up (add/sub); for ``scatter_update`` the
+last update of a duplicated index wins, as TF's CPU kernel writes them in order. An index out of
+``[0, rows)`` raises TF's ``indices[i] = 7 is not in [0, 5)`` at run time (``ops/index_range.py``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import ops
+from .core import Tensor
+from .frontend import convert, node_name
+from .indexed_slices import IndexedSlices, to_dense
+from .tensor_shape import TensorShape
+
+ASSIGN_KIND = {"scatter_update": "Assign", "scatter_add": "AssignAdd",
+               "scatter_sub": "AssignSub"}
+
+
+def _rows(kind: str, var: Tensor, indices: Any, updates: Any) -> tuple[Tensor, Tensor]:
+    """The flat int64 indices (range-checked) and the updates as one row per index."""
+    g = var.graph
+    shape = var.shape.as_list() if var.shape.dims is not None else None
+    if not shape or any(d is None for d in shape):
+        raise ValueError(f"tf.{kind}: variable '{var.op.name}' needs a known shape of rank >= 1,"
+                         f" got {var.shape}")
+    idx = convert(indices, g, None, "indices", kind)
+    if not idx.dtype.is_integer:
+        raise TypeError(f"tf.{kind}: 'indices' must be int32 or int64, got {idx.dtype.name}")
+    upd = convert(updates, g, var.dtype.base_dtype, "updates", kind)
+    if upd.dtype != var.dtype.base_dtype:
+        raise TypeError(f"tf.{kind}: 'updates' of type {upd.dtype.name} does not match type "
+                        f"{var.dtype.base_dtype.name} of variable '{var.op.name}'")
+    want = TensorShape(None if idx.shape.dims is None else idx.shape.as_list() + shape[1:])
+    if not upd.shape.is_compatible_with(want):
+        raise ValueError(f"tf.{kind}: shape of 'updates' must be indices.shape + "
+                         f"ref.shape[1:] = {want}, got {upd.shape} (variable "
+                         f"'{var.op.name}' of shape {var.shape})")
+    flat = ops.reshape(idx if idx.dtype == np.int64 else ops.cast(idx, np.int64), (-1,))
+    flat = ops.check_index_range(flat, shape[0])
+    return flat, ops.reshape(upd, (-1, *shape[1:]))
+
+
+def _last_wins(flat: Tensor) -> Tensor:
+    """True where an index is not repeated later in ``flat`` (TF's in-order writes: the last
+    update of a duplicated index stays). Constant indices: decided at build time."""
+    const = _const_value(flat)
+    if const is not None:
+        last = np.zeros(const.shape, bool)
+        _, first_rev = np.unique(const[::-1], return_index=True)
+        last[len(const) - 1 - first_rev] = True
+        return convert(last, flat.graph)
+    pos = ops.cumsum(ops.ones_like(flat), 0)
+    same = ops.eq(ops.reshape(flat, (-1, 1)), ops.reshape(flat, (1, -1)))
+    later = ops.gt(ops.reshape(pos, (1, -1)), ops.reshape(pos, (-1, 1)))
+    return ops.eq(ops.sum(ops.cast(ops.logical_and(same, later), np.int64), 1, False), 0)
+
+
+def _const_value(t: Tensor) -> np.ndarray | None:
+    """The values of ``t`` when it is a chain of reshape/cast/range check over a ``Const``."""
+    op = t.op
+    while op.type in ("reshape", "cast", "check_index_range") and op.inputs:
+        op = op.inputs[0].op
+    if op.type != "Const":
+        return None
+    v = np.asarray(op.params["value"]).reshape(-1).astype(np.int64)
+    return v
+
+
+def _dense(var: Tensor, flat: Tensor, rows: Tensor) -> Tensor:
+    return to_dense(IndexedSlices(rows, flat, None, var))
+
+
+def scatter_value(kind: str, var: Tensor, indices: Any, updates: Any) -> Tensor:
+    """What ``ASSIGN_KIND[kind]`` writes into the variable read by ``var``: the new value
+    (``scatter_update``) or the dense delta (``scatter_add``/``scatter_sub``)."""
+    with node_name(None):
+        flat, rows = _rows(kind, var, indices, updates)
+        if kind != "scatter_update":
+            return _dense(var, flat, rows)
+        keep = _last_wins(flat)
+        keep_rows = ops.reshape(keep, (-1,) + (1,) * (len(var.shape.as_list()) - 1))
+        kept = ops.where(keep_rows, rows, ops.zeros_like(rows))
+        hit_rows = ops.cast(ops.broadcast_like(keep_rows, rows), np.int64)
+        hit = ops.gt(to_dense(IndexedSlices(hit_rows, flat, None, ops.cast(var, np.int64))), 0)
+        return ops.where(hit, _dense(var, flat, kept), var)
+
+
+def sparse_delta_parts(kind: str, sparse_delta: Any) -> tuple[Tensor, Tensor]:
+    """``(indices, values)`` of the ``IndexedSlices`` a ``Variable.scatter_*`` method takes."""
+    if not isinstance(sparse_delta, IndexedSlices):
+        raise TypeError(f"Variable.{kind}: sparse_delta must be a tf.IndexedSlices, got "
+                        f"{sparse_delta!r}")
+    return sparse_delta.indices, sparse_delta.values

@@ -1,0 +1,47 @@
+"""TF1's ``tf.scatter_update`` / ``tf.scatter_add`` / ``tf.scatter_sub`` on Variables.
+
+Each returns the variable's new value (TF: the updated ref), an ``Assign``/``AssignAdd``/
+``AssignSub`` node, so it runs as a train op (``sess.run(op)``, ``tf.group``) and the compiler
+fuses it like the optimizers' updates; ``graph/scatter_rows.py`` builds the value (TF's values:
+duplicates add up, the last update of a repeated index wins, TF's range error at run time). The
+variable is left as it was on any error (executors commit only after a successful run).
+``Variable.scatter_update/add/sub(IndexedSlices)`` are the same ops (``variables.py``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .graph.core import Tensor
+from .graph.scatter_rows import scatter_value
+from .variables import Variable, assign, assign_add, assign_sub, variable_of
+
+__all__ = ["scatter_update", "scatter_add", "scatter_sub"]
+
+
+def _scatter(kind: str, ref: Any, indices: Any, updates: Any, name: str | None,
+             default: str) -> Tensor:
+    var = variable_of(ref)
+    if not isinstance(var, Variable):
+        raise TypeError(f"tf.{kind}: 'ref' must be a Variable, got {ref!r}")
+    value = scatter_value(kind, var._as_graph_tensor(), indices, updates)
+    fn = {"scatter_update": assign, "scatter_add": assign_add, "scatter_sub": assign_sub}[kind]
+    return fn(var, value, name=name or default)
+
+
+def scatter_update(ref: Any, indices: Any, updates: Any, use_locking: bool = True,
+                   name: str | None = None) -> Tensor:
+    """``ref[indices] = updates`` (rows); the last update of a repeated index wins."""
+    return _scatter("scatter_update", ref, indices, updates, name, "ScatterUpdate")
+
+
+def scatter_add(ref: Any, indices: Any, updates: Any, use_locking: bool = False,
+                name: str | None = None) -> Tensor:
+    """``ref[indices] += updates`` (rows); repeated indices add up."""
+    return _scatter("scatter_add", ref, indices, updates, name, "ScatterAdd")
+
+
+def scatter_sub(ref: Any, indices: Any, updates: Any, use_locking: bool = False,
+                name: str | None = None) -> Tensor:
+    """``ref[indices] -= updates`` (rows); repeated indices add up."""
+    return _scatter("scatter_sub", ref, indices, updates, name, "ScatterSub")
