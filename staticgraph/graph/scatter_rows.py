@@ -6,7 +6,7 @@ It works on the variable's graph tensor, so ``variables.py`` (above this layer) 
 The rows are made dense (zeros off the indexed rows, the registry's ``scatter_add``): dense work
 over the variable with TF's values. Duplicate indices add up (add/sub); for ``scatter_update`` the
 last update of a duplicated index wins, as TF's CPU kernel writes them in order. An index out of
-``[0, rows)`` raises TF's ``indices[i] = 7 is not in [0, 5)`` at run time (``ops/index_range.py``).
+``[0, rows)`` raises TF's ``indices[i] = 7 is not in [0, 5)`` at run time (``ops/index_checks.py``).
 """
 
 from __future__ import annotations

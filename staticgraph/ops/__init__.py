@@ -59,8 +59,7 @@ from .elementwise import (
 )
 from .diagonal import diagonal, diagonal_scatter
 from .gather import gather, scatter_add
-from .index_checks import check_segment_ids
-from .index_range import check_index_range
+from .index_checks import check_index_range, check_segment_ids
 from .linalg import determinant_sign, log_abs_determinant, matrix_determinant, matrix_inverse
 from .linalg_cholesky import cholesky
 from .linalg_eigh import linalg_eigh_vectors, linalg_eigvalsh

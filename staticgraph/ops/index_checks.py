@@ -1,10 +1,16 @@
 """Run-time checks of index values that TF's kernels make and a composed op cannot: an id past
-the end raises TF's ``InvalidArgumentError`` text instead of being dropped.
+the end raises TF's ``InvalidArgumentError`` text instead of being dropped or wrapped around.
 
 ``check_segment_ids(ids, num_segments)`` passes ``ids`` through unchanged once every id is below
 ``num_segments`` (negative ids are allowed: the unsorted segment reductions drop them, as TF's);
 otherwise it raises ``ValueError`` with TF's ``segment_ids[1,0] = 5 is out of range [0, 3)``,
-naming the first id at fault. It reads values, so the compiler runs it as a numpy step.
+naming the first id at fault.
+
+``check_index_range(ids, limit)`` is the scatter kernels' check (``ScatterUpdate``/``ScatterAdd``/
+``ScatterSub``, partitioned lookups): every value in ``[0, limit)`` (negative ones fail too, where
+numpy would wrap around), else ``indices[1] = 5 is not in [0, 3)`` at the first flat position.
+
+Both read values, so the compiler runs them as numpy steps; neither has a gradient.
 """
 
 from __future__ import annotations
@@ -29,13 +35,40 @@ def _check_kernel(ids: np.ndarray, num_segments: int) -> np.ndarray:
     return ids.copy()
 
 
-def _check_infer(ids: AVal, num_segments: int) -> tuple:
+def _integer_ids(ids: AVal, what: str) -> tuple:
     if not np.issubdtype(ids.dtype, np.integer):
-        raise ValueError(f"segment_ids must be integers, got {ids.dtype}")
+        raise ValueError(f"{what} must be integers, got {ids.dtype}")
     return ids.shape, ids.dtype
+
+
+def _check_infer(ids: AVal, num_segments: int) -> tuple:
+    return _integer_ids(ids, "segment_ids")
 
 
 CHECK_SEGMENT_IDS = register(Op(
     name="check_segment_ids", impl=_check_kernel, infer=_check_infer, nin=1, kind="other",
     tf_name="CheckSegmentIds", input_names=("segment_ids",), fresh_output=True,
+    tf_differentiable=False))
+
+
+def check_index_range(ids, limit: int, what: str = "indices"):
+    """``ids`` unchanged; ``ValueError`` naming the first id outside ``[0, limit)``."""
+    return bind(CHECK_INDEX_RANGE, ids, limit=int(limit), what=str(what))
+
+
+def _range_kernel(ids: np.ndarray, limit: int, what: str) -> np.ndarray:
+    ids = np.asarray(ids)
+    bad = np.flatnonzero((ids < 0) | (ids >= limit))
+    if bad.size:
+        raise ValueError(f"{what}[{int(bad[0])}] = {ids.flat[bad[0]]} is not in [0, {limit})")
+    return ids.copy()
+
+
+def _range_infer(ids: AVal, limit: int, what: str) -> tuple:
+    return _integer_ids(ids, what)
+
+
+CHECK_INDEX_RANGE = register(Op(
+    name="check_index_range", impl=_range_kernel, infer=_range_infer, nin=1, kind="other",
+    tf_name="CheckIndexRange", input_names=("indices",), fresh_output=True,
     tf_differentiable=False))
