@@ -203,9 +203,29 @@ class MathMethods:
         x = self if dtype is None else self.to(dtype)
         return ops.cumprod(x, dim)
 
+    def _nonempty(self, name, dim):
+        """PyTorch's errors for a max/min/argmax over nothing (numpy's "zero-size array to
+        reduction operation" named no op): ``dim`` None or ``()`` is every dim."""
+        shape = self.shape
+        if 0 not in shape:
+            return
+        if dim is None or dim == ():  # PyTorch's three texts, word for word
+            if name.startswith("arg"):
+                raise IndexError(f"{name}(): Expected reduction dim to be specified for "
+                                 "input.numel() == 0.")
+            raise RuntimeError(f"{name}(): Expected reduction dim to be specified for "
+                               "input.numel() == 0. Specify the reduction dim with the 'dim' "
+                               "argument.")
+        for d in (dim if isinstance(dim, (tuple, list)) else (dim,)):
+            if shape[d] == 0:
+                raise IndexError(f"{name}(): Expected reduction dim {d % len(shape)} to have "
+                                 "non-zero size.")
+
     def _extreme(self, dim, keepdim, fn, arg, pair, cls, name):
         """``max()``: the full reduction (ties share the gradient); ``max(dim)``: values and
         indices, the gradient going to the returned index only (a gather, as in PyTorch)."""
+        if not isinstance(dim, Tensor):
+            self._nonempty(name[:3].lower(), dim)
         if dim is None:
             return fn(self)
         if isinstance(dim, Tensor):
@@ -227,15 +247,22 @@ class MathMethods:
     # ``dim=()`` is every dim with amax's gradient (mask / count: NaN everywhere at a NaN
     # result), not ``max()``'s (``ops.amax(x)``: the NaN inputs take it)
     def amax(self, dim=(), keepdim=False):
+        self._nonempty("amax", dim)
         return renamed(ops.amax(self, tuple(range(self.ndim)) if dim == () else dim, keepdim),
                        "AmaxBackward0")
 
     def amin(self, dim=(), keepdim=False):
+        self._nonempty("amin", dim)
         return renamed(ops.amin(self, tuple(range(self.ndim)) if dim == () else dim, keepdim),
                        "AminBackward0")
 
-    def argmax(self, dim=None, keepdim=False): return ops.argmax(self, dim, keepdim)
-    def argmin(self, dim=None, keepdim=False): return ops.argmin(self, dim, keepdim)
+    def argmax(self, dim=None, keepdim=False):
+        self._nonempty("argmax", dim)
+        return ops.argmax(self, dim, keepdim)
+
+    def argmin(self, dim=None, keepdim=False):
+        self._nonempty("argmin", dim)
+        return ops.argmin(self, dim, keepdim)
     def logsumexp(self, dim, keepdim=False): return ops.logsumexp(self, dim, keepdim)
 
     def var(self, dim=None, unbiased=True, keepdim=False, correction=None):
