@@ -201,6 +201,12 @@ def main(argv: list[str] | None = None) -> int:
         return _add_regression(a)
     from .runner import supervise
 
+    if a.families:
+        from .generate import FAMILIES
+        unknown = sorted(set(a.families.split(",")) - set(FAMILIES))
+        if unknown:
+            raise SystemExit(f"tests.fuzz: unknown --families {unknown}; "
+                             f"known: {', '.join(FAMILIES)}")
     seed = a.seed if a.seed is not None else int(time.time()) % 10**6 * 1000
     out = a.out or tempfile.mkdtemp(prefix="sg-fuzz-")
     own_cache = "STATICGRAPH_CACHE_DIR" not in os.environ

@@ -85,6 +85,9 @@ def generate(seed: int, max_nodes: int = 8, big: bool = True,
     G = Gen(seed, max_nodes, big, **batch_opts)
     if edge is not None:  # an explicit rate: inf, -inf and NaN join the edge values
         G.prog.edge, G.prog.nonfinite = edge, edge > 0
+    unknown = sorted(set(families or ()) - set(FAMILIES))
+    if unknown:  # a typo must not fuzz nothing (or less) quietly
+        raise ValueError(f"unknown fuzz families {unknown}; known: {', '.join(FAMILIES)}")
     fams = {k: v for k, v in FAMILIES.items() if families is None or k in families}
     names = list(fams)
     w = np.array([fams[n][1] for n in names], float)
