@@ -186,6 +186,9 @@ def run_eager(prog: Program, data: Data) -> Result:
     params = {i: dynamic.tensor(a.copy(), requires_grad=True) for i, a in data.static.items()
               if prog.inputs[i].kind == "var"}
     opt = None
+    if t and not params:  # seed 26783: TF1's minimize raises "No variables to optimize" too
+        res.skipped = "a training step with no variables (a generator slip)"
+        return res
     if t:
         opt = dynamic.optim.SGD(list(params.values()), lr=t["lr"],
                                 momentum=0.9 if t["opt"] == "momentum" else 0)
