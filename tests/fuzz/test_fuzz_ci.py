@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.fuzz.case import check, describe
-from tests.fuzz.generate import CORE, generate
-from tests.fuzz.render import snippet
+from tests.fuzz.ci_seed import assert_seed_agrees
+from tests.fuzz.generate import CORE
 
 MAX_NODES = 5
 pytestmark = pytest.mark.usefixtures("numba_tier")  # "compiled": numba's (tests/conftest.py)
@@ -24,9 +23,4 @@ CI_SEEDS = [1000, 1003, 1006, 1008, 1010, 1015, 1017, 1019, 1020, 1030, 1037, 10
 
 @pytest.mark.parametrize("seed", CI_SEEDS)
 def test_seed_agrees_on_every_oracle(seed, parallel_min):
-    prog = generate(seed, MAX_NODES, families=CORE)
-    out = check(prog)
-    assert out.invalid is None, f"seed {seed} builds an invalid program: {out.invalid}"
-    assert not out.failed, (f"seed {seed}: oracles disagree\n{describe(out.findings)}\n"
-                            f"minimize with: python -m tests.fuzz --seed {seed} --cases 1 "
-                            f"--max-nodes {MAX_NODES}\n{snippet(prog)}")
+    assert_seed_agrees(seed, MAX_NODES, CORE)

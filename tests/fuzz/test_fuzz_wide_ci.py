@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.fuzz.case import check, describe
+from tests.fuzz.ci_seed import assert_seed_agrees
 from tests.fuzz.generate import WIDE, generate
 from tests.fuzz.ops_wide import WIDE as ROWS
-from tests.fuzz.render import snippet
 
 MAX_NODES = 5
 pytestmark = pytest.mark.usefixtures("numba_tier")  # "compiled": numba's (tests/conftest.py)
@@ -30,10 +29,4 @@ def test_the_seeds_cover_every_wide_row():
 
 @pytest.mark.parametrize("seed", WIDE_SEEDS)
 def test_wide_seed_agrees_on_every_oracle(seed, parallel_min):
-    prog = generate(seed, MAX_NODES, families=tuple(WIDE))
-    out = check(prog)
-    assert out.invalid is None, f"seed {seed} builds an invalid program: {out.invalid}"
-    assert not out.failed, (f"seed {seed}: oracles disagree\n{describe(out.findings)}\n"
-                            f"minimize with: python -m tests.fuzz --seed {seed} --cases 1 "
-                            f"--max-nodes {MAX_NODES} --families {','.join(WIDE)}\n"
-                            f"{snippet(prog)}")
+    assert_seed_agrees(seed, MAX_NODES, tuple(WIDE))
