@@ -30,6 +30,9 @@ def _args(argv: list[str]) -> argparse.Namespace:
                     "compile; +NAME adds to the default, e.g. +compile)")
     ap.add_argument("--families", default=None,
                     help="comma-separated generator families (default: all; see generate.py)")
+    ap.add_argument("--dtypes", default=None,
+                    help="comma-separated program dtypes to draw from (default: float32 and "
+                    "float64, float16 in about 12%%; e.g. float16 forces it)")
     ap.add_argument("--edge", type=float, default=None,
                     help="rate of edge values in every program's data, inf/-inf/NaN included")
     ap.add_argument("--batches", default=None,
@@ -151,6 +154,9 @@ def _report(s, opts: dict, log) -> None:
     if s.sat_out:
         log(f"{s.sat_out} case(s) had runs where eager/torch sat out a documented paradigm "
             "difference (tests/fuzz/paradigms.py)")
+    if s.half:
+        log(f"{s.half} float16 case(s) (docs/guarantees.md, \"float16 programs\")" + "".join(
+            f"\n  {n} with {why}" for why, n in sorted(s.half_sit.items())))
     if s.compile:
         n = sum(s.compile.values())
         log(f"compile oracle: {n} cases ran it: " + ", ".join(
@@ -207,6 +213,11 @@ def main(argv: list[str] | None = None) -> int:
         if unknown:
             raise SystemExit(f"tests.fuzz: unknown --families {unknown}; "
                              f"known: {', '.join(FAMILIES)}")
+    if a.dtypes:
+        from .generator import DTYPES
+        unknown = sorted(set(a.dtypes.split(",")) - set(DTYPES))
+        if unknown:
+            raise SystemExit(f"tests.fuzz: unknown --dtypes {unknown}; known: {', '.join(DTYPES)}")
     seed = a.seed if a.seed is not None else int(time.time()) % 10**6 * 1000
     out = a.out or tempfile.mkdtemp(prefix="sg-fuzz-")
     own_cache = "STATICGRAPH_CACHE_DIR" not in os.environ
@@ -215,14 +226,16 @@ def main(argv: list[str] | None = None) -> int:
     opts = dict(seed=seed, deadline=time.time() + 60 * a.minutes, cases=a.cases,
                 max_nodes=a.max_nodes, oracles=list(oracles),
                 families=a.families.split(",") if a.families else None, edge=a.edge,
-                batch_opts=dict(big_p=a.big_p, big_max=a.big_max, **(
+                batch_opts=dict(big_p=a.big_p, big_max=a.big_max,  # Gen's options
+                                dtypes=tuple(a.dtypes.split(",")) if a.dtypes else None, **(
                     {"sizes": tuple(int(b) for b in a.batches.split(","))} if a.batches
                     else {})),
                 shrink=not a.no_shrink, shrink_s=a.shrink_s,
                 shrink_per_signature=a.shrink_per_signature, parallel_min=a.parallel_min,
                 case_timeout=a.case_timeout, mem_gb=a.mem_gb, out=out, cache_dir=cache, root=ROOT)
     log = lambda m: print(m, flush=True)  # noqa: E731
-    log(f"fuzzing from seed {seed} for {a.minutes} min (oracles {','.join(oracles)}); "
+    log(f"fuzzing from seed {seed} for {a.minutes} min (oracles {','.join(oracles)}"
+        + (f"; dtypes {a.dtypes}" if a.dtypes else "") + "); "
         f"failing cases go to {out}")
     try:
         s = supervise(opts, log)

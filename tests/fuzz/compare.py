@@ -18,14 +18,17 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import composites as K
+from . import half as H
 from . import paradigms as P
 from . import wide_forms as W
 from .oracles import Result, fd_run
 from .program import Data, Program, concrete
 from .render import body
 
-RTOL = {"float64": 1e-11, "float32": 2e-5}  # without a float64 truth
+RTOL = {"float64": 1e-11, "float32": 2e-5, "float16": 2e-3}  # without a float64 truth
 F32_TRUTH_RTOL = 2 * float(np.finfo(np.float32).eps)  # 2 ulp per op (times depth + 1)
+TRUTH_RTOL = {"float32": F32_TRUTH_RTOL, "float16": H.EPS16}  # float16: 1 ulp per op
+HUGE = {"float16": float(np.finfo(np.float16).max) / 4}  # overflow twins (default: max / 1e3)
 FD_RTOL = 1e-5
 KEY_FACTOR = {"y": 1.0, "w": 2.0, "g": 3.0, "a": 3.0, "h": 8.0}  # a: .grad after backward()
 
@@ -34,8 +37,9 @@ KEY_FACTOR = {"y": 1.0, "w": 2.0, "g": 3.0, "a": 3.0, "h": 8.0}  # a: .grad afte
 class Finding:
     """One disagreement of ``oracle`` with the reference (``kind``: value, nan, inf, error,
     ref_error, shape, dtype, missing, contract: a breach of :mod:`.contract`'s rules, whatever
-    the reference did) at ``key`` (``b{run}/{name}``); ``score`` ranks the worst
-    value offender (error / tolerance)."""
+    the reference did, kernel: a float16 kernel of the reference off its own float64 run,
+    :mod:`.half`) at ``key`` (``b{run}/{name}``); ``score`` ranks the worst value offender
+    (error / tolerance)."""
 
     oracle: str
     kind: str
@@ -48,11 +52,15 @@ class Finding:
         """What the shrinker preserves: who disagrees, how, on which kind of value (and for
         errors, the exception types and where the innermost was raised)."""
         sig = f"{self.oracle}:{self.kind}:{self.key.split('/')[-1][:1]}"
+        if self.kind == "kernel":  # the registry op whose float16 kernel is off (.half)
+            sig = f"{self.oracle}:kernel:{self.detail.split(' ', 1)[0]}"
         if self.kind in ("error", "ref_error"):
             sig += ":" + error_tag(self.detail)
         return sig
 
     def __str__(self) -> str:
+        if self.kind == "kernel":
+            return f"[reference's float16 kernel vs its float64 run] at {self.key}: {self.detail}"
         return f"[{self.oracle} vs reference] {self.kind} at {self.key}: {self.detail}"
 
 
@@ -70,7 +78,8 @@ def error_tag(text: str) -> str:
 
 
 def float64_truth(prog: Program, data: Data) -> Result | None:
-    """The reference run of a float32 program in float64 on the same (upcast) data."""
+    """The reference run of a float32 or float16 program in float64 on the same (upcast)
+    data."""
     from .oracles import run_static
 
     p64 = prog.copy()
@@ -149,7 +158,7 @@ def _check(oracle: str, key: str, got: np.ndarray, ref: np.ndarray, rtol: float,
         i = tuple(int(j) for j in np.argwhere(gn != rn)[0])
         return Finding(oracle, "nan", key, f"NaN positions differ, e.g. at {i}: "
                        f"{got[i]!r} vs reference {ref[i]!r} ({int((gn != rn).sum())} places)")
-    huge = np.finfo(np.dtype(dtype)).max / 1e3
+    huge = HUGE.get(dtype, float(np.finfo(np.dtype(dtype)).max) / 1e3)
     gi, ri = np.isinf(g64), np.isinf(r64)
     twin = (gi & ~ri & (np.abs(r64) > huge)) | (ri & ~gi & (np.abs(g64) > huge))
     bad_inf = ((gi != ri) & ~twin) | (gi & ri & (np.sign(g64) != np.sign(r64)))
@@ -193,7 +202,10 @@ def compare(prog: Program, results: dict[str, Result]) -> list[Finding]:
     rtol = rtol_for(prog)
     data = Data(prog)
     mags = magnitudes(prog, data)
-    truth = float64_truth(prog, data) if prog.dtype == "float32" else None
+    truth = float64_truth(prog, data) if prog.dtype in TRUTH_RTOL else None
+    if prog.dtype == H.HALF:
+        out.extend(H.kernel_findings(ref.kernels))
+        out.extend(H.widened(ref.values))
     for name, res in results.items():
         out.extend(Finding(name, "contract", "contract", x) for x in res.contract)
         if name == "reference" or res.skipped:
@@ -238,7 +250,7 @@ def _compare_run(prog, name, res, ref, k, rtol, mag, truth, skip: str = "") -> l
             continue
         factor = KEY_FACTOR[key.split("/")[1][0]]
         t = truth.values.get(key) if truth is not None and k not in truth.errors else None
-        trtol = F32_TRUTH_RTOL * (1 + len(prog.nodes)) * factor
+        trtol = TRUTH_RTOL.get(prog.dtype, 0.0) * (1 + len(prog.nodes)) * factor
         f = _check(name, key, a, b, rtol * factor, rtol * factor * mag, prog.dtype,
                    exact_dtype=name not in ("torch",), truth=t, trtol=trtol, tatol=trtol * mag)
         if f is not None:
@@ -291,8 +303,8 @@ def compare_compile(prog: Program, res: Result) -> list[Finding]:
     cp, twin = res.calls, res.against
     data = Data(cp)
     rtol, mags = rtol_for(cp), magnitudes(cp, data)
-    out = _against(cp, "compile", res, twin, rtol, mags, None)
-    if out and cp.dtype == "float32":
+    out = [] if cp.dtype == H.HALF else _against(cp, "compile", res, twin, rtol, mags, None)
+    if (out and cp.dtype == "float32") or cp.dtype == H.HALF:  # float16: always the truth
         p64 = prog.copy()
         p64.dtype = "float64"
         truth = Result()

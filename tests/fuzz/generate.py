@@ -81,7 +81,8 @@ def generate(seed: int, max_nodes: int = 8, big: bool = True,
     """A program of about 2..``max_nodes`` nodes drawn from ``families`` (default: all);
     ``edge``: the rate of edge values in the data (default: 0.05 in about a third of them);
     ``batch_opts``: :class:`Gen`'s ``sizes`` (batch sizes to draw from), ``big_p`` (chance
-    of one batch in ``[big_max/5, big_max)``) and ``big_max``."""
+    of one batch in ``[big_max/5, big_max)``), ``big_max`` and ``dtypes`` (the dtypes to draw
+    from, default all: :func:`.generator.draw_dtype`)."""
     G = Gen(seed, max_nodes, big, **batch_opts)
     if edge is not None:  # an explicit rate: inf, -inf and NaN join the edge values
         G.prog.edge, G.prog.nonfinite = edge, edge > 0

@@ -1,6 +1,7 @@
 """The seeded program generator: random expression graphs over the registry's ops.
 
-``generate(seed)`` draws a :class:`Program`: a dtype, 2-3 batch sizes (0 and 1 included now and
+``generate(seed)`` draws a :class:`Program`: a dtype (float32 or float64, float16 now and then:
+:func:`draw_dtype`), 2-3 batch sizes (0 and 1 included now and
 then, occasionally one above the parallel threshold), inputs of mixed ranks with a ``None``
 batch dim and size-1 dims, then nodes chosen by weight from the op families below, outputs,
 gradients (with or without ``grad_ys``, sometimes of second order) and now and then an
@@ -20,7 +21,26 @@ import numpy as np
 from .ops_table import COMPARE, REDUCE
 from .program import Input, Node, Program, concrete
 
-LIMIT = {"float64": 1e6, "float32": 1e4}
+LIMIT = {"float64": 1e6, "float32": 1e4, "float16": 1e2}  # float16's largest is 65504
+DTYPES = ("float32", "float64", "float16")
+HALF_P = 0.12
+"""The share of float16 programs among the drawn dtypes (see :func:`draw_dtype`)."""
+
+
+def draw_dtype(seed: int, u: float, dtypes: tuple[str, ...] | None) -> str:
+    """A program's dtype from ``u`` (the generator's first draw, as before float16 was drawn:
+    a float32 or float64 seed keeps its program) and a stream of its own for float16 (about
+    :data:`HALF_P` of the programs), among ``dtypes`` (default: all of :data:`DTYPES`)."""
+    allowed = tuple(dtypes) if dtypes else DTYPES
+    unknown = sorted(set(allowed) - set(DTYPES))
+    if unknown:  # a typo must not fuzz another dtype quietly
+        raise ValueError(f"unknown fuzz dtypes {unknown}; known: {', '.join(DTYPES)}")
+    wide = [d for d in ("float32", "float64") if d in allowed]
+    if "float16" in allowed and (not wide or np.random.default_rng([seed, 16]).random() < HALF_P):
+        return "float16"
+    if len(wide) == 2:
+        return "float32" if u < 0.5 else "float64"
+    return wide[0]
 MAX_ELEMENTS = 1 << 21  # per value at the largest batch (a (B, B, 3) broadcast must not OOM)
 
 
@@ -53,10 +73,10 @@ class Gen:
 
     def __init__(self, seed: int, max_nodes: int = 8, big: bool = True,
                  sizes: tuple = (0, 1, 2, 3, 4, 5, 7), big_p: float = 0.08,
-                 big_max: int = 1500) -> None:
+                 big_max: int = 1500, dtypes: tuple[str, ...] | None = None) -> None:
         self.r = np.random.default_rng(seed)
         r = self.r
-        dtype = "float32" if r.random() < 0.5 else "float64"
+        dtype = draw_dtype(seed, r.random(), dtypes)
         n = min(int(r.integers(2, 4)), len(sizes))
         batches = list(r.choice(list(sizes), size=n, replace=False))
         if big and r.random() < big_p:

@@ -25,6 +25,7 @@ import numpy as np
 
 from . import composites as K
 from . import contract as C
+from . import half as HF
 from . import paradigms as P
 from . import wide_forms as W
 from .ops_table import SMOOTH
@@ -48,6 +49,8 @@ class Result:
     contract: list = field(default_factory=list)  # static: breaches of .contract's rules
     paradigm: dict = field(default_factory=dict)  # reference: run -> {oracle: value kinds} a
     # documented paradigm difference makes differ there (.paradigms)
+    kernels: dict = field(default_factory=dict)  # reference, float16 programs: run -> its
+    # float16 kernels' arguments and results (.half.kernel_probe)
 
 
 def _err(e: BaseException) -> str:
@@ -81,9 +84,11 @@ def _dense(v: object) -> object:
     dense array (as ``tf.convert_to_tensor`` of the slices would)."""
     if type(v).__name__ != "IndexedSlicesValue":
         return v
-    out = np.zeros(tuple(int(d) for d in v.dense_shape), v.values.dtype)
+    dt = v.values.dtype
+    acc = np.float32 if dt == np.float16 else dt  # float16 slices summed in float32, as the
+    out = np.zeros(tuple(int(d) for d in v.dense_shape), acc)  # registry's kernels sum them
     np.add.at(out, np.asarray(v.indices, np.int64), v.values)
-    return out
+    return out.astype(dt, copy=False)
 
 
 def run_static(prog: Program, data: Data, oracle: str) -> Result:
@@ -125,6 +130,8 @@ def run_static(prog: Program, data: Data, oracle: str) -> Result:
                 out = sess.run(ns["FETCH"], feeds)
                 if probing:
                     res.paradigm[k] = P.merge(before, _probe(prog, sess, ns, feeds))
+                if oracle == "reference" and prog.dtype == HF.HALF:
+                    res.kernels[k] = HF.kernel_probe(sess, list(ns["FETCH"].values()), feeds)
             except Exception as e:  # noqa: BLE001 - recorded, compared with the reference
                 res.errors[k] = _err(e)
                 continue
@@ -327,6 +334,10 @@ def run_torch(prog: Program, data: Data) -> Result:
     src = body(prog, "torch")
     if src is None or prog.train:
         res.skipped = "no torch form" if src is None else "optimizer step"
+        return res
+    if prog.dtype == HF.HALF and prog.ops_used() & HF.TORCH_NO_HALF:
+        res.skipped = (f"{HF.SIT_OUT} {sorted(prog.ops_used() & HF.TORCH_NO_HALF)} "
+                       "(torch CPU has no float16 kernel)")
         return res
     try:
         import torch

@@ -66,6 +66,8 @@ def _one(seed: int, opts: dict, oracles: tuple, shrunk_per_sig: dict) -> None:
     how = _compile_event(out.compile)
     if out.sat_out:
         how["sat"] = out.sat_out
+    if prog.dtype == "float16":  # counted: a float16 sit-out is said, never silent
+        how["f16"] = [r for r in out.skipped.values() if r.startswith("float16")]
     if not out.failed:
         emit(done=seed, status="ok", **how)
         return
@@ -115,6 +117,8 @@ class Summary:
     compile: dict = field(default_factory=dict)    # compile oracle: mode -> cases
     breaks: dict = field(default_factory=dict)     # compile oracle: first break -> seeds
     sat_out: int = 0  # cases where a PyTorch-side oracle sat out a paradigm difference
+    half: int = 0  # float16 cases
+    half_sit: dict = field(default_factory=dict)  # float16 sit-out reason -> cases
 
     @property
     def checked(self) -> int:
@@ -188,6 +192,9 @@ def supervise(opts: dict, log=print) -> Summary:
                 current = None
                 seed = ev["done"] + 1
                 s.sat_out += bool(ev.get("sat"))
+                s.half += "f16" in ev
+                for why in ev.get("f16", ()):
+                    s.half_sit[why] = s.half_sit.get(why, 0) + 1
                 if "compile" in ev:
                     s.compile[ev["compile"]] = s.compile.get(ev["compile"], 0) + 1
                     if ev["brk"]:

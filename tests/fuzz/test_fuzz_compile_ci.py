@@ -16,6 +16,7 @@ from __future__ import annotations
 import pytest
 
 from tests.fuzz.case import check, describe
+from tests.fuzz.ci_seed import PICKED_OVER
 from tests.fuzz.generate import CORE, generate
 from tests.fuzz.oracle_compile import mode
 from tests.fuzz.test_fuzz_ci import MAX_NODES
@@ -30,11 +31,11 @@ COMPILE_SEEDS = [1003, 1008, 1010, 1019, 1020, 1030, 1043, 1048, 1058, 1074, 108
 
 @pytest.mark.parametrize("seed", COMPILE_SEEDS)
 def test_seed_compiles_as_eager_runs(seed, parallel_min):
-    prog = generate(seed, MAX_NODES, families=CORE)
+    prog = generate(seed, MAX_NODES, families=CORE, dtypes=PICKED_OVER)
     out = check(prog, ("reference", "compile"))
     assert out.invalid is None
     assert not out.failed, (f"seed {seed}: dynamic.compile disagrees with eager\n"
                             f"{describe(out.findings)}\nminimize with: python -m tests.fuzz "
                             f"--seed {seed} --cases 1 --max-nodes {MAX_NODES} --families "
-                            f"{','.join(CORE)} --oracles reference,compile")
+                            f"{','.join(CORE)} --dtypes {','.join(PICKED_OVER)} --oracles reference,compile")
     assert mode(out.compile) == "compiled", out.compile
