@@ -380,6 +380,8 @@ def sum_to_shape(a: np.ndarray, shape: Shape) -> np.ndarray:
     ash = a.shape
     if ash == shape:
         return a
+    if a.dtype == np.float16:  # summed in float32 (as PyTorch): numpy adds outer axes in float16
+        return sum_to_shape(a.astype(np.float32), shape).astype(np.float16)
     lead = len(ash) - len(shape)
     if lead == 1 and shape and ash[1:] == shape and type(a) is np.ndarray:
         return np.add.reduce(a, 0)  # a bias's gradient: ``a.sum(axis=0)`` without the wrapper

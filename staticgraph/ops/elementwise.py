@@ -168,6 +168,8 @@ def _pow_impl(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """``x ** y`` where exponents of +-0.5 are ``sqrt(x)`` and ``1 / sqrt(x)`` (PyTorch's
     specialisations: ``(-inf) ** -0.5`` is NaN, ``(-0.0) ** -0.5`` is -inf)."""
     out = np.power(x, y)
+    if x.dtype == np.float16 and np.any(np.abs(y) == 0.5):  # 1 / sqrt(x): one rounding
+        return _pow_impl(x.astype(np.float32), np.asarray(y, np.float32)).astype(x.dtype)
     if x.dtype.kind == "f" and np.any(np.abs(y) == 0.5):
         with np.errstate(divide="ignore", invalid="ignore"):
             root = np.sqrt(x)
@@ -255,6 +257,8 @@ def _sigmoid_impl(x: np.ndarray) -> np.ndarray:
     (``tiles.sigmoid``: a select by a data-dependent mask, ``np.where``, costs ten passes on
     random signs, and each pass over a large array one trip through memory)."""
     x = np.asarray(x)
+    if x.dtype == np.float16:  # six float16 roundings: in float32, rounded once (as PyTorch)
+        return tiles.sigmoid(x.astype(np.float32)).astype(x.dtype)
     if x.dtype.kind == "f":
         return tiles.sigmoid(x)
     e = np.exp(-np.abs(x))
@@ -270,6 +274,8 @@ SIGMOID = _ew("sigmoid", _sigmoid_impl, "sg_sigmoid({0})",
 def _softplus_impl(x: np.ndarray) -> np.ndarray:
     """``log(1 + exp(x))`` as ``max(x, 0) + log1p(exp(-|x|))``: no overflow for large x, full
     precision for very negative x (where the result is ``exp(x)``, down to denormals)."""
+    if x.dtype == np.float16:  # computed in float32, rounded once (PyTorch's opmath)
+        return _softplus_impl(x.astype(np.float32)).astype(x.dtype)
     return (np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))).astype(x.dtype, copy=False)
 
 

@@ -48,6 +48,9 @@ def _gather_infer(x: AVal, index: AVal, dim) -> tuple:
 
 
 def _scatter_add_impl(x, src, index, dim):
+    if x.dtype == np.float16:  # added in float32, rounded once (torch.scatter_add's 3000, not
+        return _scatter_add_impl(x.astype(np.float32), src.astype(np.float32),  # 2048, for
+                                 index, dim).astype(np.float16)  # 3000 ones on one slot)
     out = np.array(x, copy=True)
     np.add.at(out, _along(index, dim), src[tuple(slice(0, n) for n in index.shape)])
     return out

@@ -151,11 +151,15 @@ def _row_max(x: np.ndarray, dim: int) -> np.ndarray:
 
 
 def _softmax_impl(x, dim):
+    if x.dtype == np.float16:  # computed in float32, rounded once (PyTorch's opmath)
+        return _softmax_impl(x.astype(np.float32), dim).astype(x.dtype)
     e = np.exp(x - _row_max(x, dim))
     return e / np.sum(e, axis=dim, keepdims=True)
 
 
 def _log_softmax_impl(x, dim):
+    if x.dtype == np.float16:  # computed in float32, rounded once (PyTorch's opmath)
+        return _log_softmax_impl(x.astype(np.float32), dim).astype(x.dtype)
     # the ufuncs' reductions themselves (``np.max``/``np.sum`` call them after ~2 us of
     # Python each: a fifth of a 256x10 log_softmax)
     z = x - _row_max(x, dim)
@@ -303,6 +307,9 @@ NLL_LOSS_GRAD = register(Op(
 
 
 def _mse_impl(a, b, reduction):
+    if a.dtype == np.float16:  # computed in float32, rounded once (PyTorch's opmath)
+        return np.asarray(_mse_impl(a.astype(np.float32), b.astype(np.float32), reduction)
+                          ).astype(a.dtype)
     d = np.square(a - b)
     return d if reduction == "none" else (d.sum() if reduction == "sum" else d.mean())
 

@@ -120,6 +120,8 @@ def _extreme_vjp(g, out, x, dim, keepdim, full):
 
 
 def _lse_impl(x, dim, keepdim, full):
+    if x.dtype == np.float16:  # computed in float32, rounded once (PyTorch's opmath)
+        return np.asarray(_lse_impl(x.astype(np.float32), dim, keepdim, full)).astype(x.dtype)
     m = np.max(x, axis=dim, keepdims=True) if x.size else np.zeros((1,) * x.ndim, x.dtype)
     m = np.where(np.isfinite(m), m, 0)
     out = np.log(np.sum(np.exp(x - m), axis=dim, keepdims=True)) + m
@@ -183,6 +185,9 @@ def _sum_impl(x, dim, keepdim, full):
     """``np.sum``; for floats ``np.add.reduce`` directly (the same reduction, without the
     Python wrapper: ~1.5 us of every small eager sum)."""
     if type(x) is np.ndarray and x.dtype.kind == "f":
+        if x.dtype == np.float16:  # in float32, as PyTorch: numpy adds the rows of a non-inner
+            return np.add.reduce(x, axis=dim, keepdims=keepdim,  # axis in float16 (3000
+                                 dtype=np.float32).astype(np.float16)  # ones summed to 2048)
         return np.add.reduce(x, axis=dim, keepdims=keepdim)
     return np.sum(x, axis=dim, keepdims=keepdim)
 

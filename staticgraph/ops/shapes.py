@@ -417,6 +417,8 @@ def _index_name(args, params) -> str:
 
 
 def _scatter_impl(g, ref, index):
+    if g.dtype == np.float16:  # added in float32, rounded once (a gathered row's gradient)
+        return _scatter_impl(g.astype(np.float32), ref, index).astype(np.float16)
     out = np.zeros(ref.shape, g.dtype)
     np.add.at(out, index, g)
     return out
