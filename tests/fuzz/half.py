@@ -21,7 +21,9 @@ the eager mode reduce float16 sums and means in float32) and in rewrites (the co
   registry's kernels, so no comparison between modes can.
 
 Finite differences are off for float16 (they need float64: :func:`.oracles.fd_applies`); the
-``torch`` oracle sits out the ops PyTorch has no CPU float16 kernel for (:data:`TORCH_NO_HALF`).
+``torch`` oracle sits out the ops PyTorch has no CPU float16 kernel for (:data:`TORCH_NO_HALF`),
+and a torch disagreement is judged again on torch's float32 run of the same data
+(:func:`torch_in_float32`: PyTorch's own float16 precision is not ours to guarantee).
 """
 
 from __future__ import annotations
@@ -41,6 +43,20 @@ KERNEL_ULP = 1.0
 """A kernel's allowance in ulp of its float16 result: one rounding of a value computed in
 float32 or wider is within half an ulp (plus float32's own error); 1 ulp leaves room for a
 double rounding, and none for a second float16 rounding inside the kernel."""
+
+
+def torch_in_float32(prog, data):
+    """The ``torch`` oracle's run of a float16 program in float32 on the same data. PyTorch's
+    float16 double backward loses digits at ill-conditioned points that ours keeps (fuzz seed
+    4089: the second derivative of ``log(var(x))`` of two close values, torch -2.906, truth
+    -2.324, torch in float32 -2.324); a torch finding of a float16 program is judged again on
+    this run: a finding that remains is a difference of semantics, not of torch's precision."""
+    from .compare import Upcast
+    from .oracles import run_torch
+
+    p32 = prog.copy()
+    p32.dtype = "float32"
+    return run_torch(p32, Upcast(data, np.float32))
 
 
 def ulp16(t: np.ndarray) -> np.ndarray:
@@ -130,6 +146,9 @@ def _op_finding(op, key: str, got: np.ndarray, t: np.ndarray, args: list):
 
     name = f"{op.type} ({op.name}, built at {op.site})" if getattr(op, "site", None) else op.type
     if got.dtype.kind != "f" or t.dtype.kind != "f":
+        if any(isinstance(a, np.ndarray) and a.dtype.kind == "f" and np.isnan(a).any()
+               for a in args):  # where a NaN goes is top_k's algorithm's, by dtype (seed 95144:
+            return None  # TF's k == 1 max skips or takes it by AVX lane; docs/guarantees.md)
         if got.shape == t.shape and not np.array_equal(got, t.astype(got.dtype)):
             return Finding("reference", "kernel", key, f"{name}: {int((got != t).sum())} "
                            "values differ from the float64 run")
