@@ -308,7 +308,8 @@ def _against(prog: Program, name: str, res: Result, ref: Result, rtol: float, ma
 def compare_compile(prog: Program, res: Result) -> list[Finding]:
     """The ``compile`` oracle against its eager twin (same protocol, same data: see
     :mod:`.oracle_compile`); a float32 program's disagreements are judged again against the
-    twin's float64 run (the truth), as the static oracles' are."""
+    twin's float64 run (the truth), as the static oracles' are; a float16 program's are always
+    judged against it."""
     from .oracle_compile import run_protocol
 
     cp, twin = res.calls, res.against

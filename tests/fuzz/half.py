@@ -3,7 +3,8 @@
 float16 has 11 significant bits (``eps = 2**-10``): its results cannot be held to float64's
 tolerances, and the modes legitimately differ in where they accumulate in float32 (PyTorch and
 the eager mode reduce float16 sums and means in float32) and in rewrites (the compiler's
-``log(exp(x)) -> x`` skips a float16 rounding). So a float16 program is judged by two rules:
+``log(exp(x)) -> x`` skips a float16 rounding). So a float16 program is judged by these
+rules:
 
 * **every mode against the truth**: each oracle's value (compiled, native, LLVM, eager,
   torch; ``compile`` against its eager twin) is compared with the program's float64 evaluation
@@ -18,7 +19,9 @@ the eager mode reduce float16 sums and means in float32) and in rewrites (the co
   (:func:`_allowed`). A correct float16 kernel computes in float32 (or wider) and rounds once,
   as PyTorch's CPU kernels do. This is the check that sees a kernel computing in float16 where
   it should not (a float16 accumulation loses half an ulp per term): every mode shares the
-  registry's kernels, so no comparison between modes can.
+  registry's kernels, so no comparison between modes can. Integer and boolean results must
+  equal the float64 run's, except where a float argument holds NaN.
+* **float16 stays float16** (:func:`widened`).
 
 Finite differences are off for float16 (they need float64: :func:`.oracles.fd_applies`); the
 ``torch`` oracle sits out the ops PyTorch has no CPU float16 kernel for (:data:`TORCH_NO_HALF`),
