@@ -148,12 +148,17 @@ def _report(s, opts: dict, log) -> None:
     from .program import Program
     from .render import snippet
 
+    n_known = len({x for seeds in s.known.values() for x in seeds})
     log(f"\n{s.checked} cases: {s.ok} agreed, {s.invalid} invalid (generator slips), "
-        f"{len(s.failures)} disagreed, {len(s.crashes)} crashed or hung, "
+        f"{len(s.failures)} disagreed, {n_known} known open, {len(s.crashes)} crashed or hung, "
         f"{len(s.harness)} fuzzer errors")
     if s.sat_out:
         log(f"{s.sat_out} case(s) had runs where eager/torch sat out a documented paradigm "
             "difference (tests/fuzz/paradigms.py)")
+    for sig, seeds in sorted(s.known.items()):
+        from .half import KNOWN_OPEN
+        log(f"  known open (regressions.json {KNOWN_OPEN[sig]}, xfail): {sig}: {len(seeds)} "
+            f"case(s), seeds {seeds[:10]}")
     if s.half:
         log(f"{s.half} float16 case(s) (docs/guarantees.md, \"float16 programs\")" + "".join(
             f"\n  {n} with {why}" for why, n in sorted(s.half_sit.items())))
