@@ -206,6 +206,7 @@ def compare(prog: Program, results: dict[str, Result]) -> list[Finding]:
     if prog.dtype == H.HALF:
         out.extend(H.kernel_findings(ref.kernels))
         out.extend(H.widened(ref.values))
+        mags = [(m, max(m, H.magnitude(ref.kernels.get(k, ())))) for k, m in enumerate(mags)]
     for name, res in results.items():
         out.extend(Finding(name, "contract", "contract", x) for x in res.contract)
         if name == "reference" or res.skipped:
@@ -246,7 +247,9 @@ def _compare_runs(prog, name, res, ref, rtol, mags, truth) -> list[Finding]:
 
 def _compare_run(prog, name, res, ref, k, rtol, mag, truth, skip: str = "") -> list[Finding]:
     """Run ``k``'s values; ``skip``: the value kinds (``y``, ``g``...) a documented paradigm
-    difference makes differ in this run (:mod:`.paradigms`)."""
+    difference makes differ in this run (:mod:`.paradigms`); ``mag``: the run's largest
+    intermediate, or (forward, with the gradient graph's) for float16 (:func:`.half.magnitude`)."""
+    fmag, gmag = mag if isinstance(mag, tuple) else (mag, mag)
     out = []
     keys = {key for key in (*ref.values, *res.values) if key.startswith(f"b{k}/")
             and key.split("/")[1][0] not in skip}
@@ -260,6 +263,7 @@ def _compare_run(prog, name, res, ref, k, rtol, mag, truth, skip: str = "") -> l
             out.append(Finding(name, "missing", key, f"{who} has no value (None gradient?)"))
             continue
         factor = KEY_FACTOR[key.split("/")[1][0]]
+        mag = gmag if key.split("/")[1][0] in "ghaw" else fmag
         t = truth.values.get(key) if truth is not None and k not in truth.errors else None
         trtol = TRUTH_RTOL.get(prog.dtype, 0.0) * (1 + len(prog.nodes)) * factor
         f = _check(name, key, a, b, rtol * factor, rtol * factor * mag, prog.dtype,

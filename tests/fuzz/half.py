@@ -72,6 +72,22 @@ def torch_in_float32(prog, data):
     return run_torch(p32, Upcast(data, np.float32))
 
 
+def magnitude(probe) -> float:
+    """The largest finite |value| a float16 run's kernels read or make (:func:`kernel_probe`),
+    gradient ops included: the scale of a gradient's float16 rounding noise. A normalization's
+    gradient multiplies it by ``1 / std``, which no forward value shows (fuzz seed 98068: a
+    layer_norm row of ``[-0.909, -1.028]``, whose exact gradient 0 is -0.047 in PyTorch's
+    float16 and the eager mode's, terms of 17 cancelling)."""
+    m = 1.0
+    for _, ins, got in probe:
+        for a in (*ins, got):
+            if a.dtype.kind == "f" and a.size:
+                fin = np.abs(a[np.isfinite(a)])
+                if fin.size:
+                    m = max(m, float(fin.max()))
+    return m
+
+
 def ulp16(t: np.ndarray) -> np.ndarray:
     """The spacing of float16 numbers at ``|t|`` (as float64; 2**-24 below the normals)."""
     a = np.abs(np.asarray(t, np.float64))
