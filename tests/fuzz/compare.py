@@ -61,7 +61,8 @@ class Finding:
     def __str__(self) -> str:
         if self.kind == "kernel":
             return f"[reference's float16 kernel vs its float64 run] at {self.key}: {self.detail}"
-        return f"[{self.oracle} vs reference] {self.kind} at {self.key}: {self.detail}"
+        vs = "its eager twin" if self.oracle == "compile" else "reference"
+        return f"[{self.oracle} vs {vs}] {self.kind} at {self.key}: {self.detail}"
 
 
 def error_tag(text: str) -> str:

@@ -57,6 +57,11 @@ def _infinite(node: Node, args: list) -> bool:
     return a.dtype.kind == "f" and bool(np.isinf(a).any())
 
 
+def _nonfinite(node: Node, args: list) -> bool:
+    a = np.asarray(args[0])
+    return a.dtype.kind == "f" and not bool(np.isfinite(a).all())
+
+
 def _score_row_all_neg_inf(node: Node, args: list) -> bool:
     """Some row of ``q k^T`` has no entry above -inf (and no NaN): a softmax of ``-inf`` only."""
     q, k = np.asarray(args[0]), np.asarray(args[1])
@@ -78,6 +83,10 @@ RULES = (
          "var/std's gradient at an infinite input: TF's composed graph NaN throughout, "
          "PyTorch's closed form 2 (x - mean) / N (inf at the finite entries)", _infinite,
          ("torch",)),
+    Rule(frozenset({"floor", "ceil", "round", "trunc"}), "ghw",
+         "rounding: TF registers no gradient (tf.gradients stops there), PyTorch's is zeros, "
+         "and zero times the NaN/inf local derivative of an op before it is NaN (fuzz seed "
+         "100020: ceil(tanh(x)) at x = NaN; torch gives the eager mode's NaN)", _nonfinite),
     Rule(frozenset({"sdpa"}), "yghw",
          "attention whose scores are all -inf in a row: torch's fused CPU kernel writes 0 (its "
          "math path, e.g. under an all-False mask, and TF's softmax give NaN, as does the eager "

@@ -111,3 +111,19 @@ def test_sort_rows_with_nan_are_drawn_and_only_their_runs_sat_out(seed):
     fired = [k for k, kinds in ref.paradigm.items() if kinds]
     assert fired and len(fired) < len(prog.batches)
     assert not check(prog, ("reference", "eager", "torch")).failed
+
+
+def test_a_rounding_op_meeting_nan_sits_out_gradients_in_those_runs():
+    """Fuzz seed 100020 (float16, ``--edge 0.05``), minimized: ``ceil(tanh(x))`` with ``x``
+    holding NaN. TF registers no gradient for ceil (the static gradient stops: 1 from the other
+    output), PyTorch's is zeros, times tanh's NaN derivative: NaN in the eager mode and torch.
+    Runs whose ceil input is finite are compared in full."""
+    prog = _recorded("paradigm-rounding-grad-nan")
+    ref = run_static(prog, Data(prog), "reference")
+    assert all(kinds == {"eager": "ghw", "torch": "ghw"} for kinds in ref.paradigm.values())
+    assert not check(prog, ("reference", "eager", "torch")).failed
+    clean = prog.copy()
+    clean.edge, clean.nonfinite = 0.0, False
+    ref = run_static(clean, Data(clean), "reference")
+    assert all(not kinds for kinds in ref.paradigm.values())
+    assert not check(clean, ("reference", "eager", "torch")).failed
