@@ -52,6 +52,17 @@ def written_feeds(before: dict, feeds: dict) -> list[str]:
             if not _same(v, before[k])]
 
 
+def _component(tensors: dict, name: str) -> Any:
+    """The graph tensor of a flattened result name: ``g0`` or a component of a fetched
+    IndexedSlices, ``g0.indices`` (two gradients of one embedding share its ids tensor, and one
+    tensor fetched twice is one array, as in TF: fuzz seed 102101)."""
+    base, *parts = name.split(".")
+    t = tensors[base]
+    for p in parts:
+        t = getattr(t, p, t)
+    return t
+
+
 def shared_results(out: dict, tensors: dict, feeds: dict) -> list[str]:
     """Results sharing memory with a feed, or with the result of another tensor."""
     bad = []
@@ -66,8 +77,7 @@ def shared_results(out: dict, tensors: dict, feeds: dict) -> list[str]:
                 bad.append(f"result {a} shares memory with the caller's feed {f}")
         for b in names[i + 1:]:
             vb = out[b]
-            if tensors[a.split(".")[0]] is tensors[b.split(".")[0]] or \
-                    not isinstance(vb, np.ndarray):
+            if _component(tensors, a) is _component(tensors, b) or not isinstance(vb, np.ndarray):
                 continue
             if va.size and vb.size and np.shares_memory(va, vb):
                 bad.append(f"results {a} and {b} (distinct tensors) share memory")

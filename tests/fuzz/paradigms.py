@@ -62,6 +62,47 @@ def _nonfinite(node: Node, args: list) -> bool:
     return a.dtype.kind == "f" and not bool(np.isfinite(a).all())
 
 
+def _zero_vector(node: Node, args: list) -> bool:
+    """Some vector ``tf.norm`` reduces is all zeros (float16 reaches it by underflow:
+    ``sigmoid(-30)`` is 0 there, fuzz seed 102015)."""
+    a = np.asarray(args[0])
+    if a.dtype.kind != "f" or not a.size:
+        return False
+    return bool((a == 0).all(axis=node.p["dim"]).any())
+
+
+def _float16_steps_differ(node: Node, args: list) -> bool:
+    """A float16 composite (TF composes norm/attention/layer_norm/var/std of ops rounded to
+    float16; PyTorch's fused kernels compute in float32) overflows or underflows into other
+    NaN/inf positions than the same node in float32 (fuzz seeds 102108: ``tf.norm`` of 30s
+    squares to inf, torch 900; 102074: an attention weight underflows to 0, times -inf NaN,
+    torch -inf)."""
+    from staticgraph import ops
+
+    from . import composites as K
+    from . import wide_forms as W
+    from .ops_table import node_src
+
+    xs = [a for a in args if isinstance(a, np.ndarray)]
+    if not any(a.dtype == np.float16 for a in xs):
+        return False
+    src = node_src(Node(node.op, [{"c": 0.0} if isinstance(a, dict) else i
+                                  for i, a in enumerate(node.args)], node.p), "np")
+    outs = []
+    for dt in (np.float16, np.float32):
+        ns = {"ops": ops, "np": np, "K": K, "W": W, "DT": np.dtype(dt)}
+        ns.update({f"v{i}": (np.asarray(a, dt) if np.asarray(a).dtype.kind == "f" else a)
+                   for i, a in enumerate(args)})
+        try:
+            with np.errstate(all="ignore"):
+                outs.append(np.asarray(eval(src, ns), np.float64))  # noqa: S307
+        except Exception:  # noqa: BLE001 - no numpy form for these values: no excuse
+            return False
+    a, b = outs
+    return a.shape == b.shape and bool(((np.isnan(a) != np.isnan(b)) |
+                                        (np.isinf(a) != np.isinf(b))).any())
+
+
 def _score_row_all_neg_inf(node: Node, args: list) -> bool:
     """Some row of ``q k^T`` has no entry above -inf (and no NaN): a softmax of ``-inf`` only."""
     q, k = np.asarray(args[0]), np.asarray(args[1])
@@ -87,6 +128,13 @@ RULES = (
          "rounding: TF registers no gradient (tf.gradients stops there), PyTorch's is zeros, "
          "and zero times the NaN/inf local derivative of an op before it is NaN (fuzz seed "
          "100020: ceil(tanh(x)) at x = NaN; torch gives the eager mode's NaN)", _nonfinite),
+    Rule(frozenset({"norm"}), "ghw",
+         "tf.norm's gradient at a zero vector is NaN (its composed sqrt), "
+         "torch.linalg.vector_norm's 0 (and the eager mode's)", _zero_vector),
+    Rule(frozenset({"norm", "sdpa", "layer_norm", "var", "std"}), "yghw",
+         "float16 composites: TF composes these of float16 ops (a square of 300 overflows, an "
+         "attention weight underflows to 0), PyTorch's fused kernels compute in float32",
+         _float16_steps_differ, ("torch",)),
     Rule(frozenset({"sdpa"}), "yghw",
          "attention whose scores are all -inf in a row: torch's fused CPU kernel writes 0 (its "
          "math path, e.g. under an all-False mask, and TF's softmax give NaN, as does the eager "

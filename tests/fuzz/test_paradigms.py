@@ -127,3 +127,17 @@ def test_a_rounding_op_meeting_nan_sits_out_gradients_in_those_runs():
     ref = run_static(clean, Data(clean), "reference")
     assert all(not kinds for kinds in ref.paradigm.values())
     assert not check(clean, ("reference", "eager", "torch")).failed
+
+
+def test_float16_reaches_a_zero_norm_vector_and_a_composite_overflow():
+    """Fuzz seeds 102015 (``norm(sigmoid(x))`` with ``x = -30``: sigmoid underflows to 0 in
+    float16, and tf.norm's gradient at a zero vector is NaN, PyTorch's 0) and 102108 (the float16
+    ``tf.norm`` of 30 squared: TF composes ``sqrt(sum(x * x))``, inf; PyTorch's fused
+    ``vector_norm`` computes in float32, 900): sat out in those runs, by eager/torch and torch
+    alone."""
+    for tag, kinds in (("paradigm-f16-norm-zero-vector", {"eager": "ghw", "torch": "ghw"}),
+                       ("paradigm-f16-norm-squares-overflow", {"torch": "ghwy"})):
+        prog = _recorded(tag)
+        ref = run_static(prog, Data(prog), "reference")
+        assert kinds in ref.paradigm.values(), (tag, ref.paradigm)
+        assert not check(prog, ("reference", "eager", "torch")).failed
