@@ -30,7 +30,7 @@ from ._parallel import LARGE as _LARGE
 from ._parallel import matmul as _par_matmul
 from ._parallel_ops import forward as _par_forward
 from ._parallel_ops import reduce_all as _par_reduce_all
-from ._tensor import Tensor
+from ._tensor import _AVALS, Tensor
 from ._typed_scalars import _CACHE as _TYPED
 from ._typed_scalars import typed
 from .autograd.grad_mode import GRAD_ENABLED
@@ -196,7 +196,13 @@ def binary_method(op: Op) -> Callable[[Tensor, Any], Tensor]:
                 versions = [(0, a._vc[0]), (1, b._vc[0])] if ra and rb else \
                     pair_versions(a, b, sf)  # every cotangent wanted: both values read
             else:  # the inputs' avals (``x - y`` of one shape: one aval, looked up once)
-                ava = a._aval or a.aval
+                ava = a._aval
+                if ava is None:  # ``Tensor.aval``'s cache lookup, inline
+                    ava = _AVALS.get((da.shape, dt))
+                    if ava is None:
+                        ava = a.aval
+                    else:
+                        a._aval = ava
                 stored, versions = [ava, ava if db.shape == da.shape else b._aval or b.aval], \
                     None
         if SAVED_HOOKS:
@@ -393,6 +399,7 @@ _TENSORS2: dict = {}
 
 
 _FULL: dict = {}  # (op, ndim) -> (the params over all dims, grad_fn class, the dims, is mean)
+_COUNTS: dict = {}  # (dtype, n) -> ``dtype.type(n)``, a full mean's divisor
 
 
 def reduce_all(op: Op, a: Tensor) -> Tensor | None:
@@ -420,7 +427,12 @@ def reduce_all(op: Op, a: Tensor) -> Tensor | None:
     elif hit[3] and 0 < n < 1 << 24 and dt.itemsize >= 4 and type(da) is _ndarray:
         # ``_mean_impl``'s float case without its checks: the sum over every dim divided by
         # the count in the dtype (the same bits)
-        out = _add_reduce(da, axis=hit[2]) / dt.type(n)
+        c = _COUNTS.get((dt, n))  # the count as a numpy scalar of ``dt``, made once
+        if c is None:
+            c = dt.type(n)
+            if len(_COUNTS) < 4096:
+                _COUNTS[(dt, n)] = c
+        out = _add_reduce(da, hit[2]) / c
     else:
         out = op.impl(da, hit[2], False, True)  # the params, positionally
     if type(out) is not _ndarray:
