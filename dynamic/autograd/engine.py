@@ -12,12 +12,11 @@ graph allows; everything else runs ``run_engine``.
 from __future__ import annotations
 
 import heapq
+from _lsprof import Profiler as _CProfiler  # cProfile's profiler (CPython's C module)
 from collections.abc import Sequence
 from operator import attrgetter
 from sys import getprofile as _getprofile
 from typing import Any
-
-from _lsprof import Profiler as _CProfiler
 
 import numpy as np
 
@@ -158,10 +157,11 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
 
 
 def _unwatched() -> bool:
-    """No profile function that models the backward is set: none, or cProfile's (``cProfile``/
-    ``profile.run`` of a training step then times the walk the step really takes, not the
-    general one). ``dynamic.compile``'s whole-step capture sets its own Python function to
-    watch the calls of ``_make_grads`` and ``run_engine``: the lean call is not taken then."""
+    """No profile function that models the backward is set: none, or cProfile's (a
+    ``cProfile.run`` of a training step then times the walk the step really takes, not the
+    general one; the pure-Python ``profile`` module's function still gets the general one).
+    ``dynamic.compile``'s whole-step capture sets its own Python function to watch the calls
+    of ``_make_grads`` and ``run_engine``: the lean call is not taken then."""
     p = _getprofile()
     return p is None or isinstance(p, _CProfiler)
 
