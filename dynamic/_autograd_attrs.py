@@ -8,6 +8,7 @@ import weakref
 from typing import Any
 
 from ._tensor import Tensor, make
+from .autograd.engine import CAPTURE_HOOK, _lean, _unwatched
 from .autograd.engine import backward as engine_backward
 from .autograd.grad_mode import INFERENCE, is_inference_tensor, mark_inference
 from .autograd.graph import HOOKED, AccumulateGrad, RemovableHandle, _add_hook, new_accumulator
@@ -123,6 +124,11 @@ class AutogradAttrs:
 
     def backward(self, gradient: Any = None, retain_graph: bool | None = None,
                  create_graph: bool = False, inputs: Any = None) -> None:
+        # ``autograd.backward``'s common call, its checks in its order, one call less
+        if gradient is None and not create_graph and inputs is None and CAPTURE_HOOK[0] is None \
+                and _unwatched() and _lean(self, None, False if retain_graph is None
+                                           else retain_graph, True) is not None:
+            return
         engine_backward([self], None if gradient is None else [gradient], retain_graph,
                         create_graph, inputs=inputs)
 

@@ -22,6 +22,7 @@ import numpy as np
 
 from staticgraph.ops import Op, bind
 from staticgraph.ops.np_rules import ARRAY_OUT
+from staticgraph.ops.np_rules import matmul2d as _matmul2d
 from staticgraph.ops.reductions import _mean_impl
 
 from ._frontend import apply
@@ -29,7 +30,7 @@ from ._parallel import LARGE as _LARGE
 from ._parallel import matmul as _par_matmul
 from ._parallel_ops import forward as _par_forward
 from ._parallel_ops import reduce_all as _par_reduce_all
-from ._tensor import Tensor
+from ._tensor import _AVALS, Tensor
 from ._typed_scalars import _CACHE as _TYPED
 from ._typed_scalars import typed
 from .autograd.grad_mode import GRAD_ENABLED
@@ -129,6 +130,8 @@ def binary_method(op: Op) -> Callable[[Tensor, Any], Tensor]:
     uf = _ufunc(op)
     sf = op.saved_for  # which cotangents read each saved input (``None``: all)
     a_own = sf is None or 0 in sf[0]  # ``a op 3``: is ``a``'s value read by its own cotangent
+    # the record's fixed facts, read once here (``Op`` is frozen), not per call
+    save_in, save_out, lean = 0 in op.saves, "out" in op.saves, op.np_vjp is not None
 
     def method(a: Tensor, b: Any) -> Tensor:
         if not ENABLED[0]:  # before any local holds an array (a capture counts their references)
@@ -173,11 +176,10 @@ def binary_method(op: Op) -> Callable[[Tensor, Any], Tensor]:
             t._grad_fn = None
             t._requires_grad = False
             return t
-        saves = op.saves
         if scalar:
             fa = a._grad_fn  # ``_edge`` inlined for a recorded operand
             edges = [(fa, a._output_nr) if fa is not None else _edge(a), NONE_EDGE]
-            if 0 in saves:
+            if save_in:
                 stored, versions = [a, b], [(0, a._vc[0] if a_own else None)]
             else:
                 stored, versions = [a._aval or a.aval, b], None
@@ -188,13 +190,19 @@ def binary_method(op: Op) -> Callable[[Tensor, Any], Tensor]:
                      _edge(a) if a._requires_grad else NONE_EDGE,
                      (fb, b._output_nr) if fb is not None else
                      _edge(b) if b._requires_grad else NONE_EDGE]
-            if 0 in saves:
+            if save_in:
                 ra, rb = a._requires_grad, b._requires_grad
                 stored = [a, b]
                 versions = [(0, a._vc[0]), (1, b._vc[0])] if ra and rb else \
                     pair_versions(a, b, sf)  # every cotangent wanted: both values read
             else:  # the inputs' avals (``x - y`` of one shape: one aval, looked up once)
-                ava = a._aval or a.aval
+                ava = a._aval
+                if ava is None:  # ``Tensor.aval``'s cache lookup, inline
+                    ava = _AVALS.get((da.shape, dt))
+                    if ava is None:
+                        ava = a.aval
+                    else:
+                        a._aval = ava
                 stored, versions = [ava, ava if db.shape == da.shape else b._aval or b.aval], \
                     None
         if SAVED_HOOKS:
@@ -210,13 +218,13 @@ def binary_method(op: Op) -> Callable[[Tensor, Any], Tensor]:
         node._params = _NO_PARAMS
         node._stored = stored
         node._saved_ver = versions
-        if "out" in saves:
+        if save_out:
             node._out = out
             node._out_ver = t._vc
             node._out_saved = 0
         else:
             node._out = None
-        node._fdt = dt if op.np_vjp is not None else None
+        node._fdt = dt if lean else None
         t._requires_grad = True
         t._grad_fn = node
         return t
@@ -241,6 +249,7 @@ def unary_method(op: Op) -> Callable[[Tensor], Tensor]:
     bound; ``_result`` and ``_node`` inlined as in :func:`binary_method`."""
 
     uf = _ufunc(op)
+    save_in, save_out, lean = 0 in op.saves, "out" in op.saves, op.np_vjp is not None
 
     def method(a: Tensor) -> Tensor:
         if not ENABLED[0]:  # before any local holds an array (as in binary)
@@ -267,8 +276,7 @@ def unary_method(op: Op) -> Callable[[Tensor], Tensor]:
         if not a._requires_grad or not GRAD_ENABLED[0]:
             t._requires_grad = False
             return t
-        saves = op.saves
-        if 0 in saves:
+        if save_in:
             stored, versions = [a], [(0, a._vc[0])]
         else:
             stored, versions = [a._aval or a.aval], None
@@ -285,13 +293,13 @@ def unary_method(op: Op) -> Callable[[Tensor], Tensor]:
         node._params = _NO_PARAMS
         node._stored = stored
         node._saved_ver = versions
-        if "out" in saves:
+        if save_out:
             node._out = out
             node._out_ver = t._vc
             node._out_saved = 0
         else:
             node._out = None
-        node._fdt = dt if op.np_vjp is not None else None
+        node._fdt = dt if lean else None
         t._requires_grad = True
         t._grad_fn = node
         return t
@@ -323,6 +331,8 @@ def tensors2_method(op: Op) -> Callable[[Tensor, Any], Tensor]:
 
     matmul = op.name == "matmul"
     sf = op.saved_for
+    cross = sf == ((1,), (0,))  # matmul's: each input's value is read by the other's cotangent
+    lean = op.np_vjp is not None
 
     def method(a: Tensor, b: Any) -> Tensor:
         if not ENABLED[0] or not isinstance(b, Tensor):
@@ -333,7 +343,7 @@ def tensors2_method(op: Op) -> Callable[[Tensor, Any], Tensor]:
         if not matmul or da.ndim != 2 or db.ndim != 2 or db.dtype != dt or dt.kind != "f" \
                 or da.shape[1] != db.shape[0]:
             return apply(op, (a, b), {})
-        out = op.impl(da, db) if da.size < _LARGE[1] else _par_matmul(op, da, db)
+        out = _matmul2d(da, db) if da.size < _LARGE[1] else _par_matmul(op, da, db)
         t = _new(Tensor)  # ``_result``, inlined
         t._data = out
         t._aval = t._grad = t._acc = t._hooks = t._base = t._view = t._grad_fn = None
@@ -352,8 +362,9 @@ def tensors2_method(op: Op) -> Callable[[Tensor, Any], Tensor]:
                  _edge(a) if a._requires_grad else NONE_EDGE,
                  (fb, b._output_nr) if fb is not None else
                  _edge(b) if b._requires_grad else NONE_EDGE]
-        versions = [(0, a._vc[0]), (1, b._vc[0])] if a._requires_grad and b._requires_grad \
-            else pair_versions(a, b, sf)
+        ra, rb = a._requires_grad, b._requires_grad
+        versions = [(0, a._vc[0] if rb else None), (1, b._vc[0] if ra else None)] if cross \
+            else [(0, a._vc[0]), (1, b._vc[0])] if ra and rb else pair_versions(a, b, sf)
         if SAVED_HOOKS:
             _node(op, t, edges, [a, b], versions, cls)
             return t
@@ -367,7 +378,7 @@ def tensors2_method(op: Op) -> Callable[[Tensor, Any], Tensor]:
         node._stored = [a, b]
         node._saved_ver = versions
         node._out = None
-        node._fdt = dt if op.np_vjp is not None else None
+        node._fdt = dt if lean else None
         t._requires_grad = True
         t._grad_fn = node
         return t
@@ -387,14 +398,17 @@ def tensors2(op: Op, a: Tensor, b: Any) -> Tensor:
 _TENSORS2: dict = {}
 
 
-_FULL: dict = {}  # (op, ndim) -> (read-only params over all dims, grad_fn class, the dims)
+_FULL: dict = {}  # (op, ndim) -> (the params over all dims, grad_fn class, the dims, is mean)
+_COUNTS: dict = {}  # (dtype, n) -> ``dtype.type(n)``, a full mean's divisor
 
 
 def reduce_all(op: Op, a: Tensor) -> Tensor | None:
     """``op`` over every dim of a float tensor (``x.mean()``, ``x.sum()``), recorded as the
     general path records it (same params, class, saved values); ``None`` where that path must
     run (other dtypes, a result of another dtype). ``_result`` and ``_node`` inlined; the
-    nodes share one read-only params mapping per op and rank."""
+    nodes share one params dict per op and rank, which nothing writes (a rule gets its own
+    keyword dict; a plain dict because ``**`` of a ``MappingProxyType`` costs ~0.5 us more
+    per backward call)."""
     if not ENABLED[0]:  # before reading the array (a capture may not have computed it yet)
         return None
     da = a._data
@@ -404,7 +418,7 @@ def reduce_all(op: Op, a: Tensor) -> Tensor | None:
     hit = _FULL.get((op, da.ndim))
     if hit is None:
         params = {"dim": tuple(range(da.ndim)), "keepdim": False, "full": True}
-        hit = _FULL[(op, da.ndim)] = (MappingProxyType(params),
+        hit = _FULL[(op, da.ndim)] = (params,
                                       node_class(op.backward_name((a,), params)), params["dim"],
                                       op.impl is _mean_impl)
     n = da.size
@@ -413,7 +427,12 @@ def reduce_all(op: Op, a: Tensor) -> Tensor | None:
     elif hit[3] and 0 < n < 1 << 24 and dt.itemsize >= 4 and type(da) is _ndarray:
         # ``_mean_impl``'s float case without its checks: the sum over every dim divided by
         # the count in the dtype (the same bits)
-        out = _add_reduce(da, axis=hit[2]) / dt.type(n)
+        c = _COUNTS.get((dt, n))  # the count as a numpy scalar of ``dt``, made once
+        if c is None:
+            c = dt.type(n)
+            if len(_COUNTS) < 4096:
+                _COUNTS[(dt, n)] = c
+        out = _add_reduce(da, hit[2]) / c
     else:
         out = op.impl(da, hit[2], False, True)  # the params, positionally
     if type(out) is not _ndarray:

@@ -18,7 +18,7 @@ import numpy as np
 
 from staticgraph.ops import AVal, sum_to_shape
 
-from .._tensor import Tensor, make, wrap
+from .._tensor import Tensor, make
 from .graph import FREED_MSG, AccumulateGrad, Node, OpNode, Packed, version_error
 
 _ndarray = np.ndarray
@@ -351,13 +351,20 @@ def _owned(g: np.ndarray) -> bool:
 
 
 _OWN_REFS = 4  # the pending entry, the caller's loop variable, this argument, getrefcount's
+_new = object.__new__
 
 
 def assign_arrays(pending: list) -> None:
     for t, g in pending:
         old = t._grad
-        if old is None:
-            t._grad = wrap(g if type(g) is _ndarray and _owned(g) else np.array(g, copy=True))
+        if old is None:  # ``wrap``, inlined
+            n = _new(Tensor)
+            n._data = g if type(g) is _ndarray and _owned(g) else np.array(g, copy=True)
+            n._aval = n._grad = n._acc = n._hooks = n._base = n._view = n._grad_fn = None
+            n._requires_grad = n._retains_grad = False
+            n._output_nr = 0
+            n._vc = [0]
+            t._grad = n
         else:
             d = old._data
             if d.flags.writeable and d.shape == g.shape:

@@ -12,6 +12,7 @@ graph allows; everything else runs ``run_engine``.
 from __future__ import annotations
 
 import heapq
+from _lsprof import Profiler as _CProfiler  # cProfile's profiler (CPython's C module)
 from collections.abc import Sequence
 from operator import attrgetter
 from sys import getprofile as _getprofile
@@ -102,7 +103,7 @@ def backward(tensors: Any, grad_tensors: Any = None, retain_graph: bool | None =
                                  None if inputs is None else _tensors(inputs), True) is not None:
         return
     if grads_in is None and not create_graph and inputs is None and len(outputs) == 1 \
-            and _getprofile() is None and _lean(outputs[0], None, retain_graph, True) is not None:
+            and _unwatched() and _lean(outputs[0], None, retain_graph, True) is not None:
         return
     grads = _make_grads(outputs, grads_in)
     if inputs is not None:
@@ -135,7 +136,7 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
     res = None if hook is None else hook(outs, grad_outputs, retain_graph, create_graph, ins,
                                          False)
     if res is None and grad_outputs is None and not create_graph and len(outs) == 1 \
-            and _getprofile() is None:
+            and _unwatched():
         res = _lean(outs[0], ins, retain_graph, False)
     if res is None:
         res = run_engine(outs, _make_grads(outs, grad_outputs), retain_graph, create_graph, ins,
@@ -153,6 +154,16 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
                         "in the graph. Set allow_unused=True if this is the desired behavior.")
         break
     return tuple(res)
+
+
+def _unwatched() -> bool:
+    """No profile function that models the backward is set: none, or cProfile's (a
+    ``cProfile.run`` of a training step then times the walk the step really takes, not the
+    general one; the pure-Python ``profile`` module's function still gets the general one).
+    ``dynamic.compile``'s whole-step capture sets its own Python function to watch the calls
+    of ``_make_grads`` and ``run_engine``: the lean call is not taken then."""
+    p = _getprofile()
+    return p is None or isinstance(p, _CProfiler)
 
 
 def _add(a: Any, b: Any, create_graph: bool) -> Any:
@@ -228,8 +239,9 @@ def _lean(out: Tensor, ins: list | None, retain_graph: bool, accumulate: bool) -
     gradient of ones, the targets leaves, a graph ``lean_walk.plan`` accepts (tried first as
     ``lean_walk.run``, the one-pass walk, then planned). Returns the
     captured gradients, or ``None`` (nothing done) for the general path. Not used while a
-    profile function runs: ``dynamic.compile``'s whole-step capture watches the calls of
-    ``_make_grads`` and ``run_engine`` to model the backward.
+    profile function other than cProfile's runs (:func:`_unwatched`): ``dynamic.compile``'s
+    whole-step capture watches the calls of ``_make_grads`` and ``run_engine`` to model the
+    backward.
 
     The one-pass walk gets the targets as the list ``ins`` (it matches each leaf it reaches
     by identity: no ``AccumulateGrad`` lookup, no dict per call); the planned walk, run only

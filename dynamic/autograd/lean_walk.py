@@ -40,6 +40,7 @@ _asarray = np.asarray
 _add = np.add
 _reduce0 = np.add.reduce
 _Acc = AccumulateGrad
+_ARG_TYPES = (_ndarray, AVal)  # a lean node's saved inputs: arrays and shape-only avals
 
 
 def plan(roots: Any, capture: dict | None) -> tuple | None:
@@ -213,11 +214,22 @@ def run(root: Any, g: np.ndarray, targets: list | None, captured: list, pending:
                 else:
                     i = 0
                     for r in res:  # every cotangent fits its input already: sent as it is
-                        if needs[i] and (type(r) is not _ndarray or r.shape != args[i].shape
-                                         or r.dtype != args[i].dtype):
-                            res = _fit(res, args, edges, op)
-                            break
+                        if needs[i]:
+                            a = args[i]
+                            if type(r) is not _ndarray or r.dtype != a.dtype:
+                                res = _fit(res, args, edges, op)
+                                break
+                            if r.shape != a.shape:
+                                sh = a.shape  # a bias's un-broadcast (``_fit``'s), inline
+                                if not sh or r.shape[1:] != sh or op.vjp_exact \
+                                        or len(args) == 1 or type(a) not in _ARG_TYPES:
+                                    res = _fit(res, args, edges, op)
+                                    break
+                                if type(res) is not list:
+                                    res = list(res)
+                                res[i] = _reduce0(r, 0)
                         i += 1
+                    a = r = None
             done.append(node)
             g = None  # the dict alone holds pending cotangents
             s = node._seq

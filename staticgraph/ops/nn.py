@@ -10,6 +10,7 @@ import numpy as np
 
 from .core import AVal, Op, aval_of, bind, broadcast_shapes, normalize_dims, register, result_type
 from .elementwise import exp, mul, neg, sub
+from .np_rules import matmul2d
 from .reductions import mean, size, sum
 from .shapes import broadcast_like, expand_dims, squeeze, transpose
 from .unknown_rank import dims_at_rank, known_rank
@@ -87,10 +88,14 @@ def _np_matmul_vjp(g, out, needs, a, b):
     an input without grad); vectors go through the general rule."""
     if a.ndim < 2 or b.ndim < 2:
         return NotImplemented
-    if a.ndim == 2 and b.ndim == 2 and (_transposed(a) or _transposed(b)):
-        ga = (np.matmul(b, g.T).T if _transposed(a) else g @ b.T) if needs[0] else None
-        gb = (np.matmul(g.T, a).T if _transposed(b) else a.T @ g) if needs[1] else None
-        return ga, gb
+    if a.ndim == 2 and b.ndim == 2:  # ``matmul2d``: ``np.matmul``'s bits, less dispatch
+        if _transposed(a) or _transposed(b):
+            ga = (matmul2d(b, g.T).T if _transposed(a) else matmul2d(g, b.T)) if needs[0] \
+                else None
+            gb = (matmul2d(g.T, a).T if _transposed(b) else matmul2d(a.T, g)) if needs[1] \
+                else None
+            return ga, gb
+        return (matmul2d(g, b.T) if needs[0] else None), (matmul2d(a.T, g) if needs[1] else None)
     ga = np.matmul(g, b.swapaxes(-1, -2)) if needs[0] else None  # the method: no Python wrapper
     gb = np.matmul(a.swapaxes(-1, -2), g) if needs[1] else None
     return ga, gb

@@ -166,6 +166,12 @@ def _times(g, t, into=None):
 
 
 def tanh(g, out, needs, x):
+    if out.ndim and g.shape == out.shape and g.dtype is out.dtype \
+            and out.nbytes <= tiles.TILED_BYTES:  # ``tanh_vjp``'s small case, inline
+        t = np.multiply(out, out)
+        one = _ONES.get(t.dtype)
+        np.subtract(_one(t.dtype) if one is None else one, t, out=t)
+        return (np.multiply(g, t, out=t),)
     return (tanh_vjp(g, out),)
 
 
@@ -179,3 +185,28 @@ def sigmoid(g, out, needs, x):
 
 def sigmoid_owned(g, out, needs, x):
     return (sigmoid_vjp(g, out, g if out.ndim and g.shape == out.shape else None),)
+
+
+# ---------------------------------------------------------------------------- products
+_F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)  # numpy's own instances
+
+
+def matmul2d(a, b):
+    """``np.matmul(a, b)`` of two 2-D ndarrays, as ``a.dot(b)`` where that is the same BLAS call.
+
+    ``np.matmul`` is a generalized ufunc: on small matrices its dispatch costs ~0.5 us of the
+    ~1 us a (4, 16) @ (16, 1) product takes. For float32/float64 operands (numpy's own dtype
+    instances) that are C- or F-contiguous, numpy's ``dot`` (``cblas_matrixproduct``) and
+    ``matmul``'s loop reach the same OpenBLAS routine (gemm, gemv or the dot function; where
+    the contracted dim is 1, one product per element, ``0 + a*b`` in matmul, gemm's in dot:
+    the same bits, sign of zero included), so the bytes are the same. Except where one
+    operand is (1, 1): ``dot`` then scales the other by it with axpy, which skips a zero scale
+    (``0 * inf`` gives 0, not NaN) and, for a (1, 1) result, keeps ``-0.0`` where matmul adds
+    it to 0. Those, other dtypes and other layouts (whose copies or naive loops may sum in
+    another order) call ``np.matmul`` (``tests/ops/test_matmul2d.py`` compares the bytes)."""
+    dt = a.dtype
+    if (dt is _F32 or dt is _F64) and b.dtype is dt and a.size != 1 and b.size != 1 \
+            and type(a) is _ndarray and type(b) is _ndarray \
+            and a.flags.forc and b.flags.forc:  # ``forc``: C- or F-contiguous
+        return a.dot(b)
+    return np.matmul(a, b)

@@ -15,6 +15,7 @@ import pytest
 
 import dynamic as torch
 from dynamic.autograd import array_backward
+from staticgraph.ops import nn as nn_ops
 from tests.dynamic.test_op_table import TABLE, _inputs
 
 
@@ -98,6 +99,8 @@ def test_matmul_skips_the_cotangent_of_an_input_without_grad(monkeypatch):
     calls = []
     real = np.matmul
     monkeypatch.setattr(np, "matmul", lambda *a, **k: calls.append(1) or real(*a, **k))
+    real2d = nn_ops.matmul2d  # the 2-D products of the numpy-level rule (``a.dot(b)``)
+    monkeypatch.setattr(nn_ops, "matmul2d", lambda *a: calls.append(1) or real2d(*a))
     x = torch.ones(4, 3)
     w = torch.ones(3, 2, requires_grad=True)
     y = (x @ w).sum()
