@@ -96,3 +96,28 @@ if __name__ == "__main__":
                                             indent=1, sort_keys=True) + "\n")
     else:
         json.dump(results, sys.stdout)
+
+
+_NUMBER = re.compile(r"-?\d+\.(\d+)(?:e[+-]?\d+)?")
+
+
+def live_print_differs(live: str, recorded: str) -> str | None:
+    """The first line where a live PyTorch run's output differs from the recording, or ``None``.
+    A printed decimal may differ by one unit in its last printed place: PyTorch's own float
+    results move in the last bits with the CPU (its vector kernels and BLAS choose by the
+    machine's instruction set: a loss printed ``1.169133`` where recorded is ``1.169134``).
+    Everything else, the text and every other number, must be the same."""
+    a, b = live.splitlines(), recorded.splitlines()
+    if len(a) != len(b):
+        return f"{len(a)} lines live, {len(b)} recorded"
+    for x, y in zip(a, b):
+        if x == y:
+            continue
+        nx, ny = list(_NUMBER.finditer(x)), list(_NUMBER.finditer(y))
+        if _NUMBER.sub("#", x) != _NUMBER.sub("#", y) or len(nx) != len(ny) or any(
+                len(m.group(1)) != len(n.group(1)) or abs(float(m.group()) - float(n.group()))
+                > 1.5 * 10.0 ** -len(m.group(1)) * (10.0 ** int(m.group().split("e")[1])
+                                                     if "e" in m.group() else 1.0)
+                for m, n in zip(nx, ny)):
+            return f"live {x!r} != recorded {y!r}"
+    return None
