@@ -12,7 +12,6 @@ graph allows; everything else runs ``run_engine``.
 from __future__ import annotations
 
 import heapq
-from _lsprof import Profiler as _CProfiler  # cProfile's profiler (CPython's C module)
 from collections.abc import Sequence
 from operator import attrgetter
 from sys import getprofile as _getprofile
@@ -30,6 +29,11 @@ from . import lean_walk
 from .array_backward import add_arrays, assign_arrays, before_rule, call_hooks, run_arrays
 from .grad_mode import GRAD_ENABLED
 from .graph import AccumulateGrad, Node, renamed
+
+try:  # cProfile's profiler (CPython's C module; absent elsewhere)
+    from _lsprof import Profiler as _CProfiler
+except ImportError:  # pragma: no cover
+    _CProfiler = ()
 
 #: ``dynamic.compile``'s hook point (set only while a capture runs: dynamic/_compile/deferred.py).
 #: ``backward`` and ``grad`` call ``CAPTURE_HOOK[0](outputs, grad_outputs, retain_graph,
