@@ -196,3 +196,44 @@ def test_noncontiguous_input_runs_through_the_runner():
     np.testing.assert_allclose(compiled(x, y).item(), eager(x, y).item(), rtol=1e-5)
     assert_same(m1, m2)
     assert compiled.n_plans == 1
+
+
+def test_second_call_runs_through_the_fast_path_it_builds(monkeypatch):
+    """A plan's second call builds its fast path and runs through it (no general run first:
+    issue #14, the first call of a 1000-step loop); values, ``.grad`` and parameters stay
+    eager's, with and without momentum (whose first step is a plan of its own: the first
+    plan's fast path, built and missed on the second call, keeps no parameter array)."""
+    from dynamic._compile.call import CompiledCall
+
+    runs = []
+    real = CompiledCall.run
+    monkeypatch.setattr(CompiledCall, "run", lambda self, t: runs.append(self) or real(self, t))
+    x, y = data()
+    m1, compiled, m2, eager = _pair()
+    for k in range(4):
+        np.testing.assert_allclose(compiled(x, y).item(), eager(x, y).item(), rtol=1e-6)
+        assert_same(m1, m2)
+        assert len(runs) == 1  # the capture's first run only
+        assert (compiled._hot is not None) == (k > 0)
+    runs.clear()
+
+    def make():
+        torch.manual_seed(0)
+        m = nn.Sequential(nn.Linear(2, 4), nn.Tanh(), nn.Linear(4, 1))
+        opt = torch.optim.SGD(list(m.parameters()), lr=0.1, momentum=0.9)
+
+        def step(x, y):
+            opt.zero_grad()
+            loss = ((m(x) - y) ** 2).mean()
+            loss.backward()
+            opt.step()
+            return loss
+        return m, step
+    (m1, s1), (m2, s2) = make(), make()
+    compiled = torch.compile(s1)
+    for _ in range(5):
+        np.testing.assert_allclose(compiled(x, y).item(), s2(x, y).item(), rtol=1e-6)
+        assert_same(m1, m2)
+    assert compiled.n_plans == 2 and compiled._hot is not None
+    first = compiled.cache[next(iter(compiled.cache))].calls[0]
+    assert first.fast and all(box[0] is None for box in first.fast.caches)
