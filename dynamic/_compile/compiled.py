@@ -142,20 +142,6 @@ class CompiledFunction:
             if bad is not None:
                 why = bad
                 continue
-            if call.fast is None:  # the plan's second call: its fast path runs it already
-                call.fast = build_fast(call, struct, tuple(
-                    (type(t), t._data.dtype, t._data.ndim, t._requires_grad) for t in tensors),
-                    GRAD_ENABLED[0]) or False
-                if call.fast and not kwargs:
-                    try:
-                        out = call.fast(args)
-                    except InvalidArgumentError as e:
-                        return self._kernel_error(e, call, args, kwargs)
-                    if out is not MISS:
-                        self._hot, self._hot_call = call.fast, call
-                        return out
-                    for box in call.fast.caches:  # (its guards' identity caches: no array
-                        box[0] = None  # kept alive, so a parameter's reference count is exact)
             try:
                 out = call.run(tensors)
             except GuardFailed as e:
@@ -163,6 +149,10 @@ class CompiledFunction:
                 continue
             except InvalidArgumentError as e:
                 return self._kernel_error(e, call, args, kwargs)
+            if call.fast is None:
+                call.fast = build_fast(call, struct, tuple(
+                    (type(t), t._data.dtype, t._data.ndim, t._requires_grad) for t in tensors),
+                    GRAD_ENABLED[0]) or False
             self._hot, self._hot_call = call.fast or None, call
             return out
         return self._capture(entry, struct, tensors, args, kwargs, why)
