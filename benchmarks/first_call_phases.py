@@ -24,7 +24,13 @@ Modes alternate round by round; ``--against DIR`` runs another source tree (e.g.
 of the commit before) in the same rounds. ``--cold`` gives every process an empty
 ``STATICGRAPH_CACHE_DIR`` (else all share one, warmed by a first untimed round).
 
-    python -m benchmarks.first_call_phases [--rounds 3] [--cold] [--against DIR]
+``--order`` measures instead in ``sgbench``'s order: one process per tree and mode runs the
+workloads one after the other (build untimed, first call timed by wall clock and by the main
+thread's CPU time, then the check and settle untimed), so each workload's first call finds what
+the earlier ones loaded, as ``sgbench``'s does; the thread CPU time leaves out the compiler's
+background threads and the other work on a loaded machine.
+
+    python -m benchmarks.first_call_phases [--rounds 3] [--cold] [--against DIR] [--order]
         [-w seed,xor-linear,xor-mlp,mlp-step,chain]
 """
 
@@ -124,11 +130,34 @@ print("RESULT", json.dumps({"wall": w1 - w0, "cpu": c1 - c0, **ph}))
 """
 
 
-def _one(tree: str, mode: str, name: str, cache: str | None) -> dict:
+_ORDER = r"""
+import gc, json, sys, time
+mode, names = sys.argv[1], sys.argv[2].split(",")
+from benchmarks import workloads
+from benchmarks.modes import tf1_family, torch_family
+mod = tf1_family if mode == "static" else torch_family
+mod.setup(mode, 1)
+out = {}
+for name in names:
+    wl = workloads.get(name)
+    problem = wl.make(None)
+    gc.collect()
+    bench = mod.build(mode, wl, problem)
+    w, c = time.perf_counter(), time.thread_time()
+    bench.step()
+    out[name] = {"wall": time.perf_counter() - w, "cpu": time.thread_time() - c}
+    bench.check()
+    if bench.settle is not None:
+        bench.settle()
+print("RESULT", json.dumps(out))
+"""
+
+
+def _one(tree: str, mode: str, name: str, cache: str | None, src: str = _ONE) -> dict:
     env = dict(os.environ, PYTHONPATH=tree)
     with tempfile.TemporaryDirectory() as tmp:
         env["STATICGRAPH_CACHE_DIR"] = cache or tmp
-        out = subprocess.run([sys.executable, "-c", _ONE, mode, name], cwd=tree, env=env,
+        out = subprocess.run([sys.executable, "-c", src, mode, name], cwd=tree, env=env,
                              capture_output=True, text=True, timeout=600)
     for line in out.stdout.splitlines():
         if line.startswith("RESULT "):
@@ -153,10 +182,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--cold", action="store_true")
     ap.add_argument("--against", default=None)
     ap.add_argument("-w", default="seed,xor-linear,xor-mlp,mlp-step,chain")
+    ap.add_argument("--order", action="store_true", help="sgbench's order (module docstring)")
     a = ap.parse_args(argv)
     here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     trees = [("this", here)] + ([("against", os.path.abspath(a.against))] if a.against else [])
     names = a.w.split(",")
+    if a.order:
+        return _in_order(trees, a.w, a.rounds, a.cold)
     caches: dict[str, Any] = {}
     if not a.cold:
         for label, tree in trees:
@@ -192,6 +224,35 @@ def main(argv: list[str] | None = None) -> None:
             print(f"{'':10} {'':7} dc phases (fastest round): {_phases(best)}")
             print(f"{'':10} {'':7} garbage collection inside the first call (ms, collections): "
                   f"static {', '.join(_gcs(x) for x in s)}; dc {', '.join(_gcs(x) for x in d)}")
+
+
+def _in_order(trees: list, names: str, rounds: int, cold: bool) -> None:
+    """``--order``: the ratios of each workload's first call in ``sgbench``'s order."""
+    caches = {label: None if cold else tempfile.mkdtemp(prefix="sgcache-phases-")
+              for label, _ in trees}
+    if not cold:
+        for label, tree in trees:  # warm the disk cache, untimed
+            for mode in ("static", "dynamic-compile"):
+                _one(tree, mode, names, caches[label], _ORDER)
+    res: dict = {}
+    for r in range(rounds):
+        for label, tree in (trees if r % 2 == 0 else trees[::-1]):
+            for mode in (("static", "dynamic-compile") if r % 2 == 0
+                         else ("dynamic-compile", "static")):
+                res.setdefault((label, mode), []).append(
+                    _one(tree, mode, names, caches[label], _ORDER))
+    print(f"first call in sgbench's order, {'cold' if cold else 'warm'} cache, {rounds} rounds; "
+          "dynamic-compile / static per round: median [sorted ratios]")
+    for name in names.split(","):
+        for label, _ in trees:
+            s, d = res[label, "static"], res[label, "dynamic-compile"]
+            line = f"{name:10} {label:7}"
+            for key, what in (("wall", "wall"), ("cpu", "thread cpu")):
+                rs = sorted(x[name][key] / y[name][key] for x, y in zip(d, s, strict=True))
+                line += f" {what} {statistics.median(rs):.2f} [{', '.join(f'{v:.2f}' for v in rs)}]"
+            ms = [statistics.median(x[name]["cpu"] for x in m) * 1e3 for m in (s, d)]
+            line += f"  thread cpu ms: static {ms[0]:.1f} dc {ms[1]:.1f}"
+            print(line, flush=True)
 
 
 if __name__ == "__main__":

@@ -363,8 +363,14 @@ class Policy:
             _POLICIES.add(self)
 
     def decide(self) -> Decision:
-        return decide(cores_free(), self.max_dot, self.max_kernel, self.parallel_min,
-                      **overrides())
+        """:func:`decide` with the machine's load, read only when it can matter: an instance
+        with no product large enough for BLAS threads and no kernel large enough for
+        ``prange`` gets one thread and no ``prange`` however many cores are free (reading
+        ``/proc`` for each of its threads cost ~0.3-0.7 ms in a first run of the xor models)."""
+        ov = overrides()
+        if not ov and self.max_dot < BLAS_THREAD_MIN and self.max_kernel < self.parallel_min:
+            return Decision(1, False, "too small to pay for threads")
+        return decide(cores_free(), self.max_dot, self.max_kernel, self.parallel_min, **ov)
 
     def apply(self) -> None:
         now = time.monotonic()

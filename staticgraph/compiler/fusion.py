@@ -28,6 +28,7 @@ from .fusion_groups import (
     is_reduction,
     is_shape_only,
     reduced_dims,
+    same_reduction,
 )
 from .fusion_patterns import ce_forward, own_step
 from .ir import Node, Program
@@ -96,10 +97,8 @@ def fuse(prog: Program) -> list[Step]:
                 g = steps[where[c.id]]
                 if g.shape != shape or c.id not in g.ew:
                     continue
-                if is_reduction(n):
-                    red = reduced_dims(n)
-                    if g.reduced is not None and g.reduced != red:
-                        continue
+                if is_reduction(n) and not same_reduction(shape, g.reduced, reduced_dims(n)):
+                    continue
                 ok = all(i.id in g.ew or avail(i, g.pos) or i is c for i in n.inputs
                          if not is_shape_only(n, i))
                 if ok and (ref is None or avail(n.inputs[ref], g.pos) or
@@ -109,7 +108,8 @@ def fuse(prog: Program) -> list[Step]:
             if target is None:  # horizontal: an earlier open group of the same shape
                 for g in reversed(steps):
                     if isinstance(g, Group) and g.shape == shape and \
-                            (not is_reduction(n) or g.reduced in (None, reduced_dims(n))) and \
+                            (not is_reduction(n) or
+                             same_reduction(shape, g.reduced, reduced_dims(n))) and \
                             all(i.id in g.ew or avail(i, g.pos) for i in n.inputs
                                 if not is_shape_only(n, i)):
                         target = g
@@ -119,7 +119,9 @@ def fuse(prog: Program) -> list[Step]:
                 steps.append(target)
             target.nodes.append(n)
             if is_reduction(n):
-                target.reduced = reduced_dims(n)
+                red = reduced_dims(n)
+                target.reduced = red if target.reduced is None else \
+                    tuple(sorted(set(target.reduced) | set(red)))
             else:
                 target.ew.add(n.id)
             where[n.id] = target.pos

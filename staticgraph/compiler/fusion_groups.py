@@ -98,6 +98,29 @@ def reduced_dims(n: Node) -> tuple:
     return tuple(n.params["dim"])
 
 
+def same_reduction(shape: tuple, a: tuple | None, b: tuple) -> bool:
+    """Whether reduced dims ``a`` (a group's; ``None``: none yet) and ``b`` reduce the same
+    loop dims of iteration ``shape``, static size-1 dims aside: reducing a dim of size 1
+    changes no sum, mean (its count gains a factor 1), max or min, and no reduction's output
+    indexes one (:func:`_red_pattern`). ``mean`` of an ``(N, 1)`` loss over dims ``(0, 1)``
+    and ``sum_to_like`` of its gradient to a ``(1,)`` bias (dim ``(0,)``) share one loop."""
+    if a is None:
+        return True
+
+    def canon(red: tuple) -> set:
+        return {d for d in red if not (isinstance(shape[d], int) and shape[d] == 1)}
+
+    return canon(a) == canon(b)
+
+
+def _one_reduced(reductions: list[Reduction]) -> list[Reduction]:
+    """Give a group's reductions one set of reduced dims (the union: they differ only by
+    static size-1 dims, :func:`same_reduction`), as the renderers loop over one set."""
+    dims = tuple(sorted({d for r in reductions for d in r.reduced}))
+    return [r if r.reduced == dims else Reduction(r.name, r.var, r.op, r.dtype, r.pattern, dims)
+            for r in reductions]
+
+
 def _red_pattern(n: Node) -> tuple:
     x = n.inputs[0]
     red = reduced_dims(n)
@@ -235,7 +258,7 @@ def group_kernel(g: Group, cons: dict, escapes: set) -> tuple[Kernel, list[Node]
                 extents[d] = (outputs[0].name, d)
             elif isinstance(g.shape[d], int):
                 extents[d] = ("const", g.shape[d])
-    reductions = _absorb_unit_dims(reductions, g.shape)
+    reductions = _absorb_unit_dims(_one_reduced(reductions), g.shape)
     red = [g.shape[d] for d in reductions[0].reduced] if reductions else [None]
     short = all(isinstance(d, int) for d in red) and int(np.prod(red)) <= SHORT_REDUCTION
     kern = schedule(Kernel(name="k", rank=rank, inputs=inputs, stmts=stmts, outputs=outputs,

@@ -1,6 +1,7 @@
-"""Two fusion refinements seen in linear regression's SGD step: an elementwise group computed
-before a matmul sinks into the kernel after it that reads it, and static size-1 loop dims
-join a reduction so it accumulates in a register."""
+"""Fusion refinements seen in linear regression's SGD step: an elementwise group computed
+before a matmul sinks into the kernel after it that reads it, static size-1 loop dims join a
+reduction so it accumulates in a register, and reductions that differ only by static size-1
+dims (the loss's mean and the bias gradient's ``sum_to_like``) share one loop."""
 
 from __future__ import annotations
 
@@ -60,6 +61,30 @@ def test_unit_dims_join_the_reduction_and_accumulate_in_a_register():
     assert red.step.kernel.reduced_dims == (0, 1)
     assert "b0 = sg_radd(b0, " in red.source and "r0[0] +=" not in red.source  # a register
     assert "n1 = 1" in red.source  # a literal trip count for the size-1 dim
+
+
+def test_loss_and_bias_gradient_share_one_reduction_loop():
+    """Fetching the loss with the train op (a ``dynamic.compile``d step returns it): ``mean``
+    over dims (0, 1) of the (N, 1) loss and ``sum_to_like`` of its gradient to the (1,) bias
+    (dim 0; dim 1 has size 1) are one kernel, not a kernel more than the train op alone."""
+    g, x, y, w, b, loss, train, init = _linreg()
+    feeds = _feeds(x, y, 9, seed=4)
+    got, want, s = both(g, [loss, train], feeds, init, steps=3)
+    assert_close(got[0], want[0])
+    ref = sg.Session(graph=g, executor="reference")
+    ref.run(init)
+    for _ in range(3):
+        ref.run(train, feeds)
+    assert_close(s.run([w, b]), ref.run([w, b]), rtol=1e-5, atol=1e-6)
+    X, Y = feeds[x], feeds[y]
+    W, B = ref.run([w, b])
+    assert_close(s.run(loss, feeds), np.mean((X @ W + B - Y) ** 2), rtol=1e-5)
+    plan = s._executor.plan_for(g, [loss], [train], feeds)
+    alone = s._executor.plan_for(g, [], [train], feeds)
+    assert len(plan.kernel_list) == len(alone.kernel_list) == 3
+    red = next(ck for ck in plan.kernel_list if "mean" in ck.step.kernel.doc)
+    assert "sum_to_like" in red.step.kernel.doc
+    assert [r.reduced for r in red.step.kernel.reductions] == [(0, 1), (0, 1)]
 
 
 def test_keepdim_and_mean_over_unit_dims_keep_their_values():

@@ -189,6 +189,27 @@ def test_own_cpu_counts_blas_workers_and_leaves_python_threads_out():
         threads.set_blas_threads(1)
 
 
+def test_a_small_instance_decides_without_reading_the_machine(monkeypatch):
+    """Sizes that pay for no threads decide alone (one BLAS thread, no ``prange``, the same
+    as with busy cores): no ``/proc`` reading in a small plan's first run or its refreshes.
+    Larger sizes and the environment's overrides still read the load."""
+    for var in ("STATICGRAPH_THREADS", "STATICGRAPH_BLAS_THREADS", "STATICGRAPH_PRANGE"):
+        monkeypatch.delenv(var, raising=False)
+    reads = []
+    monkeypatch.setattr(threads, "cores_free", lambda *a: reads.append(a) or 4)
+    p = threads.Policy(SMALL, PMIN - 1, PMIN)
+    assert (p.decision.blas_threads, p.decision.prange) == (1, False) and reads == []
+    p.next = 0.0  # a refresh due
+    p.apply()
+    assert p.blas == 1 and reads == []
+    assert (threads.Policy(BIG, 0, PMIN).decision.blas_threads, len(reads)) == (4, 1)
+    assert threads.Policy(SMALL, PMIN, PMIN).decision.prange and len(reads) == 2
+    monkeypatch.setenv("STATICGRAPH_THREADS", "1")  # an override: decide() as before
+    assert threads.Policy(SMALL, 0, PMIN).decision.why == "one thread allowed"
+    assert len(reads) == 3
+    threads.set_blas_threads(1)
+
+
 def test_stale_makes_every_policy_read_the_load_again_soon(monkeypatch):
     """The loader thread calls stale() when its queue is done: decisions made while it
     compiled (its core busy: one BLAS thread) no longer stand for up to a second."""

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ...graph.errors import OpError
+from ..code_cache import compiled
 from ..executor_base import MAX_PLANS, REFERENCE, CompilingExecutor, remember
 from ..log import note
 from ..regions import region_runner
@@ -110,8 +111,8 @@ class Runner:
         self._lock = threading.Lock()
         n = len(feed_keys)
         sig = "".join(f"F[{i}].shape, F[{i}].dtype, " for i in range(n))
-        ns: dict = {}
-        exec(f"def sig(F):\n    return ({sig})\n", ns)
+        ns: dict = {}  # (the code object is compiled once per feed count: code_cache)
+        exec(compiled(f"def sig(F):\n    return ({sig})\n", "<staticgraph sig>"), ns)  # noqa: S102
         self.sig = ns["sig"]
 
     def __call__(self, F: list, state: Any) -> list:
