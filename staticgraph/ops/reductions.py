@@ -1,5 +1,5 @@
-"""Reductions: sum, mean, max, min, logsumexp, argmax, argmin, ``all``/``any`` of a whole tensor,
-and ``size`` (element count).
+"""Reductions: sum, mean, max, min, logsumexp, var (PyTorch's), argmax, argmin, ``all``/``any`` of
+a whole tensor, and ``size`` (element count).
 
 Parameters are normalised before binding (``dim`` a sorted tuple of non-negative axes) so equal
 calls produce equal records, which CSE and the compile cache rely on.
@@ -7,12 +7,13 @@ calls produce equal records, which CSE and the compile cache rely on.
 
 from __future__ import annotations
 
+import builtins
 import math
 
 import numpy as np
 
 from .core import INT64, AVal, Op, aval_of, bind, normalize_dims, reduced_shape, register, to_float
-from .elementwise import cast, div, eq, exp, mul, sub
+from .elementwise import cast, div, eq, exp, gt, mul, sub, where
 from .shapes import broadcast_like, expand_dims
 from .unknown_rank import dims_at_rank, known_rank, raw_dims
 
@@ -45,6 +46,14 @@ def amin(x, dim=None, keepdim=False):
 
 def logsumexp(x, dim=None, keepdim=False):
     return bind(LOGSUMEXP, x, dim=_dims(x, dim), keepdim=bool(keepdim), full=dim is None)
+
+
+def var(x, dim=None, keepdim=False, correction=1):
+    """PyTorch's ``var`` (``std`` is its root): ``sum((x - mean)^2) / max(N - correction, 0)``
+    over ``dim`` (all dims by default), with PyTorch's closed-form gradient. The static
+    frontend's ``reduce_variance``/``reduce_std`` stay TF's composed graph."""
+    return bind(VAR, x, dim=_dims(x, dim), keepdim=bool(keepdim), full=dim is None,
+                correction=correction)
 
 
 def argmax(x, dim=None, keepdim=False):
@@ -130,6 +139,44 @@ def _lse_vjp(g, out, x, dim, keepdim, full):
     return (mul(_unreduce(g, x, dim, keepdim), exp(sub(x, _unreduce(out, x, dim, keepdim)))),)
 
 
+def _var_impl(x, dim, keepdim, full, correction):
+    """The deviations from the mean, squared, summed and divided by ``max(N - correction, 0)``:
+    the registry's own kernels on the arrays, so the values are those of the composition."""
+    d = sub(x, mean(x, dim, keepdim=True))
+    dof = builtins.max(_count(x, dim) - correction, 0)
+    return np.asarray(div(sum(mul(d, d), dim, keepdim), dof))
+
+
+def _count(x, dim) -> int | None:
+    """The number of elements reduced over ``dim``; ``None`` while a dim is unknown."""
+    shape = aval_of(x).shape
+    if shape is None or builtins.any(shape[d] is None for d in dim):
+        return None
+    return math.prod(shape[d] for d in dim)
+
+
+def _var_vjp(g, out, x, dim, keepdim, full, correction):
+    """PyTorch's ``var_backward``: ``(2 / (N - correction)) * g * (x - mean(x))``, without the
+    mean's own term (0 in exact arithmetic), so an infinite element gives inf at the finite
+    ones (``finite - inf``) and NaN at itself, where the composed graph's mean term made every
+    element NaN. A full reduction with ``N <= correction`` gives ``g * (NaN where x == mean,
+    else inf)``; along ``dim``, ``2 / 0`` is inf and a negative ``N - correction`` is kept."""
+    gu = _unreduce(g, x, dim, keepdim)
+    dev = sub(x, mean(x, dim, keepdim=True))
+    n = _count(x, dim)
+    if n is None:  # a static graph's unknown dim: the same numbers as nodes
+        dof = sub(size(x, dim), correction)
+        scaled = mul(mul(gu, div(2.0, dof)), dev)
+        if not full:
+            return (scaled,)
+        at_mean = eq(x, mean(x, dim, keepdim=True))
+        return (where(gt(dof, 0), scaled, mul(gu, where(at_mean, math.nan, math.inf))),)
+    dof = n - correction
+    if (full or not known_rank(x) or aval_of(x).ndim == 0) and dof <= 0:
+        return (mul(gu, where(eq(x, mean(x, dim, keepdim=True)), math.nan, math.inf)),)
+    return (mul(mul(gu, math.inf if dof == 0 else 2.0 / dof), dev),)
+
+
 def _red(name, impl, kind, vjp, grad_name, tf_name, saves=(), reduce="", np_vjp=None,
          jvp="reduction"):
     """A reduction record; its JVP sums ``vjp(ones) * tangent`` over the reduced dims."""
@@ -213,6 +260,10 @@ MAX = _red("max", lambda x, dim, keepdim, full: np.max(x, axis=dim, keepdims=kee
 MIN = _red("min", lambda x, dim, keepdim, full: np.min(x, axis=dim, keepdims=keepdim), "min",
            _extreme_vjp, _name("MinBackward1", "AminBackward0"), "Min", saves=(0, "out"),
            reduce="min")
+VAR = register(Op(name="var", impl=_var_impl, infer=lambda x, dim, keepdim, full, correction:
+                   _reduce_infer("mean")(x, dim, keepdim, full), vjp=_var_vjp, kind="reduce",
+                   grad_name="VarBackward0", saves=(0,), tf_name="Variance",
+                   at_rank=dims_at_rank(), jvp="reduction"))
 LOGSUMEXP = _red("logsumexp", _lse_impl, "lse", _lse_vjp, "LogsumexpBackward0", "LogSumExp",
                  saves=(0, "out"))
 
@@ -261,4 +312,5 @@ def _whole(fn, tf_name: str) -> Op:
 ALL = _whole(np.all, "All")
 ANY = _whole(np.any, "Any")
 
-__all__ = ["sum", "mean", "amax", "amin", "logsumexp", "argmax", "argmin", "size", "all", "any"]
+__all__ = ["sum", "mean", "var", "amax", "amin", "logsumexp", "argmax", "argmin", "size", "all",
+           "any"]

@@ -76,8 +76,8 @@ RULES = (
          "y = inf with x < 0, x / y rounding up to an integer)", _quotients_differ),
     Rule(frozenset({"var", "std"}), "ghw",
          "var/std's gradient at an infinite input: TF's composed graph NaN throughout, "
-         "PyTorch's closed form 2 (x - mean) / N (inf at the finite entries)", _infinite,
-         ("torch",)),
+         "PyTorch's closed form 2 (x - mean) / N (inf at the finite entries; the eager "
+         "mode's ops.var too)", _infinite),
     Rule(frozenset({"sdpa"}), "yghw",
          "attention whose scores are all -inf in a row: torch's fused CPU kernel writes 0 (its "
          "math path, e.g. under an all-False mask, and TF's softmax give NaN, as does the eager "
