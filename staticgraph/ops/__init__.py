@@ -69,7 +69,7 @@ from .linalg_svd import linalg_svd_s, linalg_svd_u, linalg_svd_vh
 from .nn import cross_entropy, log_softmax, matmul, mse_loss, nll_loss, softmax
 from .one_hot import one_hot
 from .reductions import all, amax, amin, any, argmax, argmin, logsumexp, mean, size, sum
-from .reductions import var
+from .reductions import reduce_mean, var
 from .rounding import (ceil, div_floor, div_trunc, floor, floor_divide, floormod, remainder, round,
                        trunc)
 from .scans import cumprod, cumsum, prod
@@ -128,5 +128,5 @@ __all__ = [
     "linalg_svd_vh", "one_hot", "atan2", "hypot", "fmod", "sinh", "cosh", "asinh", "exp2",
     "lgamma", "digamma", "polygamma", "erfinv", "diagonal", "diagonal_scatter",
     "as_strided", "unfold",
-    "var",
+    "var", "reduce_mean",
 ]

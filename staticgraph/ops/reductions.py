@@ -1,5 +1,5 @@
-"""Reductions: sum, mean, max, min, logsumexp, var (PyTorch's), argmax, argmin, ``all``/``any`` of
-a whole tensor, and ``size`` (element count).
+"""Reductions: sum, mean (PyTorch's gradient) and reduce_mean (TF's), max, min, logsumexp, var
+(PyTorch's), argmax, argmin, ``all``/``any`` of a whole tensor, and ``size`` (element count).
 
 Parameters are normalised before binding (``dim`` a sorted tuple of non-negative axes) so equal
 calls produce equal records, which CSE and the compile cache rely on.
@@ -33,7 +33,16 @@ def sum(x, dim=None, keepdim=False):  # noqa: A001 - PyTorch's name
 
 
 def mean(x, dim=None, keepdim=False):
+    """PyTorch's ``mean`` (the eager mode): its gradient divides a float16 ``g`` in float32
+    by the exact count."""
     return bind(MEAN, x, dim=_dims(x, dim), keepdim=bool(keepdim), full=dim is None)
+
+
+def reduce_mean(x, dim=None, keepdim=False):
+    """TF's ``reduce_mean`` (the static frontend): ``mean``'s kernel, TF's gradient (``g``
+    divided by the count in ``x``'s dtype: a float16 count rounds past 2048, is inf past
+    65504)."""
+    return bind(REDUCE_MEAN, x, dim=_dims(x, dim), keepdim=bool(keepdim), full=dim is None)
 
 
 def amax(x, dim=None, keepdim=False):
@@ -108,6 +117,17 @@ def _sum_vjp(g, out, x, dim, keepdim, full):
 
 
 def _mean_vjp(g, out, x, dim, keepdim, full):
+    """PyTorch's ``mean_backward``: ``g / N``; a float16 ``g`` is divided in float32 (its
+    opmath) by the exact count and rounded once, as the eager ``np_vjp`` does."""
+    gu = _unreduce(g, x, dim, keepdim)
+    if aval_of(x).dtype == np.float16:
+        f32 = np.dtype(np.float32)
+        return (cast(div(cast(gu, f32), size(x, dim, dtype=f32)), np.dtype(np.float16)),)
+    return (div(gu, size(x, dim)),)
+
+
+def _reduce_mean_vjp(g, out, x, dim, keepdim, full):
+    """TF's ``_MeanGrad``: ``g`` over the count cast to ``x``'s dtype."""
     return (div(_unreduce(g, x, dim, keepdim), size(x, dim)),)
 
 
@@ -254,6 +274,9 @@ SUM = _red("sum", _sum_impl, "sum",
            np_vjp=_np_sum_vjp, jvp="linear")
 MEAN = _red("mean", _mean_impl, "mean", _mean_vjp, _name("MeanBackward0", "MeanBackward1"),
             "Mean", reduce="mean", np_vjp=_np_mean_vjp, jvp="linear")
+# one kernel, two gradients (as remainder/floormod): TF's float16 count for the static frontend
+REDUCE_MEAN = _red("reduce_mean", _mean_impl, "mean", _reduce_mean_vjp,
+                   _name("MeanBackward0", "MeanBackward1"), "Mean", reduce="mean", jvp="linear")
 MAX = _red("max", lambda x, dim, keepdim, full: np.max(x, axis=dim, keepdims=keepdim), "max",
            _extreme_vjp, _name("MaxBackward1", "AmaxBackward0"), "Max", saves=(0, "out"),
            reduce="max")
@@ -312,5 +335,5 @@ def _whole(fn, tf_name: str) -> Op:
 ALL = _whole(np.all, "All")
 ANY = _whole(np.any, "Any")
 
-__all__ = ["sum", "mean", "var", "amax", "amin", "logsumexp", "argmax", "argmin", "size", "all",
-           "any"]
+__all__ = ["sum", "mean", "reduce_mean", "var", "amax", "amin", "logsumexp", "argmax", "argmin",
+           "size", "all", "any"]

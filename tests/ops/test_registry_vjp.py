@@ -60,6 +60,7 @@ CASES = [
     ("sum", [anyv(2, 3, 4)], {"dim": (0, 2), "keepdim": False, "full": False}),
     ("sum", [anyv(2, 3)], {"dim": (0, 1), "keepdim": False, "full": True}),
     ("mean", [anyv(2, 3)], {"dim": (1,), "keepdim": True, "full": False}),
+    ("reduce_mean", [anyv(2, 3)], {"dim": (0, 1), "keepdim": False, "full": True}),
     ("max", [anyv(3, 4)], {"dim": (1,), "keepdim": False, "full": False}),
     ("min", [anyv(3, 4)], {"dim": (0, 1), "keepdim": False, "full": True}),
     ("logsumexp", [anyv(3, 4)], {"dim": (1,), "keepdim": False, "full": False}),
