@@ -1,5 +1,5 @@
-"""The value side of TF1's scatter ops on a variable (``tf.scatter_update``/``add``/``sub``,
-``Variable.scatter_*``; the ops themselves: ``staticgraph/scatter_ops.py``): the range-checked
+"""The value side of TF1's scatter ops on a variable (``tf.scatter_update``/``add``/``sub``/
+``mul``/``div``, ``Variable.scatter_*``; the ops themselves: ``staticgraph/scatter_ops.py``): the range-checked
 flat indices, the updates as rows, and what the ``Assign``/``AssignAdd``/``AssignSub`` node takes.
 It works on the variable's graph tensor, so ``variables.py`` (above this layer) can use it.
 
@@ -22,7 +22,7 @@ from .indexed_slices import IndexedSlices, to_dense
 from .tensor_shape import TensorShape
 
 ASSIGN_KIND = {"scatter_update": "Assign", "scatter_add": "AssignAdd",
-               "scatter_sub": "AssignSub"}
+               "scatter_sub": "AssignSub", "scatter_mul": "Assign", "scatter_div": "Assign"}
 
 
 def _rows(kind: str, var: Tensor, indices: Any, updates: Any) -> tuple[Tensor, Tensor]:
@@ -79,11 +79,38 @@ def _dense(var: Tensor, flat: Tensor, rows: Tensor) -> Tensor:
     return to_dense(IndexedSlices(rows, flat, None, var))
 
 
+def _scaled(kind: str, var: Tensor, flat: Tensor, rows: Tensor) -> Tensor:
+    """TF's ``ScatterMul``/``ScatterDiv``: each row of the variable times (over) the updates
+    whose index is that row. A ``[rows, 1 + N, ...]`` table holds the variable's row, then the
+    updates hitting it (1 elsewhere: exact), and its in-order product is TF's in-order
+    ``v * u1 * u2``. Division takes the updates' product first, ``v / (u1 * u2)`` (TF divides in
+    order: the same to rounding where an index repeats; integers truncate, as C's ``/``); an
+    update of 0 raises TF's ``updates must not contain 0`` at run time."""
+    shape = var.shape.as_list()
+    dt = var.dtype.base_dtype.np_dtype
+    rest = (1,) * (len(shape) - 1)
+    hit = ops.eq(ops.reshape(convert(np.arange(shape[0], dtype=np.int64), var.graph),
+                             (-1, 1) + rest), ops.reshape(flat, (1, -1) + rest))
+    if kind == "scatter_div":
+        rows = ops.check_nonzero(rows)
+    spread = ops.where(hit, ops.expand_dims(rows, (0,)), np.ones((), dt))  # [rows, N, ...]
+    if kind == "scatter_mul":
+        out = ops.prod(ops.cat([ops.expand_dims(var, (1,)), spread], 1), (1,))
+    else:
+        by = ops.prod(spread, (1,))
+        by = by if by.dtype.base_dtype.np_dtype == dt else ops.cast(by, dt)
+        out = ops.div(var, by) if dt.kind == "f" else ops.div_trunc(var, by)
+    return out if out.dtype.base_dtype.np_dtype == dt else ops.cast(out, dt)
+
+
 def scatter_value(kind: str, var: Tensor, indices: Any, updates: Any) -> Tensor:
     """What ``ASSIGN_KIND[kind]`` writes into the variable read by ``var``: the new value
-    (``scatter_update``) or the dense delta (``scatter_add``/``scatter_sub``)."""
+    (``scatter_update``, ``scatter_mul``, ``scatter_div``) or the dense delta
+    (``scatter_add``/``scatter_sub``)."""
     with node_name(None):
         flat, rows = _rows(kind, var, indices, updates)
+        if kind in ("scatter_mul", "scatter_div"):
+            return _scaled(kind, var, flat, rows)
         if kind != "scatter_update":
             return _dense(var, flat, rows)
         keep = _last_wins(flat)

@@ -10,7 +10,9 @@ naming the first id at fault.
 ``ScatterSub``, partitioned lookups): every value in ``[0, limit)`` (negative ones fail too, where
 numpy would wrap around), else ``indices[1] = 5 is not in [0, 3)`` at the first flat position.
 
-Both read values, so the compiler runs them as numpy steps; neither has a gradient.
+``check_nonzero(x, what)`` is ``ScatterDiv``'s check: ``updates must not contain 0``.
+
+All read values, so the compiler runs them as numpy steps; none has a gradient.
 """
 
 from __future__ import annotations
@@ -71,4 +73,22 @@ def _range_infer(ids: AVal, limit: int, what: str) -> tuple:
 CHECK_INDEX_RANGE = register(Op(
     name="check_index_range", impl=_range_kernel, infer=_range_infer, nin=1, kind="other",
     tf_name="CheckIndexRange", input_names=("indices",), fresh_output=True,
+    tf_differentiable=False))
+
+
+def check_nonzero(x, what: str = "updates"):
+    """``x`` unchanged; ``ValueError`` (TF's ``updates must not contain 0``) if any is 0."""
+    return bind(CHECK_NONZERO, x, what=str(what))
+
+
+def _nonzero_kernel(x: np.ndarray, what: str) -> np.ndarray:
+    x = np.asarray(x)
+    if (x == 0).any():
+        raise ValueError(f"{what} must not contain 0")
+    return x.copy()
+
+
+CHECK_NONZERO = register(Op(
+    name="check_nonzero", impl=_nonzero_kernel, infer=lambda x, what: (x.shape, x.dtype), nin=1,
+    kind="other", tf_name="CheckNonzero", input_names=("updates",), fresh_output=True,
     tf_differentiable=False))
