@@ -9,6 +9,8 @@ variable is left as it was on any error (executors commit only after a successfu
 ``scatter_mul``/``scatter_div`` are ``Assign`` nodes of the variable's rows times (over) their
 updates (repeated indices multiply, TF's in-order product; division by the updates' product).
 ``Variable.scatter_update/add/sub/mul/div(IndexedSlices)`` are the same ops (``variables.py``).
+``scatter_nd_update`` addresses slices by index tuples (``indices[..., K]``), an ``Assign`` of
+the variable with those slices replaced (the last of a repeated tuple wins).
 """
 
 from __future__ import annotations
@@ -16,10 +18,11 @@ from __future__ import annotations
 from typing import Any
 
 from .graph.core import Tensor
-from .graph.scatter_rows import scatter_value
+from .graph.scatter_rows import scatter_nd_value, scatter_value
 from .variables import Variable, assign, assign_add, assign_sub, variable_of
 
-__all__ = ["scatter_update", "scatter_add", "scatter_sub", "scatter_mul", "scatter_div"]
+__all__ = ["scatter_update", "scatter_add", "scatter_sub", "scatter_mul", "scatter_div",
+           "scatter_nd_update"]
 
 
 def _scatter(kind: str, ref: Any, indices: Any, updates: Any, name: str | None,
@@ -61,3 +64,14 @@ def scatter_div(ref: Any, indices: Any, updates: Any, use_locking: bool = False,
                 name: str | None = None) -> Tensor:
     """``ref[indices] /= updates`` (rows); repeated indices divide by each."""
     return _scatter("scatter_div", ref, indices, updates, name, "ScatterDiv")
+
+
+def scatter_nd_update(ref: Any, indices: Any, updates: Any, use_locking: bool = True,
+                      name: str | None = None) -> Tensor:
+    """``ref[tuple(indices[i])] = updates[i]`` for index tuples on the last axis of
+    ``indices``; the last update of a repeated tuple wins."""
+    var = variable_of(ref)
+    if not isinstance(var, Variable):
+        raise TypeError(f"tf.scatter_nd_update: 'ref' must be a Variable, got {ref!r}")
+    value = scatter_nd_value(var._as_graph_tensor(), indices, updates)
+    return assign(var, value, name=name or "ScatterNdUpdate")

@@ -59,7 +59,7 @@ from .elementwise import (
 )
 from .diagonal import diagonal, diagonal_scatter
 from .gather import gather, scatter_add
-from .index_checks import check_index_range, check_nonzero, check_segment_ids
+from .index_checks import check_index_range, check_nd_indices, check_nonzero, check_segment_ids
 from .linalg import determinant_sign, log_abs_determinant, matrix_determinant, matrix_inverse
 from .linalg_cholesky import cholesky
 from .linalg_eigh import linalg_eigh_vectors, linalg_eigvalsh
@@ -128,5 +128,5 @@ __all__ = [
     "linalg_svd_vh", "one_hot", "atan2", "hypot", "fmod", "sinh", "cosh", "asinh", "exp2",
     "lgamma", "digamma", "polygamma", "erfinv", "diagonal", "diagonal_scatter",
     "as_strided", "unfold",
-    "var", "reduce_mean", "check_nonzero",
+    "var", "reduce_mean", "check_nonzero", "check_nd_indices",
 ]
