@@ -266,12 +266,11 @@ class MathMethods:
     def logsumexp(self, dim, keepdim=False): return ops.logsumexp(self, dim, keepdim)
 
     def var(self, dim=None, unbiased=True, keepdim=False, correction=None):
+        # one registry record with PyTorch's closed-form gradient (var_backward): finite and
+        # infinite entries keep their own values next to an inf, where the composed graph's
+        # mean term made every entry NaN
         corr = (1 if unbiased else 0) if correction is None else correction
-        d = ops.sub(self, ops.mean(self, dim, keepdim=True))
-        n = self.numel() if dim is None else int(np.prod(
-            [self.shape[i] for i in np.atleast_1d(dim)]))
-        v = ops.div(ops.sum(ops.mul(d, d), dim, keepdim), _pymax(n - corr, 0))
-        return renamed(v, "VarBackward0")
+        return ops.var(self, dim, keepdim, corr)
 
     def std(self, dim=None, unbiased=True, keepdim=False, correction=None):
         # PyTorch's std_backward: gradient 0 at zero spread (linalg._root), not inf * 0 = NaN

@@ -278,14 +278,20 @@ def aminmax(input: Tensor, *, dim: int | None = None, keepdim: bool = False) -> 
 
 def std_mean(input: Tensor, dim: Any = None, unbiased: bool = True, keepdim: bool = False,  # noqa: A002
              *, correction: Any = None) -> tuple:
-    return (input.std(dim, unbiased, keepdim, correction),
-            input.mean() if dim is None else input.mean(dim, keepdim))
+    return _pair_named("StdMeanBackward0", input.std(dim, unbiased, keepdim, correction),
+                       input.mean() if dim is None else input.mean(dim, keepdim))
 
 
 def var_mean(input: Tensor, dim: Any = None, unbiased: bool = True, keepdim: bool = False,  # noqa: A002
              *, correction: Any = None) -> tuple:
-    return (input.var(dim, unbiased, keepdim, correction),
-            input.mean() if dim is None else input.mean(dim, keepdim))
+    return _pair_named("VarMeanBackward0", input.var(dim, unbiased, keepdim, correction),
+                       input.mean() if dim is None else input.mean(dim, keepdim))
+
+
+def _pair_named(name: str, a: Tensor, b: Tensor) -> tuple:
+    """PyTorch's one ``VarMeanBackward0``/``StdMeanBackward0`` for both outputs: here two
+    nodes (the same gradients, summed by the engine) under that class name."""
+    return renamed(a, name), renamed(b, name)
 
 
 def searchsorted(sorted_sequence: Tensor, values: Any, *, out_int32: bool = False,

@@ -71,7 +71,8 @@ _EXPORTS: dict[str, str] = {
     "rnn_bidirectional": "reverse_sequence",
     "summary_messages": "Event HistogramProto Summary",
     "runtime_config": "ConfigProto GPUOptions RunMetadata RunOptions device logging test",
-    "scatter_ops": "scatter_add scatter_sub scatter_update",
+    "scatter_ops": "scatter_add scatter_sub scatter_update scatter_mul scatter_div "
+                   "scatter_nd_update",
     "session": "EXECUTORS InteractiveSession Session get_default_session",
     "variable_scope": "AUTO_REUSE constant_initializer get_variable get_variable_scope "
                       "glorot_uniform_initializer ones_initializer random_normal_initializer "

@@ -62,9 +62,9 @@ def _bn_here(x: Any, axis: int, momentum: float, epsilon: float, center: bool, s
     if not is_tensor_flag(training) and not training:  # TF: no moments, no update ops
         return normalize(moving_mean, moving_var), [gamma, beta, moving_mean, moving_var]
     with get_default_graph().name_scope("moments"):
-        batch_mean = ops.mean(x, reduce_axes, False)
+        batch_mean = ops.reduce_mean(x, reduce_axes, False)
         centered = ops.sub(x, _bc(batch_mean))
-        batch_var = ops.mean(ops.square(centered), reduce_axes, False)
+        batch_var = ops.reduce_mean(ops.square(centered), reduce_axes, False)
     mean = pick(training, lambda: batch_mean, lambda: moving_mean.value())
     var = pick(training, lambda: batch_var, lambda: moving_var.value())
     y = normalize(mean, var)

@@ -84,7 +84,7 @@ def zero_fraction(value: Any, name: str | None = None) -> Any:
     v = _t(value)
     with composite(name, "zero_fraction", v) as stem:
         zeros = cast(ops.eq(v, _same(v, 0)), np.float32)
-        return _final(stem + "fraction/", ops.mean, zeros)
+        return _final(stem + "fraction/", ops.reduce_mean, zeros)
 
 
 def reduce_variance(input_tensor: Any, axis: Any = None, keepdims: bool = False,

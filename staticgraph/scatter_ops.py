@@ -1,11 +1,16 @@
-"""TF1's ``tf.scatter_update`` / ``tf.scatter_add`` / ``tf.scatter_sub`` on Variables.
+"""TF1's ``tf.scatter_update`` / ``scatter_add`` / ``scatter_sub`` / ``scatter_mul`` /
+``scatter_div`` on Variables.
 
 Each returns the variable's new value (TF: the updated ref), an ``Assign``/``AssignAdd``/
 ``AssignSub`` node, so it runs as a train op (``sess.run(op)``, ``tf.group``) and the compiler
 fuses it like the optimizers' updates; ``graph/scatter_rows.py`` builds the value (TF's values:
 duplicates add up, the last update of a repeated index wins, TF's range error at run time). The
 variable is left as it was on any error (executors commit only after a successful run).
-``Variable.scatter_update/add/sub(IndexedSlices)`` are the same ops (``variables.py``).
+``scatter_mul``/``scatter_div`` are ``Assign`` nodes of the variable's rows times (over) their
+updates (repeated indices multiply, TF's in-order product; division by the updates' product).
+``Variable.scatter_update/add/sub/mul/div(IndexedSlices)`` are the same ops (``variables.py``).
+``scatter_nd_update`` addresses slices by index tuples (``indices[..., K]``), an ``Assign`` of
+the variable with those slices replaced (the last of a repeated tuple wins).
 """
 
 from __future__ import annotations
@@ -13,10 +18,11 @@ from __future__ import annotations
 from typing import Any
 
 from .graph.core import Tensor
-from .graph.scatter_rows import scatter_value
+from .graph.scatter_rows import scatter_nd_value, scatter_value
 from .variables import Variable, assign, assign_add, assign_sub, variable_of
 
-__all__ = ["scatter_update", "scatter_add", "scatter_sub"]
+__all__ = ["scatter_update", "scatter_add", "scatter_sub", "scatter_mul", "scatter_div",
+           "scatter_nd_update"]
 
 
 def _scatter(kind: str, ref: Any, indices: Any, updates: Any, name: str | None,
@@ -25,7 +31,8 @@ def _scatter(kind: str, ref: Any, indices: Any, updates: Any, name: str | None,
     if not isinstance(var, Variable):
         raise TypeError(f"tf.{kind}: 'ref' must be a Variable, got {ref!r}")
     value = scatter_value(kind, var._as_graph_tensor(), indices, updates)
-    fn = {"scatter_update": assign, "scatter_add": assign_add, "scatter_sub": assign_sub}[kind]
+    fn = {"scatter_update": assign, "scatter_add": assign_add, "scatter_sub": assign_sub,
+          "scatter_mul": assign, "scatter_div": assign}[kind]
     return fn(var, value, name=name or default)
 
 
@@ -45,3 +52,26 @@ def scatter_sub(ref: Any, indices: Any, updates: Any, use_locking: bool = False,
                 name: str | None = None) -> Tensor:
     """``ref[indices] -= updates`` (rows); repeated indices add up."""
     return _scatter("scatter_sub", ref, indices, updates, name, "ScatterSub")
+
+
+def scatter_mul(ref: Any, indices: Any, updates: Any, use_locking: bool = False,
+                name: str | None = None) -> Tensor:
+    """``ref[indices] *= updates`` (rows); repeated indices multiply, in order."""
+    return _scatter("scatter_mul", ref, indices, updates, name, "ScatterMul")
+
+
+def scatter_div(ref: Any, indices: Any, updates: Any, use_locking: bool = False,
+                name: str | None = None) -> Tensor:
+    """``ref[indices] /= updates`` (rows); repeated indices divide by each."""
+    return _scatter("scatter_div", ref, indices, updates, name, "ScatterDiv")
+
+
+def scatter_nd_update(ref: Any, indices: Any, updates: Any, use_locking: bool = True,
+                      name: str | None = None) -> Tensor:
+    """``ref[tuple(indices[i])] = updates[i]`` for index tuples on the last axis of
+    ``indices``; the last update of a repeated tuple wins."""
+    var = variable_of(ref)
+    if not isinstance(var, Variable):
+        raise TypeError(f"tf.scatter_nd_update: 'ref' must be a Variable, got {ref!r}")
+    value = scatter_nd_value(var._as_graph_tensor(), indices, updates)
+    return assign(var, value, name=name or "ScatterNdUpdate")

@@ -124,7 +124,8 @@ class Variable(_OperatorMixin):
         return assign_sub(self, delta, name=name)
 
     def _scatter(self, kind: str, sparse_delta: Any, name: str | None) -> Tensor:
-        """``Variable.scatter_update/add/sub(IndexedSlices)`` (``graph/scatter_rows.py``)."""
+        """``Variable.scatter_update/add/sub/mul/div(IndexedSlices)``
+        (``graph/scatter_rows.py``)."""
         idx, vals = sparse_delta_parts(kind, sparse_delta)
         value = scatter_value(kind, self._as_graph_tensor(), idx, vals)
         return _assign(ASSIGN_KIND[kind], self, value, name)
@@ -132,6 +133,14 @@ class Variable(_OperatorMixin):
     def scatter_update(self, sparse_delta: Any, use_locking: bool = False,
                        name: str | None = None) -> Tensor:
         return self._scatter("scatter_update", sparse_delta, name)
+
+    def scatter_mul(self, sparse_delta: Any, use_locking: bool = False,
+                    name: str | None = None) -> Tensor:
+        return self._scatter("scatter_mul", sparse_delta, name)
+
+    def scatter_div(self, sparse_delta: Any, use_locking: bool = False,
+                    name: str | None = None) -> Tensor:
+        return self._scatter("scatter_div", sparse_delta, name)
 
     def scatter_add(self, sparse_delta: Any, use_locking: bool = False,
                     name: str | None = None) -> Tensor:

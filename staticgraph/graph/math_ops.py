@@ -333,9 +333,9 @@ def reduce_mean(input_tensor: Any, axis: Any = None, keepdims: Any = None,
     ax, kd = _axis(axis, reduction_indices), _keep(keepdims, keep_dims)
     x, ax = _flat_if_unknown(x, ax, kd)
     if x.dtype.is_floating:
-        return _named(name, "Mean", ops.mean, x, ax, kd)
+        return _named(name, "Mean", ops.reduce_mean, x, ax, kd)
     with composite(name, "Mean", x) as stem:
-        m = ops.mean(cast(x, np.float64), ax, kd)
+        m = ops.reduce_mean(cast(x, np.float64), ax, kd)
         return cast(m, x.dtype, name=stem)
 
 

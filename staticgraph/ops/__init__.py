@@ -59,7 +59,7 @@ from .elementwise import (
 )
 from .diagonal import diagonal, diagonal_scatter
 from .gather import gather, scatter_add
-from .index_checks import check_index_range, check_segment_ids
+from .index_checks import check_index_range, check_nd_indices, check_nonzero, check_segment_ids
 from .linalg import determinant_sign, log_abs_determinant, matrix_determinant, matrix_inverse
 from .linalg_cholesky import cholesky
 from .linalg_eigh import linalg_eigh_vectors, linalg_eigvalsh
@@ -69,6 +69,7 @@ from .linalg_svd import linalg_svd_s, linalg_svd_u, linalg_svd_vh
 from .nn import cross_entropy, log_softmax, matmul, mse_loss, nll_loss, softmax
 from .one_hot import one_hot
 from .reductions import all, amax, amin, any, argmax, argmin, logsumexp, mean, size, sum
+from .reductions import reduce_mean, var
 from .rounding import (ceil, div_floor, div_trunc, floor, floor_divide, floormod, remainder, round,
                        trunc)
 from .scans import cumprod, cumsum, prod
@@ -127,4 +128,5 @@ __all__ = [
     "linalg_svd_vh", "one_hot", "atan2", "hypot", "fmod", "sinh", "cosh", "asinh", "exp2",
     "lgamma", "digamma", "polygamma", "erfinv", "diagonal", "diagonal_scatter",
     "as_strided", "unfold",
+    "var", "reduce_mean", "check_nonzero", "check_nd_indices",
 ]

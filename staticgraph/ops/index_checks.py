@@ -10,7 +10,11 @@ naming the first id at fault.
 ``ScatterSub``, partitioned lookups): every value in ``[0, limit)`` (negative ones fail too, where
 numpy would wrap around), else ``indices[1] = 5 is not in [0, 3)`` at the first flat position.
 
-Both read values, so the compiler runs them as numpy steps; neither has a gradient.
+``check_nonzero(x, what)`` is ``ScatterDiv``'s check: ``updates must not contain 0``.
+``check_nd_indices(indices, shape)`` is the ``ScatterNd*`` kernels' check: each index tuple (the
+last axis) inside ``shape``, else ``indices[0,1] = [7] does not index into shape [5,3]``.
+
+All read values, so the compiler runs them as numpy steps; none has a gradient.
 """
 
 from __future__ import annotations
@@ -71,4 +75,50 @@ def _range_infer(ids: AVal, limit: int, what: str) -> tuple:
 CHECK_INDEX_RANGE = register(Op(
     name="check_index_range", impl=_range_kernel, infer=_range_infer, nin=1, kind="other",
     tf_name="CheckIndexRange", input_names=("indices",), fresh_output=True,
+    tf_differentiable=False))
+
+
+def check_nonzero(x, what: str = "updates"):
+    """``x`` unchanged; ``ValueError`` (TF's ``updates must not contain 0``) if any is 0."""
+    return bind(CHECK_NONZERO, x, what=str(what))
+
+
+def _nonzero_kernel(x: np.ndarray, what: str) -> np.ndarray:
+    x = np.asarray(x)
+    if (x == 0).any():
+        raise ValueError(f"{what} must not contain 0")
+    return x.copy()
+
+
+CHECK_NONZERO = register(Op(
+    name="check_nonzero", impl=_nonzero_kernel, infer=lambda x, what: (x.shape, x.dtype), nin=1,
+    kind="other", tf_name="CheckNonzero", input_names=("updates",), fresh_output=True,
+    tf_differentiable=False))
+
+
+def check_nd_indices(indices, shape):
+    """``indices`` (``[..., K]``) unchanged; ``ValueError`` naming the first index tuple
+    outside ``shape``'s first ``K`` dims, in TF's words (which print the whole ``shape``)."""
+    return bind(CHECK_ND_INDICES, indices, shape=tuple(int(d) for d in shape))
+
+
+def _nd_kernel(indices: np.ndarray, shape: tuple) -> np.ndarray:
+    idx = np.asarray(indices)
+    k = idx.shape[-1]
+    rows = idx.reshape(-1, k)
+    bad = np.flatnonzero(((rows < 0) | (rows >= np.asarray(shape[:k], np.int64))).any(axis=1))
+    if bad.size:
+        where = ",".join(str(int(i)) for i in np.unravel_index(bad[0], idx.shape[:-1]))
+        raise ValueError(f"indices[{where}] = [{', '.join(str(int(v)) for v in rows[bad[0]])}]"
+                         f" does not index into shape [{','.join(str(d) for d in shape)}]")
+    return idx.copy()
+
+
+def _nd_infer(indices: AVal, shape: tuple) -> tuple:
+    return _integer_ids(indices, "indices")
+
+
+CHECK_ND_INDICES = register(Op(
+    name="check_nd_indices", impl=_nd_kernel, infer=_nd_infer, nin=1, kind="other",
+    tf_name="CheckNdIndices", input_names=("indices",), fresh_output=True,
     tf_differentiable=False))

@@ -1,5 +1,5 @@
-"""Reductions: sum, mean, max, min, logsumexp, argmax, argmin, ``all``/``any`` of a whole tensor,
-and ``size`` (element count).
+"""Reductions: sum, mean (PyTorch's gradient) and reduce_mean (TF's), max, min, logsumexp, var
+(PyTorch's), argmax, argmin, ``all``/``any`` of a whole tensor, and ``size`` (element count).
 
 Parameters are normalised before binding (``dim`` a sorted tuple of non-negative axes) so equal
 calls produce equal records, which CSE and the compile cache rely on.
@@ -7,12 +7,13 @@ calls produce equal records, which CSE and the compile cache rely on.
 
 from __future__ import annotations
 
+import builtins
 import math
 
 import numpy as np
 
 from .core import INT64, AVal, Op, aval_of, bind, normalize_dims, reduced_shape, register, to_float
-from .elementwise import cast, div, eq, exp, mul, sub
+from .elementwise import cast, div, eq, exp, gt, mul, sub, where
 from .shapes import broadcast_like, expand_dims
 from .unknown_rank import dims_at_rank, known_rank, raw_dims
 
@@ -32,7 +33,16 @@ def sum(x, dim=None, keepdim=False):  # noqa: A001 - PyTorch's name
 
 
 def mean(x, dim=None, keepdim=False):
+    """PyTorch's ``mean`` (the eager mode): its gradient divides a float16 ``g`` in float32
+    by the exact count."""
     return bind(MEAN, x, dim=_dims(x, dim), keepdim=bool(keepdim), full=dim is None)
+
+
+def reduce_mean(x, dim=None, keepdim=False):
+    """TF's ``reduce_mean`` (the static frontend): ``mean``'s kernel, TF's gradient (``g``
+    divided by the count in ``x``'s dtype: a float16 count rounds past 2048, is inf past
+    65504)."""
+    return bind(REDUCE_MEAN, x, dim=_dims(x, dim), keepdim=bool(keepdim), full=dim is None)
 
 
 def amax(x, dim=None, keepdim=False):
@@ -45,6 +55,14 @@ def amin(x, dim=None, keepdim=False):
 
 def logsumexp(x, dim=None, keepdim=False):
     return bind(LOGSUMEXP, x, dim=_dims(x, dim), keepdim=bool(keepdim), full=dim is None)
+
+
+def var(x, dim=None, keepdim=False, correction=1):
+    """PyTorch's ``var`` (``std`` is its root): ``sum((x - mean)^2) / max(N - correction, 0)``
+    over ``dim`` (all dims by default), with PyTorch's closed-form gradient. The static
+    frontend's ``reduce_variance``/``reduce_std`` stay TF's composed graph."""
+    return bind(VAR, x, dim=_dims(x, dim), keepdim=bool(keepdim), full=dim is None,
+                correction=correction)
 
 
 def argmax(x, dim=None, keepdim=False):
@@ -99,6 +117,17 @@ def _sum_vjp(g, out, x, dim, keepdim, full):
 
 
 def _mean_vjp(g, out, x, dim, keepdim, full):
+    """PyTorch's ``mean_backward``: ``g / N``; a float16 ``g`` is divided in float32 (its
+    opmath) by the exact count and rounded once, as the eager ``np_vjp`` does."""
+    gu = _unreduce(g, x, dim, keepdim)
+    if aval_of(x).dtype == np.float16:
+        f32 = np.dtype(np.float32)
+        return (cast(div(cast(gu, f32), size(x, dim, dtype=f32)), np.dtype(np.float16)),)
+    return (div(gu, size(x, dim)),)
+
+
+def _reduce_mean_vjp(g, out, x, dim, keepdim, full):
+    """TF's ``_MeanGrad``: ``g`` over the count cast to ``x``'s dtype."""
     return (div(_unreduce(g, x, dim, keepdim), size(x, dim)),)
 
 
@@ -130,6 +159,44 @@ def _lse_impl(x, dim, keepdim, full):
 
 def _lse_vjp(g, out, x, dim, keepdim, full):
     return (mul(_unreduce(g, x, dim, keepdim), exp(sub(x, _unreduce(out, x, dim, keepdim)))),)
+
+
+def _var_impl(x, dim, keepdim, full, correction):
+    """The deviations from the mean, squared, summed and divided by ``max(N - correction, 0)``:
+    the registry's own kernels on the arrays, so the values are those of the composition."""
+    d = sub(x, mean(x, dim, keepdim=True))
+    dof = builtins.max(_count(x, dim) - correction, 0)
+    return np.asarray(div(sum(mul(d, d), dim, keepdim), dof))
+
+
+def _count(x, dim) -> int | None:
+    """The number of elements reduced over ``dim``; ``None`` while a dim is unknown."""
+    shape = aval_of(x).shape
+    if shape is None or builtins.any(shape[d] is None for d in dim):
+        return None
+    return math.prod(shape[d] for d in dim)
+
+
+def _var_vjp(g, out, x, dim, keepdim, full, correction):
+    """PyTorch's ``var_backward``: ``(2 / (N - correction)) * g * (x - mean(x))``, without the
+    mean's own term (0 in exact arithmetic), so an infinite element gives inf at the finite
+    ones (``finite - inf``) and NaN at itself, where the composed graph's mean term made every
+    element NaN. A full reduction with ``N <= correction`` gives ``g * (NaN where x == mean,
+    else inf)``; along ``dim``, ``2 / 0`` is inf and a negative ``N - correction`` is kept."""
+    gu = _unreduce(g, x, dim, keepdim)
+    dev = sub(x, mean(x, dim, keepdim=True))
+    n = _count(x, dim)
+    if n is None:  # a static graph's unknown dim: the same numbers as nodes
+        dof = sub(size(x, dim), correction)
+        scaled = mul(mul(gu, div(2.0, dof)), dev)
+        if not full:
+            return (scaled,)
+        at_mean = eq(x, mean(x, dim, keepdim=True))
+        return (where(gt(dof, 0), scaled, mul(gu, where(at_mean, math.nan, math.inf))),)
+    dof = n - correction
+    if (full or not known_rank(x) or aval_of(x).ndim == 0) and dof <= 0:
+        return (mul(gu, where(eq(x, mean(x, dim, keepdim=True)), math.nan, math.inf)),)
+    return (mul(mul(gu, math.inf if dof == 0 else 2.0 / dof), dev),)
 
 
 def _red(name, impl, kind, vjp, grad_name, tf_name, saves=(), reduce="", np_vjp=None,
@@ -212,12 +279,19 @@ SUM = _red("sum", _sum_impl, "sum",
            np_vjp=_np_sum_vjp, jvp="linear")
 MEAN = _red("mean", _mean_impl, "mean", _mean_vjp, _name("MeanBackward0", "MeanBackward1"),
             "Mean", reduce="mean", np_vjp=_np_mean_vjp, jvp="linear")
+# one kernel, two gradients (as remainder/floormod): TF's float16 count for the static frontend
+REDUCE_MEAN = _red("reduce_mean", _mean_impl, "mean", _reduce_mean_vjp,
+                   _name("MeanBackward0", "MeanBackward1"), "Mean", reduce="mean", jvp="linear")
 MAX = _red("max", lambda x, dim, keepdim, full: np.max(x, axis=dim, keepdims=keepdim), "max",
            _extreme_vjp, _name("MaxBackward1", "AmaxBackward0"), "Max", saves=(0, "out"),
            reduce="max")
 MIN = _red("min", lambda x, dim, keepdim, full: np.min(x, axis=dim, keepdims=keepdim), "min",
            _extreme_vjp, _name("MinBackward1", "AminBackward0"), "Min", saves=(0, "out"),
            reduce="min")
+VAR = register(Op(name="var", impl=_var_impl, infer=lambda x, dim, keepdim, full, correction:
+                   _reduce_infer("mean")(x, dim, keepdim, full), vjp=_var_vjp, kind="reduce",
+                   grad_name="VarBackward0", saves=(0,), tf_name="Variance",
+                   at_rank=dims_at_rank(), jvp="reduction"))
 LOGSUMEXP = _red("logsumexp", _lse_impl, "lse", _lse_vjp, "LogsumexpBackward0", "LogSumExp",
                  saves=(0, "out"))
 
@@ -266,4 +340,5 @@ def _whole(fn, tf_name: str) -> Op:
 ALL = _whole(np.all, "All")
 ANY = _whole(np.any, "Any")
 
-__all__ = ["sum", "mean", "amax", "amin", "logsumexp", "argmax", "argmin", "size", "all", "any"]
+__all__ = ["sum", "mean", "reduce_mean", "var", "amax", "amin", "logsumexp", "argmax", "argmin",
+           "size", "all", "any"]

@@ -11,7 +11,9 @@ eagerly and builds gradient nodes in a graph:
   products taken from both sides (``prod_safe_zeros_backward``: exact with zeros, no division);
   0 for a full product with several zeros.
 * ``cumprod``: PyTorch's O(n) ``cumprod_backward``: reversed running sums of ``g * out`` divided
-  by ``x`` before the first zero of a slice, the product-of-others sum at the first zero, 0 after.
+  by ``x`` before the first zero of a slice, the product-of-others sum at the first zero, 0 after;
+  plus terms that are 0 in value but not in derivative, so that a second derivative is exact at
+  zeros too (PyTorch's O(n^2) double-backward values, in O(n)).
 """
 
 from __future__ import annotations
@@ -20,13 +22,18 @@ import numpy as np
 
 from .core import INT64, AVal, Op, aval_of, bind, register
 from .elementwise import (
+    abs,
+    add,
     cast,
     div,
     eq,
     gt,
     logical_and,
     logical_not,
+    logical_or,
+    lt,
     mul,
+    neg,
     sub,
     where,
 )
@@ -119,20 +126,53 @@ def _cumsum_vjp(g, out, x, dim, exclusive, reverse):
 
 
 def _cumprod_vjp(g, out, x, dim, exclusive, reverse):
-    """PyTorch's ``cumprod_backward`` (first order), per slice along ``dim`` in scan order:
-    before the first zero ``z1``, ``sum_{j >= i} g_j out_j / x_i`` (``j > i`` when exclusive);
-    at ``z1``, ``prod_{m < z1} x_m * sum_j g_j prod_{z1 < m <= j} x_m`` over the ``j`` whose
-    output has ``z1`` as its only zero factor; after it, 0. Exact at first order; a second
-    derivative through it is exact where the slice has no zero. A scan over a dim of size 1
-    is the identity (1 when exclusive): ``g`` (0) itself, as PyTorch's, so that a second
-    derivative does not cancel ``out / x`` terms of size ``1 / x`` (0 instead of the true
-    value at ``x = 1e-30``)."""
-    av = aval_of(x)
-    if known_rank(x) and av.shape[dim] == 1:
+    """PyTorch's ``cumprod_backward``, exact to first order in every input, zeros included, so
+    that a second derivative through it is exact (what PyTorch's O(n^2) double-backward path
+    computes, here in O(n) and without a data-dependent branch): the first-order values
+    (``_cumprod_first_order``) plus ``_vanishing_terms``, which are 0 in value (``-0.0``, so
+    that the sum keeps every bit, signed zeros included) but not in derivative."""
+    if known_rank(x) and aval_of(x).shape[dim] == 1:
         return (mul(g, 0.0) if exclusive else g,)
-    fdt = av.dtype
+    grad, parts = _cumprod_first_order(g, out, x, dim, exclusive, reverse)
+    zero = _vanishing_terms(g, x, dim, exclusive, reverse, *parts)
+    grad = add(grad, neg(sub(0.0, zero)))  # -(0 - (+-0)) is -0.0: grad + -0.0 is grad
+    return (_exclusive_last(grad, dim, exclusive, reverse),)
+
+
+def _cumprod_np_vjp(g, out, needs, x, dim, exclusive, reverse):
+    """``_cumprod_vjp`` on arrays (the eager backward without ``create_graph``): the same
+    values op for op, without the terms that only a second derivative reads; a tensor without
+    zeros takes PyTorch's shortcut, the reversed running sums of ``g * out`` over ``x`` (the
+    same bits: the masks select everything there)."""
+    if x.shape[dim] == 1:
+        return (mul(g, 0.0) if exclusive else g,)
+    if (x != 0).all():
+        grad = div(cumsum(mul(out, g), dim, not reverse, exclusive), x)
+    else:
+        grad = _cumprod_first_order(g, out, x, dim, exclusive, reverse)[0]
+    return (_exclusive_last(grad, dim, exclusive, reverse),)
+
+
+def _exclusive_last(grad, dim, exclusive, reverse):
+    """The last element (in scan order) of an exclusive scan is no factor of any output: its
+    cotangent is exactly 0 (not ``0 / x``, NaN at a NaN)."""
+    if not exclusive:
+        return grad
+    last = eq(cumsum(ones_like(grad), dim, not reverse), 1)
+    return where(last, 0.0, grad)
+
+
+def _cumprod_first_order(g, out, x, dim, exclusive, reverse):
+    """PyTorch's first-order ``cumprod_backward`` per slice along ``dim`` in scan order: before
+    the first zero ``z1``, ``sum_{j >= i} g_j out_j / x_i`` (``j > i`` when exclusive); at
+    ``z1``, ``prod_{m < z1} x_m * sum_j g_j prod_{z1 < m <= j} x_m`` over the ``j`` whose
+    output has ``z1`` as its only zero factor; after it, 0. Exact values, but its derivative
+    misses the terms that are 0 only through a zero factor. Returns the cotangent and the
+    masks and products ``_vanishing_terms`` reuses. A scan over a dim of size 1 (handled by
+    the callers) is the identity (1 when exclusive): ``g`` (0) itself, as PyTorch's, so that a
+    second derivative does not cancel ``out / x`` terms of size ``1 / x``."""
     z = eq(x, 0)
-    zf = cast(z, fdt)
+    zf = cast(z, aval_of(x).dtype)
     cz = cumsum(zf, dim, reverse)  # zeros at or before i
     factors = sub(cz, zf) if exclusive else cz  # zeros among out_i's factors
     before = eq(cz, 0)
@@ -141,13 +181,39 @@ def _cumprod_vjp(g, out, x, dim, exclusive, reverse):
     between = logical_and(eq(cz, 1), logical_not(z))  # strictly between the 1st and 2nd zero
     p = cumprod(where(between, x, 1), dim, reverse, exclusive)
     s = sum(mul(p, where(eq(factors, 1), g, 0.0)), dim, keepdim=True)
-    gf = mul(s, cumprod(x, dim, reverse, exclusive=True))
+    below = cumprod(x, dim, reverse, exclusive=True)  # at z1: the product before it
     first = logical_and(z, eq(cz, 1))
-    grad = where(before, gb, where(first, gf, 0.0))
-    if exclusive:  # the last element (in scan order) is no factor of any output: exactly 0
-        last = eq(cumsum(ones_like(zf), dim, not reverse), 1)
-        grad = where(last, 0.0, grad)
-    return (grad,)
+    grad = where(before, gb, where(first, mul(s, below), 0.0))
+    return grad, (z, cz, factors, p, first, below)
+
+
+def _vanishing_terms(g, x, dim, exclusive, reverse, z, cz, factors, p, first, below):
+    """The terms of ``d/dx_i sum_j g_j out_j`` with exactly one zero factor besides ``x_i``:
+    0 in value, but their derivative in that zero is not. Each is that zero (``x_z1`` or
+    ``x_z2``, read from ``x`` so that the graph differentiates in it) times its coefficient:
+    at a nonzero ``x_i`` before ``z2``, ``x_z1 * prod_{m < z1} x_m * sum_j g_j p_j / x_i`` over
+    the ``j`` whose only zero factor is ``z1`` (``p_j``: their factors after ``z1``); at
+    ``z1``, ``x_z2 * K``; at ``z2``, ``x_z1 * K``, with ``K`` the sum over the ``j`` whose zero
+    factors are ``z1`` and ``z2`` of ``g_j`` times their nonzero factors. Terms with two zeros
+    besides ``x_i`` vanish to first order. A coefficient that is not finite (inf or NaN
+    inputs, overflow) counts as 0, so that the value is a zero (``0 * inf`` would be NaN)."""
+    second = logical_and(z, eq(cz, 2))
+
+    def at(mask, v):  # the value at the slice's position ``mask``, along the whole slice
+        return sum(where(mask, v, 0.0), dim, keepdim=True)
+
+    def vanish(zero, coeff):  # zero * coeff, coeff read as 0 where it is not finite
+        return mul(zero, where(lt(abs(coeff), np.inf), coeff, 0.0))
+
+    x1, x2, pz = at(first, x), at(second, x), at(first, below)
+    r = cumsum(where(eq(factors, 1), mul(g, p), 0.0), dim, not reverse, exclusive)
+    nz = logical_not(z)
+    c1 = where(nz, div(mul(pz, r), where(z, 1, x)), 0.0)
+    mid = logical_and(nz, logical_or(eq(cz, 1), eq(cz, 2)))  # nonzero, between z1 and z3
+    q = cumprod(where(mid, x, 1), dim, reverse, exclusive)
+    k = mul(pz, sum(where(eq(factors, 2), mul(g, q), 0.0), dim, keepdim=True))
+    return add(vanish(x1, c1), add(vanish(x2, where(first, k, 0.0)),
+                                   vanish(x1, where(second, k, 0.0))))
 
 
 def _cumprod_jvp(ts, out, x, dim, exclusive, reverse):
@@ -175,7 +241,7 @@ CUMSUM = register(Op(name="cumsum", impl=_scan(np.cumsum, 0), infer=_scan_infer,
                      vjp=_cumsum_vjp, kind="reduce", grad_name="CumsumBackward0",
                      tf_name="Cumsum", at_rank=dims_at_rank(single=True), jvp="linear"))
 CUMPROD = register(Op(name="cumprod", impl=_scan(np.cumprod, 1), infer=_scan_infer,
-                      vjp=_cumprod_vjp, kind="reduce", grad_name="CumprodBackward0",
+                      vjp=_cumprod_vjp, np_vjp=_cumprod_np_vjp, kind="reduce", grad_name="CumprodBackward0",
                       saves=(0, "out"), tf_name="Cumprod", at_rank=dims_at_rank(single=True),
                       jvp=_cumprod_jvp))
 

@@ -122,8 +122,8 @@ RULES = (
          "y = inf with x < 0, x / y rounding up to an integer)", _quotients_differ),
     Rule(frozenset({"var", "std"}), "ghw",
          "var/std's gradient at an infinite input: TF's composed graph NaN throughout, "
-         "PyTorch's closed form 2 (x - mean) / N (inf at the finite entries)", _infinite,
-         ("torch",)),
+         "PyTorch's closed form 2 (x - mean) / N (inf at the finite entries; the eager "
+         "mode's ops.var too)", _infinite),
     Rule(frozenset({"floor", "ceil", "round", "trunc"}), "ghw",
          "rounding: TF registers no gradient (tf.gradients stops there), PyTorch's is zeros, "
          "and zero times the NaN/inf local derivative of an op before it is NaN (fuzz seed "

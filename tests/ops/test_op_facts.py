@@ -42,7 +42,8 @@ def test_the_facts_of_the_ops_that_have_them():
     for field, names in facts.items():
         assert {n for n, op in REGISTRY.items() if getattr(op, field)} >= names, field
     assert {n: op.reduce for n, op in REGISTRY.items() if op.reduce} == {
-        "sum": "sum", "mean": "mean", "max": "max", "min": "min", "sum_to_like": "sum"}
+        "sum": "sum", "mean": "mean", "reduce_mean": "mean", "max": "max", "min": "min",
+        "sum_to_like": "sum"}
     assert REGISTRY["where"].input_names == ("condition", "t", "e")
     assert REGISTRY["sum_to_like"].shape_ref == 1 and REGISTRY["zeros_like"].shape_ref == 0
     assert {n: op.fill for n, op in REGISTRY.items() if op.fill is not None} == {

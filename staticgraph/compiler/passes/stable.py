@@ -54,8 +54,9 @@ def rewrite(n: Node) -> Node | None:
     if n.op == "log" and n.inputs[0].op == "sum" and n.inputs[0].inputs[0].op == "exp":
         s = n.inputs[0]
         return make("logsumexp", [s.inputs[0].inputs[0]], s.params, name=n.name)
-    if n.op == "mean" and _rows_loss(n.inputs[0]) and tuple(n.params["dim"]) == (0,) and \
-            not n.params["keepdim"]:
+    od = n.opdef  # ``mean`` or ``reduce_mean`` (one kernel, PyTorch's or TF's gradient)
+    if od is not None and od.reduce == "mean" and _rows_loss(n.inputs[0]) and \
+            tuple(n.params["dim"]) == (0,) and not n.params["keepdim"]:
         lp, t = n.inputs[0].inputs
         return Node("nll_loss", [lp, t], {"reduction": "mean"}, (), n.dtype, n.name)
     ins = list(n.inputs)
