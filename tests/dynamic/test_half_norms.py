@@ -1,7 +1,8 @@
 """float16 normalization layers compute in float32 and round once (PyTorch's opmath), forward
 and backward: ``layer_norm``, ``group_norm``, ``batch_norm`` (train and eval) and
 ``instance_norm`` (fuzz case ``f16-eager-layer-norm-steps``: float16 steps were 2 ulp off).
-The truth is the same layer run in float64; a value rounded once is within half an ulp of it
+The vector norms (``vector_norm`` and its callers) likewise: float16 squares of 300 overflowed.
+The truth is the same call run in float64; a value rounded once is within half an ulp of it
 (0.6 allows float32's own error at a tie)."""
 
 from __future__ import annotations
@@ -96,3 +97,52 @@ def test_mixed_float16_input_float32_weight_keeps_its_dtype():
     w = dynamic.tensor(np.ones(4, np.float32))
     assert F.layer_norm(x, (4,), w).dtype == dynamic.float32
     assert F.layer_norm(x, (4,)).dtype == dynamic.float16
+
+
+NORMS = {  # name -> the call, on the module ``m`` (dynamic or torch)
+    "vector_norm": lambda m, x: m.linalg.vector_norm(x, dim=1),
+    "vector_norm_all": lambda m, x: m.linalg.vector_norm(x),
+    "vector_norm_p3": lambda m, x: m.linalg.vector_norm(x, 3, dim=1),
+    "vector_norm_p0.5": lambda m, x: m.linalg.vector_norm(x, 0.5, dim=0),
+    "linalg_norm": lambda m, x: m.linalg.norm(x),
+    "matrix_norm_fro": lambda m, x: m.linalg.matrix_norm(x),
+    "tensor_norm": lambda m, x: x.norm(dim=0),
+    "dist": lambda m, x: m.dist(x[:2], x[2:]),
+}
+
+
+def _norm_data(seed: int) -> np.ndarray:
+    scale = 300.0 if seed % 2 else 3.0  # 300 ** 2 overflows float16 (65504)
+    return (np.random.default_rng(seed).normal(0, 1, (4, 6)) * scale).astype(np.float16)
+
+
+@pytest.mark.parametrize("name", sorted(NORMS))
+def test_float16_norms_are_float32_rounded_once(name):
+    """The eager norms of float16 (``vector_norm`` and what calls it: ``linalg.norm``,
+    ``matrix_norm('fro')``, ``Tensor.norm``, ``dist``) compute in float32 and round once: the
+    value and ``x``'s gradient within half an ulp of the float64 run (``dist`` rounds its
+    difference to float16 first, as PyTorch's ``norm(x - y)``: its gradient within 1.1 ulp)."""
+    fn = NORMS[name]
+    for seed in range(6):
+        a = _norm_data(seed)
+        runs = []
+        for dt in (np.float16, np.float64):
+            x = dynamic.tensor(a.astype(dt), requires_grad=True)
+            y = fn(dynamic, x)
+            y.sum().backward()
+            runs.append((y.detach().numpy(), x.grad.numpy()))
+        (y16, g16), (y64, g64) = runs
+        assert y16.dtype == g16.dtype == np.float16
+        assert np.isfinite(y16).all()
+        assert _ulps(y16, y64) <= ULP_BOUND
+        assert _ulps(g16, g64) <= (1.1 if name == "dist" else ULP_BOUND), (seed, _ulps(g16, g64))
+
+
+@pytest.mark.parametrize("name", sorted(NORMS))
+def test_float16_norms_match_torch_bit_for_bit(name):
+    torch = pytest.importorskip("torch")
+    fn = NORMS[name]
+    for seed in range(6):
+        a = _norm_data(seed)
+        got = fn(dynamic, dynamic.tensor(a)).numpy()
+        np.testing.assert_array_equal(got, fn(torch, torch.from_numpy(a)).numpy())
