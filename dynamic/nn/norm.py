@@ -56,6 +56,27 @@ class Dropout(Module):
         return f"p={self.p}, inplace={self.inplace}"
 
 
+_HALF = np.dtype(np.float16)
+
+
+def opmath(*ts: Tensor | None) -> tuple[tuple, np.dtype | None]:
+    """PyTorch computes a float16 normalization in float32 (its "opmath") and rounds once: the
+    float16 tensors among ``ts`` cast to float32 (recorded casts, so that the gradients are
+    float32 inside the layer and rounded once at its inputs), and the dtype the result must be
+    cast back to (``None`` when no tensor is float16: nothing changes)."""
+    dts = [t._data.dtype for t in ts if t is not None]
+    if _HALF not in dts:
+        return ts, None
+    wide = tuple(ops.cast(t, np.float32) if t is not None and t._data.dtype == _HALF else t
+                 for t in ts)
+    return wide, np.result_type(*dts)
+
+
+def rounded(y: Tensor, dt: np.dtype | None) -> Tensor:
+    """``y`` (computed in float32 by :func:`opmath`) rounded once to ``dt``."""
+    return y if dt is None or y._data.dtype == dt else ops.cast(y, dt)
+
+
 def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,  # noqa: A002
                weight: Tensor | None = None, bias: Tensor | None = None, training: bool = False,
                momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
@@ -71,13 +92,14 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     axes = (0,) + tuple(range(2, x.dim()))
     shape = (1, c) + (1,) * (x.dim() - 2)
     seq0 = composite.start()
+    (xw, rmw, rvw, ww, bw), dt = opmath(x, running_mean, running_var, weight, bias)
     if training:
         count = x.numel() // c
         if count <= 1:
             raise ValueError(f"Expected more than 1 value per channel when training, got input "
                              f"size {x.shape}")
-        mean = ops.mean(x, axes, True)
-        centred = ops.sub(x, mean)
+        mean = ops.mean(xw, axes, True)
+        centred = ops.sub(xw, mean)
         var = ops.mean(ops.mul(centred, centred), axes, True)
         if running_mean is not None:
             with no_grad():
@@ -88,13 +110,14 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
                 running_var.mul_(1 - momentum).add_(make(v.astype(running_var._data.dtype)),
                                                     alpha=momentum)
     else:
-        centred = ops.sub(x, ops.reshape(running_mean, shape))
-        var = ops.reshape(running_var, shape)
+        centred = ops.sub(xw, ops.reshape(rmw, shape))
+        var = ops.reshape(rvw, shape)
     y = ops.div(centred, ops.sqrt(ops.add(var, eps)))
     if weight is not None:
-        y = ops.mul(y, ops.reshape(weight, shape))
+        y = ops.mul(y, ops.reshape(ww, shape))
     if bias is not None:
-        y = ops.add(y, ops.reshape(bias, shape))
+        y = ops.add(y, ops.reshape(bw, shape))
+    y = rounded(y, dt)
 
     def replay(xi: Tensor, wi: Tensor | None, bi: Tensor | None) -> Tensor:  # no stats update
         return batch_norm(xi, None if training else running_mean,

@@ -20,7 +20,7 @@ from .. import _dtypes
 from .._tensor import Tensor, make, to_tensor
 from ..autograd import composite
 from .modules import Module
-from .norm import affine_parameters, batch_norm, running_stats
+from .norm import affine_parameters, batch_norm, opmath, rounded, running_stats
 
 
 def _normalize(x: Tensor, axes: tuple[int, ...], eps: float) -> Tensor:
@@ -48,11 +48,13 @@ def layer_norm(input: Tensor, normalized_shape: Any, weight: Tensor | None = Non
                                f"{what} of shape {list(t.shape)} and normalized_shape = "
                                f"{list(shape)}")
     seq0 = composite.start()
-    y = _normalize(x, tuple(range(x.dim() - n, x.dim())), eps)
+    (xw, ww, bw), dt = opmath(x, weight, bias)  # float16: in float32, rounded once
+    y = _normalize(xw, tuple(range(x.dim() - n, x.dim())), eps)
     if weight is not None:
-        y = ops.mul(y, weight)
+        y = ops.mul(y, ww)
     if bias is not None:
-        y = ops.add(y, bias)
+        y = ops.add(y, bw)
+    y = rounded(y, dt)
 
     def replay(xi: Tensor, wi: Tensor | None, bi: Tensor | None) -> Tensor:
         return layer_norm(xi, shape, wi, bi, eps)
@@ -75,13 +77,15 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,  # 
                                f"channels in input, but got {what} of shape {list(t.shape)} and "
                                f"input of shape {list(x.shape)}")
     seq0 = composite.start()
-    grouped = ops.reshape(x, (n, num_groups, -1))
+    (xw, ww, bw), dt = opmath(x, weight, bias)  # float16: in float32, rounded once
+    grouped = ops.reshape(xw, (n, num_groups, -1))
     y = ops.reshape(_normalize(grouped, (2,), eps), tuple(x.shape))
     per_channel = (c,) + (1,) * (x.dim() - 2)
     if weight is not None:
-        y = ops.mul(y, ops.reshape(weight, per_channel))
+        y = ops.mul(y, ops.reshape(ww, per_channel))
     if bias is not None:
-        y = ops.add(y, ops.reshape(bias, per_channel))
+        y = ops.add(y, ops.reshape(bw, per_channel))
+    y = rounded(y, dt)
 
     def replay(xi: Tensor, wi: Tensor | None, bi: Tensor | None) -> Tensor:
         return group_norm(xi, num_groups, wi, bi, eps)

@@ -68,6 +68,9 @@ def _scan(fn, identity: int):
     exclusive shifts the inclusive result by one and puts ``identity`` first."""
 
     def impl(x, dim, exclusive, reverse):
+        if x.dtype == np.float16:  # in float32, rounded once (PyTorch's opmath): numpy scans
+            out = impl(x.astype(np.float32), dim, exclusive, reverse)  # float16 in float16
+            return out.astype(np.float16)  # (3000 ones summed to 2048)
         if x.dtype.kind in "bui":
             x = x.astype(np.int64)
         if reverse:
@@ -82,6 +85,15 @@ def _scan(fn, identity: int):
         return np.flip(out, dim) if reverse else out
 
     return impl
+
+
+def _prod_impl(x, dim, keepdim, full):
+    """``np.prod``; float16 multiplied in float32 and rounded once (the kernel rule: numpy
+    multiplies the rows of a non-inner float16 axis in float16, 1 ulp per step)."""
+    if x.dtype == np.float16:
+        return np.multiply.reduce(x, axis=dim, keepdims=keepdim,
+                                  dtype=np.float32).astype(np.float16)
+    return np.prod(x, axis=dim, keepdims=keepdim)
 
 
 def _scan_infer(x: AVal, dim, exclusive, reverse) -> tuple:
@@ -235,7 +247,7 @@ def _cumprod_jvp(ts, out, x, dim, exclusive, reverse):
 
 
 # ----------------------------------------------------------------------------------- records
-PROD = _red("prod", lambda x, dim, keepdim, full: np.prod(x, axis=dim, keepdims=keepdim), "sum",
+PROD = _red("prod", _prod_impl, "sum",
             _prod_vjp, _name("ProdBackward0", "ProdBackward1"), "Prod", saves=(0, "out"))
 CUMSUM = register(Op(name="cumsum", impl=_scan(np.cumsum, 0), infer=_scan_infer,
                      vjp=_cumsum_vjp, kind="reduce", grad_name="CumsumBackward0",

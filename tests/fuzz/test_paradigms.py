@@ -133,11 +133,28 @@ def test_float16_reaches_a_zero_norm_vector_and_a_composite_overflow():
     """Fuzz seeds 102015 (``norm(sigmoid(x))`` with ``x = -30``: sigmoid underflows to 0 in
     float16, and tf.norm's gradient at a zero vector is NaN, PyTorch's 0) and 102108 (the float16
     ``tf.norm`` of 30 squared: TF composes ``sqrt(sum(x * x))``, inf; PyTorch's fused
-    ``vector_norm`` computes in float32, 900): sat out in those runs, by eager/torch and torch
-    alone."""
+    ``vector_norm`` computes in float32, 900, and so does the eager mode's): sat out in those
+    runs, by eager and torch."""
     for tag, kinds in (("paradigm-f16-norm-zero-vector", {"eager": "ghw", "torch": "ghw"}),
-                       ("paradigm-f16-norm-squares-overflow", {"torch": "ghwy"})):
+                       ("paradigm-f16-norm-squares-overflow", {"eager": "ghwy", "torch": "ghwy"})):
         prog = _recorded(tag)
         ref = run_static(prog, Data(prog), "reference")
         assert kinds in ref.paradigm.values(), (tag, ref.paradigm)
         assert not check(prog, ("reference", "eager", "torch")).failed
+
+
+def test_std_at_zero_spread_sits_out_gradients_only():
+    """Fuzz seed 110169 (float16): ``std`` over one element; TF's composed gradient is NaN
+    (``sqrt``'s ``0 * inf``), PyTorch's ``std_backward`` (and the eager mode's) 0. The
+    PyTorch-side oracles sit out that run's gradients; with two distinct values nothing is
+    excused."""
+    prog = _recorded("f16-std-one-element-grad")
+    ref = run_static(prog, Data(prog), "reference")
+    assert ref.paradigm[0] == {"eager": "ghw", "torch": "ghw"}
+    assert not check(prog, ("reference", "eager", "torch")).failed
+    from tests.fuzz.paradigms import RULES
+
+    rule = next(r for r in RULES if r.ops == frozenset({"std"}))
+    node = Node("std", [0], {"dims": [1], "keepdim": False})
+    assert rule.fires(node, [np.array([[1.0, 1.0], [1.0, 2.0]], np.float16)])
+    assert not rule.fires(node, [np.array([[1.0, 3.0], [1.0, 2.0]], np.float16)])
