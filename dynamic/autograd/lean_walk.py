@@ -222,7 +222,8 @@ def run(root: Any, g: np.ndarray, targets: list | None, captured: list, pending:
                             if r.shape != a.shape:
                                 sh = a.shape  # a bias's un-broadcast (``_fit``'s), inline
                                 if not sh or r.shape[1:] != sh or op.vjp_exact \
-                                        or len(args) == 1 or type(a) not in _ARG_TYPES:
+                                        or len(args) == 1 or type(a) not in _ARG_TYPES \
+                                        or r.dtype.itemsize == 2:  # float16: in float32
                                     res = _fit(res, args, edges, op)
                                     break
                                 if type(res) is not list:
@@ -360,7 +361,8 @@ def _fit(res: Any, args: Any, edges: list, op: Any) -> Any:
             elif r.shape != a.shape:
                 sh = a.shape
                 # a bias's gradient, ``fit_arrays``'s un-broadcast (``sum_to_shape``) inlined
-                if not sh or r.shape[1:] != sh or op.vjp_exact or len(args) == 1:
+                if not sh or r.shape[1:] != sh or op.vjp_exact or len(args) == 1 \
+                        or r.dtype.itemsize == 2:  # float16 rows add in float32 there
                     return fit_arrays(edges, res, args, op)
                 if type(res) is not list:
                     res = list(res)

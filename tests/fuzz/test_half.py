@@ -132,17 +132,18 @@ def test_torch_sits_out_ops_without_a_float16_kernel_and_says_so():
     assert res["eager"].values and not res["eager"].skipped  # the others still compare
 
 
-@pytest.mark.xfail(strict=True, reason="dynamic/autograd/lean_walk.py (eager7's file) inlines the "
-                   "bias un-broadcast as np.add.reduce(r, 0): float16 rows added in float16")
 def test_eager_bias_gradient_sums_float16_in_float32():
     """The eager engine's inlined bias un-broadcast (``lean_walk``: ``np.add.reduce(r, 0)``)
-    adds float16 rows in float16: 3000 rows of ones give 2048 (PyTorch: 3000). Found beside
-    the ``sum_to_like`` kernel finding (fuzz seed 93003), whose ``sum_to_shape`` is fixed."""
+    added float16 rows in float16: 3000 rows of ones gave 2048 (PyTorch: 3000). Found beside
+    the ``sum_to_like`` kernel finding (fuzz seed 93003); float16 now takes ``sum_to_shape``."""
     import dynamic
 
     b = dynamic.tensor(np.ones(2, np.float16), requires_grad=True)
-    (dynamic.tensor(np.ones((3000, 2), np.float16)) * b).sum().backward()
+    (dynamic.tensor(np.ones((3000, 2), np.float16)) * b).sum().backward()  # the one-pass walk
     assert b.grad.numpy().tolist() == [3000.0, 3000.0]
+    x, w = (dynamic.tensor(np.ones((3000, 2), np.float16), requires_grad=True) for _ in "xw")
+    (g,) = dynamic.autograd.grad((x * w + b).sum(), b)  # x, w not targets: the planned walk
+    assert g.numpy().tolist() == [3000.0, 3000.0]
 
 
 def _two(op: str, args: list, p: dict, inputs: list, shapes: list, batch: int,
