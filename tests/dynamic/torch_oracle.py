@@ -101,12 +101,14 @@ if __name__ == "__main__":
 _NUMBER = re.compile(r"-?\d+\.(\d+)(?:e[+-]?\d+)?")
 
 
-def live_print_differs(live: str, recorded: str) -> str | None:
-    """The first line where a live PyTorch run's output differs from the recording, or ``None``.
-    A printed decimal may differ by one unit in its last printed place: PyTorch's own float
-    results move in the last bits with the CPU (its vector kernels and BLAS choose by the
-    machine's instruction set: a loss printed ``1.169133`` where recorded is ``1.169134``).
-    Everything else, the text and every other number, must be the same."""
+def print_differs(live: str, recorded: str) -> str | None:
+    """The first line where a program's output (``dynamic``'s, or a live PyTorch run's) differs
+    from the recording, or ``None``. A printed decimal may differ by one unit in its last
+    printed place: float results move in the last bits with the CPU (numpy's and PyTorch's
+    vector kernels and BLAS choose by the machine's instruction set: on one machine live torch
+    prints a loss ``1.169133`` recorded as ``1.169134`` elsewhere, and ``dynamic`` a
+    ``1.726343`` recorded as ``1.726344``). Everything else, the text and every other number,
+    must be the same."""
     a, b = live.splitlines(), recorded.splitlines()
     if len(a) != len(b):
         return f"{len(a)} lines live, {len(b)} recorded"
