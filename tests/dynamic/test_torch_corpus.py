@@ -1,8 +1,8 @@
 """The PyTorch program corpora, checked without PyTorch: each program, run with
 ``import dynamic as torch`` (its ``from torch... import`` lines resolved to ``dynamic``), prints
 what PyTorch printed (recorded in torch_expected.json by ``python -m tests.dynamic.torch_oracle
---record``), to one unit in the last printed place of a decimal (the CPU moves last bits). Where PyTorch is installed, the recording
-is also checked against a live run."""
+--record``), to one unit in the last printed place of a decimal (the CPU moves last bits).
+Where PyTorch is installed, the recording is also checked against a live run."""
 
 from __future__ import annotations
 
