@@ -63,12 +63,28 @@ def _nonfinite(node: Node, args: list) -> bool:
 
 
 def _zero_vector(node: Node, args: list) -> bool:
-    """Some vector ``tf.norm`` reduces is all zeros (float16 reaches it by underflow:
-    ``sigmoid(-30)`` is 0 there, fuzz seed 102015)."""
+    """Some vector ``tf.norm`` reduces has a zero sum of squares in its dtype: all zeros
+    (float16 reaches it by underflow: ``sigmoid(-30)`` is 0 there, fuzz seed 102015), or
+    entries whose squares underflow (float32 ``4e-27``, fuzz seed 9137: TF's composed
+    ``sqrt(sum(x * x))`` is 0 there, so its gradient is NaN; PyTorch's norm is ``4e-27``)."""
     a = np.asarray(args[0])
     if a.dtype.kind != "f" or not a.size:
         return False
-    return bool((a == 0).all(axis=node.p["dim"]).any())
+    with np.errstate(all="ignore"):
+        return bool(((a * a) == 0).all(axis=node.p["dim"]).any())
+
+
+def _zero_spread(node: Node, args: list) -> bool:
+    """Some slice ``reduce_std`` reduces holds one value only (fuzz seed 9290:
+    ``broadcast_to`` of a scalar): TF's composed ``sqrt(reduce_variance)`` has a NaN gradient
+    at a zero std, ``torch.std`` 0. A slice of equal values may still have a tiny nonzero
+    std (its mean rounds); the run is sat out then too, which only compares less."""
+    a = np.asarray(args[0])
+    if a.dtype.kind != "f" or not a.size:
+        return False
+    dims = tuple(node.p["dims"])
+    first = a[tuple(slice(0, 1) if i in dims else slice(None) for i in range(a.ndim))]
+    return bool((a == first).all(axis=dims).any())
 
 
 def _float16_steps_differ(node: Node, args: list) -> bool:
@@ -131,6 +147,10 @@ RULES = (
     Rule(frozenset({"norm"}), "ghw",
          "tf.norm's gradient at a zero vector is NaN (its composed sqrt), "
          "torch.linalg.vector_norm's 0 (and the eager mode's)", _zero_vector),
+    Rule(frozenset({"std"}), "ghw",
+         "tf.math.reduce_std's gradient at a zero std is NaN (its composed sqrt), torch.std's "
+         "(and the eager mode's) 0; the torch oracle renders std as sqrt(var), TF's form",
+         _zero_spread, ("eager",)),
     Rule(frozenset({"norm", "sdpa", "layer_norm", "var", "std"}), "yghw",
          "float16 composites: TF composes these of float16 ops (a square of 300 overflows, an "
          "attention weight underflows to 0), PyTorch's fused kernels compute in float32",

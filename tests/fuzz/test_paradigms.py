@@ -141,3 +141,30 @@ def test_float16_reaches_a_zero_norm_vector_and_a_composite_overflow():
         ref = run_static(prog, Data(prog), "reference")
         assert kinds in ref.paradigm.values(), (tag, ref.paradigm)
         assert not check(prog, ("reference", "eager", "torch")).failed
+
+
+def test_float32_norm_squares_underflow_and_std_at_zero_spread():
+    """Fuzz seeds 9137 (float32 ``norm`` of ``sigmoid`` values near ``4e-27``: their squares
+    underflow, TF's composed norm is 0 and its gradient NaN, PyTorch's norm ``4e-27``, the eager
+    mode's gradient 0) and 9290 (``reduce_std`` of ``broadcast_to`` of a scalar: a zero std,
+    NaN gradient on TF, 0 on ``torch.std`` and the eager mode; the torch oracle renders std as
+    ``sqrt(var)``, TF's form, and is compared). Sat out in those runs only."""
+    for tag, oracles in (("paradigm-norm-squares-underflow", {"eager", "torch"}),
+                         ("paradigm-std-zero-spread", {"eager"})):
+        prog = _recorded(tag)
+        ref = run_static(prog, Data(prog), "reference")
+        hit = [p for p in ref.paradigm.values() if p]
+        assert hit and all(set(p) == oracles and "g" in p["eager"] for p in hit), (tag, hit)
+        assert sat_out(prog, ref.paradigm, "compiled", 0) == ""
+        assert not check(prog, ("reference", "eager", "torch")).failed
+
+
+def test_std_rule_fires_on_equal_slices_only():
+    from tests.fuzz.paradigms import _zero_spread, _zero_vector
+
+    std = Node("std", [0], {"dims": [1], "keepdim": False})
+    assert _zero_spread(std, [np.array([[1.5, 1.5], [1.0, 2.0]])])
+    assert not _zero_spread(std, [np.array([[1.5, 1.25], [1.0, 2.0]])])
+    norm = Node("norm", [0], {"dim": 1, "keepdim": False})
+    assert _zero_vector(norm, [np.array([[4e-27, 0.0], [1.0, 2.0]], np.float32)])
+    assert not _zero_vector(norm, [np.array([[4e-27, 0.0], [1.0, 2.0]], np.float64)])
