@@ -87,6 +87,19 @@ def _zero_spread(node: Node, args: list) -> bool:
     return bool((a == first).all(axis=dims).any())
 
 
+def _atan2_origin(node: Node, args: list) -> bool:
+    """``atan2(y, x)`` at ``y = x = 0`` somewhere (fuzz seed 32562: ``atan2(gather(x), x)`` where
+    both read one 0): TF's gradient ``x / (x^2 + y^2)`` is NaN there (as the registry's, which
+    the eager mode shares), torch 2.13's 0."""
+    if any(isinstance(a, dict) for a in node.args):
+        return False
+    y, x = (np.asarray(a) for a in args)
+    try:
+        return bool(((y == 0) & (x == 0)).any())
+    except ValueError:  # shapes that do not broadcast: the run fails on its own
+        return False
+
+
 def _float16_steps_differ(node: Node, args: list) -> bool:
     """A float16 composite (TF composes norm/attention/layer_norm/var/std of ops rounded to
     float16; PyTorch's fused kernels compute in float32) overflows or underflows into other
@@ -147,6 +160,9 @@ RULES = (
     Rule(frozenset({"norm"}), "ghw",
          "tf.norm's gradient at a zero vector is NaN (its composed sqrt), "
          "torch.linalg.vector_norm's 0 (and the eager mode's)", _zero_vector),
+    Rule(frozenset({"atan2"}), "ghw",
+         "atan2's gradient at y = x = 0: TF's (and the registry's, so the eager mode's) "
+         "x / (x^2 + y^2) is NaN, torch 2.13's 0", _atan2_origin, ("torch",)),
     Rule(frozenset({"std"}), "ghw",
          "tf.math.reduce_std's gradient at a zero std is NaN (its composed sqrt), torch.std's "
          "(and the eager mode's) 0; the torch oracle renders std as sqrt(var), TF's form",

@@ -168,3 +168,18 @@ def test_std_rule_fires_on_equal_slices_only():
     norm = Node("norm", [0], {"dim": 1, "keepdim": False})
     assert _zero_vector(norm, [np.array([[4e-27, 0.0], [1.0, 2.0]], np.float32)])
     assert not _zero_vector(norm, [np.array([[4e-27, 0.0], [1.0, 2.0]], np.float64)])
+
+
+def test_torch_sits_out_atan2_gradients_at_the_origin():
+    """Fuzz seed 32562: ``atan2(gather(x), x)`` reads one 0 as both ``y`` and ``x``: TF 2.21's
+    gradient is NaN there (``x / (x^2 + y^2)``, the registry's rule, so the eager mode's too),
+    torch 2.13's 0. Torch alone sits it out; the eager mode is compared."""
+    from tests.fuzz.paradigms import _atan2_origin
+
+    prog = _recorded("paradigm-atan2-grad-origin")
+    ref = run_static(prog, Data(prog), "reference")
+    assert {"torch": "ghw"} in ref.paradigm.values(), ref.paradigm
+    assert not check(prog, ("reference", "eager", "torch")).failed
+    node = Node("atan2", [0, 1])
+    assert _atan2_origin(node, [np.array([[0.0], [1.0]]), np.array([[0.0, 2.0]])])
+    assert not _atan2_origin(node, [np.array([[0.0], [1.0]]), np.array([[3.0, 2.0]])])
