@@ -1,6 +1,7 @@
-"""A float64 0-d constant input of an elementwise op keeps float64 in its gradient (fuzz seeds
-8498, 9591: ``atan2(x, c)``'s rule squared the constant as a weak Python float, in float32,
-and the float64 gradient was 3e-8 off)."""
+"""Gradient values the fuzzer found off (triage10). A float64 0-d constant input of an
+elementwise op keeps float64 in its gradient (fuzz seeds 8498, 9591: ``atan2(x, c)``'s rule
+squared the constant as a weak Python float, in float32, and the float64 gradient was 3e-8
+off); ``tf.nn.elu``'s second derivative at 0 is TF's 0 (seed 43332)."""
 
 from __future__ import annotations
 
@@ -37,3 +38,20 @@ def test_pow_with_a_float64_constant_exponent_keeps_its_constant_form():
         with tf.Session(executor="reference") as sess:
             gv = sess.run(g, {x: np.array([-2.0, 0.5])})
     np.testing.assert_allclose(gv, 3 * np.array([-2.0, 0.5]) ** 2, rtol=1e-15)
+
+
+@pytest.mark.parametrize("executor", ["reference", None])
+def test_elu_second_derivative_at_zero_is_tfs(executor):
+    """Fuzz seed 43332: TF's ``_EluGradGrad`` gives 0 at ``x = 0`` (``where(y < 0)``), and 1 as
+    the first derivative there; elsewhere ``exp(x)`` below 0 and 0 above."""
+    xv = np.array([0.0, -0.0, -0.5, 0.5])
+    with tf.Graph().as_default():
+        x = tf.placeholder(tf.float64, [None])
+        y = tf.nn.elu(x)
+        (g,) = tf.gradients([y], [x])
+        (h,) = tf.gradients([g], [x])
+        with tf.Session(executor=executor) as sess:
+            yv, gv, hv = sess.run([y, g, h], {x: xv})
+    np.testing.assert_array_equal(yv, [0.0, -0.0, np.expm1(-0.5), 0.5])
+    np.testing.assert_allclose(gv, [1.0, 1.0, np.exp(-0.5), 1.0], rtol=1e-15)
+    np.testing.assert_allclose(hv, [0.0, 0.0, np.exp(-0.5), 0.0], rtol=1e-15)
