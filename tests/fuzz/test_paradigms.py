@@ -183,3 +183,7 @@ def test_torch_sits_out_atan2_gradients_at_the_origin():
     node = Node("atan2", [0, 1])
     assert _atan2_origin(node, [np.array([[0.0], [1.0]]), np.array([[0.0, 2.0]])])
     assert not _atan2_origin(node, [np.array([[0.0], [1.0]]), np.array([[3.0, 2.0]])])
+    tiny = np.array([1e-30], np.float32)  # seed 52759: the squares underflow in float32
+    assert _atan2_origin(node, [tiny, tiny]) and not _atan2_origin(node, [tiny.astype(float)] * 2)
+    prog = _recorded("paradigm-atan2-grad-squares-underflow")
+    assert not check(prog, ("reference", "eager", "torch")).failed
