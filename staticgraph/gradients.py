@@ -129,13 +129,19 @@ def _row_gather_grad(graph: Graph, op: Operation, g: Tensor) -> IndexedSlices | 
 
 def _vjp_args(op: Operation) -> list[Any]:
     """Inputs for the rule: a 0-d float/int ``Const`` of an elementwise op is passed as a Python
-    scalar, so rules such as ``pow``'s pick their constant-exponent form."""
+    scalar, so rules such as ``pow``'s pick their constant-exponent form. A float64 one is
+    passed as ``np.float64`` (a ``float`` that numpy reads as float64 data): a plain Python
+    float is weak, so a rule's arithmetic on two of them (``atan2``'s ``x * x`` of a constant
+    ``x``) ran in float32 and was folded into the float64 gradient."""
     out = []
     for t in op.inputs:
         if (op.op_def is not None and op.op_def.kind == "elementwise" and t.op.type == "Const"
                 and t.aval.shape == () and t.dtype.np_dtype.kind in "if"):
             v = t.op.params["value"][()]
-            out.append(float(v) if t.dtype.is_floating else int(v))
+            if not t.dtype.is_floating:
+                out.append(int(v))
+            else:
+                out.append(np.float64(v) if t.dtype.np_dtype == np.float64 else float(v))
         else:
             out.append(t)
     return out

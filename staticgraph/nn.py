@@ -70,12 +70,14 @@ def leaky_relu(features: Any, alpha: float = 0.2, name: str | None = None) -> Te
 
 
 def elu(features: Any, name: str | None = None) -> Tensor:
-    """``x <= 0 ? expm1(x) : x``: gradient 1 at 0 and at NaN, as in PyTorch."""
+    """``x < 0 ? expm1(x) : x``: gradient 1 at 0 and at NaN, as in TF and PyTorch; the second
+    derivative at 0 is 0, TF's ``_EluGradGrad`` (``where(y < 0)``; with ``x <= 0`` it was
+    expm1's 1: fuzz seed 43332)."""
     x = _t(features)
     with composite(name, "Elu", x) as stem:
-        nonpos = ops.le(x, 0.0)
-        neg = ops.expm1(ops.where(nonpos, x, 0.0))
-        return _final(stem, ops.where, nonpos, neg, x)
+        neg_ = ops.lt(x, 0.0)
+        neg = ops.expm1(ops.where(neg_, x, 0.0))
+        return _final(stem, ops.where, neg_, neg, x)
 
 
 def softplus(features: Any, name: str | None = None) -> Tensor:

@@ -63,17 +63,36 @@ def _nonfinite(node: Node, args: list) -> bool:
 
 
 def _zero_vector(node: Node, args: list) -> bool:
-    """Some vector ``tf.norm`` reduces is all zeros (float16 reaches it by underflow:
-    ``sigmoid(-30)`` is 0 there, fuzz seed 102015)."""
+    """Some vector ``tf.norm`` reduces has a zero sum of squares in its dtype: all zeros
+    (float16 reaches it by underflow: ``sigmoid(-30)`` is 0 there, fuzz seed 102015), or
+    entries whose squares underflow (float32 ``4e-27``, fuzz seed 9137: TF's composed
+    ``sqrt(sum(x * x))`` is 0 there, so its gradient is NaN; PyTorch's norm is ``4e-27``)."""
     a = np.asarray(args[0])
     if a.dtype.kind != "f" or not a.size:
         return False
-    return bool((a == 0).all(axis=node.p["dim"]).any())
+    with np.errstate(all="ignore"):
+        return bool(((a * a) == 0).all(axis=node.p["dim"]).any())
+
+
+def _atan2_origin(node: Node, args: list) -> bool:
+    """``atan2(y, x)`` at ``y = x = 0`` somewhere (fuzz seed 32562: ``atan2(gather(x), x)`` where
+    both read one 0; or ``x^2 + y^2`` underflows, float32 seed 52759): TF's gradient
+    ``x / (x^2 + y^2)`` is NaN or inf there (as the registry's, which
+    the eager mode shares), torch 2.13's 0."""
+    if any(isinstance(a, dict) for a in node.args):
+        return False
+    y, x = (np.asarray(a) for a in args)
+    try:
+        with np.errstate(all="ignore"):  # squares that underflow count (seed 52759)
+            return bool(((y * y + x * x) == 0).any())
+    except ValueError:  # shapes that do not broadcast: the run fails on its own
+        return False
 
 
 def _zero_spread(node: Node, args: list) -> bool:
     """Some slice ``std`` reduces holds one value only (float16 rounds close values together;
-    the generator keeps size-1 slices away, a minimized case need not: fuzz seed 110169)."""
+    the generator keeps size-1 slices away, a minimized case need not: fuzz seed 110169;
+    ``broadcast_to`` of a scalar: seed 9290)."""
     a = np.asarray(args[0])
     if a.dtype.kind != "f" or not a.size:
         return False
@@ -141,10 +160,14 @@ RULES = (
          "100020: ceil(tanh(x)) at x = NaN; torch gives the eager mode's NaN)", _nonfinite),
     Rule(frozenset({"std"}), "ghw",
          "std's gradient at zero spread: TF's composed sqrt gives NaN (0 * inf), PyTorch's "
-         "std_backward 0 (and the eager mode's)", _zero_spread),
+         "std_backward 0 (and the eager mode's); the torch oracle renders std as sqrt(var), "
+         "TF's form, and agrees with the reference", _zero_spread, ("eager",)),
     Rule(frozenset({"norm"}), "ghw",
          "tf.norm's gradient at a zero vector is NaN (its composed sqrt), "
          "torch.linalg.vector_norm's 0 (and the eager mode's)", _zero_vector),
+    Rule(frozenset({"atan2"}), "ghw",
+         "atan2's gradient at y = x = 0: TF's (and the registry's, so the eager mode's) "
+         "x / (x^2 + y^2) is NaN, torch 2.13's 0", _atan2_origin, ("torch",)),
     Rule(frozenset({"norm", "layer_norm"}), "yghw",
          "float16 composites: TF composes these of float16 ops (a square of 300 overflows), "
          "PyTorch's fused kernels and the eager mode's compute in float32 (dynamic/linalg.py "
