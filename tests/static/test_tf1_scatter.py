@@ -59,7 +59,8 @@ def test_values_match_numpy_for_two_steps(kind, case, feed_ids, executor):
         np.testing.assert_allclose(s.run(v), want, rtol=1e-6)
 
 
-@pytest.mark.parametrize("kind", ["scatter_update", "scatter_add", "scatter_sub"])
+@pytest.mark.parametrize("kind", ["scatter_update", "scatter_add", "scatter_sub", "scatter_mul",
+                                  "scatter_div"])
 @pytest.mark.parametrize("bad", [5, -1])
 def test_index_out_of_range_names_it_and_leaves_the_variable(kind, bad, executor):
     v, ids, upd, op = _program(sg, kind, np.array([0, 1]), True)
