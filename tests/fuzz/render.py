@@ -103,7 +103,8 @@ def snippet(prog: Program, executors: tuple = ("reference", None)) -> str:
     L = ["# fuzz case: run from the repo root with PYTHONPATH=. (or --replay its .json)",
          "import numpy as np", "import staticgraph as tf", "from staticgraph import ops",
          "from tests.fuzz.program import _layout", "from tests.fuzz import wide_forms as W",
-         f"DT = np.{prog.dtype}"]
+         f"DT = np.{prog.dtype}",
+         "inf, nan = np.inf, np.nan  # as the arrays below print them"]
     if any(n.op in ("conv2d", "max_pool", "avg_pool", "cond") for n in prog.nodes):
         L.append("# (tf.nn.conv2d / tf.cond come from staticgraph itself)")
     n_fed = sum(a.size for k in range(len(prog.batches)) for a in data.batch(k).values())

@@ -106,3 +106,17 @@ def test_recorded_shapes_are_the_reference_shapes():
                 v = res.values.get(f"b{k}/y{j}")
                 if v is not None:
                     assert v.shape == concrete(prog.shapes[o], b), (seed, k, j)
+
+
+def test_snippet_of_a_case_with_infinite_feeds_runs(capsys):
+    """A rendered case prints its arrays as numpy does (``-inf``, ``nan``): the script binds
+    those names (seed 27542's script raised ``NameError: inf``)."""
+    import json
+    from pathlib import Path
+
+    cases = json.loads((Path(__file__).with_name("regressions.json")).read_text())
+    case = next(c for c in cases if c["tag"] == "torch-prod-one-reduction")
+    src = snippet(Program.from_json(case["program"]), ("reference",))
+    assert "-inf" in src
+    exec(compile(src, "<snippet>", "exec"), {"__name__": "__snippet__"})  # noqa: S102
+    assert "reference {'y0': np.float64(-inf)" in capsys.readouterr().out

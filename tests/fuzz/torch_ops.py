@@ -10,9 +10,19 @@ from .composites import plan
 
 
 def prod(x, dims, keepdim):
-    for d in sorted(dims, reverse=True):
-        x = torch.prod(x, d, keepdim=True)
-    return x if keepdim else x.reshape([n for i, n in enumerate(x.shape) if i not in dims])
+    """One product over all of ``dims`` (their sizes flattened to one axis), as TF's
+    ``reduce_prod`` and ``torch.prod(x)`` take it: a product per dim in turn has another
+    gradient at an infinite entry (the inner product's ``result / input`` is ``inf / inf``,
+    NaN, where one product's is +-inf: fuzz seed 27542)."""
+    dims = sorted({d % x.ndim for d in dims}) if x.ndim else []
+    if not dims:
+        return x
+    keep = [i for i in range(x.ndim) if i not in dims]
+    n = 1
+    for d in dims:
+        n *= x.shape[d]
+    y = torch.prod(x.permute(keep + dims).reshape([x.shape[i] for i in keep] + [n]), -1)
+    return y.reshape([1 if i in dims else s for i, s in enumerate(x.shape)]) if keepdim else y
 
 
 def cumsum(x, dim, reverse):
