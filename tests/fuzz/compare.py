@@ -231,19 +231,21 @@ def compare(prog: Program, results: dict[str, Result]) -> list[Finding]:
     return sorted(out, key=lambda f: -f.score)
 
 
-def _compare_runs(prog, name, res, ref, rtol, mags, truth) -> list[Finding]:
-    """Oracle ``name``'s runs against the reference's (errors, then values)."""
+def _compare_runs(prog, name, res, ref, rtol, mags, truth, twin: bool = False) -> list[Finding]:
+    """Oracle ``name``'s runs against the reference's (errors, then values); ``twin``: ``ref``
+    is the ``compile`` oracle's eager twin (no paradigm sit-outs: both follow one convention)."""
     out = []
     for k in range(len(prog.batches)):
         if k in ref.errors:
-            if k not in res.errors and name != "torch":
-                out.append(Finding(name, "ref_error", f"b{k}/run",
-                                   f"answered where the reference raised {ref.errors[k]}"))
+            if k not in res.errors and (twin or name != "torch"):
+                out.append(Finding(name, "ref_error", f"b{k}/run", "answered where the "
+                                   f"{'eager twin' if twin else 'reference'} raised "
+                                   f"{ref.errors[k]}"))
             continue
         if k in res.errors:
             out.append(Finding(name, "error", f"b{k}/run", res.errors[k]))
             continue
-        skip = P.sat_out(prog, ref.paradigm, name, k)
+        skip = "" if twin else P.sat_out(prog, ref.paradigm, name, k)
         out.extend(_compare_run(prog, name, res, ref, k, rtol, mags[k], truth, skip))
     return out
 
@@ -295,23 +297,6 @@ def _compare_fd(prog: Program, fd: Result) -> list[Finding]:
     return out
 
 
-def _against(prog: Program, name: str, res: Result, ref: Result, rtol: float, mags: list,
-             truth: Result | None) -> list[Finding]:
-    """``res`` against ``ref`` run by run (errors as in :func:`compare`)."""
-    out: list[Finding] = []
-    for k in range(len(prog.batches)):
-        if k in ref.errors:
-            if k not in res.errors:
-                out.append(Finding(name, "ref_error", f"b{k}/run",
-                                   f"answered where the eager twin raised {ref.errors[k]}"))
-            continue
-        if k in res.errors:
-            out.append(Finding(name, "error", f"b{k}/run", res.errors[k]))
-            continue
-        out.extend(_compare_run(prog, name, res, ref, k, rtol, mags[k], truth))
-    return out
-
-
 def compare_compile(prog: Program, res: Result) -> list[Finding]:
     """The ``compile`` oracle against its eager twin (same protocol, same data: see
     :mod:`.oracle_compile`); a float32 program's disagreements are judged again against the
@@ -322,11 +307,12 @@ def compare_compile(prog: Program, res: Result) -> list[Finding]:
     cp, twin = res.calls, res.against
     data = Data(cp)
     rtol, mags = rtol_for(cp), magnitudes(cp, data)
-    out = [] if cp.dtype == H.HALF else _against(cp, "compile", res, twin, rtol, mags, None)
+    out = [] if cp.dtype == H.HALF else _compare_runs(cp, "compile", res, twin, rtol, mags, None,
+                                                           twin=True)
     if (out and cp.dtype == "float32") or cp.dtype == H.HALF:  # float16: always the truth
         p64 = prog.copy()
         p64.dtype = "float64"
         truth = Result()
         truth.values, truth.errors, _ = run_protocol(p64, Upcast(data), compiled=False)
-        out = _against(cp, "compile", res, twin, rtol, mags, truth)
+        out = _compare_runs(cp, "compile", res, twin, rtol, mags, truth, twin=True)
     return sorted(out, key=lambda f: -f.score)
