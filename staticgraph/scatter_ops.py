@@ -18,8 +18,8 @@ from __future__ import annotations
 from typing import Any
 
 from .graph.core import Tensor
-from .graph.scatter_rows import scatter_nd_value, scatter_value
-from .variables import Variable, assign, assign_add, assign_sub, variable_of
+from .graph.scatter_rows import ASSIGN_KIND, scatter_nd_value, scatter_value
+from .variables import Variable, _assign, assign, variable_of
 
 __all__ = ["scatter_update", "scatter_add", "scatter_sub", "scatter_mul", "scatter_div",
            "scatter_nd_update"]
@@ -31,9 +31,7 @@ def _scatter(kind: str, ref: Any, indices: Any, updates: Any, name: str | None,
     if not isinstance(var, Variable):
         raise TypeError(f"tf.{kind}: 'ref' must be a Variable, got {ref!r}")
     value = scatter_value(kind, var._as_graph_tensor(), indices, updates)
-    fn = {"scatter_update": assign, "scatter_add": assign_add, "scatter_sub": assign_sub,
-          "scatter_mul": assign, "scatter_div": assign}[kind]
-    return fn(var, value, name=name or default)
+    return _assign(ASSIGN_KIND[kind], var, value, name or default)  # as Variable.scatter_*
 
 
 def scatter_update(ref: Any, indices: Any, updates: Any, use_locking: bool = True,
